@@ -1,0 +1,106 @@
+import js from '@eslint/js';
+import nx from '@nx/eslint-plugin';
+import prettier from 'eslint-config-prettier';
+import globals from 'globals';
+import tseslint from 'typescript-eslint';
+
+// Raw clients stay inside the libraries that wrap them; everyone else goes through those libraries.
+const wrapped = ['kafkajs', 'ioredis', '@aws-sdk/*', 'pg'];
+const except = (pkg) => wrapped.filter((p) => p !== pkg);
+
+/** Layering by Nx tags. Tests may also use the test harness and the raw clients they check against. */
+function boundaries({ tests }) {
+  const libs = (...tags) => (tests ? [...tags, 'type:testing'] : tags);
+  const banned = tests ? [] : wrapped;
+  return {
+    enforceBuildableLibDependency: false,
+    allow: [],
+    depConstraints: [
+      {
+        sourceTag: 'type:app',
+        onlyDependOnLibsWithTags: libs('type:runtime', 'type:data-access', 'type:util', 'type:contracts'),
+        bannedExternalImports: banned,
+      },
+      {
+        sourceTag: 'type:runtime',
+        onlyDependOnLibsWithTags: libs('type:data-access', 'type:util', 'type:contracts'),
+        bannedExternalImports: banned,
+      },
+      { sourceTag: 'type:data-access', onlyDependOnLibsWithTags: libs('type:util', 'type:contracts') },
+      {
+        sourceTag: 'type:util',
+        onlyDependOnLibsWithTags: libs('type:util', 'type:contracts'),
+        bannedExternalImports: banned,
+      },
+      {
+        sourceTag: 'type:contracts',
+        onlyDependOnLibsWithTags: [],
+        allowedExternalImports: ['zod', 'node:*', 'vitest'],
+      },
+      {
+        sourceTag: 'type:testing',
+        onlyDependOnLibsWithTags: ['type:runtime', 'type:data-access', 'type:util', 'type:contracts'],
+        bannedExternalImports: banned,
+      },
+      {
+        sourceTag: 'type:e2e',
+        onlyDependOnLibsWithTags: ['type:testing', 'type:data-access', 'type:util', 'type:contracts'],
+        bannedExternalImports: banned,
+      },
+      { sourceTag: 'type:tooling', onlyDependOnLibsWithTags: libs('type:util', 'type:contracts') },
+      ...(tests
+        ? []
+        : [
+            { sourceTag: 'wraps:kafkajs', bannedExternalImports: except('kafkajs') },
+            { sourceTag: 'wraps:ioredis', bannedExternalImports: except('ioredis') },
+            { sourceTag: 'wraps:aws-sdk', bannedExternalImports: except('@aws-sdk/*') },
+            { sourceTag: 'wraps:pg', bannedExternalImports: except('pg') },
+          ]),
+    ],
+  };
+}
+
+export default tseslint.config(
+  { ignores: ['**/node_modules/**', '**/dist/**', '.nx/**', '.local-stack/**', 'tmp/**', 'coverage/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: {
+        projectService: { allowDefaultProject: ['*.mjs', '*.mts', 'tools/*.mjs'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+    plugins: { '@nx': nx },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@nx/enforce-module-boundaries': ['error', boundaries({ tests: false })],
+    },
+  },
+  {
+    // A library's core is plain TypeScript; only its nest/ adapter may speak NestJS.
+    files: ['libs/{contracts,config,observability,pki,kafka,db,cache,storage}/src/**/*.ts'],
+    ignores: ['libs/*/src/nest/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['@nestjs/*'], message: 'Keep NestJS in the src/nest adapter.' }] },
+      ],
+    },
+  },
+  {
+    files: ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts', 'test/**/*.ts', 'libs/*/test/**/*.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': ['error', boundaries({ tests: true })],
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/unbound-method': 'off',
+    },
+  },
+  { files: ['**/*.mjs'], ...tseslint.configs.disableTypeChecked },
+  { files: ['**/*.mjs'], languageOptions: { globals: globals.node } },
+  prettier,
+);
