@@ -1,0 +1,38 @@
+import { z } from 'zod';
+import { defineTopic, eventEnvelope } from '../topic-contract';
+import { base64, endpointName } from './common';
+
+/**
+ * A batch of readings sealed at ingest under the data key of the meter's occupancy: the topic never
+ * holds a reading in the clear, so destroying the key erases every copy.
+ */
+export const telemetryReadingEvent = eventEnvelope.extend({
+  meterId: endpointName,
+  /** Which data key sealed it (occupancy or per-meter key id); never the key. */
+  keyId: z.string().min(1).max(128),
+  algorithm: z.literal('AES-256-GCM'),
+  iv: base64,
+  ciphertext: base64,
+  authTag: base64,
+  readingCount: z.number().int().positive().max(10_000),
+});
+export type TelemetryReadingEvent = z.infer<typeof telemetryReadingEvent>;
+
+export const TELEMETRY_READINGS = defineTopic<TelemetryReadingEvent>({
+  name: 'telemetry.readings.v1',
+  schema: telemetryReadingEvent,
+  key: (event) => `${event.tenantId}/${event.meterId}`,
+  partitions: 12,
+  example: {
+    eventId: '3f2a1b0c-9d8e-4f7a-8b6c-5d4e3f2a1b0c',
+    tenantId: 'utility-north',
+    occurredAt: '2026-11-26T08:30:00.000Z',
+    meterId: 'MTR-000001',
+    keyId: 'occ-7f3e',
+    algorithm: 'AES-256-GCM',
+    iv: 'AAECAwQFBgcICQoL',
+    ciphertext: 'q83vEjRWeJA=',
+    authTag: 'AAECAwQFBgcICQoLDA0ODw==',
+    readingCount: 48,
+  },
+});

@@ -1,0 +1,87 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ALL_TOPICS, topicByName } from './topics';
+import { ContractViolationError, deadLetterTopicName, TOPIC_NAME, validateEvent } from './topic-contract';
+import { schemaChangeProblems } from './schema-compatibility';
+import { topicJsonSchema } from './schema-snapshot';
+
+const snapshotDir = resolve(__dirname, '../schemas');
+const updating = process.env.UPDATE_CONTRACT_SNAPSHOTS === '1';
+
+describe('topic registry', () => {
+  it('names every topic once, as <domain>.<subject>.v<N>', () => {
+    const names = ALL_TOPICS.map((t) => t.name);
+    expect(new Set(names).size).toBe(names.length);
+    for (const name of names) expect(name).toMatch(TOPIC_NAME);
+    expect(topicByName('device.lifecycle.v1')?.name).toBe('device.lifecycle.v1');
+    expect(deadLetterTopicName('device.lifecycle.v1')).toBe('device.lifecycle.v1.dlq');
+  });
+
+  it.each(ALL_TOPICS.map((t) => [t.name, t] as const))(
+    '%s: its example validates and has a key',
+    (_, topic) => {
+      const event = validateEvent(topic, topic.example);
+      expect(topic.key(event)).toMatch(new RegExp(`^${event.tenantId}`));
+      expect(topic.partitions).toBeGreaterThan(0);
+    },
+  );
+
+  it.each(ALL_TOPICS.map((t) => [t.name, t] as const))(
+    '%s: refuses an event without the envelope',
+    (_, topic) => {
+      const { eventId: _eventId, ...withoutId } = topic.example;
+      expect(() => validateEvent(topic, withoutId)).toThrow(ContractViolationError);
+      expect(() => validateEvent(topic, { ...topic.example, occurredAt: 'yesterday' })).toThrow(/occurredAt/);
+    },
+  );
+});
+
+describe('schema compatibility on a topic', () => {
+  it.each(ALL_TOPICS.map((t) => [t.name, t] as const))('%s matches its committed schema', (name, topic) => {
+    const file = resolve(snapshotDir, `${name}.schema.json`);
+    const current = topicJsonSchema(topic);
+    if (!existsSync(file)) {
+      if (!updating) throw new Error(`No committed schema for ${name}: run npm run contracts:snapshot`);
+      mkdirSync(snapshotDir, { recursive: true });
+      writeFileSync(file, `${JSON.stringify(current, null, 2)}\n`);
+      return;
+    }
+    const committed: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    const problems = schemaChangeProblems(committed, current);
+    // An incompatible change never overwrites the snapshot: it needs a new topic version.
+    expect(problems, `${name} changed incompatibly; publish it as a new topic version`).toEqual([]);
+    if (updating) writeFileSync(file, `${JSON.stringify(current, null, 2)}\n`);
+    else expect(current, `${name} changed compatibly: run npm run contracts:snapshot`).toEqual(committed);
+  });
+});
+
+describe('schemaChangeProblems', () => {
+  const base = {
+    type: 'object',
+    properties: { a: { type: 'string' }, b: { type: 'integer' }, c: { enum: ['x', 'y'] } },
+    required: ['a', 'b'],
+  };
+  const withProps = (properties: object, required = base.required) => ({ ...base, properties, required });
+
+  it('accepts an identical schema and a new optional property', () => {
+    expect(schemaChangeProblems(base, base)).toEqual([]);
+    expect(schemaChangeProblems(base, withProps({ ...base.properties, d: { type: 'string' } }))).toEqual([]);
+  });
+
+  it('refuses a removed field, a new required field, a changed type and a changed enum', () => {
+    const { b: _b, ...withoutB } = base.properties;
+    expect(schemaChangeProblems(base, withProps(withoutB, ['a']))).toEqual(
+      expect.arrayContaining(['$.b: removed', '$.b: no longer required']),
+    );
+    expect(
+      schemaChangeProblems(base, withProps({ ...base.properties, d: { type: 'string' } }, ['a', 'b', 'd'])),
+    ).toEqual(['$.d: became required']);
+    expect(schemaChangeProblems(base, withProps({ ...base.properties, b: { type: 'string' } }))).toEqual([
+      '$.b: type changed from "integer" to "string"',
+    ]);
+    expect(
+      schemaChangeProblems(base, withProps({ ...base.properties, c: { enum: ['x', 'y', 'z'] } })),
+    ).toHaveLength(1);
+  });
+});

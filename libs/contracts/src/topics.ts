@@ -1,0 +1,29 @@
+import { AUDIT_EVENTS } from './events/audit.event';
+import { DEVICE_LIFECYCLE } from './events/device-lifecycle.event';
+import { ENROLLMENT_DEVICES } from './events/enrollment-device.event';
+import { ENROLLMENT_TRUST_ANCHORS } from './events/enrollment-trust-anchor.event';
+import { OTA_CAMPAIGNS } from './events/ota-campaign.event';
+import { OTA_DEVICE_STATUS } from './events/ota-device-status.event';
+import { PRIVACY_CONFIRMATIONS } from './events/privacy-confirmation.event';
+import { PRIVACY_REQUESTS } from './events/privacy-request.event';
+import { TELEMETRY_READINGS } from './events/telemetry-reading.event';
+import { TELEMETRY_REJECTED } from './events/telemetry-rejected.event';
+import type { TopicContract } from './topic-contract';
+
+/** Every topic of the platform: the one place a topic is named. */
+export const ALL_TOPICS: readonly TopicContract[] = [
+  DEVICE_LIFECYCLE,
+  ENROLLMENT_DEVICES,
+  ENROLLMENT_TRUST_ANCHORS,
+  TELEMETRY_READINGS,
+  TELEMETRY_REJECTED,
+  OTA_CAMPAIGNS,
+  OTA_DEVICE_STATUS,
+  PRIVACY_REQUESTS,
+  PRIVACY_CONFIRMATIONS,
+  AUDIT_EVENTS,
+];
+
+export function topicByName(name: string): TopicContract | undefined {
+  return ALL_TOPICS.find((topic) => topic.name === name);
+}
