@@ -1,0 +1,71 @@
+import { z } from 'zod';
+
+/** Building blocks for service config schemas; keys are environment variable names. */
+
+const port = z.coerce.number().int().min(1).max(65_535);
+const booleanFlag = z.enum(['true', 'false']).transform((v) => v === 'true');
+
+const brokerList = z
+  .string()
+  .transform((value) =>
+    value
+      .split(',')
+      .map((b) => b.trim())
+      .filter(Boolean),
+  )
+  .pipe(z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'each broker must be host:port')).min(1));
+
+export const serviceEnv = {
+  PORT: port.optional(),
+  HOST: z.string().default('0.0.0.0'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** How long a SIGTERM waits for in-flight work before giving up. */
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
+};
+
+export const kafkaEnv = {
+  KAFKA_BROKERS: brokerList,
+  KAFKA_CLIENT_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/)
+    .optional(),
+  /** Topics are created at start-up with this replication factor (3 in production clusters). */
+  KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(10).default(1),
+  /** Create missing topics at start-up; turn off where a deploy job owns topics and ACLs forbid it. */
+  KAFKA_ENSURE_TOPICS: booleanFlag.default(true),
+};
+
+export const postgresEnv = {
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+};
+
+export const redisEnv = {
+  REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }),
+};
+
+export const s3Env = {
+  /** Unset for AWS S3; set for MinIO, S3Proxy and other S3 API servers. */
+  S3_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_ACCESS_KEY_ID: z.string().min(1),
+  S3_SECRET_ACCESS_KEY: z.string().min(1),
+  S3_FORCE_PATH_STYLE: booleanFlag.default(false),
+};
+
+const exporterKind = z.enum(['otlp', 'console', 'memory', 'none']);
+
+export const otelSchema = z
+  .object({
+    OTEL_TRACES_EXPORTER: exporterKind.default('none'),
+    OTEL_METRICS_EXPORTER: exporterKind.default('none'),
+    OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  })
+  // The collector address is needed only when something is sent to one.
+  .refine(
+    (env) =>
+      env.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined ||
+      (env.OTEL_TRACES_EXPORTER !== 'otlp' && env.OTEL_METRICS_EXPORTER !== 'otlp'),
+    { path: ['OTEL_EXPORTER_OTLP_ENDPOINT'], message: 'is required when an exporter is otlp' },
+  );
+export type OtelConfig = z.infer<typeof otelSchema>;

@@ -1,0 +1,45 @@
+import { context, trace } from '@opentelemetry/api';
+import pino from 'pino';
+
+export type Logger = pino.Logger;
+
+export interface LoggerOptions {
+  service: string;
+  level?: string;
+  /** Where JSON lines go; stdout unless a test captures them. */
+  destination?: pino.DestinationStream;
+}
+
+// Keys whose values never reach a log line, wherever they sit in the logged object.
+const REDACTED_KEYS = [
+  'password',
+  'passphrase',
+  'secret',
+  'secretAccessKey',
+  'psk',
+  'apiKey',
+  'authorization',
+  'privateKey',
+  'dataKey',
+  'token',
+];
+
+/** JSON logs with the active trace and span ids, so a log line leads to its trace. */
+export function createLogger({ service, level = 'info', destination }: LoggerOptions): Logger {
+  return pino(
+    {
+      level,
+      base: { service },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      redact: { paths: REDACTED_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]), censor: '[redacted]' },
+      mixin() {
+        const span = trace.getSpan(context.active());
+        if (!span) return {};
+        const { traceId, spanId } = span.spanContext();
+        return { traceId, spanId };
+      },
+    },
+    destination ?? pino.destination({ sync: false }),
+  );
+}

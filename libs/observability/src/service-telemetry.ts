@@ -1,0 +1,14 @@
+import { loadConfig, otelSchema } from '@meterkeep/config';
+import { startTelemetry, type Telemetry } from './telemetry';
+
+/** Starts telemetry from the OTEL_* environment; a service's main.ts calls this before anything else. */
+export function startServiceTelemetry(serviceName: string, env: NodeJS.ProcessEnv = process.env): Telemetry {
+  const otel = loadConfig(otelSchema, env);
+  return startTelemetry({
+    serviceName,
+    serviceVersion: env.npm_package_version,
+    traces: otel.OTEL_TRACES_EXPORTER,
+    metrics: otel.OTEL_METRICS_EXPORTER,
+    otlpEndpoint: otel.OTEL_EXPORTER_OTLP_ENDPOINT,
+  });
+}
