@@ -1,0 +1,284 @@
+import type { EventEnvelope, TopicContract } from '@meterkeep/contracts';
+import type { Logger } from '@meterkeep/observability';
+import { type Span, SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { type Consumer, type EachMessagePayload, type Kafka, Partitioners, type Producer } from 'kafkajs';
+import { type RetryPolicy, backoffDelay, resolveRetryPolicy, sleep } from './backoff';
+import { buildDeadLetterRecord } from './dead-letter';
+import { decodeEvent } from './event-codec';
+import { describeError, isPermanentError } from './event-errors';
+import { kafkaTracer, messagingAttributes } from './kafka-telemetry';
+import { type EventHeaders, decodeHeaders, extractTraceContext } from './trace-headers';
+
+export interface EventMeta {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string | null;
+  headers: EventHeaders;
+  /** Broker timestamp of the record, epoch milliseconds as a string. */
+  timestamp: string;
+  /** 1 on the first call for this delivery, then counting in-place retries. */
+  attempt: number;
+}
+
+export type EventHandler<T> = (event: T, meta: EventMeta) => Promise<void> | void;
+
+export interface EventConsumerOptions {
+  kafka: Kafka;
+  groupId: string;
+  logger: Logger;
+  retry?: Partial<RetryPolicy>;
+  /** Where a group without committed offsets starts: the earliest record unless false. */
+  fromBeginning?: boolean;
+  sessionTimeout?: number;
+  heartbeatInterval?: number;
+  rebalanceTimeout?: number;
+  /** Longest fetch long-poll; also bounds how long stop() waits for an idle fetch. */
+  maxWaitTimeInMs?: number;
+  partitionsConsumedConcurrently?: number;
+}
+
+export type ConsumerState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' | 'crashed';
+
+type Prepared = { ok: true; run: (meta: EventMeta) => Promise<void> | void } | { ok: false; reason: string };
+
+interface Subscription {
+  /** Decodes one record; on success, the call that runs the handler once. */
+  prepare(value: Buffer | null): Prepared;
+}
+
+/**
+ * Consumes contract-checked events in a consumer group. Per record: undecodable or invalid → dead
+ * letter; PermanentEventError → dead letter; any other handler error → retried in place with backoff,
+ * then left uncommitted (redelivered). An offset is committed only once its record was handled or
+ * its dead-letter copy acknowledged.
+ */
+export class EventConsumer {
+  private readonly subscriptions = new Map<string, Subscription>();
+  private readonly retry: RetryPolicy;
+  private readonly inFlight = new Set<Promise<void>>();
+  private consumer: Consumer | undefined;
+  private deadLetterProducer: Producer | undefined;
+  private stopController = new AbortController();
+  private stopping: Promise<void> | undefined;
+  private currentState: ConsumerState = 'idle';
+
+  constructor(private readonly options: EventConsumerOptions) {
+    this.retry = resolveRetryPolicy(options.retry);
+  }
+
+  get state(): ConsumerState {
+    return this.currentState;
+  }
+
+  get running(): boolean {
+    return this.currentState === 'running';
+  }
+
+  get groupId(): string {
+    return this.options.groupId;
+  }
+
+  get topics(): string[] {
+    return [...this.subscriptions.keys()];
+  }
+
+  subscribe<T extends EventEnvelope>(contract: TopicContract<T>, handler: EventHandler<T>): this {
+    if (this.currentState !== 'idle' && this.currentState !== 'stopped') {
+      throw new Error(`Cannot subscribe to ${contract.name} while the consumer is ${this.currentState}`);
+    }
+    if (this.subscriptions.has(contract.name)) {
+      throw new Error(`Consumer group ${this.groupId} already has a handler for ${contract.name}`);
+    }
+    this.subscriptions.set(contract.name, {
+      prepare: (value) => {
+        const decoded = decodeEvent(contract, value);
+        return decoded.ok ? { ok: true, run: (meta) => handler(decoded.event, meta) } : decoded;
+      },
+    });
+    return this;
+  }
+
+  /** Joins the group and starts handling; resolves once the first join is done. */
+  async start(): Promise<void> {
+    if (this.currentState === 'starting' || this.currentState === 'running') return;
+    if (this.currentState === 'stopping')
+      throw new Error('Consumer is stopping; await stop() before start()');
+    if (this.subscriptions.size === 0) throw new Error('Subscribe to at least one contract before start()');
+    this.currentState = 'starting';
+    this.stopController = new AbortController();
+    const { kafka, groupId } = this.options;
+    const consumer = kafka.consumer({
+      groupId,
+      allowAutoTopicCreation: false,
+      // Undefined means the kafkajs default.
+      sessionTimeout: this.options.sessionTimeout,
+      heartbeatInterval: this.options.heartbeatInterval,
+      rebalanceTimeout: this.options.rebalanceTimeout,
+      maxWaitTimeInMs: this.options.maxWaitTimeInMs,
+    });
+    const deadLetterProducer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+    this.consumer = consumer;
+    this.deadLetterProducer = deadLetterProducer;
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      this.options.logger.error(
+        { groupId, err: payload.error, restart: payload.restart },
+        'kafka consumer crashed',
+      );
+      if (!payload.restart) this.currentState = 'crashed';
+    });
+    try {
+      await deadLetterProducer.connect();
+      await consumer.connect();
+      await consumer.subscribe({ topics: this.topics, fromBeginning: this.options.fromBeginning ?? true });
+      await consumer.run({
+        autoCommit: true,
+        partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
+        eachMessage: (payload) => this.track(this.onMessage(payload)),
+      });
+    } catch (error) {
+      await Promise.allSettled([consumer.disconnect(), deadLetterProducer.disconnect()]);
+      this.consumer = undefined;
+      this.deadLetterProducer = undefined;
+      this.currentState = 'stopped';
+      throw error;
+    }
+    if (this.currentState === 'starting') this.currentState = 'running';
+  }
+
+  /**
+   * Stops fetching, lets the handler under way finish (a retry waiting out its backoff gives up, so
+   * its record stays uncommitted), commits what was handled, leaves the group and disconnects.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.drainAndDisconnect().finally(() => {
+      this.stopping = undefined;
+    });
+    return this.stopping;
+  }
+
+  private async drainAndDisconnect(): Promise<void> {
+    const { consumer, deadLetterProducer } = this;
+    if (!consumer || !deadLetterProducer) return;
+    this.currentState = 'stopping';
+    this.stopController.abort(new Error('consumer stopping'));
+    try {
+      // kafkajs waits for the batch under way, commits resolved offsets, then leaves the group.
+      await consumer.disconnect();
+      await Promise.allSettled([...this.inFlight]);
+    } finally {
+      await deadLetterProducer.disconnect();
+      this.consumer = undefined;
+      this.deadLetterProducer = undefined;
+      this.currentState = 'stopped';
+    }
+  }
+
+  private track(handling: Promise<void>): Promise<void> {
+    this.inFlight.add(handling);
+    return handling.finally(() => this.inFlight.delete(handling));
+  }
+
+  private onMessage(payload: EachMessagePayload): Promise<void> {
+    const { topic, partition, message } = payload;
+    const subscription = this.subscriptions.get(topic);
+    if (!subscription) return Promise.reject(new Error(`No handler for topic ${topic}`));
+    const headers = decodeHeaders(message.headers);
+    const attributes = messagingAttributes(topic, 'process', {
+      'messaging.destination.partition.id': String(partition),
+      'messaging.kafka.offset': Number(message.offset),
+      'messaging.consumer.group.name': this.groupId,
+      ...(message.key ? { 'messaging.kafka.message.key': message.key.toString() } : {}),
+    });
+    // The parent is the producer's span carried in the headers, not whatever kafkajs was doing.
+    return kafkaTracer().startActiveSpan(
+      `process ${topic}`,
+      { kind: SpanKind.CONSUMER, attributes },
+      extractTraceContext(headers),
+      async (span) => {
+        try {
+          await this.handle(subscription, payload, headers, span);
+        } catch (error) {
+          span.recordException(error as Error);
+          span.setStatus({ code: SpanStatusCode.ERROR, message: describeError(error) });
+          throw error;
+        } finally {
+          span.end();
+        }
+      },
+    );
+  }
+
+  private async handle(
+    subscription: Subscription,
+    payload: EachMessagePayload,
+    headers: EventHeaders,
+    span: Span,
+  ) {
+    const { topic, partition, message } = payload;
+    const prepared = subscription.prepare(message.value);
+    if (!prepared.ok) return this.deadLetter(payload, prepared.reason, span);
+
+    const meta = {
+      topic,
+      partition,
+      offset: message.offset,
+      key: message.key?.toString() ?? null,
+      headers,
+      timestamp: message.timestamp,
+    };
+    const where = { topic, partition, offset: message.offset, groupId: this.groupId };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await prepared.run({ ...meta, attempt });
+        return;
+      } catch (error) {
+        if (isPermanentError(error))
+          return this.deadLetter(payload, `permanent-error: ${describeError(error)}`, span);
+        if (attempt >= this.retry.attempts || this.stopController.signal.aborted) {
+          // Thrown on to kafkajs: the offset stays uncommitted and the record comes back.
+          this.options.logger.error(
+            { ...where, attempt, err: error },
+            'event handler failed; record left uncommitted',
+          );
+          throw error;
+        }
+        const delayMs = backoffDelay(attempt, this.retry);
+        this.options.logger.warn(
+          { ...where, attempt, delayMs, err: error },
+          'event handler failed; retrying',
+        );
+        span.addEvent('retry', { attempt, delay_ms: delayMs, error: describeError(error) });
+        await sleep(delayMs, this.stopController.signal).catch(() => {
+          throw error;
+        });
+        // A long backoff must not cost the group membership.
+        await payload.heartbeat();
+      }
+    }
+  }
+
+  private async deadLetter(payload: EachMessagePayload, reason: string, span: Span): Promise<void> {
+    const producer = this.deadLetterProducer;
+    if (!producer) throw new Error('Consumer is not started');
+    const record = buildDeadLetterRecord(payload, reason, new Date());
+    await producer.send({ topic: record.topic, acks: -1, messages: [record.message] });
+    span.setAttribute('meterkeep.dead_letter.reason', reason);
+    span.addEvent('dead-lettered', { topic: record.topic });
+    this.options.logger.warn(
+      {
+        topic: payload.topic,
+        partition: payload.partition,
+        offset: payload.message.offset,
+        deadLetterTopic: record.topic,
+        reason,
+      },
+      'event dead-lettered',
+    );
+  }
+}
