@@ -1,0 +1,2 @@
+export * from './db.module';
+export * from './db.tokens';
