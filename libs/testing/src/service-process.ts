@@ -1,0 +1,136 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, resolve } from 'node:path';
+import { WaitAborted, waitUntil } from './wait-until';
+
+const workspaceRoot = resolve(__dirname, '../../..');
+
+/** The five services, with the ports they listen on by default. */
+export const SERVICES = [
+  { name: 'enrollment', port: 3001 },
+  { name: 'bootstrap', port: 3002 },
+  { name: 'telemetry-ingest', port: 3003 },
+  { name: 'ota-distributor', port: 3004 },
+  { name: 'privacy', port: 3005 },
+] as const;
+export type ServiceName = (typeof SERVICES)[number]['name'];
+
+export class PortInUseError extends Error {
+  constructor(
+    readonly port: number,
+    readonly service: string,
+  ) {
+    super(`port ${port} for ${service} is already in use by another process; stop it or choose another port`);
+    this.name = 'PortInUseError';
+  }
+}
+
+export function portIsFree(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolvePromise) => {
+    const server = createServer();
+    server.once('error', () => resolvePromise(false));
+    server.listen(port, host, () => server.close(() => resolvePromise(true)));
+  });
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePromise, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolvePromise(port));
+    });
+  });
+}
+
+export interface ReadyReport {
+  status: string;
+  checks: { name: string; ok: boolean; latencyMs: number; error?: string }[];
+}
+
+export interface ServiceProcess {
+  readonly name: string;
+  readonly port: number;
+  readonly url: string;
+  readonly child: ChildProcess;
+  /** Settles when the process ends, with its exit code or signal. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  readiness(): Promise<{ httpStatus: number; body: ReadyReport }>;
+  waitReady(timeoutMs?: number): Promise<ReadyReport>;
+  /** Sends SIGTERM and waits for the exit. */
+  stop(timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export interface StartServiceOptions {
+  name: ServiceName;
+  port: number;
+  env: Record<string, string>;
+  /** Where the service's JSON log lines go; inherited stdio when unset. */
+  logFile?: string;
+}
+
+/** Runs a built service (`npm run build`) as its own process, as Kubernetes would. */
+export async function startServiceProcess({
+  name,
+  port,
+  env,
+  logFile,
+}: StartServiceOptions): Promise<ServiceProcess> {
+  const entry = resolve(workspaceRoot, 'dist/apps', name, 'src/main.js');
+  if (!existsSync(entry)) throw new Error(`${entry} is missing: run npm run build first`);
+  if (!(await portIsFree(port))) throw new PortInUseError(port, name);
+
+  const child = spawn(process.execPath, ['--enable-source-maps', entry], {
+    cwd: workspaceRoot,
+    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
+    stdio: logFile ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'inherit', 'inherit'],
+  });
+  if (logFile) {
+    mkdirSync(dirname(logFile), { recursive: true });
+    const log = createWriteStream(logFile, { flags: 'a' });
+    child.stdout?.pipe(log);
+    child.stderr?.pipe(log);
+  }
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) =>
+    child.once('exit', (code, signal) => resolveExit({ code, signal })),
+  );
+  const url = `http://127.0.0.1:${port}`;
+
+  const readiness = async () => {
+    const response = await fetch(`${url}/health/ready`, { signal: AbortSignal.timeout(5_000) });
+    return { httpStatus: response.status, body: (await response.json()) as ReadyReport };
+  };
+
+  return {
+    name,
+    port,
+    url,
+    child,
+    exited,
+    readiness,
+    waitReady: async (timeoutMs = 60_000) => {
+      let ended = false;
+      void exited.then(() => (ended = true));
+      return waitUntil(
+        async () => {
+          if (ended)
+            throw new WaitAborted(`${name} exited before it was ready${logFile ? `; see ${logFile}` : ''}`);
+          const { httpStatus, body } = await readiness();
+          return httpStatus === 200 ? body : undefined;
+        },
+        { timeoutMs, intervalMs: 250, description: `${name} to be ready` },
+      );
+    },
+    stop: async (timeoutMs = 20_000) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      try {
+        return await exited;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}
