@@ -1,0 +1,24 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { AUDIT_EVENTS, OTA_CAMPAIGNS, OTA_DEVICE_STATUS } from '@meterkeep/contracts';
+import type { Logger } from '@meterkeep/observability';
+import { PlatformModule } from '@meterkeep/service-runtime';
+import type { OtaDistributorConfig } from './config';
+import { migrations } from './migrations';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: OtaDistributorConfig, logger: Logger): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        PlatformModule.forRoot({
+          service: 'ota-distributor',
+          config,
+          logger,
+          migrations,
+          topics: [AUDIT_EVENTS, OTA_CAMPAIGNS, OTA_DEVICE_STATUS],
+        }),
+      ],
+    };
+  }
+}

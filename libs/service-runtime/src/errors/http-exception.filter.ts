@@ -1,0 +1,70 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException } from '@nestjs/common';
+import type { Response } from 'express';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '@meterkeep/observability';
+import { DomainError, httpStatusOf } from './domain-error';
+
+export interface ErrorBody {
+  code: string;
+  message: string;
+  details?: Record<string, unknown>;
+  errorId?: string;
+}
+
+function codeForStatus(status: number): string {
+  const codes: Record<number, string> = {
+    400: 'BAD_REQUEST',
+    401: 'UNAUTHENTICATED',
+    403: 'FORBIDDEN',
+    404: 'NOT_FOUND',
+    405: 'METHOD_NOT_ALLOWED',
+    409: 'CONFLICT',
+    413: 'PAYLOAD_TOO_LARGE',
+    415: 'UNSUPPORTED_MEDIA_TYPE',
+    429: 'RATE_LIMITED',
+    503: 'UNAVAILABLE',
+  };
+  return codes[status] ?? 'HTTP_ERROR';
+}
+
+/** Maps every error to `{ code, message }`; an unexpected one answers 500 with an id that is in the log. */
+@Catch()
+export class HttpExceptionFilter implements ExceptionFilter {
+  constructor(private readonly logger: Logger) {}
+
+  catch(error: unknown, host: ArgumentsHost): void {
+    const response = host.switchToHttp().getResponse<Response>();
+    if (response.headersSent) return;
+    const { status, body, retryAfter } = this.toResponse(error);
+    if (retryAfter !== undefined) response.setHeader('Retry-After', String(retryAfter));
+    response.status(status).json(body);
+  }
+
+  private toResponse(error: unknown): { status: number; body: ErrorBody; retryAfter?: number } {
+    if (error instanceof DomainError) {
+      return {
+        status: httpStatusOf(error.kind),
+        body: {
+          code: error.code,
+          message: error.message,
+          ...(error.details ? { details: error.details } : {}),
+        },
+        retryAfter: error.retryAfterSeconds,
+      };
+    }
+    if (error instanceof HttpException) {
+      const status = error.getStatus();
+      if (status < 500) {
+        const response = error.getResponse();
+        const message =
+          typeof response === 'object' && response !== null && 'message' in response
+            ? String(response.message)
+            : error.message;
+        return { status, body: { code: codeForStatus(status), message } };
+      }
+    }
+    const errorId = randomUUID();
+    this.logger.error({ err: error, errorId }, 'unexpected error');
+    return { status: 500, body: { code: 'INTERNAL', message: 'Internal error', errorId } };
+  }
+}
