@@ -1,10 +1,11 @@
+import { findWorkspaceRoot } from './workspace-root';
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { type StackEnv, stackEnvFrom } from './stack-endpoints';
 
 const run = promisify(execFile);
-const workspaceRoot = resolve(__dirname, '../../..');
+const workspaceRoot = findWorkspaceRoot();
 const stackScript = resolve(workspaceRoot, 'deploy/local/stack.sh');
 
 /** Runs one subcommand of deploy/local/stack.sh and returns what it printed. */

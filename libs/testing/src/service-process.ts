@@ -1,10 +1,11 @@
+import { findWorkspaceRoot } from './workspace-root';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { WaitAborted, waitUntil } from './wait-until';
 
-const workspaceRoot = resolve(__dirname, '../../..');
+const workspaceRoot = findWorkspaceRoot();
 
 /** The five services, with the ports they listen on by default. */
 export const SERVICES = [
@@ -21,7 +22,7 @@ export class PortInUseError extends Error {
     readonly port: number,
     readonly service: string,
   ) {
-    super(`port ${port} for ${service} is already in use by another process; stop it or choose another port`);
+    super(`port ${port} for ${service} is already in use by another process; stop that process and try again`);
     this.name = 'PortInUseError';
   }
 }
