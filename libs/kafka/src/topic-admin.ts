@@ -59,7 +59,11 @@ export async function ensureTopics(
       created = false;
     }
     // The winner's topics may not have leaders yet; producing before they do would fail.
-    await waitForLeaders(admin, missing.map(({ topic }) => topic), timeoutMs);
+    await waitForLeaders(
+      admin,
+      missing.map(({ topic }) => topic),
+      timeoutMs,
+    );
     return created ? missing.map(({ topic }) => topic) : [];
   } finally {
     await admin.disconnect();
@@ -80,7 +84,8 @@ async function waitForLeaders(admin: Admin, topics: string[], timeoutMs: number)
     } catch (error) {
       if (Date.now() >= deadline) throw error;
     }
-    if (Date.now() >= deadline) throw new Error(`Topics ${topics.join(', ')} have no leaders after ${timeoutMs} ms`);
+    if (Date.now() >= deadline)
+      throw new Error(`Topics ${topics.join(', ')} have no leaders after ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

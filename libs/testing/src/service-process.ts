@@ -22,7 +22,9 @@ export class PortInUseError extends Error {
     readonly port: number,
     readonly service: string,
   ) {
-    super(`port ${port} for ${service} is already in use by another process; stop that process and try again`);
+    super(
+      `port ${port} for ${service} is already in use by another process; stop that process and try again`,
+    );
     this.name = 'PortInUseError';
   }
 }

@@ -1,0 +1,149 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  freePort,
+  localStack,
+  SERVICES,
+  type ServiceProcess,
+  stackEndpoints,
+  startServiceProcess,
+  waitUntil,
+} from '@meterkeep/testing';
+
+const logDir = join(tmpdir(), `meterkeep-e2e-${process.pid}`);
+const logFile = (name: string) => join(logDir, `${name}.log`);
+const stackEnv = () => {
+  const stack = stackEndpoints();
+  return {
+    KAFKA_BROKERS: stack.kafkaBrokers.join(','),
+    DATABASE_URL: stack.databaseUrl,
+    REDIS_URL: stack.redisUrl,
+    S3_ENDPOINT: stack.s3.endpoint,
+    S3_REGION: stack.s3.region,
+    S3_ACCESS_KEY_ID: stack.s3.accessKeyId,
+    S3_SECRET_ACCESS_KEY: stack.s3.secretAccessKey,
+    S3_FORCE_PATH_STYLE: String(stack.s3.forcePathStyle),
+    LOG_LEVEL: 'debug',
+  };
+};
+const expectedChecks: Record<string, string[]> = {
+  enrollment: ['kafka', 'postgres'],
+  bootstrap: ['kafka', 'postgres', 'redis'],
+  'telemetry-ingest': ['kafka', 'redis'],
+  'ota-distributor': ['kafka', 'postgres', 's3'],
+  privacy: ['kafka', 'postgres', 's3'],
+};
+
+describe('the five services on the real stack', () => {
+  const running = new Map<string, ServiceProcess>();
+
+  beforeAll(async () => {
+    for (const { name } of SERVICES) {
+      running.set(
+        name,
+        await startServiceProcess({ name, port: await freePort(), env: stackEnv(), logFile: logFile(name) }),
+      );
+    }
+    await Promise.all([...running.values()].map((service) => service.waitReady(90_000)));
+  });
+
+  afterAll(async () => {
+    await Promise.all([...running.values()].map((service) => service.stop()));
+  });
+
+  it.each(SERVICES.map((s) => s.name))(
+    '%s is live, and ready with every store it uses answering',
+    async (name) => {
+      const service = running.get(name)!;
+      const live = await fetch(`${service.url}/health/live`);
+      expect(live.status).toBe(200);
+      const { httpStatus, body } = await service.readiness();
+      expect(httpStatus).toBe(200);
+      expect(body.checks.map((c) => c.name).sort()).toEqual(expectedChecks[name]);
+      expect(body.checks.every((c) => c.ok)).toBe(true);
+    },
+  );
+
+  it('answers an unknown route with a coded 404 and logs JSON with the caller’s trace id', async () => {
+    const service = running.get('enrollment')!;
+    const traceId = randomBytes(16).toString('hex');
+    const response = await fetch(`${service.url}/no-such-route`, {
+      headers: { traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` },
+    });
+    expect(response.status).toBe(404);
+    expect(await response.json()).toMatchObject({ code: 'NOT_FOUND' });
+    const line = await waitUntil(
+      () =>
+        readFileSync(logFile('enrollment'), 'utf8')
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l) as Record<string, unknown>)
+          .find((entry) => entry.path === '/no-such-route'),
+      { description: 'the access log line' },
+    );
+    expect(line).toMatchObject({ traceId, status: 404, service: 'enrollment', level: 'info' });
+  });
+
+  it('no secret reaches the log', () => {
+    const secret = stackEnv().S3_SECRET_ACCESS_KEY;
+    for (const { name } of SERVICES) expect(readFileSync(logFile(name), 'utf8')).not.toContain(secret);
+  });
+
+  it.skipIf(process.env.METERKEEP_STACK_SOURCE !== 'local')(
+    'turns not-ready within seconds when Kafka stops, and ready again when it is back, without a restart',
+    async () => {
+      const service = running.get('telemetry-ingest')!;
+      const pid = service.child.pid;
+      try {
+        await localStack('stop-kafka');
+        const stoppedAt = Date.now();
+        const down = await waitUntil(
+          async () => {
+            const { httpStatus, body } = await service.readiness();
+            return httpStatus === 503 ? body : undefined;
+          },
+          { timeoutMs: 15_000, description: 'not-ready after Kafka stopped' },
+        );
+        expect(Date.now() - stoppedAt).toBeLessThan(15_000);
+        expect(down.checks.find((c) => c.name === 'kafka')).toMatchObject({ ok: false });
+        expect(down.checks.find((c) => c.name === 'redis')).toMatchObject({ ok: true });
+      } finally {
+        await localStack('start-kafka');
+      }
+      await service.waitReady(60_000);
+      expect(service.child.pid).toBe(pid);
+      expect(service.child.exitCode).toBeNull();
+    },
+  );
+
+  it('on SIGTERM each service drains and exits 0', async () => {
+    const results = await Promise.all(
+      [...running.values()].map(async (s) => [s.name, await s.stop()] as const),
+    );
+    for (const [name, exit] of results) expect({ name, ...exit }).toEqual({ name, code: 0, signal: null });
+    const log = readFileSync(logFile('privacy'), 'utf8');
+    expect(log).toMatch(/"msg":"shutting down"/);
+    expect(log).toMatch(/"msg":"stopped"/);
+  });
+});
+
+describe('a service with bad configuration', () => {
+  it('stops at start-up with a message naming the variable', async () => {
+    const { KAFKA_BROKERS: _omitted, ...env } = stackEnv();
+    const service = await startServiceProcess({
+      name: 'enrollment',
+      port: await freePort(),
+      env: { ...env, KAFKA_BROKERS: '', DATABASE_URL: 'mysql://nope' },
+      logFile: logFile('bad-config'),
+    });
+    const exit = await service.exited;
+    expect(exit.code).toBe(1);
+    const output = readFileSync(logFile('bad-config'), 'utf8');
+    expect(output).toContain('KAFKA_BROKERS is required');
+    expect(output).toContain('DATABASE_URL: must be a postgres:// URL');
+    expect(output).not.toMatch(/\n\s+at /); // a message, not a stack trace
+  });
+});
