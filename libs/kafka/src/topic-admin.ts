@@ -52,13 +52,15 @@ export async function ensureTopics(
     let created = true;
     try {
       // false means every one of them appeared meanwhile (another instance won the race).
-      created = await admin.createTopics({ topics: missing, waitForLeaders: true, timeout: timeoutMs });
+      // kafkajs's own wait gives up on UNKNOWN_TOPIC_OR_PARTITION, which a KRaft broker answers
+      // until the new topic's metadata has propagated; waitForLeaders below tolerates it.
+      created = await admin.createTopics({ topics: missing, waitForLeaders: false, timeout: timeoutMs });
     } catch (error) {
       // Several replicas starting at once race to create the same topics: losing that race is fine.
       if (!onlyAlreadyExists(error)) throw error;
       created = false;
     }
-    // The winner's topics may not have leaders yet; producing before they do would fail.
+    // New topics (ours or a racing replica's) may not have leaders yet; producing before would fail.
     await waitForLeaders(
       admin,
       missing.map(({ topic }) => topic),
