@@ -1,0 +1,119 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { buildPki, errorCode, forgeCertificate } from '../test/fixtures.js';
+import { basicConstraintsExtension, keyUsageExtension } from './extensions.js';
+import {
+  createRootCa,
+  generateKeyPair,
+  parseCertificate,
+  parseCertificates,
+  verifyCrl,
+  issueCrl,
+} from './index.js';
+
+const pki = buildPki();
+const SHA256_OID = Buffer.from('2a8648ce3d040302', 'hex');
+const SHA384_OID = Buffer.from('2a8648ce3d040303', 'hex');
+
+function replaceAll(der: Buffer, from: Buffer, to: Buffer, onlyLast = false): Buffer {
+  const copy = Buffer.from(der);
+  let at = onlyLast ? copy.lastIndexOf(from) : copy.indexOf(from);
+  while (at >= 0) {
+    to.copy(copy, at);
+    at = onlyLast ? -1 : copy.indexOf(from, at + 1);
+  }
+  return copy;
+}
+
+describe('parseCertificate refusals', () => {
+  it('UNSUPPORTED_ALGORITHM for anything but ecdsa-with-SHA256, inside or only outside the signed part', () => {
+    expect(errorCode(() => parseCertificate(replaceAll(pki.leaf.der, SHA256_OID, SHA384_OID)))).toBe(
+      'UNSUPPORTED_ALGORITHM',
+    );
+    expect(errorCode(() => parseCertificate(replaceAll(pki.leaf.der, SHA256_OID, SHA384_OID, true)))).toBe(
+      'UNSUPPORTED_ALGORITHM',
+    );
+  });
+
+  it('MALFORMED for ecdsa-with-SHA256 with parameters (RFC 5758: absent), even outside the signed part', () => {
+    // Same algorithm, other encoding: NULL parameters on the outer AlgorithmIdentifier only.
+    const der = pki.leaf.der;
+    const outerAlgorithm = Buffer.from('300a06082a8648ce3d040302', 'hex');
+    const at = der.lastIndexOf(outerAlgorithm);
+    const withNull = Buffer.from('300c06082a8648ce3d0403020500', 'hex');
+    const body = Buffer.concat([der.subarray(4, at), withNull, der.subarray(at + outerAlgorithm.length)]);
+    const rebuilt = Buffer.concat([Buffer.from([0x30, 0x82, body.length >> 8, body.length & 0xff]), body]);
+    expect(errorCode(() => parseCertificate(rebuilt))).toBe('MALFORMED');
+  });
+
+  it('UNSUPPORTED_KEY for a certificate whose subject key is not P-256', () => {
+    const p384 = generateKeyPairSync('ec', { namedCurve: 'secp384r1' });
+    const spki = p384.publicKey.export({ type: 'spki', format: 'der' });
+    expect(
+      errorCode(() =>
+        forgeCertificate({
+          issuer: pki.intermediate,
+          subject: { commonName: 'p384' },
+          publicKey: p384.publicKey,
+          spki,
+          extensions: [],
+        }),
+      ),
+    ).toBe('UNSUPPORTED_KEY');
+  });
+
+  it('MALFORMED for duplicate extensions, truncation and trailing bytes', () => {
+    const ku = keyUsageExtension(['digitalSignature']);
+    expect(
+      errorCode(() =>
+        forgeCertificate({
+          issuer: pki.intermediate,
+          subject: { commonName: 'dup' },
+          publicKey: generateKeyPair().publicKey,
+          extensions: [basicConstraintsExtension(false), ku, ku],
+        }),
+      ),
+    ).toBe('MALFORMED');
+    expect(errorCode(() => parseCertificate(pki.leaf.der.subarray(0, pki.leaf.der.length - 1)))).toBe(
+      'MALFORMED',
+    );
+    expect(errorCode(() => parseCertificate(Buffer.concat([pki.leaf.der, Buffer.from([0])])))).toBe(
+      'MALFORMED',
+    );
+    expect(
+      errorCode(() => parseCertificate('-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n')),
+    ).toBe('MALFORMED');
+  });
+
+  it('parses a PEM bundle in order', () => {
+    const bundle = pki.leaf.pem + pki.intermediate.certificate.pem;
+    expect(parseCertificates(bundle).map((c) => c.fingerprintSha256)).toEqual([
+      pki.leaf.fingerprintSha256,
+      pki.intermediate.certificate.fingerprintSha256,
+    ]);
+  });
+});
+
+describe('verifyCrl names', () => {
+  it('WRONG_ISSUER for a certificate with the same key under another name', () => {
+    const { certificate, privateKey } = pki.intermediate;
+    const renamed = createRootCa({
+      subject: { commonName: 'Renamed' },
+      validity: { notBefore: certificate.notBefore, notAfter: certificate.notAfter },
+      keyPair: { privateKey, publicKey: certificate.publicKey },
+    });
+    const crl = issueCrl({
+      issuer: pki.intermediate,
+      thisUpdate: certificate.notBefore,
+      nextUpdate: certificate.notAfter,
+      crlNumber: 1,
+      revoked: [],
+    });
+    expect(
+      renamed.certificate.extensions.subjectKeyIdentifier?.equals(
+        certificate.extensions.subjectKeyIdentifier!,
+      ),
+    ).toBe(true);
+    expect(errorCode(() => verifyCrl(crl, renamed.certificate))).toBe('WRONG_ISSUER');
+  });
+});

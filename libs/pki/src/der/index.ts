@@ -1,0 +1,3 @@
+export * from './tags.js';
+export * from './encode.js';
+export * from './decode.js';
