@@ -1,0 +1,26 @@
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * A simulated meter's non-volatile memory: one folder per meter, files written whole (temp, rename),
+ * so a meter restarted mid-write finds either the old content or the new one.
+ */
+export class MeterStorage {
+  constructor(readonly dir: string) {}
+
+  read(name: string): string | undefined {
+    const file = join(this.dir, name);
+    return existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+  }
+
+  write(name: string, content: string): void {
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    const file = join(this.dir, name);
+    writeFileSync(`${file}.tmp`, content, { mode: 0o600 });
+    renameSync(`${file}.tmp`, file);
+  }
+
+  has(name: string): boolean {
+    return existsSync(join(this.dir, name));
+  }
+}
