@@ -36,6 +36,8 @@ export interface PlatformOptions {
   topics?: readonly TopicContract[];
   /** The service's own migrations; a service with DATABASE_URL set owns a schema named after it. */
   migrations?: MigrationSet;
+  /** The PostgreSQL schema, when not the service's name (integration tests isolate runs this way). */
+  schema?: string;
 }
 
 /**
@@ -44,7 +46,14 @@ export interface PlatformOptions {
  */
 @Module({})
 export class PlatformModule {
-  static forRoot({ service, config, logger, topics = [], migrations = {} }: PlatformOptions): DynamicModule {
+  static forRoot({
+    service,
+    config,
+    logger,
+    topics = [],
+    migrations = {},
+    schema,
+  }: PlatformOptions): DynamicModule {
     const imports: DynamicModule[] = [];
     const probes: InjectionToken[] = [];
     if (config.KAFKA_BROKERS) {
@@ -65,7 +74,7 @@ export class PlatformModule {
       imports.push(
         DbModule.forRoot({
           url: config.DATABASE_URL,
-          schema: service.replaceAll('-', '_'),
+          schema: schema ?? service.replaceAll('-', '_'),
           pool: { max: config.DATABASE_POOL_MAX },
           logger: logger.child({ component: 'db' }),
           migrations,

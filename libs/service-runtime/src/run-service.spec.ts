@@ -123,6 +123,27 @@ describe('a service built by startService', () => {
     expect(lines.find((l) => l.msg === 'unexpected error')).toMatchObject({ errorId: body.errorId });
   });
 
+  it('runs configure on the app before it listens', async () => {
+    let listeningWhenConfigured: boolean | undefined;
+    service = await startService({
+      name: 't',
+      module: KafkaOnlyModule,
+      port: 0,
+      host: '127.0.0.1',
+      logger: capturedLogger().logger,
+      configure: (app) => {
+        listeningWhenConfigured = (app.getHttpServer() as { listening: boolean }).listening;
+        app
+          .getHttpAdapter()
+          .get('/configured', (_request: unknown, response: { json(body: unknown): void }) =>
+            response.json({ configured: true }),
+          );
+      },
+    });
+    expect(listeningWhenConfigured).toBe(false);
+    expect(await (await fetch(`${service.url}/configured`)).json()).toEqual({ configured: true });
+  });
+
   it('turns not-ready as soon as it begins to stop', async () => {
     service = await startService({
       name: 't',

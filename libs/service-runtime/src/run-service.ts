@@ -19,6 +19,8 @@ export interface ServiceOptions {
   logger: Logger;
   /** Consumers that feed @EventPattern handlers, such as the Kafka transport. */
   transports?: CustomTransportStrategy[];
+  /** Runs on the created app before it listens: OpenAPI documents, extra HTTP settings. */
+  configure?: (app: INestApplication) => void | Promise<void>;
 }
 
 export interface RunningService {
@@ -35,6 +37,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   });
   app.use(traceRequests(options.logger));
   app.useGlobalFilters(new HttpExceptionFilter(options.logger));
+  await options.configure?.(app);
   for (const strategy of options.transports ?? [])
     app.connectMicroservice({ strategy }, { inheritAppConfig: true });
   await app.startAllMicroservices();
@@ -63,8 +66,10 @@ export interface MainOptions {
   name: string;
   telemetry: () => Telemetry;
   /** Reads config and describes the service; a ConfigError here stops the process with its message. */
-  build: () => Omit<ServiceOptions, 'name' | 'logger' | 'module'> & {
+  build: () => Omit<ServiceOptions, 'name' | 'logger' | 'module' | 'transports'> & {
     module: (logger: Logger) => ServiceOptions['module'];
+    /** The transports, or a function building them with the service's logger. */
+    transports?: CustomTransportStrategy[] | ((logger: Logger) => CustomTransportStrategy[]);
     shutdownTimeoutMs: number;
     logLevel: string;
     /** The variables the config was read from: logged at start-up with secrets masked. */
@@ -92,6 +97,7 @@ export function runMain(options: MainOptions): void {
     const service = await startService({
       ...built,
       module: built.module(logger),
+      transports: typeof built.transports === 'function' ? built.transports(logger) : built.transports,
       name: options.name,
       logger,
     });
