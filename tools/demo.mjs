@@ -2,6 +2,8 @@
 // The quick start's main job: the local stack, the five services built and started, their health, and
 // a clean stop. Later capabilities add the meter lifecycle between "ready" and "stop".
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { workspaceRoot } from './swc-options.mjs';
@@ -26,6 +28,13 @@ const { SERVICES, PortInUseError, localStack, parseEnvExports, startServiceProce
 );
 
 const env = parseEnvExports(await localStack('env'));
+// enrollment seals meters' PSKs under this key; local only, owner-readable, never committed.
+const kekFile = join(workspaceRoot, '.local-stack/enrollment-psk-kek');
+if (!existsSync(kekFile)) {
+  mkdirSync(join(workspaceRoot, '.local-stack'), { recursive: true });
+  writeFileSync(kekFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+}
+env.ENROLLMENT_PSK_KEK = process.env.ENROLLMENT_PSK_KEK ?? readFileSync(kekFile, 'utf8').trim();
 const logDir = join(workspaceRoot, '.local-stack/logs');
 const running = [];
 const stopAll = () => Promise.all(running.map((service) => service.stop()));

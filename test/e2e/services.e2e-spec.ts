@@ -15,6 +15,7 @@ import {
 
 const logDir = join(tmpdir(), `meterkeep-e2e-${process.pid}`);
 const logFile = (name: string) => join(logDir, `${name}.log`);
+const pskKek = randomBytes(32).toString('base64');
 const stackEnv = () => {
   const stack = stackEndpoints();
   return {
@@ -26,6 +27,7 @@ const stackEnv = () => {
     S3_ACCESS_KEY_ID: stack.s3.accessKeyId,
     S3_SECRET_ACCESS_KEY: stack.s3.secretAccessKey,
     S3_FORCE_PATH_STYLE: String(stack.s3.forcePathStyle),
+    ENROLLMENT_PSK_KEK: pskKek,
     LOG_LEVEL: 'debug',
   };
 };
@@ -89,7 +91,11 @@ describe('the five services on the real stack', () => {
 
   it('no secret reaches the log', () => {
     const secret = stackEnv().S3_SECRET_ACCESS_KEY;
-    for (const { name } of SERVICES) expect(readFileSync(logFile(name), 'utf8')).not.toContain(secret);
+    for (const { name } of SERVICES) {
+      const log = readFileSync(logFile(name), 'utf8');
+      expect(log).not.toContain(secret);
+      expect(log).not.toContain(pskKek);
+    }
   });
 
   it.skipIf(process.env.METERKEEP_STACK_SOURCE !== 'local')(

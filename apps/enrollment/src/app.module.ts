@@ -5,25 +5,69 @@ import {
   ENROLLMENT_DEVICES,
   ENROLLMENT_TRUST_ANCHORS,
 } from '@meterkeep/contracts';
+import { KafkaTransport, type KafkaTransportOptions } from '@meterkeep/kafka/nest';
 import type { Logger } from '@meterkeep/observability';
 import { PlatformModule } from '@meterkeep/service-runtime';
+import { ApiKeysModule } from './api-keys/api-keys.module';
+import { AuditModule } from './audit/audit.module';
+import { AuthModule } from './auth/auth.module';
 import type { EnrollmentConfig } from './config';
+import { CoreModule } from './core/core.module';
+import { DevicesModule } from './devices/devices.module';
+import { EnrollmentListsModule } from './enrollment-lists/enrollment-lists.module';
+import { ManufacturerCasModule } from './manufacturer-cas/manufacturer-cas.module';
 import { migrations } from './migrations';
+import { OutboxModule } from './outbox/outbox.module';
+import { TenantsModule } from './tenants/tenants.module';
+
+export const SERVICE_NAME = 'enrollment';
+/** The consumer group of the lifecycle consumer. */
+export const CONSUMER_GROUP = 'enrollment';
+
+export interface AppOptions {
+  /** The PostgreSQL schema; the service's name unless a test isolates itself. */
+  schema?: string;
+}
 
 @Module({})
 export class AppModule {
-  static forRoot(config: EnrollmentConfig, logger: Logger): DynamicModule {
+  static forRoot(config: EnrollmentConfig, logger: Logger, options: AppOptions = {}): DynamicModule {
     return {
       module: AppModule,
       imports: [
         PlatformModule.forRoot({
-          service: 'enrollment',
+          service: SERVICE_NAME,
           config,
           logger,
           migrations,
           topics: [AUDIT_EVENTS, DEVICE_LIFECYCLE, ENROLLMENT_DEVICES, ENROLLMENT_TRUST_ANCHORS],
+          ...(options.schema !== undefined && { schema: options.schema }),
         }),
+        CoreModule.forRoot({ logger, pskKek: config.ENROLLMENT_PSK_KEK }),
+        OutboxModule,
+        AuditModule,
+        AuthModule,
+        TenantsModule,
+        ApiKeysModule,
+        ManufacturerCasModule,
+        DevicesModule,
+        EnrollmentListsModule,
       ],
     };
   }
+}
+
+/** The Kafka consumer feeding @KafkaEventPattern handlers: bootstrap's lifecycle events. */
+export function lifecycleTransport(
+  config: EnrollmentConfig,
+  logger: Logger,
+  overrides: Partial<Omit<KafkaTransportOptions, 'kafka' | 'contracts'>> = {},
+): KafkaTransport {
+  return new KafkaTransport({
+    kafka: { clientId: `${config.KAFKA_CLIENT_ID ?? SERVICE_NAME}-consumer`, brokers: config.KAFKA_BROKERS },
+    groupId: CONSUMER_GROUP,
+    contracts: [DEVICE_LIFECYCLE],
+    logger: logger.child({ component: 'kafka-consumer' }),
+    ...overrides,
+  });
 }

@@ -1,8 +1,9 @@
 import { loadConfig } from '@meterkeep/config';
 import { startServiceTelemetry } from '@meterkeep/observability';
 import { runMain } from '@meterkeep/service-runtime';
-import { AppModule } from './app.module';
-import { EnrollmentConfig, DEFAULT_PORT } from './config';
+import { AppModule, lifecycleTransport } from './app.module';
+import { DEFAULT_PORT, EnrollmentConfig } from './config';
+import { setupOpenApi } from './openapi/openapi';
 
 runMain({
   name: 'enrollment',
@@ -12,6 +13,8 @@ runMain({
     const config = loadConfig(EnrollmentConfig);
     return {
       module: (logger) => AppModule.forRoot(config, logger),
+      transports: (logger) => [lifecycleTransport(config, logger)],
+      configure: setupOpenApi,
       port: config.PORT ?? DEFAULT_PORT,
       host: config.HOST,
       logLevel: config.LOG_LEVEL,

@@ -1,4 +1,7 @@
 import type { MigrationSet } from '@meterkeep/db';
+import { createEnrollmentTables } from './0001_create_enrollment_tables';
 
 /** Versioned migrations of the enrollment schema, applied in name order at start-up. */
-export const migrations: MigrationSet = {};
+export const migrations: MigrationSet = {
+  '0001_create_enrollment_tables': createEnrollmentTables,
+};

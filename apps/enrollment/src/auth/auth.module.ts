@@ -1,0 +1,12 @@
+import { Global, Module } from '@nestjs/common';
+import { ApiKeyGuard } from './api-key.guard';
+import { ApiKeysRepository } from './api-keys.repository';
+import { AuthenticateCallerUseCase } from './authenticate-caller.use-case';
+
+/** API-key authentication for every operator route; global so each feature's controllers can use it. */
+@Global()
+@Module({
+  providers: [ApiKeysRepository, AuthenticateCallerUseCase, ApiKeyGuard],
+  exports: [ApiKeysRepository, AuthenticateCallerUseCase, ApiKeyGuard],
+})
+export class AuthModule {}

@@ -1,0 +1,134 @@
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { ConfigError, loadConfig, postgresEnv } from '@meterkeep/config';
+import { createDatabase, runMigrations } from '@meterkeep/db';
+import { DomainError } from '@meterkeep/service-runtime';
+import { CreateApiKeyUseCase } from '../api-keys/create-api-key.use-case';
+import { roleSchema } from '../api-keys/api-keys.schemas';
+import { AuditLog } from '../audit/audit-log';
+import { AuditRepository } from '../audit/audit.repository';
+import { ApiKeysRepository } from '../auth/api-keys.repository';
+import type { EnrollmentDb } from '../core/database';
+import { migrations } from '../migrations';
+import { OutboxRepository } from '../outbox/outbox.repository';
+import { Transactions } from '../outbox/transactions';
+import { CreateTenantUseCase } from '../tenants/create-tenant.use-case';
+import { TenantsRepository } from '../tenants/tenants.repository';
+
+export const CLI_ACTOR = 'cli';
+
+const USAGE = `usage:
+  enrollment tenant create <tenantId> [--name <name>]
+      creates the tenant and its first admin API key, printed once on stdout
+  enrollment api-key create <tenantId> --role admin|operator|auditor [--name <name>]
+      a further key for an existing tenant (e.g. a new admin key when every admin key was revoked)
+environment: DATABASE_URL (the service's; migrations are applied first)`;
+
+export interface CliIo {
+  env: NodeJS.ProcessEnv;
+  /** stdout: the API key and nothing else. */
+  out: (line: string) => void;
+  /** stderr: everything said to the person. */
+  err: (line: string) => void;
+  /** The PostgreSQL schema; the service's unless a test isolates itself. */
+  schema?: string;
+}
+
+type Command =
+  | { kind: 'tenant-create'; tenantId: string; name?: string }
+  | { kind: 'api-key-create'; tenantId: string; role: z.infer<typeof roleSchema>; name?: string };
+
+function parseCommand(argv: string[]): Command | string {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { name: { type: 'string' }, role: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    });
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+  const { positionals, values } = parsed;
+  if (values.help) return '';
+  const [group, verb, tenantId, ...extra] = positionals;
+  if (!group) return 'missing command';
+  if (!tenantId || extra.length > 0) return 'expected exactly one <tenantId>';
+  if (group === 'tenant' && verb === 'create') {
+    if (values.role !== undefined) return '--role applies to api-key create';
+    return { kind: 'tenant-create', tenantId, ...(values.name !== undefined && { name: values.name }) };
+  }
+  if (group === 'api-key' && verb === 'create') {
+    const role = roleSchema.safeParse(values.role);
+    if (!role.success) return '--role must be admin, operator or auditor';
+    return {
+      kind: 'api-key-create',
+      tenantId,
+      role: role.data,
+      ...(values.name !== undefined && { name: values.name }),
+    };
+  }
+  return `unknown command: ${[group, verb].filter(Boolean).join(' ') || '(none)'}`;
+}
+
+/** The operator's command line: tenants and their keys, straight on the database. Returns the exit code. */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const command = parseCommand(argv);
+  if (typeof command === 'string') {
+    if (command) io.err(`enrollment: ${command}`);
+    io.err(USAGE);
+    return command ? 2 : 0;
+  }
+  let config;
+  try {
+    config = loadConfig(z.object(postgresEnv), io.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      io.err(`enrollment: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
+  const schema = io.schema ?? 'enrollment';
+  const db = createDatabase<EnrollmentDb>({ url: config.DATABASE_URL, schema, pool: { max: 2 } });
+  try {
+    await runMigrations(db, { schema, migrations });
+    // The audit records go to the outbox; the running service publishes them.
+    const transactions = new Transactions(db, { nudge: () => undefined });
+    const outbox = new OutboxRepository();
+    const audit = new AuditLog(new AuditRepository(), outbox);
+    const keys = new ApiKeysRepository(db);
+    const tenants = new TenantsRepository(db);
+    if (command.kind === 'tenant-create') {
+      const created = await new CreateTenantUseCase(tenants, keys, audit, transactions).execute({
+        tenantId: command.tenantId,
+        ...(command.name !== undefined && { name: command.name }),
+        actor: CLI_ACTOR,
+      });
+      io.err(
+        `tenant ${created.tenantId} created; its first admin API key (key id ${created.adminKeyId}) follows.`,
+      );
+      io.err('It is shown this once and only its hash is stored: keep it in a secret store now.');
+      io.out(created.adminApiKey);
+    } else {
+      const created = await new CreateApiKeyUseCase(tenants, keys, audit, transactions).execute(
+        { tenantId: command.tenantId, actor: CLI_ACTOR },
+        { role: command.role, ...(command.name !== undefined && { name: command.name }) },
+      );
+      io.err(
+        `${created.role} API key ${created.keyId} created for ${command.tenantId}; it is shown this once.`,
+      );
+      io.out(created.apiKey);
+    }
+    return 0;
+  } catch (error) {
+    if (error instanceof DomainError) {
+      io.err(`enrollment: ${error.code}: ${error.message}`);
+      return 1;
+    }
+    io.err(`enrollment: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  } finally {
+    await db.destroy();
+  }
+}

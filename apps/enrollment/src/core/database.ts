@@ -1,0 +1,124 @@
+import type { ColumnType, Generated, Kysely, Selectable } from 'kysely';
+import type { DeviceState } from '../devices/device-state-machine';
+
+/** Written as a Date or ISO string, read back as a Date. */
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+/** jsonb: written as JSON text (pg would turn a JS array into a PostgreSQL array), read back parsed. */
+type Json = ColumnType<unknown, string, string>;
+
+export type Role = 'admin' | 'operator' | 'auditor';
+export const ROLES: readonly Role[] = ['admin', 'operator', 'auditor'];
+
+export interface TenantsTable {
+  tenant_id: string;
+  name: string;
+  created_at: CreatedAt;
+}
+
+export interface ApiKeysTable {
+  key_id: string;
+  tenant_id: string;
+  role: Role;
+  name: string | null;
+  /** SHA-256 of the key's secret part; the secret itself is never stored. */
+  secret_sha256: Buffer;
+  created_by: string;
+  created_at: CreatedAt;
+  revoked_at: Timestamp | null;
+}
+
+export type ManufacturerCaStatus = 'PENDING_VERIFICATION' | 'TRUSTED' | 'DISABLED';
+
+export interface ManufacturerCasTable {
+  ca_id: string;
+  tenant_id: string;
+  fingerprint_sha256: string;
+  subject: string;
+  certificate_pem: string;
+  not_after: Timestamp;
+  status: ManufacturerCaStatus;
+  /** SHA-256 of the proof-of-possession code; null once verified. */
+  verification_code_sha256: Buffer | null;
+  verification_expires_at: Timestamp | null;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+  verified_at: Timestamp | null;
+  disabled_at: Timestamp | null;
+}
+
+export type CredentialKind = 'certificate' | 'psk';
+
+export interface DevicesTable {
+  /** A meter belongs to at most one tenant. */
+  endpoint_name: string;
+  tenant_id: string;
+  credential_kind: CredentialKind;
+  certificate_fingerprint: string | null;
+  psk_identity: string | null;
+  /** AES-256-GCM under ENROLLMENT_PSK_KEK; wiped on decommission. */
+  psk_key_ciphertext: Buffer | null;
+  psk_key_iv: Buffer | null;
+  psk_key_tag: Buffer | null;
+  /** HMAC of the key under a KEK-derived key: tells an identical re-upload without decrypting. */
+  psk_key_digest: Buffer | null;
+  model: string | null;
+  batch_id: string | null;
+  state: DeviceState;
+  claim_expires_at: Timestamp | null;
+  operational_certificate_serial: string | null;
+  last_upload_id: string | null;
+  version: Generated<number>;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface EnrollmentUploadsTable {
+  upload_id: string;
+  tenant_id: string;
+  format: 'csv' | 'ndjson';
+  actor: string;
+  accepted: number;
+  unchanged: number;
+  rejected: number;
+  rejected_rows: Json;
+  started_at: Timestamp;
+  finished_at: Timestamp;
+}
+
+export interface OutboxTable {
+  id: Generated<string>;
+  topic: string;
+  payload: Json;
+  created_at: CreatedAt;
+}
+
+export interface AuditChainHeadsTable {
+  tenant_id: string;
+  /** bigint: read back as a string. */
+  sequence: ColumnType<string, number, number>;
+  digest: string;
+}
+
+export interface ProcessedEventsTable {
+  event_id: string;
+  processed_at: CreatedAt;
+}
+
+export interface EnrollmentDb {
+  tenants: TenantsTable;
+  api_keys: ApiKeysTable;
+  manufacturer_cas: ManufacturerCasTable;
+  devices: DevicesTable;
+  enrollment_uploads: EnrollmentUploadsTable;
+  outbox: OutboxTable;
+  audit_chain_heads: AuditChainHeadsTable;
+  processed_events: ProcessedEventsTable;
+}
+
+/** The service's database, or a transaction on it: repositories take either. */
+export type Executor = Kysely<EnrollmentDb>;
+
+export type DeviceRow = Selectable<DevicesTable>;
+export type ManufacturerCaRow = Selectable<ManufacturerCasTable>;
+export type ApiKeyRow = Selectable<ApiKeysTable>;

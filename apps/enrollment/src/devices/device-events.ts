@@ -1,0 +1,50 @@
+import { randomUUID } from 'node:crypto';
+import type { DeviceLifecycleEvent, EnrollmentDeviceEvent } from '@meterkeep/contracts';
+import type { DeviceRow } from '../core/database';
+
+/** The registry's service name: the actor of its own lifecycle events, which its consumer ignores. */
+export const ENROLLMENT_ACTOR = 'enrollment';
+
+type PublishedStatus = EnrollmentDeviceEvent['status'];
+
+function publishedStatus(device: DeviceRow): PublishedStatus {
+  if (device.state === 'MANUFACTURED') throw new Error(`device ${device.endpoint_name} is not enrolled`);
+  return device.state;
+}
+
+/**
+ * What bootstrap needs of a device (compacted topic, key tenant/device): its status and a reference to
+ * its credential. A PSK meter is named by its identity only: the key never goes on a topic.
+ */
+export function deviceStatusEvent(device: DeviceRow, now: Date): EnrollmentDeviceEvent {
+  return {
+    eventId: randomUUID(),
+    tenantId: device.tenant_id,
+    occurredAt: now.toISOString(),
+    deviceId: device.endpoint_name,
+    status: publishedStatus(device),
+    credential:
+      device.credential_kind === 'certificate'
+        ? { kind: 'certificate', fingerprintSha256: device.certificate_fingerprint! }
+        : { kind: 'psk', pskIdentity: device.psk_identity! },
+    ...(device.model !== null && { model: device.model }),
+    ...(device.claim_expires_at !== null && { claimExpiresAt: device.claim_expires_at.toISOString() }),
+  };
+}
+
+export function lifecycleEvent(
+  device: DeviceRow,
+  type: DeviceLifecycleEvent['type'],
+  actor: string,
+  now: Date,
+): DeviceLifecycleEvent {
+  return {
+    eventId: randomUUID(),
+    tenantId: device.tenant_id,
+    occurredAt: now.toISOString(),
+    type,
+    deviceId: device.endpoint_name,
+    state: device.state,
+    actor,
+  };
+}

@@ -1,0 +1,21 @@
+import type { DeviceRow } from '../core/database';
+import type { DeviceView } from './devices.schemas';
+
+/** A device as the API shows it: the credential by reference only (never a PSK). */
+export function toDeviceView(row: DeviceRow): DeviceView {
+  return {
+    endpointName: row.endpoint_name,
+    state: row.state,
+    credential:
+      row.credential_kind === 'certificate'
+        ? { kind: 'certificate', fingerprintSha256: row.certificate_fingerprint! }
+        : { kind: 'psk', pskIdentity: row.psk_identity! },
+    model: row.model,
+    batchId: row.batch_id,
+    claimExpiresAt: row.claim_expires_at?.toISOString() ?? null,
+    operationalCertificateSerial: row.operational_certificate_serial,
+    version: row.version,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
+}

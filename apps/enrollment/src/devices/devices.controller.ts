@@ -1,0 +1,135 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBody,
+  ApiConflictResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiQuery,
+  ApiTags,
+} from '@nestjs/swagger';
+import { Authenticated } from '../auth/authenticated.decorator';
+import { type Caller, CurrentCaller } from '../auth/caller';
+import { ANY_ROLE, Roles } from '../auth/roles.decorator';
+import { ZodPipe } from '../core/zod.pipe';
+import { errorResponse, ref } from '../openapi/schemas';
+import { ClaimDeviceUseCase } from './claim-device.use-case';
+import { DecommissionDeviceUseCase } from './decommission-device.use-case';
+import { DEVICE_STATES } from './device-state-machine';
+import {
+  ClaimDeviceRequestSchema,
+  type ClaimDeviceRequest,
+  EndpointParam,
+  ListDevicesQuerySchema,
+  type ListDevicesQuery,
+} from './devices.schemas';
+import { GetDeviceUseCase } from './get-device.use-case';
+import { ListDevicesUseCase } from './list-devices.use-case';
+import { ResumeDeviceUseCase } from './resume-device.use-case';
+import { SuspendDeviceUseCase } from './suspend-device.use-case';
+
+const endpointPipe = new ZodPipe(EndpointParam, 'endpoint name');
+const notFound = errorResponse(
+  "DEVICE_NOT_FOUND: no such device in this tenant (another tenant's answers the same)",
+);
+const invalidTransition = errorResponse(
+  'INVALID_TRANSITION: the lifecycle does not allow this from the current state',
+);
+
+@ApiTags('Devices')
+@Authenticated()
+@Controller('v1/devices')
+export class DevicesController {
+  constructor(
+    private readonly listDevices: ListDevicesUseCase,
+    private readonly getDevice: GetDeviceUseCase,
+    private readonly claimDevice: ClaimDeviceUseCase,
+    private readonly suspendDevice: SuspendDeviceUseCase,
+    private readonly resumeDevice: ResumeDeviceUseCase,
+    private readonly decommissionDevice: DecommissionDeviceUseCase,
+  ) {}
+
+  @Get()
+  @Roles(...ANY_ROLE)
+  @ApiOperation({ summary: "The tenant's devices in endpoint-name order, a page at a time" })
+  @ApiQuery({ name: 'state', required: false, enum: DEVICE_STATES })
+  @ApiQuery({ name: 'model', required: false })
+  @ApiQuery({ name: 'batchId', required: false })
+  @ApiQuery({
+    name: 'limit',
+    required: false,
+    schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+  })
+  @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
+  @ApiOkResponse({ schema: ref('DevicePage') })
+  @ApiBadRequestResponse(errorResponse('INVALID_REQUEST, INVALID_CURSOR'))
+  list(
+    @CurrentCaller() caller: Caller,
+    @Query(new ZodPipe(ListDevicesQuerySchema, 'query')) query: ListDevicesQuery,
+  ) {
+    return this.listDevices.execute(caller, query);
+  }
+
+  @Get(':endpoint')
+  @Roles(...ANY_ROLE)
+  @ApiOperation({ summary: 'One device of the registry' })
+  @ApiOkResponse({ schema: ref('Device') })
+  @ApiNotFoundResponse(notFound)
+  get(@CurrentCaller() caller: Caller, @Param('endpoint', endpointPipe) endpoint: string) {
+    return this.getDevice.execute(caller, endpoint);
+  }
+
+  @Post(':endpoint/claim')
+  @HttpCode(200)
+  @Roles('admin', 'operator')
+  @ApiOperation({ summary: 'Claim one meter for this tenant (ENROLLED), optionally until claimExpiresAt' })
+  @ApiBody({ schema: ref('ClaimDeviceRequest') })
+  @ApiOkResponse({ schema: ref('ClaimResult') })
+  @ApiBadRequestResponse(errorResponse('INVALID_CLAIM, INVALID_REQUEST'))
+  @ApiConflictResponse(
+    errorResponse(
+      'DEVICE_CLAIMED_BY_ANOTHER_TENANT (audited), DEVICE_ENROLLMENT_LOCKED, PSK_IDENTITY_IN_USE',
+    ),
+  )
+  claim(
+    @CurrentCaller() caller: Caller,
+    @Param('endpoint', endpointPipe) endpoint: string,
+    @Body(new ZodPipe(ClaimDeviceRequestSchema)) body: ClaimDeviceRequest,
+  ) {
+    return this.claimDevice.execute(caller, endpoint, body);
+  }
+
+  @Post(':endpoint/suspend')
+  @HttpCode(200)
+  @Roles('admin', 'operator')
+  @ApiOperation({ summary: 'ACTIVE → SUSPENDED' })
+  @ApiOkResponse({ schema: ref('Device') })
+  @ApiNotFoundResponse(notFound)
+  @ApiConflictResponse(invalidTransition)
+  suspend(@CurrentCaller() caller: Caller, @Param('endpoint', endpointPipe) endpoint: string) {
+    return this.suspendDevice.execute(caller, endpoint);
+  }
+
+  @Post(':endpoint/resume')
+  @HttpCode(200)
+  @Roles('admin', 'operator')
+  @ApiOperation({ summary: 'SUSPENDED → ACTIVE' })
+  @ApiOkResponse({ schema: ref('Device') })
+  @ApiNotFoundResponse(notFound)
+  @ApiConflictResponse(invalidTransition)
+  resume(@CurrentCaller() caller: Caller, @Param('endpoint', endpointPipe) endpoint: string) {
+    return this.resumeDevice.execute(caller, endpoint);
+  }
+
+  @Post(':endpoint/decommission')
+  @HttpCode(200)
+  @Roles('admin')
+  @ApiOperation({ summary: 'ACTIVE | SUSPENDED → DECOMMISSIONED (final; a PSK is destroyed)' })
+  @ApiOkResponse({ schema: ref('Device') })
+  @ApiNotFoundResponse(notFound)
+  @ApiConflictResponse(invalidTransition)
+  decommission(@CurrentCaller() caller: Caller, @Param('endpoint', endpointPipe) endpoint: string) {
+    return this.decommissionDevice.execute(caller, endpoint);
+  }
+}

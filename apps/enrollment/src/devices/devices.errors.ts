@@ -1,0 +1,31 @@
+import { DomainError } from '@meterkeep/service-runtime';
+import { type DeviceCommand, type DeviceState, allowedCommands } from './device-state-machine';
+
+export const DeviceErrors = {
+  /** The same answer whether the device does not exist or belongs to another tenant. */
+  notFound: () => new DomainError('not-found', 'DEVICE_NOT_FOUND', 'No such device'),
+  invalidTransition: (from: DeviceState, command: DeviceCommand) =>
+    new DomainError('conflict', 'INVALID_TRANSITION', `A ${from} device cannot ${command}`, {
+      state: from,
+      command,
+      allowed: allowedCommands(from).join(','),
+    }),
+  invalidClaim: (reason: string) => new DomainError('invalid', 'INVALID_CLAIM', reason),
+  claimExpiryInPast: () =>
+    new DomainError('invalid', 'INVALID_CLAIM', 'claimExpiresAt must lie in the future'),
+  claimedByAnotherTenant: () =>
+    new DomainError(
+      'conflict',
+      'DEVICE_CLAIMED_BY_ANOTHER_TENANT',
+      'The device is claimed by another tenant',
+    ),
+  enrollmentLocked: (reason: string) => new DomainError('conflict', 'DEVICE_ENROLLMENT_LOCKED', reason),
+  pskIdentityInUse: () =>
+    new DomainError('conflict', 'PSK_IDENTITY_IN_USE', 'The PSK identity is already used by another device'),
+  invalidCursor: () =>
+    new DomainError('invalid', 'INVALID_CURSOR', 'The cursor is not one this API returned'),
+  claimExpired: (endpoint: string) =>
+    new DomainError('conflict', 'CLAIM_EXPIRED', `The claim on ${endpoint} expired before it bootstrapped`),
+  unknownDevice: (endpoint: string) =>
+    new DomainError('not-found', 'DEVICE_NOT_FOUND', `No device ${endpoint} in this tenant`),
+} as const;

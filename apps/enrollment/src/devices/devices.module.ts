@@ -1,0 +1,31 @@
+import { Module } from '@nestjs/common';
+import { ClaimDeviceUseCase } from './claim-device.use-case';
+import { DecommissionDeviceUseCase } from './decommission-device.use-case';
+import { DeviceEnroller } from './device-enroller';
+import { DeviceLifecycleConsumer } from './device-lifecycle.consumer';
+import { DeviceTransitions } from './device-transitions';
+import { DevicesController } from './devices.controller';
+import { DevicesRepository } from './devices.repository';
+import { GetDeviceUseCase } from './get-device.use-case';
+import { ListDevicesUseCase } from './list-devices.use-case';
+import { RecordDeviceBootstrapUseCase } from './record-device-bootstrap.use-case';
+import { ResumeDeviceUseCase } from './resume-device.use-case';
+import { SuspendDeviceUseCase } from './suspend-device.use-case';
+
+@Module({
+  controllers: [DevicesController, DeviceLifecycleConsumer],
+  providers: [
+    DevicesRepository,
+    DeviceEnroller,
+    DeviceTransitions,
+    ClaimDeviceUseCase,
+    GetDeviceUseCase,
+    ListDevicesUseCase,
+    SuspendDeviceUseCase,
+    ResumeDeviceUseCase,
+    DecommissionDeviceUseCase,
+    RecordDeviceBootstrapUseCase,
+  ],
+  exports: [DeviceEnroller],
+})
+export class DevicesModule {}

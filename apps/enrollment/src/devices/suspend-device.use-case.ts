@@ -1,0 +1,14 @@
+import { Injectable } from '@nestjs/common';
+import type { Caller } from '../auth/caller';
+import { DeviceTransitions } from './device-transitions';
+import type { DeviceView } from './devices.schemas';
+
+/** ACTIVE → SUSPENDED: the meter may not bootstrap or renew until resumed. */
+@Injectable()
+export class SuspendDeviceUseCase {
+  constructor(private readonly transitions: DeviceTransitions) {}
+
+  execute(caller: Caller, endpoint: string): Promise<DeviceView> {
+    return this.transitions.apply(caller, endpoint, 'suspend');
+  }
+}

@@ -1,0 +1,28 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DATABASE } from '@meterkeep/db/nest';
+import type { Executor } from '../core/database';
+
+@Injectable()
+export class TenantsRepository {
+  constructor(@Inject(DATABASE) private readonly db: Executor) {}
+
+  /** Inserts the tenant; false when the id is taken. */
+  async insert(executor: Executor, tenantId: string, name: string): Promise<boolean> {
+    const inserted = await executor
+      .insertInto('tenants')
+      .values({ tenant_id: tenantId, name })
+      .onConflict((oc) => oc.column('tenant_id').doNothing())
+      .returning('tenant_id')
+      .executeTakeFirst();
+    return inserted !== undefined;
+  }
+
+  async exists(tenantId: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('tenants')
+      .select('tenant_id')
+      .where('tenant_id', '=', tenantId)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+}

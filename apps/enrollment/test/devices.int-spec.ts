@@ -1,0 +1,300 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  AUDIT_EVENTS,
+  DEVICE_LIFECYCLE,
+  type DeviceLifecycleEvent,
+  ENROLLMENT_DEVICES,
+  deadLetterTopicName,
+} from '@meterkeep/contracts';
+import { EventProducer } from '@meterkeep/kafka';
+import { EnrollmentHarness, TopicTap, waitUntil } from './enrollment-test-kit';
+
+const fingerprint = (value: string) => createHash('sha256').update(value).digest('hex');
+
+interface Device {
+  endpointName: string;
+  state: string;
+  version: number;
+  claimExpiresAt: string | null;
+  operationalCertificateSerial: string | null;
+}
+
+describe('enrollment: the device registry and its lifecycle', () => {
+  let h: EnrollmentHarness;
+  let tenantId: string;
+  let adminKey: string;
+  let operator: string;
+  let devices: TopicTap;
+  let lifecycle: TopicTap;
+  let audit: TopicTap;
+  let deadLetters: TopicTap;
+  const prefix = `DEV-${randomBytes(4).toString('hex')}`;
+  const endpoint = (n: number) => `${prefix}-${String(n).padStart(5, '0')}`;
+
+  beforeAll(async () => {
+    h = await EnrollmentHarness.start();
+    ({ tenantId, adminKey } = await h.tenant());
+    operator = await h.key(adminKey, 'operator');
+    [devices, lifecycle, audit, deadLetters] = await Promise.all([
+      TopicTap.open(h.kafka, ENROLLMENT_DEVICES),
+      TopicTap.open(h.kafka, DEVICE_LIFECYCLE),
+      TopicTap.open(h.kafka, AUDIT_EVENTS),
+      TopicTap.open(h.kafka, deadLetterTopicName(DEVICE_LIFECYCLE.name)),
+    ]);
+  });
+  afterAll(async () => {
+    await Promise.all([devices, lifecycle, audit, deadLetters].map((tap) => tap?.close()));
+    await h?.stop();
+  });
+
+  const claim = (n: number, body: Record<string, unknown> = {}, key = operator) =>
+    h.request<{ outcome: string; device: Device; code?: string }>(
+      'POST',
+      `/v1/devices/${endpoint(n)}/claim`,
+      {
+        key,
+        json: { certificateSha256: fingerprint(endpoint(n)), model: 'EM-300', ...body },
+      },
+    );
+  const get = (n: number, key = operator) => h.request<Device>('GET', `/v1/devices/${endpoint(n)}`, { key });
+  const command = (n: number, verb: string, key = adminKey) =>
+    h.request<Device & { code?: string }>('POST', `/v1/devices/${endpoint(n)}/${verb}`, { key });
+
+  /** What bootstrap publishes when a meter has bootstrapped. */
+  async function bootstrapped(
+    n: number,
+    overrides: Partial<DeviceLifecycleEvent> = {},
+  ): Promise<DeviceLifecycleEvent> {
+    const event: DeviceLifecycleEvent = {
+      eventId: randomUUID(),
+      tenantId,
+      occurredAt: new Date().toISOString(),
+      type: 'bootstrapped',
+      deviceId: endpoint(n),
+      state: 'ACTIVE',
+      actor: 'bootstrap',
+      certificateSerial: '5f3a9c',
+      ...overrides,
+    };
+    await h.service.app.get(EventProducer).publish(DEVICE_LIFECYCLE, event);
+    return event;
+  }
+  const stateOf = async (n: number) => (await get(n)).body.state;
+
+  it('claims a single meter, idempotently, and publishes it', async () => {
+    const first = await claim(1);
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({
+      outcome: 'claimed',
+      device: { endpointName: endpoint(1), state: 'ENROLLED' },
+    });
+    expect((await claim(1)).body).toMatchObject({ outcome: 'unchanged' });
+    const [event] = await lifecycle.waitFor((r) => r.json.deviceId === endpoint(1), 1, 'claimed');
+    expect(event!.json).toMatchObject({ type: 'claimed', state: 'ENROLLED' });
+    const [status] = await devices.waitFor((r) => r.json.deviceId === endpoint(1), 1, 'status');
+    expect(status!.key).toBe(`${tenantId}/${endpoint(1)}`);
+  });
+
+  it("answers 404 for another tenant's meter exactly as for one that does not exist", async () => {
+    await claim(2);
+    const other = await h.tenant('other');
+    const foreign = await get(2, other.adminKey);
+    const missing = await h.request('GET', `/v1/devices/${prefix}-nope`, { key: other.adminKey });
+    expect(foreign.status).toBe(404);
+    expect(foreign.text).toBe(missing.text);
+    expect(foreign.body).toEqual({ code: 'DEVICE_NOT_FOUND', message: 'No such device' });
+    for (const verb of ['suspend', 'resume', 'decommission']) {
+      const attempt = await command(2, verb, other.adminKey);
+      const nowhere = await h.request('POST', `/v1/devices/${prefix}-nope/${verb}`, { key: other.adminKey });
+      expect(attempt.status).toBe(404);
+      expect(attempt.text).toBe(nowhere.text);
+    }
+    const list = await h.request<{ items: Device[] }>('GET', '/v1/devices', { key: other.adminKey });
+    expect(list.body.items).toEqual([]);
+    expect(await stateOf(2)).toBe('ENROLLED');
+  });
+
+  it("refuses a claim on another tenant's meter with 409, and audits the attempt", async () => {
+    const rival = await h.tenant('rival');
+    const refused = await claim(1, {}, rival.adminKey);
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({ code: 'DEVICE_CLAIMED_BY_ANOTHER_TENANT' });
+    expect(refused.text).not.toContain(tenantId);
+    const [record] = await audit.waitFor(
+      (r) => r.json.tenantId === rival.tenantId && r.json.action === 'device.claim-refused',
+      1,
+      'the refusal',
+    );
+    expect(record!.json).toMatchObject({ outcome: 'refused', subject: endpoint(1), sequence: 3 });
+  });
+
+  it('lets another tenant claim a meter whose claim lapsed before it bootstrapped', async () => {
+    const expiresAt = new Date(Date.now() + 1_500).toISOString();
+    const claimed = await claim(3, { claimExpiresAt: expiresAt });
+    expect(claimed.body.device.claimExpiresAt).toBe(expiresAt);
+    const [status] = await devices.waitFor((r) => r.json.deviceId === endpoint(3), 1, 'expiring claim');
+    expect(status!.json.claimExpiresAt).toBe(expiresAt);
+
+    const rival = await h.tenant('later');
+    expect((await claim(3, {}, rival.adminKey)).status).toBe(409);
+    await waitUntil(() => Date.now() > Date.parse(expiresAt) + 100, { timeoutMs: 5_000 });
+    const taken = await claim(3, { certificateSha256: fingerprint('rival credential') }, rival.adminKey);
+    expect(taken.status).toBe(200);
+    expect(taken.body).toMatchObject({
+      outcome: 'claimed',
+      device: { state: 'ENROLLED', claimExpiresAt: null },
+    });
+    expect((await get(3)).status).toBe(404);
+    const events = await devices.waitFor((r) => r.json.deviceId === endpoint(3), 2, 'both claims');
+    expect(events.map((r) => r.key)).toEqual([
+      `${tenantId}/${endpoint(3)}`,
+      `${rival.tenantId}/${endpoint(3)}`,
+    ]);
+
+    // A claim in the past is no claim.
+    expect(
+      (await claim(4, { claimExpiresAt: new Date(Date.now() - 1_000).toISOString() })).body,
+    ).toMatchObject({
+      code: 'INVALID_CLAIM',
+    });
+  });
+
+  it('moves a meter to ACTIVE when bootstrap says it bootstrapped, once however often it is said', async () => {
+    await claim(10);
+    const event = await bootstrapped(10);
+    await waitUntil(async () => (await stateOf(10)) === 'ACTIVE', {
+      description: 'ACTIVE',
+      timeoutMs: 20_000,
+    });
+    const active = (await get(10)).body;
+    expect(active).toMatchObject({ state: 'ACTIVE', operationalCertificateSerial: '5f3a9c' });
+    const [status] = await devices.waitFor(
+      (r) => r.json.deviceId === endpoint(10) && r.json.status === 'ACTIVE',
+      1,
+      'the ACTIVE record',
+    );
+    expect(status!.key).toBe(`${tenantId}/${endpoint(10)}`);
+
+    // The same event again, and then a renewal: the first changes nothing, the second the serial.
+    await h.service.app.get(EventProducer).publish(DEVICE_LIFECYCLE, event);
+    await bootstrapped(10, { type: 'certificate-renewed', certificateSerial: 'abcdef' });
+    await waitUntil(async () => (await get(10)).body.operationalCertificateSerial === 'abcdef', {
+      description: 'the renewed serial',
+    });
+    expect((await get(10)).body.version).toBe(active.version + 1);
+    expect(
+      devices.records.filter((r) => r.json.deviceId === endpoint(10) && r.json.status === 'ACTIVE'),
+    ).toHaveLength(1);
+  });
+
+  it('dead-letters a bootstrap event for a meter the registry does not hold, and ignores its own events', async () => {
+    const unknown = await bootstrapped(99_999);
+    const [dead] = await deadLetters.waitFor((r) => r.json.eventId === unknown.eventId, 1, 'the dead letter');
+    expect(dead!.json.deviceId).toBe(endpoint(99_999));
+
+    await claim(11);
+    // The registry's own events (actor 'enrollment') never move a meter. Proof: a renewal after it,
+    // same key so same partition and order, is refused as for a meter that is still ENROLLED.
+    await bootstrapped(11, { actor: 'enrollment' });
+    const renewal = await bootstrapped(11, { type: 'certificate-renewed' });
+    const [refused] = await deadLetters.waitFor(
+      (r) => r.json.eventId === renewal.eventId,
+      1,
+      'the refused renewal',
+    );
+    expect(refused!.json.deviceId).toBe(endpoint(11));
+    expect(await stateOf(11)).toBe('ENROLLED');
+  });
+
+  it('suspends, resumes and decommissions through the state machine; anything else is 409', async () => {
+    await claim(20);
+    const early = await command(20, 'suspend', operator);
+    expect(early.status).toBe(409);
+    expect(early.body).toMatchObject({
+      code: 'INVALID_TRANSITION',
+      details: { state: 'ENROLLED', command: 'suspend' },
+    });
+    expect((await command(20, 'decommission')).status).toBe(409);
+
+    await bootstrapped(20);
+    await waitUntil(async () => (await stateOf(20)) === 'ACTIVE', { description: 'ACTIVE' });
+    expect((await command(20, 'resume', operator)).status).toBe(409);
+    expect((await command(20, 'suspend', operator)).body).toMatchObject({ state: 'SUSPENDED' });
+    expect((await command(20, 'suspend', operator)).status).toBe(409);
+    expect((await command(20, 'resume', operator)).body).toMatchObject({ state: 'ACTIVE' });
+    expect((await command(20, 'suspend', operator)).body).toMatchObject({ state: 'SUSPENDED' });
+    expect((await command(20, 'decommission', operator)).status).toBe(403);
+    expect((await command(20, 'decommission')).body).toMatchObject({ state: 'DECOMMISSIONED' });
+    for (const verb of ['suspend', 'resume', 'decommission'])
+      expect((await command(20, verb)).body).toMatchObject({ code: 'INVALID_TRANSITION' });
+    // A decommissioned meter stays so: a claim cannot revive it.
+    expect((await claim(20, { certificateSha256: fingerprint('new') })).body).toMatchObject({
+      code: 'DEVICE_ENROLLMENT_LOCKED',
+    });
+
+    const types = await lifecycle.waitFor(
+      (r) => r.json.deviceId === endpoint(20) && r.json.actor !== 'bootstrap',
+      5,
+      'the lifecycle of one meter',
+    );
+    expect(types.map((r) => [r.json.type, r.json.state])).toEqual([
+      ['claimed', 'ENROLLED'],
+      ['suspended', 'SUSPENDED'],
+      ['resumed', 'ACTIVE'],
+      ['suspended', 'SUSPENDED'],
+      ['decommissioned', 'DECOMMISSIONED'],
+    ]);
+    const statuses = await devices.waitFor((r) => r.json.deviceId === endpoint(20), 6, 'registry records');
+    expect(statuses.map((r) => r.json.status)).toEqual([
+      'ENROLLED',
+      'ACTIVE',
+      'SUSPENDED',
+      'ACTIVE',
+      'SUSPENDED',
+      'DECOMMISSIONED',
+    ]);
+  });
+
+  it('walks every page of a filtered list exactly once', async () => {
+    const paging = await h.tenant('paging');
+    const rows = Array.from({ length: 250 }, (_, i) => {
+      const name = `${prefix}-P${String(i).padStart(4, '0')}`;
+      return `${name},${fingerprint(name)},${i % 2 ? 'EM-A' : 'EM-B'},${i < 100 ? 'batch-1' : 'batch-2'}`;
+    });
+    const uploaded = await h.request<{ accepted: number }>('POST', '/v1/enrollment-lists', {
+      key: paging.adminKey,
+      body: ['endpoint_name,certificate_sha256,model,batch_id', ...rows].join('\n'),
+      contentType: 'text/csv',
+    });
+    expect(uploaded.body.accepted).toBe(250);
+
+    const walk = async (query: string) => {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const page: { body: { items: Device[]; nextCursor: string | null } } = await h.request(
+          'GET',
+          `/v1/devices?limit=37${query}${cursor ? `&cursor=${cursor}` : ''}`,
+          {
+            key: paging.adminKey,
+          },
+        );
+        seen.push(...page.body.items.map((d) => d.endpointName));
+        cursor = page.body.nextCursor;
+        pages++;
+      } while (cursor);
+      return { seen, pages };
+    };
+    const all = await walk('');
+    expect(all.seen).toHaveLength(250);
+    expect(new Set(all.seen).size).toBe(250);
+    expect(all.seen).toEqual([...all.seen].sort());
+    expect(all.pages).toBe(7);
+    expect((await walk('&batchId=batch-1')).seen).toHaveLength(100);
+    expect((await walk('&model=EM-A&batchId=batch-2')).seen).toHaveLength(75);
+    expect((await walk('&state=ACTIVE')).seen).toHaveLength(0);
+    expect((await walk('&state=ENROLLED')).seen).toHaveLength(250);
+  });
+});
