@@ -92,7 +92,14 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts', 'test/**/*.ts', 'libs/*/test/**/*.ts', 'apps/*/test/**/*.ts'],
+    files: [
+      '**/*.spec.ts',
+      '**/*.int-spec.ts',
+      '**/*.e2e-spec.ts',
+      'test/**/*.ts',
+      'libs/*/test/**/*.ts',
+      'apps/*/test/**/*.ts',
+    ],
     rules: {
       '@nx/enforce-module-boundaries': ['error', boundaries({ tests: true })],
       '@typescript-eslint/no-unsafe-assignment': 'off',
