@@ -1,0 +1,671 @@
+// Guards the Kubernetes manifests (k8s/) and the service image (deploy/docker/) against the mistakes that
+// only show up in a cluster: a probe on the wrong port, a Secret handed to a service that has no use for
+// it, a grace period shorter than the drain, a root container, a manifest that no kustomization applies.
+// The checks run on the files as written and, where kubectl is installed, on each rendered kustomization.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { describe, expect, it } from 'vitest';
+
+const root = resolve(__dirname, '..');
+const k8sDir = join(root, 'k8s');
+
+type Store = 'db' | 's3' | 'psk-kek';
+
+/** The services, their default ports (apps/<name>/src/config.ts) and the stores whose Secrets they get. */
+const SERVICES: Record<string, { port: number; secrets: Store[] }> = {
+  enrollment: { port: 3001, secrets: ['db', 'psk-kek'] },
+  bootstrap: { port: 3002, secrets: ['db'] },
+  'telemetry-ingest': { port: 3003, secrets: [] },
+  'ota-distributor': { port: 3004, secrets: ['db', 's3'] },
+  privacy: { port: 3005, secrets: ['db', 's3'] },
+};
+
+/** Which Secret carries which store's credentials, and the keys a service needs from it. */
+const SECRETS: Record<Store, { name: string; keys: string[] }> = {
+  db: { name: 'meterkeep-db', keys: ['DATABASE_URL'] },
+  s3: { name: 'meterkeep-s3', keys: ['S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'] },
+  'psk-kek': { name: 'meterkeep-psk-kek', keys: ['ENROLLMENT_PSK_KEK'] },
+};
+
+/** The env blocks the apps' config.ts spread (libs/config/src/env-schemas.ts and the apps' own), with
+ * the variables each requires (no default). */
+const ENV_BLOCKS: Record<string, { store?: Store | 'redis'; required: string[] }> = {
+  serviceEnv: { required: [] },
+  kafkaEnv: { required: ['KAFKA_BROKERS'] },
+  postgresEnv: { store: 'db', required: ['DATABASE_URL'] },
+  redisEnv: { store: 'redis', required: ['REDIS_URL'] },
+  s3Env: { store: 's3', required: ['S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'] },
+  pskKekEnv: { store: 'psk-kek', required: ['ENROLLMENT_PSK_KEK'] },
+};
+
+const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
+/** libs/observability runProbes gives each store check this long; readiness must wait longer. */
+const STORE_CHECK_TIMEOUT_S = 2;
+const SECRET_LIKE = /SECRET|PASSWORD|PASSWD|PASSPHRASE|TOKEN|CREDENTIAL|PRIVATE|(^|_)KEY($|_)|_PSK|_KEK/i;
+const URL_WITH_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^/@\s]*:[^/@\s]+@/i;
+
+// ---- minimal shapes of what the checks read ----------------------------------------------------------
+
+interface Meta {
+  name?: string;
+  namespace?: string;
+  labels?: Record<string, string>;
+}
+interface Manifest {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: Meta;
+  spec?: Record<string, unknown>;
+  data?: Record<string, unknown>;
+  stringData?: Record<string, unknown>;
+  automountServiceAccountToken?: boolean;
+}
+interface Probe {
+  httpGet?: { path?: string; port?: number | string };
+  periodSeconds?: number;
+  timeoutSeconds?: number;
+  failureThreshold?: number;
+}
+interface SecurityContext {
+  runAsNonRoot?: boolean;
+  runAsUser?: number;
+  readOnlyRootFilesystem?: boolean;
+  allowPrivilegeEscalation?: boolean;
+  privileged?: boolean;
+  capabilities?: { drop?: string[]; add?: string[] };
+  seccompProfile?: { type?: string };
+}
+interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: {
+    secretKeyRef?: { name?: string; key?: string };
+    configMapKeyRef?: { name?: string; key?: string };
+  };
+}
+interface EnvFrom {
+  secretRef?: { name?: string };
+  configMapRef?: { name?: string };
+}
+interface Container {
+  name: string;
+  image?: string;
+  args?: string[];
+  ports?: { name?: string; containerPort: number }[];
+  env?: EnvVar[];
+  envFrom?: EnvFrom[];
+  livenessProbe?: Probe;
+  readinessProbe?: Probe;
+  startupProbe?: Probe;
+  lifecycle?: { preStop?: { sleep?: { seconds?: number }; exec?: { command?: string[] } } };
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  securityContext?: SecurityContext;
+  volumeMounts?: { name: string; mountPath: string }[];
+}
+interface Volume {
+  name: string;
+  emptyDir?: object;
+  secret?: { secretName?: string };
+  projected?: { sources?: { secret?: { name?: string } }[] };
+}
+interface PodSpec {
+  serviceAccountName?: string;
+  automountServiceAccountToken?: boolean;
+  terminationGracePeriodSeconds?: number;
+  hostNetwork?: boolean;
+  hostPID?: boolean;
+  hostIPC?: boolean;
+  securityContext?: SecurityContext;
+  containers: Container[];
+  initContainers?: Container[];
+  volumes?: Volume[];
+}
+interface DeploymentSpec {
+  replicas?: number;
+  selector?: { matchLabels?: Record<string, string> };
+  template: { metadata?: Meta; spec: PodSpec };
+}
+interface ServiceSpec {
+  type?: string;
+  selector?: Record<string, string>;
+  ports?: { port: number; targetPort?: number | string }[];
+}
+interface NetworkPolicySpec {
+  podSelector?: { matchLabels?: Record<string, string>; matchExpressions?: unknown[] };
+  policyTypes?: string[];
+  ingress?: { from?: unknown[]; ports?: { port?: number | string }[] }[];
+}
+interface Kustomization {
+  resources?: string[];
+  components?: string[];
+  patches?: { path?: string }[];
+  patchesStrategicMerge?: string[];
+  patchesJson6902?: { path?: string }[];
+  configMapGenerator?: { files?: string[]; envs?: string[]; env?: string }[];
+  secretGenerator?: unknown[];
+  images?: { name: string; newName?: string; newTag?: string; digest?: string }[];
+}
+
+interface Doc {
+  file: string;
+  manifest: Manifest;
+}
+
+// ---- loading -----------------------------------------------------------------------------------------
+
+function yamlFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return yamlFiles(path);
+    return /\.ya?ml$/.test(entry.name) ? [path] : [];
+  });
+}
+
+function parseYaml(text: string, where: string): Manifest[] {
+  return parseAllDocuments(text).flatMap((doc) => {
+    if (doc.errors.length > 0) throw new Error(`${where}: ${doc.errors.map((e) => e.message).join('; ')}`);
+    const value = doc.toJSON() as Manifest | null;
+    return value === null ? [] : [value];
+  });
+}
+
+const files = yamlFiles(k8sDir);
+const rel = (file: string) => relative(root, file);
+const isKustomization = (file: string) => /^kustomization\.ya?ml$/.test(file.split('/').pop()!);
+const kustomizationFiles = files.filter(isKustomization);
+const manifestFiles = files.filter((file) => !isKustomization(file));
+const docs: Doc[] = manifestFiles.flatMap((file) =>
+  parseYaml(readFileSync(file, 'utf8'), rel(file)).map((manifest) => ({ file: rel(file), manifest })),
+);
+const kustomizations = kustomizationFiles.map((file) => ({
+  file,
+  k: parseYaml(readFileSync(file, 'utf8'), rel(file))[0] as Kustomization,
+}));
+
+/** The manifests under a kustomization directory that it lists as resources (followed through bases). */
+function resourcesOf(dir: string): Doc[] {
+  const entry = kustomizations.find((k) => dirname(k.file) === dir);
+  if (!entry) return [];
+  return (entry.k.resources ?? []).flatMap((ref) => {
+    const target = resolve(dir, ref);
+    if (existsSync(target) && statSync(target).isDirectory()) return resourcesOf(target);
+    return docs.filter((d) => d.file === rel(target));
+  });
+}
+
+// ---- the checks, shared by the files as written and the rendered kustomizations ---------------------
+
+const byKind = (all: Manifest[], kind: string, name?: string) =>
+  all.filter((m) => m.kind === kind && (name === undefined || m.metadata?.name === name));
+
+const matches = (selector: Record<string, string> | undefined, labels: Record<string, string> | undefined) =>
+  selector !== undefined &&
+  Object.keys(selector).length > 0 &&
+  Object.entries(selector).every(([key, value]) => labels?.[key] === value);
+
+function resolvePort(container: Container, port: number | string | undefined): number | undefined {
+  if (typeof port === 'number') return port;
+  return container.ports?.find((p) => p.name === port)?.containerPort;
+}
+
+/** Seconds the preStop hook holds SIGTERM back: the sleep action, or an exec of `sleep N`. */
+function preStopSeconds(container: Container): number | undefined {
+  const hook = container.lifecycle?.preStop;
+  if (hook?.sleep?.seconds !== undefined) return hook.sleep.seconds;
+  const command = hook?.exec?.command?.join(' ') ?? '';
+  const match = /(?:^|\s|\/)sleep\s+(\d+)/.exec(command);
+  return match ? Number(match[1]) : undefined;
+}
+
+/** Every Secret a pod can read: env, envFrom and volumes. */
+function secretsReferenced(pod: PodSpec): Set<string> {
+  const names = new Set<string>();
+  for (const c of [...pod.containers, ...(pod.initContainers ?? [])]) {
+    for (const e of c.env ?? [])
+      if (e.valueFrom?.secretKeyRef?.name) names.add(e.valueFrom.secretKeyRef.name);
+    for (const e of c.envFrom ?? []) if (e.secretRef?.name) names.add(e.secretRef.name);
+  }
+  for (const v of pod.volumes ?? []) {
+    if (v.secret?.secretName) names.add(v.secret.secretName);
+    for (const s of v.projected?.sources ?? []) if (s.secret?.name) names.add(s.secret.name);
+  }
+  return names;
+}
+
+/** The value a variable takes in a container (plain env first, then envFrom ConfigMaps), if any. */
+function envValue(container: Container, all: Manifest[], name: string): string | undefined {
+  const direct = container.env?.find((e) => e.name === name);
+  if (direct) return direct.value ?? (direct.valueFrom ? '<from reference>' : undefined);
+  for (const from of container.envFrom ?? []) {
+    if (from.secretRef) continue;
+    const map = byKind(all, 'ConfigMap', from.configMapRef?.name)[0];
+    const value = map?.data?.[name];
+    if (value !== undefined) return typeof value === 'string' ? value : JSON.stringify(value);
+  }
+  return undefined;
+}
+
+function checkSecurity(name: string, pod: PodSpec, container: Container): string[] {
+  const problems: string[] = [];
+  const podCtx = pod.securityContext ?? {};
+  const ctx = container.securityContext ?? {};
+  const need = (ok: boolean, what: string) => {
+    if (!ok) problems.push(`${name}: ${what}`);
+  };
+  need(podCtx.runAsNonRoot === true, 'pod securityContext.runAsNonRoot must be true');
+  need(podCtx.runAsUser === 1000, 'pod securityContext.runAsUser must be 1000');
+  need(podCtx.seccompProfile?.type === 'RuntimeDefault', 'pod seccompProfile must be RuntimeDefault');
+  need((ctx.runAsNonRoot ?? podCtx.runAsNonRoot) === true, 'container runAsNonRoot must be true');
+  need((ctx.runAsUser ?? podCtx.runAsUser) === 1000, 'container runAsUser must be 1000');
+  need(ctx.readOnlyRootFilesystem === true, 'readOnlyRootFilesystem must be true');
+  need(ctx.allowPrivilegeEscalation === false, 'allowPrivilegeEscalation must be false');
+  need(ctx.privileged !== true, 'must not be privileged');
+  need(ctx.capabilities?.drop?.includes('ALL') === true, 'capabilities must drop ALL');
+  need((ctx.capabilities?.add ?? []).length === 0, 'must add no capabilities');
+  need(
+    (ctx.seccompProfile?.type ?? podCtx.seccompProfile?.type) === 'RuntimeDefault',
+    'container seccompProfile must be RuntimeDefault',
+  );
+  need(!pod.hostNetwork && !pod.hostPID && !pod.hostIPC, 'must not share host namespaces');
+  const tmp = container.volumeMounts?.find((m) => m.mountPath === '/tmp');
+  need(
+    tmp !== undefined && pod.volumes?.find((v) => v.name === tmp.name)?.emptyDir !== undefined,
+    '/tmp must be an emptyDir (the root filesystem is read-only)',
+  );
+  return problems;
+}
+
+/** All invariants of one set of manifests that deploys the five services. */
+function serviceProblems(all: Manifest[]): string[] {
+  const problems: string[] = [];
+  const deployments = byKind(all, 'Deployment');
+  const extra = deployments.map((d) => d.metadata?.name ?? '?').filter((n) => !(n in SERVICES));
+  if (extra.length > 0) problems.push(`Deployments without a row in this test: ${extra.join(', ')}`);
+
+  for (const [name, expected] of Object.entries(SERVICES)) {
+    const problem = (what: string) => problems.push(`${name}: ${what}`);
+    const deployment = byKind(all, 'Deployment', name)[0];
+    if (!deployment) {
+      problem('no Deployment');
+      continue;
+    }
+    const spec = deployment.spec as unknown as DeploymentSpec;
+    const pod = spec.template.spec;
+    const podLabels = spec.template.metadata?.labels;
+    const container = pod.containers.find((c) => c.name === name) ?? pod.containers[0];
+    if (!container) {
+      problem('no container');
+      continue;
+    }
+    if (!matches(spec.selector?.matchLabels, podLabels))
+      problem('Deployment selector does not match its pods');
+    if (container.args?.[0] !== name && envValue(container, all, 'SERVICE') !== name)
+      problem(`the container must run "${name}" (args[0]), not ${JSON.stringify(container.args?.[0])}`);
+
+    // Ports: container, Service and probes agree on the service's port.
+    const http = container.ports?.find((p) => p.containerPort === expected.port);
+    if (!http) problem(`container port ${expected.port} missing (has ${JSON.stringify(container.ports)})`);
+    const portEnv = envValue(container, all, 'PORT');
+    if (portEnv !== undefined && Number(portEnv) !== expected.port)
+      problem(`PORT=${portEnv}, not ${expected.port}`);
+    const service = byKind(all, 'Service', name)[0];
+    const serviceSpec = service?.spec as ServiceSpec | undefined;
+    if (!serviceSpec) problem('no Service');
+    else {
+      if ((serviceSpec.type ?? 'ClusterIP') !== 'ClusterIP')
+        problem(`Service type ${serviceSpec.type}, not ClusterIP`);
+      if (!matches(serviceSpec.selector, podLabels)) problem('Service selector does not match the pods');
+      if (serviceSpec.ports?.length !== 1) problem('Service must expose exactly one port');
+      for (const p of serviceSpec.ports ?? []) {
+        if (p.port !== expected.port) problem(`Service port ${p.port}, not ${expected.port}`);
+        const target = resolvePort(container, p.targetPort ?? p.port);
+        if (target !== expected.port)
+          problem(`Service targetPort ${String(p.targetPort)} → ${target}, not ${expected.port}`);
+      }
+    }
+    const probes: [keyof Container, string][] = [
+      ['livenessProbe', '/health/live'],
+      ['readinessProbe', '/health/ready'],
+      ['startupProbe', '/health/live'],
+    ];
+    for (const [kind, path] of probes) {
+      const probe = container[kind] as Probe | undefined;
+      if (!probe?.httpGet) {
+        problem(`${kind} missing`);
+        continue;
+      }
+      if (probe.httpGet.path !== path) problem(`${kind} path ${probe.httpGet.path}, not ${path}`);
+      const port = resolvePort(container, probe.httpGet.port);
+      if (port !== expected.port)
+        problem(`${kind} port ${String(probe.httpGet.port)} → ${port}, not ${expected.port}`);
+    }
+    const readiness = container.readinessProbe;
+    if (readiness?.periodSeconds !== 5 || readiness.failureThreshold !== 2)
+      problem('readinessProbe must have periodSeconds 5 and failureThreshold 2');
+    if ((readiness?.timeoutSeconds ?? 1) <= STORE_CHECK_TIMEOUT_S)
+      problem(`readinessProbe timeoutSeconds must exceed the ${STORE_CHECK_TIMEOUT_S} s store checks`);
+
+    // Shutdown: the grace period covers the preStop pause and the whole drain.
+    const preStop = preStopSeconds(container);
+    const shutdownMs = Number(envValue(container, all, 'SHUTDOWN_TIMEOUT_MS') ?? DEFAULT_SHUTDOWN_TIMEOUT_MS);
+    const grace = pod.terminationGracePeriodSeconds ?? 30;
+    if (preStop === undefined || preStop < 1) problem('needs a preStop sleep so endpoint removal propagates');
+    else if (grace <= shutdownMs / 1000 + preStop)
+      problem(
+        `terminationGracePeriodSeconds ${grace} ≤ SHUTDOWN_TIMEOUT_MS/1000 (${shutdownMs / 1000}) + preStop ${preStop}`,
+      );
+
+    problems.push(...checkSecurity(name, pod, container));
+    for (const other of [...pod.containers, ...(pod.initContainers ?? [])].filter((c) => c !== container))
+      problems.push(...checkSecurity(`${name}/${other.name}`, pod, other));
+    const requests = container.resources?.requests ?? {};
+    if (!requests.cpu || !requests.memory || !container.resources?.limits?.memory)
+      problem('needs cpu and memory requests and a memory limit');
+
+    // Service account: its own, without an API token.
+    const account = byKind(all, 'ServiceAccount', pod.serviceAccountName)[0];
+    if (pod.serviceAccountName !== name || !account) problem(`must run as its own ServiceAccount "${name}"`);
+    if (account?.automountServiceAccountToken !== false)
+      problem('ServiceAccount must set automountServiceAccountToken: false');
+    if (pod.automountServiceAccountToken === true) problem('pod must not mount a service-account token');
+
+    // Secrets: exactly those of the stores the service uses, and the keys it needs from them.
+    const allowed = new Set(expected.secrets.map((store) => SECRETS[store].name));
+    const referenced = secretsReferenced(pod);
+    for (const secret of referenced) if (!allowed.has(secret)) problem(`must not reference Secret ${secret}`);
+    for (const store of expected.secrets) {
+      for (const key of SECRETS[store].keys) {
+        const ref = container.env?.find((e) => e.name === key)?.valueFrom?.secretKeyRef;
+        const viaEnvFrom = container.envFrom?.some((e) => e.secretRef?.name === SECRETS[store].name);
+        if (!viaEnvFrom && (ref?.name !== SECRETS[store].name || ref.key !== key))
+          problem(`${key} must come from Secret ${SECRETS[store].name}`);
+      }
+    }
+    for (const e of container.env ?? [])
+      if (e.value !== undefined && (SECRET_LIKE.test(e.name) || URL_WITH_PASSWORD.test(e.value)))
+        problem(`env ${e.name} carries a literal secret; use a secretKeyRef`);
+
+    // Disruption budget and network policy select this service's pods.
+    const pdb = byKind(all, 'PodDisruptionBudget').find((p) =>
+      matches(
+        (p.spec as { selector?: { matchLabels?: Record<string, string> } }).selector?.matchLabels,
+        podLabels,
+      ),
+    );
+    if (!pdb) problem('no PodDisruptionBudget selects its pods');
+    const allowedIngress = byKind(all, 'NetworkPolicy').some((np) => {
+      const s = np.spec as NetworkPolicySpec;
+      return (
+        matches(s.podSelector?.matchLabels, podLabels) &&
+        (s.ingress ?? []).some((rule) =>
+          (rule.ports ?? []).some((p) => resolvePort(container, p.port) === expected.port),
+        )
+      );
+    });
+    if (!allowedIngress) problem(`no NetworkPolicy admits ingress to port ${expected.port}`);
+  }
+
+  const defaultDeny = byKind(all, 'NetworkPolicy').some((np) => {
+    const s = np.spec as NetworkPolicySpec;
+    const selectsAll =
+      Object.keys(s.podSelector?.matchLabels ?? {}).length === 0 &&
+      (s.podSelector?.matchExpressions ?? []).length === 0;
+    return selectsAll && (s.policyTypes ?? []).includes('Ingress') && (s.ingress ?? []).length === 0;
+  });
+  if (!defaultDeny)
+    problems.push('no default-deny ingress NetworkPolicy (podSelector: {}, no ingress rules)');
+  return problems;
+}
+
+/** Secrets must never be committed: no Secret objects, no secret-looking ConfigMap entries. */
+function secretProblems(all: Doc[]): string[] {
+  const problems: string[] = [];
+  for (const { file, manifest } of all) {
+    if (manifest.kind === 'Secret')
+      problems.push(
+        `${file}: Secret ${manifest.metadata?.name} is committed; reference it, create it out of band`,
+      );
+    if (manifest.kind === 'ConfigMap') {
+      for (const [key, value] of Object.entries(manifest.data ?? {})) {
+        if (SECRET_LIKE.test(key)) problems.push(`${file}: ConfigMap key ${key} looks secret`);
+        if (key === 'DATABASE_URL') problems.push(`${file}: DATABASE_URL belongs in Secret meterkeep-db`);
+        // The API takes only strings here: an unquoted 10000 or true fails `kubectl apply`.
+        if (typeof value !== 'string') problems.push(`${file}: ConfigMap ${key} must be a quoted string`);
+        else if (URL_WITH_PASSWORD.test(value))
+          problems.push(`${file}: ConfigMap ${key} has a password in its URL`);
+      }
+    }
+  }
+  return problems;
+}
+
+function kubectlAvailable(): boolean {
+  return spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0;
+}
+
+function render(dir: string): Manifest[] {
+  const result = spawnSync('kubectl', ['kustomize', dir], { encoding: 'utf8', timeout: 60_000 });
+  if (result.status !== 0) throw new Error(`kubectl kustomize ${rel(dir)} failed: ${result.stderr}`);
+  return parseYaml(result.stdout, `kustomize ${rel(dir)}`);
+}
+
+// ---- tests -------------------------------------------------------------------------------------------
+
+describe('k8s manifests', () => {
+  const baseDir = join(k8sDir, 'base');
+  const base = resourcesOf(baseDir);
+
+  it('parse, and every document names its apiVersion, kind and name', () => {
+    expect(docs.length).toBeGreaterThan(0);
+    const unnamed = docs.filter(
+      ({ manifest: m }) => !m.apiVersion || !m.kind || (!m.metadata?.name && m.kind !== 'Kustomization'),
+    );
+    expect(unnamed.map((d) => d.file)).toEqual([]);
+  });
+
+  it('list only files that exist, and every manifest is listed by a kustomization', () => {
+    const problems: string[] = [];
+    const referenced = new Set<string>();
+    for (const { file, k } of kustomizations) {
+      const dir = dirname(file);
+      if ((k.secretGenerator ?? []).length > 0)
+        problems.push(`${rel(file)}: secretGenerator commits secret values`);
+      const refs = [
+        ...(k.resources ?? []),
+        ...(k.components ?? []),
+        ...(k.patchesStrategicMerge ?? []),
+        ...(k.patches ?? []).flatMap((p) => (p.path ? [p.path] : [])),
+        ...(k.patchesJson6902 ?? []).flatMap((p) => (p.path ? [p.path] : [])),
+        ...(k.configMapGenerator ?? []).flatMap((g) => [
+          ...(g.files ?? []),
+          ...(g.envs ?? []),
+          ...(g.env ? [g.env] : []),
+        ]),
+      ];
+      for (const ref of refs) {
+        if (/^[a-z]+:\/\/|^github\.com\//i.test(ref)) {
+          problems.push(`${rel(file)}: remote resource ${ref}`);
+          continue;
+        }
+        const target = resolve(dir, ref.replace(/^[^=]+=/, ''));
+        if (!existsSync(target)) problems.push(`${rel(file)}: ${ref} does not exist`);
+        else if (statSync(target).isDirectory()) {
+          if (!['kustomization.yaml', 'kustomization.yml'].some((f) => existsSync(join(target, f))))
+            problems.push(`${rel(file)}: ${ref} has no kustomization.yaml`);
+        } else referenced.add(target);
+      }
+    }
+    for (const file of manifestFiles)
+      if (!referenced.has(file)) problems.push(`${rel(file)} is listed by no kustomization`);
+    expect(problems).toEqual([]);
+  });
+
+  it('commit no Secret and no secret value', () => {
+    expect(secretProblems(docs)).toEqual([]);
+    const secretRefs = new Set(
+      byKind(
+        base.map((d) => d.manifest),
+        'Deployment',
+      ).flatMap((d) => [...secretsReferenced((d.spec as unknown as DeploymentSpec).template.spec)]),
+    );
+    expect([...secretRefs].sort()).toEqual(
+      Object.values(SECRETS)
+        .map((secret) => secret.name)
+        .sort(),
+    );
+  });
+
+  it('deploy each service on its port, with probes, pod security, drain and least-privilege Secrets', () => {
+    const problems = serviceProblems(base.map((d) => d.manifest));
+    expect(problems).toEqual([]);
+    const namespaces = byKind(
+      base.map((d) => d.manifest),
+      'Namespace',
+    );
+    expect(namespaces.map((n) => n.metadata?.name)).toEqual(['meterkeep']);
+  });
+
+  it('give each service the settings its config schema requires, and the table above matches the apps', () => {
+    const problems: string[] = [];
+    const all = base.map((d) => d.manifest);
+    for (const [name, expected] of Object.entries(SERVICES)) {
+      const source = readFileSync(join(root, 'apps', name, 'src', 'config.ts'), 'utf8');
+      const port = /DEFAULT_PORT\s*=\s*(\d+)/.exec(source)?.[1];
+      if (Number(port) !== expected.port)
+        problems.push(`${name}: DEFAULT_PORT is ${port}, this test says ${expected.port}`);
+      const blocks = [...source.matchAll(/\.\.\.(\w+Env)\b/g)].map((m) => m[1]!);
+      const unknown = blocks.filter((b) => !(b in ENV_BLOCKS));
+      if (unknown.length > 0)
+        problems.push(`${name}: config uses ${unknown.join(', ')}: deploy it, then teach this test`);
+      const stores = blocks.flatMap((b) => {
+        const store = ENV_BLOCKS[b]?.store;
+        return store && store !== 'redis' ? [store] : [];
+      });
+      if ([...stores].sort().join() !== [...expected.secrets].sort().join())
+        problems.push(
+          `${name}: config needs Secrets for [${stores.join()}], the manifests give [${expected.secrets.join()}]`,
+        );
+      const deployment = byKind(all, 'Deployment', name)[0];
+      const container = (deployment?.spec as unknown as DeploymentSpec | undefined)?.template.spec
+        .containers[0];
+      for (const variable of blocks.flatMap((b) => ENV_BLOCKS[b]?.required ?? []))
+        if (!container || envValue(container, all, variable) === undefined)
+          problems.push(`${name}: ${variable} is required but not set`);
+    }
+    expect(problems).toEqual([]);
+  });
+
+  const kubectl = kubectlAvailable();
+  const targets = kustomizations.map((k) => dirname(k.file));
+  it.skipIf(!kubectl).each(targets.map((dir) => rel(dir)))('render with kustomize: %s', (dir) => {
+    const rendered = render(join(root, dir));
+    expect(serviceProblems(rendered)).toEqual([]);
+    expect(secretProblems(rendered.map((manifest) => ({ file: dir, manifest })))).toEqual([]);
+    const outside = rendered.filter((m) => m.kind !== 'Namespace' && m.metadata?.namespace !== 'meterkeep');
+    expect(outside.map((m) => `${m.kind}/${m.metadata?.name}`)).toEqual([]);
+    if (dir.includes('overlays')) {
+      for (const d of byKind(rendered, 'Deployment')) {
+        const spec = d.spec as unknown as DeploymentSpec;
+        expect(spec.replicas ?? 1, `${d.metadata?.name} replicas`).toBeGreaterThanOrEqual(2);
+        for (const c of spec.template.spec.containers)
+          expect(c.image, `${d.metadata?.name} image`).toMatch(
+            /^[^\s]+\/[^\s]+(:(?!latest$)[\w.-]+|@sha256:[0-9a-f]{64})$/,
+          );
+      }
+    }
+  });
+});
+
+describe('service image (deploy/docker)', () => {
+  const dockerfile = readFileSync(join(root, 'deploy/docker/Dockerfile'), 'utf8');
+  /** Instructions with continuation lines joined and comments dropped. */
+  const instructions = dockerfile
+    .replace(/\\\r?\n/g, ' ')
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'))
+    .map((line) => {
+      const [, keyword = '', rest = ''] = /^(\w+)\s*(.*)$/.exec(line) ?? [];
+      return { keyword: keyword.toUpperCase(), rest };
+    });
+  const stages: { from: string; body: typeof instructions }[] = [];
+  const globalArgs = new Map<string, string>();
+  for (const instruction of instructions) {
+    if (instruction.keyword === 'FROM') stages.push({ from: instruction.rest, body: [] });
+    else if (stages.length > 0) stages.at(-1)!.body.push(instruction);
+    else if (instruction.keyword === 'ARG') {
+      const [name = '', value = ''] = instruction.rest.split('=');
+      globalArgs.set(name.trim(), value.trim());
+    }
+  }
+  const final = stages.at(-1)!;
+  const image = (from: string) =>
+    from
+      .split(/\s+/)[0]!
+      .replace(/\$\{?(\w+)\}?/g, (_, name: string) => globalArgs.get(name) ?? `\${${name}}`);
+
+  it('builds and runs on node:24-bookworm-slim in at least two stages', () => {
+    expect(stages.length).toBeGreaterThanOrEqual(2);
+    for (const stage of stages) expect(image(stage.from)).toBe('node:24-bookworm-slim');
+  });
+
+  it('runs the final stage as a numeric non-root user', () => {
+    const user = final.body.filter((i) => i.keyword === 'USER').at(-1)?.rest;
+    expect(user, 'the final stage sets no USER').toBeDefined();
+    // Numeric, so Kubernetes runAsNonRoot can verify it without knowing the image's /etc/passwd.
+    expect(user).toMatch(/^\d+(:\d+)?$/);
+    expect(Number(user!.split(':')[0])).not.toBe(0);
+  });
+
+  it('carries no secret in ARG or ENV, and copies only built output into the final stage', () => {
+    const problems: string[] = [];
+    for (const { keyword, rest } of [...instructions]) {
+      if (keyword !== 'ARG' && keyword !== 'ENV') continue;
+      const names =
+        keyword === 'ARG' ? [rest.split('=')[0]!] : [...rest.matchAll(/(\w+)(?:=|\s)/g)].map((m) => m[1]!);
+      for (const name of names) if (SECRET_LIKE.test(name)) problems.push(`${keyword} ${name}`);
+    }
+    expect(problems).toEqual([]);
+    const copies = final.body.filter((i) => i.keyword === 'COPY' || i.keyword === 'ADD').map((i) => i.rest);
+    expect(copies.filter((c) => /(^|\s)\.\/?\s/.test(c) && !c.includes('--from='))).toEqual([]);
+    expect(final.body.filter((i) => i.keyword === 'RUN' && /npm (ci|install)/.test(i.rest))).toEqual([]);
+  });
+
+  it('starts node as PID 1 with source maps, in production mode', () => {
+    const entrypoint = final.body.filter((i) => i.keyword === 'ENTRYPOINT').at(-1)?.rest ?? '';
+    // Exec form: no shell between the kernel and node, which would swallow SIGTERM.
+    expect(entrypoint, 'ENTRYPOINT must be in exec form (a JSON array)').toMatch(/^\[.*\]$/);
+    const argv = JSON.parse(entrypoint) as string[];
+    expect(argv[0]).toBe('node');
+    expect(argv).toContain('--enable-source-maps');
+    expect(final.body.some((i) => i.keyword === 'ENV' && /\bNODE_ENV=production\b/.test(i.rest))).toBe(true);
+  });
+
+  it('keeps dependencies, build output and local secrets out of the build context', () => {
+    const ignore = readFileSync(join(root, 'deploy/docker/Dockerfile.dockerignore'), 'utf8')
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter((l) => l !== '' && !l.startsWith('#'));
+    // An allow-list: everything is out unless re-included, and these stay out inside re-included folders.
+    expect(ignore[0]).toBe('*');
+    for (const pattern of ['**/node_modules', '**/dist', '**/.env', '**/.env.*', '**/*.key.pem'])
+      expect(ignore).toContain(pattern);
+    expect(ignore.filter((l) => /^!\.(git|local-stack|env)/.test(l))).toEqual([]);
+  });
+
+  it('has an entry point that knows the five services and refuses any other name', () => {
+    const entry = join(root, 'deploy/docker/entry.mjs');
+    const listed = /SERVICES\s*=\s*\[([^\]]*)\]/.exec(readFileSync(entry, 'utf8'))?.[1] ?? '';
+    expect([...listed.matchAll(/'([\w-]+)'/g)].map((m) => m[1]).sort()).toEqual(Object.keys(SERVICES).sort());
+    for (const name of ['bogus', '../../../tools/build']) {
+      const run = spawnSync(process.execPath, [entry, name], {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH },
+      });
+      expect(run.status).toBe(64);
+      expect(run.stderr).toMatch(/unknown service/);
+    }
+  });
+});
