@@ -10,6 +10,7 @@ import {
   issueCertificate,
   parseCertificate,
   toPem,
+  validateChain,
 } from '@meterkeep/pki';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FactoryCli, PASSPHRASE, Scratch, bundleLines, openssl } from '../test/cli-harness';
@@ -107,6 +108,32 @@ describe('ca init', () => {
     expect(result.stderr).toBe(
       `factory batch create: wrong passphrase for ${join(ca, 'intermediate.key.pem')}\n`,
     );
+    expect(existsSync(out)).toBe(false);
+  });
+});
+
+describe('ca prove', () => {
+  it("writes a certificate whose CN is the utility's code, signed by the factory CA", async () => {
+    const out = scratch.path('proof.pem');
+    const result = await cli.run(['ca', 'prove', '--ca', ca, '--code', 'a1b2c3d4e5f60718', '--out', out]);
+    expect(result.code, result.stderr).toBe(0);
+    const proof = parseCertificate(readFileSync(out, 'utf8'));
+    const intermediate = parseCertificate(readFileSync(join(ca, 'intermediate.pem'), 'utf8'));
+    expect(proof.subject.commonName).toBe('a1b2c3d4e5f60718');
+    expect(() =>
+      validateChain({ leaf: proof, intermediates: [], trustAnchors: [intermediate], at: new Date() }),
+    ).not.toThrow();
+  });
+
+  it('refuses without the passphrase, and a malformed code', async () => {
+    const out = scratch.path('proof-x.pem');
+    const wrong = await cli.run(['ca', 'prove', '--ca', ca, '--code', 'a1b2c3d4e5f60718', '--out', out], {
+      METERKEEP_CA_PASSPHRASE: 'not the right passphrase',
+    });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain('wrong passphrase');
+    const bad = await cli.run(['ca', 'prove', '--ca', ca, '--code', 'x y', '--out', out]);
+    expect(bad.code).toBe(2);
     expect(existsSync(out)).toBe(false);
   });
 });

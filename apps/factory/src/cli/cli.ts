@@ -2,11 +2,13 @@ import { batchCreateCommand } from '../batch/batch-create.command';
 import { batchSignCsrsCommand } from '../batch/batch-sign-csrs.command';
 import { batchVerifyCommand } from '../batch/batch-verify.command';
 import { caInitCommand } from '../ca/ca-init.command';
+import { caProveCommand } from '../ca/ca-prove.command';
 import { FactoryError, errorMessage } from '../factory.errors';
 import type { CliCommand, CliIo } from './command';
 
 export const COMMANDS: readonly CliCommand[] = [
   caInitCommand,
+  caProveCommand,
   batchCreateCommand,
   batchSignCsrsCommand,
   batchVerifyCommand,
