@@ -1,14 +1,18 @@
 #!/usr/bin/env node
-// The quick start's main job: the local stack, the five services built and started, their health, and
-// a clean stop. Later capabilities add the meter lifecycle between "ready" and "stop".
+// The quick start's main job, the meter lifecycle on a local stack: a factory mints and verifies a
+// batch and simulated meters lock their factory path; the five services start; the utility trusts
+// the manufacturer CA and enrolls the batch; the registry's counts; a clean stop.
+// Later capabilities (bootstrap, readings, firmware, privacy) continue the story here.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { mintBatch } from './demo/factory-line.mjs';
+import { say } from './demo/run.mjs';
+import { onboardBatch } from './demo/utility-onboarding.mjs';
 import { workspaceRoot } from './swc-options.mjs';
 
-const say = (line) => console.log(`demo: ${line}`);
 const die = (line) => {
   console.error(`demo: ${line}`);
   process.exit(1);
@@ -21,6 +25,18 @@ if (up.status !== 0) die('the local stack did not start; the message above says 
 say('building the services');
 const build = spawnSync(process.execPath, [join(workspaceRoot, 'tools/build.mjs')], { stdio: 'inherit' });
 if (build.status !== 0) die('the build failed');
+
+const count = Number(process.env.DEMO_METERS ?? 1000);
+if (!Number.isInteger(count) || count < 1) die('DEMO_METERS must be a positive whole number');
+// Every run is its own batch and tenant: endpoint names are unique across tenants.
+const runId = Date.now().toString(36).toUpperCase();
+const demoDir = join(workspaceRoot, '.local-stack/demo', runId);
+let factory;
+try {
+  factory = mintBatch({ dir: demoDir, count, prefix: `DM${runId}` });
+} catch (error) {
+  die(error.message);
+}
 
 const require = createRequire(import.meta.url);
 const { SERVICES, PortInUseError, localStack, parseEnvExports, startServiceProcess } = require(
@@ -56,6 +72,20 @@ try {
     console.log(`${service.name.padEnd(18)}${service.url.padEnd(24)}${report.status.padEnd(8)}${stores}`);
   }
   console.log('');
+
+  const enrollment = running.find((service) => service.name === 'enrollment');
+  const { byState } = await onboardBatch({
+    enrollmentUrl: enrollment.url,
+    stackEnv: env,
+    tenantId: `demo-${runId.toLowerCase()}`,
+    factory,
+  });
+  console.log('');
+  console.log('registry        meters');
+  for (const [state, n] of Object.entries(byState)) console.log(`${state.padEnd(16)}${n}`);
+  console.log('');
+  if ((byState.ENROLLED ?? 0) !== count)
+    throw new Error(`expected ${count} meters ENROLLED, found ${JSON.stringify(byState)}`);
 } catch (error) {
   await stopAll();
   if (error instanceof PortInUseError) die(error.message);

@@ -1,0 +1,57 @@
+// The utility's side, through the enrollment service's API: a tenant and its first admin key, the
+// manufacturer CA trusted after proof of possession, the batch's enrollment list uploaded.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { api, runCli, say } from './run.mjs';
+
+export async function onboardBatch({ enrollmentUrl, stackEnv, tenantId, factory }) {
+  say(`enrollment: creating tenant ${tenantId} and its first admin key (printed once, kept in memory)`);
+  const apiKey = runCli('enrollment', ['tenant', 'create', tenantId, '--name', 'Demo Utility'], {
+    entry: 'cli',
+    env: stackEnv,
+  }).trim();
+
+  say('enrollment: registering the manufacturer CA; the factory proves it holds its key');
+  const registered = await api(enrollmentUrl, apiKey, 'POST', '/v1/manufacturer-cas', {
+    json: { certificatePem: readFileSync(join(factory.ca, 'intermediate.pem'), 'utf8') },
+  });
+  const proofFile = join(factory.batch, '..', 'ca-proof.pem');
+  runCli(
+    'factory',
+    ['ca', 'prove', '--ca', factory.ca, '--code', registered.verificationCode, '--out', proofFile],
+    {
+      env: factory.env,
+    },
+  );
+  const trusted = await api(
+    enrollmentUrl,
+    apiKey,
+    'POST',
+    `/v1/manufacturer-cas/${registered.caId}/verification`,
+    {
+      json: { certificatePem: readFileSync(proofFile, 'utf8') },
+    },
+  );
+  say(`enrollment: manufacturer CA ${registered.caId} is ${trusted.status}`);
+
+  say('enrollment: uploading the enrollment list');
+  const report = await api(enrollmentUrl, apiKey, 'POST', '/v1/enrollment-lists', {
+    body: readFileSync(join(factory.batch, 'enrollment-list.csv')),
+    contentType: 'text/csv',
+  });
+  say(`enrollment: ${report.accepted} accepted, ${report.unchanged} unchanged, ${report.rejected} rejected`);
+
+  const byState = {};
+  for (let cursor; ;) {
+    const page = await api(
+      enrollmentUrl,
+      apiKey,
+      'GET',
+      `/v1/devices?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    );
+    for (const device of page.items) byState[device.state] = (byState[device.state] ?? 0) + 1;
+    if (!page.nextCursor) break;
+    cursor = page.nextCursor;
+  }
+  return { byState, report };
+}
