@@ -1,4 +1,5 @@
-import { Controller, Get, Global, Module, Param } from '@nestjs/common';
+import { Controller, Get, Global, Injectable, Module, type OnModuleInit, Param } from '@nestjs/common';
+import { type CustomTransportStrategy, Server } from '@nestjs/microservices';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger, type HealthProbe } from '@meterkeep/observability';
@@ -58,6 +59,30 @@ function capturedLogger() {
     },
   });
   return { lines, logger: createLogger({ service: 'test', destination, level: 'debug' }) };
+}
+
+// Stands for KafkaModule (which creates topics on module init) and a consumer subscribing to them.
+const order: string[] = [];
+@Injectable()
+class TopicsCreator implements OnModuleInit {
+  onModuleInit() {
+    order.push('topics created');
+  }
+}
+@Module({ imports: [KafkaOnlyModule], providers: [TopicsCreator] })
+class WithTopicsModule {}
+class RecordingTransport extends Server implements CustomTransportStrategy {
+  listen(callback: () => void) {
+    order.push('consumer subscribed');
+    callback();
+  }
+  close() {}
+  on(): never {
+    throw new Error('unused');
+  }
+  unwrap<T>(): T {
+    throw new Error('unused');
+  }
 }
 
 describe('a service built by startService', () => {
@@ -142,6 +167,19 @@ describe('a service built by startService', () => {
     });
     expect(listeningWhenConfigured).toBe(false);
     expect(await (await fetch(`${service.url}/configured`)).json()).toEqual({ configured: true });
+  });
+
+  it('initialises its modules (migrations, topics) before any consumer subscribes', async () => {
+    order.length = 0;
+    service = await startService({
+      name: 't',
+      module: WithTopicsModule,
+      port: 0,
+      host: '127.0.0.1',
+      logger: capturedLogger().logger,
+      transports: [new RecordingTransport()],
+    });
+    expect(order).toEqual(['topics created', 'consumer subscribed']);
   });
 
   it('turns not-ready as soon as it begins to stop', async () => {

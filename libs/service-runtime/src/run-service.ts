@@ -40,6 +40,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   await options.configure?.(app);
   for (const strategy of options.transports ?? [])
     app.connectMicroservice({ strategy }, { inheritAppConfig: true });
+  // Module init first: migrations run and topics exist before any consumer subscribes to them.
+  await app.init();
   await app.startAllMicroservices();
   await app.listen(options.port, options.host);
   const address = (app.getHttpServer() as Server).address() as AddressInfo;
