@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { FleetUsageError, fleetCommand } from './fleet/fleet.command';
 import { provisionBatch } from './provision.command';
 
 const USAGE = `Usage: meter-sim <command> [options]
@@ -7,6 +8,7 @@ A fleet of simulated meters that behave as real ones do.
 
 Commands:
   provision   load a factory batch into simulated meters and lock their factory path
+  fleet       bring provisioned meters online: bootstrap or renew, N at a time
 
 Run meter-sim <command> --help for a command's options.`;
 
@@ -70,6 +72,7 @@ async function main(argv: string[]): Promise<number> {
     return command === undefined ? 2 : 0;
   }
   if (command === 'provision') return provision(rest);
+  if (command === 'fleet') return fleetCommand(rest);
   throw new UsageError(`unknown command '${command}'\n\n${USAGE}`);
 }
 
@@ -77,7 +80,9 @@ main(process.argv.slice(2)).then(
   (code) => (process.exitCode = code),
   (error: unknown) => {
     const usage =
-      error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+      error instanceof UsageError ||
+      error instanceof FleetUsageError ||
+      (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     console.error(`meter-sim: ${(error as Error).message}`);
     process.exitCode = usage ? 2 : 1;
   },

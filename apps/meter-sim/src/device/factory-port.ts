@@ -22,6 +22,18 @@ export class FactoryPortError extends Error {
   }
 }
 
+/** Whether a meter's factory path is locked: read from its storage, no checks needed. */
+export function isFactoryLocked(storage: MeterStorage): boolean {
+  return storage.has(LOCK_FILE);
+}
+
+/** The bundle a meter boots with, parsed from its own storage (checked when it was loaded). */
+export function storedBundle(storage: MeterStorage): FactoryBundle {
+  const json = storage.read(BUNDLE_FILE);
+  if (json === undefined) throw new FactoryPortError('NOT_PROVISIONED', 'no factory bundle loaded');
+  return parseBundle(json);
+}
+
 /**
  * The factory configuration path of one meter, as a real meter exposes it on the production line: a
  * bundle is accepted only if it passes the same checks as `factory batch verify`, against the
@@ -35,7 +47,7 @@ export class FactoryPort {
   ) {}
 
   get finalized(): boolean {
-    return this.storage.has(LOCK_FILE);
+    return isFactoryLocked(this.storage);
   }
 
   /** Checks and stores a bundle; the meter keeps the last one written before finalising. */
@@ -65,8 +77,6 @@ export class FactoryPort {
 
   /** What the meter boots with: its bundle, parsed from its own storage. */
   bundle(): FactoryBundle {
-    const json = this.storage.read(BUNDLE_FILE);
-    if (json === undefined) throw new FactoryPortError('NOT_PROVISIONED', 'no factory bundle loaded');
-    return parseBundle(json);
+    return storedBundle(this.storage);
   }
 }

@@ -1,0 +1,184 @@
+import { createHash, createHmac } from 'node:crypto';
+import { z } from 'zod';
+import type { FactoryBundle } from '@meterkeep/factory-bundle';
+import { createCsr, exportPrivateKey, generateKeyPair } from '@meterkeep/pki';
+import { type DeviceResponse, type DeviceTlsCredential, deviceRequest } from './device-https';
+import type { MeterStorage } from './meter-storage';
+
+const OPERATIONAL_FILE = 'operational.json';
+
+/** What bootstrap answers, and what the meter keeps of it (LwM2M's Security and Server objects). */
+const bootstrapAnswer = z.object({
+  endpointName: z.string(),
+  tenantId: z.string(),
+  certificatePem: z.string(),
+  chainPem: z.array(z.string()),
+  serverTime: z.string(),
+  renewal: z.object({ notAfter: z.string(), renewAfter: z.string() }),
+  servers: z.object({
+    telemetry: z.object({ uri: z.string() }),
+    ota: z.object({ uri: z.string() }),
+    bootstrap: z.object({ uri: z.string() }),
+  }),
+});
+export type BootstrapAnswer = z.infer<typeof bootstrapAnswer>;
+
+export interface OperationalCredential extends BootstrapAnswer {
+  /** Generated on the meter; never sent anywhere. */
+  privateKeyPem: string;
+}
+
+export class BootstrapRefused extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(`bootstrap refused (${status} ${code}): ${message}`);
+    this.name = 'BootstrapRefused';
+  }
+}
+
+export interface BootstrapOptions {
+  /** Where to connect instead of the bundle's server URI (the same server, reached another way). */
+  bootstrapUrl?: string;
+  /** How long a meter keeps retrying 503/429 answers and lost connections before giving up. */
+  retryForMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A meter's bootstrap client: a fresh operational key made on the meter, a CSR for it, the factory
+ * credential (certificate, or PSK proof over a server nonce) to authenticate, and the answer stored.
+ * 503 and 429 are "try later": the meter waits as told (with jitter) and tries again.
+ */
+export class BootstrapClient {
+  constructor(
+    private readonly bundle: FactoryBundle,
+    private readonly storage: MeterStorage,
+    private readonly options: BootstrapOptions = {},
+  ) {}
+
+  operational(): OperationalCredential | undefined {
+    const json = this.storage.read(OPERATIONAL_FILE);
+    return json ? (JSON.parse(json) as OperationalCredential) : undefined;
+  }
+
+  /** Drops the operational credential, as a meter whose flash was wiped would. */
+  forgetOperational(): void {
+    this.storage.write(OPERATIONAL_FILE, '');
+  }
+
+  async bootstrap(): Promise<OperationalCredential> {
+    const { privateKey, publicKey } = generateKeyPair();
+    const csrPem = createCsr({
+      privateKey,
+      publicKey,
+      subject: { commonName: this.bundle.endpointName },
+    }).pem;
+    const answer =
+      this.bundle.credential.kind === 'psk'
+        ? await this.withRetries(() => this.pskBootstrap(csrPem))
+        : await this.withRetries(() =>
+            deviceRequest(this.url('/bs/v1/bootstrap'), this.factoryTls(), { csrPem }),
+          );
+    return this.keep(answer, exportPrivateKey(privateKey) as string);
+  }
+
+  /** Renews with the current operational certificate; the caller falls back to bootstrap() on refusal. */
+  async renew(): Promise<OperationalCredential> {
+    const current = this.operational();
+    if (!current) throw new BootstrapRefused(0, 'NO_OPERATIONAL_CREDENTIAL', 'nothing to renew with');
+    const { privateKey, publicKey } = generateKeyPair();
+    const csrPem = createCsr({
+      privateKey,
+      publicKey,
+      subject: { commonName: this.bundle.endpointName },
+    }).pem;
+    const tls: DeviceTlsCredential = {
+      keyPem: current.privateKeyPem,
+      certChainPem: [current.certificatePem, ...current.chainPem].join(''),
+      trustAnchorPem: this.bundle.bootstrap.trustAnchorPem,
+    };
+    const answer = await this.withRetries(() => deviceRequest(this.url('/bs/v1/renew'), tls, { csrPem }));
+    return this.keep(answer, exportPrivateKey(privateKey) as string);
+  }
+
+  private async pskBootstrap(csrPem: string): Promise<DeviceResponse> {
+    if (this.bundle.credential.kind !== 'psk') throw new Error('not a PSK meter');
+    const { pskIdentity, pskBase64 } = this.bundle.credential;
+    const tls: DeviceTlsCredential = { trustAnchorPem: this.bundle.bootstrap.trustAnchorPem };
+    const nonce = await deviceRequest(this.url('/bs/v1/psk/nonce'), tls, { pskIdentity });
+    if (nonce.status !== 200) return nonce;
+    const { nonce: value } = z.object({ nonce: z.string() }).parse(nonce.body);
+    const proof = pskProof(Buffer.from(pskBase64, 'base64'), value, csrPem);
+    return deviceRequest(this.url('/bs/v1/psk/bootstrap'), tls, { pskIdentity, nonce: value, csrPem, proof });
+  }
+
+  private factoryTls(): DeviceTlsCredential {
+    const { credential } = this.bundle;
+    if (credential.kind !== 'certificate' || credential.keyLocation !== 'bundle') {
+      throw new Error('this meter has no factory key in its bundle');
+    }
+    return {
+      keyPem: credential.privateKeyPem,
+      // Leaf and intermediate: the server validates the path up to a root its tenant trusts.
+      certChainPem: [credential.certificatePem, ...credential.chainPem.slice(0, -1)].join(''),
+      trustAnchorPem: this.bundle.bootstrap.trustAnchorPem,
+    };
+  }
+
+  private url(path: string): string {
+    const base = this.options.bootstrapUrl ?? this.bundle.bootstrap.serverUri;
+    return new URL(path, base.endsWith('/') ? base : `${base}/`).toString();
+  }
+
+  private async withRetries(attempt: () => Promise<DeviceResponse>): Promise<BootstrapAnswer> {
+    const sleep = this.options.sleep ?? sleepFor;
+    const deadline = Date.now() + (this.options.retryForMs ?? 60_000);
+    for (let tries = 1; ; tries++) {
+      let response: DeviceResponse | undefined;
+      let lastError: Error | undefined;
+      try {
+        response = await attempt();
+      } catch (error) {
+        lastError = error as Error;
+      }
+      if (response?.status === 200) return bootstrapAnswer.parse(response.body);
+      const retryable = !response || response.status === 503 || response.status === 429;
+      if (!retryable || Date.now() >= deadline) {
+        if (!response) throw lastError ?? new Error('no answer');
+        const { code = 'UNKNOWN', message = '' } = (response.body ?? {}) as {
+          code?: string;
+          message?: string;
+        };
+        throw new BootstrapRefused(response.status, code, message);
+      }
+      const hinted = (response?.retryAfterSeconds ?? 0) * 1000;
+      const backoff = Math.min(30_000, 250 * 2 ** Math.min(tries, 7));
+      await sleep(Math.max(hinted, backoff) * (0.75 + Math.random() * 0.5));
+    }
+  }
+
+  private keep(answer: BootstrapAnswer, privateKeyPem: string): OperationalCredential {
+    const credential: OperationalCredential = { ...answer, privateKeyPem };
+    this.storage.write(OPERATIONAL_FILE, JSON.stringify(credential));
+    return credential;
+  }
+}
+
+/** HMAC-SHA256 with the PSK over nonce ‖ 0x00 ‖ SHA-256(CSR DER): binds the proof to this nonce and CSR. */
+export function pskProof(psk: Buffer, nonce: string, csrPem: string): string {
+  const csrDer = Buffer.from(csrPem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
+  return createHmac('sha256', psk)
+    .update(
+      Buffer.concat([
+        Buffer.from(nonce, 'utf8'),
+        Buffer.from([0]),
+        createHash('sha256').update(csrDer).digest(),
+      ]),
+    )
+    .digest('base64');
+}
