@@ -43,6 +43,9 @@ export class EventProducer {
   /** Topics seen on the broker; the first publish to any other topic checks it exists first. */
   private readonly topicChecks = new Map<string, Promise<void>>();
   private state: ProducerState = 'idle';
+  /** Sends waiting for the request under way; they leave together in the next one. */
+  private pending: PendingSend[] = [];
+  private draining: Promise<void> | undefined;
 
   constructor(private readonly options: EventProducerOptions) {
     this.producer = options.kafka.producer({
@@ -132,15 +135,10 @@ export class EventProducer {
         try {
           // Injected inside the span, so consumers continue the trace as children of this send.
           const headers = injectTraceContext({ ...options.headers });
-          await this.producer.send({
+          await this.enqueue(
             topic,
-            acks: -1,
-            messages: events.map((event, i) => ({
-              key: keys[i] ?? null,
-              value: JSON.stringify(event),
-              headers,
-            })),
-          });
+            events.map((event, i) => ({ key: keys[i] ?? null, value: JSON.stringify(event), headers })),
+          );
         } catch (error) {
           const mapped = isUnknownTopic(error) ? new UnknownTopicError([topic], { cause: error }) : error;
           span.recordException(mapped as Error);
@@ -152,6 +150,48 @@ export class EventProducer {
         }
       },
     );
+  }
+
+  /**
+   * With idempotence, kafkajs keeps one produce request in flight, so concurrent publishers would wait
+   * for each other's round trip one by one. Instead, sends that arrive while a request is under way
+   * are gathered and leave as the next request (one per broker round trip, in arrival order); each
+   * publish still resolves only when the request carrying its records was acknowledged.
+   */
+  private enqueue(topic: string, messages: Message[]): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({
+        topic,
+        messages,
+        bytes: messages.reduce((n, m) => n + m.value.length, 0),
+        resolve,
+        reject,
+      });
+      this.draining ??= this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    // Sends made in the same tick join the first request.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    while (this.pending.length > 0) {
+      const batch = takeBatch(this.pending);
+      const byTopic = new Map<string, Message[]>();
+      for (const send of batch)
+        byTopic.set(send.topic, [...(byTopic.get(send.topic) ?? []), ...send.messages]);
+      try {
+        await this.producer.sendBatch({
+          acks: -1,
+          topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+        });
+        for (const send of batch) send.resolve();
+      } catch (error) {
+        // None of them is acknowledged; a caller that retries may duplicate records that did land,
+        // which consumers absorb by eventId.
+        for (const send of batch) send.reject(error);
+      }
+    }
+    this.draining = undefined;
   }
 
   /**
@@ -181,6 +221,38 @@ export class EventProducer {
       await admin.disconnect();
     }
   }
+}
+
+type Message = { key: string | null; value: string; headers: EventHeaders };
+
+interface PendingSend {
+  topic: string;
+  messages: Message[];
+  bytes: number;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+/** Below the broker's default message.max.bytes (1 MiB) for what one partition may get in a request. */
+const MAX_BATCH_BYTES = 768 * 1024;
+const MAX_BATCH_RECORDS = 5_000;
+
+/** Takes the oldest waiting sends, as many as fit one request (at least one, however large). */
+export function takeBatch<T extends { messages: unknown[]; bytes: number }>(pending: T[]): T[] {
+  let bytes = 0;
+  let records = 0;
+  let count = 0;
+  for (const send of pending) {
+    if (
+      count > 0 &&
+      (bytes + send.bytes > MAX_BATCH_BYTES || records + send.messages.length > MAX_BATCH_RECORDS)
+    )
+      break;
+    bytes += send.bytes;
+    records += send.messages.length;
+    count += 1;
+  }
+  return pending.splice(0, count);
 }
 
 /** kafkajs wraps the broker's UNKNOWN_TOPIC_OR_PARTITION in its retry error; look down the chain. */
