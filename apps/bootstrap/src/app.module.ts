@@ -1,29 +1,87 @@
-import { type DynamicModule, Module } from '@nestjs/common';
+import { type DynamicModule, type INestApplication, Module } from '@nestjs/common';
 import {
   AUDIT_EVENTS,
   DEVICE_LIFECYCLE,
   ENROLLMENT_DEVICES,
   ENROLLMENT_TRUST_ANCHORS,
 } from '@meterkeep/contracts';
+import { KafkaTransport, type KafkaTransportOptions } from '@meterkeep/kafka/nest';
 import type { Logger } from '@meterkeep/observability';
 import { PlatformModule } from '@meterkeep/service-runtime';
+import { BootstrapModule } from './bootstrap/bootstrap.module';
+import { CertificatesModule } from './certificates/certificates.module';
 import type { BootstrapConfig } from './config';
+import { CoreModule } from './core/core.module';
+import { DeviceListenerModule } from './device-listener/device-listener.module';
+import { listenerRouting } from './device-listener/listener-routing.middleware';
 import { migrations } from './migrations';
+import { setupOpenApi } from './openapi/openapi';
+import { PkiModule } from './pki/pki.module';
+import { ReadModelModule } from './read-model/read-model.module';
+import type { ReadModelOptions } from './read-model/read-model.sync';
+
+export const SERVICE_NAME = 'bootstrap';
+/** The consumer group of the lifecycle consumer (revocation). */
+export const CONSUMER_GROUP = 'bootstrap';
+/** The read model's consumer groups are `bootstrap-read-model-<generation>`. */
+export const READ_MODEL_GROUP_PREFIX = 'bootstrap-read-model';
+const CONSUMER_MAX_WAIT_MS = 1_000;
+
+export interface AppOptions {
+  /** The PostgreSQL schema; the service's name unless a test isolates itself. */
+  schema?: string;
+  readModel?: Partial<ReadModelOptions>;
+}
 
 @Module({})
 export class AppModule {
-  static forRoot(config: BootstrapConfig, logger: Logger): DynamicModule {
+  static forRoot(config: BootstrapConfig, logger: Logger, options: AppOptions = {}): DynamicModule {
     return {
       module: AppModule,
       imports: [
         PlatformModule.forRoot({
-          service: 'bootstrap',
+          service: SERVICE_NAME,
           config,
           logger,
           migrations,
           topics: [AUDIT_EVENTS, DEVICE_LIFECYCLE, ENROLLMENT_DEVICES, ENROLLMENT_TRUST_ANCHORS],
+          ...(options.schema !== undefined && { schema: options.schema }),
         }),
+        CoreModule.forRoot(config, logger),
+        PkiModule,
+        ReadModelModule.forRoot({
+          groupPrefix: READ_MODEL_GROUP_PREFIX,
+          checkIntervalMs: 2_000,
+          consumer: { maxWaitTimeInMs: CONSUMER_MAX_WAIT_MS },
+          ...options.readModel,
+        }),
+        CertificatesModule,
+        BootstrapModule,
+        DeviceListenerModule,
       ],
     };
   }
+}
+
+/** Before the app listens: device routes only on the mutual-TLS listener, and the OpenAPI document. */
+export function configureApp(app: INestApplication): void {
+  app.use(listenerRouting());
+  setupOpenApi(app);
+}
+
+/** The Kafka consumer feeding @KafkaEventPattern handlers: lifecycle events that revoke certificates. */
+export function lifecycleTransport(
+  config: BootstrapConfig,
+  logger: Logger,
+  overrides: Partial<Omit<KafkaTransportOptions, 'kafka' | 'contracts'>> = {},
+): KafkaTransport {
+  return new KafkaTransport({
+    kafka: { clientId: `${config.KAFKA_CLIENT_ID ?? SERVICE_NAME}-consumer`, brokers: config.KAFKA_BROKERS },
+    groupId: CONSUMER_GROUP,
+    contracts: [DEVICE_LIFECYCLE],
+    // A stopping consumer waits for its idle fetch: keep that short, the drain budget is shared.
+    maxWaitTimeInMs: CONSUMER_MAX_WAIT_MS,
+    logger: logger.child({ component: 'kafka-consumer' }),
+    ...overrides,
+  });
 }

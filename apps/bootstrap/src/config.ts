@@ -1,7 +1,122 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
-import { serviceEnv, kafkaEnv, postgresEnv, redisEnv } from '@meterkeep/config';
+import { kafkaEnv, postgresEnv, redisEnv, serviceEnv } from '@meterkeep/config';
+import { parseDuration } from './core/duration';
 
 export const DEFAULT_PORT = 3002;
+export const DEFAULT_TLS_PORT = 8443;
 
-export const BootstrapConfig = z.object({ ...serviceEnv, ...kafkaEnv, ...postgresEnv, ...redisEnv });
+const base64Key = (what: string) =>
+  z.string().transform((value, context) => {
+    const key = Buffer.from(value, 'base64');
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(value) || key.length !== 32) {
+      context.addIssue({
+        code: 'custom',
+        message: `${what}: 32 bytes, base64-encoded (openssl rand -base64 32)`,
+      });
+      return z.NEVER;
+    }
+    return key;
+  });
+
+const duration = (min: number, max: number) =>
+  z.string().transform((value, context) => {
+    const ms = parseDuration(value);
+    if (ms === undefined || ms < min || ms > max) {
+      context.addIssue({
+        code: 'custom',
+        message: 'must be a whole number with a unit s, m, h or d (such as 7d), between 5m and 365d',
+      });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const hostnameList = z
+  .string()
+  .transform((value) =>
+    value
+      .split(',')
+      .map((h) => h.trim())
+      .filter(Boolean),
+  )
+  .pipe(
+    z
+      .array(
+        z
+          .string()
+          .refine(
+            (h) =>
+              isIP(h) !== 0 ||
+              /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(
+                h,
+              ),
+            'each entry must be a DNS name or an IP address',
+          ),
+      )
+      .min(1),
+  );
+
+const httpsUri = z.url({ protocol: /^https$/, error: 'must be an https:// URL' });
+const httpUri = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
+const perMinute = (fallback: number) => z.coerce.number().int().min(1).max(1_000_000).default(fallback);
+
+/** The key under which bootstrap seals its CAs' private keys in PostgreSQL (AES-256-GCM). */
+export const bootstrapKekEnv = {
+  BOOTSTRAP_KEK: base64Key('BOOTSTRAP_KEK'),
+};
+
+/**
+ * The shared secret of internal service-to-service routes (x-internal-token): bootstrap sends it to
+ * enrollment's PSK proof check. At least 32 characters (`openssl rand -base64 32`).
+ */
+export const internalApiEnv = {
+  INTERNAL_API_TOKEN: z.string().min(32, 'must be at least 32 characters (openssl rand -base64 32)'),
+  /** Where enrollment's internal routes answer (cluster-internal, plain HTTP). */
+  ENROLLMENT_INTERNAL_URL: httpUri.default('http://127.0.0.1:3001'),
+};
+
+/** The device-facing side: TLS listener, certificates issued, what the bootstrap answer points to. */
+const deviceApi = {
+  /** The HTTPS (mutual TLS) listener for meters; 0 takes any free port (tests). */
+  BOOTSTRAP_TLS_PORT: z.coerce.number().int().min(0).max(65_535).default(DEFAULT_TLS_PORT),
+  /** DNS names and IP addresses in the device listener's server certificate. */
+  BOOTSTRAP_TLS_HOSTNAMES: hostnameList.default(['localhost', '127.0.0.1']),
+  /** An externally issued server certificate (PEM, leaf first) and key; both or neither. */
+  BOOTSTRAP_TLS_CERT_FILE: z.string().min(1).optional(),
+  BOOTSTRAP_TLS_KEY_FILE: z.string().min(1).optional(),
+  /** Validity of an operational certificate. */
+  BOOTSTRAP_CERT_VALIDITY: duration(5 * 60_000, 365 * 86_400_000).default(7 * 86_400_000),
+  BOOTSTRAP_TELEMETRY_URI: httpsUri.default('https://localhost:8444'),
+  BOOTSTRAP_OTA_URI: httpsUri.default('https://localhost:8445'),
+  /** Where meters come back to renew: this service's device listener as meters reach it. */
+  BOOTSTRAP_PUBLIC_URI: httpsUri.default('https://localhost:8443'),
+  /** Bootstrap, renewal and nonce requests per meter (endpoint or PSK identity) and minute. */
+  BOOTSTRAP_RATE_LIMIT_PER_METER: perMinute(10),
+  /** Requests per source address and minute: generous, as gateways and NAT put many meters behind one. */
+  BOOTSTRAP_RATE_LIMIT_PER_SOURCE: perMinute(600),
+  /** Retry-After (seconds) of a 503 NOT_YET_KNOWN once the read model has caught up. */
+  BOOTSTRAP_NOT_KNOWN_RETRY_AFTER_S: z.coerce.number().int().min(1).max(3_600).default(10),
+};
+
+export const BootstrapConfig = z
+  .object({
+    ...serviceEnv,
+    ...kafkaEnv,
+    ...postgresEnv,
+    ...redisEnv,
+    ...bootstrapKekEnv,
+    ...internalApiEnv,
+    ...deviceApi,
+  })
+  .refine(
+    (env) => (env.BOOTSTRAP_TLS_CERT_FILE === undefined) === (env.BOOTSTRAP_TLS_KEY_FILE === undefined),
+    {
+      path: ['BOOTSTRAP_TLS_KEY_FILE'],
+      message: 'BOOTSTRAP_TLS_CERT_FILE and BOOTSTRAP_TLS_KEY_FILE go together: set both or neither',
+    },
+  );
 export type BootstrapConfig = z.infer<typeof BootstrapConfig>;
+
+/** Every variable the config reads, for the start-up log (secrets masked there). */
+export const BOOTSTRAP_ENVIRONMENT = Object.keys(BootstrapConfig.shape);

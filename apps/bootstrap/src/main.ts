@@ -1,8 +1,8 @@
 import { loadConfig } from '@meterkeep/config';
 import { startServiceTelemetry } from '@meterkeep/observability';
 import { runMain } from '@meterkeep/service-runtime';
-import { AppModule } from './app.module';
-import { BootstrapConfig, DEFAULT_PORT } from './config';
+import { AppModule, configureApp, lifecycleTransport } from './app.module';
+import { BOOTSTRAP_ENVIRONMENT, BootstrapConfig, DEFAULT_PORT } from './config';
 
 runMain({
   name: 'bootstrap',
@@ -12,11 +12,13 @@ runMain({
     const config = loadConfig(BootstrapConfig);
     return {
       module: (logger) => AppModule.forRoot(config, logger),
+      transports: (logger) => [lifecycleTransport(config, logger)],
+      configure: configureApp,
       port: config.PORT ?? DEFAULT_PORT,
       host: config.HOST,
       logLevel: config.LOG_LEVEL,
       shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-      environment: Object.keys(BootstrapConfig.shape),
+      environment: BOOTSTRAP_ENVIRONMENT,
     };
   },
 });

@@ -43,7 +43,11 @@ export class AppModule {
           topics: [AUDIT_EVENTS, DEVICE_LIFECYCLE, ENROLLMENT_DEVICES, ENROLLMENT_TRUST_ANCHORS],
           ...(options.schema !== undefined && { schema: options.schema }),
         }),
-        CoreModule.forRoot({ logger, pskKek: config.ENROLLMENT_PSK_KEK }),
+        CoreModule.forRoot({
+          logger,
+          pskKek: config.ENROLLMENT_PSK_KEK,
+          internalApiToken: config.INTERNAL_API_TOKEN,
+        }),
         OutboxModule,
         AuditModule,
         AuthModule,

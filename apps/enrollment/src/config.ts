@@ -18,5 +18,18 @@ export const pskKekEnv = {
   }),
 };
 
-export const EnrollmentConfig = z.object({ ...serviceEnv, ...kafkaEnv, ...postgresEnv, ...pskKekEnv });
+export const EnrollmentConfig = z.object({
+  ...serviceEnv,
+  ...kafkaEnv,
+  ...postgresEnv,
+  ...pskKekEnv,
+  /**
+   * The shared secret services send in x-internal-token to internal routes (bootstrap's PSK proof
+   * check). Unset, the internal routes refuse every call: PSK meters cannot bootstrap until it is set.
+   */
+  INTERNAL_API_TOKEN: z
+    .string()
+    .min(32, 'must be at least 32 characters (openssl rand -base64 32)')
+    .optional(),
+});
 export type EnrollmentConfig = z.infer<typeof EnrollmentConfig>;

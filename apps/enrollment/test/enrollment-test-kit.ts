@@ -22,6 +22,9 @@ type Consumer = ReturnType<Kafka['consumer']>;
 
 const letters = (n: number) => Array.from(randomBytes(n), (b) => String.fromCharCode(97 + (b % 26))).join('');
 
+/** The shared secret of internal routes in test runs (bootstrap's PSK proof check). */
+export const INTERNAL_API_TOKEN = `it-internal-${randomBytes(24).toString('base64url')}`;
+
 /** A tenant id no other run uses (tenant ids are lowercase, digits and hyphens). */
 export const uniqueTenant = (prefix = 't') => uniqueName(prefix).toLowerCase();
 
@@ -161,6 +164,7 @@ export class EnrollmentHarness {
       DATABASE_URL: stack.databaseUrl,
       DATABASE_POOL_MAX: '5',
       ENROLLMENT_PSK_KEK: randomBytes(32).toString('base64'),
+      INTERNAL_API_TOKEN,
       LOG_LEVEL: 'debug',
     });
     const logs: string[] = [];

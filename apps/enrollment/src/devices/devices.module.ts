@@ -1,4 +1,6 @@
 import { Module } from '@nestjs/common';
+import { InternalTokenGuard } from '../auth/internal-token.guard';
+import { CheckPskProofUseCase } from './check-psk-proof.use-case';
 import { ClaimDeviceUseCase } from './claim-device.use-case';
 import { DecommissionDeviceUseCase } from './decommission-device.use-case';
 import { DeviceEnroller } from './device-enroller';
@@ -8,12 +10,13 @@ import { DevicesController } from './devices.controller';
 import { DevicesRepository } from './devices.repository';
 import { GetDeviceUseCase } from './get-device.use-case';
 import { ListDevicesUseCase } from './list-devices.use-case';
+import { PskProofsController } from './psk-proofs.controller';
 import { RecordDeviceBootstrapUseCase } from './record-device-bootstrap.use-case';
 import { ResumeDeviceUseCase } from './resume-device.use-case';
 import { SuspendDeviceUseCase } from './suspend-device.use-case';
 
 @Module({
-  controllers: [DevicesController, DeviceLifecycleConsumer],
+  controllers: [DevicesController, DeviceLifecycleConsumer, PskProofsController],
   providers: [
     DevicesRepository,
     DeviceEnroller,
@@ -25,6 +28,8 @@ import { SuspendDeviceUseCase } from './suspend-device.use-case';
     ResumeDeviceUseCase,
     DecommissionDeviceUseCase,
     RecordDeviceBootstrapUseCase,
+    CheckPskProofUseCase,
+    InternalTokenGuard,
   ],
   exports: [DeviceEnroller],
 })

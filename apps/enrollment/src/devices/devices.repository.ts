@@ -49,6 +49,15 @@ export class DevicesRepository {
     return new Map(rows.map((row) => [row.psk_identity!, row.endpoint_name]));
   }
 
+  /** The device a PSK identity names, whatever its tenant (identities are unique platform-wide). */
+  findByPskIdentity(pskIdentity: string): Promise<DeviceRow | undefined> {
+    return this.db
+      .selectFrom('devices')
+      .selectAll()
+      .where('psk_identity', '=', pskIdentity)
+      .executeTakeFirst();
+  }
+
   lock(executor: Executor, endpoint: string): Promise<DeviceRow | undefined> {
     return executor
       .selectFrom('devices')

@@ -1,0 +1,55 @@
+import { Injectable } from '@nestjs/common';
+import { BootstrapErrors } from './bootstrap.errors';
+import type { BootstrapAnswer } from './bootstrap.schemas';
+import { DeviceLookup } from './device-lookup';
+import { FactoryTrust } from './factory-trust';
+import { OperationalIssuance, parseCsrOrRefuse } from './operational-issuance';
+import { presentedChain } from './presented-chain';
+import { RateLimiter } from './rate-limiter';
+import { admit } from './refusals';
+
+export interface CertificateBootstrapCommand {
+  /** The client certificate chain of the handshake, leaf first (DER). */
+  peerChain: readonly Buffer[];
+  source: string;
+  csrPem: string;
+}
+
+/**
+ * A meter's first contact with its factory certificate: the chain must validate to a CA its tenant
+ * trusts, the certificate must be the one enrolled for it, its state must allow it (ENROLLED, or
+ * ACTIVE after losing its operational credential); then its CSR is certified.
+ */
+@Injectable()
+export class BootstrapCertificateMeterUseCase {
+  constructor(
+    private readonly limits: RateLimiter,
+    private readonly trust: FactoryTrust,
+    private readonly devices: DeviceLookup,
+    private readonly issuance: OperationalIssuance,
+  ) {}
+
+  async execute(command: CertificateBootstrapCommand, now = new Date()): Promise<BootstrapAnswer> {
+    await this.limits.consume('source', command.source);
+    const chain = presentedChain(command.peerChain);
+    const tenants = await this.trust.trustingTenants(chain, now);
+    // Counted once the chain is proven to come from a trusted factory: a certificate made up with a
+    // meter's name cannot spend that meter's allowance (the source limit covers those).
+    await this.limits.consume('meter', chain.endpointName);
+    const device = await this.devices.enrolledAt(chain.endpointName, tenants, now);
+    if (
+      device.credential.kind !== 'certificate' ||
+      device.credential.fingerprintSha256 !== chain.leaf.fingerprintSha256
+    )
+      throw BootstrapErrors.fingerprintMismatch();
+    admit(device);
+    return this.issuance.issue({
+      tenantId: device.tenantId,
+      endpointName: chain.endpointName,
+      csr: parseCsrOrRefuse(command.csrPem),
+      kind: 'bootstrap',
+      forbiddenSpki: chain.leaf.spki,
+      now,
+    });
+  }
+}

@@ -1,0 +1,26 @@
+import { type Certificate, parseCertificate } from '@meterkeep/pki';
+import { BootstrapErrors } from './bootstrap.errors';
+import { isEndpointName } from './endpoint-name';
+
+/** The client certificate chain of a TLS handshake, parsed: the leaf names the meter (CN). */
+export interface PresentedChain {
+  leaf: Certificate;
+  intermediates: Certificate[];
+  endpointName: string;
+}
+
+/** 401 without a client certificate; 403 CERTIFICATE_INVALID when it does not parse or names no meter. */
+export function presentedChain(chainDer: readonly Buffer[]): PresentedChain {
+  if (chainDer.length === 0) throw BootstrapErrors.clientCertificateRequired();
+  let certificates: Certificate[];
+  try {
+    certificates = chainDer.map((der) => parseCertificate(der));
+  } catch (error) {
+    throw BootstrapErrors.certificateInvalid(error instanceof Error ? error.message : 'unparseable');
+  }
+  const [leaf, ...intermediates] = certificates as [Certificate, ...Certificate[]];
+  const endpointName = leaf.subject.commonName;
+  if (!isEndpointName(endpointName))
+    throw BootstrapErrors.certificateInvalid("the certificate's CN is not an endpoint name");
+  return { leaf, intermediates, endpointName };
+}

@@ -1,0 +1,20 @@
+export type Listener = 'device' | 'operator';
+
+const CRL = /^\/bs\/v1\/tenants\/[^/]+\/crl$/;
+
+/**
+ * Which paths each listener serves. The mutual-TLS listener serves the device API only; the plain
+ * one (cluster-internal: probes, operators) serves health, docs and the public PKI material, never a
+ * device route, so nothing that needs a client certificate is reachable without TLS.
+ */
+export function servesPath(listener: Listener, path: string): boolean {
+  if (listener === 'device') return path.startsWith('/bs/');
+  return (
+    path.startsWith('/health/') ||
+    path === '/docs' ||
+    path.startsWith('/docs/') ||
+    path === '/docs-json' ||
+    path === '/bs/v1/server-ca' ||
+    CRL.test(path)
+  );
+}

@@ -1,0 +1,525 @@
+// Test-only harness: the bootstrap app in-process on the real stack, with its own PostgreSQL schema,
+// its own Redis database, and meters that speak to it over mutual TLS.
+import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { type IncomingHttpHeaders, type Server, createServer } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { sql } from 'kysely';
+import {
+  ALL_TOPICS,
+  DEVICE_LIFECYCLE,
+  ENROLLMENT_DEVICES,
+  ENROLLMENT_TRUST_ANCHORS,
+  type EnrollmentDeviceEvent,
+  type EnrollmentTrustAnchorEvent,
+  type EventEnvelope,
+  type TopicContract,
+} from '@meterkeep/contracts';
+import { type Redis, createRedis } from '@meterkeep/cache';
+import { createDatabase } from '@meterkeep/db';
+import { DATABASE } from '@meterkeep/db/nest';
+import { EventProducer, createKafkaClient, ensureTopics } from '@meterkeep/kafka';
+import { createLogger } from '@meterkeep/observability';
+import {
+  type Certificate,
+  type CertificateAuthority,
+  type KeyPair,
+  createCsr,
+  createIntermediateCa,
+  createRootCa,
+  exportPrivateKey,
+  generateKeyPair,
+  issueCertificate,
+} from '@meterkeep/pki';
+import { type RunningService, startService } from '@meterkeep/service-runtime';
+import { stackEndpoints, uniqueName, waitUntil } from '@meterkeep/testing';
+import { AppModule, configureApp, lifecycleTransport } from '../src/app.module';
+import { BootstrapConfig } from '../src/config';
+import type { Executor } from '../src/core/database';
+import { DeviceListener } from '../src/device-listener/device-listener';
+import type { DeviceRecord } from '../src/read-model/read-model.records';
+import { ReadModelStore } from '../src/read-model/read-model.store';
+import { ReadModelSync } from '../src/read-model/read-model.sync';
+
+export { waitUntil };
+
+type Kafka = ReturnType<typeof createKafkaClient>;
+type Consumer = ReturnType<Kafka['consumer']>;
+
+const letters = (n: number) => Array.from(randomBytes(n), (b) => String.fromCharCode(97 + (b % 26))).join('');
+const DAY = 86_400_000;
+const seconds = (ms: number) => new Date(Math.floor(ms / 1_000) * 1_000);
+
+/** A tenant id no other run uses. */
+export const uniqueTenant = (prefix = 't') => uniqueName(prefix).toLowerCase();
+/** An endpoint name no other run uses. */
+export const uniqueEndpoint = (prefix = 'MTR') => `${prefix}-${randomBytes(6).toString('hex').toUpperCase()}`;
+
+/**
+ * The Redis database bootstrap's integration tests use: theirs alone, so flushing it (the rebuild
+ * test) disturbs no other suite or service sharing the stack's Redis.
+ */
+export const TEST_REDIS_DB = 11;
+export function testRedisUrl(): string {
+  const url = new URL(stackEndpoints().redisUrl);
+  url.pathname = `/${TEST_REDIS_DB}`;
+  return url.toString();
+}
+
+export function testRedis(): Redis {
+  return createRedis(testRedisUrl());
+}
+
+export function testKafka(): Kafka {
+  return createKafkaClient({
+    clientId: `bootstrap-it-${letters(6)}`,
+    brokers: stackEndpoints().kafkaBrokers,
+    logger: createLogger({ service: 'bootstrap-it', level: 'error' }),
+  });
+}
+
+/** Commits the group's offsets at the topic's end, so a new group reads only what comes next. */
+async function startGroupAtEnd(kafka: Kafka, groupId: string, topic: string): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const offsets = await waitUntil(() => admin.fetchTopicOffsets(topic), {
+      timeoutMs: 30_000,
+      description: `offsets of ${topic}`,
+    });
+    await admin.setOffsets({
+      groupId,
+      topic,
+      partitions: offsets.map(({ partition, high }) => ({ partition, offset: high })),
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Everything published to a topic from the moment it was opened. */
+export class TopicTap {
+  readonly records: { key: string | null; json: Record<string, unknown> }[] = [];
+
+  private constructor(private readonly consumer: Consumer) {}
+
+  static async open(kafka: Kafka, contract: TopicContract): Promise<TopicTap> {
+    const groupId = `bootstrap-it-tap-${letters(10)}`;
+    await startGroupAtEnd(kafka, groupId, contract.name);
+    const consumer = kafka.consumer({
+      groupId,
+      sessionTimeout: 6_000,
+      heartbeatInterval: 500,
+      maxWaitTimeInMs: 100,
+    });
+    const tap = new TopicTap(consumer);
+    await consumer.connect();
+    await consumer.subscribe({ topic: contract.name, fromBeginning: false });
+    await consumer.run({
+      eachMessage: ({ message }) => {
+        const value = message.value?.toString() ?? '{}';
+        tap.records.push({
+          key: message.key?.toString() ?? null,
+          json: JSON.parse(value) as Record<string, unknown>,
+        });
+        return Promise.resolve();
+      },
+    });
+    return tap;
+  }
+
+  waitFor(predicate: (json: Record<string, unknown>) => boolean, description = 'a record') {
+    return waitUntil(() => this.records.find((r) => predicate(r.json)), { timeoutMs: 30_000, description });
+  }
+
+  close(): Promise<void> {
+    return this.consumer.disconnect();
+  }
+}
+
+// ---- PKI of the outside world: manufacturers and their meters ------------------------------------
+
+export interface Manufacturer {
+  root: CertificateAuthority;
+  /** The factory's issuing CA: what a tenant registers, and what signs meters' certificates. */
+  factoryCa: CertificateAuthority;
+}
+
+export function manufacturer(name = `OEM ${letters(5)}`): Manufacturer {
+  const notBefore = seconds(Date.now() - 30 * DAY);
+  const notAfter = seconds(Date.now() + 3_650 * DAY);
+  const root = createRootCa({
+    subject: { organization: name, commonName: `${name} Root CA` },
+    validity: { notBefore, notAfter },
+    pathLen: 1,
+  });
+  const factoryCa = createIntermediateCa(root, {
+    subject: { organization: name, commonName: `${name} Factory CA` },
+    validity: { notBefore, notAfter },
+    pathLen: 0,
+  });
+  return { root, factoryCa };
+}
+
+/** A meter's TLS credential: key, certificate, and the chain it sends (leaf, then intermediates). */
+export interface MeterCredential {
+  endpointName: string;
+  key: KeyPair;
+  certificate: Certificate;
+  /** Intermediates sent in the handshake after the leaf. */
+  chainPem: string[];
+}
+
+export function factoryMeter(
+  from: Manufacturer,
+  endpointName = uniqueEndpoint(),
+  validity: { notBefore?: Date; notAfter?: Date } = {},
+): MeterCredential {
+  const key = generateKeyPair();
+  const certificate = issueCertificate({
+    issuer: from.factoryCa,
+    profile: 'factory-device',
+    subject: { organization: 'Meters', commonName: endpointName },
+    subjectPublicKey: key.publicKey,
+    notBefore: validity.notBefore ?? seconds(Date.now() - DAY),
+    notAfter: validity.notAfter ?? seconds(Date.now() + 3_000 * DAY),
+  });
+  return { endpointName, key, certificate, chainPem: [from.factoryCa.certificate.pem] };
+}
+
+/** A CSR for a new P-256 key (or the key given), CN = `commonName`. */
+export function csrFor(commonName: string, key: KeyPair = generateKeyPair()) {
+  return { key, pem: createCsr({ privateKey: key.privateKey, subject: { commonName } }).pem };
+}
+
+// ---- events as enrollment would publish them -----------------------------------------------------
+
+export function deviceEvent(
+  tenantId: string,
+  endpointName: string,
+  status: EnrollmentDeviceEvent['status'],
+  credential: EnrollmentDeviceEvent['credential'],
+  extra: Partial<EnrollmentDeviceEvent> = {},
+): EnrollmentDeviceEvent {
+  return {
+    eventId: randomUUID(),
+    tenantId,
+    occurredAt: new Date().toISOString(),
+    deviceId: endpointName,
+    status,
+    credential,
+    ...extra,
+  };
+}
+
+export function anchorEvent(
+  tenantId: string,
+  caId: string,
+  status: EnrollmentTrustAnchorEvent['status'],
+  certificate: Certificate,
+): EnrollmentTrustAnchorEvent {
+  return {
+    eventId: randomUUID(),
+    tenantId,
+    occurredAt: new Date().toISOString(),
+    caId,
+    status,
+    fingerprintSha256: certificate.fingerprintSha256,
+    certificatePem: certificate.pem,
+  };
+}
+
+// ---- the stub of enrollment's internal PSK proof route -------------------------------------------
+
+/**
+ * Stands in for enrollment's POST /internal/v1/psk-proofs (same contract: x-internal-token,
+ * HMAC-SHA256(psk, message) compared in constant time). Bootstrap tests cannot start the enrollment
+ * app in-process (apps never import apps); enrollment's own test covers the real route.
+ */
+export class PskProofStub {
+  readonly calls: { headers: IncomingHttpHeaders; body: Record<string, string> }[] = [];
+  private readonly keys = new Map<string, { psk: Buffer; tenantId: string; endpointName: string }>();
+
+  private constructor(
+    private readonly server: Server,
+    readonly token: string,
+  ) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  static async start(token: string): Promise<PskProofStub> {
+    const server = createServer();
+    const stub = new PskProofStub(server, token);
+    server.on('request', (request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        const body = JSON.parse(Buffer.concat(chunks).toString() || '{}') as Record<string, string>;
+        stub.calls.push({ headers: request.headers, body });
+        const answer = (status: number, json: unknown) => {
+          response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(json));
+        };
+        if (request.url !== '/internal/v1/psk-proofs' || request.method !== 'POST') return answer(404, {});
+        if (request.headers['x-internal-token'] !== stub.token)
+          return answer(401, { code: 'UNAUTHENTICATED' });
+        const known = stub.keys.get(body.pskIdentity ?? '');
+        if (!known) return answer(200, { valid: false });
+        const expected = createHmac('sha256', known.psk)
+          .update(Buffer.from(body.message ?? '', 'base64'))
+          .digest();
+        const proof = Buffer.from(body.proof ?? '', 'base64');
+        const valid = proof.length === expected.length && timingSafeEqual(proof, expected);
+        return answer(
+          200,
+          valid ? { valid, tenantId: known.tenantId, endpointName: known.endpointName } : { valid },
+        );
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return stub;
+  }
+
+  enroll(pskIdentity: string, psk: Buffer, tenantId: string, endpointName: string): void {
+    this.keys.set(pskIdentity, { psk, tenantId, endpointName });
+  }
+
+  stop(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+// ---- the service under test ----------------------------------------------------------------------
+
+export interface DeviceResponse<T = Record<string, unknown>> {
+  status: number;
+  body: T;
+  headers: IncomingHttpHeaders;
+}
+
+export interface HarnessOptions {
+  env?: Record<string, string>;
+  /** How often the read model's markers are checked (besides on every lookup miss). */
+  checkIntervalMs?: number;
+}
+
+export class BootstrapHarness {
+  readonly kafka = testKafka();
+
+  private constructor(
+    readonly service: RunningService,
+    readonly schema: string,
+    readonly config: BootstrapConfig,
+    /** Every line the service logged, as JSON text. */
+    readonly logs: string[],
+    /** The env the config was read from (secrets included: the log test looks for them). */
+    readonly env: Record<string, string>,
+  ) {}
+
+  static async start(options: HarnessOptions = {}): Promise<BootstrapHarness> {
+    const stack = stackEndpoints();
+    const schema = `bootstrap_it_${letters(10)}`;
+    const env: Record<string, string> = {
+      KAFKA_BROKERS: stack.kafkaBrokers.join(','),
+      KAFKA_CLIENT_ID: `bootstrap-it-${letters(6)}`,
+      DATABASE_URL: stack.databaseUrl,
+      DATABASE_POOL_MAX: '5',
+      REDIS_URL: testRedisUrl(),
+      HOST: '127.0.0.1',
+      BOOTSTRAP_TLS_PORT: '0',
+      BOOTSTRAP_KEK: randomBytes(32).toString('base64'),
+      INTERNAL_API_TOKEN: `it-internal-${randomBytes(24).toString('base64url')}`,
+      BOOTSTRAP_TELEMETRY_URI: 'https://telemetry.meters.test:8444',
+      BOOTSTRAP_OTA_URI: 'https://ota.meters.test:8445',
+      BOOTSTRAP_PUBLIC_URI: 'https://bootstrap.meters.test:8443',
+      LOG_LEVEL: 'debug',
+      ...options.env,
+    };
+    const config = BootstrapConfig.parse(env);
+    const logs: string[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        logs.push(...chunk.toString().split('\n').filter(Boolean));
+        done();
+      },
+    });
+    const logger = createLogger({ service: 'bootstrap', level: 'debug', destination });
+    const kafka = testKafka();
+    await ensureTopics(kafka, ALL_TOPICS, { deadLetter: true });
+    // The lifecycle consumer's group starts at the topic's end: earlier runs' events are not ours.
+    const groupId = `bootstrap-it-${letters(10)}`;
+    await startGroupAtEnd(kafka, groupId, DEVICE_LIFECYCLE.name);
+    const consumerTuning = {
+      sessionTimeout: 6_000,
+      heartbeatInterval: 500,
+      rebalanceTimeout: 10_000,
+      maxWaitTimeInMs: 200,
+      retry: { attempts: 3, initialMs: 20, maxMs: 100 },
+    };
+    const service = await startService({
+      name: 'bootstrap',
+      module: AppModule.forRoot(config, logger, {
+        schema,
+        readModel: { checkIntervalMs: options.checkIntervalMs ?? 500, consumer: consumerTuning },
+      }),
+      port: 0,
+      host: '127.0.0.1',
+      logger,
+      transports: [lifecycleTransport(config, logger, { groupId, ...consumerTuning })],
+      configure: configureApp,
+    }).catch(async (error: unknown) => {
+      await dropSchema(schema);
+      throw error;
+    });
+    return new BootstrapHarness(service, schema, config, logs, env);
+  }
+
+  get url(): string {
+    return this.service.url;
+  }
+
+  get tlsPort(): number {
+    return this.service.app.get(DeviceListener).port;
+  }
+
+  get serverCaPem(): string {
+    return this.service.app.get(DeviceListener).caPem;
+  }
+
+  get db(): Executor {
+    return this.service.app.get<Executor>(DATABASE);
+  }
+
+  get store(): ReadModelStore {
+    return this.service.app.get(ReadModelStore);
+  }
+
+  get sync(): ReadModelSync {
+    return this.service.app.get(ReadModelSync);
+  }
+
+  /** Publishes as enrollment would (contract-checked, acknowledged by Kafka). */
+  publish<T extends EventEnvelope>(contract: TopicContract<T>, ...events: T[]): Promise<void> {
+    return this.service.app.get(EventProducer).publishMany(contract, events);
+  }
+
+  async enrollDevice(event: EnrollmentDeviceEvent): Promise<void> {
+    await this.publish(ENROLLMENT_DEVICES, event);
+    await this.waitForDevice(
+      event.tenantId,
+      event.deviceId,
+      (d) => d.occurredAt === event.occurredAt && d.status === event.status,
+    );
+  }
+
+  async trustAnchor(event: EnrollmentTrustAnchorEvent): Promise<void> {
+    await this.publish(ENROLLMENT_TRUST_ANCHORS, event);
+    await waitUntil(
+      async () =>
+        (await this.store.anchorsMatching([event.fingerprintSha256], [])).some(
+          (a) =>
+            a.tenantId === event.tenantId &&
+            a.caId === event.caId &&
+            a.status === event.status &&
+            a.occurredAt === event.occurredAt,
+        ),
+      { timeoutMs: 30_000, description: `anchor ${event.caId} ${event.status} in the read model` },
+    );
+  }
+
+  waitForDevice(
+    tenantId: string,
+    endpointName: string,
+    predicate: (d: DeviceRecord) => boolean = () => true,
+  ) {
+    return waitUntil(
+      async () =>
+        (await this.store.devicesByEndpoint(endpointName)).find(
+          (d) => d.tenantId === tenantId && predicate(d),
+        ),
+      { timeoutMs: 30_000, description: `device ${endpointName} of ${tenantId} in the read model` },
+    );
+  }
+
+  waitCaughtUp(timeoutMs = 120_000) {
+    // Checks as the periodic timer would (a test may have slowed that timer down).
+    return waitUntil(
+      async () => {
+        await this.sync.check();
+        return this.sync.state === 'caught-up';
+      },
+      { timeoutMs, intervalMs: 200, description: 'the read model caught up' },
+    );
+  }
+
+  /** One HTTPS request to the device listener, as a meter makes it (fresh connection, no resumption). */
+  device<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    options: { json?: unknown; credential?: MeterCredential; servername?: string } = {},
+  ): Promise<DeviceResponse<T>> {
+    const body = options.json === undefined ? undefined : JSON.stringify(options.json);
+    const { credential } = options;
+    return new Promise((resolve, reject) => {
+      const request = httpsRequest(
+        {
+          host: '127.0.0.1',
+          port: this.tlsPort,
+          method,
+          path,
+          servername: options.servername ?? 'localhost',
+          ca: this.serverCaPem,
+          agent: false,
+          headers:
+            body === undefined
+              ? {}
+              : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+          ...(credential && {
+            key: exportPrivateKey(credential.key.privateKey, 'pem') as string,
+            cert: [credential.certificate.pem, ...credential.chainPem].join(''),
+          }),
+        },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('end', () => {
+            const text = Buffer.concat(chunks).toString();
+            let parsed: unknown = text;
+            try {
+              parsed = text ? JSON.parse(text) : undefined;
+            } catch {
+              // not JSON
+            }
+            resolve({ status: response.statusCode ?? 0, body: parsed as T, headers: response.headers });
+          });
+        },
+      );
+      request.on('error', reject);
+      request.end(body);
+    });
+  }
+
+  async stop(): Promise<void> {
+    try {
+      await this.service.stop();
+    } finally {
+      await dropSchema(this.schema);
+    }
+  }
+}
+
+/** Test schemas go with their run: a rerun starts from a clean slate. */
+async function dropSchema(schema: string): Promise<void> {
+  const admin = createDatabase<unknown>({
+    url: stackEndpoints().databaseUrl,
+    schema: 'bootstrap_it_admin',
+    pool: { max: 1 },
+  });
+  try {
+    await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(admin);
+  } finally {
+    await admin.destroy();
+  }
+}

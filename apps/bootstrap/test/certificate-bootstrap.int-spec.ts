@@ -1,0 +1,415 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEVICE_LIFECYCLE } from '@meterkeep/contracts';
+import {
+  type KeyPair,
+  exportPrivateKey,
+  importPrivateKey,
+  parseCertificate,
+  parseCrl,
+  validateChain,
+  verifyCrl,
+} from '@meterkeep/pki';
+import { KeySealer } from '../src/core/key-sealer';
+import { TenantIssuers } from '../src/pki/tenant-issuers';
+import {
+  BootstrapHarness,
+  type Manufacturer,
+  type MeterCredential,
+  TopicTap,
+  anchorEvent,
+  csrFor,
+  deviceEvent,
+  factoryMeter,
+  manufacturer,
+  uniqueTenant,
+  waitUntil,
+} from './bootstrap-test-kit';
+
+interface Answer {
+  endpointName: string;
+  tenantId: string;
+  certificatePem: string;
+  chainPem: string[];
+  serverTime: string;
+  renewal: { notAfter: string; renewAfter: string };
+  servers: Record<string, { uri: string }>;
+  code?: string;
+}
+
+describe('bootstrap: certificate meters over mutual TLS', () => {
+  let h: BootstrapHarness;
+  let lifecycle: TopicTap;
+  let oem: Manufacturer;
+  let tenantId: string;
+
+  beforeAll(async () => {
+    h = await BootstrapHarness.start();
+    lifecycle = await TopicTap.open(h.kafka, DEVICE_LIFECYCLE);
+    oem = manufacturer();
+    tenantId = uniqueTenant('north');
+    await h.waitCaughtUp();
+    await h.trustAnchor(anchorEvent(tenantId, 'oem-factory-ca', 'TRUSTED', oem.factoryCa.certificate));
+  });
+  afterAll(async () => {
+    await lifecycle?.close();
+    await h?.stop();
+  });
+
+  it('bootstraps an enrolled meter: an operational certificate chaining to the returned chain, and the event', async () => {
+    const meter = factoryMeter(oem);
+    await h.enrollDevice(
+      deviceEvent(tenantId, meter.endpointName, 'ENROLLED', {
+        kind: 'certificate',
+        fingerprintSha256: meter.certificate.fingerprintSha256,
+      }),
+    );
+    const csr = csrFor(meter.endpointName);
+    const started = Date.now();
+    const response = await h.device<Answer>('POST', '/bs/v1/bootstrap', {
+      json: { csrPem: csr.pem },
+      credential: meter,
+    });
+    expect(response.status).toBe(200);
+    const answer = response.body;
+    expect(answer).toMatchObject({
+      endpointName: meter.endpointName,
+      tenantId,
+      servers: {
+        telemetry: { uri: 'https://telemetry.meters.test:8444' },
+        ota: { uri: 'https://ota.meters.test:8445' },
+        bootstrap: { uri: 'https://bootstrap.meters.test:8443' },
+      },
+    });
+    const certificate = parseCertificate(answer.certificatePem);
+    expect(certificate.subject.commonName).toBe(meter.endpointName);
+    expect(certificate.spki.equals(parseCertificate(meter.certificate.pem).spki)).toBe(false);
+    expect(answer.chainPem).toHaveLength(2);
+    const path = validateChain({
+      leaf: certificate,
+      intermediates: [parseCertificate(answer.chainPem[0]!)],
+      trustAnchors: [parseCertificate(answer.chainPem[1]!)],
+      at: new Date(),
+      requiredEku: 'clientAuth',
+    });
+    expect(path.path).toHaveLength(3);
+    const validityMs = certificate.notAfter.getTime() - certificate.notBefore.getTime();
+    expect(validityMs).toBe(7 * 86_400_000);
+    expect(answer.renewal.notAfter).toBe(certificate.notAfter.toISOString());
+    expect(Math.abs(Date.parse(answer.serverTime) - started)).toBeLessThan(10_000);
+    const event = await lifecycle.waitFor(
+      (e) => e.deviceId === meter.endpointName && e.type === 'bootstrapped',
+      'the bootstrapped event',
+    );
+    expect(event.key).toBe(`${tenantId}/${meter.endpointName}`);
+    expect(event.json).toMatchObject({
+      tenantId,
+      state: 'ACTIVE',
+      actor: 'bootstrap',
+      certificateSerial: certificate.serialHex,
+    });
+  });
+
+  /** A meter of `from`, enrolled at `tenant` with `status` (its factory certificate's fingerprint). */
+  async function enrolledMeter(
+    from: Manufacturer = oem,
+    tenant = tenantId,
+    status: 'ENROLLED' | 'ACTIVE' = 'ENROLLED',
+    validity: Parameters<typeof factoryMeter>[2] = {},
+  ) {
+    const meter = factoryMeter(from, undefined, validity);
+    await h.enrollDevice(
+      deviceEvent(tenant, meter.endpointName, status, {
+        kind: 'certificate',
+        fingerprintSha256: meter.certificate.fingerprintSha256,
+      }),
+    );
+    return meter;
+  }
+  const csrKeys = new Map<string, KeyPair>();
+  const lastCsrKey = (endpointName: string) => csrKeys.get(endpointName)!;
+  /** Bootstraps with a CSR for a new key (kept for the operational credential), or the CSR given. */
+  const bootstrap = (
+    meter: MeterCredential,
+    csr: string | ReturnType<typeof csrFor> = csrFor(meter.endpointName),
+  ) => {
+    if (typeof csr !== 'string') csrKeys.set(meter.endpointName, csr.key);
+    const csrPem = typeof csr === 'string' ? csr : csr.pem;
+    return h.device<Answer>('POST', '/bs/v1/bootstrap', { json: { csrPem }, credential: meter });
+  };
+
+  it('refuses a meter whose CA no tenant trusts: 403 UNKNOWN_CA', async () => {
+    const stranger = manufacturer('Unknown OEM');
+    const meter = factoryMeter(stranger);
+    await h.enrollDevice(
+      deviceEvent(tenantId, meter.endpointName, 'ENROLLED', {
+        kind: 'certificate',
+        fingerprintSha256: meter.certificate.fingerprintSha256,
+      }),
+    );
+    const response = await bootstrap(meter);
+    expect(response.status).toBe(403);
+    expect(response.body).toMatchObject({ code: 'UNKNOWN_CA' });
+  });
+
+  it('refuses a meter whose CA its tenant disabled: 403 CA_DISABLED', async () => {
+    const disabledOem = manufacturer('Disabled OEM');
+    const meter = await enrolledMeter(disabledOem);
+    await h.trustAnchor(anchorEvent(tenantId, 'disabled-oem', 'TRUSTED', disabledOem.factoryCa.certificate));
+    await h.trustAnchor(anchorEvent(tenantId, 'disabled-oem', 'DISABLED', disabledOem.factoryCa.certificate));
+    const response = await bootstrap(meter);
+    expect(response.status).toBe(403);
+    expect(response.body).toMatchObject({ code: 'CA_DISABLED' });
+  });
+
+  it('tells a meter that is not enrolled (yet) to come back: 503 NOT_YET_KNOWN with Retry-After', async () => {
+    const meter = factoryMeter(oem);
+    const response = await bootstrap(meter);
+    expect(response.status).toBe(503);
+    expect(response.body).toMatchObject({ code: 'NOT_YET_KNOWN' });
+    expect(Number(response.headers['retry-after'])).toBeGreaterThan(0);
+    // Enrolled a moment later, the same meter gets in.
+    await h.enrollDevice(
+      deviceEvent(tenantId, meter.endpointName, 'ENROLLED', {
+        kind: 'certificate',
+        fingerprintSha256: meter.certificate.fingerprintSha256,
+      }),
+    );
+    expect((await bootstrap(meter)).status).toBe(200);
+  });
+
+  it('refuses a meter enrolled by another tenant than those trusting its CA: 403 NOT_ENROLLED_HERE', async () => {
+    const rival = uniqueTenant('rival');
+    await h.trustAnchor(
+      anchorEvent(rival, 'rival-oem', 'TRUSTED', manufacturer('Rival OEM').factoryCa.certificate),
+    );
+    const meter = await enrolledMeter(oem, rival);
+    const response = await bootstrap(meter);
+    expect(response.status).toBe(403);
+    expect(response.body).toMatchObject({ code: 'NOT_ENROLLED_HERE' });
+    expect(JSON.stringify(response.body)).not.toContain(rival);
+  });
+
+  it('refuses an expired factory certificate: 403 CERTIFICATE_EXPIRED', async () => {
+    const now = Date.now();
+    const meter = await enrolledMeter(oem, tenantId, 'ENROLLED', {
+      notBefore: new Date(Math.floor((now - 10 * 86_400_000) / 1000) * 1000),
+      notAfter: new Date(Math.floor((now - 86_400_000) / 1000) * 1000),
+    });
+    const response = await bootstrap(meter);
+    expect(response.status).toBe(403);
+    expect(response.body).toMatchObject({ code: 'CERTIFICATE_EXPIRED' });
+  });
+
+  it('refuses a CSR whose subject is not the endpoint name: 403 CSR_SUBJECT_MISMATCH', async () => {
+    const meter = await enrolledMeter();
+    const response = await bootstrap(meter, csrFor(`${meter.endpointName}-X`));
+    expect(response.status).toBe(403);
+    expect(response.body).toMatchObject({ code: 'CSR_SUBJECT_MISMATCH' });
+    // …and one that would certify the factory key again.
+    const sameKey = await bootstrap(meter, csrFor(meter.endpointName, meter.key));
+    expect(sameKey.status).toBe(403);
+    expect(sameKey.body).toMatchObject({ code: 'CSR_KEY_UNSUPPORTED' });
+    const garbage = await bootstrap(
+      meter,
+      '-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n',
+    );
+    expect(garbage.status).toBe(400);
+    expect(garbage.body).toMatchObject({ code: 'INVALID_REQUEST' });
+  });
+
+  it('refuses a certificate that is not the one enrolled for the meter: 403 FINGERPRINT_MISMATCH', async () => {
+    const meter = await enrolledMeter();
+    const impostor = factoryMeter(oem, meter.endpointName);
+    const response = await bootstrap(impostor);
+    expect(response.status).toBe(403);
+    expect(response.body).toMatchObject({ code: 'FINGERPRINT_MISMATCH' });
+  });
+
+  it('needs a client certificate: 401 CLIENT_CERTIFICATE_REQUIRED', async () => {
+    const response = await h.device('POST', '/bs/v1/bootstrap', { json: { csrPem: csrFor('MTR-X').pem } });
+    expect(response.status).toBe(401);
+    expect(response.body).toMatchObject({ code: 'CLIENT_CERTIFICATE_REQUIRED' });
+  });
+
+  it('refuses a suspended meter, revokes its certificate, and lets it back in once resumed', async () => {
+    const meter = await enrolledMeter(oem, tenantId, 'ACTIVE');
+    const first = await bootstrap(meter);
+    expect(first.status).toBe(200);
+    const serial = parseCertificate(first.body.certificatePem).serialHex;
+    // The tenant's current CRL, stored and served until it nears its nextUpdate: the revocation
+    // must reissue it, not wait for that.
+    expect((await currentCrl()).entries.has(BigInt(`0x${serial}`))).toBe(false);
+
+    await suspend(meter.endpointName, 'SUSPENDED', 'suspended');
+    const refused = await bootstrap(meter);
+    expect(refused.status).toBe(403);
+    expect(refused.body).toMatchObject({ code: 'DEVICE_SUSPENDED' });
+    await waitForCrlListing(serial);
+
+    await suspend(meter.endpointName, 'ACTIVE', 'resumed');
+    const again = await bootstrap(meter);
+    expect(again.status).toBe(200);
+    expect(parseCertificate(again.body.certificatePem).serialHex).not.toBe(serial);
+  });
+
+  it('renews an active meter with its operational certificate, and refuses once decommissioning revoked it', async () => {
+    const meter = await enrolledMeter(oem, tenantId, 'ACTIVE');
+    const first = await bootstrap(meter);
+    expect(first.status).toBe(200);
+    const operational = operationalCredential(meter.endpointName, first.body);
+
+    const renewal = await h.device<Answer>('POST', '/bs/v1/renew', {
+      json: { csrPem: csrFor(meter.endpointName, operational.key).pem },
+      credential: operational,
+    });
+    expect(renewal.status).toBe(200);
+    const renewed = parseCertificate(renewal.body.certificatePem);
+    expect(renewed.serialHex).not.toBe(operational.certificate.serialHex);
+    expect(renewed.subject.commonName).toBe(meter.endpointName);
+    await lifecycle.waitFor(
+      (e) =>
+        e.deviceId === meter.endpointName &&
+        e.type === 'certificate-renewed' &&
+        e.certificateSerial === renewed.serialHex,
+      'the certificate-renewed event',
+    );
+    // A factory certificate is no operational one.
+    const wrongCredential = await h.device('POST', '/bs/v1/renew', {
+      json: { csrPem: csrFor(meter.endpointName).pem },
+      credential: meter,
+    });
+    expect(wrongCredential.status).toBe(403);
+    expect(wrongCredential.body).toMatchObject({ code: 'CERTIFICATE_INVALID' });
+
+    await suspend(meter.endpointName, 'DECOMMISSIONED', 'decommissioned');
+    const crl = await waitForCrlListing(operational.certificate.serialHex);
+    expect(crl.entries.get(renewed.serial)).toBeDefined();
+    const revoked = await h.device('POST', '/bs/v1/renew', {
+      json: { csrPem: csrFor(meter.endpointName).pem },
+      credential: operational,
+    });
+    expect(revoked.status).toBe(403);
+    expect(revoked.body).toMatchObject({ code: 'CERTIFICATE_REVOKED' });
+    const back = await bootstrap(meter);
+    expect(back.status).toBe(403);
+    expect(back.body).toMatchObject({ code: 'DEVICE_DECOMMISSIONED' });
+  });
+
+  it('limits attempts per meter: 429 RATE_LIMITED with Retry-After', async () => {
+    // A genuine meter, not enrolled yet, that retries far faster than it is told to.
+    const eager = factoryMeter(oem);
+    const statuses: number[] = [];
+    for (let i = 0; i < 11; i++) statuses.push((await bootstrap(eager)).status);
+    expect(statuses.slice(0, 10).every((s) => s === 503)).toBe(true);
+    expect(statuses[10]).toBe(429);
+    const limited = await bootstrap(eager);
+    expect(limited.body).toMatchObject({ code: 'RATE_LIMITED' });
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(60);
+    // A certificate made up with its name is refused for what it is: only proven meters are counted.
+    const forged = factoryMeter(manufacturer('Forger'), eager.endpointName);
+    expect((await bootstrap(forged)).body).toMatchObject({ code: 'UNKNOWN_CA' });
+  });
+
+  it('serves the device API on the TLS listener only, and health and the server CA on the plain one', async () => {
+    expect((await fetch(`${h.url}/health/ready`)).status).toBe(200);
+    const plain = await fetch(`${h.url}/bs/v1/bootstrap`, { method: 'POST', body: '{}' });
+    expect(plain.status).toBe(404);
+    expect((await h.device('GET', '/health/ready')).status).toBe(404);
+    const ca = await fetch(`${h.url}/bs/v1/server-ca`);
+    expect(ca.status).toBe(200);
+    expect(await ca.text()).toBe(h.serverCaPem);
+    expect((await h.device<string>('GET', '/bs/v1/server-ca')).body).toBe(h.serverCaPem);
+    const docs = await fetch(`${h.url}/docs-json`);
+    expect(Object.keys(((await docs.json()) as { paths: object }).paths)).toEqual(
+      expect.arrayContaining([
+        '/bs/v1/bootstrap',
+        '/bs/v1/renew',
+        '/bs/v1/psk/nonce',
+        '/bs/v1/psk/bootstrap',
+      ]),
+    );
+  });
+
+  it('logs no key, KEK or token', async () => {
+    const row = await h.db
+      .selectFrom('tenant_cas')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .executeTakeFirstOrThrow();
+    const sealer = new KeySealer(h.config.BOOTSTRAP_KEK);
+    const issuingKey = sealer.open(
+      { ciphertext: row.issuing_key_ciphertext, iv: row.issuing_key_iv, tag: row.issuing_key_tag },
+      `tenant-ca:${tenantId}:issuing`,
+    );
+    const issuingPem = exportPrivateKey(importPrivateKey(issuingKey), 'pem') as string;
+    const pemBody = issuingPem.split('\n').slice(1, -2).join('');
+    // Sealed at rest: the stored bytes are not the key.
+    expect(row.issuing_key_ciphertext.includes(issuingKey.subarray(0, 24))).toBe(false);
+    const logs = h.logs.join('\n');
+    expect(logs).toContain('operational certificate issued');
+    for (const secret of [
+      h.env.BOOTSTRAP_KEK!,
+      h.config.BOOTSTRAP_KEK.toString('hex'),
+      h.env.INTERNAL_API_TOKEN!,
+      pemBody.slice(0, 40),
+      issuingKey.toString('base64').slice(0, 40),
+      issuingKey.toString('hex').slice(0, 40),
+      'PRIVATE KEY',
+    ])
+      expect(logs).not.toContain(secret);
+  });
+
+  /** Moves a meter in the registry and says so on the lifecycle topic, as enrollment does. */
+  async function suspend(
+    endpointName: string,
+    status: 'SUSPENDED' | 'ACTIVE' | 'DECOMMISSIONED',
+    type: 'suspended' | 'resumed' | 'decommissioned',
+  ) {
+    const [record] = (await h.store.devicesByEndpoint(endpointName)).filter((d) => d.tenantId === tenantId);
+    const registry = deviceEvent(tenantId, endpointName, status, record!.credential);
+    await h.publish(DEVICE_LIFECYCLE, {
+      eventId: randomUUID(),
+      tenantId,
+      occurredAt: registry.occurredAt,
+      type,
+      deviceId: endpointName,
+      state: status,
+      actor: 'key_operator1',
+    });
+    await h.enrollDevice(registry);
+  }
+
+  /** The tenant's CRL as a relying party fetches it, signature checked against the issuing CA. */
+  async function currentCrl() {
+    const response = await fetch(`${h.url}/bs/v1/tenants/${tenantId}/crl`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/pkix-crl');
+    const crl = parseCrl(Buffer.from(await response.arrayBuffer()));
+    const pki = await h.service.app.get(TenantIssuers).forTenant(tenantId);
+    verifyCrl(crl, pki.issuing);
+    expect(crl.nextUpdate.getTime() - crl.thisUpdate.getTime()).toBe(24 * 3_600_000);
+    return crl;
+  }
+
+  async function waitForCrlListing(serialHex: string) {
+    return waitUntil(
+      async () => {
+        const crl = await currentCrl();
+        return crl.entries.has(BigInt(`0x${serialHex}`)) ? crl : undefined;
+      },
+      { timeoutMs: 30_000, description: `serial ${serialHex} on the CRL` },
+    );
+  }
+
+  /** The meter's credential after bootstrap: its new key and the operational certificate (+ issuing CA). */
+  function operationalCredential(endpointName: string, answer: Answer) {
+    return {
+      endpointName,
+      key: lastCsrKey(endpointName),
+      certificate: parseCertificate(answer.certificatePem),
+      chainPem: [answer.chainPem[0]!],
+    };
+  }
+});
