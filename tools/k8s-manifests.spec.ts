@@ -11,12 +11,37 @@ import { describe, expect, it } from 'vitest';
 const root = resolve(__dirname, '..');
 const k8sDir = join(root, 'k8s');
 
-type Store = 'db' | 's3' | 'psk-kek';
+type Store = 'db' | 's3' | 'psk-kek' | 'bootstrap-kek' | 'internal-api';
 
-/** The services, their default ports (apps/<name>/src/config.ts) and the stores whose Secrets they get. */
-const SERVICES: Record<string, { port: number; secrets: Store[] }> = {
-  enrollment: { port: 3001, secrets: ['db', 'psk-kek'] },
-  bootstrap: { port: 3002, secrets: ['db'] },
+/** The name of the container and Service port of a meter-facing mutual-TLS listener. */
+const DEVICE_TLS = 'device-tls';
+
+interface ServiceRow {
+  /** The plain HTTP port (DEFAULT_PORT): probes, and whatever the ingress controller forwards. */
+  port: number;
+  /** The stores whose Secrets the service gets. */
+  secrets: Store[];
+  /** The meters' mutual-TLS listener the service terminates itself (DEFAULT_TLS_PORT), and its variable. */
+  deviceTls?: { port: number; env: string };
+  /** The services whose pods call this one on its plain port, inside the namespace. */
+  calledBy?: string[];
+  /** The path prefix of routes for other services only: never routed by an Ingress. */
+  internalPrefix?: string;
+}
+
+/** The services, their ports (apps/<name>/src/config.ts), Secrets and callers. */
+const SERVICES: Record<string, ServiceRow> = {
+  enrollment: {
+    port: 3001,
+    secrets: ['db', 'psk-kek', 'internal-api'],
+    calledBy: ['bootstrap'],
+    internalPrefix: '/internal/',
+  },
+  bootstrap: {
+    port: 3002,
+    secrets: ['db', 'bootstrap-kek', 'internal-api'],
+    deviceTls: { port: 8443, env: 'BOOTSTRAP_TLS_PORT' },
+  },
   'telemetry-ingest': { port: 3003, secrets: [] },
   'ota-distributor': { port: 3004, secrets: ['db', 's3'] },
   privacy: { port: 3005, secrets: ['db', 's3'] },
@@ -27,6 +52,8 @@ const SECRETS: Record<Store, { name: string; keys: string[] }> = {
   db: { name: 'meterkeep-db', keys: ['DATABASE_URL'] },
   s3: { name: 'meterkeep-s3', keys: ['S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'] },
   'psk-kek': { name: 'meterkeep-psk-kek', keys: ['ENROLLMENT_PSK_KEK'] },
+  'bootstrap-kek': { name: 'meterkeep-bootstrap-kek', keys: ['BOOTSTRAP_KEK'] },
+  'internal-api': { name: 'meterkeep-internal-api', keys: ['INTERNAL_API_TOKEN'] },
 };
 
 /** The env blocks the apps' config.ts spread (libs/config/src/env-schemas.ts and the apps' own), with
@@ -38,7 +65,12 @@ const ENV_BLOCKS: Record<string, { store?: Store | 'redis'; required: string[] }
   redisEnv: { store: 'redis', required: ['REDIS_URL'] },
   s3Env: { store: 's3', required: ['S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'] },
   pskKekEnv: { store: 'psk-kek', required: ['ENROLLMENT_PSK_KEK'] },
+  bootstrapKekEnv: { store: 'bootstrap-kek', required: ['BOOTSTRAP_KEK'] },
+  internalApiEnv: { store: 'internal-api', required: ['INTERNAL_API_TOKEN'] },
 };
+
+/** A default that points at the pod itself: right on a laptop, wrong in a cluster. */
+const LOCAL_ADDRESS = /localhost|127\.0\.0\.1|\[::1\]/;
 
 const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
 /** libs/observability runProbes gives each store check this long; readiness must wait longer. */
@@ -130,12 +162,24 @@ interface DeploymentSpec {
 interface ServiceSpec {
   type?: string;
   selector?: Record<string, string>;
-  ports?: { port: number; targetPort?: number | string }[];
+  ports?: { name?: string; port: number; targetPort?: number | string }[];
+}
+interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: unknown[];
+}
+interface NetworkPolicyPeer {
+  namespaceSelector?: LabelSelector;
+  podSelector?: LabelSelector;
+  ipBlock?: unknown;
 }
 interface NetworkPolicySpec {
-  podSelector?: { matchLabels?: Record<string, string>; matchExpressions?: unknown[] };
+  podSelector?: LabelSelector;
   policyTypes?: string[];
-  ingress?: { from?: unknown[]; ports?: { port?: number | string }[] }[];
+  ingress?: { from?: NetworkPolicyPeer[]; ports?: { port?: number | string }[] }[];
+}
+interface IngressSpec {
+  rules?: { http?: { paths?: { path?: string; backend?: { service?: { name?: string } } }[] } }[];
 }
 interface Kustomization {
   resources?: string[];
@@ -317,14 +361,39 @@ function serviceProblems(all: Manifest[]): string[] {
       if ((serviceSpec.type ?? 'ClusterIP') !== 'ClusterIP')
         problem(`Service type ${serviceSpec.type}, not ClusterIP`);
       if (!matches(serviceSpec.selector, podLabels)) problem('Service selector does not match the pods');
-      if (serviceSpec.ports?.length !== 1) problem('Service must expose exactly one port');
+      // The plain port and, where the service has one, the device listener; each names a declared
+      // containerPort, under the same name and number.
+      const wanted = [expected.port, ...(expected.deviceTls ? [expected.deviceTls.port] : [])];
+      const exposed = (serviceSpec.ports ?? []).map((p) => p.port);
+      const numeric = (a: number, b: number) => a - b;
+      if (exposed.sort(numeric).join() !== wanted.sort(numeric).join())
+        problem(`Service ports [${exposed.join()}], not [${wanted.join()}]`);
       for (const p of serviceSpec.ports ?? []) {
-        if (p.port !== expected.port) problem(`Service port ${p.port}, not ${expected.port}`);
-        const target = resolvePort(container, p.targetPort ?? p.port);
-        if (target !== expected.port)
-          problem(`Service targetPort ${String(p.targetPort)} → ${target}, not ${expected.port}`);
+        const declared =
+          typeof p.targetPort === 'string'
+            ? container.ports?.find((c) => c.name === p.targetPort)
+            : undefined;
+        if (!declared)
+          problem(
+            `Service port ${p.port}: targetPort ${JSON.stringify(p.targetPort)} names no containerPort`,
+          );
+        else if (p.name !== declared.name || p.port !== declared.containerPort)
+          problem(
+            `Service port ${p.name}:${p.port} → containerPort ${declared.name}:${declared.containerPort}`,
+          );
       }
     }
+
+    // The meters' mutual-TLS listener: on the services listed with one, nowhere else.
+    const deviceTls = container.ports?.find((p) => p.name === DEVICE_TLS);
+    if (expected.deviceTls) {
+      if (deviceTls?.containerPort !== expected.deviceTls.port)
+        problem(`needs containerPort ${expected.deviceTls.port} named ${DEVICE_TLS}`);
+      const tlsPortEnv = envValue(container, all, expected.deviceTls.env);
+      if (tlsPortEnv !== undefined && Number(tlsPortEnv) !== expected.deviceTls.port)
+        problem(`${expected.deviceTls.env}=${tlsPortEnv}, not ${expected.deviceTls.port}`);
+    } else if (deviceTls || serviceSpec?.ports?.some((p) => p.name === DEVICE_TLS))
+      problem(`has a ${DEVICE_TLS} port, but terminates no device TLS`);
     const probes: [keyof Container, string][] = [
       ['livenessProbe', '/health/live'],
       ['readinessProbe', '/health/ready'],
@@ -395,17 +464,61 @@ function serviceProblems(all: Manifest[]): string[] {
       ),
     );
     if (!pdb) problem('no PodDisruptionBudget selects its pods');
-    const allowedIngress = byKind(all, 'NetworkPolicy').some((np) => {
-      const s = np.spec as NetworkPolicySpec;
-      return (
-        matches(s.podSelector?.matchLabels, podLabels) &&
-        (s.ingress ?? []).some((rule) =>
-          (rule.ports ?? []).some((p) => resolvePort(container, p.port) === expected.port),
-        )
+    // Network policy: the ingress controller's namespace reaches the service's ports (the device
+    // listener as TLS passthrough), and of the pods in this namespace only its declared callers do.
+    const rules = byKind(all, 'NetworkPolicy')
+      .map((np) => np.spec as NetworkPolicySpec)
+      .filter((s) => matches(s.podSelector?.matchLabels, podLabels))
+      .flatMap((s) => s.ingress ?? []);
+    const admits = (port: number, from: (peer: NetworkPolicyPeer) => boolean) =>
+      rules.some(
+        (rule) =>
+          (rule.ports ?? []).some((p) => resolvePort(container, p.port) === port) &&
+          (rule.from ?? []).some(from),
       );
-    });
-    if (!allowedIngress) problem(`no NetworkPolicy admits ingress to port ${expected.port}`);
+    const fromNamespace = (peer: NetworkPolicyPeer) => peer.namespaceSelector !== undefined;
+    if (!admits(expected.port, fromNamespace))
+      problem(`no NetworkPolicy admits port ${expected.port} from the ingress controller's namespace`);
+    if (expected.deviceTls && !admits(expected.deviceTls.port, fromNamespace))
+      problem(
+        `no NetworkPolicy admits ${DEVICE_TLS} (${expected.deviceTls.port}) from the ingress controller`,
+      );
+    const podLabelsOf = (service: string) =>
+      (byKind(all, 'Deployment', service)[0]?.spec as unknown as DeploymentSpec | undefined)?.template
+        .metadata?.labels;
+    for (const caller of expected.calledBy ?? [])
+      if (
+        !admits(
+          expected.port,
+          (peer) => !peer.namespaceSelector && matches(peer.podSelector?.matchLabels, podLabelsOf(caller)),
+        )
+      )
+        problem(`no NetworkPolicy admits port ${expected.port} from ${caller}'s pods`);
+    for (const rule of rules) {
+      if ((rule.from ?? []).length === 0) problem('a NetworkPolicy rule admits ingress from anywhere');
+      for (const peer of rule.from ?? []) {
+        if (peer.namespaceSelector || peer.ipBlock) continue;
+        const selected = Object.keys(SERVICES).filter((s) =>
+          matches(peer.podSelector?.matchLabels, podLabelsOf(s)),
+        );
+        if (selected.length === 0 && Object.keys(peer.podSelector?.matchLabels ?? {}).length === 0)
+          problem('a NetworkPolicy rule admits every pod of the namespace');
+        for (const s of selected)
+          if (!(expected.calledBy ?? []).includes(s)) problem(`a NetworkPolicy admits ${s}, not a caller`);
+      }
+    }
   }
+
+  // Routes for other services only (shared-token calls) stay inside the cluster: no Ingress path reaches
+  // them, neither directly nor through a catch-all prefix.
+  for (const ingress of byKind(all, 'Ingress'))
+    for (const rule of (ingress.spec as IngressSpec).rules ?? [])
+      for (const path of rule.http?.paths ?? []) {
+        const prefix = SERVICES[path.backend?.service?.name ?? '']?.internalPrefix;
+        const p = path.path ?? '/';
+        if (prefix && (p.startsWith(prefix.replace(/\/$/, '')) || prefix.startsWith(p.replace(/\/?$/, '/'))))
+          problems.push(`Ingress ${ingress.metadata?.name}: path ${p} exposes ${prefix}`);
+      }
 
   const defaultDeny = byKind(all, 'NetworkPolicy').some((np) => {
     const s = np.spec as NetworkPolicySpec;
@@ -539,10 +652,16 @@ describe('k8s manifests', () => {
       const unknown = blocks.filter((b) => !(b in ENV_BLOCKS));
       if (unknown.length > 0)
         problems.push(`${name}: config uses ${unknown.join(', ')}: deploy it, then teach this test`);
-      const stores = blocks.flatMap((b) => {
+      const blockStores = blocks.flatMap((b) => {
         const store = ENV_BLOCKS[b]?.store;
         return store && store !== 'redis' ? [store] : [];
       });
+      // A store's key declared inline in the schema (enrollment's optional INTERNAL_API_TOKEN) needs
+      // that store's Secret too, required or not.
+      const inlineStores = (Object.keys(SECRETS) as Store[]).filter((store) =>
+        SECRETS[store].keys.some((key) => new RegExp(`^\\s*${key}\\s*:`, 'm').test(source)),
+      );
+      const stores = [...new Set([...blockStores, ...inlineStores])];
       if ([...stores].sort().join() !== [...expected.secrets].sort().join())
         problems.push(
           `${name}: config needs Secrets for [${stores.join()}], the manifests give [${expected.secrets.join()}]`,
@@ -553,6 +672,19 @@ describe('k8s manifests', () => {
       for (const variable of blocks.flatMap((b) => ENV_BLOCKS[b]?.required ?? []))
         if (!container || envValue(container, all, variable) === undefined)
           problems.push(`${name}: ${variable} is required but not set`);
+      const tlsPort = /DEFAULT_TLS_PORT\s*=\s*(\d+)/.exec(source)?.[1];
+      if ((tlsPort === undefined ? undefined : Number(tlsPort)) !== expected.deviceTls?.port)
+        problems.push(`${name}: DEFAULT_TLS_PORT is ${tlsPort}, this test says ${expected.deviceTls?.port}`);
+      // A setting whose default is the pod itself (ENROLLMENT_INTERNAL_URL, the device host names and
+      // URIs) must be set, and to an address others reach.
+      for (const [, variable = '', fallback = ''] of source.matchAll(
+        /^\s*([A-Z][A-Z0-9_]*)\s*:.*\.default\((.*)\)/gm,
+      )) {
+        if (!LOCAL_ADDRESS.test(fallback)) continue;
+        const value = container ? envValue(container, all, variable) : undefined;
+        if (value === undefined || LOCAL_ADDRESS.test(value))
+          problems.push(`${name}: ${variable} defaults to ${fallback}; set it for the cluster, not ${value}`);
+      }
     }
     expect(problems).toEqual([]);
   });
