@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   freePort,
+  localSecrets,
   localStack,
   SERVICES,
   type ServiceProcess,
@@ -15,7 +16,6 @@ import {
 
 const logDir = join(tmpdir(), `meterkeep-e2e-${process.pid}`);
 const logFile = (name: string) => join(logDir, `${name}.log`);
-const pskKek = randomBytes(32).toString('base64');
 const stackEnv = () => {
   const stack = stackEndpoints();
   return {
@@ -27,7 +27,7 @@ const stackEnv = () => {
     S3_ACCESS_KEY_ID: stack.s3.accessKeyId,
     S3_SECRET_ACCESS_KEY: stack.s3.secretAccessKey,
     S3_FORCE_PATH_STYLE: String(stack.s3.forcePathStyle),
-    ENROLLMENT_PSK_KEK: pskKek,
+    ...localSecrets(),
     LOG_LEVEL: 'debug',
   };
 };
@@ -94,7 +94,7 @@ describe('the five services on the real stack', () => {
     for (const { name } of SERVICES) {
       const log = readFileSync(logFile(name), 'utf8');
       expect(log).not.toContain(secret);
-      expect(log).not.toContain(pskKek);
+      for (const value of Object.values(localSecrets())) expect(log).not.toContain(value);
     }
   });
 

@@ -2,3 +2,4 @@ export * from './stack-endpoints';
 export * from './wait-until';
 export * from './local-stack';
 export * from './service-process';
+export * from './lifecycle-harness';

@@ -1,0 +1,230 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import type { StackEnv } from './stack-endpoints';
+import { findWorkspaceRoot } from './workspace-root';
+
+const run = promisify(execFile);
+const workspaceRoot = findWorkspaceRoot();
+
+/** Runs one of our built CLIs (dist/apps/<app>/src/<entry>.js) as the line or an operator would. */
+export async function runBuiltCli(
+  app: 'factory' | 'meter-sim' | 'enrollment',
+  args: string[],
+  env: Record<string, string> = {},
+  entry = app === 'enrollment' ? 'cli' : 'main',
+): Promise<string> {
+  const script = resolve(workspaceRoot, 'dist/apps', app, 'src', `${entry}.js`);
+  try {
+    const { stdout } = await run(process.execPath, [script, ...args], {
+      env: { ...process.env, ...env },
+      maxBuffer: 64 * 1024 * 1024,
+      timeout: 10 * 60_000,
+    });
+    return stdout;
+  } catch (error) {
+    const failed = error as { code?: number; stdout?: string; stderr?: string };
+    throw new Error(
+      `${app} ${args.slice(0, 2).join(' ')} exited ${failed.code}: ${[failed.stderr, failed.stdout]
+        .map((text) => text?.trim())
+        .filter(Boolean)
+        .join('\n')}`,
+      { cause: error },
+    );
+  }
+}
+
+const LOCAL_SECRETS = ['ENROLLMENT_PSK_KEK', 'BOOTSTRAP_KEK', 'INTERNAL_API_TOKEN'] as const;
+
+/**
+ * The services' own secrets for a local stack: key-encryption keys must stay the same for as long as
+ * the database they sealed keys in, so they are made once and kept beside the stack's data
+ * (.local-stack/secrets.env, owner-only, git-ignored), never in the repository.
+ */
+export function localSecrets(): Record<(typeof LOCAL_SECRETS)[number], string> {
+  const dir = resolve(workspaceRoot, '.local-stack');
+  const file = join(dir, 'secrets.env');
+  if (!existsSync(file)) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const lines = LOCAL_SECRETS.map((name) => `${name}=${randomBytes(32).toString('base64')}`);
+    try {
+      writeFileSync(file, `${lines.join('\n')}\n`, { mode: 0o600, flag: 'wx' });
+    } catch (error) {
+      // Another process made it first: use theirs.
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
+  const values = Object.fromEntries(
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((line) => line.includes('='))
+      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+  );
+  for (const name of LOCAL_SECRETS)
+    if (!values[name]) throw new Error(`${file} lacks ${name}; delete it to start over`);
+  return values as Record<(typeof LOCAL_SECRETS)[number], string>;
+}
+
+/** The environment the services need on the local stack: its endpoints and the local secrets. */
+export function platformEnv(stack: StackEnv, extra: Record<string, string> = {}): Record<string, string> {
+  return { ...stack, ...localSecrets(), ...extra };
+}
+
+export interface Api {
+  (
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType?: string,
+  ): Promise<{ status: number; body: unknown }>;
+}
+
+/** An operator's REST client for the enrollment service, with one API key. */
+export function operatorApi(baseUrl: string, apiKey: string): Api {
+  return async (method, path, body, contentType = 'application/json') => {
+    const response = await fetch(`${baseUrl}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${apiKey}`,
+        ...(body !== undefined && { 'content-type': contentType }),
+      },
+      body:
+        body === undefined
+          ? undefined
+          : contentType === 'application/json'
+            ? JSON.stringify(body)
+            : (body as string),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? (JSON.parse(text) as unknown) : undefined };
+  };
+}
+
+export interface MintedBatch {
+  dir: string;
+  caDir: string;
+  batchDir: string;
+  statesDir: string;
+  caEnv: Record<string, string>;
+  endpointNames: string[];
+}
+
+/**
+ * A factory line's run: a manufacturer CA, a batch minted for the given bootstrap server and trust
+ * anchor, verified, and loaded into simulated meters that lock their factory path.
+ */
+export async function mintProvisionedBatch(options: {
+  dir: string;
+  count: number;
+  prefix: string;
+  bootstrapUri: string;
+  bootstrapTrustAnchorPem: string;
+  credential?: 'certificate' | 'psk';
+  caDir?: string;
+  caEnv?: Record<string, string>;
+}): Promise<MintedBatch> {
+  const { dir } = options;
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const caEnv = options.caEnv ?? { METERKEEP_CA_PASSPHRASE: randomBytes(18).toString('base64url') };
+  const caDir = options.caDir ?? join(dir, 'ca');
+  if (!options.caDir)
+    await runBuiltCli('factory', ['ca', 'init', '--out', caDir, '--name', 'Test Meters'], caEnv);
+
+  const anchor = join(dir, 'bootstrap-ca.pem');
+  writeFileSync(anchor, options.bootstrapTrustAnchorPem);
+  const updateKey = join(dir, 'update.pub.pem');
+  const { generateKeyPairSync } = await import('node:crypto');
+  writeFileSync(
+    updateKey,
+    generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ type: 'spki', format: 'pem' }),
+  );
+  const batchDir = join(dir, 'batch');
+  await runBuiltCli(
+    'factory',
+    [
+      'batch',
+      'create',
+      '--count',
+      String(options.count),
+      '--model',
+      'EM300',
+      '--prefix',
+      options.prefix,
+      '--credential',
+      options.credential ?? 'certificate',
+      '--ca',
+      caDir,
+      '--out',
+      batchDir,
+      '--bootstrap-uri',
+      options.bootstrapUri,
+      '--bootstrap-trust-anchor',
+      anchor,
+      '--update-authority-key',
+      updateKey,
+      '--vendor-id',
+      'test',
+      '--class-id',
+      'em300',
+    ],
+    caEnv,
+  );
+  const statesDir = join(dir, 'meters');
+  await runBuiltCli('meter-sim', [
+    'provision',
+    '--batch',
+    batchDir,
+    '--manufacturer-ca',
+    join(caDir, 'root.pem'),
+    '--state',
+    statesDir,
+  ]);
+  const endpointNames = readFileSync(join(batchDir, 'enrollment-list.csv'), 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((row) => row.split(',')[0]!);
+  return { dir, caDir, batchDir, statesDir, caEnv, endpointNames };
+}
+
+/**
+ * What a utility does with a batch: trust its manufacturer CA (the factory proves possession of the
+ * CA key), then upload its enrollment list. Returns the upload report.
+ */
+export async function enrollBatch(
+  api: Api,
+  batch: MintedBatch,
+  options: { trustCa: boolean },
+): Promise<unknown> {
+  if (options.trustCa) {
+    const registered = await api('POST', '/v1/manufacturer-cas', {
+      certificatePem: readFileSync(join(batch.caDir, 'intermediate.pem'), 'utf8'),
+    });
+    if (registered.status !== 201)
+      throw new Error(`CA registration answered ${registered.status}: ${JSON.stringify(registered.body)}`);
+    const { caId, verificationCode } = registered.body as { caId: string; verificationCode: string };
+    const proof = join(batch.dir, 'ca-proof.pem');
+    await runBuiltCli(
+      'factory',
+      ['ca', 'prove', '--ca', batch.caDir, '--code', verificationCode, '--out', proof],
+      batch.caEnv,
+    );
+    const verified = await api('POST', `/v1/manufacturer-cas/${caId}/verification`, {
+      certificatePem: readFileSync(proof, 'utf8'),
+    });
+    if (verified.status !== 200)
+      throw new Error(`CA verification answered ${verified.status}: ${JSON.stringify(verified.body)}`);
+  }
+  const upload = await api(
+    'POST',
+    '/v1/enrollment-lists',
+    readFileSync(join(batch.batchDir, 'enrollment-list.csv'), 'utf8'),
+    'text/csv',
+  );
+  if (upload.status !== 200 && upload.status !== 201) {
+    throw new Error(`enrollment list upload answered ${upload.status}: ${JSON.stringify(upload.body)}`);
+  }
+  return upload.body;
+}
