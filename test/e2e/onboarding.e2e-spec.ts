@@ -1,0 +1,163 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type Api,
+  enrollBatch,
+  freePort,
+  mintProvisionedBatch,
+  operatorApi,
+  platformEnv,
+  runBuiltCli,
+  type ServiceProcess,
+  stackEnvFrom,
+  startServiceProcess,
+  waitUntil,
+} from '@meterkeep/testing';
+
+// The whole onboarding path as its users walk it: an OEM mints a batch, a utility trusts the
+// manufacturer CA and uploads the enrollment list, the fleet bootstraps over mutual TLS, and the
+// registry shows the meters ACTIVE.
+describe('onboarding a batch of meters, end to end', () => {
+  const work = mkdtempSync(join(tmpdir(), 'meterkeep-onboarding-'));
+  // Kept after the run, for when a service does not come up.
+  const logs = mkdtempSync(join(tmpdir(), 'meterkeep-onboarding-logs-'));
+  const runId = Date.now().toString(36).toUpperCase();
+  let enrollment: ServiceProcess;
+  let bootstrap: ServiceProcess;
+  let api: Api;
+  let bootstrapUri: string;
+  let serverCaPem: string;
+
+  beforeAll(async () => {
+    const stack = stackEnvFrom(process.env)!;
+    const enrollmentPort = await freePort();
+    const tlsPort = await freePort();
+    bootstrapUri = `https://localhost:${tlsPort}`;
+    const env = platformEnv(stack, {
+      ENROLLMENT_INTERNAL_URL: `http://127.0.0.1:${enrollmentPort}`,
+      BOOTSTRAP_TLS_PORT: String(tlsPort),
+      BOOTSTRAP_PUBLIC_URI: bootstrapUri,
+    });
+    enrollment = await startServiceProcess({
+      name: 'enrollment',
+      port: enrollmentPort,
+      env,
+      logFile: join(logs, 'enrollment.log'),
+    });
+    bootstrap = await startServiceProcess({
+      name: 'bootstrap',
+      port: await freePort(),
+      env,
+      logFile: join(logs, 'bootstrap.log'),
+    });
+    await Promise.all([enrollment.waitReady(90_000), bootstrap.waitReady(90_000)]);
+
+    serverCaPem = await (await fetch(`${bootstrap.url}/bs/v1/server-ca`)).text();
+    const tenant = `onboard-${runId.toLowerCase()}`;
+    const key = (await runBuiltCli('enrollment', ['tenant', 'create', tenant], env)).trim();
+    api = operatorApi(enrollment.url, key);
+  });
+
+  afterAll(async () => {
+    await Promise.all([enrollment?.stop(), bootstrap?.stop()]);
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  const statesOf = async (names: string[]) => {
+    const states: Record<string, number> = {};
+    for (const name of names) {
+      const { body } = await api('GET', `/v1/devices/${name}`);
+      const state = (body as { state: string }).state;
+      states[state] = (states[state] ?? 0) + 1;
+    }
+    return states;
+  };
+
+  it('bootstraps a certificate batch: every meter gets an operational certificate and turns ACTIVE', async () => {
+    const batch = await mintProvisionedBatch({
+      dir: join(work, 'cert'),
+      count: 40,
+      prefix: `E2E${runId}C`,
+      bootstrapUri,
+      bootstrapTrustAnchorPem: serverCaPem,
+    });
+    const report = (await enrollBatch(api, batch, { trustCa: true })) as { accepted: number };
+    expect(report.accepted).toBe(40);
+    expect(await statesOf(batch.endpointNames)).toEqual({ ENROLLED: 40 });
+
+    const fleet = JSON.parse(
+      await runBuiltCli('meter-sim', [
+        'fleet',
+        'bootstrap',
+        '--state',
+        batch.statesDir,
+        '--concurrency',
+        '10',
+        '--json',
+      ]),
+    ) as { succeeded: number; failed: number };
+    expect(fleet).toMatchObject({ succeeded: 40, failed: 0 });
+
+    await waitUntil(async () => (await statesOf(batch.endpointNames)).ACTIVE === 40, {
+      timeoutMs: 30_000,
+      description: 'the registry to show the batch ACTIVE',
+    });
+
+    const renewed = JSON.parse(
+      await runBuiltCli('meter-sim', [
+        'fleet',
+        'renew',
+        '--state',
+        batch.statesDir,
+        '--limit',
+        '5',
+        '--json',
+      ]),
+    ) as { succeeded: number };
+    expect(renewed.succeeded).toBe(5);
+  });
+
+  it('bootstraps PSK meters through a proof over a server nonce', async () => {
+    const batch = await mintProvisionedBatch({
+      dir: join(work, 'psk'),
+      count: 5,
+      prefix: `E2E${runId}P`,
+      bootstrapUri,
+      bootstrapTrustAnchorPem: serverCaPem,
+      credential: 'psk',
+    });
+    await enrollBatch(api, batch, { trustCa: false });
+    const fleet = JSON.parse(
+      await runBuiltCli('meter-sim', ['fleet', 'bootstrap', '--state', batch.statesDir, '--json']),
+    ) as { succeeded: number; failed: number };
+    expect(fleet).toMatchObject({ succeeded: 5, failed: 0 });
+    await waitUntil(async () => (await statesOf(batch.endpointNames)).ACTIVE === 5, { timeoutMs: 30_000 });
+  });
+
+  it('refuses a batch whose manufacturer CA the utility never trusted', async () => {
+    const batch = await mintProvisionedBatch({
+      dir: join(work, 'untrusted'),
+      count: 2,
+      prefix: `E2E${runId}U`,
+      bootstrapUri,
+      bootstrapTrustAnchorPem: serverCaPem,
+    });
+    await enrollBatch(api, batch, { trustCa: false });
+    const result = await runBuiltCli('meter-sim', [
+      'fleet',
+      'bootstrap',
+      '--state',
+      batch.statesDir,
+      '--json',
+      '--retry-for',
+      '1',
+    ]).then(
+      (out) => out,
+      (error: Error) => error.message,
+    );
+    expect(result).toMatch(/UNKNOWN_CA/);
+    expect(await statesOf(batch.endpointNames)).toEqual({ ENROLLED: 2 });
+  });
+});
