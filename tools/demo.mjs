@@ -1,16 +1,15 @@
 #!/usr/bin/env node
-// The quick start's main job, the meter lifecycle on a local stack: a factory mints and verifies a
-// batch and simulated meters lock their factory path; the five services start; the utility trusts
-// the manufacturer CA and enrolls the batch; the registry's counts; a clean stop.
+// The quick start's main job, the meter lifecycle on a local stack: the five services start; a
+// factory mints and verifies a batch for the utility's bootstrap server and simulated meters lock
+// their factory path; the utility trusts the manufacturer CA and enrolls the batch; the fleet
+// bootstraps over mutual TLS; the registry shows the meters ACTIVE; a clean stop.
 // Later capabilities (bootstrap, readings, firmware, privacy) continue the story here.
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { mintBatch } from './demo/factory-line.mjs';
 import { say } from './demo/run.mjs';
-import { onboardBatch } from './demo/utility-onboarding.mjs';
+import { bootstrapFleet, onboardBatch } from './demo/utility-onboarding.mjs';
 import { workspaceRoot } from './swc-options.mjs';
 
 const die = (line) => {
@@ -31,31 +30,28 @@ if (!Number.isInteger(count) || count < 1) die('DEMO_METERS must be a positive w
 // Every run is its own batch and tenant: endpoint names are unique across tenants.
 const runId = Date.now().toString(36).toUpperCase();
 const demoDir = join(workspaceRoot, '.local-stack/demo', runId);
-let factory;
-try {
-  factory = mintBatch({ dir: demoDir, count, prefix: `DM${runId}` });
-} catch (error) {
-  die(error.message);
-}
+const DEVICE_PORT = 8443;
 
 const require = createRequire(import.meta.url);
-const { SERVICES, PortInUseError, localStack, parseEnvExports, startServiceProcess } = require(
-  join(workspaceRoot, 'dist/libs/testing/src/index.js'),
-);
+const {
+  SERVICES,
+  PortInUseError,
+  localSecrets,
+  localStack,
+  parseEnvExports,
+  portIsFree,
+  startServiceProcess,
+} = require(join(workspaceRoot, 'dist/libs/testing/src/index.js'));
 
 const env = parseEnvExports(await localStack('env'));
-// enrollment seals meters' PSKs under this key; local only, owner-readable, never committed.
-const kekFile = join(workspaceRoot, '.local-stack/enrollment-psk-kek');
-if (!existsSync(kekFile)) {
-  mkdirSync(join(workspaceRoot, '.local-stack'), { recursive: true });
-  writeFileSync(kekFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
-}
-env.ENROLLMENT_PSK_KEK = process.env.ENROLLMENT_PSK_KEK ?? readFileSync(kekFile, 'utf8').trim();
+// The services' key-encryption keys and internal token: made once per local stack, kept beside its data.
+Object.assign(env, localSecrets());
 const logDir = join(workspaceRoot, '.local-stack/logs');
 const running = [];
 const stopAll = () => Promise.all(running.map((service) => service.stop()));
 
 try {
+  if (!(await portIsFree(DEVICE_PORT))) throw new PortInUseError(DEVICE_PORT, "bootstrap's device listener");
   for (const { name, port } of SERVICES) {
     running.push(await startServiceProcess({ name, port, env, logFile: join(logDir, `${name}.log`) }));
   }
@@ -73,23 +69,32 @@ try {
   }
   console.log('');
 
+  // The factory mints for this utility's bootstrap server, trusting the CA its TLS certificate chains to.
+  const bootstrap = running.find((service) => service.name === 'bootstrap');
+  const serverCaPem = await (await fetch(`${bootstrap.url}/bs/v1/server-ca`)).text();
+  const bootstrapUri = `https://localhost:${DEVICE_PORT}`;
+  const factory = mintBatch({ dir: demoDir, count, prefix: `DM${runId}`, bootstrapUri, serverCaPem });
+
   const enrollment = running.find((service) => service.name === 'enrollment');
-  const { byState } = await onboardBatch({
+  const { apiKey } = await onboardBatch({
     enrollmentUrl: enrollment.url,
     stackEnv: env,
     tenantId: `demo-${runId.toLowerCase()}`,
     factory,
   });
+  const byState = await bootstrapFleet({ enrollment: enrollment.url, factory, count, apiKey });
   console.log('');
   console.log('registry        meters');
   for (const [state, n] of Object.entries(byState)) console.log(`${state.padEnd(16)}${n}`);
   console.log('');
-  if ((byState.ENROLLED ?? 0) !== count)
-    throw new Error(`expected ${count} meters ENROLLED, found ${JSON.stringify(byState)}`);
+  if ((byState.ACTIVE ?? 0) !== count)
+    throw new Error(`expected ${count} meters ACTIVE, found ${JSON.stringify(byState)}`);
 } catch (error) {
   await stopAll();
   if (error instanceof PortInUseError) die(error.message);
-  die(`${error.message} (service logs: ${logDir})`);
+  die(
+    `${error.message}${error.cause ? ` (${error.cause.message ?? error.cause})` : ''} (service logs: ${logDir})`,
+  );
 }
 
 say('stopping the services (SIGTERM: drain, flush, exit 0)');

@@ -9,7 +9,7 @@ import { runCli, say } from './run.mjs';
 
 const require = createRequire(import.meta.url);
 
-export function mintBatch({ dir, count, prefix }) {
+export function mintBatch({ dir, count, prefix, bootstrapUri, serverCaPem }) {
   const pki = require(join(workspaceRoot, 'dist/libs/pki/src/index.js'));
   // The passphrase lives only in this process's environment, as on a factory line.
   const env = { METERKEEP_CA_PASSPHRASE: randomBytes(24).toString('base64url') };
@@ -21,12 +21,7 @@ export function mintBatch({ dir, count, prefix }) {
   runCli('factory', ['ca', 'init', '--out', ca, '--name', 'Demo Meters Ltd'], { env });
 
   // What the utility hands the OEM: its bootstrap server's CA and its firmware update key.
-  const now = new Date(Math.floor(Date.now() / 1000) * 1000);
-  const bootstrapCa = pki.createRootCa({
-    subject: { organization: 'Demo Utility', commonName: 'Demo Utility Bootstrap CA' },
-    validity: { notBefore: now, notAfter: new Date(now.getTime() + 30 * 365.25 * 864e5) },
-  });
-  writeFileSync(join(dir, 'bootstrap-ca.pem'), bootstrapCa.certificate.pem);
+  writeFileSync(join(dir, 'bootstrap-ca.pem'), serverCaPem);
   writeFileSync(
     join(dir, 'update-authority.pub.pem'),
     pki.generateKeyPair().publicKey.export({ type: 'spki', format: 'pem' }),
@@ -49,7 +44,7 @@ export function mintBatch({ dir, count, prefix }) {
       '--out',
       batch,
       '--bootstrap-uri',
-      'https://bootstrap.demo-utility.example:8443',
+      bootstrapUri,
       '--bootstrap-trust-anchor',
       join(dir, 'bootstrap-ca.pem'),
       '--update-authority-key',

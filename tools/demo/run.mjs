@@ -27,16 +27,19 @@ export function runCli(app, args, { env = {}, entry = 'main', input } = {}) {
 
 /** One REST call with an API key; a non-2xx answer stops the demo with the service's code and message. */
 export async function api(baseUrl, apiKey, method, path, { json, body, contentType } = {}) {
-  const response = await fetch(`${baseUrl}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${apiKey}`,
-      ...(json !== undefined && { 'content-type': 'application/json' }),
-      ...(contentType && { 'content-type': contentType }),
-    },
-    body: json !== undefined ? JSON.stringify(json) : body,
-    ...(body && typeof body !== 'string' && { duplex: 'half' }),
-  });
+  const send = () =>
+    fetch(`${baseUrl}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${apiKey}`,
+        ...(json !== undefined && { 'content-type': 'application/json' }),
+        ...(contentType && { 'content-type': contentType }),
+      },
+      body: json !== undefined ? JSON.stringify(json) : body,
+      ...(body && typeof body !== 'string' && { duplex: 'half' }),
+    });
+  // A pooled keep-alive connection the server has just closed fails once; a read is safe to repeat.
+  const response = await send().catch((error) => (method === 'GET' ? send() : Promise.reject(error)));
   const text = await response.text();
   const parsed = text ? JSON.parse(text) : undefined;
   if (!response.ok)

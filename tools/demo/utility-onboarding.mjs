@@ -41,6 +41,37 @@ export async function onboardBatch({ enrollmentUrl, stackEnv, tenantId, factory 
   });
   say(`enrollment: ${report.accepted} accepted, ${report.unchanged} unchanged, ${report.rejected} rejected`);
 
+  return { apiKey, report };
+}
+
+/** The fleet comes online: every meter bootstraps over mutual TLS; the registry then shows them ACTIVE. */
+export async function bootstrapFleet({ enrollment, factory, count, apiKey }) {
+  say(
+    `meter-sim: ${count} meters bootstrap over mutual TLS (factory certificate and CSR in, operational certificate out)`,
+  );
+  const fleet = JSON.parse(
+    runCli('meter-sim', [
+      'fleet',
+      'bootstrap',
+      '--state',
+      join(factory.batch, '..', 'meters'),
+      '--concurrency',
+      '32',
+      '--json',
+    ]),
+  );
+  say(
+    `meter-sim: ${fleet.succeeded} bootstrapped in ${(fleet.elapsedMs / 1000).toFixed(1)} s (${fleet.perSecond}/s, p50 ${fleet.p50Ms} ms, p99 ${fleet.p99Ms} ms), ${fleet.failed} failed`,
+  );
+  // Enrollment learns of each bootstrap from Kafka; give the events a moment to arrive.
+  for (let waited = 0; ; waited += 250) {
+    const byState = await registryCounts(enrollment, apiKey);
+    if ((byState.ACTIVE ?? 0) >= count || waited >= 30_000) return byState;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+async function registryCounts(enrollmentUrl, apiKey) {
   const byState = {};
   for (let cursor; ;) {
     const page = await api(
@@ -50,8 +81,7 @@ export async function onboardBatch({ enrollmentUrl, stackEnv, tenantId, factory 
       `/v1/devices?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
     );
     for (const device of page.items) byState[device.state] = (byState[device.state] ?? 0) + 1;
-    if (!page.nextCursor) break;
+    if (!page.nextCursor) return byState;
     cursor = page.nextCursor;
   }
-  return { byState, report };
 }
