@@ -17,6 +17,11 @@ SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$SCRIPT_DIR/../.." && pwd)
 STATE_DIR=${METERKEEP_STACK_DIR:-$REPO_ROOT/.local-stack}
 
+# The machine's PostgreSQL and Redis serve every checkout on it; each checkout (state dir) gets its own
+# database and Redis database, so what they hold always matches its own Kafka and its own secrets.
+STACK_ID=$( (command -v sha256sum >/dev/null && printf '%s' "$STATE_DIR" | sha256sum || printf '%s' "$STATE_DIR" | shasum -a 256) | cut -c1-8)
+PG_DB=${METERKEEP_PG_DB:-meterkeep_$STACK_ID}
+REDIS_DB=${METERKEEP_REDIS_DB:-$(( 16#${STACK_ID:0:4} % 10 + 1 ))}
 PG_HOST=127.0.0.1
 PG_PORT=5432
 REDIS_HOST=127.0.0.1
@@ -216,13 +221,13 @@ pg_up() {
       die "could not start PostgreSQL with pg_ctlcluster; see /var/log/postgresql/"
     wait_ready postgresql pg_probe /var/log/postgresql/
   fi
-  psql -X -q -v ON_ERROR_STOP=1 -h "$PG_HOST" -p "$PG_PORT" -U postgres -d postgres >/dev/null <<'SQL' ||
+  psql -X -q -v ON_ERROR_STOP=1 -v db="$PG_DB" -h "$PG_HOST" -p "$PG_PORT" -U postgres -d postgres >/dev/null <<'SQL' ||
 SELECT 'CREATE ROLE meterkeep LOGIN' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'meterkeep')\gexec
-SELECT 'CREATE DATABASE meterkeep OWNER meterkeep' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'meterkeep')\gexec
+SELECT format('CREATE DATABASE %I OWNER meterkeep', :'db') WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'db')\gexec
 SQL
-    die "could not create role/database meterkeep (psql -h $PG_HOST -U postgres)"
-  [[ $(psql -X -h "$PG_HOST" -p "$PG_PORT" -U meterkeep -d meterkeep -tAc 'SELECT 1' 2>/dev/null) == 1 ]] ||
-    die "SELECT 1 as meterkeep on database meterkeep failed"
+    die "could not create role meterkeep / database $PG_DB (psql -h $PG_HOST -U postgres)"
+  [[ $(psql -X -h "$PG_HOST" -p "$PG_PORT" -U meterkeep -d "$PG_DB" -tAc 'SELECT 1' 2>/dev/null) == 1 ]] ||
+    die "SELECT 1 as meterkeep on database $PG_DB failed"
 }
 
 # ---------------------------------------------------------------- Redis
@@ -452,8 +457,8 @@ lock_state() {
 
 print_endpoints() {
   cat <<EOF
-postgres  postgres://meterkeep@$PG_HOST:$PG_PORT/meterkeep
-redis     redis://$REDIS_HOST:$REDIS_PORT
+postgres  postgres://meterkeep@$PG_HOST:$PG_PORT/$PG_DB
+redis     redis://$REDIS_HOST:$REDIS_PORT/$REDIS_DB
 kafka     127.0.0.1:$KAFKA_PORT   (log $KAFKA_LOGS/server.log)
 s3        http://127.0.0.1:$S3_PORT   (path-style, region $S3_REGION, log $S3_LOG)
 credentials and exports: $0 env
@@ -499,8 +504,8 @@ cmd_env() {
   load_s3_creds || die "no S3 credentials yet in $S3_CREDS; run '$0 up' first"
   cat <<EOF
 export KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
-export DATABASE_URL=postgres://meterkeep@$PG_HOST:$PG_PORT/meterkeep
-export REDIS_URL=redis://$REDIS_HOST:$REDIS_PORT
+export DATABASE_URL=postgres://meterkeep@$PG_HOST:$PG_PORT/$PG_DB
+export REDIS_URL=redis://$REDIS_HOST:$REDIS_PORT/$REDIS_DB
 export S3_ENDPOINT=http://127.0.0.1:$S3_PORT
 export S3_REGION=$S3_REGION
 export S3_ACCESS_KEY_ID=$S3_ACCESS_KEY_ID
