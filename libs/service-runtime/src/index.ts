@@ -5,3 +5,4 @@ export * from './health/readiness';
 export * from './logging/nest-logger';
 export * from './run-service';
 export * from './platform.module';
+export * from './http/zod.pipe';

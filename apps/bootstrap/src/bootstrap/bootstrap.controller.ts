@@ -1,3 +1,4 @@
+import { ZodPipe } from '@meterkeep/service-runtime';
 import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
@@ -12,7 +13,6 @@ import {
 } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { z } from 'zod';
-import { ZodPipe } from '../core/zod.pipe';
 import { BootstrapCertificateMeterUseCase } from './bootstrap-certificate-meter.use-case';
 import { BootstrapPskMeterUseCase } from './bootstrap-psk-meter.use-case';
 import {

@@ -1,7 +1,7 @@
+import { ZodPipe } from '@meterkeep/service-runtime';
 import { Controller, Get, Header, Param, StreamableFile } from '@nestjs/common';
 import { ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
-import { ZodPipe } from '../core/zod.pipe';
 import { GetCrlUseCase } from './get-crl.use-case';
 
 const tenantPipe = new ZodPipe(z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'tenant id'), 'tenant id');

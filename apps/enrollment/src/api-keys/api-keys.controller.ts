@@ -1,3 +1,4 @@
+import { ZodPipe } from '@meterkeep/service-runtime';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import {
   ApiBody,
@@ -11,7 +12,6 @@ import {
 import { Authenticated } from '../auth/authenticated.decorator';
 import { type Caller, CurrentCaller } from '../auth/caller';
 import { Roles } from '../auth/roles.decorator';
-import { ZodPipe } from '../core/zod.pipe';
 import { errorResponse, ref } from '../openapi/schemas';
 import { CreateApiKeyRequestSchema, type CreateApiKeyRequest, KeyIdParam } from './api-keys.schemas';
 import { CreateApiKeyUseCase } from './create-api-key.use-case';

@@ -1,3 +1,4 @@
+import { ZodPipe } from '@meterkeep/service-runtime';
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
@@ -12,7 +13,6 @@ import {
 import { Authenticated } from '../auth/authenticated.decorator';
 import { type Caller, CurrentCaller } from '../auth/caller';
 import { ANY_ROLE, Roles } from '../auth/roles.decorator';
-import { ZodPipe } from '../core/zod.pipe';
 import { errorResponse, ref } from '../openapi/schemas';
 import { ClaimDeviceUseCase } from './claim-device.use-case';
 import { DecommissionDeviceUseCase } from './decommission-device.use-case';

@@ -1,3 +1,4 @@
+import { ZodPipe } from '@meterkeep/service-runtime';
 import { Controller, Get, Headers, Param, Post, Req, UnsupportedMediaTypeException } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
@@ -14,7 +15,6 @@ import type { Request } from 'express';
 import { Authenticated } from '../auth/authenticated.decorator';
 import { type Caller, CurrentCaller } from '../auth/caller';
 import { ANY_ROLE, Roles } from '../auth/roles.decorator';
-import { ZodPipe } from '../core/zod.pipe';
 import { errorResponse, ref } from '../openapi/schemas';
 import type { ListFormat } from './enrollment-list.parser';
 import { UploadIdParam } from './enrollment-lists.schemas';

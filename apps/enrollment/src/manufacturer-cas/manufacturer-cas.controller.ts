@@ -1,3 +1,4 @@
+import { ZodPipe } from '@meterkeep/service-runtime';
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
@@ -12,7 +13,6 @@ import {
 import { Authenticated } from '../auth/authenticated.decorator';
 import { type Caller, CurrentCaller } from '../auth/caller';
 import { ANY_ROLE, Roles } from '../auth/roles.decorator';
-import { ZodPipe } from '../core/zod.pipe';
 import { errorResponse, ref } from '../openapi/schemas';
 import { DisableManufacturerCaUseCase } from './disable-manufacturer-ca.use-case';
 import { GetManufacturerCaUseCase } from './get-manufacturer-ca.use-case';

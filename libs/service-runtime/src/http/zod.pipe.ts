@@ -1,8 +1,8 @@
 import { type PipeTransform } from '@nestjs/common';
 import type { z } from 'zod';
-import { DomainError } from '@meterkeep/service-runtime';
+import { DomainError } from '../errors/domain-error';
 
-/** Parses a body or parameter with a zod schema; a failure is a 400 INVALID_REQUEST naming each issue. */
+/** Parses a body, query or parameter with a zod schema; a failure is a 400 INVALID_REQUEST naming each issue. */
 export class ZodPipe<T> implements PipeTransform<unknown, T> {
   constructor(
     private readonly schema: z.ZodType<T>,
