@@ -46,6 +46,8 @@ const {
 const env = parseEnvExports(await localStack('env'));
 // The services' key-encryption keys and internal token: made once per local stack, kept beside its data.
 Object.assign(env, localSecrets());
+// Meters that arrive before their enrollment reached bootstrap come back this soon (seconds).
+env.BOOTSTRAP_NOT_KNOWN_RETRY_AFTER_S ??= '2';
 const logDir = join(workspaceRoot, '.local-stack/logs');
 const running = [];
 const stopAll = () => Promise.all(running.map((service) => service.stop()));

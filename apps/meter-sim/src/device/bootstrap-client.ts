@@ -156,9 +156,10 @@ export class BootstrapClient {
         };
         throw new BootstrapRefused(response.status, code, message);
       }
+      // The server's Retry-After wins; without one (a lost connection), back off exponentially.
       const hinted = (response?.retryAfterSeconds ?? 0) * 1000;
-      const backoff = Math.min(30_000, 250 * 2 ** Math.min(tries, 7));
-      await sleep(Math.max(hinted, backoff) * (0.75 + Math.random() * 0.5));
+      const wait = hinted > 0 ? hinted : Math.min(30_000, 250 * 2 ** Math.min(tries, 7));
+      await sleep(wait * (0.75 + Math.random() * 0.5));
     }
   }
 
