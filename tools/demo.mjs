@@ -48,6 +48,8 @@ const env = parseEnvExports(await localStack('env'));
 Object.assign(env, localSecrets());
 // Meters that arrive before their enrollment reached bootstrap come back this soon (seconds).
 env.BOOTSTRAP_NOT_KNOWN_RETRY_AFTER_S ??= '2';
+// The whole simulated fleet comes from one address, as meters behind a gateway or NAT would.
+env.BOOTSTRAP_RATE_LIMIT_PER_SOURCE ??= '100000';
 const logDir = join(workspaceRoot, '.local-stack/logs');
 const running = [];
 const stopAll = () => Promise.all(running.map((service) => service.stop()));
