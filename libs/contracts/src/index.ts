@@ -12,3 +12,7 @@ export * from './events/ota-device-status.event';
 export * from './events/privacy-request.event';
 export * from './events/privacy-confirmation.event';
 export * from './events/audit.event';
+export * from './events/bootstrap-issuing-ca.event';
+export * from './events/bootstrap-operational-certificate.event';
+export * from './events/privacy-occupancy.event';
+export * from './http/telemetry-batch';

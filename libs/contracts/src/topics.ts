@@ -1,9 +1,12 @@
 import { AUDIT_EVENTS } from './events/audit.event';
+import { BOOTSTRAP_ISSUING_CAS } from './events/bootstrap-issuing-ca.event';
+import { BOOTSTRAP_OPERATIONAL_CERTIFICATES } from './events/bootstrap-operational-certificate.event';
 import { DEVICE_LIFECYCLE } from './events/device-lifecycle.event';
 import { ENROLLMENT_DEVICES } from './events/enrollment-device.event';
 import { ENROLLMENT_TRUST_ANCHORS } from './events/enrollment-trust-anchor.event';
 import { OTA_CAMPAIGNS } from './events/ota-campaign.event';
 import { OTA_DEVICE_STATUS } from './events/ota-device-status.event';
+import { PRIVACY_OCCUPANCIES } from './events/privacy-occupancy.event';
 import { PRIVACY_CONFIRMATIONS } from './events/privacy-confirmation.event';
 import { PRIVACY_REQUESTS } from './events/privacy-request.event';
 import { TELEMETRY_READINGS } from './events/telemetry-reading.event';
@@ -15,12 +18,15 @@ export const ALL_TOPICS: readonly TopicContract[] = [
   DEVICE_LIFECYCLE,
   ENROLLMENT_DEVICES,
   ENROLLMENT_TRUST_ANCHORS,
+  BOOTSTRAP_ISSUING_CAS,
+  BOOTSTRAP_OPERATIONAL_CERTIFICATES,
   TELEMETRY_READINGS,
   TELEMETRY_REJECTED,
   OTA_CAMPAIGNS,
   OTA_DEVICE_STATUS,
   PRIVACY_REQUESTS,
   PRIVACY_CONFIRMATIONS,
+  PRIVACY_OCCUPANCIES,
   AUDIT_EVENTS,
 ];
 

@@ -13,6 +13,8 @@ export const enrollmentDeviceEvent = eventEnvelope.extend({
   ]),
   model: z.string().max(64).optional(),
   claimExpiresAt: z.iso.datetime({ offset: true }).optional(),
+  /** The gateway (data concentrator) allowed to post this meter's readings, if any. */
+  gatewayId: endpointName.optional(),
 });
 export type EnrollmentDeviceEvent = z.infer<typeof enrollmentDeviceEvent>;
 

@@ -6,6 +6,8 @@ import { endpointName } from './common';
 export const telemetryRejectedEvent = eventEnvelope.extend({
   meterId: endpointName,
   batchId: z.string().min(1).max(128),
+  /** Which list of the batch the index points into; readings when absent. */
+  section: z.enum(['readings', 'events']).optional(),
   index: z.number().int().nonnegative(),
   code: z.string().regex(/^[A-Z][A-Z0-9_]*$/),
   reason: z.string().min(1).max(512),
