@@ -9,3 +9,4 @@ export * from './kafka-health';
 export * from './kafka-telemetry';
 export * from './topic-admin';
 export * from './trace-headers';
+export * from './transactional-producer';

@@ -1,0 +1,173 @@
+import { type EventEnvelope, type TopicContract } from '@meterkeep/contracts';
+import type { Logger } from '@meterkeep/observability';
+import { type Kafka, Partitioners, type Producer } from 'kafkajs';
+import { encodeEvent } from './event-codec';
+import { describeError } from './event-errors';
+import { takeBatch } from './event-producer';
+import { type EventHeaders, injectTraceContext } from './trace-headers';
+
+export interface TransactionalProducerOptions {
+  kafka: Kafka;
+  /**
+   * Stable per replica (a StatefulSet pod name, the host name): a restarted replica with the same id
+   * fences its predecessor and aborts the transaction it left open, so nothing it had not
+   * acknowledged becomes visible to read-committed consumers.
+   */
+  transactionalId: string;
+  logger?: Logger;
+  /** The broker aborts a transaction left open longer than this (a replica that died with a new id). */
+  transactionTimeoutMs?: number;
+}
+
+/** One record, already contract-checked (see contractRecord). */
+export interface OutgoingRecord {
+  topic: string;
+  key: string;
+  value: string;
+  headers?: EventHeaders;
+}
+
+/** Validates an event against its topic's contract and makes the record for it (throws when invalid). */
+export function contractRecord<T extends EventEnvelope>(
+  contract: TopicContract<T>,
+  event: T,
+  headers?: EventHeaders,
+): OutgoingRecord {
+  return { topic: contract.name, key: contract.key(event), value: encodeEvent(contract, event), headers };
+}
+
+interface PendingWrite {
+  records: OutgoingRecord[];
+  messages: OutgoingRecord[];
+  bytes: number;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Writes groups of records exactly once: each write() joins the next Kafka transaction (writes that
+ * arrive while one commits leave together in the next), and resolves only after that transaction
+ * committed, so every record of it is durable (acks=all) and visible to read-committed consumers at
+ * once. A failed transaction is aborted and every write in it rejected: none of its records is ever
+ * seen by read-committed consumers, so the caller may retry without a duplicate.
+ */
+export class TransactionalProducer {
+  private producer: Producer | undefined;
+  private pending: PendingWrite[] = [];
+  private draining: Promise<void> | undefined;
+  private closed = false;
+  private connecting: Promise<Producer> | undefined;
+
+  constructor(private readonly options: TransactionalProducerOptions) {}
+
+  /** Connects and fences any earlier producer with the same transactional id. */
+  async connect(): Promise<void> {
+    await this.ready();
+  }
+
+  /** Records waiting for a transaction, for backpressure decisions. */
+  get queued(): number {
+    return this.pending.reduce((n, write) => n + write.records.length, 0);
+  }
+
+  write(records: OutgoingRecord[]): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('TransactionalProducer is closed'));
+    if (records.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const headers = injectTraceContext({});
+      const messages = records.map((record) => ({ ...record, headers: { ...headers, ...record.headers } }));
+      this.pending.push({
+        records,
+        messages,
+        bytes: records.reduce((n, r) => n + r.value.length + r.key.length, 0),
+        resolve,
+        reject,
+      });
+      this.draining ??= this.drain();
+    });
+  }
+
+  /** Lets writes under way finish (or fail), then disconnects. */
+  async disconnect(): Promise<void> {
+    this.closed = true;
+    await this.draining;
+    await this.producer?.disconnect().catch(() => undefined);
+    this.producer = undefined;
+  }
+
+  private ready(): Promise<Producer> {
+    if (this.producer) return Promise.resolve(this.producer);
+    this.connecting ??= (async () => {
+      const producer = this.options.kafka.producer({
+        transactionalId: this.options.transactionalId,
+        idempotent: true,
+        maxInFlightRequests: 1,
+        transactionTimeout: this.options.transactionTimeoutMs ?? 10_000,
+        allowAutoTopicCreation: false,
+        createPartitioner: Partitioners.DefaultPartitioner,
+        // A transaction begun right after a commit meets CONCURRENT_TRANSACTIONS until the broker has
+        // written the markers (a few ms): kafkajs' default 300 ms first retry caps it at ~6 commits/s.
+        retry: { initialRetryTime: 5, maxRetryTime: 2_000, retries: 10 },
+      });
+      try {
+        await producer.connect();
+      } catch (error) {
+        await producer.disconnect().catch(() => undefined);
+        throw error;
+      }
+      this.producer = producer;
+      return producer;
+    })().finally(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
+  private async drain(): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    while (this.pending.length > 0) {
+      const batch = takeBatch(this.pending);
+      try {
+        await this.commit(batch);
+        for (const write of batch) write.resolve();
+      } catch (error) {
+        for (const write of batch) write.reject(error);
+      }
+    }
+    this.draining = undefined;
+  }
+
+  private async commit(batch: PendingWrite[]): Promise<void> {
+    const producer = await this.ready();
+    const byTopic = new Map<string, OutgoingRecord[]>();
+    for (const write of batch)
+      for (const message of write.messages) {
+        const list = byTopic.get(message.topic);
+        if (list) list.push(message);
+        else byTopic.set(message.topic, [message]);
+      }
+    const transaction = await producer.transaction();
+    try {
+      await transaction.sendBatch({
+        acks: -1,
+        topicMessages: [...byTopic].map(([topic, messages]) => ({
+          topic,
+          messages: messages.map(({ key, value, headers }) => ({ key, value, headers })),
+        })),
+      });
+      await transaction.commit();
+    } catch (error) {
+      this.options.logger?.warn({ err: describeError(error) }, 'transaction failed; aborting it');
+      try {
+        await transaction.abort();
+      } catch {
+        // The producer's state is unknown (fenced, broker gone): start over with a new one, whose
+        // initialisation aborts whatever this one left open.
+        const broken = this.producer;
+        this.producer = undefined;
+        await broken?.disconnect().catch(() => undefined);
+      }
+      throw error;
+    }
+  }
+}

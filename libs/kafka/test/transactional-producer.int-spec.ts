@@ -1,0 +1,89 @@
+import { Partitioners } from 'kafkajs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { TransactionalProducer, contractRecord, ensureTopics } from '../src';
+import {
+  meterContract,
+  meterReading,
+  randomLetters,
+  readTopic,
+  testKafka,
+  testLogger,
+  uniqueGroupId,
+} from './kafka-test-kit';
+
+describe('TransactionalProducer', () => {
+  const kafka = testKafka();
+  const cleanup: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const step of cleanup.splice(0).reverse()) await step();
+  });
+
+  it('commits concurrent writes in shared transactions, each resolved once its records are visible', async () => {
+    const contract = meterContract('tx-many', 3);
+    await ensureTopics(kafka, [contract]);
+    const producer = new TransactionalProducer({
+      kafka,
+      transactionalId: `it-${randomLetters(8)}`,
+      logger: testLogger,
+    });
+    await producer.connect();
+    cleanup.push(() => producer.disconnect());
+
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        producer.write([
+          contractRecord(contract, meterReading(2 * i)),
+          contractRecord(contract, meterReading(2 * i + 1)),
+        ]),
+      ),
+    );
+    const records = await readTopic(kafka, contract.name, 80);
+    const seqs = records
+      .map((r) => (JSON.parse(r.value ?? '{}') as { seq: number }).seq)
+      .sort((a, b) => a - b);
+    expect(seqs).toEqual(Array.from({ length: 80 }, (_, i) => i));
+  });
+
+  it('a restarted producer with the same id aborts what a dead predecessor left uncommitted', async () => {
+    const contract = meterContract('tx-fence', 1);
+    await ensureTopics(kafka, [contract]);
+    const transactionalId = `it-${randomLetters(8)}`;
+
+    // The predecessor: sends inside a transaction, then "dies" without committing.
+    const dead = kafka.producer({
+      transactionalId,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+    await dead.connect();
+    const open = await dead.transaction();
+    await open.send({
+      topic: contract.name,
+      acks: -1,
+      messages: [{ key: 'ghost', value: JSON.stringify(meterReading(999)) }],
+    });
+
+    const successor = new TransactionalProducer({ kafka, transactionalId, logger: testLogger });
+    await successor.connect();
+    cleanup.push(() => successor.disconnect());
+    await successor.write([contractRecord(contract, meterReading(1))]);
+    await expect(open.commit()).rejects.toThrow(); // fenced
+
+    // A read-committed reader sees the successor's record only (the ghost offset is aborted).
+    const consumer = kafka.consumer({ groupId: uniqueGroupId('tx-reader'), maxWaitTimeInMs: 200 });
+    await consumer.connect();
+    cleanup.push(() => consumer.disconnect());
+    await consumer.subscribe({ topic: contract.name, fromBeginning: true });
+    const seen: number[] = [];
+    await consumer.run({
+      eachMessage: ({ message }) => {
+        seen.push((JSON.parse(message.value?.toString() ?? '{}') as { seq: number }).seq);
+        return Promise.resolve();
+      },
+    });
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    expect(seen).toEqual([1]);
+    await dead.disconnect().catch(() => undefined);
+  });
+});
