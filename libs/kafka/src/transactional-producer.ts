@@ -38,6 +38,7 @@ export function contractRecord<T extends EventEnvelope>(
 
 interface PendingWrite {
   records: OutgoingRecord[];
+  notAfterMs: number;
   messages: OutgoingRecord[];
   bytes: number;
   resolve(): void;
@@ -70,7 +71,11 @@ export class TransactionalProducer {
     return this.pending.reduce((n, write) => n + write.records.length, 0);
   }
 
-  write(records: OutgoingRecord[]): Promise<void> {
+  /**
+   * Resolves once the records are committed. With `notAfterMs` (epoch ms), a write still waiting for
+   * its transaction at that time is refused unsent: callers that hold a lock bound how late it lands.
+   */
+  write(records: OutgoingRecord[], options: { notAfterMs?: number } = {}): Promise<void> {
     if (this.closed) return Promise.reject(new Error('TransactionalProducer is closed'));
     if (records.length === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
@@ -79,6 +84,7 @@ export class TransactionalProducer {
       this.pending.push({
         records,
         messages,
+        notAfterMs: options.notAfterMs ?? Number.POSITIVE_INFINITY,
         bytes: records.reduce((n, r) => n + r.value.length + r.key.length, 0),
         resolve,
         reject,
@@ -126,6 +132,21 @@ export class TransactionalProducer {
   private async drain(): Promise<void> {
     await new Promise<void>((resolve) => setImmediate(resolve));
     while (this.pending.length > 0) {
+      try {
+        // Connected first, so the deadline check below is close to the transaction's start.
+        await this.ready();
+      } catch (error) {
+        for (const write of this.pending.splice(0)) write.reject(error);
+        break;
+      }
+      const now = Date.now();
+      const late = this.pending.filter((write) => write.notAfterMs <= now);
+      if (late.length > 0) {
+        this.pending = this.pending.filter((write) => write.notAfterMs > now);
+        for (const write of late)
+          write.reject(new Error('The write waited too long for a transaction; not sent'));
+        if (this.pending.length === 0) break;
+      }
       const batch = takeBatch(this.pending);
       try {
         await this.commit(batch);

@@ -86,4 +86,22 @@ describe('TransactionalProducer', () => {
     expect(seen).toEqual([1]);
     await dead.disconnect().catch(() => undefined);
   });
+
+  it('refuses unsent a write whose deadline passed before its transaction began', async () => {
+    const contract = meterContract('tx-late', 1);
+    await ensureTopics(kafka, [contract]);
+    const producer = new TransactionalProducer({
+      kafka,
+      transactionalId: `it-${randomLetters(8)}`,
+      logger: testLogger,
+    });
+    await producer.connect();
+    cleanup.push(() => producer.disconnect());
+    await expect(
+      producer.write([contractRecord(contract, meterReading(1))], { notAfterMs: Date.now() - 1 }),
+    ).rejects.toThrow(/waited too long/);
+    await producer.write([contractRecord(contract, meterReading(2))], { notAfterMs: Date.now() + 60_000 });
+    const records = await readTopic(kafka, contract.name, 1);
+    expect(records.map((r) => (JSON.parse(r.value ?? '{}') as { seq: number }).seq)).toEqual([2]);
+  });
 });
