@@ -1,24 +1,27 @@
 import { type DynamicModule, type INestApplication, Module } from '@nestjs/common';
 import {
   AUDIT_EVENTS,
+  BOOTSTRAP_ISSUING_CAS,
+  BOOTSTRAP_OPERATIONAL_CERTIFICATES,
   DEVICE_LIFECYCLE,
   ENROLLMENT_DEVICES,
   ENROLLMENT_TRUST_ANCHORS,
 } from '@meterkeep/contracts';
 import { KafkaTransport, type KafkaTransportOptions } from '@meterkeep/kafka/nest';
 import type { Logger } from '@meterkeep/observability';
-import { PlatformModule } from '@meterkeep/service-runtime';
+import { PlatformModule, listenerRouting } from '@meterkeep/service-runtime';
 import { BootstrapModule } from './bootstrap/bootstrap.module';
 import { CertificatesModule } from './certificates/certificates.module';
 import type { BootstrapConfig } from './config';
 import { CoreModule } from './core/core.module';
 import { DeviceListenerModule } from './device-listener/device-listener.module';
-import { listenerRouting } from './device-listener/listener-routing.middleware';
+import { servesPath } from './device-listener/listener-routes';
 import { migrations } from './migrations';
 import { setupOpenApi } from './openapi/openapi';
 import { PkiModule } from './pki/pki.module';
 import { ReadModelModule } from './read-model/read-model.module';
 import type { ReadModelOptions } from './read-model/read-model.sync';
+import { ServerCertificatesModule } from './server-certificates/server-certificates.module';
 
 export const SERVICE_NAME = 'bootstrap';
 /** The consumer group of the lifecycle consumer (revocation). */
@@ -44,7 +47,14 @@ export class AppModule {
           config,
           logger,
           migrations,
-          topics: [AUDIT_EVENTS, DEVICE_LIFECYCLE, ENROLLMENT_DEVICES, ENROLLMENT_TRUST_ANCHORS],
+          topics: [
+            AUDIT_EVENTS,
+            BOOTSTRAP_ISSUING_CAS,
+            BOOTSTRAP_OPERATIONAL_CERTIFICATES,
+            DEVICE_LIFECYCLE,
+            ENROLLMENT_DEVICES,
+            ENROLLMENT_TRUST_ANCHORS,
+          ],
           ...(options.schema !== undefined && { schema: options.schema }),
         }),
         CoreModule.forRoot(config, logger),
@@ -58,14 +68,18 @@ export class AppModule {
         CertificatesModule,
         BootstrapModule,
         DeviceListenerModule,
+        ServerCertificatesModule,
       ],
     };
   }
 }
 
-/** Before the app listens: device routes only on the mutual-TLS listener, and the OpenAPI document. */
+/**
+ * Before the app listens: device routes only on the mutual-TLS listener, internal ones only on the
+ * plain one, and the OpenAPI document.
+ */
 export function configureApp(app: INestApplication): void {
-  app.use(listenerRouting());
+  app.use(listenerRouting(servesPath));
   setupOpenApi(app);
 }
 

@@ -32,6 +32,14 @@ const duration = (min: number, max: number) =>
     return ms;
   });
 
+const DNS_NAME =
+  /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/** A DNS name or an IP address, as a server certificate's subject alternative names carry them. */
+export const hostnameSchema = z
+  .string()
+  .refine((h) => isIP(h) !== 0 || DNS_NAME.test(h), 'each entry must be a DNS name or an IP address');
+
 const hostnameList = z
   .string()
   .transform((value) =>
@@ -40,22 +48,7 @@ const hostnameList = z
       .map((h) => h.trim())
       .filter(Boolean),
   )
-  .pipe(
-    z
-      .array(
-        z
-          .string()
-          .refine(
-            (h) =>
-              isIP(h) !== 0 ||
-              /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(
-                h,
-              ),
-            'each entry must be a DNS name or an IP address',
-          ),
-      )
-      .min(1),
-  );
+  .pipe(z.array(hostnameSchema).min(1));
 
 const httpsUri = z.url({ protocol: /^https$/, error: 'must be an https:// URL' });
 const httpUri = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });

@@ -458,7 +458,12 @@ export class BootstrapHarness {
   device<T = Record<string, unknown>>(
     method: string,
     path: string,
-    options: { json?: unknown; credential?: MeterCredential; servername?: string } = {},
+    options: {
+      json?: unknown;
+      credential?: MeterCredential;
+      servername?: string;
+      headers?: Record<string, string>;
+    } = {},
   ): Promise<DeviceResponse<T>> {
     const body = options.json === undefined ? undefined : JSON.stringify(options.json);
     const { credential } = options;
@@ -472,10 +477,13 @@ export class BootstrapHarness {
           servername: options.servername ?? 'localhost',
           ca: this.serverCaPem,
           agent: false,
-          headers:
-            body === undefined
-              ? {}
-              : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+          headers: {
+            ...options.headers,
+            ...(body !== undefined && {
+              'content-type': 'application/json',
+              'content-length': Buffer.byteLength(body),
+            }),
+          },
           ...(credential && {
             key: exportPrivateKey(credential.key.privateKey, 'pem') as string,
             cert: [credential.certificate.pem, ...credential.chainPem].join(''),

@@ -34,6 +34,7 @@ interface Answer {
   serverTime: string;
   renewal: { notAfter: string; renewAfter: string };
   servers: Record<string, { uri: string }>;
+  serverTrustAnchorsPem: string[];
   code?: string;
 }
 
@@ -81,6 +82,8 @@ describe('bootstrap: certificate meters over mutual TLS', () => {
         bootstrap: { uri: 'https://bootstrap.meters.test:8443' },
       },
     });
+    // Operational servers' certificates chain to the platform server CA (the listener's, here).
+    expect(answer.serverTrustAnchorsPem).toEqual([h.serverCaPem]);
     const certificate = parseCertificate(answer.certificatePem);
     expect(certificate.subject.commonName).toBe(meter.endpointName);
     expect(certificate.spki.equals(parseCertificate(meter.certificate.pem).spki)).toBe(false);

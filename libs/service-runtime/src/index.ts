@@ -6,3 +6,4 @@ export * from './logging/nest-logger';
 export * from './run-service';
 export * from './platform.module';
 export * from './http/zod.pipe';
+export * from './device-listener';

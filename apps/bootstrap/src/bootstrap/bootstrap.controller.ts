@@ -1,4 +1,4 @@
-import { ZodPipe } from '@meterkeep/service-runtime';
+import { ZodPipe, peerCertificateChain, sourceAddress } from '@meterkeep/service-runtime';
 import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
@@ -25,7 +25,6 @@ import {
   PskBootstrapRequestSchema,
 } from './bootstrap.schemas';
 import { IssuePskNonceUseCase } from './issue-psk-nonce.use-case';
-import { peerCertificateChain, sourceAddress } from './peer-chain';
 import { RenewCertificateUseCase } from './renew-certificate.use-case';
 
 const schema = (s: z.ZodType) =>

@@ -41,5 +41,11 @@ export const BootstrapAnswerSchema = z.object({
     ota: z.object({ uri: z.string() }),
     bootstrap: z.object({ uri: z.string() }),
   }),
+
+  serverTrustAnchorsPem: z
+    .array(z.string())
+    .describe(
+      'The platform server CA(s), PEM: what the operational servers’ (telemetry, OTA) certificates chain to',
+    ),
 });
 export type BootstrapAnswer = z.infer<typeof BootstrapAnswerSchema>;

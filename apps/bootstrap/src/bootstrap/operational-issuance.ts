@@ -1,15 +1,18 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { DEVICE_LIFECYCLE } from '@meterkeep/contracts';
+import { BOOTSTRAP_OPERATIONAL_CERTIFICATES, DEVICE_LIFECYCLE } from '@meterkeep/contracts';
 import { EventProducer } from '@meterkeep/kafka';
 import type { Logger } from '@meterkeep/observability';
 import { type CertificationRequest, issueFromCsr, parseCsr } from '@meterkeep/pki';
 import { DomainError } from '@meterkeep/service-runtime';
 import { IssuedCertificatesRepository } from '../certificates/issued-certificates.repository';
+import { operationalCertificateEvent } from '../certificates/operational-certificate.event';
 import type { BootstrapConfig } from '../config';
 import type { IssuanceKind } from '../core/database';
 import { CONFIG, LOGGER } from '../core/tokens';
+import { IssuingCaPublisher } from '../pki/issuing-ca-publisher';
 import { wholeSeconds } from '../pki/seconds';
+import { ServerIdentity } from '../pki/server-identity';
 import { TenantIssuers } from '../pki/tenant-issuers';
 import { BootstrapErrors } from './bootstrap.errors';
 import type { BootstrapAnswer } from './bootstrap.schemas';
@@ -49,13 +52,16 @@ export function renewalPolicy(notBefore: Date, notAfter: Date): { notAfter: stri
 /**
  * The last step of bootstrap and renewal, once the meter is authenticated and admitted: checks the
  * CSR against the endpoint name, signs a short-lived operational certificate with the tenant's issuing
- * CA, records it, and publishes the lifecycle event; the answer leaves only after Kafka acknowledged
- * it, so no certificate is in a meter's hands that the registry never heard of.
+ * CA, records it, and publishes the lifecycle event and the device's current certificate (valid); the
+ * answer leaves only after Kafka acknowledged both (and the tenant's issuing CA record), so no
+ * certificate is in a meter's hands that the registry and the operational endpoints never heard of.
  */
 @Injectable()
 export class OperationalIssuance {
   constructor(
     private readonly issuers: TenantIssuers,
+    private readonly identity: ServerIdentity,
+    private readonly issuingCas: IssuingCaPublisher,
     private readonly certificates: IssuedCertificatesRepository,
     private readonly sessions: BootstrapSessions,
     private readonly producer: EventProducer,
@@ -79,7 +85,11 @@ export class OperationalIssuance {
     if (replay?.tenantId === tenantId) {
       const issued = await this.certificates.find(tenantId, replay.serial);
       if (issued && issued.revoked_at === null && issued.not_after > now)
-        return { ...replay.answer, serverTime: now.toISOString() };
+        return {
+          ...replay.answer,
+          serverTime: now.toISOString(),
+          serverTrustAnchorsPem: [await this.identity.serverCaPem()],
+        };
     }
 
     const pki = await this.issuers.forTenant(tenantId);
@@ -101,19 +111,34 @@ export class OperationalIssuance {
     const serial = certificate.serialHex;
     await this.certificates.record({ tenantId, serial, endpointName, kind, notBefore, notAfter });
     try {
-      await this.producer.publish(DEVICE_LIFECYCLE, {
-        eventId: randomUUID(),
-        tenantId,
-        occurredAt: now.toISOString(),
-        type: kind === 'bootstrap' ? 'bootstrapped' : 'certificate-renewed',
-        deviceId: endpointName,
-        state: 'ACTIVE',
-        actor: 'bootstrap',
-        certificateSerial: serial,
-      });
+      // Sent together (one request to the broker); both acknowledged before the answer leaves.
+      await Promise.all([
+        this.issuingCas.ensurePublished(pki),
+        this.producer.publish(DEVICE_LIFECYCLE, {
+          eventId: randomUUID(),
+          tenantId,
+          occurredAt: now.toISOString(),
+          type: kind === 'bootstrap' ? 'bootstrapped' : 'certificate-renewed',
+          deviceId: endpointName,
+          state: 'ACTIVE',
+          actor: 'bootstrap',
+          certificateSerial: serial,
+        }),
+        this.producer.publish(
+          BOOTSTRAP_OPERATIONAL_CERTIFICATES,
+          operationalCertificateEvent({
+            tenantId,
+            deviceId: endpointName,
+            serial,
+            notAfter,
+            status: 'valid',
+            at: now,
+          }),
+        ),
+      ]);
     } catch (error) {
       // Never handed out: the meter retries, and gets another certificate then.
-      this.logger.error({ err: error, tenantId, endpointName, serial }, 'lifecycle event not published');
+      this.logger.error({ err: error, tenantId, endpointName, serial }, 'certificate events not published');
       throw new DomainError(
         'unavailable',
         'UNAVAILABLE',
@@ -134,6 +159,7 @@ export class OperationalIssuance {
         ota: { uri: this.config.BOOTSTRAP_OTA_URI },
         bootstrap: { uri: this.config.BOOTSTRAP_PUBLIC_URI },
       },
+      serverTrustAnchorsPem: [await this.identity.serverCaPem()],
     };
     await this.sessions.save(endpointName, csrDigest, { tenantId, serial, answer });
     this.logger.info(

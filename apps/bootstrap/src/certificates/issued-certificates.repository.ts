@@ -39,6 +39,18 @@ export class IssuedCertificatesRepository {
       .executeTakeFirst();
   }
 
+  /** The device's most recently issued certificate: its current one. */
+  latestOf(tenantId: string, endpointName: string): Promise<IssuedCertificateRow | undefined> {
+    return this.db
+      .selectFrom('issued_certificates')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('endpoint_name', '=', endpointName)
+      .orderBy('issued_at', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+  }
+
   /** Revokes every unrevoked certificate of the device issued up to `issuedBefore`; returns their serials. */
   async revokeDevice(
     executor: Executor,

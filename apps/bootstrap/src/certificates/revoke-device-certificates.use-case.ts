@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { DeviceLifecycleEvent } from '@meterkeep/contracts';
+import { BOOTSTRAP_OPERATIONAL_CERTIFICATES, type DeviceLifecycleEvent } from '@meterkeep/contracts';
 import { DATABASE } from '@meterkeep/db/nest';
+import { EventProducer } from '@meterkeep/kafka';
 import type { Logger } from '@meterkeep/observability';
 import type { Executor, RevocationReason } from '../core/database';
 import { LOGGER } from '../core/tokens';
@@ -8,6 +9,7 @@ import type { DeviceRecord } from '../read-model/read-model.records';
 import { ReadModelStore } from '../read-model/read-model.store';
 import { CrlPublisher } from './crl-publisher';
 import { IssuedCertificatesRepository } from './issued-certificates.repository';
+import { operationalCertificateEvent } from './operational-certificate.event';
 
 export type RevocationOutcome = 'revoked' | 'nothing-to-revoke' | 'duplicate' | 'ignored';
 
@@ -21,6 +23,8 @@ const REASONS: Partial<Record<DeviceLifecycleEvent['type'], RevocationReason>> =
  * is reissued in the same transaction. Every certificate issued until now is revoked (one issued
  * while the suspension was on its way included), unless the read model already shows the meter back
  * in service after this event (a late delivery): then only those issued before the event are.
+ * Once committed, the device's current certificate is published as revoked when it is (after a
+ * redelivery too: a publish that failed is made again on the retry, never skipped as a duplicate).
  */
 @Injectable()
 export class RevokeDeviceCertificatesUseCase {
@@ -29,6 +33,7 @@ export class RevokeDeviceCertificatesUseCase {
     private readonly certificates: IssuedCertificatesRepository,
     private readonly crl: CrlPublisher,
     private readonly readModel: ReadModelStore,
+    private readonly producer: EventProducer,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -70,7 +75,29 @@ export class RevokeDeviceCertificatesUseCase {
       },
       'device lifecycle event applied to certificates',
     );
+    await this.publishCurrentIfRevoked(event.tenantId, event.deviceId);
     return outcome;
+  }
+
+  /**
+   * The device's current (latest issued) certificate, on bootstrap.operational-certificates.v1, when
+   * it is revoked; nothing when it is valid (the meter was back in service and got a new one) or when
+   * the device never had one. Throws when Kafka does not acknowledge: the event is retried.
+   */
+  private async publishCurrentIfRevoked(tenantId: string, deviceId: string): Promise<void> {
+    const current = await this.certificates.latestOf(tenantId, deviceId);
+    if (!current || current.revoked_at === null) return;
+    await this.producer.publish(
+      BOOTSTRAP_OPERATIONAL_CERTIFICATES,
+      operationalCertificateEvent({
+        tenantId,
+        deviceId,
+        serial: current.serial,
+        notAfter: current.not_after,
+        status: 'revoked',
+        at: current.revoked_at,
+      }),
+    );
   }
 
   /** The read model's record of the device, if it can tell (a Redis outage means "revoke it all"). */

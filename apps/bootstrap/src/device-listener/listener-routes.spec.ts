@@ -21,4 +21,11 @@ describe('which listener serves which path', () => {
     expect(servesPath('operator', '/bs/v1/tenants/a/b/crl')).toBe(false);
     expect(servesPath('operator', '/')).toBe(false);
   });
+
+  it('serves internal (service-to-service) routes on the plain listener only', () => {
+    for (const path of ['/internal/v1/server-certificates', '/internal/anything']) {
+      expect(servesPath('operator', path)).toBe(true);
+      expect(servesPath('device', path)).toBe(false);
+    }
+  });
 });

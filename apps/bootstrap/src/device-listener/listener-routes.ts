@@ -1,13 +1,14 @@
-export type Listener = 'device' | 'operator';
+import type { ListenerKind } from '@meterkeep/service-runtime';
 
 const CRL = /^\/bs\/v1\/tenants\/[^/]+\/crl$/;
 
 /**
  * Which paths each listener serves. The mutual-TLS listener serves the device API only; the plain
- * one (cluster-internal: probes, operators) serves health, docs and the public PKI material, never a
- * device route, so nothing that needs a client certificate is reachable without TLS.
+ * one (cluster-internal: probes, operators, other services) serves health, docs, the public PKI
+ * material and the internal routes, never a device route, so nothing that needs a client certificate
+ * is reachable without TLS, and nothing internal is reachable by meters.
  */
-export function servesPath(listener: Listener, path: string): boolean {
+export function servesPath(listener: ListenerKind, path: string): boolean {
   if (listener === 'device') return path.startsWith('/bs/');
   return (
     path.startsWith('/health/') ||
@@ -15,6 +16,7 @@ export function servesPath(listener: Listener, path: string): boolean {
     path.startsWith('/docs/') ||
     path === '/docs-json' ||
     path === '/bs/v1/server-ca' ||
-    CRL.test(path)
+    CRL.test(path) ||
+    path.startsWith('/internal/')
   );
 }

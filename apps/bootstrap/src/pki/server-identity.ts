@@ -1,8 +1,11 @@
+import type { KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { Inject, Injectable } from '@nestjs/common';
 import {
+  type Certificate,
   type CertificateAuthority,
+  type PublicKeyHolder,
   createIssuer,
   createRootCa,
   exportPrivateKey,
@@ -13,32 +16,37 @@ import {
 } from '@meterkeep/pki';
 import { DATABASE } from '@meterkeep/db/nest';
 import type { Logger } from '@meterkeep/observability';
+import type { TlsCredentials } from '@meterkeep/service-runtime';
 import type { BootstrapConfig } from '../config';
 import type { Executor } from '../core/database';
 import { KeySealer, openOrExplain } from '../core/key-sealer';
 import { CONFIG, LOGGER } from '../core/tokens';
 import { YEAR_MS, wholeSeconds } from './seconds';
 
-/** What the device listener serves: its key and certificate, and the CA meters trust it by. */
-export interface TlsCredentials {
-  keyPem: string;
-  certificatePem: string;
-  /** The CA meters trust the listener by (the bundle's bootstrap.trustAnchorPem). */
-  caPem: string;
-  notAfter: Date;
-}
-
 const SERVER_CA_ID = 'bootstrap-server-ca';
 const SEAL_PURPOSE = 'server-ca';
 const CA_YEARS = 20;
-/** The listener's own certificate lives in memory only, and is reissued well before it expires. */
+/**
+ * Server certificates (the listener's own, kept in memory only, and those issued to the operational
+ * servers) are short-lived, and reissued well before they expire.
+ */
 export const SERVER_CERTIFICATE_VALIDITY_MS = 7 * 86_400_000;
+/** Clocks drift: a server certificate is valid from a little before it was issued. */
+const BACKDATE_MS = 5 * 60_000;
+
+export interface ServerCertificateRequest {
+  /** A P-256 public key, or a verified CSR carrying one. */
+  subjectPublicKey: KeyObject | PublicKeyHolder;
+  /** DNS names and IP addresses; the first is also the subject CN. */
+  hostnames: readonly string[];
+  now: Date;
+}
 
 /**
- * The device listener's TLS identity. By default the platform's bootstrap server CA (created once,
- * its key sealed under BOOTSTRAP_KEK in PostgreSQL) issues a short-lived server certificate for
- * BOOTSTRAP_TLS_HOSTNAMES at start-up; BOOTSTRAP_TLS_CERT_FILE/KEY_FILE replace it with an externally
- * issued one.
+ * The platform's server CA (created once, its key sealed under BOOTSTRAP_KEK in PostgreSQL): meters
+ * trust servers by it. It issues the device listener's TLS identity (a short-lived certificate for
+ * BOOTSTRAP_TLS_HOSTNAMES at start-up, unless BOOTSTRAP_TLS_CERT_FILE/KEY_FILE replace it with an
+ * externally issued one), and the operational servers' certificates (telemetry, OTA).
  */
 @Injectable()
 export class ServerIdentity {
@@ -57,10 +65,32 @@ export class ServerIdentity {
 
   async credentials(now = new Date()): Promise<TlsCredentials> {
     if (this.external) return this.externalCredentials();
-    const ca = await this.serverCa();
     const keyPair = generateKeyPair();
-    const hostnames = this.config.BOOTSTRAP_TLS_HOSTNAMES;
-    const notBefore = wholeSeconds(now.getTime() - 5 * 60_000);
+    const { certificate, caPem } = await this.issueServerCertificate({
+      subjectPublicKey: keyPair.publicKey,
+      hostnames: this.config.BOOTSTRAP_TLS_HOSTNAMES,
+      now,
+    });
+    return {
+      keyPem: exportPrivateKey(keyPair.privateKey, 'pem') as string,
+      certificatePem: certificate.pem,
+      caPem,
+      notAfter: certificate.notAfter,
+    };
+  }
+
+  /** The platform server CA's certificate (PEM): what every server certificate it issues chains to. */
+  async serverCaPem(): Promise<string> {
+    return (await this.serverCa()).certificate.pem;
+  }
+
+  /** A `server` profile certificate for the hostnames, valid SERVER_CERTIFICATE_VALIDITY_MS. */
+  async issueServerCertificate(
+    request: ServerCertificateRequest,
+  ): Promise<{ certificate: Certificate; caPem: string }> {
+    const ca = await this.serverCa();
+    const { hostnames } = request;
+    const notBefore = wholeSeconds(request.now.getTime() - BACKDATE_MS);
     const certificate = createIssuer(ca).issue({
       profile: 'server',
       subject: { organization: 'Meterkeep', commonName: hostnames[0] },
@@ -68,16 +98,11 @@ export class ServerIdentity {
         dns: hostnames.filter((h) => isIP(h) === 0),
         ip: hostnames.filter((h) => isIP(h) !== 0),
       },
-      subjectPublicKey: keyPair.publicKey,
+      subjectPublicKey: request.subjectPublicKey,
       notBefore,
       notAfter: new Date(notBefore.getTime() + SERVER_CERTIFICATE_VALIDITY_MS),
     });
-    return {
-      keyPem: exportPrivateKey(keyPair.privateKey, 'pem') as string,
-      certificatePem: certificate.pem,
-      caPem: ca.certificate.pem,
-      notAfter: certificate.notAfter,
-    };
+    return { certificate, caPem: ca.certificate.pem };
   }
 
   private externalCredentials(): TlsCredentials {

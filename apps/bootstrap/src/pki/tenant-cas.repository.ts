@@ -20,6 +20,16 @@ export class TenantCasRepository {
       .executeTakeFirst();
   }
 
+  /** Every tenant's CA certificates (public material only), oldest first. */
+  allCertificates() {
+    return this.db
+      .selectFrom('tenant_cas')
+      .select(['tenant_id', 'issuing_certificate_pem', 'root_certificate_pem', 'created_at'])
+      .orderBy('created_at')
+      .orderBy('tenant_id')
+      .execute();
+  }
+
   /** Inserts unless the tenant has its CAs already (another replica won the race); false then. */
   async insertIfAbsent(row: Insertable<TenantCasTable>): Promise<boolean> {
     const inserted = await this.db

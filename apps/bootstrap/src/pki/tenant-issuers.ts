@@ -28,6 +28,8 @@ export interface TenantPki {
   chainPem: [string, string];
   /** The issuing CA's subject key identifier (hex). */
   keyId: string;
+  /** When the tenant's CAs were created. */
+  createdAt: Date;
 }
 
 const ROOT_YEARS = 25;
@@ -156,6 +158,7 @@ export class TenantIssuers {
       root,
       chainPem: [issuer.certificate.pem, root.pem],
       keyId: row.issuing_key_id,
+      createdAt: row.created_at,
     };
   }
 }

@@ -3,7 +3,16 @@
  * and a Kafka consumer maps it to retry or dead-letter, so one use case serves both.
  */
 export type DomainErrorKind =
-  'invalid' | 'unauthenticated' | 'forbidden' | 'not-found' | 'conflict' | 'rate-limited' | 'unavailable';
+  | 'invalid'
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'not-found'
+  | 'conflict'
+  | 'unprocessable'
+  | 'too-large'
+  | 'unsupported-media-type'
+  | 'rate-limited'
+  | 'unavailable';
 
 export class DomainError extends Error {
   constructor(
@@ -37,6 +46,12 @@ export function httpStatusOf(kind: DomainErrorKind): number {
       return 404;
     case 'conflict':
       return 409;
+    case 'unprocessable':
+      return 422;
+    case 'too-large':
+      return 413;
+    case 'unsupported-media-type':
+      return 415;
     case 'rate-limited':
       return 429;
     case 'unavailable':

@@ -1,0 +1,10 @@
+import { Module } from '@nestjs/common';
+import { InternalTokenGuard } from '../core/internal-token.guard';
+import { IssueServerCertificateUseCase } from './issue-server-certificate.use-case';
+import { ServerCertificatesController } from './server-certificates.controller';
+
+@Module({
+  controllers: [ServerCertificatesController],
+  providers: [InternalTokenGuard, IssueServerCertificateUseCase],
+})
+export class ServerCertificatesModule {}

@@ -1,0 +1,3 @@
+export * from './listener-routing.middleware';
+export * from './mutual-tls-listener';
+export * from './peer-chain';

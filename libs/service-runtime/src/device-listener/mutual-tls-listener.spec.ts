@@ -1,0 +1,220 @@
+import { Writable } from 'node:stream';
+import { request } from 'node:https';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import type { Request, Response } from 'express';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '@meterkeep/observability';
+import {
+  type CertificateAuthority,
+  type KeyPair,
+  createIntermediateCa,
+  createRootCa,
+  exportPrivateKey,
+  generateKeyPair,
+  issueCertificate,
+} from '@meterkeep/pki';
+import { listenerOf, listenerRouting } from './listener-routing.middleware';
+import { MutualTlsListener, type TlsCredentials } from './mutual-tls-listener';
+import { peerCertificateChain, sourceAddress } from './peer-chain';
+
+const DAY = 86_400_000;
+const seconds = (ms: number) => new Date(Math.floor(ms / 1_000) * 1_000);
+const validity = { notBefore: seconds(Date.now() - DAY), notAfter: seconds(Date.now() + DAY) };
+const pem = (key: KeyPair) => exportPrivateKey(key.privateKey, 'pem') as string;
+
+const serverCa = createRootCa({ subject: { commonName: 'Test Server CA' }, validity, pathLen: 0 });
+function serverCredentials(): TlsCredentials {
+  const key = generateKeyPair();
+  const certificate = issueCertificate({
+    issuer: serverCa,
+    profile: 'server',
+    subject: { commonName: 'localhost' },
+    sans: { dns: ['localhost'], ip: ['127.0.0.1'] },
+    subjectPublicKey: key.publicKey,
+    ...validity,
+  });
+  return {
+    keyPem: pem(key),
+    certificatePem: certificate.pem,
+    caPem: serverCa.certificate.pem,
+    notAfter: certificate.notAfter,
+  };
+}
+
+// A device: its certificate under a factory CA under a root, sent with the factory CA.
+const deviceRoot = createRootCa({ subject: { commonName: 'OEM Root' }, validity, pathLen: 1 });
+const factoryCa: CertificateAuthority = createIntermediateCa(deviceRoot, {
+  subject: { commonName: 'OEM Factory CA' },
+  validity,
+  pathLen: 0,
+});
+const deviceKey = generateKeyPair();
+const deviceCertificate = issueCertificate({
+  issuer: factoryCa,
+  profile: 'factory-device',
+  subject: { commonName: 'MTR-1' },
+  subjectPublicKey: deviceKey.publicKey,
+  ...validity,
+});
+
+const logger = createLogger({
+  service: 'mutual-tls-listener-spec',
+  level: 'error',
+  destination: new Writable({ write: (_chunk, _encoding, done) => done() }),
+});
+
+interface Seen {
+  chain: number;
+  source: string;
+  listener: string;
+}
+
+function get(port: number, withClientCertificate: boolean) {
+  return new Promise<{ seen: Seen; headers: IncomingHttpHeaders; serverSerial: string }>(
+    (resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/',
+          servername: 'localhost',
+          ca: serverCa.certificate.pem,
+          agent: false,
+          // As a device keeping its connection between requests.
+          headers: { connection: 'keep-alive' },
+          ...(withClientCertificate && {
+            key: pem(deviceKey),
+            cert: deviceCertificate.pem + factoryCa.certificate.pem,
+          }),
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          const serverSerial = (res.socket as TLSSocket).getPeerCertificate().serialNumber;
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () =>
+            resolve({
+              seen: JSON.parse(Buffer.concat(chunks).toString()) as Seen,
+              headers: res.headers,
+              serverSerial: serverSerial.toLowerCase(),
+            }),
+          );
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    },
+  );
+}
+
+describe('MutualTlsListener', () => {
+  let listener: MutualTlsListener | undefined;
+  afterEach(async () => {
+    await listener?.close();
+    listener = undefined;
+  });
+
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
+    const seen: Seen = {
+      chain: peerCertificateChain(req.socket).length,
+      source: sourceAddress(req.socket),
+      listener: listenerOf(req as Request),
+    };
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify(seen));
+  };
+
+  it('asks for a client certificate and leaves its checking to the application', async () => {
+    listener = new MutualTlsListener({
+      name: 'test listener',
+      port: 0,
+      host: '127.0.0.1',
+      handler,
+      credentials: () => Promise.resolve(serverCredentials()),
+      logger,
+    });
+    await listener.listen();
+    const withCertificate = await get(listener.port, true);
+    expect(withCertificate.seen).toEqual({ chain: 2, source: '127.0.0.1', listener: 'device' });
+    // Unknown to OpenSSL, and absent: both reach the handler.
+    expect((await get(listener.port, false)).seen.chain).toBe(0);
+    // Idle device connections stay open longer than a typical 60 s client or load-balancer timeout.
+    expect(withCertificate.headers['keep-alive']).toBe('timeout=65');
+  });
+
+  it('serves reissued credentials to new connections', async () => {
+    const issued: TlsCredentials[] = [];
+    listener = new MutualTlsListener({
+      name: 'test listener',
+      port: 0,
+      host: '127.0.0.1',
+      handler,
+      credentials: () => {
+        issued.push(serverCredentials());
+        return Promise.resolve(issued.at(-1)!);
+      },
+      reissueEveryMs: 3_600_000,
+      logger,
+    });
+    await listener.listen();
+    const first = await get(listener.port, true);
+    await listener.reissue();
+    const second = await get(listener.port, true);
+    expect(issued).toHaveLength(2);
+    expect(listener.credentials).toBe(issued[1]);
+    expect(first.serverSerial).not.toBe(second.serverSerial);
+  });
+
+  it('lets a request under way finish when closing, then stops taking connections', async () => {
+    let release: () => void = () => undefined;
+    listener = new MutualTlsListener({
+      name: 'test listener',
+      port: 0,
+      host: '127.0.0.1',
+      handler: (req, res) => {
+        release = () => handler(req, res);
+      },
+      credentials: () => Promise.resolve(serverCredentials()),
+      drainMs: 2_000,
+      logger,
+    });
+    await listener.listen();
+    const port = listener.port;
+    const answer = get(port, true);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const closed = listener.close();
+    release();
+    expect((await answer).seen.chain).toBe(2);
+    await closed;
+    expect(listener.listening).toBe(false);
+    await expect(get(port, true)).rejects.toThrow();
+  });
+});
+
+describe('listenerRouting', () => {
+  const route = listenerRouting((listener, path) =>
+    listener === 'device' ? path.startsWith('/bs/') : path === '/health',
+  );
+  const call = (encrypted: boolean, path: string) => {
+    let status = 0;
+    let nextCalled = false;
+    const response = {
+      status: (code: number) => {
+        status = code;
+        return response;
+      },
+      json: () => response,
+    } as unknown as Response;
+    route({ socket: { encrypted }, path, method: 'GET' } as unknown as Request, response, () => {
+      nextCalled = true;
+    });
+    return nextCalled ? 'next' : status;
+  };
+
+  it('passes a path the listener serves on, and answers 404 for one it does not', () => {
+    expect(call(true, '/bs/v1/bootstrap')).toBe('next');
+    expect(call(false, '/bs/v1/bootstrap')).toBe(404);
+    expect(call(false, '/health')).toBe('next');
+    expect(call(true, '/health')).toBe(404);
+  });
+});
