@@ -67,6 +67,8 @@ export interface DevicesTable {
   state: DeviceState;
   claim_expires_at: Timestamp | null;
   operational_certificate_serial: string | null;
+  /** The gateway (data concentrator) allowed to post this meter's readings: a device of the same tenant. */
+  gateway_id: ColumnType<string | null, string | null | undefined, string | null>;
   last_upload_id: string | null;
   version: Generated<number>;
   created_at: CreatedAt;

@@ -6,7 +6,7 @@ import { AuditLog } from '../audit/audit-log';
 import type { AuditEntry } from '../audit/audit-chain';
 import type { DeviceRow, DevicesTable, Executor } from '../core/database';
 import { OutboxRepository } from '../outbox/outbox.repository';
-import { deviceStatusEvent, lifecycleEvent } from './device-events';
+import { ENROLLMENT_ACTOR, deviceStatusEvent, lifecycleEvent } from './device-events';
 import { nextState } from './device-state-machine';
 import { DevicesRepository } from './devices.repository';
 import type { EnrollmentRow } from './enrollment-row';
@@ -42,7 +42,8 @@ const REASONS = {
  * Enrolls a batch of validated rows for one tenant in the caller's transaction, and writes the events
  * of every change beside it. Per row: new → inserted; same tenant and same row → unchanged (re-upload
  * is idempotent); same tenant, changed, not yet bootstrapped → updated; another tenant's device →
- * refused and audited, unless its claim lapsed unbootstrapped, in which case this tenant takes it.
+ * refused and audited, unless its claim lapsed unbootstrapped, in which case this tenant takes it
+ * (without a gateway; and the previous tenant's meters it was the gateway of lose it, audited there).
  */
 @Injectable()
 export class DeviceEnroller {
@@ -100,10 +101,12 @@ export class DeviceEnroller {
       rest.flatMap((row) => (row.credential.kind === 'psk' ? [row.credential.pskIdentity] : [])),
     );
     const refusedClaims: AuditEntry[] = [];
+    /** Meters of other tenants whose gateway a lapsed claim moved here. */
+    const released: DeviceRow[] = [];
     for (const row of rest) {
       const device = existing.get(row.endpointName);
       const outcome = device
-        ? await this.enrollExisting(trx, context, row, device, identityOwners)
+        ? await this.enrollExisting(trx, context, row, device, identityOwners, released)
         : // Neither inserted nor present: the PSK identity is what the insert refused.
           rejected(row, 'PSK_IDENTITY_IN_USE', REASONS.pskIdentityInUse);
       outcomes.set(row, outcome);
@@ -126,7 +129,7 @@ export class DeviceEnroller {
     await this.outbox.enqueue(
       trx,
       ENROLLMENT_DEVICES,
-      changed.map((device) => deviceStatusEvent(device, now)),
+      [...changed, ...released].map((device) => deviceStatusEvent(device, now)),
     );
     await this.outbox.enqueue(
       trx,
@@ -134,6 +137,22 @@ export class DeviceEnroller {
       changed.map((device) => lifecycleEvent(device, lifecycleType, actor, now)),
     );
     await this.audit.append(trx, context.tenantId, refusedClaims, now);
+    const releasedByTenant = new Map<string, DeviceRow[]>();
+    for (const meter of released)
+      releasedByTenant.set(meter.tenant_id, [...(releasedByTenant.get(meter.tenant_id) ?? []), meter]);
+    for (const [tenantId, meters] of releasedByTenant)
+      await this.audit.append(
+        trx,
+        tenantId,
+        meters.map((meter) => ({
+          action: 'device.gateway-unassigned',
+          actor: ENROLLMENT_ACTOR,
+          subject: meter.endpoint_name,
+          outcome: 'allowed' as const,
+          detail: { reason: 'gateway-left-tenant' },
+        })),
+        now,
+      );
     return rows.map((row) => outcomes.get(row)!);
   }
 
@@ -143,9 +162,11 @@ export class DeviceEnroller {
     row: EnrollmentRow,
     device: DeviceRow,
     identityOwners: Map<string, string>,
+    released: DeviceRow[],
   ): Promise<EnrollmentOutcome> {
     const { now } = context;
-    if (device.tenant_id !== context.tenantId) {
+    const movesTenant = device.tenant_id !== context.tenantId;
+    if (movesTenant) {
       const lapsed =
         device.state === 'ENROLLED' && device.claim_expires_at !== null && device.claim_expires_at <= now;
       if (!lapsed) return rejected(row, 'CLAIMED_BY_ANOTHER_TENANT', REASONS.claimedElsewhere);
@@ -164,10 +185,14 @@ export class DeviceEnroller {
       if (device.psk_identity !== null && device.psk_identity !== row.credential.pskIdentity)
         identityOwners.delete(device.psk_identity);
     }
+    if (movesTenant) {
+      // Before it leaves: no gateway assignment may point across tenants (the schema refuses it too).
+      released.push(...(await this.devices.releaseGateway(trx, device.tenant_id, device.endpoint_name, now)));
+    }
     const updated = await this.devices.update(
       trx,
       row.endpointName,
-      { ...this.columnsFor(row, context), state: 'ENROLLED' },
+      { ...this.columnsFor(row, context), state: 'ENROLLED', ...(movesTenant && { gateway_id: null }) },
       now,
     );
     return { line: row.line, status: 'accepted', device: updated };

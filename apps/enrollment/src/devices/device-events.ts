@@ -13,8 +13,9 @@ function publishedStatus(device: DeviceRow): PublishedStatus {
 }
 
 /**
- * What bootstrap needs of a device (compacted topic, key tenant/device): its status and a reference to
- * its credential. A PSK meter is named by its identity only: the key never goes on a topic.
+ * What bootstrap and telemetry ingest need of a device (compacted topic, key tenant/device): its
+ * status, a reference to its credential, and its gateway if it has one. A PSK meter is named by its
+ * identity only: the key never goes on a topic.
  */
 export function deviceStatusEvent(device: DeviceRow, now: Date): EnrollmentDeviceEvent {
   return {
@@ -29,6 +30,7 @@ export function deviceStatusEvent(device: DeviceRow, now: Date): EnrollmentDevic
         : { kind: 'psk', pskIdentity: device.psk_identity! },
     ...(device.model !== null && { model: device.model }),
     ...(device.claim_expires_at !== null && { claimExpiresAt: device.claim_expires_at.toISOString() }),
+    ...(device.gateway_id !== null && { gatewayId: device.gateway_id }),
   };
 }
 

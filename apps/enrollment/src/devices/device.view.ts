@@ -14,6 +14,7 @@ export function toDeviceView(row: DeviceRow): DeviceView {
     batchId: row.batch_id,
     claimExpiresAt: row.claim_expires_at?.toISOString() ?? null,
     operationalCertificateSerial: row.operational_certificate_serial,
+    gatewayId: row.gateway_id,
     version: row.version,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),

@@ -1,5 +1,5 @@
 import { ZodPipe } from '@meterkeep/service-runtime';
-import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBody,
@@ -9,15 +9,19 @@ import {
   ApiOperation,
   ApiQuery,
   ApiTags,
+  ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import { Authenticated } from '../auth/authenticated.decorator';
 import { type Caller, CurrentCaller } from '../auth/caller';
 import { ANY_ROLE, Roles } from '../auth/roles.decorator';
 import { errorResponse, ref } from '../openapi/schemas';
+import { AssignGatewayUseCase } from './assign-gateway.use-case';
 import { ClaimDeviceUseCase } from './claim-device.use-case';
 import { DecommissionDeviceUseCase } from './decommission-device.use-case';
 import { DEVICE_STATES } from './device-state-machine';
 import {
+  type AssignGatewayRequest,
+  AssignGatewayRequestSchema,
   ClaimDeviceRequestSchema,
   type ClaimDeviceRequest,
   EndpointParam,
@@ -28,6 +32,7 @@ import { GetDeviceUseCase } from './get-device.use-case';
 import { ListDevicesUseCase } from './list-devices.use-case';
 import { ResumeDeviceUseCase } from './resume-device.use-case';
 import { SuspendDeviceUseCase } from './suspend-device.use-case';
+import { UnassignGatewayUseCase } from './unassign-gateway.use-case';
 
 const endpointPipe = new ZodPipe(EndpointParam, 'endpoint name');
 const notFound = errorResponse(
@@ -48,6 +53,8 @@ export class DevicesController {
     private readonly suspendDevice: SuspendDeviceUseCase,
     private readonly resumeDevice: ResumeDeviceUseCase,
     private readonly decommissionDevice: DecommissionDeviceUseCase,
+    private readonly assignGateway: AssignGatewayUseCase,
+    private readonly unassignGateway: UnassignGatewayUseCase,
   ) {}
 
   @Get()
@@ -131,5 +138,39 @@ export class DevicesController {
   @ApiConflictResponse(invalidTransition)
   decommission(@CurrentCaller() caller: Caller, @Param('endpoint', endpointPipe) endpoint: string) {
     return this.decommissionDevice.execute(caller, endpoint);
+  }
+
+  @Put(':endpoint/gateway')
+  @HttpCode(200)
+  @Roles('admin', 'operator')
+  @ApiOperation({
+    summary: "Name the gateway (data concentrator) allowed to post this meter's readings",
+    description: 'The gateway is another device of this tenant, not decommissioned.',
+  })
+  @ApiBody({ schema: ref('AssignGatewayRequest') })
+  @ApiOkResponse({ schema: ref('Device') })
+  @ApiBadRequestResponse(errorResponse('INVALID_REQUEST'))
+  @ApiNotFoundResponse(
+    errorResponse("DEVICE_NOT_FOUND, GATEWAY_NOT_FOUND (another tenant's device answers the same)"),
+  )
+  @ApiUnprocessableEntityResponse(
+    errorResponse('GATEWAY_IS_SELF, GATEWAY_DECOMMISSIONED: that device cannot be this meter’s gateway'),
+  )
+  setGateway(
+    @CurrentCaller() caller: Caller,
+    @Param('endpoint', endpointPipe) endpoint: string,
+    @Body(new ZodPipe(AssignGatewayRequestSchema)) body: AssignGatewayRequest,
+  ) {
+    return this.assignGateway.execute(caller, endpoint, body.gatewayId);
+  }
+
+  @Delete(':endpoint/gateway')
+  @HttpCode(200)
+  @Roles('admin', 'operator')
+  @ApiOperation({ summary: "Take the meter's gateway away (only the meter may then post its readings)" })
+  @ApiOkResponse({ schema: ref('Device') })
+  @ApiNotFoundResponse(notFound)
+  removeGateway(@CurrentCaller() caller: Caller, @Param('endpoint', endpointPipe) endpoint: string) {
+    return this.unassignGateway.execute(caller, endpoint);
   }
 }

@@ -26,6 +26,12 @@ export const DeviceErrors = {
     new DomainError('invalid', 'INVALID_CURSOR', 'The cursor is not one this API returned'),
   claimExpired: (endpoint: string) =>
     new DomainError('conflict', 'CLAIM_EXPIRED', `The claim on ${endpoint} expired before it bootstrapped`),
+  /** As for devices: the same answer whether it does not exist or belongs to another tenant. */
+  gatewayNotFound: () => new DomainError('not-found', 'GATEWAY_NOT_FOUND', 'No such gateway device'),
+  gatewayIsSelf: () =>
+    new DomainError('unprocessable', 'GATEWAY_IS_SELF', 'A device cannot be its own gateway'),
+  gatewayDecommissioned: () =>
+    new DomainError('unprocessable', 'GATEWAY_DECOMMISSIONED', 'A decommissioned device cannot be a gateway'),
   unknownDevice: (endpoint: string) =>
     new DomainError('not-found', 'DEVICE_NOT_FOUND', `No device ${endpoint} in this tenant`),
 } as const;

@@ -101,6 +101,17 @@ export class DevicesRepository {
       .executeTakeFirstOrThrow();
   }
 
+  /** Takes the gateway away from every meter of the tenant behind it; returns those meters, updated. */
+  releaseGateway(executor: Executor, tenantId: string, gatewayId: string, at: Date): Promise<DeviceRow[]> {
+    return executor
+      .updateTable('devices')
+      .set((eb) => ({ gateway_id: null, updated_at: at, version: eb('version', '+', 1) }))
+      .where('tenant_id', '=', tenantId)
+      .where('gateway_id', '=', gatewayId)
+      .returningAll()
+      .execute();
+  }
+
   /** One page in endpoint-name order, after `after` (keyset pagination). */
   listPage(
     tenantId: string,

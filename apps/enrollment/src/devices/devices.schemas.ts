@@ -21,6 +21,12 @@ export const DeviceViewSchema = apiSchema(
     batchId: z.string().nullable(),
     claimExpiresAt: timestamp.nullable(),
     operationalCertificateSerial: z.string().nullable(),
+    gatewayId: z
+      .string()
+      .nullable()
+      .describe(
+        "The gateway (data concentrator, a device of this tenant) allowed to post this meter's readings",
+      ),
     version: z.number().int(),
     createdAt: timestamp,
     updatedAt: timestamp,
@@ -62,6 +68,15 @@ export const ClaimDeviceRequestSchema = apiSchema(
   'input',
 );
 export type ClaimDeviceRequest = z.infer<typeof ClaimDeviceRequestSchema>;
+
+export const AssignGatewayRequestSchema = apiSchema(
+  'AssignGatewayRequest',
+  z.strictObject({
+    gatewayId: EndpointParam.describe('The endpoint name of a device of this tenant, not decommissioned'),
+  }),
+  'input',
+);
+export type AssignGatewayRequest = z.infer<typeof AssignGatewayRequestSchema>;
 
 export const ClaimResultSchema = apiSchema(
   'ClaimResult',

@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EnrollmentHarness, INTERNAL_API_TOKEN } from './enrollment-test-kit';
+
+const ROUTE = '/internal/v1/api-keys/introspect';
+
+describe('enrollment: the internal API-key introspection other services’ operator APIs rely on', () => {
+  let h: EnrollmentHarness;
+  let tenantId: string;
+  let adminKey: string;
+  let operator: string;
+
+  beforeAll(async () => {
+    h = await EnrollmentHarness.start();
+    ({ tenantId, adminKey } = await h.tenant());
+    operator = await h.key(adminKey, 'operator');
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  const introspect = (body: unknown, token: string | null = INTERNAL_API_TOKEN, key?: string) =>
+    h.request<Record<string, unknown>>('POST', ROUTE, {
+      json: body,
+      ...(key !== undefined && { key }),
+      headers: token === null ? {} : { 'x-internal-token': token },
+    });
+  const keyIdOf = (apiKey: string) => /^mk_([^_]+)_/.exec(apiKey)![1]!;
+
+  it('resolves a valid key to its tenant, key id, role and actor', async () => {
+    const response = await introspect({ apiKey: operator });
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({
+      tenantId,
+      keyId: keyIdOf(operator),
+      role: 'operator',
+      actor: `key_${keyIdOf(operator)}`,
+    });
+    expect((await introspect({ apiKey: adminKey })).body).toMatchObject({ tenantId, role: 'admin' });
+    // The key travels in the body and is never logged.
+    expect(h.logs.join('\n')).not.toContain(operator.split('_').at(-1));
+  });
+
+  it('answers 401 for a revoked key, an unknown one and garbage', async () => {
+    const auditor = await h.key(adminKey, 'auditor');
+    expect((await introspect({ apiKey: auditor })).status).toBe(200);
+    expect((await h.request('DELETE', `/v1/api-keys/${keyIdOf(auditor)}`, { key: adminKey })).status).toBe(
+      204,
+    );
+    const wrongSecret = `${operator.slice(0, -4)}AAAA`;
+    for (const apiKey of [auditor, wrongSecret, 'mk_AAAAAAAAAAAA_notasecret', 'garbage', 'Bearer x y']) {
+      const response = await introspect({ apiKey });
+      expect(response.status, apiKey).toBe(401);
+      expect(response.body).toMatchObject({ code: 'UNAUTHENTICATED' });
+    }
+  });
+
+  it('answers 400 for a malformed body', async () => {
+    for (const body of [{}, { apiKey: '' }, { apiKey: 42 }, { apiKey: operator, extra: true }]) {
+      const response = await introspect(body);
+      expect(response.status, JSON.stringify(body)).toBe(400);
+      expect(response.body).toMatchObject({ code: 'INVALID_REQUEST' });
+    }
+  });
+
+  it('answers 401 without the internal token, with a wrong one, and to an operator API key', async () => {
+    for (const token of [null, '', `${INTERNAL_API_TOKEN}x`, INTERNAL_API_TOKEN.slice(0, -1)]) {
+      const response = await introspect({ apiKey: operator }, token);
+      expect(response.status).toBe(401);
+      expect(response.body).toMatchObject({ code: 'UNAUTHENTICATED' });
+      expect(response.body).not.toHaveProperty('tenantId');
+    }
+    const withApiKeyOnly = await introspect({ apiKey: operator }, null, adminKey);
+    expect(withApiKeyOnly.status).toBe(401);
+    expect(withApiKeyOnly.body).not.toHaveProperty('tenantId');
+  });
+});
