@@ -8,7 +8,8 @@ A fleet of simulated meters that behave as real ones do.
 
 Commands:
   provision   load a factory batch into simulated meters and lock their factory path
-  fleet       bring provisioned meters online: bootstrap or renew, N at a time
+  fleet       bring provisioned meters online (bootstrap or renew, N at a time), or have them send
+              days of interval data to the telemetry ingest (report)
 
 Run meter-sim <command> --help for a command's options.`;
 

@@ -20,6 +20,8 @@ const bootstrapAnswer = z.object({
     ota: z.object({ uri: z.string() }),
     bootstrap: z.object({ uri: z.string() }),
   }),
+  /** The CA(s) the operational servers' (telemetry, OTA) certificates chain to; absent from older servers. */
+  serverTrustAnchorsPem: z.array(z.string()).optional(),
 });
 export type BootstrapAnswer = z.infer<typeof bootstrapAnswer>;
 
@@ -64,6 +66,22 @@ export class BootstrapClient {
   operational(): OperationalCredential | undefined {
     const json = this.storage.read(OPERATIONAL_FILE);
     return json ? (JSON.parse(json) as OperationalCredential) : undefined;
+  }
+
+  /**
+   * What the meter presents to, and trusts in, the operational servers (telemetry, OTA): its
+   * operational key and certificate chain, and the server CAs bootstrap named, or the factory bundle's
+   * bootstrap trust anchor (the same platform server CA) when bootstrap named none.
+   */
+  operationalTls(): DeviceTlsCredential | undefined {
+    const current = this.operational();
+    if (!current) return undefined;
+    const anchors = current.serverTrustAnchorsPem ?? [];
+    return {
+      keyPem: current.privateKeyPem,
+      certChainPem: [current.certificatePem, ...current.chainPem].join(''),
+      trustAnchorPem: anchors.length > 0 ? anchors : this.bundle.bootstrap.trustAnchorPem,
+    };
   }
 
   /** Drops the operational credential, as a meter whose flash was wiped would. */

@@ -1,11 +1,11 @@
-import { request } from 'node:https';
+import { Agent, request } from 'node:https';
 
 export interface DeviceTlsCredential {
   /** PEM private key and certificate chain (leaf first) the meter presents; absent for PSK meters. */
   keyPem?: string;
   certChainPem?: string;
-  /** The CA the server's certificate must chain to: the only one the meter trusts. */
-  trustAnchorPem: string;
+  /** The CA(s) the server's certificate must chain to: the only ones the meter trusts. */
+  trustAnchorPem: string | string[];
 }
 
 export interface DeviceResponse {
@@ -15,12 +15,26 @@ export interface DeviceResponse {
 }
 
 /**
- * One request as a meter makes it: a new TLS connection (no pooling), the server authenticated
- * against the meter's own trust anchor only, the meter's certificate offered when it has one.
+ * A meter's connection to an operational server, kept open between requests (one socket unless told
+ * otherwise): the handshake is paid once per meter, not once per batch.
+ */
+export function deviceAgent(credential: DeviceTlsCredential, { maxSockets = 1 } = {}): Agent {
+  return new Agent({
+    keepAlive: true,
+    maxSockets,
+    ca: credential.trustAnchorPem,
+    ...(credential.keyPem && { key: credential.keyPem, cert: credential.certChainPem }),
+  });
+}
+
+/**
+ * One request as a meter makes it: the server authenticated against the meter's own trust anchor
+ * only, the meter's certificate offered when it has one. Given a credential, a new TLS connection (no
+ * pooling); given a deviceAgent, over its kept-open connection.
  */
 export function deviceRequest(
   url: string,
-  credential: DeviceTlsCredential,
+  credential: DeviceTlsCredential | Agent,
   body: unknown,
   { timeoutMs = 15_000, method = 'POST' }: { timeoutMs?: number; method?: string } = {},
 ): Promise<DeviceResponse> {
@@ -30,9 +44,13 @@ export function deviceRequest(
       url,
       {
         method,
-        agent: false,
-        ca: credential.trustAnchorPem,
-        ...(credential.keyPem && { key: credential.keyPem, cert: credential.certChainPem }),
+        ...(credential instanceof Agent
+          ? { agent: credential }
+          : {
+              agent: false,
+              ca: credential.trustAnchorPem,
+              ...(credential.keyPem && { key: credential.keyPem, cert: credential.certChainPem }),
+            }),
         headers: payload
           ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
           : {},
@@ -59,7 +77,11 @@ export function deviceRequest(
         response.on('error', reject);
       },
     );
-    req.on('timeout', () => req.destroy(new Error(`no answer from ${url} within ${timeoutMs} ms`)));
+    req.on('timeout', () =>
+      req.destroy(
+        Object.assign(new Error(`no answer from ${url} within ${timeoutMs} ms`), { code: 'ETIMEDOUT' }),
+      ),
+    );
     req.on('error', reject);
     req.end(payload);
   });

@@ -1,21 +1,46 @@
 import { parseArgs } from 'node:util';
 import { loadFleet, percentile, runFleet } from './fleet';
+import {
+  DEFAULT_BATCH_SIZE,
+  type FleetReportOptions,
+  type FleetReportProgress,
+  checkReportOptions,
+  reportFleet,
+} from './fleet-report';
 
 export const FLEET_USAGE = `Usage: meter-sim fleet bootstrap|renew --state DIR [options]
+       meter-sim fleet report --state DIR --days N [options]
 
 Brings provisioned meters online as real ones do: each makes a new operational key, sends a CSR over
 a new mutually authenticated TLS connection (factory certificate, or PSK proof over a server nonce),
 keeps the certificate and configuration it gets, and retries when told to (503, 429) with backoff.
 'renew' renews ACTIVE meters with their current operational certificate instead.
 
+'report' has each bootstrapped meter send N days of half-hourly interval data (active energy import,
+a daily register snapshot, now and then an outage, tamper or reverse-flow event) to the telemetry
+ingest: batches over one kept-open mutual-TLS connection with its operational certificate, sent again
+with the same batch id on 503 (after Retry-After), 5xx, a lost connection or a timeout. A meter whose
+credential is refused (401/403) bootstraps again and tries once more. The data is deterministic per
+meter and day, so a rerun over the same days is acknowledged as replays and duplicates.
+
 Options:
   --state DIR           the meters' folder (from 'meter-sim provision')
   --concurrency N       meters working at once (default 50)
   --limit N             only the first N meters
   --bootstrap-url URL   connect here instead of the bundles' bootstrap URI (same server, another route)
-  --retry-for SECONDS   how long a meter keeps retrying before it gives up (default 60)
+  --retry-for SECONDS   how long a meter keeps retrying (a bootstrap, or one batch) before it gives up
+                        (default 60)
   --json                print the report as one JSON line
-  --help                this text`;
+  --help                this text
+
+Options of 'report':
+  --days N              days of data per meter
+  --from YYYY-MM-DD     first day (UTC; default N days before today, so the last day is yesterday);
+                        intervals not yet ended are never sent
+  --batch-size N        readings per batch, 100 to 1000 (default ${DEFAULT_BATCH_SIZE})
+  --duration SECONDS    stop starting new batches after this long (a fixed-length run)
+  --rate N              send at most N readings a second, the whole fleet together (default no limit)
+  --telemetry-uri URL   send here instead of the telemetry URI bootstrap gave the meters`;
 
 export async function fleetCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -29,6 +54,12 @@ export async function fleetCommand(args: string[]): Promise<number> {
       'retry-for': { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean' },
+      days: { type: 'string' },
+      from: { type: 'string' },
+      'batch-size': { type: 'string' },
+      rate: { type: 'string' },
+      duration: { type: 'string' },
+      'telemetry-uri': { type: 'string' },
     },
   });
   if (values.help) {
@@ -36,8 +67,8 @@ export async function fleetCommand(args: string[]): Promise<number> {
     return 0;
   }
   const [verb] = positionals;
-  if (verb !== 'bootstrap' && verb !== 'renew')
-    throw new FleetUsageError(`expected bootstrap or renew\n\n${FLEET_USAGE}`);
+  if (verb !== 'bootstrap' && verb !== 'renew' && verb !== 'report')
+    throw new FleetUsageError(`expected bootstrap, renew or report\n\n${FLEET_USAGE}`);
   if (!values.state) throw new FleetUsageError(`missing --state\n\n${FLEET_USAGE}`);
   const number = (value: string | undefined, name: string, fallback?: number) => {
     if (value === undefined) return fallback;
@@ -46,6 +77,26 @@ export async function fleetCommand(args: string[]): Promise<number> {
     return n;
   };
   const concurrency = number(values.concurrency, 'concurrency', 50)!;
+  if (verb === 'report') {
+    return sendReports({
+      stateDir: values.state,
+      days: number(values.days, 'days') ?? usage('missing --days'),
+      from: values.from,
+      batchSize: number(values['batch-size'], 'batch-size'),
+      rate: values.rate === undefined ? undefined : positive(values.rate, 'rate'),
+      durationMs: values.duration === undefined ? undefined : positive(values.duration, 'duration') * 1000,
+      concurrency,
+      telemetryUri: values['telemetry-uri'],
+      limit: number(values.limit, 'limit'),
+      bootstrapUrl: values['bootstrap-url'],
+      retryForMs: number(values['retry-for'], 'retry-for', 60)! * 1000,
+      json: values.json ?? false,
+    });
+  }
+  const reportOnly = ['days', 'from', 'batch-size', 'rate', 'duration', 'telemetry-uri'].filter(
+    (name) => values[name as keyof typeof values] !== undefined,
+  );
+  if (reportOnly.length > 0) usage(`--${reportOnly.join(', --')} only go with 'fleet report'`);
   const meters = loadFleet(values.state, {
     limit: number(values.limit, 'limit'),
     bootstrapUrl: values['bootstrap-url'],
@@ -82,6 +133,42 @@ export async function fleetCommand(args: string[]): Promise<number> {
       console.log(`  ${endpointName}: ${error}`);
   }
   return report.failed.length === 0 ? 0 : 1;
+}
+
+async function sendReports({ json, ...options }: FleetReportOptions & { json: boolean }) {
+  try {
+    checkReportOptions(options);
+  } catch (error) {
+    usage((error as Error).message);
+  }
+  const summary = await reportFleet({
+    ...options,
+    onProgress: (progress) => process.stderr.write(`${progressLine(progress)}\n`),
+  });
+  if (summary.meters === 0)
+    throw new Error(
+      `no provisioned and bootstrapped meters under ${options.stateDir} (run 'fleet bootstrap' first)`,
+    );
+  console.log(json ? JSON.stringify(summary) : JSON.stringify(summary, null, 2));
+  return summary.failed === 0 ? 0 : 1;
+}
+
+function progressLine(p: FleetReportProgress): string {
+  const eta = Number.isFinite(p.etaSeconds) ? `, ETA ${p.etaSeconds} s` : '';
+  return (
+    `fleet report ${p.metersDone}/${p.meters} meters, ${p.readingsSent}/${p.readingsTotal} readings, ` +
+    `${p.readingsPerSecond} readings/s${eta}`
+  );
+}
+
+function positive(value: string, name: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) usage(`--${name} must be a positive number`);
+  return n;
+}
+
+function usage(message: string): never {
+  throw new FleetUsageError(message);
 }
 
 export class FleetUsageError extends Error {}
