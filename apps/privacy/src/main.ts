@@ -2,7 +2,8 @@ import { loadConfig } from '@meterkeep/config';
 import { startServiceTelemetry } from '@meterkeep/observability';
 import { runMain } from '@meterkeep/service-runtime';
 import { AppModule } from './app.module';
-import { PrivacyConfig, DEFAULT_PORT } from './config';
+import { DEFAULT_PORT, PrivacyConfig } from './config';
+import { setupOpenApi } from './openapi/openapi';
 
 runMain({
   name: 'privacy',
@@ -12,6 +13,7 @@ runMain({
     const config = loadConfig(PrivacyConfig);
     return {
       module: (logger) => AppModule.forRoot(config, logger),
+      configure: setupOpenApi,
       port: config.PORT ?? DEFAULT_PORT,
       host: config.HOST,
       logLevel: config.LOG_LEVEL,

@@ -1,16 +1,27 @@
-import { Global, Module } from '@nestjs/common';
-import { OutboxNudge, OutboxRelay } from './outbox-relay';
-import { OutboxRepository } from './outbox.repository';
-import { Transactions } from './transactions';
+import {
+  AUDIT_EVENTS,
+  DEVICE_LIFECYCLE,
+  ENROLLMENT_DEVICES,
+  ENROLLMENT_TRUST_ANCHORS,
+  type TopicContract,
+} from '@meterkeep/contracts';
+import { DATABASE } from '@meterkeep/db/nest';
+import { EventProducer } from '@meterkeep/kafka';
+import { OutboxModule as SharedOutboxModule } from '@meterkeep/outbox/nest';
+import { LOGGER } from '../core/tokens';
 
-@Global()
-@Module({
-  providers: [
-    OutboxRepository,
-    OutboxRelay,
-    { provide: OutboxNudge, useExisting: OutboxRelay },
-    Transactions,
-  ],
-  exports: [OutboxRepository, OutboxRelay, Transactions],
-})
-export class OutboxModule {}
+/** The topics this service publishes through its outbox. */
+export const OUTBOX_TOPICS: readonly TopicContract[] = [
+  ENROLLMENT_DEVICES,
+  ENROLLMENT_TRUST_ANCHORS,
+  DEVICE_LIFECYCLE,
+  AUDIT_EVENTS,
+];
+
+/** Enrollment's transactional outbox (@meterkeep/outbox): the `outbox` table of its own schema. */
+export const OutboxModule = SharedOutboxModule.forRoot({
+  topics: OUTBOX_TOPICS,
+  database: DATABASE,
+  publisher: EventProducer,
+  logger: LOGGER,
+});

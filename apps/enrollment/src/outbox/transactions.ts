@@ -1,22 +1,9 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { DATABASE } from '@meterkeep/db/nest';
-import type { Executor } from '../core/database';
-import { OutboxNudge } from './outbox-relay';
+import { Transactions as OutboxTransactions } from '@meterkeep/outbox';
+import type { EnrollmentDb } from '../core/database';
 
 /**
- * The unit of work of a use case: one database transaction, in which state changes and their outbox
- * events are written together; after the commit, the relay is nudged to publish them.
+ * The unit of work of a use case (@meterkeep/outbox), typed for enrollment's database: state changes
+ * and their outbox events commit together, then the relay is nudged.
  */
-@Injectable()
-export class Transactions {
-  constructor(
-    @Inject(DATABASE) private readonly db: Executor,
-    private readonly relay: OutboxNudge,
-  ) {}
-
-  async run<T>(work: (trx: Executor) => Promise<T>): Promise<T> {
-    const result = await this.db.transaction().execute(work);
-    this.relay.nudge();
-    return result;
-  }
-}
+export const Transactions = OutboxTransactions;
+export type Transactions = OutboxTransactions<EnrollmentDb>;

@@ -7,6 +7,7 @@ export type DomainErrorKind =
   | 'unauthenticated'
   | 'forbidden'
   | 'not-found'
+  | 'gone'
   | 'conflict'
   | 'unprocessable'
   | 'too-large'
@@ -44,6 +45,8 @@ export function httpStatusOf(kind: DomainErrorKind): number {
       return 403;
     case 'not-found':
       return 404;
+    case 'gone':
+      return 410;
     case 'conflict':
       return 409;
     case 'unprocessable':

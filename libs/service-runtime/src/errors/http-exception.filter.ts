@@ -19,6 +19,7 @@ function codeForStatus(status: number): string {
     404: 'NOT_FOUND',
     405: 'METHOD_NOT_ALLOWED',
     409: 'CONFLICT',
+    410: 'GONE',
     422: 'UNPROCESSABLE',
     413: 'PAYLOAD_TOO_LARGE',
     415: 'UNSUPPORTED_MEDIA_TYPE',

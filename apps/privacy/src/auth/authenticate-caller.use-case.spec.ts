@@ -1,0 +1,88 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { DomainError } from '@meterkeep/service-runtime';
+import { AuthErrors } from './auth.errors';
+import { AuthenticateCallerUseCase, bearerToken } from './authenticate-caller.use-case';
+import type { Caller } from './caller';
+import type { EnrollmentApiKeysClient } from './enrollment-api-keys.client';
+
+const KEY = `mk_abcdefghijkl_${'A'.repeat(43)}`;
+const caller: Caller = { tenantId: 't', keyId: 'abcdefghijkl', role: 'operator', actor: 'key_abcdefghijkl' };
+
+function setup(answers: (() => Promise<Caller | undefined>)[], cacheTtlMs?: number) {
+  const introspect = vi.fn((_key: string) => answers.shift()!());
+  const client = { introspect } as unknown as EnrollmentApiKeysClient;
+  const useCase = new AuthenticateCallerUseCase(client, {
+    enrollmentUrl: 'http://enrollment',
+    internalToken: 'x'.repeat(32),
+    ...(cacheTtlMs !== undefined && { cacheTtlMs }),
+  });
+  return { introspect, useCase };
+}
+
+const codeOf = (promise: Promise<unknown>) =>
+  promise.then(
+    () => 'resolved',
+    (error: unknown) => (error instanceof DomainError ? error.code : String(error)),
+  );
+
+describe('AuthenticateCallerUseCase', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('refuses a missing or malformed header without asking enrollment', async () => {
+    const { introspect, useCase } = setup([]);
+    for (const header of [undefined, '', 'Basic abc', 'Bearer', `Bearer ${'a'.repeat(513)}`])
+      expect(await codeOf(useCase.execute(header))).toBe('UNAUTHENTICATED');
+    expect(introspect).not.toHaveBeenCalled();
+  });
+
+  it('trusts a positive answer for 30 s, then asks again', async () => {
+    const { introspect, useCase } = setup([() => Promise.resolve(caller), () => Promise.resolve(caller)]);
+    expect(await useCase.execute(`Bearer ${KEY}`)).toEqual(caller);
+    vi.advanceTimersByTime(29_999);
+    expect(await useCase.execute(`Bearer ${KEY}`)).toEqual(caller);
+    expect(introspect).toHaveBeenCalledTimes(1);
+    vi.advanceTimersByTime(1);
+    await useCase.execute(`Bearer ${KEY}`);
+    expect(introspect).toHaveBeenCalledTimes(2);
+    expect(introspect).toHaveBeenCalledWith(KEY);
+  });
+
+  it('never trusts an answer longer than 30 s, whatever it is configured to', async () => {
+    const { introspect, useCase } = setup(
+      [() => Promise.resolve(caller), () => Promise.resolve(caller)],
+      3_600_000,
+    );
+    await useCase.execute(`Bearer ${KEY}`);
+    vi.advanceTimersByTime(30_000);
+    await useCase.execute(`Bearer ${KEY}`);
+    expect(introspect).toHaveBeenCalledTimes(2);
+  });
+
+  it('never caches a refusal or an outage', async () => {
+    const { introspect, useCase } = setup([
+      () => Promise.resolve(undefined),
+      () => Promise.reject(AuthErrors.unavailable()),
+      () => Promise.resolve(caller),
+    ]);
+    expect(await codeOf(useCase.execute(`Bearer ${KEY}`))).toBe('UNAUTHENTICATED');
+    expect(await codeOf(useCase.execute(`Bearer ${KEY}`))).toBe('AUTH_UNAVAILABLE');
+    expect(await useCase.execute(`Bearer ${KEY}`)).toEqual(caller);
+    expect(introspect).toHaveBeenCalledTimes(3);
+  });
+
+  it('asks once for concurrent requests with the same key', async () => {
+    let answer!: (value: Caller) => void;
+    const { introspect, useCase } = setup([() => new Promise((resolve) => (answer = resolve))]);
+    const requests = [1, 2, 3].map(() => useCase.execute(`Bearer ${KEY}`));
+    answer(caller);
+    expect(await Promise.all(requests)).toEqual([caller, caller, caller]);
+    expect(introspect).toHaveBeenCalledTimes(1);
+  });
+
+  it('reads the bearer token of an Authorization header', () => {
+    expect(bearerToken('Bearer mk_x')).toBe('mk_x');
+    expect(bearerToken('bearer  mk_x')).toBe('mk_x');
+    expect(bearerToken('Bearer a b')).toBeUndefined();
+  });
+});

@@ -1,0 +1,58 @@
+import { createHash } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { ENROLLMENT_AUTH } from '../core/tokens';
+import { AuthErrors } from './auth.errors';
+import type { Caller } from './caller';
+import { CallerCache } from './caller-cache';
+import { EnrollmentApiKeysClient, type EnrollmentAuthOptions } from './enrollment-api-keys.client';
+
+/** The longest a positive answer is trusted (a revoked key keeps working here at most this long). */
+export const MAX_CACHE_TTL_MS = 30_000;
+/** What enrollment's introspection accepts; anything longer is no key of ours. */
+const MAX_KEY_LENGTH = 512;
+
+/** The bearer token of an `Authorization: Bearer <key>` header, or undefined. */
+export function bearerToken(header: string | undefined): string | undefined {
+  const match = /^Bearer +(\S+) *$/i.exec(header ?? '');
+  return match?.[1];
+}
+
+/**
+ * Resolves an Authorization header to the caller through enrollment, with a short cache of positive
+ * answers (negative ones are never cached, so a mistyped key fixed works at once). Concurrent requests
+ * with one key share one introspection.
+ */
+@Injectable()
+export class AuthenticateCallerUseCase {
+  private readonly cache: CallerCache;
+  private readonly inFlight = new Map<string, Promise<Caller | undefined>>();
+
+  constructor(
+    private readonly enrollment: EnrollmentApiKeysClient,
+    @Inject(ENROLLMENT_AUTH) options: EnrollmentAuthOptions,
+  ) {
+    this.cache = new CallerCache(Math.min(options.cacheTtlMs ?? MAX_CACHE_TTL_MS, MAX_CACHE_TTL_MS));
+  }
+
+  async execute(authorization: string | undefined): Promise<Caller> {
+    const token = bearerToken(authorization);
+    if (!token || token.length > MAX_KEY_LENGTH) throw AuthErrors.unauthenticated();
+    const id = createHash('sha256').update(token, 'utf8').digest('base64url');
+    const cached = this.cache.get(id);
+    if (cached) return cached;
+    let pending = this.inFlight.get(id);
+    if (!pending) {
+      pending = this.enrollment
+        .introspect(token)
+        .then((caller) => {
+          if (caller) this.cache.set(id, caller);
+          return caller;
+        })
+        .finally(() => this.inFlight.delete(id));
+      this.inFlight.set(id, pending);
+    }
+    const caller = await pending;
+    if (!caller) throw AuthErrors.unauthenticated();
+    return caller;
+  }
+}

@@ -1,0 +1,40 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { describeEnvironment, loadConfig } from '@meterkeep/config';
+import { PrivacyConfig } from './config';
+
+const valid = {
+  KAFKA_BROKERS: '127.0.0.1:19092',
+  DATABASE_URL: 'postgres://meterkeep@127.0.0.1:5432/meterkeep',
+  S3_ACCESS_KEY_ID: 'id',
+  S3_SECRET_ACCESS_KEY: 'secret',
+  PRIVACY_KEK: randomBytes(32).toString('base64'),
+  INTERNAL_API_TOKEN: randomBytes(32).toString('base64'),
+};
+
+describe('privacy config', () => {
+  it('reads the KEK as 32 bytes and defaults the enrollment URL', () => {
+    const config = loadConfig(PrivacyConfig, valid);
+    expect(config.PRIVACY_KEK).toEqual(Buffer.from(valid.PRIVACY_KEK, 'base64'));
+    expect(config.ENROLLMENT_INTERNAL_URL).toBe('http://127.0.0.1:3001');
+  });
+
+  it.each([
+    [{ PRIVACY_KEK: undefined }, /PRIVACY_KEK is required/],
+    [{ PRIVACY_KEK: randomBytes(16).toString('base64') }, /PRIVACY_KEK: PRIVACY_KEK: 32 bytes, base64/],
+    [{ PRIVACY_KEK: 'not base64!' }, /PRIVACY_KEK/],
+    [{ INTERNAL_API_TOKEN: undefined }, /INTERNAL_API_TOKEN is required/],
+    [{ INTERNAL_API_TOKEN: 'short' }, /INTERNAL_API_TOKEN: must be at least 32 characters/],
+    [{ ENROLLMENT_INTERNAL_URL: 'ftp://enrollment' }, /ENROLLMENT_INTERNAL_URL: must be an http/],
+  ])('fails fast naming the variable: %o', (change, message) => {
+    expect(() => loadConfig(PrivacyConfig, { ...valid, ...change })).toThrow(message);
+  });
+
+  it('masks the KEK and the internal token in the start-up log', () => {
+    const described = describeEnvironment(Object.keys(PrivacyConfig.shape), valid);
+    expect(described).toMatchObject({ PRIVACY_KEK: '********', INTERNAL_API_TOKEN: '********' });
+    const text = JSON.stringify(described);
+    expect(text).not.toContain(valid.PRIVACY_KEK);
+    expect(text).not.toContain(valid.INTERNAL_API_TOKEN);
+  });
+});

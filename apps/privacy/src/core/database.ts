@@ -1,0 +1,44 @@
+import type { ColumnType, Kysely, Selectable } from 'kysely';
+import type { OutboxTable } from '@meterkeep/outbox';
+
+/** Written as a Date or ISO string, read back as a Date. */
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+
+export interface OccupanciesTable {
+  occupancy_id: string;
+  tenant_id: string;
+  meter_id: string;
+  /** The utility's opaque reference to the household (never a name); never on Kafka or in logs. */
+  subject_ref: string;
+  /** The period is [valid_from, valid_to); an open occupancy has no end. */
+  valid_from: Timestamp;
+  valid_to: Timestamp | null;
+  key_id: string;
+  created_at: CreatedAt;
+}
+
+export interface DataKeysTable {
+  key_id: string;
+  tenant_id: string;
+  meter_id: string;
+  /** The occupancy this key encrypts; null for the meter's own key (periods without an occupancy). */
+  occupancy_id: string | null;
+  /** The key wrapped under PRIVACY_KEK (DataKeyCipher); null once destroyed. Never the plain key. */
+  wrapped_key: Buffer | null;
+  created_at: CreatedAt;
+  destroyed_at: Timestamp | null;
+}
+
+export interface PrivacyDb {
+  occupancies: OccupanciesTable;
+  data_keys: DataKeysTable;
+  outbox: OutboxTable;
+}
+
+/** The service's database, or a transaction on it: repositories take either. */
+export type Executor = Kysely<PrivacyDb>;
+
+export type OccupancyRow = Selectable<OccupanciesTable>;
+export type DataKeyRow = Selectable<DataKeysTable>;
+export type Role = 'admin' | 'operator' | 'auditor';

@@ -1,0 +1,36 @@
+import { Controller, HttpCode, Param, Post } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { ZodPipe } from '@meterkeep/service-runtime';
+import { Authenticated } from '../auth/authenticated.decorator';
+import { type Caller, CurrentCaller } from '../auth/caller';
+import { Roles } from '../auth/roles.decorator';
+import { errorResponse, ref } from '../openapi/schemas';
+import { KeyIdParam } from './data-keys.schemas';
+import { DestroyDataKeyUseCase } from './destroy-data-key.use-case';
+
+@ApiTags('Data keys')
+@Authenticated()
+@Controller('v1/data-keys')
+export class DataKeysController {
+  constructor(private readonly destroyDataKey: DestroyDataKeyUseCase) {}
+
+  @Post(':keyId/destroy')
+  @HttpCode(200)
+  @Roles('admin')
+  @ApiOperation({
+    summary: 'Destroy a data key (crypto-shredding): what it encrypted becomes unreadable everywhere',
+    description: 'Final and idempotent: a second call answers the first destruction.',
+  })
+  @ApiOkResponse({ schema: ref('DestroyedDataKey') })
+  @ApiBadRequestResponse(errorResponse('INVALID_REQUEST: not a data key id'))
+  @ApiNotFoundResponse(errorResponse("DATA_KEY_NOT_FOUND (another tenant's key answers the same)"))
+  destroy(@CurrentCaller() caller: Caller, @Param('keyId', new ZodPipe(KeyIdParam, 'key id')) keyId: string) {
+    return this.destroyDataKey.execute(caller, keyId);
+  }
+}

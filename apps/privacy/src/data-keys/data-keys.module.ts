@@ -1,0 +1,21 @@
+import { Module } from '@nestjs/common';
+import { DataKeyVault } from './data-key-vault';
+import { DataKeysInternalController } from './data-keys-internal.controller';
+import { DataKeysController } from './data-keys.controller';
+import { DataKeysRepository } from './data-keys.repository';
+import { DestroyDataKeyUseCase } from './destroy-data-key.use-case';
+import { GetDataKeyUseCase } from './get-data-key.use-case';
+import { GetMeterDataKeysUseCase } from './get-meter-data-keys.use-case';
+
+@Module({
+  controllers: [DataKeysController, DataKeysInternalController],
+  providers: [
+    DataKeysRepository,
+    DataKeyVault,
+    DestroyDataKeyUseCase,
+    GetMeterDataKeysUseCase,
+    GetDataKeyUseCase,
+  ],
+  exports: [DataKeyVault],
+})
+export class DataKeysModule {}

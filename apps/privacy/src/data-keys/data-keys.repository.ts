@@ -1,0 +1,109 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DATABASE } from '@meterkeep/db/nest';
+import type { DataKeyRow, Executor } from '../core/database';
+
+export interface NewDataKey {
+  keyId: string;
+  tenantId: string;
+  meterId: string;
+  occupancyId: string | null;
+  wrappedKey: Buffer;
+}
+
+/** An occupancy's period with its data key, as ingest needs them. */
+export interface OccupancyKeyRow {
+  occupancy_id: string;
+  key_id: string;
+  valid_from: Date;
+  valid_to: Date | null;
+  wrapped_key: Buffer | null;
+  destroyed_at: Date | null;
+}
+
+/** The data-key vault's rows: keys stored wrapped, wiped when destroyed. Every read names the tenant. */
+@Injectable()
+export class DataKeysRepository {
+  constructor(@Inject(DATABASE) private readonly db: Executor) {}
+
+  async insert(executor: Executor, key: NewDataKey): Promise<DataKeyRow> {
+    return executor.insertInto('data_keys').values(toRow(key)).returningAll().executeTakeFirstOrThrow();
+  }
+
+  /** Inserts the meter's own key unless it has a live one already (a concurrent request may win). */
+  async insertMeterKeyIfMissing(key: NewDataKey): Promise<void> {
+    await this.db
+      .insertInto('data_keys')
+      .values(toRow(key))
+      .onConflict((oc) =>
+        oc
+          .columns(['tenant_id', 'meter_id'])
+          .where('occupancy_id', 'is', null)
+          .where('destroyed_at', 'is', null)
+          .doNothing(),
+      )
+      .execute();
+  }
+
+  findLiveMeterKey(tenantId: string, meterId: string): Promise<DataKeyRow | undefined> {
+    return this.db
+      .selectFrom('data_keys')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('meter_id', '=', meterId)
+      .where('occupancy_id', 'is', null)
+      .where('destroyed_at', 'is', null)
+      .executeTakeFirst();
+  }
+
+  find(tenantId: string, keyId: string): Promise<DataKeyRow | undefined> {
+    return this.db
+      .selectFrom('data_keys')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('key_id', '=', keyId)
+      .executeTakeFirst();
+  }
+
+  /** The tenant's key, locked until the transaction ends. */
+  lock(trx: Executor, tenantId: string, keyId: string): Promise<DataKeyRow | undefined> {
+    return trx
+      .selectFrom('data_keys')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('key_id', '=', keyId)
+      .forUpdate()
+      .executeTakeFirst();
+  }
+
+  /** Wipes the wrapped key: from now on nothing can unwrap it, whatever else survives. */
+  destroy(trx: Executor, keyId: string, at: Date): Promise<DataKeyRow> {
+    return trx
+      .updateTable('data_keys')
+      .set({ wrapped_key: null, destroyed_at: at })
+      .where('key_id', '=', keyId)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  /** The meter's occupancies with their keys, in time order. */
+  occupancyKeysForMeter(tenantId: string, meterId: string): Promise<OccupancyKeyRow[]> {
+    return this.db
+      .selectFrom('occupancies as o')
+      .innerJoin('data_keys as k', 'k.key_id', 'o.key_id')
+      .select(['o.occupancy_id', 'o.key_id', 'o.valid_from', 'o.valid_to', 'k.wrapped_key', 'k.destroyed_at'])
+      .where('o.tenant_id', '=', tenantId)
+      .where('o.meter_id', '=', meterId)
+      .orderBy('o.valid_from')
+      .execute();
+  }
+}
+
+function toRow(key: NewDataKey) {
+  return {
+    key_id: key.keyId,
+    tenant_id: key.tenantId,
+    meter_id: key.meterId,
+    occupancy_id: key.occupancyId,
+    wrapped_key: key.wrappedKey,
+  };
+}

@@ -1,0 +1,49 @@
+import { Injectable } from '@nestjs/common';
+import { PRIVACY_OCCUPANCIES } from '@meterkeep/contracts';
+import { AuditLog } from '../audit/audit-log';
+import type { Caller } from '../auth/caller';
+import { OutboxRepository } from '../outbox/outbox.repository';
+import { Transactions } from '../outbox/transactions';
+import { DataKeyErrors } from './data-keys.errors';
+import type { DestroyedDataKey } from './data-keys.schemas';
+import { DataKeysRepository } from './data-keys.repository';
+import { keyDestroyedEvent } from './key-destroyed.event';
+
+/**
+ * Crypto-shredding: wipes the wrapped key, so every copy of what it encrypted (Kafka, S3, backups)
+ * becomes unreadable at once. Idempotent: destroying a destroyed key answers its first destruction.
+ */
+@Injectable()
+export class DestroyDataKeyUseCase {
+  constructor(
+    private readonly keys: DataKeysRepository,
+    private readonly outbox: OutboxRepository,
+    private readonly audit: AuditLog,
+    private readonly transactions: Transactions,
+  ) {}
+
+  async execute(caller: Caller, keyId: string): Promise<DestroyedDataKey> {
+    const now = new Date();
+    const key = await this.transactions.run(async (trx) => {
+      const current = await this.keys.lock(trx, caller.tenantId, keyId);
+      if (!current) throw DataKeyErrors.notFound();
+      if (current.destroyed_at !== null) return current;
+      const destroyed = await this.keys.destroy(trx, keyId, now);
+      await this.outbox.enqueue(trx, PRIVACY_OCCUPANCIES, [keyDestroyedEvent(destroyed, now)]);
+      await this.audit.append(trx, caller.tenantId, [
+        {
+          action: 'privacy.data-key-destroyed',
+          actor: caller.actor,
+          subject: keyId,
+          outcome: 'allowed',
+          detail: {
+            meterId: destroyed.meter_id,
+            ...(destroyed.occupancy_id !== null && { occupancyId: destroyed.occupancy_id }),
+          },
+        },
+      ]);
+      return destroyed;
+    });
+    return { keyId: key.key_id, destroyedAt: key.destroyed_at!.toISOString() };
+  }
+}

@@ -1,0 +1,47 @@
+import { Injectable } from '@nestjs/common';
+import { DataKeyVault } from './data-key-vault';
+import type { MeterDataKeys } from './data-keys.schemas';
+import { DataKeysRepository } from './data-keys.repository';
+
+/**
+ * For ingest: every key a meter's readings may need. A reading is encrypted under the key of the
+ * occupancy whose [from, to) covers its time, else under the meter key; a destroyed occupancy key means
+ * readings of that period are refused. The meter key is made on the first request.
+ */
+@Injectable()
+export class GetMeterDataKeysUseCase {
+  constructor(
+    private readonly keys: DataKeysRepository,
+    private readonly vault: DataKeyVault,
+  ) {}
+
+  async execute(tenantId: string, meterId: string): Promise<MeterDataKeys> {
+    const meterKey = await this.vault.meterKey(tenantId, meterId);
+    const occupancies = await this.keys.occupancyKeysForMeter(tenantId, meterId);
+    return {
+      tenantId,
+      meterId,
+      occupancies: occupancies.map((row) => {
+        const destroyed = row.wrapped_key === null;
+        return {
+          occupancyId: row.occupancy_id,
+          keyId: row.key_id,
+          from: row.valid_from.toISOString(),
+          to: row.valid_to?.toISOString() ?? null,
+          ...(!destroyed && {
+            key: this.vault
+              .open({
+                tenant_id: tenantId,
+                meter_id: meterId,
+                key_id: row.key_id,
+                wrapped_key: row.wrapped_key,
+              })
+              .toString('base64'),
+          }),
+          destroyed,
+        };
+      }),
+      meterKey: { keyId: meterKey.key_id, key: this.vault.open(meterKey).toString('base64') },
+    };
+  }
+}

@@ -1,0 +1,21 @@
+import { DomainError } from '@meterkeep/service-runtime';
+
+export const OccupancyErrors = {
+  /** The same answer whether the occupancy does not exist or belongs to another tenant. */
+  notFound: () => new DomainError('not-found', 'OCCUPANCY_NOT_FOUND', 'No such occupancy'),
+  overlap: (occupancyId: string) =>
+    new DomainError(
+      'conflict',
+      'OCCUPANCY_OVERLAP',
+      'The period overlaps another occupancy of this meter (close that one first)',
+      { occupancyId },
+    ),
+  invalidPeriod: () =>
+    new DomainError('invalid', 'INVALID_PERIOD', 'An occupancy must end after it starts (to > from)'),
+  alreadyClosed: (to: Date) =>
+    new DomainError('conflict', 'OCCUPANCY_CLOSED', 'The occupancy is already closed at another time', {
+      to: to.toISOString(),
+    }),
+  invalidCursor: () =>
+    new DomainError('invalid', 'INVALID_CURSOR', 'The cursor is not one this API returned'),
+} as const;

@@ -1,0 +1,21 @@
+import { Module } from '@nestjs/common';
+import { DataKeysModule } from '../data-keys/data-keys.module';
+import { CloseOccupancyUseCase } from './close-occupancy.use-case';
+import { GetOccupancyUseCase } from './get-occupancy.use-case';
+import { ListOccupanciesUseCase } from './list-occupancies.use-case';
+import { OccupanciesController } from './occupancies.controller';
+import { OccupanciesRepository } from './occupancies.repository';
+import { OpenOccupancyUseCase } from './open-occupancy.use-case';
+
+@Module({
+  imports: [DataKeysModule],
+  controllers: [OccupanciesController],
+  providers: [
+    OccupanciesRepository,
+    OpenOccupancyUseCase,
+    CloseOccupancyUseCase,
+    GetOccupancyUseCase,
+    ListOccupanciesUseCase,
+  ],
+})
+export class OccupanciesModule {}

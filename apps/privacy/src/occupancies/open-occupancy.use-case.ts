@@ -1,0 +1,67 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { PRIVACY_OCCUPANCIES } from '@meterkeep/contracts';
+import { AuditLog } from '../audit/audit-log';
+import type { Caller } from '../auth/caller';
+import { DataKeyVault } from '../data-keys/data-key-vault';
+import { OutboxRepository } from '../outbox/outbox.repository';
+import { Transactions } from '../outbox/transactions';
+import { OccupancyErrors } from './occupancies.errors';
+import type { OccupancyView, OpenOccupancyRequest } from './occupancies.schemas';
+import { OccupanciesRepository } from './occupancies.repository';
+import { occupancyEvent } from './occupancy-events';
+import { firstOverlap } from './occupancy-period';
+import { toOccupancyView } from './occupancy.view';
+
+/**
+ * A household moves in behind a meter from `from` on, open-ended until closed, with a data key of its
+ * own. Refused when the period overlaps another occupancy of the meter (checked under a per-meter lock,
+ * so two concurrent opens cannot both pass).
+ */
+@Injectable()
+export class OpenOccupancyUseCase {
+  constructor(
+    private readonly occupancies: OccupanciesRepository,
+    private readonly vault: DataKeyVault,
+    private readonly outbox: OutboxRepository,
+    private readonly audit: AuditLog,
+    private readonly transactions: Transactions,
+  ) {}
+
+  async execute(caller: Caller, request: OpenOccupancyRequest): Promise<OccupancyView> {
+    const { tenantId } = caller;
+    const { meterId, subjectRef, from } = request;
+    const now = new Date();
+    const occupancy = await this.transactions.run(async (trx) => {
+      await this.occupancies.lockMeter(trx, tenantId, meterId);
+      const existing = await this.occupancies.listForMeter(trx, tenantId, meterId);
+      const clash = firstOverlap(
+        { from, to: null },
+        existing.map((row) => ({ id: row.occupancy_id, from: row.valid_from, to: row.valid_to })),
+      );
+      if (clash) throw OccupancyErrors.overlap(clash.id);
+      const occupancyId = `occ-${randomUUID()}`;
+      const key = await this.vault.createForOccupancy(trx, { tenantId, meterId, occupancyId });
+      const opened = await this.occupancies.insert(trx, {
+        occupancyId,
+        tenantId,
+        meterId,
+        subjectRef,
+        from,
+        keyId: key.key_id,
+      });
+      await this.outbox.enqueue(trx, PRIVACY_OCCUPANCIES, [occupancyEvent('opened', opened, now)]);
+      await this.audit.append(trx, tenantId, [
+        {
+          action: 'privacy.occupancy-opened',
+          actor: caller.actor,
+          subject: occupancyId,
+          outcome: 'allowed',
+          detail: { meterId, keyId: key.key_id },
+        },
+      ]);
+      return opened;
+    });
+    return toOccupancyView(occupancy);
+  }
+}

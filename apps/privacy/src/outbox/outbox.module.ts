@@ -1,0 +1,16 @@
+import { AUDIT_EVENTS, PRIVACY_OCCUPANCIES, type TopicContract } from '@meterkeep/contracts';
+import { DATABASE } from '@meterkeep/db/nest';
+import { EventProducer } from '@meterkeep/kafka';
+import { OutboxModule as SharedOutboxModule } from '@meterkeep/outbox/nest';
+import { LOGGER } from '../core/tokens';
+
+/** The topics this service publishes through its outbox. */
+export const OUTBOX_TOPICS: readonly TopicContract[] = [PRIVACY_OCCUPANCIES, AUDIT_EVENTS];
+
+/** Privacy's transactional outbox (@meterkeep/outbox): the `outbox` table of its own schema. */
+export const OutboxModule = SharedOutboxModule.forRoot({
+  topics: OUTBOX_TOPICS,
+  database: DATABASE,
+  publisher: EventProducer,
+  logger: LOGGER,
+});

@@ -1,0 +1,304 @@
+// Test-only harness: privacy in-process on the real stack, in a schema of its own, authenticating its
+// callers against a REAL enrollment service run as built (dist/), as it is deployed.
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Writable } from 'node:stream';
+import { type Kysely, sql } from 'kysely';
+import { ALL_TOPICS, type TopicContract } from '@meterkeep/contracts';
+import { createDatabase } from '@meterkeep/db';
+import { DATABASE } from '@meterkeep/db/nest';
+import { createKafkaClient, ensureTopics } from '@meterkeep/kafka';
+import { createLogger } from '@meterkeep/observability';
+import { type RunningService, startService } from '@meterkeep/service-runtime';
+import {
+  freePort,
+  platformEnv,
+  runBuiltCli,
+  type ServiceProcess,
+  stackEndpoints,
+  stackEnvFrom,
+  startServiceProcess,
+  uniqueName,
+  waitUntil,
+} from '@meterkeep/testing';
+import { AppModule } from '../src/app.module';
+import { PrivacyConfig } from '../src/config';
+import type { PrivacyDb } from '../src/core/database';
+import { setupOpenApi } from '../src/openapi/openapi';
+
+export { waitUntil };
+
+type Kafka = ReturnType<typeof createKafkaClient>;
+type Consumer = ReturnType<Kafka['consumer']>;
+
+const letters = (n: number) => Array.from(randomBytes(n), (b) => String.fromCharCode(97 + (b % 26))).join('');
+const workspaceRoot = resolve(__dirname, '../../..');
+
+/** The shared secret of internal routes in this run: enrollment's introspection and privacy's key routes. */
+export const INTERNAL_API_TOKEN = `it-internal-${randomBytes(24).toString('base64url')}`;
+
+export type Role = 'admin' | 'operator' | 'auditor';
+
+export interface HttpResult<T = Record<string, unknown>> {
+  status: number;
+  body: T;
+  text: string;
+  headers: Headers;
+}
+
+export interface RequestOptions {
+  key?: string;
+  json?: unknown;
+  headers?: Record<string, string>;
+}
+
+export function testKafka(): Kafka {
+  return createKafkaClient({
+    clientId: `privacy-it-${letters(6)}`,
+    brokers: stackEndpoints().kafkaBrokers,
+    logger: createLogger({ service: 'privacy-it', level: 'error' }),
+  });
+}
+
+export interface TappedRecord {
+  key: string | null;
+  value: string;
+  json: Record<string, unknown>;
+}
+
+/** Everything published to a topic from the moment it was opened. */
+export class TopicTap {
+  readonly records: TappedRecord[] = [];
+
+  private constructor(private readonly consumer: Consumer) {}
+
+  static async open(kafka: Kafka, contract: TopicContract): Promise<TopicTap> {
+    const groupId = `privacy-it-tap-${letters(10)}`;
+    // The group starts at the topic's end: earlier runs' events are not ours.
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const offsets = await waitUntil(() => admin.fetchTopicOffsets(contract.name), {
+        timeoutMs: 30_000,
+        description: `offsets of ${contract.name}`,
+      });
+      await admin.setOffsets({
+        groupId,
+        topic: contract.name,
+        partitions: offsets.map(({ partition, high }) => ({ partition, offset: high })),
+      });
+    } finally {
+      await admin.disconnect();
+    }
+    const consumer = kafka.consumer({
+      groupId,
+      sessionTimeout: 6_000,
+      heartbeatInterval: 500,
+      maxWaitTimeInMs: 100,
+    });
+    const tap = new TopicTap(consumer);
+    await consumer.connect();
+    await consumer.subscribe({ topic: contract.name, fromBeginning: false });
+    await consumer.run({
+      eachMessage: ({ message }) => {
+        const value = message.value?.toString() ?? '';
+        tap.records.push({
+          key: message.key?.toString() ?? null,
+          value,
+          json: JSON.parse(value) as Record<string, unknown>,
+        });
+        return Promise.resolve();
+      },
+    });
+    return tap;
+  }
+
+  /** Waits until at least `count` records match, and returns those matching. */
+  waitFor(
+    predicate: (record: TappedRecord) => boolean,
+    count = 1,
+    description = 'records',
+  ): Promise<TappedRecord[]> {
+    return waitUntil(
+      () => {
+        const found = this.records.filter(predicate);
+        return found.length >= count ? found : undefined;
+      },
+      { timeoutMs: 30_000, description: `${count} ${description}` },
+    );
+  }
+
+  close(): Promise<void> {
+    return this.consumer.disconnect();
+  }
+}
+
+/** The built enrollment service as its own process, and the CLI that makes tenants and keys. */
+export class EnrollmentProcess {
+  private constructor(
+    readonly process: ServiceProcess,
+    private readonly env: Record<string, string>,
+  ) {}
+
+  get url(): string {
+    return this.process.url;
+  }
+
+  static async start(): Promise<EnrollmentProcess> {
+    execFileSync(process.execPath, [resolve(workspaceRoot, 'tools/build.mjs')], { stdio: 'ignore' });
+    const stack = stackEnvFrom(process.env);
+    if (!stack) throw new Error('The test stack is not set up; run this suite through vitest');
+    const env = platformEnv(stack, { INTERNAL_API_TOKEN, LOG_LEVEL: 'info' });
+    const logFile = join(mkdtempSync(join(tmpdir(), 'privacy-it-')), 'enrollment.log');
+    const service = await startServiceProcess({ name: 'enrollment', port: await freePort(), env, logFile });
+    try {
+      await service.waitReady(90_000);
+    } catch (error) {
+      await service.stop();
+      throw error;
+    }
+    return new EnrollmentProcess(service, env);
+  }
+
+  /** A new tenant and its admin key, made with the enrollment CLI as an operator would. */
+  async tenant(prefix = 'pv'): Promise<{ tenantId: string; adminKey: string }> {
+    const tenantId = uniqueName(prefix).toLowerCase();
+    const adminKey = (await runBuiltCli('enrollment', ['tenant', 'create', tenantId], this.env)).trim();
+    return { tenantId, adminKey };
+  }
+
+  async key(tenantId: string, role: Role): Promise<string> {
+    return (
+      await runBuiltCli('enrollment', ['api-key', 'create', tenantId, '--role', role], this.env)
+    ).trim();
+  }
+
+  async stop(): Promise<void> {
+    await this.process.stop();
+  }
+}
+
+export interface PrivacyOptions {
+  /** Where privacy asks enrollment about API keys. */
+  enrollmentUrl: string;
+}
+
+/** The privacy service started in-process on port 0, with its own schema. */
+export class PrivacyHarness {
+  private constructor(
+    readonly service: RunningService,
+    readonly schema: string,
+    /** Every line the service logged, as JSON text. */
+    readonly logs: string[],
+  ) {}
+
+  get url(): string {
+    return this.service.url;
+  }
+
+  get db(): Kysely<PrivacyDb> {
+    return this.service.app.get<Kysely<PrivacyDb>>(DATABASE);
+  }
+
+  static async start({ enrollmentUrl }: PrivacyOptions): Promise<PrivacyHarness> {
+    const stack = stackEndpoints();
+    const schema = `privacy_it_${letters(10)}`;
+    const config = PrivacyConfig.parse({
+      KAFKA_BROKERS: stack.kafkaBrokers.join(','),
+      KAFKA_CLIENT_ID: `privacy-it-${letters(6)}`,
+      DATABASE_URL: stack.databaseUrl,
+      DATABASE_POOL_MAX: '5',
+      S3_ENDPOINT: stack.s3.endpoint,
+      S3_REGION: stack.s3.region,
+      S3_ACCESS_KEY_ID: stack.s3.accessKeyId,
+      S3_SECRET_ACCESS_KEY: stack.s3.secretAccessKey,
+      S3_FORCE_PATH_STYLE: String(stack.s3.forcePathStyle),
+      PRIVACY_KEK: randomBytes(32).toString('base64'),
+      INTERNAL_API_TOKEN,
+      ENROLLMENT_INTERNAL_URL: enrollmentUrl,
+      LOG_LEVEL: 'debug',
+    });
+    const logs: string[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        logs.push(...chunk.toString().split('\n').filter(Boolean));
+        done();
+      },
+    });
+    const logger = createLogger({ service: 'privacy', level: 'debug', destination });
+    await ensureTopics(testKafka(), ALL_TOPICS, { deadLetter: true });
+    const service = await startService({
+      name: 'privacy',
+      module: AppModule.forRoot(config, logger, { schema }),
+      port: 0,
+      host: '127.0.0.1',
+      logger,
+      configure: setupOpenApi,
+    }).catch(async (error: unknown) => {
+      await dropSchema(schema);
+      throw error;
+    });
+    return new PrivacyHarness(service, schema, logs);
+  }
+
+  async request<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    options: RequestOptions = {},
+  ): Promise<HttpResult<T>> {
+    const headers: Record<string, string> = { ...options.headers };
+    if (options.key) headers.authorization = `Bearer ${options.key}`;
+    let body: string | undefined;
+    if (options.json !== undefined) {
+      body = JSON.stringify(options.json);
+      headers['content-type'] = 'application/json';
+    }
+    const response = await fetch(`${this.url}${path}`, { method, headers, body });
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: response.status, body: parsed as T, text, headers: response.headers };
+  }
+
+  /** A call to an internal route with the shared token, another `token`, or none (null). */
+  internal<T = Record<string, unknown>>(path: string, token: string | null = INTERNAL_API_TOKEN) {
+    return this.request<T>('GET', path, token === null ? {} : { headers: { 'x-internal-token': token } });
+  }
+
+  async outboxSize(): Promise<number> {
+    const { count } = await this.db
+      .selectFrom('outbox')
+      .select((eb) => eb.fn.countAll<string>().as('count'))
+      .executeTakeFirstOrThrow();
+    return Number(count);
+  }
+
+  async stop(): Promise<void> {
+    try {
+      await this.service.stop();
+    } finally {
+      await dropSchema(this.schema);
+    }
+  }
+}
+
+/** Test schemas go with their run: a rerun starts from a clean slate. */
+async function dropSchema(schema: string): Promise<void> {
+  const admin = createDatabase<unknown>({
+    url: stackEndpoints().databaseUrl,
+    schema: 'privacy_it_admin',
+    pool: { max: 1 },
+  });
+  try {
+    await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(admin);
+  } finally {
+    await admin.destroy();
+  }
+}

@@ -1,0 +1,4 @@
+export * from './outbox-relay';
+export * from './outbox-table';
+export * from './outbox.repository';
+export * from './transactions';
