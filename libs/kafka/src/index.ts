@@ -10,3 +10,4 @@ export * from './kafka-telemetry';
 export * from './topic-admin';
 export * from './trace-headers';
 export * from './transactional-producer';
+export * from './recent-records';
