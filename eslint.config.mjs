@@ -82,7 +82,9 @@ export default tseslint.config(
   },
   {
     // A library's core is plain TypeScript; only its nest/ adapter may speak NestJS.
-    files: ['libs/{contracts,config,observability,pki,kafka,db,cache,storage,outbox,reading-seal}/src/**/*.ts'],
+    files: [
+      'libs/{contracts,config,observability,pki,kafka,db,cache,storage,outbox,reading-seal}/src/**/*.ts',
+    ],
     ignores: ['libs/*/src/nest/**'],
     rules: {
       'no-restricted-imports': [
@@ -97,6 +99,8 @@ export default tseslint.config(
       '**/*.int-spec.ts',
       '**/*.e2e-spec.ts',
       'test/**/*.ts',
+      // Benchmarks drive real clients, as tests do.
+      'test/bench/**/*.mjs',
       'libs/*/test/**/*.ts',
       'apps/*/test/**/*.ts',
     ],

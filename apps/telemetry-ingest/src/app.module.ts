@@ -1,8 +1,21 @@
-import { type DynamicModule, Module } from '@nestjs/common';
-import { PRIVACY_REQUESTS, TELEMETRY_READINGS, TELEMETRY_REJECTED } from '@meterkeep/contracts';
+import { type DynamicModule, type INestApplication, Module } from '@nestjs/common';
+import {
+  BOOTSTRAP_ISSUING_CAS,
+  BOOTSTRAP_OPERATIONAL_CERTIFICATES,
+  ENROLLMENT_DEVICES,
+  PRIVACY_OCCUPANCIES,
+  TELEMETRY_READINGS,
+  TELEMETRY_REJECTED,
+} from '@meterkeep/contracts';
 import type { Logger } from '@meterkeep/observability';
-import { PlatformModule } from '@meterkeep/service-runtime';
+import { PlatformModule, listenerRouting } from '@meterkeep/service-runtime';
 import type { TelemetryIngestConfig } from './config';
+import { CoreModule } from './core/core.module';
+import { DeviceListenerModule } from './device-listener/device-listener.module';
+import { AdmissionGate, batchBodyReader } from './ingest/admission';
+import { IngestModule } from './ingest/ingest.module';
+
+export const SERVICE_NAME = 'telemetry-ingest';
 
 @Module({})
 export class AppModule {
@@ -11,12 +24,34 @@ export class AppModule {
       module: AppModule,
       imports: [
         PlatformModule.forRoot({
-          service: 'telemetry-ingest',
+          service: SERVICE_NAME,
           config,
           logger,
-          topics: [PRIVACY_REQUESTS, TELEMETRY_READINGS, TELEMETRY_REJECTED],
+          topics: [
+            ENROLLMENT_DEVICES,
+            BOOTSTRAP_OPERATIONAL_CERTIFICATES,
+            BOOTSTRAP_ISSUING_CAS,
+            PRIVACY_OCCUPANCIES,
+            TELEMETRY_READINGS,
+            TELEMETRY_REJECTED,
+          ],
         }),
+        CoreModule.forRoot(config, logger),
+        IngestModule,
+        DeviceListenerModule,
       ],
     };
   }
+}
+
+/** The device API only on the mutual-TLS listener, probes only on the plain one. */
+export function servesPath(listener: 'device' | 'operator', path: string): boolean {
+  if (listener === 'device') return path.startsWith('/tl/');
+  return path.startsWith('/health/');
+}
+
+/** Before the app listens: listener routing, then the batch body reader (ahead of Nest's parser). */
+export function configureApp(app: INestApplication): void {
+  app.use(listenerRouting(servesPath));
+  app.use(batchBodyReader(app.get(AdmissionGate)));
 }

@@ -1,7 +1,102 @@
+import { isIP } from 'node:net';
+import { hostname } from 'node:os';
 import { z } from 'zod';
-import { serviceEnv, kafkaEnv, redisEnv } from '@meterkeep/config';
+import { kafkaEnv, redisEnv, serviceEnv } from '@meterkeep/config';
 
 export const DEFAULT_PORT = 3003;
+export const DEFAULT_TLS_PORT = 8444;
 
-export const TelemetryIngestConfig = z.object({ ...serviceEnv, ...kafkaEnv, ...redisEnv });
+const httpUri = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
+const int = (min: number, max: number, fallback: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+const hostnames = z
+  .string()
+  .transform((value) =>
+    value
+      .split(',')
+      .map((h) => h.trim())
+      .filter(Boolean),
+  )
+  .pipe(
+    z
+      .array(
+        z
+          .string()
+          .refine(
+            (h) =>
+              isIP(h) !== 0 ||
+              /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(
+                h,
+              ),
+            'each entry must be a DNS name or an IP address',
+          ),
+      )
+      .min(1),
+  );
+
+/** The device-facing listener and where its server certificate comes from. */
+const deviceApi = {
+  /** The HTTPS (mutual TLS) listener for meters and gateways; 0 takes any free port (tests). */
+  TELEMETRY_TLS_PORT: int(0, 65_535, DEFAULT_TLS_PORT),
+  /** Names in the listener's certificate, as meters reach it (the ingress' host name in a cluster). */
+  TELEMETRY_TLS_HOSTNAMES: hostnames.default(['localhost', '127.0.0.1']),
+  /** An externally issued server certificate (PEM, leaf first) and key; both or neither. */
+  TELEMETRY_TLS_CERT_FILE: z.string().min(1).optional(),
+  TELEMETRY_TLS_KEY_FILE: z.string().min(1).optional(),
+  /** Without files, the server certificate is issued by bootstrap's internal route (the CA meters trust). */
+  BOOTSTRAP_INTERNAL_URL: httpUri.default('http://127.0.0.1:3002'),
+};
+
+/** Service-to-service: the data-key vault and the shared token of internal routes. */
+const internalApi = {
+  INTERNAL_API_TOKEN: z.string().min(32, 'must be at least 32 characters (openssl rand -base64 32)'),
+  PRIVACY_INTERNAL_URL: httpUri.default('http://127.0.0.1:3005'),
+};
+
+const ingest = {
+  /**
+   * This replica's stable id: its Kafka transactional id, so a restarted replica fences its previous
+   * self. A StatefulSet pod name; the host name by default.
+   */
+  TELEMETRY_INSTANCE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,100}$/, '1-100 of A-Z a-z 0-9 . _ -')
+    .default(
+      hostname()
+        .replace(/[^A-Za-z0-9._-]/g, '-')
+        .slice(0, 100) || 'telemetry-ingest',
+    ),
+  /** Items of batches in progress, at most; past it, 503 with Retry-After (memory stays bounded). */
+  TELEMETRY_MAX_IN_FLIGHT_READINGS: int(1_000, 10_000_000, 200_000),
+  /** Request bytes of batches in progress, at most. */
+  TELEMETRY_MAX_IN_FLIGHT_BYTES: int(1_048_576, 4_294_967_296, 128 * 1_048_576),
+  /** How long replays are recognised, in ms; readings older than this are refused (TIME_TOO_OLD). */
+  TELEMETRY_DEDUPE_WINDOW_MS: int(3_600_000, 90 * 86_400_000, 7 * 86_400_000),
+  /** How far in the future a reading may end (meter clock drift), in ms. */
+  TELEMETRY_MAX_CLOCK_SKEW_MS: int(0, 3_600_000, 5 * 60_000),
+  /** The broker aborts a transaction open longer than this. */
+  TELEMETRY_TRANSACTION_TIMEOUT_MS: int(1_000, 900_000, 10_000),
+  /** A meter's write lock outlives any transaction: a dead writer's batch is aborted before another may write. */
+  TELEMETRY_LOCK_TTL_MS: int(2_000, 900_000, 30_000),
+  TELEMETRY_KEY_CACHE_TTL_S: int(1, 3_600, 60),
+  TELEMETRY_KEY_CACHE_MAX: int(100, 10_000_000, 100_000),
+};
+
+export const TelemetryIngestConfig = z
+  .object({ ...serviceEnv, ...kafkaEnv, ...redisEnv, ...internalApi, ...deviceApi, ...ingest })
+  .refine(
+    (env) => (env.TELEMETRY_TLS_CERT_FILE === undefined) === (env.TELEMETRY_TLS_KEY_FILE === undefined),
+    {
+      path: ['TELEMETRY_TLS_KEY_FILE'],
+      message: 'TELEMETRY_TLS_CERT_FILE and TELEMETRY_TLS_KEY_FILE go together: set both or neither',
+    },
+  )
+  .refine((env) => env.TELEMETRY_LOCK_TTL_MS > 2 * env.TELEMETRY_TRANSACTION_TIMEOUT_MS, {
+    path: ['TELEMETRY_LOCK_TTL_MS'],
+    message: 'must be more than twice TELEMETRY_TRANSACTION_TIMEOUT_MS',
+  });
 export type TelemetryIngestConfig = z.infer<typeof TelemetryIngestConfig>;
+
+export const TELEMETRY_INGEST_ENVIRONMENT = Object.keys(
+  z.object({ ...serviceEnv, ...kafkaEnv, ...redisEnv, ...internalApi, ...deviceApi, ...ingest }).shape,
+);

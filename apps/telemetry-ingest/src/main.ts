@@ -1,8 +1,8 @@
 import { loadConfig } from '@meterkeep/config';
 import { startServiceTelemetry } from '@meterkeep/observability';
 import { runMain } from '@meterkeep/service-runtime';
-import { AppModule } from './app.module';
-import { TelemetryIngestConfig, DEFAULT_PORT } from './config';
+import { AppModule, configureApp } from './app.module';
+import { DEFAULT_PORT, TELEMETRY_INGEST_ENVIRONMENT, TelemetryIngestConfig } from './config';
 
 runMain({
   name: 'telemetry-ingest',
@@ -12,11 +12,12 @@ runMain({
     const config = loadConfig(TelemetryIngestConfig);
     return {
       module: (logger) => AppModule.forRoot(config, logger),
+      configure: configureApp,
       port: config.PORT ?? DEFAULT_PORT,
       host: config.HOST,
       logLevel: config.LOG_LEVEL,
       shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-      environment: Object.keys(TelemetryIngestConfig.shape),
+      environment: TELEMETRY_INGEST_ENVIRONMENT,
     };
   },
 });

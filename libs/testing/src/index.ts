@@ -3,3 +3,4 @@ export * from './wait-until';
 export * from './local-stack';
 export * from './service-process';
 export * from './lifecycle-harness';
+export * from './platform-harness';

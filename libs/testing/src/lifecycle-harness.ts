@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { StackEnv } from './stack-endpoints';
@@ -36,7 +36,7 @@ export async function runBuiltCli(
   }
 }
 
-const LOCAL_SECRETS = ['ENROLLMENT_PSK_KEK', 'BOOTSTRAP_KEK', 'INTERNAL_API_TOKEN'] as const;
+const LOCAL_SECRETS = ['ENROLLMENT_PSK_KEK', 'BOOTSTRAP_KEK', 'PRIVACY_KEK', 'INTERNAL_API_TOKEN'] as const;
 
 /**
  * The services' own secrets for a local stack: key-encryption keys must stay the same for as long as
@@ -56,15 +56,18 @@ export function localSecrets(): Record<(typeof LOCAL_SECRETS)[number], string> {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
   }
-  const values = Object.fromEntries(
-    readFileSync(file, 'utf8')
-      .split('\n')
-      .filter((line) => line.includes('='))
-      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
-  );
-  for (const name of LOCAL_SECRETS)
-    if (!values[name]) throw new Error(`${file} lacks ${name}; delete it to start over`);
-  return values as Record<(typeof LOCAL_SECRETS)[number], string>;
+  const read = () =>
+    Object.fromEntries(
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((line) => line.includes('='))
+        .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+    );
+  // A secret added in a later version joins the file; the ones there stay as they are.
+  const missing = LOCAL_SECRETS.filter((name) => !read()[name]);
+  if (missing.length > 0)
+    appendFileSync(file, missing.map((name) => `${name}=${randomBytes(32).toString('base64')}\n`).join(''));
+  return read() as Record<(typeof LOCAL_SECRETS)[number], string>;
 }
 
 /** The environment the services need on the local stack: its endpoints and the local secrets. */

@@ -1,0 +1,87 @@
+import type { RequestListener } from 'node:http';
+import {
+  type BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { Logger } from '@meterkeep/observability';
+import { MutualTlsListener } from '@meterkeep/service-runtime';
+import type { TelemetryIngestConfig } from '../config';
+import { CONFIG, LOGGER } from '../core/tokens';
+import { BatchRecovery } from '../ingest/batch-recovery';
+import { ReadingsWriter } from '../ingest/readings-writer';
+import { ServerCredentials } from './server-credentials';
+
+const REISSUE_EVERY_MS = 24 * 3_600_000;
+
+/**
+ * The meters' and gateways' HTTPS listener (mutual TLS) on TELEMETRY_TLS_PORT, beside the plain one
+ * for probes. Opens only once the Kafka writer is ready: that fences this replica's previous boot,
+ * whose open transaction is aborted before any meter is answered by this one.
+ */
+@Injectable()
+export class DeviceListener implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private listener: MutualTlsListener | undefined;
+  private opening: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly credentials: ServerCredentials,
+    private readonly writer: ReadingsWriter,
+    private readonly recovery: BatchRecovery,
+    @Inject(CONFIG) private readonly config: TelemetryIngestConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  get port(): number {
+    if (!this.listener) throw new Error('The device listener is not started');
+    return this.listener.port;
+  }
+
+  /** Opens in the background: the server certificate may wait for bootstrap to come up. */
+  onApplicationBootstrap(): void {
+    this.opening = this.open();
+  }
+
+  /** Settles once the listener is open (tests). */
+  whenOpen(): Promise<void> {
+    return this.opening ?? Promise.reject(new Error('The device listener is not started'));
+  }
+
+  private async open(): Promise<void> {
+    for (let attempt = 1; !this.stopped; attempt++) {
+      try {
+        await this.writer.ready();
+        await this.recovery.run();
+        await this.listen();
+        return;
+      } catch (error) {
+        this.logger.warn({ err: error, attempt }, 'device listener not open yet; retrying');
+        await new Promise((resolve) => setTimeout(resolve, Math.min(30_000, 1_000 * attempt)).unref());
+      }
+    }
+  }
+
+  private async listen(): Promise<void> {
+    const listener = new MutualTlsListener({
+      name: 'device listener',
+      port: this.config.TELEMETRY_TLS_PORT,
+      host: this.config.HOST,
+      handler: this.adapterHost.httpAdapter.getInstance<RequestListener>(),
+      credentials: () => this.credentials.fetch(),
+      ...(!this.credentials.external && { reissueEveryMs: REISSUE_EVERY_MS }),
+      logger: this.logger,
+      logFields: { hostnames: this.config.TELEMETRY_TLS_HOSTNAMES, external: this.credentials.external },
+    });
+    this.listener = listener;
+    await listener.listen();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    await this.listener?.close();
+  }
+}

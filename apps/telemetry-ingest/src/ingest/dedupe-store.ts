@@ -1,0 +1,198 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import type { TelemetryBatchAnswer } from '@meterkeep/contracts';
+import type { Redis } from '@meterkeep/cache';
+import { REDIS } from '@meterkeep/cache/nest';
+import { DomainError } from '@meterkeep/service-runtime';
+import type { TelemetryIngestConfig } from '../config';
+import { CONFIG } from '../core/tokens';
+
+/**
+ * Claims a meter for one batch: answers a replayed batch with its first answer; else takes the
+ * meter's write lock (a lock left by an earlier boot of this same replica is taken over: that boot's
+ * open transaction was aborted when this one started) and lists the items already received.
+ * KEYS: batch answer, lock, one seen-set per day. ARGV: lock value, lock TTL ms, this replica's lock
+ * prefix, then per day: member count, members.
+ */
+const CLAIM = `
+local answer = redis.call('GET', KEYS[1])
+if answer then return {1, answer} end
+local holder = redis.call('GET', KEYS[2])
+if holder and (string.sub(holder, 1, #ARGV[3]) ~= ARGV[3] or string.sub(holder, #ARGV[3] + 1, #ARGV[3] + 36) == string.sub(ARGV[1], #ARGV[3] + 1, #ARGV[3] + 36)) then
+  return {2}
+end
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+local out = {0}
+local a = 4
+for k = 3, #KEYS do
+  local n = tonumber(ARGV[a])
+  if n > 0 then
+    local flags = redis.call('SMISMEMBER', KEYS[k], unpack(ARGV, a + 1, a + n))
+    for j = 1, n do if flags[j] == 1 then out[#out + 1] = ARGV[a + j] end end
+  end
+  a = a + n + 1
+end
+return out
+`;
+
+/**
+ * Records a written batch: its items join the day sets, its answer is kept for replays, the lock goes.
+ * KEYS as CLAIM. ARGV: lock value, answer, window ms, then per day: member count, members.
+ */
+const COMMIT = `
+local a = 4
+for k = 3, #KEYS do
+  local n = tonumber(ARGV[a])
+  if n > 0 then
+    redis.call('SADD', KEYS[k], unpack(ARGV, a + 1, a + n))
+    redis.call('PEXPIRE', KEYS[k], ARGV[3])
+  end
+  a = a + n + 1
+end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
+return 1
+`;
+
+const RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+`;
+
+const sha = (script: string) => createHash('sha1').update(script).digest('hex');
+const SCRIPTS = {
+  claim: [CLAIM, sha(CLAIM)],
+  commit: [COMMIT, sha(COMMIT)],
+  release: [RELEASE, sha(RELEASE)],
+} as const;
+
+/** The item identities of one batch, grouped by UTC day of their time. */
+export type ItemsByDay = Map<string, string[]>;
+
+export type Claim =
+  | { kind: 'replay'; answer: TelemetryBatchAnswer }
+  | { kind: 'claimed'; lock: string; alreadySeen: Set<string> };
+
+/** yyyymmdd (UTC) of an epoch-ms instant. */
+export function dayOf(at: number): string {
+  return new Date(at).toISOString().slice(0, 10).replaceAll('-', '');
+}
+
+/**
+ * De-duplication in Redis, per meter (all of a meter's keys share a hash tag, so one script touches
+ * one slot): a batch's answer for replays, the identities of items received per day, and a write
+ * lock per meter, so two copies of a batch cannot both be written. Redis down → 503, never a guess.
+ */
+@Injectable()
+export class DedupeStore {
+  /** Identifies this boot of this replica in lock values. */
+  private readonly boot = randomUUID();
+
+  constructor(
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(CONFIG) private readonly config: TelemetryIngestConfig,
+  ) {}
+
+  async claim(tenantId: string, meterId: string, batchId: string, items: ItemsByDay): Promise<Claim> {
+    const prefix = `${this.config.TELEMETRY_INSTANCE_ID}|`;
+    const lock = `${prefix}${this.boot}|${randomUUID()}`;
+    const [keys, members] = this.layout(tenantId, meterId, batchId, items);
+    const result = (await this.run('claim', keys, [
+      lock,
+      String(this.config.TELEMETRY_LOCK_TTL_MS),
+      prefix,
+      ...members,
+    ])) as [number, ...string[]];
+    if (result[0] === 1) return { kind: 'replay', answer: JSON.parse(result[1]!) as TelemetryBatchAnswer };
+    if (result[0] === 2)
+      throw new DomainError(
+        'unavailable',
+        'METER_BUSY',
+        'Another batch of this meter is being written; retry shortly',
+        undefined,
+        1,
+      );
+    return { kind: 'claimed', lock, alreadySeen: new Set(result.slice(1) as string[]) };
+  }
+
+  async commit(
+    tenantId: string,
+    meterId: string,
+    batchId: string,
+    items: ItemsByDay,
+    lock: string,
+    answer: TelemetryBatchAnswer,
+  ): Promise<void> {
+    const [keys, members] = this.layout(tenantId, meterId, batchId, items);
+    await this.run('commit', keys, [
+      lock,
+      JSON.stringify(answer),
+      String(this.config.TELEMETRY_DEDUPE_WINDOW_MS),
+      ...members,
+    ]);
+  }
+
+  /** Records a batch's answer if Redis lacks it (recovery after a crash); true when it was missing. */
+  async restore(
+    tenantId: string,
+    meterId: string,
+    batchId: string,
+    answer: TelemetryBatchAnswer,
+  ): Promise<boolean> {
+    const [keys] = this.layout(tenantId, meterId, batchId, new Map());
+    const set = await this.redis.set(
+      keys[0]!,
+      JSON.stringify(answer),
+      'PX',
+      this.config.TELEMETRY_DEDUPE_WINDOW_MS,
+      'NX',
+    );
+    return set === 'OK';
+  }
+
+  /** Gives the lock back after a failed write; best effort (it expires anyway). */
+  async release(tenantId: string, meterId: string, lock: string): Promise<void> {
+    await this.run('release', [this.lockKey(tenantId, meterId)], [lock]).catch(() => undefined);
+  }
+
+  private lockKey(tenantId: string, meterId: string): string {
+    return `tl:{${tenantId}/${meterId}}:lock`;
+  }
+
+  private layout(
+    tenantId: string,
+    meterId: string,
+    batchId: string,
+    items: ItemsByDay,
+  ): [string[], string[]] {
+    const tag = `tl:{${tenantId}/${meterId}}`;
+    const keys = [`${tag}:b:${batchId}`, this.lockKey(tenantId, meterId)];
+    const members: string[] = [];
+    for (const [day, identities] of items) {
+      keys.push(`${tag}:d:${day}`);
+      members.push(String(identities.length), ...identities);
+    }
+    return [keys, members];
+  }
+
+  private async run(script: keyof typeof SCRIPTS, keys: string[], args: string[]): Promise<unknown> {
+    const [source, digest] = SCRIPTS[script];
+    try {
+      try {
+        return await this.redis.evalsha(digest, keys.length, ...keys, ...args);
+      } catch (error) {
+        if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+        return await this.redis.eval(source, keys.length, ...keys, ...args);
+      }
+    } catch (error) {
+      if (error instanceof DomainError) throw error;
+      throw new DomainError(
+        'unavailable',
+        'DEDUPE_UNAVAILABLE',
+        'De-duplication store unavailable; retry later',
+        undefined,
+        2,
+      );
+    }
+  }
+}

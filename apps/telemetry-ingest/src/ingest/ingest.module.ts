@@ -1,0 +1,37 @@
+import { Module } from '@nestjs/common';
+import { SenderIdentity } from '../auth/sender-identity';
+import type { TelemetryIngestConfig } from '../config';
+import { CONFIG } from '../core/tokens';
+import { KeyRing } from '../data-keys/key-ring';
+import { PrivacyKeysClient } from '../data-keys/privacy-keys.client';
+import { DeviceDirectory } from '../directory/device-directory';
+import { DirectorySync } from '../directory/directory.sync';
+import { AdmissionGate } from './admission';
+import { BatchRecovery } from './batch-recovery';
+import { BatchesController } from './batches.controller';
+import { DedupeStore } from './dedupe-store';
+import { IngestBatchUseCase } from './ingest-batch.use-case';
+import { ReadingsWriter } from './readings-writer';
+
+@Module({
+  controllers: [BatchesController],
+  providers: [
+    DeviceDirectory,
+    DirectorySync,
+    SenderIdentity,
+    PrivacyKeysClient,
+    KeyRing,
+    DedupeStore,
+    ReadingsWriter,
+    BatchRecovery,
+    {
+      provide: AdmissionGate,
+      inject: [CONFIG],
+      useFactory: (config: TelemetryIngestConfig) =>
+        new AdmissionGate(config.TELEMETRY_MAX_IN_FLIGHT_BYTES, config.TELEMETRY_MAX_IN_FLIGHT_READINGS),
+    },
+    IngestBatchUseCase,
+  ],
+  exports: [AdmissionGate, ReadingsWriter, DirectorySync, BatchRecovery],
+})
+export class IngestModule {}

@@ -1,0 +1,268 @@
+import { readFileSync } from 'node:fs';
+import { Agent, request } from 'node:https';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import {
+  type Api,
+  type MintedBatch,
+  enrollBatch,
+  mintProvisionedBatch,
+  operatorApi,
+  platformEnv,
+  runBuiltCli,
+} from './lifecycle-harness';
+import { waitUntil } from './wait-until';
+import { type ServiceProcess, freePort, startServiceProcess } from './service-process';
+import { type StackEnv, stackEnvFrom } from './stack-endpoints';
+
+/** The onboarding and telemetry services running as processes on free ports, wired to each other. */
+export interface Platform {
+  env: Record<string, string>;
+  enrollment: ServiceProcess;
+  bootstrap: ServiceProcess;
+  privacy: ServiceProcess;
+  ingest: ServiceProcess;
+  /** The meters' URIs of the two mutual-TLS listeners. */
+  bootstrapUri: string;
+  ingestUri: string;
+  /** The platform server CA: what meters trust bootstrap and telemetry by. */
+  serverCaPem: string;
+  /** Starts the ingest again (same ports and instance id) after it stopped or was killed. */
+  restartIngest(): Promise<ServiceProcess>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts enrollment, bootstrap, privacy and telemetry-ingest (built: npm run build) on the local
+ * stack. `ingestEnv` tunes the ingest only (tests shorten its windows).
+ */
+export async function startPlatform(options: {
+  logs: string;
+  ingestEnv?: Record<string, string>;
+  /** Every service's environment besides the stack's (a bench quiets the logs). */
+  env?: Record<string, string>;
+  stack?: StackEnv;
+}): Promise<Platform> {
+  const stack = options.stack ?? stackEnvFrom(process.env);
+  if (!stack) throw new Error('No local stack in the environment: run under the integration/e2e setup');
+  const [enrollmentPort, bootstrapPort, privacyPort, ingestPort, bootstrapTls, ingestTls] = await Promise.all(
+    Array.from({ length: 6 }, () => freePort()),
+  );
+  const bootstrapUri = `https://localhost:${bootstrapTls}`;
+  const ingestUri = `https://localhost:${ingestTls}`;
+  const env = platformEnv(stack, {
+    ENROLLMENT_INTERNAL_URL: `http://127.0.0.1:${enrollmentPort}`,
+    BOOTSTRAP_INTERNAL_URL: `http://127.0.0.1:${bootstrapPort}`,
+    PRIVACY_INTERNAL_URL: `http://127.0.0.1:${privacyPort}`,
+    BOOTSTRAP_TLS_PORT: String(bootstrapTls),
+    BOOTSTRAP_PUBLIC_URI: bootstrapUri,
+    BOOTSTRAP_TELEMETRY_URI: ingestUri,
+    TELEMETRY_TLS_PORT: String(ingestTls),
+    ...options.env,
+  });
+  const start = (
+    name: 'enrollment' | 'bootstrap' | 'privacy' | 'telemetry-ingest',
+    port: number,
+    extra = {},
+  ) =>
+    startServiceProcess({
+      name,
+      port,
+      env: { ...env, ...extra },
+      logFile: join(options.logs, `${name}.log`),
+    });
+  const ingestExtra = { TELEMETRY_INSTANCE_ID: `it-${ingestTls}`, ...options.ingestEnv };
+
+  const enrollment = await start('enrollment', enrollmentPort!);
+  const bootstrap = await start('bootstrap', bootstrapPort!);
+  const privacy = await start('privacy', privacyPort!);
+  await Promise.all([enrollment.waitReady(90_000), bootstrap.waitReady(90_000), privacy.waitReady(90_000)]);
+  // The ingest asks bootstrap for its server certificate: start it once bootstrap answers.
+  let ingest = await start('telemetry-ingest', ingestPort!, ingestExtra);
+  await ingest.waitReady(90_000);
+  await waitForPort(ingestTls!);
+  const serverCaPem = await (await fetch(`${bootstrap.url}/bs/v1/server-ca`)).text();
+
+  const platform: Platform = {
+    env,
+    enrollment,
+    bootstrap,
+    privacy,
+    get ingest() {
+      return ingest;
+    },
+    bootstrapUri,
+    ingestUri,
+    serverCaPem,
+    restartIngest: async () => {
+      ingest = await start('telemetry-ingest', ingestPort!, ingestExtra);
+      await ingest.waitReady(90_000);
+      await waitForPort(ingestTls!);
+      return ingest;
+    },
+    stop: async () => {
+      await Promise.all([ingest.stop(), privacy.stop(), bootstrap.stop(), enrollment.stop()]);
+    },
+  };
+  return platform;
+}
+
+/**
+ * The ingest's device listener opens after its readiness (it first fences its previous boot and
+ * recovers batch receipts): wait until the port takes connections.
+ */
+async function waitForPort(port: number): Promise<void> {
+  await waitUntil(
+    () =>
+      new Promise<boolean>((done) => {
+        const socket = connect(port, '127.0.0.1');
+        socket.once('connect', () => {
+          socket.destroy();
+          done(true);
+        });
+        socket.once('error', () => done(false));
+      }),
+    { timeoutMs: 90_000, intervalMs: 200, description: `port ${port} to take connections` },
+  );
+}
+
+export interface DeviceResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: unknown;
+}
+
+/** A device's HTTPS client over one keep-alive mutual-TLS connection pool. */
+export interface DeviceClient {
+  post(
+    path: string,
+    body: unknown,
+    options?: { contentType?: string; raw?: string | Buffer },
+  ): Promise<DeviceResponse>;
+  close(): void;
+}
+
+/**
+ * A device client with a meter's operational credential as meter-sim stored it after bootstrap
+ * (`<statesDir>/<endpoint>/operational.json`), or with any key and certificate (attack tests), or none.
+ */
+export function deviceClient(
+  baseUri: string,
+  serverCaPem: string,
+  credential?: { keyPem: string; certificatePem: string } | { statesDir: string; endpointName: string },
+): DeviceClient {
+  let tls: { key?: string; cert?: string } = {};
+  if (credential && 'statesDir' in credential) {
+    const stored = JSON.parse(
+      readFileSync(join(credential.statesDir, credential.endpointName, 'operational.json'), 'utf8'),
+    ) as { privateKeyPem: string; certificatePem: string };
+    tls = { key: stored.privateKeyPem, cert: stored.certificatePem };
+  } else if (credential) {
+    tls = { key: credential.keyPem, cert: credential.certificatePem };
+  }
+  const agent = new Agent({ keepAlive: true, maxSockets: 4, ca: serverCaPem, ...tls });
+  return {
+    post: (path, body, options = {}) =>
+      new Promise((resolvePost, reject) => {
+        const payload = options.raw ?? JSON.stringify(body);
+        const req = request(
+          new URL(path, baseUri),
+          {
+            method: 'POST',
+            agent,
+            headers: {
+              'content-type': options.contentType ?? 'application/json',
+              'content-length': Buffer.byteLength(payload),
+            },
+          },
+          (response) => {
+            const chunks: Buffer[] = [];
+            response.on('data', (chunk: Buffer) => chunks.push(chunk));
+            response.on('end', () => {
+              const text = Buffer.concat(chunks).toString('utf8');
+              let parsed: unknown = text;
+              try {
+                parsed = text ? JSON.parse(text) : undefined;
+              } catch {
+                // Not JSON: kept as text.
+              }
+              resolvePost({ status: response.statusCode ?? 0, headers: response.headers, body: parsed });
+            });
+            response.on('error', reject);
+          },
+        );
+        req.on('error', reject);
+        req.end(payload);
+      }),
+    close: () => agent.destroy(),
+  };
+}
+
+/** A tenant with a fleet of bootstrapped, ACTIVE meters on a running platform. */
+export interface ActiveFleet {
+  tenantId: string;
+  apiKey: string;
+  /** The tenant's operator clients of enrollment and privacy. */
+  api: Api;
+  privacyApi: Api;
+  batch: MintedBatch;
+}
+
+/** Mints, enrolls and bootstraps `count` meters of a new tenant, and waits until all are ACTIVE. */
+export async function activeFleet(
+  platform: Platform,
+  options: { tenantId: string; count: number; prefix: string; concurrency?: number },
+): Promise<ActiveFleet> {
+  const work = mkdtempSync(join(tmpdir(), 'meterkeep-fleet-'));
+  const apiKey = (
+    await runBuiltCli('enrollment', ['tenant', 'create', options.tenantId], platform.env)
+  ).trim();
+  const api = operatorApi(platform.enrollment.url, apiKey);
+  const batch = await mintProvisionedBatch({
+    dir: work,
+    count: options.count,
+    prefix: options.prefix,
+    bootstrapUri: platform.bootstrapUri,
+    bootstrapTrustAnchorPem: platform.serverCaPem,
+  });
+  await enrollBatch(api, batch, { trustCa: true });
+  const fleet = JSON.parse(
+    await runBuiltCli('meter-sim', [
+      'fleet',
+      'bootstrap',
+      '--state',
+      batch.statesDir,
+      '--concurrency',
+      String(options.concurrency ?? 10),
+      '--json',
+    ]),
+  ) as { succeeded: number };
+  if (fleet.succeeded !== options.count)
+    throw new Error(`only ${fleet.succeeded} of ${options.count} meters bootstrapped`);
+  await waitUntil(
+    async () => {
+      let active = 0;
+      let cursor: string | undefined;
+      do {
+        const { body } = await api(
+          'GET',
+          `/v1/devices?state=ACTIVE&limit=1000${cursor ? `&cursor=${cursor}` : ''}`,
+        );
+        const page = body as { items?: unknown[]; nextCursor?: string };
+        active += page.items?.length ?? 0;
+        cursor = page.nextCursor;
+      } while (cursor);
+      return active >= options.count;
+    },
+    { timeoutMs: 60_000, description: 'the fleet ACTIVE in the registry' },
+  );
+  return {
+    tenantId: options.tenantId,
+    apiKey,
+    api,
+    privacyApi: operatorApi(platform.privacy.url, apiKey),
+    batch,
+  };
+}

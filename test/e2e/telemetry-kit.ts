@@ -1,0 +1,82 @@
+import { type Kafka, logLevel, Kafka as KafkaClient } from 'kafkajs';
+import { type Platform, stackEndpoints, waitUntil } from '@meterkeep/testing';
+
+export function kafkaClient(): Kafka {
+  return new KafkaClient({
+    brokers: stackEndpoints().kafkaBrokers,
+    clientId: 'e2e-reader',
+    logLevel: logLevel.NOTHING,
+  });
+}
+
+export interface TopicRecord {
+  key: string;
+  value: string;
+  raw: Buffer;
+}
+
+/** Every record of a topic whose key starts with `keyPrefix`, read committed, from the start. */
+export async function recordsOf(
+  kafka: Kafka,
+  topic: string,
+  keyPrefix: string,
+  settleMs = 2_500,
+): Promise<TopicRecord[]> {
+  const consumer = kafka.consumer({
+    groupId: `e2e-reader-${Math.random().toString(36).slice(2)}`,
+    maxWaitTimeInMs: 200,
+  });
+  await consumer.connect();
+  const records: TopicRecord[] = [];
+  let last = Date.now();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: ({ message }) => {
+        last = Date.now();
+        const key = message.key?.toString() ?? '';
+        if (key.startsWith(keyPrefix) && message.value)
+          records.push({ key, value: message.value.toString(), raw: message.value });
+        return Promise.resolve();
+      },
+    });
+    // Read until the topic has been quiet for a while.
+    await waitUntil(() => Date.now() - last > settleMs, { timeoutMs: 60_000, intervalMs: 200 });
+    return records;
+  } finally {
+    await consumer.disconnect();
+  }
+}
+
+/** Fetches a data key as an authorised consumer does: privacy's internal route, with the token. */
+export async function dataKey(
+  platform: Platform,
+  tenantId: string,
+  keyId: string,
+): Promise<{ status: number; key?: Buffer }> {
+  const response = await fetch(
+    `${platform.privacy.url}/internal/v1/tenants/${encodeURIComponent(tenantId)}/data-keys/${encodeURIComponent(keyId)}`,
+    { headers: { 'x-internal-token': platform.env.INTERNAL_API_TOKEN! } },
+  );
+  if (!response.ok) return { status: response.status };
+  const body = (await response.json()) as { key: string };
+  return { status: 200, key: Buffer.from(body.key, 'base64') };
+}
+
+/** Half-hourly active-import readings of one UTC day (`day` = YYYY-MM-DD), Wh. */
+export function dayOfReadings(day: string, seed = 1, count = 48): Record<string, unknown>[] {
+  const start = Date.parse(`${day}T00:00:00Z`);
+  return Array.from({ length: count }, (_, i) => ({
+    obis: '1-0:1.29.0*255',
+    intervalStart: new Date(start + i * 1_800_000).toISOString().replace('.000Z', 'Z'),
+    intervalMinutes: 30,
+    value: 100 + ((i * 37 + seed * 11) % 400),
+    scaler: 0,
+    unit: 'Wh',
+  }));
+}
+
+/** YYYY-MM-DD of `daysAgo` days before now (UTC). */
+export function utcDay(daysAgo: number): string {
+  return new Date(Date.now() - daysAgo * 86_400_000).toISOString().slice(0, 10);
+}
