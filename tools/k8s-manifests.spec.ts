@@ -1,22 +1,29 @@
 // Guards the Kubernetes manifests (k8s/) and the service image (deploy/docker/) against the mistakes that
 // only show up in a cluster: a probe on the wrong port, a Secret handed to a service that has no use for
-// it, a grace period shorter than the drain, a root container, a manifest that no kustomization applies.
+// it, a grace period shorter than the drain, a root container, a manifest that no kustomization applies,
+// a variable the service does not read or cannot parse, an internal route reachable from outside.
 // The checks run on the files as written and, where kubectl is installed, on each rendered kustomization.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import type { z } from 'zod';
 import { describe, expect, it } from 'vitest';
+import { loadConfig, otelSchema } from '@meterkeep/config';
 
 const root = resolve(__dirname, '..');
 const k8sDir = join(root, 'k8s');
 
-type Store = 'db' | 's3' | 'psk-kek' | 'bootstrap-kek' | 'internal-api';
+type Store = 'db' | 's3' | 'psk-kek' | 'bootstrap-kek' | 'privacy-kek' | 'internal-api';
 
 /** The name of the container and Service port of a meter-facing mutual-TLS listener. */
 const DEVICE_TLS = 'device-tls';
 
 interface ServiceRow {
+  /** The workload kind; a Deployment unless the service needs a stable identity per replica. */
+  workload?: 'StatefulSet';
+  /** The variable that takes the pod's name (downward API) as the replica's stable identity. */
+  instanceIdEnv?: string;
   /** The plain HTTP port (DEFAULT_PORT): probes, and whatever the ingress controller forwards. */
   port: number;
   /** The stores whose Secrets the service gets. */
@@ -34,17 +41,34 @@ const SERVICES: Record<string, ServiceRow> = {
   enrollment: {
     port: 3001,
     secrets: ['db', 'psk-kek', 'internal-api'],
-    calledBy: ['bootstrap'],
+    // bootstrap: PSK-proof check; privacy: API-key introspection.
+    calledBy: ['bootstrap', 'privacy'],
     internalPrefix: '/internal/',
   },
   bootstrap: {
     port: 3002,
     secrets: ['db', 'bootstrap-kek', 'internal-api'],
     deviceTls: { port: 8443, env: 'BOOTSTRAP_TLS_PORT' },
+    // telemetry-ingest: its device listener's server certificate.
+    calledBy: ['telemetry-ingest'],
+    internalPrefix: '/internal/',
   },
-  'telemetry-ingest': { port: 3003, secrets: [] },
+  'telemetry-ingest': {
+    // TELEMETRY_INSTANCE_ID is its Kafka transactional id: stable per replica, so a StatefulSet.
+    workload: 'StatefulSet',
+    instanceIdEnv: 'TELEMETRY_INSTANCE_ID',
+    port: 3003,
+    secrets: ['internal-api'],
+    deviceTls: { port: 8444, env: 'TELEMETRY_TLS_PORT' },
+  },
   'ota-distributor': { port: 3004, secrets: ['db', 's3'] },
-  privacy: { port: 3005, secrets: ['db', 's3'] },
+  privacy: {
+    port: 3005,
+    secrets: ['db', 's3', 'privacy-kek', 'internal-api'],
+    // telemetry-ingest: the meters' data keys.
+    calledBy: ['telemetry-ingest'],
+    internalPrefix: '/internal/',
+  },
 };
 
 /** Which Secret carries which store's credentials, and the keys a service needs from it. */
@@ -53,20 +77,19 @@ const SECRETS: Record<Store, { name: string; keys: string[] }> = {
   s3: { name: 'meterkeep-s3', keys: ['S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'] },
   'psk-kek': { name: 'meterkeep-psk-kek', keys: ['ENROLLMENT_PSK_KEK'] },
   'bootstrap-kek': { name: 'meterkeep-bootstrap-kek', keys: ['BOOTSTRAP_KEK'] },
+  'privacy-kek': { name: 'meterkeep-privacy-kek', keys: ['PRIVACY_KEK'] },
   'internal-api': { name: 'meterkeep-internal-api', keys: ['INTERNAL_API_TOKEN'] },
 };
 
-/** The env blocks the apps' config.ts spread (libs/config/src/env-schemas.ts and the apps' own), with
- * the variables each requires (no default). */
-const ENV_BLOCKS: Record<string, { store?: Store | 'redis'; required: string[] }> = {
-  serviceEnv: { required: [] },
-  kafkaEnv: { required: ['KAFKA_BROKERS'] },
-  postgresEnv: { store: 'db', required: ['DATABASE_URL'] },
-  redisEnv: { store: 'redis', required: ['REDIS_URL'] },
-  s3Env: { store: 's3', required: ['S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'] },
-  pskKekEnv: { store: 'psk-kek', required: ['ENROLLMENT_PSK_KEK'] },
-  bootstrapKekEnv: { store: 'bootstrap-kek', required: ['BOOTSTRAP_KEK'] },
-  internalApiEnv: { store: 'internal-api', required: ['INTERNAL_API_TOKEN'] },
+/** Well-formed stand-ins for the Secrets' keys, so a service's schema can parse what a manifest gives it. */
+const SECRET_STAND_INS: Record<string, string> = {
+  DATABASE_URL: 'postgres://meterkeep@postgres.example:5432/meterkeep',
+  S3_ACCESS_KEY_ID: 'stand-in',
+  S3_SECRET_ACCESS_KEY: 'stand-in',
+  ENROLLMENT_PSK_KEK: Buffer.alloc(32, 1).toString('base64'),
+  BOOTSTRAP_KEK: Buffer.alloc(32, 2).toString('base64'),
+  PRIVACY_KEK: Buffer.alloc(32, 3).toString('base64'),
+  INTERNAL_API_TOKEN: 'x'.repeat(44),
 };
 
 /** A default that points at the pod itself: right on a laptop, wrong in a cluster. */
@@ -84,6 +107,7 @@ interface Meta {
   name?: string;
   namespace?: string;
   labels?: Record<string, string>;
+  annotations?: Record<string, string>;
 }
 interface Manifest {
   apiVersion?: string;
@@ -115,6 +139,7 @@ interface EnvVar {
   valueFrom?: {
     secretKeyRef?: { name?: string; key?: string };
     configMapKeyRef?: { name?: string; key?: string };
+    fieldRef?: { fieldPath?: string };
   };
 }
 interface EnvFrom {
@@ -154,10 +179,15 @@ interface PodSpec {
   initContainers?: Container[];
   volumes?: Volume[];
 }
-interface DeploymentSpec {
+/** A Deployment's or a StatefulSet's spec, as far as the checks read it. */
+interface WorkloadSpec {
   replicas?: number;
   selector?: { matchLabels?: Record<string, string> };
   template: { metadata?: Meta; spec: PodSpec };
+  /** StatefulSet only. */
+  serviceName?: string;
+  updateStrategy?: { type?: string };
+  volumeClaimTemplates?: unknown[];
 }
 interface ServiceSpec {
   type?: string;
@@ -178,8 +208,15 @@ interface NetworkPolicySpec {
   policyTypes?: string[];
   ingress?: { from?: NetworkPolicyPeer[]; ports?: { port?: number | string }[] }[];
 }
+interface IngressBackend {
+  service?: { name?: string; port?: { name?: string; number?: number } };
+}
 interface IngressSpec {
-  rules?: { http?: { paths?: { path?: string; backend?: { service?: { name?: string } } }[] } }[];
+  defaultBackend?: IngressBackend;
+  rules?: {
+    host?: string;
+    http?: { paths?: { path?: string; pathType?: string; backend?: IngressBackend }[] };
+  }[];
 }
 interface Kustomization {
   resources?: string[];
@@ -243,6 +280,29 @@ function resourcesOf(dir: string): Doc[] {
 
 const byKind = (all: Manifest[], kind: string, name?: string) =>
   all.filter((m) => m.kind === kind && (name === undefined || m.metadata?.name === name));
+
+/** The kinds that run pods; the services run as Deployments, or StatefulSets where the row says so. */
+const POD_KINDS = [
+  'Deployment',
+  'StatefulSet',
+  'DaemonSet',
+  'ReplicaSet',
+  'ReplicationController',
+  'Job',
+  'CronJob',
+  'Pod',
+];
+const workloads = (all: Manifest[], name?: string) =>
+  all.filter(
+    (m) =>
+      (m.kind === 'Deployment' || m.kind === 'StatefulSet') &&
+      (name === undefined || m.metadata?.name === name),
+  );
+const workloadSpec = (workload: Manifest | undefined) =>
+  workload?.spec as unknown as WorkloadSpec | undefined;
+/** The service's own container in its pod (named after it, else the first). */
+const serviceContainer = (name: string, spec: WorkloadSpec | undefined) =>
+  spec?.template.spec.containers.find((c) => c.name === name) ?? spec?.template.spec.containers[0];
 
 const matches = (selector: Record<string, string> | undefined, labels: Record<string, string> | undefined) =>
   selector !== undefined &&
@@ -324,27 +384,44 @@ function checkSecurity(name: string, pod: PodSpec, container: Container): string
 /** All invariants of one set of manifests that deploys the five services. */
 function serviceProblems(all: Manifest[]): string[] {
   const problems: string[] = [];
-  const deployments = byKind(all, 'Deployment');
-  const extra = deployments.map((d) => d.metadata?.name ?? '?').filter((n) => !(n in SERVICES));
-  if (extra.length > 0) problems.push(`Deployments without a row in this test: ${extra.join(', ')}`);
+  const extra = workloads(all)
+    .map((d) => d.metadata?.name ?? '?')
+    .filter((n) => !(n in SERVICES));
+  if (extra.length > 0) problems.push(`workloads without a row in this test: ${extra.join(', ')}`);
+  for (const m of all.filter((m) => POD_KINDS.includes(m.kind ?? '') && !workloads([m]).length))
+    problems.push(`${m.kind}/${m.metadata?.name}: the services run as Deployments or StatefulSets only`);
 
   for (const [name, expected] of Object.entries(SERVICES)) {
     const problem = (what: string) => problems.push(`${name}: ${what}`);
-    const deployment = byKind(all, 'Deployment', name)[0];
-    if (!deployment) {
-      problem('no Deployment');
+    const found = workloads(all, name);
+    const kind = expected.workload ?? 'Deployment';
+    if (found.length !== 1 || found[0]!.kind !== kind) {
+      problem(`needs exactly one ${kind}, has [${found.map((w) => w.kind).join()}]`);
       continue;
     }
-    const spec = deployment.spec as unknown as DeploymentSpec;
+    const spec = workloadSpec(found[0])!;
     const pod = spec.template.spec;
     const podLabels = spec.template.metadata?.labels;
-    const container = pod.containers.find((c) => c.name === name) ?? pod.containers[0];
+    const container = serviceContainer(name, spec);
     if (!container) {
       problem('no container');
       continue;
     }
-    if (!matches(spec.selector?.matchLabels, podLabels))
-      problem('Deployment selector does not match its pods');
+    if (!matches(spec.selector?.matchLabels, podLabels)) problem(`${kind} selector does not match its pods`);
+
+    // A stable identity per replica: the StatefulSet's pod name, through the downward API (a Deployment's
+    // pod names change with every pod, and a rolling update runs old and new side by side).
+    if (kind === 'StatefulSet') {
+      if (!spec.serviceName || byKind(all, 'Service', spec.serviceName).length === 0)
+        problem(`StatefulSet serviceName ${JSON.stringify(spec.serviceName)} names no Service`);
+      if ((spec.updateStrategy?.type ?? 'RollingUpdate') !== 'RollingUpdate')
+        problem('StatefulSet updateStrategy must be RollingUpdate (OnDelete never rolls out)');
+    }
+    if (expected.instanceIdEnv) {
+      const id = container.env?.find((e) => e.name === expected.instanceIdEnv);
+      if (id?.valueFrom?.fieldRef?.fieldPath !== 'metadata.name' || id.value !== undefined)
+        problem(`${expected.instanceIdEnv} must come from the pod's metadata.name (downward API)`);
+    }
     if (container.args?.[0] !== name && envValue(container, all, 'SERVICE') !== name)
       problem(`the container must run "${name}" (args[0]), not ${JSON.stringify(container.args?.[0])}`);
 
@@ -484,8 +561,7 @@ function serviceProblems(all: Manifest[]): string[] {
         `no NetworkPolicy admits ${DEVICE_TLS} (${expected.deviceTls.port}) from the ingress controller`,
       );
     const podLabelsOf = (service: string) =>
-      (byKind(all, 'Deployment', service)[0]?.spec as unknown as DeploymentSpec | undefined)?.template
-        .metadata?.labels;
+      workloadSpec(workloads(all, service)[0])?.template.metadata?.labels;
     for (const caller of expected.calledBy ?? [])
       if (
         !admits(
@@ -507,18 +583,29 @@ function serviceProblems(all: Manifest[]): string[] {
           if (!(expected.calledBy ?? []).includes(s)) problem(`a NetworkPolicy admits ${s}, not a caller`);
       }
     }
+
+    // Internal calls: each *_INTERNAL_URL names another service's Service on its plain port, over plain
+    // HTTP inside the namespace, and that service lists this one as a caller (its NetworkPolicy admits it).
+    const targets = new Set<string>();
+    for (const variable of (container.env ?? [])
+      .map((e) => e.name)
+      .filter((n) => n.endsWith('_INTERNAL_URL'))) {
+      const value = envValue(container, all, variable) ?? '';
+      const url = URL.canParse(value) ? new URL(value) : undefined;
+      const target = url?.hostname.replace(/\.meterkeep(\.svc(\.[a-z0-9.-]+)?)?$/, '') ?? '';
+      const row = SERVICES[target];
+      if (!url || url.protocol !== 'http:' || !row || Number(url.port) !== row.port)
+        problem(`${variable}=${value}: must be http://<service>:<its port> of a service in this namespace`);
+      else if (!(row.calledBy ?? []).includes(name))
+        problem(`${variable} calls ${target}, which does not list ${name} as a caller`);
+      else targets.add(target);
+    }
+    for (const [callee, row] of Object.entries(SERVICES))
+      if ((row.calledBy ?? []).includes(name) && !targets.has(callee))
+        problem(`${callee} lists it as a caller, but no *_INTERNAL_URL of it points there`);
   }
 
-  // Routes for other services only (shared-token calls) stay inside the cluster: no Ingress path reaches
-  // them, neither directly nor through a catch-all prefix.
-  for (const ingress of byKind(all, 'Ingress'))
-    for (const rule of (ingress.spec as IngressSpec).rules ?? [])
-      for (const path of rule.http?.paths ?? []) {
-        const prefix = SERVICES[path.backend?.service?.name ?? '']?.internalPrefix;
-        const p = path.path ?? '/';
-        if (prefix && (p.startsWith(prefix.replace(/\/$/, '')) || prefix.startsWith(p.replace(/\/?$/, '/'))))
-          problems.push(`Ingress ${ingress.metadata?.name}: path ${p} exposes ${prefix}`);
-      }
+  problems.push(...ingressProblems(all));
 
   const defaultDeny = byKind(all, 'NetworkPolicy').some((np) => {
     const s = np.spec as NetworkPolicySpec;
@@ -529,6 +616,51 @@ function serviceProblems(all: Manifest[]): string[] {
   });
   if (!defaultDeny)
     problems.push('no default-deny ingress NetworkPolicy (podSelector: {}, no ingress rules)');
+  return problems;
+}
+
+const SSL_PASSTHROUGH = 'nginx.ingress.kubernetes.io/ssl-passthrough';
+
+/**
+ * Routes for other services only (/internal/, shared-token calls) stay inside the cluster: no Ingress path
+ * starts with /internal, and none reaches a service's plain port through a prefix of it ('/', a regex, a
+ * default backend; `Prefix` matches whole path elements, `ImplementationSpecific` on ingress-nginx is a
+ * plain string prefix, so /int there reaches /internal/). The device listeners (device-tls) serve no
+ * internal route and must be reached by TLS passthrough (the service terminates mutual TLS itself);
+ * passthrough routes a whole host, paths ignored, so it may lead to a device-tls port only.
+ */
+function ingressProblems(all: Manifest[]): string[] {
+  const problems: string[] = [];
+  for (const ingress of byKind(all, 'Ingress')) {
+    const annotations = ingress.metadata?.annotations ?? {};
+    const passthrough = annotations[SSL_PASSTHROUGH] === 'true';
+    const regex = annotations['nginx.ingress.kubernetes.io/use-regex'] === 'true';
+    const spec = (ingress.spec ?? {}) as IngressSpec;
+    const routes = [
+      ...(spec.defaultBackend ? [{ path: '/', pathType: 'Prefix', backend: spec.defaultBackend }] : []),
+      ...(spec.rules ?? []).flatMap((rule) => rule.http?.paths ?? []),
+    ];
+    for (const { path = '/', pathType = 'ImplementationSpecific', backend } of routes) {
+      const problem = (what: string) =>
+        problems.push(`Ingress ${ingress.metadata?.name}: ${path} → ${backend?.service?.name}: ${what}`);
+      const row = SERVICES[backend?.service?.name ?? ''];
+      const port = backend?.service?.port;
+      const toDeviceTls =
+        row?.deviceTls !== undefined && (port?.name === DEVICE_TLS || port?.number === row.deviceTls.port);
+      if (/^\/internal/i.test(path)) problem('routes /internal/');
+      else if (row?.internalPrefix && !toDeviceTls && !passthrough && pathType !== 'Exact') {
+        const reaches = regex
+          ? new RegExp(`^${path}`).test(row.internalPrefix)
+          : pathType === 'Prefix'
+            ? row.internalPrefix.startsWith(path.replace(/\/?$/, '/'))
+            : row.internalPrefix.startsWith(path);
+        if (reaches) problem(`reaches ${row.internalPrefix} (list the public prefixes instead)`);
+      }
+      if (passthrough && !toDeviceTls)
+        problem(`TLS passthrough routes the whole host: only to a ${DEVICE_TLS} port`);
+      if (!passthrough && toDeviceTls) problem(`${DEVICE_TLS} needs the ${SSL_PASSTHROUGH} annotation`);
+    }
+  }
   return problems;
 }
 
@@ -551,6 +683,148 @@ function secretProblems(all: Doc[]): string[] {
       }
     }
   }
+  return problems;
+}
+
+// ---- the services' configuration schemas (apps/<name>/src/config.ts) ----------------------------------
+
+interface ServiceConfig {
+  /** The zod object loadConfig parses the environment with: its keys are the variables the service reads. */
+  schema: z.ZodObject;
+  defaultPort: unknown;
+  defaultTlsPort: unknown;
+}
+
+let serviceConfigsLoading: Promise<Record<string, ServiceConfig>> | undefined;
+
+/**
+ * Each service's config module, for its schema (the truth for variable names, requirements and defaults):
+ * `<PascalName>Config`, DEFAULT_PORT, DEFAULT_TLS_PORT. Imported by a computed path: this test reads the
+ * apps' configuration, it is no code that depends on the apps (tools/project.json lists the files as inputs).
+ */
+function serviceConfigs(): Promise<Record<string, ServiceConfig>> {
+  serviceConfigsLoading ??= Promise.all(
+    Object.keys(SERVICES).map(async (name) => {
+      const module = (await import(join(root, 'apps', name, 'src', 'config.ts'))) as Record<string, unknown>;
+      const exported = `${name.replace(/(^|-)(\w)/g, (_, __, c: string) => c.toUpperCase())}Config`;
+      const schema = module[exported] as z.ZodObject | undefined;
+      if (!schema?.shape) throw new Error(`apps/${name}/src/config.ts exports no zod object ${exported}`);
+      const config: ServiceConfig = {
+        schema,
+        defaultPort: module.DEFAULT_PORT,
+        defaultTlsPort: module.DEFAULT_TLS_PORT,
+      };
+      return [name, config] as const;
+    }),
+  ).then(Object.fromEntries);
+  return serviceConfigsLoading;
+}
+
+/** What a variable's schema makes of it when unset: required (no value), or its default (maybe none). */
+function unsetValue(
+  schema: z.ZodObject,
+  key: string,
+): { required: true } | { required: false; value: unknown } {
+  const result = (schema.shape[key] as z.ZodType).safeParse(undefined);
+  return result.success ? { required: false, value: result.data } : { required: true };
+}
+
+/** A ConfigMap value as the container sees it (a non-string one fails secretProblems). */
+const text = (value: unknown) => (typeof value === 'string' ? value : JSON.stringify(value));
+
+/** The environment a container starts with: ConfigMaps (envFrom), then env; Secrets and the downward API
+ * as well-formed stand-ins. */
+function containerEnvironment(
+  container: Container,
+  all: Manifest[],
+  podName: string,
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const from of container.envFrom ?? []) {
+    const map = byKind(all, 'ConfigMap', from.configMapRef?.name)[0];
+    for (const [key, value] of Object.entries(map?.data ?? {})) env[key] = text(value);
+    if (from.secretRef)
+      for (const store of Object.values(SECRETS).filter((s) => s.name === from.secretRef?.name))
+        for (const key of store.keys) env[key] = SECRET_STAND_INS[key] ?? 'stand-in';
+  }
+  for (const e of container.env ?? []) {
+    const from = e.valueFrom;
+    if (e.value !== undefined) env[e.name] = e.value;
+    else if (from?.secretKeyRef) env[e.name] = SECRET_STAND_INS[from.secretKeyRef.key ?? ''] ?? 'stand-in';
+    else if (from?.fieldRef?.fieldPath === 'metadata.name') env[e.name] = podName;
+    else if (from?.configMapKeyRef) {
+      const value = byKind(all, 'ConfigMap', from.configMapKeyRef.name)[0]?.data?.[
+        from.configMapKeyRef.key ?? ''
+      ];
+      if (value !== undefined) env[e.name] = text(value);
+    }
+  }
+  return env;
+}
+
+/** Every variable a manifest sets is one the service reads; every one it requires is set; a default that
+ * points at the pod itself is overridden; and the whole environment parses as at start-up. */
+function configProblems(all: Manifest[], configs: Record<string, ServiceConfig>): string[] {
+  const problems: string[] = [];
+  const sharedKeys = new Map<string, Set<string>>();
+  for (const [name, expected] of Object.entries(SERVICES)) {
+    const problem = (what: string) => problems.push(`${name}: ${what}`);
+    const { schema, defaultPort, defaultTlsPort } = configs[name]!;
+    if (defaultPort !== expected.port)
+      problem(`DEFAULT_PORT is ${String(defaultPort)}, this test says ${expected.port}`);
+    if (defaultTlsPort !== expected.deviceTls?.port)
+      problem(`DEFAULT_TLS_PORT is ${String(defaultTlsPort)}, this test says ${expected.deviceTls?.port}`);
+
+    const keys = Object.keys(schema.shape);
+    const reads = new Set([...keys, ...Object.keys(otelSchema.shape)]);
+    const workload = workloads(all, name)[0];
+    const container = serviceContainer(name, workloadSpec(workload));
+    if (!container) continue; // serviceProblems reports it
+    for (const e of container.env ?? [])
+      if (!reads.has(e.name)) problem(`sets ${e.name}, which apps/${name}/src/config.ts does not read`);
+    for (const from of container.envFrom ?? [])
+      if (from.configMapRef?.name) {
+        const users = sharedKeys.get(from.configMapRef.name) ?? new Set<string>();
+        for (const key of reads) users.add(key);
+        sharedKeys.set(from.configMapRef.name, users);
+      }
+
+    // The Secrets: those of every store whose keys the schema reads (optional ones too: enrollment's
+    // INTERNAL_API_TOKEN); a required secret-looking variable needs a Secret of its own in this test.
+    const stores = (Object.keys(SECRETS) as Store[]).filter((store) =>
+      SECRETS[store].keys.some((key) => keys.includes(key)),
+    );
+    if ([...stores].sort().join() !== [...expected.secrets].sort().join())
+      problem(
+        `config reads the Secrets' keys of [${stores.join()}], this test gives [${expected.secrets.join()}]`,
+      );
+    for (const key of keys) {
+      const unset = unsetValue(schema, key);
+      const fromSecret = Object.values(SECRETS).some((secret) => secret.keys.includes(key));
+      if (unset.required && SECRET_LIKE.test(key) && !fromSecret)
+        problem(`${key} is a required secret: add its Secret to SECRETS and the manifests`);
+      const value = envValue(container, all, key);
+      if (unset.required && value === undefined) problem(`${key} is required but not set`);
+      // A setting whose default is the pod itself (the *_INTERNAL_URLs, the device host names and URIs)
+      // must be set, and to an address others reach.
+      if (!unset.required && unset.value !== undefined && LOCAL_ADDRESS.test(JSON.stringify(unset.value)))
+        if (value === undefined || LOCAL_ADDRESS.test(value))
+          problem(`${key} defaults to ${JSON.stringify(unset.value)}; set it for the cluster, not ${value}`);
+    }
+
+    // Parsed as the service does at start-up (a StatefulSet pod is named <name>-<ordinal>).
+    const env = containerEnvironment(container, all, `${name}-0`);
+    for (const target of [schema, otelSchema])
+      try {
+        loadConfig(target, env);
+      } catch (error) {
+        problem((error as Error).message.replace(/\s+/g, ' '));
+      }
+  }
+  // The shared ConfigMap holds only what some service that loads it reads.
+  for (const [mapName, users] of sharedKeys)
+    for (const key of Object.keys(byKind(all, 'ConfigMap', mapName)[0]?.data ?? {}))
+      if (!users.has(key)) problems.push(`ConfigMap ${mapName}: ${key} is read by none of its services`);
   return problems;
 }
 
@@ -618,10 +892,9 @@ describe('k8s manifests', () => {
   it('commit no Secret and no secret value', () => {
     expect(secretProblems(docs)).toEqual([]);
     const secretRefs = new Set(
-      byKind(
-        base.map((d) => d.manifest),
-        'Deployment',
-      ).flatMap((d) => [...secretsReferenced((d.spec as unknown as DeploymentSpec).template.spec)]),
+      workloads(base.map((d) => d.manifest)).flatMap((w) => [
+        ...secretsReferenced(workloadSpec(w)!.template.spec),
+      ]),
     );
     expect([...secretRefs].sort()).toEqual(
       Object.values(SECRETS)
@@ -640,66 +913,88 @@ describe('k8s manifests', () => {
     expect(namespaces.map((n) => n.metadata?.name)).toEqual(['meterkeep']);
   });
 
-  it('give each service the settings its config schema requires, and the table above matches the apps', () => {
-    const problems: string[] = [];
+  it('set only variables a service reads, all it requires, and values its config accepts', async () => {
+    expect(
+      configProblems(
+        base.map((d) => d.manifest),
+        await serviceConfigs(),
+      ),
+    ).toEqual([]);
+  });
+
+  it('run telemetry-ingest as a StatefulSet whose pod name is TELEMETRY_INSTANCE_ID', () => {
     const all = base.map((d) => d.manifest);
-    for (const [name, expected] of Object.entries(SERVICES)) {
-      const source = readFileSync(join(root, 'apps', name, 'src', 'config.ts'), 'utf8');
-      const port = /DEFAULT_PORT\s*=\s*(\d+)/.exec(source)?.[1];
-      if (Number(port) !== expected.port)
-        problems.push(`${name}: DEFAULT_PORT is ${port}, this test says ${expected.port}`);
-      const blocks = [...source.matchAll(/\.\.\.(\w+Env)\b/g)].map((m) => m[1]!);
-      const unknown = blocks.filter((b) => !(b in ENV_BLOCKS));
-      if (unknown.length > 0)
-        problems.push(`${name}: config uses ${unknown.join(', ')}: deploy it, then teach this test`);
-      const blockStores = blocks.flatMap((b) => {
-        const store = ENV_BLOCKS[b]?.store;
-        return store && store !== 'redis' ? [store] : [];
-      });
-      // A store's key declared inline in the schema (enrollment's optional INTERNAL_API_TOKEN) needs
-      // that store's Secret too, required or not.
-      const inlineStores = (Object.keys(SECRETS) as Store[]).filter((store) =>
-        SECRETS[store].keys.some((key) => new RegExp(`^\\s*${key}\\s*:`, 'm').test(source)),
-      );
-      const stores = [...new Set([...blockStores, ...inlineStores])];
-      if ([...stores].sort().join() !== [...expected.secrets].sort().join())
-        problems.push(
-          `${name}: config needs Secrets for [${stores.join()}], the manifests give [${expected.secrets.join()}]`,
-        );
-      const deployment = byKind(all, 'Deployment', name)[0];
-      const container = (deployment?.spec as unknown as DeploymentSpec | undefined)?.template.spec
-        .containers[0];
-      for (const variable of blocks.flatMap((b) => ENV_BLOCKS[b]?.required ?? []))
-        if (!container || envValue(container, all, variable) === undefined)
-          problems.push(`${name}: ${variable} is required but not set`);
-      const tlsPort = /DEFAULT_TLS_PORT\s*=\s*(\d+)/.exec(source)?.[1];
-      if ((tlsPort === undefined ? undefined : Number(tlsPort)) !== expected.deviceTls?.port)
-        problems.push(`${name}: DEFAULT_TLS_PORT is ${tlsPort}, this test says ${expected.deviceTls?.port}`);
-      // A setting whose default is the pod itself (ENROLLMENT_INTERNAL_URL, the device host names and
-      // URIs) must be set, and to an address others reach.
-      for (const [, variable = '', fallback = ''] of source.matchAll(
-        /^\s*([A-Z][A-Z0-9_]*)\s*:.*\.default\((.*)\)/gm,
-      )) {
-        if (!LOCAL_ADDRESS.test(fallback)) continue;
-        const value = container ? envValue(container, all, variable) : undefined;
-        if (value === undefined || LOCAL_ADDRESS.test(value))
-          problems.push(`${name}: ${variable} defaults to ${fallback}; set it for the cluster, not ${value}`);
-      }
-    }
-    expect(problems).toEqual([]);
+    const [workload] = workloads(all, 'telemetry-ingest');
+    expect(workload?.kind).toBe('StatefulSet');
+    const env = serviceContainer('telemetry-ingest', workloadSpec(workload))?.env ?? [];
+    expect(env.find((e) => e.name === 'TELEMETRY_INSTANCE_ID')?.valueFrom).toEqual({
+      fieldRef: { fieldPath: 'metadata.name' },
+    });
+  });
+
+  it('refuse an Ingress that routes /internal/, or device TLS without passthrough', () => {
+    const ingress = (
+      name: string,
+      path: string,
+      service: string,
+      port: string,
+      passthrough = false,
+      pathType = 'Prefix',
+    ): Manifest => ({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'Ingress',
+      metadata: { name, ...(passthrough && { annotations: { [SSL_PASSTHROUGH]: 'true' } }) },
+      spec: {
+        rules: [
+          {
+            host: `${name}.example`,
+            http: {
+              paths: [{ path, pathType, backend: { service: { name: service, port: { name: port } } } }],
+            },
+          },
+        ],
+      },
+    });
+    const refused = [
+      ingress('internal-direct', '/internal/v1/psk-proofs', 'enrollment', 'http'),
+      ingress('internal-any', '/internal', 'ota-distributor', 'http'),
+      ingress('catch-all-enrollment', '/', 'enrollment', 'http'),
+      ingress('catch-all-privacy', '/', 'privacy', 'http'),
+      ingress('prefix-bootstrap', '/int', 'bootstrap', 'http', false, 'ImplementationSpecific'),
+      ingress('passthrough-plain', '/', 'bootstrap', 'http', true),
+      ingress('telemetry-terminated', '/', 'telemetry-ingest', DEVICE_TLS),
+    ];
+    for (const m of refused) expect(ingressProblems([m]), m.metadata?.name).not.toEqual([]);
+    const allowed = [
+      ingress('bootstrap-devices', '/', 'bootstrap', DEVICE_TLS, true),
+      ingress('telemetry-devices', '/', 'telemetry-ingest', DEVICE_TLS, true),
+      ingress('enrollment-api', '/v1/', 'enrollment', 'http'),
+      ingress('privacy-api', '/v1/occupancies', 'privacy', 'http'),
+      // Prefix matches whole path elements: /int is not a prefix of /internal/.
+      ingress('bootstrap-int', '/int', 'bootstrap', 'http'),
+    ];
+    expect(allowed.flatMap((m) => ingressProblems([m]))).toEqual([]);
+    expect(ingressProblems(docs.map((d) => d.manifest))).toEqual([]);
+    // The example Ingress in k8s/README.md passes too.
+    const readme = readFileSync(join(k8sDir, 'README.md'), 'utf8');
+    const examples = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].flatMap((m) =>
+      parseYaml(m[1]!, 'k8s/README.md'),
+    );
+    expect(ingressProblems(examples)).toEqual([]);
   });
 
   const kubectl = kubectlAvailable();
   const targets = kustomizations.map((k) => dirname(k.file));
-  it.skipIf(!kubectl).each(targets.map((dir) => rel(dir)))('render with kustomize: %s', (dir) => {
+  it.skipIf(!kubectl).each(targets.map((dir) => rel(dir)))('render with kustomize: %s', async (dir) => {
     const rendered = render(join(root, dir));
     expect(serviceProblems(rendered)).toEqual([]);
+    expect(configProblems(rendered, await serviceConfigs())).toEqual([]);
     expect(secretProblems(rendered.map((manifest) => ({ file: dir, manifest })))).toEqual([]);
     const outside = rendered.filter((m) => m.kind !== 'Namespace' && m.metadata?.namespace !== 'meterkeep');
     expect(outside.map((m) => `${m.kind}/${m.metadata?.name}`)).toEqual([]);
     if (dir.includes('overlays')) {
-      for (const d of byKind(rendered, 'Deployment')) {
-        const spec = d.spec as unknown as DeploymentSpec;
+      for (const d of workloads(rendered)) {
+        const spec = workloadSpec(d)!;
         expect(spec.replicas ?? 1, `${d.metadata?.name} replicas`).toBeGreaterThanOrEqual(2);
         for (const c of spec.template.spec.containers)
           expect(c.image, `${d.metadata?.name} image`).toMatch(
