@@ -2,14 +2,18 @@
 // The quick start's main job, the meter lifecycle on a local stack: the five services start; a
 // factory mints and verifies a batch for the utility's bootstrap server and simulated meters lock
 // their factory path; the utility trusts the manufacturer CA and enrolls the batch; the fleet
-// bootstraps over mutual TLS; the registry shows the meters ACTIVE; a clean stop.
-// Later capabilities (bootstrap, readings, firmware, privacy) continue the story here.
+// bootstraps over mutual TLS; the registry shows the meters ACTIVE; each meter gets an occupancy with
+// a data key of its own; the fleet sends a day of readings, sealed at ingest; an authorised consumer
+// opens a sample from Kafka with the keys; a clean stop.
+// Later capabilities (firmware, erasure) continue the story here.
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { mintBatch } from './demo/factory-line.mjs';
 import { say } from './demo/run.mjs';
-import { bootstrapFleet, onboardBatch } from './demo/utility-onboarding.mjs';
+import { decryptSample, readingsTopicEnds } from './demo/authorised-consumer.mjs';
+import { openOccupancies, reportDay, startOfYesterday, waitForTls } from './demo/telemetry.mjs';
+import { bootstrapFleet, listDevices, onboardBatch } from './demo/utility-onboarding.mjs';
 import { workspaceRoot } from './swc-options.mjs';
 
 const die = (line) => {
@@ -31,6 +35,8 @@ if (!Number.isInteger(count) || count < 1) die('DEMO_METERS must be a positive w
 const runId = Date.now().toString(36).toUpperCase();
 const demoDir = join(workspaceRoot, '.local-stack/demo', runId);
 const DEVICE_PORT = 8443;
+const TELEMETRY_PORT = 8444;
+const tenantId = `demo-${runId.toLowerCase()}`;
 
 const require = createRequire(import.meta.url);
 const {
@@ -50,12 +56,22 @@ Object.assign(env, localSecrets());
 env.BOOTSTRAP_NOT_KNOWN_RETRY_AFTER_S ??= '2';
 // The whole simulated fleet comes from one address, as meters behind a gateway or NAT would.
 env.BOOTSTRAP_RATE_LIMIT_PER_SOURCE ??= '100000';
+// How the services find each other (their default ports) and where bootstrap sends meters' readings.
+const urlOf = (name) => `http://127.0.0.1:${SERVICES.find((service) => service.name === name).port}`;
+env.ENROLLMENT_INTERNAL_URL ??= urlOf('enrollment');
+env.BOOTSTRAP_INTERNAL_URL ??= urlOf('bootstrap');
+env.PRIVACY_INTERNAL_URL ??= urlOf('privacy');
+env.TELEMETRY_TLS_PORT ??= String(TELEMETRY_PORT);
+env.BOOTSTRAP_TELEMETRY_URI ??= `https://localhost:${env.TELEMETRY_TLS_PORT}`;
 const logDir = join(workspaceRoot, '.local-stack/logs');
 const running = [];
 const stopAll = () => Promise.all(running.map((service) => service.stop()));
 
 try {
   if (!(await portIsFree(DEVICE_PORT))) throw new PortInUseError(DEVICE_PORT, "bootstrap's device listener");
+  const telemetryPort = Number(env.TELEMETRY_TLS_PORT);
+  if (!(await portIsFree(telemetryPort)))
+    throw new PortInUseError(telemetryPort, "telemetry-ingest's device listener");
   for (const { name, port } of SERVICES) {
     running.push(await startServiceProcess({ name, port, env, logFile: join(logDir, `${name}.log`) }));
   }
@@ -83,7 +99,7 @@ try {
   const { apiKey } = await onboardBatch({
     enrollmentUrl: enrollment.url,
     stackEnv: env,
-    tenantId: `demo-${runId.toLowerCase()}`,
+    tenantId,
     factory,
   });
   const byState = await bootstrapFleet({ enrollment: enrollment.url, factory, count, apiKey });
@@ -93,6 +109,40 @@ try {
   console.log('');
   if ((byState.ACTIVE ?? 0) !== count)
     throw new Error(`expected ${count} meters ACTIVE, found ${JSON.stringify(byState)}`);
+
+  // A household moves in behind each meter, from the start of yesterday: its readings get its own key.
+  const privacy = running.find((service) => service.name === 'privacy');
+  const meterIds = (await listDevices(enrollment.url, apiKey))
+    .filter((device) => device.state === 'ACTIVE')
+    .map((device) => device.endpointName);
+  const occupancies = await openOccupancies({
+    privacyUrl: privacy.url,
+    apiKey,
+    meterIds,
+    from: startOfYesterday(),
+  });
+
+  // The ingest's device listener opens once bootstrap has issued its server certificate.
+  const waited = await waitForTls({
+    port: telemetryPort,
+    caPem: serverCaPem,
+    what: "telemetry-ingest's device listener",
+  });
+  say(
+    `telemetry-ingest: device listener accepts mutual TLS on port ${telemetryPort} (waited ${(waited / 1000).toFixed(1)} s)`,
+  );
+  const since = await readingsTopicEnds(env.KAFKA_BROKERS);
+  reportDay({ statesDir: join(factory.batch, '..', 'meters'), count });
+  await decryptSample({
+    brokers: env.KAFKA_BROKERS,
+    tenantId,
+    since,
+    privacyUrl: privacy.url,
+    internalToken: env.INTERNAL_API_TOKEN,
+    occupancies,
+    // Each meter's day goes in one batch, so one record at least per meter.
+    sample: Math.min(5, meterIds.length),
+  });
 } catch (error) {
   await stopAll();
   if (error instanceof PortInUseError) die(error.message);

@@ -73,6 +73,14 @@ export async function bootstrapFleet({ enrollment, factory, count, apiKey }) {
 
 async function registryCounts(enrollmentUrl, apiKey) {
   const byState = {};
+  for (const device of await listDevices(enrollmentUrl, apiKey))
+    byState[device.state] = (byState[device.state] ?? 0) + 1;
+  return byState;
+}
+
+/** The tenant's registry, every page of it. */
+export async function listDevices(enrollmentUrl, apiKey) {
+  const devices = [];
   for (let cursor; ;) {
     const page = await api(
       enrollmentUrl,
@@ -80,8 +88,8 @@ async function registryCounts(enrollmentUrl, apiKey) {
       'GET',
       `/v1/devices?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
     );
-    for (const device of page.items) byState[device.state] = (byState[device.state] ?? 0) + 1;
-    if (!page.nextCursor) return byState;
+    devices.push(...page.items);
+    if (!page.nextCursor) return devices;
     cursor = page.nextCursor;
   }
 }
