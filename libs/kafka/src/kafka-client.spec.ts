@@ -50,4 +50,22 @@ describe('kafkajs logging through pino', () => {
     expect(lines[0]).not.toHaveProperty('logger');
     expect(lines[0]?.time).not.toBe('then');
   });
+
+  it('logs the routine CONCURRENT_TRANSACTIONS retry at debug, other errors as errors', () => {
+    const { lines, logger } = capture('debug');
+    const log = pinoLogCreator(logger)();
+    const failed = (error: string) => ({
+      namespace: 'Connection',
+      level: logLevel.ERROR,
+      label: 'ERROR',
+      log: { timestamp: 'then', logger: 'kafkajs', message: 'Response AddPartitionsToTxn', error },
+    });
+    log(
+      failed(
+        'The producer attempted to update a transaction while another concurrent operation on the same transaction was ongoing',
+      ),
+    );
+    log(failed('The coordinator is not available'));
+    expect(lines.map(({ level }) => level)).toEqual(['debug', 'error']);
+  });
 });

@@ -41,13 +41,21 @@ export function kafkaLogLevelFor(logger: Logger): logLevel {
   return logLevel.NOTHING;
 }
 
+/**
+ * Answers kafkajs logs as errors although it retries them at once and they are part of normal work:
+ * a transaction begun right after a commit meets CONCURRENT_TRANSACTIONS until the broker has
+ * written the markers.
+ */
+const ROUTINE_RETRIES = /another concurrent operation on the same transaction/;
+
 export function pinoLogCreator(logger: Logger) {
   const kafkaLogger = logger.child({ component: 'kafkajs' });
   return () =>
     ({ namespace, level, log }: LogEntry): void => {
       // pino stamps its own time; kafkajs' own `logger: 'kafkajs'` field is noise.
       const { message, timestamp: _timestamp, logger: _name, ...extra } = log;
-      kafkaLogger[pinoLevelFor(level)]({ namespace, ...extra }, message);
+      const routine = typeof extra.error === 'string' && ROUTINE_RETRIES.test(extra.error);
+      kafkaLogger[routine ? 'debug' : pinoLevelFor(level)]({ namespace, ...extra }, message);
     };
 }
 

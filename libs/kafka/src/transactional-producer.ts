@@ -3,8 +3,48 @@ import type { Logger } from '@meterkeep/observability';
 import { type Kafka, Partitioners, type Producer } from 'kafkajs';
 import { encodeEvent } from './event-codec';
 import { describeError } from './event-errors';
-import { takeBatch } from './event-producer';
 import { type EventHeaders, injectTraceContext } from './trace-headers';
+
+/** What one transaction may carry, in bytes: many requests, one commit. */
+const MAX_TRANSACTION_BYTES = 16 * 1024 * 1024;
+/** What one produce request may carry: below the broker's default message.max.bytes (1 MiB). */
+const MAX_REQUEST_BYTES = 768 * 1024;
+
+/** The oldest waiting writes that fit one transaction (at least one). */
+function takeTransaction(pending: PendingWrite[]): PendingWrite[] {
+  let bytes = 0;
+  let count = 0;
+  for (const write of pending) {
+    if (count > 0 && bytes + write.bytes > MAX_TRANSACTION_BYTES) break;
+    bytes += write.bytes;
+    count += 1;
+  }
+  return pending.splice(0, count);
+}
+
+type TopicMessages = { topic: string; messages: { key: string; value: string; headers?: EventHeaders }[] }[];
+
+/** Splits a transaction's records into produce requests of at most MAX_REQUEST_BYTES (at least one record each). */
+function requests(byTopic: Map<string, OutgoingRecord[]>): TopicMessages[] {
+  const out: TopicMessages[] = [];
+  let current = new Map<string, TopicMessages[number]['messages']>();
+  let bytes = 0;
+  for (const [topic, records] of byTopic)
+    for (const { key, value, headers } of records) {
+      const size = key.length + value.length;
+      if (bytes > 0 && bytes + size > MAX_REQUEST_BYTES) {
+        out.push([...current].map(([t, messages]) => ({ topic: t, messages })));
+        current = new Map();
+        bytes = 0;
+      }
+      const list = current.get(topic);
+      if (list) list.push({ key, value, headers });
+      else current.set(topic, [{ key, value, headers }]);
+      bytes += size;
+    }
+  if (bytes > 0) out.push([...current].map(([t, messages]) => ({ topic: t, messages })));
+  return out;
+}
 
 export interface TransactionalProducerOptions {
   kafka: Kafka;
@@ -147,7 +187,7 @@ export class TransactionalProducer {
           write.reject(new Error('The write waited too long for a transaction; not sent'));
         if (this.pending.length === 0) break;
       }
-      const batch = takeBatch(this.pending);
+      const batch = takeTransaction(this.pending);
       try {
         await this.commit(batch);
         for (const write of batch) write.resolve();
@@ -169,13 +209,10 @@ export class TransactionalProducer {
       }
     const transaction = await producer.transaction();
     try {
-      await transaction.sendBatch({
-        acks: -1,
-        topicMessages: [...byTopic].map(([topic, messages]) => ({
-          topic,
-          messages: messages.map(({ key, value, headers }) => ({ key, value, headers })),
-        })),
-      });
+      // Requests stay under the broker's message.max.bytes; the transaction spans them all, so the
+      // cost of committing is shared by every write in it.
+      for (const request of requests(byTopic))
+        await transaction.sendBatch({ acks: -1, topicMessages: request });
       await transaction.commit();
     } catch (error) {
       this.options.logger?.warn({ err: describeError(error) }, 'transaction failed; aborting it');

@@ -104,4 +104,23 @@ describe('TransactionalProducer', () => {
     const records = await readTopic(kafka, contract.name, 1);
     expect(records.map((r) => (JSON.parse(r.value ?? '{}') as { seq: number }).seq)).toEqual([2]);
   });
+
+  it('spreads a transaction larger than one request over several, committed once', async () => {
+    const contract = meterContract('tx-large', 3);
+    await ensureTopics(kafka, [contract]);
+    const producer = new TransactionalProducer({
+      kafka,
+      transactionalId: `it-${randomLetters(8)}`,
+      logger: testLogger,
+    });
+    await producer.connect();
+    cleanup.push(() => producer.disconnect());
+    // 30 records of ~100 KB: about 3 MB, four requests of at most 768 KB.
+    const records = Array.from({ length: 30 }, (_, i) => {
+      const record = contractRecord(contract, meterReading(i));
+      return { ...record, key: record.key.padEnd(100_000, '.') };
+    });
+    await producer.write(records);
+    expect(await readTopic(kafka, contract.name, 30)).toHaveLength(30);
+  });
 });
