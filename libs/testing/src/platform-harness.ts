@@ -75,15 +75,32 @@ export async function startPlatform(options: {
     });
   const ingestExtra = { TELEMETRY_INSTANCE_ID: `it-${ingestTls}`, ...options.ingestEnv };
 
-  const enrollment = await start('enrollment', enrollmentPort!);
-  const bootstrap = await start('bootstrap', bootstrapPort!);
-  const privacy = await start('privacy', privacyPort!);
-  await Promise.all([enrollment.waitReady(90_000), bootstrap.waitReady(90_000), privacy.waitReady(90_000)]);
-  // The ingest asks bootstrap for its server certificate: start it once bootstrap answers.
-  let ingest = await start('telemetry-ingest', ingestPort!, ingestExtra);
-  await ingest.waitReady(90_000);
-  await waitForPort(ingestTls!);
-  const serverCaPem = await (await fetch(`${bootstrap.url}/bs/v1/server-ca`)).text();
+  const started: ServiceProcess[] = [];
+  const track = async (service: Promise<ServiceProcess>) => {
+    const running = await service;
+    started.push(running);
+    return running;
+  };
+  let enrollment: ServiceProcess;
+  let bootstrap: ServiceProcess;
+  let privacy: ServiceProcess;
+  let ingest: ServiceProcess;
+  let serverCaPem: string;
+  try {
+    enrollment = await track(start('enrollment', enrollmentPort!));
+    bootstrap = await track(start('bootstrap', bootstrapPort!));
+    privacy = await track(start('privacy', privacyPort!));
+    await Promise.all([enrollment.waitReady(90_000), bootstrap.waitReady(90_000), privacy.waitReady(90_000)]);
+    // The ingest asks bootstrap for its server certificate: start it once bootstrap answers.
+    ingest = await track(start('telemetry-ingest', ingestPort!, ingestExtra));
+    await ingest.waitReady(90_000);
+    await waitForPort(ingestTls!);
+    serverCaPem = await (await fetch(`${bootstrap.url}/bs/v1/server-ca`)).text();
+  } catch (error) {
+    // Nothing is left running when the platform does not come up.
+    await Promise.all(started.map((service) => service.stop()));
+    throw error;
+  }
 
   const platform: Platform = {
     env,

@@ -73,9 +73,9 @@ export type Claim =
   | { kind: 'replay'; answer: TelemetryBatchAnswer }
   | { kind: 'claimed'; lock: string; alreadySeen: Set<string> };
 
-/** yyyymmdd (UTC) of an epoch-ms instant. */
+/** The UTC day of an epoch-ms instant, as days since 1970-01-01. */
 export function dayOf(at: number): string {
-  return new Date(at).toISOString().slice(0, 10).replaceAll('-', '');
+  return String(Math.floor(at / 86_400_000));
 }
 
 /**
