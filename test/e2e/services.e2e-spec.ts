@@ -34,7 +34,8 @@ const stackEnv = () => {
 const expectedChecks: Record<string, string[]> = {
   enrollment: ['kafka', 'postgres'],
   bootstrap: ['kafka', 'postgres', 'redis'],
-  'telemetry-ingest': ['kafka', 'redis'],
+  // Besides its stores, the ingest is ready once it knows the meters and its device listener is open.
+  'telemetry-ingest': ['device-listener', 'directory', 'kafka', 'redis'],
   'ota-distributor': ['kafka', 'postgres', 's3'],
   privacy: ['kafka', 'postgres', 's3'],
 };
@@ -43,10 +44,25 @@ describe('the five services on the real stack', () => {
   const running = new Map<string, ServiceProcess>();
 
   beforeAll(async () => {
+    const ports = new Map<string, number>();
+    for (const { name } of SERVICES) ports.set(name, await freePort());
+    // The services call each other's internal routes, and listen for devices on ports of their own.
+    const wiring = {
+      ENROLLMENT_INTERNAL_URL: `http://127.0.0.1:${ports.get('enrollment')}`,
+      BOOTSTRAP_INTERNAL_URL: `http://127.0.0.1:${ports.get('bootstrap')}`,
+      PRIVACY_INTERNAL_URL: `http://127.0.0.1:${ports.get('privacy')}`,
+      BOOTSTRAP_TLS_PORT: String(await freePort()),
+      TELEMETRY_TLS_PORT: String(await freePort()),
+    };
     for (const { name } of SERVICES) {
       running.set(
         name,
-        await startServiceProcess({ name, port: await freePort(), env: stackEnv(), logFile: logFile(name) }),
+        await startServiceProcess({
+          name,
+          port: ports.get(name)!,
+          env: { ...stackEnv(), ...wiring },
+          logFile: logFile(name),
+        }),
       );
     }
     await Promise.all([...running.values()].map((service) => service.waitReady(90_000)));

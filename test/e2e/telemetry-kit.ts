@@ -15,13 +15,24 @@ export interface TopicRecord {
   raw: Buffer;
 }
 
-/** Every record of a topic whose key starts with `keyPrefix`, read committed, from the start. */
+/** When this test process started: records older than it belong to other runs. */
+const PROCESS_START = Date.now() - Math.round(process.uptime() * 1000);
+
+/**
+ * Every record of a topic whose key starts with `keyPrefix`, read committed, from `sinceMs` (by
+ * default this test process's start: the topic of a long-lived local stack holds older runs' records).
+ */
 export async function recordsOf(
   kafka: Kafka,
   topic: string,
   keyPrefix: string,
-  settleMs = 2_500,
+  options: { settleMs?: number; sinceMs?: number } = {},
 ): Promise<TopicRecord[]> {
+  const settleMs = options.settleMs ?? 2_500;
+  const admin = kafka.admin();
+  await admin.connect();
+  const starts = await admin.fetchTopicOffsetsByTimestamp(topic, options.sinceMs ?? PROCESS_START);
+  await admin.disconnect();
   const consumer = kafka.consumer({
     groupId: `e2e-reader-${Math.random().toString(36).slice(2)}`,
     maxWaitTimeInMs: 200,
@@ -40,6 +51,7 @@ export async function recordsOf(
         return Promise.resolve();
       },
     });
+    for (const { partition, offset } of starts) consumer.seek({ topic, partition, offset });
     // Read until the topic has been quiet for a while.
     await waitUntil(() => Date.now() - last > settleMs, { timeoutMs: 60_000, intervalMs: 200 });
     return records;

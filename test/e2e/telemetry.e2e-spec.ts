@@ -63,7 +63,7 @@ describe('telemetry ingest, end to end', () => {
     platform = await startPlatform({ logs });
     fleet = await activeFleet(platform, {
       tenantId: `tl-${runId.toLowerCase()}`,
-      count: 6,
+      count: 8,
       prefix: `TL${runId}M`,
     });
     meters = fleet.batch.endpointNames;
@@ -228,6 +228,56 @@ describe('telemetry ingest, end to end', () => {
       },
       { timeoutMs: 20_000, description: 'the suspension to reach the ingest' },
     );
+  });
+
+  it('seals each household under its occupancy key; destroying one key leaves its records unreadable and the neighbour’s readable', async () => {
+    const [household, neighbour] = [meters[6]!, meters[7]!];
+    const from = new Date(Date.now() - 10 * 86_400_000).toISOString();
+    const open = async (meterId: string) => {
+      const answer = await fleet.privacyApi('POST', '/v1/occupancies', {
+        meterId,
+        subjectRef: `subj-${meterId.slice(-4)}`,
+        from,
+      });
+      expect(answer.status).toBe(201);
+      return (answer.body as { keyId: string }).keyId;
+    };
+    const [householdKey, neighbourKey] = [await open(household), await open(neighbour)];
+    for (const meter of [household, neighbour])
+      expect(
+        (await post(meter, { batchId: 'occ-1', readings: dayOfReadings(utcDay(2), 12, 8) })).body,
+      ).toMatchObject({
+        accepted: 8,
+      });
+    const sealed = async (meter: string) => {
+      const [record] = await recordsOf(kafka, TELEMETRY_READINGS.name, `${fleet.tenantId}/${meter}`);
+      return validateEvent(TELEMETRY_READINGS, JSON.parse(record!.value));
+    };
+    const [ofHousehold, ofNeighbour] = [await sealed(household), await sealed(neighbour)];
+    expect(ofHousehold.keyId).toBe(householdKey);
+    expect(ofNeighbour.keyId).toBe(neighbourKey);
+
+    const destroyed = await fleet.privacyApi('POST', `/v1/data-keys/${householdKey}/destroy`);
+    expect(destroyed.status).toBe(200);
+    expect((await dataKey(platform, fleet.tenantId, householdKey)).status).toBe(410);
+    const neighbourKeyBytes = await dataKey(platform, fleet.tenantId, neighbourKey);
+    expect(openReadings(ofNeighbour, neighbourKeyBytes.key!).readings).toHaveLength(8);
+    // Nothing but the destroyed key opens the household's record: the neighbour's key does not.
+    expect(() => openReadings(ofHousehold, neighbourKeyBytes.key!)).toThrow();
+
+    // The ingest drops the key on the announcement, and refuses new readings of the erased period.
+    const refused = await waitUntil(
+      async () => {
+        const answer = await post(household, {
+          batchId: `occ-2-${Date.now()}`,
+          readings: dayOfReadings(utcDay(1), 13, 1),
+        });
+        const body = answer.body as { rejected?: { code: string }[] };
+        return body.rejected?.[0]?.code === 'OCCUPANCY_ERASED' ? body : undefined;
+      },
+      { timeoutMs: 30_000, description: 'the key destruction to reach the ingest' },
+    );
+    expect(refused).toMatchObject({ accepted: 0 });
   });
 
   it('answers 413 for an oversized batch and 415 for a body that is not JSON, and stays up', async () => {

@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { Logger } from '@meterkeep/observability';
-import { MutualTlsListener } from '@meterkeep/service-runtime';
+import { MutualTlsListener, ServiceState } from '@meterkeep/service-runtime';
 import type { TelemetryIngestConfig } from '../config';
 import { CONFIG, LOGGER } from '../core/tokens';
 import { BatchRecovery } from '../ingest/batch-recovery';
@@ -34,7 +34,13 @@ export class DeviceListener implements OnApplicationBootstrap, BeforeApplication
     private readonly recovery: BatchRecovery,
     @Inject(CONFIG) private readonly config: TelemetryIngestConfig,
     @Inject(LOGGER) private readonly logger: Logger,
-  ) {}
+    state: ServiceState,
+  ) {
+    state.addProbe({
+      name: 'device-listener',
+      check: () => (this.listener?.listening ? Promise.resolve() : Promise.reject(new Error('not open yet'))),
+    });
+  }
 
   get port(): number {
     if (!this.listener) throw new Error('The device listener is not started');

@@ -14,6 +14,7 @@ import {
 import { EventConsumer, type EventConsumerOptions } from '@meterkeep/kafka';
 import { KAFKA_CLIENT } from '@meterkeep/kafka/nest';
 import type { Logger } from '@meterkeep/observability';
+import { ServiceState } from '@meterkeep/service-runtime';
 import type { TelemetryIngestConfig } from '../config';
 import { CONFIG, LOGGER } from '../core/tokens';
 import { DeviceDirectory } from './device-directory';
@@ -47,7 +48,15 @@ export class DirectorySync implements OnApplicationBootstrap, BeforeApplicationS
     @Inject(KAFKA_CLIENT) private readonly kafka: KafkaClient,
     @Inject(CONFIG) private readonly config: TelemetryIngestConfig,
     @Inject(LOGGER) private readonly logger: Logger,
-  ) {}
+    state: ServiceState,
+  ) {
+    // Not ready before the directory knows every meter: until then they would all be told to retry.
+    state.addProbe({
+      name: 'directory',
+      check: () =>
+        this.caughtUp ? Promise.resolve() : Promise.reject(new Error('still reading the device topics')),
+    });
+  }
 
   get isCaughtUp(): boolean {
     return this.caughtUp;
