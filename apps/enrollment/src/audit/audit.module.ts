@@ -1,7 +1,5 @@
-import { Global, Module } from '@nestjs/common';
-import { AuditLog } from './audit-log';
-import { AuditRepository } from './audit.repository';
+import { AuditModule as SharedAuditModule } from '@meterkeep/audit/nest';
+import { OutboxRepository } from '../outbox/outbox.repository';
 
-@Global()
-@Module({ providers: [AuditRepository, AuditLog], exports: [AuditLog] })
-export class AuditModule {}
+/** Enrollment's audit log (@meterkeep/audit): the `audit_chain_heads` table of its own schema. */
+export const AuditModule = SharedAuditModule.forRoot({ outbox: OutboxRepository });

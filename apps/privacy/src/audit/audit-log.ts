@@ -1,20 +1,9 @@
-import { Injectable } from '@nestjs/common';
-import { AUDIT_EVENTS } from '@meterkeep/contracts';
-import type { Executor } from '../core/database';
-import { OutboxRepository } from '../outbox/outbox.repository';
-import { type AuditEntry, unchainedAuditRecord } from './audit-record';
+import { AuditLog as SharedAuditLog } from '@meterkeep/audit';
+import type { PrivacyDb } from '../core/database';
 
-/** Records security-relevant actions on audit.events.v1, through the outbox of the caller's transaction. */
-@Injectable()
-export class AuditLog {
-  constructor(private readonly outbox: OutboxRepository) {}
-
-  async append(executor: Executor, tenantId: string, entries: readonly AuditEntry[], now = new Date()) {
-    if (entries.length === 0) return;
-    await this.outbox.enqueue(
-      executor,
-      AUDIT_EVENTS,
-      entries.map((entry) => unchainedAuditRecord(tenantId, entry, now)),
-    );
-  }
-}
+/**
+ * Appends security-relevant actions to the tenant's hash chain (@meterkeep/audit), typed for privacy's
+ * database: the chain head and the records in the outbox commit with the caller's change.
+ */
+export const AuditLog = SharedAuditLog;
+export type AuditLog = SharedAuditLog<PrivacyDb>;

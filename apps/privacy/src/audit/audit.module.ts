@@ -1,6 +1,5 @@
-import { Global, Module } from '@nestjs/common';
-import { AuditLog } from './audit-log';
+import { AuditModule as SharedAuditModule } from '@meterkeep/audit/nest';
+import { OutboxRepository } from '../outbox/outbox.repository';
 
-@Global()
-@Module({ providers: [AuditLog], exports: [AuditLog] })
-export class AuditModule {}
+/** Privacy's audit log (@meterkeep/audit): the `audit_chain_heads` table of its own schema. */
+export const AuditModule = SharedAuditModule.forRoot({ outbox: OutboxRepository });
