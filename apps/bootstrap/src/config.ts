@@ -1,23 +1,19 @@
-import { isIP } from 'node:net';
 import { z } from 'zod';
-import { kafkaEnv, postgresEnv, redisEnv, serviceEnv } from '@meterkeep/config';
+import {
+  base64KeySchema,
+  hostnameListSchema,
+  httpUrlSchema,
+  httpsUrlSchema,
+  internalApiTokenSchema,
+  kafkaEnv,
+  postgresEnv,
+  redisEnv,
+  serviceEnv,
+} from '@meterkeep/config';
 import { parseDuration } from './core/duration';
 
 export const DEFAULT_PORT = 3002;
 export const DEFAULT_TLS_PORT = 8443;
-
-const base64Key = (what: string) =>
-  z.string().transform((value, context) => {
-    const key = Buffer.from(value, 'base64');
-    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(value) || key.length !== 32) {
-      context.addIssue({
-        code: 'custom',
-        message: `${what}: 32 bytes, base64-encoded (openssl rand -base64 32)`,
-      });
-      return z.NEVER;
-    }
-    return key;
-  });
 
 const duration = (min: number, max: number) =>
   z.string().transform((value, context) => {
@@ -32,31 +28,11 @@ const duration = (min: number, max: number) =>
     return ms;
   });
 
-const DNS_NAME =
-  /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
-
-/** A DNS name or an IP address, as a server certificate's subject alternative names carry them. */
-export const hostnameSchema = z
-  .string()
-  .refine((h) => isIP(h) !== 0 || DNS_NAME.test(h), 'each entry must be a DNS name or an IP address');
-
-const hostnameList = z
-  .string()
-  .transform((value) =>
-    value
-      .split(',')
-      .map((h) => h.trim())
-      .filter(Boolean),
-  )
-  .pipe(z.array(hostnameSchema).min(1));
-
-const httpsUri = z.url({ protocol: /^https$/, error: 'must be an https:// URL' });
-const httpUri = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
 const perMinute = (fallback: number) => z.coerce.number().int().min(1).max(1_000_000).default(fallback);
 
 /** The key under which bootstrap seals its CAs' private keys in PostgreSQL (AES-256-GCM). */
 export const bootstrapKekEnv = {
-  BOOTSTRAP_KEK: base64Key('BOOTSTRAP_KEK'),
+  BOOTSTRAP_KEK: base64KeySchema('BOOTSTRAP_KEK'),
 };
 
 /**
@@ -64,9 +40,9 @@ export const bootstrapKekEnv = {
  * enrollment's PSK proof check. At least 32 characters (`openssl rand -base64 32`).
  */
 export const internalApiEnv = {
-  INTERNAL_API_TOKEN: z.string().min(32, 'must be at least 32 characters (openssl rand -base64 32)'),
+  INTERNAL_API_TOKEN: internalApiTokenSchema,
   /** Where enrollment's internal routes answer (cluster-internal, plain HTTP). */
-  ENROLLMENT_INTERNAL_URL: httpUri.default('http://127.0.0.1:3001'),
+  ENROLLMENT_INTERNAL_URL: httpUrlSchema.default('http://127.0.0.1:3001'),
 };
 
 /** The device-facing side: TLS listener, certificates issued, what the bootstrap answer points to. */
@@ -74,16 +50,16 @@ const deviceApi = {
   /** The HTTPS (mutual TLS) listener for meters; 0 takes any free port (tests). */
   BOOTSTRAP_TLS_PORT: z.coerce.number().int().min(0).max(65_535).default(DEFAULT_TLS_PORT),
   /** DNS names and IP addresses in the device listener's server certificate. */
-  BOOTSTRAP_TLS_HOSTNAMES: hostnameList.default(['localhost', '127.0.0.1']),
+  BOOTSTRAP_TLS_HOSTNAMES: hostnameListSchema.default(['localhost', '127.0.0.1']),
   /** An externally issued server certificate (PEM, leaf first) and key; both or neither. */
   BOOTSTRAP_TLS_CERT_FILE: z.string().min(1).optional(),
   BOOTSTRAP_TLS_KEY_FILE: z.string().min(1).optional(),
   /** Validity of an operational certificate. */
   BOOTSTRAP_CERT_VALIDITY: duration(5 * 60_000, 365 * 86_400_000).default(7 * 86_400_000),
-  BOOTSTRAP_TELEMETRY_URI: httpsUri.default('https://localhost:8444'),
-  BOOTSTRAP_OTA_URI: httpsUri.default('https://localhost:8445'),
+  BOOTSTRAP_TELEMETRY_URI: httpsUrlSchema.default('https://localhost:8444'),
+  BOOTSTRAP_OTA_URI: httpsUrlSchema.default('https://localhost:8445'),
   /** Where meters come back to renew: this service's device listener as meters reach it. */
-  BOOTSTRAP_PUBLIC_URI: httpsUri.default('https://localhost:8443'),
+  BOOTSTRAP_PUBLIC_URI: httpsUrlSchema.default('https://localhost:8443'),
   /** Bootstrap, renewal and nonce requests per meter (endpoint or PSK identity) and minute. */
   BOOTSTRAP_RATE_LIMIT_PER_METER: perMinute(10),
   /** Requests per source address and minute: generous, as gateways and NAT put many meters behind one. */

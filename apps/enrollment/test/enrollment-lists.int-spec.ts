@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EMPTY_CHAIN, firstBrokenLink } from '@meterkeep/audit';
 import { type AuditEvent, AUDIT_EVENTS, DEVICE_LIFECYCLE, ENROLLMENT_DEVICES } from '@meterkeep/contracts';
-import { EMPTY_CHAIN, firstBrokenLink } from '../src/audit/audit-chain';
 import { EnrollmentHarness, TopicTap, waitUntil } from './enrollment-test-kit';
 
 const fingerprint = (endpoint: string) => createHash('sha256').update(endpoint).digest('hex');

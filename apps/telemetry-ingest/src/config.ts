@@ -1,56 +1,37 @@
-import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { kafkaEnv, redisEnv, serviceEnv } from '@meterkeep/config';
+import {
+  hostnameListSchema,
+  httpUrlSchema,
+  internalApiTokenSchema,
+  kafkaEnv,
+  redisEnv,
+  serviceEnv,
+} from '@meterkeep/config';
 
 export const DEFAULT_PORT = 3003;
 export const DEFAULT_TLS_PORT = 8444;
 
-const httpUri = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
 const int = (min: number, max: number, fallback: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
-const hostnames = z
-  .string()
-  .transform((value) =>
-    value
-      .split(',')
-      .map((h) => h.trim())
-      .filter(Boolean),
-  )
-  .pipe(
-    z
-      .array(
-        z
-          .string()
-          .refine(
-            (h) =>
-              isIP(h) !== 0 ||
-              /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(
-                h,
-              ),
-            'each entry must be a DNS name or an IP address',
-          ),
-      )
-      .min(1),
-  );
 
 /** The device-facing listener and where its server certificate comes from. */
 const deviceApi = {
   /** The HTTPS (mutual TLS) listener for meters and gateways; 0 takes any free port (tests). */
   TELEMETRY_TLS_PORT: int(0, 65_535, DEFAULT_TLS_PORT),
   /** Names in the listener's certificate, as meters reach it (the ingress' host name in a cluster). */
-  TELEMETRY_TLS_HOSTNAMES: hostnames.default(['localhost', '127.0.0.1']),
+  TELEMETRY_TLS_HOSTNAMES: hostnameListSchema.default(['localhost', '127.0.0.1']),
   /** An externally issued server certificate (PEM, leaf first) and key; both or neither. */
   TELEMETRY_TLS_CERT_FILE: z.string().min(1).optional(),
   TELEMETRY_TLS_KEY_FILE: z.string().min(1).optional(),
   /** Without files, the server certificate is issued by bootstrap's internal route (the CA meters trust). */
-  BOOTSTRAP_INTERNAL_URL: httpUri.default('http://127.0.0.1:3002'),
+  BOOTSTRAP_INTERNAL_URL: httpUrlSchema.default('http://127.0.0.1:3002'),
 };
 
 /** Service-to-service: the data-key vault and the shared token of internal routes. */
 const internalApi = {
-  INTERNAL_API_TOKEN: z.string().min(32, 'must be at least 32 characters (openssl rand -base64 32)'),
-  PRIVACY_INTERNAL_URL: httpUri.default('http://127.0.0.1:3005'),
+  INTERNAL_API_TOKEN: internalApiTokenSchema,
+  PRIVACY_INTERNAL_URL: httpUrlSchema.default('http://127.0.0.1:3005'),
 };
 
 const ingest = {

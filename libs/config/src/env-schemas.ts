@@ -1,19 +1,12 @@
 import { z } from 'zod';
+import { commaListSchema } from './value-schemas';
 
 /** Building blocks for service config schemas; keys are environment variable names. */
 
 const port = z.coerce.number().int().min(1).max(65_535);
 const booleanFlag = z.enum(['true', 'false']).transform((v) => v === 'true');
 
-const brokerList = z
-  .string()
-  .transform((value) =>
-    value
-      .split(',')
-      .map((b) => b.trim())
-      .filter(Boolean),
-  )
-  .pipe(z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'each broker must be host:port')).min(1));
+const brokerList = commaListSchema(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'each broker must be host:port'));
 
 export const serviceEnv = {
   PORT: port.optional(),

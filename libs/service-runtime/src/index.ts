@@ -7,3 +7,6 @@ export * from './run-service';
 export * from './platform.module';
 export * from './http/zod.pipe';
 export * from './device-listener';
+export * from './auth';
+export * from './openapi/api-schemas';
+export * from './openapi/openapi-docs';

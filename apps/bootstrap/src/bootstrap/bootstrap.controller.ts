@@ -1,4 +1,4 @@
-import { ZodPipe, peerCertificateChain, sourceAddress } from '@meterkeep/service-runtime';
+import { ZodPipe, openApiSchema, peerCertificateChain, sourceAddress } from '@meterkeep/service-runtime';
 import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
@@ -12,7 +12,6 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { Request } from 'express';
-import { z } from 'zod';
 import { BootstrapCertificateMeterUseCase } from './bootstrap-certificate-meter.use-case';
 import { BootstrapPskMeterUseCase } from './bootstrap-psk-meter.use-case';
 import {
@@ -27,9 +26,7 @@ import {
 import { IssuePskNonceUseCase } from './issue-psk-nonce.use-case';
 import { RenewCertificateUseCase } from './renew-certificate.use-case';
 
-const schema = (s: z.ZodType) =>
-  z.toJSONSchema(s, { target: 'openapi-3.0', unrepresentable: 'any' }) as object;
-const answer = { schema: schema(BootstrapAnswerSchema) };
+const answer = { schema: openApiSchema(BootstrapAnswerSchema) };
 const refused = {
   description:
     'UNKNOWN_CA, CA_DISABLED, CERTIFICATE_EXPIRED, CERTIFICATE_INVALID, NOT_ENROLLED_HERE, FINGERPRINT_MISMATCH, ' +
@@ -58,7 +55,7 @@ export class BootstrapController {
   @ApiOperation({
     summary: 'Factory certificate in (client certificate + chain), operational certificate out',
   })
-  @ApiBody({ schema: schema(CertificateRequestSchema) })
+  @ApiBody({ schema: openApiSchema(CertificateRequestSchema) })
   @ApiOkResponse(answer)
   @ApiBadRequestResponse({ description: 'INVALID_REQUEST' })
   @ApiUnauthorizedResponse({ description: 'CLIENT_CERTIFICATE_REQUIRED' })
@@ -76,7 +73,7 @@ export class BootstrapController {
   @Post('psk/nonce')
   @HttpCode(200)
   @ApiOperation({ summary: 'A single-use nonce (60 s) for a PSK meter' })
-  @ApiBody({ schema: schema(NonceRequestSchema) })
+  @ApiBody({ schema: openApiSchema(NonceRequestSchema) })
   @ApiOkResponse({ description: '{ nonce, expiresAt }' })
   @ApiTooManyRequestsResponse(tooMany)
   nonce(@Req() request: Request, @Body(new ZodPipe(NonceRequestSchema)) body: NonceRequest) {
@@ -88,7 +85,7 @@ export class BootstrapController {
   @ApiOperation({
     summary: 'PSK identity proven by HMAC over the nonce and the CSR, operational certificate out',
   })
-  @ApiBody({ schema: schema(PskBootstrapRequestSchema) })
+  @ApiBody({ schema: openApiSchema(PskBootstrapRequestSchema) })
   @ApiOkResponse(answer)
   @ApiBadRequestResponse({ description: 'INVALID_REQUEST' })
   @ApiForbiddenResponse(refused)
@@ -104,7 +101,7 @@ export class BootstrapController {
   @Post('renew')
   @HttpCode(200)
   @ApiOperation({ summary: 'Current operational certificate (client certificate) in, a new one out' })
-  @ApiBody({ schema: schema(CertificateRequestSchema) })
+  @ApiBody({ schema: openApiSchema(CertificateRequestSchema) })
   @ApiOkResponse(answer)
   @ApiBadRequestResponse({ description: 'INVALID_REQUEST' })
   @ApiUnauthorizedResponse({ description: 'CLIENT_CERTIFICATE_REQUIRED' })

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { z } from 'zod';
 import type { Logger } from '@meterkeep/observability';
+import { INTERNAL_TOKEN_HEADER } from '@meterkeep/service-runtime';
 import type { BootstrapConfig } from '../config';
 import { CONFIG, LOGGER } from '../core/tokens';
 import { BootstrapErrors } from './bootstrap.errors';
@@ -31,7 +32,10 @@ export class PskProofClient {
     try {
       response = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-internal-token': this.config.INTERNAL_API_TOKEN },
+        headers: {
+          'content-type': 'application/json',
+          [INTERNAL_TOKEN_HEADER]: this.config.INTERNAL_API_TOKEN,
+        },
         body: JSON.stringify({
           pskIdentity: request.pskIdentity,
           message: request.message.toString('base64'),

@@ -1,5 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { setupOpenApiDocs } from '@meterkeep/service-runtime';
 
 const DESCRIPTION = `Meterkeep bootstrap: a meter's first contact. On the mutual-TLS device listener
 (BOOTSTRAP_TLS_PORT), a meter presents its factory certificate (or proves its PSK) and a CSR, and gets an
@@ -10,12 +10,5 @@ carry Retry-After.`;
 
 /** The OpenAPI document at /docs (Swagger UI) and /docs-json, on the plain listener. */
 export function setupOpenApi(app: INestApplication): void {
-  const config = new DocumentBuilder()
-    .setTitle('Meterkeep bootstrap')
-    .setDescription(DESCRIPTION)
-    .setVersion('1')
-    .build();
-  SwaggerModule.setup('docs', app, SwaggerModule.createDocument(app, config), {
-    jsonDocumentUrl: 'docs-json',
-  });
+  setupOpenApiDocs(app, { title: 'Meterkeep bootstrap', description: DESCRIPTION });
 }

@@ -1,4 +1,9 @@
-import { ZodPipe } from '@meterkeep/service-runtime';
+import {
+  INTERNAL_TOKEN_HEADER,
+  InternalTokenGuard,
+  ZodPipe,
+  openApiSchema,
+} from '@meterkeep/service-runtime';
 import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
@@ -8,8 +13,6 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { z } from 'zod';
-import { INTERNAL_TOKEN_HEADER, InternalTokenGuard } from '../core/internal-token.guard';
 import { IssueServerCertificateUseCase } from './issue-server-certificate.use-case';
 import {
   type ServerCertificateAnswer,
@@ -17,9 +20,6 @@ import {
   type ServerCertificateRequest,
   ServerCertificateRequestSchema,
 } from './server-certificates.schemas';
-
-const schema = (s: z.ZodType) =>
-  z.toJSONSchema(s, { target: 'openapi-3.0', unrepresentable: 'any' }) as object;
 
 /**
  * INTERNAL, service to service, on the plain listener only: operational servers (telemetry ingest,
@@ -37,8 +37,8 @@ export class ServerCertificatesController {
     summary: 'INTERNAL: a 7-day TLS server certificate from the platform server CA, for a CSR',
     description: `Needs the ${INTERNAL_TOKEN_HEADER} header (INTERNAL_API_TOKEN). Not served on the device listener.`,
   })
-  @ApiBody({ schema: schema(ServerCertificateRequestSchema) })
-  @ApiOkResponse({ schema: schema(ServerCertificateAnswerSchema) })
+  @ApiBody({ schema: openApiSchema(ServerCertificateRequestSchema) })
+  @ApiOkResponse({ schema: openApiSchema(ServerCertificateAnswerSchema) })
   @ApiBadRequestResponse({ description: 'INVALID_REQUEST, CSR_INVALID, CSR_KEY_UNSUPPORTED' })
   @ApiUnauthorizedResponse({ description: 'UNAUTHENTICATED: no valid internal token' })
   serverCertificate(

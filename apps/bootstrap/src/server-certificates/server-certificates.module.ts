@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { InternalTokenGuard } from '../core/internal-token.guard';
+import { InternalTokenGuard } from '@meterkeep/service-runtime';
 import { IssueServerCertificateUseCase } from './issue-server-certificate.use-case';
 import { ServerCertificatesController } from './server-certificates.controller';
 

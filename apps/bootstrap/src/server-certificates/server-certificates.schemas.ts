@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { hostnameSchema } from '../config';
+import { hostnameSchema } from '@meterkeep/config';
 
 export const ServerCertificateRequestSchema = z.strictObject({
   csrPem: z

@@ -1,4 +1,12 @@
-import { ZodPipe } from '@meterkeep/service-runtime';
+import {
+  Authenticated,
+  type Caller,
+  CurrentCaller,
+  Roles,
+  ZodPipe,
+  errorResponse,
+  ref,
+} from '@meterkeep/service-runtime';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import {
   ApiBody,
@@ -9,10 +17,6 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { Authenticated } from '../auth/authenticated.decorator';
-import { type Caller, CurrentCaller } from '../auth/caller';
-import { Roles } from '../auth/roles.decorator';
-import { errorResponse, ref } from '../openapi/schemas';
 import { CreateApiKeyRequestSchema, type CreateApiKeyRequest, KeyIdParam } from './api-keys.schemas';
 import { CreateApiKeyUseCase } from './create-api-key.use-case';
 import { ListApiKeysUseCase } from './list-api-keys.use-case';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { apiSchema, timestamp } from '../openapi/schemas';
+import { timestamp } from '@meterkeep/service-runtime';
+import { apiSchema } from '../openapi/schemas';
 
 export const roleSchema = z.enum(['admin', 'operator', 'auditor']);
 

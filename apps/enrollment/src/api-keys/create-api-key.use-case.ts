@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
+import type { Caller } from '@meterkeep/service-runtime';
 import { AuditLog } from '../audit/audit-log';
 import { generateApiKey, keyActor } from '../auth/api-key';
 import { ApiKeysRepository } from '../auth/api-keys.repository';
-import type { Caller } from '../auth/caller';
 import { Transactions } from '../outbox/transactions';
 import { TenantErrors } from '../tenants/tenants.errors';
 import { TenantsRepository } from '../tenants/tenants.repository';

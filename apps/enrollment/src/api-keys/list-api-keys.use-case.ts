@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import type { Caller } from '@meterkeep/service-runtime';
 import { ApiKeysRepository } from '../auth/api-keys.repository';
-import type { Caller } from '../auth/caller';
 import { toApiKeyView } from './api-key.view';
 import type { ApiKeyView } from './api-keys.schemas';
 

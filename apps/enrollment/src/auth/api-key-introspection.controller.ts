@@ -1,10 +1,13 @@
 import { z } from 'zod';
-import { ZodPipe } from '@meterkeep/service-runtime';
+import {
+  INTERNAL_TOKEN_HEADER,
+  InternalTokenGuard,
+  ZodPipe,
+  errorResponse,
+} from '@meterkeep/service-runtime';
 import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
 import { ApiBody, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
-import { errorResponse } from '../openapi/schemas';
 import { AuthenticateCallerUseCase } from './authenticate-caller.use-case';
-import { INTERNAL_TOKEN_HEADER, InternalTokenGuard } from './internal-token.guard';
 
 const IntrospectionRequestSchema = z.strictObject({ apiKey: z.string().min(1).max(512) });
 type IntrospectionRequest = z.infer<typeof IntrospectionRequestSchema>;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bearerToken, generateApiKey, hashSecret, parseApiKey, secretMatches } from './api-key';
+import { generateApiKey, hashSecret, parseApiKey, secretMatches } from './api-key';
 
 describe('API keys', () => {
   it('have the form mk_<12 base32 chars>_<43 base64url chars> and parse back', () => {
@@ -40,14 +40,5 @@ describe('API keys', () => {
     ' mk_abcdefghijkl_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
   ])('refuses the malformed key %j', (token) => {
     expect(parseApiKey(token)).toBeUndefined();
-  });
-
-  it('reads the bearer token of an Authorization header', () => {
-    expect(bearerToken('Bearer mk_x')).toBe('mk_x');
-    expect(bearerToken('bearer  mk_x')).toBe('mk_x');
-    expect(bearerToken('Basic dXNlcjpwYXNz')).toBeUndefined();
-    expect(bearerToken('Bearer')).toBeUndefined();
-    expect(bearerToken('Bearer a b')).toBeUndefined();
-    expect(bearerToken(undefined)).toBeUndefined();
   });
 });

@@ -34,12 +34,6 @@ export function parseApiKey(token: string): ParsedApiKey | undefined {
   return match ? { keyId: match[1]!, secret: match[2]! } : undefined;
 }
 
-/** The bearer token of an `Authorization: Bearer <key>` header, or undefined. */
-export function bearerToken(header: string | undefined): string | undefined {
-  const match = /^Bearer +(\S+) *$/i.exec(header ?? '');
-  return match?.[1];
-}
-
 export function hashSecret(secret: string): Buffer {
   return createHash('sha256').update(secret, 'utf8').digest();
 }

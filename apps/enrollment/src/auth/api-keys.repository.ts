@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DATABASE } from '@meterkeep/db/nest';
-import type { ApiKeyRow, Executor, Role } from '../core/database';
+import type { Role } from '@meterkeep/service-runtime';
+import type { ApiKeyRow, Executor } from '../core/database';
 
 export interface NewApiKey {
   keyId: string;

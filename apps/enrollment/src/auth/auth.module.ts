@@ -1,14 +1,20 @@
 import { Global, Module } from '@nestjs/common';
+import { apiKeyGuardProviders } from '@meterkeep/service-runtime';
+import { LOGGER } from '../core/tokens';
 import { ApiKeyIntrospectionController } from './api-key-introspection.controller';
-import { ApiKeyGuard } from './api-key.guard';
 import { ApiKeysRepository } from './api-keys.repository';
 import { AuthenticateCallerUseCase } from './authenticate-caller.use-case';
 
-/** API-key authentication for every operator route; global so each feature's controllers can use it. */
+const apiKeyGuard = apiKeyGuardProviders(AuthenticateCallerUseCase, LOGGER);
+
+/**
+ * API-key authentication for every operator route, keys resolved from this service's own store; global
+ * so each feature's controllers can use it.
+ */
 @Global()
 @Module({
   controllers: [ApiKeyIntrospectionController],
-  providers: [ApiKeysRepository, AuthenticateCallerUseCase, ApiKeyGuard],
-  exports: [ApiKeysRepository, AuthenticateCallerUseCase, ApiKeyGuard],
+  providers: [ApiKeysRepository, AuthenticateCallerUseCase, ...apiKeyGuard.providers],
+  exports: [ApiKeysRepository, AuthenticateCallerUseCase, ...apiKeyGuard.exports],
 })
 export class AuthModule {}

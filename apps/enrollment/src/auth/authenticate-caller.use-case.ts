@@ -1,15 +1,14 @@
 import { Injectable } from '@nestjs/common';
-import { bearerToken, hashSecret, keyActor, parseApiKey, secretMatches } from './api-key';
-import { AuthErrors } from './auth.errors';
+import { AuthErrors, type Caller, type CallerResolver, bearerToken } from '@meterkeep/service-runtime';
+import { hashSecret, keyActor, parseApiKey, secretMatches } from './api-key';
 import { ApiKeysRepository } from './api-keys.repository';
-import type { Caller } from './caller';
 
 // Compared against when the key id is unknown, so a miss costs what a hit costs.
 const DECOY = hashSecret('decoy');
 
 /** Resolves an Authorization header to the caller, or refuses: missing, malformed, unknown or revoked. */
 @Injectable()
-export class AuthenticateCallerUseCase {
+export class AuthenticateCallerUseCase implements CallerResolver {
   constructor(private readonly keys: ApiKeysRepository) {}
 
   async execute(authorization: string | undefined): Promise<Caller> {

@@ -1,12 +1,12 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { AuditChainRepository } from '@meterkeep/audit';
 import { ConfigError, loadConfig, postgresEnv } from '@meterkeep/config';
 import { createDatabase, runMigrations } from '@meterkeep/db';
 import { DomainError } from '@meterkeep/service-runtime';
 import { CreateApiKeyUseCase } from '../api-keys/create-api-key.use-case';
 import { roleSchema } from '../api-keys/api-keys.schemas';
 import { AuditLog } from '../audit/audit-log';
-import { AuditRepository } from '../audit/audit.repository';
 import { ApiKeysRepository } from '../auth/api-keys.repository';
 import type { EnrollmentDb } from '../core/database';
 import { migrations } from '../migrations';
@@ -96,7 +96,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     // The audit records go to the outbox; the running service publishes them.
     const transactions = new Transactions(db, { nudge: () => undefined });
     const outbox = new OutboxRepository();
-    const audit = new AuditLog(new AuditRepository(), outbox);
+    const audit = new AuditLog<EnrollmentDb>(new AuditChainRepository(), outbox);
     const keys = new ApiKeysRepository(db);
     const tenants = new TenantsRepository(db);
     if (command.kind === 'tenant-create') {

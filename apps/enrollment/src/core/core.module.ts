@@ -1,7 +1,8 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import type { Logger } from '@meterkeep/observability';
+import { INTERNAL_API_TOKEN } from '@meterkeep/service-runtime';
 import { PskCipher } from '../devices/psk-cipher';
-import { INTERNAL_API_TOKEN, LOGGER } from './tokens';
+import { LOGGER } from './tokens';
 
 export interface CoreOptions {
   logger: Logger;

@@ -1,4 +1,6 @@
 import type { ColumnType, Generated, Kysely, Selectable } from 'kysely';
+import type { AuditChainHeadsTable } from '@meterkeep/audit';
+import type { Role } from '@meterkeep/service-runtime';
 import type { DeviceState } from '../devices/device-state-machine';
 
 /** Written as a Date or ISO string, read back as a Date. */
@@ -6,9 +8,6 @@ type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
 /** jsonb: written as JSON text (pg would turn a JS array into a PostgreSQL array), read back parsed. */
 type Json = ColumnType<unknown, string, string>;
-
-export type Role = 'admin' | 'operator' | 'auditor';
-export const ROLES: readonly Role[] = ['admin', 'operator', 'auditor'];
 
 export interface TenantsTable {
   tenant_id: string;
@@ -93,13 +92,6 @@ export interface OutboxTable {
   topic: string;
   payload: Json;
   created_at: CreatedAt;
-}
-
-export interface AuditChainHeadsTable {
-  tenant_id: string;
-  /** bigint: read back as a string. */
-  sequence: ColumnType<string, number, number>;
-  digest: string;
 }
 
 export interface ProcessedEventsTable {

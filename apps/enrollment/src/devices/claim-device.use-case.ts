@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import type { Caller } from '@meterkeep/service-runtime';
 import { AuditLog } from '../audit/audit-log';
-import type { Caller } from '../auth/caller';
 import { Transactions } from '../outbox/transactions';
 import { DeviceEnroller, type RefusalCode } from './device-enroller';
 import { toDeviceView } from './device.view';

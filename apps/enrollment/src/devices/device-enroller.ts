@@ -1,9 +1,9 @@
 import { timingSafeEqual } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { Insertable } from 'kysely';
+import type { AuditEntry } from '@meterkeep/audit';
 import { DEVICE_LIFECYCLE, ENROLLMENT_DEVICES } from '@meterkeep/contracts';
 import { AuditLog } from '../audit/audit-log';
-import type { AuditEntry } from '../audit/audit-chain';
 import type { DeviceRow, DevicesTable, Executor } from '../core/database';
 import { OutboxRepository } from '../outbox/outbox.repository';
 import { ENROLLMENT_ACTOR, deviceStatusEvent, lifecycleEvent } from './device-events';

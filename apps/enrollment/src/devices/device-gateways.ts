@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ENROLLMENT_DEVICES } from '@meterkeep/contracts';
+import type { Caller } from '@meterkeep/service-runtime';
 import { AuditLog } from '../audit/audit-log';
-import type { Caller } from '../auth/caller';
 import { OutboxRepository } from '../outbox/outbox.repository';
 import { Transactions } from '../outbox/transactions';
 import { deviceStatusEvent } from './device-events';

@@ -1,4 +1,13 @@
-import { ZodPipe } from '@meterkeep/service-runtime';
+import {
+  ANY_ROLE,
+  Authenticated,
+  type Caller,
+  CurrentCaller,
+  Roles,
+  ZodPipe,
+  errorResponse,
+  ref,
+} from '@meterkeep/service-runtime';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
@@ -11,10 +20,6 @@ import {
   ApiTags,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
-import { Authenticated } from '../auth/authenticated.decorator';
-import { type Caller, CurrentCaller } from '../auth/caller';
-import { ANY_ROLE, Roles } from '../auth/roles.decorator';
-import { errorResponse, ref } from '../openapi/schemas';
 import { AssignGatewayUseCase } from './assign-gateway.use-case';
 import { ClaimDeviceUseCase } from './claim-device.use-case';
 import { DecommissionDeviceUseCase } from './decommission-device.use-case';

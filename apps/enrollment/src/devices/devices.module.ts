@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { InternalTokenGuard } from '../auth/internal-token.guard';
+import { InternalTokenGuard } from '@meterkeep/service-runtime';
 import { AssignGatewayUseCase } from './assign-gateway.use-case';
 import { CheckPskProofUseCase } from './check-psk-proof.use-case';
 import { ClaimDeviceUseCase } from './claim-device.use-case';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { enrollmentDeviceEvent } from '@meterkeep/contracts';
-import { apiSchema, timestamp } from '../openapi/schemas';
+import { timestamp } from '@meterkeep/service-runtime';
+import { apiSchema } from '../openapi/schemas';
 import { DEVICE_STATES } from './device-state-machine';
 
 export const EndpointParam = enrollmentDeviceEvent.shape.deviceId;

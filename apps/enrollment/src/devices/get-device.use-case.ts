@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { Caller } from '../auth/caller';
+import type { Caller } from '@meterkeep/service-runtime';
 import { toDeviceView } from './device.view';
 import { DeviceErrors } from './devices.errors';
 import type { DeviceView } from './devices.schemas';

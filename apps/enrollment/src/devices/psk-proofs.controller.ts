@@ -1,8 +1,12 @@
-import { ZodPipe } from '@meterkeep/service-runtime';
+import {
+  INTERNAL_TOKEN_HEADER,
+  InternalTokenGuard,
+  ZodPipe,
+  errorResponse,
+  ref,
+} from '@meterkeep/service-runtime';
 import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
 import { ApiBody, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
-import { INTERNAL_TOKEN_HEADER, InternalTokenGuard } from '../auth/internal-token.guard';
-import { errorResponse, ref } from '../openapi/schemas';
 import { CheckPskProofUseCase } from './check-psk-proof.use-case';
 import { PskProofRequestSchema, type PskProofRequest } from './devices.schemas';
 

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { Caller } from '../auth/caller';
+import type { Caller } from '@meterkeep/service-runtime';
 import { DeviceTransitions } from './device-transitions';
 import type { DeviceView } from './devices.schemas';
 

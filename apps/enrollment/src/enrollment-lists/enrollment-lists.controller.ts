@@ -1,4 +1,13 @@
-import { ZodPipe } from '@meterkeep/service-runtime';
+import {
+  ANY_ROLE,
+  Authenticated,
+  type Caller,
+  CurrentCaller,
+  Roles,
+  ZodPipe,
+  errorResponse,
+  ref,
+} from '@meterkeep/service-runtime';
 import { Controller, Get, Headers, Param, Post, Req, UnsupportedMediaTypeException } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
@@ -12,10 +21,6 @@ import {
   ApiUnsupportedMediaTypeResponse,
 } from '@nestjs/swagger';
 import type { Request } from 'express';
-import { Authenticated } from '../auth/authenticated.decorator';
-import { type Caller, CurrentCaller } from '../auth/caller';
-import { ANY_ROLE, Roles } from '../auth/roles.decorator';
-import { errorResponse, ref } from '../openapi/schemas';
 import type { ListFormat } from './enrollment-list.parser';
 import { UploadIdParam } from './enrollment-lists.schemas';
 import { GetEnrollmentUploadUseCase } from './get-enrollment-upload.use-case';

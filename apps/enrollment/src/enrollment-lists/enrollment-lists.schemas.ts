@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { apiSchema, timestamp } from '../openapi/schemas';
+import { timestamp } from '@meterkeep/service-runtime';
+import { apiSchema } from '../openapi/schemas';
 
 export const RejectedRowSchema = z.object({ line: z.number().int(), reason: z.string() });
 export type RejectedRow = z.infer<typeof RejectedRowSchema>;

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { Caller } from '../auth/caller';
+import type { Caller } from '@meterkeep/service-runtime';
 import { EnrollmentListErrors } from './enrollment-lists.errors';
 import type { RejectedRow, UploadReport } from './enrollment-lists.schemas';
 import { EnrollmentUploadsRepository } from './enrollment-uploads.repository';

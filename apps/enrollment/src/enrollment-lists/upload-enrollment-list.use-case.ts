@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
+import type { Caller } from '@meterkeep/service-runtime';
 import { AuditLog } from '../audit/audit-log';
-import type { Caller } from '../auth/caller';
 import { DeviceEnroller } from '../devices/device-enroller';
 import type { EnrollmentRow } from '../devices/enrollment-row';
 import { Transactions } from '../outbox/transactions';

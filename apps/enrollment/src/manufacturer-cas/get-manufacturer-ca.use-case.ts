@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { Caller } from '../auth/caller';
+import type { Caller } from '@meterkeep/service-runtime';
 import { toManufacturerCaView } from './manufacturer-ca.view';
 import { ManufacturerCaErrors } from './manufacturer-cas.errors';
 import { ManufacturerCasRepository } from './manufacturer-cas.repository';

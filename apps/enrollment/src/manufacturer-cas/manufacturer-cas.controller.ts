@@ -1,4 +1,13 @@
-import { ZodPipe } from '@meterkeep/service-runtime';
+import {
+  ANY_ROLE,
+  Authenticated,
+  type Caller,
+  CurrentCaller,
+  Roles,
+  ZodPipe,
+  errorResponse,
+  ref,
+} from '@meterkeep/service-runtime';
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
@@ -10,10 +19,6 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { Authenticated } from '../auth/authenticated.decorator';
-import { type Caller, CurrentCaller } from '../auth/caller';
-import { ANY_ROLE, Roles } from '../auth/roles.decorator';
-import { errorResponse, ref } from '../openapi/schemas';
 import { DisableManufacturerCaUseCase } from './disable-manufacturer-ca.use-case';
 import { GetManufacturerCaUseCase } from './get-manufacturer-ca.use-case';
 import { ListManufacturerCasUseCase } from './list-manufacturer-cas.use-case';

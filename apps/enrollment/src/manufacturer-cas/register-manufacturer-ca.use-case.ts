@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
+import type { Caller } from '@meterkeep/service-runtime';
 import { AuditLog } from '../audit/audit-log';
-import type { Caller } from '../auth/caller';
 import type { ManufacturerCaRow } from '../core/database';
 import { Transactions } from '../outbox/transactions';
 import { toManufacturerCaView } from './manufacturer-ca.view';

@@ -1,16 +1,11 @@
-import { DomainError } from '@meterkeep/service-runtime';
+import { AuthErrors as ApiKeyErrors, DomainError } from '@meterkeep/service-runtime';
 
 /** Seconds a caller should wait when enrollment cannot say whose key it is. */
 export const AUTH_RETRY_AFTER_SECONDS = 5;
 
+/** Every service's API-key refusals, and this one's own: enrollment could not be asked. */
 export const AuthErrors = {
-  unauthenticated: () =>
-    new DomainError(
-      'unauthenticated',
-      'UNAUTHENTICATED',
-      'A valid API key is required (Authorization: Bearer mk_...)',
-    ),
-  forbidden: () => new DomainError('forbidden', 'FORBIDDEN', "This API key's role may not do this"),
+  ...ApiKeyErrors,
   /** Enrollment, which owns the keys, did not answer: not the caller's fault, so not a 401. */
   unavailable: () =>
     new DomainError(

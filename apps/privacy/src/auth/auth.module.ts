@@ -1,13 +1,20 @@
 import { Global, Module } from '@nestjs/common';
-import { ApiKeyGuard } from './api-key.guard';
+import { InternalTokenGuard, apiKeyGuardProviders } from '@meterkeep/service-runtime';
+import { LOGGER } from '../core/tokens';
 import { AuthenticateCallerUseCase } from './authenticate-caller.use-case';
 import { EnrollmentApiKeysClient } from './enrollment-api-keys.client';
-import { InternalTokenGuard } from './internal-token.guard';
+
+const apiKeyGuard = apiKeyGuardProviders(AuthenticateCallerUseCase, LOGGER);
 
 /** Operator API keys (resolved by enrollment) and the internal token; global so every feature can use them. */
 @Global()
 @Module({
-  providers: [EnrollmentApiKeysClient, AuthenticateCallerUseCase, ApiKeyGuard, InternalTokenGuard],
-  exports: [AuthenticateCallerUseCase, ApiKeyGuard, InternalTokenGuard],
+  providers: [
+    EnrollmentApiKeysClient,
+    AuthenticateCallerUseCase,
+    ...apiKeyGuard.providers,
+    InternalTokenGuard,
+  ],
+  exports: [AuthenticateCallerUseCase, ...apiKeyGuard.exports, InternalTokenGuard],
 })
 export class AuthModule {}

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
+import { type Caller, type CallerResolver, bearerToken } from '@meterkeep/service-runtime';
 import { ENROLLMENT_AUTH } from '../core/tokens';
 import { AuthErrors } from './auth.errors';
-import type { Caller } from './caller';
 import { CallerCache } from './caller-cache';
 import { EnrollmentApiKeysClient, type EnrollmentAuthOptions } from './enrollment-api-keys.client';
 
@@ -11,19 +11,13 @@ export const MAX_CACHE_TTL_MS = 30_000;
 /** What enrollment's introspection accepts; anything longer is no key of ours. */
 const MAX_KEY_LENGTH = 512;
 
-/** The bearer token of an `Authorization: Bearer <key>` header, or undefined. */
-export function bearerToken(header: string | undefined): string | undefined {
-  const match = /^Bearer +(\S+) *$/i.exec(header ?? '');
-  return match?.[1];
-}
-
 /**
  * Resolves an Authorization header to the caller through enrollment, with a short cache of positive
  * answers (negative ones are never cached, so a mistyped key fixed works at once). Concurrent requests
  * with one key share one introspection.
  */
 @Injectable()
-export class AuthenticateCallerUseCase {
+export class AuthenticateCallerUseCase implements CallerResolver {
   private readonly cache: CallerCache;
   private readonly inFlight = new Map<string, Promise<Caller | undefined>>();
 

@@ -1,4 +1,4 @@
-import type { Caller } from './caller';
+import type { Caller } from '@meterkeep/service-runtime';
 
 /**
  * Callers resolved from API keys, for a short while: a key revoked in enrollment keeps working here for

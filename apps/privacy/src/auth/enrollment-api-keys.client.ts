@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { z } from 'zod';
 import type { Logger } from '@meterkeep/observability';
+import { type Caller, INTERNAL_TOKEN_HEADER } from '@meterkeep/service-runtime';
 import { ENROLLMENT_AUTH, LOGGER } from '../core/tokens';
 import { AuthErrors } from './auth.errors';
-import type { Caller } from './caller';
 
 export interface EnrollmentAuthOptions {
   /** ENROLLMENT_INTERNAL_URL: where enrollment's internal routes answer. */
@@ -46,7 +46,7 @@ export class EnrollmentApiKeysClient {
     try {
       response = await fetch(this.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-internal-token': this.options.internalToken },
+        headers: { 'content-type': 'application/json', [INTERNAL_TOKEN_HEADER]: this.options.internalToken },
         body: JSON.stringify({ apiKey }),
         signal: AbortSignal.timeout(this.options.timeoutMs ?? 3_000),
       });

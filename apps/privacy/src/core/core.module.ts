@@ -1,8 +1,9 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import type { Logger } from '@meterkeep/observability';
+import { INTERNAL_API_TOKEN } from '@meterkeep/service-runtime';
 import type { EnrollmentAuthOptions } from '../auth/enrollment-api-keys.client';
 import { DataKeyCipher } from '../data-keys/data-key-cipher';
-import { ENROLLMENT_AUTH, INTERNAL_API_TOKEN, LOGGER } from './tokens';
+import { ENROLLMENT_AUTH, LOGGER } from './tokens';
 
 export interface CoreOptions {
   logger: Logger;

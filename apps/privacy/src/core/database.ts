@@ -1,4 +1,5 @@
 import type { ColumnType, Kysely, Selectable } from 'kysely';
+import type { AuditChainHeadsTable } from '@meterkeep/audit';
 import type { OutboxTable } from '@meterkeep/outbox';
 
 /** Written as a Date or ISO string, read back as a Date. */
@@ -34,6 +35,7 @@ export interface PrivacyDb {
   occupancies: OccupanciesTable;
   data_keys: DataKeysTable;
   outbox: OutboxTable;
+  audit_chain_heads: AuditChainHeadsTable;
 }
 
 /** The service's database, or a transaction on it: repositories take either. */
@@ -41,4 +43,3 @@ export type Executor = Kysely<PrivacyDb>;
 
 export type OccupancyRow = Selectable<OccupanciesTable>;
 export type DataKeyRow = Selectable<DataKeysTable>;
-export type Role = 'admin' | 'operator' | 'auditor';

@@ -7,9 +7,13 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { ZodPipe } from '@meterkeep/service-runtime';
-import { INTERNAL_TOKEN_HEADER, InternalTokenGuard } from '../auth/internal-token.guard';
-import { errorResponse, ref } from '../openapi/schemas';
+import {
+  INTERNAL_TOKEN_HEADER,
+  InternalTokenGuard,
+  ZodPipe,
+  errorResponse,
+  ref,
+} from '@meterkeep/service-runtime';
 import { KeyIdParam, MeterIdParam, TenantIdParam } from './data-keys.schemas';
 import { GetDataKeyUseCase } from './get-data-key.use-case';
 import { GetMeterDataKeysUseCase } from './get-meter-data-keys.use-case';

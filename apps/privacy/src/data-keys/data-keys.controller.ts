@@ -6,11 +6,8 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { ZodPipe } from '@meterkeep/service-runtime';
+import { type Caller, CurrentCaller, Roles, ZodPipe, errorResponse, ref } from '@meterkeep/service-runtime';
 import { Authenticated } from '../auth/authenticated.decorator';
-import { type Caller, CurrentCaller } from '../auth/caller';
-import { Roles } from '../auth/roles.decorator';
-import { errorResponse, ref } from '../openapi/schemas';
 import { KeyIdParam } from './data-keys.schemas';
 import { DestroyDataKeyUseCase } from './destroy-data-key.use-case';
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { privacyOccupancyEvent } from '@meterkeep/contracts';
-import { apiSchema, timestamp } from '../openapi/schemas';
+import { timestamp } from '@meterkeep/service-runtime';
+import { apiSchema } from '../openapi/schemas';
 
 export const KeyIdParam = z.string().regex(/^dk-[0-9a-f-]{36}$/, 'data key id');
 /** Tenant ids as enrollment makes them. */

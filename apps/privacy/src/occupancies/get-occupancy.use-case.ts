@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { Caller } from '../auth/caller';
+import type { Caller } from '@meterkeep/service-runtime';
 import { OccupancyErrors } from './occupancies.errors';
 import type { OccupancyView } from './occupancies.schemas';
 import { OccupanciesRepository } from './occupancies.repository';

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { Caller } from '../auth/caller';
+import type { Caller } from '@meterkeep/service-runtime';
 import { OccupancyErrors } from './occupancies.errors';
 import type { ListOccupanciesQuery, OccupancyPage } from './occupancies.schemas';
 import { OccupanciesRepository, type OccupancyPosition } from './occupancies.repository';

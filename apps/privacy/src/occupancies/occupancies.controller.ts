@@ -10,11 +10,17 @@ import {
   ApiQuery,
   ApiTags,
 } from '@nestjs/swagger';
-import { ZodPipe } from '@meterkeep/service-runtime';
+import {
+  ANY_ROLE,
+  type Caller,
+  CurrentCaller,
+  Roles,
+  WRITERS,
+  ZodPipe,
+  errorResponse,
+  ref,
+} from '@meterkeep/service-runtime';
 import { Authenticated } from '../auth/authenticated.decorator';
-import { type Caller, CurrentCaller } from '../auth/caller';
-import { ANY_ROLE, Roles, WRITERS } from '../auth/roles.decorator';
-import { errorResponse, ref } from '../openapi/schemas';
 import { CloseOccupancyUseCase } from './close-occupancy.use-case';
 import { GetOccupancyUseCase } from './get-occupancy.use-case';
 import { ListOccupanciesUseCase } from './list-occupancies.use-case';

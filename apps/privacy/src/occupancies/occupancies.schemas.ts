@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { privacyOccupancyEvent } from '@meterkeep/contracts';
-import { apiSchema, timestamp } from '../openapi/schemas';
+import { timestamp } from '@meterkeep/service-runtime';
+import { apiSchema } from '../openapi/schemas';
 
 export const MeterIdSchema = privacyOccupancyEvent.shape.meterId;
 export const OccupancyIdParam = z.string().regex(/^occ-[0-9a-f-]{36}$/, 'occupancy id');

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { PRIVACY_OCCUPANCIES } from '@meterkeep/contracts';
+import type { Caller } from '@meterkeep/service-runtime';
 import { AuditLog } from '../audit/audit-log';
-import type { Caller } from '../auth/caller';
 import { DataKeyVault } from '../data-keys/data-key-vault';
 import { OutboxRepository } from '../outbox/outbox.repository';
 import { Transactions } from '../outbox/transactions';

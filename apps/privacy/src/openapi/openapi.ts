@@ -1,7 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { API_KEY_SCHEME } from '../auth/authenticated.decorator';
-import { openApiComponents } from './schemas';
+import { setupOpenApiDocs } from '@meterkeep/service-runtime';
+import { apiSchemas } from './schemas';
 
 const DESCRIPTION = `Operators' API of Meterkeep privacy: occupancies (who lived behind a meter, when) and the
 data-key vault (one data key per occupancy; destroying it makes that period's readings unreadable).
@@ -12,19 +11,10 @@ a stable code.`;
 
 /** The OpenAPI document at /docs (Swagger UI) and /docs-json, with the zod schemas as components. */
 export function setupOpenApi(app: INestApplication): void {
-  const config = new DocumentBuilder()
-    .setTitle('Meterkeep privacy')
-    .setDescription(DESCRIPTION)
-    .setVersion('1')
-    .addBearerAuth(
-      { type: 'http', scheme: 'bearer', bearerFormat: 'mk_<keyId>_<secret>', description: 'An API key' },
-      API_KEY_SCHEME,
-    )
-    .build();
-  const document = SwaggerModule.createDocument(app, config);
-  document.components = {
-    ...document.components,
-    schemas: { ...document.components?.schemas, ...openApiComponents() },
-  };
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  setupOpenApiDocs(app, {
+    title: 'Meterkeep privacy',
+    description: DESCRIPTION,
+    apiKeys: true,
+    schemas: apiSchemas,
+  });
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { z } from 'zod';
-import { DomainError } from '@meterkeep/service-runtime';
+import { DomainError, INTERNAL_TOKEN_HEADER } from '@meterkeep/service-runtime';
 import type { TelemetryIngestConfig } from '../config';
 import { CONFIG } from '../core/tokens';
 import type { MeterKeys } from './meter-keys';
@@ -39,7 +39,7 @@ export class PrivacyKeysClient {
     let response: Response;
     try {
       response = await fetch(url, {
-        headers: { 'x-internal-token': this.config.INTERNAL_API_TOKEN },
+        headers: { [INTERNAL_TOKEN_HEADER]: this.config.INTERNAL_API_TOKEN },
         signal: AbortSignal.timeout(TIMEOUT_MS),
       });
     } catch {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Inject, Injectable } from '@nestjs/common';
 import { createCsr, exportPrivateKey, generateKeyPair, parseCertificates } from '@meterkeep/pki';
-import type { TlsCredentials } from '@meterkeep/service-runtime';
+import { INTERNAL_TOKEN_HEADER, type TlsCredentials } from '@meterkeep/service-runtime';
 import type { TelemetryIngestConfig } from '../config';
 import { CONFIG } from '../core/tokens';
 
@@ -40,7 +40,10 @@ export class ServerCredentials {
       new URL('/internal/v1/server-certificates', this.config.BOOTSTRAP_INTERNAL_URL),
       {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-internal-token': this.config.INTERNAL_API_TOKEN },
+        headers: {
+          'content-type': 'application/json',
+          [INTERNAL_TOKEN_HEADER]: this.config.INTERNAL_API_TOKEN,
+        },
         body: JSON.stringify({ csrPem: csr.pem, hostnames }),
         signal: AbortSignal.timeout(5_000),
       },

@@ -1,5 +1,6 @@
-import { DomainError } from '@meterkeep/service-runtime';
+import { DomainError } from '../errors/domain-error';
 
+/** Refusals of operator routes (API keys and roles). */
 export const AuthErrors = {
   unauthenticated: () =>
     new DomainError(

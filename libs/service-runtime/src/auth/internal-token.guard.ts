@@ -1,10 +1,16 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import type { Request } from 'express';
-import { DomainError } from '@meterkeep/service-runtime';
-import { INTERNAL_API_TOKEN } from '../core/tokens';
+import { DomainError } from '../errors/domain-error';
 
+/** The header in which one service presents the shared INTERNAL_API_TOKEN to another. */
 export const INTERNAL_TOKEN_HEADER = 'x-internal-token';
+
+/**
+ * The configured INTERNAL_API_TOKEN, which each service provides (`{ provide: INTERNAL_API_TOKEN,
+ * useValue: config.INTERNAL_API_TOKEN }`); undefined turns the internal routes off.
+ */
+export const INTERNAL_API_TOKEN = Symbol('meterkeep:internal-api-token');
 
 const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
 
