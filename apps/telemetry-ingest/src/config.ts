@@ -42,11 +42,12 @@ const ingest = {
   TELEMETRY_INSTANCE_ID: z
     .string()
     .regex(/^[A-Za-z0-9._-]{1,100}$/, '1-100 of A-Z a-z 0-9 . _ -')
-    .default(
-      hostname()
-        .replace(/[^A-Za-z0-9._-]/g, '-')
-        .slice(0, 100) || 'telemetry-ingest',
-    ),
+    .default(defaultInstanceId()),
+  /**
+   * Worker processes sharing this replica's ports (node:cluster), each with its own transactional id
+   * `<instance>-w<n>`: one Node process uses one core, so set it to the pod's CPUs. 1: no workers.
+   */
+  TELEMETRY_WORKERS: int(1, 64, 1),
   /** Items of batches in progress, at most; past it, 503 with Retry-After (memory stays bounded). */
   TELEMETRY_MAX_IN_FLIGHT_READINGS: int(1_000, 10_000_000, 200_000),
   /** Request bytes of batches in progress, at most. */
@@ -62,6 +63,15 @@ const ingest = {
   TELEMETRY_KEY_CACHE_TTL_S: int(1, 3_600, 60),
   TELEMETRY_KEY_CACHE_MAX: int(100, 10_000_000, 100_000),
 };
+
+/** The host name, as a transactional id may spell it. */
+export function defaultInstanceId(): string {
+  return (
+    hostname()
+      .replace(/[^A-Za-z0-9._-]/g, '-')
+      .slice(0, 100) || 'telemetry-ingest'
+  );
+}
 
 export const TelemetryIngestConfig = z
   .object({ ...serviceEnv, ...kafkaEnv, ...redisEnv, ...internalApi, ...deviceApi, ...ingest })

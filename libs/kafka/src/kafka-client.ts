@@ -54,7 +54,9 @@ export function pinoLogCreator(logger: Logger) {
     ({ namespace, level, log }: LogEntry): void => {
       // pino stamps its own time; kafkajs' own `logger: 'kafkajs'` field is noise.
       const { message, timestamp: _timestamp, logger: _name, ...extra } = log;
-      const routine = typeof extra.error === 'string' && ROUTINE_RETRIES.test(extra.error);
+      const routine =
+        ROUTINE_RETRIES.test(message) ||
+        (typeof extra.error === 'string' && ROUTINE_RETRIES.test(extra.error));
       kafkaLogger[routine ? 'debug' : pinoLevelFor(level)]({ namespace, ...extra }, message);
     };
 }

@@ -5,7 +5,7 @@
 // commit), beside a bare kafkajs producer (idempotent, acks=all) writing the same number of records
 // of the same size to the same broker in the same run. Needs the local stack and a build.
 //   node_modules/.bin/node test/bench/ingest/ingest.bench.mjs [--meters 1000] [--duration 60]
-//     [--batch-size 500] [--concurrency 64] [--runs 3]
+//     [--batch-size 500] [--concurrency 64] [--runs 3] [--ingest-workers 1]
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -25,6 +25,7 @@ const { values } = parseArgs({
     'batch-size': { type: 'string', default: '500' },
     concurrency: { type: 'string', default: '64' },
     runs: { type: 'string', default: '3' },
+    'ingest-workers': { type: 'string', default: '1' },
   },
 });
 const meters = Number(values.meters);
@@ -52,7 +53,11 @@ const platform = await testing.startPlatform({
   stack,
   env: { LOG_LEVEL: 'warn' },
   // Days of history are sent: keep them inside the de-duplication window.
-  ingestEnv: { TELEMETRY_DEDUPE_WINDOW_MS: String(400 * 86_400_000), ...profileEnv() },
+  ingestEnv: {
+    TELEMETRY_DEDUPE_WINDOW_MS: String(400 * 86_400_000),
+    TELEMETRY_WORKERS: values['ingest-workers'],
+    ...profileEnv(),
+  },
 });
 
 /** METERKEEP_BENCH_PROFILE=<dir> writes a CPU profile of the ingest there when it stops. */
@@ -121,12 +126,17 @@ async function bareProducer(records, size, readingsPerRecord) {
   };
 }
 
-/** Peak RSS of a process, sampled every 500 ms until stopped. */
+/** Peak RSS of a process and its children (the ingest's workers), sampled every 500 ms until stopped. */
 function rssSampler(pid) {
   let peak = 0;
   const timer = setInterval(() => {
-    const out = spawnSync('ps', ['-o', 'rss=', '-p', String(pid)], { encoding: 'utf8' }).stdout.trim();
-    if (out) peak = Math.max(peak, Number(out) * 1024);
+    const own = spawnSync('ps', ['-o', 'rss=', '-p', String(pid)], { encoding: 'utf8' }).stdout;
+    const children = spawnSync('ps', ['-o', 'rss=', '--ppid', String(pid)], { encoding: 'utf8' }).stdout;
+    const total = `${own}\n${children}`
+      .split('\n')
+      .map((line) => Number(line.trim()) || 0)
+      .reduce((a, b) => a + b, 0);
+    if (total) peak = Math.max(peak, total * 1024);
   }, 500);
   return () => {
     clearInterval(timer);
@@ -203,7 +213,7 @@ try {
   const ingestMedian = median(rows.map((r) => r.ingestRate));
   const bareMedian = median(rows.map((r) => r.bare));
   console.log(
-    `medians over ${runs} runs, ${meters} meters, concurrency ${concurrency}, batches of ${batchSize}: ` +
+    `medians over ${runs} runs, ${meters} meters, concurrency ${concurrency}, batches of ${batchSize}, ${values['ingest-workers']} ingest worker(s): ` +
       `p50 ${median(rows.map((r) => r.p50))} ms, p99 ${median(rows.map((r) => r.p99))} ms, peak RSS ${Math.round(median(rows.map((r) => r.peakRss)) / 1048576)} MiB`,
   );
   console.log(
