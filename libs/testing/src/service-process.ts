@@ -37,15 +37,23 @@ export function portIsFree(port: number, host = '127.0.0.1'): Promise<boolean> {
   });
 }
 
+/**
+ * Ports for services under test come from 20000-28999: below the kernel's ephemeral range
+ * (32768-60999), so an outgoing connection (to Kafka, PostgreSQL…) cannot take one between the
+ * moment it is chosen and the moment a service listens on it; and never the same one twice in a
+ * process. The local stack's own ports (19xxx, 29xxx) lie outside it.
+ */
+const TEST_PORTS = { from: 20_000, to: 29_000 };
+const handedOut = new Set<number>();
+
 export async function freePort(): Promise<number> {
-  return new Promise((resolvePromise, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePromise(port));
-    });
-  });
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = TEST_PORTS.from + Math.floor(Math.random() * (TEST_PORTS.to - TEST_PORTS.from));
+    if (handedOut.has(port) || !(await portIsFree(port))) continue;
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error(`no free port in ${TEST_PORTS.from}-${TEST_PORTS.to - 1}`);
 }
 
 export interface ReadyReport {
