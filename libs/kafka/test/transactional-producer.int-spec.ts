@@ -18,16 +18,18 @@ describe('TransactionalProducer', () => {
     for (const step of cleanup.splice(0).reverse()) await step();
   });
 
+  /** A connected producer, disconnected after the test. */
+  async function connectedProducer(transactionalId = `it-${randomLetters(8)}`) {
+    const producer = new TransactionalProducer({ kafka, transactionalId, logger: testLogger });
+    await producer.connect();
+    cleanup.push(() => producer.disconnect());
+    return producer;
+  }
+
   it('commits concurrent writes in shared transactions, each resolved once its records are visible', async () => {
     const contract = meterContract('tx-many', 3);
     await ensureTopics(kafka, [contract]);
-    const producer = new TransactionalProducer({
-      kafka,
-      transactionalId: `it-${randomLetters(8)}`,
-      logger: testLogger,
-    });
-    await producer.connect();
-    cleanup.push(() => producer.disconnect());
+    const producer = await connectedProducer();
 
     await Promise.all(
       Array.from({ length: 40 }, (_, i) =>
@@ -64,9 +66,7 @@ describe('TransactionalProducer', () => {
       messages: [{ key: 'ghost', value: JSON.stringify(meterReading(999)) }],
     });
 
-    const successor = new TransactionalProducer({ kafka, transactionalId, logger: testLogger });
-    await successor.connect();
-    cleanup.push(() => successor.disconnect());
+    const successor = await connectedProducer(transactionalId);
     await successor.write([contractRecord(contract, meterReading(1))]);
     await expect(open.commit()).rejects.toThrow(); // fenced
 
@@ -90,13 +90,7 @@ describe('TransactionalProducer', () => {
   it('refuses unsent a write whose deadline passed before its transaction began', async () => {
     const contract = meterContract('tx-late', 1);
     await ensureTopics(kafka, [contract]);
-    const producer = new TransactionalProducer({
-      kafka,
-      transactionalId: `it-${randomLetters(8)}`,
-      logger: testLogger,
-    });
-    await producer.connect();
-    cleanup.push(() => producer.disconnect());
+    const producer = await connectedProducer();
     await expect(
       producer.write([contractRecord(contract, meterReading(1))], { notAfterMs: Date.now() - 1 }),
     ).rejects.toThrow(/waited too long/);
@@ -108,13 +102,7 @@ describe('TransactionalProducer', () => {
   it('spreads a transaction larger than one request over several, committed once', async () => {
     const contract = meterContract('tx-large', 3);
     await ensureTopics(kafka, [contract]);
-    const producer = new TransactionalProducer({
-      kafka,
-      transactionalId: `it-${randomLetters(8)}`,
-      logger: testLogger,
-    });
-    await producer.connect();
-    cleanup.push(() => producer.disconnect());
+    const producer = await connectedProducer();
     // 30 records of ~100 KB: about 3 MB, four requests of at most 768 KB.
     const records = Array.from({ length: 30 }, (_, i) => {
       const record = contractRecord(contract, meterReading(i));
