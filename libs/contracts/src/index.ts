@@ -16,3 +16,4 @@ export * from './events/bootstrap-issuing-ca.event';
 export * from './events/bootstrap-operational-certificate.event';
 export * from './events/privacy-occupancy.event';
 export * from './http/telemetry-batch';
+export * from './http/telemetry-items';

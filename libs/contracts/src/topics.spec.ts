@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { TELEMETRY_READINGS } from './events/telemetry-reading.event';
 import { ALL_TOPICS, topicByName } from './topics';
 import { ContractViolationError, deadLetterTopicName, TOPIC_NAME, validateEvent } from './topic-contract';
 import { schemaChangeProblems } from './schema-compatibility';
@@ -35,6 +36,18 @@ describe('topic registry', () => {
       expect(() => validateEvent(topic, { ...topic.example, occurredAt: 'yesterday' })).toThrow(/occurredAt/);
     },
   );
+});
+
+describe('base64 fields', () => {
+  const readings = TELEMETRY_READINGS;
+  it('accept canonical padded base64 and refuse anything else', () => {
+    const ciphertext = Buffer.from('sealed readings').toString('base64');
+    expect(validateEvent(readings, { ...readings.example, ciphertext }).ciphertext).toBe(ciphertext);
+    for (const bad of ['not base64!', 'QUJD\nREVG', 'QUI', 'QUJ=', 'QR==', '====QUJD'])
+      expect(() => validateEvent(readings, { ...readings.example, ciphertext: bad }), bad).toThrow(
+        /ciphertext/,
+      );
+  });
 });
 
 describe('schema compatibility on a topic', () => {

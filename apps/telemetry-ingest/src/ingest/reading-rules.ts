@@ -2,10 +2,9 @@ import {
   type MeterEvent,
   type MeterReading,
   type RejectedItem,
-  meterEvent,
-  meterReading,
+  checkMeterEvent,
+  checkMeterReading,
 } from '@meterkeep/contracts';
-import type { ZodError } from 'zod';
 
 export interface ReadingRules {
   now: Date;
@@ -49,14 +48,11 @@ const FIELD_CODES: Record<string, string> = {
 function schemaRefusal(
   section: CheckedItem<unknown>['section'],
   index: number,
-  error: ZodError,
+  refusal: { field?: string; message: string },
 ): RejectedItem {
-  const issue = error.issues[0];
-  const field = issue?.path[0];
   const fallback = section === 'readings' ? 'READING_INVALID' : 'EVENT_INVALID';
-  const code = (typeof field === 'string' && FIELD_CODES[field]) || fallback;
-  const where = issue?.path.length ? issue.path.join('.') : '(item)';
-  return { section, index, code, reason: `${where}: ${issue?.message ?? 'invalid'}`.slice(0, 512) };
+  const code = (refusal.field && FIELD_CODES[refusal.field]) || fallback;
+  return { section, index, code, reason: `${refusal.field ?? '(item)'}: ${refusal.message}`.slice(0, 512) };
 }
 
 function timeRefusal(
@@ -87,9 +83,9 @@ export function checkBatchItems(
   const seen = new Set<string>();
 
   readings.forEach((raw, index) => {
-    const parsed = meterReading.safeParse(raw);
-    if (!parsed.success) return result.rejected.push(schemaRefusal('readings', index, parsed.error));
-    const reading = parsed.data;
+    const checked = checkMeterReading(raw);
+    if (!checked.ok) return result.rejected.push(schemaRefusal('readings', index, checked));
+    const reading = checked.value;
     const start = Date.parse(reading.intervalStart);
     const periodMs = reading.intervalMinutes * 60_000;
     if (periodMs > 0 && start % periodMs !== 0)
@@ -114,9 +110,9 @@ export function checkBatchItems(
   });
 
   events.forEach((raw, index) => {
-    const parsed = meterEvent.safeParse(raw);
-    if (!parsed.success) return result.rejected.push(schemaRefusal('events', index, parsed.error));
-    const event = parsed.data;
+    const checked = checkMeterEvent(raw);
+    if (!checked.ok) return result.rejected.push(schemaRefusal('events', index, checked));
+    const event = checked.value;
     const at = Date.parse(event.occurredAt);
     const time = timeRefusal(rules, at, at);
     if (time) return result.rejected.push({ section: 'events', index, ...time });
