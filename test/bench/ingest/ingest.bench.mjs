@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { cpuBudget } from '../cpu-budget.mjs';
 
 const root = join(import.meta.dirname, '../../..');
 const require = createRequire(import.meta.url);
@@ -94,7 +95,10 @@ async function sampleRecordSize(count = 200) {
   };
 }
 
-/** The baseline: one idempotent kafkajs producer, acks=all, sending `records` records of `size`. */
+/**
+ * The baseline: one idempotent kafkajs producer, acks=all, sending `records` records of `size` in
+ * requests of at most 768 KiB, as the ingest's transactional producer sends them (MAX_REQUEST_BYTES).
+ */
 async function bareProducer(records, size, readingsPerRecord) {
   const producer = kafka.producer({
     idempotent: true,
@@ -103,11 +107,11 @@ async function bareProducer(records, size, readingsPerRecord) {
   });
   await producer.connect();
   const value = Buffer.alloc(size.value, 'x');
+  const perRequest = Math.max(1, Math.floor((768 * 1024) / (size.key + size.value)));
   let sent = 0;
   const t0 = performance.now();
-  // As many records per request as a transaction of the ingest carries (one per batch in flight).
   while (sent < records) {
-    const n = Math.min(concurrency, records - sent);
+    const n = Math.min(perRequest, records - sent);
     await producer.send({
       topic: 'bench.bare.v1',
       acks: -1,
@@ -167,6 +171,7 @@ try {
   for (let run = 1; run <= runs; run++) {
     const from = new Date(Date.now() - (run * daysPerRun + 1) * 86_400_000).toISOString().slice(0, 10);
     const stopRss = rssSampler(platform.ingest.child.pid);
+    const budget = cpuBudget();
     const child = spawn(
       process.execPath,
       [
@@ -194,13 +199,18 @@ try {
     await new Promise((resolve) => child.once('exit', resolve));
     const peakRss = stopRss();
     const report = JSON.parse(out);
+    console.log(`run ${run}: meter-sim fleet report`);
+    budget.stop(report.readings + report.events, 'reading');
     if (report.failed > 0) throw new Error(`meters failed: ${JSON.stringify(report.failures.slice(0, 3))}`);
     // The high watermarks also count transaction markers: one record per batch (a meter without an
     // occupancy seals each batch under its one key).
     const records = report.batches;
     const size = await sampleRecordSize();
     const readingsPerRecord = (report.readings + report.events) / records;
+    const bareBudget = cpuBudget();
     const bare = await bareProducer(records, size, readingsPerRecord);
+    console.log(`run ${run}: bare producer`);
+    bareBudget.stop(report.readings + report.events, 'reading');
     const ingestRate = ((report.readings + report.events) / report.elapsedMs) * 1000;
     rows.push({ ingestRate, bare: bare.readingsPerSecond, p50: report.p50Ms, p99: report.p99Ms, peakRss });
     console.log(

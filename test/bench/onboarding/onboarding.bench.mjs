@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { cpuBudget } from '../cpu-budget.mjs';
 
 const root = join(import.meta.dirname, '../../..');
 const require = createRequire(import.meta.url);
@@ -168,7 +169,11 @@ try {
 
   const rows = [];
   for (let run = 1; run <= runs; run++) {
+    let budget = cpuBudget();
     const bare = await bareRun();
+    console.log(`run ${run}: bare mutual-TLS handshakes`);
+    budget.stop(meters, 'handshake');
+    budget = cpuBudget();
     const fleet = JSON.parse(
       await testing.runBuiltCli('meter-sim', [
         'fleet',
@@ -180,6 +185,8 @@ try {
         '--json',
       ]),
     );
+    console.log(`run ${run}: fleet bootstrap`);
+    budget.stop(meters, 'onboarding');
     if (fleet.failed > 0)
       throw new Error(
         `${fleet.failed} meters failed to bootstrap: ${JSON.stringify(fleet.failures.slice(0, 3))}`,
