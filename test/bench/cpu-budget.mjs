@@ -12,8 +12,9 @@ const KINDS = [
   [/redis-server/, () => 'redis'],
 ];
 
-function kindOf(pid, cmdline) {
+function kindOf(pid, cmdline, names) {
   if (pid === process.pid) return 'bench process (baseline client)';
+  if (names[pid]) return names[pid];
   for (const [pattern, name] of KINDS) {
     const m = pattern.exec(cmdline);
     if (m) return name(m);
@@ -21,7 +22,7 @@ function kindOf(pid, cmdline) {
   return 'other';
 }
 
-function snapshot(into) {
+function snapshot(into, names) {
   let pids;
   try {
     pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
@@ -36,7 +37,7 @@ function snapshot(into) {
       let entry = into.get(pid);
       if (!entry) {
         const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
-        into.set(pid, (entry = { kind: kindOf(Number(pid), cmdline), first: ticks, last: ticks }));
+        into.set(pid, (entry = { kind: kindOf(Number(pid), cmdline, names), first: ticks, last: ticks }));
       }
       entry.last = ticks;
     } catch {
@@ -46,17 +47,20 @@ function snapshot(into) {
   return true;
 }
 
-/** Starts sampling; `stop(units, unitName)` prints the breakdown and returns CPU seconds by kind. */
-export function cpuBudget() {
+/**
+ * Starts sampling; `stop(units, unitName)` prints the breakdown and returns CPU seconds by kind.
+ * `names` labels processes the patterns do not know, by pid.
+ */
+export function cpuBudget(names = {}) {
   const processes = new Map();
   const started = performance.now();
-  const available = snapshot(processes);
-  const timer = setInterval(() => snapshot(processes), 500);
+  const available = snapshot(processes, names);
+  const timer = setInterval(() => snapshot(processes, names), 500);
   return {
     stop(units, unitName) {
       clearInterval(timer);
       if (!available) return new Map();
-      snapshot(processes);
+      snapshot(processes, names);
       const wallS = (performance.now() - started) / 1000;
       const byKind = new Map();
       for (const { kind, first, last } of processes.values())

@@ -71,6 +71,9 @@ export function lifecycleTransport(
     kafka: { clientId: `${config.KAFKA_CLIENT_ID ?? SERVICE_NAME}-consumer`, brokers: config.KAFKA_BROKERS },
     groupId: CONSUMER_GROUP,
     contracts: [DEVICE_LIFECYCLE],
+    // One event per partition at a time (order per meter), all partitions at once: the events in
+    // flight together are recorded in one transaction (RecordDeviceBootstrapUseCase).
+    partitionsConsumedConcurrently: DEVICE_LIFECYCLE.partitions,
     logger: logger.child({ component: 'kafka-consumer' }),
     ...overrides,
   });

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   AUDIT_EVENTS,
   DEVICE_LIFECYCLE,
@@ -8,6 +8,8 @@ import {
   deadLetterTopicName,
 } from '@meterkeep/contracts';
 import { EventProducer } from '@meterkeep/kafka';
+import { RecordDeviceBootstrapUseCase } from '../src/devices/record-device-bootstrap.use-case';
+import { Transactions } from '../src/outbox/transactions';
 import { EnrollmentHarness, TopicTap, waitUntil } from './enrollment-test-kit';
 
 const fingerprint = (value: string) => createHash('sha256').update(value).digest('hex');
@@ -205,6 +207,48 @@ describe('enrollment: the device registry and its lifecycle', () => {
     );
     expect(refused!.json.deviceId).toBe(endpoint(11));
     expect(await stateOf(11)).toBe('ENROLLED');
+  });
+
+  it('records events that arrive together in one transaction; a refused one gets its own error and stays unprocessed', async () => {
+    for (let n = 30; n < 50; n++) await claim(n);
+    const recorder = h.service.app.get(RecordDeviceBootstrapUseCase);
+    const transactions = h.service.app.get(Transactions);
+    const run = vi.spyOn(transactions, 'run');
+    try {
+      const event = (n: number, overrides: Partial<DeviceLifecycleEvent> = {}): DeviceLifecycleEvent => ({
+        eventId: randomUUID(),
+        tenantId,
+        occurredAt: new Date().toISOString(),
+        type: 'bootstrapped',
+        deviceId: endpoint(n),
+        state: 'ACTIVE',
+        actor: 'bootstrap',
+        certificateSerial: `c0${n}`,
+        ...overrides,
+      });
+      const good = Array.from({ length: 20 }, (_, i) => event(30 + i));
+      const unknown = event(99_998);
+      const renewal = event(31, { type: 'certificate-renewed', certificateSerial: 'c0ffee' });
+      const settled = await Promise.allSettled(
+        [...good, unknown, good[0]!, renewal].map((e) => recorder.execute(e)),
+      );
+      expect(
+        settled.map((s) => (s.status === 'fulfilled' ? s.value : (s.reason as { code: string }).code)),
+      ).toEqual([...good.map(() => 'activated'), 'DEVICE_NOT_FOUND', 'duplicate', 'recorded']);
+      expect(run).toHaveBeenCalledTimes(1);
+      // The refused event was not marked processed: delivered again, it is judged again.
+      await expect(recorder.execute(unknown)).rejects.toMatchObject({ code: 'DEVICE_NOT_FOUND' });
+    } finally {
+      run.mockRestore();
+    }
+    expect(await stateOf(30)).toBe('ACTIVE');
+    expect((await get(31)).body).toMatchObject({ state: 'ACTIVE', operationalCertificateSerial: 'c0ffee' });
+    const statuses = await devices.waitFor(
+      (r) => r.json.status === 'ACTIVE' && /-000[34]\d$/.test(String(r.json.deviceId)),
+      20,
+      'one ACTIVE record per meter',
+    );
+    expect(new Set(statuses.map((r) => r.json.deviceId)).size).toBe(20);
   });
 
   it('suspends, resumes and decommissions through the state machine; anything else is 409', async () => {

@@ -169,11 +169,12 @@ try {
 
   const rows = [];
   for (let run = 1; run <= runs; run++) {
-    let budget = cpuBudget();
+    const names = { [baselineServer.pid]: 'bare mTLS server' };
+    let budget = cpuBudget(names);
     const bare = await bareRun();
     console.log(`run ${run}: bare mutual-TLS handshakes`);
     budget.stop(meters, 'handshake');
-    budget = cpuBudget();
+    budget = cpuBudget(names);
     const fleet = JSON.parse(
       await testing.runBuiltCli('meter-sim', [
         'fleet',

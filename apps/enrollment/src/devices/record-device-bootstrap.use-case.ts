@@ -1,16 +1,26 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { type DeviceLifecycleEvent, ENROLLMENT_DEVICES } from '@meterkeep/contracts';
 import type { Logger } from '@meterkeep/observability';
-import type { Executor } from '../core/database';
+import type { DeviceRow, Executor } from '../core/database';
 import { LOGGER } from '../core/tokens';
 import { OutboxRepository } from '../outbox/outbox.repository';
 import { Transactions } from '../outbox/transactions';
 import { ENROLLMENT_ACTOR, deviceStatusEvent } from './device-events';
-import { nextState } from './device-state-machine';
+import { type DeviceState, nextState } from './device-state-machine';
 import { DeviceErrors } from './devices.errors';
 import { DevicesRepository } from './devices.repository';
 
 export type BootstrapRecordOutcome = 'activated' | 'recorded' | 'duplicate' | 'ignored';
+
+/** Events recorded in one transaction at most. */
+const MAX_GROUP = 256;
+
+interface PendingEvent {
+  event: DeviceLifecycleEvent;
+  command: 'bootstrap' | 'renew-certificate';
+  resolve(outcome: BootstrapRecordOutcome): void;
+  reject(error: unknown): void;
+}
 
 /**
  * Bootstrap's word that a meter is in service: 'bootstrapped' moves an ENROLLED meter to ACTIVE,
@@ -18,9 +28,16 @@ export type BootstrapRecordOutcome = 'activated' | 'recorded' | 'duplicate' | 'i
  * eventId once); the registry's own events, and other types, are ignored. An event the registry
  * cannot accept (unknown meter, other tenant, lapsed claim, wrong state) throws a permanent domain
  * error, so the consumer dead-letters it for an operator to see.
+ *
+ * Events that arrive together (the consumer takes one per partition at a time, several partitions at
+ * once) are recorded in one transaction with set-based queries: a fleet bootstrapping cost ~6
+ * statements and a commit per meter before. Each event still gets its own outcome or error.
  */
 @Injectable()
 export class RecordDeviceBootstrapUseCase {
+  private pending: PendingEvent[] = [];
+  private draining: Promise<void> | undefined;
+
   constructor(
     private readonly devices: DevicesRepository,
     private readonly outbox: OutboxRepository,
@@ -28,60 +45,121 @@ export class RecordDeviceBootstrapUseCase {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  async execute(event: DeviceLifecycleEvent): Promise<BootstrapRecordOutcome> {
-    if (event.actor === ENROLLMENT_ACTOR) return 'ignored';
+  execute(event: DeviceLifecycleEvent): Promise<BootstrapRecordOutcome> {
+    if (event.actor === ENROLLMENT_ACTOR) return Promise.resolve('ignored');
     const command =
       event.type === 'bootstrapped'
         ? 'bootstrap'
         : event.type === 'certificate-renewed'
           ? 'renew-certificate'
           : undefined;
-    if (!command) return 'ignored';
-    const now = new Date();
-    const outcome = await this.transactions.run(async (trx): Promise<BootstrapRecordOutcome> => {
-      if (!(await firstDelivery(trx, event.eventId))) return 'duplicate';
-      const device = await this.devices.lock(trx, event.deviceId);
-      if (!device || device.tenant_id !== event.tenantId) throw DeviceErrors.unknownDevice(event.deviceId);
-      const state = nextState(device.state, command);
-      if (!state) throw DeviceErrors.invalidTransition(device.state, command);
-      if (device.state === 'ENROLLED' && device.claim_expires_at !== null && device.claim_expires_at <= now)
-        throw DeviceErrors.claimExpired(device.endpoint_name);
-      const updated = await this.devices.update(
+    if (!command) return Promise.resolve('ignored');
+    return new Promise((resolve, reject) => {
+      this.pending.push({ event, command, resolve, reject });
+      this.draining ??= this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    // Lets the events handed over in this turn of the event loop join the first group.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    while (this.pending.length > 0) {
+      const group = this.pending.splice(0, MAX_GROUP);
+      try {
+        const outcomes = await this.record(group, new Date());
+        group.forEach((entry, i) => {
+          const outcome = outcomes[i]!;
+          if (outcome instanceof Error) return entry.reject(outcome);
+          this.logger.info(
+            {
+              tenantId: entry.event.tenantId,
+              deviceId: entry.event.deviceId,
+              type: entry.event.type,
+              eventId: entry.event.eventId,
+              outcome,
+            },
+            'device lifecycle event recorded',
+          );
+          entry.resolve(outcome);
+        });
+      } catch (error) {
+        for (const entry of group) entry.reject(error);
+      }
+    }
+    this.draining = undefined;
+  }
+
+  /** One transaction for the group; an event the registry refuses gets its error, the others commit. */
+  private record(group: PendingEvent[], now: Date): Promise<(BootstrapRecordOutcome | Error)[]> {
+    return this.transactions.run(async (trx) => {
+      // Claimed first, as one statement: a redelivery racing on another replica waits on the unique key.
+      const fresh = await firstDeliveries(
         trx,
-        device.endpoint_name,
-        {
+        group.map((entry) => entry.event.eventId),
+      );
+      const locked = await this.devices.lockByEndpoints(trx, [
+        ...new Set(group.map((entry) => entry.event.deviceId)),
+      ]);
+      const current = new Map(locked.map((device) => [device.endpoint_name, device]));
+      const patches = new Map<string, { state: DeviceState; operational_certificate_serial?: string }>();
+      const activated = new Set<string>();
+      const refused: string[] = [];
+      const outcomes = group.map(({ event, command }): BootstrapRecordOutcome | Error => {
+        if (!fresh.delete(event.eventId)) return 'duplicate';
+        const device = current.get(event.deviceId);
+        const refusal = refusalOf(device, event, command, now);
+        if (refusal) {
+          refused.push(event.eventId);
+          return refusal;
+        }
+        const state = nextState(device!.state, command)!;
+        const patch = {
+          ...patches.get(device!.endpoint_name),
           state,
           ...(event.certificateSerial !== undefined && {
             operational_certificate_serial: event.certificateSerial,
           }),
-        },
-        now,
-      );
-      if (device.state === state) return 'recorded';
-      await this.outbox.enqueue(trx, ENROLLMENT_DEVICES, [deviceStatusEvent(updated, now)]);
-      return 'activated';
+        };
+        patches.set(device!.endpoint_name, patch);
+        if (device!.state !== state) activated.add(device!.endpoint_name);
+        current.set(device!.endpoint_name, { ...device!, state });
+        return device!.state === state ? 'recorded' : 'activated';
+      });
+      // A refused event is not processed: replayed from its dead letter later, it is tried again.
+      if (refused.length > 0)
+        await trx.deleteFrom('processed_events').where('event_id', 'in', refused).execute();
+      const published = [];
+      for (const [endpoint, patch] of patches) {
+        const updated = await this.devices.update(trx, endpoint, patch, now);
+        if (activated.has(endpoint)) published.push(deviceStatusEvent(updated, now));
+      }
+      if (published.length > 0) await this.outbox.enqueue(trx, ENROLLMENT_DEVICES, published);
+      return outcomes;
     });
-    this.logger.info(
-      {
-        tenantId: event.tenantId,
-        deviceId: event.deviceId,
-        type: event.type,
-        eventId: event.eventId,
-        outcome,
-      },
-      'device lifecycle event recorded',
-    );
-    return outcome;
   }
 }
 
-/** Records the event id; false when it was seen before (a redelivery). */
-async function firstDelivery(trx: Executor, eventId: string): Promise<boolean> {
+/** Why the registry refuses the event for this device (as it stands), if it does. */
+function refusalOf(
+  device: DeviceRow | undefined,
+  event: DeviceLifecycleEvent,
+  command: 'bootstrap' | 'renew-certificate',
+  now: Date,
+): Error | undefined {
+  if (!device || device.tenant_id !== event.tenantId) return DeviceErrors.unknownDevice(event.deviceId);
+  if (!nextState(device.state, command)) return DeviceErrors.invalidTransition(device.state, command);
+  if (device.state === 'ENROLLED' && device.claim_expires_at !== null && device.claim_expires_at <= now)
+    return DeviceErrors.claimExpired(device.endpoint_name);
+  return undefined;
+}
+
+/** Records the event ids; returns those not seen before (the others are redeliveries). */
+async function firstDeliveries(trx: Executor, eventIds: string[]): Promise<Set<string>> {
   const inserted = await trx
     .insertInto('processed_events')
-    .values({ event_id: eventId })
+    .values(eventIds.map((event_id) => ({ event_id })))
     .onConflict((oc) => oc.column('event_id').doNothing())
     .returning('event_id')
-    .executeTakeFirst();
-  return inserted !== undefined;
+    .execute();
+  return new Set(inserted.map((row) => row.event_id));
 }
