@@ -12,8 +12,12 @@ import {
   toPem,
   validateChain,
 } from '@meterkeep/pki';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { FactoryCli, PASSPHRASE, Scratch, bundleLines, openssl } from '../test/cli-harness';
+
+// Each test runs the built CLI as processes (thousands of identities, SIGKILL and re-run): under a
+// loaded CI machine that outgrows the unit tier's 5 s default.
+vi.setConfig({ testTimeout: 60_000 });
 
 const scratch = new Scratch();
 let cli: FactoryCli;
