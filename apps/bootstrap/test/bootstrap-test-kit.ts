@@ -33,7 +33,7 @@ import {
   issueCertificate,
 } from '@meterkeep/pki';
 import { type RunningService, startService } from '@meterkeep/service-runtime';
-import { stackEndpoints, uniqueName, waitUntil } from '@meterkeep/testing';
+import { stackEndpoints, startGroupAtEnd, uniqueName, waitUntil } from '@meterkeep/testing';
 import { AppModule, configureApp, lifecycleTransport } from '../src/app.module';
 import { BootstrapConfig } from '../src/config';
 import type { Executor } from '../src/core/database';
@@ -42,10 +42,9 @@ import type { DeviceRecord } from '../src/read-model/read-model.records';
 import { ReadModelStore } from '../src/read-model/read-model.store';
 import { ReadModelSync } from '../src/read-model/read-model.sync';
 
-export { waitUntil };
+export { TopicTap, type TappedRecord, waitUntil } from '@meterkeep/testing';
 
 type Kafka = ReturnType<typeof createKafkaClient>;
-type Consumer = ReturnType<Kafka['consumer']>;
 
 const letters = (n: number) => Array.from(randomBytes(n), (b) => String.fromCharCode(97 + (b % 26))).join('');
 const DAY = 86_400_000;
@@ -77,65 +76,6 @@ export function testKafka(): Kafka {
     brokers: stackEndpoints().kafkaBrokers,
     logger: createLogger({ service: 'bootstrap-it', level: 'error' }),
   });
-}
-
-/** Commits the group's offsets at the topic's end, so a new group reads only what comes next. */
-async function startGroupAtEnd(kafka: Kafka, groupId: string, topic: string): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const offsets = await waitUntil(() => admin.fetchTopicOffsets(topic), {
-      timeoutMs: 30_000,
-      description: `offsets of ${topic}`,
-    });
-    await admin.setOffsets({
-      groupId,
-      topic,
-      partitions: offsets.map(({ partition, high }) => ({ partition, offset: high })),
-    });
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-/** Everything published to a topic from the moment it was opened. */
-export class TopicTap {
-  readonly records: { key: string | null; json: Record<string, unknown> }[] = [];
-
-  private constructor(private readonly consumer: Consumer) {}
-
-  static async open(kafka: Kafka, contract: TopicContract): Promise<TopicTap> {
-    const groupId = `bootstrap-it-tap-${letters(10)}`;
-    await startGroupAtEnd(kafka, groupId, contract.name);
-    const consumer = kafka.consumer({
-      groupId,
-      sessionTimeout: 6_000,
-      heartbeatInterval: 500,
-      maxWaitTimeInMs: 100,
-    });
-    const tap = new TopicTap(consumer);
-    await consumer.connect();
-    await consumer.subscribe({ topic: contract.name, fromBeginning: false });
-    await consumer.run({
-      eachMessage: ({ message }) => {
-        const value = message.value?.toString() ?? '{}';
-        tap.records.push({
-          key: message.key?.toString() ?? null,
-          json: JSON.parse(value) as Record<string, unknown>,
-        });
-        return Promise.resolve();
-      },
-    });
-    return tap;
-  }
-
-  waitFor(predicate: (json: Record<string, unknown>) => boolean, description = 'a record') {
-    return waitUntil(() => this.records.find((r) => predicate(r.json)), { timeoutMs: 30_000, description });
-  }
-
-  close(): Promise<void> {
-    return this.consumer.disconnect();
-  }
 }
 
 // ---- PKI of the outside world: manufacturers and their meters ------------------------------------

@@ -100,10 +100,13 @@ describe('bootstrap: certificate meters over mutual TLS', () => {
     expect(validityMs).toBe(7 * 86_400_000);
     expect(answer.renewal.notAfter).toBe(certificate.notAfter.toISOString());
     expect(Math.abs(Date.parse(answer.serverTime) - started)).toBeLessThan(10_000);
-    const event = await lifecycle.waitFor(
-      (e) => e.deviceId === meter.endpointName && e.type === 'bootstrapped',
-      'the bootstrapped event',
-    );
+    const event = (
+      await lifecycle.waitFor(
+        (r) => r.json.deviceId === meter.endpointName && r.json.type === 'bootstrapped',
+        1,
+        'bootstrapped event',
+      )
+    )[0]!;
     expect(event.key).toBe(`${tenantId}/${meter.endpointName}`);
     expect(event.json).toMatchObject({
       tenantId,
@@ -271,11 +274,12 @@ describe('bootstrap: certificate meters over mutual TLS', () => {
     expect(renewed.serialHex).not.toBe(operational.certificate.serialHex);
     expect(renewed.subject.commonName).toBe(meter.endpointName);
     await lifecycle.waitFor(
-      (e) =>
-        e.deviceId === meter.endpointName &&
-        e.type === 'certificate-renewed' &&
-        e.certificateSerial === renewed.serialHex,
-      'the certificate-renewed event',
+      (r) =>
+        r.json.deviceId === meter.endpointName &&
+        r.json.type === 'certificate-renewed' &&
+        r.json.certificateSerial === renewed.serialHex,
+      1,
+      'certificate-renewed event',
     );
     // A factory certificate is no operational one.
     const wrongCredential = await h.device('POST', '/bs/v1/renew', {

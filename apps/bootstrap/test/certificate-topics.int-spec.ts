@@ -69,10 +69,13 @@ describe('bootstrap publishes what operational endpoints trust meters by', () =>
     const { meter, answer, certificate } = await bootstrappedMeter();
     expect(answer.serverTrustAnchorsPem).toEqual([h.serverCaPem]);
 
-    const record = await certificates.waitFor(
-      (e) => e.deviceId === meter.endpointName && e.serial === certificate.serialHex,
-      'the valid certificate record',
-    );
+    const record = (
+      await certificates.waitFor(
+        (r) => r.json.deviceId === meter.endpointName && r.json.serial === certificate.serialHex,
+        1,
+        'valid certificate record',
+      )
+    )[0]!;
     expect(record.key).toBe(`${tenantId}/${meter.endpointName}`);
     expect(record.json).toMatchObject({
       tenantId,
@@ -81,7 +84,7 @@ describe('bootstrap publishes what operational endpoints trust meters by', () =>
     });
 
     // The tenant's first certificate created its CAs: their record verifies the meter's certificate.
-    const ca = await issuingCas.waitFor((e) => e.tenantId === tenantId, 'the issuing CA record');
+    const ca = (await issuingCas.waitFor((r) => r.json.tenantId === tenantId, 1, 'issuing CA record'))[0]!;
     expect(ca.key).toBe(tenantId);
     const chainPem = ca.json.chainPem as string[];
     expect(chainPem).toEqual(answer.chainPem);
@@ -100,8 +103,9 @@ describe('bootstrap publishes what operational endpoints trust meters by', () =>
   it('publishes the same certificate as revoked once the meter is suspended', async () => {
     const { meter, certificate } = await bootstrappedMeter();
     await certificates.waitFor(
-      (e) => e.deviceId === meter.endpointName && e.status === 'valid',
-      'the valid certificate record',
+      (r) => r.json.deviceId === meter.endpointName && r.json.status === 'valid',
+      1,
+      'valid certificate record',
     );
     const [record] = (await h.store.devicesByEndpoint(meter.endpointName)).filter(
       (d) => d.tenantId === tenantId,
@@ -116,10 +120,13 @@ describe('bootstrap publishes what operational endpoints trust meters by', () =>
       state: 'SUSPENDED',
       actor: 'key_operator1',
     });
-    const revoked = await certificates.waitFor(
-      (e) => e.deviceId === meter.endpointName && e.status === 'revoked',
-      'the revoked certificate record',
-    );
+    const revoked = (
+      await certificates.waitFor(
+        (r) => r.json.deviceId === meter.endpointName && r.json.status === 'revoked',
+        1,
+        'revoked certificate record',
+      )
+    )[0]!;
     expect(revoked.key).toBe(`${tenantId}/${meter.endpointName}`);
     expect(revoked.json).toMatchObject({
       tenantId,
@@ -129,7 +136,7 @@ describe('bootstrap publishes what operational endpoints trust meters by', () =>
   });
 
   it('publishes every tenant issuing CA again at start-up, as the same record', async () => {
-    const first = await issuingCas.waitFor((e) => e.tenantId === tenantId, 'the issuing CA record');
+    const first = (await issuingCas.waitFor((r) => r.json.tenantId === tenantId, 1, 'issuing CA record'))[0]!;
     const before = issuingCas.records.length;
     expect(await h.service.app.get(IssuingCaPublisher).republishAll()).toBeGreaterThanOrEqual(1);
     const again = await waitUntil(

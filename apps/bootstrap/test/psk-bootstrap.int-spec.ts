@@ -96,11 +96,12 @@ describe('bootstrap: PSK meters, proven by HMAC over a single-use nonce', () => 
       requiredEku: 'clientAuth',
     });
     await lifecycle.waitFor(
-      (e) =>
-        e.deviceId === meter.endpointName &&
-        e.type === 'bootstrapped' &&
-        e.certificateSerial === certificate.serialHex,
-      'the bootstrapped event',
+      (r) =>
+        r.json.deviceId === meter.endpointName &&
+        r.json.type === 'bootstrapped' &&
+        r.json.certificateSerial === certificate.serialHex,
+      1,
+      'bootstrapped event',
     );
     // Enrollment was asked with the shared token, and never sent the key.
     const call = enrollment.calls.at(-1)!;

@@ -2,23 +2,22 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { type Kysely, sql } from 'kysely';
-import { ALL_TOPICS, DEVICE_LIFECYCLE, type TopicContract } from '@meterkeep/contracts';
+import { ALL_TOPICS, DEVICE_LIFECYCLE } from '@meterkeep/contracts';
 import { createDatabase } from '@meterkeep/db';
 import { DATABASE } from '@meterkeep/db/nest';
 import { createKafkaClient, ensureTopics } from '@meterkeep/kafka';
 import { createLogger } from '@meterkeep/observability';
 import { type RunningService, startService } from '@meterkeep/service-runtime';
-import { stackEndpoints, uniqueName, waitUntil } from '@meterkeep/testing';
+import { stackEndpoints, startGroupAtEnd, uniqueName } from '@meterkeep/testing';
 import { AppModule, lifecycleTransport } from '../src/app.module';
 import { EnrollmentConfig } from '../src/config';
 import type { EnrollmentDb } from '../src/core/database';
 import { setupOpenApi } from '../src/openapi/openapi';
 import { CreateTenantUseCase } from '../src/tenants/create-tenant.use-case';
 
-export { waitUntil };
+export { TopicTap, type TappedRecord, waitUntil } from '@meterkeep/testing';
 
 type Kafka = ReturnType<typeof createKafkaClient>;
-type Consumer = ReturnType<Kafka['consumer']>;
 
 const letters = (n: number) => Array.from(randomBytes(n), (b) => String.fromCharCode(97 + (b % 26))).join('');
 
@@ -50,90 +49,6 @@ export function testKafka(): Kafka {
     brokers: stackEndpoints().kafkaBrokers,
     logger: createLogger({ service: 'enrollment-it', level: 'error' }),
   });
-}
-
-/** Commits the group's offsets at the topic's end, so a new group reads only what comes next. */
-async function startGroupAtEnd(kafka: Kafka, groupId: string, topic: string): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    // A topic created a moment ago may not have answered for its leaders yet.
-    const offsets = await waitUntil(() => admin.fetchTopicOffsets(topic), {
-      timeoutMs: 30_000,
-      description: `offsets of ${topic}`,
-    });
-    await admin.setOffsets({
-      groupId,
-      topic,
-      partitions: offsets.map(({ partition, high }) => ({ partition, offset: high })),
-    });
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-export interface TappedRecord {
-  key: string | null;
-  value: string;
-  json: Record<string, unknown>;
-  partition: number;
-  offset: string;
-}
-
-/** Everything published to a topic from the moment it was opened. */
-export class TopicTap {
-  readonly records: TappedRecord[] = [];
-
-  private constructor(private readonly consumer: Consumer) {}
-
-  static async open(kafka: Kafka, contract: TopicContract | string): Promise<TopicTap> {
-    const topic = typeof contract === 'string' ? contract : contract.name;
-    const groupId = `enrollment-it-tap-${letters(10)}`;
-    await startGroupAtEnd(kafka, groupId, topic);
-    const consumer = kafka.consumer({
-      groupId,
-      sessionTimeout: 6_000,
-      heartbeatInterval: 500,
-      maxWaitTimeInMs: 100,
-    });
-    const tap = new TopicTap(consumer);
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: false });
-    await consumer.run({
-      eachMessage: ({ partition, message }) => {
-        const value = message.value?.toString() ?? '';
-        tap.records.push({
-          key: message.key?.toString() ?? null,
-          value,
-          json: JSON.parse(value) as Record<string, unknown>,
-          partition,
-          offset: message.offset,
-        });
-        return Promise.resolve();
-      },
-    });
-    return tap;
-  }
-
-  /** Waits until at least `count` records match, and returns those matching. */
-  waitFor(
-    predicate: (record: TappedRecord) => boolean,
-    count = 1,
-    description = 'records',
-    timeoutMs = 30_000,
-  ): Promise<TappedRecord[]> {
-    return waitUntil(
-      () => {
-        const found = this.records.filter(predicate);
-        return found.length >= count ? found : undefined;
-      },
-      { timeoutMs, description: `${count} ${description}` },
-    );
-  }
-
-  close(): Promise<void> {
-    return this.consumer.disconnect();
-  }
 }
 
 /** The enrollment service started in-process on port 0, with its own schema and consumer group. */

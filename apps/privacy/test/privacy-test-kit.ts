@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { type Kysely, sql } from 'kysely';
-import { ALL_TOPICS, type TopicContract } from '@meterkeep/contracts';
+import { ALL_TOPICS } from '@meterkeep/contracts';
 import { createDatabase } from '@meterkeep/db';
 import { DATABASE } from '@meterkeep/db/nest';
 import { createKafkaClient, ensureTopics } from '@meterkeep/kafka';
@@ -22,17 +22,15 @@ import {
   stackEnvFrom,
   startServiceProcess,
   uniqueName,
-  waitUntil,
 } from '@meterkeep/testing';
 import { AppModule } from '../src/app.module';
 import { PrivacyConfig } from '../src/config';
 import type { PrivacyDb } from '../src/core/database';
 import { setupOpenApi } from '../src/openapi/openapi';
 
-export { waitUntil };
+export { TopicTap, type TappedRecord, waitUntil } from '@meterkeep/testing';
 
 type Kafka = ReturnType<typeof createKafkaClient>;
-type Consumer = ReturnType<Kafka['consumer']>;
 
 const letters = (n: number) => Array.from(randomBytes(n), (b) => String.fromCharCode(97 + (b % 26))).join('');
 const workspaceRoot = resolve(__dirname, '../../..');
@@ -61,79 +59,6 @@ export function testKafka(): Kafka {
     brokers: stackEndpoints().kafkaBrokers,
     logger: createLogger({ service: 'privacy-it', level: 'error' }),
   });
-}
-
-export interface TappedRecord {
-  key: string | null;
-  value: string;
-  json: Record<string, unknown>;
-}
-
-/** Everything published to a topic from the moment it was opened. */
-export class TopicTap {
-  readonly records: TappedRecord[] = [];
-
-  private constructor(private readonly consumer: Consumer) {}
-
-  static async open(kafka: Kafka, contract: TopicContract): Promise<TopicTap> {
-    const groupId = `privacy-it-tap-${letters(10)}`;
-    // The group starts at the topic's end: earlier runs' events are not ours.
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      const offsets = await waitUntil(() => admin.fetchTopicOffsets(contract.name), {
-        timeoutMs: 30_000,
-        description: `offsets of ${contract.name}`,
-      });
-      await admin.setOffsets({
-        groupId,
-        topic: contract.name,
-        partitions: offsets.map(({ partition, high }) => ({ partition, offset: high })),
-      });
-    } finally {
-      await admin.disconnect();
-    }
-    const consumer = kafka.consumer({
-      groupId,
-      sessionTimeout: 6_000,
-      heartbeatInterval: 500,
-      maxWaitTimeInMs: 100,
-    });
-    const tap = new TopicTap(consumer);
-    await consumer.connect();
-    await consumer.subscribe({ topic: contract.name, fromBeginning: false });
-    await consumer.run({
-      eachMessage: ({ message }) => {
-        const value = message.value?.toString() ?? '';
-        tap.records.push({
-          key: message.key?.toString() ?? null,
-          value,
-          json: JSON.parse(value) as Record<string, unknown>,
-        });
-        return Promise.resolve();
-      },
-    });
-    return tap;
-  }
-
-  /** Waits until at least `count` records match, and returns those matching. */
-  waitFor(
-    predicate: (record: TappedRecord) => boolean,
-    count = 1,
-    description = 'records',
-  ): Promise<TappedRecord[]> {
-    return waitUntil(
-      () => {
-        const found = this.records.filter(predicate);
-        return found.length >= count ? found : undefined;
-      },
-      { timeoutMs: 30_000, description: `${count} ${description}` },
-    );
-  }
-
-  close(): Promise<void> {
-    return this.consumer.disconnect();
-  }
 }
 
 /** The built enrollment service as its own process, and the CLI that makes tenants and keys. */

@@ -4,3 +4,4 @@ export * from './local-stack';
 export * from './service-process';
 export * from './lifecycle-harness';
 export * from './platform-harness';
+export * from './topic-tap';
