@@ -63,22 +63,28 @@ describe('enrollment: the device registry and its lifecycle', () => {
   const command = (n: number, verb: string, key = adminKey) =>
     h.request<Device & { code?: string }>('POST', `/v1/devices/${endpoint(n)}/${verb}`, { key });
 
-  /** What bootstrap publishes when a meter has bootstrapped. */
+  /** The event bootstrap publishes when a meter has bootstrapped. */
+  const bootstrapEvent = (
+    n: number,
+    overrides: Partial<DeviceLifecycleEvent> = {},
+  ): DeviceLifecycleEvent => ({
+    eventId: randomUUID(),
+    tenantId,
+    occurredAt: new Date().toISOString(),
+    type: 'bootstrapped',
+    deviceId: endpoint(n),
+    state: 'ACTIVE',
+    actor: 'bootstrap',
+    certificateSerial: '5f3a9c',
+    ...overrides,
+  });
+
+  /** Publishes that event on device.lifecycle.v1, as bootstrap does. */
   async function bootstrapped(
     n: number,
     overrides: Partial<DeviceLifecycleEvent> = {},
   ): Promise<DeviceLifecycleEvent> {
-    const event: DeviceLifecycleEvent = {
-      eventId: randomUUID(),
-      tenantId,
-      occurredAt: new Date().toISOString(),
-      type: 'bootstrapped',
-      deviceId: endpoint(n),
-      state: 'ACTIVE',
-      actor: 'bootstrap',
-      certificateSerial: '5f3a9c',
-      ...overrides,
-    };
+    const event = bootstrapEvent(n, overrides);
     await h.service.app.get(EventProducer).publish(DEVICE_LIFECYCLE, event);
     return event;
   }
@@ -215,17 +221,8 @@ describe('enrollment: the device registry and its lifecycle', () => {
     const transactions = h.service.app.get(Transactions);
     const run = vi.spyOn(transactions, 'run');
     try {
-      const event = (n: number, overrides: Partial<DeviceLifecycleEvent> = {}): DeviceLifecycleEvent => ({
-        eventId: randomUUID(),
-        tenantId,
-        occurredAt: new Date().toISOString(),
-        type: 'bootstrapped',
-        deviceId: endpoint(n),
-        state: 'ACTIVE',
-        actor: 'bootstrap',
-        certificateSerial: `c0${n}`,
-        ...overrides,
-      });
+      const event = (n: number, overrides: Partial<DeviceLifecycleEvent> = {}) =>
+        bootstrapEvent(n, { certificateSerial: `c0${n}`, ...overrides });
       const good = Array.from({ length: 20 }, (_, i) => event(30 + i));
       const unknown = event(99_998);
       const renewal = event(31, { type: 'certificate-renewed', certificateSerial: 'c0ffee' });
