@@ -106,24 +106,23 @@ export class RecordDeviceBootstrapUseCase {
       const refused: string[] = [];
       const outcomes = group.map(({ event, command }): BootstrapRecordOutcome | Error => {
         if (!fresh.delete(event.eventId)) return 'duplicate';
-        const device = current.get(event.deviceId);
-        const refusal = refusalOf(device, event, command, now);
-        if (refusal) {
+        const verdict = judge(current.get(event.deviceId), event, command, now);
+        if (!verdict.ok) {
           refused.push(event.eventId);
-          return refusal;
+          return verdict.error;
         }
-        const state = nextState(device!.state, command)!;
-        const patch = {
-          ...patches.get(device!.endpoint_name),
+        const { device, state } = verdict;
+        patches.set(device.endpoint_name, {
+          ...patches.get(device.endpoint_name),
           state,
           ...(event.certificateSerial !== undefined && {
             operational_certificate_serial: event.certificateSerial,
           }),
-        };
-        patches.set(device!.endpoint_name, patch);
-        if (device!.state !== state) activated.add(device!.endpoint_name);
-        current.set(device!.endpoint_name, { ...device!, state });
-        return device!.state === state ? 'recorded' : 'activated';
+        });
+        current.set(device.endpoint_name, { ...device, state });
+        if (device.state === state) return 'recorded';
+        activated.add(device.endpoint_name);
+        return 'activated';
       });
       // A refused event is not processed: replayed from its dead letter later, it is tried again.
       if (refused.length > 0)
@@ -139,18 +138,20 @@ export class RecordDeviceBootstrapUseCase {
   }
 }
 
-/** Why the registry refuses the event for this device (as it stands), if it does. */
-function refusalOf(
+/** The state the event moves the device (as it stands) to, or why the registry refuses it. */
+function judge(
   device: DeviceRow | undefined,
   event: DeviceLifecycleEvent,
   command: 'bootstrap' | 'renew-certificate',
   now: Date,
-): Error | undefined {
-  if (!device || device.tenant_id !== event.tenantId) return DeviceErrors.unknownDevice(event.deviceId);
-  if (!nextState(device.state, command)) return DeviceErrors.invalidTransition(device.state, command);
+): { ok: true; device: DeviceRow; state: DeviceState } | { ok: false; error: Error } {
+  if (!device || device.tenant_id !== event.tenantId)
+    return { ok: false, error: DeviceErrors.unknownDevice(event.deviceId) };
+  const state = nextState(device.state, command);
+  if (!state) return { ok: false, error: DeviceErrors.invalidTransition(device.state, command) };
   if (device.state === 'ENROLLED' && device.claim_expires_at !== null && device.claim_expires_at <= now)
-    return DeviceErrors.claimExpired(device.endpoint_name);
-  return undefined;
+    return { ok: false, error: DeviceErrors.claimExpired(device.endpoint_name) };
+  return { ok: true, device, state };
 }
 
 /** Records the event ids; returns those not seen before (the others are redeliveries). */
