@@ -1,8 +1,28 @@
 import js from '@eslint/js';
+import { createProjectGraphAsync, readCachedProjectGraph } from '@nx/devkit';
 import nx from '@nx/eslint-plugin';
 import prettier from 'eslint-config-prettier';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
+
+// Nx's boundary rule skips itself, with only a warning, when no project graph is cached (a fresh clone
+// before any nx command, or eslint run directly): build the graph first so the layering is always checked.
+await ensureProjectGraph();
+
+async function ensureProjectGraph() {
+  try {
+    readCachedProjectGraph();
+  } catch {
+    const daemon = process.env.NX_DAEMON;
+    process.env.NX_DAEMON = 'false'; // a one-off computation; no daemon left behind by a linter
+    try {
+      await createProjectGraphAsync({ exitOnError: false });
+    } finally {
+      if (daemon === undefined) delete process.env.NX_DAEMON;
+      else process.env.NX_DAEMON = daemon;
+    }
+  }
+}
 
 // Raw clients stay inside the libraries that wrap them; everyone else goes through those libraries.
 const wrapped = ['kafkajs', 'ioredis', '@aws-sdk/*', 'pg'];

@@ -1,6 +1,9 @@
 import { ESLint } from 'eslint';
-import { rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const root = resolve(__dirname, '..');
@@ -67,4 +70,25 @@ describe('module boundaries', () => {
     );
     expect(messages.join('\n')).toMatch(/no-restricted-imports/);
   }, 60_000);
+
+  it('checks the layering on a fresh clone, where no project graph is cached yet', async () => {
+    // An empty Nx data directory stands for a clone on which no nx command has run.
+    const freshDataDir = mkdtempSync(resolve(tmpdir(), 'nx-data-'));
+    const file = probe('apps/telemetry-ingest/src');
+    writeFileSync(resolve(root, file), "import * as raw from 'kafkajs';\nexport const r = raw;\n");
+    written.push(resolve(root, file));
+    try {
+      const run = await promisify(execFile)(
+        process.execPath,
+        [resolve(root, 'node_modules/eslint/bin/eslint.js'), '--format', 'json', file],
+        { cwd: root, env: { ...process.env, NX_WORKSPACE_DATA_DIRECTORY: freshDataDir } },
+      ).catch((error: { stdout: string }) => error);
+      const [result] = JSON.parse(run.stdout.slice(run.stdout.indexOf('['))) as ESLint.LintResult[];
+      expect(result!.messages.map((m) => `${m.ruleId}: ${m.message}`).join('\n')).toMatch(
+        /enforce-module-boundaries.*kafkajs/,
+      );
+    } finally {
+      rmSync(freshDataDir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
