@@ -1,4 +1,4 @@
-import { loadConfig, otelSchema } from '@meterkeep/config';
+import { loadConfig, meterkeepVersion, otelSchema } from '@meterkeep/config';
 import { startTelemetry, type Telemetry } from './telemetry';
 
 /** Starts telemetry from the OTEL_* environment; a service's main.ts calls this before anything else. */
@@ -6,7 +6,7 @@ export function startServiceTelemetry(serviceName: string, env: NodeJS.ProcessEn
   const otel = loadConfig(otelSchema, env);
   return startTelemetry({
     serviceName,
-    serviceVersion: env.npm_package_version,
+    serviceVersion: meterkeepVersion(),
     traces: otel.OTEL_TRACES_EXPORTER,
     metrics: otel.OTEL_METRICS_EXPORTER,
     otlpEndpoint: otel.OTEL_EXPORTER_OTLP_ENDPOINT,

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { AuditChainRepository } from '@meterkeep/audit';
-import { ConfigError, loadConfig, postgresEnv } from '@meterkeep/config';
+import { ConfigError, asksForVersion, loadConfig, postgresEnv, versionLine } from '@meterkeep/config';
 import { createDatabase, runMigrations } from '@meterkeep/db';
 import { DomainError } from '@meterkeep/service-runtime';
 import { CreateApiKeyUseCase } from '../api-keys/create-api-key.use-case';
@@ -22,6 +22,8 @@ const USAGE = `usage:
       creates the tenant and its first admin API key, printed once on stdout
   enrollment api-key create <tenantId> --role admin|operator|auditor [--name <name>]
       a further key for an existing tenant (e.g. a new admin key when every admin key was revoked)
+  enrollment --version
+      the release
 environment: DATABASE_URL (the service's; migrations are applied first)`;
 
 export interface CliIo {
@@ -73,6 +75,10 @@ function parseCommand(argv: string[]): Command | string {
 
 /** The operator's command line: tenants and their keys, straight on the database. Returns the exit code. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  if (asksForVersion(argv)) {
+    io.out(versionLine('enrollment'));
+    return 0;
+  }
   const command = parseCommand(argv);
   if (typeof command === 'string') {
     if (command) io.err(`enrollment: ${command}`);

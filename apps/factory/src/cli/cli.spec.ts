@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { meterkeepVersion } from '@meterkeep/config';
 import { COMMANDS, runCli } from './cli';
 import type { CliIo } from './command';
 
@@ -34,6 +35,15 @@ describe('factory CLI dispatch', () => {
       const { cli, out } = io();
       expect(await runCli(argv, cli)).toBe(0);
       expect(out.stdout).toMatch(/Usage: /);
+      expect(out.stderr).toBe('');
+    }
+  });
+
+  it('answers --version with the release, on stdout, exit 0', async () => {
+    for (const flag of ['--version', '-V']) {
+      const { cli, out } = io();
+      expect(await runCli([flag], cli)).toBe(0);
+      expect(out.stdout).toBe(`factory ${meterkeepVersion()}\n`);
       expect(out.stderr).toBe('');
     }
   });

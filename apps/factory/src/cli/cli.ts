@@ -1,3 +1,4 @@
+import { asksForVersion, versionLine } from '@meterkeep/config';
 import { batchCreateCommand } from '../batch/batch-create.command';
 import { batchSignCsrsCommand } from '../batch/batch-sign-csrs.command';
 import { batchVerifyCommand } from '../batch/batch-verify.command';
@@ -23,7 +24,7 @@ function usage(commands: readonly CliCommand[] = COMMANDS): string {
     `Usage: npm run factory -- <command> [options]\n\n` +
     `The OEM line's tool: the manufacturer CA, batches of meter identities, their verification.\n\n` +
     `Commands:\n${lines.join('\n')}\n\n` +
-    `Run a command with --help for its options.\n`
+    `Run a command with --help for its options; --version prints the release.\n`
   );
 }
 
@@ -32,6 +33,10 @@ function usage(commands: readonly CliCommand[] = COMMANDS): string {
  * stderr, never a stack trace), 2 the command line is wrong (with the usage).
  */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  if (asksForVersion(argv)) {
+    io.stdout.write(`${versionLine('factory')}\n`);
+    return 0;
+  }
   const [group, name, ...rest] = argv;
   const inGroup = COMMANDS.filter((c) => c.path[0] === group);
   if (group === undefined || HELP_FLAGS.has(group)) {

@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { meterkeepVersion } from '@meterkeep/config';
+import { runCli } from './enrollment-cli';
+
+function io() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { out, err, cli: { env: {}, out: (l: string) => out.push(l), err: (l: string) => err.push(l) } };
+}
+
+describe('enrollment admin command line', () => {
+  it('answers --version with the release on stdout, without a database', async () => {
+    const { out, err, cli } = io();
+    expect(await runCli(['--version'], cli)).toBe(0);
+    expect(out).toEqual([`enrollment ${meterkeepVersion()}`]);
+    expect(err).toEqual([]);
+  });
+
+  it('answers a wrong command line with the usage and exit 2, without a database', async () => {
+    const { err, cli } = io();
+    expect(await runCli(['tenant', 'delete', 'north'], cli)).toBe(2);
+    expect(err.join('\n')).toMatch(/unknown command: tenant delete[\s\S]*enrollment --version/);
+  });
+});
