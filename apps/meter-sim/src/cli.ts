@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { asksForVersion, versionLine } from '@meterkeep/config';
-import { FleetUsageError, fleetCommand } from './fleet/fleet.command';
+import { fleetCommand } from './fleet/fleet.command';
 import { provisionBatch } from './provision.command';
 
 const USAGE = `Usage: meter-sim <command> [options]
