@@ -1,7 +1,10 @@
 import { resolve } from 'node:path';
 import swc from 'unplugin-swc';
 import { defineConfig } from 'vitest/config';
+import { requireNode } from './tools/require-node.mjs';
 import { swcOptions, tsconfigPaths, workspaceRoot } from './tools/swc-options.mjs';
+
+requireNode('npm test');
 
 const alias = Object.entries(tsconfigPaths() as Record<string, string[]>)
   // Longest first so '@meterkeep/kafka/nest' wins over '@meterkeep/kafka'.

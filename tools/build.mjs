@@ -4,7 +4,10 @@
 import { transformFile } from '@swc/core';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
+import { requireNode } from './require-node.mjs';
 import { swcOptions, tsconfigPaths, workspaceRoot } from './swc-options.mjs';
+
+requireNode('build');
 
 const outDir = resolve(workspaceRoot, 'dist');
 const skip = /\.(spec|int-spec|e2e-spec)\.ts$|\.d\.ts$/;

@@ -14,7 +14,10 @@ import { say } from './demo/run.mjs';
 import { decryptSample, readingsTopicEnds } from './demo/authorised-consumer.mjs';
 import { openOccupancies, reportDay, startOfYesterday, waitForTls } from './demo/telemetry.mjs';
 import { bootstrapFleet, listDevices, onboardBatch } from './demo/utility-onboarding.mjs';
+import { requireNode } from './require-node.mjs';
 import { workspaceRoot } from './swc-options.mjs';
+
+requireNode('demo');
 
 const die = (line) => {
   console.error(`demo: ${line}`);
