@@ -58,8 +58,27 @@ function boundaries({ tests }) {
         allowedExternalImports: ['zod', 'node:*', 'vitest'],
       },
       {
+        // The local stack (deploy/local) and the service processes on it: for the harness and the tools.
+        sourceTag: 'type:stack',
+        onlyDependOnLibsWithTags: ['type:util', 'type:contracts'],
+        bannedExternalImports: banned,
+      },
+      {
+        // The local stack with the real clients behind its readiness checks: stack.sh, the demo, the
+        // tests' global setup. Apart from type:stack, so the harness and the clients' tests stay acyclic.
+        sourceTag: 'type:stack-cli',
+        onlyDependOnLibsWithTags: ['type:stack', 'type:data-access', 'type:util', 'type:contracts'],
+        bannedExternalImports: banned,
+      },
+      {
         sourceTag: 'type:testing',
-        onlyDependOnLibsWithTags: ['type:runtime', 'type:data-access', 'type:util', 'type:contracts'],
+        onlyDependOnLibsWithTags: [
+          'type:stack',
+          'type:runtime',
+          'type:data-access',
+          'type:util',
+          'type:contracts',
+        ],
         bannedExternalImports: banned,
       },
       {
@@ -67,7 +86,10 @@ function boundaries({ tests }) {
         onlyDependOnLibsWithTags: ['type:testing', 'type:data-access', 'type:util', 'type:contracts'],
         bannedExternalImports: banned,
       },
-      { sourceTag: 'type:tooling', onlyDependOnLibsWithTags: libs('type:util', 'type:contracts') },
+      {
+        sourceTag: 'type:tooling',
+        onlyDependOnLibsWithTags: libs('type:stack-cli', 'type:stack', 'type:util', 'type:contracts'),
+      },
       ...(tests
         ? []
         : [

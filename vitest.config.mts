@@ -21,7 +21,8 @@ const shared = {
 
 // Suites that need the real stack run one file at a time: 2 cores, one Kafka.
 const stackSuite = {
-  globalSetup: ['libs/testing/src/global-setup.ts'],
+  // The stack from the environment or containers; else the local stack.
+  globalSetup: ['libs/testing/src/global-setup.ts', 'libs/local-stack-cli/src/global-setup.ts'],
   fileParallelism: false,
   testTimeout: 60_000,
   hookTimeout: 180_000,

@@ -24,35 +24,37 @@ const die = (line) => {
   process.exit(1);
 };
 
-say('starting the local stack (Kafka, S3Proxy, PostgreSQL, Redis) where it is not running');
-const up = spawnSync('bash', [join(workspaceRoot, 'deploy/local/stack.sh'), 'up'], { stdio: 'inherit' });
-if (up.status !== 0) die('the local stack did not start; the message above says why');
-
 say('building the services');
 const build = spawnSync(process.execPath, [join(workspaceRoot, 'tools/build.mjs')], { stdio: 'inherit' });
 if (build.status !== 0) die('the build failed');
+
+const require = createRequire(import.meta.url);
+const { DEFAULT_PORTS } = require(join(workspaceRoot, 'dist/libs/config/src/index.js'));
+const { SERVICES, PortInUseError, StackError, localSecrets, portIsFree, startServiceProcess } = require(
+  join(workspaceRoot, 'dist/libs/local-stack/src/index.js'),
+);
+const { openLocalStack } = require(join(workspaceRoot, 'dist/libs/local-stack-cli/src/index.js'));
+
+say('starting the local stack (Kafka, S3Proxy, PostgreSQL, Redis) where it is not running');
+const stack = openLocalStack({ say: (line) => say(`stack: ${line}`) });
+try {
+  await stack.up();
+} catch (error) {
+  if (!(error instanceof StackError)) throw error;
+  die(`the local stack did not start: ${error.message}`);
+}
+process.stdout.write(stack.endpoints());
 
 const count = Number(process.env.DEMO_METERS ?? 1000);
 if (!Number.isInteger(count) || count < 1) die('DEMO_METERS must be a positive whole number');
 // Every run is its own batch and tenant: endpoint names are unique across tenants.
 const runId = Date.now().toString(36).toUpperCase();
 const demoDir = join(workspaceRoot, '.local-stack/demo', runId);
-const DEVICE_PORT = 8443;
-const TELEMETRY_PORT = 8444;
+const DEVICE_PORT = DEFAULT_PORTS.deviceListeners.bootstrap;
+const TELEMETRY_PORT = DEFAULT_PORTS.deviceListeners['telemetry-ingest'];
 const tenantId = `demo-${runId.toLowerCase()}`;
 
-const require = createRequire(import.meta.url);
-const {
-  SERVICES,
-  PortInUseError,
-  localSecrets,
-  localStack,
-  parseEnvExports,
-  portIsFree,
-  startServiceProcess,
-} = require(join(workspaceRoot, 'dist/libs/testing/src/index.js'));
-
-const env = parseEnvExports(await localStack('env'));
+const env = { ...stack.env() };
 // The services' key-encryption keys and internal token: made once per local stack, kept beside its data.
 Object.assign(env, localSecrets());
 // Meters that arrive before their enrollment reached bootstrap come back this soon (seconds).

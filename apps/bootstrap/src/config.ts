@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import {
   base64KeySchema,
+  DEFAULT_PORTS,
+  defaultDeviceUri,
+  defaultServiceUrl,
   hostnameListSchema,
   httpUrlSchema,
   httpsUrlSchema,
@@ -12,8 +15,8 @@ import {
 } from '@meterkeep/config';
 import { parseDuration } from './core/duration';
 
-export const DEFAULT_PORT = 3002;
-export const DEFAULT_TLS_PORT = 8443;
+export const DEFAULT_PORT = DEFAULT_PORTS.services.bootstrap;
+export const DEFAULT_TLS_PORT = DEFAULT_PORTS.deviceListeners.bootstrap;
 
 const duration = (min: number, max: number) =>
   z.string().transform((value, context) => {
@@ -42,7 +45,7 @@ export const bootstrapKekEnv = {
 export const internalApiEnv = {
   INTERNAL_API_TOKEN: internalApiTokenSchema,
   /** Where enrollment's internal routes answer (cluster-internal, plain HTTP). */
-  ENROLLMENT_INTERNAL_URL: httpUrlSchema.default('http://127.0.0.1:3001'),
+  ENROLLMENT_INTERNAL_URL: httpUrlSchema.default(defaultServiceUrl('enrollment')),
 };
 
 /** The device-facing side: TLS listener, certificates issued, what the bootstrap answer points to. */
@@ -56,10 +59,10 @@ const deviceApi = {
   BOOTSTRAP_TLS_KEY_FILE: z.string().min(1).optional(),
   /** Validity of an operational certificate. */
   BOOTSTRAP_CERT_VALIDITY: duration(5 * 60_000, 365 * 86_400_000).default(7 * 86_400_000),
-  BOOTSTRAP_TELEMETRY_URI: httpsUrlSchema.default('https://localhost:8444'),
-  BOOTSTRAP_OTA_URI: httpsUrlSchema.default('https://localhost:8445'),
+  BOOTSTRAP_TELEMETRY_URI: httpsUrlSchema.default(defaultDeviceUri('telemetry-ingest')),
+  BOOTSTRAP_OTA_URI: httpsUrlSchema.default(defaultDeviceUri('ota-distributor')),
   /** Where meters come back to renew: this service's device listener as meters reach it. */
-  BOOTSTRAP_PUBLIC_URI: httpsUrlSchema.default('https://localhost:8443'),
+  BOOTSTRAP_PUBLIC_URI: httpsUrlSchema.default(defaultDeviceUri('bootstrap')),
   /** Bootstrap, renewal and nonce requests per meter (endpoint or PSK identity) and minute. */
   BOOTSTRAP_RATE_LIMIT_PER_METER: perMinute(10),
   /** Requests per source address and minute: generous, as gateways and NAT put many meters behind one. */

@@ -1,13 +1,14 @@
 import { z } from 'zod';
 import {
   base64KeySchema,
+  DEFAULT_PORTS,
   internalApiTokenSchema,
   kafkaEnv,
   postgresEnv,
   serviceEnv,
 } from '@meterkeep/config';
 
-export const DEFAULT_PORT = 3001;
+export const DEFAULT_PORT = DEFAULT_PORTS.services.enrollment;
 
 /** 32 random bytes, base64 (`openssl rand -base64 32`): the key under which meters' PSKs are stored. */
 export const pskKekEnv = {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { serviceEnv, kafkaEnv, postgresEnv, s3Env } from '@meterkeep/config';
+import { DEFAULT_PORTS, serviceEnv, kafkaEnv, postgresEnv, s3Env } from '@meterkeep/config';
 
-export const DEFAULT_PORT = 3004;
+export const DEFAULT_PORT = DEFAULT_PORTS.services['ota-distributor'];
 
 export const OtaDistributorConfig = z.object({ ...serviceEnv, ...kafkaEnv, ...postgresEnv, ...s3Env });
 export type OtaDistributorConfig = z.infer<typeof OtaDistributorConfig>;

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import {
   base64KeySchema,
+  DEFAULT_PORTS,
+  defaultServiceUrl,
   httpUrlSchema,
   internalApiTokenSchema,
   kafkaEnv,
@@ -9,7 +11,7 @@ import {
   serviceEnv,
 } from '@meterkeep/config';
 
-export const DEFAULT_PORT = 3005;
+export const DEFAULT_PORT = DEFAULT_PORTS.services.privacy;
 
 /**
  * The key-encryption key of the data-key vault: every data key is stored wrapped under it
@@ -26,7 +28,7 @@ export const privacyKekEnv = {
 export const internalApiEnv = {
   INTERNAL_API_TOKEN: internalApiTokenSchema,
   /** Where enrollment's internal routes answer (cluster-internal, plain HTTP). */
-  ENROLLMENT_INTERNAL_URL: httpUrlSchema.default('http://127.0.0.1:3001'),
+  ENROLLMENT_INTERNAL_URL: httpUrlSchema.default(defaultServiceUrl('enrollment')),
 };
 
 export const PrivacyConfig = z.object({

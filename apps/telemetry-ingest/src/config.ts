@@ -1,6 +1,8 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import {
+  DEFAULT_PORTS,
+  defaultServiceUrl,
   hostnameListSchema,
   httpUrlSchema,
   internalApiTokenSchema,
@@ -9,8 +11,8 @@ import {
   serviceEnv,
 } from '@meterkeep/config';
 
-export const DEFAULT_PORT = 3003;
-export const DEFAULT_TLS_PORT = 8444;
+export const DEFAULT_PORT = DEFAULT_PORTS.services['telemetry-ingest'];
+export const DEFAULT_TLS_PORT = DEFAULT_PORTS.deviceListeners['telemetry-ingest'];
 
 const int = (min: number, max: number, fallback: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
@@ -25,13 +27,13 @@ const deviceApi = {
   TELEMETRY_TLS_CERT_FILE: z.string().min(1).optional(),
   TELEMETRY_TLS_KEY_FILE: z.string().min(1).optional(),
   /** Without files, the server certificate is issued by bootstrap's internal route (the CA meters trust). */
-  BOOTSTRAP_INTERNAL_URL: httpUrlSchema.default('http://127.0.0.1:3002'),
+  BOOTSTRAP_INTERNAL_URL: httpUrlSchema.default(defaultServiceUrl('bootstrap')),
 };
 
 /** Service-to-service: the data-key vault and the shared token of internal routes. */
 const internalApi = {
   INTERNAL_API_TOKEN: internalApiTokenSchema,
-  PRIVACY_INTERNAL_URL: httpUrlSchema.default('http://127.0.0.1:3005'),
+  PRIVACY_INTERNAL_URL: httpUrlSchema.default(defaultServiceUrl('privacy')),
 };
 
 const ingest = {

@@ -1,3 +1,4 @@
+export * from './default-ports';
 export * from './env-schemas';
 export * from './load-config';
 export * from './value-schemas';

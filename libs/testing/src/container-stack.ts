@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { GenericContainer, type StartedTestContainer, Wait } from 'testcontainers';
-import type { RunningStack } from './local-stack';
+import { DEFAULT_PORTS } from '@meterkeep/config';
+import type { RunningStack } from './stack-endpoints';
 
 // Same servers as deploy/compose: one KRaft Kafka, PostgreSQL, Redis and MinIO.
 export async function startContainerStack(): Promise<RunningStack> {
   const s3Key = randomBytes(12).toString('hex');
   const s3Secret = randomBytes(24).toString('hex');
-  const kafkaPort = 19092;
+  const kafkaPort = DEFAULT_PORTS.stack.kafka;
   const started: StartedTestContainer[] = [];
   try {
     const kafka = await new GenericContainer('apache/kafka:4.4.0')

@@ -1,7 +1,23 @@
 export * from './stack-endpoints';
-export * from './wait-until';
 export * from './local-stack';
-export * from './service-process';
 export * from './lifecycle-harness';
 export * from './platform-harness';
 export * from './topic-tap';
+// The local stack's own helpers, which the harness's users have always found here.
+export {
+  PortInUseError,
+  SERVICES,
+  STACK_ENV_VARS,
+  type ServiceName,
+  type ServiceProcess,
+  type StackEnv,
+  WaitAborted,
+  type WaitOptions,
+  freePort,
+  localSecrets,
+  parseEnvExports,
+  portIsFree,
+  stackEnvFrom,
+  startServiceProcess,
+  waitUntil,
+} from '@meterkeep/local-stack';

@@ -13,9 +13,14 @@ import {
   platformEnv,
   runBuiltCli,
 } from './lifecycle-harness';
-import { waitUntil } from './wait-until';
-import { type ServiceProcess, freePort, startServiceProcess } from './service-process';
-import { type StackEnv, stackEnvFrom } from './stack-endpoints';
+import {
+  type ServiceProcess,
+  type StackEnv,
+  freePort,
+  stackEnvFrom,
+  startServiceProcess,
+  waitUntil,
+} from '@meterkeep/local-stack';
 
 /** The onboarding and telemetry services running as processes on free ports, wired to each other. */
 export interface Platform {

@@ -1,3 +1,5 @@
+import { STACK_ENV_VARS, type StackEnv, stackEnvFrom } from '@meterkeep/local-stack';
+
 /** Where the real servers of a test run listen; read from the environment the global setup filled. */
 export interface StackEndpoints {
   kafkaBrokers: string[];
@@ -12,23 +14,12 @@ export interface StackEndpoints {
   };
 }
 
-export const STACK_ENV_VARS = [
-  'KAFKA_BROKERS',
-  'DATABASE_URL',
-  'REDIS_URL',
-  'S3_ENDPOINT',
-  'S3_REGION',
-  'S3_ACCESS_KEY_ID',
-  'S3_SECRET_ACCESS_KEY',
-  'S3_FORCE_PATH_STYLE',
-] as const;
-
-export type StackEnv = Record<(typeof STACK_ENV_VARS)[number], string>;
-
-export function stackEnvFrom(env: NodeJS.ProcessEnv): StackEnv | undefined {
-  const missing = STACK_ENV_VARS.filter((name) => !env[name]);
-  if (missing.length > 0) return undefined;
-  return Object.fromEntries(STACK_ENV_VARS.map((name) => [name, env[name]!])) as StackEnv;
+/** Where the servers of a test run came from, and how to stop them when the run ends. */
+export interface RunningStack {
+  env: StackEnv;
+  /** The caller's environment, testcontainers, or the local stack. */
+  source: 'environment' | 'testcontainers' | 'local';
+  stop(): Promise<void>;
 }
 
 export function stackEndpoints(env: NodeJS.ProcessEnv = process.env): StackEndpoints {

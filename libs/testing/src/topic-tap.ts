@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { TopicContract } from '@meterkeep/contracts';
-import { waitUntil } from './wait-until';
+import { waitUntil } from '@meterkeep/local-stack';
 
 /**
  * What a tap needs of a Kafka client (as `createKafkaClient` of @meterkeep/kafka makes it). Spelt out

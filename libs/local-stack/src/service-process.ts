@@ -1,3 +1,4 @@
+import { DEFAULT_PORTS, type ServiceName } from '@meterkeep/config';
 import { findWorkspaceRoot } from './workspace-root';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
@@ -8,14 +9,11 @@ import { WaitAborted, waitUntil } from './wait-until';
 const workspaceRoot = findWorkspaceRoot();
 
 /** The five services, with the ports they listen on by default. */
-export const SERVICES = [
-  { name: 'enrollment', port: 3001 },
-  { name: 'bootstrap', port: 3002 },
-  { name: 'telemetry-ingest', port: 3003 },
-  { name: 'ota-distributor', port: 3004 },
-  { name: 'privacy', port: 3005 },
-] as const;
-export type ServiceName = (typeof SERVICES)[number]['name'];
+export const SERVICES = (Object.keys(DEFAULT_PORTS.services) as ServiceName[]).map((name) => ({
+  name,
+  port: DEFAULT_PORTS.services[name],
+}));
+export type { ServiceName };
 
 export class PortInUseError extends Error {
   constructor(

@@ -1,0 +1,3 @@
+export * from './open-local-stack';
+export * from './stack-clients';
+export * from './cli';
