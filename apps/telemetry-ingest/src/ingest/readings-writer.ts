@@ -50,10 +50,6 @@ export class ReadingsWriter implements OnApplicationBootstrap, BeforeApplication
     await this.producer.disconnect();
   }
 
-  get queued(): number {
-    return this.producer.queued;
-  }
-
   /** Sent only if its transaction starts by `notAfterMs`: the meter's lock must outlive the write. */
   async write(records: OutgoingRecord[], notAfterMs: number): Promise<void> {
     try {
