@@ -1,6 +1,5 @@
 import { type DynamicModule, type INestApplication, Module } from '@nestjs/common';
 import {
-  AUDIT_EVENTS,
   BOOTSTRAP_ISSUING_CAS,
   BOOTSTRAP_OPERATIONAL_CERTIFICATES,
   DEVICE_LIFECYCLE,
@@ -48,7 +47,6 @@ export class AppModule {
           logger,
           migrations,
           topics: [
-            AUDIT_EVENTS,
             BOOTSTRAP_ISSUING_CAS,
             BOOTSTRAP_OPERATIONAL_CERTIFICATES,
             DEVICE_LIFECYCLE,

@@ -1,10 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import {
-  AUDIT_EVENTS,
-  PRIVACY_CONFIRMATIONS,
-  PRIVACY_OCCUPANCIES,
-  PRIVACY_REQUESTS,
-} from '@meterkeep/contracts';
+import { AUDIT_EVENTS, PRIVACY_OCCUPANCIES } from '@meterkeep/contracts';
 import type { Logger } from '@meterkeep/observability';
 import { PlatformModule } from '@meterkeep/service-runtime';
 import { AuditModule } from './audit/audit.module';
@@ -34,7 +29,7 @@ export class AppModule {
           config,
           logger,
           migrations,
-          topics: [AUDIT_EVENTS, PRIVACY_OCCUPANCIES, PRIVACY_CONFIRMATIONS, PRIVACY_REQUESTS],
+          topics: [AUDIT_EVENTS, PRIVACY_OCCUPANCIES],
           ...(options.schema !== undefined && { schema: options.schema }),
         }),
         CoreModule.forRoot({
