@@ -4,15 +4,12 @@ import {
   Injectable,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import { type OutgoingRecord, TransactionalProducer } from '@meterkeep/kafka';
+import { type KafkaClient, type OutgoingRecord, TransactionalProducer } from '@meterkeep/kafka';
 import { KAFKA_CLIENT } from '@meterkeep/kafka/nest';
-import type { EventConsumerOptions } from '@meterkeep/kafka';
 import type { Logger } from '@meterkeep/observability';
 import { DomainError } from '@meterkeep/service-runtime';
 import type { TelemetryIngestConfig } from '../config';
 import { CONFIG, LOGGER } from '../core/tokens';
-
-type KafkaClient = EventConsumerOptions['kafka'];
 
 /**
  * The service's Kafka writer: every batch's records go out in a transaction, shared with the batches
