@@ -6,9 +6,14 @@ import {
   ENROLLMENT_DEVICES,
   ENROLLMENT_TRUST_ANCHORS,
 } from '@meterkeep/contracts';
-import { KafkaTransport, type KafkaTransportOptions } from '@meterkeep/kafka/nest';
+import type { KafkaTransport } from '@meterkeep/kafka/nest';
 import type { Logger } from '@meterkeep/observability';
-import { PlatformModule, listenerRouting } from '@meterkeep/service-runtime';
+import {
+  type ConsumerTuning,
+  PlatformModule,
+  consumerTransport,
+  listenerRouting,
+} from '@meterkeep/service-runtime';
 import { BootstrapModule } from './bootstrap/bootstrap.module';
 import { CertificatesModule } from './certificates/certificates.module';
 import type { BootstrapConfig } from './config';
@@ -85,15 +90,16 @@ export function configureApp(app: INestApplication): void {
 export function lifecycleTransport(
   config: BootstrapConfig,
   logger: Logger,
-  overrides: Partial<Omit<KafkaTransportOptions, 'kafka' | 'contracts'>> = {},
+  overrides: ConsumerTuning = {},
 ): KafkaTransport {
-  return new KafkaTransport({
-    kafka: { clientId: `${config.KAFKA_CLIENT_ID ?? SERVICE_NAME}-consumer`, brokers: config.KAFKA_BROKERS },
+  return consumerTransport({
+    service: SERVICE_NAME,
+    config,
+    logger,
     groupId: CONSUMER_GROUP,
     contracts: [DEVICE_LIFECYCLE],
     // A stopping consumer waits for its idle fetch: keep that short, the drain budget is shared.
     maxWaitTimeInMs: CONSUMER_MAX_WAIT_MS,
-    logger: logger.child({ component: 'kafka-consumer' }),
     ...overrides,
   });
 }

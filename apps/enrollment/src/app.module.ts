@@ -5,9 +5,9 @@ import {
   ENROLLMENT_DEVICES,
   ENROLLMENT_TRUST_ANCHORS,
 } from '@meterkeep/contracts';
-import { KafkaTransport, type KafkaTransportOptions } from '@meterkeep/kafka/nest';
+import type { KafkaTransport } from '@meterkeep/kafka/nest';
 import type { Logger } from '@meterkeep/observability';
-import { PlatformModule } from '@meterkeep/service-runtime';
+import { type ConsumerTuning, PlatformModule, consumerTransport } from '@meterkeep/service-runtime';
 import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
@@ -65,16 +65,17 @@ export class AppModule {
 export function lifecycleTransport(
   config: EnrollmentConfig,
   logger: Logger,
-  overrides: Partial<Omit<KafkaTransportOptions, 'kafka' | 'contracts'>> = {},
+  overrides: ConsumerTuning = {},
 ): KafkaTransport {
-  return new KafkaTransport({
-    kafka: { clientId: `${config.KAFKA_CLIENT_ID ?? SERVICE_NAME}-consumer`, brokers: config.KAFKA_BROKERS },
+  return consumerTransport({
+    service: SERVICE_NAME,
+    config,
+    logger,
     groupId: CONSUMER_GROUP,
     contracts: [DEVICE_LIFECYCLE],
     // One event per partition at a time (order per meter), all partitions at once: the events in
     // flight together are recorded in one transaction (RecordDeviceBootstrapUseCase).
     partitionsConsumedConcurrently: DEVICE_LIFECYCLE.partitions,
-    logger: logger.child({ component: 'kafka-consumer' }),
     ...overrides,
   });
 }

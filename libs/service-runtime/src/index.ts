@@ -5,6 +5,7 @@ export * from './health/readiness';
 export * from './logging/nest-logger';
 export * from './run-service';
 export * from './platform.module';
+export * from './consumer-transport';
 export * from './http/zod.pipe';
 export * from './device-listener';
 export * from './auth';
