@@ -11,13 +11,14 @@ import type { Logger } from '@meterkeep/observability';
 import {
   type ConsumerTuning,
   PlatformModule,
+  ServiceCoreModule,
   consumerTransport,
   listenerRouting,
 } from '@meterkeep/service-runtime';
 import { BootstrapModule } from './bootstrap/bootstrap.module';
 import { CertificatesModule } from './certificates/certificates.module';
 import type { BootstrapConfig } from './config';
-import { CoreModule } from './core/core.module';
+import { KeySealer } from './core/key-sealer';
 import { DeviceListenerModule } from './device-listener/device-listener.module';
 import { servesPath } from './device-listener/listener-routes';
 import { migrations } from './migrations';
@@ -60,7 +61,11 @@ export class AppModule {
           ],
           ...(options.schema !== undefined && { schema: options.schema }),
         }),
-        CoreModule.forRoot(config, logger),
+        ServiceCoreModule.forRoot({
+          config,
+          logger,
+          providers: [{ provide: KeySealer, useFactory: () => new KeySealer(config.BOOTSTRAP_KEK) }],
+        }),
         PkiModule,
         ReadModelModule.forRoot({
           groupPrefix: READ_MODEL_GROUP_PREFIX,

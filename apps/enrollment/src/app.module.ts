@@ -7,13 +7,18 @@ import {
 } from '@meterkeep/contracts';
 import type { KafkaTransport } from '@meterkeep/kafka/nest';
 import type { Logger } from '@meterkeep/observability';
-import { type ConsumerTuning, PlatformModule, consumerTransport } from '@meterkeep/service-runtime';
+import {
+  type ConsumerTuning,
+  PlatformModule,
+  ServiceCoreModule,
+  consumerTransport,
+} from '@meterkeep/service-runtime';
 import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import type { EnrollmentConfig } from './config';
-import { CoreModule } from './core/core.module';
 import { DevicesModule } from './devices/devices.module';
+import { PskCipher } from './devices/psk-cipher';
 import { EnrollmentListsModule } from './enrollment-lists/enrollment-lists.module';
 import { ManufacturerCasModule } from './manufacturer-cas/manufacturer-cas.module';
 import { migrations } from './migrations';
@@ -43,10 +48,10 @@ export class AppModule {
           topics: [AUDIT_EVENTS, DEVICE_LIFECYCLE, ENROLLMENT_DEVICES, ENROLLMENT_TRUST_ANCHORS],
           ...(options.schema !== undefined && { schema: options.schema }),
         }),
-        CoreModule.forRoot({
+        ServiceCoreModule.forRoot({
+          config,
           logger,
-          pskKek: config.ENROLLMENT_PSK_KEK,
-          internalApiToken: config.INTERNAL_API_TOKEN,
+          providers: [{ provide: PskCipher, useFactory: () => new PskCipher(config.ENROLLMENT_PSK_KEK) }],
         }),
         OutboxModule,
         AuditModule,

@@ -9,7 +9,7 @@ import { ENROLLMENT_DEVICES, ENROLLMENT_TRUST_ANCHORS } from '@meterkeep/contrac
 import { type EventConsumerOptions, type KafkaClient, TopicFollower } from '@meterkeep/kafka';
 import { KAFKA_CLIENT } from '@meterkeep/kafka/nest';
 import type { Logger } from '@meterkeep/observability';
-import { LOGGER } from '../core/tokens';
+import { LOGGER } from '@meterkeep/service-runtime';
 import { ReadModelStore } from './read-model.store';
 
 /** Tuning of the read model's consumer (tests shorten its timeouts). */

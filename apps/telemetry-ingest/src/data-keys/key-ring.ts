@@ -10,7 +10,7 @@ import { EventConsumer, type KafkaClient } from '@meterkeep/kafka';
 import { KAFKA_CLIENT } from '@meterkeep/kafka/nest';
 import type { Logger } from '@meterkeep/observability';
 import type { TelemetryIngestConfig } from '../config';
-import { CONFIG, LOGGER } from '../core/tokens';
+import { CONFIG, LOGGER } from '@meterkeep/service-runtime';
 import type { MeterKeys } from './meter-keys';
 import { PrivacyKeysClient } from './privacy-keys.client';
 

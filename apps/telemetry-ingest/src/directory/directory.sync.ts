@@ -13,9 +13,8 @@ import {
 import { type KafkaClient, TopicFollower } from '@meterkeep/kafka';
 import { KAFKA_CLIENT } from '@meterkeep/kafka/nest';
 import type { Logger } from '@meterkeep/observability';
-import { ServiceState } from '@meterkeep/service-runtime';
+import { CONFIG, LOGGER, ServiceState } from '@meterkeep/service-runtime';
 import type { TelemetryIngestConfig } from '../config';
-import { CONFIG, LOGGER } from '../core/tokens';
 import { DeviceDirectory } from './device-directory';
 
 const RETRY_MS = 2_000;

@@ -4,7 +4,7 @@ import { type KafkaClient, readRecentRecords } from '@meterkeep/kafka';
 import { KAFKA_CLIENT } from '@meterkeep/kafka/nest';
 import type { Logger } from '@meterkeep/observability';
 import type { TelemetryIngestConfig } from '../config';
-import { CONFIG, LOGGER } from '../core/tokens';
+import { CONFIG, LOGGER } from '@meterkeep/service-runtime';
 import { batchReceiptOf } from './batch-receipt';
 import { DedupeStore } from './dedupe-store';
 

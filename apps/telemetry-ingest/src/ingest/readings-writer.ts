@@ -7,9 +7,8 @@ import {
 import { type KafkaClient, type OutgoingRecord, TransactionalProducer } from '@meterkeep/kafka';
 import { KAFKA_CLIENT } from '@meterkeep/kafka/nest';
 import type { Logger } from '@meterkeep/observability';
-import { DomainError } from '@meterkeep/service-runtime';
+import { CONFIG, LOGGER, DomainError } from '@meterkeep/service-runtime';
 import type { TelemetryIngestConfig } from '../config';
-import { CONFIG, LOGGER } from '../core/tokens';
 
 /**
  * The service's Kafka writer: every batch's records go out in a transaction, shared with the batches
