@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Redis } from 'ioredis';
+import { closeRedis, createRedis } from '@meterkeep/cache';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TELEMETRY_READINGS, type TelemetryReadingEvent } from '@meterkeep/contracts';
 import {
@@ -177,11 +177,11 @@ describe('telemetry ingest under faults', () => {
         replayed: false,
       });
       // What a SIGKILL between the Kafka commit and the Redis update leaves: the batch in Kafka, no trace in Redis.
-      const client = new Redis(`redis://127.0.0.1:${redisPort}/0`);
+      const client = createRedis(`redis://127.0.0.1:${redisPort}/0`);
       const keys = await client.keys(`tl:{${fleet.tenantId}/${meter}}:*`);
       expect(keys.length).toBeGreaterThan(0);
       await client.del(...keys);
-      await client.quit();
+      await closeRedis(client);
       platform.ingest.child.kill('SIGKILL');
       await platform.ingest.exited;
       await platform.restartIngest();

@@ -1,11 +1,11 @@
-import { type Kafka, logLevel, Kafka as KafkaClient } from 'kafkajs';
+import { type KafkaClient as Kafka, KafkaLogLevel, createKafkaClient } from '@meterkeep/kafka';
 import { type Platform, stackEndpoints, waitUntil } from '@meterkeep/testing';
 
 export function kafkaClient(): Kafka {
-  return new KafkaClient({
+  return createKafkaClient({
     brokers: stackEndpoints().kafkaBrokers,
     clientId: 'e2e-reader',
-    logLevel: logLevel.NOTHING,
+    logLevel: KafkaLogLevel.NOTHING,
   });
 }
 

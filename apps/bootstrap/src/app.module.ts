@@ -1,19 +1,24 @@
 import { type DynamicModule, type INestApplication, Module } from '@nestjs/common';
 import {
-  AUDIT_EVENTS,
   BOOTSTRAP_ISSUING_CAS,
   BOOTSTRAP_OPERATIONAL_CERTIFICATES,
   DEVICE_LIFECYCLE,
   ENROLLMENT_DEVICES,
   ENROLLMENT_TRUST_ANCHORS,
 } from '@meterkeep/contracts';
-import { KafkaTransport, type KafkaTransportOptions } from '@meterkeep/kafka/nest';
+import type { KafkaTransport } from '@meterkeep/kafka/nest';
 import type { Logger } from '@meterkeep/observability';
-import { PlatformModule, listenerRouting } from '@meterkeep/service-runtime';
+import {
+  type ConsumerTuning,
+  PlatformModule,
+  ServiceCoreModule,
+  consumerTransport,
+  listenerRouting,
+} from '@meterkeep/service-runtime';
 import { BootstrapModule } from './bootstrap/bootstrap.module';
 import { CertificatesModule } from './certificates/certificates.module';
 import type { BootstrapConfig } from './config';
-import { CoreModule } from './core/core.module';
+import { KeySealer } from './core/key-sealer';
 import { DeviceListenerModule } from './device-listener/device-listener.module';
 import { servesPath } from './device-listener/listener-routes';
 import { migrations } from './migrations';
@@ -48,7 +53,6 @@ export class AppModule {
           logger,
           migrations,
           topics: [
-            AUDIT_EVENTS,
             BOOTSTRAP_ISSUING_CAS,
             BOOTSTRAP_OPERATIONAL_CERTIFICATES,
             DEVICE_LIFECYCLE,
@@ -57,7 +61,11 @@ export class AppModule {
           ],
           ...(options.schema !== undefined && { schema: options.schema }),
         }),
-        CoreModule.forRoot(config, logger),
+        ServiceCoreModule.forRoot({
+          config,
+          logger,
+          providers: [{ provide: KeySealer, useFactory: () => new KeySealer(config.BOOTSTRAP_KEK) }],
+        }),
         PkiModule,
         ReadModelModule.forRoot({
           groupPrefix: READ_MODEL_GROUP_PREFIX,
@@ -87,15 +95,16 @@ export function configureApp(app: INestApplication): void {
 export function lifecycleTransport(
   config: BootstrapConfig,
   logger: Logger,
-  overrides: Partial<Omit<KafkaTransportOptions, 'kafka' | 'contracts'>> = {},
+  overrides: ConsumerTuning = {},
 ): KafkaTransport {
-  return new KafkaTransport({
-    kafka: { clientId: `${config.KAFKA_CLIENT_ID ?? SERVICE_NAME}-consumer`, brokers: config.KAFKA_BROKERS },
+  return consumerTransport({
+    service: SERVICE_NAME,
+    config,
+    logger,
     groupId: CONSUMER_GROUP,
     contracts: [DEVICE_LIFECYCLE],
     // A stopping consumer waits for its idle fetch: keep that short, the drain budget is shared.
     maxWaitTimeInMs: CONSUMER_MAX_WAIT_MS,
-    logger: logger.child({ component: 'kafka-consumer' }),
     ...overrides,
   });
 }

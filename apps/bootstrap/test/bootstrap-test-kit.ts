@@ -19,7 +19,7 @@ import {
 import { type Redis, createRedis } from '@meterkeep/cache';
 import { createDatabase } from '@meterkeep/db';
 import { DATABASE } from '@meterkeep/db/nest';
-import { EventProducer, createKafkaClient, ensureTopics } from '@meterkeep/kafka';
+import { EventProducer, type KafkaClient as Kafka, createKafkaClient, ensureTopics } from '@meterkeep/kafka';
 import { createLogger } from '@meterkeep/observability';
 import {
   type Certificate,
@@ -43,8 +43,6 @@ import { ReadModelStore } from '../src/read-model/read-model.store';
 import { ReadModelSync } from '../src/read-model/read-model.sync';
 
 export { TopicTap, type TappedRecord, waitUntil } from '@meterkeep/testing';
-
-type Kafka = ReturnType<typeof createKafkaClient>;
 
 const letters = (n: number) => Array.from(randomBytes(n), (b) => String.fromCharCode(97 + (b % 26))).join('');
 const DAY = 86_400_000;

@@ -5,15 +5,20 @@ import {
   ENROLLMENT_DEVICES,
   ENROLLMENT_TRUST_ANCHORS,
 } from '@meterkeep/contracts';
-import { KafkaTransport, type KafkaTransportOptions } from '@meterkeep/kafka/nest';
+import type { KafkaTransport } from '@meterkeep/kafka/nest';
 import type { Logger } from '@meterkeep/observability';
-import { PlatformModule } from '@meterkeep/service-runtime';
+import {
+  type ConsumerTuning,
+  PlatformModule,
+  ServiceCoreModule,
+  consumerTransport,
+} from '@meterkeep/service-runtime';
 import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import type { EnrollmentConfig } from './config';
-import { CoreModule } from './core/core.module';
 import { DevicesModule } from './devices/devices.module';
+import { PskCipher } from './devices/psk-cipher';
 import { EnrollmentListsModule } from './enrollment-lists/enrollment-lists.module';
 import { ManufacturerCasModule } from './manufacturer-cas/manufacturer-cas.module';
 import { migrations } from './migrations';
@@ -43,10 +48,10 @@ export class AppModule {
           topics: [AUDIT_EVENTS, DEVICE_LIFECYCLE, ENROLLMENT_DEVICES, ENROLLMENT_TRUST_ANCHORS],
           ...(options.schema !== undefined && { schema: options.schema }),
         }),
-        CoreModule.forRoot({
+        ServiceCoreModule.forRoot({
+          config,
           logger,
-          pskKek: config.ENROLLMENT_PSK_KEK,
-          internalApiToken: config.INTERNAL_API_TOKEN,
+          providers: [{ provide: PskCipher, useFactory: () => new PskCipher(config.ENROLLMENT_PSK_KEK) }],
         }),
         OutboxModule,
         AuditModule,
@@ -65,16 +70,17 @@ export class AppModule {
 export function lifecycleTransport(
   config: EnrollmentConfig,
   logger: Logger,
-  overrides: Partial<Omit<KafkaTransportOptions, 'kafka' | 'contracts'>> = {},
+  overrides: ConsumerTuning = {},
 ): KafkaTransport {
-  return new KafkaTransport({
-    kafka: { clientId: `${config.KAFKA_CLIENT_ID ?? SERVICE_NAME}-consumer`, brokers: config.KAFKA_BROKERS },
+  return consumerTransport({
+    service: SERVICE_NAME,
+    config,
+    logger,
     groupId: CONSUMER_GROUP,
     contracts: [DEVICE_LIFECYCLE],
     // One event per partition at a time (order per meter), all partitions at once: the events in
     // flight together are recorded in one transaction (RecordDeviceBootstrapUseCase).
     partitionsConsumedConcurrently: DEVICE_LIFECYCLE.partitions,
-    logger: logger.child({ component: 'kafka-consumer' }),
     ...overrides,
   });
 }

@@ -27,3 +27,6 @@ export const EnrollmentConfig = z.object({
   INTERNAL_API_TOKEN: internalApiTokenSchema.optional(),
 });
 export type EnrollmentConfig = z.infer<typeof EnrollmentConfig>;
+
+/** Every variable the config reads, for the start-up log (secrets masked there). */
+export const ENROLLMENT_ENVIRONMENT = Object.keys(EnrollmentConfig.shape);

@@ -2,7 +2,7 @@ import { loadConfig } from '@meterkeep/config';
 import { startServiceTelemetry } from '@meterkeep/observability';
 import { runMain } from '@meterkeep/service-runtime';
 import { AppModule, lifecycleTransport } from './app.module';
-import { DEFAULT_PORT, EnrollmentConfig } from './config';
+import { DEFAULT_PORT, ENROLLMENT_ENVIRONMENT, EnrollmentConfig } from './config';
 import { setupOpenApi } from './openapi/openapi';
 
 runMain({
@@ -19,7 +19,7 @@ runMain({
       host: config.HOST,
       logLevel: config.LOG_LEVEL,
       shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-      environment: Object.keys(EnrollmentConfig.shape),
+      environment: ENROLLMENT_ENVIRONMENT,
     };
   },
 });

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Kafka } from 'kafkajs';
+import type { KafkaClient as Kafka } from '@meterkeep/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMPTY_CHAIN, firstBrokenLink } from '@meterkeep/audit';
 import { type AuditEvent, AUDIT_EVENTS, DEVICE_LIFECYCLE, ENROLLMENT_DEVICES } from '@meterkeep/contracts';

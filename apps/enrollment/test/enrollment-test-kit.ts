@@ -5,7 +5,7 @@ import { type Kysely, sql } from 'kysely';
 import { ALL_TOPICS, DEVICE_LIFECYCLE } from '@meterkeep/contracts';
 import { createDatabase } from '@meterkeep/db';
 import { DATABASE } from '@meterkeep/db/nest';
-import { createKafkaClient, ensureTopics } from '@meterkeep/kafka';
+import { type KafkaClient as Kafka, createKafkaClient, ensureTopics } from '@meterkeep/kafka';
 import { createLogger } from '@meterkeep/observability';
 import { type RunningService, startService } from '@meterkeep/service-runtime';
 import { stackEndpoints, startGroupAtEnd, uniqueName } from '@meterkeep/testing';
@@ -16,8 +16,6 @@ import { setupOpenApi } from '../src/openapi/openapi';
 import { CreateTenantUseCase } from '../src/tenants/create-tenant.use-case';
 
 export { TopicTap, type TappedRecord, waitUntil } from '@meterkeep/testing';
-
-type Kafka = ReturnType<typeof createKafkaClient>;
 
 const letters = (n: number) => Array.from(randomBytes(n), (b) => String.fromCharCode(97 + (b % 26))).join('');
 

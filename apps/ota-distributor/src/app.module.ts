@@ -1,5 +1,4 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { AUDIT_EVENTS, OTA_CAMPAIGNS, OTA_DEVICE_STATUS } from '@meterkeep/contracts';
 import type { Logger } from '@meterkeep/observability';
 import { PlatformModule } from '@meterkeep/service-runtime';
 import type { OtaDistributorConfig } from './config';
@@ -16,7 +15,6 @@ export class AppModule {
           config,
           logger,
           migrations,
-          topics: [AUDIT_EVENTS, OTA_CAMPAIGNS, OTA_DEVICE_STATUS],
         }),
       ],
     };

@@ -2,7 +2,7 @@ import { loadConfig } from '@meterkeep/config';
 import { startServiceTelemetry } from '@meterkeep/observability';
 import { runMain } from '@meterkeep/service-runtime';
 import { AppModule } from './app.module';
-import { OtaDistributorConfig, DEFAULT_PORT } from './config';
+import { DEFAULT_PORT, OTA_DISTRIBUTOR_ENVIRONMENT, OtaDistributorConfig } from './config';
 
 runMain({
   name: 'ota-distributor',
@@ -16,7 +16,7 @@ runMain({
       host: config.HOST,
       logLevel: config.LOG_LEVEL,
       shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-      environment: Object.keys(OtaDistributorConfig.shape),
+      environment: OTA_DISTRIBUTOR_ENVIRONMENT,
     };
   },
 });

@@ -1,16 +1,13 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import {
-  AUDIT_EVENTS,
-  PRIVACY_CONFIRMATIONS,
-  PRIVACY_OCCUPANCIES,
-  PRIVACY_REQUESTS,
-} from '@meterkeep/contracts';
+import { AUDIT_EVENTS, PRIVACY_OCCUPANCIES } from '@meterkeep/contracts';
 import type { Logger } from '@meterkeep/observability';
-import { PlatformModule } from '@meterkeep/service-runtime';
+import { PlatformModule, ServiceCoreModule } from '@meterkeep/service-runtime';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
+import type { EnrollmentAuthOptions } from './auth/enrollment-api-keys.client';
 import type { PrivacyConfig } from './config';
-import { CoreModule } from './core/core.module';
+import { ENROLLMENT_AUTH } from './core/tokens';
+import { DataKeyCipher } from './data-keys/data-key-cipher';
 import { DataKeysModule } from './data-keys/data-keys.module';
 import { migrations } from './migrations';
 import { OccupanciesModule } from './occupancies/occupancies.module';
@@ -34,17 +31,22 @@ export class AppModule {
           config,
           logger,
           migrations,
-          topics: [AUDIT_EVENTS, PRIVACY_OCCUPANCIES, PRIVACY_CONFIRMATIONS, PRIVACY_REQUESTS],
+          topics: [AUDIT_EVENTS, PRIVACY_OCCUPANCIES],
           ...(options.schema !== undefined && { schema: options.schema }),
         }),
-        CoreModule.forRoot({
+        ServiceCoreModule.forRoot({
+          config,
           logger,
-          privacyKek: config.PRIVACY_KEK,
-          internalApiToken: config.INTERNAL_API_TOKEN,
-          enrollmentAuth: {
-            enrollmentUrl: config.ENROLLMENT_INTERNAL_URL,
-            internalToken: config.INTERNAL_API_TOKEN,
-          },
+          providers: [
+            { provide: DataKeyCipher, useFactory: () => new DataKeyCipher(config.PRIVACY_KEK) },
+            {
+              provide: ENROLLMENT_AUTH,
+              useValue: {
+                enrollmentUrl: config.ENROLLMENT_INTERNAL_URL,
+                internalToken: config.INTERNAL_API_TOKEN,
+              } satisfies EnrollmentAuthOptions,
+            },
+          ],
         }),
         OutboxModule,
         AuditModule,

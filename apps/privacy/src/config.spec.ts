@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { describeEnvironment, loadConfig } from '@meterkeep/config';
-import { PrivacyConfig } from './config';
+import { PRIVACY_ENVIRONMENT, PrivacyConfig } from './config';
 
 const valid = {
   KAFKA_BROKERS: '127.0.0.1:19092',
@@ -31,7 +31,7 @@ describe('privacy config', () => {
   });
 
   it('masks the KEK and the internal token in the start-up log', () => {
-    const described = describeEnvironment(Object.keys(PrivacyConfig.shape), valid);
+    const described = describeEnvironment(PRIVACY_ENVIRONMENT, valid);
     expect(described).toMatchObject({ PRIVACY_KEK: '********', INTERNAL_API_TOKEN: '********' });
     const text = JSON.stringify(described);
     expect(text).not.toContain(valid.PRIVACY_KEK);

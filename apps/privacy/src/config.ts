@@ -40,3 +40,6 @@ export const PrivacyConfig = z.object({
   ...internalApiEnv,
 });
 export type PrivacyConfig = z.infer<typeof PrivacyConfig>;
+
+/** Every variable the config reads, for the start-up log (secrets masked there). */
+export const PRIVACY_ENVIRONMENT = Object.keys(PrivacyConfig.shape);

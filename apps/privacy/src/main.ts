@@ -2,7 +2,7 @@ import { loadConfig } from '@meterkeep/config';
 import { startServiceTelemetry } from '@meterkeep/observability';
 import { runMain } from '@meterkeep/service-runtime';
 import { AppModule } from './app.module';
-import { DEFAULT_PORT, PrivacyConfig } from './config';
+import { DEFAULT_PORT, PRIVACY_ENVIRONMENT, PrivacyConfig } from './config';
 import { setupOpenApi } from './openapi/openapi';
 
 runMain({
@@ -18,7 +18,7 @@ runMain({
       host: config.HOST,
       logLevel: config.LOG_LEVEL,
       shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-      environment: Object.keys(PrivacyConfig.shape),
+      environment: PRIVACY_ENVIRONMENT,
     };
   },
 });

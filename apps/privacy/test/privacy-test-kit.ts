@@ -10,7 +10,7 @@ import { type Kysely, sql } from 'kysely';
 import { ALL_TOPICS } from '@meterkeep/contracts';
 import { createDatabase } from '@meterkeep/db';
 import { DATABASE } from '@meterkeep/db/nest';
-import { createKafkaClient, ensureTopics } from '@meterkeep/kafka';
+import { type KafkaClient as Kafka, createKafkaClient, ensureTopics } from '@meterkeep/kafka';
 import { createLogger } from '@meterkeep/observability';
 import { type RunningService, startService } from '@meterkeep/service-runtime';
 import {
@@ -29,8 +29,6 @@ import type { PrivacyDb } from '../src/core/database';
 import { setupOpenApi } from '../src/openapi/openapi';
 
 export { TopicTap, type TappedRecord, waitUntil } from '@meterkeep/testing';
-
-type Kafka = ReturnType<typeof createKafkaClient>;
 
 const letters = (n: number) => Array.from(randomBytes(n), (b) => String.fromCharCode(97 + (b % 26))).join('');
 const workspaceRoot = resolve(__dirname, '../../..');

@@ -8,9 +8,8 @@ import {
   TELEMETRY_REJECTED,
 } from '@meterkeep/contracts';
 import type { Logger } from '@meterkeep/observability';
-import { PlatformModule, listenerRouting } from '@meterkeep/service-runtime';
+import { PlatformModule, ServiceCoreModule, listenerRouting } from '@meterkeep/service-runtime';
 import type { TelemetryIngestConfig } from './config';
-import { CoreModule } from './core/core.module';
 import { DeviceListenerModule } from './device-listener/device-listener.module';
 import { AdmissionGate, batchBodyReader } from './ingest/admission';
 import { IngestModule } from './ingest/ingest.module';
@@ -36,7 +35,7 @@ export class AppModule {
             TELEMETRY_REJECTED,
           ],
         }),
-        CoreModule.forRoot(config, logger),
+        ServiceCoreModule.forRoot({ config, logger }),
         IngestModule,
         DeviceListenerModule,
       ],

@@ -29,7 +29,3 @@ export const ALL_TOPICS: readonly TopicContract[] = [
   PRIVACY_OCCUPANCIES,
   AUDIT_EVENTS,
 ];
-
-export function topicByName(name: string): TopicContract | undefined {
-  return ALL_TOPICS.find((topic) => topic.name === name);
-}

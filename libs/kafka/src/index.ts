@@ -11,3 +11,4 @@ export * from './topic-admin';
 export * from './trace-headers';
 export * from './transactional-producer';
 export * from './recent-records';
+export * from './topic-follower';

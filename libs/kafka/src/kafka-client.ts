@@ -1,6 +1,15 @@
 import type { Logger } from '@meterkeep/observability';
 import { Kafka, type KafkaConfig, type LogEntry, type RetryOptions, logLevel } from 'kafkajs';
 
+/**
+ * The Kafka client that this library's producers, consumers and admin helpers take, as
+ * createKafkaClient (or KafkaModule's KAFKA_CLIENT) makes it. Services and their tests name it by
+ * this type, never by kafkajs'.
+ */
+export type KafkaClient = Kafka;
+/** How much the client itself logs (NOTHING silences it: a test reader, a health probe). */
+export { logLevel as KafkaLogLevel };
+
 export interface KafkaClientOptions {
   clientId: string;
   brokers: string[];
@@ -61,7 +70,7 @@ export function pinoLogCreator(logger: Logger) {
     };
 }
 
-export function createKafkaClient(options: KafkaClientOptions): Kafka {
+export function createKafkaClient(options: KafkaClientOptions): KafkaClient {
   const { logger } = options;
   const config: KafkaConfig = {
     clientId: options.clientId,

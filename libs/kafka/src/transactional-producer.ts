@@ -77,7 +77,6 @@ export function contractRecord<T extends EventEnvelope>(
 }
 
 interface PendingWrite {
-  records: OutgoingRecord[];
   notAfterMs: number;
   messages: OutgoingRecord[];
   bytes: number;
@@ -106,11 +105,6 @@ export class TransactionalProducer {
     await this.ready();
   }
 
-  /** Records waiting for a transaction, for backpressure decisions. */
-  get queued(): number {
-    return this.pending.reduce((n, write) => n + write.records.length, 0);
-  }
-
   /**
    * Resolves once the records are committed. With `notAfterMs` (epoch ms), a write still waiting for
    * its transaction at that time is refused unsent: callers that hold a lock bound how late it lands.
@@ -122,7 +116,6 @@ export class TransactionalProducer {
       const headers = injectTraceContext({});
       const messages = records.map((record) => ({ ...record, headers: { ...headers, ...record.headers } }));
       this.pending.push({
-        records,
         messages,
         notAfterMs: options.notAfterMs ?? Number.POSITIVE_INFINITY,
         bytes: records.reduce((n, r) => n + r.value.length + r.key.length, 0),

@@ -5,6 +5,8 @@ export * from './health/readiness';
 export * from './logging/nest-logger';
 export * from './run-service';
 export * from './platform.module';
+export * from './consumer-transport';
+export * from './service-core.module';
 export * from './http/zod.pipe';
 export * from './device-listener';
 export * from './auth';

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from '@meterkeep/cache';
 import { REDIS } from '@meterkeep/cache/nest';
 import type { Logger } from '@meterkeep/observability';
-import { LOGGER } from '../core/tokens';
+import { LOGGER } from '@meterkeep/service-runtime';
 import type { BootstrapAnswer } from './bootstrap.schemas';
 
 export const SESSION_TTL_SECONDS = 600;

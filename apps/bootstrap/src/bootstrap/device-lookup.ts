@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { BootstrapConfig } from '../config';
-import { CONFIG } from '../core/tokens';
+import { CONFIG } from '@meterkeep/service-runtime';
 import { type DeviceRecord, claimLapsed } from '../read-model/read-model.records';
 import { ReadModelStore } from '../read-model/read-model.store';
 import { ReadModelSync } from '../read-model/read-model.sync';

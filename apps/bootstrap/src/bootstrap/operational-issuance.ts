@@ -4,12 +4,11 @@ import { BOOTSTRAP_OPERATIONAL_CERTIFICATES, DEVICE_LIFECYCLE } from '@meterkeep
 import { EventProducer } from '@meterkeep/kafka';
 import type { Logger } from '@meterkeep/observability';
 import { type CertificationRequest, issueFromCsr, parseCsr } from '@meterkeep/pki';
-import { DomainError } from '@meterkeep/service-runtime';
+import { CONFIG, LOGGER, DomainError } from '@meterkeep/service-runtime';
 import { IssuedCertificatesRepository } from '../certificates/issued-certificates.repository';
 import { operationalCertificateEvent } from '../certificates/operational-certificate.event';
 import type { BootstrapConfig } from '../config';
 import type { IssuanceKind } from '../core/database';
-import { CONFIG, LOGGER } from '../core/tokens';
 import { IssuingCaPublisher } from '../pki/issuing-ca-publisher';
 import { wholeSeconds } from '../pki/seconds';
 import { ServerIdentity } from '../pki/server-identity';

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Logger } from '@meterkeep/observability';
 import { INTERNAL_TOKEN_HEADER } from '@meterkeep/service-runtime';
 import type { BootstrapConfig } from '../config';
-import { CONFIG, LOGGER } from '../core/tokens';
+import { CONFIG, LOGGER } from '@meterkeep/service-runtime';
 import { BootstrapErrors } from './bootstrap.errors';
 
 const Verdict = z.object({

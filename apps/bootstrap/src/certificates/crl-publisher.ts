@@ -3,7 +3,7 @@ import { issueCrl } from '@meterkeep/pki';
 import { DATABASE } from '@meterkeep/db/nest';
 import type { Logger } from '@meterkeep/observability';
 import type { Executor } from '../core/database';
-import { LOGGER } from '../core/tokens';
+import { LOGGER } from '@meterkeep/service-runtime';
 import { wholeSeconds } from '../pki/seconds';
 import { TenantCasRepository } from '../pki/tenant-cas.repository';
 import { TenantIssuers } from '../pki/tenant-issuers';

@@ -4,7 +4,7 @@ import { DATABASE } from '@meterkeep/db/nest';
 import { EventProducer } from '@meterkeep/kafka';
 import type { Logger } from '@meterkeep/observability';
 import type { Executor, RevocationReason } from '../core/database';
-import { LOGGER } from '../core/tokens';
+import { LOGGER } from '@meterkeep/service-runtime';
 import type { DeviceRecord } from '../read-model/read-model.records';
 import { ReadModelStore } from '../read-model/read-model.store';
 import { CrlPublisher } from './crl-publisher';

@@ -7,9 +7,8 @@ import {
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { Logger } from '@meterkeep/observability';
-import { MutualTlsListener } from '@meterkeep/service-runtime';
+import { CONFIG, LOGGER, MutualTlsListener } from '@meterkeep/service-runtime';
 import type { BootstrapConfig } from '../config';
-import { CONFIG, LOGGER } from '../core/tokens';
 import { ServerIdentity } from '../pki/server-identity';
 
 /** The in-memory server certificate is reissued daily (it is valid for a week). */

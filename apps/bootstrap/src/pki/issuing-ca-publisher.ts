@@ -4,7 +4,7 @@ import { BOOTSTRAP_ISSUING_CAS, type BootstrapIssuingCaEvent } from '@meterkeep/
 import { EventProducer } from '@meterkeep/kafka';
 import type { Logger } from '@meterkeep/observability';
 import { parseCertificate } from '@meterkeep/pki';
-import { LOGGER } from '../core/tokens';
+import { LOGGER } from '@meterkeep/service-runtime';
 import { TenantCasRepository } from './tenant-cas.repository';
 import type { TenantPki } from './tenant-issuers';
 

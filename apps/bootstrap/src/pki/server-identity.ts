@@ -20,7 +20,7 @@ import type { TlsCredentials } from '@meterkeep/service-runtime';
 import type { BootstrapConfig } from '../config';
 import type { Executor } from '../core/database';
 import { KeySealer, openOrExplain } from '../core/key-sealer';
-import { CONFIG, LOGGER } from '../core/tokens';
+import { CONFIG, LOGGER } from '@meterkeep/service-runtime';
 import { YEAR_MS, wholeSeconds } from './seconds';
 
 const SERVER_CA_ID = 'bootstrap-server-ca';

@@ -12,7 +12,7 @@ import {
 import type { Logger } from '@meterkeep/observability';
 import type { TenantCaRow } from '../core/database';
 import { KeySealer, openOrExplain } from '../core/key-sealer';
-import { LOGGER } from '../core/tokens';
+import { LOGGER } from '@meterkeep/service-runtime';
 import { YEAR_MS, wholeSeconds } from './seconds';
 import { TenantCasRepository } from './tenant-cas.repository';
 

@@ -5,8 +5,7 @@ import type { Redis } from '@meterkeep/cache';
 import { REDIS } from '@meterkeep/cache/nest';
 import type { Logger } from '@meterkeep/observability';
 import { parseCertificate } from '@meterkeep/pki';
-import { DomainError } from '@meterkeep/service-runtime';
-import { LOGGER } from '../core/tokens';
+import { LOGGER, DomainError } from '@meterkeep/service-runtime';
 import { ReadModelKeys as Keys, splitMember } from './read-model.keys';
 import { type AnchorRecord, type DeviceRecord, deviceRecordOf } from './read-model.records';
 

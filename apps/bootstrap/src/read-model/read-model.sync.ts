@@ -6,13 +6,11 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { ENROLLMENT_DEVICES, ENROLLMENT_TRUST_ANCHORS } from '@meterkeep/contracts';
-import { EventConsumer, type EventConsumerOptions } from '@meterkeep/kafka';
+import { type EventConsumerOptions, type KafkaClient, TopicFollower } from '@meterkeep/kafka';
 import { KAFKA_CLIENT } from '@meterkeep/kafka/nest';
 import type { Logger } from '@meterkeep/observability';
-import { LOGGER } from '../core/tokens';
+import { LOGGER } from '@meterkeep/service-runtime';
 import { ReadModelStore } from './read-model.store';
-
-type KafkaClient = EventConsumerOptions['kafka'];
 
 /** Tuning of the read model's consumer (tests shorten its timeouts). */
 export interface ReadModelOptions {
@@ -39,15 +37,14 @@ const STOP_WAIT_MS = 2_000;
  * lost it. Each generation (a random id stored in Redis) is one consumer group reading from offset 0;
  * replicas share it. When the generation key is gone (Redis flushed or restarted empty), the first
  * replica to notice starts a new one and every replica follows it: the topics are read again from the
- * start. Once every partition has been handled up to the end offsets seen when this process began
- * following, the epoch marker is written (or found); until then a miss is "not yet known", never a
- * final refusal.
+ * start. Once every partition has been handled (by any replica: positions are kept in Redis) up to the
+ * end offsets seen when this process began following, the epoch marker is written (or found); until
+ * then a miss is "not yet known", never a final refusal.
  */
 @Injectable()
 export class ReadModelSync implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private generation: string | undefined;
-  private consumer: EventConsumer | undefined;
-  private targets: Map<string, number> | undefined;
+  private follower: TopicFollower | undefined;
   private reachedTargets = false;
   private caughtUp = false;
   private timer: NodeJS.Timeout | undefined;
@@ -78,9 +75,9 @@ export class ReadModelSync implements OnApplicationBootstrap, BeforeApplicationS
     this.stopped = true;
     clearInterval(this.timer);
     // A check may be joining a group: stop its consumer rather than wait for the join.
-    await this.consumer?.stop();
+    await this.follower?.stop();
     await Promise.race([this.checking, new Promise((resolve) => setTimeout(resolve, STOP_WAIT_MS).unref())]);
-    await this.consumer?.stop();
+    await this.follower?.stop();
   }
 
   /**
@@ -119,12 +116,13 @@ export class ReadModelSync implements OnApplicationBootstrap, BeforeApplicationS
     try {
       const generation = await this.store.currentGeneration(randomUUID());
       // A consumer that gave up (kafkajs will not restart it) is replaced, in the same generation.
-      if (this.consumer?.state === 'crashed') this.generation = undefined;
+      if (this.follower?.state === 'crashed') this.generation = undefined;
       if (generation !== this.generation) await this.follow(generation);
       // Caught up once the end offsets seen when this process began following are handled (by any
       // replica of the group): a replica restarting after a while does not trust an old marker alone.
-      if (!this.reachedTargets && this.targets)
-        this.reachedTargets = await this.store.reached(generation, this.targets);
+      const targets = this.follower?.endOffsets;
+      if (!this.reachedTargets && targets)
+        this.reachedTargets = await this.store.reached(generation, targets);
       if (!this.reachedTargets) {
         this.caughtUp = false;
       } else {
@@ -150,23 +148,20 @@ export class ReadModelSync implements OnApplicationBootstrap, BeforeApplicationS
     );
     this.caughtUp = false;
     this.reachedTargets = false;
-    await this.consumer?.stop();
-    this.consumer = undefined;
+    await this.follower?.stop();
+    this.follower = undefined;
     this.generation = undefined;
-    this.targets = await this.endOffsets();
     if (this.stopped) return;
-    this.generation = generation;
     const position = (topic: string, meta: { partition: number; offset: string }) => ({
       generation,
       topic,
       partition: meta.partition,
       offset: meta.offset,
     });
-    const consumer = new EventConsumer({
+    const follower = new TopicFollower({
       kafka: this.kafka,
       groupId: `${this.options.groupPrefix}-${generation}`,
       logger: this.logger.child({ component: 'read-model-consumer' }),
-      fromBeginning: true,
       partitionsConsumedConcurrently: ENROLLMENT_DEVICES.partitions + ENROLLMENT_TRUST_ANCHORS.partitions,
       ...this.options.consumer,
     })
@@ -176,31 +171,16 @@ export class ReadModelSync implements OnApplicationBootstrap, BeforeApplicationS
       .subscribe(ENROLLMENT_TRUST_ANCHORS, async (event, meta) => {
         await this.store.putAnchor(event, position(ENROLLMENT_TRUST_ANCHORS.name, meta));
       });
-    this.consumer = consumer;
+    this.follower = follower;
+    this.generation = generation;
     try {
-      await consumer.start();
+      // Takes the end offsets the generation must reach, then joins its group from the first record.
+      await follower.start();
     } catch (error) {
       // Not following anything: the next check tries again.
-      this.consumer = undefined;
+      this.follower = undefined;
       this.generation = undefined;
       throw error;
-    }
-  }
-
-  /** The last offset of every non-empty partition now: caught up once each has been handled. */
-  private async endOffsets(): Promise<Map<string, number>> {
-    const admin = this.kafka.admin();
-    await admin.connect();
-    try {
-      const targets = new Map<string, number>();
-      for (const topic of [ENROLLMENT_DEVICES.name, ENROLLMENT_TRUST_ANCHORS.name]) {
-        for (const { partition, low, high } of await admin.fetchTopicOffsets(topic)) {
-          if (Number(high) > Number(low)) targets.set(`${topic}:${partition}`, Number(high) - 1);
-        }
-      }
-      return targets;
-    } finally {
-      await admin.disconnect();
     }
   }
 }

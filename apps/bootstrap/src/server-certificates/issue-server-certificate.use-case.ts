@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from '@meterkeep/observability';
 import { type CertificationRequest, parseCsr } from '@meterkeep/pki';
-import { LOGGER } from '../core/tokens';
+import { LOGGER } from '@meterkeep/service-runtime';
 import { ServerIdentity } from '../pki/server-identity';
 import { serverCsrRefusal } from './server-certificates.errors';
 import type { ServerCertificateAnswer, ServerCertificateRequest } from './server-certificates.schemas';

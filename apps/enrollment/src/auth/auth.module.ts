@@ -1,6 +1,5 @@
 import { Global, Module } from '@nestjs/common';
-import { apiKeyGuardProviders } from '@meterkeep/service-runtime';
-import { LOGGER } from '../core/tokens';
+import { LOGGER, apiKeyGuardProviders } from '@meterkeep/service-runtime';
 import { ApiKeyIntrospectionController } from './api-key-introspection.controller';
 import { ApiKeysRepository } from './api-keys.repository';
 import { AuthenticateCallerUseCase } from './authenticate-caller.use-case';

@@ -20,9 +20,7 @@ import {
   ApiTags,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
-import { AssignGatewayUseCase } from './assign-gateway.use-case';
 import { ClaimDeviceUseCase } from './claim-device.use-case';
-import { DecommissionDeviceUseCase } from './decommission-device.use-case';
 import { DEVICE_STATES } from './device-state-machine';
 import {
   type AssignGatewayRequest,
@@ -35,9 +33,8 @@ import {
 } from './devices.schemas';
 import { GetDeviceUseCase } from './get-device.use-case';
 import { ListDevicesUseCase } from './list-devices.use-case';
-import { ResumeDeviceUseCase } from './resume-device.use-case';
-import { SuspendDeviceUseCase } from './suspend-device.use-case';
-import { UnassignGatewayUseCase } from './unassign-gateway.use-case';
+import { SetDeviceGatewayUseCase } from './set-device-gateway.use-case';
+import { TransitionDeviceUseCase } from './transition-device.use-case';
 
 const endpointPipe = new ZodPipe(EndpointParam, 'endpoint name');
 const notFound = errorResponse(
@@ -55,11 +52,8 @@ export class DevicesController {
     private readonly listDevices: ListDevicesUseCase,
     private readonly getDevice: GetDeviceUseCase,
     private readonly claimDevice: ClaimDeviceUseCase,
-    private readonly suspendDevice: SuspendDeviceUseCase,
-    private readonly resumeDevice: ResumeDeviceUseCase,
-    private readonly decommissionDevice: DecommissionDeviceUseCase,
-    private readonly assignGateway: AssignGatewayUseCase,
-    private readonly unassignGateway: UnassignGatewayUseCase,
+    private readonly transitionDevice: TransitionDeviceUseCase,
+    private readonly setDeviceGateway: SetDeviceGatewayUseCase,
   ) {}
 
   @Get()
@@ -120,7 +114,7 @@ export class DevicesController {
   @ApiNotFoundResponse(notFound)
   @ApiConflictResponse(invalidTransition)
   suspend(@CurrentCaller() caller: Caller, @Param('endpoint', endpointPipe) endpoint: string) {
-    return this.suspendDevice.execute(caller, endpoint);
+    return this.transitionDevice.execute(caller, endpoint, 'suspend');
   }
 
   @Post(':endpoint/resume')
@@ -131,7 +125,7 @@ export class DevicesController {
   @ApiNotFoundResponse(notFound)
   @ApiConflictResponse(invalidTransition)
   resume(@CurrentCaller() caller: Caller, @Param('endpoint', endpointPipe) endpoint: string) {
-    return this.resumeDevice.execute(caller, endpoint);
+    return this.transitionDevice.execute(caller, endpoint, 'resume');
   }
 
   @Post(':endpoint/decommission')
@@ -142,7 +136,7 @@ export class DevicesController {
   @ApiNotFoundResponse(notFound)
   @ApiConflictResponse(invalidTransition)
   decommission(@CurrentCaller() caller: Caller, @Param('endpoint', endpointPipe) endpoint: string) {
-    return this.decommissionDevice.execute(caller, endpoint);
+    return this.transitionDevice.execute(caller, endpoint, 'decommission');
   }
 
   @Put(':endpoint/gateway')
@@ -166,7 +160,7 @@ export class DevicesController {
     @Param('endpoint', endpointPipe) endpoint: string,
     @Body(new ZodPipe(AssignGatewayRequestSchema)) body: AssignGatewayRequest,
   ) {
-    return this.assignGateway.execute(caller, endpoint, body.gatewayId);
+    return this.setDeviceGateway.execute(caller, endpoint, body.gatewayId);
   }
 
   @Delete(':endpoint/gateway')
@@ -176,6 +170,6 @@ export class DevicesController {
   @ApiOkResponse({ schema: ref('Device') })
   @ApiNotFoundResponse(notFound)
   removeGateway(@CurrentCaller() caller: Caller, @Param('endpoint', endpointPipe) endpoint: string) {
-    return this.unassignGateway.execute(caller, endpoint);
+    return this.setDeviceGateway.execute(caller, endpoint, null);
   }
 }

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { type DeviceLifecycleEvent, ENROLLMENT_DEVICES } from '@meterkeep/contracts';
 import type { Logger } from '@meterkeep/observability';
 import type { DeviceRow, Executor } from '../core/database';
-import { LOGGER } from '../core/tokens';
+import { LOGGER } from '@meterkeep/service-runtime';
 import { OutboxRepository } from '../outbox/outbox.repository';
 import { Transactions } from '../outbox/transactions';
 import { ENROLLMENT_ACTOR, deviceStatusEvent } from './device-events';

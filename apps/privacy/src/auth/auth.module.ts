@@ -1,6 +1,5 @@
 import { Global, Module } from '@nestjs/common';
-import { InternalTokenGuard, apiKeyGuardProviders } from '@meterkeep/service-runtime';
-import { LOGGER } from '../core/tokens';
+import { LOGGER, InternalTokenGuard, apiKeyGuardProviders } from '@meterkeep/service-runtime';
 import { AuthenticateCallerUseCase } from './authenticate-caller.use-case';
 import { EnrollmentApiKeysClient } from './enrollment-api-keys.client';
 

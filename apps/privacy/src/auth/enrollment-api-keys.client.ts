@@ -2,7 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { z } from 'zod';
 import type { Logger } from '@meterkeep/observability';
 import { type Caller, INTERNAL_TOKEN_HEADER } from '@meterkeep/service-runtime';
-import { ENROLLMENT_AUTH, LOGGER } from '../core/tokens';
+import { ENROLLMENT_AUTH } from '../core/tokens';
+import { LOGGER } from '@meterkeep/service-runtime';
 import { AuthErrors } from './auth.errors';
 
 export interface EnrollmentAuthOptions {

@@ -2,7 +2,7 @@ import { AUDIT_EVENTS, PRIVACY_OCCUPANCIES, type TopicContract } from '@meterkee
 import { DATABASE } from '@meterkeep/db/nest';
 import { EventProducer } from '@meterkeep/kafka';
 import { OutboxModule as SharedOutboxModule } from '@meterkeep/outbox/nest';
-import { LOGGER } from '../core/tokens';
+import { LOGGER } from '@meterkeep/service-runtime';
 
 /** The topics this service publishes through its outbox. */
 export const OUTBOX_TOPICS: readonly TopicContract[] = [PRIVACY_OCCUPANCIES, AUDIT_EVENTS];

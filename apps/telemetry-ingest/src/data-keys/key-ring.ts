@@ -6,15 +6,13 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { PRIVACY_OCCUPANCIES } from '@meterkeep/contracts';
-import { EventConsumer, type EventConsumerOptions } from '@meterkeep/kafka';
+import { EventConsumer, type KafkaClient } from '@meterkeep/kafka';
 import { KAFKA_CLIENT } from '@meterkeep/kafka/nest';
 import type { Logger } from '@meterkeep/observability';
 import type { TelemetryIngestConfig } from '../config';
-import { CONFIG, LOGGER } from '../core/tokens';
+import { CONFIG, LOGGER } from '@meterkeep/service-runtime';
 import type { MeterKeys } from './meter-keys';
 import { PrivacyKeysClient } from './privacy-keys.client';
-
-type KafkaClient = EventConsumerOptions['kafka'];
 
 interface Cached {
   keys: Promise<MeterKeys>;

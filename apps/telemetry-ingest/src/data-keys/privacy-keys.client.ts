@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { z } from 'zod';
 import { DomainError, INTERNAL_TOKEN_HEADER } from '@meterkeep/service-runtime';
 import type { TelemetryIngestConfig } from '../config';
-import { CONFIG } from '../core/tokens';
+import { CONFIG } from '@meterkeep/service-runtime';
 import type { MeterKeys } from './meter-keys';
 
 const base64Key = z

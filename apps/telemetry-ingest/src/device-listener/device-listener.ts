@@ -7,9 +7,8 @@ import {
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { Logger } from '@meterkeep/observability';
-import { MutualTlsListener, ServiceState } from '@meterkeep/service-runtime';
+import { CONFIG, LOGGER, MutualTlsListener, ServiceState } from '@meterkeep/service-runtime';
 import type { TelemetryIngestConfig } from '../config';
-import { CONFIG, LOGGER } from '../core/tokens';
 import { BatchRecovery } from '../ingest/batch-recovery';
 import { ReadingsWriter } from '../ingest/readings-writer';
 import { ServerCredentials } from './server-credentials';

@@ -3,7 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { createCsr, exportPrivateKey, generateKeyPair, parseCertificates } from '@meterkeep/pki';
 import { INTERNAL_TOKEN_HEADER, type TlsCredentials } from '@meterkeep/service-runtime';
 import type { TelemetryIngestConfig } from '../config';
-import { CONFIG } from '../core/tokens';
+import { CONFIG } from '@meterkeep/service-runtime';
 
 /**
  * The device listener's TLS identity: an externally issued certificate (TELEMETRY_TLS_CERT_FILE/KEY_FILE),

@@ -9,23 +9,14 @@ import {
   BOOTSTRAP_ISSUING_CAS,
   BOOTSTRAP_OPERATIONAL_CERTIFICATES,
   ENROLLMENT_DEVICES,
-  type TopicContract,
 } from '@meterkeep/contracts';
-import { EventConsumer, type EventConsumerOptions } from '@meterkeep/kafka';
+import { type KafkaClient, TopicFollower } from '@meterkeep/kafka';
 import { KAFKA_CLIENT } from '@meterkeep/kafka/nest';
 import type { Logger } from '@meterkeep/observability';
-import { ServiceState } from '@meterkeep/service-runtime';
+import { CONFIG, LOGGER, ServiceState } from '@meterkeep/service-runtime';
 import type { TelemetryIngestConfig } from '../config';
-import { CONFIG, LOGGER } from '../core/tokens';
 import { DeviceDirectory } from './device-directory';
 
-type KafkaClient = EventConsumerOptions['kafka'];
-
-const TOPICS: readonly TopicContract[] = [
-  ENROLLMENT_DEVICES,
-  BOOTSTRAP_OPERATIONAL_CERTIFICATES,
-  BOOTSTRAP_ISSUING_CAS,
-];
 const RETRY_MS = 2_000;
 
 /**
@@ -36,10 +27,7 @@ const RETRY_MS = 2_000;
  */
 @Injectable()
 export class DirectorySync implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private consumer: EventConsumer | undefined;
-  private targets: Map<string, number> | undefined;
-  private readonly reached = new Map<string, number>();
-  private caughtUp = false;
+  private follower: TopicFollower | undefined;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
 
@@ -54,12 +42,12 @@ export class DirectorySync implements OnApplicationBootstrap, BeforeApplicationS
     state.addProbe({
       name: 'directory',
       check: () =>
-        this.caughtUp ? Promise.resolve() : Promise.reject(new Error('still reading the device topics')),
+        this.isCaughtUp ? Promise.resolve() : Promise.reject(new Error('still reading the device topics')),
     });
   }
 
   get isCaughtUp(): boolean {
-    return this.caughtUp;
+    return this.follower?.caughtUp ?? false;
   }
 
   onApplicationBootstrap(): void {
@@ -69,68 +57,31 @@ export class DirectorySync implements OnApplicationBootstrap, BeforeApplicationS
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    await this.consumer?.stop();
+    await this.follower?.stop();
   }
 
   private async start(): Promise<void> {
     if (this.stopped) return;
+    const follower = new TopicFollower({
+      kafka: this.kafka,
+      groupId: `telemetry-ingest-directory-${this.config.TELEMETRY_INSTANCE_ID}-${randomUUID()}`,
+      logger: this.logger.child({ component: 'directory-consumer' }),
+      maxWaitTimeInMs: 500,
+      partitionsConsumedConcurrently: 6,
+      onCaughtUp: () => this.logger.info({ ...this.directory.size }, 'directory: caught up'),
+    })
+      .subscribe(ENROLLMENT_DEVICES, (event) => this.directory.putDevice(event))
+      .subscribe(BOOTSTRAP_OPERATIONAL_CERTIFICATES, (event) => this.directory.putCertificate(event))
+      .subscribe(BOOTSTRAP_ISSUING_CAS, (event) => this.directory.putIssuingCa(event));
+    this.follower = follower;
     try {
-      this.targets = await this.endOffsets();
-      const consumer = new EventConsumer({
-        kafka: this.kafka,
-        groupId: `telemetry-ingest-directory-${this.config.TELEMETRY_INSTANCE_ID}-${randomUUID()}`,
-        logger: this.logger.child({ component: 'directory-consumer' }),
-        fromBeginning: true,
-        maxWaitTimeInMs: 500,
-        partitionsConsumedConcurrently: 6,
-      })
-        .subscribe(ENROLLMENT_DEVICES, (event, meta) => {
-          this.directory.putDevice(event);
-          this.handled(ENROLLMENT_DEVICES.name, meta);
-        })
-        .subscribe(BOOTSTRAP_OPERATIONAL_CERTIFICATES, (event, meta) => {
-          this.directory.putCertificate(event);
-          this.handled(BOOTSTRAP_OPERATIONAL_CERTIFICATES.name, meta);
-        })
-        .subscribe(BOOTSTRAP_ISSUING_CAS, (event, meta) => {
-          this.directory.putIssuingCa(event);
-          this.handled(BOOTSTRAP_ISSUING_CAS.name, meta);
-        });
-      this.consumer = consumer;
-      await consumer.start();
-      this.checkCaughtUp();
+      await follower.start();
     } catch (error) {
       this.logger.warn({ err: error }, 'directory: could not start following the topics; will retry');
-      await this.consumer?.stop().catch(() => undefined);
-      this.consumer = undefined;
+      await follower.stop().catch(() => undefined);
+      this.follower = undefined;
       this.timer = setTimeout(() => void this.start(), RETRY_MS);
       this.timer.unref();
-    }
-  }
-
-  private handled(topic: string, meta: { partition: number; offset: string }): void {
-    this.reached.set(`${topic}:${meta.partition}`, Number(meta.offset));
-    if (!this.caughtUp) this.checkCaughtUp();
-  }
-
-  private checkCaughtUp(): void {
-    if (this.caughtUp || !this.targets) return;
-    for (const [partition, last] of this.targets) if ((this.reached.get(partition) ?? -1) < last) return;
-    this.caughtUp = true;
-    this.logger.info({ ...this.directory.size }, 'directory: caught up');
-  }
-
-  private async endOffsets(): Promise<Map<string, number>> {
-    const admin = this.kafka.admin();
-    await admin.connect();
-    try {
-      const targets = new Map<string, number>();
-      for (const topic of TOPICS)
-        for (const { partition, low, high } of await admin.fetchTopicOffsets(topic.name))
-          if (Number(high) > Number(low)) targets.set(`${topic.name}:${partition}`, Number(high) - 1);
-      return targets;
-    } finally {
-      await admin.disconnect();
     }
   }
 }

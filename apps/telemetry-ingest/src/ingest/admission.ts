@@ -17,10 +17,6 @@ export class AdmissionGate {
     private readonly maxReadings: number,
   ) {}
 
-  get load(): { bytes: number; readings: number } {
-    return { bytes: this.bytes, readings: this.readings };
-  }
-
   tryBytes(n: number): boolean {
     if (this.bytes > 0 && this.bytes + n > this.maxBytes) return false;
     this.bytes += n;

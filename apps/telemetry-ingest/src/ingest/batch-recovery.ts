@@ -1,14 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { TELEMETRY_READINGS, TELEMETRY_REJECTED } from '@meterkeep/contracts';
-import { type EventConsumerOptions, readRecentRecords } from '@meterkeep/kafka';
+import { type KafkaClient, readRecentRecords } from '@meterkeep/kafka';
 import { KAFKA_CLIENT } from '@meterkeep/kafka/nest';
 import type { Logger } from '@meterkeep/observability';
 import type { TelemetryIngestConfig } from '../config';
-import { CONFIG, LOGGER } from '../core/tokens';
+import { CONFIG, LOGGER } from '@meterkeep/service-runtime';
 import { batchReceiptOf } from './batch-receipt';
 import { DedupeStore } from './dedupe-store';
-
-type KafkaClient = EventConsumerOptions['kafka'];
 
 /** How far back to look beyond the lock TTL: clock skew between the broker and this host. */
 const MARGIN_MS = 120_000;

@@ -3,9 +3,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { TelemetryBatchAnswer } from '@meterkeep/contracts';
 import type { Redis } from '@meterkeep/cache';
 import { REDIS } from '@meterkeep/cache/nest';
-import { DomainError } from '@meterkeep/service-runtime';
+import { CONFIG, DomainError } from '@meterkeep/service-runtime';
 import type { TelemetryIngestConfig } from '../config';
-import { CONFIG } from '../core/tokens';
 
 /**
  * Claims a meter for one batch: answers a replayed batch with its first answer; else takes the

@@ -13,10 +13,9 @@ import {
 import { type OutgoingRecord, contractRecord } from '@meterkeep/kafka';
 import type { Logger } from '@meterkeep/observability';
 import { readingEventId, sealReadings } from '@meterkeep/reading-seal';
-import { DomainError } from '@meterkeep/service-runtime';
+import { CONFIG, LOGGER, DomainError } from '@meterkeep/service-runtime';
 import { type Sender, authorizeSender } from '../auth/authorize-sender';
 import type { TelemetryIngestConfig } from '../config';
-import { CONFIG, LOGGER } from '../core/tokens';
 import { DeviceDirectory } from '../directory/device-directory';
 import { DirectorySync } from '../directory/directory.sync';
 import { KeyRing } from '../data-keys/key-ring';

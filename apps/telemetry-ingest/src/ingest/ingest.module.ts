@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { SenderIdentity } from '../auth/sender-identity';
 import type { TelemetryIngestConfig } from '../config';
-import { CONFIG } from '../core/tokens';
+import { CONFIG } from '@meterkeep/service-runtime';
 import { KeyRing } from '../data-keys/key-ring';
 import { PrivacyKeysClient } from '../data-keys/privacy-keys.client';
 import { DeviceDirectory } from '../directory/device-directory';

@@ -4,15 +4,11 @@ import {
   Injectable,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import { type OutgoingRecord, TransactionalProducer } from '@meterkeep/kafka';
+import { type KafkaClient, type OutgoingRecord, TransactionalProducer } from '@meterkeep/kafka';
 import { KAFKA_CLIENT } from '@meterkeep/kafka/nest';
-import type { EventConsumerOptions } from '@meterkeep/kafka';
 import type { Logger } from '@meterkeep/observability';
-import { DomainError } from '@meterkeep/service-runtime';
+import { CONFIG, LOGGER, DomainError } from '@meterkeep/service-runtime';
 import type { TelemetryIngestConfig } from '../config';
-import { CONFIG, LOGGER } from '../core/tokens';
-
-type KafkaClient = EventConsumerOptions['kafka'];
 
 /**
  * The service's Kafka writer: every batch's records go out in a transaction, shared with the batches
@@ -48,10 +44,6 @@ export class ReadingsWriter implements OnApplicationBootstrap, BeforeApplication
 
   async beforeApplicationShutdown(): Promise<void> {
     await this.producer.disconnect();
-  }
-
-  get queued(): number {
-    return this.producer.queued;
   }
 
   /** Sent only if its transaction starts by `notAfterMs`: the meter's lock must outlive the write. */

@@ -4,12 +4,9 @@ import {
   Global,
   Inject,
   Injectable,
-  type InjectionToken,
   Module,
-  type ModuleMetadata,
   type OnApplicationShutdown,
   type OnModuleInit,
-  type Provider,
 } from '@nestjs/common';
 import type { Kafka } from 'kafkajs';
 import { EventProducer } from '../event-producer';
@@ -23,11 +20,6 @@ export interface KafkaModuleOptions extends KafkaClientOptions {
   /** Create missing topics (and dead-letter topics) at start-up: for local runs and tests. */
   ensureTopics?: boolean | EnsureTopicsOptions;
   healthTimeoutMs?: number;
-}
-
-export interface KafkaModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
-  inject?: InjectionToken[];
-  useFactory: (...args: never[]) => KafkaModuleOptions | Promise<KafkaModuleOptions>;
 }
 
 export const KAFKA_MODULE_OPTIONS = Symbol('KAFKA_MODULE_OPTIONS');
@@ -64,37 +56,21 @@ class KafkaLifecycle implements OnModuleInit, OnApplicationShutdown {
 @Module({})
 export class KafkaModule {
   static forRoot(options: KafkaModuleOptions): DynamicModule {
-    return KafkaModule.build([{ provide: KAFKA_MODULE_OPTIONS, useValue: options }]);
-  }
-
-  static forRootAsync(options: KafkaModuleAsyncOptions): DynamicModule {
-    return KafkaModule.build(
-      [{ provide: KAFKA_MODULE_OPTIONS, useFactory: options.useFactory, inject: options.inject ?? [] }],
-      options.imports,
-    );
-  }
-
-  private static build(optionProviders: Provider[], imports: ModuleMetadata['imports'] = []): DynamicModule {
     return {
       module: KafkaModule,
       global: true,
-      imports,
       providers: [
-        ...optionProviders,
-        {
-          provide: KAFKA_CLIENT,
-          useFactory: (options: KafkaModuleOptions) => createKafkaClient(options),
-          inject: [KAFKA_MODULE_OPTIONS],
-        },
+        { provide: KAFKA_MODULE_OPTIONS, useValue: options },
+        { provide: KAFKA_CLIENT, useFactory: () => createKafkaClient(options) },
         {
           provide: EventProducer,
-          useFactory: (kafka: Kafka, options: KafkaModuleOptions) =>
+          useFactory: (kafka: Kafka) =>
             new EventProducer({ kafka, logger: options.logger, contracts: options.contracts }),
-          inject: [KAFKA_CLIENT, KAFKA_MODULE_OPTIONS],
+          inject: [KAFKA_CLIENT],
         },
         {
           provide: KafkaHealthProbe,
-          useFactory: (options: KafkaModuleOptions) =>
+          useFactory: () =>
             new KafkaHealthProbe({
               clientId: options.clientId,
               brokers: options.brokers,
@@ -103,7 +79,6 @@ export class KafkaModule {
               logger: options.logger,
               timeoutMs: options.healthTimeoutMs,
             }),
-          inject: [KAFKA_MODULE_OPTIONS],
         },
         { provide: KAFKA_HEALTH_PROBE, useExisting: KafkaHealthProbe },
         KafkaLifecycle,

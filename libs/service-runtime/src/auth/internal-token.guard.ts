@@ -7,8 +7,8 @@ import { DomainError } from '../errors/domain-error';
 export const INTERNAL_TOKEN_HEADER = 'x-internal-token';
 
 /**
- * The configured INTERNAL_API_TOKEN, which each service provides (`{ provide: INTERNAL_API_TOKEN,
- * useValue: config.INTERNAL_API_TOKEN }`); undefined turns the internal routes off.
+ * The configured INTERNAL_API_TOKEN, which ServiceCoreModule provides from each service's config;
+ * undefined turns the internal routes off.
  */
 export const INTERNAL_API_TOKEN = Symbol('meterkeep:internal-api-token');
 

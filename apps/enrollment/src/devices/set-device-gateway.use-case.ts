@@ -11,13 +11,14 @@ import type { DeviceView } from './devices.schemas';
 import { DevicesRepository } from './devices.repository';
 
 /**
- * Sets or clears a meter's gateway: the device and its gateway must both be the caller's tenant's
+ * Sets or clears a meter's gateway, the data concentrator allowed to post its readings (without one,
+ * only the meter itself may): the device and its gateway must both be the caller's tenant's
  * (another tenant's answers as one that does not exist), a device is not its own gateway, and a
  * decommissioned device is no gateway. The new registry record (with gatewayId) and an audit record
  * commit together with the change; setting what is already set changes, publishes and audits nothing.
  */
 @Injectable()
-export class DeviceGateways {
+export class SetDeviceGatewayUseCase {
   constructor(
     private readonly devices: DevicesRepository,
     private readonly outbox: OutboxRepository,
@@ -25,7 +26,7 @@ export class DeviceGateways {
     private readonly transactions: Transactions,
   ) {}
 
-  async set(caller: Caller, endpoint: string, gatewayId: string | null): Promise<DeviceView> {
+  async execute(caller: Caller, endpoint: string, gatewayId: string | null): Promise<DeviceView> {
     if (gatewayId === endpoint) throw DeviceErrors.gatewayIsSelf();
     const now = new Date();
     const device = await this.transactions.run(async (trx) => {

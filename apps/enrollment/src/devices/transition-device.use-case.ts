@@ -16,11 +16,13 @@ export type OperatorCommand = 'suspend' | 'resume' | 'decommission';
 const EVENT_TYPE = { suspend: 'suspended', resume: 'resumed', decommission: 'decommissioned' } as const;
 
 /**
- * An operator's lifecycle command on one of the tenant's devices, through the state machine: the new
+ * An operator's lifecycle command on one of the tenant's devices, through the state machine: suspend
+ * (ACTIVE → SUSPENDED: no bootstrap or renewal until resumed), resume (SUSPENDED → ACTIVE),
+ * decommission (ACTIVE | SUSPENDED → DECOMMISSIONED, for good: its PSK, if any, is destroyed). The new
  * state, its events (registry and lifecycle topics) and an audit record commit together.
  */
 @Injectable()
-export class DeviceTransitions {
+export class TransitionDeviceUseCase {
   constructor(
     private readonly devices: DevicesRepository,
     private readonly outbox: OutboxRepository,
@@ -28,7 +30,7 @@ export class DeviceTransitions {
     private readonly transactions: Transactions,
   ) {}
 
-  async apply(caller: Caller, endpoint: string, command: OperatorCommand): Promise<DeviceView> {
+  async execute(caller: Caller, endpoint: string, command: OperatorCommand): Promise<DeviceView> {
     const now = new Date();
     const device = await this.transactions.run(async (trx) => {
       const current = await this.devices.lockForTenant(trx, caller.tenantId, endpoint);

@@ -1,0 +1,110 @@
+import type { EventEnvelope, TopicContract } from '@meterkeep/contracts';
+import {
+  type ConsumerState,
+  EventConsumer,
+  type EventConsumerOptions,
+  type EventHandler,
+  type EventMeta,
+} from './event-consumer';
+import type { KafkaClient } from './kafka-client';
+
+/** `<topic>:<partition>` → the offset of its last record, for every partition that has records. */
+export type EndOffsets = ReadonlyMap<string, number>;
+
+/** The key of a partition in EndOffsets. */
+export function partitionKey(topic: string, partition: number): string {
+  return `${topic}:${partition}`;
+}
+
+/** The offset of the last record of every non-empty partition of the topics, as they are now. */
+export async function fetchEndOffsets(kafka: KafkaClient, topics: readonly string[]): Promise<EndOffsets> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const ends = new Map<string, number>();
+    for (const topic of topics)
+      for (const { partition, low, high } of await admin.fetchTopicOffsets(topic))
+        if (Number(high) > Number(low)) ends.set(partitionKey(topic, partition), Number(high) - 1);
+    return ends;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export interface TopicFollowerOptions extends Omit<EventConsumerOptions, 'fromBeginning'> {
+  /** Called once, when every partition has been handled up to its end offset. */
+  onCaughtUp?: () => void;
+}
+
+/**
+ * Follows compacted topics (state, one record per key) from their first record, and tells when it
+ * has caught up: when every partition has been handled up to the end it had when following began.
+ * Until then a key it has not seen may still come, so a miss is "not yet known", never final.
+ *
+ * `caughtUp` counts the records this process handled, which is right for a group of its own. Replicas
+ * sharing a group each see some partitions only: they keep the positions where all can read them and
+ * compare them with `endOffsets`.
+ */
+export class TopicFollower {
+  private readonly consumer: EventConsumer;
+  private ends: EndOffsets | undefined;
+  private readonly reached = new Map<string, number>();
+  private isCaughtUp = false;
+  private stopped = false;
+
+  constructor(private readonly options: TopicFollowerOptions) {
+    const { onCaughtUp: _onCaughtUp, ...consumerOptions } = options;
+    this.consumer = new EventConsumer({ ...consumerOptions, fromBeginning: true });
+  }
+
+  get state(): ConsumerState {
+    return this.consumer.state;
+  }
+
+  /** The end offsets taken when following began; undefined before. */
+  get endOffsets(): EndOffsets | undefined {
+    return this.ends;
+  }
+
+  get caughtUp(): boolean {
+    return this.isCaughtUp;
+  }
+
+  subscribe<T extends EventEnvelope>(contract: TopicContract<T>, handler: EventHandler<T>): this {
+    this.consumer.subscribe(contract, async (event, meta) => {
+      await handler(event, meta);
+      this.handled(meta);
+    });
+    return this;
+  }
+
+  /**
+   * Takes the end offsets, then joins the group from the first record; resolves once joined. Does
+   * nothing once stopped (stop() may come while the offsets are being fetched).
+   */
+  async start(): Promise<void> {
+    const ends = await fetchEndOffsets(this.options.kafka, this.consumer.topics);
+    if (this.stopped) return;
+    this.ends = ends;
+    await this.consumer.start();
+    this.check();
+  }
+
+  /** Stops following: the handler under way finishes (see EventConsumer.stop). */
+  stop(): Promise<void> {
+    this.stopped = true;
+    return this.consumer.stop();
+  }
+
+  private handled(meta: Pick<EventMeta, 'topic' | 'partition' | 'offset'>): void {
+    this.reached.set(partitionKey(meta.topic, meta.partition), Number(meta.offset));
+    this.check();
+  }
+
+  private check(): void {
+    if (this.isCaughtUp || !this.ends) return;
+    for (const [partition, last] of this.ends) if ((this.reached.get(partition) ?? -1) < last) return;
+    this.isCaughtUp = true;
+    this.options.onCaughtUp?.();
+  }
+}
