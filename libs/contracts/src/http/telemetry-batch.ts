@@ -1,11 +1,14 @@
 import { z } from 'zod';
 import { endpointName } from '../events/common';
+import type { RefusalStatus } from './device-refusal';
 
 /**
  * The telemetry ingest's device API (POST /tl/v1/batches over mutual TLS), shared by the service and
  * by meter-sim. The batch envelope is checked whole; each reading and event is checked on its own, so
  * one bad reading is reported by index and the rest are kept.
  */
+
+export const TELEMETRY_BATCHES_PATH = '/tl/v1/batches';
 
 /** Most readings and events one batch may carry; a larger batch is refused whole (413). */
 export const TELEMETRY_MAX_READINGS = 1_000;
@@ -109,6 +112,56 @@ export const telemetryBatch = z
     'a batch carries at least one reading or event',
   );
 export type TelemetryBatch = z.input<typeof telemetryBatch>;
+
+/**
+ * Why one reading or event of a batch was refused (the batch itself is accepted): `rejected[].code`
+ * in the answer. The schema keeps `code` a string so a meter reads codes a newer server adds.
+ */
+export const TELEMETRY_ITEM_REFUSALS = [
+  'OBIS_INVALID',
+  'TIME_INVALID',
+  'INTERVAL_INVALID',
+  'VALUE_INVALID',
+  'SCALER_INVALID',
+  'UNIT_INVALID',
+  'QUALITY_INVALID',
+  'EVENT_CODE_INVALID',
+  'SEVERITY_INVALID',
+  'DETAIL_INVALID',
+  'READING_INVALID',
+  'EVENT_INVALID',
+  'INTERVAL_MISALIGNED',
+  'TIME_IN_FUTURE',
+  'TIME_TOO_OLD',
+  'DUPLICATE_IN_BATCH',
+  'OCCUPANCY_ERASED',
+] as const;
+export type TelemetryItemRefusalCode = (typeof TELEMETRY_ITEM_REFUSALS)[number];
+
+/**
+ * Every refusal of a whole batch, with its status: `{ code, message }` (see deviceRefusal). 401 and
+ * 403 mean the meter's credential is refused (it bootstraps again); 503 carries Retry-After and the
+ * meter sends the same batch again.
+ */
+export const TELEMETRY_BATCH_REFUSALS = {
+  MALFORMED_JSON: 400,
+  BATCH_INVALID: 400,
+  CLIENT_CERTIFICATE_REQUIRED: 401,
+  CERTIFICATE_UNTRUSTED: 401,
+  CERTIFICATE_EXPIRED: 401,
+  CERTIFICATE_REVOKED: 401,
+  METER_NOT_ACTIVE: 403,
+  NOT_YOUR_METER: 403,
+  BATCH_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  NOT_YET_KNOWN: 503,
+  INGEST_SATURATED: 503,
+  METER_BUSY: 503,
+  DEDUPE_UNAVAILABLE: 503,
+  KAFKA_UNAVAILABLE: 503,
+  KEY_VAULT_UNAVAILABLE: 503,
+} as const satisfies Record<string, RefusalStatus>;
+export type TelemetryBatchRefusalCode = keyof typeof TELEMETRY_BATCH_REFUSALS;
 
 export const rejectedItem = z.object({
   section: z.enum(['readings', 'events']),
