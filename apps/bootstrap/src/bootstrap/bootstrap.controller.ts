@@ -1,47 +1,43 @@
-import { ZodPipe, openApiSchema, peerCertificateChain, sourceAddress } from '@meterkeep/service-runtime';
-import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
 import {
-  ApiBadRequestResponse,
-  ApiBody,
-  ApiForbiddenResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiServiceUnavailableResponse,
-  ApiTags,
-  ApiTooManyRequestsResponse,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
+  ApiRefusals,
+  ZodPipe,
+  openApiSchema,
+  peerCertificateChain,
+  sourceAddress,
+} from '@meterkeep/service-runtime';
+import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
+import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
+import {
+  BOOTSTRAP_DEVICE_PATHS,
+  CERTIFICATE_BOOTSTRAP_REFUSALS,
+  type CertificateRequest,
+  PSK_BOOTSTRAP_REFUSALS,
+  PSK_NONCE_REFUSALS,
+  type PskBootstrapRequest,
+  type PskNonceRequest,
+  RENEWAL_REFUSALS,
+  bootstrapAnswer,
+  certificateRequest,
+  pskBootstrapRequest,
+  pskNonceAnswer,
+  pskNonceRequest,
+} from '@meterkeep/contracts';
 import { BootstrapCertificateMeterUseCase } from './bootstrap-certificate-meter.use-case';
 import { BootstrapPskMeterUseCase } from './bootstrap-psk-meter.use-case';
-import {
-  BootstrapAnswerSchema,
-  type CertificateRequest,
-  CertificateRequestSchema,
-  type NonceRequest,
-  NonceRequestSchema,
-  type PskBootstrapRequest,
-  PskBootstrapRequestSchema,
-} from './bootstrap.schemas';
+import { BOOTSTRAP_ERRORS } from './bootstrap.errors';
 import { IssuePskNonceUseCase } from './issue-psk-nonce.use-case';
 import { RenewCertificateUseCase } from './renew-certificate.use-case';
 
-const answer = { schema: openApiSchema(BootstrapAnswerSchema) };
-const refused = {
-  description:
-    'UNKNOWN_CA, CA_DISABLED, CERTIFICATE_EXPIRED, CERTIFICATE_INVALID, NOT_ENROLLED_HERE, FINGERPRINT_MISMATCH, ' +
-    'CSR_SUBJECT_MISMATCH, CSR_KEY_UNSUPPORTED, BAD_PSK_PROOF, NONCE_INVALID, DEVICE_SUSPENDED, ' +
-    'DEVICE_DECOMMISSIONED, CERTIFICATE_REVOKED',
-};
-const tooMany = { description: 'RATE_LIMITED, with Retry-After' };
-const notYet = { description: 'NOT_YET_KNOWN (the meter retries after Retry-After), UNAVAILABLE' };
+const answer = { schema: openApiSchema(bootstrapAnswer) };
 
 /**
- * The device API on the mutual-TLS listener (see the bootstrap device API contract). Thin: it reads
- * the handshake's client chain and the peer address, validates the body, and calls one use case.
+ * The device API on the mutual-TLS listener (schemas and refusal codes: the bootstrap device API
+ * contract in libs/contracts). Thin: it reads the handshake's client chain and the peer address,
+ * validates the body, and calls one use case.
  */
 @ApiTags('Device bootstrap (mutual TLS)')
-@Controller('bs/v1')
+@Controller()
 export class BootstrapController {
   constructor(
     private readonly certificateMeter: BootstrapCertificateMeterUseCase,
@@ -50,19 +46,15 @@ export class BootstrapController {
     private readonly renewal: RenewCertificateUseCase,
   ) {}
 
-  @Post('bootstrap')
+  @Post(BOOTSTRAP_DEVICE_PATHS.certificateBootstrap)
   @HttpCode(200)
   @ApiOperation({
     summary: 'Factory certificate in (client certificate + chain), operational certificate out',
   })
-  @ApiBody({ schema: openApiSchema(CertificateRequestSchema) })
+  @ApiBody({ schema: openApiSchema(certificateRequest) })
   @ApiOkResponse(answer)
-  @ApiBadRequestResponse({ description: 'INVALID_REQUEST' })
-  @ApiUnauthorizedResponse({ description: 'CLIENT_CERTIFICATE_REQUIRED' })
-  @ApiForbiddenResponse(refused)
-  @ApiTooManyRequestsResponse(tooMany)
-  @ApiServiceUnavailableResponse(notYet)
-  bootstrap(@Req() request: Request, @Body(new ZodPipe(CertificateRequestSchema)) body: CertificateRequest) {
+  @ApiRefusals(BOOTSTRAP_ERRORS, CERTIFICATE_BOOTSTRAP_REFUSALS)
+  bootstrap(@Req() request: Request, @Body(new ZodPipe(certificateRequest)) body: CertificateRequest) {
     return this.certificateMeter.execute({
       peerChain: peerCertificateChain(request.socket),
       source: sourceAddress(request.socket),
@@ -70,45 +62,35 @@ export class BootstrapController {
     });
   }
 
-  @Post('psk/nonce')
+  @Post(BOOTSTRAP_DEVICE_PATHS.pskNonce)
   @HttpCode(200)
   @ApiOperation({ summary: 'A single-use nonce (60 s) for a PSK meter' })
-  @ApiBody({ schema: openApiSchema(NonceRequestSchema) })
-  @ApiOkResponse({ description: '{ nonce, expiresAt }' })
-  @ApiTooManyRequestsResponse(tooMany)
-  nonce(@Req() request: Request, @Body(new ZodPipe(NonceRequestSchema)) body: NonceRequest) {
+  @ApiBody({ schema: openApiSchema(pskNonceRequest) })
+  @ApiOkResponse({ schema: openApiSchema(pskNonceAnswer) })
+  @ApiRefusals(BOOTSTRAP_ERRORS, PSK_NONCE_REFUSALS)
+  nonce(@Req() request: Request, @Body(new ZodPipe(pskNonceRequest)) body: PskNonceRequest) {
     return this.pskNonce.execute({ pskIdentity: body.pskIdentity, source: sourceAddress(request.socket) });
   }
 
-  @Post('psk/bootstrap')
+  @Post(BOOTSTRAP_DEVICE_PATHS.pskBootstrap)
   @HttpCode(200)
   @ApiOperation({
     summary: 'PSK identity proven by HMAC over the nonce and the CSR, operational certificate out',
   })
-  @ApiBody({ schema: openApiSchema(PskBootstrapRequestSchema) })
+  @ApiBody({ schema: openApiSchema(pskBootstrapRequest) })
   @ApiOkResponse(answer)
-  @ApiBadRequestResponse({ description: 'INVALID_REQUEST' })
-  @ApiForbiddenResponse(refused)
-  @ApiTooManyRequestsResponse(tooMany)
-  @ApiServiceUnavailableResponse(notYet)
-  pskBootstrap(
-    @Req() request: Request,
-    @Body(new ZodPipe(PskBootstrapRequestSchema)) body: PskBootstrapRequest,
-  ) {
+  @ApiRefusals(BOOTSTRAP_ERRORS, PSK_BOOTSTRAP_REFUSALS)
+  pskBootstrap(@Req() request: Request, @Body(new ZodPipe(pskBootstrapRequest)) body: PskBootstrapRequest) {
     return this.pskMeter.execute({ ...body, source: sourceAddress(request.socket) });
   }
 
-  @Post('renew')
+  @Post(BOOTSTRAP_DEVICE_PATHS.renewal)
   @HttpCode(200)
   @ApiOperation({ summary: 'Current operational certificate (client certificate) in, a new one out' })
-  @ApiBody({ schema: openApiSchema(CertificateRequestSchema) })
+  @ApiBody({ schema: openApiSchema(certificateRequest) })
   @ApiOkResponse(answer)
-  @ApiBadRequestResponse({ description: 'INVALID_REQUEST' })
-  @ApiUnauthorizedResponse({ description: 'CLIENT_CERTIFICATE_REQUIRED' })
-  @ApiForbiddenResponse(refused)
-  @ApiTooManyRequestsResponse(tooMany)
-  @ApiServiceUnavailableResponse(notYet)
-  renew(@Req() request: Request, @Body(new ZodPipe(CertificateRequestSchema)) body: CertificateRequest) {
+  @ApiRefusals(BOOTSTRAP_ERRORS, RENEWAL_REFUSALS)
+  renew(@Req() request: Request, @Body(new ZodPipe(certificateRequest)) body: CertificateRequest) {
     return this.renewal.execute({
       peerChain: peerCertificateChain(request.socket),
       source: sourceAddress(request.socket),
