@@ -3,8 +3,6 @@ import {
   type MeterEvent,
   type MeterReading,
   type RejectedItem,
-  TELEMETRY_MAX_EVENTS,
-  TELEMETRY_MAX_READINGS,
   TELEMETRY_READINGS,
   TELEMETRY_REJECTED,
   type TelemetryBatchAnswer,
@@ -13,7 +11,6 @@ import {
 import { type OutgoingRecord, contractRecord } from '@meterkeep/kafka';
 import type { Logger } from '@meterkeep/observability';
 import { readingEventId, sealReadings } from '@meterkeep/reading-seal';
-import { DomainError } from '@meterkeep/service-runtime';
 import { type Sender, authorizeSender } from '../auth/authorize-sender';
 import type { TelemetryIngestConfig } from '../config';
 import { CONFIG, LOGGER } from '../core/tokens';
@@ -22,9 +19,10 @@ import { DirectorySync } from '../directory/directory.sync';
 import { KeyRing } from '../data-keys/key-ring';
 import { keyFor } from '../data-keys/meter-keys';
 import { AdmissionGate, saturated } from './admission';
+import { INGEST_ERRORS, IngestErrors } from './ingest.errors';
 import { batchReceiptHeaders } from './batch-receipt';
 import { DedupeStore, type ItemsByDay, dayOf } from './dedupe-store';
-import { type CheckedItem, checkBatchItems } from './reading-rules';
+import { type CheckedItem, type ItemRefusal, checkBatchItems } from './reading-rules';
 import { ReadingsWriter } from './readings-writer';
 
 type Item = CheckedItem<MeterReading> | CheckedItem<MeterEvent>;
@@ -62,13 +60,9 @@ export class IngestBatchUseCase {
       now.getTime(),
     );
     if (!verdict.ok)
-      throw new DomainError(
-        verdict.kind,
-        verdict.code,
-        verdict.message,
-        undefined,
-        verdict.kind === 'unavailable' ? 5 : undefined,
-      );
+      throw INGEST_ERRORS.error(verdict.code, verdict.message, {
+        retryAfterSeconds: verdict.kind === 'unavailable' ? 5 : undefined,
+      });
 
     const size = batch.readings.length + batch.events.length;
     if (!this.gate.tryReadings(size)) throw saturated();
@@ -97,7 +91,7 @@ export class IngestBatchUseCase {
     if (claim.kind === 'replay') return { ...claim.answer, replayed: true };
     try {
       const fresh = items.filter((item) => !claim.alreadySeen.has(item.identity));
-      const rejected = [...checked.rejected];
+      const rejected: ItemRefusal[] = [...checked.rejected];
       const sealed = await this.seal(tenantId, meterId, batch.batchId, fresh, rejected, now);
       const answer: TelemetryBatchAnswer = {
         batchId: batch.batchId,
@@ -140,7 +134,7 @@ export class IngestBatchUseCase {
     meterId: string,
     batchId: string,
     fresh: Item[],
-    rejected: RejectedItem[],
+    rejected: ItemRefusal[],
     now: Date,
   ): Promise<{ records: OutgoingRecord[]; accepted: Item[] }> {
     if (fresh.length === 0) return { records: [], accepted: [] };
@@ -222,15 +216,10 @@ function parseBatch(body: unknown): {
   const tooMany = parsed.error.issues.find(
     (issue) => issue.code === 'too_big' && (issue.path[0] === 'readings' || issue.path[0] === 'events'),
   );
-  if (tooMany)
-    throw new DomainError(
-      'too-large',
-      'BATCH_TOO_LARGE',
-      `A batch carries at most ${TELEMETRY_MAX_READINGS} readings and ${TELEMETRY_MAX_EVENTS} events`,
-    );
-  throw new DomainError('invalid', 'BATCH_INVALID', 'The batch envelope is invalid', {
-    issues: parsed.error.issues.map((issue) => `${issue.path.join('.') || '(batch)'}: ${issue.message}`),
-  });
+  if (tooMany) throw IngestErrors.tooManyItems();
+  throw IngestErrors.batchInvalid(
+    parsed.error.issues.map((issue) => `${issue.path.join('.') || '(batch)'}: ${issue.message}`),
+  );
 }
 
 function rejectionRecord(

@@ -8,9 +8,9 @@ import { type OutgoingRecord, TransactionalProducer } from '@meterkeep/kafka';
 import { KAFKA_CLIENT } from '@meterkeep/kafka/nest';
 import type { EventConsumerOptions } from '@meterkeep/kafka';
 import type { Logger } from '@meterkeep/observability';
-import { DomainError } from '@meterkeep/service-runtime';
 import type { TelemetryIngestConfig } from '../config';
 import { CONFIG, LOGGER } from '../core/tokens';
+import { IngestErrors } from './ingest.errors';
 
 type KafkaClient = EventConsumerOptions['kafka'];
 
@@ -60,13 +60,7 @@ export class ReadingsWriter implements OnApplicationBootstrap, BeforeApplication
       await this.producer.write(records, { notAfterMs });
     } catch (error) {
       this.logger.warn({ err: error }, 'batch not written; the meter will retry');
-      throw new DomainError(
-        'unavailable',
-        'KAFKA_UNAVAILABLE',
-        'Readings could not be stored; retry later',
-        undefined,
-        5,
-      );
+      throw IngestErrors.kafkaUnavailable();
     }
   }
 }
