@@ -1,8 +1,11 @@
 import type { Agent } from 'node:https';
 import {
   type RejectedItem,
+  TELEMETRY_BATCHES_PATH,
   type TelemetryBatch,
   type TelemetryBatchAnswer,
+  type TelemetryBatchRefusalCode,
+  readDeviceRefusal,
   telemetryBatchAnswer,
 } from '@meterkeep/contracts';
 import {
@@ -11,8 +14,6 @@ import {
   deviceAgent,
   deviceRequest,
 } from '../device/device-https';
-
-export const TELEMETRY_BATCHES_PATH = 'tl/v1/batches';
 
 export type TelemetryErrorCode =
   /** The ingest refused the batch (4xx other than 401/403): sending it again would not help. */
@@ -30,7 +31,12 @@ export class TelemetryError extends Error {
   constructor(
     readonly code: TelemetryErrorCode,
     message: string,
-    readonly details: { status?: number; serverCode?: string; attempts: number },
+    readonly details: {
+      status?: number;
+      /** The ingest's refusal code (the contract's, or another one a newer server or a proxy sent). */
+      serverCode?: TelemetryBatchRefusalCode | (string & {});
+      attempts: number;
+    },
     options?: { cause?: unknown },
   ) {
     super(message, options);
@@ -149,7 +155,8 @@ export class TelemetryClient {
     this.stats = options.stats ?? new TelemetryStats();
     this.agent = deviceAgent(options.credential);
     const base = options.uri.endsWith('/') ? options.uri : `${options.uri}/`;
-    this.url = new URL(TELEMETRY_BATCHES_PATH, base).toString();
+    // Relative to the base: a telemetry URI with a path prefix keeps it.
+    this.url = new URL(TELEMETRY_BATCHES_PATH.slice(1), base).toString();
   }
 
   async send(batch: TelemetryBatch): Promise<TelemetrySent> {
@@ -246,6 +253,5 @@ export class TelemetryClient {
 }
 
 function errorOf(response: DeviceResponse): { code: string; message: string } {
-  const { code = 'UNKNOWN', message = '' } = (response.body ?? {}) as { code?: string; message?: string };
-  return { code, message };
+  return readDeviceRefusal(response.body);
 }
