@@ -17,3 +17,7 @@ export * from './events/bootstrap-operational-certificate.event';
 export * from './events/privacy-occupancy.event';
 export * from './http/telemetry-batch';
 export * from './http/telemetry-items';
+export * from './http/http-route';
+export * from './http/http-route-snapshot';
+export * from './http/internal-routes';
+export * from './http/routes';
