@@ -19,3 +19,7 @@ export * from './http/device-refusal';
 export * from './http/device-bootstrap';
 export * from './http/telemetry-batch';
 export * from './http/telemetry-items';
+export * from './http/http-route';
+export * from './http/http-route-snapshot';
+export * from './http/internal-routes';
+export * from './http/routes';
