@@ -9,19 +9,18 @@ import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
 import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import {
-  BOOTSTRAP_DEVICE_PATHS,
+  CERTIFICATE_BOOTSTRAP,
   CERTIFICATE_BOOTSTRAP_REFUSALS,
+  CERTIFICATE_RENEWAL,
   type CertificateRequest,
+  PSK_BOOTSTRAP,
   PSK_BOOTSTRAP_REFUSALS,
+  PSK_NONCE_ISSUE,
   PSK_NONCE_REFUSALS,
   type PskBootstrapRequest,
   type PskNonceRequest,
   RENEWAL_REFUSALS,
   bootstrapAnswer,
-  certificateRequest,
-  pskBootstrapRequest,
-  pskNonceAnswer,
-  pskNonceRequest,
 } from '@meterkeep/contracts';
 import { BootstrapCertificateMeterUseCase } from './bootstrap-certificate-meter.use-case';
 import { BootstrapPskMeterUseCase } from './bootstrap-psk-meter.use-case';
@@ -46,15 +45,16 @@ export class BootstrapController {
     private readonly renewal: RenewCertificateUseCase,
   ) {}
 
-  @Post(BOOTSTRAP_DEVICE_PATHS.certificateBootstrap)
+  @Post(CERTIFICATE_BOOTSTRAP.path)
   @HttpCode(200)
-  @ApiOperation({
-    summary: 'Factory certificate in (client certificate + chain), operational certificate out',
-  })
-  @ApiBody({ schema: openApiSchema(certificateRequest) })
+  @ApiOperation({ summary: CERTIFICATE_BOOTSTRAP.summary, description: CERTIFICATE_BOOTSTRAP.description })
+  @ApiBody({ schema: openApiSchema(CERTIFICATE_BOOTSTRAP.request) })
   @ApiOkResponse(answer)
   @ApiRefusals(BOOTSTRAP_ERRORS, CERTIFICATE_BOOTSTRAP_REFUSALS)
-  bootstrap(@Req() request: Request, @Body(new ZodPipe(certificateRequest)) body: CertificateRequest) {
+  bootstrap(
+    @Req() request: Request,
+    @Body(new ZodPipe(CERTIFICATE_BOOTSTRAP.request)) body: CertificateRequest,
+  ) {
     return this.certificateMeter.execute({
       peerChain: peerCertificateChain(request.socket),
       source: sourceAddress(request.socket),
@@ -62,35 +62,33 @@ export class BootstrapController {
     });
   }
 
-  @Post(BOOTSTRAP_DEVICE_PATHS.pskNonce)
+  @Post(PSK_NONCE_ISSUE.path)
   @HttpCode(200)
-  @ApiOperation({ summary: 'A single-use nonce (60 s) for a PSK meter' })
-  @ApiBody({ schema: openApiSchema(pskNonceRequest) })
-  @ApiOkResponse({ schema: openApiSchema(pskNonceAnswer) })
+  @ApiOperation({ summary: PSK_NONCE_ISSUE.summary, description: PSK_NONCE_ISSUE.description })
+  @ApiBody({ schema: openApiSchema(PSK_NONCE_ISSUE.request) })
+  @ApiOkResponse({ schema: openApiSchema(PSK_NONCE_ISSUE.responses[200]) })
   @ApiRefusals(BOOTSTRAP_ERRORS, PSK_NONCE_REFUSALS)
-  nonce(@Req() request: Request, @Body(new ZodPipe(pskNonceRequest)) body: PskNonceRequest) {
+  nonce(@Req() request: Request, @Body(new ZodPipe(PSK_NONCE_ISSUE.request)) body: PskNonceRequest) {
     return this.pskNonce.execute({ pskIdentity: body.pskIdentity, source: sourceAddress(request.socket) });
   }
 
-  @Post(BOOTSTRAP_DEVICE_PATHS.pskBootstrap)
+  @Post(PSK_BOOTSTRAP.path)
   @HttpCode(200)
-  @ApiOperation({
-    summary: 'PSK identity proven by HMAC over the nonce and the CSR, operational certificate out',
-  })
-  @ApiBody({ schema: openApiSchema(pskBootstrapRequest) })
+  @ApiOperation({ summary: PSK_BOOTSTRAP.summary, description: PSK_BOOTSTRAP.description })
+  @ApiBody({ schema: openApiSchema(PSK_BOOTSTRAP.request) })
   @ApiOkResponse(answer)
   @ApiRefusals(BOOTSTRAP_ERRORS, PSK_BOOTSTRAP_REFUSALS)
-  pskBootstrap(@Req() request: Request, @Body(new ZodPipe(pskBootstrapRequest)) body: PskBootstrapRequest) {
+  pskBootstrap(@Req() request: Request, @Body(new ZodPipe(PSK_BOOTSTRAP.request)) body: PskBootstrapRequest) {
     return this.pskMeter.execute({ ...body, source: sourceAddress(request.socket) });
   }
 
-  @Post(BOOTSTRAP_DEVICE_PATHS.renewal)
+  @Post(CERTIFICATE_RENEWAL.path)
   @HttpCode(200)
-  @ApiOperation({ summary: 'Current operational certificate (client certificate) in, a new one out' })
-  @ApiBody({ schema: openApiSchema(certificateRequest) })
+  @ApiOperation({ summary: CERTIFICATE_RENEWAL.summary, description: CERTIFICATE_RENEWAL.description })
+  @ApiBody({ schema: openApiSchema(CERTIFICATE_RENEWAL.request) })
   @ApiOkResponse(answer)
   @ApiRefusals(BOOTSTRAP_ERRORS, RENEWAL_REFUSALS)
-  renew(@Req() request: Request, @Body(new ZodPipe(certificateRequest)) body: CertificateRequest) {
+  renew(@Req() request: Request, @Body(new ZodPipe(CERTIFICATE_RENEWAL.request)) body: CertificateRequest) {
     return this.renewal.execute({
       peerChain: peerCertificateChain(request.socket),
       source: sourceAddress(request.socket),

@@ -1,7 +1,10 @@
 import { createHash, createHmac } from 'node:crypto';
 import { z } from 'zod';
 import {
-  BOOTSTRAP_DEVICE_PATHS,
+  CERTIFICATE_BOOTSTRAP,
+  CERTIFICATE_RENEWAL,
+  PSK_BOOTSTRAP,
+  PSK_NONCE_ISSUE,
   type BootstrapAnswer,
   type BootstrapRefusalCode,
   type CertificateRequest,
@@ -96,7 +99,7 @@ export class BootstrapClient {
       this.bundle.credential.kind === 'psk'
         ? await this.withRetries(() => this.pskBootstrap(csrPem))
         : await this.withRetries(() =>
-            deviceRequest(this.url(BOOTSTRAP_DEVICE_PATHS.certificateBootstrap), this.factoryTls(), {
+            deviceRequest(this.url(CERTIFICATE_BOOTSTRAP.path), this.factoryTls(), {
               csrPem,
             } satisfies CertificateRequest),
           );
@@ -119,7 +122,7 @@ export class BootstrapClient {
       trustAnchorPem: this.bundle.bootstrap.trustAnchorPem,
     };
     const answer = await this.withRetries(() =>
-      deviceRequest(this.url(BOOTSTRAP_DEVICE_PATHS.renewal), tls, { csrPem } satisfies CertificateRequest),
+      deviceRequest(this.url(CERTIFICATE_RENEWAL.path), tls, { csrPem } satisfies CertificateRequest),
     );
     return this.keep(answer, exportPrivateKey(privateKey) as string);
   }
@@ -128,13 +131,13 @@ export class BootstrapClient {
     if (this.bundle.credential.kind !== 'psk') throw new Error('not a PSK meter');
     const { pskIdentity, pskBase64 } = this.bundle.credential;
     const tls: DeviceTlsCredential = { trustAnchorPem: this.bundle.bootstrap.trustAnchorPem };
-    const nonce = await deviceRequest(this.url(BOOTSTRAP_DEVICE_PATHS.pskNonce), tls, {
+    const nonce = await deviceRequest(this.url(PSK_NONCE_ISSUE.path), tls, {
       pskIdentity,
     } satisfies PskNonceRequest);
     if (nonce.status !== 200) return nonce;
     const { nonce: value } = pskNonceAnswer.parse(nonce.body);
     const proof = pskProof(Buffer.from(pskBase64, 'base64'), value, csrPem);
-    return deviceRequest(this.url(BOOTSTRAP_DEVICE_PATHS.pskBootstrap), tls, {
+    return deviceRequest(this.url(PSK_BOOTSTRAP.path), tls, {
       pskIdentity,
       nonce: value,
       csrPem,

@@ -1,7 +1,7 @@
 import type { Agent } from 'node:https';
 import {
   type RejectedItem,
-  TELEMETRY_BATCHES_PATH,
+  TELEMETRY_BATCH_POST,
   type TelemetryBatch,
   type TelemetryBatchAnswer,
   type TelemetryBatchRefusalCode,
@@ -156,7 +156,7 @@ export class TelemetryClient {
     this.agent = deviceAgent(options.credential);
     const base = options.uri.endsWith('/') ? options.uri : `${options.uri}/`;
     // Relative to the base: a telemetry URI with a path prefix keeps it.
-    this.url = new URL(TELEMETRY_BATCHES_PATH.slice(1), base).toString();
+    this.url = new URL(TELEMETRY_BATCH_POST.path.slice(1), base).toString();
   }
 
   async send(batch: TelemetryBatch): Promise<TelemetrySent> {

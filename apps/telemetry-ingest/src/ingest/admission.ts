@@ -1,9 +1,9 @@
 import type { NextFunction, Request, Response } from 'express';
-import { TELEMETRY_BATCHES_PATH, TELEMETRY_MAX_BODY_BYTES } from '@meterkeep/contracts';
+import { TELEMETRY_BATCH_POST, TELEMETRY_MAX_BODY_BYTES } from '@meterkeep/contracts';
 import { type DomainError, httpStatusOf } from '@meterkeep/service-runtime';
 import { IngestErrors } from './ingest.errors';
 
-export const BATCHES_PATH = TELEMETRY_BATCHES_PATH;
+export const BATCHES_PATH = TELEMETRY_BATCH_POST.path;
 
 /**
  * Bounds what batches in progress may hold in memory. Past the bound, new batches get 503 with

@@ -1,18 +1,13 @@
 import { z } from 'zod';
 import { endpointName } from '../events/common';
-import type { RefusalStatus } from './device-refusal';
+import { type RefusalStatus, refusalResponses } from './device-refusal';
+import { defineHttpRoute } from './http-route';
 
 /**
  * Bootstrap's device API on its mutual-TLS listener, shared by the service (which validates requests
  * with these schemas and documents them) and by meter-sim (which validates the answers): certificate
  * bootstrap, PSK nonce and PSK bootstrap, certificate renewal.
  */
-export const BOOTSTRAP_DEVICE_PATHS = {
-  certificateBootstrap: '/bs/v1/bootstrap',
-  pskNonce: '/bs/v1/psk/nonce',
-  pskBootstrap: '/bs/v1/psk/bootstrap',
-  renewal: '/bs/v1/renew',
-} as const;
 
 const csrPem = z
   .string()
@@ -144,3 +139,133 @@ export const RENEWAL_REFUSALS = [
   ...ISSUANCE,
 ] as const satisfies readonly BootstrapRefusalCode[];
 export type RenewalRefusalCode = (typeof RENEWAL_REFUSALS)[number];
+
+// The routes, for the registry (snapshots, examples) and for both ends' paths.
+
+const CSR_PEM =
+  '-----BEGIN CERTIFICATE REQUEST-----\nMIIBDzCBtgIBADAVMRMwEQYDVQQDDApNVFItMDAwMDAx\n-----END CERTIFICATE REQUEST-----\n';
+const CERT_PEM = (cn: string) => `-----BEGIN CERTIFICATE-----\nMIIB (${cn})\n-----END CERTIFICATE-----\n`;
+const ANSWER: BootstrapAnswer = {
+  endpointName: 'MTR-000001',
+  tenantId: 'acme',
+  certificatePem: CERT_PEM('MTR-000001'),
+  chainPem: [CERT_PEM('acme issuing CA'), CERT_PEM('Meterkeep operational root')],
+  serverTime: '2026-11-26T08:30:00.000Z',
+  renewal: { notAfter: '2026-12-26T08:30:00.000Z', renewAfter: '2026-12-17T08:30:00.000Z' },
+  servers: {
+    telemetry: { uri: 'https://telemetry.meterkeep.example:8444' },
+    ota: { uri: 'https://ota.meterkeep.example:8445' },
+    bootstrap: { uri: 'https://bootstrap.meterkeep.example:8443' },
+  },
+  serverTrustAnchorsPem: [CERT_PEM('Meterkeep platform server CA')],
+};
+const NONCE = 'q3Jt0c2Vb8mZ1xYk7Qp4Ls9Wd6Fh2Ng5Rj8Tb3Vc0Ae';
+
+export const CERTIFICATE_BOOTSTRAP = defineHttpRoute({
+  name: 'bootstrap.device-certificates.bootstrap',
+  audience: 'device',
+  method: 'POST',
+  path: '/bs/v1/bootstrap',
+  summary: 'Factory certificate in (client certificate + chain), operational certificate out',
+  description: 'Mutual TLS with the factory certificate and its chain; the CSR is for a key the meter made.',
+  request: certificateRequest,
+  responses: {
+    200: bootstrapAnswer,
+    ...refusalResponses(BOOTSTRAP_REFUSALS, CERTIFICATE_BOOTSTRAP_REFUSALS),
+  },
+  examples: [
+    { title: 'an enrolled meter', request: { csrPem: CSR_PEM }, status: 200, response: ANSWER },
+    {
+      title: 'a meter nobody enrolled with this CA',
+      request: { csrPem: CSR_PEM },
+      status: 403,
+      response: { code: 'UNKNOWN_CA', message: 'No tenant trusts a CA of this certificate chain' },
+    },
+    {
+      title: 'a meter whose enrollment is still on its way (Retry-After)',
+      request: { csrPem: CSR_PEM },
+      status: 503,
+      response: { code: 'NOT_YET_KNOWN', message: 'The meter is not known here (yet); retry later' },
+    },
+  ],
+});
+
+export const PSK_NONCE_ISSUE = defineHttpRoute({
+  name: 'bootstrap.psk-nonces.issue',
+  audience: 'device',
+  method: 'POST',
+  path: '/bs/v1/psk/nonce',
+  summary: 'A single-use nonce (60 s) for a PSK meter',
+  description: 'Issued for any identity alike, so the answer tells nothing about which identities exist.',
+  request: pskNonceRequest,
+  responses: { 200: pskNonceAnswer, ...refusalResponses(BOOTSTRAP_REFUSALS, PSK_NONCE_REFUSALS) },
+  examples: [
+    {
+      title: 'a nonce',
+      request: { pskIdentity: 'psk-MTR-000001' },
+      status: 200,
+      response: { nonce: NONCE, expiresAt: '2026-11-26T08:31:00.000Z' },
+    },
+    {
+      title: 'too many nonces from one address (Retry-After)',
+      request: { pskIdentity: 'psk-MTR-000001' },
+      status: 429,
+      response: { code: 'RATE_LIMITED', message: 'Too many requests; retry later' },
+    },
+  ],
+});
+
+export const PSK_BOOTSTRAP = defineHttpRoute({
+  name: 'bootstrap.psk-meters.bootstrap',
+  audience: 'device',
+  method: 'POST',
+  path: '/bs/v1/psk/bootstrap',
+  summary: 'PSK identity proven by HMAC over the nonce and the CSR, operational certificate out',
+  description: 'The PSK never leaves the meter nor enrollment: enrollment checks the proof.',
+  request: pskBootstrapRequest,
+  responses: { 200: bootstrapAnswer, ...refusalResponses(BOOTSTRAP_REFUSALS, PSK_BOOTSTRAP_REFUSALS) },
+  examples: [
+    {
+      title: 'a proof that verifies',
+      request: {
+        pskIdentity: 'psk-MTR-000001',
+        nonce: NONCE,
+        csrPem: CSR_PEM,
+        proof: Buffer.alloc(32, 7).toString('base64'),
+      },
+      status: 200,
+      response: ANSWER,
+    },
+    {
+      title: 'a nonce used twice',
+      request: {
+        pskIdentity: 'psk-MTR-000001',
+        nonce: NONCE,
+        csrPem: CSR_PEM,
+        proof: Buffer.alloc(32, 7).toString('base64'),
+      },
+      status: 403,
+      response: { code: 'NONCE_INVALID', message: 'Unknown, expired or already used nonce' },
+    },
+  ],
+});
+
+export const CERTIFICATE_RENEWAL = defineHttpRoute({
+  name: 'bootstrap.device-certificates.renew',
+  audience: 'device',
+  method: 'POST',
+  path: '/bs/v1/renew',
+  summary: 'Current operational certificate (client certificate) in, a new one out',
+  description: 'Any refusal sends the meter back to bootstrap with its factory credential.',
+  request: certificateRequest,
+  responses: { 200: bootstrapAnswer, ...refusalResponses(BOOTSTRAP_REFUSALS, RENEWAL_REFUSALS) },
+  examples: [
+    { title: 'an active meter', request: { csrPem: CSR_PEM }, status: 200, response: ANSWER },
+    {
+      title: 'a revoked certificate',
+      request: { csrPem: CSR_PEM },
+      status: 403,
+      response: { code: 'CERTIFICATE_REVOKED', message: 'The certificate has been revoked' },
+    },
+  ],
+});

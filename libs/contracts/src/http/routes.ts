@@ -1,3 +1,9 @@
+import {
+  CERTIFICATE_BOOTSTRAP,
+  CERTIFICATE_RENEWAL,
+  PSK_BOOTSTRAP,
+  PSK_NONCE_ISSUE,
+} from './device-bootstrap';
 import type { HttpRouteContract } from './http-route';
 import {
   API_KEYS_INTROSPECT,
@@ -6,6 +12,7 @@ import {
   PSK_PROOFS_CHECK,
   SERVER_CERTIFICATES_ISSUE,
 } from './internal-routes';
+import { TELEMETRY_BATCH_POST } from './telemetry-batch';
 
 /** Every HTTP route that crosses a process boundary: the one place a route is named. */
 export const ALL_HTTP_ROUTES: readonly HttpRouteContract[] = [
@@ -14,4 +21,9 @@ export const ALL_HTTP_ROUTES: readonly HttpRouteContract[] = [
   METER_DATA_KEYS_GET,
   DATA_KEY_GET,
   SERVER_CERTIFICATES_ISSUE,
+  CERTIFICATE_BOOTSTRAP,
+  PSK_NONCE_ISSUE,
+  PSK_BOOTSTRAP,
+  CERTIFICATE_RENEWAL,
+  TELEMETRY_BATCH_POST,
 ];

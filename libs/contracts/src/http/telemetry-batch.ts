@@ -1,14 +1,13 @@
 import { z } from 'zod';
 import { endpointName } from '../events/common';
-import type { RefusalStatus } from './device-refusal';
+import { type RefusalStatus, refusalResponses } from './device-refusal';
+import { defineHttpRoute } from './http-route';
 
 /**
  * The telemetry ingest's device API (POST /tl/v1/batches over mutual TLS), shared by the service and
  * by meter-sim. The batch envelope is checked whole; each reading and event is checked on its own, so
  * one bad reading is reported by index and the rest are kept.
  */
-
-export const TELEMETRY_BATCHES_PATH = '/tl/v1/batches';
 
 /** Most readings and events one batch may carry; a larger batch is refused whole (413). */
 export const TELEMETRY_MAX_READINGS = 1_000;
@@ -184,6 +183,71 @@ export const telemetryBatchAnswer = z.object({
   replayed: z.boolean(),
 });
 export type TelemetryBatchAnswer = z.infer<typeof telemetryBatchAnswer>;
+
+export const TELEMETRY_BATCH_POST = defineHttpRoute({
+  name: 'telemetry-ingest.batches.post',
+  audience: 'device',
+  method: 'POST',
+  path: '/tl/v1/batches',
+  summary: 'A batch of readings and events from a meter, or a gateway for its meters',
+  description:
+    'Mutual TLS with the operational certificate. Each item is checked on its own with meterReading ' +
+    'and meterEvent; refused items are listed in the answer. Answered after Kafka acknowledged it.',
+  request: telemetryBatch,
+  responses: {
+    200: telemetryBatchAnswer,
+    ...refusalResponses(
+      TELEMETRY_BATCH_REFUSALS,
+      Object.keys(TELEMETRY_BATCH_REFUSALS) as TelemetryBatchRefusalCode[],
+    ),
+  },
+  examples: [
+    {
+      title: 'two readings, one refused',
+      request: {
+        batchId: 'MTR-000001:2026-11-26:1',
+        readings: [
+          {
+            obis: '1-0:1.8.0*255',
+            intervalStart: '2026-11-26T08:30:00Z',
+            intervalMinutes: 15,
+            value: 1234,
+            scaler: 0,
+            unit: 'Wh',
+          },
+          { obis: '1-0:1.8.0', intervalStart: '2026-11-26T08:45:00Z', intervalMinutes: 15, value: 5 },
+        ],
+      },
+      status: 200,
+      response: {
+        batchId: 'MTR-000001:2026-11-26:1',
+        meterId: 'MTR-000001',
+        accepted: 1,
+        duplicates: 0,
+        rejected: [{ section: 'readings', index: 1, code: 'OBIS_INVALID', reason: 'obis: an OBIS code' }],
+        replayed: false,
+      },
+    },
+    {
+      title: 'a suspended meter',
+      request: {
+        batchId: 'b-2',
+        events: [{ code: 'TAMPER', occurredAt: '2026-11-26T08:31:00Z', severity: 'alarm' }],
+      },
+      status: 403,
+      response: { code: 'METER_NOT_ACTIVE', message: 'The sender is not an active meter' },
+    },
+    {
+      title: 'an ingest at capacity (Retry-After)',
+      request: {
+        batchId: 'b-3',
+        events: [{ code: 'TAMPER', occurredAt: '2026-11-26T08:31:00Z', severity: 'alarm' }],
+      },
+      status: 503,
+      response: { code: 'INGEST_SATURATED', message: 'The ingest is at capacity; retry later' },
+    },
+  ],
+});
 
 /** What a telemetry.readings.v1 ciphertext holds once opened with its data key. */
 export const sealedReadings = z.object({
