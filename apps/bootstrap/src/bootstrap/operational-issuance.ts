@@ -44,7 +44,7 @@ export function parseCsrOrRefuse(csrPem: string): CertificationRequest {
 }
 
 /** renewAfter = notBefore + 2/3 of the validity: the meter renews with a third of it left. */
-export function renewalPolicy(notBefore: Date, notAfter: Date): { notAfter: string; renewAfter: string } {
+export function renewalPolicy(notBefore: Date, notAfter: Date): BootstrapAnswer['renewal'] {
   const renewAfter = new Date(
     notBefore.getTime() + Math.floor(((notAfter.getTime() - notBefore.getTime()) * 2) / 3),
   );

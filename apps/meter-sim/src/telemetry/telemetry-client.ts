@@ -187,11 +187,15 @@ export class TelemetryClient {
           ? Math.min(hinted, this.options.maxRetryAfterMs ?? 30_000) * (1 + random() * 0.2)
           : Math.min(30_000, 250 * 2 ** Math.min(attempts - 1, 7)) * (0.5 + random() * 0.5);
       if (Date.now() + wait > deadline) {
-        const why = response ? `${response.status} ${errorOf(response).code}` : lost!.message;
+        const why = response ? `${response.status} ${readDeviceRefusal(response.body).code}` : lost!.message;
         throw new TelemetryError(
           'GAVE_UP',
           `batch ${batch.batchId} not answered after ${attempts} attempts (last: ${why})`,
-          { status: response?.status, serverCode: response && errorOf(response).code, attempts },
+          {
+            status: response?.status,
+            serverCode: response && readDeviceRefusal(response.body).code,
+            attempts,
+          },
           { cause: lost },
         );
       }
@@ -220,7 +224,7 @@ export class TelemetryClient {
   private unlessRetryable(response: DeviceResponse, attempts: number): void {
     const { status } = response;
     if (status === 503 || status === 429 || status >= 500) return;
-    const { code, message } = errorOf(response);
+    const { code, message } = readDeviceRefusal(response.body);
     const details = { status, serverCode: code, attempts };
     if (status === 401 || status === 403)
       throw new TelemetryError(
@@ -250,8 +254,4 @@ export class TelemetryClient {
       );
     return error;
   }
-}
-
-function errorOf(response: DeviceResponse): { code: string; message: string } {
-  return readDeviceRefusal(response.body);
 }

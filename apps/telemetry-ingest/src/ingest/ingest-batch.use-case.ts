@@ -6,6 +6,7 @@ import {
   TELEMETRY_READINGS,
   TELEMETRY_REJECTED,
   type TelemetryBatchAnswer,
+  type TelemetryBatchEnvelope,
   telemetryBatch,
 } from '@meterkeep/contracts';
 import { type OutgoingRecord, contractRecord } from '@meterkeep/kafka';
@@ -76,7 +77,7 @@ export class IngestBatchUseCase {
   private async ingest(
     tenantId: string,
     meterId: string,
-    batch: { batchId: string; readings: unknown[]; events: unknown[] },
+    batch: TelemetryBatchEnvelope,
     now: Date,
   ): Promise<TelemetryBatchAnswer> {
     const checked = checkBatchItems(batch.readings, batch.events, {
@@ -205,12 +206,7 @@ function groupByDay(items: readonly Item[]): ItemsByDay {
   return byDay;
 }
 
-function parseBatch(body: unknown): {
-  batchId: string;
-  meterId?: string;
-  readings: unknown[];
-  events: unknown[];
-} {
+function parseBatch(body: unknown): TelemetryBatchEnvelope {
   const parsed = telemetryBatch.safeParse(body);
   if (parsed.success) return parsed.data;
   const tooMany = parsed.error.issues.find(

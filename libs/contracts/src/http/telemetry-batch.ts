@@ -111,6 +111,8 @@ export const telemetryBatch = z
     'a batch carries at least one reading or event',
   );
 export type TelemetryBatch = z.input<typeof telemetryBatch>;
+/** A batch envelope as the ingest parsed it (readings and events present, still unchecked). */
+export type TelemetryBatchEnvelope = z.output<typeof telemetryBatch>;
 
 /**
  * Why one reading or event of a batch was refused (the batch itself is accepted): `rejected[].code`
