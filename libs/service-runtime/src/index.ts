@@ -10,3 +10,4 @@ export * from './device-listener';
 export * from './auth';
 export * from './openapi/api-schemas';
 export * from './openapi/openapi-docs';
+export * from './internal-http';
