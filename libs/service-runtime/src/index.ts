@@ -11,3 +11,4 @@ export * from './auth';
 export * from './openapi/api-schemas';
 export * from './openapi/openapi-docs';
 export * from './internal-http';
+export * from './openapi/contract-route.decorator';
