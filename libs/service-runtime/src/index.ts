@@ -12,3 +12,5 @@ export * from './auth';
 export * from './openapi/api-schemas';
 export * from './openapi/openapi-docs';
 export * from './openapi/api-refusals';
+export * from './internal-http';
+export * from './openapi/contract-route.decorator';

@@ -13,7 +13,7 @@ import {
   PSK_BOOTSTRAP,
   PSK_NONCE_ISSUE,
 } from '@meterkeep/contracts';
-import { httpStatusOf } from '@meterkeep/service-runtime';
+import { declaredRefusalCodes as declaredCodes, httpStatusOf } from '@meterkeep/service-runtime';
 import { bootstrapOpenApiDocument } from '../openapi/openapi';
 import { BootstrapCertificateMeterUseCase } from './bootstrap-certificate-meter.use-case';
 import { BootstrapPskMeterUseCase } from './bootstrap-psk-meter.use-case';
@@ -28,12 +28,6 @@ const DEVICE_ROUTES: HttpRouteContract[] = [
   PSK_BOOTSTRAP,
   CERTIFICATE_RENEWAL,
 ];
-
-/** The codes a route's contract declares for one error status. */
-function declaredCodes(route: HttpRouteContract, status: number): string[] {
-  const schema = route.responses[status] as { shape?: { code?: { options?: string[] } } } | undefined;
-  return schema?.shape?.code?.options ?? [];
-}
 
 /** Code literals of DomainErrors built by hand (not from the catalogue) in the device API's modules. */
 function handBuiltCodes(): Map<string, string> {

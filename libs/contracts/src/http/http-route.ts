@@ -13,6 +13,9 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 /** Who calls a route: another service, a meter (mutual TLS), or an operator (API key). */
 export type HttpAudience = 'internal' | 'device' | 'operator';
 
+/** Every internal (service-to-service) route lives under this prefix, never exposed by an ingress. */
+export const INTERNAL_PATH_PREFIX = '/internal/';
+
 /** Route names are `<serving service>.<subject>.<verb>`, such as `enrollment.psk-proofs.check`. */
 export const HTTP_ROUTE_NAME = /^[a-z]+(-[a-z]+)*(\.[a-z0-9]+(-[a-z0-9]+)*){2,}$/;
 
@@ -121,6 +124,10 @@ export function defineHttpRoute<
   if (!HTTP_ROUTE_NAME.test(definition.name))
     throw new Error(`Route name ${definition.name} does not follow <service>.<subject>.<verb>`);
   if (!definition.path.startsWith('/')) throw new Error(`Route ${definition.name}: path must start with /`);
+  if ((definition.audience === 'internal') !== definition.path.startsWith(INTERNAL_PATH_PREFIX))
+    throw new Error(
+      `Route ${definition.name}: internal routes, and only they, live under ${INTERNAL_PATH_PREFIX}`,
+    );
   const names = pathParamNames(definition.path);
   const params = (definition.params ?? {}) as Record<string, PathParamSchema>;
   const declared = Object.keys(params);

@@ -57,24 +57,37 @@ describe('defineHttpRoute', () => {
         ...base,
         name: 'a.b.c',
         method: 'GET',
-        path: '/x/:id',
+        path: '/internal/x/:id',
         params: {},
         responses: ok,
       } as never),
     ).toThrow(/params/);
     expect(() =>
-      defineHttpRoute({ ...base, name: 'nodots', method: 'GET', path: '/x', responses: ok }),
+      defineHttpRoute({ ...base, name: 'nodots', method: 'GET', path: '/internal/x', responses: ok }),
     ).toThrow(/name/);
     expect(() =>
       defineHttpRoute({
         ...base,
         name: 'a.b.c',
         method: 'GET',
-        path: '/x',
+        path: '/internal/x',
         request: z.object({}),
         responses: ok,
       }),
     ).toThrow(/GET/);
+    expect(() =>
+      defineHttpRoute({ ...base, name: 'a.b.c', method: 'GET', path: '/v1/x', responses: ok }),
+    ).toThrow(/internal routes, and only they/);
+    expect(() =>
+      defineHttpRoute({
+        ...base,
+        audience: 'device',
+        name: 'a.b.c',
+        method: 'GET',
+        path: '/internal/x',
+        responses: ok,
+      }),
+    ).toThrow(/internal routes, and only they/);
   });
 
   it('names the part and the field that break the contract', () => {

@@ -132,7 +132,10 @@ export const API_KEYS_INTROSPECT = defineHttpRoute({
 
 // Data keys: privacy's vault, read by the telemetry ingest and authorised decrypting consumers.
 
-const base64Key = z.base64().describe('The 32-byte AES-256 data key, base64');
+const base64Key = z
+  .base64()
+  .refine((key) => Buffer.from(key, 'base64').length === 32, 'a 32-byte key')
+  .describe('The 32-byte AES-256 data key, base64');
 
 export const meterDataKeys = z.object({
   tenantId: z.string(),

@@ -1,35 +1,37 @@
-import { ApiResponse } from '@nestjs/swagger';
 import { applyDecorators } from '@nestjs/common';
-import { z } from 'zod';
+import { ApiResponse } from '@nestjs/swagger';
+import type { HttpRouteContract } from '@meterkeep/contracts';
 import type { ErrorCatalogue } from '../errors/error-catalogue';
 import { openApiSchema } from './api-schemas';
 
+/** The codes a route's contract declares for one status (an error body whose `code` is an enum). */
+export function declaredRefusalCodes(route: HttpRouteContract, status: number): string[] {
+  const schema = route.responses[status] as { shape?: { code?: { options?: unknown } } } | undefined;
+  const options = schema?.shape?.code?.options;
+  return Array.isArray(options) ? options.filter((code): code is string => typeof code === 'string') : [];
+}
+
 /**
- * The error answers of a route, generated from its module's error catalogue: one response per status,
- * listing each code with its message, its body schema naming the codes, and Retry-After where the
- * status carries it. Nothing is retyped, so the document cannot drift from what the route throws.
+ * The error answers of a route, as its contract declares them (body schema per status), described
+ * from its module's error catalogue: each code with its message, and Retry-After where the status
+ * carries it. Put it above `@ContractRoute(route)`: it replaces that decorator's bare error answers.
+ * Nothing is retyped, so the document cannot drift from the contract or from what the route throws.
  */
 export function ApiRefusals<C extends string>(
+  route: HttpRouteContract,
   catalogue: ErrorCatalogue<C>,
-  codes: readonly C[],
-): MethodDecorator & ClassDecorator {
-  const byStatus = new Map<number, C[]>();
-  for (const code of codes) {
-    const { status } = catalogue.definitions[code];
-    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
-  }
+): MethodDecorator {
+  const statuses = Object.keys(route.responses)
+    .map(Number)
+    .filter((status) => status >= 400);
   return applyDecorators(
-    ...[...byStatus].map(([status, group]) =>
+    ...statuses.map((status) =>
       ApiResponse({
         status,
-        description: group.map((code) => `\`${code}\`: ${catalogue.definitions[code].message}`).join('\n\n'),
-        schema: openApiSchema(
-          z.object({
-            code: z.enum(group as [C, ...C[]]),
-            message: z.string(),
-            details: z.record(z.string(), z.unknown()).optional(),
-          }),
-        ),
+        description: declaredRefusalCodes(route, status)
+          .map((code) => `\`${code}\`: ${catalogue.definitions[code as C]?.message ?? '(undocumented)'}`)
+          .join('\n\n'),
+        schema: openApiSchema(route.responses[status]!, 'output'),
         ...((status === 429 || status === 503) && {
           headers: {
             'Retry-After': {
