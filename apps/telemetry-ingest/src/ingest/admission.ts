@@ -3,8 +3,6 @@ import { TELEMETRY_BATCH_POST, TELEMETRY_MAX_BODY_BYTES } from '@meterkeep/contr
 import { type DomainError, httpStatusOf } from '@meterkeep/service-runtime';
 import { IngestErrors } from './ingest.errors';
 
-export const BATCHES_PATH = TELEMETRY_BATCH_POST.path;
-
 /**
  * Bounds what batches in progress may hold in memory. Past the bound, new batches get 503 with
  * Retry-After before their body is read: the meter keeps them and sends again later.
@@ -60,7 +58,7 @@ function send(response: Response, error: DomainError): void {
  */
 export function batchBodyReader(gate: AdmissionGate) {
   return (request: Request, response: Response, next: NextFunction): void => {
-    if (request.method !== 'POST' || request.path !== BATCHES_PATH) return next();
+    if (request.method !== 'POST' || request.path !== TELEMETRY_BATCH_POST.path) return next();
     if (!request.is('application/json')) return send(response, IngestErrors.unsupportedMediaType());
     const declared = Number(request.headers['content-length'] ?? NaN);
     const tooLarge = IngestErrors.bodyTooLarge();
