@@ -136,6 +136,35 @@ export default tseslint.config(
     },
   },
   {
+    // Contracts that cross a process boundary live in libs/contracts: an app takes an internal route's
+    // path from its contract and calls other services through InternalHttpClient, never by hand.
+    // Checked by tools/contract-guards.spec.ts. meter-sim is a device, not a service: its device-side
+    // client may speak HTTP itself.
+    files: ['apps/*/src/**/*.ts'],
+    ignores: ['apps/meter-sim/**', '**/*.spec.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'Literal[value=/^\\/?internal\\//]',
+          message:
+            'Internal route paths come from their contract in libs/contracts (ROUTE.path, ROUTE.pathFor).',
+        },
+        {
+          selector: 'TemplateElement[value.raw=/^\\/?internal\\//]',
+          message:
+            'Internal route paths come from their contract in libs/contracts (ROUTE.path, ROUTE.pathFor).',
+        },
+        {
+          selector:
+            "CallExpression[callee.name='fetch'], CallExpression[callee.property.name='fetch'][callee.object.name='globalThis']",
+          message:
+            'Call other services through InternalHttpClient (@meterkeep/service-runtime) with a route of libs/contracts.',
+        },
+      ],
+    },
+  },
+  {
     files: [
       '**/*.spec.ts',
       '**/*.int-spec.ts',

@@ -1,4 +1,5 @@
 import { type KafkaClient as Kafka, KafkaLogLevel, createKafkaClient } from '@meterkeep/kafka';
+import { DATA_KEY_GET, INTERNAL_TOKEN_HEADER } from '@meterkeep/contracts';
 import { type Platform, stackEndpoints, waitUntil } from '@meterkeep/testing';
 
 export function kafkaClient(): Kafka {
@@ -66,12 +67,11 @@ export async function dataKey(
   tenantId: string,
   keyId: string,
 ): Promise<{ status: number; key?: Buffer }> {
-  const response = await fetch(
-    `${platform.privacy.url}/internal/v1/tenants/${encodeURIComponent(tenantId)}/data-keys/${encodeURIComponent(keyId)}`,
-    { headers: { 'x-internal-token': platform.env.INTERNAL_API_TOKEN! } },
-  );
+  const response = await fetch(new URL(DATA_KEY_GET.pathFor({ tenantId, keyId }), platform.privacy.url), {
+    headers: { [INTERNAL_TOKEN_HEADER]: platform.env.INTERNAL_API_TOKEN! },
+  });
   if (!response.ok) return { status: response.status };
-  const body = (await response.json()) as { key: string };
+  const body = DATA_KEY_GET.responses[200].parse(await response.json());
   return { status: 200, key: Buffer.from(body.key, 'base64') };
 }
 

@@ -70,17 +70,22 @@ async function readTenantRecords({ brokers, tenantId, since, sample, timeoutMs =
   return { records, groupId };
 }
 
+/** One data key, over privacy's internal route DATA_KEY_GET, its answer checked by the contract. */
 async function dataKey({ privacyUrl, internalToken, tenantId, keyId }) {
-  const response = await get(
-    `${privacyUrl}/internal/v1/tenants/${encodeURIComponent(tenantId)}/data-keys/${encodeURIComponent(keyId)}`,
-    { headers: { 'x-internal-token': internalToken } },
+  const { DATA_KEY_GET, INTERNAL_TOKEN_HEADER } = require(
+    join(workspaceRoot, 'dist/libs/contracts/src/index.js'),
   );
+  const response = await get(new URL(DATA_KEY_GET.pathFor({ tenantId, keyId }), privacyUrl), {
+    headers: { [INTERNAL_TOKEN_HEADER]: internalToken },
+  });
   const body = await response.json().catch(() => undefined);
   if (!response.ok)
     throw new DemoError(
       `privacy answered ${response.status} for data key ${keyId}: ${body?.code} ${body?.message}`,
     );
-  return Buffer.from(body.key, 'base64');
+  const answer = DATA_KEY_GET.responses[200].safeParse(body);
+  if (!answer.success) throw new DemoError(`privacy's answer for data key ${keyId} breaks its contract`);
+  return Buffer.from(answer.data.key, 'base64');
 }
 
 /** A read, repeated once when a pooled keep-alive connection turns out closed. */

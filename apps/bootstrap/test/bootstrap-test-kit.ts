@@ -14,6 +14,8 @@ import {
   type EnrollmentDeviceEvent,
   type EnrollmentTrustAnchorEvent,
   type EventEnvelope,
+  INTERNAL_TOKEN_HEADER,
+  PSK_PROOFS_CHECK,
   type TopicContract,
 } from '@meterkeep/contracts';
 import { type Redis, createRedis } from '@meterkeep/cache';
@@ -171,7 +173,7 @@ export function anchorEvent(
 // ---- the stub of enrollment's internal PSK proof route -------------------------------------------
 
 /**
- * Stands in for enrollment's POST /internal/v1/psk-proofs (same contract: x-internal-token,
+ * Stands in for enrollment's PSK-proof route (the same contract, PSK_PROOFS_CHECK: x-internal-token,
  * HMAC-SHA256(psk, message) compared in constant time). Bootstrap tests cannot start the enrollment
  * app in-process (apps never import apps); enrollment's own test covers the real route.
  */
@@ -200,9 +202,12 @@ export class PskProofStub {
         const answer = (status: number, json: unknown) => {
           response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(json));
         };
-        if (request.url !== '/internal/v1/psk-proofs' || request.method !== 'POST') return answer(404, {});
-        if (request.headers['x-internal-token'] !== stub.token)
-          return answer(401, { code: 'UNAUTHENTICATED' });
+        if (request.url !== PSK_PROOFS_CHECK.path || request.method !== PSK_PROOFS_CHECK.method)
+          return answer(404, {});
+        if (request.headers[INTERNAL_TOKEN_HEADER] !== stub.token)
+          return answer(401, { code: 'UNAUTHENTICATED', message: 'no valid internal token' });
+        if (!PSK_PROOFS_CHECK.request.safeParse(body).success)
+          return answer(400, { code: 'INVALID_REQUEST', message: 'breaks the contract' });
         const known = stub.keys.get(body.pskIdentity ?? '');
         if (!known) return answer(200, { valid: false });
         const expected = createHmac('sha256', known.psk)

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEVICE_LIFECYCLE } from '@meterkeep/contracts';
+import { type BootstrapAnswer, DEVICE_LIFECYCLE, type HttpErrorBody } from '@meterkeep/contracts';
 import {
   type KeyPair,
   exportPrivateKey,
@@ -26,17 +26,8 @@ import {
   waitUntil,
 } from './bootstrap-test-kit';
 
-interface Answer {
-  endpointName: string;
-  tenantId: string;
-  certificatePem: string;
-  chainPem: string[];
-  serverTime: string;
-  renewal: { notAfter: string; renewAfter: string };
-  servers: Record<string, { uri: string }>;
-  serverTrustAnchorsPem: string[];
-  code?: string;
-}
+/** A 200's answer, or a refusal's code. */
+type Answer = BootstrapAnswer & Partial<Pick<HttpErrorBody, 'code'>>;
 
 describe('bootstrap: certificate meters over mutual TLS', () => {
   let h: BootstrapHarness;

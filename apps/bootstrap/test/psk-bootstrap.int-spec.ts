@@ -1,6 +1,6 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEVICE_LIFECYCLE } from '@meterkeep/contracts';
+import { DEVICE_LIFECYCLE, type PskNonceAnswer } from '@meterkeep/contracts';
 import type { Redis } from '@meterkeep/cache';
 import { REDIS } from '@meterkeep/cache/nest';
 import { parseCertificate, parseCsr, validateChain } from '@meterkeep/pki';
@@ -62,7 +62,7 @@ describe('bootstrap: PSK meters, proven by HMAC over a single-use nonce', () => 
   }
 
   const nonceFor = async (pskIdentity: string) => {
-    const response = await h.device<{ nonce: string; expiresAt: string }>('POST', '/bs/v1/psk/nonce', {
+    const response = await h.device<PskNonceAnswer>('POST', '/bs/v1/psk/nonce', {
       json: { pskIdentity },
     });
     expect(response.status).toBe(200);

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
-import { telemetryBatch } from '@meterkeep/contracts';
+import { type BootstrapAnswer, telemetryBatch } from '@meterkeep/contracts';
 import { BUNDLE_FORMAT, type FactoryBundle } from '@meterkeep/factory-bundle';
 import {
   createRootCa,
@@ -37,6 +37,7 @@ export class StandIns {
   }
 
   /** A bootstrap server that certifies each meter's CSR and points it at a telemetry server. */
+  /** A bootstrap server that names `serverTrustAnchorsPem` (none when absent) as the server CAs. */
   async bootstrapServer(telemetryUri: string, serverTrustAnchorsPem?: string[]) {
     /** SHA-256 fingerprints of the operational certificates issued, in order. */
     const issued: string[] = [];
@@ -66,8 +67,8 @@ export class StandIns {
             ota: { uri: 'https://o' },
             bootstrap: { uri: 'https://b' },
           },
-          ...(serverTrustAnchorsPem && { serverTrustAnchorsPem }),
-        },
+          serverTrustAnchorsPem: serverTrustAnchorsPem ?? [],
+        } satisfies BootstrapAnswer,
       ];
     });
     return { url, issued };

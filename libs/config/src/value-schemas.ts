@@ -1,5 +1,5 @@
-import { isIP } from 'node:net';
 import { z } from 'zod';
+import { hostname } from '@meterkeep/contracts';
 
 /** Schemas of single setting values, for services' own config schemas. */
 
@@ -32,13 +32,8 @@ export const httpUrlSchema = z.url({ protocol: /^https?$/, error: 'must be an ht
 /** An https:// URL, such as an address meters are sent to. */
 export const httpsUrlSchema = z.url({ protocol: /^https$/, error: 'must be an https:// URL' });
 
-const DNS_NAME =
-  /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
-
 /** A DNS name or an IP address, as a server certificate's subject alternative names carry them. */
-export const hostnameSchema = z
-  .string()
-  .refine((h) => isIP(h) !== 0 || DNS_NAME.test(h), 'each entry must be a DNS name or an IP address');
+export const hostnameSchema = hostname;
 
 /** A comma-separated list of one or more entries, each read by `entry` (blanks around entries ignored). */
 export function commaListSchema<T extends z.ZodType<unknown, string>>(entry: T) {

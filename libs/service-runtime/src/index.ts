@@ -1,4 +1,5 @@
 export * from './errors/domain-error';
+export * from './errors/error-catalogue';
 export * from './errors/http-exception.filter';
 export * from './health/health.module';
 export * from './health/readiness';
@@ -12,3 +13,6 @@ export * from './device-listener';
 export * from './auth';
 export * from './openapi/api-schemas';
 export * from './openapi/openapi-docs';
+export * from './openapi/api-refusals';
+export * from './internal-http';
+export * from './openapi/contract-route.decorator';

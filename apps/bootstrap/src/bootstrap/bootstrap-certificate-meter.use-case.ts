@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { BootstrapErrors } from './bootstrap.errors';
-import type { BootstrapAnswer } from './bootstrap.schemas';
+import type { BootstrapAnswer } from '@meterkeep/contracts';
 import { DeviceLookup } from './device-lookup';
 import { FactoryTrust } from './factory-trust';
 import { OperationalIssuance, parseCsrOrRefuse } from './operational-issuance';

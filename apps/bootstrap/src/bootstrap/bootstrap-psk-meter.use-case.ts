@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { claimLapsed } from '../read-model/read-model.records';
 import { ReadModelStore } from '../read-model/read-model.store';
 import { BootstrapErrors } from './bootstrap.errors';
-import type { BootstrapAnswer, PskBootstrapRequest } from './bootstrap.schemas';
+import type { BootstrapAnswer, PskBootstrapRequest } from '@meterkeep/contracts';
 import { DeviceLookup } from './device-lookup';
 import { NonceStore } from './nonce-store';
 import { OperationalIssuance, parseCsrOrRefuse } from './operational-issuance';

@@ -3,7 +3,7 @@ import type { Redis } from '@meterkeep/cache';
 import { REDIS } from '@meterkeep/cache/nest';
 import type { Logger } from '@meterkeep/observability';
 import { LOGGER } from '@meterkeep/service-runtime';
-import type { BootstrapAnswer } from './bootstrap.schemas';
+import type { BootstrapAnswer } from '@meterkeep/contracts';
 
 export const SESSION_TTL_SECONDS = 600;
 

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { PskNonceAnswer } from '@meterkeep/contracts';
 import { NonceStore } from './nonce-store';
 import { RateLimiter } from './rate-limiter';
 
@@ -13,7 +14,7 @@ export class IssuePskNonceUseCase {
     private readonly nonces: NonceStore,
   ) {}
 
-  async execute(command: { pskIdentity: string; source: string }, now = new Date()) {
+  async execute(command: { pskIdentity: string; source: string }, now = new Date()): Promise<PskNonceAnswer> {
     await this.limits.consume('source', command.source);
     await this.limits.consume('meter', `psk:${command.pskIdentity}`);
     const { nonce, expiresAt } = await this.nonces.issue(command.pskIdentity, now);

@@ -1,10 +1,14 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { BOOTSTRAP_OPERATIONAL_CERTIFICATES, DEVICE_LIFECYCLE } from '@meterkeep/contracts';
+import {
+  BOOTSTRAP_OPERATIONAL_CERTIFICATES,
+  type BootstrapAnswer,
+  DEVICE_LIFECYCLE,
+} from '@meterkeep/contracts';
 import { EventProducer } from '@meterkeep/kafka';
 import type { Logger } from '@meterkeep/observability';
 import { type CertificationRequest, issueFromCsr, parseCsr } from '@meterkeep/pki';
-import { CONFIG, LOGGER, DomainError } from '@meterkeep/service-runtime';
+import { CONFIG, LOGGER } from '@meterkeep/service-runtime';
 import { IssuedCertificatesRepository } from '../certificates/issued-certificates.repository';
 import { operationalCertificateEvent } from '../certificates/operational-certificate.event';
 import type { BootstrapConfig } from '../config';
@@ -14,7 +18,6 @@ import { wholeSeconds } from '../pki/seconds';
 import { ServerIdentity } from '../pki/server-identity';
 import { TenantIssuers } from '../pki/tenant-issuers';
 import { BootstrapErrors } from './bootstrap.errors';
-import type { BootstrapAnswer } from './bootstrap.schemas';
 import { BootstrapSessions } from './bootstrap-sessions';
 import { csrRefusal } from './refusals';
 
@@ -41,7 +44,7 @@ export function parseCsrOrRefuse(csrPem: string): CertificationRequest {
 }
 
 /** renewAfter = notBefore + 2/3 of the validity: the meter renews with a third of it left. */
-export function renewalPolicy(notBefore: Date, notAfter: Date): { notAfter: string; renewAfter: string } {
+export function renewalPolicy(notBefore: Date, notAfter: Date): BootstrapAnswer['renewal'] {
   const renewAfter = new Date(
     notBefore.getTime() + Math.floor(((notAfter.getTime() - notBefore.getTime()) * 2) / 3),
   );
@@ -138,13 +141,7 @@ export class OperationalIssuance {
     } catch (error) {
       // Never handed out: the meter retries, and gets another certificate then.
       this.logger.error({ err: error, tenantId, endpointName, serial }, 'certificate events not published');
-      throw new DomainError(
-        'unavailable',
-        'UNAVAILABLE',
-        'Temporarily unavailable; retry later',
-        undefined,
-        5,
-      );
+      throw BootstrapErrors.unavailable();
     }
     const answer: BootstrapAnswer = {
       endpointName,

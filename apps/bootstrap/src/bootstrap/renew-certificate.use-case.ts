@@ -4,7 +4,7 @@ import { IssuedCertificatesRepository } from '../certificates/issued-certificate
 import { TenantIssuers } from '../pki/tenant-issuers';
 import { ReadModelStore } from '../read-model/read-model.store';
 import { BootstrapErrors } from './bootstrap.errors';
-import type { BootstrapAnswer } from './bootstrap.schemas';
+import type { BootstrapAnswer } from '@meterkeep/contracts';
 import { DeviceLookup } from './device-lookup';
 import { OperationalIssuance, parseCsrOrRefuse } from './operational-issuance';
 import { presentedChain } from './presented-chain';

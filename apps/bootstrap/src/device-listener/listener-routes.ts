@@ -1,3 +1,4 @@
+import { INTERNAL_PATH_PREFIX } from '@meterkeep/contracts';
 import type { ListenerKind } from '@meterkeep/service-runtime';
 
 const CRL = /^\/bs\/v1\/tenants\/[^/]+\/crl$/;
@@ -17,6 +18,6 @@ export function servesPath(listener: ListenerKind, path: string): boolean {
     path === '/docs-json' ||
     path === '/bs/v1/server-ca' ||
     CRL.test(path) ||
-    path.startsWith('/internal/')
+    path.startsWith(INTERNAL_PATH_PREFIX)
   );
 }

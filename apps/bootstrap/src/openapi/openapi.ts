@@ -1,5 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
-import { setupOpenApiDocs } from '@meterkeep/service-runtime';
+import { type OpenApiDocsOptions, openApiDocument, setupOpenApiDocs } from '@meterkeep/service-runtime';
 
 const DESCRIPTION = `Meterkeep bootstrap: a meter's first contact. On the mutual-TLS device listener
 (BOOTSTRAP_TLS_PORT), a meter presents its factory certificate (or proves its PSK) and a CSR, and gets an
@@ -8,7 +8,12 @@ renew there. The plain listener (PORT) serves health, this document, the bootstr
 tenants' CRLs and the internal (service-to-service, x-internal-token) routes. Errors are \`{ code, message }\` with a stable code; 503 NOT_YET_KNOWN and 429 RATE_LIMITED
 carry Retry-After.`;
 
+const OPTIONS: OpenApiDocsOptions = { title: 'Meterkeep bootstrap', description: DESCRIPTION };
+
 /** The OpenAPI document at /docs (Swagger UI) and /docs-json, on the plain listener. */
 export function setupOpenApi(app: INestApplication): void {
-  setupOpenApiDocs(app, { title: 'Meterkeep bootstrap', description: DESCRIPTION });
+  setupOpenApiDocs(app, OPTIONS);
 }
+
+/** The document setupOpenApi serves. */
+export const bootstrapOpenApiDocument = (app: INestApplication) => openApiDocument(app, OPTIONS);

@@ -4,7 +4,7 @@ import { type CertificationRequest, parseCsr } from '@meterkeep/pki';
 import { LOGGER } from '@meterkeep/service-runtime';
 import { ServerIdentity } from '../pki/server-identity';
 import { serverCsrRefusal } from './server-certificates.errors';
-import type { ServerCertificateAnswer, ServerCertificateRequest } from './server-certificates.schemas';
+import type { ServerCertificateAnswer, ServerCertificateRequest } from '@meterkeep/contracts';
 
 /**
  * A TLS server certificate for an operational server (telemetry ingest, OTA), from the platform

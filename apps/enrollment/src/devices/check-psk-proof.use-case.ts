@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { DevicesRepository } from './devices.repository';
-import type { PskProofRequest, PskProofVerdict } from './devices.schemas';
+import type { PskProofRequest, PskProofVerdict } from '@meterkeep/contracts';
 import { PskCipher } from './psk-cipher';
 
 /**

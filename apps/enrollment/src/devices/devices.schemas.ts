@@ -84,30 +84,3 @@ export const ClaimResultSchema = apiSchema(
   z.object({ outcome: z.enum(['claimed', 'unchanged']), device: DeviceViewSchema }),
 );
 export type ClaimResult = z.infer<typeof ClaimResultSchema>;
-
-const base64Of = (what: string, maxBytes: number) =>
-  z
-    .string()
-    .max(Math.ceil(maxBytes / 3) * 4)
-    .regex(/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/, `base64 (${what})`);
-
-export const PskProofRequestSchema = apiSchema(
-  'PskProofRequest',
-  z.strictObject({
-    pskIdentity: z.string().regex(/^[\x21-\x7e]{1,128}$/, 'PSK identity'),
-    message: base64Of('the signed message', 1_024).min(1),
-    proof: base64Of('HMAC-SHA256(psk, message)', 32).length(44),
-  }),
-  'input',
-);
-export type PskProofRequest = z.infer<typeof PskProofRequestSchema>;
-
-export const PskProofVerdictSchema = apiSchema(
-  'PskProofVerdict',
-  z.object({
-    valid: z.boolean(),
-    tenantId: z.string().optional().describe('When valid: the tenant holding the meter'),
-    endpointName: z.string().optional().describe('When valid: the meter the identity names'),
-  }),
-);
-export type PskProofVerdict = z.infer<typeof PskProofVerdictSchema>;

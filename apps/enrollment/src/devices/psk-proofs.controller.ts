@@ -1,36 +1,22 @@
-import {
-  INTERNAL_TOKEN_HEADER,
-  InternalTokenGuard,
-  ZodPipe,
-  errorResponse,
-  ref,
-} from '@meterkeep/service-runtime';
-import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
-import { ApiBody, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { ContractRoute, InternalTokenGuard, ZodPipe } from '@meterkeep/service-runtime';
+import { PSK_PROOFS_CHECK, type PskProofRequest } from '@meterkeep/contracts';
+import { Body, Controller, UseGuards } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
 import { CheckPskProofUseCase } from './check-psk-proof.use-case';
-import { PskProofRequestSchema, type PskProofRequest } from './devices.schemas';
 
 /**
  * INTERNAL, service to service (bootstrap), not for operators and not behind the API-key guard:
  * protected by the shared x-internal-token; keep /internal/ off the ingress. Nothing it receives or
- * holds is logged.
+ * holds is logged. The route is PSK_PROOFS_CHECK of libs/contracts.
  */
 @ApiTags('Internal (service to service)')
 @UseGuards(InternalTokenGuard)
-@Controller('internal/v1/psk-proofs')
+@Controller()
 export class PskProofsController {
   constructor(private readonly checkProof: CheckPskProofUseCase) {}
 
-  @Post()
-  @HttpCode(200)
-  @ApiOperation({
-    summary: 'INTERNAL: does an HMAC-SHA256 proof come from the holder of this PSK? (bootstrap asks)',
-    description: `Needs the ${INTERNAL_TOKEN_HEADER} header (INTERNAL_API_TOKEN). The PSK never leaves the service.`,
-  })
-  @ApiBody({ schema: ref('PskProofRequest') })
-  @ApiOkResponse({ schema: ref('PskProofVerdict') })
-  @ApiUnauthorizedResponse(errorResponse(`UNAUTHENTICATED: no valid ${INTERNAL_TOKEN_HEADER}`))
-  check(@Body(new ZodPipe(PskProofRequestSchema)) body: PskProofRequest) {
+  @ContractRoute(PSK_PROOFS_CHECK)
+  check(@Body(new ZodPipe(PSK_PROOFS_CHECK.request)) body: PskProofRequest) {
     return this.checkProof.execute(body);
   }
 }

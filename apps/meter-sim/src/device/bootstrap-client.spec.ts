@@ -89,6 +89,7 @@ const answer = (endpointName: string) => ({
   serverTime: now.toISOString(),
   renewal: { notAfter: now.toISOString(), renewAfter: now.toISOString() },
   servers: { telemetry: { uri: 'https://t' }, ota: { uri: 'https://o' }, bootstrap: { uri: 'https://b' } },
+  serverTrustAnchorsPem: [serverCa.certificate.pem],
 });
 
 type Handler = (
@@ -184,25 +185,42 @@ describe('a meter bootstrapping', () => {
       credential: { kind: 'psk', pskIdentity: 'psk-MTR-1', pskBase64: psk.toString('base64') },
     };
     const bodies: string[] = [];
+    const nonce = 'n0nce'.padEnd(43, '-');
     const url = await listen(serverCa, (path, body) => {
       bodies.push(JSON.stringify(body));
-      if (path === '/bs/v1/psk/nonce') return [200, { nonce: 'n0nce', expiresAt: now.toISOString() }];
+      if (path === '/bs/v1/psk/nonce') return [200, { nonce, expiresAt: now.toISOString() }];
       const csrDer = Buffer.from(body.csrPem!.replace(/-----[^-]+-----|\s/g, ''), 'base64');
       const expected = createHmac('sha256', psk)
         .update(
-          Buffer.concat([
-            Buffer.from('n0nce'),
-            Buffer.from([0]),
-            createHash('sha256').update(csrDer).digest(),
-          ]),
+          Buffer.concat([Buffer.from(nonce), Buffer.from([0]), createHash('sha256').update(csrDer).digest()]),
         )
         .digest('base64');
-      return body.proof === expected && body.nonce === 'n0nce'
+      return body.proof === expected && body.nonce === nonce
         ? [200, answer('MTR-1')]
         : [403, { code: 'BAD_PSK_PROOF' }];
     });
     await new BootstrapClient(bundle, storage(), { bootstrapUrl: url, sleep: noSleep }).bootstrap();
     expect(bodies.join()).not.toContain(psk.toString('base64'));
     expect(pskProof(psk, 'a', '')).not.toBe(pskProof(psk, 'b', ''));
+  });
+});
+
+describe('what a meter accepts from bootstrap', () => {
+  it('refuses a 200 whose body is not a bootstrap answer, and keeps nothing', async () => {
+    const { serverTrustAnchorsPem: _dropped, ...partial } = answer('MTR-1');
+    const url = await listen(serverCa, () => [200, partial]);
+    const meterStorage = storage();
+    const client = new BootstrapClient(certificateBundle(), meterStorage, {
+      bootstrapUrl: url,
+      sleep: noSleep,
+    });
+    await expect(client.bootstrap()).rejects.toThrow(/serverTrustAnchorsPem/);
+    expect(client.operational()).toBeUndefined();
+  });
+
+  it('reads a refusal that is not `{ code, message }` as UNKNOWN', async () => {
+    const url = await listen(serverCa, () => [403, 'Forbidden by a proxy']);
+    const client = new BootstrapClient(certificateBundle(), storage(), { bootstrapUrl: url, sleep: noSleep });
+    await expect(client.bootstrap()).rejects.toMatchObject({ status: 403, code: 'UNKNOWN' });
   });
 });

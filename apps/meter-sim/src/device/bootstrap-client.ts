@@ -1,5 +1,19 @@
 import { createHash, createHmac } from 'node:crypto';
 import { z } from 'zod';
+import {
+  CERTIFICATE_BOOTSTRAP,
+  CERTIFICATE_RENEWAL,
+  PSK_BOOTSTRAP,
+  PSK_NONCE_ISSUE,
+  type BootstrapAnswer,
+  type BootstrapRefusalCode,
+  type CertificateRequest,
+  type PskBootstrapRequest,
+  type PskNonceRequest,
+  bootstrapAnswer,
+  pskNonceAnswer,
+  readDeviceRefusal,
+} from '@meterkeep/contracts';
 import type { FactoryBundle } from '@meterkeep/factory-bundle';
 import { createCsr, exportPrivateKey, generateKeyPair } from '@meterkeep/pki';
 import { type DeviceResponse, type DeviceTlsCredential, deviceRequest } from './device-https';
@@ -7,33 +21,18 @@ import type { MeterStorage } from './meter-storage';
 
 const OPERATIONAL_FILE = 'operational.json';
 
-/** What bootstrap answers, and what the meter keeps of it (LwM2M's Security and Server objects). */
-const bootstrapAnswer = z.object({
-  endpointName: z.string(),
-  tenantId: z.string(),
-  certificatePem: z.string(),
-  chainPem: z.array(z.string()),
-  serverTime: z.string(),
-  renewal: z.object({ notAfter: z.string(), renewAfter: z.string() }),
-  servers: z.object({
-    telemetry: z.object({ uri: z.string() }),
-    ota: z.object({ uri: z.string() }),
-    bootstrap: z.object({ uri: z.string() }),
-  }),
-  /** The CA(s) the operational servers' (telemetry, OTA) certificates chain to; absent from older servers. */
-  serverTrustAnchorsPem: z.array(z.string()).optional(),
-});
-export type BootstrapAnswer = z.infer<typeof bootstrapAnswer>;
-
-export interface OperationalCredential extends BootstrapAnswer {
+/** What the meter keeps of bootstrap's answer (LwM2M's Security and Server objects), and its key. */
+const operationalCredential = bootstrapAnswer.extend({
   /** Generated on the meter; never sent anywhere. */
-  privateKeyPem: string;
-}
+  privateKeyPem: z.string(),
+});
+export type OperationalCredential = z.infer<typeof operationalCredential>;
 
 export class BootstrapRefused extends Error {
   constructor(
     readonly status: number,
-    readonly code: string,
+    /** The server's refusal code (the contract's, or another one a newer server or a proxy sent). */
+    readonly code: BootstrapRefusalCode | 'NO_OPERATIONAL_CREDENTIAL' | (string & {}),
     message: string,
   ) {
     super(`bootstrap refused (${status} ${code}): ${message}`);
@@ -65,7 +64,7 @@ export class BootstrapClient {
 
   operational(): OperationalCredential | undefined {
     const json = this.storage.read(OPERATIONAL_FILE);
-    return json ? (JSON.parse(json) as OperationalCredential) : undefined;
+    return json ? operationalCredential.parse(JSON.parse(json)) : undefined;
   }
 
   /**
@@ -76,7 +75,7 @@ export class BootstrapClient {
   operationalTls(): DeviceTlsCredential | undefined {
     const current = this.operational();
     if (!current) return undefined;
-    const anchors = current.serverTrustAnchorsPem ?? [];
+    const anchors = current.serverTrustAnchorsPem;
     return {
       keyPem: current.privateKeyPem,
       certChainPem: [current.certificatePem, ...current.chainPem].join(''),
@@ -100,7 +99,9 @@ export class BootstrapClient {
       this.bundle.credential.kind === 'psk'
         ? await this.withRetries(() => this.pskBootstrap(csrPem))
         : await this.withRetries(() =>
-            deviceRequest(this.url('/bs/v1/bootstrap'), this.factoryTls(), { csrPem }),
+            deviceRequest(this.url(CERTIFICATE_BOOTSTRAP.path), this.factoryTls(), {
+              csrPem,
+            } satisfies CertificateRequest),
           );
     return this.keep(answer, exportPrivateKey(privateKey) as string);
   }
@@ -120,7 +121,9 @@ export class BootstrapClient {
       certChainPem: [current.certificatePem, ...current.chainPem].join(''),
       trustAnchorPem: this.bundle.bootstrap.trustAnchorPem,
     };
-    const answer = await this.withRetries(() => deviceRequest(this.url('/bs/v1/renew'), tls, { csrPem }));
+    const answer = await this.withRetries(() =>
+      deviceRequest(this.url(CERTIFICATE_RENEWAL.path), tls, { csrPem } satisfies CertificateRequest),
+    );
     return this.keep(answer, exportPrivateKey(privateKey) as string);
   }
 
@@ -128,11 +131,18 @@ export class BootstrapClient {
     if (this.bundle.credential.kind !== 'psk') throw new Error('not a PSK meter');
     const { pskIdentity, pskBase64 } = this.bundle.credential;
     const tls: DeviceTlsCredential = { trustAnchorPem: this.bundle.bootstrap.trustAnchorPem };
-    const nonce = await deviceRequest(this.url('/bs/v1/psk/nonce'), tls, { pskIdentity });
+    const nonce = await deviceRequest(this.url(PSK_NONCE_ISSUE.path), tls, {
+      pskIdentity,
+    } satisfies PskNonceRequest);
     if (nonce.status !== 200) return nonce;
-    const { nonce: value } = z.object({ nonce: z.string() }).parse(nonce.body);
+    const { nonce: value } = pskNonceAnswer.parse(nonce.body);
     const proof = pskProof(Buffer.from(pskBase64, 'base64'), value, csrPem);
-    return deviceRequest(this.url('/bs/v1/psk/bootstrap'), tls, { pskIdentity, nonce: value, csrPem, proof });
+    return deviceRequest(this.url(PSK_BOOTSTRAP.path), tls, {
+      pskIdentity,
+      nonce: value,
+      csrPem,
+      proof,
+    } satisfies PskBootstrapRequest);
   }
 
   private factoryTls(): DeviceTlsCredential {
@@ -168,10 +178,7 @@ export class BootstrapClient {
       const retryable = !response || response.status === 503 || response.status === 429;
       if (!retryable || Date.now() >= deadline) {
         if (!response) throw lastError ?? new Error('no answer');
-        const { code = 'UNKNOWN', message = '' } = (response.body ?? {}) as {
-          code?: string;
-          message?: string;
-        };
+        const { code, message } = readDeviceRefusal(response.body);
         throw new BootstrapRefused(response.status, code, message);
       }
       // The server's Retry-After wins; without one (a lost connection), back off exponentially.

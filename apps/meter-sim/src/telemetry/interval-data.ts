@@ -1,5 +1,10 @@
 import { createHash } from 'node:crypto';
-import { type MeterEvent, type MeterReading, TELEMETRY_MAX_READINGS } from '@meterkeep/contracts';
+import {
+  type MeterEvent,
+  type MeterReading,
+  TELEMETRY_MAX_READINGS,
+  type TelemetryBatch,
+} from '@meterkeep/contracts';
 
 /**
  * What a simulated household meter records: a half-hourly load profile of active energy import, a
@@ -300,11 +305,8 @@ export function readingsIn(from: string, days: number, { until }: { until?: Date
   return count;
 }
 
-export interface GeneratedBatch {
-  batchId: string;
-  readings: MeterReading[];
-  events: MeterEvent[];
-}
+/** A telemetry batch as the meter makes it: its readings and events typed. */
+export type GeneratedBatch = TelemetryBatch & { readings: MeterReading[]; events: MeterEvent[] };
 
 /**
  * Cuts days into batches of batchSize readings (the last one shorter), each day's events going with

@@ -1,8 +1,11 @@
 import type { Agent } from 'node:https';
 import {
   type RejectedItem,
+  TELEMETRY_BATCH_POST,
   type TelemetryBatch,
   type TelemetryBatchAnswer,
+  type TelemetryBatchRefusalCode,
+  readDeviceRefusal,
   telemetryBatchAnswer,
 } from '@meterkeep/contracts';
 import {
@@ -11,8 +14,6 @@ import {
   deviceAgent,
   deviceRequest,
 } from '../device/device-https';
-
-export const TELEMETRY_BATCHES_PATH = 'tl/v1/batches';
 
 export type TelemetryErrorCode =
   /** The ingest refused the batch (4xx other than 401/403): sending it again would not help. */
@@ -30,7 +31,12 @@ export class TelemetryError extends Error {
   constructor(
     readonly code: TelemetryErrorCode,
     message: string,
-    readonly details: { status?: number; serverCode?: string; attempts: number },
+    readonly details: {
+      status?: number;
+      /** The ingest's refusal code (the contract's, or another one a newer server or a proxy sent). */
+      serverCode?: TelemetryBatchRefusalCode | (string & {});
+      attempts: number;
+    },
     options?: { cause?: unknown },
   ) {
     super(message, options);
@@ -149,7 +155,8 @@ export class TelemetryClient {
     this.stats = options.stats ?? new TelemetryStats();
     this.agent = deviceAgent(options.credential);
     const base = options.uri.endsWith('/') ? options.uri : `${options.uri}/`;
-    this.url = new URL(TELEMETRY_BATCHES_PATH, base).toString();
+    // Relative to the base: a telemetry URI with a path prefix keeps it.
+    this.url = new URL(TELEMETRY_BATCH_POST.path.slice(1), base).toString();
   }
 
   async send(batch: TelemetryBatch): Promise<TelemetrySent> {
@@ -180,11 +187,15 @@ export class TelemetryClient {
           ? Math.min(hinted, this.options.maxRetryAfterMs ?? 30_000) * (1 + random() * 0.2)
           : Math.min(30_000, 250 * 2 ** Math.min(attempts - 1, 7)) * (0.5 + random() * 0.5);
       if (Date.now() + wait > deadline) {
-        const why = response ? `${response.status} ${errorOf(response).code}` : lost!.message;
+        const why = response ? `${response.status} ${readDeviceRefusal(response.body).code}` : lost!.message;
         throw new TelemetryError(
           'GAVE_UP',
           `batch ${batch.batchId} not answered after ${attempts} attempts (last: ${why})`,
-          { status: response?.status, serverCode: response && errorOf(response).code, attempts },
+          {
+            status: response?.status,
+            serverCode: response && readDeviceRefusal(response.body).code,
+            attempts,
+          },
           { cause: lost },
         );
       }
@@ -213,7 +224,7 @@ export class TelemetryClient {
   private unlessRetryable(response: DeviceResponse, attempts: number): void {
     const { status } = response;
     if (status === 503 || status === 429 || status >= 500) return;
-    const { code, message } = errorOf(response);
+    const { code, message } = readDeviceRefusal(response.body);
     const details = { status, serverCode: code, attempts };
     if (status === 401 || status === 403)
       throw new TelemetryError(
@@ -243,9 +254,4 @@ export class TelemetryClient {
       );
     return error;
   }
-}
-
-function errorOf(response: DeviceResponse): { code: string; message: string } {
-  const { code = 'UNKNOWN', message = '' } = (response.body ?? {}) as { code?: string; message?: string };
-  return { code, message };
 }

@@ -8,7 +8,7 @@ import {
 } from '@nestjs/swagger';
 import { type Caller, CurrentCaller, Roles, ZodPipe, errorResponse, ref } from '@meterkeep/service-runtime';
 import { Authenticated } from '../auth/authenticated.decorator';
-import { KeyIdParam } from './data-keys.schemas';
+import { dataKeyId } from '@meterkeep/contracts';
 import { DestroyDataKeyUseCase } from './destroy-data-key.use-case';
 
 @ApiTags('Data keys')
@@ -27,7 +27,7 @@ export class DataKeysController {
   @ApiOkResponse({ schema: ref('DestroyedDataKey') })
   @ApiBadRequestResponse(errorResponse('INVALID_REQUEST: not a data key id'))
   @ApiNotFoundResponse(errorResponse("DATA_KEY_NOT_FOUND (another tenant's key answers the same)"))
-  destroy(@CurrentCaller() caller: Caller, @Param('keyId', new ZodPipe(KeyIdParam, 'key id')) keyId: string) {
+  destroy(@CurrentCaller() caller: Caller, @Param('keyId', new ZodPipe(dataKeyId, 'key id')) keyId: string) {
     return this.destroyDataKey.execute(caller, keyId);
   }
 }

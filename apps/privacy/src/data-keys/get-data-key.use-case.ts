@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataKeyVault } from './data-key-vault';
 import { DataKeyErrors } from './data-keys.errors';
-import type { DataKey } from './data-keys.schemas';
+import type { DataKey } from '@meterkeep/contracts';
 import { DataKeysRepository } from './data-keys.repository';
 
 /** One key by id, for an authorised consumer decrypting readings; KEY_DESTROYED (410) once shredded. */

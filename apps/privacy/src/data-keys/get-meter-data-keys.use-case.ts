@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataKeyVault } from './data-key-vault';
-import type { MeterDataKeys } from './data-keys.schemas';
+import type { MeterDataKeys } from '@meterkeep/contracts';
 import { DataKeysRepository } from './data-keys.repository';
 
 /**

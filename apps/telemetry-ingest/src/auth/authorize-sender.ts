@@ -1,3 +1,4 @@
+import type { TelemetryBatchRefusalCode } from '@meterkeep/contracts';
 import type { CertificateEntry, DeviceEntry } from '../directory/device-directory';
 
 /** Who sent the request, as its verified operational certificate says. */
@@ -11,7 +12,12 @@ export interface Sender {
 
 export type SenderVerdict =
   | { ok: true }
-  | { ok: false; kind: 'unauthenticated' | 'forbidden' | 'unavailable'; code: string; message: string };
+  | {
+      ok: false;
+      kind: 'unauthenticated' | 'forbidden' | 'unavailable';
+      code: TelemetryBatchRefusalCode;
+      message: string;
+    };
 
 export interface DirectoryView {
   caughtUp: boolean;

@@ -1,8 +1,9 @@
 import type { Socket } from 'node:net';
 import { Injectable } from '@nestjs/common';
 import { parseCertificate, validateChain } from '@meterkeep/pki';
-import { DomainError, peerCertificateChain } from '@meterkeep/service-runtime';
+import { peerCertificateChain } from '@meterkeep/service-runtime';
 import { DeviceDirectory } from '../directory/device-directory';
+import { IngestErrors } from '../ingest/ingest.errors';
 import type { Sender } from './authorize-sender';
 
 /**
@@ -26,12 +27,7 @@ export class SenderIdentity {
 
   private verify(socket: Socket, now: Date): Sender {
     const chain = peerCertificateChain(socket);
-    if (chain.length === 0)
-      throw new DomainError(
-        'unauthenticated',
-        'CLIENT_CERTIFICATE_REQUIRED',
-        'Present the operational certificate issued at bootstrap',
-      );
+    if (chain.length === 0) throw IngestErrors.clientCertificateRequired();
     let leaf;
     try {
       leaf = parseCertificate(chain[0]!);
@@ -59,6 +55,4 @@ export class SenderIdentity {
   }
 }
 
-function untrusted(reason: string): DomainError {
-  return new DomainError('unauthenticated', 'CERTIFICATE_UNTRUSTED', `Client certificate refused: ${reason}`);
-}
+const untrusted = IngestErrors.certificateUntrusted;

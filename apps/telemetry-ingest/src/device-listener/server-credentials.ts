@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { Inject, Injectable } from '@nestjs/common';
+import { SERVER_CERTIFICATES_ISSUE } from '@meterkeep/contracts';
+import type { Logger } from '@meterkeep/observability';
 import { createCsr, exportPrivateKey, generateKeyPair, parseCertificates } from '@meterkeep/pki';
-import { INTERNAL_TOKEN_HEADER, type TlsCredentials } from '@meterkeep/service-runtime';
+import { InternalHttpClient, internalTokenCredential, type TlsCredentials } from '@meterkeep/service-runtime';
 import type { TelemetryIngestConfig } from '../config';
-import { CONFIG } from '@meterkeep/service-runtime';
+import { CONFIG, LOGGER } from '@meterkeep/service-runtime';
 
 /**
  * The device listener's TLS identity: an externally issued certificate (TELEMETRY_TLS_CERT_FILE/KEY_FILE),
@@ -12,7 +14,20 @@ import { CONFIG } from '@meterkeep/service-runtime';
  */
 @Injectable()
 export class ServerCredentials {
-  constructor(@Inject(CONFIG) private readonly config: TelemetryIngestConfig) {}
+  private readonly bootstrap: InternalHttpClient;
+
+  constructor(
+    @Inject(CONFIG) private readonly config: TelemetryIngestConfig,
+    @Inject(LOGGER) logger: Logger,
+  ) {
+    this.bootstrap = new InternalHttpClient({
+      service: 'bootstrap',
+      baseUrl: config.BOOTSTRAP_INTERNAL_URL,
+      credential: internalTokenCredential(config.INTERNAL_API_TOKEN),
+      timeoutMs: 5_000,
+      logger,
+    });
+  }
 
   get external(): boolean {
     return this.config.TELEMETRY_TLS_CERT_FILE !== undefined;
@@ -36,25 +51,9 @@ export class ServerCredentials {
     const keyPair = generateKeyPair();
     const hostnames = this.config.TELEMETRY_TLS_HOSTNAMES;
     const csr = createCsr({ privateKey: keyPair.privateKey, subject: { commonName: hostnames[0] } });
-    const response = await fetch(
-      new URL('/internal/v1/server-certificates', this.config.BOOTSTRAP_INTERNAL_URL),
-      {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          [INTERNAL_TOKEN_HEADER]: this.config.INTERNAL_API_TOKEN,
-        },
-        body: JSON.stringify({ csrPem: csr.pem, hostnames }),
-        signal: AbortSignal.timeout(5_000),
-      },
-    );
-    if (!response.ok)
-      throw new Error(`bootstrap answered ${response.status} to the server certificate request`);
-    const answer = (await response.json()) as {
-      certificatePem: string;
-      chainPem: string[];
-      notAfter: string;
-    };
+    const answer = await this.bootstrap.call(SERVER_CERTIFICATES_ISSUE, {
+      body: { csrPem: csr.pem, hostnames },
+    });
     return {
       keyPem: exportPrivateKey(keyPair.privateKey, 'pem') as string,
       certificatePem: answer.certificatePem,

@@ -1,8 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
-import { TELEMETRY_MAX_BODY_BYTES } from '@meterkeep/contracts';
-import { DomainError, httpStatusOf } from '@meterkeep/service-runtime';
-
-export const BATCHES_PATH = '/tl/v1/batches';
+import { TELEMETRY_BATCH_POST, TELEMETRY_MAX_BODY_BYTES } from '@meterkeep/contracts';
+import { type DomainError, httpStatusOf } from '@meterkeep/service-runtime';
+import { IngestErrors } from './ingest.errors';
 
 /**
  * Bounds what batches in progress may hold in memory. Past the bound, new batches get 503 with
@@ -38,15 +37,7 @@ export class AdmissionGate {
   }
 }
 
-export function saturated(): DomainError {
-  return new DomainError(
-    'unavailable',
-    'INGEST_SATURATED',
-    'The ingest is at capacity; retry later',
-    undefined,
-    1,
-  );
-}
+export const saturated = IngestErrors.saturated;
 
 function send(response: Response, error: DomainError): void {
   if (error.retryAfterSeconds !== undefined)
@@ -63,22 +54,10 @@ function send(response: Response, error: DomainError): void {
  */
 export function batchBodyReader(gate: AdmissionGate) {
   return (request: Request, response: Response, next: NextFunction): void => {
-    if (request.method !== 'POST' || request.path !== BATCHES_PATH) return next();
-    if (!request.is('application/json'))
-      return send(
-        response,
-        new DomainError(
-          'unsupported-media-type',
-          'UNSUPPORTED_MEDIA_TYPE',
-          'Send the batch as application/json',
-        ),
-      );
+    if (request.method !== 'POST' || request.path !== TELEMETRY_BATCH_POST.path) return next();
+    if (!request.is('application/json')) return send(response, IngestErrors.unsupportedMediaType());
     const declared = Number(request.headers['content-length'] ?? NaN);
-    const tooLarge = new DomainError(
-      'too-large',
-      'BATCH_TOO_LARGE',
-      `A batch body is at most ${TELEMETRY_MAX_BODY_BYTES} bytes`,
-    );
+    const tooLarge = IngestErrors.bodyTooLarge();
     if (declared > TELEMETRY_MAX_BODY_BYTES) return send(response, tooLarge);
     const reserved = Number.isFinite(declared) ? declared : TELEMETRY_MAX_BODY_BYTES;
     if (!gate.tryBytes(reserved)) return send(response, saturated());
@@ -107,7 +86,7 @@ export function batchBodyReader(gate: AdmissionGate) {
       try {
         request.body = JSON.parse(Buffer.concat(chunks, size).toString('utf8')) as unknown;
       } catch {
-        return send(response, new DomainError('invalid', 'MALFORMED_JSON', 'The body is not valid JSON'));
+        return send(response, IngestErrors.malformedJson());
       }
       // Tells body-parser the body is read.
       (request as Request & { _body?: boolean })._body = true;

@@ -5,6 +5,7 @@ import type { Redis } from '@meterkeep/cache';
 import { REDIS } from '@meterkeep/cache/nest';
 import { CONFIG, DomainError } from '@meterkeep/service-runtime';
 import type { TelemetryIngestConfig } from '../config';
+import { IngestErrors } from './ingest.errors';
 
 /**
  * Claims a meter for one batch: answers a replayed batch with its first answer; else takes the
@@ -103,14 +104,7 @@ export class DedupeStore {
       ...members,
     ])) as [number, ...string[]];
     if (result[0] === 1) return { kind: 'replay', answer: JSON.parse(result[1]!) as TelemetryBatchAnswer };
-    if (result[0] === 2)
-      throw new DomainError(
-        'unavailable',
-        'METER_BUSY',
-        'Another batch of this meter is being written; retry shortly',
-        undefined,
-        1,
-      );
+    if (result[0] === 2) throw IngestErrors.meterBusy();
     return { kind: 'claimed', lock, alreadySeen: new Set(result.slice(1) as string[]) };
   }
 
@@ -185,13 +179,7 @@ export class DedupeStore {
       }
     } catch (error) {
       if (error instanceof DomainError) throw error;
-      throw new DomainError(
-        'unavailable',
-        'DEDUPE_UNAVAILABLE',
-        'De-duplication store unavailable; retry later',
-        undefined,
-        2,
-      );
+      throw IngestErrors.dedupeUnavailable();
     }
   }
 }

@@ -3,17 +3,16 @@ import {
   type MeterEvent,
   type MeterReading,
   type RejectedItem,
-  TELEMETRY_MAX_EVENTS,
-  TELEMETRY_MAX_READINGS,
   TELEMETRY_READINGS,
   TELEMETRY_REJECTED,
   type TelemetryBatchAnswer,
+  type TelemetryBatchEnvelope,
   telemetryBatch,
 } from '@meterkeep/contracts';
 import { type OutgoingRecord, contractRecord } from '@meterkeep/kafka';
 import type { Logger } from '@meterkeep/observability';
 import { readingEventId, sealReadings } from '@meterkeep/reading-seal';
-import { CONFIG, LOGGER, DomainError } from '@meterkeep/service-runtime';
+import { CONFIG, LOGGER } from '@meterkeep/service-runtime';
 import { type Sender, authorizeSender } from '../auth/authorize-sender';
 import type { TelemetryIngestConfig } from '../config';
 import { DeviceDirectory } from '../directory/device-directory';
@@ -21,9 +20,10 @@ import { DirectorySync } from '../directory/directory.sync';
 import { KeyRing } from '../data-keys/key-ring';
 import { keyFor } from '../data-keys/meter-keys';
 import { AdmissionGate, saturated } from './admission';
+import { INGEST_ERRORS, IngestErrors } from './ingest.errors';
 import { batchReceiptHeaders } from './batch-receipt';
 import { DedupeStore, type ItemsByDay, dayOf } from './dedupe-store';
-import { type CheckedItem, checkBatchItems } from './reading-rules';
+import { type CheckedItem, type ItemRefusal, checkBatchItems } from './reading-rules';
 import { ReadingsWriter } from './readings-writer';
 
 type Item = CheckedItem<MeterReading> | CheckedItem<MeterEvent>;
@@ -61,13 +61,9 @@ export class IngestBatchUseCase {
       now.getTime(),
     );
     if (!verdict.ok)
-      throw new DomainError(
-        verdict.kind,
-        verdict.code,
-        verdict.message,
-        undefined,
-        verdict.kind === 'unavailable' ? 5 : undefined,
-      );
+      throw INGEST_ERRORS.error(verdict.code, verdict.message, {
+        retryAfterSeconds: verdict.kind === 'unavailable' ? 5 : undefined,
+      });
 
     const size = batch.readings.length + batch.events.length;
     if (!this.gate.tryReadings(size)) throw saturated();
@@ -81,7 +77,7 @@ export class IngestBatchUseCase {
   private async ingest(
     tenantId: string,
     meterId: string,
-    batch: { batchId: string; readings: unknown[]; events: unknown[] },
+    batch: TelemetryBatchEnvelope,
     now: Date,
   ): Promise<TelemetryBatchAnswer> {
     const checked = checkBatchItems(batch.readings, batch.events, {
@@ -96,7 +92,7 @@ export class IngestBatchUseCase {
     if (claim.kind === 'replay') return { ...claim.answer, replayed: true };
     try {
       const fresh = items.filter((item) => !claim.alreadySeen.has(item.identity));
-      const rejected = [...checked.rejected];
+      const rejected: ItemRefusal[] = [...checked.rejected];
       const sealed = await this.seal(tenantId, meterId, batch.batchId, fresh, rejected, now);
       const answer: TelemetryBatchAnswer = {
         batchId: batch.batchId,
@@ -139,7 +135,7 @@ export class IngestBatchUseCase {
     meterId: string,
     batchId: string,
     fresh: Item[],
-    rejected: RejectedItem[],
+    rejected: ItemRefusal[],
     now: Date,
   ): Promise<{ records: OutgoingRecord[]; accepted: Item[] }> {
     if (fresh.length === 0) return { records: [], accepted: [] };
@@ -210,26 +206,16 @@ function groupByDay(items: readonly Item[]): ItemsByDay {
   return byDay;
 }
 
-function parseBatch(body: unknown): {
-  batchId: string;
-  meterId?: string;
-  readings: unknown[];
-  events: unknown[];
-} {
+function parseBatch(body: unknown): TelemetryBatchEnvelope {
   const parsed = telemetryBatch.safeParse(body);
   if (parsed.success) return parsed.data;
   const tooMany = parsed.error.issues.find(
     (issue) => issue.code === 'too_big' && (issue.path[0] === 'readings' || issue.path[0] === 'events'),
   );
-  if (tooMany)
-    throw new DomainError(
-      'too-large',
-      'BATCH_TOO_LARGE',
-      `A batch carries at most ${TELEMETRY_MAX_READINGS} readings and ${TELEMETRY_MAX_EVENTS} events`,
-    );
-  throw new DomainError('invalid', 'BATCH_INVALID', 'The batch envelope is invalid', {
-    issues: parsed.error.issues.map((issue) => `${issue.path.join('.') || '(batch)'}: ${issue.message}`),
-  });
+  if (tooMany) throw IngestErrors.tooManyItems();
+  throw IngestErrors.batchInvalid(
+    parsed.error.issues.map((issue) => `${issue.path.join('.') || '(batch)'}: ${issue.message}`),
+  );
 }
 
 function rejectionRecord(

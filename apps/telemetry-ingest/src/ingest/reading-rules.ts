@@ -2,6 +2,7 @@ import {
   type MeterEvent,
   type MeterReading,
   type RejectedItem,
+  type TelemetryItemRefusalCode,
   checkMeterEvent,
   checkMeterReading,
 } from '@meterkeep/contracts';
@@ -25,13 +26,16 @@ export interface CheckedItem<T> {
   identity: string;
 }
 
+/** A refused reading or event, with one of the contract's codes. */
+export type ItemRefusal = RejectedItem & { code: TelemetryItemRefusalCode };
+
 export interface CheckedBatch {
   readings: CheckedItem<MeterReading>[];
   events: CheckedItem<MeterEvent>[];
-  rejected: RejectedItem[];
+  rejected: ItemRefusal[];
 }
 
-const FIELD_CODES: Record<string, string> = {
+const FIELD_CODES: Record<string, TelemetryItemRefusalCode> = {
   obis: 'OBIS_INVALID',
   intervalStart: 'TIME_INVALID',
   occurredAt: 'TIME_INVALID',
@@ -49,7 +53,7 @@ function schemaRefusal(
   section: CheckedItem<unknown>['section'],
   index: number,
   refusal: { field?: string; message: string },
-): RejectedItem {
+): ItemRefusal {
   const fallback = section === 'readings' ? 'READING_INVALID' : 'EVENT_INVALID';
   const code = (refusal.field && FIELD_CODES[refusal.field]) || fallback;
   return { section, index, code, reason: `${refusal.field ?? '(item)'}: ${refusal.message}`.slice(0, 512) };
@@ -59,7 +63,7 @@ function timeRefusal(
   rules: ReadingRules,
   start: number,
   end: number,
-): Pick<RejectedItem, 'code' | 'reason'> | undefined {
+): Pick<ItemRefusal, 'code' | 'reason'> | undefined {
   if (end > rules.now.getTime() + rules.maxClockSkewMs)
     return {
       code: 'TIME_IN_FUTURE',

@@ -7,8 +7,9 @@ import {
 import { type KafkaClient, type OutgoingRecord, TransactionalProducer } from '@meterkeep/kafka';
 import { KAFKA_CLIENT } from '@meterkeep/kafka/nest';
 import type { Logger } from '@meterkeep/observability';
-import { CONFIG, LOGGER, DomainError } from '@meterkeep/service-runtime';
+import { CONFIG, LOGGER } from '@meterkeep/service-runtime';
 import type { TelemetryIngestConfig } from '../config';
+import { IngestErrors } from './ingest.errors';
 
 /**
  * The service's Kafka writer: every batch's records go out in a transaction, shared with the batches
@@ -52,13 +53,7 @@ export class ReadingsWriter implements OnApplicationBootstrap, BeforeApplication
       await this.producer.write(records, { notAfterMs });
     } catch (error) {
       this.logger.warn({ err: error }, 'batch not written; the meter will retry');
-      throw new DomainError(
-        'unavailable',
-        'KAFKA_UNAVAILABLE',
-        'Readings could not be stored; retry later',
-        undefined,
-        5,
-      );
+      throw IngestErrors.kafkaUnavailable();
     }
   }
 }

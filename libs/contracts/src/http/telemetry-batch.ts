@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { endpointName } from '../events/common';
+import { type RefusalStatus, refusalResponses } from './device-refusal';
+import { defineHttpRoute } from './http-route';
 
 /**
  * The telemetry ingest's device API (POST /tl/v1/batches over mutual TLS), shared by the service and
@@ -109,6 +111,58 @@ export const telemetryBatch = z
     'a batch carries at least one reading or event',
   );
 export type TelemetryBatch = z.input<typeof telemetryBatch>;
+/** A batch envelope as the ingest parsed it (readings and events present, still unchecked). */
+export type TelemetryBatchEnvelope = z.output<typeof telemetryBatch>;
+
+/**
+ * Why one reading or event of a batch was refused (the batch itself is accepted): `rejected[].code`
+ * in the answer. The schema keeps `code` a string so a meter reads codes a newer server adds.
+ */
+export const TELEMETRY_ITEM_REFUSALS = [
+  'OBIS_INVALID',
+  'TIME_INVALID',
+  'INTERVAL_INVALID',
+  'VALUE_INVALID',
+  'SCALER_INVALID',
+  'UNIT_INVALID',
+  'QUALITY_INVALID',
+  'EVENT_CODE_INVALID',
+  'SEVERITY_INVALID',
+  'DETAIL_INVALID',
+  'READING_INVALID',
+  'EVENT_INVALID',
+  'INTERVAL_MISALIGNED',
+  'TIME_IN_FUTURE',
+  'TIME_TOO_OLD',
+  'DUPLICATE_IN_BATCH',
+  'OCCUPANCY_ERASED',
+] as const;
+export type TelemetryItemRefusalCode = (typeof TELEMETRY_ITEM_REFUSALS)[number];
+
+/**
+ * Every refusal of a whole batch, with its status: `{ code, message }` (see deviceRefusal). 401 and
+ * 403 mean the meter's credential is refused (it bootstraps again); 503 carries Retry-After and the
+ * meter sends the same batch again.
+ */
+export const TELEMETRY_BATCH_REFUSALS = {
+  MALFORMED_JSON: 400,
+  BATCH_INVALID: 400,
+  CLIENT_CERTIFICATE_REQUIRED: 401,
+  CERTIFICATE_UNTRUSTED: 401,
+  CERTIFICATE_EXPIRED: 401,
+  CERTIFICATE_REVOKED: 401,
+  METER_NOT_ACTIVE: 403,
+  NOT_YOUR_METER: 403,
+  BATCH_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  NOT_YET_KNOWN: 503,
+  INGEST_SATURATED: 503,
+  METER_BUSY: 503,
+  DEDUPE_UNAVAILABLE: 503,
+  KAFKA_UNAVAILABLE: 503,
+  KEY_VAULT_UNAVAILABLE: 503,
+} as const satisfies Record<string, RefusalStatus>;
+export type TelemetryBatchRefusalCode = keyof typeof TELEMETRY_BATCH_REFUSALS;
 
 export const rejectedItem = z.object({
   section: z.enum(['readings', 'events']),
@@ -131,6 +185,71 @@ export const telemetryBatchAnswer = z.object({
   replayed: z.boolean(),
 });
 export type TelemetryBatchAnswer = z.infer<typeof telemetryBatchAnswer>;
+
+export const TELEMETRY_BATCH_POST = defineHttpRoute({
+  name: 'telemetry-ingest.batches.post',
+  audience: 'device',
+  method: 'POST',
+  path: '/tl/v1/batches',
+  summary: 'A batch of readings and events from a meter, or a gateway for its meters',
+  description:
+    'Mutual TLS with the operational certificate. Each item is checked on its own with meterReading ' +
+    'and meterEvent; refused items are listed in the answer. Answered after Kafka acknowledged it.',
+  request: telemetryBatch,
+  responses: {
+    200: telemetryBatchAnswer,
+    ...refusalResponses(
+      TELEMETRY_BATCH_REFUSALS,
+      Object.keys(TELEMETRY_BATCH_REFUSALS) as TelemetryBatchRefusalCode[],
+    ),
+  },
+  examples: [
+    {
+      title: 'two readings, one refused',
+      request: {
+        batchId: 'MTR-000001:2026-11-26:1',
+        readings: [
+          {
+            obis: '1-0:1.8.0*255',
+            intervalStart: '2026-11-26T08:30:00Z',
+            intervalMinutes: 15,
+            value: 1234,
+            scaler: 0,
+            unit: 'Wh',
+          },
+          { obis: '1-0:1.8.0', intervalStart: '2026-11-26T08:45:00Z', intervalMinutes: 15, value: 5 },
+        ],
+      },
+      status: 200,
+      response: {
+        batchId: 'MTR-000001:2026-11-26:1',
+        meterId: 'MTR-000001',
+        accepted: 1,
+        duplicates: 0,
+        rejected: [{ section: 'readings', index: 1, code: 'OBIS_INVALID', reason: 'obis: an OBIS code' }],
+        replayed: false,
+      },
+    },
+    {
+      title: 'a suspended meter',
+      request: {
+        batchId: 'b-2',
+        events: [{ code: 'TAMPER', occurredAt: '2026-11-26T08:31:00Z', severity: 'alarm' }],
+      },
+      status: 403,
+      response: { code: 'METER_NOT_ACTIVE', message: 'The sender is not an active meter' },
+    },
+    {
+      title: 'an ingest at capacity (Retry-After)',
+      request: {
+        batchId: 'b-3',
+        events: [{ code: 'TAMPER', occurredAt: '2026-11-26T08:31:00Z', severity: 'alarm' }],
+      },
+      status: 503,
+      response: { code: 'INGEST_SATURATED', message: 'The ingest is at capacity; retry later' },
+    },
+  ],
+});
 
 /** What a telemetry.readings.v1 ciphertext holds once opened with its data key. */
 export const sealedReadings = z.object({

@@ -1,10 +1,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import type { Request } from 'express';
+import { INTERNAL_TOKEN_HEADER } from '@meterkeep/contracts';
 import { DomainError } from '../errors/domain-error';
 
 /** The header in which one service presents the shared INTERNAL_API_TOKEN to another. */
-export const INTERNAL_TOKEN_HEADER = 'x-internal-token';
+export { INTERNAL_TOKEN_HEADER };
 
 /**
  * The configured INTERNAL_API_TOKEN, which ServiceCoreModule provides from each service's config;

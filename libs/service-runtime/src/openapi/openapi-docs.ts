@@ -1,5 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { API_KEY_SCHEME } from '../auth/authenticated.decorator';
 import type { ApiSchemaRegistry } from './api-schemas';
 
@@ -13,10 +13,15 @@ export interface OpenApiDocsOptions {
 }
 
 /** The OpenAPI document at /docs (Swagger UI) and /docs-json. */
-export function setupOpenApiDocs(
+export function setupOpenApiDocs(app: INestApplication, options: OpenApiDocsOptions): void {
+  SwaggerModule.setup('docs', app, openApiDocument(app, options), { jsonDocumentUrl: 'docs-json' });
+}
+
+/** The OpenAPI document of the app's routes (what setupOpenApiDocs serves; tests read it). */
+export function openApiDocument(
   app: INestApplication,
   { title, description, apiKeys = false, schemas }: OpenApiDocsOptions,
-): void {
+): OpenAPIObject {
   const builder = new DocumentBuilder().setTitle(title).setDescription(description).setVersion('1');
   if (apiKeys)
     builder.addBearerAuth(
@@ -29,5 +34,5 @@ export function setupOpenApiDocs(
       ...document.components,
       schemas: { ...document.components?.schemas, ...schemas.components() },
     };
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  return document;
 }

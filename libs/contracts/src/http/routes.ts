@@ -1,0 +1,29 @@
+import {
+  CERTIFICATE_BOOTSTRAP,
+  CERTIFICATE_RENEWAL,
+  PSK_BOOTSTRAP,
+  PSK_NONCE_ISSUE,
+} from './device-bootstrap';
+import type { HttpRouteContract } from './http-route';
+import {
+  API_KEYS_INTROSPECT,
+  DATA_KEY_GET,
+  METER_DATA_KEYS_GET,
+  PSK_PROOFS_CHECK,
+  SERVER_CERTIFICATES_ISSUE,
+} from './internal-routes';
+import { TELEMETRY_BATCH_POST } from './telemetry-batch';
+
+/** Every HTTP route that crosses a process boundary: the one place a route is named. */
+export const ALL_HTTP_ROUTES: readonly HttpRouteContract[] = [
+  PSK_PROOFS_CHECK,
+  API_KEYS_INTROSPECT,
+  METER_DATA_KEYS_GET,
+  DATA_KEY_GET,
+  SERVER_CERTIFICATES_ISSUE,
+  CERTIFICATE_BOOTSTRAP,
+  PSK_NONCE_ISSUE,
+  PSK_BOOTSTRAP,
+  CERTIFICATE_RENEWAL,
+  TELEMETRY_BATCH_POST,
+];
