@@ -1,8 +1,10 @@
 import { z } from 'zod';
+import { apiKeyRole } from '@meterkeep/contracts';
 import { timestamp } from '@meterkeep/service-runtime';
 import { apiSchema } from '../openapi/schemas';
 
-export const roleSchema = z.enum(['admin', 'operator', 'auditor']);
+/** The roles introspection answers other services with (libs/contracts). */
+export const roleSchema = apiKeyRole;
 
 export const CreateApiKeyRequestSchema = apiSchema(
   'CreateApiKeyRequest',

@@ -1,8 +1,9 @@
 import { type ExecutionContext, createParamDecorator } from '@nestjs/common';
 import type { Request } from 'express';
+import { apiKeyRole } from '@meterkeep/contracts';
 
-/** What an operator API key may do: administer, operate, or only read (auditor). */
-export const ROLES = ['admin', 'operator', 'auditor'] as const;
+/** What an operator API key may do: administer, operate, or only read (auditor); as introspection answers it. */
+export const ROLES = apiKeyRole.options;
 export type Role = (typeof ROLES)[number];
 
 /** Who is calling: the API key ApiKeyGuard resolved. Every query is scoped to its tenant. */

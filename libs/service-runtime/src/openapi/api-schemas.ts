@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { httpErrorBody } from '@meterkeep/contracts';
 
 /** Whether a schema is documented as a request reads it (input) or as a response carries it (output). */
 export type SchemaIo = 'input' | 'output';
@@ -12,13 +13,8 @@ export function openApiSchema(schema: z.ZodType, io?: SchemaIo): Record<string, 
   });
 }
 
-/** Every service's error body: what HttpExceptionFilter answers. */
-export const ErrorSchema = z.object({
-  code: z.string().describe('Stable, machine-readable: UPPER_SNAKE_CASE'),
-  message: z.string(),
-  details: z.record(z.string(), z.unknown()).optional(),
-  errorId: z.string().optional().describe('On 500 only: the id under which the error was logged'),
-});
+/** Every service's error body: what HttpExceptionFilter answers, as the contracts define it for clients. */
+export const ErrorSchema = httpErrorBody;
 
 /**
  * One service's named zod schemas, the components of its OpenAPI document ('Error' first). The same
