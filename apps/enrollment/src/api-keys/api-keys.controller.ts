@@ -17,9 +17,15 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { CreateApiKeyRequestSchema, type CreateApiKeyRequest, KeyIdParam } from './api-keys.schemas';
+import { ApiKeysRepository } from '../auth/api-keys.repository';
+import { toApiKeyView } from './api-key.view';
+import {
+  type ApiKeyView,
+  CreateApiKeyRequestSchema,
+  type CreateApiKeyRequest,
+  KeyIdParam,
+} from './api-keys.schemas';
 import { CreateApiKeyUseCase } from './create-api-key.use-case';
-import { ListApiKeysUseCase } from './list-api-keys.use-case';
 import { RevokeApiKeyUseCase } from './revoke-api-key.use-case';
 
 @ApiTags('API keys')
@@ -28,7 +34,7 @@ import { RevokeApiKeyUseCase } from './revoke-api-key.use-case';
 export class ApiKeysController {
   constructor(
     private readonly createKey: CreateApiKeyUseCase,
-    private readonly listKeys: ListApiKeysUseCase,
+    private readonly keys: ApiKeysRepository,
     private readonly revokeKey: RevokeApiKeyUseCase,
   ) {}
 
@@ -48,8 +54,9 @@ export class ApiKeysController {
   @Roles('admin')
   @ApiOperation({ summary: "List this tenant's API keys (never their secrets)" })
   @ApiOkResponse({ schema: ref('ApiKeyList') })
-  list(@CurrentCaller() caller: Caller) {
-    return this.listKeys.execute(caller);
+  async list(@CurrentCaller() caller: Caller): Promise<{ items: ApiKeyView[] }> {
+    // Revoked keys included; the view never holds a secret or its hash.
+    return { items: (await this.keys.listByTenant(caller.tenantId)).map(toApiKeyView) };
   }
 
   @Delete(':keyId')

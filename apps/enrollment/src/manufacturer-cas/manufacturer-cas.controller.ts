@@ -20,8 +20,6 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { DisableManufacturerCaUseCase } from './disable-manufacturer-ca.use-case';
-import { GetManufacturerCaUseCase } from './get-manufacturer-ca.use-case';
-import { ListManufacturerCasUseCase } from './list-manufacturer-cas.use-case';
 import {
   CaIdParam,
   RegisterManufacturerCaRequestSchema,
@@ -29,6 +27,7 @@ import {
   VerifyManufacturerCaRequestSchema,
   type VerifyManufacturerCaRequest,
 } from './manufacturer-cas.schemas';
+import { ManufacturerCasQuery } from './manufacturer-cas.query';
 import { RegisterManufacturerCaUseCase } from './register-manufacturer-ca.use-case';
 import { VerifyManufacturerCaUseCase } from './verify-manufacturer-ca.use-case';
 
@@ -42,8 +41,7 @@ export class ManufacturerCasController {
     private readonly registerCa: RegisterManufacturerCaUseCase,
     private readonly verifyCa: VerifyManufacturerCaUseCase,
     private readonly disableCa: DisableManufacturerCaUseCase,
-    private readonly getCa: GetManufacturerCaUseCase,
-    private readonly listCas: ListManufacturerCasUseCase,
+    private readonly cas: ManufacturerCasQuery,
   ) {}
 
   @Post()
@@ -102,7 +100,7 @@ export class ManufacturerCasController {
   @ApiOperation({ summary: "This tenant's manufacturer CAs" })
   @ApiOkResponse({ schema: ref('ManufacturerCaList') })
   list(@CurrentCaller() caller: Caller) {
-    return this.listCas.execute(caller);
+    return this.cas.list(caller);
   }
 
   @Get(':caId')
@@ -111,6 +109,6 @@ export class ManufacturerCasController {
   @ApiOkResponse({ schema: ref('ManufacturerCa') })
   @ApiNotFoundResponse(errorResponse('CA_NOT_FOUND'))
   get(@CurrentCaller() caller: Caller, @Param('caId', caIdPipe) caId: string) {
-    return this.getCa.execute(caller, caId);
+    return this.cas.get(caller, caId);
   }
 }

@@ -1,8 +1,7 @@
 import { Module } from '@nestjs/common';
 import { DisableManufacturerCaUseCase } from './disable-manufacturer-ca.use-case';
-import { GetManufacturerCaUseCase } from './get-manufacturer-ca.use-case';
-import { ListManufacturerCasUseCase } from './list-manufacturer-cas.use-case';
 import { ManufacturerCasController } from './manufacturer-cas.controller';
+import { ManufacturerCasQuery } from './manufacturer-cas.query';
 import { ManufacturerCasRepository } from './manufacturer-cas.repository';
 import { RegisterManufacturerCaUseCase } from './register-manufacturer-ca.use-case';
 import { VerifyManufacturerCaUseCase } from './verify-manufacturer-ca.use-case';
@@ -14,8 +13,7 @@ import { VerifyManufacturerCaUseCase } from './verify-manufacturer-ca.use-case';
     RegisterManufacturerCaUseCase,
     VerifyManufacturerCaUseCase,
     DisableManufacturerCaUseCase,
-    GetManufacturerCaUseCase,
-    ListManufacturerCasUseCase,
+    ManufacturerCasQuery,
   ],
 })
 export class ManufacturerCasModule {}

@@ -15,7 +15,7 @@ import { KafkaHealthProbe } from '../kafka-health';
 import { type EnsureTopicsOptions, ensureTopics } from '../topic-admin';
 
 export interface KafkaModuleOptions extends KafkaClientOptions {
-  /** The topics this service publishes to; start-up fails when one is missing on the broker. */
+  /** The topics this service publishes to or consumes; start-up fails when one is missing on the broker. */
   contracts: readonly TopicContract[];
   /** Create missing topics (and dead-letter topics) at start-up: for local runs and tests. */
   ensureTopics?: boolean | EnsureTopicsOptions;

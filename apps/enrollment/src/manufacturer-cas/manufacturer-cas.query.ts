@@ -5,11 +5,17 @@ import { ManufacturerCaErrors } from './manufacturer-cas.errors';
 import { ManufacturerCasRepository } from './manufacturer-cas.repository';
 import type { ManufacturerCaView } from './manufacturer-cas.schemas';
 
+/** The reads of the tenant's manufacturer CAs, as operators see them. */
 @Injectable()
-export class GetManufacturerCaUseCase {
+export class ManufacturerCasQuery {
   constructor(private readonly cas: ManufacturerCasRepository) {}
 
-  async execute(caller: Caller, caId: string): Promise<ManufacturerCaView> {
+  async list(caller: Caller): Promise<{ items: ManufacturerCaView[] }> {
+    return { items: (await this.cas.list(caller.tenantId)).map(toManufacturerCaView) };
+  }
+
+  /** Another tenant's CA answers exactly as one that does not exist. */
+  async get(caller: Caller, caId: string): Promise<ManufacturerCaView> {
     const ca = await this.cas.find(caller.tenantId, caId);
     if (!ca) throw ManufacturerCaErrors.notFound();
     return toManufacturerCaView(ca);
