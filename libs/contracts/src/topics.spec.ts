@@ -1,6 +1,6 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { expectCommittedSchema } from './snapshot-test';
 import { TELEMETRY_READINGS } from './events/telemetry-reading.event';
 import { ALL_TOPICS } from './topics';
 import { ContractViolationError, deadLetterTopicName, TOPIC_NAME, validateEvent } from './topic-contract';
@@ -8,7 +8,6 @@ import { schemaChangeProblems } from './schema-compatibility';
 import { topicJsonSchema } from './schema-snapshot';
 
 const snapshotDir = resolve(__dirname, '../schemas');
-const updating = process.env.UPDATE_CONTRACT_SNAPSHOTS === '1';
 
 describe('topic registry', () => {
   it('names every topic once, as <domain>.<subject>.v<N>', () => {
@@ -51,20 +50,13 @@ describe('base64 fields', () => {
 
 describe('schema compatibility on a topic', () => {
   it.each(ALL_TOPICS.map((t) => [t.name, t] as const))('%s matches its committed schema', (name, topic) => {
-    const file = resolve(snapshotDir, `${name}.schema.json`);
-    const current = topicJsonSchema(topic);
-    if (!existsSync(file)) {
-      if (!updating) throw new Error(`No committed schema for ${name}: run npm run contracts:snapshot`);
-      mkdirSync(snapshotDir, { recursive: true });
-      writeFileSync(file, `${JSON.stringify(current, null, 2)}\n`);
-      return;
-    }
-    const committed: unknown = JSON.parse(readFileSync(file, 'utf8'));
-    const problems = schemaChangeProblems(committed, current);
-    // An incompatible change never overwrites the snapshot: it needs a new topic version.
-    expect(problems, `${name} changed incompatibly; publish it as a new topic version`).toEqual([]);
-    if (updating) writeFileSync(file, `${JSON.stringify(current, null, 2)}\n`);
-    else expect(current, `${name} changed compatibly: run npm run contracts:snapshot`).toEqual(committed);
+    expectCommittedSchema({
+      name,
+      file: resolve(snapshotDir, `${name}.schema.json`),
+      current: topicJsonSchema(topic),
+      problems: schemaChangeProblems,
+      newVersion: 'a new topic version',
+    });
   });
 });
 

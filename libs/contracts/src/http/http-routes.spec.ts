@@ -1,6 +1,6 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { expectCommittedSchema } from '../snapshot-test';
 import { z } from 'zod';
 import {
   defineHttpRoute,
@@ -15,7 +15,6 @@ import { METER_DATA_KEYS_GET, PSK_PROOFS_CHECK } from './internal-routes';
 import { ALL_HTTP_ROUTES } from './routes';
 
 const snapshotDir = resolve(__dirname, '../../schemas/http');
-const updating = process.env.UPDATE_CONTRACT_SNAPSHOTS === '1';
 const routes = ALL_HTTP_ROUTES.map((route) => [route.name, route] as const);
 
 describe('HTTP route registry', () => {
@@ -101,20 +100,13 @@ describe('defineHttpRoute', () => {
 
 describe('schema compatibility on a route', () => {
   it.each(routes)('%s matches its committed schema', (name, route) => {
-    const file = resolve(snapshotDir, `${name}.schema.json`);
-    const current = httpRouteJsonSchema(route);
-    if (!existsSync(file)) {
-      if (!updating) throw new Error(`No committed schema for ${name}: run npm run contracts:snapshot`);
-      mkdirSync(snapshotDir, { recursive: true });
-      writeFileSync(file, `${JSON.stringify(current, null, 2)}\n`);
-      return;
-    }
-    const committed: unknown = JSON.parse(readFileSync(file, 'utf8'));
-    const problems = httpRouteChangeProblems(committed, current);
-    // An incompatible change never overwrites the snapshot: it needs a new route (a new /vN/ path).
-    expect(problems, `${name} changed incompatibly; publish it as a new route version`).toEqual([]);
-    if (updating) writeFileSync(file, `${JSON.stringify(current, null, 2)}\n`);
-    else expect(current, `${name} changed compatibly: run npm run contracts:snapshot`).toEqual(committed);
+    expectCommittedSchema({
+      name,
+      file: resolve(snapshotDir, `${name}.schema.json`),
+      current: httpRouteJsonSchema(route),
+      problems: httpRouteChangeProblems,
+      newVersion: 'a new route (a new /vN/ path)',
+    });
   });
 
   it('accepts a new optional field and a new answer; refuses a new required field, a moved path, a lost answer', () => {
