@@ -8,7 +8,6 @@ import { workspaceRoot } from '../swc-options.mjs';
 import { DemoError, say } from './run.mjs';
 
 const require = createRequire(import.meta.url);
-const { Kafka, logLevel } = require('kafkajs');
 const TOPIC = 'telemetry.readings.v1';
 
 // kafkajs 2.2.4 schedules a timer with a negative delay (harmless: Node clamps it to 1 ms); Node warns
@@ -18,8 +17,15 @@ process.on('warning', (warning) => {
   if (warning.name !== 'TimeoutNegativeWarning') console.error(`${warning.name}: ${warning.message}`);
 });
 
-const kafkaOf = (brokers) =>
-  new Kafka({ clientId: 'meterkeep-demo', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
+// The platform's own Kafka client (libs/kafka), loaded from dist/ once the demo has built it.
+const kafkaOf = (brokers) => {
+  const { createKafkaClient, KafkaLogLevel } = require(join(workspaceRoot, 'dist/libs/kafka/src/index.js'));
+  return createKafkaClient({
+    clientId: 'meterkeep-demo',
+    brokers: brokers.split(','),
+    logLevel: KafkaLogLevel.NOTHING,
+  });
+};
 
 /** Where each partition of the readings topic ends now: what the demo writes later lies beyond. */
 export async function readingsTopicEnds(brokers) {
