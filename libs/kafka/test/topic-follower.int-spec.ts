@@ -31,6 +31,8 @@ describe('TopicFollower', () => {
       groupId: uniqueGroupId('follower'),
       logger: testLogger,
       ...fastConsumer,
+      // Both partitions at once: a handler held at the gate must not hold the other partition's batch.
+      partitionsConsumedConcurrently: 2,
       ...(onCaughtUp && { onCaughtUp }),
     });
     cleanup.push(() => made.stop());
