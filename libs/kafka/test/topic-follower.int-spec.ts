@@ -59,6 +59,7 @@ describe('TopicFollower', () => {
       if (event.eventId === last.eventId) await gate;
       handled.push(event.eventId);
     });
+    cleanup.push(async () => open()); // runs first: a failed test must not leave stop() waiting at the gate
     expect(following.endOffsets).toBeUndefined();
     await following.start();
     expect(following.endOffsets).toEqual(ends);
