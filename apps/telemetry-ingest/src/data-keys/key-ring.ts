@@ -10,7 +10,7 @@ import { EventConsumer, type KafkaClient } from '@meterkeep/kafka';
 import { KAFKA_CLIENT } from '@meterkeep/kafka/nest';
 import type { Logger } from '@meterkeep/observability';
 import type { TelemetryIngestConfig } from '../config';
-import { CONFIG, LOGGER } from '@meterkeep/service-runtime';
+import { CONFIG, LOGGER, ServiceState } from '@meterkeep/service-runtime';
 import type { MeterKeys } from './meter-keys';
 import { PrivacyKeysClient } from './privacy-keys.client';
 
@@ -34,7 +34,18 @@ export class KeyRing implements OnApplicationBootstrap, BeforeApplicationShutdow
     @Inject(KAFKA_CLIENT) private readonly kafka: KafkaClient,
     @Inject(CONFIG) private readonly config: TelemetryIngestConfig,
     @Inject(LOGGER) private readonly logger: Logger,
-  ) {}
+    state: ServiceState,
+  ) {
+    // Not ready before it follows the announcements: a key destroyed meanwhile would stay cached (and
+    // keep sealing readings) until its TTL ran out.
+    state.addProbe({
+      name: 'key-ring',
+      check: () =>
+        this.consumer?.running
+          ? Promise.resolve()
+          : Promise.reject(new Error('not yet following privacy.occupancies.v1')),
+    });
+  }
 
   onApplicationBootstrap(): void {
     this.consumer = new EventConsumer({
