@@ -34,8 +34,8 @@ const stackEnv = () => {
 const expectedChecks: Record<string, string[]> = {
   enrollment: ['kafka', 'postgres'],
   bootstrap: ['kafka', 'postgres', 'redis'],
-  // Besides its stores, the ingest is ready once it knows the meters and its device listener is open.
-  'telemetry-ingest': ['device-listener', 'directory', 'kafka', 'redis'],
+  // Besides its stores, the ingest waits for its directory, its key ring and its device listener.
+  'telemetry-ingest': ['device-listener', 'directory', 'kafka', 'key-ring', 'redis'],
   'ota-distributor': ['kafka', 'postgres', 's3'],
   privacy: ['kafka', 'postgres', 's3'],
 };
