@@ -6,6 +6,7 @@ import {
   type EventHandler,
   type EventMeta,
 } from './event-consumer';
+import { backoffDelay, sleep } from './backoff';
 import type { KafkaClient } from './kafka-client';
 
 /** `<topic>:<partition>` → the offset of its last record, for every partition that has records. */
@@ -16,8 +17,26 @@ export function partitionKey(topic: string, partition: number): string {
   return `${topic}:${partition}`;
 }
 
-/** The offset of the last record of every non-empty partition of the topics, as they are now. */
+/** Tries of ListOffsets while a partition has no leader yet (a topic just created, a broker restarting). */
+const END_OFFSET_RETRY = { attempts: 8, initialMs: 100, maxMs: 2_000 };
+
+/**
+ * The offset of the last record of every non-empty partition of the topics, as they are now. A
+ * retriable broker answer (no leader yet for a partition of a topic just created) is asked again
+ * with backoff; anything else, or a retriable one that persists, is thrown.
+ */
 export async function fetchEndOffsets(kafka: KafkaClient, topics: readonly string[]): Promise<EndOffsets> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await endOffsetsNow(kafka, topics);
+    } catch (error) {
+      if (!isRetriable(error) || attempt >= END_OFFSET_RETRY.attempts) throw error;
+      await sleep(backoffDelay(attempt, END_OFFSET_RETRY));
+    }
+  }
+}
+
+async function endOffsetsNow(kafka: KafkaClient, topics: readonly string[]): Promise<EndOffsets> {
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -29,6 +48,11 @@ export async function fetchEndOffsets(kafka: KafkaClient, topics: readonly strin
   } finally {
     await admin.disconnect();
   }
+}
+
+/** kafkajs marks broker answers worth asking again (NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE …). */
+function isRetriable(error: unknown): boolean {
+  return (error as { retriable?: unknown } | undefined)?.retriable === true;
 }
 
 export interface TopicFollowerOptions extends Omit<EventConsumerOptions, 'fromBeginning'> {

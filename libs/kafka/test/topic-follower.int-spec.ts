@@ -59,7 +59,8 @@ describe('TopicFollower', () => {
       if (event.eventId === last.eventId) await gate;
       handled.push(event.eventId);
     });
-    cleanup.push(async () => open()); // runs first: a failed test must not leave stop() waiting at the gate
+    // Runs first: a failed test must not leave stop() waiting at the gate.
+    cleanup.push(() => Promise.resolve(open()));
     expect(following.endOffsets).toBeUndefined();
     await following.start();
     expect(following.endOffsets).toEqual(ends);
