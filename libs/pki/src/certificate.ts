@@ -18,6 +18,7 @@ import { fingerprintSha256 } from './fingerprint.js';
 import { parseP256SpkiElement, publicKeyFromSpki } from './keys.js';
 import { type DistinguishedName, parseName } from './name.js';
 import { PEM_LABEL, parsePemBlocks, toDer, toPem } from './pem.js';
+import { MAX_CERTIFICATE_BYTES, MAX_CHAIN_BYTES, MAX_CHAIN_CERTIFICATES, checkSize } from './limits.js';
 import { readSignatureAlgorithm } from './signature.js';
 
 interface Layout {
@@ -225,13 +226,28 @@ function firstChild(explicitTag: DerElement): DerElement {
 /** Parses one certificate, PEM or DER, and checks it is well-formed P-256/ecdsa-with-SHA256 X.509. */
 export function parseCertificate(input: string | Uint8Array | Certificate): Certificate {
   if (input instanceof Certificate) return input;
+  checkSize(input, MAX_CERTIFICATE_BYTES, 'Certificate');
   const der = Buffer.from(toDer(input, PEM_LABEL.certificate));
+  checkSize(der, MAX_CERTIFICATE_BYTES, 'Certificate');
   try {
     return new Certificate(der).checkWellFormed();
   } catch (error) {
     if (error instanceof PkiError) throw error;
     throw malformed(`Certificate: ${error instanceof Error ? error.message : String(error)}`);
   }
+}
+
+/**
+ * A chain a peer presented (leaf first, DER), parsed after its size is bounded: at most
+ * MAX_CHAIN_CERTIFICATES certificates and MAX_CHAIN_BYTES in all, each within MAX_CERTIFICATE_BYTES.
+ */
+export function parseCertificateChain(ders: readonly Uint8Array[]): Certificate[] {
+  if (ders.length > MAX_CHAIN_CERTIFICATES) {
+    throw malformed(`Chain of ${ders.length} certificates; at most ${MAX_CHAIN_CERTIFICATES} are accepted`);
+  }
+  const total = ders.reduce((sum, der) => sum + der.length, 0);
+  if (total > MAX_CHAIN_BYTES) throw malformed(`Chain is larger than ${MAX_CHAIN_BYTES} bytes`);
+  return ders.map((der) => parseCertificate(der));
 }
 
 /** Every certificate in a PEM bundle, in order. */

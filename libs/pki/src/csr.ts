@@ -19,6 +19,7 @@ import { type CertificateAuthority, type IssueOptions, type Issuer, createIssuer
 import type { Certificate } from './certificate.js';
 import { assertP256, parseP256SpkiElement, publicKeyFromSpki, spkiOf } from './keys.js';
 import { type DistinguishedName, type SubjectInput, encodeName, parseName } from './name.js';
+import { MAX_CSR_BYTES, checkSize } from './limits.js';
 import { PEM_LABEL, toDer, toPem } from './pem.js';
 import {
   ECDSA_WITH_SHA256,
@@ -85,12 +86,14 @@ export function createCsr(options: CreateCsrOptions): CertificationRequest {
  */
 export function parseCsr(input: string | Uint8Array | CertificationRequest): CertificationRequest {
   if (input instanceof CertificationRequest) return input;
+  checkSize(input, MAX_CSR_BYTES, 'CSR');
   return decodeCsr(input, undefined);
 }
 
 /** `knownKey` skips the import when the caller built the CSR from that very key (createCsr only). */
 function decodeCsr(input: string | Uint8Array, knownKey: KeyObject | undefined): CertificationRequest {
   const der = Buffer.from(toDer(input, [PEM_LABEL.certificateRequest, 'NEW CERTIFICATE REQUEST']));
+  checkSize(der, MAX_CSR_BYTES, 'CSR');
   const outer = DerReader.of(decodeDer(der), TAG.SEQUENCE, 'CertificationRequest');
   const info = outer.next(TAG.SEQUENCE, 'certificationRequestInfo');
   const algorithm = outer.next(TAG.SEQUENCE, 'signatureAlgorithm');

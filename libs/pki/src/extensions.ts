@@ -23,6 +23,7 @@ import {
 } from './der/index.js';
 import { PkiError, malformed } from './errors.js';
 import { formatIp, parseIp } from './ip.js';
+import { MAX_EXTENSIONS } from './limits.js';
 import { OID } from './oids.js';
 
 export const KEY_USAGES = [
@@ -161,6 +162,7 @@ export function parseExtensionList(element: DerElement, what: string): RawExtens
   const seen = new Set<string>();
   const out: RawExtension[] = [];
   while (!reader.done) {
+    if (out.length === MAX_EXTENSIONS) throw malformed(`${what}: more than ${MAX_EXTENSIONS} extensions`);
     const ext = DerReader.of(reader.next(), TAG.SEQUENCE, `${what} Extension`);
     const extnId = readOid(ext.next(TAG.OID, 'extnID'));
     const criticalElement = ext.optional(TAG.BOOLEAN);

@@ -33,7 +33,15 @@ export {
   type SanInput,
   type SubjectAltNames,
 } from './extensions.js';
-export { Certificate, parseCertificate, parseCertificates } from './certificate.js';
+export { Certificate, parseCertificate, parseCertificateChain, parseCertificates } from './certificate.js';
+export {
+  MAX_CERTIFICATE_BYTES,
+  MAX_CHAIN_BYTES,
+  MAX_CHAIN_CERTIFICATES,
+  MAX_CSR_BYTES,
+  MAX_EXTENSIONS,
+  MAX_NAME_ATTRIBUTES,
+} from './limits.js';
 export {
   CERTIFICATE_PROFILES,
   type CertificateAuthority,

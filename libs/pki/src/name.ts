@@ -13,6 +13,7 @@ import {
   utf8String,
 } from './der/index.js';
 import { PkiError, malformed } from './errors.js';
+import { MAX_NAME_ATTRIBUTES } from './limits.js';
 import { OID } from './oids.js';
 
 /** The subject attributes this library issues, in the order they are encoded (most general first). */
@@ -136,6 +137,9 @@ export function parseName(element: DerElement, what = 'Name'): DistinguishedName
     const rdn = DerReader.of(rdns.next(), TAG.SET, `${what} RDN`);
     if (rdn.done) throw malformed(`${what}: empty RDN`);
     while (!rdn.done) {
+      if (attributes.length === MAX_NAME_ATTRIBUTES) {
+        throw malformed(`${what}: more than ${MAX_NAME_ATTRIBUTES} attributes`);
+      }
       const atv = DerReader.of(rdn.next(), TAG.SEQUENCE, `${what} AttributeTypeAndValue`);
       const type = readOid(atv.next(TAG.OID, 'type'));
       const value = readString(atv.next(undefined, 'value'), `${what} ${SHORT_NAMES.get(type) ?? type}`);

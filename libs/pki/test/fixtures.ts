@@ -3,6 +3,7 @@ import { authorityKeyIdentifierExtension, subjectKeyIdentifierExtension } from '
 import {
   type Certificate,
   type CertificateAuthority,
+  type KeyPair,
   PkiError,
   type SubjectInput,
   createIntermediateCa,
@@ -126,4 +127,37 @@ export function forgeCertificate(options: ForgeOptions): Certificate {
   );
   const signature = sign('sha256', tbs, { key: options.issuer.privateKey, dsaEncoding: 'der' });
   return parseCertificate(der.sequence(tbs, algorithm, der.bitString(signature)));
+}
+
+export interface SelfSignedOptions {
+  /** Encoded Name; default CN=meter-0001. */
+  readonly subject?: Buffer;
+  /** Encoded Extension values (none: a v3 certificate without extensions). */
+  readonly extensions?: readonly Buffer[];
+  readonly key?: KeyPair;
+}
+
+/** A self-signed certificate built by hand, as a hostile client could send: no field is checked. */
+export function selfSignedDer(options: SelfSignedOptions = {}): Buffer {
+  const { privateKey, publicKey } = options.key ?? generateKeyPair();
+  const algorithm = der.sequence(der.oid('1.2.840.10045.4.3.2'));
+  const name = options.subject ?? encodeName({ commonName: 'meter-0001' });
+  const tbs = der.sequence(
+    der.explicit(0, der.integer(2)),
+    der.integer(1),
+    algorithm,
+    name,
+    der.sequence(der.time(T0), der.time(years(T0, 5))),
+    name,
+    spkiOf(publicKey),
+    ...(options.extensions?.length ? [der.explicit(3, der.sequence(...options.extensions))] : []),
+  );
+  return der.sequence(tbs, algorithm, der.bitString(sign('sha256', tbs, privateKey)));
+}
+
+/** An OID whose second arc takes `octets` bytes (0xff… 0x7f), as in the slow-decoding attack. */
+export function longArcOid(octets: number): Buffer {
+  const arc = Buffer.alloc(octets, 0xff);
+  arc[octets - 1] = 0x7f;
+  return der.tlv(der.TAG.OID, Buffer.concat([Buffer.from([0x2a]), arc]));
 }

@@ -181,26 +181,45 @@ export function readNull(element: DerElement, what = 'NULL'): null {
   return null;
 }
 
+/**
+ * Bounds on an OID, checked before it is decoded: 64 octets hold every OID seen in X.509, and an arc
+ * of 19 octets (133 bits) holds the 128-bit UUID arcs of 2.25.x.
+ */
+export const MAX_OID_BYTES = 64;
+export const MAX_OID_ARC_BYTES = 19;
+
+/** Linear in the OID's length: an arc is summed in a number while it fits one, else in one BigInt. */
 export function readOid(element: DerElement, what = 'OBJECT IDENTIFIER'): string {
   expectTag(element, TAG.OID, what);
   const bytes = contentOf(element);
   if (bytes.length === 0) throw malformed(`${what}: empty OID`);
-  const arcs: bigint[] = [];
-  let value = 0n;
-  let fresh = true;
-  for (const byte of bytes) {
-    if (fresh && byte === 0x80) throw malformed(`${what}: OID arc not minimally encoded`);
-    value = (value << 7n) | BigInt(byte & 0x7f);
-    fresh = (byte & 0x80) === 0;
-    if (fresh) {
-      arcs.push(value);
-      value = 0n;
-    }
+  if (bytes.length > MAX_OID_BYTES) throw malformed(`${what}: OID longer than ${MAX_OID_BYTES} octets`);
+  const arcs: string[] = [];
+  let start = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    if (i === start && bytes[i] === 0x80) throw malformed(`${what}: OID arc not minimally encoded`);
+    if ((bytes[i]! & 0x80) !== 0) continue;
+    const length = i + 1 - start;
+    if (length > MAX_OID_ARC_BYTES)
+      throw malformed(`${what}: OID arc longer than ${MAX_OID_ARC_BYTES} octets`);
+    arcs.push(arcOf(bytes, start, i + 1, arcs.length === 0));
+    start = i + 1;
   }
-  if (!fresh) throw malformed(`${what}: OID ends inside an arc`);
-  const first = arcs[0]!;
-  const head = first < 80n ? [first / 40n, first % 40n] : [2n, first - 80n];
-  return [...head, ...arcs.slice(1)].join('.');
+  if (start !== bytes.length) throw malformed(`${what}: OID ends inside an arc`);
+  return arcs.join('.');
+}
+
+/** One arc in decimal; the first encoded arc yields the first two (X.690 8.19.4). */
+function arcOf(bytes: Buffer, start: number, end: number, first: boolean): string {
+  if (end - start <= 7) {
+    let value = 0; // 7 octets are 49 bits: exact in a double
+    for (let i = start; i < end; i++) value = value * 128 + (bytes[i]! & 0x7f);
+    if (!first) return String(value);
+    return value < 80 ? `${Math.floor(value / 40)}.${value % 40}` : `2.${value - 80}`;
+  }
+  let value = 0n;
+  for (let i = start; i < end; i++) value = (value << 7n) | BigInt(bytes[i]! & 0x7f);
+  return first ? `2.${value - 80n}` : value.toString();
 }
 
 export interface BitString {
