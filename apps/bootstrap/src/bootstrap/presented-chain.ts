@@ -1,4 +1,4 @@
-import { type Certificate, parseCertificate } from '@meterkeep/pki';
+import { type Certificate, parseCertificateChain } from '@meterkeep/pki';
 import { BootstrapErrors } from './bootstrap.errors';
 import { isEndpointName } from './endpoint-name';
 
@@ -9,12 +9,15 @@ export interface PresentedChain {
   endpointName: string;
 }
 
-/** 401 without a client certificate; 403 CERTIFICATE_INVALID when it does not parse or names no meter. */
+/**
+ * 401 without a client certificate; 403 CERTIFICATE_INVALID when it does not parse or names no meter.
+ * The chain is bounded (count, size, OID and extension limits) before anything in it is decoded.
+ */
 export function presentedChain(chainDer: readonly Buffer[]): PresentedChain {
   if (chainDer.length === 0) throw BootstrapErrors.clientCertificateRequired();
   let certificates: Certificate[];
   try {
-    certificates = chainDer.map((der) => parseCertificate(der));
+    certificates = parseCertificateChain(chainDer);
   } catch (error) {
     throw BootstrapErrors.certificateInvalid(error instanceof Error ? error.message : 'unparseable');
   }

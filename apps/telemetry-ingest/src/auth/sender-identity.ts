@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { Injectable } from '@nestjs/common';
 import { parseCertificate, validateChain } from '@meterkeep/pki';
-import { peerCertificateChain } from '@meterkeep/service-runtime';
+import { DomainError, peerCertificateChain } from '@meterkeep/service-runtime';
 import { DeviceDirectory } from '../directory/device-directory';
 import { IngestErrors } from '../ingest/ingest.errors';
 import type { Sender } from './authorize-sender';
@@ -9,20 +9,29 @@ import type { Sender } from './authorize-sender';
 /**
  * Verifies the client certificate a connection presented against the tenants' operational issuing
  * CAs (the one whose name the certificate gives as its issuer), once per connection: keep-alive
- * connections carry many batches. Whether that certificate is still current is asked per request.
+ * connections carry many batches. The verdict, refusal included, is kept for the connection (its
+ * certificate cannot change), so a client resending a bad certificate costs a lookup per request.
+ * Whether an accepted certificate is still current is asked per request.
  */
 @Injectable()
 export class SenderIdentity {
-  private readonly verified = new WeakMap<Socket, Sender>();
+  private readonly verdicts = new WeakMap<Socket, Sender | DomainError>();
 
   constructor(private readonly directory: DeviceDirectory) {}
 
   of(socket: Socket, now = new Date()): Sender {
-    const known = this.verified.get(socket);
-    if (known) return known;
-    const sender = this.verify(socket, now);
-    this.verified.set(socket, sender);
-    return sender;
+    let verdict = this.verdicts.get(socket);
+    if (!verdict) {
+      try {
+        verdict = this.verify(socket, now);
+      } catch (error) {
+        if (!(error instanceof DomainError) || !error.permanent) throw error;
+        verdict = error;
+      }
+      this.verdicts.set(socket, verdict);
+    }
+    if (verdict instanceof DomainError) throw verdict;
+    return verdict;
   }
 
   private verify(socket: Socket, now: Date): Sender {
