@@ -1,9 +1,11 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { buildPki, errorCode, forgeCertificate } from '../test/fixtures.js';
 import { basicConstraintsExtension, keyUsageExtension } from './extensions.js';
+import { ECDSA_WITH_SHA256 } from './signature.js';
 import {
   createRootCa,
+  der,
   generateKeyPair,
   parseCertificate,
   parseCertificates,
@@ -115,5 +117,45 @@ describe('verifyCrl names', () => {
       ),
     ).toBe(true);
     expect(errorCode(() => verifyCrl(crl, renamed.certificate))).toBe('WRONG_ISSUER');
+  });
+});
+
+describe('unique identifiers (issuerUniqueID [1], subjectUniqueID [2])', () => {
+  /** The leaf's TBSCertificate with `uniqueIds` inserted after the SPKI and the version set, re-signed. */
+  function withUniqueIds(version: number | undefined, uniqueIds: Buffer[]): Buffer {
+    const tbs = der.decodeDer(pki.leaf.tbsDer);
+    const fields = der.childrenOf(tbs).map((e) => der.encodingOf(e));
+    const [, serial, algorithm, issuer, validity, subject, spki, extensions] = fields;
+    const body = [serial!, algorithm!, issuer!, validity!, subject!, spki!, ...uniqueIds];
+    if (version === 2) body.push(extensions!);
+    const signed = der.sequence(
+      ...(version === undefined ? [] : [der.explicit(0, der.integer(version))]),
+      ...body,
+    );
+    return der.sequence(
+      signed,
+      ECDSA_WITH_SHA256,
+      der.bitString(sign('sha256', signed, pki.intermediate.privateKey)),
+    );
+  }
+  const uid = (tagNumber: number, content: Buffer) => der.implicit(tagNumber, content, false);
+
+  it('accepts well-formed ones in v2 and v3 (RFC 5280: parse, never issue)', () => {
+    const both = [uid(1, Buffer.from([0x00, 0xab])), uid(2, Buffer.from([0x04, 0xf0]))];
+    expect(parseCertificate(withUniqueIds(2, both)).version).toBe(3);
+    expect(parseCertificate(withUniqueIds(1, both)).version).toBe(2);
+  });
+
+  it('MALFORMED in a v1 certificate, or when not a DER BIT STRING', () => {
+    expect(
+      errorCode(() => parseCertificate(withUniqueIds(undefined, [uid(1, Buffer.from([0x00, 0xab]))]))),
+    ).toBe('MALFORMED');
+    expect(errorCode(() => parseCertificate(withUniqueIds(2, [uid(1, Buffer.alloc(0))])))).toBe('MALFORMED');
+    expect(errorCode(() => parseCertificate(withUniqueIds(2, [uid(2, Buffer.from([0x09, 0xff]))])))).toBe(
+      'MALFORMED',
+    );
+    expect(errorCode(() => parseCertificate(withUniqueIds(2, [uid(2, Buffer.from([0x01, 0x01]))])))).toBe(
+      'MALFORMED',
+    ); // an unused bit set
   });
 });

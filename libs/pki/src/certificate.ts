@@ -7,6 +7,7 @@ import {
   contextTag,
   decodeDer,
   encodingOf,
+  readBitString,
   readIntegerBytes,
   readOctetAlignedBitString,
   readSmallInteger,
@@ -32,6 +33,7 @@ interface Layout {
   readonly validity: DerElement;
   readonly subject: DerElement;
   readonly spki: DerElement;
+  readonly uniqueIds: readonly DerElement[];
   readonly extensions: DerElement | undefined;
 }
 
@@ -49,8 +51,9 @@ function scan(der: Buffer): Layout {
   const validity = fields.next(TAG.SEQUENCE, 'validity');
   const subject = fields.next(TAG.SEQUENCE, 'subject');
   const spki = fields.next(TAG.SEQUENCE, 'subjectPublicKeyInfo');
-  fields.optional(contextTag(1, false));
-  fields.optional(contextTag(2, false));
+  const uniqueIds = [fields.optional(contextTag(1, false)), fields.optional(contextTag(2, false))].filter(
+    (e) => e !== undefined,
+  );
   const extensions = fields.optional(contextTag(3, true));
   fields.end();
   return {
@@ -64,6 +67,7 @@ function scan(der: Buffer): Layout {
     validity,
     subject,
     spki,
+    uniqueIds,
     extensions,
   };
 }
@@ -200,6 +204,13 @@ export class Certificate {
   checkWellFormed(): this {
     const version = this.version;
     if (this.layout.extensions && version !== 3) throw malformed('Certificate: extensions require v3');
+    // issuerUniqueID / subjectUniqueID ([1], [2] IMPLICIT BIT STRING): RFC 5280 4.1.2.8 forbids CAs to
+    // issue them but asks that they parse. Refused in v1 (X.509: v2 or v3 only) and when not a DER
+    // BIT STRING; otherwise ignored, as no decision here rests on them.
+    for (const uniqueId of this.layout.uniqueIds) {
+      if (version === 1) throw malformed('Certificate: unique identifiers require v2 or v3');
+      readBitString({ ...uniqueId, tag: TAG.BIT_STRING }, 'Certificate unique identifier');
+    }
     void this.serial;
     parseP256SpkiElement(this.layout.spki, 'subject public key');
     readSignatureAlgorithm(this.layout.tbsSignatureAlgorithm, 'Certificate');

@@ -203,17 +203,57 @@ describe('validateChain', () => {
     expect(codeOf({ requiredEku: 'serverAuth' })).toBe('EXTENDED_KEY_USAGE');
   });
 
-  it('KEY_USAGE when the leaf is a CA certificate (no digitalSignature)', () => {
+  it('LEAF_IS_CA when the leaf is a CA certificate (before its missing digitalSignature counts)', () => {
     expect(codeOf({ leaf: pki.intermediate.certificate, intermediates: [], requiredEku: undefined })).toBe(
-      'KEY_USAGE',
+      'LEAF_IS_CA',
     );
+  });
+
+  const rootCrl = issueCrl({
+    issuer: pki.root,
+    thisUpdate: T0,
+    nextUpdate: years(T0, 2),
+    crlNumber: 1,
+    revoked: [],
   });
 
   it('REVOKED when the issuer CRL lists the leaf; fine when it does not', () => {
     const crl = (revoked: { serial: bigint; revokedAt: Date }[]) =>
       issueCrl({ issuer: pki.intermediate, thisUpdate: T0, nextUpdate: years(T0, 2), crlNumber: 1, revoked });
-    expect(() => validateChain({ ...ok(), crls: [crl([{ serial: 42n, revokedAt: T0 }])] })).not.toThrow();
-    expect(codeOf({ crls: [crl([{ serial: pki.leaf.serial, revokedAt: T0 }])] })).toBe('REVOKED');
+    expect(() =>
+      validateChain({ ...ok(), crls: [crl([{ serial: 42n, revokedAt: T0 }]), rootCrl] }),
+    ).not.toThrow();
+    expect(codeOf({ crls: [crl([{ serial: pki.leaf.serial, revokedAt: T0 }]), rootCrl] })).toBe('REVOKED');
+  });
+
+  it('CRL_MISSING when CRLs are given but none covers a certificate of the path (fails closed)', () => {
+    const leafCrl = issueCrl({
+      issuer: pki.intermediate,
+      thisUpdate: T0,
+      nextUpdate: years(T0, 2),
+      crlNumber: 1,
+      revoked: [],
+    });
+    expect(codeOf({ crls: [] })).toBe('CRL_MISSING');
+    expect(codeOf({ crls: [leafCrl] })).toBe('CRL_MISSING'); // the intermediate: no root CRL
+    expect(codeOf({ crls: [rootCrl] })).toBe('CRL_MISSING'); // the leaf: no intermediate CRL
+    // Without the option, revocation is not checked at all.
+    expect(() => validateChain(ok())).not.toThrow();
+  });
+
+  it('LEAF_IS_CA when the leaf is a CA certificate, even one with digitalSignature and the EKU', () => {
+    const key = generateKeyPair();
+    const caLeaf = forgeCertificate({
+      issuer: pki.intermediate,
+      subject: { commonName: 'meter-ca' },
+      publicKey: key.publicKey,
+      extensions: [
+        basicConstraintsExtension(true),
+        keyUsageExtension(['digitalSignature', 'keyCertSign']),
+        extKeyUsageExtension(['clientAuth']),
+      ],
+    });
+    expect(codeOf({ leaf: caLeaf })).toBe('LEAF_IS_CA');
   });
 
   it('REVOKED when the root CRL lists the intermediate', () => {
@@ -235,7 +275,7 @@ describe('validateChain', () => {
       crlNumber: 1,
       revoked: [],
     });
-    expect(codeOf({ crls: [stale] })).toBe('CRL_EXPIRED');
+    expect(codeOf({ crls: [stale, rootCrl] })).toBe('CRL_EXPIRED');
     const sameName = createRootCa({
       subject: { country: 'GB', organization: 'Meterkeep Test', commonName: 'Meterkeep Test Factory CA' },
       validity: { notBefore: T0, notAfter: years(T0, 10) },
@@ -247,8 +287,8 @@ describe('validateChain', () => {
       crlNumber: 1,
       revoked: [],
     });
-    // The forged CRL carries another key identifier, so it is not taken as the issuer's CRL at all…
-    expect(() => validateChain({ ...ok(), crls: [forged] })).not.toThrow();
+    // The forged CRL carries another key identifier: it is not the issuer's CRL, so none covers the leaf…
+    expect(codeOf({ crls: [forged, rootCrl] })).toBe('CRL_MISSING');
     // …but a CRL whose signature was tampered with is refused.
     const good = issueCrl({
       issuer: pki.intermediate,
@@ -258,7 +298,7 @@ describe('validateChain', () => {
       revoked: [],
     });
     const tampered = { ...good, signature: flipByte(good.signature, -1) } as typeof good;
-    expect(codeOf({ crls: [tampered] })).toBe('CRL_BAD_SIGNATURE');
+    expect(codeOf({ crls: [tampered, rootCrl] })).toBe('CRL_BAD_SIGNATURE');
   });
 
   describe('with hand-forged certificates', () => {

@@ -15,8 +15,9 @@ export interface ValidateChainOptions {
   /** The leaf must carry this extendedKeyUsage; issuers that restrict EKU must allow it. */
   readonly requiredEku?: ExtendedKeyUsage;
   /**
-   * CRLs to check each certificate against (those whose issuer is the certificate's issuer). A
-   * certificate whose issuer has no CRL here is not checked for revocation.
+   * With CRLs, revocation is checked and required: every certificate below the trust anchor must be
+   * covered by a current CRL signed by its issuer's key, else CRL_MISSING (a CRL naming the issuer
+   * but another key does not count). Without this option, revocation is not checked.
    */
   readonly crls?: readonly Crl[];
 }
@@ -106,6 +107,8 @@ function checkIssuerRole(issuer: Certificate, requiredEku: ExtendedKeyUsage | un
 }
 
 function checkLeafRole(leaf: Certificate, requiredEku: ExtendedKeyUsage | undefined): void {
+  // A CA certificate is not an end entity, whatever key usages it carries.
+  if (leaf.isCa) throw new PkiError('LEAF_IS_CA', `${label(leaf)} is a CA certificate, not an end entity`);
   if (!leaf.extensions.keyUsage?.includes('digitalSignature')) {
     throw new PkiError('KEY_USAGE', `${label(leaf)} lacks keyUsage digitalSignature`);
   }
@@ -126,7 +129,13 @@ function checkRevocation(
       crl.issuer.equals(certificate.issuer) &&
       (!crl.authorityKeyIdentifier || !ski || crl.authorityKeyIdentifier.equals(ski)),
   );
-  if (relevant.length === 0) return;
+  // Fail closed: no CRL from this issuer's key means the revocation status is unknown.
+  if (relevant.length === 0) {
+    throw new PkiError(
+      'CRL_MISSING',
+      `No CRL signed by the key of ${label(issuer)} covers ${label(certificate)}`,
+    );
+  }
   for (const crl of relevant) verifyCrl(crl, issuer);
   const entry = relevant.map((crl) => revocationOf(crl, certificate.serial)).find((e) => e !== undefined);
   if (entry) {
@@ -153,11 +162,13 @@ function checkRevocation(
  * Validates a certificate path at the instant `at` and returns it (leaf first, anchor last), or
  * throws a PkiError naming the first fault: WRONG_ISSUER, BAD_SIGNATURE, UNTRUSTED_ROOT,
  * NOT_YET_VALID, EXPIRED, UNKNOWN_CRITICAL_EXTENSION, NOT_A_CA, KEY_USAGE, PATH_LENGTH_EXCEEDED,
- * EXTENDED_KEY_USAGE, REVOKED, CRL_BAD_SIGNATURE, CRL_EXPIRED, CRL_NOT_YET_VALID.
+ * EXTENDED_KEY_USAGE, LEAF_IS_CA, REVOKED, CRL_MISSING, CRL_BAD_SIGNATURE, CRL_EXPIRED,
+ * CRL_NOT_YET_VALID.
  *
  * Beyond RFC 5280 minimums, by design: the trust anchor's own validity, CA flag and pathLen are
- * enforced (as OpenSSL does), the leaf must carry keyUsage digitalSignature, and a required EKU must
- * be present on the leaf (an absent extension does not count as "any").
+ * enforced (as OpenSSL does), the leaf must not be a CA and must carry keyUsage digitalSignature, a
+ * required EKU must be present on the leaf (an absent extension does not count as "any"), and given
+ * CRLs, revocation checking fails closed.
  */
 export function validateChain(options: ValidateChainOptions): ValidatedPath {
   const path = buildPath(options);
@@ -195,6 +206,8 @@ export function validateChain(options: ValidateChainOptions): ValidatedPath {
       constrainedBy = certificate;
     }
   }
-  for (let i = 0; i < path.length - 1; i++) checkRevocation(path[i]!, path[i + 1]!, options.crls ?? [], at);
+  const { crls } = options;
+  // From the top: a revoked CA says more than a missing CRL below it.
+  if (crls) for (let i = path.length - 2; i >= 0; i--) checkRevocation(path[i]!, path[i + 1]!, crls, at);
   return { path, leaf: path[0]!, trustAnchor: path[path.length - 1]! };
 }

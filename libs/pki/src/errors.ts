@@ -11,6 +11,7 @@ export const PKI_ERROR_CODES = [
   'WRONG_ISSUER',
   'UNTRUSTED_ROOT',
   'NOT_A_CA',
+  'LEAF_IS_CA',
   'PATH_LENGTH_EXCEEDED',
   'KEY_USAGE',
   'EXTENDED_KEY_USAGE',
@@ -21,6 +22,7 @@ export const PKI_ERROR_CODES = [
   'CRL_BAD_SIGNATURE',
   'CRL_EXPIRED',
   'CRL_NOT_YET_VALID',
+  'CRL_MISSING',
 ] as const;
 
 export type PkiErrorCode = (typeof PKI_ERROR_CODES)[number];

@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { T0, buildPki, errorCode, years } from '../test/fixtures.js';
+import { T0, buildPki, errorCode, forgeCertificate, years } from '../test/fixtures.js';
 import {
   PEM_LABEL,
   assertP256,
@@ -17,6 +17,7 @@ import {
   parsePemBlocks,
   parseP256Spki,
   spkiOf,
+  der,
   toPem,
 } from './index.js';
 
@@ -132,5 +133,51 @@ describe('PEM and fingerprints', () => {
     expect(fp).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
     expect(formatFingerprint(fp)).toMatch(/^BA:78:16:BF:.*:15:AD$/);
     expect(normalizeFingerprint(formatFingerprint(fp))).toBe(fp);
+  });
+});
+
+describe('P-256 points are checked when a key or certificate is parsed', () => {
+  const { publicKey } = generateKeyPair();
+  const good = spkiOf(publicKey);
+  const offCurve = Buffer.from(good);
+  offCurve[90] = offCurve[90]! ^ 0x01; // y changed: no longer on the curve
+
+  it('refuses an uncompressed point off the curve, or with a coordinate not below p', () => {
+    expect(parseP256Spki(good).point).toHaveLength(65);
+    expect(errorCode(() => parseP256Spki(offCurve))).toBe('UNSUPPORTED_KEY');
+    const tooBig = Buffer.from(good);
+    tooBig.fill(0xff, 27, 59); // x = 2^256 - 1 >= p
+    expect(errorCode(() => parseP256Spki(tooBig))).toBe('UNSUPPORTED_KEY');
+  });
+
+  it('refuses a compressed point whose x has no point on the curve', () => {
+    const jwk = publicKey.export({ format: 'jwk' });
+    const x = Buffer.from(jwk.x!, 'base64url');
+    const y = Buffer.from(jwk.y!, 'base64url');
+    const compressed = (first: Buffer) =>
+      der.sequence(
+        der.sequence(der.oid('1.2.840.10045.2.1'), der.oid('1.2.840.10045.3.1.7')),
+        der.bitString(Buffer.concat([Buffer.from([0x02 | (y[31]! & 1)]), first])),
+      );
+    expect(parseP256Spki(compressed(x)).point).toHaveLength(33);
+    // x = 1 is not the abscissa of any P-256 point (1 - 3 + b is not a square mod p).
+    const one = Buffer.alloc(32);
+    one[31] = 1;
+    expect(errorCode(() => parseP256Spki(compressed(one)))).toBe('UNSUPPORTED_KEY');
+  });
+
+  it('refuses a certificate whose subject key is off the curve, though its signature is valid', () => {
+    const pki = buildPki();
+    expect(
+      errorCode(() =>
+        forgeCertificate({
+          issuer: pki.intermediate,
+          subject: { commonName: 'meter-off-curve' },
+          publicKey,
+          spki: offCurve,
+          extensions: [],
+        }),
+      ),
+    ).toBe('UNSUPPORTED_KEY');
   });
 });

@@ -103,7 +103,9 @@ export function parseP256Spki(spki: Uint8Array, what = 'public key'): P256Public
   const bytes = Buffer.isBuffer(spki) ? spki : Buffer.from(spki.buffer, spki.byteOffset, spki.length);
   // Fast path for the one shape OpenSSL (and spkiOf) produce; anything else takes the full parse.
   if (bytes.length === 91 && bytes[26] === 0x04 && P256_SPKI_PREFIX.equals(bytes.subarray(0, 26))) {
-    return { spki: bytes, point: bytes.subarray(26) };
+    const point = bytes.subarray(26);
+    checkP256Point(point, what);
+    return { spki: bytes, point };
   }
   return parseP256SpkiElement(decodeDer(bytes), what);
 }
@@ -133,7 +135,35 @@ export function parseP256SpkiElement(
     (point.length === 65 && point[0] === 0x04) ||
     (point.length === 33 && (point[0] === 0x02 || point[0] === 0x03));
   if (!valid) throw new PkiError('UNSUPPORTED_KEY', `${what} is not an encoded P-256 point`);
+  checkP256Point(point, what);
   return { spki: encodingOf(element), point };
+}
+
+// P-256 (FIPS 186-4 D.1.2.3): y² = x³ - 3x + b over GF(p).
+const P = 2n ** 256n - 2n ** 224n + 2n ** 192n + 2n ** 96n - 1n;
+const COMPRESSED_SPKI_PREFIX = Buffer.from('3039301306072a8648ce3d020106082a8648ce3d030107032200', 'hex');
+const B = 0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604bn;
+
+/**
+ * Refuses an uncompressed point that is not on P-256 (coordinates below p, the equation holds), so a
+ * certificate's key is checked when it is parsed, not only when it is imported (a leaf's key may
+ * never be). The point at infinity has no 65-byte encoding. A compressed point is checked by
+ * OpenSSL's import, which decompresses it (rare, and too slow to do here in BigInt).
+ */
+function checkP256Point(point: Buffer, what: string): void {
+  if (point[0] !== 0x04) {
+    try {
+      createPublicKey({ key: Buffer.concat([COMPRESSED_SPKI_PREFIX, point]), format: 'der', type: 'spki' });
+    } catch {
+      throw new PkiError('UNSUPPORTED_KEY', `${what} is not a point on P-256`);
+    }
+    return;
+  }
+  const x = BigInt(`0x${point.toString('hex', 1, 33)}`);
+  const y = BigInt(`0x${point.toString('hex', 33, 65)}`);
+  if (x >= P || y >= P || (y * y - (x * x * x - 3n * x + B)) % P !== 0n) {
+    throw new PkiError('UNSUPPORTED_KEY', `${what} is not a point on P-256`);
+  }
 }
 
 /** Imports a P-256 SubjectPublicKeyInfo; OpenSSL checks that the point is on the curve. */
