@@ -1,7 +1,7 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { buildPki, errorCode, forgeCertificate } from '../test/fixtures.js';
-import { basicConstraintsExtension, keyUsageExtension } from './extensions.js';
+import { buildPki, errorCode, forgeCertificate, selfSignedDer } from '../test/fixtures.js';
+import { basicConstraintsExtension, extension, keyUsageExtension } from './extensions.js';
 import { ECDSA_WITH_SHA256 } from './signature.js';
 import {
   createRootCa,
@@ -157,5 +157,58 @@ describe('unique identifiers (issuerUniqueID [1], subjectUniqueID [2])', () => {
     expect(errorCode(() => parseCertificate(withUniqueIds(2, [uid(2, Buffer.from([0x01, 0x01]))])))).toBe(
       'MALFORMED',
     ); // an unused bit set
+  });
+});
+
+describe('subjectAltName entries (found by the differential fuzzer)', () => {
+  const withSanEntry = (entry: Buffer) =>
+    forgeCertificate({
+      issuer: pki.intermediate,
+      subject: { commonName: 'meter-san' },
+      publicKey: generateKeyPair().publicKey,
+      extensions: [
+        basicConstraintsExtension(true, 0),
+        keyUsageExtension(['keyCertSign']),
+        extension('2.5.29.17', false, der.sequence(der.implicit(2, Buffer.from('a.example'), false), entry)),
+      ],
+    });
+
+  it('MALFORMED for an entry that is no GeneralName (OpenSSL then reads the extension as invalid)', () => {
+    for (const entry of [
+      der.oid('2.5.4.3'),
+      der.bitString(Buffer.from('x')),
+      der.tlv(0x1e, Buffer.from([0, 0x61])),
+    ]) {
+      expect(errorCode(() => withSanEntry(entry))).toBe('MALFORMED');
+    }
+  });
+
+  it('keeps the GeneralName choices it does not read (otherName, directoryName, registeredID)', () => {
+    const directoryName = der.explicit(4, der.sequence());
+    const registeredId = der.implicit(8, der.contentOf(der.decodeDer(der.oid('1.2.3'))), false);
+    for (const entry of [directoryName, registeredId]) {
+      expect(withSanEntry(entry).extensions.subjectAltName?.dns).toEqual(['a.example']);
+    }
+  });
+});
+
+describe('authorityKeyIdentifier (found by the differential fuzzer)', () => {
+  const withAki = (aki: Buffer) =>
+    parseCertificate(selfSignedDer({ extensions: [extension('2.5.29.35', false, aki)] }));
+
+  it('MALFORMED when authorityCertIssuer holds no GeneralNames or the serial is no INTEGER', () => {
+    const keyId = der.implicit(0, Buffer.from([1, 2, 3]), false);
+    // The fuzzer's case: the keyIdentifier retagged [1] constructed, so its bytes become "GeneralNames".
+    expect(errorCode(() => withAki(der.sequence(der.tlv(0xa1, Buffer.from([0x01, 0xb1, 0xdd])))))).toBe(
+      'MALFORMED',
+    );
+    expect(errorCode(() => withAki(der.sequence(keyId, der.implicit(2, Buffer.from([0, 1]), false))))).toBe(
+      'MALFORMED',
+    );
+    const issuerAndSerial = [
+      der.tlv(0xa1, der.explicit(4, der.sequence())),
+      der.implicit(2, Buffer.from([7]), false),
+    ];
+    expect(withAki(der.sequence(keyId, ...issuerAndSerial)).extensions.all).toHaveLength(1);
   });
 });

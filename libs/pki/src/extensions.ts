@@ -6,14 +6,17 @@ import {
   contentOf,
   contextTag,
   decodeDer,
+  describeTag,
   encodingOf,
   enumerated,
+  expectTag,
   implicit,
   integer,
   namedBitString,
   octetString,
   oid,
   readBoolean,
+  readIntegerBytes,
   readNamedBits,
   readOctetString,
   readOid,
@@ -221,20 +224,48 @@ function parseExtKeyUsage(value: DerElement): string[] {
 export function parseAuthorityKeyIdentifier(value: DerElement): Buffer | undefined {
   const reader = DerReader.of(value, TAG.SEQUENCE, 'authorityKeyIdentifier');
   const keyId = reader.optional(contextTag(0, false));
-  reader.optional(contextTag(1, true));
-  reader.optional(contextTag(2, false));
+  const issuer = reader.optional(contextTag(1, true));
+  if (issuer) generalNames(issuer, 'authorityKeyIdentifier.authorityCertIssuer');
+  const serial = reader.optional(contextTag(2, false));
+  if (serial) readIntegerBytes({ ...serial, tag: TAG.INTEGER }, 'authorityKeyIdentifier.serial');
   reader.end();
   return keyId ? Buffer.from(contentOf(keyId)) : undefined;
 }
 
+/** The GeneralName CHOICE tags (RFC 5280 4.2.1.6): [0]..[8], constructed where the type is. */
+const GENERAL_NAME_TAGS = new Set([
+  contextTag(0, true), // otherName
+  contextTag(1, false), // rfc822Name
+  contextTag(2, false), // dNSName
+  contextTag(3, true), // x400Address
+  contextTag(4, true), // directoryName
+  contextTag(5, true), // ediPartyName
+  contextTag(6, false), // uniformResourceIdentifier
+  contextTag(7, false), // iPAddress
+  contextTag(8, false), // registeredID
+]);
+
+/**
+ * The entries of a GeneralNames value, each checked to be a GeneralName: anything else makes OpenSSL
+ * fail to decode the extension (and then, for one, read cA as false), so it is refused here too.
+ */
+function generalNames(element: DerElement, what: string): DerElement[] {
+  const entries = new DerReader(element, what).rest();
+  for (const entry of entries) {
+    if (!GENERAL_NAME_TAGS.has(entry.tag))
+      throw malformed(`${what}: ${describeTag(entry.tag)} is not a GeneralName`);
+  }
+  return entries;
+}
+
 function parseSubjectAltName(value: DerElement): SubjectAltNames {
-  const reader = DerReader.of(value, TAG.SEQUENCE, 'subjectAltName');
+  expectTag(value, TAG.SEQUENCE, 'subjectAltName');
   const dns: string[] = [];
   const ip: string[] = [];
   const uri: string[] = [];
   const email: string[] = [];
   const ia5 = (e: DerElement): string => readString({ ...e, tag: TAG.IA5_STRING }, 'subjectAltName entry');
-  for (const entry of reader.rest()) {
+  for (const entry of generalNames(value, 'subjectAltName')) {
     switch (entry.tag) {
       case contextTag(1, false):
         email.push(ia5(entry));
