@@ -100,20 +100,32 @@ const P256_SPKI_PREFIX = Buffer.from(
 
 /** Checks that a SubjectPublicKeyInfo is a P-256 key, without importing it. */
 export function parseP256Spki(spki: Uint8Array, what = 'public key'): P256PublicKeyInfo {
+  const info = readP256Spki(spki, what);
+  checkP256Point(info.point, what);
+  return info;
+}
+
+/** The SPKI's shape only: the caller imports the key, and OpenSSL's import checks the point. */
+function readP256Spki(spki: Uint8Array, what: string): P256PublicKeyInfo {
   const bytes = Buffer.isBuffer(spki) ? spki : Buffer.from(spki.buffer, spki.byteOffset, spki.length);
   // Fast path for the one shape OpenSSL (and spkiOf) produce; anything else takes the full parse.
   if (bytes.length === 91 && bytes[26] === 0x04 && P256_SPKI_PREFIX.equals(bytes.subarray(0, 26))) {
-    const point = bytes.subarray(26);
-    checkP256Point(point, what);
-    return { spki: bytes, point };
+    return { spki: bytes, point: bytes.subarray(26) };
   }
-  return parseP256SpkiElement(decodeDer(bytes), what);
+  return readP256SpkiElement(decodeDer(bytes), what);
 }
 
+/** Checks a SubjectPublicKeyInfo element is a P-256 key whose point is on the curve. */
 export function parseP256SpkiElement(
   element: ReturnType<typeof decodeDer>,
   what = 'public key',
 ): P256PublicKeyInfo {
+  const info = readP256SpkiElement(element, what);
+  checkP256Point(info.point, what);
+  return info;
+}
+
+function readP256SpkiElement(element: ReturnType<typeof decodeDer>, what: string): P256PublicKeyInfo {
   const reader = DerReader.of(element, TAG.SEQUENCE, 'SubjectPublicKeyInfo');
   const algorithm = DerReader.of(reader.next(TAG.SEQUENCE, 'algorithm'), TAG.SEQUENCE, 'AlgorithmIdentifier');
   const algorithmOid = readOid(algorithm.next(TAG.OID, 'algorithm'));
@@ -135,7 +147,6 @@ export function parseP256SpkiElement(
     (point.length === 65 && point[0] === 0x04) ||
     (point.length === 33 && (point[0] === 0x02 || point[0] === 0x03));
   if (!valid) throw new PkiError('UNSUPPORTED_KEY', `${what} is not an encoded P-256 point`);
-  checkP256Point(point, what);
   return { spki: encodingOf(element), point };
 }
 
@@ -168,7 +179,7 @@ function checkP256Point(point: Buffer, what: string): void {
 
 /** Imports a P-256 SubjectPublicKeyInfo; OpenSSL checks that the point is on the curve. */
 export function publicKeyFromSpki(spki: Uint8Array, what = 'public key'): KeyObject {
-  const { spki: der } = parseP256Spki(spki, what);
+  const { spki: der } = readP256Spki(spki, what);
   try {
     return assertP256(createPublicKey({ key: der, format: 'der', type: 'spki' }), what);
   } catch (error) {
