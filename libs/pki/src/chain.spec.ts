@@ -209,17 +209,13 @@ describe('validateChain', () => {
     );
   });
 
-  const rootCrl = issueCrl({
-    issuer: pki.root,
-    thisUpdate: T0,
-    nextUpdate: years(T0, 2),
-    crlNumber: 1,
-    revoked: [],
-  });
+  /** A CRL current at AT. */
+  const currentCrl = (issuer: typeof pki.root, revoked: { serial: bigint; revokedAt: Date }[] = []) =>
+    issueCrl({ issuer, thisUpdate: T0, nextUpdate: years(T0, 2), crlNumber: 1, revoked });
+  const rootCrl = currentCrl(pki.root);
 
   it('REVOKED when the issuer CRL lists the leaf; fine when it does not', () => {
-    const crl = (revoked: { serial: bigint; revokedAt: Date }[]) =>
-      issueCrl({ issuer: pki.intermediate, thisUpdate: T0, nextUpdate: years(T0, 2), crlNumber: 1, revoked });
+    const crl = (revoked: { serial: bigint; revokedAt: Date }[]) => currentCrl(pki.intermediate, revoked);
     expect(() =>
       validateChain({ ...ok(), crls: [crl([{ serial: 42n, revokedAt: T0 }]), rootCrl] }),
     ).not.toThrow();
@@ -227,13 +223,7 @@ describe('validateChain', () => {
   });
 
   it('CRL_MISSING when CRLs are given but none covers a certificate of the path (fails closed)', () => {
-    const leafCrl = issueCrl({
-      issuer: pki.intermediate,
-      thisUpdate: T0,
-      nextUpdate: years(T0, 2),
-      crlNumber: 1,
-      revoked: [],
-    });
+    const leafCrl = currentCrl(pki.intermediate);
     expect(codeOf({ crls: [] })).toBe('CRL_MISSING');
     expect(codeOf({ crls: [leafCrl] })).toBe('CRL_MISSING'); // the intermediate: no root CRL
     expect(codeOf({ crls: [rootCrl] })).toBe('CRL_MISSING'); // the leaf: no intermediate CRL
