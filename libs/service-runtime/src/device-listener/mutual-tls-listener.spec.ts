@@ -58,6 +58,11 @@ const deviceCertificate = issueCertificate({
   ...validity,
 });
 
+// The same certificate with its signature spoilt: to OpenSSL, signed by another key than its issuer's.
+const forgedDer = Buffer.from(deviceCertificate.der);
+forgedDer[forgedDer.length - 1]! ^= 0x01;
+const forgedPem = `-----BEGIN CERTIFICATE-----\n${forgedDer.toString('base64')}\n-----END CERTIFICATE-----\n`;
+
 const logger = createLogger({
   service: 'mutual-tls-listener-spec',
   level: 'error',
@@ -70,7 +75,7 @@ interface Seen {
   listener: string;
 }
 
-function get(port: number, withClientCertificate: boolean) {
+function get(port: number, withClientCertificate: boolean, cert?: string) {
   return new Promise<{ seen: Seen; headers: IncomingHttpHeaders; serverSerial: string }>(
     (resolve, reject) => {
       const req = request(
@@ -85,7 +90,7 @@ function get(port: number, withClientCertificate: boolean) {
           headers: { connection: 'keep-alive' },
           ...(withClientCertificate && {
             key: pem(deviceKey),
-            cert: deviceCertificate.pem + factoryCa.certificate.pem,
+            cert: cert ?? deviceCertificate.pem + factoryCa.certificate.pem,
           }),
         },
         (res) => {
@@ -140,6 +145,22 @@ describe('MutualTlsListener', () => {
     expect((await get(listener.port, false)).seen.chain).toBe(0);
     // Idle device connections stay open longer than a typical 60 s client or load-balancer timeout.
     expect(withCertificate.headers['keep-alive']).toBe('timeout=65');
+  });
+
+  it('answers a chain whose leaf signature fails (a forged leaf before the real CAs) instead of resetting it', async () => {
+    listener = new MutualTlsListener({
+      name: 'test listener',
+      port: 0,
+      host: '127.0.0.1',
+      // Answers later, as an application that looks the certificate up does.
+      handler: (req, res) => void setTimeout(() => handler(req, res), 100),
+      credentials: () => Promise.resolve(serverCredentials()),
+      logger,
+    });
+    await listener.listen();
+    const forgedChain = forgedPem + factoryCa.certificate.pem + deviceRoot.certificate.pem;
+    for (let attempt = 0; attempt < 3; attempt++)
+      expect((await get(listener.port, true, forgedChain)).seen.chain).toBe(3);
   });
 
   it('serves reissued credentials to new connections', async () => {

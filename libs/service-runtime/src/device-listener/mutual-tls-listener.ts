@@ -2,7 +2,9 @@ import { constants } from 'node:crypto';
 import type { RequestListener } from 'node:http';
 import { type Server, createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { Logger } from '@meterkeep/observability';
+import { rememberPeerChain } from './peer-chain';
 
 /** What a mutual-TLS listener serves: its key and certificate, and the CA its clients trust it by. */
 export interface TlsCredentials {
@@ -89,6 +91,8 @@ export class MutualTlsListener {
     server.keepAliveTimeout = keepAliveTimeout;
     // Above the keep-alive timeout: a request arriving on an idle connection as it times out is not cut.
     server.headersTimeout = keepAliveTimeout + 1_000;
+    // Before the connection reads any request: see rememberPeerChain.
+    server.on('secureConnection', (socket: TLSSocket) => rememberPeerChain(socket));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
