@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
+import { clientAddress } from './device-edge';
 
 const MAX_CHAIN = 8;
 
@@ -44,7 +45,7 @@ function readPeerChain(socket: Socket | TLSSocket): Buffer[] {
   return chain;
 }
 
-/** The peer's address as seen on the socket (no proxy headers are trusted). */
+/** The client's address: from a trusted balancer's PROXY header (see installDeviceEdge), else the peer's. */
 export function sourceAddress(socket: Socket): string {
-  return socket.remoteAddress ?? 'unknown';
+  return clientAddress(socket);
 }
