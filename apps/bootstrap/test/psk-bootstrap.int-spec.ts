@@ -197,6 +197,31 @@ describe('bootstrap: PSK meters, proven by HMAC over a single-use nonce', () => 
     expect(mismatch.body).toMatchObject({ code: 'CSR_SUBJECT_MISMATCH' });
   });
 
+  it('spends no meter’s allowance before its proof: a stranger’s nonces and bad proofs do not lock it out', async () => {
+    const meter = await pskMeter();
+    // More than BOOTSTRAP_RATE_LIMIT_PER_METER (10) nonces and failed proofs naming the meter's identity.
+    for (let i = 0; i < 6; i++) {
+      const { nonce } = await nonceFor(meter.pskIdentity);
+      const csr = csrFor(meter.endpointName);
+      const wrong = await pskBootstrap({
+        pskIdentity: meter.pskIdentity,
+        nonce,
+        csrPem: csr.pem,
+        proof: proofOf(randomBytes(32), nonce, csr.pem),
+      });
+      expect(wrong.body).toMatchObject({ code: 'BAD_PSK_PROOF' });
+    }
+    const { nonce } = await nonceFor(meter.pskIdentity);
+    const csr = csrFor(meter.endpointName);
+    const genuine = await pskBootstrap({
+      pskIdentity: meter.pskIdentity,
+      nonce,
+      csrPem: csr.pem,
+      proof: proofOf(meter.psk, nonce, csr.pem),
+    });
+    expect(genuine.status).toBe(200);
+  });
+
   it('tells an identity it does not know (yet) to come back: 503 NOT_YET_KNOWN', async () => {
     const pskIdentity = `id-unknown-${randomBytes(4).toString('hex')}`;
     const { nonce } = await nonceFor(pskIdentity);
