@@ -3,7 +3,7 @@ import { type AddressInfo, type Socket, connect } from 'node:net';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Sender } from '../auth/authorize-sender';
-import { AdmissionGate, type SenderAdmission, batchBodyReader } from './admission';
+import { AdmissionGate, type AdmissionLimits, type SenderAdmission, batchBodyReader } from './admission';
 import { IngestErrors } from './ingest.errors';
 
 const KIB = 1_024;
@@ -21,6 +21,15 @@ const admission = {
     return sender(socket.sender);
   },
 } as unknown as SenderAdmission;
+
+const gateOf = (limits: Partial<AdmissionLimits>) =>
+  new AdmissionGate({
+    maxBytes: 4_096 * KIB,
+    maxReadings: 1_000,
+    maxBytesPerSender: 4_096 * KIB,
+    maxBytesPerSource: 4_096 * KIB,
+    ...limits,
+  });
 
 let server: Server | undefined;
 afterEach(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
@@ -62,12 +71,7 @@ function partialBatch(port: number, length: number, sent: string, who?: string) 
 
 describe('batchBodyReader', () => {
   it('reserves nothing for a sender it cannot admit: a full budget of anonymous bodies leaves room for a meter', async () => {
-    const gate = new AdmissionGate({
-      maxBytes: 1_024 * KIB,
-      maxReadings: 1_000,
-      maxBytesPerSender: 1_024 * KIB,
-      maxBytesPerSource: 1_024 * KIB,
-    });
+    const gate = gateOf({ maxBytes: 1_024 * KIB });
     const port = await start(gate);
     const anonymous = Array.from({ length: 4 }, () => partialBatch(port, 512 * KIB, '{'));
     for (const a of anonymous)
@@ -78,12 +82,7 @@ describe('batchBodyReader', () => {
   });
 
   it('bounds one sender’s bytes in progress (503 METER_BUSY) without stopping another', async () => {
-    const gate = new AdmissionGate({
-      maxBytes: 4_096 * KIB,
-      maxReadings: 1_000,
-      maxBytesPerSender: 600 * KIB,
-      maxBytesPerSource: 4_096 * KIB,
-    });
+    const gate = gateOf({ maxBytesPerSender: 600 * KIB });
     const port = await start(gate);
     const slow = partialBatch(port, 512 * KIB, '{', 'MTR-1');
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -95,12 +94,7 @@ describe('batchBodyReader', () => {
   });
 
   it('answers a body that does not arrive in time with 503, and frees its reservation', async () => {
-    const gate = new AdmissionGate({
-      maxBytes: 1_024 * KIB,
-      maxReadings: 1_000,
-      maxBytesPerSender: 512 * KIB,
-      maxBytesPerSource: 1_024 * KIB,
-    });
+    const gate = gateOf({ maxBytesPerSender: 512 * KIB });
     const port = await start(gate, 300);
     const slow = partialBatch(port, 512 * KIB, '{', 'MTR-1');
     expect(await slow.answer()).toMatch(

@@ -16,7 +16,7 @@ import {
   issueCertificate,
 } from '@meterkeep/pki';
 import { listenerOf, listenerRouting } from './listener-routing.middleware';
-import { MutualTlsListener, type TlsCredentials } from './mutual-tls-listener';
+import { MutualTlsListener, type MutualTlsListenerOptions, type TlsCredentials } from './mutual-tls-listener';
 import { peerCertificateChain, sourceAddress } from './peer-chain';
 import { encodeProxyV2 } from './proxy-protocol';
 
@@ -158,7 +158,9 @@ describe('MutualTlsListener', () => {
     res.end(JSON.stringify(seen));
   };
 
-  it('asks for a client certificate and leaves its checking to the application', async () => {
+  /** Starts a listener (closing the one before) with the test's defaults; its port. */
+  const start = async (options: Partial<MutualTlsListenerOptions> = {}) => {
+    await listener?.close();
     listener = new MutualTlsListener({
       name: 'test listener',
       port: 0,
@@ -166,52 +168,38 @@ describe('MutualTlsListener', () => {
       handler,
       credentials: () => Promise.resolve(serverCredentials()),
       logger,
+      ...options,
     });
     await listener.listen();
-    const withCertificate = await get(listener.port, true);
+    return listener.port;
+  };
+
+  it('asks for a client certificate and leaves its checking to the application', async () => {
+    const port = await start();
+    const withCertificate = await get(port, true);
     expect(withCertificate.seen).toEqual({ chain: 2, source: '127.0.0.1', listener: 'device' });
     // Unknown to OpenSSL, and absent: both reach the handler.
-    expect((await get(listener.port, false)).seen.chain).toBe(0);
+    expect((await get(port, false)).seen.chain).toBe(0);
     // Idle device connections stay open longer than a typical 60 s client or load-balancer timeout.
     expect(withCertificate.headers['keep-alive']).toBe('timeout=65');
   });
 
   it('answers a chain whose leaf signature fails (a forged leaf before the real CAs) instead of resetting it', async () => {
-    listener = new MutualTlsListener({
-      name: 'test listener',
-      port: 0,
-      host: '127.0.0.1',
-      // Answers later, as an application that looks the certificate up does.
-      handler: (req, res) => void setTimeout(() => handler(req, res), 100),
-      credentials: () => Promise.resolve(serverCredentials()),
-      logger,
-    });
-    await listener.listen();
+    // Answers later, as an application that looks the certificate up does.
+    const port = await start({ handler: (req, res) => void setTimeout(() => handler(req, res), 100) });
     const forgedChain = forgedPem + factoryCa.certificate.pem + deviceRoot.certificate.pem;
     for (let attempt = 0; attempt < 3; attempt++)
-      expect((await get(listener.port, true, { cert: forgedChain })).seen.chain).toBe(3);
+      expect((await get(port, true, { cert: forgedChain })).seen.chain).toBe(3);
   });
 
   it('takes the client address from a trusted balancer’s PROXY v2 header, and only from a trusted one', async () => {
-    const start = async (trustedProxies: string[]) => {
-      await listener?.close();
-      listener = new MutualTlsListener({
-        name: 'test listener',
-        port: 0,
-        host: '127.0.0.1',
-        handler,
-        credentials: () => Promise.resolve(serverCredentials()),
-        edge: { proxyProtocol: { trustedProxies, headerTimeoutMs: 500 } },
-        logger,
-      });
-      await listener.listen();
-      return listener.port;
-    };
+    const behind = (trustedProxies: string[]) =>
+      start({ edge: { proxyProtocol: { trustedProxies, headerTimeoutMs: 500 } } });
     const proxyHeader = encodeProxyV2(
       { address: '203.0.113.7', port: 50_123 },
       { address: '10.0.0.1', port: 443 },
     );
-    let port = await start(['127.0.0.1']);
+    let port = await behind(['127.0.0.1']);
     const proxied = await get(port, true, { proxyHeader });
     expect(proxied.seen).toEqual({ chain: 2, source: '203.0.113.7', listener: 'device' });
     // From a trusted balancer, a connection without a well-formed header is closed before TLS.
@@ -220,18 +208,13 @@ describe('MutualTlsListener', () => {
     malformed[12] = 0x11;
     await expect(get(port, true, { proxyHeader: malformed })).rejects.toThrow();
     // Any other peer is a direct client: a header it sends is not believed (it breaks its own TLS).
-    port = await start(['192.0.2.1']);
+    port = await behind(['192.0.2.1']);
     expect((await get(port, true)).seen.source).toBe('127.0.0.1');
     await expect(get(port, true, { proxyHeader })).rejects.toThrow();
   });
 
   it('answers connections past a source’s allowance with the service’s refusal', async () => {
-    listener = new MutualTlsListener({
-      name: 'test listener',
-      port: 0,
-      host: '127.0.0.1',
-      handler,
-      credentials: () => Promise.resolve(serverCredentials()),
+    const port = await start({
       edge: {
         perSource: {
           maxConnections: 2,
@@ -242,10 +225,7 @@ describe('MutualTlsListener', () => {
           },
         },
       },
-      logger,
     });
-    await listener.listen();
-    const port = listener.port;
     // Two held open (keep-alive), the third refused; once one closes, a new one is served.
     const held = [await openSocket(port), await openSocket(port)];
     const refused = await get(port, true);
