@@ -4,6 +4,8 @@ import {
   DEFAULT_PORTS,
   defaultDeviceUri,
   defaultServiceUrl,
+  deviceEdgeEnv,
+  deviceEdgeRule,
   hostnameListSchema,
   httpUrlSchema,
   httpsUrlSchema,
@@ -67,6 +69,8 @@ const deviceApi = {
   BOOTSTRAP_RATE_LIMIT_PER_METER: perMinute(10),
   /** Requests per source address and minute: generous, as gateways and NAT put many meters behind one. */
   BOOTSTRAP_RATE_LIMIT_PER_SOURCE: perMinute(600),
+  /** Bootstraps of a meter already ACTIVE (it lost its operational credential) per meter and hour. */
+  BOOTSTRAP_REBOOTSTRAP_PER_HOUR: z.coerce.number().int().min(1).max(1_000).default(3),
   /** Retry-After (seconds) of a 503 NOT_YET_KNOWN once the read model has caught up. */
   BOOTSTRAP_NOT_KNOWN_RETRY_AFTER_S: z.coerce.number().int().min(1).max(3_600).default(10),
 };
@@ -80,7 +84,9 @@ export const BootstrapConfig = z
     ...bootstrapKekEnv,
     ...internalApiEnv,
     ...deviceApi,
+    ...deviceEdgeEnv,
   })
+  .refine(...deviceEdgeRule)
   .refine(
     (env) => (env.BOOTSTRAP_TLS_CERT_FILE === undefined) === (env.BOOTSTRAP_TLS_KEY_FILE === undefined),
     {

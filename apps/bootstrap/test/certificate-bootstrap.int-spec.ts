@@ -310,6 +310,22 @@ describe('bootstrap: certificate meters over mutual TLS', () => {
     expect((await bootstrap(forged)).body).toMatchObject({ code: 'UNKNOWN_CA' });
   });
 
+  it('lets an ACTIVE meter bootstrap again only BOOTSTRAP_REBOOTSTRAP_PER_HOUR (3) times an hour, and logs each', async () => {
+    const meter = await enrolledMeter(oem, tenantId, 'ACTIVE');
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await bootstrap(meter)).status);
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    const limited = await bootstrap(meter);
+    expect(limited.body).toMatchObject({ code: 'RATE_LIMITED' });
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(60);
+    await waitUntil(
+      () =>
+        h.logs.filter(
+          (line) => line.includes(meter.endpointName) && line.includes('an ACTIVE meter bootstraps again'),
+        ).length === 3,
+    );
+  });
+
   it('serves the device API on the TLS listener only, and health and the server CA on the plain one', async () => {
     expect((await fetch(`${h.url}/health/ready`)).status).toBe(200);
     const plain = await fetch(`${h.url}/bs/v1/bootstrap`, { method: 'POST', body: '{}' });

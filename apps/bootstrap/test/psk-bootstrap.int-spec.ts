@@ -197,6 +197,22 @@ describe('bootstrap: PSK meters, proven by HMAC over a single-use nonce', () => 
     expect(mismatch.body).toMatchObject({ code: 'CSR_SUBJECT_MISMATCH' });
   });
 
+  it('spends no meter’s allowance before its proof: a stranger’s nonces and bad proofs do not lock it out', async () => {
+    const meter = await pskMeter();
+    /** A nonce for the meter's identity, then a bootstrap with a proof made with `psk`. */
+    const attempt = async (psk: Buffer) => {
+      const { nonce } = await nonceFor(meter.pskIdentity);
+      const csr = csrFor(meter.endpointName);
+      const proof = proofOf(psk, nonce, csr.pem);
+      return pskBootstrap({ pskIdentity: meter.pskIdentity, nonce, csrPem: csr.pem, proof });
+    };
+    // More than BOOTSTRAP_RATE_LIMIT_PER_METER (10) nonces and failed proofs naming the meter's identity.
+    for (let i = 0; i < 6; i++)
+      expect((await attempt(randomBytes(32))).body).toMatchObject({ code: 'BAD_PSK_PROOF' });
+    const genuine = await attempt(meter.psk);
+    expect(genuine.status).toBe(200);
+  });
+
   it('tells an identity it does not know (yet) to come back: 503 NOT_YET_KNOWN', async () => {
     const pskIdentity = `id-unknown-${randomBytes(4).toString('hex')}`;
     const { nonce } = await nonceFor(pskIdentity);

@@ -8,10 +8,10 @@ import {
   TELEMETRY_REJECTED,
 } from '@meterkeep/contracts';
 import type { Logger } from '@meterkeep/observability';
-import { PlatformModule, ServiceCoreModule, listenerRouting } from '@meterkeep/service-runtime';
+import { CONFIG, PlatformModule, ServiceCoreModule, listenerRouting } from '@meterkeep/service-runtime';
 import type { TelemetryIngestConfig } from './config';
 import { DeviceListenerModule } from './device-listener/device-listener.module';
-import { AdmissionGate, batchBodyReader } from './ingest/admission';
+import { AdmissionGate, SenderAdmission, batchBodyReader } from './ingest/admission';
 import { IngestModule } from './ingest/ingest.module';
 
 export const SERVICE_NAME = 'telemetry-ingest';
@@ -52,5 +52,8 @@ export function servesPath(listener: 'device' | 'operator', path: string): boole
 /** Before the app listens: listener routing, then the batch body reader (ahead of Nest's parser). */
 export function configureApp(app: INestApplication): void {
   app.use(listenerRouting(servesPath));
-  app.use(batchBodyReader(app.get(AdmissionGate)));
+  const config = app.get<TelemetryIngestConfig>(CONFIG);
+  app.use(
+    batchBodyReader(app.get(AdmissionGate), app.get(SenderAdmission), config.TELEMETRY_BODY_TIMEOUT_MS),
+  );
 }

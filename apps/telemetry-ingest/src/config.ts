@@ -3,6 +3,8 @@ import { z } from 'zod';
 import {
   DEFAULT_PORTS,
   defaultServiceUrl,
+  deviceEdgeEnv,
+  deviceEdgeRule,
   hostnameListSchema,
   httpUrlSchema,
   internalApiTokenSchema,
@@ -54,6 +56,12 @@ const ingest = {
   TELEMETRY_MAX_IN_FLIGHT_READINGS: int(1_000, 10_000_000, 200_000),
   /** Request bytes of batches in progress, at most. */
   TELEMETRY_MAX_IN_FLIGHT_BYTES: int(1_048_576, 4_294_967_296, 128 * 1_048_576),
+  /** Request bytes of one sender's batches in progress (two full batches by default). */
+  TELEMETRY_MAX_IN_FLIGHT_BYTES_PER_SENDER: int(524_288, 1_073_741_824, 1_048_576),
+  /** Request bytes of batches in progress from one source address (an IPv6 /64 counts as one). */
+  TELEMETRY_MAX_IN_FLIGHT_BYTES_PER_SOURCE: int(524_288, 4_294_967_296, 32 * 1_048_576),
+  /** How long an admitted batch's body may take to arrive; past it, 503 INGEST_SATURATED. */
+  TELEMETRY_BODY_TIMEOUT_MS: int(1_000, 300_000, 30_000),
   /** How long replays are recognised, in ms; readings older than this are refused (TIME_TOO_OLD). */
   TELEMETRY_DEDUPE_WINDOW_MS: int(3_600_000, 400 * 86_400_000, 7 * 86_400_000),
   /** How far in the future a reading may end (meter clock drift), in ms. */
@@ -76,7 +84,15 @@ export function defaultInstanceId(): string {
 }
 
 export const TelemetryIngestConfig = z
-  .object({ ...serviceEnv, ...kafkaEnv, ...redisEnv, ...internalApi, ...deviceApi, ...ingest })
+  .object({
+    ...serviceEnv,
+    ...kafkaEnv,
+    ...redisEnv,
+    ...internalApi,
+    ...deviceApi,
+    ...deviceEdgeEnv,
+    ...ingest,
+  })
   .refine(
     (env) => (env.TELEMETRY_TLS_CERT_FILE === undefined) === (env.TELEMETRY_TLS_KEY_FILE === undefined),
     {
@@ -84,6 +100,7 @@ export const TelemetryIngestConfig = z
       message: 'TELEMETRY_TLS_CERT_FILE and TELEMETRY_TLS_KEY_FILE go together: set both or neither',
     },
   )
+  .refine(...deviceEdgeRule)
   .refine((env) => env.TELEMETRY_LOCK_TTL_MS > 2 * env.TELEMETRY_TRANSACTION_TIMEOUT_MS, {
     path: ['TELEMETRY_LOCK_TTL_MS'],
     message: 'must be more than twice TELEMETRY_TRANSACTION_TIMEOUT_MS',

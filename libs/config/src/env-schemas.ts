@@ -28,6 +28,28 @@ export const kafkaEnv = {
   KAFKA_ENSURE_TOPICS: booleanFlag.default(true),
 };
 
+/** A device listener's edge (bootstrap, telemetry): behind a passthrough balancer, and per-source limits. */
+export const deviceEdgeEnv = {
+  /** PROXY protocol v2 before TLS, from DEVICE_TRUSTED_PROXIES only; off by default. */
+  DEVICE_PROXY_PROTOCOL: booleanFlag.default(false),
+  /** The balancers' addresses (comma-separated IPs) whose PROXY header is believed. */
+  DEVICE_TRUSTED_PROXIES: commaListSchema(z.union([z.ipv4(), z.ipv6()])).optional(),
+  /** Connections open at once from one client address (an IPv6 /64 counts as one). */
+  DEVICE_MAX_CONNECTIONS_PER_SOURCE: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
+};
+
+/** The refinement a config with deviceEdgeEnv adds: `.refine(...deviceEdgeRule)`. */
+export const deviceEdgeRule: [
+  (env: { DEVICE_PROXY_PROTOCOL: boolean; DEVICE_TRUSTED_PROXIES?: string[] | undefined }) => boolean,
+  { path: string[]; message: string },
+] = [
+  (env) => !env.DEVICE_PROXY_PROTOCOL || env.DEVICE_TRUSTED_PROXIES !== undefined,
+  {
+    path: ['DEVICE_TRUSTED_PROXIES'],
+    message: 'set the balancers’ addresses when DEVICE_PROXY_PROTOCOL is true',
+  },
+];
+
 export const postgresEnv = {
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),

@@ -43,6 +43,7 @@ export class BootstrapCertificateMeterUseCase {
     )
       throw BootstrapErrors.fingerprintMismatch();
     admit(device);
+    await this.limits.rebootstrap(device);
     return this.issuance.issue({
       tenantId: device.tenantId,
       endpointName: chain.endpointName,

@@ -32,7 +32,6 @@ export class BootstrapPskMeterUseCase {
     now = new Date(),
   ): Promise<BootstrapAnswer> {
     await this.limits.consume('source', command.source);
-    await this.limits.consume('meter', `psk:${command.pskIdentity}`);
     if (!(await this.nonces.consume(command.nonce, command.pskIdentity)))
       throw BootstrapErrors.nonceInvalid();
     const csr = parseCsrOrRefuse(command.csrPem);
@@ -44,6 +43,8 @@ export class BootstrapPskMeterUseCase {
       proof: command.proof,
     });
     if (!verdict.valid) throw BootstrapErrors.badPskProof();
+    // Counted once the proof holds: a stranger naming this identity cannot spend its allowance.
+    await this.limits.consume('meter', `psk:${command.pskIdentity}`);
     const device = records.find(
       (r) => r.tenantId === verdict.tenantId && r.endpointName === verdict.endpointName,
     );
@@ -52,6 +53,7 @@ export class BootstrapPskMeterUseCase {
     if (claimLapsed(device, now))
       throw BootstrapErrors.notEnrolledHere('the claim on this meter lapsed before it bootstrapped');
     admit(device);
+    await this.limits.rebootstrap(device);
     return this.issuance.issue({
       tenantId: device.tenantId,
       endpointName: device.endpointName,

@@ -15,8 +15,8 @@ export class IssuePskNonceUseCase {
   ) {}
 
   async execute(command: { pskIdentity: string; source: string }, now = new Date()): Promise<PskNonceAnswer> {
+    // Per source only: anyone may ask a nonce for any identity, so no identity's allowance is spent here.
     await this.limits.consume('source', command.source);
-    await this.limits.consume('meter', `psk:${command.pskIdentity}`);
     const { nonce, expiresAt } = await this.nonces.issue(command.pskIdentity, now);
     return { nonce, expiresAt: expiresAt.toISOString() };
   }

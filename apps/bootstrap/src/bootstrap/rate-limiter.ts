@@ -2,19 +2,25 @@ import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from '@meterkeep/cache';
 import { REDIS } from '@meterkeep/cache/nest';
-import { CONFIG, DomainError } from '@meterkeep/service-runtime';
+import type { Logger } from '@meterkeep/observability';
+import { CONFIG, DomainError, LOGGER, sourceKey } from '@meterkeep/service-runtime';
 import type { BootstrapConfig } from '../config';
+import type { DeviceRecord } from '../read-model/read-model.records';
 import { cacheUnavailable } from '../read-model/read-model.store';
 import { BootstrapErrors } from './bootstrap.errors';
 import { rateWindow } from './rate-window';
 
-export type RateScope = 'meter' | 'source';
-const WINDOW_MS = 60_000;
+/**
+ * `meter`: a proven meter's attempts (counted only once it proved who it is, so nobody else can spend
+ * them); `source`: a client address's, an IPv6 /64 as one (everything before a proof is counted
+ * here); `rebootstrap`: an ACTIVE meter's bootstraps again, per hour.
+ */
+export type RateScope = 'meter' | 'source' | 'rebootstrap';
+const WINDOW_MS: Record<RateScope, number> = { meter: 60_000, source: 60_000, rebootstrap: 3_600_000 };
 
 /**
- * Fixed one-minute windows in Redis (INCR, expiring with the window), per meter (endpoint name or
- * PSK identity) and per source address. Subjects are hashed in the keys. Fails closed: without Redis,
- * no attempt is counted, so none is let through (503, retried).
+ * Fixed windows in Redis (INCR, expiring with the window), per scope and subject. Subjects are hashed
+ * in the keys. Fails closed: without Redis, no attempt is counted, so none is let through (503, retried).
  */
 @Injectable()
 export class RateLimiter {
@@ -23,24 +29,28 @@ export class RateLimiter {
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(CONFIG) config: BootstrapConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {
     this.limits = {
       meter: config.BOOTSTRAP_RATE_LIMIT_PER_METER,
       source: config.BOOTSTRAP_RATE_LIMIT_PER_SOURCE,
+      rebootstrap: config.BOOTSTRAP_REBOOTSTRAP_PER_HOUR,
     };
   }
 
   /** Counts one attempt; 429 RATE_LIMITED with Retry-After once the window's allowance is spent. */
   async consume(scope: RateScope, subject: string, now = Date.now()): Promise<void> {
-    const window = rateWindow(now, WINDOW_MS);
-    const digest = createHash('sha256').update(subject, 'utf8').digest('hex').slice(0, 32);
+    const windowMs = WINDOW_MS[scope];
+    const window = rateWindow(now, windowMs);
+    const counted = scope === 'source' ? sourceKey(subject) : subject;
+    const digest = createHash('sha256').update(counted, 'utf8').digest('hex').slice(0, 32);
     const key = `bootstrap:rl:${scope}:${digest}:${window.id}`;
     let count: number;
     try {
       const results = await this.redis
         .multi()
         .incr(key)
-        .pexpire(key, WINDOW_MS + 1_000)
+        .pexpire(key, windowMs + 1_000)
         .exec();
       const [error, value] = results?.[0] ?? [new Error('empty MULTI reply'), undefined];
       if (error) throw error;
@@ -50,5 +60,18 @@ export class RateLimiter {
       throw cacheUnavailable();
     }
     if (count > this.limits[scope]) throw BootstrapErrors.rateLimited(window.retryAfterSeconds);
+  }
+
+  /**
+   * An ACTIVE meter bootstrapping again (its operational credential lost) is allowed, but rarely:
+   * BOOTSTRAP_REBOOTSTRAP_PER_HOUR per meter, and logged, as each one mints a new certificate.
+   */
+  async rebootstrap(device: DeviceRecord): Promise<void> {
+    if (device.status !== 'ACTIVE') return;
+    await this.consume('rebootstrap', `${device.tenantId}/${device.endpointName}`);
+    this.logger.warn(
+      { tenantId: device.tenantId, deviceId: device.endpointName },
+      'an ACTIVE meter bootstraps again',
+    );
   }
 }

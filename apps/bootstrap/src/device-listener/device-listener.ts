@@ -7,12 +7,21 @@ import {
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { Logger } from '@meterkeep/observability';
-import { CONFIG, LOGGER, MutualTlsListener } from '@meterkeep/service-runtime';
+import {
+  CONFIG,
+  LOGGER,
+  MutualTlsListener,
+  answerRefusal,
+  deviceEdgeFromEnv,
+} from '@meterkeep/service-runtime';
+import { BootstrapErrors } from '../bootstrap/bootstrap.errors';
 import type { BootstrapConfig } from '../config';
 import { ServerIdentity } from '../pki/server-identity';
 
 /** The in-memory server certificate is reissued daily (it is valid for a week). */
 const REISSUE_EVERY_MS = 24 * 3_600_000;
+/** Retry-After of a connection past its source's allowance (DEVICE_MAX_CONNECTIONS_PER_SOURCE). */
+const TOO_MANY_CONNECTIONS_RETRY_S = 10;
 
 /**
  * The meters' HTTPS listener (mutual TLS) on BOOTSTRAP_TLS_PORT, beside Nest's plain listener on PORT:
@@ -50,6 +59,9 @@ export class DeviceListener implements OnApplicationBootstrap, BeforeApplication
       credentials: () => this.identity.credentials(),
       // An externally issued certificate is the operator's to renew (and to restart for).
       ...(!this.identity.external && { reissueEveryMs: REISSUE_EVERY_MS }),
+      edge: deviceEdgeFromEnv(this.config, (_request, response) =>
+        answerRefusal(response, BootstrapErrors.rateLimited(TOO_MANY_CONNECTIONS_RETRY_S)),
+      ),
       logger: this.logger,
       logFields: { hostnames: this.config.BOOTSTRAP_TLS_HOSTNAMES, external: this.identity.external },
     });

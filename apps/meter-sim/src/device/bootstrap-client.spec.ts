@@ -143,19 +143,24 @@ describe('a meter bootstrapping', () => {
     expect(new BootstrapClient(certificateBundle(), meterStorage).operational()?.certificatePem).toBe('CERT');
   });
 
-  it('waits as told on 503 and tries again', async () => {
+  it('waits longer each time it is told to retry later (503 NOT_YET_KNOWN), never less than Retry-After', async () => {
     let calls = 0;
     const url = await listen(serverCa, () =>
-      ++calls < 3 ? [503, { code: 'NOT_YET_KNOWN', message: '' }, 1] : [200, answer('MTR-1')],
+      ++calls < 10 ? [503, { code: 'NOT_YET_KNOWN', message: '' }, 1] : [200, answer('MTR-1')],
     );
     const waits: number[] = [];
     const client = new BootstrapClient(certificateBundle(), storage(), {
       bootstrapUrl: url,
       sleep: (ms) => (waits.push(ms), Promise.resolve()),
+      random: () => 0.5,
+      retryForMs: 3_600_000,
     });
     await client.bootstrap();
-    expect(calls).toBe(3);
-    expect(waits.every((ms) => ms >= 750)).toBe(true);
+    expect(waits).toHaveLength(9);
+    expect(waits.every((ms) => ms >= 1_000)).toBe(true);
+    for (let i = 1; i < waits.length; i++) expect(waits[i]).toBeGreaterThanOrEqual(waits[i - 1]!);
+    // 250 ms doubling, at three quarters with this jitter: past the 1 s hint from the fifth wait on.
+    expect(waits.at(-1)).toBe(250 * 2 ** 8 * 0.75);
   });
 
   it('gives up on a refusal at once, with its code', async () => {

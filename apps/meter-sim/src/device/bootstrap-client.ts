@@ -17,6 +17,7 @@ import {
 import type { FactoryBundle } from '@meterkeep/factory-bundle';
 import { createCsr, exportPrivateKey, generateKeyPair } from '@meterkeep/pki';
 import { type DeviceResponse, type DeviceTlsCredential, deviceRequest } from './device-https';
+import { retryDelay } from './backoff';
 import type { MeterStorage } from './meter-storage';
 
 const OPERATIONAL_FILE = 'operational.json';
@@ -46,14 +47,19 @@ export interface BootstrapOptions {
   /** How long a meter keeps retrying 503/429 answers and lost connections before giving up. */
   retryForMs?: number;
   sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
 }
+
+/** The longest a meter's own backoff grows to (a longer Retry-After is still honoured). */
+const MAX_BACKOFF_MS = 300_000;
 
 const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * A meter's bootstrap client: a fresh operational key made on the meter, a CSR for it, the factory
  * credential (certificate, or PSK proof over a server nonce) to authenticate, and the answer stored.
- * 503 and 429 are "try later": the meter waits as told (with jitter) and tries again.
+ * 503 and 429 are "try later": the meter waits at least as told, longer each time (see retryDelay),
+ * and tries again; any other refusal is final and raised at once.
  */
 export class BootstrapClient {
   constructor(
@@ -181,10 +187,9 @@ export class BootstrapClient {
         const { code, message } = readDeviceRefusal(response.body);
         throw new BootstrapRefused(response.status, code, message);
       }
-      // The server's Retry-After wins; without one (a lost connection), back off exponentially.
+      // Never sooner than Retry-After says; the backoff grows with the attempts all the same.
       const hinted = (response?.retryAfterSeconds ?? 0) * 1000;
-      const wait = hinted > 0 ? hinted : Math.min(30_000, 250 * 2 ** Math.min(tries, 7));
-      await sleep(wait * (0.75 + Math.random() * 0.5));
+      await sleep(retryDelay(tries, hinted, this.options.random ?? Math.random, MAX_BACKOFF_MS));
     }
   }
 

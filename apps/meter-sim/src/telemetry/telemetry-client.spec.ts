@@ -161,6 +161,15 @@ describe('a meter sending telemetry', () => {
     expect(client.stats.retries).toBe(1);
   });
 
+  it('backs off longer on each 503 even when Retry-After stays the same', async () => {
+    const [url] = await ingest((body, call) => (call < 8 ? [503, refusal('NOT_YET_KNOWN'), 1] : ok(body)));
+    const { client, waits } = meterClient(url, { deadlineMs: 3_600_000 });
+    await client.send(batch());
+    expect(waits).toHaveLength(7);
+    expect(waits[0]).toBe(1_100);
+    expect(waits.at(-1)).toBe(250 * 2 ** 6 * 0.75);
+  });
+
   it('cuts a long Retry-After to its cap', async () => {
     const [url] = await ingest((body, call) => (call === 1 ? [503, refusal('SATURATED'), 600] : ok(body)));
     const { client, waits } = meterClient(url, { maxRetryAfterMs: 5_000 });

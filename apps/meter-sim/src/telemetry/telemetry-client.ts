@@ -14,6 +14,7 @@ import {
   deviceAgent,
   deviceRequest,
 } from '../device/device-https';
+import { retryDelay } from '../device/backoff';
 
 export type TelemetryErrorCode =
   /** The ingest refused the batch (4xx other than 401/403): sending it again would not help. */
@@ -180,12 +181,14 @@ export class TelemetryClient {
       }
       if (response) this.unlessRetryable(response, attempts);
 
-      // The server's Retry-After is honoured (never less, a little jitter more); otherwise back off.
+      // The server's Retry-After is honoured (up to its cap), and the backoff grows all the same.
       const hinted = Math.min(response?.retryAfterSeconds ?? 0, 3_600) * 1000;
-      const wait =
-        hinted > 0
-          ? Math.min(hinted, this.options.maxRetryAfterMs ?? 30_000) * (1 + random() * 0.2)
-          : Math.min(30_000, 250 * 2 ** Math.min(attempts - 1, 7)) * (0.5 + random() * 0.5);
+      const wait = retryDelay(
+        attempts,
+        Math.min(hinted, this.options.maxRetryAfterMs ?? 30_000),
+        random,
+        30_000,
+      );
       if (Date.now() + wait > deadline) {
         const why = response ? `${response.status} ${readDeviceRefusal(response.body).code}` : lost!.message;
         throw new TelemetryError(

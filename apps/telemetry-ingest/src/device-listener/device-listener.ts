@@ -7,9 +7,17 @@ import {
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { Logger } from '@meterkeep/observability';
-import { CONFIG, LOGGER, MutualTlsListener, ServiceState } from '@meterkeep/service-runtime';
+import {
+  CONFIG,
+  LOGGER,
+  MutualTlsListener,
+  ServiceState,
+  answerRefusal,
+  deviceEdgeFromEnv,
+} from '@meterkeep/service-runtime';
 import type { TelemetryIngestConfig } from '../config';
 import { BatchRecovery } from '../ingest/batch-recovery';
+import { IngestErrors } from '../ingest/ingest.errors';
 import { ReadingsWriter } from '../ingest/readings-writer';
 import { ServerCredentials } from './server-credentials';
 
@@ -78,6 +86,9 @@ export class DeviceListener implements OnApplicationBootstrap, BeforeApplication
       handler: this.adapterHost.httpAdapter.getInstance<RequestListener>(),
       credentials: () => this.credentials.fetch(),
       ...(!this.credentials.external && { reissueEveryMs: REISSUE_EVERY_MS }),
+      edge: deviceEdgeFromEnv(this.config, (_request, response) =>
+        answerRefusal(response, IngestErrors.saturated()),
+      ),
       logger: this.logger,
       logFields: { hostnames: this.config.TELEMETRY_TLS_HOSTNAMES, external: this.credentials.external },
     });

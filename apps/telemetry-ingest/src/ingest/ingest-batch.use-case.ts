@@ -19,8 +19,8 @@ import { DeviceDirectory } from '../directory/device-directory';
 import { DirectorySync } from '../directory/directory.sync';
 import { KeyRing } from '../data-keys/key-ring';
 import { keyFor } from '../data-keys/meter-keys';
-import { AdmissionGate, saturated } from './admission';
-import { INGEST_ERRORS, IngestErrors } from './ingest.errors';
+import { AdmissionGate, directoryView, saturated, verdictRefusal } from './admission';
+import { IngestErrors } from './ingest.errors';
 import { batchReceiptHeaders } from './batch-receipt';
 import { DedupeStore, type ItemsByDay, dayOf } from './dedupe-store';
 import { type CheckedItem, type ItemRefusal, checkBatchItems } from './reading-rules';
@@ -50,20 +50,9 @@ export class IngestBatchUseCase {
   async execute(sender: Sender, body: unknown, now = new Date()): Promise<TelemetryBatchAnswer> {
     const batch = parseBatch(body);
     const meterId = batch.meterId ?? sender.endpointName;
-    const verdict = authorizeSender(
-      sender,
-      meterId,
-      {
-        caughtUp: this.sync.isCaughtUp,
-        device: (id) => this.directory.device(sender.tenantId, id),
-        certificate: (id) => this.directory.certificate(sender.tenantId, id),
-      },
-      now.getTime(),
-    );
-    if (!verdict.ok)
-      throw INGEST_ERRORS.error(verdict.code, verdict.message, {
-        retryAfterSeconds: verdict.kind === 'unavailable' ? 5 : undefined,
-      });
+    const view = directoryView(this.directory, this.sync, sender.tenantId);
+    const verdict = authorizeSender(sender, meterId, view, now.getTime());
+    if (!verdict.ok) throw verdictRefusal(verdict);
 
     const size = batch.readings.length + batch.events.length;
     if (!this.gate.tryReadings(size)) throw saturated();

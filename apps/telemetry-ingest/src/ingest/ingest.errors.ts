@@ -51,4 +51,9 @@ export const IngestErrors = {
   meterBusy: () => error('METER_BUSY', undefined, { retryAfterSeconds: 1 }),
   dedupeUnavailable: () => error('DEDUPE_UNAVAILABLE', undefined, { retryAfterSeconds: 2 }),
   kafkaUnavailable: () => error('KAFKA_UNAVAILABLE', undefined, { retryAfterSeconds: 5 }),
+  /** A slow body holds memory the ingest shares: the same answer as when it is full (no new code). */
+  bodyTimeout: (seconds: number) =>
+    error('INGEST_SATURATED', `The batch body did not arrive within ${seconds} s; retry later`, {
+      retryAfterSeconds: 5,
+    }),
 } as const;

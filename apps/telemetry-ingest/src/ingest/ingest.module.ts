@@ -6,7 +6,7 @@ import { KeyRing } from '../data-keys/key-ring';
 import { PrivacyKeysClient } from '../data-keys/privacy-keys.client';
 import { DeviceDirectory } from '../directory/device-directory';
 import { DirectorySync } from '../directory/directory.sync';
-import { AdmissionGate } from './admission';
+import { AdmissionGate, SenderAdmission } from './admission';
 import { BatchRecovery } from './batch-recovery';
 import { BatchesController } from './batches.controller';
 import { DedupeStore } from './dedupe-store';
@@ -28,10 +28,16 @@ import { ReadingsWriter } from './readings-writer';
       provide: AdmissionGate,
       inject: [CONFIG],
       useFactory: (config: TelemetryIngestConfig) =>
-        new AdmissionGate(config.TELEMETRY_MAX_IN_FLIGHT_BYTES, config.TELEMETRY_MAX_IN_FLIGHT_READINGS),
+        new AdmissionGate({
+          maxBytes: config.TELEMETRY_MAX_IN_FLIGHT_BYTES,
+          maxReadings: config.TELEMETRY_MAX_IN_FLIGHT_READINGS,
+          maxBytesPerSender: config.TELEMETRY_MAX_IN_FLIGHT_BYTES_PER_SENDER,
+          maxBytesPerSource: config.TELEMETRY_MAX_IN_FLIGHT_BYTES_PER_SOURCE,
+        }),
     },
+    SenderAdmission,
     IngestBatchUseCase,
   ],
-  exports: [AdmissionGate, ReadingsWriter, DirectorySync, BatchRecovery],
+  exports: [AdmissionGate, SenderAdmission, ReadingsWriter, DirectorySync, BatchRecovery],
 })
 export class IngestModule {}

@@ -1,3 +1,5 @@
 export * from './listener-routing.middleware';
 export * from './mutual-tls-listener';
 export * from './peer-chain';
+export * from './device-edge';
+export * from './proxy-protocol';

@@ -1,7 +1,8 @@
 import { Writable } from 'node:stream';
 import { request } from 'node:https';
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import type { TLSSocket } from 'node:tls';
+import type { ClientRequestArgs, IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { type Socket, connect } from 'node:net';
+import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import type { Request, Response } from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '@meterkeep/observability';
@@ -15,8 +16,9 @@ import {
   issueCertificate,
 } from '@meterkeep/pki';
 import { listenerOf, listenerRouting } from './listener-routing.middleware';
-import { MutualTlsListener, type TlsCredentials } from './mutual-tls-listener';
+import { MutualTlsListener, type MutualTlsListenerOptions, type TlsCredentials } from './mutual-tls-listener';
 import { peerCertificateChain, sourceAddress } from './peer-chain';
+import { encodeProxyV2 } from './proxy-protocol';
 
 const DAY = 86_400_000;
 const seconds = (ms: number) => new Date(Math.floor(ms / 1_000) * 1_000);
@@ -58,6 +60,11 @@ const deviceCertificate = issueCertificate({
   ...validity,
 });
 
+// The same certificate with its signature spoilt: to OpenSSL, signed by another key than its issuer's.
+const forgedDer = Buffer.from(deviceCertificate.der);
+forgedDer[forgedDer.length - 1]! ^= 0x01;
+const forgedPem = `-----BEGIN CERTIFICATE-----\n${forgedDer.toString('base64')}\n-----END CERTIFICATE-----\n`;
+
 const logger = createLogger({
   service: 'mutual-tls-listener-spec',
   level: 'error',
@@ -70,7 +77,19 @@ interface Seen {
   listener: string;
 }
 
-function get(port: number, withClientCertificate: boolean) {
+async function get(
+  port: number,
+  withClientCertificate: boolean,
+  extra: { cert?: string; proxyHeader?: Buffer } = {},
+) {
+  // As a passthrough balancer: its PROXY header, then the client's TLS bytes on the same connection.
+  let raw: Socket | undefined;
+  if (extra.proxyHeader) {
+    const socket = connect(port, '127.0.0.1');
+    await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    socket.write(extra.proxyHeader);
+    raw = socket;
+  }
   return new Promise<{ seen: Seen; headers: IncomingHttpHeaders; serverSerial: string }>(
     (resolve, reject) => {
       const req = request(
@@ -80,12 +99,16 @@ function get(port: number, withClientCertificate: boolean) {
           path: '/',
           servername: 'localhost',
           ca: serverCa.certificate.pem,
-          agent: false,
+          agent: raw ? undefined : false,
           // As a device keeping its connection between requests.
           headers: { connection: 'keep-alive' },
           ...(withClientCertificate && {
             key: pem(deviceKey),
-            cert: deviceCertificate.pem + factoryCa.certificate.pem,
+            cert: extra.cert ?? deviceCertificate.pem + factoryCa.certificate.pem,
+          }),
+          ...(raw && {
+            createConnection: (options: ClientRequestArgs) =>
+              tlsConnect({ ...(options as ConnectionOptions), socket: raw }),
           }),
         },
         (res) => {
@@ -107,6 +130,17 @@ function get(port: number, withClientCertificate: boolean) {
   );
 }
 
+/** A TLS connection held open without a request. */
+function openSocket(port: number): Promise<TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect(
+      { host: '127.0.0.1', port, servername: 'localhost', ca: serverCa.certificate.pem },
+      () => resolve(socket),
+    );
+    socket.on('error', reject);
+  });
+}
+
 describe('MutualTlsListener', () => {
   let listener: MutualTlsListener | undefined;
   afterEach(async () => {
@@ -124,7 +158,9 @@ describe('MutualTlsListener', () => {
     res.end(JSON.stringify(seen));
   };
 
-  it('asks for a client certificate and leaves its checking to the application', async () => {
+  /** Starts a listener (closing the one before) with the test's defaults; its port. */
+  const start = async (options: Partial<MutualTlsListenerOptions> = {}) => {
+    await listener?.close();
     listener = new MutualTlsListener({
       name: 'test listener',
       port: 0,
@@ -132,14 +168,73 @@ describe('MutualTlsListener', () => {
       handler,
       credentials: () => Promise.resolve(serverCredentials()),
       logger,
+      ...options,
     });
     await listener.listen();
-    const withCertificate = await get(listener.port, true);
+    return listener.port;
+  };
+
+  it('asks for a client certificate and leaves its checking to the application', async () => {
+    const port = await start();
+    const withCertificate = await get(port, true);
     expect(withCertificate.seen).toEqual({ chain: 2, source: '127.0.0.1', listener: 'device' });
     // Unknown to OpenSSL, and absent: both reach the handler.
-    expect((await get(listener.port, false)).seen.chain).toBe(0);
+    expect((await get(port, false)).seen.chain).toBe(0);
     // Idle device connections stay open longer than a typical 60 s client or load-balancer timeout.
     expect(withCertificate.headers['keep-alive']).toBe('timeout=65');
+  });
+
+  it('answers a chain whose leaf signature fails (a forged leaf before the real CAs) instead of resetting it', async () => {
+    // Answers later, as an application that looks the certificate up does.
+    const port = await start({ handler: (req, res) => void setTimeout(() => handler(req, res), 100) });
+    const forgedChain = forgedPem + factoryCa.certificate.pem + deviceRoot.certificate.pem;
+    for (let attempt = 0; attempt < 3; attempt++)
+      expect((await get(port, true, { cert: forgedChain })).seen.chain).toBe(3);
+  });
+
+  it('takes the client address from a trusted balancer’s PROXY v2 header, and only from a trusted one', async () => {
+    const behind = (trustedProxies: string[]) =>
+      start({ edge: { proxyProtocol: { trustedProxies, headerTimeoutMs: 500 } } });
+    const proxyHeader = encodeProxyV2(
+      { address: '203.0.113.7', port: 50_123 },
+      { address: '10.0.0.1', port: 443 },
+    );
+    let port = await behind(['127.0.0.1']);
+    const proxied = await get(port, true, { proxyHeader });
+    expect(proxied.seen).toEqual({ chain: 2, source: '203.0.113.7', listener: 'device' });
+    // From a trusted balancer, a connection without a well-formed header is closed before TLS.
+    await expect(get(port, true)).rejects.toThrow();
+    const malformed = Buffer.from(proxyHeader);
+    malformed[12] = 0x11;
+    await expect(get(port, true, { proxyHeader: malformed })).rejects.toThrow();
+    // Any other peer is a direct client: a header it sends is not believed (it breaks its own TLS).
+    port = await behind(['192.0.2.1']);
+    expect((await get(port, true)).seen.source).toBe('127.0.0.1');
+    await expect(get(port, true, { proxyHeader })).rejects.toThrow();
+  });
+
+  it('answers connections past a source’s allowance with the service’s refusal', async () => {
+    const port = await start({
+      edge: {
+        perSource: {
+          maxConnections: 2,
+          refuse: (_req, res) => {
+            res.statusCode = 503;
+            res.setHeader('content-type', 'application/json');
+            res.end(JSON.stringify({ code: 'SATURATED', message: 'too many connections' }));
+          },
+        },
+      },
+    });
+    // Two held open (keep-alive), the third refused; once one closes, a new one is served.
+    const held = [await openSocket(port), await openSocket(port)];
+    const refused = await get(port, true);
+    expect(refused.seen).toMatchObject({ code: 'SATURATED' });
+    expect(refused.headers.connection).toBe('close');
+    held[0]!.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect((await get(port, true)).seen.chain).toBe(2);
+    held[1]!.destroy();
   });
 
   it('serves reissued credentials to new connections', async () => {

@@ -2,7 +2,10 @@ import { constants } from 'node:crypto';
 import type { RequestListener } from 'node:http';
 import { type Server, createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { Logger } from '@meterkeep/observability';
+import { type DeviceEdgeOptions, installDeviceEdge } from './device-edge';
+import { rememberPeerChain } from './peer-chain';
 
 /** What a mutual-TLS listener serves: its key and certificate, and the CA its clients trust it by. */
 export interface TlsCredentials {
@@ -33,6 +36,10 @@ export interface MutualTlsListenerOptions {
    * outlasts a typical client's or load balancer's idle timeout (60 s).
    */
   keepAliveTimeoutMs?: number;
+  /** How long a whole request may take, headers and body (Node's default is 300 s). */
+  requestTimeoutMs?: number;
+  /** PROXY protocol and per-source connection limits (see installDeviceEdge). */
+  edge?: DeviceEdgeOptions;
   logger: Logger;
   /** Said in the "listening" log line besides the port, such as the certificate's host names. */
   logFields?: Record<string, unknown>;
@@ -40,6 +47,7 @@ export interface MutualTlsListenerOptions {
 
 const DEFAULT_DRAIN_MS = 5_000;
 const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 65_000;
+const DEFAULT_REQUEST_TIMEOUT_MS = 90_000;
 
 /**
  * An HTTPS listener for devices, with mutual TLS: client certificates are requested but checked by
@@ -76,19 +84,23 @@ export class MutualTlsListener {
     if (this.server) throw new Error(`The ${this.options.name} is already started`);
     const { logger } = this.options;
     this.current = await this.options.credentials();
-    const server = createServer(
-      {
-        ...secureContextOptions(this.current),
-        requestCert: true,
-        rejectUnauthorized: false,
-        minVersion: 'TLSv1.2',
-      },
-      this.options.handler,
-    );
+    const server = createServer({
+      ...secureContextOptions(this.current),
+      requestCert: true,
+      rejectUnauthorized: false,
+      minVersion: 'TLSv1.2',
+    });
+    server.on('request', installDeviceEdge(server, this.options.handler, this.options.edge ?? {}, logger));
     const keepAliveTimeout = this.options.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS;
     server.keepAliveTimeout = keepAliveTimeout;
     // Above the keep-alive timeout: a request arriving on an idle connection as it times out is not cut.
     server.headersTimeout = keepAliveTimeout + 1_000;
+    server.requestTimeout = Math.max(
+      server.headersTimeout,
+      this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+    );
+    // Before the connection reads any request: see rememberPeerChain.
+    server.on('secureConnection', (socket: TLSSocket) => rememberPeerChain(socket));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

@@ -1,7 +1,22 @@
 import type { Socket } from 'node:net';
 import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
+import { clientAddress } from './device-edge';
 
 const MAX_CHAIN = 8;
+
+/** Chains read when the handshake completed (see rememberPeerChain), per connection. */
+const remembered = new WeakMap<object, Buffer[]>();
+
+/**
+ * Reads the client chain as soon as the handshake completes, and keeps it for the connection. Also
+ * the cure of a dropped connection: when a peer's chain fails a signature check, OpenSSL leaves that
+ * error on its queue (the listener accepts unverified chains, the application judges them) and the
+ * next read reported it as a socket error, so the connection was reset before any answer. Reading
+ * the certificate clears that queue (Node clears it on return), before any further read.
+ */
+export function rememberPeerChain(socket: TLSSocket): void {
+  remembered.set(socket, readPeerChain(socket));
+}
 
 /**
  * The client certificate chain a TLS peer sent, leaf first, as DER: Node links each certificate to
@@ -10,8 +25,13 @@ const MAX_CHAIN = 8;
  * resumed session would carry the leaf only.
  */
 export function peerCertificateChain(socket: Socket | TLSSocket): Buffer[] {
+  return remembered.get(socket) ?? readPeerChain(socket);
+}
+
+function readPeerChain(socket: Socket | TLSSocket): Buffer[] {
   if (!('getPeerCertificate' in socket)) return [];
-  const leaf: Partial<DetailedPeerCertificate> = socket.getPeerCertificate(true);
+  // Null once the socket is gone.
+  const leaf: Partial<DetailedPeerCertificate> = socket.getPeerCertificate(true) ?? {};
   const chain: Buffer[] = [];
   const seen = new Set<string>();
   let current: DetailedPeerCertificate | undefined = leaf.raw ? (leaf as DetailedPeerCertificate) : undefined;
@@ -25,7 +45,7 @@ export function peerCertificateChain(socket: Socket | TLSSocket): Buffer[] {
   return chain;
 }
 
-/** The peer's address as seen on the socket (no proxy headers are trusted). */
+/** The client's address: from a trusted balancer's PROXY header (see installDeviceEdge), else the peer's. */
 export function sourceAddress(socket: Socket): string {
-  return socket.remoteAddress ?? 'unknown';
+  return clientAddress(socket);
 }
