@@ -1,4 +1,5 @@
 import { DEFAULT_PORTS, type ServiceName } from '@meterkeep/config';
+import { serviceIdentity } from './platform-pki';
 import { findWorkspaceRoot } from './workspace-root';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
@@ -80,7 +81,10 @@ export interface StartServiceOptions {
   logFile?: string;
 }
 
-/** Runs a built service (`npm run build`) as its own process, as Kubernetes would. */
+/**
+ * Runs a built service (`npm run build`) as its own process, as Kubernetes would, with its own
+ * identity from the local platform CA (SERVICE_TLS_CERT_FILE and the like; `env` may override them).
+ */
 export async function startServiceProcess({
   name,
   port,
@@ -93,7 +97,7 @@ export async function startServiceProcess({
 
   const child = spawn(process.execPath, ['--enable-source-maps', entry], {
     cwd: workspaceRoot,
-    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
+    env: { ...process.env, ...serviceIdentity(name), ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: logFile ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'inherit', 'inherit'],
   });
   if (logFile) {

@@ -3,6 +3,7 @@ export * from './local-stack';
 export * from './lifecycle-harness';
 export * from './platform-harness';
 export * from './topic-tap';
+export * from './internal-call';
 // The local stack's own helpers, which the harness's users have always found here.
 export {
   PortInUseError,
@@ -17,6 +18,7 @@ export {
   localSecrets,
   parseEnvExports,
   portIsFree,
+  serviceIdentity,
   stackEnvFrom,
   startServiceProcess,
   waitUntil,

@@ -52,15 +52,23 @@ export async function startPlatform(options: {
 }): Promise<Platform> {
   const stack = options.stack ?? stackEnvFrom(process.env);
   if (!stack) throw new Error('No local stack in the environment: run under the integration/e2e setup');
-  const [enrollmentPort, bootstrapPort, privacyPort, ingestPort, bootstrapTls, ingestTls] = await Promise.all(
-    Array.from({ length: 6 }, () => freePort()),
-  );
+  const [
+    enrollmentPort,
+    bootstrapPort,
+    privacyPort,
+    ingestPort,
+    bootstrapTls,
+    ingestTls,
+    enrollmentInternal,
+    bootstrapInternal,
+    privacyInternal,
+  ] = await Promise.all(Array.from({ length: 9 }, () => freePort()));
   const bootstrapUri = `https://localhost:${bootstrapTls}`;
   const ingestUri = `https://localhost:${ingestTls}`;
   const env = platformEnv(stack, {
-    ENROLLMENT_INTERNAL_URL: `http://127.0.0.1:${enrollmentPort}`,
-    BOOTSTRAP_INTERNAL_URL: `http://127.0.0.1:${bootstrapPort}`,
-    PRIVACY_INTERNAL_URL: `http://127.0.0.1:${privacyPort}`,
+    ENROLLMENT_INTERNAL_URL: `https://127.0.0.1:${enrollmentInternal}`,
+    BOOTSTRAP_INTERNAL_URL: `https://127.0.0.1:${bootstrapInternal}`,
+    PRIVACY_INTERNAL_URL: `https://127.0.0.1:${privacyInternal}`,
     BOOTSTRAP_TLS_PORT: String(bootstrapTls),
     BOOTSTRAP_PUBLIC_URI: bootstrapUri,
     BOOTSTRAP_TELEMETRY_URI: ingestUri,
@@ -92,9 +100,11 @@ export async function startPlatform(options: {
   let ingest: ServiceProcess;
   let serverCaPem: string;
   try {
-    enrollment = await track(start('enrollment', enrollmentPort!));
-    bootstrap = await track(start('bootstrap', bootstrapPort!));
-    privacy = await track(start('privacy', privacyPort!));
+    enrollment = await track(
+      start('enrollment', enrollmentPort!, { INTERNAL_PORT: String(enrollmentInternal) }),
+    );
+    bootstrap = await track(start('bootstrap', bootstrapPort!, { INTERNAL_PORT: String(bootstrapInternal) }));
+    privacy = await track(start('privacy', privacyPort!, { INTERNAL_PORT: String(privacyInternal) }));
     await Promise.all([enrollment.waitReady(90_000), bootstrap.waitReady(90_000), privacy.waitReady(90_000)]);
     // The ingest asks bootstrap for its server certificate: start it once bootstrap answers.
     ingest = await track(start('telemetry-ingest', ingestPort!, ingestExtra));

@@ -1,4 +1,4 @@
-import { ContractRoute, InternalTokenGuard, ZodPipe } from '@meterkeep/service-runtime';
+import { ContractRoute, InternalCallerGuard, ZodPipe } from '@meterkeep/service-runtime';
 import { PSK_PROOFS_CHECK, type PskProofRequest } from '@meterkeep/contracts';
 import { Body, Controller, UseGuards } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
@@ -10,7 +10,7 @@ import { CheckPskProofUseCase } from './check-psk-proof.use-case';
  * holds is logged. The route is PSK_PROOFS_CHECK of libs/contracts.
  */
 @ApiTags('Internal (service to service)')
-@UseGuards(InternalTokenGuard)
+@UseGuards(InternalCallerGuard)
 @Controller()
 export class PskProofsController {
   constructor(private readonly checkProof: CheckPskProofUseCase) {}

@@ -1,5 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { type Caller, DomainError } from '@meterkeep/service-runtime';
+import {
+  type Caller,
+  DomainError,
+  mutualTlsCredential,
+  testCa,
+  testIdentity,
+} from '@meterkeep/service-runtime';
 import { AuthErrors } from './auth.errors';
 import { AuthenticateCallerUseCase } from './authenticate-caller.use-case';
 import type { EnrollmentApiKeysClient } from './enrollment-api-keys.client';
@@ -11,8 +17,8 @@ function setup(answers: (() => Promise<Caller | undefined>)[], cacheTtlMs?: numb
   const introspect = vi.fn((_key: string) => answers.shift()!());
   const client = { introspect } as unknown as EnrollmentApiKeysClient;
   const useCase = new AuthenticateCallerUseCase(client, {
-    enrollmentUrl: 'http://enrollment',
-    internalToken: 'x'.repeat(32),
+    enrollmentUrl: 'https://enrollment',
+    credential: mutualTlsCredential(testIdentity(testCa(), 'privacy')),
     ...(cacheTtlMs !== undefined && { cacheTtlMs }),
   });
   return { introspect, useCase };
