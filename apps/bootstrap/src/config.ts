@@ -9,6 +9,7 @@ import {
   httpsUrlSchema,
   internalListenerEnv,
   internalUrlSchema,
+  perServiceGrantsSchema,
   serviceIdentityEnv,
   kafkaEnv,
   postgresEnv,
@@ -40,19 +41,6 @@ export const bootstrapKekEnv = {
   BOOTSTRAP_KEK: base64KeySchema('BOOTSTRAP_KEK'),
 };
 
-/** Which host names each calling service may have a server certificate for: `{"<service>": [names]}`. */
-const serverCertHostnames = z
-  .string()
-  .transform((value, context) => {
-    try {
-      return JSON.parse(value) as unknown;
-    } catch {
-      context.addIssue({ code: 'custom', message: 'must be JSON: {"<service>": ["<host name>", ...]}' });
-      return z.NEVER;
-    }
-  })
-  .pipe(z.record(z.string().regex(/^[a-z][a-z0-9-]{0,62}$/), z.array(hostnameSchema).max(50)));
-
 /**
  * Service to service, over mutual TLS with the platform CA: this service's identity, its internal
  * listener (server certificates for other services), and enrollment's (PSK proofs).
@@ -66,7 +54,7 @@ export const internalApiEnv = {
    * Per calling service, the host names its server certificates may name (JSON); any other is 403
    * HOSTNAME_NOT_ALLOWED. The default fits this machine; a cluster names the ingress host names.
    */
-  BOOTSTRAP_SERVER_CERT_HOSTNAMES: serverCertHostnames.default({
+  BOOTSTRAP_SERVER_CERT_HOSTNAMES: perServiceGrantsSchema(hostnameSchema, 'host name').default({
     'telemetry-ingest': ['localhost', '127.0.0.1'],
     'ota-distributor': ['localhost', '127.0.0.1'],
   }),

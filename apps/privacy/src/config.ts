@@ -5,6 +5,7 @@ import {
   defaultInternalUrl,
   internalListenerEnv,
   internalUrlSchema,
+  perServiceGrantsSchema,
   serviceIdentityEnv,
   kafkaEnv,
   postgresEnv,
@@ -22,21 +23,8 @@ export const privacyKekEnv = {
   PRIVACY_KEK: base64KeySchema('PRIVACY_KEK'),
 };
 
-const SERVICE = /^[a-z][a-z0-9-]{0,62}$/;
-const TENANT = /^[a-z0-9][a-z0-9-]{0,62}$/;
-
-/** Which tenants' data keys each decrypting consumer may read: `{"<service>": ["<tenant>", ...]}`. */
-const dataKeyGrants = z
-  .string()
-  .transform((value, context) => {
-    try {
-      return JSON.parse(value) as unknown;
-    } catch {
-      context.addIssue({ code: 'custom', message: 'must be JSON: {"<service>": ["<tenant id>", ...]}' });
-      return z.NEVER;
-    }
-  })
-  .pipe(z.record(z.string().regex(SERVICE), z.array(z.string().regex(TENANT)).max(10_000)));
+/** Tenant ids as enrollment makes them. */
+const tenantId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/);
 
 /**
  * Service to service, over mutual TLS with the platform CA: this service's identity and internal
@@ -51,7 +39,7 @@ export const internalApiEnv = {
    * Per decrypting consumer (the service name in its platform certificate), the tenants whose data
    * keys it may read one by one (DATA_KEY_GET); none by default. Every read and refusal is audited.
    */
-  PRIVACY_DATA_KEY_GRANTS: dataKeyGrants.default({}),
+  PRIVACY_DATA_KEY_GRANTS: perServiceGrantsSchema(tenantId, 'tenant id').default({}),
 };
 
 export const PrivacyConfig = z.object({

@@ -39,3 +39,21 @@ export const internalUrlSchema = z.url({
   protocol: /^https$/,
   error: 'must be an https:// URL (internal routes are served over mutual TLS)',
 });
+
+/**
+ * A JSON object from service names (as their platform certificates name them) to lists of entries,
+ * such as the host names or tenants each calling service is granted: `{"<service>": [...]}`.
+ */
+export function perServiceGrantsSchema(entry: z.ZodType<string>, what: string) {
+  return z
+    .string()
+    .transform((value, context) => {
+      try {
+        return JSON.parse(value) as unknown;
+      } catch {
+        context.addIssue({ code: 'custom', message: `must be JSON: {"<service>": ["<${what}>", ...]}` });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.record(z.string().regex(/^[a-z][a-z0-9-]{0,62}$/), z.array(entry).max(10_000)));
+}
