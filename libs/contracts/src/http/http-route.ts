@@ -138,8 +138,6 @@ export function defineHttpRoute<
     throw new Error(
       `Route ${definition.name}: internal routes, and only they, live under ${INTERNAL_PATH_PREFIX}`,
     );
-  if ((definition.audience === 'internal') !== (definition.callers !== undefined))
-    throw new Error(`Route ${definition.name}: internal routes, and only they, name their callers`);
   const names = pathParamNames(definition.path);
   const params = (definition.params ?? {}) as Record<string, PathParamSchema>;
   const declared = Object.keys(params);
@@ -149,6 +147,8 @@ export function defineHttpRoute<
     );
   if (definition.request !== undefined && definition.method === 'GET')
     throw new Error(`Route ${definition.name}: a GET takes no request body`);
+  if ((definition.audience === 'internal') !== (definition.callers !== undefined))
+    throw new Error(`Route ${definition.name}: internal routes, and only they, name their callers`);
   if (Object.keys(definition.responses).length === 0)
     throw new Error(`Route ${definition.name}: declares no answer`);
   return {
