@@ -17,6 +17,7 @@ import {
   type ServiceProcess,
   type StackEnv,
   freePort,
+  internalWiring,
   stackEnvFrom,
   startServiceProcess,
   waitUntil,
@@ -46,29 +47,22 @@ export interface Platform {
 export async function startPlatform(options: {
   logs: string;
   ingestEnv?: Record<string, string>;
+  /** Privacy's own environment: PRIVACY_DATA_KEY_GRANTS for a test's decrypting consumer. */
+  privacyEnv?: Record<string, string>;
   /** Every service's environment besides the stack's (a bench quiets the logs). */
   env?: Record<string, string>;
   stack?: StackEnv;
 }): Promise<Platform> {
   const stack = options.stack ?? stackEnvFrom(process.env);
   if (!stack) throw new Error('No local stack in the environment: run under the integration/e2e setup');
-  const [
-    enrollmentPort,
-    bootstrapPort,
-    privacyPort,
-    ingestPort,
-    bootstrapTls,
-    ingestTls,
-    enrollmentInternal,
-    bootstrapInternal,
-    privacyInternal,
-  ] = await Promise.all(Array.from({ length: 9 }, () => freePort()));
+  const [enrollmentPort, bootstrapPort, privacyPort, ingestPort, bootstrapTls, ingestTls] = await Promise.all(
+    Array.from({ length: 6 }, () => freePort()),
+  );
+  const internal = await internalWiring();
   const bootstrapUri = `https://localhost:${bootstrapTls}`;
   const ingestUri = `https://localhost:${ingestTls}`;
   const env = platformEnv(stack, {
-    ENROLLMENT_INTERNAL_URL: `https://127.0.0.1:${enrollmentInternal}`,
-    BOOTSTRAP_INTERNAL_URL: `https://127.0.0.1:${bootstrapInternal}`,
-    PRIVACY_INTERNAL_URL: `https://127.0.0.1:${privacyInternal}`,
+    ...internal.urls,
     BOOTSTRAP_TLS_PORT: String(bootstrapTls),
     BOOTSTRAP_PUBLIC_URI: bootstrapUri,
     BOOTSTRAP_TELEMETRY_URI: ingestUri,
@@ -84,6 +78,7 @@ export async function startPlatform(options: {
       name,
       port,
       env: { ...env, ...extra },
+      internal,
       logFile: join(options.logs, `${name}.log`),
     });
   const ingestExtra = { TELEMETRY_INSTANCE_ID: `it-${ingestTls}`, ...options.ingestEnv };
@@ -100,11 +95,9 @@ export async function startPlatform(options: {
   let ingest: ServiceProcess;
   let serverCaPem: string;
   try {
-    enrollment = await track(
-      start('enrollment', enrollmentPort!, { INTERNAL_PORT: String(enrollmentInternal) }),
-    );
-    bootstrap = await track(start('bootstrap', bootstrapPort!, { INTERNAL_PORT: String(bootstrapInternal) }));
-    privacy = await track(start('privacy', privacyPort!, { INTERNAL_PORT: String(privacyInternal) }));
+    enrollment = await track(start('enrollment', enrollmentPort!));
+    bootstrap = await track(start('bootstrap', bootstrapPort!));
+    privacy = await track(start('privacy', privacyPort!, options.privacyEnv));
     await Promise.all([enrollment.waitReady(90_000), bootstrap.waitReady(90_000), privacy.waitReady(90_000)]);
     // The ingest asks bootstrap for its server certificate: start it once bootstrap answers.
     ingest = await track(start('telemetry-ingest', ingestPort!, ingestExtra));
