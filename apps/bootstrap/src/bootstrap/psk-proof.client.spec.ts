@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PSK_PROOFS_CHECK } from '@meterkeep/contracts';
 import { createLogger } from '@meterkeep/observability';
-import { mutualTlsCredential, testCa, testIdentity, testListenerOptions } from '@meterkeep/service-runtime';
+import { mutualTlsCredential } from '@meterkeep/service-runtime';
+import { testCa, testIdentity, testListenerOptions } from '@meterkeep/service-runtime/testing';
 import type { BootstrapConfig } from '../config';
 import { PskProofClient } from './psk-proof.client';
 

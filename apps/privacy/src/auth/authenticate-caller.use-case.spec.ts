@@ -1,11 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import {
-  type Caller,
-  DomainError,
-  mutualTlsCredential,
-  testCa,
-  testIdentity,
-} from '@meterkeep/service-runtime';
+import { type Caller, DomainError, mutualTlsCredential } from '@meterkeep/service-runtime';
+import { testCa, testIdentity } from '@meterkeep/service-runtime/testing';
 import { AuthErrors } from './auth.errors';
 import { AuthenticateCallerUseCase } from './authenticate-caller.use-case';
 import type { EnrollmentApiKeysClient } from './enrollment-api-keys.client';

@@ -3,7 +3,8 @@ import type { TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@meterkeep/observability';
-import { mutualTlsCredential, testCa, testIdentity, testListenerOptions } from '@meterkeep/service-runtime';
+import { mutualTlsCredential } from '@meterkeep/service-runtime';
+import { testCa, testIdentity, testListenerOptions } from '@meterkeep/service-runtime/testing';
 import type { TelemetryIngestConfig } from '../config';
 import { PrivacyKeysClient } from './privacy-keys.client';
 

@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { API_KEYS_INTROSPECT, METER_DATA_KEYS_GET, PSK_PROOFS_CHECK } from '@meterkeep/contracts';
 import { DomainError } from '../errors/domain-error';
 import { InternalHttpClient, type InternalHttpClientOptions } from './internal-http-client';
-import { testCa, testIdentity } from '../internal-listener/identities.test-kit';
+import { testCa, testIdentity } from '../testing/identities';
 import { mutualTlsCredential } from './service-credential';
 import { UpstreamUnavailableError } from './upstream-unavailable.error';
 

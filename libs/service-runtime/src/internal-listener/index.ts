@@ -3,4 +3,3 @@ export * from './internal-listener';
 export * from './internal-listener.host';
 export * from './internal-routing.middleware';
 export * from './service-identity';
-export * from './identities.test-kit';

@@ -14,7 +14,7 @@ import {
 import { ZodPipe } from '../http/zod.pipe';
 import { InternalHttpClient } from '../internal-http/internal-http-client';
 import { mutualTlsCredential } from '../internal-http/service-credential';
-import { testCa, testIdentity, testIdentityFiles } from '../internal-listener/identities.test-kit';
+import { testCa, testIdentity, testIdentityFiles } from '../testing/identities';
 import { InternalCallerGuard } from '../internal-listener/internal-caller';
 import { InternalListenerHost } from '../internal-listener/internal-listener.host';
 import type { ServiceIdentity } from '../internal-listener/service-identity';

@@ -1,5 +1,5 @@
 // Test-only: platform CAs and service identities in memory and on disk, minted with libs/pki as the
-// local stack mints them (libs/local-stack platform-pki.ts), for the runtime's own specs.
+// local stack mints them (libs/local-stack platform-pki.ts), for specs of the runtime and of the services' internal clients.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import {
   exportPrivateKey,
   generateKeyPair,
 } from '@meterkeep/pki';
-import type { ServiceIdentity, ServiceIdentityConfig } from './service-identity';
+import type { ServiceIdentity, ServiceIdentityConfig } from '../internal-listener/service-identity';
 
 const DAY = 86_400_000;
 
