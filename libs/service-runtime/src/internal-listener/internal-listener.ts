@@ -1,4 +1,5 @@
 import { constants } from 'node:crypto';
+import { once } from 'node:events';
 import type { RequestListener } from 'node:http';
 import { type Server, createServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
@@ -67,13 +68,8 @@ export class InternalListener {
       logger.debug({ err: error }, 'internal listener: TLS handshake refused'),
     );
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.options.port, this.options.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    // once() rejects on 'error' (the port taken) before 'listening'.
+    await once(server.listen(this.options.port, this.options.host), 'listening');
     logger.info({ port: this.port, identity: identity.name }, 'internal listener (mutual TLS) listening');
   }
 
