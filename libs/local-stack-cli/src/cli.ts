@@ -50,7 +50,7 @@ export async function runStackCommand(
           process.stderr.write(USAGE);
           return 2;
         }
-        process.stdout.write(formatEnvExports(serviceIdentity(argument)));
+        process.stdout.write(formatEnvExports({ ...serviceIdentity(argument) }));
         return 0;
       case 'start-kafka':
         await stack.startKafka();
