@@ -29,10 +29,17 @@ const build = spawnSync(process.execPath, [join(workspaceRoot, 'tools/build.mjs'
 if (build.status !== 0) die('the build failed');
 
 const require = createRequire(import.meta.url);
-const { DEFAULT_PORTS } = require(join(workspaceRoot, 'dist/libs/config/src/index.js'));
-const { SERVICES, PortInUseError, StackError, localSecrets, portIsFree, startServiceProcess } = require(
-  join(workspaceRoot, 'dist/libs/local-stack/src/index.js'),
-);
+const { DEFAULT_PORTS, INTERNAL_PORTS } = require(join(workspaceRoot, 'dist/libs/config/src/index.js'));
+const {
+  SERVICES,
+  PortInUseError,
+  StackError,
+  internalWiringAt,
+  localSecrets,
+  portIsFree,
+  serviceIdentity,
+  startServiceProcess,
+} = require(join(workspaceRoot, 'dist/libs/local-stack/src/index.js'));
 const { openLocalStack } = require(join(workspaceRoot, 'dist/libs/local-stack-cli/src/index.js'));
 
 say('starting the local stack (Kafka, S3Proxy, PostgreSQL, Redis) where it is not running');
@@ -55,17 +62,19 @@ const TELEMETRY_PORT = DEFAULT_PORTS.deviceListeners['telemetry-ingest'];
 const tenantId = `demo-${runId.toLowerCase()}`;
 
 const env = { ...stack.env() };
-// The services' key-encryption keys and internal token: made once per local stack, kept beside its data.
+// The services' key-encryption keys: made once per local stack, kept beside its data. Each service's
+// identity between services comes from the local platform CA (.local-stack/pki), minted on first use.
 Object.assign(env, localSecrets());
 // Meters that arrive before their enrollment reached bootstrap come back this soon (seconds).
 env.BOOTSTRAP_NOT_KNOWN_RETRY_AFTER_S ??= '2';
 // The whole simulated fleet comes from one address, as meters behind a gateway or NAT would.
 env.BOOTSTRAP_RATE_LIMIT_PER_SOURCE ??= '100000';
-// How the services find each other (their default ports) and where bootstrap sends meters' readings.
-const urlOf = (name) => `http://127.0.0.1:${SERVICES.find((service) => service.name === name).port}`;
-env.ENROLLMENT_INTERNAL_URL ??= urlOf('enrollment');
-env.BOOTSTRAP_INTERNAL_URL ??= urlOf('bootstrap');
-env.PRIVACY_INTERNAL_URL ??= urlOf('privacy');
+// How the services find each other (their internal listeners at the default ports, mutual TLS) and
+// where bootstrap sends meters' readings.
+const internal = internalWiringAt(INTERNAL_PORTS);
+// The demo's decrypting consumer may read this run's tenant's data keys, and no other's.
+const CONSUMER = 'authorised-consumer';
+env.PRIVACY_DATA_KEY_GRANTS ??= JSON.stringify({ [CONSUMER]: [tenantId] });
 env.TELEMETRY_TLS_PORT ??= String(TELEMETRY_PORT);
 env.BOOTSTRAP_TELEMETRY_URI ??= `https://localhost:${env.TELEMETRY_TLS_PORT}`;
 const logDir = join(workspaceRoot, '.local-stack/logs');
@@ -77,8 +86,12 @@ try {
   const telemetryPort = Number(env.TELEMETRY_TLS_PORT);
   if (!(await portIsFree(telemetryPort)))
     throw new PortInUseError(telemetryPort, "telemetry-ingest's device listener");
+  for (const [name, port] of Object.entries(internal.ports))
+    if (!(await portIsFree(port))) throw new PortInUseError(port, `${name}'s internal listener`);
   for (const { name, port } of SERVICES) {
-    running.push(await startServiceProcess({ name, port, env, logFile: join(logDir, `${name}.log`) }));
+    running.push(
+      await startServiceProcess({ name, port, env, internal, logFile: join(logDir, `${name}.log`) }),
+    );
   }
   say('waiting for the services to be ready');
   const reports = await Promise.all(
@@ -142,8 +155,8 @@ try {
     brokers: env.KAFKA_BROKERS,
     tenantId,
     since,
-    privacyUrl: privacy.url,
-    internalToken: env.INTERNAL_API_TOKEN,
+    privacyUrl: internal.urls.PRIVACY_INTERNAL_URL,
+    identity: serviceIdentity(CONSUMER),
     occupancies,
     // Each meter's day goes in one batch, so one record at least per meter.
     sample: Math.min(5, meterIds.length),

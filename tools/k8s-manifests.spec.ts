@@ -14,10 +14,21 @@ import { loadConfig, otelSchema } from '@meterkeep/config';
 const root = resolve(__dirname, '..');
 const k8sDir = join(root, 'k8s');
 
-type Store = 'db' | 's3' | 'psk-kek' | 'bootstrap-kek' | 'privacy-kek' | 'internal-api';
+type Store = 'db' | 's3' | 'psk-kek' | 'bootstrap-kek' | 'privacy-kek';
 
 /** The name of the container and Service port of a meter-facing mutual-TLS listener. */
 const DEVICE_TLS = 'device-tls';
+/** The name of the container and Service port of a service's internal listener (mutual TLS, internal routes). */
+const INTERNAL = 'internal';
+/** Where a service's identity Secret (kubernetes.io/tls: tls.crt, tls.key, ca.crt) is mounted. */
+const IDENTITY_DIR = '/run/meterkeep/identity';
+const IDENTITY_FILES: Record<string, string> = {
+  SERVICE_TLS_CERT_FILE: 'tls.crt',
+  SERVICE_TLS_KEY_FILE: 'tls.key',
+  PLATFORM_CA_FILE: 'ca.crt',
+};
+/** The Secret cert-manager keeps a service's identity in (its certificate's CN is the service name). */
+const identitySecret = (service: string) => `meterkeep-${service}-identity`;
 
 interface ServiceRow {
   /** The workload kind; a Deployment unless the service needs a stable identity per replica. */
@@ -30,7 +41,11 @@ interface ServiceRow {
   secrets: Store[];
   /** The meters' mutual-TLS listener the service terminates itself (DEFAULT_TLS_PORT), and its variable. */
   deviceTls?: { port: number; env: string };
-  /** The services whose pods call this one on its plain port, inside the namespace. */
+  /** Its own identity between services (mutual TLS with the platform CA), from identitySecret(name). */
+  identity?: true;
+  /** The internal listener (INTERNAL_PORT): internal routes only, mutual TLS, never through an Ingress. */
+  internalPort?: number;
+  /** The services whose pods call this one on its internal port, inside the namespace. */
   calledBy?: string[];
   /** The path prefix of routes for other services only: never routed by an Ingress. */
   internalPrefix?: string;
@@ -40,14 +55,18 @@ interface ServiceRow {
 const SERVICES: Record<string, ServiceRow> = {
   enrollment: {
     port: 3001,
-    secrets: ['db', 'psk-kek', 'internal-api'],
+    secrets: ['db', 'psk-kek'],
+    identity: true,
+    internalPort: 3101,
     // bootstrap: PSK-proof check; privacy: API-key introspection.
     calledBy: ['bootstrap', 'privacy'],
     internalPrefix: '/internal/',
   },
   bootstrap: {
     port: 3002,
-    secrets: ['db', 'bootstrap-kek', 'internal-api'],
+    secrets: ['db', 'bootstrap-kek'],
+    identity: true,
+    internalPort: 3102,
     deviceTls: { port: 8443, env: 'BOOTSTRAP_TLS_PORT' },
     // telemetry-ingest: its device listener's server certificate.
     calledBy: ['telemetry-ingest'],
@@ -58,13 +77,16 @@ const SERVICES: Record<string, ServiceRow> = {
     workload: 'StatefulSet',
     instanceIdEnv: 'TELEMETRY_INSTANCE_ID',
     port: 3003,
-    secrets: ['internal-api'],
+    secrets: [],
+    identity: true,
     deviceTls: { port: 8444, env: 'TELEMETRY_TLS_PORT' },
   },
   'ota-distributor': { port: 3004, secrets: ['db', 's3'] },
   privacy: {
     port: 3005,
-    secrets: ['db', 's3', 'privacy-kek', 'internal-api'],
+    secrets: ['db', 's3', 'privacy-kek'],
+    identity: true,
+    internalPort: 3105,
     // telemetry-ingest: the meters' data keys.
     calledBy: ['telemetry-ingest'],
     internalPrefix: '/internal/',
@@ -78,7 +100,6 @@ const SECRETS: Record<Store, { name: string; keys: string[] }> = {
   'psk-kek': { name: 'meterkeep-psk-kek', keys: ['ENROLLMENT_PSK_KEK'] },
   'bootstrap-kek': { name: 'meterkeep-bootstrap-kek', keys: ['BOOTSTRAP_KEK'] },
   'privacy-kek': { name: 'meterkeep-privacy-kek', keys: ['PRIVACY_KEK'] },
-  'internal-api': { name: 'meterkeep-internal-api', keys: ['INTERNAL_API_TOKEN'] },
 };
 
 /** Well-formed stand-ins for the Secrets' keys, so a service's schema can parse what a manifest gives it. */
@@ -89,7 +110,6 @@ const SECRET_STAND_INS: Record<string, string> = {
   ENROLLMENT_PSK_KEK: Buffer.alloc(32, 1).toString('base64'),
   BOOTSTRAP_KEK: Buffer.alloc(32, 2).toString('base64'),
   PRIVACY_KEK: Buffer.alloc(32, 3).toString('base64'),
-  INTERNAL_API_TOKEN: 'x'.repeat(44),
 };
 
 /** A default that points at the pod itself: right on a laptop, wrong in a cluster. */
@@ -100,6 +120,8 @@ const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
 const STORE_CHECK_TIMEOUT_S = 2;
 const SECRET_LIKE = /SECRET|PASSWORD|PASSWD|PASSPHRASE|TOKEN|CREDENTIAL|PRIVATE|(^|_)KEY($|_)|_PSK|_KEK/i;
 const URL_WITH_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^/@\s]*:[^/@\s]+@/i;
+/** A secret-looking name that holds a path to a mounted file (SERVICE_TLS_KEY_FILE), not the secret. */
+const secretValued = (name: string) => SECRET_LIKE.test(name) && !name.endsWith('_FILE');
 
 // ---- minimal shapes of what the checks read ----------------------------------------------------------
 
@@ -159,12 +181,12 @@ interface Container {
   lifecycle?: { preStop?: { sleep?: { seconds?: number }; exec?: { command?: string[] } } };
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
   securityContext?: SecurityContext;
-  volumeMounts?: { name: string; mountPath: string }[];
+  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
 }
 interface Volume {
   name: string;
   emptyDir?: object;
-  secret?: { secretName?: string };
+  secret?: { secretName?: string; defaultMode?: number };
   projected?: { sources?: { secret?: { name?: string } }[] };
 }
 interface PodSpec {
@@ -440,7 +462,11 @@ function serviceProblems(all: Manifest[]): string[] {
       if (!matches(serviceSpec.selector, podLabels)) problem('Service selector does not match the pods');
       // The plain port and, where the service has one, the device listener; each names a declared
       // containerPort, under the same name and number.
-      const wanted = [expected.port, ...(expected.deviceTls ? [expected.deviceTls.port] : [])];
+      const wanted = [
+        expected.port,
+        ...(expected.deviceTls ? [expected.deviceTls.port] : []),
+        ...(expected.internalPort ? [expected.internalPort] : []),
+      ];
       const exposed = (serviceSpec.ports ?? []).map((p) => p.port);
       const numeric = (a: number, b: number) => a - b;
       if (exposed.sort(numeric).join() !== wanted.sort(numeric).join())
@@ -471,6 +497,30 @@ function serviceProblems(all: Manifest[]): string[] {
         problem(`${expected.deviceTls.env}=${tlsPortEnv}, not ${expected.deviceTls.port}`);
     } else if (deviceTls || serviceSpec?.ports?.some((p) => p.name === DEVICE_TLS))
       problem(`has a ${DEVICE_TLS} port, but terminates no device TLS`);
+    // The internal listener: on the services listed with one, nowhere else; INTERNAL_PORT agrees.
+    const internalPort = container.ports?.find((p) => p.name === INTERNAL);
+    const internalPortEnv = envValue(container, all, 'INTERNAL_PORT');
+    if (expected.internalPort) {
+      if (internalPort?.containerPort !== expected.internalPort)
+        problem(`needs containerPort ${expected.internalPort} named ${INTERNAL}`);
+      if (Number(internalPortEnv) !== expected.internalPort)
+        problem(`INTERNAL_PORT=${internalPortEnv}, not ${expected.internalPort}`);
+    } else if (internalPort || internalPortEnv !== undefined)
+      problem(`has an ${INTERNAL} port or INTERNAL_PORT, but serves no internal route`);
+
+    // Its identity: its own kubernetes.io/tls Secret, mounted read-only, the files named by the variables.
+    if (expected.identity) {
+      const volume = pod.volumes?.find((v) => v.secret?.secretName === identitySecret(name));
+      const mount = volume && container.volumeMounts?.find((m) => m.name === volume.name);
+      if (!volume || mount?.mountPath !== IDENTITY_DIR || mount.readOnly !== true)
+        problem(`must mount Secret ${identitySecret(name)} read-only at ${IDENTITY_DIR}`);
+      else if ((volume.secret?.defaultMode ?? 0o644) & 0o007)
+        problem(`Secret ${identitySecret(name)} must not be world-readable (defaultMode 0440)`);
+      for (const [variable, file] of Object.entries(IDENTITY_FILES))
+        if (envValue(container, all, variable) !== `${IDENTITY_DIR}/${file}`)
+          problem(`${variable} must be ${IDENTITY_DIR}/${file}`);
+    }
+
     const probes: [keyof Container, string][] = [
       ['livenessProbe', '/health/live'],
       ['readinessProbe', '/health/ready'],
@@ -518,7 +568,10 @@ function serviceProblems(all: Manifest[]): string[] {
     if (pod.automountServiceAccountToken === true) problem('pod must not mount a service-account token');
 
     // Secrets: exactly those of the stores the service uses, and the keys it needs from them.
-    const allowed = new Set(expected.secrets.map((store) => SECRETS[store].name));
+    const allowed = new Set([
+      ...expected.secrets.map((store) => SECRETS[store].name),
+      ...(expected.identity ? [identitySecret(name)] : []),
+    ]);
     const referenced = secretsReferenced(pod);
     for (const secret of referenced) if (!allowed.has(secret)) problem(`must not reference Secret ${secret}`);
     for (const store of expected.secrets) {
@@ -530,7 +583,7 @@ function serviceProblems(all: Manifest[]): string[] {
       }
     }
     for (const e of container.env ?? [])
-      if (e.value !== undefined && (SECRET_LIKE.test(e.name) || URL_WITH_PASSWORD.test(e.value)))
+      if (e.value !== undefined && (secretValued(e.name) || URL_WITH_PASSWORD.test(e.value)))
         problem(`env ${e.name} carries a literal secret; use a secretKeyRef`);
 
     // Disruption budget and network policy select this service's pods.
@@ -562,14 +615,16 @@ function serviceProblems(all: Manifest[]): string[] {
       );
     const podLabelsOf = (service: string) =>
       workloadSpec(workloads(all, service)[0])?.template.metadata?.labels;
-    for (const caller of expected.calledBy ?? [])
-      if (
-        !admits(
-          expected.port,
-          (peer) => !peer.namespaceSelector && matches(peer.podSelector?.matchLabels, podLabelsOf(caller)),
-        )
-      )
-        problem(`no NetworkPolicy admits port ${expected.port} from ${caller}'s pods`);
+    const fromPodsOf = (caller: string) => (peer: NetworkPolicyPeer) =>
+      !peer.namespaceSelector && matches(peer.podSelector?.matchLabels, podLabelsOf(caller));
+    for (const caller of expected.calledBy ?? []) {
+      if (!expected.internalPort || !admits(expected.internalPort, fromPodsOf(caller)))
+        problem(`no NetworkPolicy admits its ${INTERNAL} port from ${caller}'s pods`);
+      if (admits(expected.port, fromPodsOf(caller)))
+        problem(`a NetworkPolicy admits ${caller} to the plain port: internal calls go to ${INTERNAL}`);
+    }
+    if (expected.internalPort && admits(expected.internalPort, fromNamespace))
+      problem(`a NetworkPolicy admits the ${INTERNAL} port from another namespace`);
     for (const rule of rules) {
       if ((rule.from ?? []).length === 0) problem('a NetworkPolicy rule admits ingress from anywhere');
       for (const peer of rule.from ?? []) {
@@ -584,8 +639,9 @@ function serviceProblems(all: Manifest[]): string[] {
       }
     }
 
-    // Internal calls: each *_INTERNAL_URL names another service's Service on its plain port, over plain
-    // HTTP inside the namespace, and that service lists this one as a caller (its NetworkPolicy admits it).
+    // Internal calls: each *_INTERNAL_URL names another service's Service on its internal port, over
+    // https (mutual TLS) inside the namespace, and that service lists this one as a caller (its
+    // NetworkPolicy admits it).
     const targets = new Set<string>();
     for (const variable of (container.env ?? [])
       .map((e) => e.name)
@@ -594,8 +650,10 @@ function serviceProblems(all: Manifest[]): string[] {
       const url = URL.canParse(value) ? new URL(value) : undefined;
       const target = url?.hostname.replace(/\.meterkeep(\.svc(\.[a-z0-9.-]+)?)?$/, '') ?? '';
       const row = SERVICES[target];
-      if (!url || url.protocol !== 'http:' || !row || Number(url.port) !== row.port)
-        problem(`${variable}=${value}: must be http://<service>:<its port> of a service in this namespace`);
+      if (!url || url.protocol !== 'https:' || !row?.internalPort || Number(url.port) !== row.internalPort)
+        problem(
+          `${variable}=${value}: must be https://<service>:<its ${INTERNAL} port> of a service in this namespace`,
+        );
       else if (!(row.calledBy ?? []).includes(name))
         problem(`${variable} calls ${target}, which does not list ${name} as a caller`);
       else targets.add(target);
@@ -622,7 +680,7 @@ function serviceProblems(all: Manifest[]): string[] {
 const SSL_PASSTHROUGH = 'nginx.ingress.kubernetes.io/ssl-passthrough';
 
 /**
- * Routes for other services only (/internal/, shared-token calls) stay inside the cluster: no Ingress path
+ * Routes for other services only (/internal/, and the internal listeners that serve them) stay inside the cluster: no Ingress path
  * starts with /internal, and none reaches a service's plain port through a prefix of it ('/', a regex, a
  * default backend; `Prefix` matches whole path elements, `ImplementationSpecific` on ingress-nginx is a
  * plain string prefix, so /int there reaches /internal/). The device listeners (device-tls) serve no
@@ -647,6 +705,8 @@ function ingressProblems(all: Manifest[]): string[] {
       const port = backend?.service?.port;
       const toDeviceTls =
         row?.deviceTls !== undefined && (port?.name === DEVICE_TLS || port?.number === row.deviceTls.port);
+      if (port?.name === INTERNAL || (row?.internalPort !== undefined && port?.number === row.internalPort))
+        problem(`routes the ${INTERNAL} listener`);
       if (/^\/internal/i.test(path)) problem('routes /internal/');
       else if (row?.internalPrefix && !toDeviceTls && !passthrough && pathType !== 'Exact') {
         const reaches = regex
@@ -789,8 +849,8 @@ function configProblems(all: Manifest[], configs: Record<string, ServiceConfig>)
         sharedKeys.set(from.configMapRef.name, users);
       }
 
-    // The Secrets: those of every store whose keys the schema reads (optional ones too: enrollment's
-    // INTERNAL_API_TOKEN); a required secret-looking variable needs a Secret of its own in this test.
+    // The Secrets: those of every store whose keys the schema reads (optional ones too); a required
+    // secret-looking variable needs a Secret of its own in this test (a *_FILE names a mounted one).
     const stores = (Object.keys(SECRETS) as Store[]).filter((store) =>
       SECRETS[store].keys.some((key) => keys.includes(key)),
     );
@@ -801,7 +861,7 @@ function configProblems(all: Manifest[], configs: Record<string, ServiceConfig>)
     for (const key of keys) {
       const unset = unsetValue(schema, key);
       const fromSecret = Object.values(SECRETS).some((secret) => secret.keys.includes(key));
-      if (unset.required && SECRET_LIKE.test(key) && !fromSecret)
+      if (unset.required && secretValued(key) && !fromSecret)
         problem(`${key} is a required secret: add its Secret to SECRETS and the manifests`);
       const value = envValue(container, all, key);
       if (unset.required && value === undefined) problem(`${key} is required but not set`);
@@ -897,9 +957,12 @@ describe('k8s manifests', () => {
       ]),
     );
     expect([...secretRefs].sort()).toEqual(
-      Object.values(SECRETS)
-        .map((secret) => secret.name)
-        .sort(),
+      [
+        ...Object.values(SECRETS).map((secret) => secret.name),
+        ...Object.entries(SERVICES)
+          .filter(([, row]) => row.identity)
+          .map(([name]) => identitySecret(name)),
+      ].sort(),
     );
   });
 
@@ -963,6 +1026,7 @@ describe('k8s manifests', () => {
       ingress('prefix-bootstrap', '/int', 'bootstrap', 'http', false, 'ImplementationSpecific'),
       ingress('passthrough-plain', '/', 'bootstrap', 'http', true),
       ingress('telemetry-terminated', '/', 'telemetry-ingest', DEVICE_TLS),
+      ingress('privacy-internal', '/v1/', 'privacy', INTERNAL),
     ];
     for (const m of refused) expect(ingressProblems([m]), m.metadata?.name).not.toEqual([]);
     const allowed = [

@@ -6,6 +6,7 @@ import {
   type Api,
   enrollBatch,
   freePort,
+  internalWiring,
   mintProvisionedBatch,
   operatorApi,
   platformEnv,
@@ -34,9 +35,10 @@ describe('onboarding a batch of meters, end to end', () => {
     const stack = stackEnvFrom(process.env)!;
     const enrollmentPort = await freePort();
     const tlsPort = await freePort();
+    // Bootstrap asks enrollment's internal listener (mutual TLS) about PSK proofs.
+    const internal = await internalWiring();
     bootstrapUri = `https://localhost:${tlsPort}`;
     const env = platformEnv(stack, {
-      ENROLLMENT_INTERNAL_URL: `http://127.0.0.1:${enrollmentPort}`,
       BOOTSTRAP_TLS_PORT: String(tlsPort),
       BOOTSTRAP_PUBLIC_URI: bootstrapUri,
     });
@@ -44,12 +46,14 @@ describe('onboarding a batch of meters, end to end', () => {
       name: 'enrollment',
       port: enrollmentPort,
       env,
+      internal,
       logFile: join(logs, 'enrollment.log'),
     });
     bootstrap = await startServiceProcess({
       name: 'bootstrap',
       port: await freePort(),
       env,
+      internal,
       logFile: join(logs, 'bootstrap.log'),
     });
     await Promise.all([enrollment.waitReady(90_000), bootstrap.waitReady(90_000)]);

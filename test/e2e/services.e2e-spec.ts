@@ -5,9 +5,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   freePort,
+  internalWiring,
   localSecrets,
   localStack,
   SERVICES,
+  serviceIdentity,
   type ServiceProcess,
   stackEndpoints,
   startServiceProcess,
@@ -46,11 +48,10 @@ describe('the five services on the real stack', () => {
   beforeAll(async () => {
     const ports = new Map<string, number>();
     for (const { name } of SERVICES) ports.set(name, await freePort());
-    // The services call each other's internal routes, and listen for devices on ports of their own.
+    // The services call each other's internal listeners (mutual TLS), and listen for devices on ports
+    // of their own.
+    const internal = await internalWiring();
     const wiring = {
-      ENROLLMENT_INTERNAL_URL: `http://127.0.0.1:${ports.get('enrollment')}`,
-      BOOTSTRAP_INTERNAL_URL: `http://127.0.0.1:${ports.get('bootstrap')}`,
-      PRIVACY_INTERNAL_URL: `http://127.0.0.1:${ports.get('privacy')}`,
       BOOTSTRAP_TLS_PORT: String(await freePort()),
       TELEMETRY_TLS_PORT: String(await freePort()),
     };
@@ -61,6 +62,7 @@ describe('the five services on the real stack', () => {
           name,
           port: ports.get(name)!,
           env: { ...stackEnv(), ...wiring },
+          internal,
           logFile: logFile(name),
         }),
       );
@@ -111,6 +113,9 @@ describe('the five services on the real stack', () => {
       const log = readFileSync(logFile(name), 'utf8');
       expect(log).not.toContain(secret);
       for (const value of Object.values(localSecrets())) expect(log).not.toContain(value);
+      // Nor its private key between services (a line of the PEM body).
+      const key = readFileSync(serviceIdentity(name).SERVICE_TLS_KEY_FILE, 'utf8');
+      expect(log).not.toContain(key.split('\n')[1]);
     }
   });
 

@@ -1,6 +1,6 @@
 import { type KafkaClient as Kafka, KafkaLogLevel, createKafkaClient } from '@meterkeep/kafka';
-import { DATA_KEY_GET, INTERNAL_TOKEN_HEADER } from '@meterkeep/contracts';
-import { type Platform, stackEndpoints, waitUntil } from '@meterkeep/testing';
+import { DATA_KEY_GET } from '@meterkeep/contracts';
+import { type Platform, internalCall, stackEndpoints, waitUntil } from '@meterkeep/testing';
 
 export function kafkaClient(): Kafka {
   return createKafkaClient({
@@ -61,17 +61,30 @@ export async function recordsOf(
   }
 }
 
-/** Fetches a data key as an authorised consumer does: privacy's internal route, with the token. */
+/** The decrypting consumer of the e2e tests: the service name in its platform certificate. */
+export const E2E_CONSUMER = 'e2e-consumer';
+
+/** Privacy's PRIVACY_DATA_KEY_GRANTS giving the e2e consumer the data keys of these tenants. */
+export const dataKeyGrants = (...tenantIds: string[]) => ({
+  PRIVACY_DATA_KEY_GRANTS: JSON.stringify({ [E2E_CONSUMER]: tenantIds }),
+});
+
+/**
+ * Fetches a data key as an authorised consumer does: privacy's internal listener, over mutual TLS
+ * with the consumer's platform certificate (granted the tenant in PRIVACY_DATA_KEY_GRANTS).
+ */
 export async function dataKey(
   platform: Platform,
   tenantId: string,
   keyId: string,
-): Promise<{ status: number; key?: Buffer }> {
-  const response = await fetch(new URL(DATA_KEY_GET.pathFor({ tenantId, keyId }), platform.privacy.url), {
-    headers: { [INTERNAL_TOKEN_HEADER]: platform.env.INTERNAL_API_TOKEN! },
-  });
-  if (!response.ok) return { status: response.status };
-  const body = DATA_KEY_GET.responses[200].parse(await response.json());
+): Promise<{ status: number; key?: Buffer; code?: string }> {
+  const answer = await internalCall<{ key?: string; code?: string }>(
+    platform.env.PRIVACY_INTERNAL_URL!,
+    DATA_KEY_GET.pathFor({ tenantId, keyId }),
+    { as: E2E_CONSUMER },
+  );
+  if (answer.status !== 200) return { status: answer.status, code: answer.body.code };
+  const body = DATA_KEY_GET.responses[200].parse(answer.body);
   return { status: 200, key: Buffer.from(body.key, 'base64') };
 }
 

@@ -26,7 +26,7 @@ import {
   startPlatform,
   waitUntil,
 } from '@meterkeep/testing';
-import { dataKey, dayOfReadings, kafkaClient, recordsOf, utcDay } from './telemetry-kit';
+import { dataKey, dataKeyGrants, dayOfReadings, kafkaClient, recordsOf, utcDay } from './telemetry-kit';
 
 // Readings from bootstrapped meters through the mutual-TLS ingest to Kafka, sealed per occupancy,
 // with every refusal the issue names.
@@ -41,6 +41,7 @@ function isValidEnvelope(raw: string): boolean {
 describe('telemetry ingest, end to end', () => {
   const logs = mkdtempSync(join(tmpdir(), 'meterkeep-telemetry-logs-'));
   const runId = Date.now().toString(36).toUpperCase();
+  const tenantId = `tl-${runId.toLowerCase()}`;
   const kafka = kafkaClient();
   let platform: Platform;
   let fleet: ActiveFleet;
@@ -60,9 +61,9 @@ describe('telemetry ingest, end to end', () => {
   const post = (endpointName: string, body: unknown) => client(endpointName).post('/tl/v1/batches', body);
 
   beforeAll(async () => {
-    platform = await startPlatform({ logs });
+    platform = await startPlatform({ logs, privacyEnv: dataKeyGrants(tenantId) });
     fleet = await activeFleet(platform, {
-      tenantId: `tl-${runId.toLowerCase()}`,
+      tenantId,
       count: 8,
       prefix: `TL${runId}M`,
     });

@@ -1,7 +1,9 @@
 // An authorised consumer downstream of the ingest: it reads sealed readings from Kafka, where no
-// reading is in the clear, fetches each record's data key from privacy's internal route (service to
-// service, x-internal-token) and opens the record with it.
+// reading is in the clear, fetches each record's data key from privacy's internal listener (mutual
+// TLS with its own platform certificate; privacy grants it the demo's tenant) and opens the record.
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { request } from 'node:https';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { workspaceRoot } from '../swc-options.mjs';
@@ -76,26 +78,49 @@ async function readTenantRecords({ brokers, tenantId, since, sample, timeoutMs =
   return { records, groupId };
 }
 
-/** One data key, over privacy's internal route DATA_KEY_GET, its answer checked by the contract. */
-async function dataKey({ privacyUrl, internalToken, tenantId, keyId }) {
-  const { DATA_KEY_GET, INTERNAL_TOKEN_HEADER } = require(
-    join(workspaceRoot, 'dist/libs/contracts/src/index.js'),
-  );
-  const response = await get(new URL(DATA_KEY_GET.pathFor({ tenantId, keyId }), privacyUrl), {
-    headers: { [INTERNAL_TOKEN_HEADER]: internalToken },
-  });
-  const body = await response.json().catch(() => undefined);
-  if (!response.ok)
-    throw new DemoError(
-      `privacy answered ${response.status} for data key ${keyId}: ${body?.code} ${body?.message}`,
+/** One GET over mutual TLS as `identity` (SERVICE_TLS_CERT_FILE and the like): status and JSON body. */
+function getAs(url, identity) {
+  return new Promise((resolve, reject) => {
+    const outgoing = request(
+      url,
+      {
+        cert: readFileSync(identity.SERVICE_TLS_CERT_FILE),
+        key: readFileSync(identity.SERVICE_TLS_KEY_FILE),
+        ca: readFileSync(identity.PLATFORM_CA_FILE),
+        agent: false,
+      },
+      (incoming) => {
+        const chunks = [];
+        incoming.on('data', (chunk) => chunks.push(chunk));
+        incoming.on('end', () => {
+          let body;
+          try {
+            body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          } catch {
+            body = undefined;
+          }
+          resolve({ status: incoming.statusCode, body });
+        });
+      },
     );
+    outgoing.once('error', reject);
+    outgoing.end();
+  });
+}
+
+/** One data key, over privacy's internal route DATA_KEY_GET, its answer checked by the contract. */
+async function dataKey({ privacyUrl, identity, tenantId, keyId }) {
+  const { DATA_KEY_GET } = require(join(workspaceRoot, 'dist/libs/contracts/src/index.js'));
+  const { status, body } = await getAs(
+    new URL(DATA_KEY_GET.pathFor({ tenantId, keyId }), privacyUrl),
+    identity,
+  );
+  if (status !== 200)
+    throw new DemoError(`privacy answered ${status} for data key ${keyId}: ${body?.code} ${body?.message}`);
   const answer = DATA_KEY_GET.responses[200].safeParse(body);
   if (!answer.success) throw new DemoError(`privacy's answer for data key ${keyId} breaks its contract`);
   return Buffer.from(answer.data.key, 'base64');
 }
-
-/** A read, repeated once when a pooled keep-alive connection turns out closed. */
-const get = (url, init) => fetch(url, init).catch(() => fetch(url, init));
 
 const quantity = ({ value, scaler, unit }) =>
   `${(value * 10 ** scaler).toFixed(Math.max(0, -scaler))} ${unit}`;
@@ -109,7 +134,7 @@ export async function decryptSample({
   tenantId,
   since,
   privacyUrl,
-  internalToken,
+  identity,
   occupancies,
   sample = 5,
 }) {
@@ -125,7 +150,7 @@ export async function decryptSample({
   for (const { partition, offset, value } of records) {
     const raw = value.toString('utf8');
     const event = JSON.parse(raw);
-    const key = await dataKey({ privacyUrl, internalToken, tenantId, keyId: event.keyId });
+    const key = await dataKey({ privacyUrl, identity, tenantId, keyId: event.keyId });
     let sealed;
     try {
       sealed = openReadings(event, key);

@@ -8,7 +8,9 @@ const required = {
   DATABASE_URL: 'postgres://meterkeep@127.0.0.1:5432/meterkeep',
   REDIS_URL: 'redis://127.0.0.1:6379',
   BOOTSTRAP_KEK: randomBytes(32).toString('base64'),
-  INTERNAL_API_TOKEN: randomBytes(32).toString('base64'),
+  SERVICE_TLS_CERT_FILE: '/run/identity/tls.crt',
+  SERVICE_TLS_KEY_FILE: '/run/identity/tls.key',
+  PLATFORM_CA_FILE: '/run/identity/ca.crt',
 };
 
 const problems = (env: Record<string, string>) => {
@@ -28,13 +30,14 @@ describe('bootstrap configuration', () => {
     expect(config.BOOTSTRAP_CERT_VALIDITY).toBe(7 * 86_400_000);
     expect(config.BOOTSTRAP_RATE_LIMIT_PER_METER).toBe(10);
     expect(config.BOOTSTRAP_RATE_LIMIT_PER_SOURCE).toBe(600);
-    expect(config.ENROLLMENT_INTERNAL_URL).toBe('http://127.0.0.1:3001');
+    expect(config.ENROLLMENT_INTERNAL_URL).toBe('https://127.0.0.1:3101');
     expect(config.BOOTSTRAP_KEK).toHaveLength(32);
   });
 
   it('names each missing or malformed variable', () => {
     expect(problems({ ...required, BOOTSTRAP_KEK: '' })).toEqual(['BOOTSTRAP_KEK is required']);
-    expect(problems({ ...required, INTERNAL_API_TOKEN: 'short' })[0]).toMatch(/^INTERNAL_API_TOKEN: /);
+    const { SERVICE_TLS_CERT_FILE: _unset, ...withoutCertificate } = required;
+    expect(problems(withoutCertificate)[0]).toMatch(/^SERVICE_TLS_CERT_FILE/);
     expect(problems({ ...required, BOOTSTRAP_KEK: randomBytes(16).toString('base64') })[0]).toMatch(
       /^BOOTSTRAP_KEK: .*32 bytes/,
     );

@@ -3,13 +3,16 @@ import {
   base64KeySchema,
   DEFAULT_PORTS,
   defaultDeviceUri,
-  defaultServiceUrl,
+  defaultInternalUrl,
   deviceEdgeEnv,
   deviceEdgeRule,
   hostnameListSchema,
-  httpUrlSchema,
+  hostnameSchema,
   httpsUrlSchema,
-  internalApiTokenSchema,
+  internalListenerEnv,
+  internalUrlSchema,
+  perServiceGrantsSchema,
+  serviceIdentityEnv,
   kafkaEnv,
   postgresEnv,
   redisEnv,
@@ -41,13 +44,22 @@ export const bootstrapKekEnv = {
 };
 
 /**
- * The shared secret of internal service-to-service routes (x-internal-token): bootstrap sends it to
- * enrollment's PSK proof check. At least 32 characters (`openssl rand -base64 32`).
+ * Service to service, over mutual TLS with the platform CA: this service's identity, its internal
+ * listener (server certificates for other services), and enrollment's (PSK proofs).
  */
 export const internalApiEnv = {
-  INTERNAL_API_TOKEN: internalApiTokenSchema,
-  /** Where enrollment's internal routes answer (cluster-internal, plain HTTP). */
-  ENROLLMENT_INTERNAL_URL: httpUrlSchema.default(defaultServiceUrl('enrollment')),
+  ...serviceIdentityEnv,
+  ...internalListenerEnv('bootstrap'),
+  /** Where enrollment's internal routes answer (its internal listener, mutual TLS). */
+  ENROLLMENT_INTERNAL_URL: internalUrlSchema.default(defaultInternalUrl('enrollment')),
+  /**
+   * Per calling service, the host names its server certificates may name (JSON); any other is 403
+   * HOSTNAME_NOT_ALLOWED. The default fits this machine; a cluster names the ingress host names.
+   */
+  BOOTSTRAP_SERVER_CERT_HOSTNAMES: perServiceGrantsSchema(hostnameSchema, 'host name').default({
+    'telemetry-ingest': ['localhost', '127.0.0.1'],
+    'ota-distributor': ['localhost', '127.0.0.1'],
+  }),
 };
 
 /** The device-facing side: TLS listener, certificates issued, what the bootstrap answer points to. */

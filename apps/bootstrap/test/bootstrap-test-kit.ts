@@ -1,9 +1,11 @@
 // Test-only harness: the bootstrap app in-process on the real stack, with its own PostgreSQL schema,
 // its own Redis database, and meters that speak to it over mutual TLS.
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { type IncomingHttpHeaders, type Server, createServer } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { readFileSync } from 'node:fs';
+import type { IncomingHttpHeaders } from 'node:http';
+import { type Server, createServer, request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { Writable } from 'node:stream';
 import { sql } from 'kysely';
 import {
@@ -14,7 +16,6 @@ import {
   type EnrollmentDeviceEvent,
   type EnrollmentTrustAnchorEvent,
   type EventEnvelope,
-  INTERNAL_TOKEN_HEADER,
   PSK_PROOFS_CHECK,
   type TopicContract,
 } from '@meterkeep/contracts';
@@ -34,8 +35,16 @@ import {
   generateKeyPair,
   issueCertificate,
 } from '@meterkeep/pki';
-import { type RunningService, startService } from '@meterkeep/service-runtime';
-import { stackEndpoints, startGroupAtEnd, uniqueName, waitUntil } from '@meterkeep/testing';
+import { InternalListenerHost, type RunningService, startService } from '@meterkeep/service-runtime';
+import {
+  type ServiceIdentityPems,
+  internalCall,
+  serviceIdentity,
+  stackEndpoints,
+  startGroupAtEnd,
+  uniqueName,
+  waitUntil,
+} from '@meterkeep/testing';
 import { AppModule, configureApp, lifecycleTransport } from '../src/app.module';
 import { BootstrapConfig } from '../src/config';
 import type { Executor } from '../src/core/database';
@@ -173,39 +182,52 @@ export function anchorEvent(
 // ---- the stub of enrollment's internal PSK proof route -------------------------------------------
 
 /**
- * Stands in for enrollment's PSK-proof route (the same contract, PSK_PROOFS_CHECK: x-internal-token,
- * HMAC-SHA256(psk, message) compared in constant time). Bootstrap tests cannot start the enrollment
- * app in-process (apps never import apps); enrollment's own test covers the real route.
+ * Stands in for enrollment's PSK-proof route (the same contract, PSK_PROOFS_CHECK, on an internal
+ * listener as enrollment's: mutual TLS with the local platform CA, presenting enrollment's identity,
+ * answering only the caller the contract names; HMAC-SHA256(psk, message) compared in constant time).
+ * Bootstrap tests cannot start the enrollment app in-process (apps never import apps); enrollment's
+ * own test covers the real route.
  */
 export class PskProofStub {
-  readonly calls: { headers: IncomingHttpHeaders; body: Record<string, string> }[] = [];
+  /** Every call that got through the handshake, with the service its certificate names. */
+  readonly calls: {
+    caller: string | undefined;
+    headers: IncomingHttpHeaders;
+    body: Record<string, string>;
+  }[] = [];
   private readonly keys = new Map<string, { psk: Buffer; tenantId: string; endpointName: string }>();
 
-  private constructor(
-    private readonly server: Server,
-    readonly token: string,
-  ) {}
+  private constructor(private readonly server: Server) {}
 
   get url(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return `https://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
-  static async start(token: string): Promise<PskProofStub> {
-    const server = createServer();
-    const stub = new PskProofStub(server, token);
+  static async start(): Promise<PskProofStub> {
+    const files = serviceIdentity('enrollment');
+    const server = createServer({
+      cert: readFileSync(files.SERVICE_TLS_CERT_FILE, 'utf8'),
+      key: readFileSync(files.SERVICE_TLS_KEY_FILE, 'utf8'),
+      ca: readFileSync(files.PLATFORM_CA_FILE, 'utf8'),
+      requestCert: true,
+      rejectUnauthorized: true,
+    });
+    const stub = new PskProofStub(server);
     server.on('request', (request, response) => {
       const chunks: Buffer[] = [];
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
       request.on('end', () => {
         const body = JSON.parse(Buffer.concat(chunks).toString() || '{}') as Record<string, string>;
-        stub.calls.push({ headers: request.headers, body });
+        const cn = (request.socket as TLSSocket).getPeerCertificate().subject?.CN;
+        const caller = typeof cn === 'string' ? cn : undefined;
+        stub.calls.push({ caller, headers: request.headers, body });
         const answer = (status: number, json: unknown) => {
           response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(json));
         };
         if (request.url !== PSK_PROOFS_CHECK.path || request.method !== PSK_PROOFS_CHECK.method)
           return answer(404, {});
-        if (request.headers[INTERNAL_TOKEN_HEADER] !== stub.token)
-          return answer(401, { code: 'UNAUTHENTICATED', message: 'no valid internal token' });
+        if (caller !== 'bootstrap')
+          return answer(403, { code: 'CALLER_NOT_ALLOWED', message: `${caller} may not call this route` });
         if (!PSK_PROOFS_CHECK.request.safeParse(body).success)
           return answer(400, { code: 'INVALID_REQUEST', message: 'breaks the contract' });
         const known = stub.keys.get(body.pskIdentity ?? '');
@@ -230,7 +252,9 @@ export class PskProofStub {
   }
 
   stop(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeAllConnections(); // bootstrap's client keeps connections alive
+    return closed;
   }
 }
 
@@ -273,7 +297,8 @@ export class BootstrapHarness {
       HOST: '127.0.0.1',
       BOOTSTRAP_TLS_PORT: '0',
       BOOTSTRAP_KEK: randomBytes(32).toString('base64'),
-      INTERNAL_API_TOKEN: `it-internal-${randomBytes(24).toString('base64url')}`,
+      ...serviceIdentity('bootstrap'),
+      INTERNAL_PORT: '0',
       BOOTSTRAP_TELEMETRY_URI: 'https://telemetry.meters.test:8444',
       BOOTSTRAP_OTA_URI: 'https://ota.meters.test:8445',
       BOOTSTRAP_PUBLIC_URI: 'https://bootstrap.meters.test:8443',
@@ -321,6 +346,20 @@ export class BootstrapHarness {
 
   get url(): string {
     return this.service.url;
+  }
+
+  /** The internal listener (mutual TLS with the local platform CA). */
+  get internalUrl(): string {
+    return this.service.app.get(InternalListenerHost).url;
+  }
+
+  /** A call to an internal route as service `as` (its platform certificate), or with none (null). */
+  internal<T = Record<string, unknown>>(
+    path: string,
+    json: unknown,
+    as: string | ServiceIdentityPems | null,
+  ) {
+    return internalCall<T>(this.internalUrl, path, { as, json });
   }
 
   get tlsPort(): number {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BootstrapAnswer, DEVICE_LIFECYCLE, type HttpErrorBody } from '@meterkeep/contracts';
 import {
@@ -346,7 +347,7 @@ describe('bootstrap: certificate meters over mutual TLS', () => {
     );
   });
 
-  it('logs no key, KEK or token', async () => {
+  it('logs no key or KEK', async () => {
     const row = await h.db
       .selectFrom('tenant_cas')
       .selectAll()
@@ -366,7 +367,7 @@ describe('bootstrap: certificate meters over mutual TLS', () => {
     for (const secret of [
       h.env.BOOTSTRAP_KEK!,
       h.config.BOOTSTRAP_KEK.toString('hex'),
-      h.env.INTERNAL_API_TOKEN!,
+      readFileSync(h.env.SERVICE_TLS_KEY_FILE!, 'utf8').split('\n')[1]!,
       pemBody.slice(0, 40),
       issuingKey.toString('base64').slice(0, 40),
       issuingKey.toString('hex').slice(0, 40),

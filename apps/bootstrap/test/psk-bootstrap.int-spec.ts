@@ -1,4 +1,5 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEVICE_LIFECYCLE, type PskNonceAnswer } from '@meterkeep/contracts';
 import type { Redis } from '@meterkeep/cache';
@@ -34,14 +35,11 @@ describe('bootstrap: PSK meters, proven by HMAC over a single-use nonce', () => 
   let h: BootstrapHarness;
   let enrollment: PskProofStub;
   let lifecycle: TopicTap;
-  const token = `it-internal-${randomBytes(24).toString('base64url')}`;
   const tenantId = uniqueTenant('psk');
 
   beforeAll(async () => {
-    enrollment = await PskProofStub.start(token);
-    h = await BootstrapHarness.start({
-      env: { INTERNAL_API_TOKEN: token, ENROLLMENT_INTERNAL_URL: enrollment.url },
-    });
+    enrollment = await PskProofStub.start();
+    h = await BootstrapHarness.start({ env: { ENROLLMENT_INTERNAL_URL: enrollment.url } });
     lifecycle = await TopicTap.open(h.kafka, DEVICE_LIFECYCLE);
     await h.waitCaughtUp();
   });
@@ -103,9 +101,9 @@ describe('bootstrap: PSK meters, proven by HMAC over a single-use nonce', () => 
       1,
       'bootstrapped event',
     );
-    // Enrollment was asked with the shared token, and never sent the key.
+    // Enrollment was asked over mutual TLS as bootstrap (its platform certificate), never sent the key.
     const call = enrollment.calls.at(-1)!;
-    expect(call.headers['x-internal-token']).toBe(token);
+    expect(call.caller).toBe('bootstrap');
     expect(JSON.stringify(call.body)).not.toContain(meter.psk.toString('base64'));
   });
 
@@ -228,7 +226,7 @@ describe('bootstrap: PSK meters, proven by HMAC over a single-use nonce', () => 
     expect(Number(response.headers['retry-after'])).toBeGreaterThan(0);
   });
 
-  it('keeps nonces single-use in Redis under their hash, and logs no PSK or token', async () => {
+  it('keeps nonces single-use in Redis under their hash, and logs no PSK or service key', async () => {
     const meter = await pskMeter();
     const { nonce } = await nonceFor(meter.pskIdentity);
     const redis = h.service.app.get<Redis>(REDIS);
@@ -240,7 +238,7 @@ describe('bootstrap: PSK meters, proven by HMAC over a single-use nonce', () => 
     const logs = h.logs.join('\n');
     expect(logs).toContain('/bs/v1/psk/bootstrap');
     expect(logs).not.toContain(meter.psk.toString('base64'));
-    expect(logs).not.toContain(token);
+    expect(logs).not.toContain(readFileSync(h.env.SERVICE_TLS_KEY_FILE!, 'utf8').split('\n')[1]);
     expect(logs).not.toContain(h.env.BOOTSTRAP_KEK!);
     expect(logs).not.toContain(nonce);
   });

@@ -9,6 +9,7 @@ import {
   parseCertificate,
   validateChain,
 } from '@meterkeep/pki';
+import { type ServiceIdentityPems, mintPlatformCa, mintServiceIdentity } from '@meterkeep/testing';
 import { BootstrapHarness } from './bootstrap-test-kit';
 
 interface Answer {
@@ -25,36 +26,66 @@ describe('internal: server certificates for the operational servers', () => {
   let h: BootstrapHarness;
 
   beforeAll(async () => {
-    h = await BootstrapHarness.start();
+    h = await BootstrapHarness.start({
+      env: {
+        BOOTSTRAP_SERVER_CERT_HOSTNAMES: JSON.stringify({
+          'telemetry-ingest': HOSTNAMES,
+          'ota-distributor': ['ota.meters.test'],
+        }),
+      },
+    });
   });
   afterAll(async () => {
     await h?.stop();
   });
 
-  const post = async (json: unknown, token: string | null = h.config.INTERNAL_API_TOKEN) => {
-    const response = await fetch(`${h.url}${ROUTE}`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        ...(token !== null && { 'x-internal-token': token }),
-      },
-      body: JSON.stringify(json),
-    });
-    return { status: response.status, body: (await response.json()) as Answer };
-  };
+  /** A call on the internal listener as service `as` (its platform certificate), or with none. */
+  const post = (json: unknown, as: string | ServiceIdentityPems | null = 'telemetry-ingest') =>
+    h.internal<Answer>(ROUTE, json, as);
   const csr = (key = generateKeyPair()) => {
     const request = createCsr({ privateKey: key.privateKey, subject: { commonName: 'telemetry-ingest' } });
     return { key, pem: request.pem, spki: request.spki };
   };
 
-  it('needs the internal token: 401 without it or with another', async () => {
-    const request = { csrPem: csr().pem, hostnames: HOSTNAMES };
-    const missing = await post(request, null);
-    expect(missing.status).toBe(401);
-    expect(missing.body).toMatchObject({ code: 'UNAUTHENTICATED' });
-    const wrong = await post(request, `${h.config.INTERNAL_API_TOKEN}x`);
-    expect(wrong.status).toBe(401);
-    expect(wrong.body).toMatchObject({ code: 'UNAUTHENTICATED' });
+  it('answers the ingest and OTA only: another service gets 403 CALLER_NOT_ALLOWED', async () => {
+    for (const other of ['enrollment', 'privacy', 'meter-sim']) {
+      const refused = await post({ csrPem: csr().pem, hostnames: HOSTNAMES }, other);
+      expect(refused.status).toBe(403);
+      expect(refused.body).toMatchObject({ code: 'CALLER_NOT_ALLOWED' });
+      expect(refused.body).not.toHaveProperty('certificatePem');
+    }
+  });
+
+  it('refuses a client without a certificate, or with one from another CA, in the TLS handshake', async () => {
+    await expect(post({ csrPem: csr().pem, hostnames: HOSTNAMES }, null)).rejects.toThrow(
+      /certificate required|socket hang up|ECONNRESET/,
+    );
+    // A certificate naming the ingest, from a CA of its own: OpenSSL refuses it before any route.
+    const foreignCa = mintPlatformCa('Not the platform CA');
+    const forged = mintServiceIdentity(foreignCa, 'telemetry-ingest');
+    await expect(post({ csrPem: csr().pem, hostnames: HOSTNAMES }, forged)).rejects.toThrow(
+      /unknown ca|socket hang up|ECONNRESET/,
+    );
+  });
+
+  it('signs only the host names configured for the caller: 403 HOSTNAME_NOT_ALLOWED, nothing issued', async () => {
+    // OTA asks for the ingest's names; the ingest slips one name of its own among its configured ones.
+    const asOta = await post({ csrPem: csr().pem, hostnames: ['telemetry.meters.test'] }, 'ota-distributor');
+    expect(asOta.status).toBe(403);
+    expect(asOta.body).toMatchObject({
+      code: 'HOSTNAME_NOT_ALLOWED',
+      details: { caller: 'ota-distributor', hostnames: ['telemetry.meters.test'] },
+    });
+    const extra = await post({ csrPem: csr().pem, hostnames: [...HOSTNAMES, 'bank.example'] });
+    expect(extra.status).toBe(403);
+    expect(extra.body).toMatchObject({
+      code: 'HOSTNAME_NOT_ALLOWED',
+      details: { caller: 'telemetry-ingest', hostnames: ['bank.example'] },
+    });
+    expect(extra.body).not.toHaveProperty('certificatePem');
+    // Each caller still gets its own names (case aside).
+    const own = await post({ csrPem: csr().pem, hostnames: ['OTA.meters.test'] }, 'ota-distributor');
+    expect(own.status).toBe(200);
   });
 
   it('issues a 7-day server certificate for the CSR key and the hostnames, chaining to the server CA', async () => {
@@ -129,12 +160,16 @@ describe('internal: server certificates for the operational servers', () => {
     }
   });
 
-  it('is not served on the device (mutual TLS) listener: 404, even with the token', async () => {
-    const response = await h.device('POST', ROUTE, {
-      json: { csrPem: csr().pem, hostnames: HOSTNAMES },
-      headers: { 'x-internal-token': h.config.INTERNAL_API_TOKEN },
+  it('is served on the internal listener only: 404 on the plain and the device listeners', async () => {
+    const body = JSON.stringify({ csrPem: csr().pem, hostnames: HOSTNAMES });
+    const plain = await fetch(`${h.url}${ROUTE}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
     });
-    expect(response.status).toBe(404);
-    expect(response.body).toMatchObject({ code: 'NOT_FOUND' });
+    expect(plain.status).toBe(404);
+    const device = await h.device('POST', ROUTE, { json: JSON.parse(body) });
+    expect(device.status).toBe(404);
+    expect(device.body).toMatchObject({ code: 'NOT_FOUND' });
   });
 });

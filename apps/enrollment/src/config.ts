@@ -2,7 +2,8 @@ import { z } from 'zod';
 import {
   base64KeySchema,
   DEFAULT_PORTS,
-  internalApiTokenSchema,
+  internalListenerEnv,
+  serviceIdentityEnv,
   kafkaEnv,
   postgresEnv,
   serviceEnv,
@@ -20,11 +21,9 @@ export const EnrollmentConfig = z.object({
   ...kafkaEnv,
   ...postgresEnv,
   ...pskKekEnv,
-  /**
-   * The shared secret services send in x-internal-token to internal routes (bootstrap's PSK proof
-   * check). Unset, the internal routes refuse every call: PSK meters cannot bootstrap until it is set.
-   */
-  INTERNAL_API_TOKEN: internalApiTokenSchema.optional(),
+  // Internal routes (PSK proofs for bootstrap, API-key introspection for privacy) over mutual TLS.
+  ...serviceIdentityEnv,
+  ...internalListenerEnv('enrollment'),
 });
 export type EnrollmentConfig = z.infer<typeof EnrollmentConfig>;
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EnrollmentHarness, INTERNAL_API_TOKEN } from './enrollment-test-kit';
+import { EnrollmentHarness } from './enrollment-test-kit';
 
 const ROUTE = '/internal/v1/api-keys/introspect';
 
@@ -18,12 +18,8 @@ describe('enrollment: the internal API-key introspection other services’ opera
     await h?.stop();
   });
 
-  const introspect = (body: unknown, token: string | null = INTERNAL_API_TOKEN, key?: string) =>
-    h.request<Record<string, unknown>>('POST', ROUTE, {
-      json: body,
-      ...(key !== undefined && { key }),
-      headers: token === null ? {} : { 'x-internal-token': token },
-    });
+  const introspect = (body: unknown, as: string | null = 'privacy') =>
+    h.internal<Record<string, unknown>>(ROUTE, body, as);
   const keyIdOf = (apiKey: string) => /^mk_([^_]+)_/.exec(apiKey)![1]!;
 
   it('resolves a valid key to its tenant, key id, role and actor', async () => {
@@ -63,15 +59,15 @@ describe('enrollment: the internal API-key introspection other services’ opera
     }
   });
 
-  it('answers 401 without the internal token, with a wrong one, and to an operator API key', async () => {
-    for (const token of [null, '', `${INTERNAL_API_TOKEN}x`, INTERNAL_API_TOKEN.slice(0, -1)]) {
-      const response = await introspect({ apiKey: operator }, token);
-      expect(response.status).toBe(401);
-      expect(response.body).toMatchObject({ code: 'UNAUTHENTICATED' });
+  it('answers privacy only: another service gets 403, no certificate fails TLS, the plain port 404', async () => {
+    for (const other of ['bootstrap', 'telemetry-ingest']) {
+      const response = await introspect({ apiKey: operator }, other);
+      expect(response.status).toBe(403);
+      expect(response.body).toMatchObject({ code: 'CALLER_NOT_ALLOWED' });
       expect(response.body).not.toHaveProperty('tenantId');
     }
-    const withApiKeyOnly = await introspect({ apiKey: operator }, null, adminKey);
-    expect(withApiKeyOnly.status).toBe(401);
-    expect(withApiKeyOnly.body).not.toHaveProperty('tenantId');
+    await expect(introspect({ apiKey: operator }, null)).rejects.toThrow();
+    const plain = await h.request('POST', ROUTE, { json: { apiKey: operator }, key: adminKey });
+    expect(plain.status).toBe(404);
   });
 });

@@ -7,8 +7,14 @@ import { createDatabase } from '@meterkeep/db';
 import { DATABASE } from '@meterkeep/db/nest';
 import { type KafkaClient as Kafka, createKafkaClient, ensureTopics } from '@meterkeep/kafka';
 import { createLogger } from '@meterkeep/observability';
-import { type RunningService, startService } from '@meterkeep/service-runtime';
-import { stackEndpoints, startGroupAtEnd, uniqueName } from '@meterkeep/testing';
+import { InternalListenerHost, type RunningService, startService } from '@meterkeep/service-runtime';
+import {
+  internalCall,
+  serviceIdentity,
+  stackEndpoints,
+  startGroupAtEnd,
+  uniqueName,
+} from '@meterkeep/testing';
 import { AppModule, lifecycleTransport } from '../src/app.module';
 import { EnrollmentConfig } from '../src/config';
 import type { EnrollmentDb } from '../src/core/database';
@@ -18,9 +24,6 @@ import { CreateTenantUseCase } from '../src/tenants/create-tenant.use-case';
 export { TopicTap, type TappedRecord, waitUntil } from '@meterkeep/testing';
 
 const letters = (n: number) => Array.from(randomBytes(n), (b) => String.fromCharCode(97 + (b % 26))).join('');
-
-/** The shared secret of internal routes in test runs (bootstrap's PSK proof check). */
-export const INTERNAL_API_TOKEN = `it-internal-${randomBytes(24).toString('base64url')}`;
 
 /** A tenant id no other run uses (tenant ids are lowercase, digits and hyphens). */
 export const uniqueTenant = (prefix = 't') => uniqueName(prefix).toLowerCase();
@@ -64,6 +67,16 @@ export class EnrollmentHarness {
     return this.service.url;
   }
 
+  /** The internal listener (mutual TLS with the local platform CA). */
+  get internalUrl(): string {
+    return this.service.app.get(InternalListenerHost).url;
+  }
+
+  /** A call to an internal route as service `as` (its platform certificate), or with none (null). */
+  internal<T = Record<string, unknown>>(path: string, json: unknown, as: string | null) {
+    return internalCall<T>(this.internalUrl, path, { as, json });
+  }
+
   get db(): Kysely<EnrollmentDb> {
     return this.service.app.get<Kysely<EnrollmentDb>>(DATABASE);
   }
@@ -77,7 +90,9 @@ export class EnrollmentHarness {
       DATABASE_URL: stack.databaseUrl,
       DATABASE_POOL_MAX: '5',
       ENROLLMENT_PSK_KEK: randomBytes(32).toString('base64'),
-      INTERNAL_API_TOKEN,
+      ...serviceIdentity('enrollment'),
+      INTERNAL_PORT: '0',
+      HOST: '127.0.0.1',
       LOG_LEVEL: 'debug',
     });
     const logs: string[] = [];

@@ -1,6 +1,6 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EnrollmentHarness, INTERNAL_API_TOKEN } from './enrollment-test-kit';
+import { EnrollmentHarness } from './enrollment-test-kit';
 
 /** What a PSK meter sends bootstrap, which asks enrollment: utf8(nonce) || 0x00 || sha256(csr). */
 const message = () =>
@@ -20,12 +20,8 @@ describe('enrollment: the internal PSK proof check bootstrap relies on', () => {
   const pskIdentity = `psk-proof-${suffix}`;
   const psk = randomBytes(32);
 
-  const check = (body: unknown, token: string | null = INTERNAL_API_TOKEN, key?: string) =>
-    h.request<Record<string, unknown>>('POST', '/internal/v1/psk-proofs', {
-      json: body,
-      ...(key && { key }),
-      headers: token === null ? {} : { 'x-internal-token': token },
-    });
+  const check = (body: unknown, as: string | null = 'bootstrap') =>
+    h.internal<Record<string, unknown>>('/internal/v1/psk-proofs', body, as);
 
   beforeAll(async () => {
     h = await EnrollmentHarness.start();
@@ -69,24 +65,20 @@ describe('enrollment: the internal PSK proof check bootstrap relies on', () => {
     expect(unknown.body).toEqual({ valid: false });
   });
 
-  it('answers 401 without the internal token, with a wrong one, and to an operator API key', async () => {
+  it('answers bootstrap only: another service gets 403, no certificate fails TLS, the plain port 404', async () => {
     const signed = message();
     const body = { pskIdentity, message: signed.toString('base64'), proof: hmac(psk, signed) };
-    for (const token of [
-      null,
-      '',
-      'x'.repeat(40),
-      `${INTERNAL_API_TOKEN}x`,
-      INTERNAL_API_TOKEN.slice(0, -1),
-    ]) {
-      const refused = await check(body, token);
-      expect(refused.status).toBe(401);
-      expect(refused.body).toMatchObject({ code: 'UNAUTHENTICATED' });
+    for (const other of ['privacy', 'telemetry-ingest']) {
+      const refused = await check(body, other);
+      expect(refused.status).toBe(403);
+      expect(refused.body).toMatchObject({ code: 'CALLER_NOT_ALLOWED' });
     }
-    expect((await check(body, null, adminKey)).status).toBe(401);
+    await expect(check(body, null)).rejects.toThrow();
+    const plain = await h.request('POST', '/internal/v1/psk-proofs', { json: body, key: adminKey });
+    expect(plain.status).toBe(404);
   });
 
-  it('refuses malformed requests with 400, and never logs the PSK or the token', async () => {
+  it('refuses malformed requests with 400, and never logs the PSK', async () => {
     const bad = await check({ pskIdentity, message: 'not base64!', proof: 'short' });
     expect(bad.status).toBe(400);
     expect(bad.body).toMatchObject({ code: 'INVALID_REQUEST' });
@@ -94,6 +86,5 @@ describe('enrollment: the internal PSK proof check bootstrap relies on', () => {
     expect(logs).toContain('/internal/v1/psk-proofs');
     expect(logs).not.toContain(psk.toString('base64'));
     expect(logs).not.toContain(psk.toString('hex'));
-    expect(logs).not.toContain(INTERNAL_API_TOKEN);
   });
 });

@@ -1,7 +1,12 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { AUDIT_EVENTS, PRIVACY_OCCUPANCIES } from '@meterkeep/contracts';
 import type { Logger } from '@meterkeep/observability';
-import { PlatformModule, ServiceCoreModule } from '@meterkeep/service-runtime';
+import {
+  PlatformModule,
+  SERVICE_CREDENTIAL,
+  type ServiceCredential,
+  ServiceCoreModule,
+} from '@meterkeep/service-runtime';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import type { EnrollmentAuthOptions } from './auth/enrollment-api-keys.client';
@@ -41,10 +46,11 @@ export class AppModule {
             { provide: DataKeyCipher, useFactory: () => new DataKeyCipher(config.PRIVACY_KEK) },
             {
               provide: ENROLLMENT_AUTH,
-              useValue: {
+              inject: [SERVICE_CREDENTIAL],
+              useFactory: (credential: ServiceCredential): EnrollmentAuthOptions => ({
                 enrollmentUrl: config.ENROLLMENT_INTERNAL_URL,
-                internalToken: config.INTERNAL_API_TOKEN,
-              } satisfies EnrollmentAuthOptions,
+                credential,
+              }),
             },
           ],
         }),

@@ -2,9 +2,11 @@ import { z } from 'zod';
 import {
   base64KeySchema,
   DEFAULT_PORTS,
-  defaultServiceUrl,
-  httpUrlSchema,
-  internalApiTokenSchema,
+  defaultInternalUrl,
+  internalListenerEnv,
+  internalUrlSchema,
+  perServiceGrantsSchema,
+  serviceIdentityEnv,
   kafkaEnv,
   postgresEnv,
   s3Env,
@@ -21,14 +23,23 @@ export const privacyKekEnv = {
   PRIVACY_KEK: base64KeySchema('PRIVACY_KEK'),
 };
 
+/** Tenant ids as enrollment makes them. */
+const tenantId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/);
+
 /**
- * The shared secret of internal service-to-service routes (x-internal-token), both ways: privacy sends
- * it to enrollment's API-key introspection, and ingest sends it to privacy's data-key routes.
+ * Service to service, over mutual TLS with the platform CA: this service's identity and internal
+ * listener (data keys: the ingest, and granted consumers), and enrollment's (API-key introspection).
  */
 export const internalApiEnv = {
-  INTERNAL_API_TOKEN: internalApiTokenSchema,
-  /** Where enrollment's internal routes answer (cluster-internal, plain HTTP). */
-  ENROLLMENT_INTERNAL_URL: httpUrlSchema.default(defaultServiceUrl('enrollment')),
+  ...serviceIdentityEnv,
+  ...internalListenerEnv('privacy'),
+  /** Where enrollment's internal routes answer (its internal listener, mutual TLS). */
+  ENROLLMENT_INTERNAL_URL: internalUrlSchema.default(defaultInternalUrl('enrollment')),
+  /**
+   * Per decrypting consumer (the service name in its platform certificate), the tenants whose data
+   * keys it may read one by one (DATA_KEY_GET); none by default. Every read and refusal is audited.
+   */
+  PRIVACY_DATA_KEY_GRANTS: perServiceGrantsSchema(tenantId, 'tenant id').default({}),
 };
 
 export const PrivacyConfig = z.object({

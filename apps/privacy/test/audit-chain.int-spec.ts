@@ -34,7 +34,7 @@ describe("privacy: the tenant's audit chain", () => {
 
   beforeAll(async () => {
     enrollment = await EnrollmentProcess.start();
-    h = await PrivacyHarness.start({ enrollmentUrl: enrollment.url });
+    h = await PrivacyHarness.start({ enrollmentUrl: enrollment.internalUrl });
     [north, south] = await Promise.all([enrollment.tenant('pvchain'), enrollment.tenant('pvchain')]);
     auditTap = await TopicTap.open(testKafka(), AUDIT_EVENTS);
   });

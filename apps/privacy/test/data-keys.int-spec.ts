@@ -1,13 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUDIT_EVENTS, PRIVACY_OCCUPANCIES } from '@meterkeep/contracts';
-import {
-  EnrollmentProcess,
-  INTERNAL_API_TOKEN,
-  PrivacyHarness,
-  TopicTap,
-  testKafka,
-} from './privacy-test-kit';
+import { AUDIT_EVENTS, PLATFORM_AUDIT_CHAIN, PRIVACY_OCCUPANCIES } from '@meterkeep/contracts';
+import { mintPlatformCa, mintServiceIdentity } from '@meterkeep/testing';
+import { EnrollmentProcess, PrivacyHarness, TopicTap, testKafka } from './privacy-test-kit';
+
+/** The decrypting consumers of this file, as their platform certificates name them. */
+const ANALYTICS = 'analytics';
+const BILLING = 'billing';
 
 interface MeterKeys {
   tenantId: string;
@@ -27,6 +26,7 @@ describe('privacy: the data-key vault', () => {
   let enrollment: EnrollmentProcess;
   let h: PrivacyHarness;
   let tenantId: string;
+  let other: { tenantId: string; adminKey: string };
   let admin: string;
   let operator: string;
   let occupancyTap: TopicTap;
@@ -61,9 +61,14 @@ describe('privacy: the data-key vault', () => {
 
   beforeAll(async () => {
     enrollment = await EnrollmentProcess.start();
-    h = await PrivacyHarness.start({ enrollmentUrl: enrollment.url });
     ({ tenantId, adminKey: admin } = await enrollment.tenant('pvkeys'));
+    other = await enrollment.tenant('pvkeysother');
     operator = await enrollment.key(tenantId, 'operator');
+    // Analytics may read both tenants' keys one by one; billing only the other tenant's.
+    h = await PrivacyHarness.start({
+      enrollmentUrl: enrollment.internalUrl,
+      dataKeyGrants: { [ANALYTICS]: [tenantId, other.tenantId], [BILLING]: [other.tenantId] },
+    });
     const kafka = testKafka();
     [occupancyTap, auditTap] = await Promise.all([
       TopicTap.open(kafka, PRIVACY_OCCUPANCIES),
@@ -76,22 +81,33 @@ describe('privacy: the data-key vault', () => {
     await enrollment?.stop();
   });
 
-  it('refuses the internal routes without the internal token, or with a wrong one: 401', async () => {
+  it('serves the internal routes on the internal listener only, to a platform certificate', async () => {
     const paths = [
       `/internal/v1/tenants/${tenantId}/meters/${meter(1)}/data-keys`,
       `/internal/v1/tenants/${tenantId}/data-keys/dk-${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}`,
     ];
+    const foreign = mintServiceIdentity(mintPlatformCa('Not the platform CA'), ANALYTICS);
     for (const path of paths) {
-      for (const token of [null, 'wrong', `${INTERNAL_API_TOKEN}x`, INTERNAL_API_TOKEN.slice(0, -1)]) {
-        const response = await h.internal(path, token);
-        expect(response.status).toBe(401);
-        expect(response.body).toMatchObject({ code: 'UNAUTHENTICATED' });
-        expect(response.text).not.toContain('"key"');
-      }
+      // No client certificate, or one naming a granted consumer from another CA: no handshake.
+      await expect(h.internal(path, null)).rejects.toThrow(/certificate required|socket hang up|ECONNRESET/);
+      await expect(h.internal(path, foreign)).rejects.toThrow(/unknown ca|socket hang up|ECONNRESET/);
+      // The plain listener does not know the path, API key or not.
+      const plain = await h.request('GET', path, { key: admin });
+      expect(plain.status).toBe(404);
+      expect(plain.text).not.toContain('"key"');
     }
-    // An operator's API key is no internal token.
-    const withApiKey = await h.request('GET', paths[0]!, { key: admin });
-    expect(withApiKey.status).toBe(401);
+  });
+
+  it("gives a meter's keys to the ingest only: any other service gets 403 CALLER_NOT_ALLOWED", async () => {
+    for (const caller of [ANALYTICS, 'bootstrap', 'enrollment']) {
+      const refused = await h.internal(
+        `/internal/v1/tenants/${tenantId}/meters/${meter(1)}/data-keys`,
+        caller,
+      );
+      expect(refused.status).toBe(403);
+      expect(refused.body).toMatchObject({ code: 'CALLER_NOT_ALLOWED', details: { caller } });
+      expect(refused.text).not.toContain('"key"');
+    }
   });
 
   it("makes a meter's own key on the first request and keeps it", async () => {
@@ -143,9 +159,10 @@ describe('privacy: the data-key vault', () => {
     expect(distinct.size).toBe(3);
     const one = await h.internal<Record<string, unknown>>(
       `/internal/v1/tenants/${tenantId}/data-keys/${first.keyId}`,
+      ANALYTICS,
     );
     expect(one.status).toBe(200);
-    expect(one.headers.get('cache-control')).toBe('no-store');
+    expect(one.headers['cache-control']).toBe('no-store');
     expect(one.body).toEqual({
       keyId: first.keyId,
       meterId: meter(3),
@@ -202,7 +219,10 @@ describe('privacy: the data-key vault', () => {
     expect(row.wrapped_key).toBeNull();
     expect(row.destroyed_at?.toISOString()).toBe(destroyed.body.destroyedAt);
 
-    const fetched = await h.internal(`/internal/v1/tenants/${tenantId}/data-keys/${occupancy.keyId}`);
+    const fetched = await h.internal(
+      `/internal/v1/tenants/${tenantId}/data-keys/${occupancy.keyId}`,
+      ANALYTICS,
+    );
     expect(fetched.status).toBe(410);
     expect(fetched.body).toEqual({ code: 'KEY_DESTROYED', message: expect.any(String) });
 
@@ -246,7 +266,8 @@ describe('privacy: the data-key vault', () => {
     const [event] = await occupancyTap.waitFor((r) => r.json.keyId === before.meterKey.keyId, 1, 'event');
     expect(event!.json).not.toHaveProperty('occupancyId');
     expect(
-      (await h.internal(`/internal/v1/tenants/${tenantId}/data-keys/${before.meterKey.keyId}`)).status,
+      (await h.internal(`/internal/v1/tenants/${tenantId}/data-keys/${before.meterKey.keyId}`, ANALYTICS))
+        .status,
     ).toBe(410);
     const after = await meterKeys(tenantId, meter(5));
     expect(after.meterKey.keyId).not.toBe(before.meterKey.keyId);
@@ -255,19 +276,80 @@ describe('privacy: the data-key vault', () => {
 
   it("cannot destroy or fetch another tenant's key: 404", async () => {
     const occupancy = await open(meter(6), '2026-01-01T00:00:00.000Z');
-    const other = await enrollment.tenant('pvkeysother');
     const refused = await destroy(occupancy.keyId, other.adminKey);
     expect(refused.status).toBe(404);
     expect(refused.body).toMatchObject({ code: 'DATA_KEY_NOT_FOUND' });
     expect(
-      (await h.internal(`/internal/v1/tenants/${other.tenantId}/data-keys/${occupancy.keyId}`)).status,
+      (await h.internal(`/internal/v1/tenants/${other.tenantId}/data-keys/${occupancy.keyId}`, ANALYTICS))
+        .status,
     ).toBe(404);
     // The other tenant's view of the same meter id is its own, empty one.
     const theirs = await meterKeys(other.tenantId, meter(6));
     expect(theirs.occupancies).toEqual([]);
-    expect((await h.internal(`/internal/v1/tenants/${tenantId}/data-keys/${occupancy.keyId}`)).status).toBe(
-      200,
+    expect(
+      (await h.internal(`/internal/v1/tenants/${tenantId}/data-keys/${occupancy.keyId}`, ANALYTICS)).status,
+    ).toBe(200);
+  });
+
+  it('gives one key only to a consumer granted its tenant: 403 DATA_KEY_NOT_GRANTED, and audits every answer', async () => {
+    const occupancy = await open(meter(7), '2026-01-01T00:00:00.000Z');
+    const path = `/internal/v1/tenants/${tenantId}/data-keys/${occupancy.keyId}`;
+    // Billing holds a grant for the other tenant only; the ingest holds none.
+    for (const caller of [BILLING, 'telemetry-ingest']) {
+      const refused = await h.internal(path, caller);
+      expect(refused.status).toBe(403);
+      expect(refused.body).toMatchObject({ code: 'DATA_KEY_NOT_GRANTED' });
+      expect(refused.text).not.toContain('"key"');
+    }
+    const refusals = await auditTap.waitFor(
+      (r) => r.json.subject === occupancy.keyId && r.json.outcome === 'refused',
+      2,
+      'the refusals audited',
     );
+    expect(refusals.map((r) => r.json)).toEqual(
+      [BILLING, 'telemetry-ingest'].map((caller): unknown =>
+        expect.objectContaining({
+          tenantId: PLATFORM_AUDIT_CHAIN,
+          action: 'privacy.data-key-read',
+          actor: `service:${caller}`,
+          outcome: 'refused',
+          detail: { reason: 'DATA_KEY_NOT_GRANTED', tenantId },
+        }),
+      ),
+    );
+    // The granted consumer gets it, audited on the tenant's own chain.
+    expect((await h.internal(path, ANALYTICS)).status).toBe(200);
+    const [read] = await auditTap.waitFor(
+      (r) => r.json.subject === occupancy.keyId && r.json.outcome === 'allowed',
+      1,
+      'the read audited',
+    );
+    expect(read!.json).toMatchObject({
+      tenantId,
+      action: 'privacy.data-key-read',
+      actor: `service:${ANALYTICS}`,
+      detail: { found: true },
+    });
+  });
+
+  it('makes no audit chain for a tenant a refused caller made up: the refusal goes on the platform chain', async () => {
+    const madeUp = `made-up-${run}`;
+    const keyId = `dk-${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}`;
+    const refused = await h.internal(`/internal/v1/tenants/${madeUp}/data-keys/${keyId}`, 'telemetry-ingest');
+    expect(refused.status).toBe(403);
+    expect(refused.body).toMatchObject({ code: 'DATA_KEY_NOT_GRANTED' });
+    const [record] = await auditTap.waitFor(
+      (r) => (r.json.detail as { tenantId?: string } | undefined)?.tenantId === madeUp,
+      1,
+      'the refusal audited',
+    );
+    expect(record!.json).toMatchObject({ tenantId: PLATFORM_AUDIT_CHAIN, outcome: 'refused' });
+    const heads = await h.db
+      .selectFrom('audit_chain_heads')
+      .select('tenant_id')
+      .where('tenant_id', 'in', [madeUp, PLATFORM_AUDIT_CHAIN])
+      .execute();
+    expect(heads.map((head) => head.tenant_id)).toEqual([PLATFORM_AUDIT_CHAIN]);
   });
 
   it('puts no key and no subject reference on any topic record, and none in the log', async () => {
@@ -292,6 +374,5 @@ describe('privacy: the data-key vault', () => {
     );
     expect(announcements).toHaveLength(1);
     expect(log).not.toContain(subjectRef);
-    expect(log).not.toContain(INTERNAL_API_TOKEN);
   });
 });

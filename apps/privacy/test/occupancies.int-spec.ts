@@ -33,7 +33,7 @@ describe('privacy: occupancies, behind API keys resolved by a real enrollment', 
 
   beforeAll(async () => {
     enrollment = await EnrollmentProcess.start();
-    h = await PrivacyHarness.start({ enrollmentUrl: enrollment.url });
+    h = await PrivacyHarness.start({ enrollmentUrl: enrollment.internalUrl });
     ({ tenantId, adminKey: admin } = await enrollment.tenant());
     [operator, auditor] = await Promise.all([
       enrollment.key(tenantId, 'operator'),
@@ -265,7 +265,7 @@ describe('privacy: occupancies, behind API keys resolved by a real enrollment', 
   });
 
   it('answers 503 with Retry-After, not 401, while enrollment cannot be asked', async () => {
-    const cut = await PrivacyHarness.start({ enrollmentUrl: `http://127.0.0.1:${await freePort()}` });
+    const cut = await PrivacyHarness.start({ enrollmentUrl: `https://127.0.0.1:${await freePort()}` });
     try {
       const response = await cut.request('GET', '/v1/occupancies', { key: operator });
       expect(response.status).toBe(503);

@@ -12,12 +12,15 @@ import { createDatabase } from '@meterkeep/db';
 import { DATABASE } from '@meterkeep/db/nest';
 import { type KafkaClient as Kafka, createKafkaClient, ensureTopics } from '@meterkeep/kafka';
 import { createLogger } from '@meterkeep/observability';
-import { type RunningService, startService } from '@meterkeep/service-runtime';
+import { InternalListenerHost, type RunningService, startService } from '@meterkeep/service-runtime';
 import {
   freePort,
+  internalCall,
   platformEnv,
   runBuiltCli,
+  type ServiceIdentityPems,
   type ServiceProcess,
+  serviceIdentity,
   stackEndpoints,
   stackEnvFrom,
   startServiceProcess,
@@ -32,9 +35,6 @@ export { TopicTap, type TappedRecord, waitUntil } from '@meterkeep/testing';
 
 const letters = (n: number) => Array.from(randomBytes(n), (b) => String.fromCharCode(97 + (b % 26))).join('');
 const workspaceRoot = resolve(__dirname, '../../..');
-
-/** The shared secret of internal routes in this run: enrollment's introspection and privacy's key routes. */
-export const INTERNAL_API_TOKEN = `it-internal-${randomBytes(24).toString('base64url')}`;
 
 export type Role = 'admin' | 'operator' | 'auditor';
 
@@ -64,6 +64,8 @@ export class EnrollmentProcess {
   private constructor(
     readonly process: ServiceProcess,
     private readonly env: Record<string, string>,
+    /** Its internal listener (mutual TLS with the local platform CA): API-key introspection. */
+    readonly internalUrl: string,
   ) {}
 
   get url(): string {
@@ -74,8 +76,10 @@ export class EnrollmentProcess {
     execFileSync(process.execPath, [resolve(workspaceRoot, 'tools/build.mjs')], { stdio: 'ignore' });
     const stack = stackEnvFrom(process.env);
     if (!stack) throw new Error('The test stack is not set up; run this suite through vitest');
-    const env = platformEnv(stack, { INTERNAL_API_TOKEN, LOG_LEVEL: 'info' });
+    const internalPort = await freePort();
+    const env = platformEnv(stack, { INTERNAL_PORT: String(internalPort), LOG_LEVEL: 'info' });
     const logFile = join(mkdtempSync(join(tmpdir(), 'privacy-it-')), 'enrollment.log');
+    // The launcher gives it enrollment's identity from the local platform CA.
     const service = await startServiceProcess({ name: 'enrollment', port: await freePort(), env, logFile });
     try {
       await service.waitReady(90_000);
@@ -83,7 +87,7 @@ export class EnrollmentProcess {
       await service.stop();
       throw error;
     }
-    return new EnrollmentProcess(service, env);
+    return new EnrollmentProcess(service, env, `https://127.0.0.1:${internalPort}`);
   }
 
   /** A new tenant and its admin key, made with the enrollment CLI as an operator would. */
@@ -105,8 +109,10 @@ export class EnrollmentProcess {
 }
 
 export interface PrivacyOptions {
-  /** Where privacy asks enrollment about API keys. */
+  /** Where privacy asks enrollment about API keys: its internal listener. */
   enrollmentUrl: string;
+  /** PRIVACY_DATA_KEY_GRANTS: per decrypting consumer, the tenants whose keys it may read. */
+  dataKeyGrants?: Record<string, string[]>;
 }
 
 /** The privacy service started in-process on port 0, with its own schema. */
@@ -126,7 +132,12 @@ export class PrivacyHarness {
     return this.service.app.get<Kysely<PrivacyDb>>(DATABASE);
   }
 
-  static async start({ enrollmentUrl }: PrivacyOptions): Promise<PrivacyHarness> {
+  /** The internal listener (mutual TLS with the local platform CA). */
+  get internalUrl(): string {
+    return this.service.app.get(InternalListenerHost).url;
+  }
+
+  static async start({ enrollmentUrl, dataKeyGrants = {} }: PrivacyOptions): Promise<PrivacyHarness> {
     const stack = stackEndpoints();
     const schema = `privacy_it_${letters(10)}`;
     const config = PrivacyConfig.parse({
@@ -140,8 +151,11 @@ export class PrivacyHarness {
       S3_SECRET_ACCESS_KEY: stack.s3.secretAccessKey,
       S3_FORCE_PATH_STYLE: String(stack.s3.forcePathStyle),
       PRIVACY_KEK: randomBytes(32).toString('base64'),
-      INTERNAL_API_TOKEN,
+      ...serviceIdentity('privacy'),
+      INTERNAL_PORT: '0',
+      HOST: '127.0.0.1',
       ENROLLMENT_INTERNAL_URL: enrollmentUrl,
+      PRIVACY_DATA_KEY_GRANTS: JSON.stringify(dataKeyGrants),
       LOG_LEVEL: 'debug',
     });
     const logs: string[] = [];
@@ -190,9 +204,15 @@ export class PrivacyHarness {
     return { status: response.status, body: parsed as T, text, headers: response.headers };
   }
 
-  /** A call to an internal route with the shared token, another `token`, or none (null). */
-  internal<T = Record<string, unknown>>(path: string, token: string | null = INTERNAL_API_TOKEN) {
-    return this.request<T>('GET', path, token === null ? {} : { headers: { 'x-internal-token': token } });
+  /**
+   * A GET of an internal route on the internal listener as service `as` (its platform certificate;
+   * the ingest by default), one of the test's own making, or with none (null).
+   */
+  internal<T = Record<string, unknown>>(
+    path: string,
+    as: string | ServiceIdentityPems | null = 'telemetry-ingest',
+  ) {
+    return internalCall<T>(this.internalUrl, path, { as, method: 'GET' });
   }
 
   async outboxSize(): Promise<number> {

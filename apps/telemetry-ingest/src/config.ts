@@ -2,12 +2,12 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 import {
   DEFAULT_PORTS,
-  defaultServiceUrl,
+  defaultInternalUrl,
   deviceEdgeEnv,
   deviceEdgeRule,
   hostnameListSchema,
-  httpUrlSchema,
-  internalApiTokenSchema,
+  internalUrlSchema,
+  serviceIdentityEnv,
   kafkaEnv,
   redisEnv,
   serviceEnv,
@@ -29,13 +29,13 @@ const deviceApi = {
   TELEMETRY_TLS_CERT_FILE: z.string().min(1).optional(),
   TELEMETRY_TLS_KEY_FILE: z.string().min(1).optional(),
   /** Without files, the server certificate is issued by bootstrap's internal route (the CA meters trust). */
-  BOOTSTRAP_INTERNAL_URL: httpUrlSchema.default(defaultServiceUrl('bootstrap')),
+  BOOTSTRAP_INTERNAL_URL: internalUrlSchema.default(defaultInternalUrl('bootstrap')),
 };
 
-/** Service-to-service: the data-key vault and the shared token of internal routes. */
+/** Service-to-service over mutual TLS: this service's identity, and the data-key vault's address. */
 const internalApi = {
-  INTERNAL_API_TOKEN: internalApiTokenSchema,
-  PRIVACY_INTERNAL_URL: httpUrlSchema.default(defaultServiceUrl('privacy')),
+  ...serviceIdentityEnv,
+  PRIVACY_INTERNAL_URL: internalUrlSchema.default(defaultInternalUrl('privacy')),
 };
 
 const ingest = {

@@ -21,11 +21,6 @@ export function base64KeySchema(name?: string) {
   });
 }
 
-/** The shared secret of internal service-to-service routes (INTERNAL_API_TOKEN, sent as x-internal-token). */
-export const internalApiTokenSchema = z
-  .string()
-  .min(32, 'must be at least 32 characters (openssl rand -base64 32)');
-
 /** An http:// or https:// URL, such as another service's cluster-internal address. */
 export const httpUrlSchema = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
 

@@ -1,4 +1,4 @@
-import { StackError, formatEnvExports, statusLines } from '@meterkeep/local-stack';
+import { StackError, formatEnvExports, serviceIdentity, statusLines } from '@meterkeep/local-stack';
 import { openLocalStack } from './open-local-stack';
 
 const USAGE = `Meterkeep local infrastructure stack, without containers.
@@ -7,6 +7,8 @@ const USAGE = `Meterkeep local infrastructure stack, without containers.
   stack.sh down          stop what \`up\` started (Kafka, S3Proxy); never the machine's PostgreSQL/Redis
   stack.sh status        one line per component, up/down (exit 0 when all are up, 3 otherwise)
   stack.sh env           \`export VAR=value\` lines for shells and test harnesses
+  stack.sh identity NAME the service NAME's identity files from the local platform CA (minted on first
+                         use under .local-stack/pki), as \`export\` lines: SERVICE_TLS_CERT_FILE and the like
   stack.sh stop-kafka    stop only the Kafka broker
   stack.sh start-kafka   start only the Kafka broker and wait until it answers
 
@@ -19,7 +21,11 @@ and S3Proxy come from Maven Central (see kafka/pom.xml, s3proxy/pom.xml) and run
  * deploy/local/stack.sh's commands: `self` is how the script was called (for advice in messages).
  * Resolves with the exit code: 0, 1 on an error, 2 for a wrong command, 3 when `status` finds one down.
  */
-export async function runStackCommand(self: string, command: string | undefined): Promise<number> {
+export async function runStackCommand(
+  self: string,
+  command: string | undefined,
+  argument?: string,
+): Promise<number> {
   const say = (line: string) => process.stderr.write(`stack.sh: ${line}\n`);
   const stack = openLocalStack({ self, say, startedAt: Math.round(performance.timeOrigin) });
   try {
@@ -38,6 +44,13 @@ export async function runStackCommand(self: string, command: string | undefined)
       }
       case 'env':
         process.stdout.write(formatEnvExports(stack.env()));
+        return 0;
+      case 'identity':
+        if (!argument || !/^[a-z][a-z0-9-]{0,62}$/.test(argument)) {
+          process.stderr.write(USAGE);
+          return 2;
+        }
+        process.stdout.write(formatEnvExports({ ...serviceIdentity(argument) }));
         return 0;
       case 'start-kafka':
         await stack.startKafka();
@@ -64,9 +77,9 @@ if (require.main === module) {
     if (warning.name !== 'TimeoutNegativeWarning')
       process.stderr.write(`${warning.name}: ${warning.message}\n`);
   });
-  const [self = 'deploy/local/stack.sh', command] = process.argv.slice(2);
+  const [self = 'deploy/local/stack.sh', command, argument] = process.argv.slice(2);
   // Exit at once: a client's idle socket must not keep the command waiting.
-  runStackCommand(self, command).then(
+  runStackCommand(self, command, argument).then(
     (code) => process.exit(code),
     (error: unknown) => {
       process.stderr.write(

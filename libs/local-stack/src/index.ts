@@ -6,3 +6,4 @@ export * from './local-secrets';
 export * from './service-process';
 export * from './wait-until';
 export * from './workspace-root';
+export * from './platform-pki';

@@ -3,7 +3,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { join, resolve } from 'node:path';
 import { findWorkspaceRoot } from './workspace-root';
 
-const LOCAL_SECRETS = ['ENROLLMENT_PSK_KEK', 'BOOTSTRAP_KEK', 'PRIVACY_KEK', 'INTERNAL_API_TOKEN'] as const;
+const LOCAL_SECRETS = ['ENROLLMENT_PSK_KEK', 'BOOTSTRAP_KEK', 'PRIVACY_KEK'] as const;
 
 /**
  * The services' own secrets for a local stack: key-encryption keys must stay the same for as long as

@@ -1,4 +1,5 @@
-import { DEFAULT_PORTS, type ServiceName } from '@meterkeep/config';
+import { DEFAULT_PORTS, INTERNAL_PORTS, type InternalService, type ServiceName } from '@meterkeep/config';
+import { serviceIdentity } from './platform-pki';
 import { findWorkspaceRoot } from './workspace-root';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
@@ -54,6 +55,36 @@ export async function freePort(): Promise<number> {
   throw new Error(`no free port in ${TEST_PORTS.from}-${TEST_PORTS.to - 1}`);
 }
 
+/**
+ * The internal listeners of one platform (mutual TLS, internal routes only): the port of each
+ * service that serves internal routes, and the *_INTERNAL_URL variables its callers read. Give the
+ * same wiring to every startServiceProcess of the platform; it sets each one's INTERNAL_PORT.
+ */
+export interface InternalWiring {
+  ports: Record<InternalService, number>;
+  urls: { ENROLLMENT_INTERNAL_URL: string; BOOTSTRAP_INTERNAL_URL: string; PRIVACY_INTERNAL_URL: string };
+}
+
+/** The wiring at these ports (the demo: the default ones, INTERNAL_PORTS). */
+export function internalWiringAt(ports: Record<InternalService, number>): InternalWiring {
+  const url = (service: InternalService) => `https://127.0.0.1:${ports[service]}`;
+  return {
+    ports,
+    urls: {
+      ENROLLMENT_INTERNAL_URL: url('enrollment'),
+      BOOTSTRAP_INTERNAL_URL: url('bootstrap'),
+      PRIVACY_INTERNAL_URL: url('privacy'),
+    },
+  };
+}
+
+/** The wiring at free ports (tests and benches, beside other runs). */
+export async function internalWiring(): Promise<InternalWiring> {
+  const ports = {} as Record<InternalService, number>;
+  for (const service of Object.keys(INTERNAL_PORTS) as InternalService[]) ports[service] = await freePort();
+  return internalWiringAt(ports);
+}
+
 export interface ReadyReport {
   status: string;
   checks: { name: string; ok: boolean; latencyMs: number; error?: string }[];
@@ -78,12 +109,25 @@ export interface StartServiceOptions {
   env: Record<string, string>;
   /** Where the service's JSON log lines go; inherited stdio when unset. */
   logFile?: string;
+  /** The platform's internal listeners: this service's INTERNAL_PORT and its peers' URLs. */
+  internal?: InternalWiring;
 }
 
-/** Runs a built service (`npm run build`) as its own process, as Kubernetes would. */
+function internalEnv(name: ServiceName, wiring: InternalWiring | undefined): Record<string, string> {
+  if (!wiring) return {};
+  const port = (wiring.ports as Partial<Record<ServiceName, number>>)[name];
+  return { ...wiring.urls, ...(port !== undefined && { INTERNAL_PORT: String(port) }) };
+}
+
+/**
+ * Runs a built service (`npm run build`) as its own process, as Kubernetes would, with its own
+ * identity from the local platform CA (SERVICE_TLS_CERT_FILE and the like) and the internal wiring
+ * given; `env` may override either.
+ */
 export async function startServiceProcess({
   name,
   port,
+  internal,
   env,
   logFile,
 }: StartServiceOptions): Promise<ServiceProcess> {
@@ -93,7 +137,14 @@ export async function startServiceProcess({
 
   const child = spawn(process.execPath, ['--enable-source-maps', entry], {
     cwd: workspaceRoot,
-    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
+    env: {
+      ...process.env,
+      ...serviceIdentity(name),
+      ...internalEnv(name, internal),
+      ...env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+    },
     stdio: logFile ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'inherit', 'inherit'],
   });
   if (logFile) {

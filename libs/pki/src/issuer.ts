@@ -16,12 +16,14 @@ import { assertP256, keyIdentifier, parseP256Spki, spkiOf } from './keys.js';
 import { type SubjectInput, encodeName } from './name.js';
 import { ECDSA_WITH_SHA256, signEcdsaSha256 } from './signature.js';
 
-export type CertificateProfile = 'factory-device' | 'operational-device' | 'server' | 'intermediate-ca';
+export type CertificateProfile =
+  'factory-device' | 'operational-device' | 'server' | 'service' | 'intermediate-ca';
 
 export const CERTIFICATE_PROFILES: readonly CertificateProfile[] = [
   'factory-device',
   'operational-device',
   'server',
+  'service',
   'intermediate-ca',
 ];
 
@@ -63,6 +65,8 @@ const EKU: Record<ExtendedKeyUsage, Buffer> = {
   clientAuth: extKeyUsageExtension(['clientAuth']),
   serverAuth: extKeyUsageExtension(['serverAuth']),
 };
+// A platform service is both the server of its internal listener and a client of the others'.
+const EKU_SERVICE = extKeyUsageExtension(['serverAuth', 'clientAuth']);
 const MAX_SERIAL_BYTES = 20;
 
 /** Everything a signature needs beyond the subject: what the issuing CA contributes. */
@@ -184,6 +188,11 @@ function profileExtensions(options: IssueOptions, issuerPathLen: number | undefi
         throw new PkiError('INVALID_ARGUMENT', 'server certificate needs at least one DNS or IP SAN');
       }
       return [END_ENTITY, KU_DEVICE, EKU.serverAuth, ...sanExtension];
+    case 'service':
+      if (!subject.commonName || !hasSans) {
+        throw new PkiError('INVALID_ARGUMENT', 'service certificate needs CN = service name and a SAN');
+      }
+      return [END_ENTITY, KU_DEVICE, EKU_SERVICE, ...sanExtension];
     case 'intermediate-ca': {
       if (!subject.commonName) throw new PkiError('INVALID_ARGUMENT', 'CA certificate needs a CN');
       if (issuerPathLen === 0) {

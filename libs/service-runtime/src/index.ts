@@ -15,4 +15,5 @@ export * from './openapi/api-schemas';
 export * from './openapi/openapi-docs';
 export * from './openapi/api-refusals';
 export * from './internal-http';
+export * from './internal-listener';
 export * from './openapi/contract-route.decorator';

@@ -9,6 +9,7 @@ import { createLogger, type Logger, type Telemetry } from '@meterkeep/observabil
 import { HttpExceptionFilter } from './errors/http-exception.filter';
 import { ServiceState } from './health/readiness';
 import { traceRequests } from './http/trace.middleware';
+import { internalRouting } from './internal-listener/internal-routing.middleware';
 import { NestPinoLogger } from './logging/nest-logger';
 
 export interface ServiceOptions {
@@ -36,6 +37,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     abortOnError: false,
   });
   app.use(traceRequests(options.logger));
+  app.use(internalRouting());
   app.useGlobalFilters(new HttpExceptionFilter(options.logger));
   await options.configure?.(app);
   for (const strategy of options.transports ?? [])

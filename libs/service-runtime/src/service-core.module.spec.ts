@@ -3,7 +3,6 @@ import { Inject, Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { createLogger } from '@meterkeep/observability';
 import { describe, expect, it } from 'vitest';
-import { INTERNAL_API_TOKEN } from './auth/internal-token.guard';
 import { CONFIG, LOGGER, ServiceCoreModule } from './service-core.module';
 
 class Sealer {
@@ -16,7 +15,6 @@ class Feature {
   constructor(
     @Inject(LOGGER) readonly logger: unknown,
     @Inject(CONFIG) readonly config: unknown,
-    @Inject(INTERNAL_API_TOKEN) readonly token: string | undefined,
     @Inject(Sealer) readonly sealer: Sealer,
   ) {}
 }
@@ -25,9 +23,9 @@ class Feature {
 class FeatureModule {}
 
 describe('ServiceCoreModule', () => {
-  it('gives every feature the logger, the config, the internal token and the service’s own providers', async () => {
+  it('gives every feature the logger, the config and the service’s own providers', async () => {
     const logger = createLogger({ service: 'core-spec', level: 'silent' });
-    const config = { INTERNAL_API_TOKEN: 'x'.repeat(32), SEALER_KEY: 'k' };
+    const config = { SEALER_KEY: 'k' };
     @Module({
       imports: [
         ServiceCoreModule.forRoot({
@@ -44,7 +42,6 @@ describe('ServiceCoreModule', () => {
       const feature = app.get(Feature);
       expect(feature.logger).toBe(logger);
       expect(feature.config).toBe(config);
-      expect(feature.token).toBe(config.INTERNAL_API_TOKEN);
       expect(feature.sealer.key).toBe('k');
     } finally {
       await app.close();

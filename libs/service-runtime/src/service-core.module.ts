@@ -1,6 +1,14 @@
 import { type DynamicModule, Global, type InjectionToken, Module, type Provider } from '@nestjs/common';
 import type { Logger } from '@meterkeep/observability';
-import { INTERNAL_API_TOKEN } from './auth/internal-token.guard';
+import {
+  INTERNAL_LISTEN,
+  INTERNAL_LISTENER_LOGGER,
+  InternalListenerHost,
+  SERVICE_CREDENTIAL,
+  SERVICE_IDENTITY,
+} from './internal-listener/internal-listener.host';
+import { type ServiceIdentityConfig, loadServiceIdentity } from './internal-listener/service-identity';
+import { mutualTlsCredential } from './internal-http/service-credential';
 
 /** The service's JSON logger (`@Inject(LOGGER) logger: Logger`). */
 export const LOGGER = Symbol('meterkeep:logger');
@@ -8,8 +16,12 @@ export const LOGGER = Symbol('meterkeep:logger');
 export const CONFIG = Symbol('meterkeep:config');
 
 export interface ServiceCoreOptions {
-  /** The config as loaded once at start-up; INTERNAL_API_TOKEN, when the service has internal routes. */
-  config: { INTERNAL_API_TOKEN?: string };
+  /**
+   * The config as loaded once at start-up: the service identity files when it calls or serves
+   * internal routes, and INTERNAL_PORT when it serves them.
+   */
+  config: Record<string, unknown> &
+    Partial<ServiceIdentityConfig> & { INTERNAL_PORT?: number; HOST?: string };
   logger: Logger;
   /** What else every feature of this service may inject (a cipher holding its KEK, …); all exported. */
   providers?: Provider[];
@@ -21,8 +33,8 @@ function tokenOf(provider: Provider): InjectionToken {
 
 /**
  * What every feature of a service may inject, the same in every service: LOGGER, CONFIG,
- * INTERNAL_API_TOKEN (the config's; undefined turns the internal routes off) and the service's own
- * providers. Tokens particular to one service stay in that service.
+ * SERVICE_IDENTITY (when the config names its files; read and checked here, at start-up), the
+ * internal listener (when it has an INTERNAL_PORT) and the service's own providers. Tokens particular to one service stay in that service.
  */
 @Global()
 @Module({})
@@ -31,9 +43,25 @@ export class ServiceCoreModule {
     const all: Provider[] = [
       { provide: LOGGER, useValue: logger },
       { provide: CONFIG, useValue: config },
-      { provide: INTERNAL_API_TOKEN, useValue: config.INTERNAL_API_TOKEN },
       ...providers,
     ];
+    const { SERVICE_TLS_CERT_FILE, SERVICE_TLS_KEY_FILE, PLATFORM_CA_FILE } = config;
+    if (SERVICE_TLS_CERT_FILE && SERVICE_TLS_KEY_FILE && PLATFORM_CA_FILE) {
+      const identity = loadServiceIdentity({ SERVICE_TLS_CERT_FILE, SERVICE_TLS_KEY_FILE, PLATFORM_CA_FILE });
+      all.push(
+        { provide: SERVICE_IDENTITY, useValue: identity },
+        { provide: SERVICE_CREDENTIAL, useValue: mutualTlsCredential(identity) },
+      );
+      if (config.INTERNAL_PORT !== undefined)
+        all.push(
+          {
+            provide: INTERNAL_LISTEN,
+            useValue: { port: config.INTERNAL_PORT, host: config.HOST ?? '0.0.0.0' },
+          },
+          { provide: INTERNAL_LISTENER_LOGGER, useValue: logger },
+          InternalListenerHost,
+        );
+    }
     return { module: ServiceCoreModule, global: true, providers: all, exports: all.map(tokenOf) };
   }
 }

@@ -17,6 +17,7 @@ import {
   type ServiceProcess,
   type StackEnv,
   freePort,
+  internalWiring,
   stackEnvFrom,
   startServiceProcess,
   waitUntil,
@@ -46,6 +47,8 @@ export interface Platform {
 export async function startPlatform(options: {
   logs: string;
   ingestEnv?: Record<string, string>;
+  /** Privacy's own environment: PRIVACY_DATA_KEY_GRANTS for a test's decrypting consumer. */
+  privacyEnv?: Record<string, string>;
   /** Every service's environment besides the stack's (a bench quiets the logs). */
   env?: Record<string, string>;
   stack?: StackEnv;
@@ -55,12 +58,11 @@ export async function startPlatform(options: {
   const [enrollmentPort, bootstrapPort, privacyPort, ingestPort, bootstrapTls, ingestTls] = await Promise.all(
     Array.from({ length: 6 }, () => freePort()),
   );
+  const internal = await internalWiring();
   const bootstrapUri = `https://localhost:${bootstrapTls}`;
   const ingestUri = `https://localhost:${ingestTls}`;
   const env = platformEnv(stack, {
-    ENROLLMENT_INTERNAL_URL: `http://127.0.0.1:${enrollmentPort}`,
-    BOOTSTRAP_INTERNAL_URL: `http://127.0.0.1:${bootstrapPort}`,
-    PRIVACY_INTERNAL_URL: `http://127.0.0.1:${privacyPort}`,
+    ...internal.urls,
     BOOTSTRAP_TLS_PORT: String(bootstrapTls),
     BOOTSTRAP_PUBLIC_URI: bootstrapUri,
     BOOTSTRAP_TELEMETRY_URI: ingestUri,
@@ -76,6 +78,7 @@ export async function startPlatform(options: {
       name,
       port,
       env: { ...env, ...extra },
+      internal,
       logFile: join(options.logs, `${name}.log`),
     });
   const ingestExtra = { TELEMETRY_INSTANCE_ID: `it-${ingestTls}`, ...options.ingestEnv };
@@ -94,7 +97,7 @@ export async function startPlatform(options: {
   try {
     enrollment = await track(start('enrollment', enrollmentPort!));
     bootstrap = await track(start('bootstrap', bootstrapPort!));
-    privacy = await track(start('privacy', privacyPort!));
+    privacy = await track(start('privacy', privacyPort!, options.privacyEnv));
     await Promise.all([enrollment.waitReady(90_000), bootstrap.waitReady(90_000), privacy.waitReady(90_000)]);
     // The ingest asks bootstrap for its server certificate: start it once bootstrap answers.
     ingest = await track(start('telemetry-ingest', ingestPort!, ingestExtra));

@@ -42,8 +42,9 @@ const work = mkdtempSync(join(tmpdir(), 'meterkeep-bench-onboarding-'));
 // The platform: enrollment and bootstrap as processes, rate limits out of the way (one source address).
 const enrollmentPort = await testing.freePort();
 const tlsPort = await testing.freePort();
+// Bootstrap asks enrollment's internal listener (mutual TLS) about PSK proofs.
+const internal = await testing.internalWiring();
 const env = testing.platformEnv(stack, {
-  ENROLLMENT_INTERNAL_URL: `http://127.0.0.1:${enrollmentPort}`,
   BOOTSTRAP_TLS_PORT: String(tlsPort),
   BOOTSTRAP_PUBLIC_URI: `https://localhost:${tlsPort}`,
   BOOTSTRAP_RATE_LIMIT_PER_SOURCE: '1000000',
@@ -54,12 +55,14 @@ const enrollment = await testing.startServiceProcess({
   name: 'enrollment',
   port: enrollmentPort,
   env,
+  internal,
   logFile: join(work, 'enrollment.log'),
 });
 const bootstrap = await testing.startServiceProcess({
   name: 'bootstrap',
   port: await testing.freePort(),
   env,
+  internal,
   logFile: join(work, 'bootstrap.log'),
 });
 const children = [];

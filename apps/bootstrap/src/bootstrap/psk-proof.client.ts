@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PSK_PROOFS_CHECK, type PskProofVerdict } from '@meterkeep/contracts';
 import type { Logger } from '@meterkeep/observability';
-import { InternalHttpClient, internalTokenCredential } from '@meterkeep/service-runtime';
+import { InternalHttpClient, SERVICE_CREDENTIAL, type ServiceCredential } from '@meterkeep/service-runtime';
 import type { BootstrapConfig } from '../config';
 import { CONFIG, LOGGER } from '@meterkeep/service-runtime';
 import { BootstrapErrors } from './bootstrap.errors';
@@ -16,11 +16,15 @@ export type PskVerdict = PskProofVerdict;
 export class PskProofClient {
   private readonly enrollment: InternalHttpClient;
 
-  constructor(@Inject(CONFIG) config: BootstrapConfig, @Inject(LOGGER) logger: Logger) {
+  constructor(
+    @Inject(CONFIG) config: BootstrapConfig,
+    @Inject(SERVICE_CREDENTIAL) credential: ServiceCredential,
+    @Inject(LOGGER) logger: Logger,
+  ) {
     this.enrollment = new InternalHttpClient({
       service: 'enrollment',
       baseUrl: config.ENROLLMENT_INTERNAL_URL,
-      credential: internalTokenCredential(config.INTERNAL_API_TOKEN),
+      credential,
       timeoutMs: 3_000,
       unavailable: BootstrapErrors.enrollmentUnavailable,
       logger,

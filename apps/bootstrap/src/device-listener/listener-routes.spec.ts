@@ -22,9 +22,9 @@ describe('which listener serves which path', () => {
     expect(servesPath('operator', '/')).toBe(false);
   });
 
-  it('serves internal (service-to-service) routes on the plain listener only', () => {
+  it('serves internal (service-to-service) routes on neither: they have a listener of their own', () => {
     for (const path of ['/internal/v1/server-certificates', '/internal/anything']) {
-      expect(servesPath('operator', path)).toBe(true);
+      expect(servesPath('operator', path)).toBe(false);
       expect(servesPath('device', path)).toBe(false);
     }
   });

@@ -14,6 +14,13 @@ export const ServerCertificateErrors = {
       'CSR_KEY_UNSUPPORTED',
       `The CSR must carry a P-256 key signed with ECDSA-SHA256: ${detail}`,
     ),
+  hostnameNotAllowed: (caller: string, hostnames: string[]) =>
+    new DomainError(
+      'forbidden',
+      'HOSTNAME_NOT_ALLOWED',
+      `${caller} may not have a server certificate for ${hostnames.join(', ')} (BOOTSTRAP_SERVER_CERT_HOSTNAMES)`,
+      { caller, hostnames },
+    ),
 } as const;
 
 /** A CSR the PKI library refused, in this route's words. Other errors pass through. */

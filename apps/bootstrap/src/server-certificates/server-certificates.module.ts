@@ -1,10 +1,10 @@
 import { Module } from '@nestjs/common';
-import { InternalTokenGuard } from '@meterkeep/service-runtime';
+import { InternalCallerGuard } from '@meterkeep/service-runtime';
 import { IssueServerCertificateUseCase } from './issue-server-certificate.use-case';
 import { ServerCertificatesController } from './server-certificates.controller';
 
 @Module({
   controllers: [ServerCertificatesController],
-  providers: [InternalTokenGuard, IssueServerCertificateUseCase],
+  providers: [InternalCallerGuard, IssueServerCertificateUseCase],
 })
 export class ServerCertificatesModule {}

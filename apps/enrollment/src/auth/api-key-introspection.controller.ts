@@ -1,4 +1,4 @@
-import { ContractRoute, InternalTokenGuard, ZodPipe } from '@meterkeep/service-runtime';
+import { ContractRoute, InternalCallerGuard, ZodPipe } from '@meterkeep/service-runtime';
 import { API_KEYS_INTROSPECT, type ApiKeyIntrospectionRequest } from '@meterkeep/contracts';
 import { Body, Controller, UseGuards } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
@@ -10,7 +10,7 @@ import { AuthenticateCallerUseCase } from './authenticate-caller.use-case';
  * libs/contracts). 401 when the key is unknown or revoked; the key itself is never logged.
  */
 @ApiTags('Internal (service to service)')
-@UseGuards(InternalTokenGuard)
+@UseGuards(InternalCallerGuard)
 @Controller()
 export class ApiKeyIntrospectionController {
   constructor(private readonly authenticate: AuthenticateCallerUseCase) {}

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { InternalTokenGuard } from '@meterkeep/service-runtime';
+import { InternalCallerGuard } from '@meterkeep/service-runtime';
 import { CheckPskProofUseCase } from './check-psk-proof.use-case';
 import { ClaimDeviceUseCase } from './claim-device.use-case';
 import { DeviceEnroller } from './device-enroller';
@@ -25,7 +25,7 @@ import { TransitionDeviceUseCase } from './transition-device.use-case';
     SetDeviceGatewayUseCase,
     RecordDeviceBootstrapUseCase,
     CheckPskProofUseCase,
-    InternalTokenGuard,
+    InternalCallerGuard,
   ],
   exports: [DeviceEnroller],
 })

@@ -1,16 +1,16 @@
-import { ContractRoute, InternalTokenGuard, ZodPipe } from '@meterkeep/service-runtime';
+import { ContractRoute, InternalCallerGuard, ZodPipe } from '@meterkeep/service-runtime';
 import { PSK_PROOFS_CHECK, type PskProofRequest } from '@meterkeep/contracts';
 import { Body, Controller, UseGuards } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { CheckPskProofUseCase } from './check-psk-proof.use-case';
 
 /**
- * INTERNAL, service to service (bootstrap), not for operators and not behind the API-key guard:
- * protected by the shared x-internal-token; keep /internal/ off the ingress. Nothing it receives or
- * holds is logged. The route is PSK_PROOFS_CHECK of libs/contracts.
+ * INTERNAL, service to service (bootstrap only), not for operators and not behind the API-key guard:
+ * served on the internal listener (mutual TLS with the platform CA), the caller named by its
+ * certificate. Nothing it receives or holds is logged. The route is PSK_PROOFS_CHECK of libs/contracts.
  */
 @ApiTags('Internal (service to service)')
-@UseGuards(InternalTokenGuard)
+@UseGuards(InternalCallerGuard)
 @Controller()
 export class PskProofsController {
   constructor(private readonly checkProof: CheckPskProofUseCase) {}

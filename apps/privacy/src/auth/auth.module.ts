@@ -1,5 +1,5 @@
 import { Global, Module } from '@nestjs/common';
-import { LOGGER, InternalTokenGuard, apiKeyGuardProviders } from '@meterkeep/service-runtime';
+import { LOGGER, InternalCallerGuard, apiKeyGuardProviders } from '@meterkeep/service-runtime';
 import { AuthenticateCallerUseCase } from './authenticate-caller.use-case';
 import { EnrollmentApiKeysClient } from './enrollment-api-keys.client';
 
@@ -12,8 +12,8 @@ const apiKeyGuard = apiKeyGuardProviders(AuthenticateCallerUseCase, LOGGER);
     EnrollmentApiKeysClient,
     AuthenticateCallerUseCase,
     ...apiKeyGuard.providers,
-    InternalTokenGuard,
+    InternalCallerGuard,
   ],
-  exports: [AuthenticateCallerUseCase, ...apiKeyGuard.exports, InternalTokenGuard],
+  exports: [AuthenticateCallerUseCase, ...apiKeyGuard.exports, InternalCallerGuard],
 })
 export class AuthModule {}

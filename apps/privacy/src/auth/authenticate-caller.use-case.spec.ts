@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { type Caller, DomainError } from '@meterkeep/service-runtime';
+import { type Caller, DomainError, mutualTlsCredential } from '@meterkeep/service-runtime';
+import { testCa, testIdentity } from '@meterkeep/service-runtime/testing';
 import { AuthErrors } from './auth.errors';
 import { AuthenticateCallerUseCase } from './authenticate-caller.use-case';
 import type { EnrollmentApiKeysClient } from './enrollment-api-keys.client';
@@ -11,8 +12,8 @@ function setup(answers: (() => Promise<Caller | undefined>)[], cacheTtlMs?: numb
   const introspect = vi.fn((_key: string) => answers.shift()!());
   const client = { introspect } as unknown as EnrollmentApiKeysClient;
   const useCase = new AuthenticateCallerUseCase(client, {
-    enrollmentUrl: 'http://enrollment',
-    internalToken: 'x'.repeat(32),
+    enrollmentUrl: 'https://enrollment',
+    credential: mutualTlsCredential(testIdentity(testCa(), 'privacy')),
     ...(cacheTtlMs !== undefined && { cacheTtlMs }),
   });
   return { introspect, useCase };
@@ -58,16 +59,24 @@ describe('AuthenticateCallerUseCase', () => {
     expect(introspect).toHaveBeenCalledTimes(2);
   });
 
-  it('never caches a refusal or an outage', async () => {
+  it('remembers a refusal for 5 s: a flood of one bogus bearer asks enrollment once', async () => {
+    const { introspect, useCase } = setup([() => Promise.resolve(undefined), () => Promise.resolve(caller)]);
+    for (let i = 0; i < 50; i++)
+      expect(await codeOf(useCase.execute(`Bearer ${KEY}`))).toBe('UNAUTHENTICATED');
+    expect(introspect).toHaveBeenCalledTimes(1);
+    vi.advanceTimersByTime(5_000);
+    expect(await useCase.execute(`Bearer ${KEY}`)).toEqual(caller);
+    expect(introspect).toHaveBeenCalledTimes(2);
+  });
+
+  it('never caches an outage', async () => {
     const { introspect, useCase } = setup([
-      () => Promise.resolve(undefined),
       () => Promise.reject(AuthErrors.unavailable()),
       () => Promise.resolve(caller),
     ]);
-    expect(await codeOf(useCase.execute(`Bearer ${KEY}`))).toBe('UNAUTHENTICATED');
     expect(await codeOf(useCase.execute(`Bearer ${KEY}`))).toBe('AUTH_UNAVAILABLE');
     expect(await useCase.execute(`Bearer ${KEY}`)).toEqual(caller);
-    expect(introspect).toHaveBeenCalledTimes(3);
+    expect(introspect).toHaveBeenCalledTimes(2);
   });
 
   it('asks once for concurrent requests with the same key', async () => {

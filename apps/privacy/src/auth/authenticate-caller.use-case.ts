@@ -8,17 +8,21 @@ import { EnrollmentApiKeysClient, type EnrollmentAuthOptions } from './enrollmen
 
 /** The longest a positive answer is trusted (a revoked key keeps working here at most this long). */
 export const MAX_CACHE_TTL_MS = 30_000;
+/** How long a refused key is refused without asking enrollment again: short, as a key made later works. */
+export const REFUSAL_TTL_MS = 5_000;
 /** What enrollment's introspection accepts; anything longer is no key of ours. */
 const MAX_KEY_LENGTH = 512;
 
 /**
  * Resolves an Authorization header to the caller through enrollment, with a short cache of positive
- * answers (negative ones are never cached, so a mistyped key fixed works at once). Concurrent requests
- * with one key share one introspection.
+ * answers and a shorter one of refusals (bounded, keyed by digest; an outage is never cached), so a
+ * flood of one bogus bearer costs enrollment one call per REFUSAL_TTL_MS. Concurrent requests with one
+ * key share one introspection.
  */
 @Injectable()
 export class AuthenticateCallerUseCase implements CallerResolver {
   private readonly cache: CallerCache;
+  private readonly refused = new CallerCache<true>(REFUSAL_TTL_MS);
   private readonly inFlight = new Map<string, Promise<Caller | undefined>>();
 
   constructor(
@@ -34,12 +38,14 @@ export class AuthenticateCallerUseCase implements CallerResolver {
     const id = createHash('sha256').update(token, 'utf8').digest('base64url');
     const cached = this.cache.get(id);
     if (cached) return cached;
+    if (this.refused.get(id)) throw AuthErrors.unauthenticated();
     let pending = this.inFlight.get(id);
     if (!pending) {
       pending = this.enrollment
         .introspect(token)
         .then((caller) => {
           if (caller) this.cache.set(id, caller);
+          else this.refused.set(id, true);
           return caller;
         })
         .finally(() => this.inFlight.delete(id));

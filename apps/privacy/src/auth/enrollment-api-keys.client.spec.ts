@@ -1,11 +1,16 @@
-import { type Server, createServer } from 'node:http';
+import { type Server, createServer } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_KEYS_INTROSPECT, INTERNAL_TOKEN_HEADER } from '@meterkeep/contracts';
+import { API_KEYS_INTROSPECT } from '@meterkeep/contracts';
 import { createLogger } from '@meterkeep/observability';
+import { mutualTlsCredential } from '@meterkeep/service-runtime';
+import { testCa, testIdentity, testListenerOptions } from '@meterkeep/service-runtime/testing';
 import { EnrollmentApiKeysClient } from './enrollment-api-keys.client';
 
-const TOKEN = 'i'.repeat(32);
+const ca = testCa();
+const TOKEN = 'privacy';
+const callerCredential = mutualTlsCredential(testIdentity(ca, 'privacy'));
 let answer: { status: number; body: unknown };
 const seen: { url?: string; token?: string | string[]; body: string }[] = [];
 let server: Server;
@@ -13,11 +18,15 @@ let client: EnrollmentApiKeysClient;
 
 /** Enrollment's introspection route, played by a real HTTP server whose answer each test sets. */
 beforeAll(async () => {
-  server = createServer((request, response) => {
+  server = createServer(testListenerOptions(testIdentity(ca, 'enrollment')), (request, response) => {
     let body = '';
     request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
     request.on('end', () => {
-      seen.push({ url: request.url, token: request.headers[INTERNAL_TOKEN_HEADER], body });
+      seen.push({
+        url: request.url,
+        token: (request.socket as TLSSocket).getPeerCertificate().subject.CN,
+        body,
+      });
       response.writeHead(answer.status, { 'content-type': 'application/json' });
       response.end(JSON.stringify(answer.body));
     });
@@ -25,8 +34,8 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   client = new EnrollmentApiKeysClient(
     {
-      enrollmentUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-      internalToken: TOKEN,
+      enrollmentUrl: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      credential: callerCredential,
       timeoutMs: 1_000,
     },
     createLogger({ service: 'privacy-test', level: 'silent' }),
@@ -36,7 +45,7 @@ beforeAll(async () => {
 afterAll(() => new Promise((resolve) => server.close(resolve)));
 
 describe('EnrollmentApiKeysClient', () => {
-  it('asks the introspection route with the internal token and gives the caller', async () => {
+  it('asks the introspection route over mutual TLS and gives the caller', async () => {
     const caller = { tenantId: 'acme', keyId: 'k1', role: 'operator', actor: 'key_k1' };
     answer = { status: 200, body: caller };
     await expect(client.introspect('mk_k1_secret')).resolves.toEqual(caller);
@@ -55,10 +64,10 @@ describe('EnrollmentApiKeysClient', () => {
     await expect(client.introspect('mk_k2_wrong')).resolves.toBeUndefined();
   });
 
-  it("tells enrollment refusing our own internal token from an unknown key: 503, not the caller's 401", async () => {
+  it("tells enrollment refusing us as a caller (403) from an unknown key: 503, not the caller's 401", async () => {
     answer = {
-      status: 401,
-      body: { code: 'UNAUTHENTICATED', message: 'This internal route needs a valid x-internal-token' },
+      status: 403,
+      body: { code: 'CALLER_NOT_ALLOWED', message: 'privacy may not call enrollment.api-keys.introspect' },
     };
     await expect(client.introspect('mk_k1_secret')).rejects.toMatchObject({
       kind: 'unavailable',

@@ -1,15 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { API_KEYS_INTROSPECT, INTERNAL_TOKEN_HEADER } from '@meterkeep/contracts';
+import { API_KEYS_INTROSPECT } from '@meterkeep/contracts';
 import type { Logger } from '@meterkeep/observability';
-import { type Caller, InternalHttpClient, LOGGER, internalTokenCredential } from '@meterkeep/service-runtime';
+import { type Caller, InternalHttpClient, type ServiceCredential } from '@meterkeep/service-runtime';
+import { LOGGER } from '@meterkeep/service-runtime';
 import { ENROLLMENT_AUTH } from '../core/tokens';
 import { AuthErrors } from './auth.errors';
 
 export interface EnrollmentAuthOptions {
   /** ENROLLMENT_INTERNAL_URL: where enrollment's internal routes answer. */
   enrollmentUrl: string;
-  /** INTERNAL_API_TOKEN, sent as x-internal-token. */
-  internalToken: string;
+  /** This service's mutual-TLS credential (its platform certificate). */
+  credential: ServiceCredential;
   /** How long a resolved key is trusted without asking again; 30 s, never more. */
   cacheTtlMs?: number;
   /** How long one introspection may take; 3 s. */
@@ -19,20 +20,17 @@ export interface EnrollmentAuthOptions {
 /**
  * Asks enrollment, which owns tenants and API keys, whose key a caller presented (its route
  * API_KEYS_INTROSPECT). The key is never logged. Unknown or revoked (401, 400): undefined. No usable
- * answer, or enrollment refusing our own internal token: AuthErrors.unavailable (503).
+ * answer, or enrollment refusing us as a caller (403): AuthErrors.unavailable (503).
  */
 @Injectable()
 export class EnrollmentApiKeysClient {
   private readonly enrollment: InternalHttpClient;
 
-  constructor(
-    @Inject(ENROLLMENT_AUTH) options: EnrollmentAuthOptions,
-    @Inject(LOGGER) private readonly logger: Logger,
-  ) {
+  constructor(@Inject(ENROLLMENT_AUTH) options: EnrollmentAuthOptions, @Inject(LOGGER) logger: Logger) {
     this.enrollment = new InternalHttpClient({
       service: 'enrollment',
       baseUrl: options.enrollmentUrl,
-      credential: internalTokenCredential(options.internalToken),
+      credential: options.credential,
       timeoutMs: options.timeoutMs ?? 3_000,
       unavailable: AuthErrors.unavailable,
       logger,
@@ -43,15 +41,6 @@ export class EnrollmentApiKeysClient {
     // Enrollment would refuse it with a 400: no key of its making looks like that.
     if (!API_KEYS_INTROSPECT.request.safeParse({ apiKey }).success) return undefined;
     const answer = await this.enrollment.exchange(API_KEYS_INTROSPECT, { body: { apiKey } }, [400, 401]);
-    if (answer.status === 200) return answer.body;
-    // The same 401 answers a wrong internal token: that is our misconfiguration, not the caller's.
-    if (answer.status === 401 && answer.body.message.toLowerCase().includes(INTERNAL_TOKEN_HEADER)) {
-      this.logger.error(
-        { service: 'enrollment', route: API_KEYS_INTROSPECT.name },
-        'API key introspection: enrollment refused our INTERNAL_API_TOKEN',
-      );
-      throw AuthErrors.unavailable();
-    }
-    return undefined;
+    return answer.status === 200 ? answer.body : undefined;
   }
 }

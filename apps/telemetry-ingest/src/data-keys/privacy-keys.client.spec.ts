@@ -1,12 +1,16 @@
-import { type Server, createServer } from 'node:http';
+import { type Server, createServer } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { INTERNAL_TOKEN_HEADER } from '@meterkeep/contracts';
 import { createLogger } from '@meterkeep/observability';
+import { mutualTlsCredential } from '@meterkeep/service-runtime';
+import { testCa, testIdentity, testListenerOptions } from '@meterkeep/service-runtime/testing';
 import type { TelemetryIngestConfig } from '../config';
 import { PrivacyKeysClient } from './privacy-keys.client';
 
-const TOKEN = 'p'.repeat(32);
+const ca = testCa();
+const TOKEN = 'telemetry-ingest';
+const callerCredential = mutualTlsCredential(testIdentity(ca, 'telemetry-ingest'));
 const key = (fill: number) => Buffer.alloc(32, fill);
 let answer: { status: number; body: unknown };
 const seen: { url?: string; token?: string | string[] }[] = [];
@@ -38,17 +42,20 @@ const meterKeys = {
 
 /** Privacy's meter data-key route, played by a real HTTP server whose answer each test sets. */
 beforeAll(async () => {
-  server = createServer((request, response) => {
-    seen.push({ url: request.url, token: request.headers[INTERNAL_TOKEN_HEADER] });
+  server = createServer(testListenerOptions(testIdentity(ca, 'privacy')), (request, response) => {
+    seen.push({ url: request.url, token: (request.socket as TLSSocket).getPeerCertificate().subject.CN });
     response.writeHead(answer.status, { 'content-type': 'application/json' });
     response.end(JSON.stringify(answer.body));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const config = {
-    PRIVACY_INTERNAL_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    INTERNAL_API_TOKEN: TOKEN,
+    PRIVACY_INTERNAL_URL: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
   } as TelemetryIngestConfig;
-  client = new PrivacyKeysClient(config, createLogger({ service: 'ingest-test', level: 'silent' }));
+  client = new PrivacyKeysClient(
+    config,
+    callerCredential,
+    createLogger({ service: 'ingest-test', level: 'silent' }),
+  );
 });
 
 afterAll(() => new Promise((resolve) => server.close(resolve)));

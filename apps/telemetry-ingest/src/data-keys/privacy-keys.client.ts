@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { METER_DATA_KEYS_GET } from '@meterkeep/contracts';
 import type { Logger } from '@meterkeep/observability';
-import { InternalHttpClient, internalTokenCredential } from '@meterkeep/service-runtime';
+import { InternalHttpClient, SERVICE_CREDENTIAL, type ServiceCredential } from '@meterkeep/service-runtime';
 import type { TelemetryIngestConfig } from '../config';
 import { CONFIG, LOGGER } from '@meterkeep/service-runtime';
 import { DataKeyErrors } from './data-keys.errors';
@@ -15,11 +15,15 @@ import type { MeterKeys } from './meter-keys';
 export class PrivacyKeysClient {
   private readonly privacy: InternalHttpClient;
 
-  constructor(@Inject(CONFIG) config: TelemetryIngestConfig, @Inject(LOGGER) logger: Logger) {
+  constructor(
+    @Inject(CONFIG) config: TelemetryIngestConfig,
+    @Inject(SERVICE_CREDENTIAL) credential: ServiceCredential,
+    @Inject(LOGGER) logger: Logger,
+  ) {
     this.privacy = new InternalHttpClient({
       service: 'privacy',
       baseUrl: config.PRIVACY_INTERNAL_URL,
-      credential: internalTokenCredential(config.INTERNAL_API_TOKEN),
+      credential,
       timeoutMs: 3_000,
       unavailable: DataKeyErrors.vaultUnavailable,
       logger,

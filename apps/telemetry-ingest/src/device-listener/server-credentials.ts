@@ -3,7 +3,12 @@ import { Inject, Injectable } from '@nestjs/common';
 import { SERVER_CERTIFICATES_ISSUE } from '@meterkeep/contracts';
 import type { Logger } from '@meterkeep/observability';
 import { createCsr, exportPrivateKey, generateKeyPair, parseCertificates } from '@meterkeep/pki';
-import { InternalHttpClient, internalTokenCredential, type TlsCredentials } from '@meterkeep/service-runtime';
+import {
+  InternalHttpClient,
+  SERVICE_CREDENTIAL,
+  type ServiceCredential,
+  type TlsCredentials,
+} from '@meterkeep/service-runtime';
 import type { TelemetryIngestConfig } from '../config';
 import { CONFIG, LOGGER } from '@meterkeep/service-runtime';
 
@@ -18,12 +23,13 @@ export class ServerCredentials {
 
   constructor(
     @Inject(CONFIG) private readonly config: TelemetryIngestConfig,
+    @Inject(SERVICE_CREDENTIAL) credential: ServiceCredential,
     @Inject(LOGGER) logger: Logger,
   ) {
     this.bootstrap = new InternalHttpClient({
       service: 'bootstrap',
       baseUrl: config.BOOTSTRAP_INTERNAL_URL,
-      credential: internalTokenCredential(config.INTERNAL_API_TOKEN),
+      credential,
       timeoutMs: 5_000,
       logger,
     });

@@ -15,6 +15,13 @@ export const auditEvent = eventEnvelope.extend({
 });
 export type AuditEvent = z.infer<typeof auditEvent>;
 
+/**
+ * The platform's own audit chain, in the tenantId of its records: refusals that cannot be pinned on a
+ * real tenant (a service asking for a tenant it holds no grant for may have made the id up; it must
+ * not create chains at will). Never a tenant id: those start with a letter or a digit.
+ */
+export const PLATFORM_AUDIT_CHAIN = '_platform';
+
 export const AUDIT_EVENTS = defineTopic<AuditEvent>({
   name: 'audit.events.v1',
   schema: auditEvent,

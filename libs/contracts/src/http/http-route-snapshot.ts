@@ -14,6 +14,7 @@ export function httpRouteJsonSchema(route: HttpRouteContract): Record<string, un
   return {
     name: route.name,
     audience: route.audience,
+    ...(route.callers && { callers: route.callers }),
     method: route.method,
     path: route.path,
     params: jsonSchema(z.object(route.params), 'input'),

@@ -16,6 +16,14 @@ export type HttpAudience = 'internal' | 'device' | 'operator';
 /** Every internal (service-to-service) route lives under this prefix, never exposed by an ingress. */
 export const INTERNAL_PATH_PREFIX = '/internal/';
 
+/**
+ * Who may call an internal route, by the service name in their platform certificate (its CN): a
+ * fixed list of services, or any caller the serving service grants by its own configuration (named
+ * here), checked per request. Kept beside the route so every internal route names its callers.
+ */
+export type InternalCallers =
+  { readonly services: readonly [string, ...string[]] } | { readonly grantedBy: string };
+
 /** Route names are `<serving service>.<subject>.<verb>`, such as `enrollment.psk-proofs.check`. */
 export const HTTP_ROUTE_NAME = /^[a-z]+(-[a-z]+)*(\.[a-z0-9]+(-[a-z0-9]+)*){2,}$/;
 
@@ -68,6 +76,8 @@ export interface HttpRouteContract<
 > {
   readonly name: string;
   readonly audience: HttpAudience;
+  /** Internal routes only, and required there: who may call it. */
+  readonly callers?: InternalCallers;
   readonly method: HttpMethod;
   /** The path template with `:name` parameters, as NestJS routes take it: `/internal/v1/x/:id`. */
   readonly path: P;
@@ -137,6 +147,8 @@ export function defineHttpRoute<
     );
   if (definition.request !== undefined && definition.method === 'GET')
     throw new Error(`Route ${definition.name}: a GET takes no request body`);
+  if ((definition.audience === 'internal') !== (definition.callers !== undefined))
+    throw new Error(`Route ${definition.name}: internal routes, and only they, name their callers`);
   if (Object.keys(definition.responses).length === 0)
     throw new Error(`Route ${definition.name}: declares no answer`);
   return {

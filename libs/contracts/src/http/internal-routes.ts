@@ -4,14 +4,20 @@ import { endpointName } from '../events/common';
 import { defineHttpRoute, httpError } from './http-route';
 
 /**
- * The internal service-to-service routes: served on each service's plain internal listener, never
- * through an ingress, behind the caller's service credential (today the shared x-internal-token).
+ * The internal service-to-service routes: served only on each service's internal listener (mutual
+ * TLS with the platform CA, INTERNAL_PORT), never through an ingress. The caller is the service named
+ * by its certificate's CN; each route names who may call it (`callers`), and the serving service
+ * refuses anyone else with 403 CALLER_NOT_ALLOWED. No client certificate, or one from another CA,
+ * fails the TLS handshake.
  */
 
-/** The header internal callers present INTERNAL_API_TOKEN in. */
-export const INTERNAL_TOKEN_HEADER = 'x-internal-token';
+/** How the internal listeners name a caller's service: the CN of its platform certificate. */
+export const INTERNAL_CALLER_NAME = /^[a-z][a-z0-9-]{0,62}$/;
 
-const unauthenticated = httpError(`UNAUTHENTICATED: no valid ${INTERNAL_TOKEN_HEADER}`);
+const unauthenticated = httpError(
+  'UNAUTHENTICATED: not on the internal listener, or no platform certificate naming a service',
+);
+const callerNotAllowed = httpError('CALLER_NOT_ALLOWED: this route does not serve the calling service');
 const invalidRequest = httpError('INVALID_REQUEST: the body breaks the contract');
 
 const base64Of = (what: string, maxBytes: number) =>
@@ -57,9 +63,10 @@ export const PSK_PROOFS_CHECK = defineHttpRoute({
   method: 'POST',
   path: '/internal/v1/psk-proofs',
   summary: 'INTERNAL: does an HMAC-SHA256 proof come from the holder of this PSK? (bootstrap asks)',
-  description: `Needs the ${INTERNAL_TOKEN_HEADER} header (INTERNAL_API_TOKEN). The PSK never leaves the service.`,
+  callers: { services: ['bootstrap'] },
+  description: 'Caller: bootstrap (mutual TLS). The PSK never leaves the service.',
   request: pskProofRequest,
-  responses: { 200: pskProofVerdict, 400: invalidRequest, 401: unauthenticated },
+  responses: { 200: pskProofVerdict, 400: invalidRequest, 401: unauthenticated, 403: callerNotAllowed },
   examples: [
     {
       title: 'a valid proof',
@@ -105,14 +112,14 @@ export const API_KEYS_INTROSPECT = defineHttpRoute({
   method: 'POST',
   path: '/internal/v1/api-keys/introspect',
   summary: 'INTERNAL: whose is this API key? (tenant, role) for other services’ operator APIs',
-  description: `Needs the ${INTERNAL_TOKEN_HEADER} header (INTERNAL_API_TOKEN). The key is never logged.`,
+  callers: { services: ['privacy'] },
+  description: 'Caller: privacy (mutual TLS). The key is never logged.',
   request: apiKeyIntrospectionRequest,
   responses: {
     200: apiKeyIntrospection,
     400: httpError('INVALID_REQUEST: not an API key'),
-    401: httpError(
-      `UNAUTHENTICATED: unknown or revoked key, or no valid ${INTERNAL_TOKEN_HEADER} (its message names the header)`,
-    ),
+    401: httpError('UNAUTHENTICATED: unknown or revoked key'),
+    403: callerNotAllowed,
   },
   examples: [
     {
@@ -166,9 +173,15 @@ export const METER_DATA_KEYS_GET = defineHttpRoute({
   method: 'GET',
   path: '/internal/v1/tenants/:tenantId/meters/:meterId/data-keys',
   summary: "INTERNAL: a meter's data keys, per occupancy period, and its own key (made on first request)",
-  description: `Needs the ${INTERNAL_TOKEN_HEADER} header (INTERNAL_API_TOKEN). For each reading, use the occupancy whose [from, to) covers the reading time, else the meter key; refuse readings of a destroyed occupancy.`,
+  callers: { services: ['telemetry-ingest'] },
+  description: `Caller: telemetry-ingest (mutual TLS). For each reading, use the occupancy whose [from, to) covers the reading time, else the meter key; refuse readings of a destroyed occupancy.`,
   params: { tenantId, meterId: endpointName },
-  responses: { 200: meterDataKeys, 400: httpError('INVALID_REQUEST: a malformed id'), 401: unauthenticated },
+  responses: {
+    200: meterDataKeys,
+    400: httpError('INVALID_REQUEST: a malformed id'),
+    401: unauthenticated,
+    403: callerNotAllowed,
+  },
   examples: [
     {
       title: 'one open occupancy',
@@ -207,12 +220,15 @@ export const DATA_KEY_GET = defineHttpRoute({
   method: 'GET',
   path: '/internal/v1/tenants/:tenantId/data-keys/:keyId',
   summary: 'INTERNAL: one data key by id, for an authorised consumer decrypting readings',
-  description: `Needs the ${INTERNAL_TOKEN_HEADER} header (INTERNAL_API_TOKEN).`,
+  callers: { grantedBy: 'PRIVACY_DATA_KEY_GRANTS' },
+  description:
+    'Callers: decrypting consumers granted the tenant in PRIVACY_DATA_KEY_GRANTS (mutual TLS). Every answer, granted or refused, is audited.',
   params: { tenantId, keyId: dataKeyId },
   responses: {
     200: dataKey,
     400: httpError('INVALID_REQUEST: a malformed id'),
     401: unauthenticated,
+    403: httpError('DATA_KEY_NOT_GRANTED: the calling consumer holds no grant for this tenant'),
     404: httpError('DATA_KEY_NOT_FOUND'),
     410: httpError('KEY_DESTROYED: the key was destroyed; what it encrypted is unreadable'),
   },
@@ -269,12 +285,17 @@ export const SERVER_CERTIFICATES_ISSUE = defineHttpRoute({
   method: 'POST',
   path: '/internal/v1/server-certificates',
   summary: 'INTERNAL: a 7-day TLS server certificate from the platform server CA, for a CSR',
-  description: `Needs the ${INTERNAL_TOKEN_HEADER} header (INTERNAL_API_TOKEN). Not served on the device listener.`,
+  callers: { services: ['telemetry-ingest', 'ota-distributor'] },
+  description:
+    'Callers: telemetry-ingest, ota-distributor (mutual TLS), each only for the hostnames BOOTSTRAP_SERVER_CERT_HOSTNAMES configures for it.',
   request: serverCertificateRequest,
   responses: {
     200: serverCertificateAnswer,
     400: httpError('INVALID_REQUEST, CSR_INVALID, CSR_KEY_UNSUPPORTED'),
     401: unauthenticated,
+    403: httpError(
+      'CALLER_NOT_ALLOWED, or HOSTNAME_NOT_ALLOWED: a hostname not configured for the calling service',
+    ),
   },
   examples: [
     {

@@ -2,5 +2,4 @@ export * from './api-key.guard';
 export * from './auth.errors';
 export * from './authenticated.decorator';
 export * from './caller';
-export * from './internal-token.guard';
 export * from './roles.decorator';

@@ -1,4 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
+import { onInternalListener } from '../internal-listener/internal-listener';
 
 /** The listener a request came in on: the mutual-TLS one (devices) or the plain one (operators, probes). */
 export type ListenerKind = 'device' | 'operator';
@@ -6,7 +7,7 @@ export type ListenerKind = 'device' | 'operator';
 /** Whether a listener serves a path: each service keeps its own route table. */
 export type ServesPath = (listener: ListenerKind, path: string) => boolean;
 
-/** The listener of a request: encrypted sockets are the mutual-TLS listener's. */
+/** The device or operator listener of a request: encrypted sockets are the device listener's. */
 export function listenerOf(request: Request): ListenerKind {
   return (request.socket as { encrypted?: boolean }).encrypted === true ? 'device' : 'operator';
 }
@@ -17,7 +18,8 @@ export function listenerOf(request: Request): ListenerKind {
  */
 export function listenerRouting(servesPath: ServesPath) {
   return (request: Request, response: Response, next: NextFunction): void => {
-    if (servesPath(listenerOf(request), request.path)) return next();
+    // The internal listener's routing is internalRouting's (startService applies it to every service).
+    if (onInternalListener(request.socket) || servesPath(listenerOf(request), request.path)) return next();
     response.status(404).json({ code: 'NOT_FOUND', message: `Cannot ${request.method} ${request.path}` });
   };
 }

@@ -1,21 +1,21 @@
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type Server, createServer } from 'node:https';
+import { createServer as createTcpServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { ROOT_CONTEXT, TraceFlags, context, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  API_KEYS_INTROSPECT,
-  INTERNAL_TOKEN_HEADER,
-  METER_DATA_KEYS_GET,
-  PSK_PROOFS_CHECK,
-} from '@meterkeep/contracts';
+import { API_KEYS_INTROSPECT, METER_DATA_KEYS_GET, PSK_PROOFS_CHECK } from '@meterkeep/contracts';
 import { DomainError } from '../errors/domain-error';
 import { InternalHttpClient, type InternalHttpClientOptions } from './internal-http-client';
-import { internalTokenCredential } from './service-credential';
+import { testCa, testIdentity } from '../testing/identities';
+import { mutualTlsCredential } from './service-credential';
 import { UpstreamUnavailableError } from './upstream-unavailable.error';
 
-const TOKEN = 't'.repeat(32);
+const ca = testCa();
+const enrollmentIdentity = testIdentity(ca, 'enrollment');
+const caller = testIdentity(ca, 'bootstrap');
 const proofRequest = {
   pskIdentity: 'psk-1',
   message: Buffer.from('message').toString('base64'),
@@ -47,7 +47,7 @@ const client = (options: Partial<InternalHttpClientOptions> = {}) =>
   new InternalHttpClient({
     service: 'enrollment',
     baseUrl,
-    credential: internalTokenCredential(TOKEN),
+    credential: mutualTlsCredential(caller),
     logger: { warn: (...args: unknown[]) => void warnings.push(args) },
     ...options,
   });
@@ -64,16 +64,25 @@ const failureOf = async (promise: Promise<unknown>) => {
 beforeAll(async () => {
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  server = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
-    request.on('end', () => {
-      seen.push({ method: request.method, url: request.url, headers: request.headers, body });
-      handler(request, response);
-    });
-  });
+  server = createServer(
+    {
+      key: enrollmentIdentity.keyPem,
+      cert: enrollmentIdentity.certificatePem,
+      ca: ca.certificate.pem,
+      requestCert: true,
+      rejectUnauthorized: true,
+    },
+    (request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+      request.on('end', () => {
+        seen.push({ method: request.method, url: request.url, headers: request.headers, body });
+        handler(request, response);
+      });
+    },
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  baseUrl = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 
 afterAll(async () => {
@@ -89,7 +98,7 @@ afterEach(() => {
 });
 
 describe('InternalHttpClient', () => {
-  it("sends the contract's method, path and body with the token, and gives the parsed answer", async () => {
+  it("sends the contract's method, path and body over mutual TLS, and gives the parsed answer", async () => {
     json(200, { valid: true, tenantId: 'acme', endpointName: 'MTR-1', extra: 'ignored' });
     await expect(client().call(PSK_PROOFS_CHECK, { body: proofRequest })).resolves.toEqual({
       valid: true,
@@ -97,7 +106,6 @@ describe('InternalHttpClient', () => {
       endpointName: 'MTR-1',
     });
     expect(seen[0]).toMatchObject({ method: 'POST', url: '/internal/v1/psk-proofs' });
-    expect(seen[0]!.headers[INTERNAL_TOKEN_HEADER]).toBe(TOKEN);
     expect(seen[0]!.headers['content-type']).toBe('application/json');
     expect(JSON.parse(seen[0]!.body)).toEqual(proofRequest);
   });
@@ -128,12 +136,12 @@ describe('InternalHttpClient', () => {
   });
 
   it('maps a refused connection to the same error', async () => {
-    const closed = createServer();
+    const closed = createTcpServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
     const error = await failureOf(
-      client({ baseUrl: `http://127.0.0.1:${port}` }).call(PSK_PROOFS_CHECK, { body: proofRequest }),
+      client({ baseUrl: `https://127.0.0.1:${port}` }).call(PSK_PROOFS_CHECK, { body: proofRequest }),
     );
     expect(error).toMatchObject({ kind: 'unavailable', failure: 'unreachable' });
   });
@@ -199,7 +207,26 @@ describe('InternalHttpClient', () => {
     expect(seen).toHaveLength(0);
   });
 
-  it('logs the origin and route, never the token or the path', async () => {
+  it('refuses a server whose platform certificate names another service, or comes from another CA', async () => {
+    json(200, { valid: true });
+    const other = await failureOf(
+      client({ service: 'privacy' }).call(PSK_PROOFS_CHECK, { body: proofRequest }),
+    );
+    expect(other).toMatchObject({ failure: 'unreachable' });
+    const foreign = await failureOf(
+      client({
+        credential: mutualTlsCredential({ ...caller, platformCaPem: testCa().certificate.pem }),
+      }).call(PSK_PROOFS_CHECK, { body: proofRequest }),
+    );
+    expect(foreign).toMatchObject({ failure: 'unreachable' });
+    expect(seen).toHaveLength(0);
+  });
+
+  it('refuses a plain http:// address: internal routes are served over mutual TLS only', () => {
+    expect(() => client({ baseUrl: 'http://127.0.0.1:1' })).toThrow(/must be https/);
+  });
+
+  it('logs the origin and route, never the key or the path', async () => {
     json(500, { code: 'INTERNAL', message: 'boom' });
     await failureOf(
       client({ baseUrl: `${baseUrl}/prefix?x=1` }).call(PSK_PROOFS_CHECK, { body: proofRequest }),
@@ -207,7 +234,7 @@ describe('InternalHttpClient', () => {
     const logged = JSON.stringify(warnings);
     expect(logged).toContain(baseUrl);
     expect(logged).toContain('enrollment.psk-proofs.check');
-    expect(logged).not.toContain(TOKEN);
+    expect(logged).not.toContain(caller.keyPem.split('\n')[1]);
     expect(logged).not.toContain('/internal/v1');
   });
 });

@@ -1,3 +1,7 @@
+import type { IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { Readable } from 'node:stream';
+import { type PeerCertificate, checkServerIdentity } from 'node:tls';
 import { SpanKind, SpanStatusCode, context, propagation, trace } from '@opentelemetry/api';
 import type { z } from 'zod';
 import type { Logger } from '@meterkeep/observability';
@@ -15,7 +19,10 @@ import { type UpstreamFailure, UpstreamUnavailableError } from './upstream-unava
 export interface InternalHttpClientOptions {
   /** The service called, for logs and errors: 'enrollment'. */
   service: string;
-  /** Where its internal routes answer: ENROLLMENT_INTERNAL_URL and the like. Only its origin is logged. */
+  /**
+   * Where its internal routes answer (https, its internal listener): ENROLLMENT_INTERNAL_URL and the
+   * like. Only its origin is logged. The server must present a platform certificate naming `service`.
+   */
   baseUrl: string;
   credential: ServiceCredential;
   /** How long one call may take, answer included; 3 s. */
@@ -67,6 +74,8 @@ export class InternalHttpClient {
 
   constructor(private readonly options: InternalHttpClientOptions) {
     this.base = new URL(options.baseUrl);
+    if (this.base.protocol !== 'https:')
+      throw new Error(`${options.service}'s internal URL must be https:// (mutual TLS): ${this.base.origin}`);
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.maxAnswerBytes = options.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES;
   }
@@ -125,9 +134,9 @@ export class InternalHttpClient {
     );
   }
 
-  private request(route: AnyRoute, body: unknown): RequestInit & { headers: Headers } {
+  private request(route: AnyRoute, body: unknown): { method: string; headers: Headers; body?: string } {
     const headers = new Headers({ accept: 'application/json' });
-    const init: RequestInit & { headers: Headers } = { method: route.method, headers };
+    const init: { method: string; headers: Headers; body?: string } = { method: route.method, headers };
     if (route.request !== undefined) {
       const checked = route.request.safeParse(body);
       if (!checked.success)
@@ -139,20 +148,19 @@ export class InternalHttpClient {
       headers.set('content-type', 'application/json');
       init.body = JSON.stringify(checked.data);
     }
-    this.options.credential.apply(init);
     return init;
   }
 
   private async send(
     route: AnyRoute,
     url: URL,
-    init: RequestInit & { headers: Headers },
+    init: { method: string; headers: Headers; body?: string },
     expected: ReadonlySet<number>,
   ): Promise<{ status: number; body: unknown }> {
     const signal = AbortSignal.timeout(this.timeoutMs);
     let response: Response;
     try {
-      response = await fetch(url, { ...init, signal });
+      response = await this.fetch(url, init, signal);
     } catch (error) {
       throw this.failure(route, signal.aborted ? 'timeout' : 'unreachable', { error });
     }
@@ -176,6 +184,37 @@ export class InternalHttpClient {
     const parsed = schema?.safeParse(text === undefined ? undefined : parseJson(text));
     if (!parsed?.success) throw this.failure(route, 'invalid-answer', { status: response.status });
     return { status: response.status, body: parsed.data };
+  }
+
+  /** One request over mutual TLS with this service's certificate, answered as a fetch Response. */
+  private fetch(
+    url: URL,
+    init: { method: string; headers: Headers; body?: string },
+    signal: AbortSignal,
+  ): Promise<Response> {
+    const expectedPeer = this.options.service;
+    return new Promise((resolve, reject) => {
+      const outgoing = httpsRequest(
+        url,
+        {
+          method: init.method,
+          headers: Object.fromEntries(init.headers),
+          agent: this.options.credential.agent,
+          signal,
+          // The host name as usual, and the service: a platform certificate of another service is refused.
+          checkServerIdentity: (host: string, certificate: PeerCertificate) =>
+            checkServerIdentity(host, certificate) ??
+            (certificate.subject.CN === expectedPeer
+              ? undefined
+              : new Error(
+                  `the server's certificate names ${String(certificate.subject.CN)}, not ${expectedPeer}`,
+                )),
+        },
+        (incoming: IncomingMessage) => resolve(toResponse(incoming)),
+      );
+      outgoing.once('error', reject);
+      outgoing.end(init.body);
+    });
   }
 
   private failure(
@@ -206,6 +245,19 @@ export class InternalHttpClient {
       retryAfter ?? base.retryAfterSeconds,
     );
   }
+}
+
+function toResponse(incoming: IncomingMessage): Response {
+  const headers = new Headers();
+  for (let i = 0; i < incoming.rawHeaders.length; i += 2)
+    headers.append(incoming.rawHeaders[i]!, incoming.rawHeaders[i + 1]!);
+  const status = incoming.statusCode ?? 502;
+  const empty = status === 204 || status === 304;
+  if (empty) incoming.resume();
+  return new Response(empty ? null : (Readable.toWeb(incoming) as ReadableStream<Uint8Array>), {
+    status,
+    headers,
+  });
 }
 
 /** Retry-After in seconds (the HTTP-date form is not used between our services); 1 h at most. */

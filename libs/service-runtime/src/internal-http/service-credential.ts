@@ -1,22 +1,31 @@
-import { INTERNAL_TOKEN_HEADER } from '@meterkeep/contracts';
+import { Agent } from 'node:https';
+import type { ServiceIdentity } from '../internal-listener/service-identity';
 
 /**
- * What identifies this service to the one it calls. A piece of its own so that the way services
- * authenticate to each other can change (the shared token today, mutual TLS with the platform CA
- * later: a credential that sets `init.dispatcher` to an agent with this service's certificate) without
- * touching a client or a caller.
+ * What identifies this service to the one it calls: mutual TLS with its platform certificate, the
+ * called service's certificate checked against the platform CA. A piece of its own so that a client
+ * or a caller never handles the key.
  */
 export interface ServiceCredential {
   /** What kind of credential it is, for logs: never the secret itself. */
   readonly kind: string;
-  /** Adds the credential to an outgoing request: a header, or a TLS dispatcher. */
-  apply(init: RequestInit & { headers: Headers }): void;
+  /** The service this credential names (the CN of its certificate). */
+  readonly name: string;
+  /** Connections carrying this service's certificate and trusting only the platform CA. */
+  readonly agent: Agent;
 }
 
-/** The shared INTERNAL_API_TOKEN, sent as x-internal-token. */
-export function internalTokenCredential(token: string): ServiceCredential {
+/** This service's platform certificate, presented on every internal call (pooled keep-alive). */
+export function mutualTlsCredential(identity: ServiceIdentity): ServiceCredential {
   return {
-    kind: INTERNAL_TOKEN_HEADER,
-    apply: (init) => init.headers.set(INTERNAL_TOKEN_HEADER, token),
+    kind: 'mutual-tls',
+    name: identity.name,
+    agent: new Agent({
+      cert: identity.certificatePem,
+      key: identity.keyPem,
+      ca: identity.platformCaPem,
+      minVersion: 'TLSv1.2',
+      keepAlive: true,
+    }),
   };
 }

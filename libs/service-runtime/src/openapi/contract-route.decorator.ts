@@ -1,4 +1,4 @@
-import { HttpCode, RequestMapping, RequestMethod, applyDecorators } from '@nestjs/common';
+import { HttpCode, RequestMapping, RequestMethod, SetMetadata, applyDecorators } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiParam, ApiResponse } from '@nestjs/swagger';
 import {
   type HttpMethod,
@@ -7,6 +7,9 @@ import {
   successStatus,
 } from '@meterkeep/contracts';
 import { openApiSchema } from './api-schemas';
+
+/** The route contract a handler serves, for guards (InternalCallerGuard reads its callers). */
+export const CONTRACT_ROUTE = Symbol('meterkeep:contract-route');
 
 const METHODS: Record<HttpMethod, RequestMethod> = {
   GET: RequestMethod.GET,
@@ -26,6 +29,7 @@ const METHODS: Record<HttpMethod, RequestMethod> = {
 export function ContractRoute(route: HttpRouteContract): MethodDecorator {
   const decorators: MethodDecorator[] = [
     RequestMapping({ path: route.path, method: METHODS[route.method] }),
+    SetMetadata(CONTRACT_ROUTE, route),
     HttpCode(successStatus(route)),
     ApiOperation({ summary: route.summary, ...(route.description && { description: route.description }) }),
     ...Object.entries<PathParamSchema>(route.params).map(([name, schema]) =>
