@@ -17,6 +17,8 @@ export type AuditEvent = z.infer<typeof auditEvent>;
 
 export const AUDIT_EVENTS = defineTopic<AuditEvent>({
   name: 'audit.events.v1',
+  producers: ['enrollment', 'privacy'],
+  consumers: [],
   schema: auditEvent,
   // One partition per tenant's chain keeps it in order.
   key: (event) => event.tenantId,
