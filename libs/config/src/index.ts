@@ -1,4 +1,5 @@
 export * from './default-ports';
+export * from './connection-security';
 export * from './env-schemas';
 export * from './load-config';
 export * from './value-schemas';
