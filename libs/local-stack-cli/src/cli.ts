@@ -1,4 +1,8 @@
-import { StackError, formatEnvExports, statusLines } from '@meterkeep/local-stack';
+import { PLATFORM_SERVICES } from '@meterkeep/contracts';
+import { type KafkaPrincipal, StackError, formatEnvExports, statusLines } from '@meterkeep/local-stack';
+
+const isPrincipal = (name: string): name is KafkaPrincipal =>
+  name === 'admin' || (PLATFORM_SERVICES as readonly string[]).includes(name);
 import { openLocalStack } from './open-local-stack';
 
 const USAGE = `Meterkeep local infrastructure stack, without containers.
@@ -19,7 +23,11 @@ and S3Proxy come from Maven Central (see kafka/pom.xml, s3proxy/pom.xml) and run
  * deploy/local/stack.sh's commands: `self` is how the script was called (for advice in messages).
  * Resolves with the exit code: 0, 1 on an error, 2 for a wrong command, 3 when `status` finds one down.
  */
-export async function runStackCommand(self: string, command: string | undefined): Promise<number> {
+export async function runStackCommand(
+  self: string,
+  command: string | undefined,
+  argument?: string,
+): Promise<number> {
   const say = (line: string) => process.stderr.write(`stack.sh: ${line}\n`);
   const stack = openLocalStack({ self, say, startedAt: Math.round(performance.timeOrigin) });
   try {
@@ -36,9 +44,14 @@ export async function runStackCommand(self: string, command: string | undefined)
         process.stdout.write(statusLines(components));
         return components.every((component) => component.up) ? 0 : 3;
       }
-      case 'env':
-        process.stdout.write(formatEnvExports(stack.env()));
+      case 'env': {
+        if (argument !== undefined && !isPrincipal(argument)) {
+          process.stderr.write(`stack.sh: error: env takes admin or a service name, not '${argument}'\n`);
+          return 2;
+        }
+        process.stdout.write(formatEnvExports(stack.env(argument)));
         return 0;
+      }
       case 'start-kafka':
         await stack.startKafka();
         return 0;
@@ -64,9 +77,9 @@ if (require.main === module) {
     if (warning.name !== 'TimeoutNegativeWarning')
       process.stderr.write(`${warning.name}: ${warning.message}\n`);
   });
-  const [self = 'deploy/local/stack.sh', command] = process.argv.slice(2);
+  const [self = 'deploy/local/stack.sh', command, argument] = process.argv.slice(2);
   // Exit at once: a client's idle socket must not keep the command waiting.
-  runStackCommand(self, command).then(
+  runStackCommand(self, command, argument).then(
     (code) => process.exit(code),
     (error: unknown) => {
       process.stderr.write(

@@ -4,6 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
+import { principalEnv } from './stack-credentials';
 import { WaitAborted, waitUntil } from './wait-until';
 
 const workspaceRoot = findWorkspaceRoot();
@@ -93,7 +94,14 @@ export async function startServiceProcess({
 
   const child = spawn(process.execPath, ['--enable-source-maps', entry], {
     cwd: workspaceRoot,
-    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
+    // Each service connects to the stack as itself (its Kafka and Redis users); `env` may override.
+    env: {
+      ...process.env,
+      ...principalEnv(name, { ...process.env, ...env }),
+      ...env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+    },
     stdio: logFile ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'inherit', 'inherit'],
   });
   if (logFile) {
