@@ -35,7 +35,7 @@ import {
   issueCertificate,
 } from '@meterkeep/pki';
 import { type RunningService, startService } from '@meterkeep/service-runtime';
-import { stackEndpoints, startGroupAtEnd, uniqueName, waitUntil } from '@meterkeep/testing';
+import { serviceStackEnv, stackEndpoints, startGroupAtEnd, uniqueName, waitUntil } from '@meterkeep/testing';
 import { AppModule, configureApp, lifecycleTransport } from '../src/app.module';
 import { BootstrapConfig } from '../src/config';
 import type { Executor } from '../src/core/database';
@@ -73,7 +73,7 @@ export function testRedis(): Redis {
 export function testKafka(): Kafka {
   return createKafkaClient({
     clientId: `bootstrap-it-${letters(6)}`,
-    brokers: stackEndpoints().kafkaBrokers,
+    ...stackEndpoints().kafka,
     logger: createLogger({ service: 'bootstrap-it', level: 'error' }),
   });
 }
@@ -265,7 +265,7 @@ export class BootstrapHarness {
     const stack = stackEndpoints();
     const schema = `bootstrap_it_${letters(10)}`;
     const env: Record<string, string> = {
-      KAFKA_BROKERS: stack.kafkaBrokers.join(','),
+      ...serviceStackEnv('bootstrap'),
       KAFKA_CLIENT_ID: `bootstrap-it-${letters(6)}`,
       DATABASE_URL: stack.databaseUrl,
       DATABASE_POOL_MAX: '5',

@@ -8,7 +8,7 @@ import { DATABASE } from '@meterkeep/db/nest';
 import { type KafkaClient as Kafka, createKafkaClient, ensureTopics } from '@meterkeep/kafka';
 import { createLogger } from '@meterkeep/observability';
 import { type RunningService, startService } from '@meterkeep/service-runtime';
-import { stackEndpoints, startGroupAtEnd, uniqueName } from '@meterkeep/testing';
+import { serviceStackEnv, stackEndpoints, startGroupAtEnd, uniqueName } from '@meterkeep/testing';
 import { AppModule, lifecycleTransport } from '../src/app.module';
 import { EnrollmentConfig } from '../src/config';
 import type { EnrollmentDb } from '../src/core/database';
@@ -44,7 +44,7 @@ export interface RequestOptions {
 export function testKafka(): Kafka {
   return createKafkaClient({
     clientId: `enrollment-it-${letters(6)}`,
-    brokers: stackEndpoints().kafkaBrokers,
+    ...stackEndpoints().kafka,
     logger: createLogger({ service: 'enrollment-it', level: 'error' }),
   });
 }
@@ -72,7 +72,7 @@ export class EnrollmentHarness {
     const stack = stackEndpoints();
     const schema = `enrollment_it_${letters(10)}`;
     const config = EnrollmentConfig.parse({
-      KAFKA_BROKERS: stack.kafkaBrokers.join(','),
+      ...serviceStackEnv('enrollment'),
       KAFKA_CLIENT_ID: `enrollment-it-${letters(6)}`,
       DATABASE_URL: stack.databaseUrl,
       DATABASE_POOL_MAX: '5',

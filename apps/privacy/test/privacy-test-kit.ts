@@ -18,6 +18,7 @@ import {
   platformEnv,
   runBuiltCli,
   type ServiceProcess,
+  serviceStackEnv,
   stackEndpoints,
   stackEnvFrom,
   startServiceProcess,
@@ -54,7 +55,7 @@ export interface RequestOptions {
 export function testKafka(): Kafka {
   return createKafkaClient({
     clientId: `privacy-it-${letters(6)}`,
-    brokers: stackEndpoints().kafkaBrokers,
+    ...stackEndpoints().kafka,
     logger: createLogger({ service: 'privacy-it', level: 'error' }),
   });
 }
@@ -130,7 +131,7 @@ export class PrivacyHarness {
     const stack = stackEndpoints();
     const schema = `privacy_it_${letters(10)}`;
     const config = PrivacyConfig.parse({
-      KAFKA_BROKERS: stack.kafkaBrokers.join(','),
+      ...serviceStackEnv('privacy'),
       KAFKA_CLIENT_ID: `privacy-it-${letters(6)}`,
       DATABASE_URL: stack.databaseUrl,
       DATABASE_POOL_MAX: '5',

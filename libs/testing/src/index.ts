@@ -16,6 +16,7 @@ export {
   freePort,
   localSecrets,
   parseEnvExports,
+  principalEnv,
   portIsFree,
   stackEnvFrom,
   startServiceProcess,
