@@ -34,6 +34,8 @@ interface ServiceRow {
   calledBy?: string[];
   /** The path prefix of routes for other services only: never routed by an Ingress. */
   internalPrefix?: string;
+  /** Uses Redis, as an ACL user of its own. */
+  redis?: true;
 }
 
 /** The services, their ports (apps/<name>/src/config.ts), Secrets and callers. */
@@ -48,12 +50,14 @@ const SERVICES: Record<string, ServiceRow> = {
   bootstrap: {
     port: 3002,
     secrets: ['db', 'bootstrap-kek', 'internal-api'],
+    redis: true,
     deviceTls: { port: 8443, env: 'BOOTSTRAP_TLS_PORT' },
     // telemetry-ingest: its device listener's server certificate.
     calledBy: ['telemetry-ingest'],
     internalPrefix: '/internal/',
   },
   'telemetry-ingest': {
+    redis: true,
     // TELEMETRY_INSTANCE_ID is its Kafka transactional id: stable per replica, so a StatefulSet.
     workload: 'StatefulSet',
     instanceIdEnv: 'TELEMETRY_INSTANCE_ID',
@@ -80,6 +84,16 @@ const SECRETS: Record<Store, { name: string; keys: string[] }> = {
   'privacy-kek': { name: 'meterkeep-privacy-kek', keys: ['PRIVACY_KEK'] },
   'internal-api': { name: 'meterkeep-internal-api', keys: ['INTERNAL_API_TOKEN'] },
 };
+
+/**
+ * Each service's own broker credentials, mounted as files (the Kafka SCRAM password; the Redis ACL user's
+ * password): never another service's, so one compromised pod cannot speak as another principal.
+ */
+function credentialSecrets(name: string): string[] {
+  return [`meterkeep-kafka-${name}`, ...(SERVICES[name]?.redis ? [`meterkeep-redis-${name}`] : [])];
+}
+/** Where credential files are mounted: a `*_FILE` variable pointing here names a path, not a secret. */
+const CREDENTIALS_DIR = '/run/secrets/';
 
 /** Well-formed stand-ins for the Secrets' keys, so a service's schema can parse what a manifest gives it. */
 const SECRET_STAND_INS: Record<string, string> = {
@@ -518,9 +532,14 @@ function serviceProblems(all: Manifest[]): string[] {
     if (pod.automountServiceAccountToken === true) problem('pod must not mount a service-account token');
 
     // Secrets: exactly those of the stores the service uses, and the keys it needs from them.
-    const allowed = new Set(expected.secrets.map((store) => SECRETS[store].name));
+    const allowed = new Set([
+      ...expected.secrets.map((store) => SECRETS[store].name),
+      ...credentialSecrets(name),
+    ]);
     const referenced = secretsReferenced(pod);
     for (const secret of referenced) if (!allowed.has(secret)) problem(`must not reference Secret ${secret}`);
+    for (const secret of credentialSecrets(name))
+      if (!pod.volumes?.some((v) => v.secret?.secretName === secret)) problem(`must mount Secret ${secret}`);
     for (const store of expected.secrets) {
       for (const key of SECRETS[store].keys) {
         const ref = container.env?.find((e) => e.name === key)?.valueFrom?.secretKeyRef;
@@ -530,7 +549,11 @@ function serviceProblems(all: Manifest[]): string[] {
       }
     }
     for (const e of container.env ?? [])
-      if (e.value !== undefined && (SECRET_LIKE.test(e.name) || URL_WITH_PASSWORD.test(e.value)))
+      if (
+        e.value !== undefined &&
+        ((SECRET_LIKE.test(e.name) && !(e.name.endsWith('_FILE') && e.value.startsWith(CREDENTIALS_DIR))) ||
+          URL_WITH_PASSWORD.test(e.value))
+      )
         problem(`env ${e.name} carries a literal secret; use a secretKeyRef`);
 
     // Disruption budget and network policy select this service's pods.
@@ -897,9 +920,10 @@ describe('k8s manifests', () => {
       ]),
     );
     expect([...secretRefs].sort()).toEqual(
-      Object.values(SECRETS)
-        .map((secret) => secret.name)
-        .sort(),
+      [
+        ...Object.values(SECRETS).map((secret) => secret.name),
+        ...Object.keys(SERVICES).flatMap(credentialSecrets),
+      ].sort(),
     );
   });
 
