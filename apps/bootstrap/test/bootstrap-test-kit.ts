@@ -40,6 +40,7 @@ import {
   type ServiceIdentityPems,
   internalCall,
   serviceIdentity,
+  serviceStackEnv,
   stackEndpoints,
   startGroupAtEnd,
   uniqueName,
@@ -82,7 +83,7 @@ export function testRedis(): Redis {
 export function testKafka(): Kafka {
   return createKafkaClient({
     clientId: `bootstrap-it-${letters(6)}`,
-    brokers: stackEndpoints().kafkaBrokers,
+    ...stackEndpoints().kafka,
     logger: createLogger({ service: 'bootstrap-it', level: 'error' }),
   });
 }
@@ -289,7 +290,7 @@ export class BootstrapHarness {
     const stack = stackEndpoints();
     const schema = `bootstrap_it_${letters(10)}`;
     const env: Record<string, string> = {
-      KAFKA_BROKERS: stack.kafkaBrokers.join(','),
+      ...serviceStackEnv('bootstrap'),
       KAFKA_CLIENT_ID: `bootstrap-it-${letters(6)}`,
       DATABASE_URL: stack.databaseUrl,
       DATABASE_POOL_MAX: '5',

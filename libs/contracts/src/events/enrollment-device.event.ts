@@ -20,6 +20,8 @@ export type EnrollmentDeviceEvent = z.infer<typeof enrollmentDeviceEvent>;
 
 export const ENROLLMENT_DEVICES = defineTopic<EnrollmentDeviceEvent>({
   name: 'enrollment.devices.v1',
+  producers: ['enrollment'],
+  consumers: ['bootstrap', 'telemetry-ingest'],
   schema: enrollmentDeviceEvent,
   key: deviceKey,
   partitions: 6,
