@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { BootstrapErrors } from './bootstrap.errors';
 import type { BootstrapAnswer } from '@meterkeep/contracts';
 import { DeviceLookup } from './device-lookup';
 import { FactoryTrust } from './factory-trust';
@@ -17,7 +16,8 @@ export interface CertificateBootstrapCommand {
 
 /**
  * A meter's first contact with its factory certificate: the chain must validate to a CA its tenant
- * trusts, the certificate must be the one enrolled for it, its state must allow it (ENROLLED, or
+ * trusts, the certificate must be the one that tenant enrolled for it (names are per tenant: the CA
+ * and the certificate decide whose meter it is), its state must allow it (ENROLLED, or
  * ACTIVE after losing its operational credential); then its CSR is certified.
  */
 @Injectable()
@@ -36,12 +36,12 @@ export class BootstrapCertificateMeterUseCase {
     // Counted once the chain is proven to come from a trusted factory: a certificate made up with a
     // meter's name cannot spend that meter's allowance (the source limit covers those).
     await this.limits.consume('meter', chain.endpointName);
-    const device = await this.devices.enrolledAt(chain.endpointName, tenants, now);
-    if (
-      device.credential.kind !== 'certificate' ||
-      device.credential.fingerprintSha256 !== chain.leaf.fingerprintSha256
-    )
-      throw BootstrapErrors.fingerprintMismatch();
+    const device = await this.devices.holderOf(
+      chain.endpointName,
+      tenants,
+      chain.leaf.fingerprintSha256,
+      now,
+    );
     admit(device);
     return this.issuance.issue({
       tenantId: device.tenantId,
