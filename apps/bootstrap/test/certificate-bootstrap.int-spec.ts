@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BootstrapAnswer, DEVICE_LIFECYCLE, type HttpErrorBody } from '@meterkeep/contracts';
 import {
@@ -175,16 +175,69 @@ describe('bootstrap: certificate meters over mutual TLS', () => {
     expect((await bootstrap(meter)).status).toBe(200);
   });
 
-  it('refuses a meter enrolled by another tenant than those trusting its CA: 403 NOT_ENROLLED_HERE', async () => {
+  it('answers a meter enrolled only by tenants not trusting its CA as one nobody enrolled: 503 NOT_YET_KNOWN', async () => {
     const rival = uniqueTenant('rival');
     await h.trustAnchor(
       anchorEvent(rival, 'rival-oem', 'TRUSTED', manufacturer('Rival OEM').factoryCa.certificate),
     );
     const meter = await enrolledMeter(oem, rival);
     const response = await bootstrap(meter);
-    expect(response.status).toBe(403);
-    expect(response.body).toMatchObject({ code: 'NOT_ENROLLED_HERE' });
-    expect(JSON.stringify(response.body)).not.toContain(rival);
+    const nobodys = await bootstrap(factoryMeter(oem));
+    expect(response.status).toBe(503);
+    expect(response.body).toMatchObject({ code: 'NOT_YET_KNOWN' });
+    expect(response.text).toBe(nobodys.text);
+    expect(response.headers['retry-after']).toBe(nobodys.headers['retry-after']);
+  });
+
+  it('gives a meter to the tenant trusting its CA, whatever other tenants enrolled under its name first', async () => {
+    const squatter = uniqueTenant('squatter');
+    const copier = uniqueTenant('copier');
+    await h.trustAnchor(
+      anchorEvent(squatter, 'squatter-oem', 'TRUSTED', manufacturer('Squatter OEM').factoryCa.certificate),
+    );
+    const meter = factoryMeter(oem);
+    const enroll = (tenant: string, fingerprintSha256: string, at = new Date()) =>
+      h.enrollDevice(
+        deviceEvent(
+          tenant,
+          meter.endpointName,
+          'ENROLLED',
+          { kind: 'certificate', fingerprintSha256 },
+          { occurredAt: at.toISOString(), enrolledAt: at.toISOString() },
+        ),
+      );
+    // Before the meter's utility enrolls it: a made-up fingerprint, and the genuine one (copied),
+    // under tenants that never proved the meter's CA. Neither blocks it for good.
+    await enroll(squatter, randomBytes(32).toString('hex'), new Date(Date.now() - 60_000));
+    await enroll(copier, meter.certificate.fingerprintSha256, new Date(Date.now() - 50_000));
+    expect((await bootstrap(meter)).body).toMatchObject({ code: 'NOT_YET_KNOWN' });
+
+    await enroll(tenantId, meter.certificate.fingerprintSha256);
+    const response = await bootstrap(meter);
+    expect(response.status).toBe(200);
+    expect(response.body.tenantId).toBe(tenantId);
+  });
+
+  it('among tenants trusting the same CA and naming the same certificate, gives the meter to the first to enroll it', async () => {
+    const later = uniqueTenant('later');
+    await h.trustAnchor(anchorEvent(later, 'same-oem', 'TRUSTED', oem.factoryCa.certificate));
+    const meter = factoryMeter(oem);
+    const enroll = (tenant: string, at: Date) =>
+      h.enrollDevice(
+        deviceEvent(
+          tenant,
+          meter.endpointName,
+          'ENROLLED',
+          { kind: 'certificate', fingerprintSha256: meter.certificate.fingerprintSha256 },
+          { enrolledAt: at.toISOString() },
+        ),
+      );
+    await enroll(tenantId, new Date(Date.now() - 60_000));
+    // Enrolled later, and published last (the newest record): still not the holder.
+    await enroll(later, new Date());
+    const response = await bootstrap(meter);
+    expect(response.status).toBe(200);
+    expect(response.body.tenantId).toBe(tenantId);
   });
 
   it('refuses an expired factory certificate: 403 CERTIFICATE_EXPIRED', async () => {
