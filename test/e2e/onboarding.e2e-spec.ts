@@ -157,7 +157,7 @@ describe('onboarding a batch of meters, end to end', () => {
       (out) => out,
       (error: Error) => error.message,
     );
-    expect(result).toMatch(/UNKNOWN_CA/);
+    expect(result).toMatch(/CERTIFICATE_INVALID/);
     expect(await statesOf(batch.endpointNames)).toEqual({ ENROLLED: 2 });
   });
 });

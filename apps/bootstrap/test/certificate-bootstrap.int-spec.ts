@@ -135,7 +135,19 @@ describe('bootstrap: certificate meters over mutual TLS', () => {
     return h.device<Answer>('POST', '/bs/v1/bootstrap', { json: { csrPem }, credential: meter });
   };
 
-  it('refuses a meter whose CA no tenant trusts: 403 UNKNOWN_CA', async () => {
+  /** The log record of a refusal before authentication, for the certificate with this fingerprint. */
+  const refusalLogged = (fingerprintSha256: string) =>
+    waitUntil(
+      () =>
+        h.logs
+          .map((line) => JSON.parse(line) as Record<string, unknown>)
+          .find(
+            (r) => r.audit === 'bootstrap.certificate-refused' && r.fingerprintSha256 === fingerprintSha256,
+          ),
+      { timeoutMs: 5_000, description: 'the refusal in the log' },
+    );
+
+  it('refuses a meter whose CA no tenant trusts: 403 CERTIFICATE_INVALID (UNKNOWN_CA in the log)', async () => {
     const stranger = manufacturer('Unknown OEM');
     const meter = factoryMeter(stranger);
     await h.enrollDevice(
@@ -146,17 +158,40 @@ describe('bootstrap: certificate meters over mutual TLS', () => {
     );
     const response = await bootstrap(meter);
     expect(response.status).toBe(403);
-    expect(response.body).toMatchObject({ code: 'UNKNOWN_CA' });
+    expect(response.body).toMatchObject({ code: 'CERTIFICATE_INVALID' });
+    expect(await refusalLogged(meter.certificate.fingerprintSha256)).toMatchObject({ reason: 'UNKNOWN_CA' });
   });
 
-  it('refuses a meter whose CA its tenant disabled: 403 CA_DISABLED', async () => {
+  it('refuses a meter whose CA its tenant disabled: 403 CERTIFICATE_INVALID (CA_DISABLED in the log)', async () => {
     const disabledOem = manufacturer('Disabled OEM');
     const meter = await enrolledMeter(disabledOem);
     await h.trustAnchor(anchorEvent(tenantId, 'disabled-oem', 'TRUSTED', disabledOem.factoryCa.certificate));
     await h.trustAnchor(anchorEvent(tenantId, 'disabled-oem', 'DISABLED', disabledOem.factoryCa.certificate));
     const response = await bootstrap(meter);
     expect(response.status).toBe(403);
-    expect(response.body).toMatchObject({ code: 'CA_DISABLED' });
+    expect(response.body).toMatchObject({ code: 'CERTIFICATE_INVALID' });
+    expect(await refusalLogged(meter.certificate.fingerprintSha256)).toMatchObject({ reason: 'CA_DISABLED' });
+  });
+
+  it('answers every refusal before authentication byte for byte the same, and logs each reason apart', async () => {
+    const unknownCa = factoryMeter(manufacturer('Nobody trusts this OEM'));
+    // No tenant trusts the first; the second chains to a CA a tenant trusts, but has expired.
+    const expired = await enrolledMeter(oem, tenantId, 'ENROLLED', {
+      notBefore: new Date(Math.floor((Date.now() - 10 * 86_400_000) / 1000) * 1000),
+      notAfter: new Date(Math.floor((Date.now() - 86_400_000) / 1000) * 1000),
+    });
+    const answers = [await bootstrap(unknownCa), await bootstrap(expired)];
+    for (const answer of answers) expect(answer.status).toBe(403);
+    expect(answers[0]!.text).toBe(answers[1]!.text);
+    expect(answers[0]!.body).toEqual({
+      code: 'CERTIFICATE_INVALID',
+      message: 'The client certificate is not trusted for bootstrap',
+    });
+    const logged = [
+      await refusalLogged(unknownCa.certificate.fingerprintSha256),
+      await refusalLogged(expired.certificate.fingerprintSha256),
+    ];
+    expect(logged.map((r) => r.reason)).toEqual(['UNKNOWN_CA', 'CERTIFICATE_EXPIRED']);
   });
 
   it('tells a meter that is not enrolled (yet) to come back: 503 NOT_YET_KNOWN with Retry-After', async () => {
@@ -240,7 +275,7 @@ describe('bootstrap: certificate meters over mutual TLS', () => {
     expect(response.body.tenantId).toBe(tenantId);
   });
 
-  it('refuses an expired factory certificate: 403 CERTIFICATE_EXPIRED', async () => {
+  it('refuses an expired factory certificate: 403 CERTIFICATE_INVALID (CERTIFICATE_EXPIRED in the log)', async () => {
     const now = Date.now();
     const meter = await enrolledMeter(oem, tenantId, 'ENROLLED', {
       notBefore: new Date(Math.floor((now - 10 * 86_400_000) / 1000) * 1000),
@@ -248,7 +283,10 @@ describe('bootstrap: certificate meters over mutual TLS', () => {
     });
     const response = await bootstrap(meter);
     expect(response.status).toBe(403);
-    expect(response.body).toMatchObject({ code: 'CERTIFICATE_EXPIRED' });
+    expect(response.body).toMatchObject({ code: 'CERTIFICATE_INVALID' });
+    expect(await refusalLogged(meter.certificate.fingerprintSha256)).toMatchObject({
+      reason: 'CERTIFICATE_EXPIRED',
+    });
   });
 
   it('refuses a CSR whose subject is not the endpoint name: 403 CSR_SUBJECT_MISMATCH', async () => {
@@ -360,7 +398,7 @@ describe('bootstrap: certificate meters over mutual TLS', () => {
     expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(60);
     // A certificate made up with its name is refused for what it is: only proven meters are counted.
     const forged = factoryMeter(manufacturer('Forger'), eager.endpointName);
-    expect((await bootstrap(forged)).body).toMatchObject({ code: 'UNKNOWN_CA' });
+    expect((await bootstrap(forged)).body).toMatchObject({ code: 'CERTIFICATE_INVALID' });
   });
 
   it('serves the device API on the TLS listener only, and health and the server CA on the plain one', async () => {

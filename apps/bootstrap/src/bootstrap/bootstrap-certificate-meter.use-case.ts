@@ -1,11 +1,14 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Logger } from '@meterkeep/observability';
+import { LOGGER } from '@meterkeep/service-runtime';
+import { BootstrapErrors } from './bootstrap.errors';
 import type { BootstrapAnswer } from '@meterkeep/contracts';
 import { DeviceLookup } from './device-lookup';
 import { FactoryTrust } from './factory-trust';
 import { OperationalIssuance, parseCsrOrRefuse } from './operational-issuance';
 import { presentedChain } from './presented-chain';
 import { RateLimiter } from './rate-limiter';
-import { admit } from './refusals';
+import { admit, preAuthenticationRefusal } from './refusals';
 
 export interface CertificateBootstrapCommand {
   /** The client certificate chain of the handshake, leaf first (DER). */
@@ -27,12 +30,12 @@ export class BootstrapCertificateMeterUseCase {
     private readonly trust: FactoryTrust,
     private readonly devices: DeviceLookup,
     private readonly issuance: OperationalIssuance,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   async execute(command: CertificateBootstrapCommand, now = new Date()): Promise<BootstrapAnswer> {
     await this.limits.consume('source', command.source);
-    const chain = presentedChain(command.peerChain);
-    const tenants = await this.trust.trustingTenants(chain, now);
+    const { chain, tenants } = await this.authenticate(command, now);
     // Counted once the chain is proven to come from a trusted factory: a certificate made up with a
     // meter's name cannot spend that meter's allowance (the source limit covers those).
     await this.limits.consume('meter', chain.endpointName);
@@ -51,5 +54,33 @@ export class BootstrapCertificateMeterUseCase {
       forbiddenSpki: chain.leaf.spki,
       now,
     });
+  }
+
+  /**
+   * The presented chain and the tenants whose CA it validates to. Until then the caller is anonymous:
+   * every refusal is the same answer (distinct ones would tell a prober which OEM keys some tenant
+   * trusts), and its reason goes to the log, with the certificate's fingerprint and the source.
+   */
+  private async authenticate(command: CertificateBootstrapCommand, now: Date) {
+    let fingerprintSha256: string | undefined;
+    try {
+      const chain = presentedChain(command.peerChain);
+      fingerprintSha256 = chain.leaf.fingerprintSha256;
+      return { chain, tenants: await this.trust.trustingTenants(chain, now) };
+    } catch (error) {
+      const refusal = preAuthenticationRefusal(error);
+      if (!refusal) throw error;
+      this.logger.info(
+        {
+          audit: 'bootstrap.certificate-refused',
+          reason: refusal.code,
+          detail: refusal.message,
+          source: command.source,
+          ...(fingerprintSha256 !== undefined && { fingerprintSha256 }),
+        },
+        'bootstrap: certificate refused before authentication',
+      );
+      throw BootstrapErrors.certificateNotTrusted();
+    }
   }
 }
