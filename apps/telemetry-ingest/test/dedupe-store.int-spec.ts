@@ -44,16 +44,7 @@ describe('telemetry ingest: the de-duplication state a meter can make Redis hold
     expect(claim.kind).toBe('claimed');
     const kept = obis.filter((code) => !claim.refusedObis.has(code));
     const answer = { batchId, meterId, accepted: kept.length, duplicates: 0, rejected: [], replayed: false };
-    if (commit)
-      await store.commit(
-        tenantId,
-        meterId,
-        batchId,
-        itemsOf(kept),
-        kept,
-        claim.lock,
-        answer,
-      );
+    if (commit) await store.commit(tenantId, meterId, batchId, itemsOf(kept), kept, claim.lock, answer);
     else await store.release(tenantId, meterId, claim.lock);
     return [...claim.refusedObis];
   }
