@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,6 +27,7 @@ describe('onboarding a batch of meters, end to end', () => {
   let enrollment: ServiceProcess;
   let bootstrap: ServiceProcess;
   let api: Api;
+  let squatter: Api;
   let bootstrapUri: string;
   let serverCaPem: string;
 
@@ -58,6 +59,10 @@ describe('onboarding a batch of meters, end to end', () => {
     const tenant = `onboard-${runId.toLowerCase()}`;
     const key = (await runBuiltCli('enrollment', ['tenant', 'create', tenant], env)).trim();
     api = operatorApi(enrollment.url, key);
+    const squatterKey = (
+      await runBuiltCli('enrollment', ['tenant', 'create', `squat-${runId.toLowerCase()}`], env)
+    ).trim();
+    squatter = operatorApi(enrollment.url, squatterKey);
   });
 
   afterAll(async () => {
@@ -117,6 +122,45 @@ describe('onboarding a batch of meters, end to end', () => {
       ]),
     ) as { succeeded: number };
     expect(renewed.succeeded).toBe(5);
+  });
+
+  it("lets no other tenant block or take a utility's meters by enrolling their names first", async () => {
+    const batch = await mintProvisionedBatch({
+      dir: join(work, 'squat'),
+      count: 3,
+      prefix: `E2E${runId}S`,
+      bootstrapUri,
+      bootstrapTrustAnchorPem: serverCaPem,
+    });
+    const [first] = batch.endpointNames;
+    // Another tenant, which never proved the manufacturer's CA: a claim with a made-up fingerprint,
+    // then the whole list with the genuine ones (that row too). All answered as for any name: its own.
+    const claim = await squatter('POST', `/v1/devices/${first}/claim`, {
+      certificateSha256: 'ab'.repeat(32),
+    });
+    expect(claim.status).toBe(200);
+    const list = readFileSync(join(batch.batchDir, 'enrollment-list.csv'), 'utf8');
+    const copied = await squatter('POST', '/v1/enrollment-lists', list, 'text/csv');
+    expect(copied.body).toMatchObject({ accepted: 3, rejected: 0 });
+
+    // The utility's list row and claim, and the meters' bootstrap, all succeed afterwards.
+    expect(await enrollBatch(api, batch, { trustCa: true })).toMatchObject({ accepted: 3, rejected: 0 });
+    const genuine = list
+      .split('\n')
+      .find((line) => line.startsWith(`${first},`))!
+      .split(',')[1];
+    expect((await api('POST', `/v1/devices/${first}/claim`, { certificateSha256: genuine })).status).toBe(
+      200,
+    );
+    const fleet = JSON.parse(
+      await runBuiltCli('meter-sim', ['fleet', 'bootstrap', '--state', batch.statesDir, '--json']),
+    ) as { succeeded: number; failed: number };
+    expect(fleet).toMatchObject({ succeeded: 3, failed: 0 });
+    await waitUntil(async () => (await statesOf(batch.endpointNames)).ACTIVE === 3, { timeoutMs: 30_000 });
+    for (const name of batch.endpointNames)
+      expect(((await squatter('GET', `/v1/devices/${name}`)).body as { state: string }).state).toBe(
+        'ENROLLED',
+      );
   });
 
   it('bootstraps PSK meters through a proof over a server nonce', async () => {
