@@ -70,6 +70,17 @@ describe('onboarding a batch of meters, end to end', () => {
     rmSync(work, { recursive: true, force: true });
   });
 
+  /** A batch minted by its own factory CA for this bootstrap server. */
+  const mint = (dir: string, count: number, prefix: string, credential?: 'psk') =>
+    mintProvisionedBatch({
+      dir: join(work, dir),
+      count,
+      prefix: `E2E${runId}${prefix}`,
+      bootstrapUri,
+      bootstrapTrustAnchorPem: serverCaPem,
+      ...(credential && { credential }),
+    });
+
   const statesOf = async (names: string[]) => {
     const states: Record<string, number> = {};
     for (const name of names) {
@@ -81,13 +92,7 @@ describe('onboarding a batch of meters, end to end', () => {
   };
 
   it('bootstraps a certificate batch: every meter gets an operational certificate and turns ACTIVE', async () => {
-    const batch = await mintProvisionedBatch({
-      dir: join(work, 'cert'),
-      count: 40,
-      prefix: `E2E${runId}C`,
-      bootstrapUri,
-      bootstrapTrustAnchorPem: serverCaPem,
-    });
+    const batch = await mint('cert', 40, 'C');
     const report = (await enrollBatch(api, batch, { trustCa: true })) as { accepted: number };
     expect(report.accepted).toBe(40);
     expect(await statesOf(batch.endpointNames)).toEqual({ ENROLLED: 40 });
@@ -125,13 +130,7 @@ describe('onboarding a batch of meters, end to end', () => {
   });
 
   it("lets no other tenant block or take a utility's meters by enrolling their names first", async () => {
-    const batch = await mintProvisionedBatch({
-      dir: join(work, 'squat'),
-      count: 3,
-      prefix: `E2E${runId}S`,
-      bootstrapUri,
-      bootstrapTrustAnchorPem: serverCaPem,
-    });
+    const batch = await mint('squat', 3, 'S');
     const [first] = batch.endpointNames;
     // Another tenant, which never proved the manufacturer's CA: a claim with a made-up fingerprint,
     // then the whole list with the genuine ones (that row too). All answered as for any name: its own.
@@ -164,14 +163,7 @@ describe('onboarding a batch of meters, end to end', () => {
   });
 
   it('bootstraps PSK meters through a proof over a server nonce', async () => {
-    const batch = await mintProvisionedBatch({
-      dir: join(work, 'psk'),
-      count: 5,
-      prefix: `E2E${runId}P`,
-      bootstrapUri,
-      bootstrapTrustAnchorPem: serverCaPem,
-      credential: 'psk',
-    });
+    const batch = await mint('psk', 5, 'P', 'psk');
     await enrollBatch(api, batch, { trustCa: false });
     const fleet = JSON.parse(
       await runBuiltCli('meter-sim', ['fleet', 'bootstrap', '--state', batch.statesDir, '--json']),
@@ -181,13 +173,7 @@ describe('onboarding a batch of meters, end to end', () => {
   });
 
   it('refuses a batch whose manufacturer CA the utility never trusted', async () => {
-    const batch = await mintProvisionedBatch({
-      dir: join(work, 'untrusted'),
-      count: 2,
-      prefix: `E2E${runId}U`,
-      bootstrapUri,
-      bootstrapTrustAnchorPem: serverCaPem,
-    });
+    const batch = await mint('untrusted', 2, 'U');
     await enrollBatch(api, batch, { trustCa: false });
     const result = await runBuiltCli('meter-sim', [
       'fleet',
