@@ -264,6 +264,8 @@ export class PskProofStub {
 export interface DeviceResponse<T = Record<string, unknown>> {
   status: number;
   body: T;
+  /** The body as sent (to compare answers byte for byte). */
+  text: string;
   headers: IncomingHttpHeaders;
 }
 
@@ -483,7 +485,7 @@ export class BootstrapHarness {
             } catch {
               // not JSON
             }
-            resolve({ status: response.statusCode ?? 0, body: parsed as T, headers: response.headers });
+            resolve({ status: response.statusCode ?? 0, body: parsed as T, text, headers: response.headers });
           });
         },
       );
