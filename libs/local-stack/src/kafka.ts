@@ -123,12 +123,19 @@ export async function kafkaStart(context: StackContext): Promise<void> {
   const pid = await runningPid(kafka.pidFile, kafka.marker);
   if (pid !== undefined) {
     const current = existsSync(properties) ? readFileSync(properties, 'utf8').split('\n') : [];
-    if (!current.includes(kafkaListeners(kafka)))
+    const plaintext = `listeners=PLAINTEXT://127.0.0.1:${kafka.port},CONTROLLER://127.0.0.1:${kafka.controllerPort}`;
+    if (current.includes(plaintext)) {
+      // This checkout's own broker from before SASL_SSL: restart it, so `npm test` after a pull just works.
+      context.say(`kafka (pid ${pid}) runs the older PLAINTEXT configuration; restarting it with SASL_SSL`);
+      await kafkaStop(context);
+    } else if (!current.includes(kafkaListeners(kafka))) {
       throw new StackError(
-        `kafka (pid ${pid}) is running with other ports than KAFKA_PORT=${kafka.port}/KAFKA_CONTROLLER_PORT=${kafka.controllerPort}, or without SASL_SSL (an older stack); run '${context.self} stop-kafka' first`,
+        `kafka (pid ${pid}) is running with other ports than KAFKA_PORT=${kafka.port}/KAFKA_CONTROLLER_PORT=${kafka.controllerPort}; run '${context.self} stop-kafka' first`,
       );
-    await ready();
-    return provision(context, credentials);
+    } else {
+      await ready();
+      return provision(context, credentials);
+    }
   }
   rmSync(kafka.pidFile, { force: true });
   const adopted =
