@@ -277,6 +277,8 @@ export interface HarnessOptions {
 
 export class BootstrapHarness {
   readonly kafka = testKafka();
+  /** Enrollment's events are not bootstrap's to write: the harness publishes them as the stack's admin. */
+  private enrollmentProducer: Promise<EventProducer> | undefined;
 
   private constructor(
     readonly service: RunningService,
@@ -386,8 +388,17 @@ export class BootstrapHarness {
   }
 
   /** Publishes as enrollment would (contract-checked, acknowledged by Kafka). */
-  publish<T extends EventEnvelope>(contract: TopicContract<T>, ...events: T[]): Promise<void> {
-    return this.service.app.get(EventProducer).publishMany(contract, events);
+  async publish<T extends EventEnvelope>(contract: TopicContract<T>, ...events: T[]): Promise<void> {
+    this.enrollmentProducer ??= (async () => {
+      const producer = new EventProducer({
+        kafka: this.kafka,
+        logger: createLogger({ service: 'bootstrap-it', level: 'error' }),
+        contracts: [ENROLLMENT_DEVICES, ENROLLMENT_TRUST_ANCHORS, DEVICE_LIFECYCLE],
+      });
+      await producer.connect();
+      return producer;
+    })();
+    await (await this.enrollmentProducer).publishMany(contract, events);
   }
 
   async enrollDevice(event: EnrollmentDeviceEvent): Promise<void> {
@@ -497,6 +508,7 @@ export class BootstrapHarness {
   async stop(): Promise<void> {
     try {
       await this.service.stop();
+      await (await this.enrollmentProducer)?.disconnect();
     } finally {
       await dropSchema(this.schema);
     }

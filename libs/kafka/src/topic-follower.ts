@@ -53,13 +53,14 @@ async function endOffsetsNow(kafka: KafkaClient, topics: readonly string[]): Pro
 /**
  * Points a new consumer group (no member yet) at the current end of the topics: it will read what is
  * published from now on, however long joining the group takes (a fresh group reset to "latest" would
- * start at the end as of its join, and lose what came meanwhile).
+ * start at the end as of its join, and lose what came meanwhile). Returns where it starts: the offset of
+ * the last record of each non-empty partition, which the group will not read.
  */
 export async function startGroupAtCurrentEnd(
   kafka: KafkaClient,
   groupId: string,
   topics: readonly string[],
-): Promise<void> {
+): Promise<EndOffsets> {
   const ends = await fetchEndOffsets(kafka, topics);
   const admin = kafka.admin();
   await admin.connect();
@@ -74,6 +75,7 @@ export async function startGroupAtCurrentEnd(
   } finally {
     await admin.disconnect();
   }
+  return ends;
 }
 
 /** kafkajs marks broker answers worth asking again (NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE …). */

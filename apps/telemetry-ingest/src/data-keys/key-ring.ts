@@ -63,7 +63,10 @@ export class KeyRing implements OnApplicationBootstrap, BeforeApplicationShutdow
   /** Subscribes at the topic's current end (before any key is cached), then joins in the background. */
   async onApplicationBootstrap(): Promise<void> {
     const groupId = `telemetry-ingest-keys-${this.config.TELEMETRY_INSTANCE_ID}-${randomUUID()}`;
-    await startGroupAtCurrentEnd(this.kafka, groupId, [PRIVACY_OCCUPANCIES.name]);
+    // What was announced before the group's start is not read again: count it as reached, so only what
+    // comes while joining is waited for.
+    const start = await startGroupAtCurrentEnd(this.kafka, groupId, [PRIVACY_OCCUPANCIES.name]);
+    for (const [partition, last] of start) this.reached.set(partition, last);
     this.consumer = new EventConsumer({
       kafka: this.kafka,
       groupId,
