@@ -29,7 +29,9 @@ const build = spawnSync(process.execPath, [join(workspaceRoot, 'tools/build.mjs'
 if (build.status !== 0) die('the build failed');
 
 const require = createRequire(import.meta.url);
-const { DEFAULT_PORTS, INTERNAL_PORTS } = require(join(workspaceRoot, 'dist/libs/config/src/index.js'));
+const { DEFAULT_PORTS, INTERNAL_PORTS, kafkaSecurity } = require(
+  join(workspaceRoot, 'dist/libs/config/src/index.js'),
+);
 const {
   SERVICES,
   PortInUseError,
@@ -62,6 +64,8 @@ const TELEMETRY_PORT = DEFAULT_PORTS.deviceListeners['telemetry-ingest'];
 const tenantId = `demo-${runId.toLowerCase()}`;
 
 const env = { ...stack.env() };
+// The demo's own reader connects as the stack's admin; each service as itself (startServiceProcess).
+const kafka = { brokers: env.KAFKA_BROKERS.split(','), ...kafkaSecurity(stack.env('admin')) };
 // The services' key-encryption keys: made once per local stack, kept beside its data. Each service's
 // identity between services comes from the local platform CA (.local-stack/pki), minted on first use.
 Object.assign(env, localSecrets());
@@ -149,10 +153,10 @@ try {
   say(
     `telemetry-ingest: device listener accepts mutual TLS on port ${telemetryPort} (waited ${(waited / 1000).toFixed(1)} s)`,
   );
-  const since = await readingsTopicEnds(env.KAFKA_BROKERS);
+  const since = await readingsTopicEnds(kafka);
   reportDay({ statesDir: join(factory.batch, '..', 'meters'), count });
   await decryptSample({
-    brokers: env.KAFKA_BROKERS,
+    kafka,
     tenantId,
     since,
     privacyUrl: internal.urls.PRIVACY_INTERNAL_URL,

@@ -49,6 +49,8 @@ interface ServiceRow {
   calledBy?: string[];
   /** The path prefix of routes for other services only: never routed by an Ingress. */
   internalPrefix?: string;
+  /** Uses Redis, as an ACL user of its own. */
+  redis?: true;
 }
 
 /** The services, their ports (apps/<name>/src/config.ts), Secrets and callers. */
@@ -67,12 +69,14 @@ const SERVICES: Record<string, ServiceRow> = {
     secrets: ['db', 'bootstrap-kek'],
     identity: true,
     internalPort: 3102,
+    redis: true,
     deviceTls: { port: 8443, env: 'BOOTSTRAP_TLS_PORT' },
     // telemetry-ingest: its device listener's server certificate.
     calledBy: ['telemetry-ingest'],
     internalPrefix: '/internal/',
   },
   'telemetry-ingest': {
+    redis: true,
     // TELEMETRY_INSTANCE_ID is its Kafka transactional id: stable per replica, so a StatefulSet.
     workload: 'StatefulSet',
     instanceIdEnv: 'TELEMETRY_INSTANCE_ID',
@@ -101,6 +105,14 @@ const SECRETS: Record<Store, { name: string; keys: string[] }> = {
   'bootstrap-kek': { name: 'meterkeep-bootstrap-kek', keys: ['BOOTSTRAP_KEK'] },
   'privacy-kek': { name: 'meterkeep-privacy-kek', keys: ['PRIVACY_KEK'] },
 };
+
+/**
+ * Each service's own broker credentials, mounted as files (the Kafka SCRAM password; the Redis ACL user's
+ * password): never another service's, so one compromised pod cannot speak as another principal.
+ */
+function credentialSecrets(name: string): string[] {
+  return [`meterkeep-kafka-${name}`, ...(SERVICES[name]?.redis ? [`meterkeep-redis-${name}`] : [])];
+}
 
 /** Well-formed stand-ins for the Secrets' keys, so a service's schema can parse what a manifest gives it. */
 const SECRET_STAND_INS: Record<string, string> = {
@@ -571,9 +583,12 @@ function serviceProblems(all: Manifest[]): string[] {
     const allowed = new Set([
       ...expected.secrets.map((store) => SECRETS[store].name),
       ...(expected.identity ? [identitySecret(name)] : []),
+      ...credentialSecrets(name),
     ]);
     const referenced = secretsReferenced(pod);
     for (const secret of referenced) if (!allowed.has(secret)) problem(`must not reference Secret ${secret}`);
+    for (const secret of credentialSecrets(name))
+      if (!pod.volumes?.some((v) => v.secret?.secretName === secret)) problem(`must mount Secret ${secret}`);
     for (const store of expected.secrets) {
       for (const key of SECRETS[store].keys) {
         const ref = container.env?.find((e) => e.name === key)?.valueFrom?.secretKeyRef;
@@ -962,6 +977,7 @@ describe('k8s manifests', () => {
         ...Object.entries(SERVICES)
           .filter(([, row]) => row.identity)
           .map(([name]) => identitySecret(name)),
+        ...Object.keys(SERVICES).flatMap(credentialSecrets),
       ].sort(),
     );
   });

@@ -4,7 +4,7 @@ import { type Platform, internalCall, stackEndpoints, waitUntil } from '@meterke
 
 export function kafkaClient(): Kafka {
   return createKafkaClient({
-    brokers: stackEndpoints().kafkaBrokers,
+    ...stackEndpoints().kafka,
     clientId: 'e2e-reader',
     logLevel: KafkaLogLevel.NOTHING,
   });

@@ -20,18 +20,19 @@ process.on('warning', (warning) => {
 });
 
 // The platform's own Kafka client (libs/kafka), loaded from dist/ once the demo has built it.
-const kafkaOf = (brokers) => {
+// `connection`: the brokers, and TLS and SASL options as kafkaSecurity (libs/config) reads them.
+const kafkaOf = (connection) => {
   const { createKafkaClient, KafkaLogLevel } = require(join(workspaceRoot, 'dist/libs/kafka/src/index.js'));
   return createKafkaClient({
     clientId: 'meterkeep-demo',
-    brokers: brokers.split(','),
+    ...connection,
     logLevel: KafkaLogLevel.NOTHING,
   });
 };
 
 /** Where each partition of the readings topic ends now: what the demo writes later lies beyond. */
-export async function readingsTopicEnds(brokers) {
-  const admin = kafkaOf(brokers).admin();
+export async function readingsTopicEnds(kafka) {
+  const admin = kafkaOf(kafka).admin();
   await admin.connect();
   try {
     const offsets = await admin.fetchTopicOffsets(TOPIC);
@@ -45,8 +46,8 @@ export async function readingsTopicEnds(brokers) {
  * Reads `sample` records of one tenant (record key `<tenantId>/<meterId>`) in a throw-away group,
  * read committed, from where the partitions ended before this run's readings were sent.
  */
-async function readTenantRecords({ brokers, tenantId, since, sample, timeoutMs = 30_000 }) {
-  const kafka = kafkaOf(brokers);
+async function readTenantRecords({ connection, tenantId, since, sample, timeoutMs = 30_000 }) {
+  const kafka = kafkaOf(connection);
   const groupId = `demo-reader-${randomUUID()}`;
   const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
   const records = [];
@@ -130,7 +131,7 @@ const quantity = ({ value, scaler, unit }) =>
  * them with their data keys, and prints some readings of one meter. Fails when none could be opened.
  */
 export async function decryptSample({
-  brokers,
+  kafka,
   tenantId,
   since,
   privacyUrl,
@@ -143,7 +144,7 @@ export async function decryptSample({
     `consumer: reading ${sample} ${TOPIC} records of ${tenantId} from Kafka (a throw-away group, read committed)`,
   );
   const started = performance.now();
-  const { records } = await readTenantRecords({ brokers, tenantId, since, sample });
+  const { records } = await readTenantRecords({ connection: kafka, tenantId, since, sample });
   if (records.length === 0) throw new DemoError(`no ${TOPIC} records of ${tenantId} arrived within 30 s`);
 
   const opened = [];

@@ -40,6 +40,7 @@ import {
   type ServiceIdentityPems,
   internalCall,
   serviceIdentity,
+  serviceStackEnv,
   stackEndpoints,
   startGroupAtEnd,
   uniqueName,
@@ -82,7 +83,7 @@ export function testRedis(): Redis {
 export function testKafka(): Kafka {
   return createKafkaClient({
     clientId: `bootstrap-it-${letters(6)}`,
-    brokers: stackEndpoints().kafkaBrokers,
+    ...stackEndpoints().kafka,
     logger: createLogger({ service: 'bootstrap-it', level: 'error' }),
   });
 }
@@ -263,6 +264,8 @@ export class PskProofStub {
 export interface DeviceResponse<T = Record<string, unknown>> {
   status: number;
   body: T;
+  /** The body as sent (to compare answers byte for byte). */
+  text: string;
   headers: IncomingHttpHeaders;
 }
 
@@ -289,7 +292,7 @@ export class BootstrapHarness {
     const stack = stackEndpoints();
     const schema = `bootstrap_it_${letters(10)}`;
     const env: Record<string, string> = {
-      KAFKA_BROKERS: stack.kafkaBrokers.join(','),
+      ...serviceStackEnv('bootstrap'),
       KAFKA_CLIENT_ID: `bootstrap-it-${letters(6)}`,
       DATABASE_URL: stack.databaseUrl,
       DATABASE_POOL_MAX: '5',
@@ -482,7 +485,7 @@ export class BootstrapHarness {
             } catch {
               // not JSON
             }
-            resolve({ status: response.statusCode ?? 0, body: parsed as T, headers: response.headers });
+            resolve({ status: response.statusCode ?? 0, body: parsed as T, text, headers: response.headers });
           });
         },
       );

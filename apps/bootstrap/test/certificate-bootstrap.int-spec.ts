@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BootstrapAnswer, DEVICE_LIFECYCLE, type HttpErrorBody } from '@meterkeep/contracts';
@@ -136,7 +136,19 @@ describe('bootstrap: certificate meters over mutual TLS', () => {
     return h.device<Answer>('POST', '/bs/v1/bootstrap', { json: { csrPem }, credential: meter });
   };
 
-  it('refuses a meter whose CA no tenant trusts: 403 UNKNOWN_CA', async () => {
+  /** The log record of a refusal before authentication, for the certificate with this fingerprint. */
+  const refusalLogged = (fingerprintSha256: string) =>
+    waitUntil(
+      () =>
+        h.logs
+          .map((line) => JSON.parse(line) as Record<string, unknown>)
+          .find(
+            (r) => r.audit === 'bootstrap.certificate-refused' && r.fingerprintSha256 === fingerprintSha256,
+          ),
+      { timeoutMs: 5_000, description: 'the refusal in the log' },
+    );
+
+  it('refuses a meter whose CA no tenant trusts: 403 CERTIFICATE_INVALID (UNKNOWN_CA in the log)', async () => {
     const stranger = manufacturer('Unknown OEM');
     const meter = factoryMeter(stranger);
     await h.enrollDevice(
@@ -147,17 +159,40 @@ describe('bootstrap: certificate meters over mutual TLS', () => {
     );
     const response = await bootstrap(meter);
     expect(response.status).toBe(403);
-    expect(response.body).toMatchObject({ code: 'UNKNOWN_CA' });
+    expect(response.body).toMatchObject({ code: 'CERTIFICATE_INVALID' });
+    expect(await refusalLogged(meter.certificate.fingerprintSha256)).toMatchObject({ reason: 'UNKNOWN_CA' });
   });
 
-  it('refuses a meter whose CA its tenant disabled: 403 CA_DISABLED', async () => {
+  it('refuses a meter whose CA its tenant disabled: 403 CERTIFICATE_INVALID (CA_DISABLED in the log)', async () => {
     const disabledOem = manufacturer('Disabled OEM');
     const meter = await enrolledMeter(disabledOem);
     await h.trustAnchor(anchorEvent(tenantId, 'disabled-oem', 'TRUSTED', disabledOem.factoryCa.certificate));
     await h.trustAnchor(anchorEvent(tenantId, 'disabled-oem', 'DISABLED', disabledOem.factoryCa.certificate));
     const response = await bootstrap(meter);
     expect(response.status).toBe(403);
-    expect(response.body).toMatchObject({ code: 'CA_DISABLED' });
+    expect(response.body).toMatchObject({ code: 'CERTIFICATE_INVALID' });
+    expect(await refusalLogged(meter.certificate.fingerprintSha256)).toMatchObject({ reason: 'CA_DISABLED' });
+  });
+
+  it('answers every refusal before authentication byte for byte the same, and logs each reason apart', async () => {
+    const unknownCa = factoryMeter(manufacturer('Nobody trusts this OEM'));
+    // No tenant trusts the first; the second chains to a CA a tenant trusts, but has expired.
+    const expired = await enrolledMeter(oem, tenantId, 'ENROLLED', {
+      notBefore: new Date(Math.floor((Date.now() - 10 * 86_400_000) / 1000) * 1000),
+      notAfter: new Date(Math.floor((Date.now() - 86_400_000) / 1000) * 1000),
+    });
+    const answers = [await bootstrap(unknownCa), await bootstrap(expired)];
+    for (const answer of answers) expect(answer.status).toBe(403);
+    expect(answers[0]!.text).toBe(answers[1]!.text);
+    expect(answers[0]!.body).toEqual({
+      code: 'CERTIFICATE_INVALID',
+      message: 'The client certificate is not trusted for bootstrap',
+    });
+    const logged = [
+      await refusalLogged(unknownCa.certificate.fingerprintSha256),
+      await refusalLogged(expired.certificate.fingerprintSha256),
+    ];
+    expect(logged.map((r) => r.reason)).toEqual(['UNKNOWN_CA', 'CERTIFICATE_EXPIRED']);
   });
 
   it('tells a meter that is not enrolled (yet) to come back: 503 NOT_YET_KNOWN with Retry-After', async () => {
@@ -176,19 +211,72 @@ describe('bootstrap: certificate meters over mutual TLS', () => {
     expect((await bootstrap(meter)).status).toBe(200);
   });
 
-  it('refuses a meter enrolled by another tenant than those trusting its CA: 403 NOT_ENROLLED_HERE', async () => {
+  it('answers a meter enrolled only by tenants not trusting its CA as one nobody enrolled: 503 NOT_YET_KNOWN', async () => {
     const rival = uniqueTenant('rival');
     await h.trustAnchor(
       anchorEvent(rival, 'rival-oem', 'TRUSTED', manufacturer('Rival OEM').factoryCa.certificate),
     );
     const meter = await enrolledMeter(oem, rival);
     const response = await bootstrap(meter);
-    expect(response.status).toBe(403);
-    expect(response.body).toMatchObject({ code: 'NOT_ENROLLED_HERE' });
-    expect(JSON.stringify(response.body)).not.toContain(rival);
+    const nobodys = await bootstrap(factoryMeter(oem));
+    expect(response.status).toBe(503);
+    expect(response.body).toMatchObject({ code: 'NOT_YET_KNOWN' });
+    expect(response.text).toBe(nobodys.text);
+    expect(response.headers['retry-after']).toBe(nobodys.headers['retry-after']);
   });
 
-  it('refuses an expired factory certificate: 403 CERTIFICATE_EXPIRED', async () => {
+  it('gives a meter to the tenant trusting its CA, whatever other tenants enrolled under its name first', async () => {
+    const squatter = uniqueTenant('squatter');
+    const copier = uniqueTenant('copier');
+    await h.trustAnchor(
+      anchorEvent(squatter, 'squatter-oem', 'TRUSTED', manufacturer('Squatter OEM').factoryCa.certificate),
+    );
+    const meter = factoryMeter(oem);
+    const enroll = (tenant: string, fingerprintSha256: string, at = new Date()) =>
+      h.enrollDevice(
+        deviceEvent(
+          tenant,
+          meter.endpointName,
+          'ENROLLED',
+          { kind: 'certificate', fingerprintSha256 },
+          { occurredAt: at.toISOString(), enrolledAt: at.toISOString() },
+        ),
+      );
+    // Before the meter's utility enrolls it: a made-up fingerprint, and the genuine one (copied),
+    // under tenants that never proved the meter's CA. Neither blocks it for good.
+    await enroll(squatter, randomBytes(32).toString('hex'), new Date(Date.now() - 60_000));
+    await enroll(copier, meter.certificate.fingerprintSha256, new Date(Date.now() - 50_000));
+    expect((await bootstrap(meter)).body).toMatchObject({ code: 'NOT_YET_KNOWN' });
+
+    await enroll(tenantId, meter.certificate.fingerprintSha256);
+    const response = await bootstrap(meter);
+    expect(response.status).toBe(200);
+    expect(response.body.tenantId).toBe(tenantId);
+  });
+
+  it('among tenants trusting the same CA and naming the same certificate, gives the meter to the first to enroll it', async () => {
+    const later = uniqueTenant('later');
+    await h.trustAnchor(anchorEvent(later, 'same-oem', 'TRUSTED', oem.factoryCa.certificate));
+    const meter = factoryMeter(oem);
+    const enroll = (tenant: string, at: Date) =>
+      h.enrollDevice(
+        deviceEvent(
+          tenant,
+          meter.endpointName,
+          'ENROLLED',
+          { kind: 'certificate', fingerprintSha256: meter.certificate.fingerprintSha256 },
+          { enrolledAt: at.toISOString() },
+        ),
+      );
+    await enroll(tenantId, new Date(Date.now() - 60_000));
+    // Enrolled later, and published last (the newest record): still not the holder.
+    await enroll(later, new Date());
+    const response = await bootstrap(meter);
+    expect(response.status).toBe(200);
+    expect(response.body.tenantId).toBe(tenantId);
+  });
+
+  it('refuses an expired factory certificate: 403 CERTIFICATE_INVALID (CERTIFICATE_EXPIRED in the log)', async () => {
     const now = Date.now();
     const meter = await enrolledMeter(oem, tenantId, 'ENROLLED', {
       notBefore: new Date(Math.floor((now - 10 * 86_400_000) / 1000) * 1000),
@@ -196,7 +284,10 @@ describe('bootstrap: certificate meters over mutual TLS', () => {
     });
     const response = await bootstrap(meter);
     expect(response.status).toBe(403);
-    expect(response.body).toMatchObject({ code: 'CERTIFICATE_EXPIRED' });
+    expect(response.body).toMatchObject({ code: 'CERTIFICATE_INVALID' });
+    expect(await refusalLogged(meter.certificate.fingerprintSha256)).toMatchObject({
+      reason: 'CERTIFICATE_EXPIRED',
+    });
   });
 
   it('refuses a CSR whose subject is not the endpoint name: 403 CSR_SUBJECT_MISMATCH', async () => {
@@ -308,7 +399,7 @@ describe('bootstrap: certificate meters over mutual TLS', () => {
     expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(60);
     // A certificate made up with its name is refused for what it is: only proven meters are counted.
     const forged = factoryMeter(manufacturer('Forger'), eager.endpointName);
-    expect((await bootstrap(forged)).body).toMatchObject({ code: 'UNKNOWN_CA' });
+    expect((await bootstrap(forged)).body).toMatchObject({ code: 'CERTIFICATE_INVALID' });
   });
 
   it('lets an ACTIVE meter bootstrap again only BOOTSTRAP_REBOOTSTRAP_PER_HOUR (3) times an hour, and logs each', async () => {

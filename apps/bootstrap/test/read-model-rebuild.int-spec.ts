@@ -84,7 +84,7 @@ describe('bootstrap: the Redis read model is a cache, rebuilt from the compacted
     // Caught up, a CA nobody trusts is a final refusal again.
     const strangerAfter = await bootstrap(stranger);
     expect(strangerAfter.status).toBe(403);
-    expect(strangerAfter.body).toMatchObject({ code: 'UNKNOWN_CA' });
+    expect(strangerAfter.body).toMatchObject({ code: 'CERTIFICATE_INVALID' });
     console.info(`read model rebuilt after the flush; the meter got in again after ${rebuiltInMs} ms`);
   });
 });

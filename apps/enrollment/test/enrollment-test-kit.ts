@@ -11,6 +11,7 @@ import { InternalListenerHost, type RunningService, startService } from '@meterk
 import {
   internalCall,
   serviceIdentity,
+  serviceStackEnv,
   stackEndpoints,
   startGroupAtEnd,
   uniqueName,
@@ -47,7 +48,7 @@ export interface RequestOptions {
 export function testKafka(): Kafka {
   return createKafkaClient({
     clientId: `enrollment-it-${letters(6)}`,
-    brokers: stackEndpoints().kafkaBrokers,
+    ...stackEndpoints().kafka,
     logger: createLogger({ service: 'enrollment-it', level: 'error' }),
   });
 }
@@ -85,7 +86,7 @@ export class EnrollmentHarness {
     const stack = stackEndpoints();
     const schema = `enrollment_it_${letters(10)}`;
     const config = EnrollmentConfig.parse({
-      KAFKA_BROKERS: stack.kafkaBrokers.join(','),
+      ...serviceStackEnv('enrollment'),
       KAFKA_CLIENT_ID: `enrollment-it-${letters(6)}`,
       DATABASE_URL: stack.databaseUrl,
       DATABASE_POOL_MAX: '5',

@@ -65,6 +65,29 @@ describe('enrollment: the internal PSK proof check bootstrap relies on', () => {
     expect(unknown.body).toEqual({ valid: false });
   });
 
+  it('names the meter whose key verifies, when another tenant enrolled the same identity with a made-up key', async () => {
+    const rival = await h.tenant('psk-rival');
+    const madeUp = randomBytes(32);
+    const squat = await h.request('POST', `/v1/devices/${endpointName}/claim`, {
+      key: rival.adminKey,
+      json: { pskIdentity, pskKeyBase64: madeUp.toString('base64') },
+    });
+    expect(squat.status).toBe(200);
+    const signed = message();
+    const genuine = await check({
+      pskIdentity,
+      message: signed.toString('base64'),
+      proof: hmac(psk, signed),
+    });
+    expect(genuine.body).toEqual({ valid: true, tenantId, endpointName });
+    const rivals = await check({
+      pskIdentity,
+      message: signed.toString('base64'),
+      proof: hmac(madeUp, signed),
+    });
+    expect(rivals.body).toEqual({ valid: true, tenantId: rival.tenantId, endpointName });
+  });
+
   it('answers bootstrap only: another service gets 403, no certificate fails TLS, the plain port 404', async () => {
     const signed = message();
     const body = { pskIdentity, message: signed.toString('base64'), proof: hmac(psk, signed) };

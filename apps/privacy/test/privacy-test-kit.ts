@@ -21,6 +21,7 @@ import {
   type ServiceIdentityPems,
   type ServiceProcess,
   serviceIdentity,
+  serviceStackEnv,
   stackEndpoints,
   stackEnvFrom,
   startServiceProcess,
@@ -54,7 +55,7 @@ export interface RequestOptions {
 export function testKafka(): Kafka {
   return createKafkaClient({
     clientId: `privacy-it-${letters(6)}`,
-    brokers: stackEndpoints().kafkaBrokers,
+    ...stackEndpoints().kafka,
     logger: createLogger({ service: 'privacy-it', level: 'error' }),
   });
 }
@@ -151,7 +152,7 @@ export class PrivacyHarness {
     const stack = stackEndpoints();
     const schema = `privacy_it_${letters(10)}`;
     const config = PrivacyConfig.parse({
-      KAFKA_BROKERS: stack.kafkaBrokers.join(','),
+      ...serviceStackEnv('privacy'),
       KAFKA_CLIENT_ID: `privacy-it-${letters(6)}`,
       DATABASE_URL: stack.databaseUrl,
       DATABASE_POOL_MAX: '5',

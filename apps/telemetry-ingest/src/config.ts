@@ -64,6 +64,11 @@ const ingest = {
   TELEMETRY_BODY_TIMEOUT_MS: int(1_000, 300_000, 30_000),
   /** How long replays are recognised, in ms; readings older than this are refused (TIME_TOO_OLD). */
   TELEMETRY_DEDUPE_WINDOW_MS: int(3_600_000, 400 * 86_400_000, 7 * 86_400_000),
+  /**
+   * Distinct OBIS codes one meter may report within the de-duplication window; readings of a further
+   * code are refused (OBIS_LIMIT_REACHED). Bounds what a meter can make Redis hold.
+   */
+  TELEMETRY_MAX_OBIS_PER_METER: int(1, 10_000, 64),
   /** How far in the future a reading may end (meter clock drift), in ms. */
   TELEMETRY_MAX_CLOCK_SKEW_MS: int(0, 3_600_000, 5 * 60_000),
   /** The broker aborts a transaction open longer than this. */

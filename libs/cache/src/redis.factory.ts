@@ -13,6 +13,11 @@ export interface RedisOptions {
   commandTimeoutMs?: number;
   /** Longest a TCP connect may take; 3 s unless set. */
   connectTimeoutMs?: number;
+  /** The ACL user and its password (else those of the URL, if any). */
+  username?: string;
+  password?: string;
+  /** For rediss://: the CA the server's certificate chains to (else the system's). */
+  tls?: { ca: string };
 }
 
 /**
@@ -37,6 +42,7 @@ export function reconnectDelayMs(attempt: number, random: () => number = Math.ra
  */
 export function createRedis(url: string, options: RedisOptions = {}): Redis {
   const { logger, keyPrefix, commandTimeoutMs = 2_000, connectTimeoutMs = 3_000 } = options;
+  const { username, password, tls } = options;
   const redis = new Redis(url, {
     lazyConnect: true,
     enableOfflineQueue: true,
@@ -47,6 +53,9 @@ export function createRedis(url: string, options: RedisOptions = {}): Redis {
     // After a managed-Redis failover the old primary answers READONLY: reconnect and resend.
     reconnectOnError: (error) => error.message.startsWith('READONLY'),
     ...(keyPrefix ? { keyPrefix } : {}),
+    ...(username !== undefined && { username }),
+    ...(password !== undefined && { password }),
+    ...(tls !== undefined && { tls }),
   });
 
   let outage = false;

@@ -6,6 +6,8 @@ import { commaListSchema } from './value-schemas';
 const port = z.coerce.number().int().min(1).max(65_535);
 const booleanFlag = z.enum(['true', 'false']).transform((v) => v === 'true');
 
+/** A file's path, such as a mounted Secret's; read at start-up (see connection-security.ts). */
+const filePath = z.string().min(1).max(4_096);
 const brokerList = commaListSchema(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'each broker must be host:port'));
 
 export const serviceEnv = {
@@ -24,8 +26,22 @@ export const kafkaEnv = {
     .optional(),
   /** Topics are created at start-up with this replication factor (3 in production clusters). */
   KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(10).default(1),
-  /** Create missing topics at start-up; turn off where a deploy job owns topics and ACLs forbid it. */
+  /**
+   * Create missing topics at start-up (dev). Under ACLs a service's principal may not create topics:
+   * then it only checks that they exist (the admin job creates them), and a missing one stops start-up.
+   */
   KAFKA_ENSURE_TOPICS: booleanFlag.default(true),
+  /** TLS to the brokers; on by itself when a KAFKA_SSL_* file is set (system CAs unless KAFKA_SSL_CA_FILE). */
+  KAFKA_SSL: booleanFlag.optional(),
+  /** PEM file of the CA(s) the brokers' certificates chain to. */
+  KAFKA_SSL_CA_FILE: filePath.optional(),
+  /** Mutual TLS instead of (or besides) SASL: the client certificate (PEM) and its key; both or neither. */
+  KAFKA_SSL_CERT_FILE: filePath.optional(),
+  KAFKA_SSL_KEY_FILE: filePath.optional(),
+  /** SASL over TLS: the service's own user; the password is read from a file (a mounted Secret). */
+  KAFKA_SASL_MECHANISM: z.enum(['scram-sha-512', 'scram-sha-256']).optional(),
+  KAFKA_SASL_USERNAME: z.string().min(1).max(255).optional(),
+  KAFKA_SASL_PASSWORD_FILE: filePath.optional(),
 };
 
 /** A device listener's edge (bootstrap, telemetry): behind a passthrough balancer, and per-source limits. */
@@ -56,7 +72,13 @@ export const postgresEnv = {
 };
 
 export const redisEnv = {
+  /** redis:// or rediss:// (TLS). Credentials may sit in it, but better in the two settings below. */
   REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }),
+  /** The service's ACL user, limited to its key prefix; its password is read from a file. */
+  REDIS_USERNAME: z.string().min(1).max(255).optional(),
+  REDIS_PASSWORD_FILE: filePath.optional(),
+  /** For rediss://: PEM file of the CA the server's certificate chains to (system CAs unless set). */
+  REDIS_TLS_CA_FILE: filePath.optional(),
 };
 
 export const s3Env = {

@@ -71,4 +71,20 @@ describe('describeEnvironment', () => {
     expect(JSON.stringify(described)).not.toMatch(/hunter2|pa55/);
     expect(maskUrlCredentials('redis://cache:6379')).toBe('redis://cache:6379');
   });
+
+  it('masks a password without a user, and credentials in query parameters', () => {
+    expect(maskUrlCredentials('redis://:hunter2@cache:6379/2')).toBe('redis://:********@cache:6379/2');
+    expect(maskUrlCredentials('redis://cache:6379/0?password=hunter2&db=1')).toBe(
+      'redis://cache:6379/0?password=********&db=1',
+    );
+    expect(maskUrlCredentials('https://s3/b/o?X-Amz-Signature=abc&X-Amz-Expires=60')).toBe(
+      'https://s3/b/o?X-Amz-Signature=********&X-Amz-Expires=60',
+    );
+    expect(maskUrlCredentials('postgres://svc:p@ss/w:rd@db/x')).toBe('postgres://svc:********@db/x');
+    expect(
+      describeEnvironment(['KAFKA_SASL_PASSWORD_FILE'], { KAFKA_SASL_PASSWORD_FILE: '/run/pw' }),
+    ).toEqual({
+      KAFKA_SASL_PASSWORD_FILE: '/run/pw',
+    });
+  });
 });

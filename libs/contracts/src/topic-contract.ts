@@ -11,8 +11,25 @@ export type EventEnvelope = z.infer<typeof eventEnvelope>;
 /** Topic names are `<domain>.<subject>.v<N>`; a breaking change is a new topic. */
 export const TOPIC_NAME = /^[a-z]+(-[a-z]+)*\.[a-z]+(-[a-z]+)*\.v[1-9][0-9]*$/;
 
+/** The platform's services: the principals Kafka ACLs are granted to (one per service). */
+export const PLATFORM_SERVICES = [
+  'enrollment',
+  'bootstrap',
+  'telemetry-ingest',
+  'ota-distributor',
+  'privacy',
+] as const;
+export type PlatformService = (typeof PLATFORM_SERVICES)[number];
+
 export interface TopicContract<T extends EventEnvelope = EventEnvelope> {
   readonly name: string;
+  /**
+   * The services that write this topic: the only principals the brokers let write it (trust state
+   * must come from its owner). Every platform topic names at least one (a test holds ALL_TOPICS to it).
+   */
+  readonly producers: readonly PlatformService[];
+  /** The services that read it: READ on the topic, WRITE on its dead-letter topic. */
+  readonly consumers: readonly PlatformService[];
   /** Validates a value on produce and again on consume. */
   readonly schema: z.ZodType<T>;
   /** The record key: decides the partition, so the ordering unit. */
@@ -25,12 +42,19 @@ export interface TopicContract<T extends EventEnvelope = EventEnvelope> {
 }
 
 export function defineTopic<T extends EventEnvelope>(
-  contract: Omit<TopicContract<T>, 'config'> & { config?: Record<string, string> },
+  contract: Omit<TopicContract<T>, 'config' | 'producers' | 'consumers'> &
+    Partial<Pick<TopicContract<T>, 'producers' | 'consumers'>> & { config?: Record<string, string> },
 ): TopicContract<T> {
   if (!TOPIC_NAME.test(contract.name)) {
     throw new Error(`Topic name ${contract.name} does not follow <domain>.<subject>.v<N>`);
   }
-  return { ...contract, config: contract.config ?? {} };
+  // Test topics may name no services; the platform's must (see topics.spec.ts).
+  return {
+    ...contract,
+    producers: contract.producers ?? [],
+    consumers: contract.consumers ?? [],
+    config: contract.config ?? {},
+  };
 }
 
 /** Where a topic's invalid messages go, never to be retried. */

@@ -3,7 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { expectCommittedSchema } from './snapshot-test';
 import { TELEMETRY_READINGS } from './events/telemetry-reading.event';
 import { ALL_TOPICS } from './topics';
-import { ContractViolationError, deadLetterTopicName, TOPIC_NAME, validateEvent } from './topic-contract';
+import {
+  ContractViolationError,
+  deadLetterTopicName,
+  PLATFORM_SERVICES,
+  TOPIC_NAME,
+  validateEvent,
+} from './topic-contract';
 import { schemaChangeProblems } from './schema-compatibility';
 import { topicJsonSchema } from './schema-snapshot';
 
@@ -16,6 +22,19 @@ describe('topic registry', () => {
     for (const name of names) expect(name).toMatch(TOPIC_NAME);
     expect(deadLetterTopicName('device.lifecycle.v1')).toBe('device.lifecycle.v1.dlq');
   });
+
+  // The brokers' ACLs are derived from these lists: a topic nobody owns could be written by nobody,
+  // or would tempt someone to grant it to everybody.
+  it.each(ALL_TOPICS.map((t) => [t.name, t] as const))(
+    '%s: names the services that produce it (at least one) and consume it',
+    (_, topic) => {
+      expect(topic.producers.length).toBeGreaterThan(0);
+      for (const service of [...topic.producers, ...topic.consumers])
+        expect(PLATFORM_SERVICES).toContain(service);
+      expect(new Set(topic.producers).size).toBe(topic.producers.length);
+      expect(new Set(topic.consumers).size).toBe(topic.consumers.length);
+    },
+  );
 
   it.each(ALL_TOPICS.map((t) => [t.name, t] as const))(
     '%s: its example validates and has a key',

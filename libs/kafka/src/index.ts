@@ -7,6 +7,7 @@ export * from './event-producer';
 export * from './kafka-client';
 export * from './kafka-health';
 export * from './kafka-telemetry';
+export * from './topic-acls';
 export * from './topic-admin';
 export * from './trace-headers';
 export * from './transactional-producer';

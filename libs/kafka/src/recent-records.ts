@@ -24,6 +24,8 @@ export async function readRecentRecords(
   sinceMs: number,
   onRecord: (record: RecentRecord) => void,
   timeoutMs = 60_000,
+  /** The throw-away group is `<groupPrefix>-recent-<uuid>`: a name the caller's ACLs allow. */
+  groupPrefix?: string,
 ): Promise<number> {
   const admin = kafka.admin();
   await admin.connect();
@@ -42,7 +44,10 @@ export async function readRecentRecords(
   const pending = new Set([...ends].filter(([id, end]) => (starts.get(id) ?? end) < end).map(([id]) => id));
   if (pending.size === 0) return 0;
 
-  const consumer = kafka.consumer({ groupId: `recent-${randomUUID()}`, maxWaitTimeInMs: 200 });
+  const consumer = kafka.consumer({
+    groupId: `${groupPrefix ? `${groupPrefix}-` : ''}recent-${randomUUID()}`,
+    maxWaitTimeInMs: 200,
+  });
   let count = 0;
   let lastMessageAt: number | undefined;
   let firstFetchAt: number | undefined;

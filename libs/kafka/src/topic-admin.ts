@@ -57,6 +57,12 @@ export async function ensureTopics(
       created = await admin.createTopics({ topics: missing, waitForLeaders: false, timeout: timeoutMs });
     } catch (error) {
       // Several replicas starting at once race to create the same topics: losing that race is fine.
+      if (notAuthorized(error))
+        throw new Error(
+          `Topics ${missing.map(({ topic }) => topic).join(', ')} are missing and this principal may not create them: ` +
+            'the admin creates topics and ACLs (deploy job, or deploy/local/stack.sh up)',
+          { cause: error },
+        );
       if (!onlyAlreadyExists(error)) throw error;
       created = false;
     }
@@ -70,6 +76,13 @@ export async function ensureTopics(
   } finally {
     await admin.disconnect();
   }
+}
+
+/** Under ACLs a service's principal has no CREATE: the broker refuses with an authorization error. */
+function notAuthorized(error: unknown): boolean {
+  const errors = (error as { errors?: { type?: string }[]; type?: string } | undefined) ?? {};
+  const types = [errors.type, ...(Array.isArray(errors.errors) ? errors.errors.map((e) => e.type) : [])];
+  return types.some((type) => type !== undefined && type.endsWith('AUTHORIZATION_FAILED'));
 }
 
 function onlyAlreadyExists(error: unknown): boolean {

@@ -50,6 +50,32 @@ async function endOffsetsNow(kafka: KafkaClient, topics: readonly string[]): Pro
   }
 }
 
+/**
+ * Points a new consumer group (no member yet) at the current end of the topics: it will read what is
+ * published from now on, however long joining the group takes (a fresh group reset to "latest" would
+ * start at the end as of its join, and lose what came meanwhile).
+ */
+export async function startGroupAtCurrentEnd(
+  kafka: KafkaClient,
+  groupId: string,
+  topics: readonly string[],
+): Promise<void> {
+  const ends = await fetchEndOffsets(kafka, topics);
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    for (const topic of topics) {
+      const partitions = [...ends]
+        .filter(([key]) => key.startsWith(`${topic}:`))
+        .map(([key, last]) => ({ partition: Number(key.slice(topic.length + 1)), offset: String(last + 1) }));
+      // Partitions without records keep no offset: the group reads them from their first record.
+      if (partitions.length > 0) await admin.setOffsets({ groupId, topic, partitions });
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** kafkajs marks broker answers worth asking again (NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE …). */
 function isRetriable(error: unknown): boolean {
   return (error as { retriable?: unknown } | undefined)?.retriable === true;

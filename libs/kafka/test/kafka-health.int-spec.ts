@@ -13,7 +13,7 @@ declare module 'vitest' {
 describe.skipIf(inject('stackSource') === 'testcontainers')('KafkaHealthProbe', () => {
   const probe = new KafkaHealthProbe({
     clientId: 'it-health',
-    brokers: stackEndpoints().kafkaBrokers,
+    ...stackEndpoints().kafka,
     logger: testLogger,
   });
   afterAll(() => probe.close());

@@ -44,7 +44,7 @@ export function meterReading(seq: number, meterId = `meter-${seq % 7}`): MeterRe
 }
 
 export function testKafka(clientId = `it-${randomLetters(6)}`): Kafka {
-  return createKafkaClient({ clientId, brokers: stackEndpoints().kafkaBrokers, logger: testLogger });
+  return createKafkaClient({ clientId, ...stackEndpoints().kafka, logger: testLogger });
 }
 
 /** Small timeouts so joins, rebalances and stops take milliseconds, not the production seconds. */

@@ -62,7 +62,7 @@ const seen: Seen = [];
   imports: [
     KafkaModule.forRoot({
       clientId: 'it-nest',
-      brokers: stackEndpoints().kafkaBrokers,
+      ...stackEndpoints().kafka,
       logger: testLogger,
       contracts: [readings, audits],
       ensureTopics: { deadLetter: true },
@@ -79,7 +79,7 @@ describe('KafkaTransport and KafkaModule in a Nest microservice', () => {
 
   beforeAll(async () => {
     transport = new KafkaTransport({
-      kafka: { clientId: 'it-nest-consumer', brokers: stackEndpoints().kafkaBrokers },
+      kafka: { clientId: 'it-nest-consumer', ...stackEndpoints().kafka },
       groupId: uniqueGroupId('nest'),
       contracts: [readings, audits],
       logger: testLogger,

@@ -1,5 +1,15 @@
-import { StackError, formatEnvExports, serviceIdentity, statusLines } from '@meterkeep/local-stack';
+import { PLATFORM_SERVICES } from '@meterkeep/contracts';
+import {
+  type KafkaPrincipal,
+  StackError,
+  formatEnvExports,
+  serviceIdentity,
+  statusLines,
+} from '@meterkeep/local-stack';
 import { openLocalStack } from './open-local-stack';
+
+const isPrincipal = (name: string): name is KafkaPrincipal =>
+  name === 'admin' || (PLATFORM_SERVICES as readonly string[]).includes(name);
 
 const USAGE = `Meterkeep local infrastructure stack, without containers.
 
@@ -42,9 +52,14 @@ export async function runStackCommand(
         process.stdout.write(statusLines(components));
         return components.every((component) => component.up) ? 0 : 3;
       }
-      case 'env':
-        process.stdout.write(formatEnvExports(stack.env()));
+      case 'env': {
+        if (argument !== undefined && !isPrincipal(argument)) {
+          process.stderr.write(`stack.sh: error: env takes admin or a service name, not '${argument}'\n`);
+          return 2;
+        }
+        process.stdout.write(formatEnvExports(stack.env(argument)));
         return 0;
+      }
       case 'identity':
         if (!argument || !/^[a-z][a-z0-9-]{0,62}$/.test(argument)) {
           process.stderr.write(USAGE);

@@ -1,7 +1,8 @@
 import { closeRedis, createRedis, RedisHealthProbe } from '@meterkeep/cache';
 import { createDatabase, PostgresHealthProbe } from '@meterkeep/db';
-import { KafkaHealthProbe } from '@meterkeep/kafka';
-import type { StackClients } from '@meterkeep/local-stack';
+import { ALL_TOPICS, type PlatformService } from '@meterkeep/contracts';
+import { KafkaHealthProbe, applyServiceAcls, createKafkaClient, ensureTopics } from '@meterkeep/kafka';
+import type { KafkaAdminConnection, StackClients } from '@meterkeep/local-stack';
 import { createLogger } from '@meterkeep/observability';
 import { createS3Client, ObjectStore, ObjectStoreHealthProbe } from '@meterkeep/storage';
 import { sql } from 'kysely';
@@ -12,6 +13,14 @@ const quiet = createLogger({
   level: 'silent',
   destination: { write: () => undefined },
 });
+
+/** TLS with the stack CA and SCRAM as the stack's admin. */
+function kafkaAdminSecurity({ caPem, username, password }: KafkaAdminConnection) {
+  return {
+    ssl: { ca: caPem },
+    sasl: { mechanism: 'scram-sha-512' as const, username, password },
+  };
+}
 
 /** A short-lived pool of one connection to `url`, ended after `use`. */
 async function withDatabase<T>(
@@ -59,13 +68,39 @@ export const stackClients: StackClients = {
     }
   },
 
-  kafkaDescribeCluster: async (brokers) => {
-    const probe = new KafkaHealthProbe({ clientId: 'mk-probe', brokers, timeoutMs: 5_000 });
+  redisSetUsers: async (url, users) => {
+    const redis = createRedis(url, { logger: quiet, connectTimeoutMs: 2_000, commandTimeoutMs: 3_000 });
+    try {
+      for (const { username, password, rules } of users)
+        await redis.call('ACL', 'SETUSER', username, ...rules, `>${password}`);
+    } finally {
+      await closeRedis(redis);
+    }
+  },
+
+  kafkaDescribeCluster: async (brokers, admin) => {
+    const probe = new KafkaHealthProbe({
+      clientId: 'mk-probe',
+      brokers,
+      ...kafkaAdminSecurity(admin),
+      timeoutMs: 5_000,
+    });
     try {
       await probe.check();
     } finally {
       await probe.close().catch(() => undefined);
     }
+  },
+
+  kafkaProvision: async (brokers, admin, principals) => {
+    const kafka = createKafkaClient({
+      clientId: 'mk-provision',
+      brokers,
+      ...kafkaAdminSecurity(admin),
+      logger: quiet,
+    });
+    await ensureTopics(kafka, ALL_TOPICS, { deadLetter: true, timeoutMs: 30_000 });
+    await applyServiceAcls(kafka, (service: PlatformService) => principals[service] ?? service);
   },
 
   s3ListBuckets: async ({ endpoint, region, accessKeyId, secretAccessKey }) => {

@@ -14,8 +14,19 @@ export interface StackClients {
   postgresProvision(adminUrl: string, role: string, database: string): Promise<void>;
   /** PING. */
   redisPing(url: string): Promise<void>;
-  /** An admin request (describe the cluster) that lists at least one broker. */
-  kafkaDescribeCluster(brokers: string[]): Promise<void>;
+  /** As the server's admin (`url`'s user): each ACL user exists with exactly these rules and password. */
+  redisSetUsers(url: string, users: { username: string; password: string; rules: string[] }[]): Promise<void>;
+  /** An admin request (describe the cluster) that lists at least one broker, as `admin`. */
+  kafkaDescribeCluster(brokers: string[], admin: KafkaAdminConnection): Promise<void>;
+  /**
+   * As `admin`: every platform topic and its dead-letter topic exists, and each service's ACLs (from
+   * the contracts) are in place for the principal `principals` names. Idempotent.
+   */
+  kafkaProvision(
+    brokers: string[],
+    admin: KafkaAdminConnection,
+    principals: Record<string, string>,
+  ): Promise<void>;
   /** ListBuckets, signed with SigV4, path-style. */
   s3ListBuckets(server: {
     endpoint: string;
@@ -23,6 +34,13 @@ export interface StackClients {
     accessKeyId: string;
     secretAccessKey: string;
   }): Promise<void>;
+}
+
+/** How the stack's own clients reach its Kafka: TLS with the stack CA, SCRAM as the admin user. */
+export interface KafkaAdminConnection {
+  caPem: string;
+  username: string;
+  password: string;
 }
 
 /** What every part of the stack is given: where things are, how to report, and how it was called. */

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { type StackContext, answers, waitReady } from './context';
 import { onPath, runLogged } from './processes';
 import { StackError } from './settings';
+import { readPassword, stackCredentials } from './stack-credentials';
 
 /** PING on the machine's Redis. */
 export function redisAnswers(context: StackContext): Promise<boolean> {
@@ -38,4 +39,27 @@ export async function redisUp(context: StackContext): Promise<void> {
   if ((await runLogged(server, args, '/dev/null')) !== 0)
     throw new StackError('could not start redis-server; see /var/log/redis/ci.log');
   await waitReady(context, 'redis', () => redisAnswers(context), '/var/log/redis/ci.log');
+}
+
+/**
+ * What a service's Redis ACL user may do: any key under its prefix, every command but the dangerous
+ * ones (FLUSHDB, KEYS, CONFIG, DEBUG, ACL, CLIENT KILL…) except INFO, which ioredis' ready check
+ * sends on connect. No Pub/Sub channels.
+ */
+export function redisAclRules(keyPrefix: string): string[] {
+  return ['reset', 'on', `~${keyPrefix}:*`, 'resetchannels', '+@all', '-@dangerous', '+info'];
+}
+
+/** Each service's ACL user on the machine's Redis, with its password from the credentials dir. */
+export async function redisProvision(context: StackContext): Promise<void> {
+  const { host, port } = context.settings.redis;
+  const credentials = stackCredentials(context.settings);
+  await context.clients.redisSetUsers(
+    `redis://${host}:${port}`,
+    Object.values(credentials.redis).map(({ username, passwordFile, keyPrefix }) => ({
+      username,
+      password: readPassword(passwordFile),
+      rules: redisAclRules(keyPrefix),
+    })),
+  );
 }

@@ -5,6 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
+import { principalEnv } from './stack-credentials';
 import { WaitAborted, waitUntil } from './wait-until';
 
 const workspaceRoot = findWorkspaceRoot();
@@ -137,8 +138,11 @@ export async function startServiceProcess({
 
   const child = spawn(process.execPath, ['--enable-source-maps', entry], {
     cwd: workspaceRoot,
+    // Each service connects to the stack as itself (its Kafka and Redis users, its platform
+    // identity for internal calls); `env` may override.
     env: {
       ...process.env,
+      ...principalEnv(name, { ...process.env, ...env }),
       ...serviceIdentity(name),
       ...internalEnv(name, internal),
       ...env,

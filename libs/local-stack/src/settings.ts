@@ -11,6 +11,8 @@ export interface StackSettings {
   stateDir: string;
   /** First 8 hex digits of the state dir's SHA-256: this checkout's share of PostgreSQL and Redis. */
   stackId: string;
+  /** Users and password files of the stack's Kafka and Redis (owner-only; see stack-credentials.ts). */
+  credentialsDir: string;
   postgres: { host: string; port: number; database: string };
   redis: { host: string; port: number; db: number };
   kafka: {
@@ -26,6 +28,10 @@ export interface StackSettings {
     marker: string;
     pom: string;
     log4j: string;
+    /** The broker's TLS key, certificate and the stack CA's key (owner-only). */
+    tlsDir: string;
+    /** Records which users the storage was formatted with (SCRAM credentials live in the metadata log). */
+    securityMarker: string;
   };
   s3: {
     port: number;
@@ -72,6 +78,7 @@ export function stackSettings(env: NodeJS.ProcessEnv = process.env): StackSettin
     deployDir,
     stateDir,
     stackId,
+    credentialsDir: join(stateDir, 'credentials'),
     postgres: {
       host: '127.0.0.1',
       port: DEFAULT_PORTS.stack.postgres,
@@ -96,6 +103,8 @@ export function stackSettings(env: NodeJS.ProcessEnv = process.env): StackSettin
       marker: `-Dmeterkeep.stack=kafka:${stateDirName}`,
       pom: join(deployDir, 'kafka/pom.xml'),
       log4j: join(deployDir, 'kafka/log4j2.properties'),
+      tlsDir: join(kafkaDir, 'tls'),
+      securityMarker: join(kafkaDir, 'security-format.json'),
     },
     s3: {
       port: portFrom(env, 'S3_PORT', DEFAULT_PORTS.stack.s3),

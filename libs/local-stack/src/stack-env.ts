@@ -10,13 +10,22 @@ export const STACK_ENV_VARS = [
   'S3_FORCE_PATH_STYLE',
 ] as const;
 
-export type StackEnv = Record<(typeof STACK_ENV_VARS)[number], string>;
+/**
+ * Set by a stack whose Kafka and Redis authenticate (the local stack): the CA the brokers' certificate
+ * chains to, and the dir naming each principal's user and password file (see principalEnv).
+ */
+export const STACK_SECURITY_VARS = ['KAFKA_SSL_CA_FILE', 'METERKEEP_STACK_CREDENTIALS'] as const;
 
-/** The stack's variables from `env`, or undefined unless every one is set. */
+export type StackEnv = Record<(typeof STACK_ENV_VARS)[number], string> &
+  Partial<Record<(typeof STACK_SECURITY_VARS)[number], string>>;
+
+/** The stack's variables from `env`, or undefined unless every required one is set. */
 export function stackEnvFrom(env: NodeJS.ProcessEnv): StackEnv | undefined {
   const missing = STACK_ENV_VARS.filter((name) => !env[name]);
   if (missing.length > 0) return undefined;
-  return Object.fromEntries(STACK_ENV_VARS.map((name) => [name, env[name]!])) as StackEnv;
+  return Object.fromEntries(
+    [...STACK_ENV_VARS, ...STACK_SECURITY_VARS].filter((name) => env[name]).map((name) => [name, env[name]!]),
+  ) as StackEnv;
 }
 
 /** Reads `export NAME=value` lines (what `stack.sh env` prints). */

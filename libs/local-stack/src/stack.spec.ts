@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -31,7 +31,9 @@ const clients = (up: Partial<Record<keyof StackClients, boolean>>): StackClients
     postgresSelect1: answer('postgresSelect1'),
     postgresProvision: answer('postgresProvision'),
     redisPing: answer('redisPing'),
+    redisSetUsers: answer('redisSetUsers'),
     kafkaDescribeCluster: answer('kafkaDescribeCluster'),
+    kafkaProvision: answer('kafkaProvision'),
     s3ListBuckets: answer('s3ListBuckets'),
   };
 };
@@ -105,8 +107,11 @@ describe('LocalStack', () => {
     );
     const { database } = stack.settings.postgres;
     const printed = formatEnvExports(stack.env());
+    const credentials = join(dir, 'credentials');
     expect(printed).toBe(
       [
+        `export KAFKA_SSL_CA_FILE=${credentials}/kafka-ca.pem`,
+        `export METERKEEP_STACK_CREDENTIALS=${credentials}`,
         'export KAFKA_BROKERS=127.0.0.1:24092',
         `export DATABASE_URL=postgres://meterkeep@127.0.0.1:5432/${database}`,
         `export REDIS_URL=redis://127.0.0.1:6379/${stack.settings.redis.db}`,
@@ -119,6 +124,24 @@ describe('LocalStack', () => {
       ].join('\n'),
     );
     expect(stackEnvFrom(parseEnvExports(printed))).toEqual(stack.env());
+
+    // A service's own users: Kafka SCRAM and the Redis ACL user named with the checkout's stackId.
+    const bootstrap = stack.env('bootstrap');
+    expect(bootstrap).toMatchObject({
+      KAFKA_SASL_MECHANISM: 'scram-sha-512',
+      KAFKA_SASL_USERNAME: 'bootstrap',
+      KAFKA_SASL_PASSWORD_FILE: `${credentials}/kafka-bootstrap.password`,
+      REDIS_USERNAME: `mk-${stack.settings.stackId}-bootstrap`,
+      REDIS_PASSWORD_FILE: `${credentials}/redis-bootstrap.password`,
+    });
+    expect(stack.env('enrollment')).not.toHaveProperty('REDIS_USERNAME');
+    expect(stack.env('admin').KAFKA_SASL_USERNAME).toBe('meterkeep-admin');
+    // Passwords stay in owner-only files, never in the exports.
+    const password = readFileSync(bootstrap.KAFKA_SASL_PASSWORD_FILE!, 'utf8');
+    expect(password).toMatch(/^[0-9a-f]{48}$/);
+    expect(statSync(bootstrap.KAFKA_SASL_PASSWORD_FILE!).mode & 0o777).toBe(0o600);
+    expect(statSync(credentials).mode & 0o777).toBe(0o700);
+    expect(formatEnvExports(bootstrap)).not.toContain(password);
   });
 
   it('stops nothing and says so when nothing of ours runs', async () => {
@@ -146,9 +169,20 @@ describe('LocalStack', () => {
 
 describe('the Kafka broker', () => {
   it('listens where the settings say, single-node KRaft, topics created explicitly', () => {
-    const text = kafkaServerProperties({ port: 24092, controllerPort: 24093, data: '/state/kafka/data' });
+    const text = kafkaServerProperties({
+      port: 24092,
+      controllerPort: 24093,
+      data: '/state/kafka/data',
+      security: { admin: 'mk-admin', adminPassword: 'pw', keystoreFile: '/tls/ks.pem', caFile: '/c/ca.pem' },
+    });
     const lines = text.split('\n');
-    expect(lines).toContain('listeners=PLAINTEXT://127.0.0.1:24092,CONTROLLER://127.0.0.1:24093');
+    expect(lines).toContain('listeners=SASL_SSL://127.0.0.1:24092,CONTROLLER://127.0.0.1:24093');
+    expect(lines).toContain('listener.security.protocol.map=CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL');
+    expect(lines).toContain('authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer');
+    expect(lines).toContain('allow.everyone.if.no.acl.found=false');
+    expect(lines).toContain('sasl.enabled.mechanisms=SCRAM-SHA-512');
+    expect(lines).toContain('ssl.keystore.type=PEM');
+    expect(lines).toContain('super.users=User:mk-admin;User:ANONYMOUS');
     expect(lines).toContain('controller.quorum.voters=1@127.0.0.1:24093');
     expect(lines).toContain('log.dirs=/state/kafka/data');
     expect(lines).toContain('auto.create.topics.enable=false');

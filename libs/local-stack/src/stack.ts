@@ -3,9 +3,10 @@ import { type StackClients, type StackContext } from './context';
 import { kafkaAnswers, kafkaStart, kafkaStop } from './kafka';
 import { postgresAnswers, postgresUp } from './postgres';
 import { runningPid } from './processes';
-import { redisAnswers, redisUp } from './redis';
+import { redisAnswers, redisProvision, redisUp } from './redis';
 import { loadS3Credentials, s3Answers, s3Start, s3Stop } from './s3proxy';
 import { StackError, stackSettings } from './settings';
+import { type KafkaPrincipal, principalEnv, stackCredentials } from './stack-credentials';
 import { type StackEnv } from './stack-env';
 import { withStateLock } from './state-lock';
 
@@ -58,6 +59,7 @@ export class LocalStack {
     return withStateLock(this.settings.stateDir, async () => {
       await postgresUp(this.context);
       await redisUp(this.context);
+      await redisProvision(this.context);
       await kafkaStart(this.context);
       await s3Start(this.context);
       this.context.say(`stack is up (${Math.round(Date.now() - this.context.startedAt)} ms)`);
@@ -112,13 +114,23 @@ export class LocalStack {
     ];
   }
 
-  /** The endpoints and credentials, as the services and tests read them from their environment. */
-  env(): StackEnv {
+  /**
+   * The endpoints and credentials, as the services and tests read them from their environment; with
+   * a principal, also that one's Kafka user (and Redis ACL user): `stack.sh env bootstrap`.
+   */
+  env(principal?: KafkaPrincipal): StackEnv & Record<string, string> {
     const { postgres, redis, kafka, s3 } = this.settings;
     const credentials = loadS3Credentials(this.context);
     if (!credentials)
       throw new StackError(`no S3 credentials yet in ${s3.credentials}; run '${this.context.self} up' first`);
+    const users = stackCredentials(this.settings);
+    const security = {
+      KAFKA_SSL_CA_FILE: users.kafkaCaFile,
+      METERKEEP_STACK_CREDENTIALS: users.dir,
+    };
     return {
+      ...security,
+      ...(principal && principalEnv(principal, security)),
       KAFKA_BROKERS: `127.0.0.1:${kafka.port}`,
       DATABASE_URL: `postgres://meterkeep@${postgres.host}:${postgres.port}/${postgres.database}`,
       REDIS_URL: `redis://${redis.host}:${redis.port}/${redis.db}`,
@@ -135,9 +147,9 @@ export class LocalStack {
     const { postgres, redis, kafka, s3 } = this.settings;
     return `postgres  postgres://meterkeep@${postgres.host}:${postgres.port}/${postgres.database}
 redis     redis://${redis.host}:${redis.port}/${redis.db}
-kafka     127.0.0.1:${kafka.port}   (log ${join(kafka.logs, 'server.log')})
+kafka     127.0.0.1:${kafka.port}   (SASL_SSL, SCRAM-SHA-512, ACLs; log ${join(kafka.logs, 'server.log')})
 s3        http://127.0.0.1:${s3.port}   (path-style, region ${s3.region}, log ${s3.log})
-credentials and exports: ${this.context.self} env
+credentials and exports: ${this.context.self} env [admin|<service>]
 `;
   }
 }

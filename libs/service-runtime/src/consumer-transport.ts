@@ -1,3 +1,4 @@
+import { kafkaSecurity } from '@meterkeep/config';
 import type { TopicContract } from '@meterkeep/contracts';
 import { KafkaTransport, type KafkaTransportOptions } from '@meterkeep/kafka/nest';
 import type { Logger } from '@meterkeep/observability';
@@ -9,7 +10,7 @@ export type ConsumerTuning = Partial<Omit<KafkaTransportOptions, 'kafka' | 'cont
 export interface ConsumerTransportOptions extends ConsumerTuning {
   /** The service's name: its consumer's Kafka client id is `<KAFKA_CLIENT_ID or name>-consumer`. */
   service: string;
-  config: Pick<PlatformConfig, 'KAFKA_CLIENT_ID'> & { KAFKA_BROKERS: string[] };
+  config: Omit<PlatformConfig, 'KAFKA_BROKERS'> & { KAFKA_BROKERS: string[] };
   logger: Logger;
   groupId: string;
   /** The topics its @KafkaEventPattern handlers consume. */
@@ -27,7 +28,11 @@ export function consumerTransport({
   ...options
 }: ConsumerTransportOptions): KafkaTransport {
   return new KafkaTransport({
-    kafka: { clientId: `${config.KAFKA_CLIENT_ID ?? service}-consumer`, brokers: config.KAFKA_BROKERS },
+    kafka: {
+      clientId: `${config.KAFKA_CLIENT_ID ?? service}-consumer`,
+      brokers: config.KAFKA_BROKERS,
+      ...kafkaSecurity(config),
+    },
     logger: logger.child({ component: 'kafka-consumer' }),
     ...options,
   });

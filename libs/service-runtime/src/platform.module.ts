@@ -9,10 +9,16 @@ import { KafkaModule } from '@meterkeep/kafka/nest';
 import type { Logger } from '@meterkeep/observability';
 import { ObjectStoreHealthProbe } from '@meterkeep/storage';
 import { StorageModule } from '@meterkeep/storage/nest';
+import {
+  type KafkaSecurityConfig,
+  type RedisSecurityConfig,
+  kafkaSecurity,
+  redisSecurity,
+} from '@meterkeep/config';
 import { HealthModule } from './health/health.module';
 
 /** The validated settings of the stores a service uses (see @meterkeep/config's env schemas). */
-export interface PlatformConfig {
+export interface PlatformConfig extends KafkaSecurityConfig, Partial<RedisSecurityConfig> {
   KAFKA_BROKERS?: string[];
   KAFKA_CLIENT_ID?: string;
   KAFKA_REPLICATION_FACTOR?: number;
@@ -61,6 +67,8 @@ export class PlatformModule {
         KafkaModule.forRoot({
           clientId: config.KAFKA_CLIENT_ID ?? service,
           brokers: config.KAFKA_BROKERS,
+          // TLS, SASL: secrets read from their files here, at start-up.
+          ...kafkaSecurity(config),
           logger: logger.child({ component: 'kafka' }),
           contracts: topics,
           ensureTopics: config.KAFKA_ENSURE_TOPICS !== false && {
@@ -85,7 +93,11 @@ export class PlatformModule {
     }
     if (config.REDIS_URL) {
       imports.push(
-        CacheModule.forRoot({ url: config.REDIS_URL, logger: logger.child({ component: 'redis' }) }),
+        CacheModule.forRoot({
+          url: config.REDIS_URL,
+          ...redisSecurity({ ...config, REDIS_URL: config.REDIS_URL }),
+          logger: logger.child({ component: 'redis' }),
+        }),
       );
       probes.push(RedisHealthProbe);
     }

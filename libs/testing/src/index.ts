@@ -23,6 +23,7 @@ export {
   mintPlatformCa,
   mintServiceIdentity,
   parseEnvExports,
+  principalEnv,
   portIsFree,
   serviceIdentity,
   stackEnvFrom,

@@ -1,8 +1,16 @@
-import { STACK_ENV_VARS, type StackEnv, stackEnvFrom } from '@meterkeep/local-stack';
+import { type KafkaSecurity, kafkaSecurity } from '@meterkeep/config';
+import type { PlatformService } from '@meterkeep/contracts';
+import { STACK_ENV_VARS, type StackEnv, principalEnv, stackEnvFrom } from '@meterkeep/local-stack';
 
 /** Where the real servers of a test run listen; read from the environment the global setup filled. */
 export interface StackEndpoints {
   kafkaBrokers: string[];
+  /**
+   * How a test's own Kafka clients connect (topic taps, set-up, raw reads): the brokers, as the
+   * stack's admin principal (TLS, SCRAM) where the stack authenticates. Spread it into
+   * createKafkaClient: `createKafkaClient({ clientId, ...stackEndpoints().kafka })`.
+   */
+  kafka: { brokers: string[] } & KafkaSecurity;
   databaseUrl: string;
   redisUrl: string;
   s3: {
@@ -30,8 +38,10 @@ export function stackEndpoints(env: NodeJS.ProcessEnv = process.env): StackEndpo
       `The test stack is not set up (missing ${missing}); run this suite through vitest's global setup`,
     );
   }
+  const kafkaBrokers = stack.KAFKA_BROKERS.split(',').map((b) => b.trim());
   return {
-    kafkaBrokers: stack.KAFKA_BROKERS.split(',').map((b) => b.trim()),
+    kafkaBrokers,
+    kafka: { brokers: kafkaBrokers, ...kafkaSecurity(principalEnv('admin', env)) },
     databaseUrl: stack.DATABASE_URL,
     redisUrl: stack.REDIS_URL,
     s3: {
@@ -47,4 +57,18 @@ export function stackEndpoints(env: NodeJS.ProcessEnv = process.env): StackEndpo
 /** A name no other test run uses, for topics, schemas, buckets and groups. */
 export function uniqueName(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/**
+ * The stack's variables as one service reads them, with that service's own Kafka user (and Redis ACL
+ * user): for services started in-process by a test. Processes started with startServiceProcess get
+ * theirs by themselves.
+ */
+export function serviceStackEnv(
+  service: PlatformService,
+  env: NodeJS.ProcessEnv = process.env,
+): Record<string, string> {
+  const stack = stackEnvFrom(env);
+  if (!stack) throw new Error("The test stack is not set up; run this suite through vitest's global setup");
+  return { ...stack, ...principalEnv(service, env) };
 }

@@ -18,6 +18,7 @@ const root = join(import.meta.dirname, '../../..');
 const require = createRequire(import.meta.url);
 const testing = require(join(root, 'dist/libs/testing/src/index.js'));
 const { Kafka, Partitioners, logLevel } = require('kafkajs');
+const { kafkaSecurity } = require(join(root, 'dist/libs/config/src/index.js'));
 
 const { values } = parseArgs({
   options: {
@@ -45,6 +46,8 @@ const stack = testing.stackEnvFrom(testing.parseEnvExports(await testing.localSt
 const work = mkdtempSync(join(tmpdir(), 'meterkeep-bench-ingest-'));
 const kafka = new Kafka({
   brokers: stack.KAFKA_BROKERS.split(','),
+  // The stack's admin (TLS, SCRAM) where the stack authenticates.
+  ...kafkaSecurity(testing.principalEnv('admin', stack)),
   clientId: 'bench-ingest',
   logLevel: logLevel.NOTHING,
 });

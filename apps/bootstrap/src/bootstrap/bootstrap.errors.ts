@@ -33,6 +33,13 @@ const { error } = BOOTSTRAP_ERRORS;
 export const BootstrapErrors = {
   invalidRequest: (message: string) => error('INVALID_REQUEST', message),
   clientCertificateRequired: () => error('CLIENT_CERTIFICATE_REQUIRED'),
+  /**
+   * The one answer to every certificate refused before authentication at bootstrap (unknown or
+   * disabled CA, expired, invalid, revoked): distinct ones would tell an anonymous prober which OEM
+   * keys some tenant trusts. The reason is logged instead.
+   */
+  certificateNotTrusted: () =>
+    error('CERTIFICATE_INVALID', 'The client certificate is not trusted for bootstrap'),
   unknownCa: () => error('UNKNOWN_CA'),
   caDisabled: () => error('CA_DISABLED'),
   certificateExpired: (detail: string) => error('CERTIFICATE_EXPIRED', `Certificate expired: ${detail}`),

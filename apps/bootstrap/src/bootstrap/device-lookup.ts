@@ -32,21 +32,37 @@ export class DeviceLookup {
   }
 
   /**
-   * The meter's current record at one of `tenants`: 503 when no tenant has it (yet), 403
-   * NOT_ENROLLED_HERE when only other tenants have it, or this tenant's claim lapsed.
+   * The record a certificate meter proves it is: among the records of tenants trusting its CA (those
+   * of any other tenant are not this meter's, whoever made them, and change nothing), one that is not
+   * a lapsed claim and names the presented certificate; when several tenants trusting the CA name it,
+   * the first to enroll holds it. 503 when no such tenant has the meter (yet), 403 NOT_ENROLLED_HERE
+   * when their claims lapsed, FINGERPRINT_MISMATCH when none names this certificate.
    */
-  async enrolledAt(endpointName: string, tenants: readonly string[], now: Date): Promise<DeviceRecord> {
+  async holderOf(
+    endpointName: string,
+    tenants: readonly string[],
+    fingerprintSha256: string,
+    now: Date,
+  ): Promise<DeviceRecord> {
     const records = await this.readModel.devicesByEndpoint(endpointName);
-    if (records.length === 0) return this.notYetKnown();
     const here = records.filter((record) => tenants.includes(record.tenantId));
-    if (here.length === 0) throw BootstrapErrors.notEnrolledHere();
-    const current = latest(here.filter((record) => !claimLapsed(record, now)));
-    if (!current)
+    if (here.length === 0) return this.notYetKnown();
+    const current = here.filter((record) => !claimLapsed(record, now));
+    if (current.length === 0)
       throw BootstrapErrors.notEnrolledHere('the claim on this meter lapsed before it bootstrapped');
-    return current;
+    const holder = firstEnrolled(
+      current.filter(
+        ({ credential }) =>
+          credential.kind === 'certificate' && credential.fingerprintSha256 === fingerprintSha256,
+      ),
+    );
+    if (!holder) throw BootstrapErrors.fingerprintMismatch();
+    return holder;
   }
 }
 
-export function latest(records: readonly DeviceRecord[]): DeviceRecord | undefined {
-  return [...records].sort((a, b) => Date.parse(b.occurredAt) - Date.parse(a.occurredAt))[0];
+/** The record enrolled first (records from before `enrolledAt` was published: by their last change). */
+export function firstEnrolled(records: readonly DeviceRecord[]): DeviceRecord | undefined {
+  const at = (record: DeviceRecord) => Date.parse(record.enrolledAt ?? record.occurredAt);
+  return [...records].sort((a, b) => at(a) - at(b) || (a.tenantId < b.tenantId ? -1 : 1))[0];
 }

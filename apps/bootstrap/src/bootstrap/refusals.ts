@@ -1,5 +1,6 @@
 import { isPkiError } from '@meterkeep/pki';
-import type { DomainError } from '@meterkeep/service-runtime';
+import type { BootstrapRefusalCode } from '@meterkeep/contracts';
+import { DomainError } from '@meterkeep/service-runtime';
 import type { DeviceRecord } from '../read-model/read-model.records';
 import { BootstrapErrors } from './bootstrap.errors';
 
@@ -9,6 +10,20 @@ export function chainRefusal(error: unknown): DomainError {
   if (error.code === 'EXPIRED') return BootstrapErrors.certificateExpired(error.message);
   if (error.code === 'REVOKED') return BootstrapErrors.certificateRevoked();
   return BootstrapErrors.certificateInvalid(error.message);
+}
+
+/** What a chain may be refused for before it is proven to come from a trusted CA. */
+const BEFORE_AUTHENTICATION: readonly string[] = [
+  'UNKNOWN_CA',
+  'CA_DISABLED',
+  'CERTIFICATE_EXPIRED',
+  'CERTIFICATE_INVALID',
+  'CERTIFICATE_REVOKED',
+] satisfies BootstrapRefusalCode[];
+
+/** The refusal `error` is when it was met before authentication, to be answered uniformly; else undefined. */
+export function preAuthenticationRefusal(error: unknown): DomainError | undefined {
+  return error instanceof DomainError && BEFORE_AUTHENTICATION.includes(error.code) ? error : undefined;
 }
 
 /** A CSR refused by the PKI library, in the device API's words. Other errors pass through. */

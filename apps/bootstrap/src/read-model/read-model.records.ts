@@ -7,6 +7,8 @@ export interface DeviceRecord {
   status: EnrollmentDeviceEvent['status'];
   credential: EnrollmentDeviceEvent['credential'];
   claimExpiresAt?: string;
+  /** When the tenant first enrolled it (absent in records written before it was published). */
+  enrolledAt?: string;
   occurredAt: string;
 }
 
@@ -29,6 +31,7 @@ export function deviceRecordOf(event: EnrollmentDeviceEvent): DeviceRecord {
     status: event.status,
     credential: event.credential,
     ...(event.claimExpiresAt !== undefined && { claimExpiresAt: event.claimExpiresAt }),
+    ...(event.enrolledAt !== undefined && { enrolledAt: event.enrolledAt }),
     occurredAt: event.occurredAt,
   };
 }

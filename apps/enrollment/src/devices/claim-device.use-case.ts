@@ -11,7 +11,8 @@ import { JSON_FIELD_NAMES, validateEnrollmentFields } from './enrollment-row';
 /**
  * Claims one meter for the caller's tenant, optionally until a deadline: if the meter has not
  * bootstrapped by then, the claim lapses (bootstrap treats it as not enrolled) and another tenant may
- * claim it. A meter another tenant holds is refused with 409, and the attempt is audited.
+ * claim it. Names are per tenant: whether another tenant has a meter of this name is neither
+ * consulted nor told; bootstrap gives the meter to the tenant whose CA (or PSK) it proves.
  */
 @Injectable()
 export class ClaimDeviceUseCase {
@@ -70,8 +71,6 @@ export class ClaimDeviceUseCase {
 
 function refusal(code: RefusalCode, reason: string) {
   switch (code) {
-    case 'CLAIMED_BY_ANOTHER_TENANT':
-      return DeviceErrors.claimedByAnotherTenant();
     case 'PSK_IDENTITY_IN_USE':
       return DeviceErrors.pskIdentityInUse();
     case 'ENROLLMENT_LOCKED':

@@ -1,12 +1,10 @@
 import { timingSafeEqual } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { Insertable } from 'kysely';
-import type { AuditEntry } from '@meterkeep/audit';
 import { DEVICE_LIFECYCLE, ENROLLMENT_DEVICES } from '@meterkeep/contracts';
-import { AuditLog } from '../audit/audit-log';
 import type { DeviceRow, DevicesTable, Executor } from '../core/database';
 import { OutboxRepository } from '../outbox/outbox.repository';
-import { ENROLLMENT_ACTOR, deviceStatusEvent, lifecycleEvent } from './device-events';
+import { deviceStatusEvent, lifecycleEvent } from './device-events';
 import { nextState } from './device-state-machine';
 import { DevicesRepository } from './devices.repository';
 import type { EnrollmentRow } from './enrollment-row';
@@ -23,17 +21,15 @@ export interface EnrollmentContext {
   claimExpiresAt?: Date;
 }
 
-export type RefusalCode =
-  'CLAIMED_BY_ANOTHER_TENANT' | 'ENROLLMENT_LOCKED' | 'PSK_IDENTITY_IN_USE' | 'DUPLICATE';
+export type RefusalCode = 'ENROLLMENT_LOCKED' | 'PSK_IDENTITY_IN_USE' | 'DUPLICATE';
 
 export type EnrollmentOutcome =
   | { line: number; status: 'accepted' | 'unchanged'; device: DeviceRow }
   | { line: number; status: 'rejected'; code: RefusalCode; reason: string };
 
-// Reasons are returned to the caller: they never say which tenant holds a device.
+// Reasons are returned to the caller: they speak of the caller's own tenant only.
 const REASONS = {
-  claimedElsewhere: 'claimed by another tenant',
-  pskIdentityInUse: 'PSK identity already used by another device',
+  pskIdentityInUse: 'PSK identity already used by another device of this tenant',
   duplicate: (line: number) => `endpoint appears earlier in this list${line > 0 ? ` (line ${line})` : ''}`,
   locked: (state: string) => `device is ${state}; its enrollment can no longer change`,
 };
@@ -41,9 +37,10 @@ const REASONS = {
 /**
  * Enrolls a batch of validated rows for one tenant in the caller's transaction, and writes the events
  * of every change beside it. Per row: new → inserted; same tenant and same row → unchanged (re-upload
- * is idempotent); same tenant, changed, not yet bootstrapped → updated; another tenant's device →
- * refused and audited, unless its claim lapsed unbootstrapped, in which case this tenant takes it
- * (without a gateway; and the previous tenant's meters it was the gateway of lose it, audited there).
+ * is idempotent); same tenant, changed, not yet bootstrapped → updated. Endpoint names (and PSK
+ * identities) are per tenant: another tenant's rows are neither seen nor touched, so no tenant can
+ * block another's meters by naming them first, nor learn that they exist. Which tenant a meter
+ * belongs to is settled at bootstrap by what it proves (the CA its certificate chains to, its PSK).
  */
 @Injectable()
 export class DeviceEnroller {
@@ -51,7 +48,6 @@ export class DeviceEnroller {
     private readonly devices: DevicesRepository,
     private readonly cipher: PskCipher,
     private readonly outbox: OutboxRepository,
-    private readonly audit: AuditLog,
   ) {}
 
   async enroll(
@@ -92,67 +88,37 @@ export class DeviceEnroller {
       (
         await this.devices.lockByEndpoints(
           trx,
+          context.tenantId,
           rest.map((row) => row.endpointName),
         )
       ).map((d) => [d.endpoint_name, d]),
     );
     const identityOwners = await this.devices.pskIdentityOwners(
       trx,
+      context.tenantId,
       rest.flatMap((row) => (row.credential.kind === 'psk' ? [row.credential.pskIdentity] : [])),
     );
-    const refusedClaims: AuditEntry[] = [];
-    /** Meters of other tenants whose gateway a lapsed claim moved here. */
-    const released: DeviceRow[] = [];
     for (const row of rest) {
       const device = existing.get(row.endpointName);
       const outcome = device
-        ? await this.enrollExisting(trx, context, row, device, identityOwners, released)
+        ? await this.enrollExisting(trx, context, row, device, identityOwners)
         : // Neither inserted nor present: the PSK identity is what the insert refused.
           rejected(row, 'PSK_IDENTITY_IN_USE', REASONS.pskIdentityInUse);
       outcomes.set(row, outcome);
       if (outcome.status === 'accepted') changed.push(outcome.device);
-      if (outcome.status === 'rejected' && outcome.code === 'CLAIMED_BY_ANOTHER_TENANT') {
-        refusedClaims.push({
-          action: 'device.claim-refused',
-          actor: context.actor,
-          subject: row.endpointName,
-          outcome: 'refused',
-          detail: {
-            reason: 'claimed-by-another-tenant',
-            ...(context.uploadId && { uploadId: context.uploadId, line: row.line }),
-          },
-        });
-      }
     }
 
     const { now, actor, lifecycleType } = context;
     await this.outbox.enqueue(
       trx,
       ENROLLMENT_DEVICES,
-      [...changed, ...released].map((device) => deviceStatusEvent(device, now)),
+      changed.map((device) => deviceStatusEvent(device, now)),
     );
     await this.outbox.enqueue(
       trx,
       DEVICE_LIFECYCLE,
       changed.map((device) => lifecycleEvent(device, lifecycleType, actor, now)),
     );
-    await this.audit.append(trx, context.tenantId, refusedClaims, now);
-    const releasedByTenant = new Map<string, DeviceRow[]>();
-    for (const meter of released)
-      releasedByTenant.set(meter.tenant_id, [...(releasedByTenant.get(meter.tenant_id) ?? []), meter]);
-    for (const [tenantId, meters] of releasedByTenant)
-      await this.audit.append(
-        trx,
-        tenantId,
-        meters.map((meter) => ({
-          action: 'device.gateway-unassigned',
-          actor: ENROLLMENT_ACTOR,
-          subject: meter.endpoint_name,
-          outcome: 'allowed' as const,
-          detail: { reason: 'gateway-left-tenant' },
-        })),
-        now,
-      );
     return rows.map((row) => outcomes.get(row)!);
   }
 
@@ -162,21 +128,13 @@ export class DeviceEnroller {
     row: EnrollmentRow,
     device: DeviceRow,
     identityOwners: Map<string, string>,
-    released: DeviceRow[],
   ): Promise<EnrollmentOutcome> {
     const { now } = context;
-    const movesTenant = device.tenant_id !== context.tenantId;
-    if (movesTenant) {
-      const lapsed =
-        device.state === 'ENROLLED' && device.claim_expires_at !== null && device.claim_expires_at <= now;
-      if (!lapsed) return rejected(row, 'CLAIMED_BY_ANOTHER_TENANT', REASONS.claimedElsewhere);
-    } else {
-      if (context.uploadId !== undefined && device.last_upload_id === context.uploadId)
-        return rejected(row, 'DUPLICATE', REASONS.duplicate(0));
-      if (this.sameEnrollment(device, row, context)) return { line: row.line, status: 'unchanged', device };
-      if (nextState(device.state, 'enroll') === undefined)
-        return rejected(row, 'ENROLLMENT_LOCKED', REASONS.locked(device.state));
-    }
+    if (context.uploadId !== undefined && device.last_upload_id === context.uploadId)
+      return rejected(row, 'DUPLICATE', REASONS.duplicate(0));
+    if (this.sameEnrollment(device, row, context)) return { line: row.line, status: 'unchanged', device };
+    if (nextState(device.state, 'enroll') === undefined)
+      return rejected(row, 'ENROLLMENT_LOCKED', REASONS.locked(device.state));
     if (row.credential.kind === 'psk') {
       const owner = identityOwners.get(row.credential.pskIdentity);
       if (owner !== undefined && owner !== row.endpointName)
@@ -185,14 +143,11 @@ export class DeviceEnroller {
       if (device.psk_identity !== null && device.psk_identity !== row.credential.pskIdentity)
         identityOwners.delete(device.psk_identity);
     }
-    if (movesTenant) {
-      // Before it leaves: no gateway assignment may point across tenants (the schema refuses it too).
-      released.push(...(await this.devices.releaseGateway(trx, device.tenant_id, device.endpoint_name, now)));
-    }
     const updated = await this.devices.update(
       trx,
+      context.tenantId,
       row.endpointName,
-      { ...this.columnsFor(row, context), state: 'ENROLLED', ...(movesTenant && { gateway_id: null }) },
+      { ...this.columnsFor(row, context), state: 'ENROLLED' },
       now,
     );
     return { line: row.line, status: 'accepted', device: updated };

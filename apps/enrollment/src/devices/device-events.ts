@@ -30,6 +30,7 @@ export function deviceStatusEvent(device: DeviceRow, now: Date): EnrollmentDevic
         : { kind: 'psk', pskIdentity: device.psk_identity! },
     ...(device.model !== null && { model: device.model }),
     ...(device.claim_expires_at !== null && { claimExpiresAt: device.claim_expires_at.toISOString() }),
+    enrolledAt: device.created_at.toISOString(),
     ...(device.gateway_id !== null && { gatewayId: device.gateway_id }),
   };
 }

@@ -94,9 +94,7 @@ export class DevicesController {
   @ApiOkResponse({ schema: ref('ClaimResult') })
   @ApiBadRequestResponse(errorResponse('INVALID_CLAIM, INVALID_REQUEST'))
   @ApiConflictResponse(
-    errorResponse(
-      'DEVICE_CLAIMED_BY_ANOTHER_TENANT (audited), DEVICE_ENROLLMENT_LOCKED, PSK_IDENTITY_IN_USE',
-    ),
+    errorResponse('DEVICE_ENROLLMENT_LOCKED, PSK_IDENTITY_IN_USE (both about this tenant only)'),
   )
   claim(
     @CurrentCaller() caller: Caller,

@@ -13,15 +13,13 @@ export const DeviceErrors = {
   invalidClaim: (reason: string) => new DomainError('invalid', 'INVALID_CLAIM', reason),
   claimExpiryInPast: () =>
     new DomainError('invalid', 'INVALID_CLAIM', 'claimExpiresAt must lie in the future'),
-  claimedByAnotherTenant: () =>
-    new DomainError(
-      'conflict',
-      'DEVICE_CLAIMED_BY_ANOTHER_TENANT',
-      'The device is claimed by another tenant',
-    ),
   enrollmentLocked: (reason: string) => new DomainError('conflict', 'DEVICE_ENROLLMENT_LOCKED', reason),
   pskIdentityInUse: () =>
-    new DomainError('conflict', 'PSK_IDENTITY_IN_USE', 'The PSK identity is already used by another device'),
+    new DomainError(
+      'conflict',
+      'PSK_IDENTITY_IN_USE',
+      'The PSK identity is already used by another device of this tenant',
+    ),
   invalidCursor: () =>
     new DomainError('invalid', 'INVALID_CURSOR', 'The cursor is not one this API returned'),
   claimExpired: (endpoint: string) =>

@@ -4,6 +4,11 @@ import { DATABASE } from '@meterkeep/db/nest';
 import type { DeviceRow, DevicesTable, Executor } from '../core/database';
 import type { DeviceState } from './device-state-machine';
 
+export interface DeviceKey {
+  tenantId: string;
+  endpointName: string;
+}
+
 export interface DeviceFilter {
   state?: DeviceState;
   model?: string;
@@ -15,7 +20,7 @@ export interface DeviceFilter {
 export class DevicesRepository {
   constructor(@Inject(DATABASE) private readonly db: Executor) {}
 
-  /** Inserts the devices no unique key refuses (endpoint name, PSK identity); returns those inserted. */
+  /** Inserts the devices no unique key refuses (tenant and endpoint, tenant and PSK identity). */
   insertNew(executor: Executor, devices: Insertable<DevicesTable>[]): Promise<DeviceRow[]> {
     if (devices.length === 0) return Promise.resolve([]);
     return executor
@@ -26,45 +31,67 @@ export class DevicesRepository {
       .execute();
   }
 
-  /** The devices with these endpoint names, whatever their tenant, locked in endpoint order. */
-  lockByEndpoints(executor: Executor, endpoints: readonly string[]): Promise<DeviceRow[]> {
+  /** The tenant's devices with these endpoint names, locked in endpoint order. */
+  lockByEndpoints(executor: Executor, tenantId: string, endpoints: readonly string[]): Promise<DeviceRow[]> {
     if (endpoints.length === 0) return Promise.resolve([]);
     return executor
       .selectFrom('devices')
       .selectAll()
+      .where('tenant_id', '=', tenantId)
       .where('endpoint_name', 'in', endpoints)
       .orderBy('endpoint_name')
       .forUpdate()
       .execute();
   }
 
-  /** Which endpoint holds each of these PSK identities. */
-  async pskIdentityOwners(executor: Executor, identities: readonly string[]): Promise<Map<string, string>> {
+  /** The devices with these (tenant, endpoint) keys, locked in key order. */
+  lockByKeys(executor: Executor, keys: readonly DeviceKey[]): Promise<DeviceRow[]> {
+    if (keys.length === 0) return Promise.resolve([]);
+    return executor
+      .selectFrom('devices')
+      .selectAll()
+      .where((eb) =>
+        eb(
+          eb.refTuple('tenant_id', 'endpoint_name'),
+          'in',
+          keys.map((key) => eb.tuple(key.tenantId, key.endpointName)),
+        ),
+      )
+      .orderBy('tenant_id')
+      .orderBy('endpoint_name')
+      .forUpdate()
+      .execute();
+  }
+
+  /** Which of the tenant's endpoints holds each of these PSK identities. */
+  async pskIdentityOwners(
+    executor: Executor,
+    tenantId: string,
+    identities: readonly string[],
+  ): Promise<Map<string, string>> {
     if (identities.length === 0) return new Map();
     const rows = await executor
       .selectFrom('devices')
       .select(['psk_identity', 'endpoint_name'])
+      .where('tenant_id', '=', tenantId)
       .where('psk_identity', 'in', identities)
       .execute();
     return new Map(rows.map((row) => [row.psk_identity!, row.endpoint_name]));
   }
 
-  /** The device a PSK identity names, whatever its tenant (identities are unique platform-wide). */
-  findByPskIdentity(pskIdentity: string): Promise<DeviceRow | undefined> {
+  /**
+   * The devices a PSK identity names, across tenants (at most one per tenant; at most `limit`): only
+   * the holder of the key can tell which is its own.
+   */
+  findByPskIdentity(pskIdentity: string, limit: number): Promise<DeviceRow[]> {
     return this.db
       .selectFrom('devices')
       .selectAll()
       .where('psk_identity', '=', pskIdentity)
-      .executeTakeFirst();
-  }
-
-  lock(executor: Executor, endpoint: string): Promise<DeviceRow | undefined> {
-    return executor
-      .selectFrom('devices')
-      .selectAll()
-      .where('endpoint_name', '=', endpoint)
-      .forUpdate()
-      .executeTakeFirst();
+      .orderBy('created_at')
+      .orderBy('tenant_id')
+      .limit(limit)
+      .execute();
   }
 
   lockForTenant(executor: Executor, tenantId: string, endpoint: string): Promise<DeviceRow | undefined> {
@@ -89,6 +116,7 @@ export class DevicesRepository {
   /** Bumps the version with every change. */
   update(
     executor: Executor,
+    tenantId: string,
     endpoint: string,
     patch: Omit<Updateable<DevicesTable>, 'version' | 'updated_at'>,
     at: Date,
@@ -96,20 +124,10 @@ export class DevicesRepository {
     return executor
       .updateTable('devices')
       .set((eb) => ({ ...patch, updated_at: at, version: eb('version', '+', 1) }))
+      .where('tenant_id', '=', tenantId)
       .where('endpoint_name', '=', endpoint)
       .returningAll()
       .executeTakeFirstOrThrow();
-  }
-
-  /** Takes the gateway away from every meter of the tenant behind it; returns those meters, updated. */
-  releaseGateway(executor: Executor, tenantId: string, gatewayId: string, at: Date): Promise<DeviceRow[]> {
-    return executor
-      .updateTable('devices')
-      .set((eb) => ({ gateway_id: null, updated_at: at, version: eb('version', '+', 1) }))
-      .where('tenant_id', '=', tenantId)
-      .where('gateway_id', '=', gatewayId)
-      .returningAll()
-      .execute();
   }
 
   /** One page in endpoint-name order, after `after` (keyset pagination). */

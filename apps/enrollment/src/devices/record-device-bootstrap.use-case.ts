@@ -102,17 +102,24 @@ export class RecordDeviceBootstrapUseCase {
         trx,
         group.map((entry) => entry.event.eventId),
       );
-      const locked = await this.devices.lockByEndpoints(trx, [
-        ...new Set(group.map((entry) => entry.event.deviceId)),
-      ]);
-      const current = new Map(locked.map((device) => [device.endpoint_name, device]));
+      const keys = new Map(
+        group.map(({ event }) => [
+          keyOf(event.tenantId, event.deviceId),
+          { tenantId: event.tenantId, endpointName: event.deviceId },
+        ]),
+      );
+      const locked = await this.devices.lockByKeys(trx, [...keys.values()]);
+      const current = new Map(
+        locked.map((device) => [keyOf(device.tenant_id, device.endpoint_name), device]),
+      );
       const patches = new Map<string, { state: DeviceState; operational_certificate_serial?: string }>();
       const activated = new Set<string>();
       const refused: string[] = [];
       const audited = new Map<string, AuditEntry[]>();
       const outcomes = group.map(({ event, command }): BootstrapRecordOutcome | Error => {
         if (!fresh.delete(event.eventId)) return 'duplicate';
-        const verdict = judge(current.get(event.deviceId), event, command, now);
+        const key = keyOf(event.tenantId, event.deviceId);
+        const verdict = judge(current.get(key), event, command, now);
         if (!verdict.ok) {
           refused.push(event.eventId);
           return verdict.error;
@@ -122,29 +129,30 @@ export class RecordDeviceBootstrapUseCase {
           const entries = audited.get(device.tenant_id) ?? [];
           audited.set(device.tenant_id, [...entries, reBootstrapAudit(device, event)]);
         }
-        patches.set(device.endpoint_name, {
-          ...patches.get(device.endpoint_name),
+        patches.set(key, {
+          ...patches.get(key),
           state,
           ...(event.certificateSerial !== undefined && {
             operational_certificate_serial: event.certificateSerial,
           }),
         });
-        current.set(device.endpoint_name, {
+        current.set(key, {
           ...device,
           state,
           operational_certificate_serial: event.certificateSerial ?? device.operational_certificate_serial,
         });
         if (device.state === state) return 'recorded';
-        activated.add(device.endpoint_name);
+        activated.add(key);
         return 'activated';
       });
       // A refused event is not processed: replayed from its dead letter later, it is tried again.
       if (refused.length > 0)
         await trx.deleteFrom('processed_events').where('event_id', 'in', refused).execute();
       const published = [];
-      for (const [endpoint, patch] of patches) {
-        const updated = await this.devices.update(trx, endpoint, patch, now);
-        if (activated.has(endpoint)) published.push(deviceStatusEvent(updated, now));
+      for (const [key, patch] of patches) {
+        const { tenantId, endpointName } = keys.get(key)!;
+        const updated = await this.devices.update(trx, tenantId, endpointName, patch, now);
+        if (activated.has(key)) published.push(deviceStatusEvent(updated, now));
       }
       if (published.length > 0) await this.outbox.enqueue(trx, ENROLLMENT_DEVICES, published);
       for (const [tenantId, entries] of audited) await this.audit.append(trx, tenantId, entries, now);
@@ -185,6 +193,9 @@ function reBootstrapAudit(device: DeviceRow, event: DeviceLifecycleEvent): Audit
     },
   };
 }
+
+/** A device's registry key: tenant ids have no slash. */
+const keyOf = (tenantId: string, endpointName: string) => `${tenantId}/${endpointName}`;
 
 /** Records the event ids; returns those not seen before (the others are redeliveries). */
 async function firstDeliveries(trx: Executor, eventIds: string[]): Promise<Set<string>> {

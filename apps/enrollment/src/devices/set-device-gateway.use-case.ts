@@ -34,10 +34,10 @@ export class SetDeviceGatewayUseCase {
       // leave the tenant or be decommissioned while it is being assigned.
       const locked = await this.devices.lockByEndpoints(
         trx,
+        caller.tenantId,
         gatewayId === null ? [endpoint] : [endpoint, gatewayId],
       );
-      const ours = (name: string) =>
-        locked.find((d) => d.endpoint_name === name && d.tenant_id === caller.tenantId);
+      const ours = (name: string) => locked.find((d) => d.endpoint_name === name);
       const current = ours(endpoint);
       if (!current) throw DeviceErrors.notFound();
       if (gatewayId !== null) {
@@ -46,7 +46,13 @@ export class SetDeviceGatewayUseCase {
         if (gateway.state === 'DECOMMISSIONED') throw DeviceErrors.gatewayDecommissioned();
       }
       if (current.gateway_id === gatewayId) return current;
-      const updated = await this.devices.update(trx, endpoint, { gateway_id: gatewayId }, now);
+      const updated = await this.devices.update(
+        trx,
+        caller.tenantId,
+        endpoint,
+        { gateway_id: gatewayId },
+        now,
+      );
       await this.outbox.enqueue(trx, ENROLLMENT_DEVICES, [deviceStatusEvent(updated, now)]);
       await this.audit.append(
         trx,

@@ -39,6 +39,7 @@ export class TransitionDeviceUseCase {
       if (!state) throw DeviceErrors.invalidTransition(current.state, command);
       const updated = await this.devices.update(
         trx,
+        caller.tenantId,
         endpoint,
         {
           state,

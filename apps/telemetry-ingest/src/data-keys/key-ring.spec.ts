@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KafkaClient } from '@meterkeep/kafka';
 import { ServiceState } from '@meterkeep/service-runtime';
+import { waitUntil } from '@meterkeep/testing';
 import type { TelemetryIngestConfig } from '../config';
 import { KeyRing } from './key-ring';
 import type { PrivacyKeysClient } from './privacy-keys.client';
@@ -19,6 +20,12 @@ function kafkaJoiningOnDemand() {
       disconnect: () => Promise.resolve(),
     }),
     producer: () => ({ connect: () => Promise.resolve(), disconnect: () => Promise.resolve() }),
+    admin: () => ({
+      connect: () => Promise.resolve(),
+      fetchTopicOffsets: () => Promise.resolve([{ partition: 0, low: '0', high: '0' }]),
+      setOffsets: () => Promise.resolve(),
+      disconnect: () => Promise.resolve(),
+    }),
   } as unknown as KafkaClient;
   return { kafka, join: () => join() };
 }
@@ -38,10 +45,16 @@ describe('KeyRing readiness', () => {
     );
     const probe = state.probes.find((p) => p.name === 'key-ring');
     expect(probe).toBeDefined();
-    ring.onApplicationBootstrap();
+    await ring.onApplicationBootstrap();
     await expect(probe!.check()).rejects.toThrow(/not yet following privacy\.occupancies\.v1/);
     join();
-    await new Promise((resolve) => setImmediate(resolve));
-    await expect(probe!.check()).resolves.toBeUndefined();
+    await waitUntil(
+      () =>
+        probe!.check().then(
+          () => true,
+          () => false,
+        ),
+      { timeoutMs: 2_000 },
+    );
   });
 });

@@ -6,7 +6,13 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { PRIVACY_OCCUPANCIES } from '@meterkeep/contracts';
-import { EventConsumer, type KafkaClient } from '@meterkeep/kafka';
+import {
+  EventConsumer,
+  type KafkaClient,
+  fetchEndOffsets,
+  partitionKey,
+  startGroupAtCurrentEnd,
+} from '@meterkeep/kafka';
 import { KAFKA_CLIENT } from '@meterkeep/kafka/nest';
 import type { Logger } from '@meterkeep/observability';
 import type { TelemetryIngestConfig } from '../config';
@@ -22,12 +28,19 @@ interface Cached {
 /**
  * Data keys of recently seen meters, held briefly in memory (TELEMETRY_KEY_CACHE_TTL_S) and dropped
  * the moment privacy announces an occupancy change or a key's destruction on privacy.occupancies.v1,
- * which every replica follows from the latest record in a group of its own.
+ * which every replica follows in a group of its own, from the end of the topic when it subscribed.
+ * It is ready once it has handled every announcement made up to the moment its group joined: one
+ * made while it was starting is not lost (a group reset to "latest" would start after it).
  */
 @Injectable()
 export class KeyRing implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly cache = new Map<string, Cached>();
   private consumer: EventConsumer | undefined;
+  /** Per partition, the last offset handled, and (once joined) the last one to handle before serving. */
+  private readonly reached = new Map<string, number>();
+  private readonly pending = new Map<string, number>();
+  private joined = false;
+  private caughtUp = false;
 
   constructor(
     private readonly vault: PrivacyKeysClient,
@@ -41,31 +54,58 @@ export class KeyRing implements OnApplicationBootstrap, BeforeApplicationShutdow
     state.addProbe({
       name: 'key-ring',
       check: () =>
-        this.consumer?.running
+        this.caughtUp
           ? Promise.resolve()
-          : Promise.reject(new Error('not yet following privacy.occupancies.v1')),
+          : Promise.reject(new Error('not yet following privacy.occupancies.v1 to its end')),
     });
   }
 
-  onApplicationBootstrap(): void {
+  /** Subscribes at the topic's current end (before any key is cached), then joins in the background. */
+  async onApplicationBootstrap(): Promise<void> {
+    const groupId = `telemetry-ingest-keys-${this.config.TELEMETRY_INSTANCE_ID}-${randomUUID()}`;
+    await startGroupAtCurrentEnd(this.kafka, groupId, [PRIVACY_OCCUPANCIES.name]);
     this.consumer = new EventConsumer({
       kafka: this.kafka,
-      groupId: `telemetry-ingest-keys-${this.config.TELEMETRY_INSTANCE_ID}-${randomUUID()}`,
+      groupId,
       logger: this.logger.child({ component: 'key-ring-consumer' }),
-      fromBeginning: false,
+      fromBeginning: true,
       maxWaitTimeInMs: 500,
-    }).subscribe(PRIVACY_OCCUPANCIES, (event) => {
+    }).subscribe(PRIVACY_OCCUPANCIES, (event, meta) => {
       this.cache.delete(`${event.tenantId}/${event.meterId}`);
       if (event.type === 'key-destroyed')
         this.logger.info({ keyId: event.keyId }, 'data key destroyed: dropped');
+      this.handled(partitionKey(meta.topic, meta.partition), Number(meta.offset));
     });
-    // In the background: joining a group takes a while, and the cache's expiry bounds what it misses.
-    void this.consumer.start().catch((error: unknown) => {
+    // In the background: joining a group takes a while; readiness waits for it.
+    void this.follow(this.consumer).catch((error: unknown) => {
       this.logger.error(
         { err: error },
         'key ring: not following privacy.occupancies.v1; keys expire by TTL only',
       );
     });
+  }
+
+  /** Joins, then takes the end offsets to reach before serving (what was announced while joining). */
+  private async follow(consumer: EventConsumer): Promise<void> {
+    await consumer.start();
+    const ends = await fetchEndOffsets(this.kafka, [PRIVACY_OCCUPANCIES.name]);
+    for (const [partition, last] of ends)
+      if ((this.reached.get(partition) ?? -1) < last) this.pending.set(partition, last);
+    this.joined = true;
+    this.checkCaughtUp();
+  }
+
+  private handled(partition: string, offset: number): void {
+    this.reached.set(partition, offset);
+    const last = this.pending.get(partition);
+    if (last !== undefined && offset >= last) this.pending.delete(partition);
+    this.checkCaughtUp();
+  }
+
+  private checkCaughtUp(): void {
+    if (this.caughtUp || !this.joined || this.pending.size > 0) return;
+    this.caughtUp = true;
+    this.logger.info('key ring: following privacy.occupancies.v1, caught up');
   }
 
   async beforeApplicationShutdown(): Promise<void> {

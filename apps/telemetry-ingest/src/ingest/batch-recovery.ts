@@ -38,6 +38,9 @@ export class BatchRecovery {
         const receipt = batchReceiptOf(record.headers);
         if (receipt) receipts.push(receipt);
       },
+      undefined,
+      // Our principal may join only groups named after the service.
+      'telemetry-ingest',
     );
     let restored = 0;
     for (const { tenantId, answer } of receipts)

@@ -77,17 +77,23 @@ export class IngestBatchUseCase {
     const items: Item[] = [...checked.readings, ...checked.events];
     const byDay = groupByDay(items);
     const claimedAt = Date.now();
-    const claim = await this.dedupe.claim(tenantId, meterId, batch.batchId, byDay);
+    const claim = await this.dedupe.claim(tenantId, meterId, batch.batchId, byDay, obisCodesOf(items));
     if (claim.kind === 'replay') return { ...claim.answer, replayed: true };
     try {
-      const fresh = items.filter((item) => !claim.alreadySeen.has(item.identity));
       const rejected: ItemRefusal[] = [...checked.rejected];
+      const admitted = items.filter((item) => {
+        if (item.section !== 'readings' || !claim.refusedObis.has((item.item as MeterReading).obis))
+          return true;
+        rejected.push(obisLimitReached(item, this.config.TELEMETRY_MAX_OBIS_PER_METER));
+        return false;
+      });
+      const fresh = admitted.filter((item) => !claim.alreadySeen.has(item.identity));
       const sealed = await this.seal(tenantId, meterId, batch.batchId, fresh, rejected, now);
       const answer: TelemetryBatchAnswer = {
         batchId: batch.batchId,
         meterId,
         accepted: sealed.accepted.length,
-        duplicates: items.length - fresh.length,
+        duplicates: admitted.length - fresh.length,
         rejected: rejected.sort((a, b) =>
           a.section === b.section ? a.index - b.index : a.section < b.section ? -1 : 1,
         ),
@@ -110,7 +116,7 @@ export class IngestBatchUseCase {
         records,
         claimedAt + this.config.TELEMETRY_LOCK_TTL_MS / 2 - this.config.TELEMETRY_TRANSACTION_TIMEOUT_MS,
       );
-      await this.remember(tenantId, meterId, batch.batchId, groupByDay(sealed.accepted), claim.lock, answer);
+      await this.remember(tenantId, meterId, batch.batchId, sealed.accepted, claim.lock, answer);
       return answer;
     } catch (error) {
       await this.dedupe.release(tenantId, meterId, claim.lock);
@@ -165,13 +171,15 @@ export class IngestBatchUseCase {
     tenantId: string,
     meterId: string,
     batchId: string,
-    byDay: ItemsByDay,
+    accepted: readonly Item[],
     lock: string,
     answer: TelemetryBatchAnswer,
   ): Promise<void> {
+    const byDay = groupByDay(accepted);
+    const obisCodes = obisCodesOf(accepted);
     for (let attempt = 1; attempt <= 3; attempt++) {
       try {
-        return await this.dedupe.commit(tenantId, meterId, batchId, byDay, lock, answer);
+        return await this.dedupe.commit(tenantId, meterId, batchId, byDay, obisCodes, lock, answer);
       } catch (error) {
         if (attempt === 3)
           this.logger.error(
@@ -181,6 +189,24 @@ export class IngestBatchUseCase {
       }
     }
   }
+}
+
+/** The distinct OBIS codes of the readings among `items`, in order of appearance. */
+function obisCodesOf(items: readonly Item[]): string[] {
+  return [
+    ...new Set(
+      items.flatMap((item) => (item.section === 'readings' ? [(item.item as MeterReading).obis] : [])),
+    ),
+  ];
+}
+
+function obisLimitReached(item: Item, limit: number): ItemRefusal {
+  return {
+    section: item.section,
+    index: item.index,
+    code: 'OBIS_LIMIT_REACHED',
+    reason: `this meter already reports ${limit} distinct OBIS codes (the most kept per meter); this one is refused`,
+  };
 }
 
 /** Item identities by UTC day: the de-duplication sets they belong to. */

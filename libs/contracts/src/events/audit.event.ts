@@ -24,6 +24,8 @@ export const PLATFORM_AUDIT_CHAIN = '_platform';
 
 export const AUDIT_EVENTS = defineTopic<AuditEvent>({
   name: 'audit.events.v1',
+  producers: ['enrollment', 'privacy'],
+  consumers: [],
   schema: auditEvent,
   // One partition per tenant's chain keeps it in order.
   key: (event) => event.tenantId,

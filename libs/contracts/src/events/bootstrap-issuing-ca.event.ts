@@ -21,6 +21,8 @@ export type BootstrapIssuingCaEvent = z.infer<typeof bootstrapIssuingCaEvent>;
 
 export const BOOTSTRAP_ISSUING_CAS = defineTopic<BootstrapIssuingCaEvent>({
   name: 'bootstrap.issuing-cas.v1',
+  producers: ['bootstrap'],
+  consumers: ['telemetry-ingest'],
   schema: bootstrapIssuingCaEvent,
   key: (event) => event.tenantId,
   partitions: 3,

@@ -18,6 +18,8 @@ export type BootstrapOperationalCertificateEvent = z.infer<typeof bootstrapOpera
 
 export const BOOTSTRAP_OPERATIONAL_CERTIFICATES = defineTopic<BootstrapOperationalCertificateEvent>({
   name: 'bootstrap.operational-certificates.v1',
+  producers: ['bootstrap'],
+  consumers: ['telemetry-ingest'],
   schema: bootstrapOperationalCertificateEvent,
   key: deviceKey,
   partitions: 6,

@@ -27,6 +27,8 @@ export type DeviceLifecycleEvent = z.infer<typeof deviceLifecycleEvent>;
 
 export const DEVICE_LIFECYCLE = defineTopic<DeviceLifecycleEvent>({
   name: 'device.lifecycle.v1',
+  producers: ['enrollment', 'bootstrap'],
+  consumers: ['enrollment', 'bootstrap'],
   schema: deviceLifecycleEvent,
   key: deviceKey,
   partitions: 6,

@@ -13,6 +13,11 @@ export const enrollmentDeviceEvent = eventEnvelope.extend({
   ]),
   model: z.string().max(64).optional(),
   claimExpiresAt: z.iso.datetime({ offset: true }).optional(),
+  /**
+   * When this tenant first enrolled the meter. Names are per tenant: when tenants trusting the same CA
+   * hold records naming the same certificate, the first to enroll holds the meter.
+   */
+  enrolledAt: z.iso.datetime({ offset: true }).optional(),
   /** The gateway (data concentrator) allowed to post this meter's readings, if any. */
   gatewayId: endpointName.optional(),
 });
@@ -20,6 +25,8 @@ export type EnrollmentDeviceEvent = z.infer<typeof enrollmentDeviceEvent>;
 
 export const ENROLLMENT_DEVICES = defineTopic<EnrollmentDeviceEvent>({
   name: 'enrollment.devices.v1',
+  producers: ['enrollment'],
+  consumers: ['bootstrap', 'telemetry-ingest'],
   schema: enrollmentDeviceEvent,
   key: deviceKey,
   partitions: 6,
@@ -35,5 +42,6 @@ export const ENROLLMENT_DEVICES = defineTopic<EnrollmentDeviceEvent>({
       fingerprintSha256: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
     },
     model: 'EM-300',
+    enrolledAt: '2026-11-26T08:00:00.000Z',
   },
 });

@@ -13,6 +13,8 @@ export type EnrollmentTrustAnchorEvent = z.infer<typeof enrollmentTrustAnchorEve
 
 export const ENROLLMENT_TRUST_ANCHORS = defineTopic<EnrollmentTrustAnchorEvent>({
   name: 'enrollment.trust-anchors.v1',
+  producers: ['enrollment'],
+  consumers: ['bootstrap'],
   schema: enrollmentTrustAnchorEvent,
   key: (event) => `${event.tenantId}/${event.caId}`,
   partitions: 1,

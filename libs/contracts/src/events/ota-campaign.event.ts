@@ -17,6 +17,8 @@ export type OtaCampaignEvent = z.infer<typeof otaCampaignEvent>;
 
 export const OTA_CAMPAIGNS = defineTopic<OtaCampaignEvent>({
   name: 'ota.campaigns.v1',
+  producers: ['ota-distributor'],
+  consumers: [],
   schema: otaCampaignEvent,
   key: (event) => `${event.tenantId}/${event.campaignId}`,
   partitions: 3,

@@ -15,6 +15,8 @@ export type OtaDeviceStatusEvent = z.infer<typeof otaDeviceStatusEvent>;
 
 export const OTA_DEVICE_STATUS = defineTopic<OtaDeviceStatusEvent>({
   name: 'ota.device-status.v1',
+  producers: ['ota-distributor'],
+  consumers: [],
   schema: otaDeviceStatusEvent,
   key: deviceKey,
   partitions: 6,

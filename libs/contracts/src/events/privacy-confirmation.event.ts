@@ -12,6 +12,8 @@ export type PrivacyConfirmationEvent = z.infer<typeof privacyConfirmationEvent>;
 
 export const PRIVACY_CONFIRMATIONS = defineTopic<PrivacyConfirmationEvent>({
   name: 'privacy.confirmations.v1',
+  producers: ['privacy'],
+  consumers: [],
   schema: privacyConfirmationEvent,
   key: (event) => `${event.tenantId}/${event.requestId}`,
   partitions: 3,

@@ -19,6 +19,8 @@ export type PrivacyOccupancyEvent = z.infer<typeof privacyOccupancyEvent>;
 
 export const PRIVACY_OCCUPANCIES = defineTopic<PrivacyOccupancyEvent>({
   name: 'privacy.occupancies.v1',
+  producers: ['privacy'],
+  consumers: ['telemetry-ingest'],
   schema: privacyOccupancyEvent,
   key: (event) => `${event.tenantId}/${event.meterId}`,
   partitions: 6,

@@ -13,6 +13,8 @@ export type PrivacyRequestEvent = z.infer<typeof privacyRequestEvent>;
 
 export const PRIVACY_REQUESTS = defineTopic<PrivacyRequestEvent>({
   name: 'privacy.requests.v1',
+  producers: ['privacy'],
+  consumers: [],
   schema: privacyRequestEvent,
   key: (event) => `${event.tenantId}/${event.requestId}`,
   partitions: 3,

@@ -20,6 +20,10 @@ export type TelemetryReadingEvent = z.infer<typeof telemetryReadingEvent>;
 
 export const TELEMETRY_READINGS = defineTopic<TelemetryReadingEvent>({
   name: 'telemetry.readings.v1',
+  producers: ['telemetry-ingest'],
+  // The ingest reads its own batch receipts back at start-up (BatchRecovery); authorised readers'
+  // principals are granted by the operator, not by the contracts.
+  consumers: ['telemetry-ingest'],
   schema: telemetryReadingEvent,
   key: (event) => `${event.tenantId}/${event.meterId}`,
   partitions: 12,

@@ -16,6 +16,9 @@ export type TelemetryRejectedEvent = z.infer<typeof telemetryRejectedEvent>;
 
 export const TELEMETRY_REJECTED = defineTopic<TelemetryRejectedEvent>({
   name: 'telemetry.rejected.v1',
+  producers: ['telemetry-ingest'],
+  // The ingest reads its own batch receipts back at start-up (BatchRecovery).
+  consumers: ['telemetry-ingest'],
   schema: telemetryRejectedEvent,
   key: (event) => `${event.tenantId}/${event.meterId}`,
   partitions: 3,

@@ -179,7 +179,11 @@ export const CERTIFICATE_BOOTSTRAP = defineHttpRoute({
       title: 'a meter nobody enrolled with this CA',
       request: { csrPem: CSR_PEM },
       status: 403,
-      response: { code: 'UNKNOWN_CA', message: 'No tenant trusts a CA of this certificate chain' },
+      // Every refusal before the chain is proven to come from a trusted CA: the reason is logged only.
+      response: {
+        code: 'CERTIFICATE_INVALID',
+        message: 'The client certificate is not trusted for bootstrap',
+      },
     },
     {
       title: 'a meter whose enrollment is still on its way (Retry-After)',

@@ -136,6 +136,8 @@ export const TELEMETRY_ITEM_REFUSALS = [
   'TIME_TOO_OLD',
   'DUPLICATE_IN_BATCH',
   'OCCUPANCY_ERASED',
+  /** The meter already reports as many distinct OBIS codes as the ingest keeps per meter. */
+  'OBIS_LIMIT_REACHED',
 ] as const;
 export type TelemetryItemRefusalCode = (typeof TELEMETRY_ITEM_REFUSALS)[number];
 
