@@ -39,7 +39,8 @@ const expectedChecks: Record<string, string[]> = {
   // Besides its stores, the ingest waits for its directory, its key ring and its device listener.
   'telemetry-ingest': ['device-listener', 'directory', 'kafka', 'key-ring', 'redis'],
   'ota-distributor': ['kafka', 'postgres', 's3'],
-  privacy: ['kafka', 'postgres', 's3'],
+  // Privacy also waits until it follows API-key revocations.
+  privacy: ['api-key-revocations', 'kafka', 'postgres', 's3'],
 };
 
 describe('the five services on the real stack', () => {

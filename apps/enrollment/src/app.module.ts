@@ -2,6 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import {
   AUDIT_EVENTS,
   DEVICE_LIFECYCLE,
+  ENROLLMENT_API_KEY_REVOCATIONS,
   ENROLLMENT_DEVICES,
   ENROLLMENT_TRUST_ANCHORS,
 } from '@meterkeep/contracts';
@@ -45,7 +46,13 @@ export class AppModule {
           config,
           logger,
           migrations,
-          topics: [AUDIT_EVENTS, DEVICE_LIFECYCLE, ENROLLMENT_DEVICES, ENROLLMENT_TRUST_ANCHORS],
+          topics: [
+            AUDIT_EVENTS,
+            DEVICE_LIFECYCLE,
+            ENROLLMENT_DEVICES,
+            ENROLLMENT_TRUST_ANCHORS,
+            ENROLLMENT_API_KEY_REVOCATIONS,
+          ],
           ...(options.schema !== undefined && { schema: options.schema }),
         }),
         ServiceCoreModule.forRoot({

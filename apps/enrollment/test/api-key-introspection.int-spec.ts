@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EnrollmentHarness } from './enrollment-test-kit';
+import { ENROLLMENT_API_KEY_REVOCATIONS } from '@meterkeep/contracts';
+import { EnrollmentHarness, TopicTap } from './enrollment-test-kit';
 
 const ROUTE = '/internal/v1/api-keys/introspect';
 
@@ -8,13 +9,16 @@ describe('enrollment: the internal API-key introspection other services’ opera
   let tenantId: string;
   let adminKey: string;
   let operator: string;
+  let revocations: TopicTap;
 
   beforeAll(async () => {
     h = await EnrollmentHarness.start();
     ({ tenantId, adminKey } = await h.tenant());
     operator = await h.key(adminKey, 'operator');
+    revocations = await TopicTap.open(h.kafka, ENROLLMENT_API_KEY_REVOCATIONS);
   });
   afterAll(async () => {
+    await revocations?.close();
     await h?.stop();
   });
 
@@ -49,6 +53,26 @@ describe('enrollment: the internal API-key introspection other services’ opera
       expect(response.status, apiKey).toBe(401);
       expect(response.body).toMatchObject({ code: 'UNAUTHENTICATED' });
     }
+  });
+
+  it('publishes a revocation by key id, never the key or its hash', async () => {
+    const auditor = await h.key(adminKey, 'auditor');
+    const keyId = keyIdOf(auditor);
+    expect((await h.request('DELETE', `/v1/api-keys/${keyId}`, { key: adminKey })).status).toBe(204);
+    const [record] = await revocations.waitFor((r) => r.json.keyId === keyId, 1, 'revocation');
+    expect(record!.key).toBe(`${tenantId}/${keyId}`);
+    expect(Object.keys(record!.json).sort()).toEqual(['eventId', 'keyId', 'occurredAt', 'tenantId']);
+    expect(record!.json.tenantId).toBe(tenantId);
+    expect(record!.value).not.toContain(auditor.split('_').slice(2).join('_'));
+    // Another tenant's key is not found here, and nothing is published for it: the topic has one
+    // partition, so a revocation made after it arrives after anything it published.
+    const other = await h.tenant();
+    const foreign = keyIdOf(await h.key(other.adminKey, 'operator'));
+    expect((await h.request('DELETE', `/v1/api-keys/${foreign}`, { key: adminKey })).status).toBe(404);
+    const later = keyIdOf(await h.key(adminKey, 'auditor'));
+    expect((await h.request('DELETE', `/v1/api-keys/${later}`, { key: adminKey })).status).toBe(204);
+    await revocations.waitFor((r) => r.json.keyId === later, 1, 'the later revocation');
+    expect(revocations.records.filter((r) => r.json.keyId === foreign)).toEqual([]);
   });
 
   it('answers 400 for a malformed body', async () => {

@@ -200,6 +200,44 @@ describe('enrollment: the device registry and its lifecycle', () => {
     ).toHaveLength(1);
   });
 
+  it('audits a bootstrap of an ACTIVE meter on the tenant chain, never a first bootstrap', async () => {
+    const reBootstraps = (n: number) =>
+      audit.records.filter(
+        (r) => r.json.action === 'device.re-bootstrapped' && r.json.subject === endpoint(n),
+      );
+    await claim(12);
+    await bootstrapped(12, { certificateSerial: 'a1' });
+    await waitUntil(async () => (await stateOf(12)) === 'ACTIVE', { description: 'ACTIVE' });
+    const again = await bootstrapped(12, { certificateSerial: 'b2' });
+    const [record] = await audit.waitFor(
+      (r) => r.json.action === 'device.re-bootstrapped' && r.json.subject === endpoint(12),
+      1,
+      'the re-bootstrap',
+    );
+    expect(record!.json).toMatchObject({
+      tenantId,
+      actor: 'bootstrap',
+      outcome: 'allowed',
+      detail: { eventId: again.eventId, certificateSerial: 'b2', previousCertificateSerial: 'a1' },
+    });
+    expect((await get(12)).body.operationalCertificateSerial).toBe('b2');
+
+    // A redelivery is no second re-bootstrap. The tenant's chain is one partition, in order: once
+    // the suspension's record is in, anything the redelivery or the first bootstrap wrote would be too.
+    await h.service.app.get(EventProducer).publish(DEVICE_LIFECYCLE, again);
+    await waitUntil(
+      () => h.logs.some((line) => line.includes(again.eventId) && line.includes('"outcome":"duplicate"')),
+      { description: 'the redelivery handled' },
+    );
+    expect((await command(12, 'suspend')).status).toBe(200);
+    await audit.waitFor(
+      (r) => r.json.action === 'device.suspended' && r.json.subject === endpoint(12),
+      1,
+      'the suspension',
+    );
+    expect(reBootstraps(12)).toHaveLength(1);
+  });
+
   it('dead-letters a bootstrap event for a meter the registry does not hold, and ignores its own events', async () => {
     const unknown = await bootstrapped(99_999);
     const [dead] = await deadLetters.waitFor((r) => r.json.eventId === unknown.eventId, 1, 'the dead letter');

@@ -1,5 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { AUDIT_EVENTS, PRIVACY_OCCUPANCIES } from '@meterkeep/contracts';
+import { AUDIT_EVENTS, ENROLLMENT_API_KEY_REVOCATIONS, PRIVACY_OCCUPANCIES } from '@meterkeep/contracts';
 import type { Logger } from '@meterkeep/observability';
 import {
   PlatformModule,
@@ -36,7 +36,7 @@ export class AppModule {
           config,
           logger,
           migrations,
-          topics: [AUDIT_EVENTS, PRIVACY_OCCUPANCIES],
+          topics: [AUDIT_EVENTS, PRIVACY_OCCUPANCIES, ENROLLMENT_API_KEY_REVOCATIONS],
           ...(options.schema !== undefined && { schema: options.schema }),
         }),
         ServiceCoreModule.forRoot({

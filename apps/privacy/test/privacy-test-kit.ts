@@ -104,6 +104,16 @@ export class EnrollmentProcess {
     ).trim();
   }
 
+  /** Revokes a key through enrollment's operator API, as an admin would. */
+  async revoke(adminKey: string, apiKey: string): Promise<number> {
+    const keyId = /^mk_([^_]+)_/.exec(apiKey)![1]!;
+    const response = await fetch(`${this.url}/v1/api-keys/${keyId}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${adminKey}` },
+    });
+    return response.status;
+  }
+
   async stop(): Promise<void> {
     await this.process.stop();
   }

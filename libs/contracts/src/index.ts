@@ -5,6 +5,7 @@ export * from './schema-snapshot';
 export * from './events/device-lifecycle.event';
 export * from './events/enrollment-device.event';
 export * from './events/enrollment-trust-anchor.event';
+export * from './events/enrollment-api-key-revocation.event';
 export * from './events/telemetry-reading.event';
 export * from './events/telemetry-rejected.event';
 export * from './events/ota-campaign.event';

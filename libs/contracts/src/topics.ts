@@ -2,6 +2,7 @@ import { AUDIT_EVENTS } from './events/audit.event';
 import { BOOTSTRAP_ISSUING_CAS } from './events/bootstrap-issuing-ca.event';
 import { BOOTSTRAP_OPERATIONAL_CERTIFICATES } from './events/bootstrap-operational-certificate.event';
 import { DEVICE_LIFECYCLE } from './events/device-lifecycle.event';
+import { ENROLLMENT_API_KEY_REVOCATIONS } from './events/enrollment-api-key-revocation.event';
 import { ENROLLMENT_DEVICES } from './events/enrollment-device.event';
 import { ENROLLMENT_TRUST_ANCHORS } from './events/enrollment-trust-anchor.event';
 import { OTA_CAMPAIGNS } from './events/ota-campaign.event';
@@ -18,6 +19,7 @@ export const ALL_TOPICS: readonly TopicContract[] = [
   DEVICE_LIFECYCLE,
   ENROLLMENT_DEVICES,
   ENROLLMENT_TRUST_ANCHORS,
+  ENROLLMENT_API_KEY_REVOCATIONS,
   BOOTSTRAP_ISSUING_CAS,
   BOOTSTRAP_OPERATIONAL_CERTIFICATES,
   TELEMETRY_READINGS,

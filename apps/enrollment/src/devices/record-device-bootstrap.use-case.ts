@@ -1,8 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { type DeviceLifecycleEvent, ENROLLMENT_DEVICES } from '@meterkeep/contracts';
+import type { AuditEntry } from '@meterkeep/audit';
 import type { Logger } from '@meterkeep/observability';
 import type { DeviceRow, Executor } from '../core/database';
 import { LOGGER } from '@meterkeep/service-runtime';
+import { AuditLog } from '../audit/audit-log';
 import { OutboxRepository } from '../outbox/outbox.repository';
 import { Transactions } from '../outbox/transactions';
 import { ENROLLMENT_ACTOR, deviceStatusEvent } from './device-events';
@@ -27,7 +29,9 @@ interface PendingEvent {
  * 'certificate-renewed' records the new operational certificate of an ACTIVE one. Idempotent (each
  * eventId once); the registry's own events, and other types, are ignored. An event the registry
  * cannot accept (unknown meter, other tenant, lapsed claim, wrong state) throws a permanent domain
- * error, so the consumer dead-letters it for an operator to see.
+ * error, so the consumer dead-letters it for an operator to see. A 'bootstrapped' for a meter already
+ * ACTIVE (its operational credential lost, or a copy of its factory credential in use) is appended to
+ * the tenant's audit chain as `device.re-bootstrapped`, with the new and previous certificate serials.
  *
  * Events that arrive together (the consumer takes one per partition at a time, several partitions at
  * once) are recorded in one transaction with set-based queries: a fleet bootstrapping cost ~6
@@ -41,6 +45,7 @@ export class RecordDeviceBootstrapUseCase {
   constructor(
     private readonly devices: DevicesRepository,
     private readonly outbox: OutboxRepository,
+    private readonly audit: AuditLog,
     private readonly transactions: Transactions,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -110,6 +115,7 @@ export class RecordDeviceBootstrapUseCase {
       const patches = new Map<string, { state: DeviceState; operational_certificate_serial?: string }>();
       const activated = new Set<string>();
       const refused: string[] = [];
+      const audited = new Map<string, AuditEntry[]>();
       const outcomes = group.map(({ event, command }): BootstrapRecordOutcome | Error => {
         if (!fresh.delete(event.eventId)) return 'duplicate';
         const key = keyOf(event.tenantId, event.deviceId);
@@ -119,6 +125,10 @@ export class RecordDeviceBootstrapUseCase {
           return verdict.error;
         }
         const { device, state } = verdict;
+        if (command === 'bootstrap' && device.state === 'ACTIVE') {
+          const entries = audited.get(device.tenant_id) ?? [];
+          audited.set(device.tenant_id, [...entries, reBootstrapAudit(device, event)]);
+        }
         patches.set(key, {
           ...patches.get(key),
           state,
@@ -126,7 +136,11 @@ export class RecordDeviceBootstrapUseCase {
             operational_certificate_serial: event.certificateSerial,
           }),
         });
-        current.set(key, { ...device, state });
+        current.set(key, {
+          ...device,
+          state,
+          operational_certificate_serial: event.certificateSerial ?? device.operational_certificate_serial,
+        });
         if (device.state === state) return 'recorded';
         activated.add(key);
         return 'activated';
@@ -141,6 +155,7 @@ export class RecordDeviceBootstrapUseCase {
         if (activated.has(key)) published.push(deviceStatusEvent(updated, now));
       }
       if (published.length > 0) await this.outbox.enqueue(trx, ENROLLMENT_DEVICES, published);
+      for (const [tenantId, entries] of audited) await this.audit.append(trx, tenantId, entries, now);
       return outcomes;
     });
   }
@@ -160,6 +175,23 @@ function judge(
   if (device.state === 'ENROLLED' && device.claim_expires_at !== null && device.claim_expires_at <= now)
     return { ok: false, error: DeviceErrors.claimExpired(device.endpoint_name) };
   return { ok: true, device, state };
+}
+
+/** An ACTIVE meter bootstrapped again: who said so, and which certificate replaced which. */
+function reBootstrapAudit(device: DeviceRow, event: DeviceLifecycleEvent): AuditEntry {
+  return {
+    action: 'device.re-bootstrapped',
+    actor: event.actor,
+    subject: device.endpoint_name,
+    outcome: 'allowed',
+    detail: {
+      eventId: event.eventId,
+      ...(event.certificateSerial !== undefined && { certificateSerial: event.certificateSerial }),
+      ...(device.operational_certificate_serial !== null && {
+        previousCertificateSerial: device.operational_certificate_serial,
+      }),
+    },
+  };
 }
 
 /** A device's registry key: tenant ids have no slash. */

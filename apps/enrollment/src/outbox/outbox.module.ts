@@ -1,6 +1,7 @@
 import {
   AUDIT_EVENTS,
   DEVICE_LIFECYCLE,
+  ENROLLMENT_API_KEY_REVOCATIONS,
   ENROLLMENT_DEVICES,
   ENROLLMENT_TRUST_ANCHORS,
   type TopicContract,
@@ -14,6 +15,7 @@ import { LOGGER } from '@meterkeep/service-runtime';
 export const OUTBOX_TOPICS: readonly TopicContract[] = [
   ENROLLMENT_DEVICES,
   ENROLLMENT_TRUST_ANCHORS,
+  ENROLLMENT_API_KEY_REVOCATIONS,
   DEVICE_LIFECYCLE,
   AUDIT_EVENTS,
 ];

@@ -87,4 +87,38 @@ describe('AuthenticateCallerUseCase', () => {
     expect(await Promise.all(requests)).toEqual([caller, caller, caller]);
     expect(introspect).toHaveBeenCalledTimes(1);
   });
+
+  it('drops a cached key when enrollment revokes it, and only that key', async () => {
+    const other: Caller = { ...caller, keyId: 'mnopqrstuvwx', actor: 'key_mnopqrstuvwx' };
+    const OTHER = `mk_mnopqrstuvwx_${'B'.repeat(43)}`;
+    const { introspect, useCase } = setup([
+      () => Promise.resolve(caller),
+      () => Promise.resolve(other),
+      () => Promise.resolve(undefined),
+    ]);
+    await useCase.execute(`Bearer ${KEY}`);
+    await useCase.execute(`Bearer ${OTHER}`);
+    // The same key id in another tenant is another key.
+    useCase.revoked('another-tenant', caller.keyId);
+    expect(await useCase.execute(`Bearer ${KEY}`)).toEqual(caller);
+    useCase.revoked(caller.tenantId, caller.keyId);
+    expect(await codeOf(useCase.execute(`Bearer ${KEY}`))).toBe('UNAUTHENTICATED');
+    expect(await useCase.execute(`Bearer ${OTHER}`)).toEqual(other);
+    expect(introspect).toHaveBeenCalledTimes(3);
+  });
+
+  it('does not cache an answer that was in flight when its key was revoked', async () => {
+    let answer!: (value: Caller) => void;
+    const { introspect, useCase } = setup([
+      () => new Promise((resolve) => (answer = resolve)),
+      () => Promise.resolve(undefined),
+    ]);
+    const request = useCase.execute(`Bearer ${KEY}`);
+    useCase.revoked(caller.tenantId, caller.keyId);
+    answer(caller);
+    expect(await codeOf(request)).toBe('UNAUTHENTICATED');
+    vi.advanceTimersByTime(5_000);
+    expect(await codeOf(useCase.execute(`Bearer ${KEY}`))).toBe('UNAUTHENTICATED');
+    expect(introspect).toHaveBeenCalledTimes(2);
+  });
 });

@@ -13,15 +13,20 @@ export const REFUSAL_TTL_MS = 5_000;
 /** What enrollment's introspection accepts; anything longer is no key of ours. */
 const MAX_KEY_LENGTH = 512;
 
+/** A key as revocations name it: its tenant and id. */
+const keyRef = (tenantId: string, keyId: string) => `${tenantId}/${keyId}`;
+
 /**
  * Resolves an Authorization header to the caller through enrollment, with a short cache of positive
  * answers and a shorter one of refusals (bounded, keyed by digest; an outage is never cached), so a
  * flood of one bogus bearer costs enrollment one call per REFUSAL_TTL_MS. Concurrent requests with one
- * key share one introspection.
+ * key share one introspection. A revocation heard from enrollment (revoked()) drops the key at once.
  */
 @Injectable()
 export class AuthenticateCallerUseCase implements CallerResolver {
   private readonly cache: CallerCache;
+  /** Key ids revoked lately: an introspection answered before the revocation must not be cached. */
+  private readonly revokedIds = new CallerCache<true>(MAX_CACHE_TTL_MS);
   private readonly refused = new CallerCache<true>(REFUSAL_TTL_MS);
   private readonly inFlight = new Map<string, Promise<Caller | undefined>>();
 
@@ -29,7 +34,14 @@ export class AuthenticateCallerUseCase implements CallerResolver {
     private readonly enrollment: EnrollmentApiKeysClient,
     @Inject(ENROLLMENT_AUTH) options: EnrollmentAuthOptions,
   ) {
-    this.cache = new CallerCache(Math.min(options.cacheTtlMs ?? MAX_CACHE_TTL_MS, MAX_CACHE_TTL_MS));
+    const ttlMs = Math.min(options.cacheTtlMs ?? MAX_CACHE_TTL_MS, MAX_CACHE_TTL_MS);
+    this.cache = new CallerCache<Caller>(ttlMs, undefined, (caller) => keyRef(caller.tenantId, caller.keyId));
+  }
+
+  /** Enrollment revoked this key: refuse it from now on, whatever is cached or in flight. */
+  revoked(tenantId: string, keyId: string): void {
+    this.revokedIds.set(keyRef(tenantId, keyId), true);
+    this.cache.deleteByIndex(keyRef(tenantId, keyId));
   }
 
   async execute(authorization: string | undefined): Promise<Caller> {
@@ -43,7 +55,10 @@ export class AuthenticateCallerUseCase implements CallerResolver {
     if (!pending) {
       pending = this.enrollment
         .introspect(token)
-        .then((caller) => {
+        .then((answer) => {
+          // Revoked while enrollment was answering: the answer is already stale.
+          const caller =
+            answer && !this.revokedIds.get(keyRef(answer.tenantId, answer.keyId)) ? answer : undefined;
           if (caller) this.cache.set(id, caller);
           else this.refused.set(id, true);
           return caller;
