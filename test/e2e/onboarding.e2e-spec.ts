@@ -206,19 +206,7 @@ describe('onboarding a batch of meters, end to end', () => {
   it('refuses a batch whose manufacturer CA the utility never trusted', async () => {
     const batch = await mint('untrusted', 2, 'U');
     await enrollBatch(api, batch, { trustCa: false });
-    const result = await runBuiltCli('meter-sim', [
-      'fleet',
-      'bootstrap',
-      '--state',
-      batch.statesDir,
-      '--json',
-      '--retry-for',
-      '1',
-    ]).then(
-      (out) => out,
-      (error: Error) => error.message,
-    );
-    expect(result).toMatch(/CERTIFICATE_INVALID/);
+    expect(await bootstrapOnce(batch)).toMatch(/CERTIFICATE_INVALID/);
     expect(await statesOf(batch.endpointNames)).toEqual({ ENROLLED: 2 });
   });
 

@@ -2,7 +2,6 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EMPTY_CHAIN, firstBrokenLink } from '@meterkeep/audit';
 import {
-  type AuditEvent,
   AUDIT_EVENTS,
   DEVICE_LIFECYCLE,
   type DeviceLifecycleEvent,
@@ -12,7 +11,7 @@ import {
 import { EventProducer } from '@meterkeep/kafka';
 import { RecordDeviceBootstrapUseCase } from '../src/devices/record-device-bootstrap.use-case';
 import { Transactions } from '../src/outbox/transactions';
-import { EnrollmentHarness, TopicTap, waitUntil } from './enrollment-test-kit';
+import { EnrollmentHarness, TopicTap, auditChainOf, waitUntil } from './enrollment-test-kit';
 
 const fingerprint = (value: string) => createHash('sha256').update(value).digest('hex');
 
@@ -353,10 +352,7 @@ describe('enrollment: the device registry and its lifecycle', () => {
       1,
       'the rotation record',
     );
-    const chain = audit.records
-      .filter((r) => r.json.tenantId === own.tenantId)
-      .map((r) => r.json as unknown as AuditEvent)
-      .sort((a, b) => a.sequence - b.sequence);
+    const chain = auditChainOf(audit, own.tenantId);
     expect(firstBrokenLink(chain, EMPTY_CHAIN)).toBe(-1);
     expect(chain.filter((e) => e.action.startsWith('device.factory-credential'))).toEqual([
       expect.objectContaining({ action: 'device.factory-credential-revoked', subject: name }),
