@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Api,
+  type MintedBatch,
   enrollBatch,
   freePort,
   internalWiring,
@@ -74,8 +75,11 @@ describe('onboarding a batch of meters, end to end', () => {
     rmSync(work, { recursive: true, force: true });
   });
 
-  /** A batch minted by its own factory CA for this bootstrap server. */
-  const mint = (dir: string, count: number, prefix: string, credential?: 'psk') =>
+  /**
+   * A batch minted by its own factory CA for this bootstrap server; with `sameCaAs`, by that batch's
+   * CA (the same prefix then mints new credentials for the same meters).
+   */
+  const mint = (dir: string, count: number, prefix: string, credential?: 'psk', sameCaAs?: MintedBatch) =>
     mintProvisionedBatch({
       dir: join(work, dir),
       count,
@@ -83,7 +87,30 @@ describe('onboarding a batch of meters, end to end', () => {
       bootstrapUri,
       bootstrapTrustAnchorPem: serverCaPem,
       ...(credential && { credential }),
+      ...(sameCaAs && { caDir: sameCaAs.caDir, caEnv: sameCaAs.caEnv }),
     });
+
+  /** One bootstrap attempt of a batch's meters (a refusal is final): meter-sim's output or its error. */
+  const bootstrapOnce = (batch: MintedBatch) =>
+    runBuiltCli('meter-sim', [
+      'fleet',
+      'bootstrap',
+      '--state',
+      batch.statesDir,
+      '--json',
+      '--retry-for',
+      '1',
+    ]).then(
+      (out) => out,
+      (error: Error) => error.message,
+    );
+
+  /** The credential column (fingerprint, or PSK key) of a batch's enrollment list, per meter. */
+  const listedCredential = (batch: MintedBatch, name: string) =>
+    readFileSync(join(batch.batchDir, 'enrollment-list.csv'), 'utf8')
+      .split('\n')
+      .find((line) => line.startsWith(`${name},`))!
+      .split(',');
 
   const statesOf = async (names: string[]) => {
     const states: Record<string, number> = {};
@@ -179,19 +206,109 @@ describe('onboarding a batch of meters, end to end', () => {
   it('refuses a batch whose manufacturer CA the utility never trusted', async () => {
     const batch = await mint('untrusted', 2, 'U');
     await enrollBatch(api, batch, { trustCa: false });
-    const result = await runBuiltCli('meter-sim', [
-      'fleet',
-      'bootstrap',
-      '--state',
-      batch.statesDir,
-      '--json',
-      '--retry-for',
-      '1',
-    ]).then(
-      (out) => out,
-      (error: Error) => error.message,
-    );
-    expect(result).toMatch(/CERTIFICATE_INVALID/);
+    expect(await bootstrapOnce(batch)).toMatch(/CERTIFICATE_INVALID/);
     expect(await statesOf(batch.endpointNames)).toEqual({ ENROLLED: 2 });
+  });
+
+  describe("an operator revokes and rotates a meter's factory credential", () => {
+    const credentialPath = (name: string) => `/v1/devices/${name}/factory-credential`;
+
+    it('refuses the revoked certificate at bootstrap with the uniform refusal, and the old list cannot bring it back', async () => {
+      const batch = await mint('revoked', 1, 'V');
+      await enrollBatch(api, batch, { trustCa: true });
+      const [name] = batch.endpointNames as [string];
+      // Bootstrapped first: bootstrap knows the CA and the meter, so a refusal below is the revocation's.
+      await waitUntil(async () => /"succeeded":\s*1/.test(await bootstrapOnce(batch)), {
+        timeoutMs: 30_000,
+        intervalMs: 500,
+      });
+      const revoked = await api('POST', `${credentialPath(name)}/revocation`);
+      expect(revoked.status).toBe(200);
+      expect(revoked.body).toMatchObject({ endpointName: name, revokedAt: expect.any(String) });
+
+      // Refused once the record reaches bootstrap (an attempt before that re-bootstraps the meter; a
+      // few stay within its re-bootstrap allowance, whose refusal would be a long Retry-After).
+      const answers: string[] = [];
+      await waitUntil(
+        async () => {
+          answers.push(await bootstrapOnce(batch));
+          return /CERTIFICATE_INVALID/.test(answers.at(-1)!) || answers.length === 3;
+        },
+        { timeoutMs: 60_000, intervalMs: 1_000 },
+      );
+      expect(answers.at(-1)).toMatch(/CERTIFICATE_INVALID/);
+      const relisted = await api(
+        'POST',
+        '/v1/enrollment-lists',
+        readFileSync(join(batch.batchDir, 'enrollment-list.csv'), 'utf8'),
+        'text/csv',
+      );
+      expect(relisted.body).toMatchObject({ accepted: 0, rejected: 1 });
+      expect(await bootstrapOnce(batch)).toMatch(/CERTIFICATE_INVALID/);
+    });
+
+    it('bootstraps with the new certificate after a rotation and refuses the old one', async () => {
+      const old = await mint('rotate-old', 1, 'R');
+      await enrollBatch(api, old, { trustCa: true });
+      const fresh = await mint('rotate-new', 1, 'R', undefined, old);
+      const [name] = old.endpointNames as [string];
+      const [, newFingerprint] = listedCredential(fresh, name);
+
+      const rotated = await api('PUT', credentialPath(name), { certificateSha256: newFingerprint });
+      expect(rotated).toMatchObject({
+        status: 200,
+        body: { credential: { kind: 'certificate', fingerprintSha256: newFingerprint }, revokedAt: null },
+      });
+      // Refused (FINGERPRINT_MISMATCH) until the new record reaches bootstrap, then accepted.
+      await waitUntil(async () => /"succeeded":\s*1/.test(await bootstrapOnce(fresh)), {
+        timeoutMs: 30_000,
+        intervalMs: 500,
+        description: 'the rotated certificate to bootstrap',
+      });
+      expect(await bootstrapOnce(old)).toMatch(/FINGERPRINT_MISMATCH/);
+      const again = await api('PUT', credentialPath(name), { certificateSha256: newFingerprint });
+      expect(again).toMatchObject({ status: 409, body: { code: 'CREDENTIAL_UNCHANGED' } });
+    });
+
+    it('accepts the new PSK after a rotation and refuses the old one', async () => {
+      const old = await mint('psk-rotate-old', 1, 'K', 'psk');
+      await enrollBatch(api, old, { trustCa: false });
+      const fresh = await mint('psk-rotate-new', 1, 'K', 'psk');
+      const [name] = old.endpointNames as [string];
+      const [, , newKey] = listedCredential(fresh, name);
+
+      expect((await api('PUT', credentialPath(name), { pskKeyBase64: newKey })).status).toBe(200);
+      // Enrollment checks proofs against the key it holds; bootstrap answers once it knows the meter.
+      await waitUntil(async () => /BAD_PSK_PROOF/.test(await bootstrapOnce(old)), {
+        timeoutMs: 30_000,
+        intervalMs: 500,
+        description: 'bootstrap to refuse the old PSK',
+      });
+      expect(await bootstrapOnce(fresh)).toMatch(/"succeeded":\s*1/);
+    });
+
+    it('answers another tenant as for a meter it does not have, and refuses an auditor', async () => {
+      const batch = await mint('guarded', 1, 'G');
+      await enrollBatch(api, batch, { trustCa: true });
+      const [name] = batch.endpointNames as [string];
+      const [, fingerprint] = listedCredential(batch, name);
+      const other = { certificateSha256: 'cd'.repeat(32) };
+      const foreignRevoke = await squatter('POST', `${credentialPath(name)}/revocation`);
+      const foreignRotate = await squatter('PUT', credentialPath(name), other);
+      const absent = await api('POST', `${credentialPath('E2E-NO-SUCH-METER')}/revocation`);
+      expect(foreignRevoke).toEqual(absent);
+      expect(foreignRotate).toMatchObject({ status: 404, body: { code: 'DEVICE_NOT_FOUND' } });
+
+      const created = await api('POST', '/v1/api-keys', { role: 'auditor' });
+      const auditor = operatorApi(enrollment.url, (created.body as { apiKey: string }).apiKey);
+      expect((await auditor('POST', `${credentialPath(name)}/revocation`)).status).toBe(403);
+      expect((await auditor('PUT', credentialPath(name), other)).status).toBe(403);
+
+      // Nothing changed: the meter's own certificate still bootstraps.
+      expect((await api('GET', `/v1/devices/${name}`)).body).toMatchObject({
+        credential: { fingerprintSha256: fingerprint },
+      });
+      await waitUntil(async () => /"succeeded":\s*1/.test(await bootstrapOnce(batch)), { timeoutMs: 30_000 });
+    });
   });
 });

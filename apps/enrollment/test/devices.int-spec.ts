@@ -1,5 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { EMPTY_CHAIN, firstBrokenLink } from '@meterkeep/audit';
 import {
   AUDIT_EVENTS,
   DEVICE_LIFECYCLE,
@@ -10,7 +11,7 @@ import {
 import { EventProducer } from '@meterkeep/kafka';
 import { RecordDeviceBootstrapUseCase } from '../src/devices/record-device-bootstrap.use-case';
 import { Transactions } from '../src/outbox/transactions';
-import { EnrollmentHarness, TopicTap, waitUntil } from './enrollment-test-kit';
+import { EnrollmentHarness, TopicTap, auditChainOf, waitUntil } from './enrollment-test-kit';
 
 const fingerprint = (value: string) => createHash('sha256').update(value).digest('hex');
 
@@ -336,6 +337,67 @@ describe('enrollment: the device registry and its lifecycle', () => {
       'ACTIVE',
       'SUSPENDED',
       'DECOMMISSIONED',
+    ]);
+  });
+
+  it("revokes and rotates a meter's factory credential: its record carries the change, the tenant's audit chain both", async () => {
+    const own = await h.tenant('cred');
+    const name = `${prefix}-CRED`;
+    const path = `/v1/devices/${name}/factory-credential`;
+    const ask = (method: 'POST' | 'PUT', to: string, json?: unknown) =>
+      h.request<{ revokedAt: string | null; code?: string }>(method, to, { key: own.adminKey, json });
+    await h.request('POST', `/v1/devices/${name}/claim`, {
+      key: own.adminKey,
+      json: { certificateSha256: fingerprint(name) },
+    });
+
+    const revoked = await ask('POST', `${path}/revocation`);
+    expect(revoked.status).toBe(200);
+    // Twice changes nothing, publishes and audits nothing.
+    expect((await ask('POST', `${path}/revocation`)).body).toEqual(revoked.body);
+    const [marked] = await devices.waitFor(
+      (r) => r.json.tenantId === own.tenantId && r.json.credentialRevokedAt !== undefined,
+      1,
+      'the revoked record',
+    );
+    expect(marked!.json).toMatchObject({
+      credential: { fingerprintSha256: fingerprint(name) },
+      credentialRevokedAt: revoked.body.revokedAt,
+    });
+
+    expect((await ask('PUT', path, { certificateSha256: fingerprint(name) })).body).toMatchObject({
+      code: 'CREDENTIAL_UNCHANGED',
+    });
+    expect((await ask('PUT', path, { pskKeyBase64: randomBytes(32).toString('base64') })).body).toMatchObject(
+      { code: 'CREDENTIAL_KIND_MISMATCH' },
+    );
+    const rotated = await ask('PUT', path, { certificateSha256: fingerprint(`${name}-new`).toUpperCase() });
+    expect(rotated.body).toMatchObject({
+      credential: { fingerprintSha256: fingerprint(`${name}-new`) },
+      revokedAt: null,
+    });
+    const [current] = await devices.waitFor(
+      (r) =>
+        r.json.tenantId === own.tenantId &&
+        (r.json.credential as { fingerprintSha256: string }).fingerprintSha256 === fingerprint(`${name}-new`),
+      1,
+      'the rotated record',
+    );
+    expect(current!.json.credentialRevokedAt).toBeUndefined();
+
+    await audit.waitFor(
+      (r) => r.json.tenantId === own.tenantId && r.json.action === 'device.factory-credential-rotated',
+      1,
+      'the rotation record',
+    );
+    const chain = auditChainOf(audit, own.tenantId);
+    expect(firstBrokenLink(chain, EMPTY_CHAIN)).toBe(-1);
+    expect(chain.filter((e) => e.action.startsWith('device.factory-credential'))).toEqual([
+      expect.objectContaining({ action: 'device.factory-credential-revoked', subject: name }),
+      expect.objectContaining({
+        action: 'device.factory-credential-rotated',
+        detail: { kind: 'certificate', from: fingerprint(name), to: fingerprint(`${name}-new`) },
+      }),
     ]);
   });
 

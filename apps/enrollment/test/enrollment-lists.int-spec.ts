@@ -2,8 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { KafkaClient as Kafka } from '@meterkeep/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMPTY_CHAIN, firstBrokenLink } from '@meterkeep/audit';
-import { type AuditEvent, AUDIT_EVENTS, DEVICE_LIFECYCLE, ENROLLMENT_DEVICES } from '@meterkeep/contracts';
-import { EnrollmentHarness, TopicTap, waitUntil } from './enrollment-test-kit';
+import { AUDIT_EVENTS, DEVICE_LIFECYCLE, ENROLLMENT_DEVICES } from '@meterkeep/contracts';
+import { EnrollmentHarness, TopicTap, auditChainOf, waitUntil } from './enrollment-test-kit';
 
 const fingerprint = (endpoint: string) => createHash('sha256').update(endpoint).digest('hex');
 const CERT_HEADER = 'endpoint_name,certificate_sha256,model,batch_id';
@@ -233,10 +233,7 @@ describe('enrollment: enrollment lists', () => {
       1,
       'the upload record',
     );
-    const events = audit.records
-      .filter((r) => r.json.tenantId === other.tenantId)
-      .map((r) => r.json as unknown as AuditEvent)
-      .sort((a, b) => a.sequence - b.sequence);
+    const events = auditChainOf(audit, other.tenantId);
     expect(firstBrokenLink(events, EMPTY_CHAIN)).toBe(-1);
     expect(events.map((e) => e.action)).toEqual([
       'tenant.created',

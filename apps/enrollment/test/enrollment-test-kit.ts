@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { type Kysely, sql } from 'kysely';
-import { ALL_TOPICS, DEVICE_LIFECYCLE } from '@meterkeep/contracts';
+import { ALL_TOPICS, type AuditEvent, DEVICE_LIFECYCLE } from '@meterkeep/contracts';
 import { createDatabase } from '@meterkeep/db';
 import { DATABASE } from '@meterkeep/db/nest';
 import { type KafkaClient as Kafka, createKafkaClient, ensureTopics } from '@meterkeep/kafka';
@@ -14,6 +14,7 @@ import {
   serviceStackEnv,
   stackEndpoints,
   startGroupAtEnd,
+  type TopicTap,
   uniqueName,
 } from '@meterkeep/testing';
 import { AppModule, lifecycleTransport } from '../src/app.module';
@@ -23,6 +24,14 @@ import { setupOpenApi } from '../src/openapi/openapi';
 import { CreateTenantUseCase } from '../src/tenants/create-tenant.use-case';
 
 export { TopicTap, type TappedRecord, waitUntil } from '@meterkeep/testing';
+
+/** A tenant's audit records as a tap saw them, in chain order. */
+export function auditChainOf(tap: TopicTap, tenantId: string): AuditEvent[] {
+  return tap.records
+    .filter((r) => r.json.tenantId === tenantId)
+    .map((r) => r.json as unknown as AuditEvent)
+    .sort((a, b) => a.sequence - b.sequence);
+}
 
 const letters = (n: number) => Array.from(randomBytes(n), (b) => String.fromCharCode(97 + (b % 26))).join('');
 

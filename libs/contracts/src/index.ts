@@ -23,4 +23,5 @@ export * from './http/telemetry-items';
 export * from './http/http-route';
 export * from './http/http-route-snapshot';
 export * from './http/internal-routes';
+export * from './http/factory-credential-routes';
 export * from './http/routes';

@@ -39,12 +39,9 @@ export class BootstrapCertificateMeterUseCase {
     // Counted once the chain is proven to come from a trusted factory: a certificate made up with a
     // meter's name cannot spend that meter's allowance (the source limit covers those).
     await this.limits.consume('meter', chain.endpointName);
-    const device = await this.devices.holderOf(
-      chain.endpointName,
-      tenants,
-      chain.leaf.fingerprintSha256,
-      now,
-    );
+    const device = await this.devices
+      .holderOf(chain.endpointName, tenants, chain.leaf.fingerprintSha256, now)
+      .catch((error: unknown) => this.refuseUniformly(error, command, chain.leaf.fingerprintSha256));
     admit(device);
     await this.limits.rebootstrap(device);
     return this.issuance.issue({
@@ -69,19 +66,31 @@ export class BootstrapCertificateMeterUseCase {
       fingerprintSha256 = chain.leaf.fingerprintSha256;
       return { chain, tenants: await this.trust.trustingTenants(chain, now) };
     } catch (error) {
-      const refusal = preAuthenticationRefusal(error);
-      if (!refusal) throw error;
-      this.logger.info(
-        {
-          audit: 'bootstrap.certificate-refused',
-          reason: refusal.code,
-          detail: refusal.message,
-          source: command.source,
-          ...(fingerprintSha256 !== undefined && { fingerprintSha256 }),
-        },
-        'bootstrap: certificate refused before authentication',
-      );
-      throw BootstrapErrors.certificateNotTrusted();
+      return this.refuseUniformly(error, command, fingerprintSha256);
     }
+  }
+
+  /**
+   * A refusal of the certificate itself (its chain, or a factory credential its operator revoked) is
+   * answered as one, its reason logged with the fingerprint and the source; other errors pass through.
+   */
+  private refuseUniformly(
+    error: unknown,
+    command: CertificateBootstrapCommand,
+    fingerprintSha256: string | undefined,
+  ): never {
+    const refusal = preAuthenticationRefusal(error);
+    if (!refusal) throw error;
+    this.logger.info(
+      {
+        audit: 'bootstrap.certificate-refused',
+        reason: refusal.code,
+        detail: refusal.message,
+        source: command.source,
+        ...(fingerprintSha256 !== undefined && { fingerprintSha256 }),
+      },
+      'bootstrap: certificate refused before authentication',
+    );
+    throw BootstrapErrors.certificateNotTrusted();
   }
 }

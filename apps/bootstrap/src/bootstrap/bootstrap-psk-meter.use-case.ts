@@ -50,6 +50,9 @@ export class BootstrapPskMeterUseCase {
     );
     // Enrollment knows the meter under another name or tenant than the read model: it is behind.
     if (!device) return this.devices.notYetKnown();
+    // Enrollment destroyed a revoked key, so its proof fails there; a record that still says revoked
+    // (enrollment's answer raced the topic) is refused all the same.
+    if (device.credentialRevokedAt !== undefined) throw BootstrapErrors.badPskProof();
     if (claimLapsed(device, now))
       throw BootstrapErrors.notEnrolledHere('the claim on this meter lapsed before it bootstrapped');
     admit(device);

@@ -36,7 +36,8 @@ export class DeviceLookup {
    * of any other tenant are not this meter's, whoever made them, and change nothing), one that is not
    * a lapsed claim and names the presented certificate; when several tenants trusting the CA name it,
    * the first to enroll holds it. 503 when no such tenant has the meter (yet), 403 NOT_ENROLLED_HERE
-   * when their claims lapsed, FINGERPRINT_MISMATCH when none names this certificate.
+   * when their claims lapsed, FINGERPRINT_MISMATCH when none names this certificate,
+   * CERTIFICATE_REVOKED when its holder revoked it (answered as every pre-authentication refusal).
    */
   async holderOf(
     endpointName: string,
@@ -57,6 +58,7 @@ export class DeviceLookup {
       ),
     );
     if (!holder) throw BootstrapErrors.fingerprintMismatch();
+    if (holder.credentialRevokedAt !== undefined) throw BootstrapErrors.certificateRevoked();
     return holder;
   }
 }

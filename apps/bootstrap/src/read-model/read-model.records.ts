@@ -6,6 +6,8 @@ export interface DeviceRecord {
   endpointName: string;
   status: EnrollmentDeviceEvent['status'];
   credential: EnrollmentDeviceEvent['credential'];
+  /** Set when an operator revoked that credential: it is refused. */
+  credentialRevokedAt?: string;
   claimExpiresAt?: string;
   /** When the tenant first enrolled it (absent in records written before it was published). */
   enrolledAt?: string;
@@ -30,6 +32,7 @@ export function deviceRecordOf(event: EnrollmentDeviceEvent): DeviceRecord {
     endpointName: event.deviceId,
     status: event.status,
     credential: event.credential,
+    ...(event.credentialRevokedAt !== undefined && { credentialRevokedAt: event.credentialRevokedAt }),
     ...(event.claimExpiresAt !== undefined && { claimExpiresAt: event.claimExpiresAt }),
     ...(event.enrolledAt !== undefined && { enrolledAt: event.enrolledAt }),
     occurredAt: event.occurredAt,

@@ -69,6 +69,8 @@ export interface DevicesTable {
   /** The gateway (data concentrator) allowed to post this meter's readings: a device of the same tenant. */
   gateway_id: ColumnType<string | null, string | null | undefined, string | null>;
   last_upload_id: string | null;
+  /** When an operator revoked the factory credential (bootstrap refuses it); null while accepted. */
+  credential_revoked_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   version: Generated<number>;
   created_at: CreatedAt;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;

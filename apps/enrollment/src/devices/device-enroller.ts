@@ -7,7 +7,7 @@ import { OutboxRepository } from '../outbox/outbox.repository';
 import { deviceStatusEvent, lifecycleEvent } from './device-events';
 import { nextState } from './device-state-machine';
 import { DevicesRepository } from './devices.repository';
-import type { EnrollmentRow } from './enrollment-row';
+import type { EnrollmentCredential, EnrollmentRow } from './enrollment-row';
 import { PskCipher } from './psk-cipher';
 
 export interface EnrollmentContext {
@@ -32,6 +32,7 @@ const REASONS = {
   pskIdentityInUse: 'PSK identity already used by another device of this tenant',
   duplicate: (line: number) => `endpoint appears earlier in this list${line > 0 ? ` (line ${line})` : ''}`,
   locked: (state: string) => `device is ${state}; its enrollment can no longer change`,
+  revoked: 'this factory credential was revoked; an operator may rotate it',
 };
 
 /**
@@ -132,6 +133,9 @@ export class DeviceEnroller {
     const { now } = context;
     if (context.uploadId !== undefined && device.last_upload_id === context.uploadId)
       return rejected(row, 'DUPLICATE', REASONS.duplicate(0));
+    // A revoked credential stays refused: a re-upload of the old list does not bring it back.
+    if (device.credential_revoked_at !== null && this.holdsCredential(device, row.credential))
+      return rejected(row, 'ENROLLMENT_LOCKED', REASONS.revoked);
     if (this.sameEnrollment(device, row, context)) return { line: row.line, status: 'unchanged', device };
     if (nextState(device.state, 'enroll') === undefined)
       return rejected(row, 'ENROLLMENT_LOCKED', REASONS.locked(device.state));
@@ -166,9 +170,11 @@ export class DeviceEnroller {
     } satisfies Omit<Insertable<DevicesTable>, 'endpoint_name' | 'state'>;
   }
 
-  private credentialColumns({ credential, endpointName }: EnrollmentRow) {
+  /** The stored columns of a credential (a PSK sealed under the KEK); a new credential is not revoked. */
+  credentialColumns({ credential, endpointName }: Pick<EnrollmentRow, 'credential' | 'endpointName'>) {
     if (credential.kind === 'certificate') {
       return {
+        credential_revoked_at: null,
         credential_kind: 'certificate' as const,
         certificate_fingerprint: credential.fingerprintSha256,
         psk_identity: null,
@@ -180,6 +186,7 @@ export class DeviceEnroller {
     }
     const sealed = this.cipher.seal(credential.pskKey, endpointName);
     return {
+      credential_revoked_at: null,
       credential_kind: 'psk' as const,
       certificate_fingerprint: null,
       psk_identity: credential.pskIdentity,
@@ -190,16 +197,17 @@ export class DeviceEnroller {
     };
   }
 
-  private sameEnrollment(device: DeviceRow, row: EnrollmentRow, context: EnrollmentContext): boolean {
-    const { credential } = row;
+  /** Whether the device's credential (accepted or revoked) is this one: a PSK compared by its digest. */
+  holdsCredential(device: DeviceRow, credential: EnrollmentCredential): boolean {
     if (device.credential_kind !== credential.kind) return false;
-    if (credential.kind === 'certificate') {
-      if (device.certificate_fingerprint !== credential.fingerprintSha256) return false;
-    } else {
-      if (device.psk_identity !== credential.pskIdentity || !device.psk_key_digest) return false;
-      const digest = this.cipher.digest(credential.pskKey);
-      if (!timingSafeEqual(digest, device.psk_key_digest)) return false;
-    }
+    if (credential.kind === 'certificate')
+      return device.certificate_fingerprint === credential.fingerprintSha256;
+    if (device.psk_identity !== credential.pskIdentity || !device.psk_key_digest) return false;
+    return timingSafeEqual(this.cipher.digest(credential.pskKey), device.psk_key_digest);
+  }
+
+  private sameEnrollment(device: DeviceRow, row: EnrollmentRow, context: EnrollmentContext): boolean {
+    if (!this.holdsCredential(device, row.credential)) return false;
     if (device.model !== (row.model ?? null) || device.batch_id !== (row.batchId ?? null)) return false;
     // A claim's expiry matters only until the meter bootstraps.
     if (device.state !== 'ENROLLED') return true;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DeviceLifecycleEvent, EnrollmentDeviceEvent } from '@meterkeep/contracts';
 import type { DeviceRow } from '../core/database';
+import { credentialOf } from './device.view';
 
 /** The registry's service name: the actor of its own lifecycle events, which its consumer ignores. */
 export const ENROLLMENT_ACTOR = 'enrollment';
@@ -24,13 +25,13 @@ export function deviceStatusEvent(device: DeviceRow, now: Date): EnrollmentDevic
     occurredAt: now.toISOString(),
     deviceId: device.endpoint_name,
     status: publishedStatus(device),
-    credential:
-      device.credential_kind === 'certificate'
-        ? { kind: 'certificate', fingerprintSha256: device.certificate_fingerprint! }
-        : { kind: 'psk', pskIdentity: device.psk_identity! },
+    credential: credentialOf(device),
     ...(device.model !== null && { model: device.model }),
     ...(device.claim_expires_at !== null && { claimExpiresAt: device.claim_expires_at.toISOString() }),
     enrolledAt: device.created_at.toISOString(),
+    ...(device.credential_revoked_at !== null && {
+      credentialRevokedAt: device.credential_revoked_at.toISOString(),
+    }),
     ...(device.gateway_id !== null && { gatewayId: device.gateway_id }),
   };
 }

@@ -1,3 +1,4 @@
+import type { EnrollmentDeviceEvent } from '@meterkeep/contracts';
 import type { DeviceRow } from '../core/database';
 import type { DeviceView } from './devices.schemas';
 
@@ -6,10 +7,7 @@ export function toDeviceView(row: DeviceRow): DeviceView {
   return {
     endpointName: row.endpoint_name,
     state: row.state,
-    credential:
-      row.credential_kind === 'certificate'
-        ? { kind: 'certificate', fingerprintSha256: row.certificate_fingerprint! }
-        : { kind: 'psk', pskIdentity: row.psk_identity! },
+    credential: credentialOf(row),
     model: row.model,
     batchId: row.batch_id,
     claimExpiresAt: row.claim_expires_at?.toISOString() ?? null,
@@ -19,4 +17,11 @@ export function toDeviceView(row: DeviceRow): DeviceView {
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
   };
+}
+
+/** A device's credential by reference: a fingerprint, or a PSK's identity (never the key). */
+export function credentialOf(row: DeviceRow): EnrollmentDeviceEvent['credential'] {
+  return row.credential_kind === 'certificate'
+    ? { kind: 'certificate', fingerprintSha256: row.certificate_fingerprint! }
+    : { kind: 'psk', pskIdentity: row.psk_identity! };
 }

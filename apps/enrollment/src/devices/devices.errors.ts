@@ -30,6 +30,16 @@ export const DeviceErrors = {
     new DomainError('unprocessable', 'GATEWAY_IS_SELF', 'A device cannot be its own gateway'),
   gatewayDecommissioned: () =>
     new DomainError('unprocessable', 'GATEWAY_DECOMMISSIONED', 'A decommissioned device cannot be a gateway'),
+  decommissioned: () =>
+    new DomainError('conflict', 'DEVICE_DECOMMISSIONED', 'A decommissioned meter keeps no credential'),
+  credentialKindMismatch: (kind: 'certificate' | 'psk') =>
+    new DomainError(
+      'invalid',
+      'CREDENTIAL_KIND_MISMATCH',
+      `This meter proves itself with a ${kind === 'psk' ? 'PSK' : 'certificate'}: rotate to another of that kind`,
+    ),
+  credentialUnchanged: () =>
+    new DomainError('conflict', 'CREDENTIAL_UNCHANGED', 'The new credential must differ from the old'),
   unknownDevice: (endpoint: string) =>
     new DomainError('not-found', 'DEVICE_NOT_FOUND', `No device ${endpoint} in this tenant`),
 } as const;

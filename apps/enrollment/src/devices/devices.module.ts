@@ -6,6 +6,8 @@ import { DeviceEnroller } from './device-enroller';
 import { DeviceLifecycleConsumer } from './device-lifecycle.consumer';
 import { DevicesController } from './devices.controller';
 import { DevicesRepository } from './devices.repository';
+import { FactoryCredentialUseCase } from './factory-credential.use-case';
+import { FactoryCredentialsController } from './factory-credentials.controller';
 import { GetDeviceUseCase } from './get-device.use-case';
 import { ListDevicesUseCase } from './list-devices.use-case';
 import { PskProofsController } from './psk-proofs.controller';
@@ -14,7 +16,12 @@ import { SetDeviceGatewayUseCase } from './set-device-gateway.use-case';
 import { TransitionDeviceUseCase } from './transition-device.use-case';
 
 @Module({
-  controllers: [DevicesController, DeviceLifecycleConsumer, PskProofsController],
+  controllers: [
+    DevicesController,
+    FactoryCredentialsController,
+    DeviceLifecycleConsumer,
+    PskProofsController,
+  ],
   providers: [
     DevicesRepository,
     DeviceEnroller,
@@ -23,6 +30,7 @@ import { TransitionDeviceUseCase } from './transition-device.use-case';
     ListDevicesUseCase,
     TransitionDeviceUseCase,
     SetDeviceGatewayUseCase,
+    FactoryCredentialUseCase,
     RecordDeviceBootstrapUseCase,
     CheckPskProofUseCase,
     InternalCallerGuard,

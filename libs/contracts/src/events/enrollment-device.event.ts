@@ -18,6 +18,11 @@ export const enrollmentDeviceEvent = eventEnvelope.extend({
    * hold records naming the same certificate, the first to enroll holds the meter.
    */
   enrolledAt: z.iso.datetime({ offset: true }).optional(),
+  /**
+   * Set when an operator revoked the factory credential above: bootstrap refuses it. A rotation
+   * publishes the new credential without it.
+   */
+  credentialRevokedAt: z.iso.datetime({ offset: true }).optional(),
   /** The gateway (data concentrator) allowed to post this meter's readings, if any. */
   gatewayId: endpointName.optional(),
 });

@@ -4,6 +4,7 @@ import {
   PSK_BOOTSTRAP,
   PSK_NONCE_ISSUE,
 } from './device-bootstrap';
+import { FACTORY_CREDENTIAL_REVOKE, FACTORY_CREDENTIAL_ROTATE } from './factory-credential-routes';
 import type { HttpRouteContract } from './http-route';
 import {
   API_KEYS_INTROSPECT,
@@ -26,4 +27,6 @@ export const ALL_HTTP_ROUTES: readonly HttpRouteContract[] = [
   PSK_BOOTSTRAP,
   CERTIFICATE_RENEWAL,
   TELEMETRY_BATCH_POST,
+  FACTORY_CREDENTIAL_REVOKE,
+  FACTORY_CREDENTIAL_ROTATE,
 ];
