@@ -66,6 +66,9 @@ describe('telemetry ingest under faults', () => {
       logs,
       ingestEnv: {
         REDIS_URL: `redis://127.0.0.1:${redisPort}/0`,
+        // Its own Redis has no ACL users (a restart would lose them): the ingest connects as default.
+        REDIS_USERNAME: '',
+        REDIS_PASSWORD_FILE: '',
         // Shorter than the defaults, so a killed writer's meters wait less (same rules).
         TELEMETRY_TRANSACTION_TIMEOUT_MS: '3000',
         TELEMETRY_LOCK_TTL_MS: '8000',

@@ -24,6 +24,17 @@ const REDACTED_KEYS = [
   'token',
 ];
 
+/**
+ * Errors as pino writes them, without the arguments of a failed Redis command: ioredis attaches the
+ * command to its errors, and an AUTH or HELLO carries the password.
+ */
+function serializeError(error: unknown): unknown {
+  const serialized = pino.stdSerializers.err(error as Error) as { command?: { name?: unknown } };
+  if (serialized && typeof serialized === 'object' && serialized.command)
+    serialized.command = { name: serialized.command.name };
+  return serialized;
+}
+
 /** JSON logs with the active trace and span ids, so a log line leads to its trace. */
 export function createLogger({ service, level = 'info', destination }: LoggerOptions): Logger {
   return pino(
@@ -32,6 +43,7 @@ export function createLogger({ service, level = 'info', destination }: LoggerOpt
       base: { service },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
+      serializers: { err: serializeError },
       redact: { paths: REDACTED_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]), censor: '[redacted]' },
       mixin() {
         const span = trace.getSpan(context.active());
