@@ -154,7 +154,13 @@ describe('the five services on the real stack', () => {
     const results = await Promise.all(
       [...running.values()].map(async (s) => [s.name, await s.stop()] as const),
     );
-    for (const [name, exit] of results) expect({ name, ...exit }).toEqual({ name, code: 0, signal: null });
+    const tail = (name: string) => readFileSync(logFile(name), 'utf8').split('\n').slice(-25).join('\n');
+    for (const [name, exit] of results)
+      expect({ name, ...exit }, `${name}'s last log lines:\n${tail(name)}`).toEqual({
+        name,
+        code: 0,
+        signal: null,
+      });
     const log = readFileSync(logFile('privacy'), 'utf8');
     expect(log).toMatch(/"msg":"shutting down"/);
     expect(log).toMatch(/"msg":"stopped"/);

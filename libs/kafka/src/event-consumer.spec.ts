@@ -34,6 +34,7 @@ function fakeKafka() {
       return Promise.resolve();
     }),
     disconnect: vi.fn(async () => {}),
+    stop: vi.fn(async () => {}),
   };
   const producer = {
     connect: vi.fn(async () => {}),
@@ -62,6 +63,7 @@ function fakeKafka() {
     });
   return {
     kafka: { consumer: () => consumer, producer: () => producer } as unknown as Kafka,
+    kafkajsConsumer: consumer,
     deliver,
     deadLetters,
     heartbeat,
@@ -156,5 +158,61 @@ describe('EventConsumer record handling', () => {
     await expect(consumer.start()).rejects.toThrow(/Subscribe/);
     consumer.subscribe(contract, () => {});
     expect(() => consumer.subscribe(contract, () => {})).toThrow(/already has a handler/);
+  });
+});
+
+describe('EventConsumer shutdown', () => {
+  const warnings = () => {
+    const lines: string[] = [];
+    const capture = createLogger({
+      service: 'test',
+      level: 'warn',
+      destination: { write: (line: string) => lines.push(line) },
+    });
+    return { capture, lines };
+  };
+
+  it('lets go of a kafkajs disconnect that hangs (a join the broker keeps answering "loading") after its timeout', async () => {
+    const fake = fakeKafka();
+    fake.kafkajsConsumer.disconnect.mockImplementation(() => new Promise<void>(() => {}));
+    const { capture, lines } = warnings();
+    const consumer = new EventConsumer({
+      kafka: fake.kafka,
+      groupId: 'g',
+      logger: capture,
+      disconnectTimeoutMs: 20,
+    }).subscribe(contract, () => {});
+    await consumer.start();
+    await consumer.stop();
+    expect(consumer.state).toBe('stopped');
+    expect(lines.join('')).toMatch(/did not leave its group in time/);
+  });
+
+  it('stops, with a warning, when kafkajs fails to leave the group', async () => {
+    const fake = fakeKafka();
+    fake.kafkajsConsumer.disconnect.mockRejectedValue(new Error('The coordinator is loading'));
+    const { capture, lines } = warnings();
+    const consumer = new EventConsumer({ kafka: fake.kafka, groupId: 'g', logger: capture }).subscribe(
+      contract,
+      () => {},
+    );
+    await consumer.start();
+    await expect(consumer.stop()).resolves.toBeUndefined();
+    expect(lines.join('')).toMatch(/failed to leave its group/);
+  });
+
+  it('cancels the restart kafkajs schedules for a crash that comes while stopping', async () => {
+    const fake = fakeKafka();
+    const consumer = new EventConsumer({ kafka: fake.kafka, groupId: 'g', logger }).subscribe(
+      contract,
+      () => {},
+    );
+    await consumer.start();
+    const onCrash = fake.kafkajsConsumer.on.mock.calls[0]![1] as (event: unknown) => void;
+    await consumer.stop();
+    onCrash({ payload: { error: new Error('coordinator loading'), restart: true } });
+    expect(consumer.state).toBe('stopped');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(fake.kafkajsConsumer.stop).toHaveBeenCalledTimes(1);
   });
 });

@@ -36,7 +36,17 @@ export interface EventConsumerOptions {
   /** Longest fetch long-poll; also bounds how long stop() waits for an idle fetch. */
   maxWaitTimeInMs?: number;
   partitionsConsumedConcurrently?: number;
+  /**
+   * How long stop() waits for kafkajs to leave the group. kafkajs first waits for its requests under
+   * way, and after a broker restart the coordinator holds a JoinGroup until the old member's session
+   * expires (30 s). Past this, stop() lets go: what was handled is committed, the rest is redelivered,
+   * and the broker expires the member's session. 3 s by default:
+   * a service stopping two consumers one after the other stays within SHUTDOWN_TIMEOUT_MS (10 s).
+   */
+  disconnectTimeoutMs?: number;
 }
+
+const DEFAULT_DISCONNECT_TIMEOUT_MS = 3_000;
 
 export type ConsumerState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' | 'crashed';
 
@@ -130,6 +140,12 @@ export class EventConsumer {
         { groupId, err: payload.error, restart: payload.restart },
         'kafka consumer crashed',
       );
+      if (this.currentState === 'stopping' || this.currentState === 'stopped') {
+        // kafkajs schedules a restart right after this event even for a consumer being disconnected
+        // (tulios/kafkajs#1639): a stop once it is scheduled clears it.
+        setImmediate(() => void consumer.stop().catch(() => undefined));
+        return;
+      }
       if (!payload.restart) this.currentState = 'crashed';
     });
     try {
@@ -169,10 +185,26 @@ export class EventConsumer {
     this.stopController.abort(new Error('consumer stopping'));
     try {
       // kafkajs waits for the batch under way, commits resolved offsets, then leaves the group.
-      await consumer.disconnect();
+      const timeoutMs = this.options.disconnectTimeoutMs ?? DEFAULT_DISCONNECT_TIMEOUT_MS;
+      const left = await settlesWithin(consumer.disconnect(), timeoutMs);
+      // Either way nothing is lost: only handled records were committed; the rest is redelivered.
+      if (left !== 'done')
+        this.options.logger.warn(
+          { groupId: this.groupId, timeoutMs, ...(left !== 'timed out' && { err: left.error }) },
+          left === 'timed out'
+            ? 'kafka consumer did not leave its group in time; the broker expires its session'
+            : 'kafka consumer failed to leave its group; the broker expires its session',
+        );
       await Promise.allSettled([...this.inFlight]);
     } finally {
-      await deadLetterProducer.disconnect();
+      await deadLetterProducer
+        .disconnect()
+        .catch((error: unknown) =>
+          this.options.logger.warn(
+            { groupId: this.groupId, err: error },
+            'dead-letter producer failed to disconnect',
+          ),
+        );
       this.consumer = undefined;
       this.deadLetterProducer = undefined;
       this.currentState = 'stopped';
@@ -281,4 +313,19 @@ export class EventConsumer {
       'event dead-lettered',
     );
   }
+}
+
+type Settled = 'done' | 'timed out' | { error: unknown };
+
+/** How the promise settled within the time; a rejection after it is ignored. */
+function settlesWithin(promise: Promise<unknown>, ms: number): Promise<Settled> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<Settled>((resolve) => {
+    timer = setTimeout(() => resolve('timed out'), ms);
+  });
+  const settled = promise.then(
+    (): Settled => 'done',
+    (error: unknown): Settled => ({ error }),
+  );
+  return Promise.race([settled, timeout]).finally(() => clearTimeout(timer));
 }
