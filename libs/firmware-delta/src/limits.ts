@@ -40,7 +40,7 @@ function checkLimit(name: string, value: unknown): number {
 export function checkLimits(limits: DecodeLimits): CheckedLimits {
   const maxResultBytes = checkLimit('maxResultBytes', limits?.maxResultBytes);
   const maxInputBytes =
-    limits.maxInputBytes === undefined
+    limits?.maxInputBytes === undefined
       ? zstdCompressBound(maxResultBytes)
       : checkLimit('maxInputBytes', limits.maxInputBytes);
   return { maxResultBytes, maxInputBytes };
