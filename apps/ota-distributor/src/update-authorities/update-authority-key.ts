@@ -31,7 +31,8 @@ function isPrivateKeyDer(der: Buffer): boolean {
  * hex SHA-256 of the SPKI DER; the PEM answered is re-encoded from the parsed key.
  */
 export function parseUpdateAuthorityKey(text: string): ParsedUpdateAuthorityKey {
-  if (/PRIVATE/i.test(text)) return refuse('PRIVATE_KEY_REFUSED');
+  // A space never occurs in base64: this matches labels (and prose), never a public key's body.
+  if (/PRIVATE KEY/i.test(text)) return refuse('PRIVATE_KEY_REFUSED');
   const blocks = [...text.matchAll(PEM_BLOCK)];
   const outside = text.replace(PEM_BLOCK, '').trim();
   if (blocks.length !== 1 || outside !== '') return refuse('KEY_UNREADABLE');
