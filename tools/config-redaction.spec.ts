@@ -86,6 +86,11 @@ const SHOWN_IN_CLEAR = new Set([
   'TELEMETRY_MAX_IN_FLIGHT_BYTES_PER_SOURCE',
   'TELEMETRY_BODY_TIMEOUT_MS',
   'TELEMETRY_MAX_OBIS_PER_METER',
+  // The firmware bucket's name, the image size cap, upload URL life and part size: no credential.
+  'OTA_FIRMWARE_BUCKET',
+  'OTA_MAX_IMAGE_BYTES',
+  'OTA_UPLOAD_URL_EXPIRY_SECONDS',
+  'OTA_UPLOAD_PART_BYTES',
 ]);
 
 /** Values that carry the marker where a credential sits in a URL. */

@@ -60,8 +60,8 @@ const SERVICES: Record<string, ServiceRow> = {
     secrets: ['db', 'psk-kek'],
     identity: true,
     internalPort: 3101,
-    // bootstrap: PSK-proof check; privacy: API-key introspection.
-    calledBy: ['bootstrap', 'privacy'],
+    // bootstrap: PSK-proof check; privacy, ota-distributor: API-key introspection.
+    calledBy: ['bootstrap', 'privacy', 'ota-distributor'],
     internalPrefix: '/internal/',
   },
   bootstrap: {
@@ -85,7 +85,7 @@ const SERVICES: Record<string, ServiceRow> = {
     identity: true,
     deviceTls: { port: 8444, env: 'TELEMETRY_TLS_PORT' },
   },
-  'ota-distributor': { port: 3004, secrets: ['db', 's3'] },
+  'ota-distributor': { port: 3004, secrets: ['db', 's3'], identity: true },
   privacy: {
     port: 3005,
     secrets: ['db', 's3', 'privacy-kek'],

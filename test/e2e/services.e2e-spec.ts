@@ -38,8 +38,8 @@ const expectedChecks: Record<string, string[]> = {
   bootstrap: ['kafka', 'postgres', 'redis'],
   // Besides its stores, the ingest waits for its directory, its key ring and its device listener.
   'telemetry-ingest': ['device-listener', 'directory', 'kafka', 'key-ring', 'redis'],
-  'ota-distributor': ['kafka', 'postgres', 's3'],
-  // Privacy also waits until it follows API-key revocations.
+  // The distributor and privacy also wait until they follow API-key revocations.
+  'ota-distributor': ['api-key-revocations', 'kafka', 'postgres', 's3'],
   privacy: ['api-key-revocations', 'kafka', 'postgres', 's3'],
 };
 

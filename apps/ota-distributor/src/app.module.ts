@@ -1,21 +1,74 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { AUDIT_EVENTS, ENROLLMENT_API_KEY_REVOCATIONS } from '@meterkeep/contracts';
 import type { Logger } from '@meterkeep/observability';
-import { PlatformModule } from '@meterkeep/service-runtime';
+import {
+  PlatformModule,
+  SERVICE_CREDENTIAL,
+  type ServiceCredential,
+  ServiceCoreModule,
+} from '@meterkeep/service-runtime';
+import { AuditModule } from './audit/audit.module';
+import { AuthModule } from './auth/auth.module';
+import type { EnrollmentAuthOptions } from './auth/enrollment-api-keys.client';
 import type { OtaDistributorConfig } from './config';
+import { ENROLLMENT_AUTH, FIRMWARE_STORAGE } from './core/tokens';
+import { DeviceClassesModule } from './device-classes/device-classes.module';
+import type { FirmwareStorageOptions } from './images/firmware-store';
+import { ImagesModule } from './images/images.module';
 import { migrations } from './migrations';
+import { OutboxModule } from './outbox/outbox.module';
+import { UpdateAuthoritiesModule } from './update-authorities/update-authorities.module';
+
+export const SERVICE_NAME = 'ota-distributor';
+/** The PostgreSQL schema of the distributor's tables (spec §5.4). */
+export const SCHEMA = 'ota';
+
+export interface AppOptions {
+  /** The PostgreSQL schema; `ota` unless a test isolates itself. */
+  schema?: string;
+}
 
 @Module({})
 export class AppModule {
-  static forRoot(config: OtaDistributorConfig, logger: Logger): DynamicModule {
+  static forRoot(config: OtaDistributorConfig, logger: Logger, options: AppOptions = {}): DynamicModule {
     return {
       module: AppModule,
       imports: [
         PlatformModule.forRoot({
-          service: 'ota-distributor',
+          service: SERVICE_NAME,
           config,
           logger,
           migrations,
+          topics: [AUDIT_EVENTS, ENROLLMENT_API_KEY_REVOCATIONS],
+          schema: options.schema ?? SCHEMA,
         }),
+        ServiceCoreModule.forRoot({
+          config,
+          logger,
+          providers: [
+            {
+              provide: ENROLLMENT_AUTH,
+              inject: [SERVICE_CREDENTIAL],
+              useFactory: (credential: ServiceCredential): EnrollmentAuthOptions => ({
+                enrollmentUrl: config.ENROLLMENT_INTERNAL_URL,
+                credential,
+              }),
+            },
+            {
+              provide: FIRMWARE_STORAGE,
+              useValue: {
+                bucket: config.OTA_FIRMWARE_BUCKET,
+                uploadUrlExpirySeconds: config.OTA_UPLOAD_URL_EXPIRY_SECONDS,
+              } satisfies FirmwareStorageOptions,
+            },
+          ],
+        }),
+        OutboxModule,
+        AuditModule,
+        AuthModule,
+        DeviceClassesModule,
+        UpdateAuthoritiesModule,
+        ImagesModule,
       ],
     };
   }

@@ -1,9 +1,65 @@
 import { z } from 'zod';
-import { DEFAULT_PORTS, serviceEnv, kafkaEnv, postgresEnv, s3Env } from '@meterkeep/config';
+import { OTA_IMAGE_BYTES_CEILING } from '@meterkeep/contracts';
+import {
+  DEFAULT_PORTS,
+  defaultInternalUrl,
+  internalUrlSchema,
+  kafkaEnv,
+  postgresEnv,
+  s3Env,
+  serviceEnv,
+  serviceIdentityEnv,
+} from '@meterkeep/config';
 
 export const DEFAULT_PORT = DEFAULT_PORTS.services['ota-distributor'];
 
-export const OtaDistributorConfig = z.object({ ...serviceEnv, ...kafkaEnv, ...postgresEnv, ...s3Env });
+const MIB = 1024 * 1024;
+
+/**
+ * Firmware images: where they live, how large a class's image may be unless the class says otherwise,
+ * and how operators' presigned upload URLs are made.
+ */
+export const firmwareEnv = {
+  /** The bucket of firmware images (content-addressed under tenants/<t>/firmware/...); made at start-up. */
+  OTA_FIRMWARE_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name')
+    .default('meterkeep-firmware'),
+  /** A device class's image size cap when it names none; never above the contract's ceiling (1 GiB). */
+  OTA_MAX_IMAGE_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .max(OTA_IMAGE_BYTES_CEILING)
+    .default(32 * MIB),
+  /** Life of a presigned part URL; 15 min by default, 1 min to 1 h (AWS IoT's presigned range). */
+  OTA_UPLOAD_URL_EXPIRY_SECONDS: z.coerce.number().int().min(60).max(3_600).default(900),
+  /** Bytes per uploaded part but the last: S3 needs at least 5 MiB; 8 MiB by default. */
+  OTA_UPLOAD_PART_BYTES: z.coerce
+    .number()
+    .int()
+    .min(5 * MIB)
+    .max(512 * MIB)
+    .default(8 * MIB),
+};
+
+/**
+ * Operator API keys are enrollment's: this service asks its internal listener (mutual TLS with its
+ * platform certificate) whose key a caller presented.
+ */
+export const operatorAuthEnv = {
+  ...serviceIdentityEnv,
+  ENROLLMENT_INTERNAL_URL: internalUrlSchema.default(defaultInternalUrl('enrollment')),
+};
+
+export const OtaDistributorConfig = z.object({
+  ...serviceEnv,
+  ...kafkaEnv,
+  ...postgresEnv,
+  ...s3Env,
+  ...firmwareEnv,
+  ...operatorAuthEnv,
+});
 export type OtaDistributorConfig = z.infer<typeof OtaDistributorConfig>;
 
 /** Every variable the config reads, for the start-up log (secrets masked there). */

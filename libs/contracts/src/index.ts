@@ -24,4 +24,5 @@ export * from './http/http-route';
 export * from './http/http-route-snapshot';
 export * from './http/internal-routes';
 export * from './http/factory-credential-routes';
+export * from './http/ota-operator-routes';
 export * from './http/routes';

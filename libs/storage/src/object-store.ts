@@ -1,12 +1,18 @@
 import { Readable } from 'node:stream';
+import { createHash } from 'node:crypto';
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
   type S3Client,
   S3ServiceException,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
@@ -61,6 +67,23 @@ export interface PresignGetOptions {
   signingDate?: Date;
 }
 
+export interface PresignPartOptions {
+  expiresInSeconds: number;
+  /** The part's exact length: signed, so S3 refuses a PUT of any other length. */
+  contentLength: number;
+}
+
+export interface CompletedPart {
+  partNumber: number;
+  eTag: string;
+}
+
+/** What a full read of an object measured. */
+export interface ObjectDigest {
+  sha256Hex: string;
+  bytes: number;
+}
+
 /** Multipart part size for a body of `contentLength` bytes (unknown: the default). */
 export function partSizeFor(contentLength?: number): number {
   if (contentLength === undefined) return DEFAULT_PART_SIZE;
@@ -75,6 +98,15 @@ export function rangeHeader({ start, end }: ByteRange): string {
     (end === undefined || (Number.isSafeInteger(end) && end >= start));
   if (!valid) throw new StorageError('INVALID_ARGUMENT', `Invalid byte range ${start}-${end ?? ''}`);
   return `bytes=${start}-${end ?? ''}`;
+}
+
+function assertExpiry(expiresInSeconds: number): void {
+  if (!Number.isInteger(expiresInSeconds) || expiresInSeconds < 1 || expiresInSeconds > MAX_PRESIGN_SECONDS) {
+    throw new StorageError(
+      'INVALID_ARGUMENT',
+      `expiresInSeconds must be an integer from 1 to ${MAX_PRESIGN_SECONDS}`,
+    );
+  }
 }
 
 function httpStatus(error: unknown): number | undefined {
@@ -201,20 +233,132 @@ export class ObjectStore {
     key: string,
     { expiresInSeconds, signingDate }: PresignGetOptions,
   ): Promise<string> {
-    if (
-      !Number.isInteger(expiresInSeconds) ||
-      expiresInSeconds < 1 ||
-      expiresInSeconds > MAX_PRESIGN_SECONDS
-    ) {
-      throw new StorageError(
-        'INVALID_ARGUMENT',
-        `expiresInSeconds must be an integer from 1 to ${MAX_PRESIGN_SECONDS}`,
-      );
-    }
+    assertExpiry(expiresInSeconds);
     return getSignedUrl(this.client, new GetObjectCommand({ Bucket: bucket, Key: key }), {
       expiresIn: expiresInSeconds,
       ...(signingDate ? { signingDate } : {}),
     });
+  }
+
+  /** Starts a multipart upload to `key`; its parts are PUT through presignUploadPart URLs. */
+  async createMultipartUpload(bucket: string, key: string, contentType: string): Promise<string> {
+    const out = await this.client.send(
+      new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: contentType }),
+    );
+    if (!out.UploadId) throw new Error('S3 CreateMultipartUpload returned no upload id');
+    return out.UploadId;
+  }
+
+  /**
+   * A URL anyone holding it may PUT one part with, until it expires. The length is a signed header:
+   * S3 refuses a body of any other length (SigV4), so a part URL carries at most the bytes planned.
+   */
+  async presignUploadPart(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    { expiresInSeconds, contentLength }: PresignPartOptions,
+  ): Promise<string> {
+    assertExpiry(expiresInSeconds);
+    return getSignedUrl(
+      this.client,
+      new UploadPartCommand({
+        Bucket: bucket,
+        Key: key,
+        UploadId: uploadId,
+        PartNumber: partNumber,
+        ContentLength: contentLength,
+      }),
+      { expiresIn: expiresInSeconds, signableHeaders: new Set(['content-length']) },
+    );
+  }
+
+  /**
+   * Assembles the uploaded parts into the object. S3's refusal of the part list (a wrong ETag, a
+   * missing part, a part too small) is a StorageError INVALID_ARGUMENT; a missing upload NOT_FOUND.
+   */
+  async completeMultipartUpload(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    parts: readonly CompletedPart[],
+  ): Promise<void> {
+    try {
+      await this.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: bucket,
+          Key: key,
+          UploadId: uploadId,
+          MultipartUpload: {
+            Parts: [...parts]
+              .sort((a, b) => a.partNumber - b.partNumber)
+              .map(({ partNumber, eTag }) => ({ PartNumber: partNumber, ETag: eTag })),
+          },
+        }),
+      );
+    } catch (error) {
+      const status = httpStatus(error);
+      if (status === 404)
+        throw new StorageError('NOT_FOUND', `No upload ${uploadId} of ${key}`, { cause: error });
+      if (status === 400)
+        throw new StorageError('INVALID_ARGUMENT', `S3 refused the part list of ${key}`, { cause: error });
+      throw error;
+    }
+  }
+
+  /** Drops an unfinished multipart upload and its parts; one that is gone is not an error. */
+  async abortMultipartUpload(bucket: string, key: string, uploadId: string): Promise<void> {
+    try {
+      await this.client.send(
+        new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }),
+      );
+    } catch (error) {
+      if (httpStatus(error) !== 404) throw error;
+    }
+  }
+
+  /**
+   * Reads the whole object once, streaming, and measures its SHA-256 and length: memory stays at one
+   * chunk whatever the size. Stops with INVALID_ARGUMENT past `maxBytes`.
+   */
+  async digest(bucket: string, key: string, maxBytes = Number.MAX_SAFE_INTEGER): Promise<ObjectDigest> {
+    const { body } = await this.get(bucket, key);
+    const hash = createHash('sha256');
+    let bytes = 0;
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      bytes += chunk.length;
+      if (bytes > maxBytes) {
+        body.destroy();
+        throw new StorageError('INVALID_ARGUMENT', `${key} is longer than ${maxBytes} bytes`);
+      }
+      hash.update(chunk);
+    }
+    return { sha256Hex: hash.digest('hex'), bytes };
+  }
+
+  /**
+   * Copies `sourceKey` to `key` unless an object is there already; answers whether it copied. Sends
+   * `If-None-Match: *` (S3 refuses with 412 when the key exists, even in a race) and HEADs first, as
+   * not every S3 API server honours the condition on a copy (S3Proxy 4.1 ignores it): callers that
+   * need exclusion in a race serialise writers of one key themselves.
+   */
+  async copyIfAbsent(bucket: string, sourceKey: string, key: string): Promise<boolean> {
+    if (await this.head(bucket, key)) return false;
+    try {
+      await this.client.send(
+        new CopyObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          CopySource: `${bucket}/${sourceKey.split('/').map(encodeURIComponent).join('/')}`,
+          IfNoneMatch: '*',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (httpStatus(error) === 412) return false;
+      throw this.notFound(error, bucket, sourceKey);
+    }
   }
 
   private notFound(error: unknown, bucket: string, key: string): unknown {

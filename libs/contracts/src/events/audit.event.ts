@@ -24,7 +24,7 @@ export const PLATFORM_AUDIT_CHAIN = '_platform';
 
 export const AUDIT_EVENTS = defineTopic<AuditEvent>({
   name: 'audit.events.v1',
-  producers: ['enrollment', 'privacy'],
+  producers: ['enrollment', 'privacy', 'ota-distributor'],
   consumers: [],
   schema: auditEvent,
   // One partition per tenant's chain keeps it in order.

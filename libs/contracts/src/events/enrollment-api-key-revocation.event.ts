@@ -13,7 +13,7 @@ export type EnrollmentApiKeyRevocationEvent = z.infer<typeof enrollmentApiKeyRev
 export const ENROLLMENT_API_KEY_REVOCATIONS = defineTopic<EnrollmentApiKeyRevocationEvent>({
   name: 'enrollment.api-key-revocations.v1',
   producers: ['enrollment'],
-  consumers: ['privacy'],
+  consumers: ['privacy', 'ota-distributor'],
   schema: enrollmentApiKeyRevocationEvent,
   key: (event) => `${event.tenantId}/${event.keyId}`,
   partitions: 1,

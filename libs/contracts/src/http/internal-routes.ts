@@ -112,8 +112,8 @@ export const API_KEYS_INTROSPECT = defineHttpRoute({
   method: 'POST',
   path: '/internal/v1/api-keys/introspect',
   summary: 'INTERNAL: whose is this API key? (tenant, role) for other services’ operator APIs',
-  callers: { services: ['privacy'] },
-  description: 'Caller: privacy (mutual TLS). The key is never logged.',
+  callers: { services: ['privacy', 'ota-distributor'] },
+  description: 'Callers: privacy, ota-distributor (mutual TLS). The key is never logged.',
   request: apiKeyIntrospectionRequest,
   responses: {
     200: apiKeyIntrospection,

@@ -13,6 +13,7 @@ import {
   PSK_PROOFS_CHECK,
   SERVER_CERTIFICATES_ISSUE,
 } from './internal-routes';
+import { OTA_OPERATOR_ROUTES } from './ota-operator-routes';
 import { TELEMETRY_BATCH_POST } from './telemetry-batch';
 
 /** Every HTTP route that crosses a process boundary: the one place a route is named. */
@@ -29,4 +30,5 @@ export const ALL_HTTP_ROUTES: readonly HttpRouteContract[] = [
   TELEMETRY_BATCH_POST,
   FACTORY_CREDENTIAL_REVOKE,
   FACTORY_CREDENTIAL_ROTATE,
+  ...OTA_OPERATOR_ROUTES,
 ];

@@ -1,0 +1,18 @@
+import { AuthErrors as ApiKeyErrors, DomainError } from '@meterkeep/service-runtime';
+
+/** Seconds a caller should wait when enrollment cannot say whose key it is. */
+export const AUTH_RETRY_AFTER_SECONDS = 5;
+
+/** Every service's API-key refusals, and this one's own: enrollment could not be asked. */
+export const AuthErrors = {
+  ...ApiKeyErrors,
+  /** Enrollment, which owns the keys, did not answer: not the caller's fault, so not a 401. */
+  unavailable: () =>
+    new DomainError(
+      'unavailable',
+      'AUTH_UNAVAILABLE',
+      'API keys cannot be checked right now; retry shortly',
+      undefined,
+      AUTH_RETRY_AFTER_SECONDS,
+    ),
+} as const;

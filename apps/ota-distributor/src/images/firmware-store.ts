@@ -1,0 +1,83 @@
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { type CompletedPart, type ObjectDigest, ObjectStore, StorageError } from '@meterkeep/storage';
+import { FIRMWARE_STORAGE } from '../core/tokens';
+import type { PlannedPart } from './upload-plan';
+
+export interface FirmwareStorageOptions {
+  bucket: string;
+  /** Life of a presigned part URL. */
+  uploadUrlExpirySeconds: number;
+}
+
+export interface PresignedPart extends PlannedPart {
+  url: string;
+}
+
+/** Firmware bytes in S3: multipart uploads to staging keys, digests, content-addressed copies. */
+@Injectable()
+export class FirmwareStore implements OnModuleInit {
+  constructor(
+    private readonly store: ObjectStore,
+    @Inject(FIRMWARE_STORAGE) private readonly options: FirmwareStorageOptions,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    await this.store.ensureBucket(this.options.bucket);
+  }
+
+  get uploadUrlExpirySeconds(): number {
+    return this.options.uploadUrlExpirySeconds;
+  }
+
+  startUpload(key: string): Promise<string> {
+    return this.store.createMultipartUpload(this.options.bucket, key, 'application/octet-stream');
+  }
+
+  /** One presigned PUT per part, each bound to its exact length. Secrets of the caller: never log them. */
+  presignParts(key: string, uploadId: string, parts: readonly PlannedPart[]): Promise<PresignedPart[]> {
+    return Promise.all(
+      parts.map(async (part) => ({
+        ...part,
+        url: await this.store.presignUploadPart(this.options.bucket, key, uploadId, part.partNumber, {
+          expiresInSeconds: this.options.uploadUrlExpirySeconds,
+          contentLength: part.size,
+        }),
+      })),
+    );
+  }
+
+  /** Assembles the parts; false when S3 refuses the part list (wrong ETag, missing part). */
+  async completeUpload(key: string, uploadId: string, parts: readonly CompletedPart[]): Promise<boolean> {
+    try {
+      await this.store.completeMultipartUpload(this.options.bucket, key, uploadId, parts);
+      return true;
+    } catch (error) {
+      if (error instanceof StorageError && (error.code === 'INVALID_ARGUMENT' || error.code === 'NOT_FOUND'))
+        return false;
+      throw error;
+    }
+  }
+
+  abortUpload(key: string, uploadId: string): Promise<void> {
+    return this.store.abortMultipartUpload(this.options.bucket, key, uploadId);
+  }
+
+  /** The stored object's length, without reading it; undefined when there is none. */
+  async size(key: string): Promise<number | undefined> {
+    return (await this.store.head(this.options.bucket, key))?.contentLength;
+  }
+
+  /** Reads the object once, streaming: SHA-256 and length, stopping past `maxBytes`. */
+  digest(key: string, maxBytes: number): Promise<ObjectDigest> {
+    return this.store.digest(this.options.bucket, key, maxBytes);
+  }
+
+  /** Copies to the content-addressed key unless an object is there; answers whether it copied. */
+  copyIfAbsent(sourceKey: string, key: string): Promise<boolean> {
+    return this.store.copyIfAbsent(this.options.bucket, sourceKey, key);
+  }
+
+  delete(key: string): Promise<void> {
+    return this.store.delete(this.options.bucket, key);
+  }
+}

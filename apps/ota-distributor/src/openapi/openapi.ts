@@ -1,0 +1,21 @@
+import type { INestApplication } from '@nestjs/common';
+import { setupOpenApiDocs } from '@meterkeep/service-runtime';
+import { apiSchemas } from './schemas';
+
+const DESCRIPTION = `Operators' API of the Meterkeep OTA distributor: device classes (vendor, image size cap), the
+tenant's update authorities (P-256 public keys that sign manifests offline) and firmware images
+(presigned multipart S3 uploads, verified server-side by SHA-256 and size, stored content-addressed).
+
+Every route needs \`Authorization: Bearer mk_<keyId>_<secret>\` (an enrollment API key) and is scoped to
+the key's tenant; roles are admin, operator and auditor (read-only). Errors are \`{ code, message }\` with
+a stable code.`;
+
+/** The OpenAPI document at /docs (Swagger UI) and /docs-json, with the zod schemas as components. */
+export function setupOpenApi(app: INestApplication): void {
+  setupOpenApiDocs(app, {
+    title: 'Meterkeep OTA distributor',
+    description: DESCRIPTION,
+    apiKeys: true,
+    schemas: apiSchemas,
+  });
+}

@@ -1,0 +1,1 @@
+export { type OutboxRecord, OutboxRepository } from '@meterkeep/outbox';

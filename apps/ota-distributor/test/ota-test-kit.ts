@@ -1,0 +1,240 @@
+// Test-only harness: the OTA distributor in-process on the real stack (PostgreSQL, S3Proxy, Kafka), in a
+// schema and a bucket of its own, authenticating its callers against a REAL enrollment service run as
+// built (dist/), as it is deployed.
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Writable } from 'node:stream';
+import { type Kysely, sql } from 'kysely';
+import { ALL_TOPICS } from '@meterkeep/contracts';
+import { createDatabase } from '@meterkeep/db';
+import { DATABASE } from '@meterkeep/db/nest';
+import { type KafkaClient as Kafka, createKafkaClient, ensureTopics } from '@meterkeep/kafka';
+import { createLogger } from '@meterkeep/observability';
+import { type RunningService, startService } from '@meterkeep/service-runtime';
+import { ObjectStore } from '@meterkeep/storage';
+import {
+  freePort,
+  platformEnv,
+  runBuiltCli,
+  type ServiceProcess,
+  serviceIdentity,
+  serviceStackEnv,
+  stackEndpoints,
+  stackEnvFrom,
+  startServiceProcess,
+  uniqueName,
+} from '@meterkeep/testing';
+import { AppModule } from '../src/app.module';
+import { OtaDistributorConfig } from '../src/config';
+import type { OtaDb } from '../src/core/database';
+import { setupOpenApi } from '../src/openapi/openapi';
+
+export { TopicTap, type TappedRecord, waitUntil } from '@meterkeep/testing';
+
+const letters = (n: number) => Array.from(randomBytes(n), (b) => String.fromCharCode(97 + (b % 26))).join('');
+const workspaceRoot = resolve(__dirname, '../../..');
+
+export type Role = 'admin' | 'operator' | 'auditor';
+
+export interface HttpResult<T = Record<string, unknown>> {
+  status: number;
+  body: T;
+  text: string;
+  headers: Headers;
+}
+
+export interface RequestOptions {
+  key?: string;
+  json?: unknown;
+  headers?: Record<string, string>;
+}
+
+export function testKafka(): Kafka {
+  return createKafkaClient({
+    clientId: `ota-it-${letters(6)}`,
+    ...stackEndpoints().kafka,
+    logger: createLogger({ service: 'ota-it', level: 'error' }),
+  });
+}
+
+/** The built enrollment service as its own process, and the CLI that makes tenants and keys. */
+export class EnrollmentProcess {
+  private constructor(
+    readonly process: ServiceProcess,
+    private readonly env: Record<string, string>,
+    /** Its internal listener (mutual TLS with the local platform CA): API-key introspection. */
+    readonly internalUrl: string,
+  ) {}
+
+  get url(): string {
+    return this.process.url;
+  }
+
+  static async start(): Promise<EnrollmentProcess> {
+    execFileSync(process.execPath, [resolve(workspaceRoot, 'tools/build.mjs')], { stdio: 'ignore' });
+    const stack = stackEnvFrom(process.env);
+    if (!stack) throw new Error('The test stack is not set up; run this suite through vitest');
+    const internalPort = await freePort();
+    const env = platformEnv(stack, { INTERNAL_PORT: String(internalPort), LOG_LEVEL: 'info' });
+    const logFile = join(mkdtempSync(join(tmpdir(), 'ota-it-')), 'enrollment.log');
+    // The launcher gives it enrollment's identity from the local platform CA.
+    const service = await startServiceProcess({ name: 'enrollment', port: await freePort(), env, logFile });
+    try {
+      await service.waitReady(90_000);
+    } catch (error) {
+      await service.stop();
+      throw error;
+    }
+    return new EnrollmentProcess(service, env, `https://127.0.0.1:${internalPort}`);
+  }
+
+  /** A new tenant and its admin key, made with the enrollment CLI as an operator would. */
+  async tenant(prefix = 'ota'): Promise<{ tenantId: string; adminKey: string }> {
+    const tenantId = uniqueName(prefix).toLowerCase();
+    const adminKey = (await runBuiltCli('enrollment', ['tenant', 'create', tenantId], this.env)).trim();
+    return { tenantId, adminKey };
+  }
+
+  async key(tenantId: string, role: Role): Promise<string> {
+    return (
+      await runBuiltCli('enrollment', ['api-key', 'create', tenantId, '--role', role], this.env)
+    ).trim();
+  }
+
+  /** Revokes a key through enrollment's operator API, as an admin would. */
+  async revoke(adminKey: string, apiKey: string): Promise<number> {
+    const keyId = /^mk_([^_]+)_/.exec(apiKey)![1]!;
+    const response = await fetch(`${this.url}/v1/api-keys/${keyId}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${adminKey}` },
+    });
+    return response.status;
+  }
+
+  async stop(): Promise<void> {
+    await this.process.stop();
+  }
+}
+
+export interface OtaOptions {
+  /** Where the distributor asks enrollment about API keys: its internal listener. */
+  enrollmentUrl: string;
+  /** OTA_MAX_IMAGE_BYTES, and other settings to override. */
+  env?: Record<string, string>;
+}
+
+/** The OTA distributor started in-process on port 0, with its own schema and firmware bucket. */
+export class OtaHarness {
+  private constructor(
+    readonly service: RunningService,
+    readonly schema: string,
+    readonly bucket: string,
+    /** Every line the service logged, as JSON text. */
+    readonly logs: string[],
+  ) {}
+
+  get url(): string {
+    return this.service.url;
+  }
+
+  get db(): Kysely<OtaDb> {
+    return this.service.app.get<Kysely<OtaDb>>(DATABASE);
+  }
+
+  /** The service's own object store (its S3 credentials): to look at what it stored. */
+  get store(): ObjectStore {
+    return this.service.app.get(ObjectStore);
+  }
+
+  static async start({ enrollmentUrl, env = {} }: OtaOptions): Promise<OtaHarness> {
+    const stack = stackEndpoints();
+    const schema = `ota_it_${letters(10)}`;
+    const bucket = `ota-it-${letters(10)}`;
+    const config = OtaDistributorConfig.parse({
+      ...serviceStackEnv('ota-distributor'),
+      KAFKA_CLIENT_ID: `ota-distributor-it-${letters(6)}`,
+      DATABASE_URL: stack.databaseUrl,
+      DATABASE_POOL_MAX: '5',
+      S3_ENDPOINT: stack.s3.endpoint,
+      S3_REGION: stack.s3.region,
+      S3_ACCESS_KEY_ID: stack.s3.accessKeyId,
+      S3_SECRET_ACCESS_KEY: stack.s3.secretAccessKey,
+      S3_FORCE_PATH_STYLE: String(stack.s3.forcePathStyle),
+      OTA_FIRMWARE_BUCKET: bucket,
+      ...serviceIdentity('ota-distributor'),
+      HOST: '127.0.0.1',
+      ENROLLMENT_INTERNAL_URL: enrollmentUrl,
+      LOG_LEVEL: 'debug',
+      ...env,
+    });
+    const logs: string[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        logs.push(...chunk.toString().split('\n').filter(Boolean));
+        done();
+      },
+    });
+    const logger = createLogger({ service: 'ota-distributor', level: 'debug', destination });
+    await ensureTopics(testKafka(), ALL_TOPICS, { deadLetter: true });
+    const service = await startService({
+      name: 'ota-distributor',
+      module: AppModule.forRoot(config, logger, { schema }),
+      port: 0,
+      host: '127.0.0.1',
+      logger,
+      configure: setupOpenApi,
+    }).catch(async (error: unknown) => {
+      await dropSchema(schema);
+      throw error;
+    });
+    return new OtaHarness(service, schema, bucket, logs);
+  }
+
+  async request<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    options: RequestOptions = {},
+  ): Promise<HttpResult<T>> {
+    const headers: Record<string, string> = { ...options.headers };
+    if (options.key) headers.authorization = `Bearer ${options.key}`;
+    let body: string | undefined;
+    if (options.json !== undefined) {
+      body = JSON.stringify(options.json);
+      headers['content-type'] = 'application/json';
+    }
+    const response = await fetch(`${this.url}${path}`, { method, headers, body });
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: response.status, body: parsed as T, text, headers: response.headers };
+  }
+
+  async stop(): Promise<void> {
+    try {
+      await this.service.stop();
+    } finally {
+      await dropSchema(this.schema);
+    }
+  }
+}
+
+/** Test schemas go with their run: a rerun starts from a clean slate. */
+async function dropSchema(schema: string): Promise<void> {
+  const admin = createDatabase<unknown>({
+    url: stackEndpoints().databaseUrl,
+    schema: 'ota_it_admin',
+    pool: { max: 1 },
+  });
+  try {
+    await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(admin);
+  } finally {
+    await admin.destroy();
+  }
+}

@@ -1,0 +1,399 @@
+import { z } from 'zod';
+import { sha256Hex } from '../events/common';
+import { defineHttpRoute, httpError } from './http-route';
+
+/**
+ * Operators' firmware routes on the OTA distributor (API key of the tenant; admin, operator, auditor):
+ * device classes with their image size cap, the tenant's update authorities (the P-256 public keys
+ * manifests are signed with, offline), and firmware images uploaded through presigned multipart S3
+ * uploads and verified server-side (SHA-256 and size) before anything may reference them.
+ */
+
+const MIB = 1024 * 1024;
+/** No class may raise its image cap above this (hawkBit's default artifact cap is 1 GiB). */
+export const OTA_IMAGE_BYTES_CEILING = 1024 * MIB;
+/** A P-256 SPKI PEM is 178 characters; a request's key is read only up to this. */
+export const UPDATE_AUTHORITY_PEM_MAX_CHARS = 4_096;
+/** At most this many parts in one image upload (S3 allows 10,000). */
+export const OTA_UPLOAD_MAX_PARTS = 1_000;
+
+/** Names the factory also writes into bundles (vendor and class ids): the factory-bundle rule. */
+const identifier = (what: string) => z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/, what);
+export const otaVendorId = identifier('vendor id');
+export const otaClassId = identifier('class id');
+export const otaComponentId = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'component id');
+export const updateAuthorityKeyId = sha256Hex.describe('Hex SHA-256 of the public key (SPKI DER)');
+export const firmwareImageId = z.uuid({ version: 'v4' }).describe('Image id (UUID v4)');
+const timestamp = z.iso.datetime({ offset: true });
+
+const unauthenticated = httpError('UNAUTHENTICATED: no API key, a malformed, unknown or revoked one');
+const forbiddenAdmin = httpError("FORBIDDEN: the API key's role may not do this (admin only)");
+const forbiddenWriter = httpError("FORBIDDEN: the API key's role may not do this (admin or operator only)");
+const invalid = httpError('INVALID_REQUEST: the body or a parameter breaks the contract');
+
+// Device classes.
+
+export const deviceClassUpsert = z.strictObject({
+  vendorId: otaVendorId,
+  maxImageBytes: z
+    .number()
+    .int()
+    .positive()
+    .max(OTA_IMAGE_BYTES_CEILING)
+    .optional()
+    .describe('Largest image of this class, bytes; the distributor default (OTA_MAX_IMAGE_BYTES) if absent'),
+});
+export type DeviceClassUpsert = z.infer<typeof deviceClassUpsert>;
+
+export const deviceClassView = z.object({
+  classId: otaClassId,
+  vendorId: otaVendorId,
+  maxImageBytes: z.number().int().positive(),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+});
+export type DeviceClassView = z.infer<typeof deviceClassView>;
+
+const classExample = {
+  classId: 'em300',
+  vendorId: 'acme-meters',
+  maxImageBytes: 32 * MIB,
+  createdAt: '2026-12-02T10:00:00.000Z',
+  updatedAt: '2026-12-02T10:00:00.000Z',
+} as const;
+
+export const OTA_DEVICE_CLASS_PUT = defineHttpRoute({
+  name: 'ota-distributor.device-classes.put',
+  audience: 'operator',
+  method: 'PUT',
+  path: '/v1/firmware/classes/:classId',
+  summary: 'Declare a device class (vendor, image size cap) or change it',
+  description: 'Idempotent. The vendor of a class never changes (409 CLASS_VENDOR_MISMATCH). Admin only.',
+  params: { classId: otaClassId },
+  request: deviceClassUpsert,
+  responses: {
+    200: deviceClassView,
+    400: invalid,
+    401: unauthenticated,
+    403: forbiddenAdmin,
+    409: httpError('CLASS_VENDOR_MISMATCH: the class exists with another vendor'),
+  },
+  examples: [
+    {
+      title: 'a class with the default cap',
+      params: { classId: 'em300' },
+      request: { vendorId: 'acme-meters' },
+      status: 200,
+      response: classExample,
+    },
+  ],
+});
+
+// Update authorities.
+
+export const updateAuthorityRegistration = z.strictObject({
+  publicKeyPem: z
+    .string()
+    .min(1)
+    .max(UPDATE_AUTHORITY_PEM_MAX_CHARS)
+    .describe('The P-256 public key, PEM (SPKI, "PUBLIC KEY"); a private key is refused and never logged'),
+});
+export type UpdateAuthorityRegistration = z.infer<typeof updateAuthorityRegistration>;
+
+export const updateAuthorityView = z.object({
+  keyId: updateAuthorityKeyId,
+  publicKeyPem: z.string(),
+  algorithm: z.literal('ES256'),
+  registeredAt: timestamp,
+  revokedAt: timestamp.nullable(),
+});
+export type UpdateAuthorityView = z.infer<typeof updateAuthorityView>;
+
+const authorityExample = {
+  keyId: '3b2c1f0e9d8c7b6a5f4e3d2c1b0a99887766554433221100ffeeddccbbaa9988',
+  publicKeyPem:
+    '-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE...\n-----END PUBLIC KEY-----\n',
+  algorithm: 'ES256',
+  registeredAt: '2026-12-02T10:00:00.000Z',
+  revokedAt: null,
+} as const;
+
+export const OTA_UPDATE_AUTHORITY_REGISTER = defineHttpRoute({
+  name: 'ota-distributor.update-authorities.register',
+  audience: 'operator',
+  method: 'POST',
+  path: '/v1/firmware/update-authorities',
+  summary: "Register one of the tenant's update authorities: a P-256 public key manifests are signed with",
+  description:
+    'Public keys only: a private key is refused (422 PRIVATE_KEY_REFUSED) and none of it is logged. Registering a registered key answers it (200). Admin only; audited.',
+  request: updateAuthorityRegistration,
+  responses: {
+    200: updateAuthorityView,
+    201: updateAuthorityView,
+    400: invalid,
+    401: unauthenticated,
+    403: forbiddenAdmin,
+    409: httpError('UPDATE_AUTHORITY_REVOKED: this key was revoked and cannot come back'),
+    422: httpError(
+      'PRIVATE_KEY_REFUSED: a private key was sent; KEY_UNREADABLE: not one PEM public key; KEY_TYPE_UNSUPPORTED: not an EC P-256 key',
+    ),
+  },
+  examples: [
+    {
+      title: 'a new key',
+      request: { publicKeyPem: authorityExample.publicKeyPem },
+      status: 201,
+      response: authorityExample,
+    },
+    {
+      title: 'a key registered already',
+      request: { publicKeyPem: authorityExample.publicKeyPem },
+      status: 200,
+      response: authorityExample,
+    },
+    {
+      title: 'a private key',
+      request: { publicKeyPem: '-----BEGIN PRIVATE KEY-----\n…\n-----END PRIVATE KEY-----\n' },
+      status: 422,
+      response: { code: 'PRIVATE_KEY_REFUSED', message: 'Only public keys are accepted' },
+    },
+  ],
+});
+
+export const OTA_UPDATE_AUTHORITY_REVOKE = defineHttpRoute({
+  name: 'ota-distributor.update-authorities.revoke',
+  audience: 'operator',
+  method: 'POST',
+  path: '/v1/firmware/update-authorities/:keyId/revoke',
+  summary: 'Revoke an update authority: manifests signed by it are refused from now on',
+  description:
+    'Final and idempotent: revoking a revoked key answers its first revocation. Admin only; audited.',
+  params: { keyId: updateAuthorityKeyId },
+  responses: {
+    200: updateAuthorityView,
+    400: invalid,
+    401: unauthenticated,
+    403: forbiddenAdmin,
+    404: httpError("UPDATE_AUTHORITY_NOT_FOUND (another tenant's key answers the same)"),
+  },
+  examples: [
+    {
+      title: 'a registered key',
+      params: { keyId: authorityExample.keyId },
+      status: 200,
+      response: { ...authorityExample, revokedAt: '2026-12-03T10:00:00.000Z' },
+    },
+  ],
+});
+
+export const updateAuthorityList = z.object({ items: z.array(updateAuthorityView) });
+
+export const OTA_UPDATE_AUTHORITY_LIST = defineHttpRoute({
+  name: 'ota-distributor.update-authorities.list',
+  audience: 'operator',
+  method: 'GET',
+  path: '/v1/firmware/update-authorities',
+  summary: "The tenant's update authorities, revoked ones included, oldest first",
+  responses: { 200: updateAuthorityList, 401: unauthenticated },
+  examples: [{ title: 'one key', status: 200, response: { items: [authorityExample] } }],
+});
+
+// Firmware images.
+
+export const firmwareImageCreate = z.strictObject({
+  classId: otaClassId,
+  component: otaComponentId,
+  size: z.number().int().positive().max(OTA_IMAGE_BYTES_CEILING),
+  sha256: sha256Hex,
+});
+export type FirmwareImageCreate = z.infer<typeof firmwareImageCreate>;
+
+export const firmwareImageState = z.enum(['pending', 'verifying', 'verified', 'refused']);
+
+export const firmwareImageView = z.object({
+  imageId: firmwareImageId,
+  classId: otaClassId,
+  component: otaComponentId,
+  sha256: sha256Hex,
+  size: z.number().int().positive(),
+  state: firmwareImageState,
+  refusalCode: z.string().nullable().describe('When refused: DIGEST_MISMATCH or SIZE_MISMATCH'),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+  verifiedAt: timestamp.nullable(),
+});
+export type FirmwareImageView = z.infer<typeof firmwareImageView>;
+
+export const presignedUpload = z.object({
+  partSize: z.number().int().positive().describe('Bytes of every part but the last'),
+  expiresAt: timestamp,
+  parts: z
+    .array(
+      z.object({
+        partNumber: z.number().int().positive(),
+        size: z.number().int().positive().describe('Exactly this many bytes (the URL signs the length)'),
+        url: z.url().describe('PUT the part here; the answer’s ETag header goes into complete'),
+      }),
+    )
+    .min(1),
+});
+
+export const firmwareImageUpload = z.object({
+  image: firmwareImageView,
+  upload: presignedUpload
+    .nullable()
+    .describe('Null when an image with this digest is verified already: that image is the answer'),
+});
+export type FirmwareImageUpload = z.infer<typeof firmwareImageUpload>;
+
+const imageExample = {
+  imageId: '0f8fad5b-d9cb-469f-a165-70867728950e',
+  classId: 'em300',
+  component: 'app',
+  sha256: 'ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb',
+  size: 20 * MIB,
+  state: 'pending',
+  refusalCode: null,
+  createdAt: '2026-12-02T10:00:00.000Z',
+  updatedAt: '2026-12-02T10:00:00.000Z',
+  verifiedAt: null,
+} as const;
+const verifiedExample = {
+  ...imageExample,
+  state: 'verified',
+  updatedAt: '2026-12-02T10:01:00.000Z',
+  verifiedAt: '2026-12-02T10:01:00.000Z',
+} as const;
+
+export const OTA_IMAGE_CREATE = defineHttpRoute({
+  name: 'ota-distributor.images.create',
+  audience: 'operator',
+  method: 'POST',
+  path: '/v1/firmware/images',
+  summary: 'Start a firmware image upload: one presigned S3 PUT URL per part (multipart upload)',
+  description:
+    'The URLs are secrets of the caller: never logged. An image of this class and component with this digest verified already is answered as is (200, no upload).',
+  request: firmwareImageCreate,
+  responses: {
+    200: firmwareImageUpload,
+    201: firmwareImageUpload,
+    400: invalid,
+    401: unauthenticated,
+    403: forbiddenWriter,
+    404: httpError('CLASS_NOT_FOUND: no such device class in this tenant'),
+    413: httpError("SIZE_EXCEEDED: larger than the class's maxImageBytes"),
+    422: httpError('SIZE_MISMATCH: an image with this digest is verified with another size'),
+  },
+  examples: [
+    {
+      title: 'a 20 MiB image in 8 MiB parts',
+      request: { classId: 'em300', component: 'app', size: 20 * MIB, sha256: imageExample.sha256 },
+      status: 201,
+      response: {
+        image: imageExample,
+        upload: {
+          partSize: 8 * MIB,
+          expiresAt: '2026-12-02T10:15:00.000Z',
+          parts: [1, 2, 3].map((partNumber) => ({
+            partNumber,
+            size: partNumber < 3 ? 8 * MIB : 4 * MIB,
+            url: `https://s3.example/firmware/tenants/acme/firmware/staging/x?partNumber=${partNumber}`,
+          })),
+        },
+      },
+    },
+    {
+      title: 'the digest is verified already',
+      request: { classId: 'em300', component: 'app', size: 20 * MIB, sha256: imageExample.sha256 },
+      status: 200,
+      response: { image: verifiedExample, upload: null },
+    },
+    {
+      title: 'over the class cap',
+      request: { classId: 'em300', component: 'app', size: 40 * MIB, sha256: imageExample.sha256 },
+      status: 413,
+      response: { code: 'SIZE_EXCEEDED', message: 'Class em300 takes images of at most 33554432 bytes' },
+    },
+  ],
+});
+
+export const firmwareImageComplete = z.strictObject({
+  parts: z
+    .array(
+      z.strictObject({
+        partNumber: z.number().int().min(1).max(OTA_UPLOAD_MAX_PARTS),
+        etag: z.string().min(1).max(128),
+      }),
+    )
+    .min(1)
+    .max(OTA_UPLOAD_MAX_PARTS),
+});
+export type FirmwareImageComplete = z.infer<typeof firmwareImageComplete>;
+
+export const OTA_IMAGE_COMPLETE = defineHttpRoute({
+  name: 'ota-distributor.images.complete',
+  audience: 'operator',
+  method: 'POST',
+  path: '/v1/firmware/images/:imageId/complete',
+  summary: 'Finish an upload: the distributor recomputes SHA-256 and size and verifies or refuses the image',
+  description:
+    'A verified image is stored content-addressed (never overwritten); a refused one is deleted. Both are audited (ota.image-verified, ota.image-refused).',
+  params: { imageId: firmwareImageId },
+  request: firmwareImageComplete,
+  responses: {
+    200: firmwareImageView,
+    400: invalid,
+    401: unauthenticated,
+    403: forbiddenWriter,
+    404: httpError("IMAGE_NOT_FOUND (another tenant's image answers the same)"),
+    409: httpError('IMAGE_NOT_PENDING: verified, refused, or being verified by another request'),
+    422: httpError(
+      'DIGEST_MISMATCH, SIZE_MISMATCH: the uploaded bytes are not the declared image (refused, deleted); UPLOAD_PARTS_INVALID: S3 refused the part list (retry with the right ETags)',
+    ),
+  },
+  examples: [
+    {
+      title: 'the bytes match',
+      params: { imageId: imageExample.imageId },
+      request: { parts: [{ partNumber: 1, etag: '"7ca79ae5558115f6feb325614517b862"' }] },
+      status: 200,
+      response: verifiedExample,
+    },
+    {
+      title: 'one byte differs',
+      params: { imageId: imageExample.imageId },
+      request: { parts: [{ partNumber: 1, etag: '"7ca79ae5558115f6feb325614517b862"' }] },
+      status: 422,
+      response: { code: 'DIGEST_MISMATCH', message: 'The uploaded bytes do not have the declared SHA-256' },
+    },
+  ],
+});
+
+export const OTA_IMAGE_GET = defineHttpRoute({
+  name: 'ota-distributor.images.get',
+  audience: 'operator',
+  method: 'GET',
+  path: '/v1/firmware/images/:imageId',
+  summary: 'A firmware image: its state, digest and size',
+  params: { imageId: firmwareImageId },
+  responses: {
+    200: firmwareImageView,
+    400: invalid,
+    401: unauthenticated,
+    404: httpError("IMAGE_NOT_FOUND (another tenant's image answers the same)"),
+  },
+  examples: [
+    { title: 'verified', params: { imageId: imageExample.imageId }, status: 200, response: verifiedExample },
+  ],
+});
+
+/** Every operator route of the OTA distributor. */
+export const OTA_OPERATOR_ROUTES = [
+  OTA_DEVICE_CLASS_PUT,
+  OTA_UPDATE_AUTHORITY_REGISTER,
+  OTA_UPDATE_AUTHORITY_REVOKE,
+  OTA_UPDATE_AUTHORITY_LIST,
+  OTA_IMAGE_CREATE,
+  OTA_IMAGE_COMPLETE,
+  OTA_IMAGE_GET,
+] as const;
