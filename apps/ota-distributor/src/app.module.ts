@@ -1,17 +1,11 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { AUDIT_EVENTS, ENROLLMENT_API_KEY_REVOCATIONS } from '@meterkeep/contracts';
 import type { Logger } from '@meterkeep/observability';
-import {
-  PlatformModule,
-  SERVICE_CREDENTIAL,
-  type ServiceCredential,
-  ServiceCoreModule,
-} from '@meterkeep/service-runtime';
+import { PlatformModule, ServiceCoreModule } from '@meterkeep/service-runtime';
+import { OperatorAuthModule } from '@meterkeep/service-runtime/operator-auth';
 import { AuditModule } from './audit/audit.module';
-import { AuthModule } from './auth/auth.module';
-import type { EnrollmentAuthOptions } from './auth/enrollment-api-keys.client';
 import type { OtaDistributorConfig } from './config';
-import { ENROLLMENT_AUTH, FIRMWARE_STORAGE } from './core/tokens';
+import { FIRMWARE_STORAGE } from './core/tokens';
 import { DeviceClassesModule } from './device-classes/device-classes.module';
 import type { FirmwareStorageOptions } from './images/firmware-store';
 import { ImagesModule } from './images/images.module';
@@ -47,14 +41,6 @@ export class AppModule {
           logger,
           providers: [
             {
-              provide: ENROLLMENT_AUTH,
-              inject: [SERVICE_CREDENTIAL],
-              useFactory: (credential: ServiceCredential): EnrollmentAuthOptions => ({
-                enrollmentUrl: config.ENROLLMENT_INTERNAL_URL,
-                credential,
-              }),
-            },
-            {
               provide: FIRMWARE_STORAGE,
               useValue: {
                 bucket: config.OTA_FIRMWARE_BUCKET,
@@ -65,7 +51,7 @@ export class AppModule {
         }),
         OutboxModule,
         AuditModule,
-        AuthModule,
+        OperatorAuthModule.forRoot({ service: SERVICE_NAME, enrollmentUrl: config.ENROLLMENT_INTERNAL_URL }),
         DeviceClassesModule,
         UpdateAuthoritiesModule,
         ImagesModule,

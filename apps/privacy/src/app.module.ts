@@ -1,17 +1,10 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { AUDIT_EVENTS, ENROLLMENT_API_KEY_REVOCATIONS, PRIVACY_OCCUPANCIES } from '@meterkeep/contracts';
 import type { Logger } from '@meterkeep/observability';
-import {
-  PlatformModule,
-  SERVICE_CREDENTIAL,
-  type ServiceCredential,
-  ServiceCoreModule,
-} from '@meterkeep/service-runtime';
+import { PlatformModule, ServiceCoreModule } from '@meterkeep/service-runtime';
+import { OperatorAuthModule } from '@meterkeep/service-runtime/operator-auth';
 import { AuditModule } from './audit/audit.module';
-import { AuthModule } from './auth/auth.module';
-import type { EnrollmentAuthOptions } from './auth/enrollment-api-keys.client';
 import type { PrivacyConfig } from './config';
-import { ENROLLMENT_AUTH } from './core/tokens';
 import { DataKeyCipher } from './data-keys/data-key-cipher';
 import { DataKeysModule } from './data-keys/data-keys.module';
 import { migrations } from './migrations';
@@ -42,21 +35,11 @@ export class AppModule {
         ServiceCoreModule.forRoot({
           config,
           logger,
-          providers: [
-            { provide: DataKeyCipher, useFactory: () => new DataKeyCipher(config.PRIVACY_KEK) },
-            {
-              provide: ENROLLMENT_AUTH,
-              inject: [SERVICE_CREDENTIAL],
-              useFactory: (credential: ServiceCredential): EnrollmentAuthOptions => ({
-                enrollmentUrl: config.ENROLLMENT_INTERNAL_URL,
-                credential,
-              }),
-            },
-          ],
+          providers: [{ provide: DataKeyCipher, useFactory: () => new DataKeyCipher(config.PRIVACY_KEK) }],
         }),
         OutboxModule,
         AuditModule,
-        AuthModule,
+        OperatorAuthModule.forRoot({ service: SERVICE_NAME, enrollmentUrl: config.ENROLLMENT_INTERNAL_URL }),
         DataKeysModule,
         OccupanciesModule,
       ],

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_CACHE_TTL_MS } from '../src/auth/authenticate-caller.use-case';
+import { MAX_CACHE_TTL_MS } from '@meterkeep/service-runtime/operator-auth';
 import { EnrollmentProcess, PrivacyHarness, waitUntil } from './privacy-test-kit';
 
 describe('privacy: an API key revoked in enrollment', () => {

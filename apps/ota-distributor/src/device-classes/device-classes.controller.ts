@@ -2,12 +2,12 @@ import { Body, Controller, Param } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { type DeviceClassUpsert, OTA_DEVICE_CLASS_PUT } from '@meterkeep/contracts';
 import { type Caller, ContractRoute, CurrentCaller, Roles, ZodPipe } from '@meterkeep/service-runtime';
-import { Authenticated } from '../auth/authenticated.decorator';
+import { AuthenticatedByEnrollment } from '@meterkeep/service-runtime/operator-auth';
 import { PutDeviceClassUseCase } from './put-device-class.use-case';
 
 /** Operators declare device classes (routes of libs/contracts). */
 @ApiTags('Device classes')
-@Authenticated()
+@AuthenticatedByEnrollment()
 @Controller()
 export class DeviceClassesController {
   constructor(private readonly putDeviceClass: PutDeviceClassUseCase) {}

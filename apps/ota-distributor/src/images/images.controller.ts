@@ -17,7 +17,7 @@ import {
   WRITERS,
   ZodPipe,
 } from '@meterkeep/service-runtime';
-import { Authenticated } from '../auth/authenticated.decorator';
+import { AuthenticatedByEnrollment } from '@meterkeep/service-runtime/operator-auth';
 import { CompleteImageUploadUseCase } from './complete-image-upload.use-case';
 import { CreateImageUploadUseCase } from './create-image-upload.use-case';
 import { imageView } from './image.view';
@@ -28,7 +28,7 @@ const imageIdPipe = new ZodPipe(OTA_IMAGE_GET.params.imageId, 'image id');
 
 /** Operators upload firmware images through presigned S3 URLs; every role reads them. */
 @ApiTags('Firmware images')
-@Authenticated()
+@AuthenticatedByEnrollment()
 @Controller()
 export class ImagesController {
   constructor(

@@ -15,7 +15,7 @@ import {
   Roles,
   ZodPipe,
 } from '@meterkeep/service-runtime';
-import { Authenticated } from '../auth/authenticated.decorator';
+import { AuthenticatedByEnrollment } from '@meterkeep/service-runtime/operator-auth';
 import { RegisterUpdateAuthorityUseCase } from './register-update-authority.use-case';
 import { RevokeUpdateAuthorityUseCase } from './revoke-update-authority.use-case';
 import { UpdateAuthoritiesRepository } from './update-authorities.repository';
@@ -23,7 +23,7 @@ import { updateAuthorityView } from './update-authority.view';
 
 /** Admins register and revoke the tenant's update authorities; every role lists them. */
 @ApiTags('Update authorities')
-@Authenticated()
+@AuthenticatedByEnrollment()
 @Controller()
 export class UpdateAuthoritiesController {
   constructor(

@@ -7,12 +7,12 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { type Caller, CurrentCaller, Roles, ZodPipe, errorResponse, ref } from '@meterkeep/service-runtime';
-import { Authenticated } from '../auth/authenticated.decorator';
+import { AuthenticatedByEnrollment } from '@meterkeep/service-runtime/operator-auth';
 import { dataKeyId } from '@meterkeep/contracts';
 import { DestroyDataKeyUseCase } from './destroy-data-key.use-case';
 
 @ApiTags('Data keys')
-@Authenticated()
+@AuthenticatedByEnrollment()
 @Controller('v1/data-keys')
 export class DataKeysController {
   constructor(private readonly destroyDataKey: DestroyDataKeyUseCase) {}

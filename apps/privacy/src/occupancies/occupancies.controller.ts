@@ -20,7 +20,7 @@ import {
   errorResponse,
   ref,
 } from '@meterkeep/service-runtime';
-import { Authenticated } from '../auth/authenticated.decorator';
+import { AuthenticatedByEnrollment } from '@meterkeep/service-runtime/operator-auth';
 import { CloseOccupancyUseCase } from './close-occupancy.use-case';
 import { GetOccupancyUseCase } from './get-occupancy.use-case';
 import { ListOccupanciesUseCase } from './list-occupancies.use-case';
@@ -41,7 +41,7 @@ const notFound = errorResponse(
 );
 
 @ApiTags('Occupancies')
-@Authenticated()
+@AuthenticatedByEnrollment()
 @Controller('v1/occupancies')
 export class OccupanciesController {
   constructor(

@@ -1,11 +1,12 @@
-import { AuthErrors as ApiKeyErrors, DomainError } from '@meterkeep/service-runtime';
+import { DomainError } from '../errors/domain-error';
+import { AuthErrors } from '../auth/auth.errors';
 
 /** Seconds a caller should wait when enrollment cannot say whose key it is. */
 export const AUTH_RETRY_AFTER_SECONDS = 5;
 
-/** Every service's API-key refusals, and this one's own: enrollment could not be asked. */
-export const AuthErrors = {
-  ...ApiKeyErrors,
+/** Every service's API-key refusals, and one of keys checked by enrollment: enrollment could not be asked. */
+export const OperatorAuthErrors = {
+  ...AuthErrors,
   /** Enrollment, which owns the keys, did not answer: not the caller's fault, so not a 401. */
   unavailable: () =>
     new DomainError(

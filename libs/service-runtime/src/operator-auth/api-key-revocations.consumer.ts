@@ -9,10 +9,15 @@ import { ENROLLMENT_API_KEY_REVOCATIONS } from '@meterkeep/contracts';
 import { EventConsumer, type KafkaClient } from '@meterkeep/kafka';
 import { KAFKA_CLIENT } from '@meterkeep/kafka/nest';
 import type { Logger } from '@meterkeep/observability';
-import { LOGGER, ServiceState } from '@meterkeep/service-runtime';
+import { ServiceState } from '../health/readiness';
+import { LOGGER } from '../service-core.module';
 import { AuthenticateCallerUseCase } from './authenticate-caller.use-case';
+import { OPERATOR_AUTH_SERVICE } from './operator-auth.tokens';
 
 const RETRY_MS = 2_000;
+
+/** The group of one replica's revocation consumer: its own, so it hears every revocation. */
+export const revocationsGroupId = (service: string) => `${service}-api-key-revocations-${randomUUID()}`;
 
 /**
  * Hears enrollment's API-key revocations and drops the key from the caller cache at once. Every
@@ -30,6 +35,7 @@ export class ApiKeyRevocationsConsumer implements OnApplicationBootstrap, Before
     private readonly authenticate: AuthenticateCallerUseCase,
     @Inject(KAFKA_CLIENT) private readonly kafka: KafkaClient,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(OPERATOR_AUTH_SERVICE) private readonly service: string,
     state: ServiceState,
   ) {
     state.addProbe({
@@ -55,7 +61,7 @@ export class ApiKeyRevocationsConsumer implements OnApplicationBootstrap, Before
     if (this.stopped) return;
     const consumer = new EventConsumer({
       kafka: this.kafka,
-      groupId: `privacy-api-key-revocations-${randomUUID()}`,
+      groupId: revocationsGroupId(this.service),
       logger: this.logger.child({ component: 'api-key-revocations-consumer' }),
       fromBeginning: false,
       maxWaitTimeInMs: 200,

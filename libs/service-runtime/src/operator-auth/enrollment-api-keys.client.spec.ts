@@ -4,8 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_KEYS_INTROSPECT } from '@meterkeep/contracts';
 import { createLogger } from '@meterkeep/observability';
-import { mutualTlsCredential } from '@meterkeep/service-runtime';
-import { testCa, testIdentity, testListenerOptions } from '@meterkeep/service-runtime/testing';
+import { mutualTlsCredential } from '../internal-http/service-credential';
+import { testCa, testIdentity, testListenerOptions } from '../testing';
 import { EnrollmentApiKeysClient } from './enrollment-api-keys.client';
 
 const ca = testCa();

@@ -1,4 +1,4 @@
-import type { Caller } from '@meterkeep/service-runtime';
+import type { Caller } from '../auth/caller';
 
 /**
  * Answers about API keys, for a short while: callers resolved (a key revoked in enrollment is dropped

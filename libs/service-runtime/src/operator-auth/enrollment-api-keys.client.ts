@@ -1,10 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { API_KEYS_INTROSPECT } from '@meterkeep/contracts';
 import type { Logger } from '@meterkeep/observability';
-import { type Caller, InternalHttpClient, type ServiceCredential } from '@meterkeep/service-runtime';
-import { LOGGER } from '@meterkeep/service-runtime';
-import { ENROLLMENT_AUTH } from '../core/tokens';
-import { AuthErrors } from './auth.errors';
+import type { Caller } from '../auth/caller';
+import { InternalHttpClient } from '../internal-http/internal-http-client';
+import type { ServiceCredential } from '../internal-http/service-credential';
+import { LOGGER } from '../service-core.module';
+import { OperatorAuthErrors } from './operator-auth.errors';
+import { ENROLLMENT_AUTH } from './operator-auth.tokens';
 
 export interface EnrollmentAuthOptions {
   /** ENROLLMENT_INTERNAL_URL: where enrollment's internal routes answer. */
@@ -20,7 +22,7 @@ export interface EnrollmentAuthOptions {
 /**
  * Asks enrollment, which owns tenants and API keys, whose key a caller presented (its route
  * API_KEYS_INTROSPECT). The key is never logged. Unknown or revoked (401, 400): undefined. No usable
- * answer, or enrollment refusing us as a caller (403): AuthErrors.unavailable (503).
+ * answer, or enrollment refusing us as a caller (403): OperatorAuthErrors.unavailable (503).
  */
 @Injectable()
 export class EnrollmentApiKeysClient {
@@ -32,7 +34,7 @@ export class EnrollmentApiKeysClient {
       baseUrl: options.enrollmentUrl,
       credential: options.credential,
       timeoutMs: options.timeoutMs ?? 3_000,
-      unavailable: AuthErrors.unavailable,
+      unavailable: OperatorAuthErrors.unavailable,
       logger,
     });
   }

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { type Caller, type CallerResolver, bearerToken } from '@meterkeep/service-runtime';
-import { ENROLLMENT_AUTH } from '../core/tokens';
-import { AuthErrors } from './auth.errors';
+import { type Caller, type CallerResolver, bearerToken } from '../auth/caller';
+import { OperatorAuthErrors } from './operator-auth.errors';
+import { ENROLLMENT_AUTH } from './operator-auth.tokens';
 import { CallerCache } from './caller-cache';
 import { EnrollmentApiKeysClient, type EnrollmentAuthOptions } from './enrollment-api-keys.client';
 
@@ -46,11 +46,11 @@ export class AuthenticateCallerUseCase implements CallerResolver {
 
   async execute(authorization: string | undefined): Promise<Caller> {
     const token = bearerToken(authorization);
-    if (!token || token.length > MAX_KEY_LENGTH) throw AuthErrors.unauthenticated();
+    if (!token || token.length > MAX_KEY_LENGTH) throw OperatorAuthErrors.unauthenticated();
     const id = createHash('sha256').update(token, 'utf8').digest('base64url');
     const cached = this.cache.get(id);
     if (cached) return cached;
-    if (this.refused.get(id)) throw AuthErrors.unauthenticated();
+    if (this.refused.get(id)) throw OperatorAuthErrors.unauthenticated();
     let pending = this.inFlight.get(id);
     if (!pending) {
       pending = this.enrollment
@@ -67,7 +67,7 @@ export class AuthenticateCallerUseCase implements CallerResolver {
       this.inFlight.set(id, pending);
     }
     const caller = await pending;
-    if (!caller) throw AuthErrors.unauthenticated();
+    if (!caller) throw OperatorAuthErrors.unauthenticated();
     return caller;
   }
 }

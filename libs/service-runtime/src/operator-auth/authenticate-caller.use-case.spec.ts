@@ -1,7 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { type Caller, DomainError, mutualTlsCredential } from '@meterkeep/service-runtime';
-import { testCa, testIdentity } from '@meterkeep/service-runtime/testing';
-import { AuthErrors } from './auth.errors';
+import type { Caller } from '../auth/caller';
+import { DomainError } from '../errors/domain-error';
+import { mutualTlsCredential } from '../internal-http/service-credential';
+import { testCa, testIdentity } from '../testing';
+import { OperatorAuthErrors } from './operator-auth.errors';
 import { AuthenticateCallerUseCase } from './authenticate-caller.use-case';
 import type { EnrollmentApiKeysClient } from './enrollment-api-keys.client';
 
@@ -13,7 +15,7 @@ function setup(answers: (() => Promise<Caller | undefined>)[], cacheTtlMs?: numb
   const client = { introspect } as unknown as EnrollmentApiKeysClient;
   const useCase = new AuthenticateCallerUseCase(client, {
     enrollmentUrl: 'https://enrollment',
-    credential: mutualTlsCredential(testIdentity(testCa(), 'ota-distributor')),
+    credential: mutualTlsCredential(testIdentity(testCa(), 'privacy')),
     ...(cacheTtlMs !== undefined && { cacheTtlMs }),
   });
   return { introspect, useCase };
@@ -71,7 +73,7 @@ describe('AuthenticateCallerUseCase', () => {
 
   it('never caches an outage', async () => {
     const { introspect, useCase } = setup([
-      () => Promise.reject(AuthErrors.unavailable()),
+      () => Promise.reject(OperatorAuthErrors.unavailable()),
       () => Promise.resolve(caller),
     ]);
     expect(await codeOf(useCase.execute(`Bearer ${KEY}`))).toBe('AUTH_UNAVAILABLE');
