@@ -1,0 +1,197 @@
+// Spec §6.10: ≥10,000 random and mutated envelopes into the meter's verifier. None may throw, none may
+// reach the verifier's catch-all (its "unexpected" refusal stands for a defect), and none but
+// whitespace-only edits of the genuine envelope may verify, and those only to the genuine digest.
+import { describe, expect, it } from 'vitest';
+import { DIGEST_B, NOW, at, days, manifest, newKeyPair } from '../test/fixtures';
+import { signManifest, verifyManifestEnvelope } from './envelope';
+import { issueSigningKeyCertificate } from './signing-key-certificate';
+import { isFirmwareFailureCode } from './failure-codes';
+
+/** Deterministic PRNG (mulberry32): a failure replays from its seed. */
+function rng(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const root = newKeyPair();
+const signing = newKeyPair();
+const cert = issueSigningKeyCertificate({
+  rootPrivateKey: root.privateKey,
+  signingPublicKey: signing.publicKey,
+  notBefore: at(-days(1)),
+  notAfter: at(days(30)),
+});
+const seeds = [
+  signManifest(manifest(), [{ privateKey: root.privateKey }]),
+  signManifest(
+    manifest({
+      components: [
+        {
+          id: ['app'],
+          version: '4.3.1',
+          format: 'bsdiff-zstd',
+          digest: { alg: 'sha-256', value: DIGEST_B },
+          size: 2048,
+          precursorDigest: { alg: 'sha-256', value: 'a'.repeat(64) },
+          resultDigest: { alg: 'sha-256', value: 'c'.repeat(64) },
+          resultSize: 1_048_576,
+        },
+      ],
+      provenance: { sourceDigest: 'd'.repeat(64), builder: 'ci/acme', sbomDigest: 'e'.repeat(64) },
+    }),
+    [{ privateKey: signing.privateKey, signingKeyCertPem: cert }],
+  ),
+];
+const trust = { rootPublicKeys: [root.publicKey] };
+
+const WEIRD: unknown[] = [
+  null,
+  true,
+  false,
+  0,
+  -0,
+  -1,
+  1.5,
+  2 ** 53,
+  2 ** 64,
+  1e308,
+  -1e308,
+  '',
+  'x'.repeat(600),
+  '\u0000',
+  '\ud800',
+  '__proto__',
+  'constructor',
+  [],
+  [[[[[]]]]],
+  {},
+  { __proto__: { polluted: true } },
+  'ES256',
+  'none',
+  'raw',
+  'lz4',
+  ['app'],
+  ['app', 'modem'],
+  'A'.repeat(64),
+  '2026-13-40T25:61:61Z',
+  '9999-12-31T23:59:59Z',
+];
+
+/** Changes the JSON at one random place (a random walk down from the root), so every output differs. */
+function mutateJson(value: unknown, random: () => number): unknown {
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+  if (Array.isArray(value) && value.length > 0 && random() < 0.75) {
+    const i = Math.floor(random() * value.length);
+    return value.map((v, j) => (j === i ? mutateJson(v, random) : v));
+  }
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    const copy: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+    const keys = Object.keys(copy);
+    if (keys.length > 0 && random() < 0.75) {
+      const key = pick(keys);
+      copy[key] = mutateJson(copy[key], random);
+      return copy;
+    }
+    if (random() < 0.5 || keys.length === 0) {
+      // defineProperty, so "__proto__" becomes a member as JSON.parse would make it.
+      Object.defineProperty(
+        copy,
+        pick(['extra', '__proto__', 'installNow', 'x5u', ...keys.map((k) => `${k} `)]),
+        {
+          value: pick(WEIRD),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        },
+      );
+    } else {
+      delete copy[pick(keys)];
+    }
+    return copy;
+  }
+  if (Array.isArray(value)) return random() < 0.5 ? [...value, pick(WEIRD)] : [...value, ...value, ...value];
+  if (typeof value === 'string' && value.length > 0 && random() < 0.5) {
+    const i = Math.floor(random() * value.length);
+    const replacement = String.fromCharCode(Math.floor(random() * 0x300));
+    const changed = value.slice(0, i) + replacement + value.slice(i + 1);
+    return changed === value ? `${value}x` : changed;
+  }
+  if (typeof value === 'number' && random() < 0.5)
+    return pick([value + 1, value - 1, -value - 1, value * 2 ** 40 + 1]);
+  const other = pick(WEIRD);
+  return Object.is(other, value) ? [value] : other;
+}
+
+function mutateBytes(bytes: Buffer, random: () => number): Buffer {
+  const out = Buffer.from(bytes);
+  const r = random();
+  if (r < 0.3) {
+    for (let n = 1 + Math.floor(random() * 4); n > 0; n--) {
+      out[Math.floor(random() * out.length)] = Math.floor(random() * 256);
+    }
+    return out;
+  }
+  if (r < 0.5) return out.subarray(0, Math.floor(random() * out.length));
+  if (r < 0.6) return Buffer.concat([out, Buffer.from(' '.repeat(Math.floor(random() * 70_000)))]);
+  if (r < 0.7) {
+    const at = Math.floor(random() * out.length);
+    return Buffer.concat([
+      out.subarray(0, at),
+      Buffer.from(String.fromCharCode(...Array.from({ length: 8 }, () => Math.floor(random() * 128)))),
+      out.subarray(at),
+    ]);
+  }
+  if (r < 0.8)
+    return Buffer.from(Array.from({ length: Math.floor(random() * 512) }, () => Math.floor(random() * 256)));
+  // Deep nesting and duplicate keys, which JSON.parse accepts.
+  if (r < 0.9) return Buffer.from(`${'['.repeat(5000)}${']'.repeat(5000)}`);
+  const text = out.toString('utf8');
+  return Buffer.from(text.replace('"sequenceNumber":', '"sequenceNumber":99999,"sequenceNumber":'));
+}
+
+describe('verifyManifestEnvelope under fuzzing', () => {
+  it('never throws and never accepts a forgery: 10,000 mutated or random envelopes', () => {
+    const random = rng(0x5eed);
+    const codes = new Map<string, number>();
+    let accepted = 0;
+    const runs = 10_000;
+    for (let i = 0; i < runs; i++) {
+      const seed = seeds[i % seeds.length]!;
+      const bytes =
+        random() < 0.6
+          ? Buffer.from(
+              JSON.stringify(mutateJson(JSON.parse(seed.envelopeBytes.toString()), random)) ?? 'null',
+            )
+          : mutateBytes(seed.envelopeBytes, random);
+      let result: ReturnType<typeof verifyManifestEnvelope>;
+      try {
+        result = verifyManifestEnvelope(bytes, trust, NOW);
+      } catch (error) {
+        throw new Error(`run ${i} threw: ${String(error)}`);
+      }
+      if (result.ok) {
+        accepted++;
+        expect(
+          seeds.map((s) => s.digest),
+          `run ${i} accepted a foreign manifest`,
+        ).toContain(result.digest);
+      } else {
+        expect(result.message, `run ${i}`).not.toMatch(/^unexpected/);
+        expect(isFirmwareFailureCode(result.code)).toBe(true);
+        codes.set(result.code, (codes.get(result.code) ?? 0) + 1);
+      }
+    }
+    // The fuzzer reaches past the schema into the signature checks, not only the parser.
+    expect(codes.get('MANIFEST_MALFORMED') ?? 0).toBeGreaterThan(100);
+    expect(codes.get('MANIFEST_SIGNATURE_INVALID') ?? 0).toBeGreaterThan(100);
+    // Only edits that leave the signed manifest as it was (trailing whitespace, a signature repeated, a
+    // duplicate key that JSON.parse overrides) may still verify, and above only to the genuine digest.
+    expect(accepted).toBeLessThan(runs / 5);
+  });
+});
