@@ -1,11 +1,14 @@
 // Spec §6.10: ≥10,000 random and mutated envelopes into the meter's verifier. None may throw, none may
 // reach the verifier's catch-all (its "unexpected" refusal stands for a defect), and none but
 // whitespace-only edits of the genuine envelope may verify, and those only to the genuine digest.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { DIGEST_B, NOW, at, days, manifest, newKeyPair } from '../test/fixtures';
 import { signManifest, verifyManifestEnvelope } from './envelope';
 import { issueSigningKeyCertificate } from './signing-key-certificate';
 import { isFirmwareFailureCode } from './failure-codes';
+
+// 10,000 verifications, many reaching ECDSA: seconds on a loaded 2-core machine, past the 5 s default.
+vi.setConfig({ testTimeout: 120_000 });
 
 /** Deterministic PRNG (mulberry32): a failure replays from its seed. */
 function rng(seed: number) {
