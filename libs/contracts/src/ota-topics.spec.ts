@@ -25,7 +25,7 @@ function propertyNames(schema: unknown, out: string[] = []): string[] {
   } else if (schema !== null && typeof schema === 'object') {
     for (const [key, value] of Object.entries(schema)) {
       if (key === 'properties' && value !== null && typeof value === 'object')
-        out.push(...Object.keys(value));
+        out.push(...Object.keys(value as object));
       propertyNames(value, out);
     }
   }

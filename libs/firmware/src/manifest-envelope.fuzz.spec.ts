@@ -90,8 +90,9 @@ const WEIRD: unknown[] = [
 function mutateJson(value: unknown, random: () => number): unknown {
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   if (Array.isArray(value) && value.length > 0 && random() < 0.75) {
+    const items = value as unknown[];
     const i = Math.floor(random() * value.length);
-    return value.map((v, j) => (j === i ? mutateJson(v, random) : v));
+    return items.map((v, j) => (j === i ? mutateJson(v, random) : v));
   }
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
     const copy: Record<string, unknown> = { ...(value as Record<string, unknown>) };

@@ -52,7 +52,9 @@ describe('signManifest / verifyManifestEnvelope', () => {
     const signed = signedByRoot();
     expectRefused(
       verifyManifestEnvelope(
-        editEnvelope(signed.envelopeBytes, (e) => (e.signatures = [])),
+        editEnvelope(signed.envelopeBytes, (e) => {
+          e.signatures = [];
+        }),
         trust,
         NOW,
       ),
@@ -76,10 +78,9 @@ describe('signManifest / verifyManifestEnvelope', () => {
     const byOther = signManifest(manifest(), [{ privateKey: other.privateKey }]);
     expectRefused(verifyManifestEnvelope(byOther.envelopeBytes, trust, NOW), 'MANIFEST_SIGNATURE_INVALID');
     // The other key's signature presented under the root's key id.
-    const relabelled = editEnvelope(
-      byOther.envelopeBytes,
-      (e) => (e.signatures[0].keyId = keyIdOf(root.publicKey)),
-    );
+    const relabelled = editEnvelope(byOther.envelopeBytes, (e) => {
+      e.signatures[0].keyId = keyIdOf(root.publicKey);
+    });
     expectRefused(verifyManifestEnvelope(relabelled, trust, NOW), 'MANIFEST_SIGNATURE_INVALID');
     // A self-made signing-key certificate: signed by the other key, not by a root.
     const cert = issueSigningKeyCertificate({
@@ -101,30 +102,31 @@ describe('signManifest / verifyManifestEnvelope', () => {
     const signed = signedByRoot();
     const lower = signManifest(manifest({ sequenceNumber: 44 }), [{ privateKey: root.privateKey }]);
     // The signature of another manifest under this one; and a field changed after signing.
-    const swapped = editEnvelope(
-      signed.envelopeBytes,
-      (e) => (e.signatures = JSON.parse(lower.envelopeBytes.toString()).signatures),
-    );
+    const swapped = editEnvelope(signed.envelopeBytes, (e) => {
+      e.signatures = JSON.parse(lower.envelopeBytes.toString()).signatures;
+    });
     expectRefused(verifyManifestEnvelope(swapped, trust, NOW), 'MANIFEST_SIGNATURE_INVALID');
-    const bumped = editEnvelope(signed.envelopeBytes, (e) => (e.manifest.sequenceNumber = 99));
+    const bumped = editEnvelope(signed.envelopeBytes, (e) => {
+      e.manifest.sequenceNumber = 99;
+    });
     expectRefused(verifyManifestEnvelope(bumped, trust, NOW), 'MANIFEST_SIGNATURE_INVALID');
-    const retargeted = editEnvelope(
-      signed.envelopeBytes,
-      (e) => (e.manifest.components[0].digest.value = DIGEST_B),
-    );
+    const retargeted = editEnvelope(signed.envelopeBytes, (e) => {
+      e.manifest.components[0].digest.value = DIGEST_B;
+    });
     expectRefused(verifyManifestEnvelope(retargeted, trust, NOW), 'MANIFEST_SIGNATURE_INVALID');
   });
 
   it('suit.non-auth.alg-none-refused', () => {
     const signed = signedByRoot();
     for (const alg of ['none', 'HS256', 'ES384', 'es256', '']) {
-      const tampered = editEnvelope(signed.envelopeBytes, (e) => (e.signatures[0].alg = alg));
+      const tampered = editEnvelope(signed.envelopeBytes, (e) => {
+        e.signatures[0].alg = alg;
+      });
       expectRefused(verifyManifestEnvelope(tampered, trust, NOW), 'MANIFEST_SIGNATURE_INVALID');
     }
-    const noneEmpty = editEnvelope(
-      signed.envelopeBytes,
-      (e) => (e.signatures[0] = { ...e.signatures[0], alg: 'none', sig: '' }),
-    );
+    const noneEmpty = editEnvelope(signed.envelopeBytes, (e) => {
+      e.signatures[0] = { ...e.signatures[0], alg: 'none', sig: '' };
+    });
     expectRefused(verifyManifestEnvelope(noneEmpty, trust, NOW), 'MANIFEST_SIGNATURE_INVALID');
   });
 
@@ -132,31 +134,41 @@ describe('signManifest / verifyManifestEnvelope', () => {
     const signed = signedByRoot();
     const der = signed.signaturesDer[0]!;
     for (const cut of [1, 2, 8, der.length - 8]) {
-      const truncated = editEnvelope(
-        signed.envelopeBytes,
-        (e) => (e.signatures[0].sig = der.subarray(0, der.length - cut).toString('base64url')),
-      );
+      const truncated = editEnvelope(signed.envelopeBytes, (e) => {
+        e.signatures[0].sig = der.subarray(0, der.length - cut).toString('base64url');
+      });
       expectRefused(verifyManifestEnvelope(truncated, trust, NOW), 'MANIFEST_SIGNATURE_INVALID');
     }
     // Raw r||s (64 bytes) is not the DER the envelope carries; padding and standard base64 neither.
-    const padded = editEnvelope(signed.envelopeBytes, (e) => (e.signatures[0].sig = der.toString('base64')));
+    const padded = editEnvelope(signed.envelopeBytes, (e) => {
+      e.signatures[0].sig = der.toString('base64');
+    });
     expectRefused(verifyManifestEnvelope(padded, trust, NOW), 'MANIFEST_SIGNATURE_INVALID');
-    const trailing = editEnvelope(
-      signed.envelopeBytes,
-      (e) => (e.signatures[0].sig = Buffer.concat([der, Buffer.from([0])]).toString('base64url')),
-    );
+    const trailing = editEnvelope(signed.envelopeBytes, (e) => {
+      e.signatures[0].sig = Buffer.concat([der, Buffer.from([0])]).toString('base64url');
+    });
     expectRefused(verifyManifestEnvelope(trailing, trust, NOW), 'MANIFEST_SIGNATURE_INVALID');
   });
 
   it('suit.non-auth.extra-field-unsigned-refused', () => {
     const signed = signedByRoot();
     // A field added after signing, at the top of the manifest, in a component, in a digest, in the envelope.
-    const edits: ((e: any) => void)[] = [
-      (e) => (e.manifest.installNow = true),
-      (e) => (e.manifest.components[0].slot = 'A'),
-      (e) => (e.manifest.components[0].digest.url = 'https://attacker.example/fw.bin'),
-      (e) => (e.signatures[0].x5u = 'https://attacker.example/key'),
-      (e) => (e.unsignedHint = 1),
+    const edits: ((e: LooseJson) => void)[] = [
+      (e) => {
+        e.manifest.installNow = true;
+      },
+      (e) => {
+        e.manifest.components[0].slot = 'A';
+      },
+      (e) => {
+        e.manifest.components[0].digest.url = 'https://attacker.example/fw.bin';
+      },
+      (e) => {
+        e.signatures[0].x5u = 'https://attacker.example/key';
+      },
+      (e) => {
+        e.unsignedHint = 1;
+      },
     ];
     for (const edit of edits) {
       const result = verifyManifestEnvelope(editEnvelope(signed.envelopeBytes, edit), trust, NOW);
@@ -190,12 +202,13 @@ describe('signManifest / verifyManifestEnvelope', () => {
 
   it('refuses more than 8 components and more than 4 signatures', () => {
     const signed = signedByRoot();
-    const nine = editEnvelope(
-      signed.envelopeBytes,
-      (e) => (e.manifest.components = Array(9).fill(e.manifest.components[0])),
-    );
+    const nine = editEnvelope(signed.envelopeBytes, (e) => {
+      e.manifest.components = Array(9).fill(e.manifest.components[0]);
+    });
     expectRefused(verifyManifestEnvelope(nine, trust, NOW), 'MANIFEST_MALFORMED');
-    const five = editEnvelope(signed.envelopeBytes, (e) => (e.signatures = Array(5).fill(e.signatures[0])));
+    const five = editEnvelope(signed.envelopeBytes, (e) => {
+      e.signatures = Array(5).fill(e.signatures[0]);
+    });
     expectRefused(verifyManifestEnvelope(five, trust, NOW), 'MANIFEST_SIGNATURE_INVALID');
   });
 
@@ -220,16 +233,17 @@ describe('signManifest / verifyManifestEnvelope', () => {
 
   it('suit.format.unknown-format-refused (at the schema: the format is inside the signed bytes)', () => {
     const signed = signedByRoot();
-    const lz4 = editEnvelope(signed.envelopeBytes, (e) => (e.manifest.components[0].format = 'lz4'));
+    const lz4 = editEnvelope(signed.envelopeBytes, (e) => {
+      e.manifest.components[0].format = 'lz4';
+    });
     expectRefused(verifyManifestEnvelope(lz4, trust, NOW), 'FORMAT_UNSUPPORTED');
   });
 
   it('suit.location.unknown-component-refused (a component no meter has)', () => {
     const signed = signedByRoot();
-    const bootloader = editEnvelope(
-      signed.envelopeBytes,
-      (e) => (e.manifest.components[0].id = ['bootloader']),
-    );
+    const bootloader = editEnvelope(signed.envelopeBytes, (e) => {
+      e.manifest.components[0].id = ['bootloader'];
+    });
     expectRefused(verifyManifestEnvelope(bootloader, trust, NOW), 'COMPONENT_UNKNOWN');
   });
 });

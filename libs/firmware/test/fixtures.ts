@@ -81,9 +81,13 @@ export function receipt(overrides: Partial<Receipt> = {}): Receipt {
   };
 }
 
+/** JSON as a test edits it: any shape, on purpose. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests forge arbitrary envelopes
+export type LooseJson = any;
+
 /** Parses envelope bytes, lets a test edit the JSON, writes it back (no re-signing). */
-export function editEnvelope(bytes: Buffer, edit: (envelope: any) => void): Buffer {
-  const envelope = JSON.parse(bytes.toString('utf8'));
+export function editEnvelope(bytes: Buffer, edit: (envelope: LooseJson) => void): Buffer {
+  const envelope: LooseJson = JSON.parse(bytes.toString('utf8'));
   edit(envelope);
   return Buffer.from(JSON.stringify(envelope));
 }
