@@ -2,7 +2,16 @@
 // the meter checks a manifest envelope. Each test names the threat row it stands for.
 import { createHash, sign } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { DIGEST_B, NOW, at, days, editEnvelope, manifest, newKeyPair } from '../test/fixtures';
+import {
+  DIGEST_B,
+  type LooseJson,
+  NOW,
+  at,
+  days,
+  editEnvelope,
+  manifest,
+  newKeyPair,
+} from '../test/fixtures';
 import { canonicalize } from './canonical-json';
 import { type ManifestTrust, signManifest, verifyManifestEnvelope } from './envelope';
 import { MAX_ENVELOPE_BYTES } from './manifest.schema';
