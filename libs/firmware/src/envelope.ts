@@ -166,7 +166,10 @@ function verifyOrRefuse(bytes: Uint8Array, trust: ManifestTrust, trustedNow: Dat
 
   for (const [i, entry] of signatures.entries()) {
     const where = `signatures[${i}]`;
+    // The key that verifies, and its id computed from the key itself: revocation and the signer count
+    // never rest on the keyId the envelope claims.
     let key: KeyObject | undefined;
+    let signerKeyId: string;
     if (entry.signingKeyCert === undefined) {
       key = rootsById.get(entry.keyId);
       if (!key) {
@@ -178,19 +181,21 @@ function verifyOrRefuse(bytes: Uint8Array, trust: ManifestTrust, trustedNow: Dat
           `${where}: key ${entry.keyId} is no root key and has no certificate`,
         );
       }
+      signerKeyId = entry.keyId; // the map's key: keyIdOf(key)
     } else {
       const certificateDer = fromBase64url(entry.signingKeyCert);
       if (!certificateDer)
         return refuse('MANIFEST_SIGNATURE_INVALID', `${where}: signingKeyCert is no base64url`);
       const delegation = verifySigningKeyCertificate(certificateDer, trust.rootPublicKeys, trustedNow);
       if (!delegation.ok) return refuse('MANIFEST_SIGNATURE_INVALID', `${where}: ${delegation.reason}`);
-      if (delegation.keyId !== entry.keyId) {
-        return refuse('MANIFEST_SIGNATURE_INVALID', `${where}: keyId is not the certified key's`);
-      }
       key = delegation.publicKey;
+      signerKeyId = delegation.keyId;
     }
-    if (trust.revokedKeyIds?.has(entry.keyId)) {
-      return refuse('SIGNING_KEY_REVOKED', `${where}: key ${entry.keyId} is revoked`);
+    if (trust.revokedKeyIds?.has(signerKeyId)) {
+      return refuse('SIGNING_KEY_REVOKED', `${where}: key ${signerKeyId} is revoked`);
+    }
+    if (signerKeyId !== entry.keyId) {
+      return refuse('MANIFEST_SIGNATURE_INVALID', `${where}: keyId is not the certified key's`);
     }
     const signature = fromBase64url(entry.sig);
     if (!signature || !verifyEs256(key, signed, signature)) {
@@ -199,7 +204,7 @@ function verifyOrRefuse(bytes: Uint8Array, trust: ManifestTrust, trustedNow: Dat
         `${where}: the signature does not verify over the manifest`,
       );
     }
-    if (!signers.includes(entry.keyId)) signers.push(entry.keyId);
+    if (!signers.includes(signerKeyId)) signers.push(signerKeyId);
   }
 
   for (const component of manifest.components) {

@@ -306,6 +306,11 @@ describe('delegated signing keys', () => {
     const signed = signedBySigningKey(delegate(at(-days(1)), at(days(30))));
     const revoked: ManifestTrust = { ...trust, revokedKeyIds: new Set([keyIdOf(signing.publicKey)]) };
     expectRefused(verifyManifestEnvelope(signed.envelopeBytes, revoked, NOW), 'SIGNING_KEY_REVOKED');
+    // Relabelling the revoked key's id does not dodge the list: revocation reads the certified key.
+    const relabelled = editEnvelope(signed.envelopeBytes, (e) => {
+      e.signatures[0].keyId = keyIdOf(other.publicKey);
+    });
+    expectRefused(verifyManifestEnvelope(relabelled, revoked, NOW), 'SIGNING_KEY_REVOKED');
     // Another key's revocation leaves it trusted.
     const unrelated: ManifestTrust = { ...trust, revokedKeyIds: new Set([keyIdOf(other.publicKey)]) };
     expect(verifyManifestEnvelope(signed.envelopeBytes, unrelated, NOW).ok).toBe(true);
