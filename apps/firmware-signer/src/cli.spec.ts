@@ -244,6 +244,44 @@ describe('firmware-signer', () => {
     expect(mismatch.stderr).toContain('certifies another key');
   });
 
+  it('cosign adds a second signer over the same bytes: a two-signature policy (metrology) then passes', async () => {
+    await cli(['keygen', '--out', path('second')]);
+    const run = await cli([
+      'cosign',
+      '--key',
+      path('second', 'private.pem'),
+      '--envelope',
+      path('signed', 'envelope.json'),
+      '--out',
+      path('cosigned'),
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    expectNoSecret(run, path('second', 'private.pem'));
+    expect(
+      readFileSync(path('cosigned', 'manifest.jcs')).equals(readFileSync(path('signed', 'manifest.jcs'))),
+    ).toBe(true);
+    const roots = ['root', 'second'].map((name) => createPublicKey(readFileSync(path(name, 'public.pem'))));
+    const policy = { rootPublicKeys: roots, requiredSignatures: () => 2 };
+    const one = verifyManifestEnvelope(readFileSync(path('signed', 'envelope.json')), policy, NOW);
+    expect(one).toMatchObject({ ok: false, code: 'MANIFEST_SIGNATURES_INSUFFICIENT' });
+    const two = verifyManifestEnvelope(readFileSync(path('cosigned', 'envelope.json')), policy, NOW);
+    expect(two).toMatchObject({ ok: true, signerKeyIds: roots.map((key) => keyIdOf(key)) });
+    const openssl = spawnSync(
+      'openssl',
+      [
+        'dgst',
+        '-sha256',
+        '-verify',
+        path('second', 'public.pem'),
+        '-signature',
+        path('cosigned', 'manifest.cosig'),
+        path('cosigned', 'manifest.jcs'),
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(`${openssl.stdout}${openssl.stderr}`.trim()).toBe('Verified OK');
+  });
+
   it('keygen encrypts the private key when a passphrase is set, and sign needs it', async () => {
     const env = { [PASSPHRASE_ENV]: 'offline ceremony passphrase' };
     expect((await cli(['keygen', '--out', path('encrypted')], env)).code).toBe(0);

@@ -1,4 +1,5 @@
 import { asksForVersion, versionLine } from '@meterkeep/config';
+import { cosignCommand } from './commands/cosign.command';
 import { delegateCommand } from './commands/delegate.command';
 import { keygenCommand } from './commands/keygen.command';
 import { signCommand } from './commands/sign.command';
@@ -6,7 +7,13 @@ import { verifyCommand } from './commands/verify.command';
 import type { CliCommand, CliIo } from './io';
 import { SignerError } from './signer.errors';
 
-export const COMMANDS: readonly CliCommand[] = [keygenCommand, signCommand, delegateCommand, verifyCommand];
+export const COMMANDS: readonly CliCommand[] = [
+  keygenCommand,
+  signCommand,
+  cosignCommand,
+  delegateCommand,
+  verifyCommand,
+];
 
 const HELP_FLAGS = new Set(['-h', '--help', 'help']);
 

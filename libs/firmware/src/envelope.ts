@@ -6,6 +6,7 @@ import {
   type FirmwareManifest,
   MAX_ENVELOPE_BYTES,
   type ManifestEnvelope,
+  type ManifestSignature,
   componentName,
   manifestEnvelopeSchema,
   manifestSchema,
@@ -41,18 +42,51 @@ export function signManifest(manifest: FirmwareManifest, signers: readonly Manif
   if (signers.length === 0) throw new RangeError('A manifest needs at least one signer');
   const parsed = manifestSchema.safeParse(manifest);
   if (!parsed.success) throw new RangeError(`The manifest is not valid: ${describeIssues(parsed.error)}`);
-  const bytes = canonicalBytes(parsed.data);
+  return withSignatures(parsed.data, [], signers);
+}
+
+/**
+ * Adds signatures to an existing envelope (a second signer, on another machine, for a component whose
+ * device policy asks for two). The signatures already there are kept as they are; the returned
+ * `signaturesDer` are the new ones. The co-signer compares the printed digest with the first signer's.
+ */
+export function cosignManifest(
+  envelopeBytes: Uint8Array,
+  signers: readonly ManifestSigner[],
+): SignedManifest {
+  if (signers.length === 0) throw new RangeError('Co-signing needs at least one signer');
+  const json = parseBoundedJson(envelopeBytes, MAX_ENVELOPE_BYTES);
+  const parsed = manifestEnvelopeSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new RangeError(
+      json === undefined
+        ? 'The envelope is not UTF-8 JSON within 64 KiB'
+        : `The envelope is not valid: ${describeIssues(parsed.error)}`,
+    );
+  }
+  return withSignatures(parsed.data.manifest, parsed.data.signatures, signers);
+}
+
+function withSignatures(
+  manifest: FirmwareManifest,
+  existing: readonly ManifestSignature[],
+  signers: readonly ManifestSigner[],
+): SignedManifest {
+  const bytes = canonicalBytes(manifest);
   const signaturesDer = signers.map((signer) => signEs256(signer.privateKey, bytes));
   const envelope: ManifestEnvelope = {
-    manifest: parsed.data,
-    signatures: signers.map((signer, i) => ({
-      keyId: keyIdOf(signer.privateKey),
-      alg: 'ES256' as const,
-      sig: toBase64url(signaturesDer[i]!),
-      ...(signer.signingKeyCertPem !== undefined && {
-        signingKeyCert: toBase64url(toDer(signer.signingKeyCertPem, 'CERTIFICATE')),
-      }),
-    })),
+    manifest,
+    signatures: [
+      ...existing,
+      ...signers.map((signer, i) => ({
+        keyId: keyIdOf(signer.privateKey),
+        alg: 'ES256' as const,
+        sig: toBase64url(signaturesDer[i]!),
+        ...(signer.signingKeyCertPem !== undefined && {
+          signingKeyCert: toBase64url(toDer(signer.signingKeyCertPem, 'CERTIFICATE')),
+        }),
+      })),
+    ],
   };
   const checked = manifestEnvelopeSchema.safeParse(envelope);
   if (!checked.success) throw new RangeError(`The envelope is not valid: ${describeIssues(checked.error)}`);

@@ -31,6 +31,7 @@ export {
   type ManifestVerification,
   type SignedManifest,
   type VerifiedManifest,
+  cosignManifest,
   signManifest,
   verifyManifestEnvelope,
 } from './envelope';

@@ -13,7 +13,7 @@ import {
   newKeyPair,
 } from '../test/fixtures';
 import { canonicalize } from './canonical-json';
-import { type ManifestTrust, signManifest, verifyManifestEnvelope } from './envelope';
+import { type ManifestTrust, cosignManifest, signManifest, verifyManifestEnvelope } from './envelope';
 import { MAX_ENVELOPE_BYTES } from './manifest.schema';
 import { keyIdOf } from './signature';
 import { issueSigningKeyCertificate } from './signing-key-certificate';
@@ -351,6 +351,17 @@ describe('signatures per component (device policy)', () => {
     expect(verifyManifestEnvelope(two.envelopeBytes, twoRoots, NOW).ok).toBe(true);
     // The app component needs one.
     expect(verifyManifestEnvelope(signedByRoot().envelopeBytes, twoRoots, NOW).ok).toBe(true);
+  });
+
+  it('cosignManifest adds a second signer to an existing envelope, keeping the first signature', () => {
+    const first = signManifest(metrology, [{ privateKey: root.privateKey }]);
+    const both = cosignManifest(first.envelopeBytes, [{ privateKey: second.privateKey }]);
+    expect(both.digest).toBe(first.digest);
+    expect(verifyManifestEnvelope(both.envelopeBytes, twoRoots, NOW)).toMatchObject({
+      ok: true,
+      signerKeyIds: [keyIdOf(root.publicKey), keyIdOf(second.publicKey)],
+    });
+    expect(() => cosignManifest(Buffer.from('{}'), [{ privateKey: second.privateKey }])).toThrow(/not valid/);
   });
 
   it('a bad signature beside a good one is refused, never skipped', () => {

@@ -72,7 +72,7 @@ export const signCommand: CliCommand = {
  * The certificate must certify this very key and be valid now: a signature a meter would refuse is
  * caught here, offline. Whether a root signed it is the meter's check (the tool need not hold the root).
  */
-function checkCertificateFor(pem: string, path: string, keyId: string, now: Date): void {
+export function checkCertificateFor(pem: string, path: string, keyId: string, now: Date): void {
   let certificate: Certificate;
   try {
     certificate = parseCertificate(pem);
