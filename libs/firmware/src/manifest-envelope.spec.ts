@@ -240,6 +240,14 @@ describe('signManifest / verifyManifestEnvelope', () => {
     expect(verifyManifestEnvelope(endOfLife.envelopeBytes, trust, NOW).ok).toBe(true);
   });
 
+  it('refuses a description with control, bidi-override or private-use characters', () => {
+    for (const description of ['line\nforged: ok', 'abc\u202edcba', '\ue000', 'x'.repeat(513)]) {
+      expect(() => signManifest(manifest({ description }), [{ privateKey: root.privateKey }])).toThrow(
+        /description/,
+      );
+    }
+  });
+
   it('suit.format.unknown-format-refused (at the schema: the format is inside the signed bytes)', () => {
     const signed = signedByRoot();
     const lz4 = editEnvelope(signed.envelopeBytes, (e) => {

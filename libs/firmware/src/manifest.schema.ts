@@ -77,13 +77,15 @@ export const manifestComponent = z
   });
 
 /**
- * Printable text only: no control or format characters that could forge a log line or hide content,
- * and no lone surrogate (I-JSON, so RFC 8785 can canonicalise it).
+ * Printable text only: no control or format characters (bidi overrides included) that could forge a log
+ * line or hide content, no private-use characters, and no lone surrogate (I-JSON, so RFC 8785 can
+ * canonicalise it). Unassigned code points pass: refusing them would make the verdict depend on the
+ * Unicode version of the runtime, signer and meter alike.
  */
 const description = z
   .string()
   .max(MAX_DESCRIPTION_CHARS)
-  .regex(/^[^\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Cs}]*$/u, 'printable text');
+  .regex(/^[^\p{Cc}\p{Cf}\p{Co}\p{Cs}]*$/u, 'printable text');
 
 export const manifestSchema = z
   .strictObject({

@@ -76,6 +76,16 @@ describe('signReceipt / verifyReceipt', () => {
     expect(() => signReceipt(receipt({ bootedImageDigests: {} }), operational.privateKey)).toThrow(
       /bootedImageDigests/,
     );
+    // A "__proto__" member is a member like any other: refused, not skipped (and never a prototype).
+    const text = signReceipt(receipt(), operational.privateKey)
+      .toString()
+      .replace(
+        '"bootedImageDigests":{',
+        `"bootedImageDigests":{"__proto__":{"metrology":"${'f'.repeat(64)}"},`,
+      );
+    expect(code(verifyReceipt(Buffer.from(text), operational.publicKey, expectation))).toBe(
+      'RECEIPT_MALFORMED',
+    );
     expect(() =>
       signReceipt(
         receipt({ bootedImageDigests: { bootloader: 'a'.repeat(64) } as never }),

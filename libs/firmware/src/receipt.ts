@@ -20,7 +20,14 @@ export const receiptSchema = z
     manifestDigest: sha256Hex,
     sequenceNumber: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
     bootedSlot: z.enum(['A', 'B']),
-    bootedImageDigests: z.partialRecord(z.enum(OTA_COMPONENT_IDS), sha256Hex),
+    // A strict object, not z.partialRecord: that one skips a "__proto__" member silently (found by the
+    // fuzz test), and a signed object refuses what it does not know.
+    bootedImageDigests: z.strictObject(
+      Object.fromEntries(OTA_COMPONENT_IDS.map((id) => [id, sha256Hex.optional()])) as Record<
+        (typeof OTA_COMPONENT_IDS)[number],
+        z.ZodOptional<typeof sha256Hex>
+      >,
+    ),
     confirmedAt: utcInstant,
     nonce,
   })
