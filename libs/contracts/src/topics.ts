@@ -7,6 +7,8 @@ import { ENROLLMENT_DEVICES } from './events/enrollment-device.event';
 import { ENROLLMENT_TRUST_ANCHORS } from './events/enrollment-trust-anchor.event';
 import { OTA_CAMPAIGNS } from './events/ota-campaign.event';
 import { OTA_DEVICE_STATUS } from './events/ota-device-status.event';
+import { OTA_DEVICE_STATUS_V2 } from './events/ota-device-status-v2.event';
+import { OTA_FIRMWARE } from './events/ota-firmware.event';
 import { PRIVACY_OCCUPANCIES } from './events/privacy-occupancy.event';
 import { PRIVACY_CONFIRMATIONS } from './events/privacy-confirmation.event';
 import { PRIVACY_REQUESTS } from './events/privacy-request.event';
@@ -26,6 +28,8 @@ export const ALL_TOPICS: readonly TopicContract[] = [
   TELEMETRY_REJECTED,
   OTA_CAMPAIGNS,
   OTA_DEVICE_STATUS,
+  OTA_DEVICE_STATUS_V2,
+  OTA_FIRMWARE,
   PRIVACY_REQUESTS,
   PRIVACY_CONFIRMATIONS,
   PRIVACY_OCCUPANCIES,
