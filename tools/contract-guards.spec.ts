@@ -92,6 +92,8 @@ function appSources(): { file: string; text: string }[] {
   };
   for (const app of readdirSync(resolve(root, 'apps'), { withFileTypes: true }))
     if (app.isDirectory()) walk(resolve(root, 'apps', app.name, 'src'));
+  // Service code shared by several apps: operator API-key authentication calls enrollment.
+  walk(resolve(root, 'libs/service-runtime/src/operator-auth'));
   return files;
 }
 
@@ -131,7 +133,8 @@ describe('both ends of an internal route import its contract', () => {
       [...text.matchAll(/\.(call|exchange)\(\s*([A-Z][A-Z0-9_]+)\s*,/g)].map((m) => ({ file, route: m[2]! })),
     );
     const names = new Set(internal.map(exportName));
-    // Today's callers: bootstrap (PSK proofs), privacy (introspection), the ingest (data keys, server certificates).
+    // Today's callers: bootstrap (PSK proofs), operator-auth (introspection, for privacy and the
+    // distributor), the ingest (data keys, server certificates).
     expect(calls.filter((c) => names.has(c.route)).map((c) => c.route)).toEqual(
       expect.arrayContaining([
         'PSK_PROOFS_CHECK',

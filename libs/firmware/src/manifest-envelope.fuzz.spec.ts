@@ -27,7 +27,7 @@ const seeds = [
         {
           id: ['app'],
           version: '4.3.1',
-          format: 'bsdiff-zstd',
+          format: 'zstd-patch',
           digest: { alg: 'sha-256', value: DIGEST_B },
           size: 2048,
           precursorDigest: { alg: 'sha-256', value: 'a'.repeat(64) },

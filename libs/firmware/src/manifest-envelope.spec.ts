@@ -227,7 +227,7 @@ describe('signManifest / verifyManifestEnvelope', () => {
         {
           id: ['app'],
           version: '4.3.1',
-          format: 'bsdiff-zstd',
+          format: 'zstd-patch',
           digest: { alg: 'sha-256', value: DIGEST_B },
           size: 1000,
         },

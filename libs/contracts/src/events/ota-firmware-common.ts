@@ -12,9 +12,9 @@ export type OtaComponentId = (typeof OTA_COMPONENT_IDS)[number];
 export const otaComponentId = z.enum(OTA_COMPONENT_IDS);
 
 /** Payload formats a manifest may name; a delta format needs a precursor digest (spec §5.1). */
-export const OTA_PAYLOAD_FORMATS = ['raw', 'zstd', 'bsdiff-zstd'] as const;
+export const OTA_PAYLOAD_FORMATS = ['raw', 'zstd', 'zstd-patch'] as const;
 export type OtaPayloadFormat = (typeof OTA_PAYLOAD_FORMATS)[number];
-export const OTA_DELTA_FORMATS: ReadonlySet<OtaPayloadFormat> = new Set(['bsdiff-zstd']);
+export const OTA_DELTA_FORMATS: ReadonlySet<OtaPayloadFormat> = new Set(['zstd-patch']);
 
 /**
  * The failure-code registry (spec §6.8): stable strings used by the meter, the events and the abort
