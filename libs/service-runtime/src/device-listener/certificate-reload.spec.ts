@@ -187,7 +187,7 @@ describe('MutualTlsListener with watched certificate files', () => {
 
     // A key of another pair under the served certificate (the key written, the certificate not yet).
     writeFileSync(keyFile, issuePair().keyPem);
-    await until(async () => refusals()[0], 'a refusal of the mismatched key');
+    await until(() => Promise.resolve(refusals()[0]), 'a refusal of the mismatched key');
     expect(refusals()[0]).toMatchObject({
       level: 'warn',
       err: { message: 'the private key does not match the certificate' },
@@ -198,7 +198,7 @@ describe('MutualTlsListener with watched certificate files', () => {
     const next = issuePair();
     writeFileSync(keyFile, next.keyPem);
     writeFileSync(certFile, next.certificatePem.slice(0, next.certificatePem.length / 3));
-    await until(async () => refusals()[1], 'a refusal of the half-written certificate');
+    await until(() => Promise.resolve(refusals()[1]), 'a refusal of the half-written certificate');
     expect(await servedSerial(port)).toBe(served.serial);
     expect(listener!.credentials.certificatePem).toBe(served.certificatePem);
     // No key material in any log line.
