@@ -57,8 +57,11 @@ export class DeviceListener implements OnApplicationBootstrap, BeforeApplication
       host: this.config.HOST,
       handler: this.adapterHost.httpAdapter.getInstance<RequestListener>(),
       credentials: () => this.identity.credentials(),
-      // An externally issued certificate is the operator's to renew (and to restart for).
-      ...(!this.identity.external && { reissueEveryMs: REISSUE_EVERY_MS }),
+      // An externally issued certificate is the operator's to renew (cert-manager rewrites the files):
+      // served again from its files when they change, no restart.
+      ...(this.identity.external
+        ? { watchFiles: [this.config.BOOTSTRAP_TLS_CERT_FILE!, this.config.BOOTSTRAP_TLS_KEY_FILE!] }
+        : { reissueEveryMs: REISSUE_EVERY_MS }),
       edge: deviceEdgeFromEnv(this.config, (_request, response) =>
         answerRefusal(response, BootstrapErrors.rateLimited(TOO_MANY_CONNECTIONS_RETRY_S)),
       ),

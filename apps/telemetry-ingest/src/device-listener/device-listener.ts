@@ -85,7 +85,10 @@ export class DeviceListener implements OnApplicationBootstrap, BeforeApplication
       host: this.config.HOST,
       handler: this.adapterHost.httpAdapter.getInstance<RequestListener>(),
       credentials: () => this.credentials.fetch(),
-      ...(!this.credentials.external && { reissueEveryMs: REISSUE_EVERY_MS }),
+      // An externally issued certificate is served again from its files when they change (renewals).
+      ...(this.credentials.external
+        ? { watchFiles: [this.config.TELEMETRY_TLS_CERT_FILE!, this.config.TELEMETRY_TLS_KEY_FILE!] }
+        : { reissueEveryMs: REISSUE_EVERY_MS }),
       edge: deviceEdgeFromEnv(this.config, (_request, response) =>
         answerRefusal(response, IngestErrors.saturated()),
       ),

@@ -1,8 +1,10 @@
-import { constants } from 'node:crypto';
+import { X509Certificate, constants, createPrivateKey } from 'node:crypto';
+import { type FSWatcher, watch } from 'node:fs';
 import type { RequestListener } from 'node:http';
 import { type Server, createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import { dirname, resolve } from 'node:path';
+import { type TLSSocket, createSecureContext } from 'node:tls';
 import type { Logger } from '@meterkeep/observability';
 import { type DeviceEdgeOptions, installDeviceEdge } from './device-edge';
 import { rememberPeerChain } from './peer-chain';
@@ -29,6 +31,17 @@ export interface MutualTlsListenerOptions {
   credentials: () => Promise<TlsCredentials>;
   /** How often the credentials are fetched again; never when absent (an externally issued certificate). */
   reissueEveryMs?: number;
+  /**
+   * The files `credentials` reads (an externally issued certificate and its key, which cert-manager renews
+   * in place): their directories are watched, and once they have been quiet for `watchDebounceMs` the
+   * credentials are read again and served to new connections, if the new key matches the new certificate.
+   * A half-written or mismatched pair is refused with a log line and the old certificate kept.
+   */
+  watchFiles?: readonly string[];
+  /** How long the watched files must stay unchanged before they are read (a renewal writes two files). */
+  watchDebounceMs?: number;
+  /** A safety net for a change the watch missed: the files are read again this often (if they changed). */
+  watchPollMs?: number;
   /** How long a stopping listener lets requests under way finish before closing their connections. */
   drainMs?: number;
   /**
@@ -48,18 +61,26 @@ export interface MutualTlsListenerOptions {
 const DEFAULT_DRAIN_MS = 5_000;
 const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 65_000;
 const DEFAULT_REQUEST_TIMEOUT_MS = 90_000;
+const DEFAULT_WATCH_DEBOUNCE_MS = 1_000;
+const DEFAULT_WATCH_POLL_MS = 300_000;
 
 /**
  * An HTTPS listener for devices, with mutual TLS: client certificates are requested but checked by
  * the application (against trust anchors that change at run time), not by OpenSSL. Session tickets
  * are off: a resumed session would not carry the client's intermediate certificates. The server
- * certificate is replaced in place (setSecureContext) when reissued; connections already open keep
- * theirs. Closing drains: no new connections, requests under way finish (up to `drainMs`).
+ * certificate is replaced in place (setSecureContext) when reissued or when its files change (watchFiles);
+ * connections already open keep theirs. Closing drains: no new connections, requests under way finish (up
+ * to `drainMs`).
  */
 export class MutualTlsListener {
   private server: Server | undefined;
   private current: TlsCredentials | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private watchers: FSWatcher[] = [];
+  private pollTimer: NodeJS.Timeout | undefined;
+  private debounceTimer: NodeJS.Timeout | undefined;
+  /** The reload under way, if any: reloads run one after the other. */
+  private reloading: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: MutualTlsListenerOptions) {}
 
@@ -124,12 +145,14 @@ export class MutualTlsListener {
       this.timer = setInterval(() => void this.reissue(), this.options.reissueEveryMs);
       this.timer.unref();
     }
+    if (this.options.watchFiles?.length) this.watch(this.options.watchFiles);
   }
 
   /** Stops taking connections, lets requests under way finish (up to drainMs), then closes. */
   async close(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
+    this.unwatch();
     const server = this.server;
     if (!server?.listening) return;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -149,8 +172,7 @@ export class MutualTlsListener {
   async reissue(): Promise<void> {
     try {
       const credentials = await this.options.credentials();
-      this.server?.setSecureContext(secureContextOptions(credentials));
-      this.current = credentials;
+      this.install(credentials);
       this.options.logger.info(
         { certificateNotAfter: credentials.notAfter.toISOString() },
         `${this.options.name} certificate reissued`,
@@ -159,6 +181,94 @@ export class MutualTlsListener {
       this.options.logger.error({ err: error }, `${this.options.name} certificate not reissued; will retry`);
     }
   }
+
+  /**
+   * Reads the watched files again (through `credentials`) and serves them to new connections if they
+   * changed and hold a matching pair; otherwise keeps the certificate served now. Runs after any reload
+   * under way.
+   */
+  reloadFiles(): Promise<void> {
+    this.reloading = this.reloading.then(() => this.reloadOnce());
+    return this.reloading;
+  }
+
+  private async reloadOnce(): Promise<void> {
+    const { logger, name } = this.options;
+    const old = this.current;
+    let credentials: TlsCredentials;
+    try {
+      credentials = await this.options.credentials();
+      if (old && credentials.keyPem === old.keyPem && credentials.certificatePem === old.certificatePem)
+        return;
+      this.install(credentials);
+    } catch (error) {
+      // Half-written (cert-manager writes the key and the certificate one after the other), or not a pair:
+      // keep serving the old certificate; the next change of the files is tried again.
+      logger.warn(
+        { err: error, files: this.options.watchFiles, certificateNotAfter: old?.notAfter.toISOString() },
+        `${name}: certificate files refused; still serving the previous certificate`,
+      );
+      return;
+    }
+    logger.info(
+      { files: this.options.watchFiles, certificateNotAfter: credentials.notAfter.toISOString() },
+      `${name} certificate reloaded from its files`,
+    );
+  }
+
+  /** Serves the credentials to new connections, once their key is known to match their certificate. */
+  private install(credentials: TlsCredentials): void {
+    const options = secureContextOptions(credentials);
+    assertKeyMatches(credentials);
+    // Parses the whole chain and the key as OpenSSL will (throws before anything is replaced).
+    createSecureContext(options);
+    this.server?.setSecureContext(options);
+    this.current = credentials;
+  }
+
+  private watch(files: readonly string[]): void {
+    const { logger, name } = this.options;
+    const debounceMs = this.options.watchDebounceMs ?? DEFAULT_WATCH_DEBOUNCE_MS;
+    const schedule = () => {
+      clearTimeout(this.debounceTimer);
+      this.debounceTimer = setTimeout(() => void this.reloadFiles(), debounceMs);
+      this.debounceTimer.unref();
+    };
+    // The directories, not the files: a Secret volume is updated by swapping a symlink (..data), which a
+    // watch on the old file would never see.
+    for (const dir of new Set(files.map((file) => dirname(resolve(file))))) {
+      try {
+        const watcher = watch(dir, { persistent: false }, schedule);
+        watcher.on('error', (error) =>
+          logger.warn({ err: error, dir }, `${name}: watching the certificate files failed`),
+        );
+        this.watchers.push(watcher);
+      } catch (error) {
+        logger.warn({ err: error, dir }, `${name}: cannot watch the certificate files; polling only`);
+      }
+    }
+    this.pollTimer = setInterval(
+      () => void this.reloadFiles(),
+      this.options.watchPollMs ?? DEFAULT_WATCH_POLL_MS,
+    );
+    this.pollTimer.unref();
+  }
+
+  private unwatch(): void {
+    for (const watcher of this.watchers) watcher.close();
+    this.watchers = [];
+    clearTimeout(this.debounceTimer);
+    clearInterval(this.pollTimer);
+    this.debounceTimer = undefined;
+    this.pollTimer = undefined;
+  }
+}
+
+/** Throws unless the private key belongs to the (first, leaf) certificate. */
+function assertKeyMatches(credentials: TlsCredentials): void {
+  const certificate = new X509Certificate(credentials.certificatePem);
+  if (!certificate.checkPrivateKey(createPrivateKey(credentials.keyPem)))
+    throw new Error('the private key does not match the certificate');
 }
 
 function secureContextOptions(credentials: TlsCredentials) {
