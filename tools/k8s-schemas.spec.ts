@@ -3,7 +3,7 @@
 // validates every rendered object against the API's JSON schemas: Kubernetes, Gateway API, Prometheus
 // Operator and External Secrets, offline. The schemas are the validators the kubernetes-models packages
 // compile from the upstream OpenAPI documents and CRDs (npm devDependencies; no network at test time).
-// Rendering uses `kubectl kustomize` (kustomize v5 built in), which every machine of this project has.
+// Rendering uses `kubectl kustomize` (kustomize v5 built in); without kubectl those checks skip.
 // Beside the schemas it checks what the components promise: autoscalers and monitors find their
 // targets, device routes pass TLS through to device-tls only, no route reaches /internal/ or an
 // internal port, egress admits each service's internal calls, the overlay's namespaces land everywhere.
@@ -328,8 +328,9 @@ function componentProblems(all: K8sObject[]): string[] {
 const kubectl = kubectlAvailable();
 
 describe('k8s manifests against the API schemas', () => {
-  it('has kubectl (kustomize) to render with', () => {
-    // Installed on every machine of this project; without it nothing below would be checked.
+  // Where kubectl is missing the rendering checks skip, as in k8s-manifests.spec.ts; CI's machines
+  // have it, and there they must run.
+  it.runIf(process.env.CI === 'true')('has kubectl (kustomize) to render with, in CI', () => {
     expect(kubectl, 'install kubectl: the manifests are rendered with `kubectl kustomize`').toBe(true);
   });
 
