@@ -220,8 +220,8 @@ describe('ota-distributor: device classes, update authorities and firmware image
 
     it('never overwrites a stored image: a racing upload of the same digest leaves the object as it was', async () => {
       const small = randomBytes(64 * 1024);
-      const first = await declare({ classId, component: 'boot', size: small.length, sha256: sha256(small) });
-      const second = await declare({ classId, component: 'boot', size: small.length, sha256: sha256(small) });
+      const first = await declare({ classId, component: 'modem', size: small.length, sha256: sha256(small) });
+      const second = await declare({ classId, component: 'modem', size: small.length, sha256: sha256(small) });
       expect([first.status, second.status]).toEqual([201, 201]);
       const firstParts = await putParts(first.body.upload!, small);
       const secondParts = await putParts(second.body.upload!, small);

@@ -1,5 +1,6 @@
 import type { ColumnType, Kysely, Selectable } from 'kysely';
 import type { AuditChainHeadsTable } from '@meterkeep/audit';
+import type { OtaComponentId } from '@meterkeep/contracts';
 import type { OutboxTable } from '@meterkeep/outbox';
 
 /** Written as a Date or ISO string, read back as a Date. */
@@ -33,7 +34,7 @@ export interface ImagesTable {
   image_id: string;
   tenant_id: string;
   class_id: string;
-  component: string;
+  component: OtaComponentId;
   /** As declared by the operator; verified against the bytes before `verified`. */
   sha256: string;
   size: Bytes;

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { OtaComponentId } from '@meterkeep/contracts';
 import { DATABASE } from '@meterkeep/db/nest';
 import type { Executor, ImageRow } from '../core/database';
 
@@ -6,7 +7,7 @@ export interface NewImage {
   imageId: string;
   tenantId: string;
   classId: string;
-  component: string;
+  component: OtaComponentId;
   sha256: string;
   size: number;
   stagingKey: string;
@@ -31,7 +32,7 @@ export class ImagesRepository {
   }
 
   /** The first verified image of this class and component with this digest. */
-  findVerified(tenantId: string, classId: string, component: string, sha256: string) {
+  findVerified(tenantId: string, classId: string, component: OtaComponentId, sha256: string) {
     return this.db
       .selectFrom('images')
       .selectAll()

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { sha256Hex } from '../events/common';
 import { defineHttpRoute, httpError } from './http-route';
+import { otaComponentId } from '../events/ota-firmware-common';
 
 /**
  * Operators' firmware routes on the OTA distributor (API key of the tenant; admin, operator, auditor):
@@ -21,7 +22,6 @@ export const OTA_UPLOAD_MAX_PARTS = 1_000;
 const identifier = (what: string) => z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/, what);
 export const otaVendorId = identifier('vendor id');
 export const otaClassId = identifier('class id');
-export const otaComponentId = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'component id');
 export const updateAuthorityKeyId = sha256Hex.describe('Hex SHA-256 of the public key (SPKI DER)');
 export const firmwareImageId = z.uuid({ version: 'v4' }).describe('Image id (UUID v4)');
 const timestamp = z.iso.datetime({ offset: true });
