@@ -55,7 +55,7 @@ describe('ota-distributor: device classes, update authorities and firmware image
     )[0]!.json as unknown as AuditEvent;
 
   beforeAll(async () => {
-    enrollment = await EnrollmentProcess.start();
+    enrollment = await EnrollmentProcess.start('ota');
     h = await OtaHarness.start({ enrollmentUrl: enrollment.internalUrl });
     ({ tenantId, adminKey: admin } = await enrollment.tenant());
     other = await enrollment.tenant();
@@ -221,7 +221,12 @@ describe('ota-distributor: device classes, update authorities and firmware image
     it('never overwrites a stored image: a racing upload of the same digest leaves the object as it was', async () => {
       const small = randomBytes(64 * 1024);
       const first = await declare({ classId, component: 'modem', size: small.length, sha256: sha256(small) });
-      const second = await declare({ classId, component: 'modem', size: small.length, sha256: sha256(small) });
+      const second = await declare({
+        classId,
+        component: 'modem',
+        size: small.length,
+        sha256: sha256(small),
+      });
       expect([first.status, second.status]).toEqual([201, 201]);
       const firstParts = await putParts(first.body.upload!, small);
       const secondParts = await putParts(second.body.upload!, small);
@@ -287,6 +292,9 @@ describe('ota-distributor: device classes, update authorities and firmware image
       const unknown = await declare({ classId: 'no-such-class', component: 'app', size: 10, sha256: digest });
       expect(unknown.status).toBe(404);
       expect(unknown.body).toMatchObject({ code: 'CLASS_NOT_FOUND' });
+      // Only the components a manifest can name (app, metrology, modem).
+      const component = await declare({ classId, component: 'bootloader', size: 10, sha256: digest });
+      expect(component.status).toBe(400);
       const pending = await h.db
         .selectFrom('images')
         .select('image_id')
@@ -324,7 +332,7 @@ describe('ota-distributor: device classes, update authorities and firmware image
       const bytes = randomBytes(1024);
       const declared = await declare({
         classId,
-        component: 'cfg',
+        component: 'metrology',
         size: bytes.length,
         sha256: sha256(bytes),
       });

@@ -9,7 +9,7 @@ describe('privacy: an API key revoked in enrollment', () => {
   let tenantId: string;
 
   beforeAll(async () => {
-    enrollment = await EnrollmentProcess.start();
+    enrollment = await EnrollmentProcess.start('privacy');
     ({ tenantId, adminKey } = await enrollment.tenant('pvrevoke'));
     h = await PrivacyHarness.start({ enrollmentUrl: enrollment.internalUrl });
     // Ready means following revocations: an answer cached before then could not be dropped.

@@ -33,7 +33,7 @@ describe("privacy: the tenant's audit chain", () => {
   };
 
   beforeAll(async () => {
-    enrollment = await EnrollmentProcess.start();
+    enrollment = await EnrollmentProcess.start('privacy');
     h = await PrivacyHarness.start({ enrollmentUrl: enrollment.internalUrl });
     [north, south] = await Promise.all([enrollment.tenant('pvchain'), enrollment.tenant('pvchain')]);
     auditTap = await TopicTap.open(testKafka(), AUDIT_EVENTS);

@@ -60,7 +60,7 @@ describe('privacy: the data-key vault', () => {
     h.request('POST', `/v1/data-keys/${keyId}/destroy`, { key });
 
   beforeAll(async () => {
-    enrollment = await EnrollmentProcess.start();
+    enrollment = await EnrollmentProcess.start('privacy');
     ({ tenantId, adminKey: admin } = await enrollment.tenant('pvkeys'));
     other = await enrollment.tenant('pvkeysother');
     operator = await enrollment.key(tenantId, 'operator');

@@ -32,7 +32,7 @@ describe('privacy: occupancies, behind API keys resolved by a real enrollment', 
   const subject = (n: number) => `hh-${run}-${n}`;
 
   beforeAll(async () => {
-    enrollment = await EnrollmentProcess.start();
+    enrollment = await EnrollmentProcess.start('privacy');
     h = await PrivacyHarness.start({ enrollmentUrl: enrollment.internalUrl });
     ({ tenantId, adminKey: admin } = await enrollment.tenant());
     [operator, auditor] = await Promise.all([

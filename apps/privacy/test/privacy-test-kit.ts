@@ -1,10 +1,6 @@
 // Test-only harness: privacy in-process on the real stack, in a schema of its own, authenticating its
 // callers against a REAL enrollment service run as built (dist/), as it is deployed.
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { type Kysely, sql } from 'kysely';
 import { ALL_TOPICS } from '@meterkeep/contracts';
@@ -14,18 +10,13 @@ import { type KafkaClient as Kafka, createKafkaClient, ensureTopics } from '@met
 import { createLogger } from '@meterkeep/observability';
 import { InternalListenerHost, type RunningService, startService } from '@meterkeep/service-runtime';
 import {
-  freePort,
   internalCall,
-  platformEnv,
-  runBuiltCli,
   type ServiceIdentityPems,
-  type ServiceProcess,
   serviceIdentity,
   serviceStackEnv,
   stackEndpoints,
-  stackEnvFrom,
-  startServiceProcess,
-  uniqueName,
+  type HttpResult,
+  type RequestOptions,
 } from '@meterkeep/testing';
 import { AppModule } from '../src/app.module';
 import { PrivacyConfig } from '../src/config';
@@ -35,22 +26,13 @@ import { setupOpenApi } from '../src/openapi/openapi';
 export { TopicTap, type TappedRecord, waitUntil } from '@meterkeep/testing';
 
 const letters = (n: number) => Array.from(randomBytes(n), (b) => String.fromCharCode(97 + (b % 26))).join('');
-const workspaceRoot = resolve(__dirname, '../../..');
 
-export type Role = 'admin' | 'operator' | 'auditor';
-
-export interface HttpResult<T = Record<string, unknown>> {
-  status: number;
-  body: T;
-  text: string;
-  headers: Headers;
-}
-
-export interface RequestOptions {
-  key?: string;
-  json?: unknown;
-  headers?: Record<string, string>;
-}
+export {
+  EnrollmentProcess,
+  type HttpResult,
+  type OperatorRole as Role,
+  type RequestOptions,
+} from '@meterkeep/testing';
 
 export function testKafka(): Kafka {
   return createKafkaClient({
@@ -58,65 +40,6 @@ export function testKafka(): Kafka {
     ...stackEndpoints().kafka,
     logger: createLogger({ service: 'privacy-it', level: 'error' }),
   });
-}
-
-/** The built enrollment service as its own process, and the CLI that makes tenants and keys. */
-export class EnrollmentProcess {
-  private constructor(
-    readonly process: ServiceProcess,
-    private readonly env: Record<string, string>,
-    /** Its internal listener (mutual TLS with the local platform CA): API-key introspection. */
-    readonly internalUrl: string,
-  ) {}
-
-  get url(): string {
-    return this.process.url;
-  }
-
-  static async start(): Promise<EnrollmentProcess> {
-    execFileSync(process.execPath, [resolve(workspaceRoot, 'tools/build.mjs')], { stdio: 'ignore' });
-    const stack = stackEnvFrom(process.env);
-    if (!stack) throw new Error('The test stack is not set up; run this suite through vitest');
-    const internalPort = await freePort();
-    const env = platformEnv(stack, { INTERNAL_PORT: String(internalPort), LOG_LEVEL: 'info' });
-    const logFile = join(mkdtempSync(join(tmpdir(), 'privacy-it-')), 'enrollment.log');
-    // The launcher gives it enrollment's identity from the local platform CA.
-    const service = await startServiceProcess({ name: 'enrollment', port: await freePort(), env, logFile });
-    try {
-      await service.waitReady(90_000);
-    } catch (error) {
-      await service.stop();
-      throw error;
-    }
-    return new EnrollmentProcess(service, env, `https://127.0.0.1:${internalPort}`);
-  }
-
-  /** A new tenant and its admin key, made with the enrollment CLI as an operator would. */
-  async tenant(prefix = 'pv'): Promise<{ tenantId: string; adminKey: string }> {
-    const tenantId = uniqueName(prefix).toLowerCase();
-    const adminKey = (await runBuiltCli('enrollment', ['tenant', 'create', tenantId], this.env)).trim();
-    return { tenantId, adminKey };
-  }
-
-  async key(tenantId: string, role: Role): Promise<string> {
-    return (
-      await runBuiltCli('enrollment', ['api-key', 'create', tenantId, '--role', role], this.env)
-    ).trim();
-  }
-
-  /** Revokes a key through enrollment's operator API, as an admin would. */
-  async revoke(adminKey: string, apiKey: string): Promise<number> {
-    const keyId = /^mk_([^_]+)_/.exec(apiKey)![1]!;
-    const response = await fetch(`${this.url}/v1/api-keys/${keyId}`, {
-      method: 'DELETE',
-      headers: { authorization: `Bearer ${adminKey}` },
-    });
-    return response.status;
-  }
-
-  async stop(): Promise<void> {
-    await this.process.stop();
-  }
 }
 
 export interface PrivacyOptions {

@@ -4,6 +4,7 @@ export * from './lifecycle-harness';
 export * from './platform-harness';
 export * from './topic-tap';
 export * from './internal-call';
+export * from './enrollment-process';
 // The local stack's own helpers, which the harness's users have always found here.
 export {
   PortInUseError,
