@@ -1,5 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { AUDIT_EVENTS, ENROLLMENT_API_KEY_REVOCATIONS } from '@meterkeep/contracts';
+import { AUDIT_EVENTS, ENROLLMENT_API_KEY_REVOCATIONS, OTA_FIRMWARE } from '@meterkeep/contracts';
 import type { Logger } from '@meterkeep/observability';
 import { PlatformModule, ServiceCoreModule } from '@meterkeep/service-runtime';
 import { OperatorAuthModule } from '@meterkeep/service-runtime/operator-auth';
@@ -9,6 +9,7 @@ import { FIRMWARE_STORAGE } from './core/tokens';
 import { DeviceClassesModule } from './device-classes/device-classes.module';
 import type { FirmwareStorageOptions } from './images/firmware-store';
 import { ImagesModule } from './images/images.module';
+import { ManifestsModule } from './manifests/manifests.module';
 import { migrations } from './migrations';
 import { OutboxModule } from './outbox/outbox.module';
 import { UpdateAuthoritiesModule } from './update-authorities/update-authorities.module';
@@ -33,7 +34,7 @@ export class AppModule {
           config,
           logger,
           migrations,
-          topics: [AUDIT_EVENTS, ENROLLMENT_API_KEY_REVOCATIONS],
+          topics: [AUDIT_EVENTS, ENROLLMENT_API_KEY_REVOCATIONS, OTA_FIRMWARE],
           schema: options.schema ?? SCHEMA,
         }),
         ServiceCoreModule.forRoot({
@@ -55,6 +56,7 @@ export class AppModule {
         DeviceClassesModule,
         UpdateAuthoritiesModule,
         ImagesModule,
+        ManifestsModule,
       ],
     };
   }

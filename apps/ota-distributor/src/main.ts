@@ -3,7 +3,7 @@ import { startServiceTelemetry } from '@meterkeep/observability';
 import { runMain } from '@meterkeep/service-runtime';
 import { AppModule } from './app.module';
 import { DEFAULT_PORT, OTA_DISTRIBUTOR_ENVIRONMENT, OtaDistributorConfig } from './config';
-import { setupOpenApi } from './openapi/openapi';
+import { configureHttp } from './configure-http';
 
 runMain({
   name: 'ota-distributor',
@@ -13,7 +13,7 @@ runMain({
     const config = loadConfig(OtaDistributorConfig);
     return {
       module: (logger) => AppModule.forRoot(config, logger),
-      configure: setupOpenApi,
+      configure: configureHttp,
       port: config.PORT ?? DEFAULT_PORT,
       host: config.HOST,
       logLevel: config.LOG_LEVEL,

@@ -21,7 +21,7 @@ import {
 import { AppModule } from '../src/app.module';
 import { OtaDistributorConfig } from '../src/config';
 import type { OtaDb } from '../src/core/database';
-import { setupOpenApi } from '../src/openapi/openapi';
+import { configureHttp } from '../src/configure-http';
 
 export { TopicTap, type TappedRecord, waitUntil } from '@meterkeep/testing';
 
@@ -108,7 +108,7 @@ export class OtaHarness {
       port: 0,
       host: '127.0.0.1',
       logger,
-      configure: setupOpenApi,
+      configure: configureHttp,
     }).catch(async (error: unknown) => {
       await dropSchema(schema);
       throw error;

@@ -48,10 +48,55 @@ export interface ImagesTable {
   verified_at: Timestamp | null;
 }
 
+export type ManifestState = 'accepted' | 'revoked';
+
+/** A component as the accepted manifest names it (the manifest's own shape, spec §5.1). */
+export interface ManifestComponentRecord {
+  id: OtaComponentId;
+  version: string;
+  format: string;
+  digest: { alg: 'sha-256'; value: string };
+  size: number;
+  precursorDigest?: { alg: 'sha-256'; value: string };
+  resultDigest?: { alg: 'sha-256'; value: string };
+  resultSize?: number;
+}
+
+export interface ManifestsTable {
+  manifest_id: string;
+  tenant_id: string;
+  /** SHA-256 of the canonical manifest bytes (what was signed). */
+  digest: string;
+  /** SHA-256 of the exact envelope bytes received: the idempotency key of a re-upload. */
+  envelope_sha256: string;
+  class_id: string;
+  vendor_id: string;
+  sequence_number: ColumnType<string, number, number>;
+  components: ColumnType<ManifestComponentRecord[], string, string>;
+  issued_at: Timestamp;
+  expires_at: Timestamp | null;
+  /** Where the exact envelope bytes are. */
+  object_key: string;
+  signer_key_ids: string[];
+  state: ManifestState;
+  accepted_at: Timestamp;
+  revoked_at: Timestamp | null;
+}
+
+export interface ManifestComponentsTable {
+  tenant_id: string;
+  class_id: string;
+  component: OtaComponentId;
+  sequence_number: ColumnType<string, number, number>;
+  manifest_id: string;
+}
+
 export interface OtaDb {
   device_classes: DeviceClassesTable;
   update_authorities: UpdateAuthoritiesTable;
   images: ImagesTable;
+  manifests: ManifestsTable;
+  manifest_components: ManifestComponentsTable;
   outbox: OutboxTable;
   audit_chain_heads: AuditChainHeadsTable;
 }
@@ -62,3 +107,4 @@ export type Executor = Kysely<OtaDb>;
 export type DeviceClassRow = Selectable<DeviceClassesTable>;
 export type UpdateAuthorityRow = Selectable<UpdateAuthoritiesTable>;
 export type ImageRow = Selectable<ImagesTable>;
+export type ManifestRow = Selectable<ManifestsTable>;

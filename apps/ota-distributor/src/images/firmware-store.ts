@@ -77,6 +77,36 @@ export class FirmwareStore implements OnModuleInit {
     return this.store.copyIfAbsent(this.options.bucket, sourceKey, key);
   }
 
+  /**
+   * Stores `bytes` under `key` unless an object is there already (never overwritten). Answers whether
+   * the key now holds exactly these bytes; false when it holds others. Callers serialise writers of
+   * one key (the HEAD-then-PUT is not atomic).
+   */
+  async putIfAbsent(key: string, bytes: Buffer, contentType: string): Promise<boolean> {
+    if ((await this.store.head(this.options.bucket, key)) === undefined) {
+      await this.store.put(this.options.bucket, key, bytes, { contentType, contentLength: bytes.length });
+      return true;
+    }
+    const stored = await this.read(key, bytes.length);
+    return stored !== undefined && stored.equals(bytes);
+  }
+
+  /** The whole object, read only up to `maxBytes`; undefined when it is longer. */
+  async read(key: string, maxBytes: number): Promise<Buffer | undefined> {
+    const { body } = await this.store.get(this.options.bucket, key);
+    const chunks: Buffer[] = [];
+    let length = 0;
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      length += chunk.length;
+      if (length > maxBytes) {
+        body.destroy();
+        return undefined;
+      }
+      chunks.push(chunk);
+    }
+    return Buffer.concat(chunks);
+  }
+
   delete(key: string): Promise<void> {
     return this.store.delete(this.options.bucket, key);
   }

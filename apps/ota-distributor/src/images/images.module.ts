@@ -10,5 +10,6 @@ import { ImagesRepository } from './images.repository';
   imports: [DeviceClassesModule],
   controllers: [ImagesController],
   providers: [ImagesRepository, FirmwareStore, CreateImageUploadUseCase, CompleteImageUploadUseCase],
+  exports: [ImagesRepository, FirmwareStore],
 })
 export class ImagesModule {}

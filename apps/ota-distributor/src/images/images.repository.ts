@@ -46,6 +46,20 @@ export class ImagesRepository {
       .executeTakeFirst();
   }
 
+  /** The latest image of this class and component declared with this digest, in any state. */
+  findAny(tenantId: string, classId: string, component: OtaComponentId, sha256: string) {
+    return this.db
+      .selectFrom('images')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('class_id', '=', classId)
+      .where('component', '=', component)
+      .where('sha256', '=', sha256)
+      .orderBy('created_at', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+  }
+
   insert(image: NewImage, now: Date): Promise<ImageRow> {
     return this.db
       .insertInto('images')

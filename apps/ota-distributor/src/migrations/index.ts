@@ -1,7 +1,9 @@
 import type { MigrationSet } from '@meterkeep/db';
 import { createOtaTables } from './0001_create_ota_tables';
+import { createManifests } from './0002_create_manifests';
 
 /** Versioned migrations of the ota-distributor schema, applied in name order at start-up. */
 export const migrations: MigrationSet = {
   '0001_create_ota_tables': createOtaTables,
+  '0002_create_manifests': createManifests,
 };

@@ -387,6 +387,225 @@ export const OTA_IMAGE_GET = defineHttpRoute({
   ],
 });
 
+// Signed manifests.
+
+/** Envelope bytes read at most (libs/firmware's MAX_ENVELOPE_BYTES): a larger body is 413 unread. */
+export const OTA_MANIFEST_ENVELOPE_MAX_BYTES = 64 * 1024;
+export const firmwareManifestId = z.uuid({ version: 'v4' }).describe('Manifest id (UUID v4)');
+
+/**
+ * The signed envelope as operators send it, for documentation: the distributor reads the exact bytes and
+ * checks them with @meterkeep/firmware's strict schema (spec §5.1), which refuses any unknown field.
+ */
+export const firmwareManifestEnvelope = z
+  .object({
+    manifest: z
+      .record(z.string(), z.unknown())
+      .describe('The manifest (spec §5.1), signed in its RFC 8785 form'),
+    signatures: z
+      .array(
+        z.object({
+          keyId: sha256Hex,
+          alg: z.literal('ES256'),
+          sig: z.string(),
+          signingKeyCert: z.string().optional(),
+        }),
+      )
+      .min(1)
+      .max(4),
+  })
+  .describe('The exact bytes the offline signer wrote (content-type application/json, at most 64 KiB)');
+
+export const firmwareManifestState = z.enum(['accepted', 'revoked']);
+
+const manifestDigestRef = z.object({ alg: z.literal('sha-256'), value: sha256Hex });
+
+export const firmwareManifestView = z.object({
+  manifestId: firmwareManifestId,
+  manifestDigest: sha256Hex.describe(
+    'SHA-256 of the canonical manifest bytes: what signatures and directives name',
+  ),
+  envelopeSha256: sha256Hex.describe('SHA-256 of the exact envelope bytes received and stored'),
+  classId: otaClassId,
+  vendorId: otaVendorId,
+  sequenceNumber: z.number().int().nonnegative(),
+  components: z
+    .array(
+      z.object({
+        id: otaComponentId,
+        version: z.string(),
+        format: z.string(),
+        digest: manifestDigestRef,
+        size: z.number().int().positive(),
+        precursorDigest: manifestDigestRef.optional(),
+        resultDigest: manifestDigestRef.optional(),
+        resultSize: z.number().int().positive().optional(),
+      }),
+    )
+    .min(1),
+  issuedAt: timestamp,
+  expiresAt: timestamp.nullable().describe('Null only for a manifest flagged endOfLife'),
+  signerKeyIds: z
+    .array(sha256Hex)
+    .min(1)
+    .describe('Key ids whose signatures verified (roots or delegated keys)'),
+  state: firmwareManifestState,
+  acceptedAt: timestamp,
+  revokedAt: timestamp.nullable(),
+});
+export type FirmwareManifestView = z.infer<typeof firmwareManifestView>;
+
+const manifestExample: FirmwareManifestView = {
+  manifestId: '7d444840-9dc0-41ab-8b1c-fc2e8f2a6c10',
+  manifestDigest: '5f2b1c7e0d9a8b6c4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d',
+  envelopeSha256: '9a0c5e2b7d41f3a8c6e9b2d5f8a1c4e7b0d3f6a9c2e5b8d1f4a7c0e3b6d9f2a5',
+  classId: 'em300',
+  vendorId: 'acme-meters',
+  sequenceNumber: 43,
+  components: [
+    {
+      id: 'app',
+      version: '4.3.0',
+      format: 'raw',
+      digest: { alg: 'sha-256', value: imageExample.sha256 },
+      size: 20 * MIB,
+    },
+  ],
+  issuedAt: '2026-12-02T09:00:00.000Z',
+  expiresAt: '2027-03-02T09:00:00.000Z',
+  signerKeyIds: [authorityExample.keyId],
+  state: 'accepted',
+  acceptedAt: '2026-12-02T10:05:00.000Z',
+  revokedAt: null,
+};
+
+const envelopeExample: z.input<typeof firmwareManifestEnvelope> = {
+  manifest: {
+    manifestVersion: 1,
+    sequenceNumber: 43,
+    vendorId: 'acme-meters',
+    classId: 'em300',
+    components: [manifestExample.components[0]],
+    issuedAt: manifestExample.issuedAt,
+    expiresAt: manifestExample.expiresAt,
+    description: 'Tariff table fix',
+  },
+  signatures: [{ keyId: authorityExample.keyId, alg: 'ES256', sig: 'MEUCIQDx…' }],
+};
+
+const manifestRefusals = httpError(
+  'The manifest is refused (audited ota.manifest-refused), with its code: MANIFEST_MALFORMED, MANIFEST_SIGNATURE_INVALID (no registered unrevoked update authority signed it, or a signature fails), SIGNING_KEY_REVOKED, MANIFEST_SIGNATURES_INSUFFICIENT, FORMAT_UNSUPPORTED, COMPONENT_UNKNOWN, CLASS_MISMATCH (no such class in this tenant), VENDOR_MISMATCH, IMAGE_NOT_VERIFIED, DIGEST_MISMATCH (no verified image of the class and component has the digest), SIZE_MISMATCH, SEQUENCE_ROLLBACK (not above every accepted sequence of a component of the class), MANIFEST_EXPIRED',
+);
+
+export const OTA_MANIFEST_ACCEPT = defineHttpRoute({
+  name: 'ota-distributor.manifests.accept',
+  audience: 'operator',
+  method: 'POST',
+  path: '/v1/firmware/manifests',
+  summary: 'Submit a signed manifest envelope (the exact bytes of the offline signer): accepted or refused',
+  description:
+    'The body is read as bytes (application/json, at most 64 KiB, else 413 MANIFEST_TOO_LARGE) and stored exactly as received, content-addressed and never overwritten. The same bytes again answer the same manifest (200). Accepted manifests never change; revocation is the only transition.',
+  request: firmwareManifestEnvelope,
+  responses: {
+    200: firmwareManifestView,
+    201: firmwareManifestView,
+    400: invalid,
+    401: unauthenticated,
+    403: forbiddenWriter,
+    409: httpError(
+      'MANIFEST_ALREADY_ACCEPTED: this manifest was accepted in another envelope (other signatures)',
+    ),
+    413: httpError('MANIFEST_TOO_LARGE: the body exceeds 64 KiB; nothing was parsed'),
+    415: httpError('UNSUPPORTED_MEDIA_TYPE: the body must be application/json, not encoded'),
+    422: manifestRefusals,
+  },
+  examples: [
+    { title: 'a new manifest', request: envelopeExample, status: 201, response: manifestExample },
+    { title: 'the same bytes again', request: envelopeExample, status: 200, response: manifestExample },
+    {
+      title: 'a sequence number already used',
+      request: envelopeExample,
+      status: 422,
+      response: {
+        code: 'SEQUENCE_ROLLBACK',
+        message: 'Component app of class em300 has an accepted manifest with sequence 43 already',
+      },
+    },
+  ],
+});
+
+export const OTA_MANIFEST_GET = defineHttpRoute({
+  name: 'ota-distributor.manifests.get',
+  audience: 'operator',
+  method: 'GET',
+  path: '/v1/firmware/manifests/:manifestId',
+  summary: 'An accepted (or revoked) manifest: its class, sequence, components and signers',
+  params: { manifestId: firmwareManifestId },
+  responses: {
+    200: firmwareManifestView,
+    400: invalid,
+    401: unauthenticated,
+    404: httpError("MANIFEST_NOT_FOUND (another tenant's manifest answers the same)"),
+  },
+  examples: [
+    {
+      title: 'accepted',
+      params: { manifestId: manifestExample.manifestId },
+      status: 200,
+      response: manifestExample,
+    },
+  ],
+});
+
+export const OTA_MANIFEST_ENVELOPE_GET = defineHttpRoute({
+  name: 'ota-distributor.manifests.envelope',
+  audience: 'operator',
+  method: 'GET',
+  path: '/v1/firmware/manifests/:manifestId/envelope',
+  summary: 'The exact signed envelope bytes the manifest was accepted from (application/json)',
+  params: { manifestId: firmwareManifestId },
+  responses: {
+    200: firmwareManifestEnvelope,
+    400: invalid,
+    401: unauthenticated,
+    404: httpError("MANIFEST_NOT_FOUND (another tenant's manifest answers the same)"),
+  },
+  examples: [
+    {
+      title: 'the bytes',
+      params: { manifestId: manifestExample.manifestId },
+      status: 200,
+      response: envelopeExample,
+    },
+  ],
+});
+
+export const OTA_MANIFEST_REVOKE = defineHttpRoute({
+  name: 'ota-distributor.manifests.revoke',
+  audience: 'operator',
+  method: 'POST',
+  path: '/v1/firmware/manifests/:manifestId/revoke',
+  summary: 'Revoke a manifest: it is never offered again (ota.firmware.v1 revoked)',
+  description:
+    'Final and idempotent: revoking a revoked manifest answers its first revocation. The only change an accepted manifest admits. Admin only; audited (ota.manifest-revoked).',
+  params: { manifestId: firmwareManifestId },
+  responses: {
+    200: firmwareManifestView,
+    400: invalid,
+    401: unauthenticated,
+    403: forbiddenAdmin,
+    404: httpError("MANIFEST_NOT_FOUND (another tenant's manifest answers the same)"),
+  },
+  examples: [
+    {
+      title: 'an accepted manifest',
+      params: { manifestId: manifestExample.manifestId },
+      status: 200,
+      response: { ...manifestExample, state: 'revoked', revokedAt: '2026-12-03T10:00:00.000Z' },
+    },
+  ],
+});
+
 /** Every operator route of the OTA distributor. */
 export const OTA_OPERATOR_ROUTES = [
   OTA_DEVICE_CLASS_PUT,
@@ -396,4 +615,8 @@ export const OTA_OPERATOR_ROUTES = [
   OTA_IMAGE_CREATE,
   OTA_IMAGE_COMPLETE,
   OTA_IMAGE_GET,
+  OTA_MANIFEST_ACCEPT,
+  OTA_MANIFEST_GET,
+  OTA_MANIFEST_ENVELOPE_GET,
+  OTA_MANIFEST_REVOKE,
 ] as const;

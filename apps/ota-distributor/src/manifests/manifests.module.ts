@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { DeviceClassesModule } from '../device-classes/device-classes.module';
+import { ImagesModule } from '../images/images.module';
+import { UpdateAuthoritiesModule } from '../update-authorities/update-authorities.module';
+import { AcceptManifestUseCase } from './accept-manifest.use-case';
+import { ManifestEnvelopes } from './manifest-envelopes';
+import { ManifestsController } from './manifests.controller';
+import { ManifestsRepository } from './manifests.repository';
+import { RevokeManifestUseCase } from './revoke-manifest.use-case';
+
+@Module({
+  imports: [DeviceClassesModule, UpdateAuthoritiesModule, ImagesModule],
+  controllers: [ManifestsController],
+  providers: [ManifestsRepository, ManifestEnvelopes, AcceptManifestUseCase, RevokeManifestUseCase],
+})
+export class ManifestsModule {}

@@ -1,0 +1,47 @@
+import { Injectable } from '@nestjs/common';
+import { type FirmwareManifestView, OTA_FIRMWARE } from '@meterkeep/contracts';
+import type { Caller } from '@meterkeep/service-runtime';
+import { AuditLog } from '../audit/audit-log';
+import { OutboxRepository } from '../outbox/outbox.repository';
+import { Transactions } from '../outbox/transactions';
+import { firmwareEvent } from './accept-manifest.use-case';
+import { manifestView } from './manifest.view';
+import { ManifestErrors } from './manifests.errors';
+import { ManifestsRepository } from './manifests.repository';
+
+/**
+ * Revokes an accepted manifest: the only change an accepted manifest admits (its fields, bytes and
+ * sequence stay; a database trigger refuses anything else). Audited `ota.manifest-revoked` and
+ * published as `ota.firmware.v1` `revoked`. Final and idempotent: a revoked manifest answers its first
+ * revocation. Its sequence numbers stay taken. Campaigns do not exist yet; halting them is theirs.
+ */
+@Injectable()
+export class RevokeManifestUseCase {
+  constructor(
+    private readonly manifests: ManifestsRepository,
+    private readonly audit: AuditLog,
+    private readonly outbox: OutboxRepository,
+    private readonly transactions: Transactions,
+  ) {}
+
+  execute(caller: Caller, manifestId: string): Promise<FirmwareManifestView> {
+    return this.transactions.run(async (trx) => {
+      const current = await this.manifests.lock(trx, caller.tenantId, manifestId);
+      if (!current) throw ManifestErrors.notFound();
+      if (current.state === 'revoked') return manifestView(current);
+      const now = new Date();
+      const revoked = await this.manifests.revoke(trx, manifestId, now);
+      await this.audit.append(trx, caller.tenantId, [
+        {
+          action: 'ota.manifest-revoked',
+          actor: caller.actor,
+          subject: manifestId,
+          outcome: 'allowed',
+          detail: { manifestDigest: revoked.digest, classId: revoked.class_id },
+        },
+      ]);
+      await this.outbox.enqueue(trx, OTA_FIRMWARE, [firmwareEvent(revoked, 'revoked', undefined, now)]);
+      return manifestView(revoked);
+    });
+  }
+}
