@@ -150,8 +150,11 @@ export function downloadOnce(attempt: DownloadAttempt): Promise<DownloadOutcome>
         return;
       }
       ticker = setInterval(tooSlow, attempt.lowSpeedCheckEveryMs);
-      response.on('data', (chunk: Buffer) => {
+      response.on('data', (received: Buffer) => {
         if (settled) return;
+        // An injected drop cuts the connection at exactly dropAtBytes: what follows never arrives.
+        const room = attempt.dropAtBytes === undefined ? Infinity : attempt.dropAtBytes - fetched;
+        const chunk = received.length > room ? received.subarray(0, room) : received;
         fetched += chunk.length;
         windowBytes += chunk.length;
         if (offset + chunk.length > attempt.size) {
