@@ -137,9 +137,7 @@ export class UpdateEngine {
     );
     this.state = loaded ?? {
       version: 1,
-      components: Object.fromEntries(
-        options.identity.components.map((c) => [c, { activeSlot: 'A' as Slot }]),
-      ),
+      components: Object.fromEntries(options.identity.components.map((c) => [c, { activeSlot: 'A' }])),
     };
   }
 

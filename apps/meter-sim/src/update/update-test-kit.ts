@@ -116,6 +116,8 @@ export class ScriptedDistributor implements DistributorPort {
   directive?: Uint8Array;
   manifest?: Uint8Array;
   url = 'http://127.0.0.1:9/none';
+  /** Per component, when they differ. */
+  readonly urls: Record<string, string> = {};
   readonly statuses: StatusReport[] = [];
   readonly receipts: Uint8Array[] = [];
   manifestFetches = 0;
@@ -134,8 +136,8 @@ export class ScriptedDistributor implements DistributorPort {
     this.manifestFetches += 1;
     return Promise.resolve(this.manifest ?? Buffer.alloc(0));
   }
-  downloadUrl(): Promise<string> {
-    return Promise.resolve(this.url);
+  downloadUrl(_executionId: string, component: string): Promise<string> {
+    return Promise.resolve(this.urls[component] ?? this.url);
   }
   postStatus(_executionId: string, status: StatusReport): Promise<void> {
     this.statuses.push(status);
@@ -259,6 +261,12 @@ export async function meter(served: Buffer = NEW_APP) {
   openServers.push(server);
   distributor.url = await server.start();
   return { storage, distributor, server };
+}
+
+export async function imageServer(bytes: Buffer): Promise<{ server: ImageServer; url: string }> {
+  const server = new ImageServer({ kind: 'serve', bytes });
+  openServers.push(server);
+  return { server, url: await server.start() };
 }
 
 export async function stopServers(): Promise<void> {
