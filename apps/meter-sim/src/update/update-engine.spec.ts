@@ -8,6 +8,7 @@ import {
   NEW_APP,
   NOW,
   OLD_APP,
+  ScriptedDistributor,
   activeImage,
   digestOf,
   directiveFor,
@@ -269,5 +270,55 @@ describe('update engine: manifest checks against the device', () => {
         nonce: again.nonce,
       }).ok,
     ).toBe(true);
+  });
+});
+
+describe('update engine: what the distributor answers later', () => {
+  it('suit.toctou.verified-copy-used: manifest bytes changed after verification are never read', async () => {
+    const { storage, distributor } = await meter();
+    const { signed } = offer(distributor, 43);
+    const other = release(manifestFor(99, [{ id: 'app', payload: randomBytes(100) }]));
+    distributor.onStatus = (status) => {
+      if (status.state === 'DOWNLOADING') distributor.manifest = other.envelope;
+    };
+    const e = engine(storage, distributor);
+    expect(await e.runOnce()).toMatchObject({ state: 'SUCCEEDED' });
+    expect(distributor.manifestFetches).toBe(1);
+    expect(e.snapshot.components.app).toMatchObject({
+      installedSequence: 43,
+      installedManifestDigest: signed.digest,
+    });
+  });
+
+  it('e2e.lost-receipt-recovered-by-next-checkin (device side): the receipt is signed again with the new nonce', async () => {
+    const { storage, distributor, server } = await meter();
+    const { directive, signed } = offer(distributor, 43);
+    distributor.postReceipt = () => Promise.reject(new Error('connection reset'));
+    expect(await engine(storage, distributor).runOnce()).toMatchObject({ state: 'SUCCEEDED' });
+    const sent = server.bytesSent;
+    distributor.postReceipt = ScriptedDistributor.prototype.postReceipt.bind(distributor);
+    const reissued = { ...directive, nonce: 'fresh-nonce-fresh-nonce-1', counter: directive.counter + 1 };
+    distributor.offer(reissued, signed);
+    expect(await engine(storage, distributor).runOnce()).toMatchObject({
+      state: 'SUCCEEDED',
+      bytesFetched: 0,
+    });
+    expect(server.bytesSent).toBe(sent);
+    expect(
+      verifyReceipt(distributor.receipts[0]!, KEYS.operational.publicKey, {
+        deviceId: 'MTR-000001',
+        executionId: directive.executionId,
+        nonce: reissued.nonce,
+      }),
+    ).toMatchObject({ ok: true, receipt: { sequenceNumber: 43, bootedSlot: 'B' } });
+  });
+
+  it('a status report that fails does not stop the update', async () => {
+    const { storage, distributor } = await meter();
+    offer(distributor, 43);
+    distributor.onStatus = () => {
+      throw new Error('503');
+    };
+    expect(await engine(storage, distributor).runOnce()).toMatchObject({ state: 'SUCCEEDED' });
   });
 });

@@ -209,14 +209,26 @@ export class UpdateEngine {
       TERMINAL_STATES.has(previous.state) &&
       previous.state !== 'FAILED'
     ) {
+      // The distributor still names a finished execution: its answer to our receipt was lost, so the
+      // receipt is signed again with the nonce it now expects (e2e.lost-receipt-recovered-by-next-checkin).
+      previous.nonce = directive.nonce;
       this.persist();
+      if (previous.state === 'SUCCEEDED') {
+        await this.sendReceipt(previous, this.runningImages(previous.manifestDigest));
+      }
       return {
         state: previous.state,
-        failureCode: previous.failureCode as FirmwareFailureCode | undefined,
+        ...(previous.failureCode !== undefined && {
+          failureCode: previous.failureCode as FirmwareFailureCode,
+        }),
         bytesFetched: 0,
       };
     }
-    const resumed = previous?.executionId === directive.executionId && !TERMINAL_STATES.has(previous.state);
+    const resumed =
+      previous?.executionId === directive.executionId &&
+      previous.manifestDigest === directive.manifestDigest &&
+      !TERMINAL_STATES.has(previous.state);
+    if (resumed) previous.nonce = directive.nonce; // a re-issued directive: its nonce goes in the receipt
     const execution: ExecutionState = resumed
       ? previous
       : {
@@ -578,7 +590,12 @@ export class UpdateEngine {
       },
       this.options.trust.operationalPrivateKey,
     );
-    await this.options.distributor.postReceipt(execution.executionId, receipt);
+    try {
+      await this.options.distributor.postReceipt(execution.executionId, receipt);
+    } catch (error) {
+      // Signed again when the distributor names this execution at the next check-in.
+      if (error instanceof PowerLoss) throw error;
+    }
   }
 
   private rollBack(
@@ -602,7 +619,7 @@ export class UpdateEngine {
     return { state, ...(code !== undefined && { failureCode: code }), message, bytesFetched };
   }
 
-  /** Persists the new state, then reports it (a report lost is repeated by the next transition). */
+  /** Persists the new state, then reports it. */
   private async transition(
     execution: ExecutionState,
     state: UpdateStateName,
@@ -612,12 +629,17 @@ export class UpdateEngine {
     execution.failureCode = code;
     execution.statusSeq += 1;
     this.persist();
-    await this.options.distributor.postStatus(execution.executionId, {
-      state,
-      attempt: execution.attempt,
-      seq: execution.statusSeq,
-      ...(code !== undefined && { failureCode: code }),
-    });
+    try {
+      await this.options.distributor.postStatus(execution.executionId, {
+        state,
+        attempt: execution.attempt,
+        seq: execution.statusSeq,
+        ...(code !== undefined && { failureCode: code }),
+      });
+    } catch (error) {
+      // A lost report is not the update's failure: the next report carries the state it reached.
+      if (error instanceof PowerLoss) throw error;
+    }
   }
 
   private persist(): void {
