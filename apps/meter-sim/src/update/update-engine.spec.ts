@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { verifyReceipt } from '@meterkeep/firmware';
+import { keyIdOf, verifyReceipt } from '@meterkeep/firmware';
 import { slotFile } from './update-state';
 import {
   DAY,
@@ -320,5 +320,82 @@ describe('update engine: what the distributor answers later', () => {
       throw new Error('503');
     };
     expect(await engine(storage, distributor).runOnce()).toMatchObject({ state: 'SUCCEEDED' });
+  });
+});
+
+describe('update engine: directive action types and windows', () => {
+  it('downloadonly: verified and held, no slot written, nothing fetched again when released', async () => {
+    const { storage, distributor, server } = await meter();
+    const signed = release(manifestFor(43, [{ id: 'app', payload: NEW_APP }]));
+    const held = directiveFor(signed.digest, { actionType: 'downloadonly' });
+    distributor.offer(held, signed);
+    const e = engine(storage, distributor);
+    expect(await e.runOnce()).toMatchObject({ state: 'DOWNLOAD_ONLY_HOLD', bytesFetched: NEW_APP.length });
+    expect(storage.has('slot-app-B.bin')).toBe(false);
+    expect(e.snapshot.components.app).toMatchObject({ activeSlot: 'A' });
+
+    distributor.offer({ ...held, actionType: 'soft', counter: held.counter + 1 }, signed);
+    expect(await engine(storage, distributor).runOnce()).toMatchObject({
+      state: 'SUCCEEDED',
+      bytesFetched: 0,
+    });
+    expect(server.bytesSent).toBe(NEW_APP.length);
+  });
+
+  it('waits for the maintenance window by trusted time, then installs without fetching again', async () => {
+    const { storage, distributor, server } = await meter();
+    const signed = release(manifestFor(43, [{ id: 'app', payload: NEW_APP }]));
+    const startsAt = new Date(NOW.getTime() + 2 * 3600_000);
+    distributor.offer(
+      directiveFor(signed.digest, {
+        window: {
+          startsAt: startsAt.toISOString(),
+          endsAt: new Date(startsAt.getTime() + 3600_000).toISOString(),
+        },
+      }),
+      signed,
+    );
+    let t = 0;
+    expect(await engine(storage, distributor, { monotonicMs: () => t }).runOnce()).toMatchObject({
+      state: 'WAITING_WINDOW',
+    });
+    const later = engine(storage, distributor, { monotonicMs: () => t });
+    t = 3 * 3600_000;
+    expect(await later.runOnce()).toMatchObject({ state: 'SUCCEEDED', bytesFetched: 0 });
+    expect(server.bytesSent).toBe(NEW_APP.length);
+    expect(storage.has('staged-app.bin')).toBe(false);
+  });
+});
+
+describe('update engine: signing policy and revocation', () => {
+  it('suit.keys.revoked-signing-key-refused', async () => {
+    const { storage, distributor } = await meter();
+    offer(distributor, 43);
+    const e = engine(storage, distributor, {
+      trust: {
+        directivePublicKey: KEYS.directive.publicKey,
+        rootPublicKeys: [KEYS.authority.publicKey],
+        revokedKeyIds: new Set([keyIdOf(KEYS.authority.publicKey)]),
+        operationalPrivateKey: KEYS.operational.privateKey,
+      },
+    });
+    expect(await e.runOnce()).toMatchObject({ state: 'REJECTED', failureCode: 'SIGNING_KEY_REVOKED' });
+  });
+
+  it('suit.rights.second-signature-required-when-policy-says', async () => {
+    const { storage, distributor } = await meter();
+    offer(distributor, 43);
+    const e = engine(storage, distributor, {
+      trust: {
+        directivePublicKey: KEYS.directive.publicKey,
+        rootPublicKeys: [KEYS.authority.publicKey],
+        requiredSignatures: (component) => (component === 'app' ? 2 : 1),
+        operationalPrivateKey: KEYS.operational.privateKey,
+      },
+    });
+    expect(await e.runOnce()).toMatchObject({
+      state: 'REJECTED',
+      failureCode: 'MANIFEST_SIGNATURES_INSUFFICIENT',
+    });
   });
 });

@@ -21,6 +21,7 @@ import {
   type ExecutionState,
   PART_FILE,
   type PendingImage,
+  stagedFile,
   type Slot,
   TERMINAL_STATES,
   type UpdateState,
@@ -239,9 +240,14 @@ export class UpdateEngine {
           state: 'NOTIFIED',
           attempt: previous?.executionId === directive.executionId ? previous.attempt + 1 : 1,
           statusSeq: previous?.executionId === directive.executionId ? previous.statusSeq : 0,
+          staged: [],
           pending: [],
         };
-    if (!resumed && previous?.executionId !== directive.executionId) this.options.storage.remove(PART_FILE);
+    if (!resumed && previous) {
+      // Another execution (or another manifest) replaces this one: what it fetched is of no use.
+      this.dropStaged(previous);
+      if (previous.executionId !== directive.executionId) this.options.storage.remove(PART_FILE);
+    }
     this.state.execution = execution;
     await this.transition(execution, 'NOTIFIED');
     return this.carryOut(directive, execution);
@@ -265,9 +271,18 @@ export class UpdateEngine {
       }
       const images = new Map<string, Buffer>();
       for (const component of this.componentsToInstall(manifest, directive.manifestDigest)) {
+        const name = componentName(component);
+        const staged = this.stagedImage(execution, name);
+        if (staged) {
+          images.set(name, staged);
+          continue;
+        }
         const result = await this.fetchComponent(directive, execution, component);
         fetched += result.fetched;
-        images.set(componentName(component), result.image);
+        this.options.storage.write(stagedFile(name), result.image);
+        execution.staged.push({ component: name, digest: sha256(result.image), size: result.image.length });
+        this.persist();
+        images.set(name, result.image);
       }
       await this.transition(execution, 'VERIFIED');
       const hold = this.holdFor(directive);
@@ -329,6 +344,20 @@ export class UpdateEngine {
       throw new Refused('REJECTED', check.code, check.message);
     }
     return verified.manifest; // the verified in-memory copy, never re-read (THREAT.MFST.TOCTOU)
+  }
+
+  /** A staged image whose file still has the digest recorded when it was verified. */
+  private stagedImage(execution: ExecutionState, component: string): Buffer | undefined {
+    const entry = execution.staged.find((image) => image.component === component);
+    const bytes = entry && this.options.storage.readBytes(stagedFile(component));
+    if (entry && bytes && bytes.length === entry.size && sha256(bytes) === entry.digest) return bytes;
+    execution.staged = execution.staged.filter((image) => image.component !== component);
+    return undefined;
+  }
+
+  private dropStaged(execution: ExecutionState): void {
+    for (const image of execution.staged) this.options.storage.remove(stagedFile(image.component));
+    execution.staged = [];
   }
 
   private runningImages(manifestDigest: string): PendingImage[] {
@@ -615,6 +644,7 @@ export class UpdateEngine {
     message: string,
     bytesFetched: number,
   ): Promise<RunOutcome> {
+    if (TERMINAL_STATES.has(state)) this.dropStaged(execution);
     await this.transition(execution, state, code);
     return { state, ...(code !== undefined && { failureCode: code }), message, bytesFetched };
   }

@@ -75,6 +75,11 @@ const execution = z.strictObject({
   statusSeq: count,
   /** The download in progress: bytes on disk in `download.part` that the offset vouches for. */
   download: z.strictObject({ component: z.string(), offset: count, interruptions: count }).optional(),
+  /**
+   * Images verified and decoded, kept until installed (a download-only hold or a maintenance window
+   * must not fetch them again); re-verified from disk before use.
+   */
+  staged: z.array(pendingImage.omit({ slot: true })).default([]),
   /** Images written to inactive slots, activated together at reboot (all or none). */
   pending: z.array(pendingImage).default([]),
   /** Trusted time (ms) of the reboot into the new slots, for the confirm timeout. */
@@ -96,6 +101,7 @@ export type UpdateState = z.infer<typeof updateStateSchema>;
 const STATE_FILE = 'update-state.json';
 export const slotFile = (component: string, s: Slot) => `slot-${component}-${s}.bin`;
 export const PART_FILE = 'download.part';
+export const stagedFile = (component: string) => `staged-${component}.bin`;
 
 /** The update engine's non-volatile state: one JSON file written whole, slot images beside it. */
 export class UpdateStore {
