@@ -102,6 +102,11 @@ export function downloadOnce(attempt: DownloadAttempt): Promise<DownloadOutcome>
     const get = attempt.url.startsWith('https:') ? httpsGet : httpGet;
     const request = get(attempt.url, { headers }, (response: IncomingMessage) => {
       const status = response.statusCode ?? 0;
+      if (status === 403) {
+        // What S3 answers for a presigned URL past its expiry: the next attempt asks for a fresh one.
+        finish({ ok: false, paused: true, code: 'DOWNLOAD_URL_EXPIRED', reason: 'HTTP 403', fetched });
+        return;
+      }
       if (status >= 400) {
         finish({
           ok: false,

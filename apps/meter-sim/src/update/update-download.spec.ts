@@ -81,12 +81,12 @@ describe('update engine: the bytes fetched (untrusted URL, signed digest and siz
     expect(outcome.bytesFetched).toBeLessThanOrEqual(NEW_APP.length + 64 * 1024);
   });
 
-  it('SIZE_EXCEEDED before any byte when the signed size is larger than the slot', async () => {
+  it('INSUFFICIENT_SPACE before any byte when the signed size is larger than the slot', async () => {
     const { storage, distributor, server } = await meter();
     offer(distributor, 43);
     expect(await engine(storage, distributor, { slotBytes: 1024 }).runOnce()).toMatchObject({
       state: 'REJECTED',
-      failureCode: 'SIZE_EXCEEDED',
+      failureCode: 'INSUFFICIENT_SPACE',
     });
     expect(server.bytesSent).toBe(0);
   });
@@ -100,6 +100,20 @@ describe('update engine: the bytes fetched (untrusted URL, signed digest and siz
       failureCode: 'DOWNLOAD_HTTP_404',
     });
     expect(storage.has(PART_FILE)).toBe(false);
+  });
+
+  it('DOWNLOAD_URL_EXPIRED: a 403 makes the meter ask for a fresh URL', async () => {
+    const { storage, distributor, server } = await meter();
+    server.failFirst = { count: 1, status: 403 };
+    offer(distributor, 43);
+    expect(await engine(storage, distributor).runOnce()).toMatchObject({ state: 'SUCCEEDED' });
+    expect(distributor.urlRequests).toBe(2);
+    server.failFirst = { count: 10, status: 403 };
+    offer(distributor, 44, randomBytes(100));
+    expect(await engine(storage, distributor, { maxDownloadAttempts: 3 }).runOnce()).toMatchObject({
+      state: 'DOWNLOAD_PAUSED',
+      failureCode: 'DOWNLOAD_URL_EXPIRED',
+    });
   });
 
   it('a lost connection pauses the download, offset kept', async () => {

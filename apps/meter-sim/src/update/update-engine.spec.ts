@@ -147,6 +147,15 @@ describe('update engine: directive checks (Uptane freeze, rollback, wrong softwa
     });
   });
 
+  it('DIRECTIVE_MALFORMED for bytes that are no signed directive', async () => {
+    const { storage, distributor } = await meter();
+    distributor.directive = Buffer.from('{"directive":');
+    expect(await engine(storage, distributor).runOnce()).toMatchObject({
+      state: 'REJECTED',
+      failureCode: 'DIRECTIVE_MALFORMED',
+    });
+  });
+
   it('uptane.wrong-software.directive-device-id-bound', async () => {
     const { storage, distributor } = await meter();
     const signed = release(manifestFor(43, [{ id: 'app', payload: NEW_APP }]));

@@ -386,7 +386,7 @@ export class UpdateEngine {
     if (component.size > slotBytes || (component.resultSize ?? 0) > slotBytes) {
       throw new Refused(
         'REJECTED',
-        'SIZE_EXCEEDED',
+        'INSUFFICIENT_SPACE',
         `component ${name} is larger than the ${slotBytes}-byte slot`,
       );
     }

@@ -121,6 +121,7 @@ export class ScriptedDistributor implements DistributorPort {
   readonly statuses: StatusReport[] = [];
   readonly receipts: Uint8Array[] = [];
   manifestFetches = 0;
+  urlRequests = 0;
   /** Called on each status report; may throw (a test cutting power right after a state is persisted). */
   onStatus?: (status: StatusReport) => void;
 
@@ -137,6 +138,7 @@ export class ScriptedDistributor implements DistributorPort {
     return Promise.resolve(this.manifest ?? Buffer.alloc(0));
   }
   downloadUrl(_executionId: string, component: string): Promise<string> {
+    this.urlRequests += 1;
     return Promise.resolve(this.urls[component] ?? this.url);
   }
   postStatus(_executionId: string, status: StatusReport): Promise<void> {
@@ -164,6 +166,8 @@ export class ImageServer {
   private server?: Server;
   bytesSent = 0;
   readonly ranges: (string | undefined)[] = [];
+  /** Answers the next `count` requests with `status`. */
+  failFirst?: { count: number; status: number };
   /** Omit Content-Length (chunked), as a server that streams would. */
   chunked = false;
 
@@ -172,6 +176,11 @@ export class ImageServer {
   async start(): Promise<string> {
     this.server = createServer((request, response) => {
       this.ranges.push(request.headers.range);
+      if (this.failFirst && this.failFirst.count > 0) {
+        this.failFirst.count -= 1;
+        response.writeHead(this.failFirst.status).end();
+        return;
+      }
       const mode = this.mode;
       if (mode.kind === 'endless') {
         const chunk = Buffer.alloc(16 * 1024, 0x5a);
