@@ -1,0 +1,40 @@
+import type { FirmwareFailureCode } from '@meterkeep/firmware';
+import type { UpdateStateName } from './update-state';
+
+/**
+ * What the meter needs from the distributor's device API (spec §6.2). The meter treats every answer
+ * as untrusted bytes: the directive and the manifest are verified, the URL only names where to fetch
+ * bytes whose digest the manifest signs. The mTLS HTTP client implements this once the API exists.
+ */
+export interface DistributorPort {
+  /** `GET /ota/v1/check-in`: the signed directive bytes, or none when there is nothing to do. */
+  checkIn(report: CheckInReport): Promise<CheckInAnswer>;
+  /** `GET /ota/v1/executions/{id}/manifest`: the exact signed envelope bytes. */
+  fetchManifest(executionId: string): Promise<Uint8Array>;
+  /** `POST /ota/v1/executions/{id}/download-url`: a presigned URL for one object (never logged). */
+  downloadUrl(executionId: string, component: string, delta: boolean): Promise<string>;
+  /** `POST /ota/v1/executions/{id}/status`: idempotent per (execution, attempt, seq). */
+  postStatus(executionId: string, status: StatusReport): Promise<void>;
+  /** `POST /ota/v1/executions/{id}/receipt`: the receipt signed with the operational key. */
+  postReceipt(executionId: string, signedReceipt: Uint8Array): Promise<void>;
+}
+
+export interface CheckInReport {
+  /** Manifest digest the meter runs (its first component's), or "none". */
+  readonly installed: string;
+  readonly seq: number;
+  readonly slot: 'A' | 'B';
+}
+
+export interface CheckInAnswer {
+  /** `{ directive, signature }` bytes; absent on 304 or when no execution is active. */
+  readonly directive?: Uint8Array;
+}
+
+export interface StatusReport {
+  readonly state: UpdateStateName;
+  readonly attempt: number;
+  readonly seq: number;
+  readonly progressPercent?: number;
+  readonly failureCode?: FirmwareFailureCode;
+}
