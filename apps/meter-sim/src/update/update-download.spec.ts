@@ -16,7 +16,7 @@ import {
   release,
   sha256,
   stopServers,
-} from './update-test-kit';
+} from '../../test/update-test-kit';
 
 afterEach(stopServers);
 

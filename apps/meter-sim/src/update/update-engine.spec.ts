@@ -20,7 +20,7 @@ import {
   releaseUnchecked,
   sha256,
   stopServers,
-} from './update-test-kit';
+} from '../../test/update-test-kit';
 
 afterEach(stopServers);
 

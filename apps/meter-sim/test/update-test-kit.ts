@@ -13,10 +13,10 @@ import {
   signEs256,
   signManifest,
 } from '@meterkeep/firmware';
-import { MeterStorage } from '../device/meter-storage';
-import type { CheckInAnswer, DistributorPort, StatusReport } from './distributor-port';
-import { UpdateEngine, type UpdateEngineOptions } from './update-engine';
-import { slotFile } from './update-state';
+import { MeterStorage } from '../src/device/meter-storage';
+import type { CheckInAnswer, DistributorPort, StatusReport } from '../src/update/distributor-port';
+import { UpdateEngine, type UpdateEngineOptions } from '../src/update/update-engine';
+import { slotFile } from '../src/update/update-state';
 
 /** Test-only helpers for the update engine's unit tests: keys, releases, a distributor, an image server. */
 
