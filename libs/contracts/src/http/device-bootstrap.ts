@@ -55,7 +55,17 @@ export const bootstrapAnswer = z.object({
   renewal: z.object({ notAfter: z.iso.datetime(), renewAfter: z.iso.datetime() }),
   servers: z.object({
     telemetry: z.object({ uri: z.string() }),
-    ota: z.object({ uri: z.string() }),
+    ota: z.object({
+      uri: z.string(),
+      directivePublicKeysPem: z
+        .array(z.string().max(4_096))
+        .min(1)
+        .max(2)
+        .optional()
+        .describe(
+          'Since contract 1.1: the distributor directive keys (P-256 SPKI PEM) the meter pins; the current first, the next during a rotation. Absent from servers before 1.1.',
+        ),
+    }),
     bootstrap: z.object({ uri: z.string() }),
   }),
   serverTrustAnchorsPem: z
@@ -154,7 +164,12 @@ const ANSWER: BootstrapAnswer = {
   renewal: { notAfter: '2026-12-26T08:30:00.000Z', renewAfter: '2026-12-17T08:30:00.000Z' },
   servers: {
     telemetry: { uri: 'https://telemetry.meterkeep.example:8444' },
-    ota: { uri: 'https://ota.meterkeep.example:8445' },
+    ota: {
+      uri: 'https://ota.meterkeep.example:8445',
+      directivePublicKeysPem: [
+        '-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE…\n-----END PUBLIC KEY-----\n',
+      ],
+    },
     bootstrap: { uri: 'https://bootstrap.meterkeep.example:8443' },
   },
   serverTrustAnchorsPem: [CERT_PEM('Meterkeep platform server CA')],

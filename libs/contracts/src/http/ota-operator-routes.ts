@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { sha256Hex } from '../events/common';
 import { defineHttpRoute, httpError } from './http-route';
-import { otaComponentId } from '../events/ota-firmware-common';
+import { otaComponentId, otaFailureCode } from '../events/ota-firmware-common';
+import { OTA_EXECUTION_STATES } from '../events/ota-device-status-v2.event';
 
 /**
  * Operators' firmware routes on the OTA distributor (API key of the tenant; admin, operator, auditor):
@@ -606,6 +607,228 @@ export const OTA_MANIFEST_REVOKE = defineHttpRoute({
   ],
 });
 
+// Deployments: a manifest to an explicit list of devices (campaigns grow out of this, issue #13).
+
+/** Most devices one deployment names; larger fleets are campaigns. */
+export const OTA_DEPLOYMENT_MAX_DEVICES = 10_000;
+export const firmwareDeploymentId = z.uuid({ version: 'v4' }).describe('Deployment id (UUID v4)');
+const deviceId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'endpoint name');
+const utcInstant = z.iso.datetime({ offset: false });
+
+export const firmwareDeploymentCreate = z
+  .strictObject({
+    manifestId: firmwareManifestId,
+    deviceIds: z
+      .array(deviceId)
+      .min(1)
+      .max(OTA_DEPLOYMENT_MAX_DEVICES)
+      .refine((ids) => new Set(ids).size === ids.length, 'each device once'),
+    actionType: z.enum(['soft', 'forced', 'timeforced', 'downloadonly']).default('soft'),
+    /** Required exactly when actionType is timeforced. */
+    forceAt: utcInstant.optional(),
+    /** A maintenance window (UTC instants): install only inside it. */
+    window: z.strictObject({ startsAt: utcInstant, endsAt: utcInstant }).optional(),
+  })
+  .refine((d) => (d.actionType === 'timeforced') === (d.forceAt !== undefined), {
+    path: ['forceAt'],
+    message: 'present exactly when actionType is timeforced',
+  })
+  .refine((d) => !d.window || Date.parse(d.window.endsAt) > Date.parse(d.window.startsAt), {
+    path: ['window', 'endsAt'],
+    message: 'after startsAt',
+  });
+export type FirmwareDeploymentCreate = z.input<typeof firmwareDeploymentCreate>;
+
+export const firmwareDeploymentView = z.object({
+  deploymentId: firmwareDeploymentId,
+  manifestId: firmwareManifestId,
+  manifestDigest: sha256Hex,
+  classId: otaClassId,
+  sequenceNumber: z.number().int().nonnegative(),
+  actionType: z.enum(['soft', 'forced', 'timeforced', 'downloadonly']),
+  state: z.enum(['RUNNING', 'COMPLETED', 'CANCELLED']),
+  /** Executions by state (spec §6.4); states with none are absent. */
+  counts: z.record(z.string(), z.number().int().nonnegative()),
+  createdAt: timestamp,
+  createdBy: z.string(),
+});
+export type FirmwareDeploymentView = z.infer<typeof firmwareDeploymentView>;
+
+const deploymentExample: FirmwareDeploymentView = {
+  deploymentId: '2b7f0c39-8a51-4d0e-9d8e-6a3c1f5b7e20',
+  manifestId: manifestExample.manifestId,
+  manifestDigest: manifestExample.manifestDigest,
+  classId: 'em300',
+  sequenceNumber: 43,
+  actionType: 'soft',
+  state: 'RUNNING',
+  counts: { QUEUED: 8, DOWNLOADING: 1, SUCCEEDED: 1 },
+  createdAt: '2026-12-02T10:10:00.000Z',
+  createdBy: 'key-4f2a',
+};
+
+export const OTA_DEPLOYMENT_CREATE = defineHttpRoute({
+  name: 'ota-distributor.deployments.create',
+  audience: 'operator',
+  method: 'POST',
+  path: '/v1/firmware/deployments',
+  summary: 'Deploy an accepted manifest to an explicit list of devices',
+  description:
+    'One execution per device; each sees a directive at its next check-in. Devices not enrolled ACTIVE in ' +
+    'the class are refused by name (422 DEVICES_NOT_ELIGIBLE). Admin or operator.',
+  request: firmwareDeploymentCreate,
+  responses: {
+    201: firmwareDeploymentView,
+    400: invalid,
+    401: unauthenticated,
+    403: forbiddenWriter,
+    404: httpError('MANIFEST_NOT_FOUND: no manifest of this tenant has that id'),
+    409: httpError('MANIFEST_REVOKED: the manifest was revoked'),
+    422: httpError(
+      'DEVICES_NOT_ELIGIBLE: devices unknown to this tenant, not ACTIVE, or with an unfinished execution (listed in the message)',
+    ),
+  },
+  examples: [
+    {
+      title: 'ten meters',
+      request: { manifestId: manifestExample.manifestId, deviceIds: ['MTR-000001', 'MTR-000002'] },
+      status: 201,
+      response: { ...deploymentExample, counts: { QUEUED: 2 } },
+    },
+  ],
+});
+
+export const OTA_DEPLOYMENT_GET = defineHttpRoute({
+  name: 'ota-distributor.deployments.get',
+  audience: 'operator',
+  method: 'GET',
+  path: '/v1/firmware/deployments/:deploymentId',
+  summary: 'A deployment with its executions counted by state',
+  params: { deploymentId: firmwareDeploymentId },
+  responses: {
+    200: firmwareDeploymentView,
+    400: invalid,
+    401: unauthenticated,
+    404: httpError('DEPLOYMENT_NOT_FOUND: no deployment of this tenant has that id'),
+  },
+  examples: [
+    {
+      title: 'under way',
+      params: { deploymentId: deploymentExample.deploymentId },
+      status: 200,
+      response: deploymentExample,
+    },
+  ],
+});
+
+export const firmwareExecutionView = z.object({
+  executionId: z.string(),
+  deviceId,
+  state: z.enum(OTA_EXECUTION_STATES),
+  attempt: z.number().int().min(1),
+  failureCode: otaFailureCode.nullable(),
+  updatedAt: timestamp,
+});
+export type FirmwareExecutionView = z.infer<typeof firmwareExecutionView>;
+
+export const firmwareExecutionPage = z.object({
+  items: z.array(firmwareExecutionView),
+  /** Pass as `after` for the next page; absent on the last. */
+  next: z.string().optional(),
+});
+
+export const OTA_DEPLOYMENT_EXECUTIONS = defineHttpRoute({
+  name: 'ota-distributor.deployments.executions',
+  audience: 'operator',
+  method: 'GET',
+  path: '/v1/firmware/deployments/:deploymentId/executions',
+  summary: "A deployment's executions, by device id (keyset pages)",
+  params: { deploymentId: firmwareDeploymentId },
+  query: z.strictObject({
+    state: z.enum(OTA_EXECUTION_STATES).optional(),
+    after: deviceId.optional(),
+    limit: z.coerce.number().int().min(1).max(1_000).default(100),
+  }) as unknown as z.ZodType<Record<string, unknown>, Record<string, string>>,
+  responses: {
+    200: firmwareExecutionPage,
+    400: invalid,
+    401: unauthenticated,
+    404: httpError('DEPLOYMENT_NOT_FOUND: no deployment of this tenant has that id'),
+  },
+  examples: [
+    {
+      title: 'first page',
+      params: { deploymentId: deploymentExample.deploymentId },
+      query: { limit: '2' },
+      status: 200,
+      response: {
+        items: [
+          {
+            executionId: 'exe-000001',
+            deviceId: 'MTR-000001',
+            state: 'SUCCEEDED',
+            attempt: 1,
+            failureCode: null,
+            updatedAt: '2026-12-02T10:30:00.000Z',
+          },
+        ],
+      },
+    },
+  ],
+});
+
+export const deviceFirmwareView = z.object({
+  deviceId,
+  /** Null until a receipt confirmed a boot of firmware Meterkeep delivered. */
+  installed: z
+    .object({
+      manifestDigest: sha256Hex,
+      sequenceNumber: z.number().int().nonnegative(),
+      components: z.array(z.object({ id: otaComponentId, version: z.string(), digest: sha256Hex })),
+      bootedSlot: z.enum(['A', 'B']),
+      confirmedAt: timestamp,
+      receiptDigest: sha256Hex,
+    })
+    .nullable(),
+  /** The execution under way, if any. */
+  active: firmwareExecutionView.extend({ deploymentId: firmwareDeploymentId }).nullable(),
+});
+export type DeviceFirmwareView = z.infer<typeof deviceFirmwareView>;
+
+export const OTA_DEVICE_FIRMWARE_GET = defineHttpRoute({
+  name: 'ota-distributor.devices.firmware',
+  audience: 'operator',
+  method: 'GET',
+  path: '/v1/firmware/devices/:deviceId',
+  summary: 'The firmware a device runs (from its last install receipt) and its execution under way',
+  params: { deviceId },
+  responses: {
+    200: deviceFirmwareView,
+    400: invalid,
+    401: unauthenticated,
+    404: httpError('DEVICE_NOT_FOUND: this tenant has no such device'),
+  },
+  examples: [
+    {
+      title: 'after an update',
+      params: { deviceId: 'MTR-000001' },
+      status: 200,
+      response: {
+        deviceId: 'MTR-000001',
+        installed: {
+          manifestDigest: manifestExample.manifestDigest,
+          sequenceNumber: 43,
+          components: [{ id: 'app', version: '4.3.0', digest: imageExample.sha256 }],
+          bootedSlot: 'B',
+          confirmedAt: '2026-12-02T10:30:00.000Z',
+          receiptDigest: '9a0c5e2b7d41f3a8c6e9b2d5f8a1c4e7b0d3f6a9c2e5b8d1f4a7c0e3b6d9f2a5',
+        },
+        active: null,
+      },
+    },
+  ],
+});
+
 /** Every operator route of the OTA distributor. */
 export const OTA_OPERATOR_ROUTES = [
   OTA_DEVICE_CLASS_PUT,
@@ -619,4 +842,8 @@ export const OTA_OPERATOR_ROUTES = [
   OTA_MANIFEST_GET,
   OTA_MANIFEST_ENVELOPE_GET,
   OTA_MANIFEST_REVOKE,
+  OTA_DEPLOYMENT_CREATE,
+  OTA_DEPLOYMENT_GET,
+  OTA_DEPLOYMENT_EXECUTIONS,
+  OTA_DEVICE_FIRMWARE_GET,
 ] as const;
