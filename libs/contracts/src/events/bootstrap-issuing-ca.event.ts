@@ -22,7 +22,7 @@ export type BootstrapIssuingCaEvent = z.infer<typeof bootstrapIssuingCaEvent>;
 export const BOOTSTRAP_ISSUING_CAS = defineTopic<BootstrapIssuingCaEvent>({
   name: 'bootstrap.issuing-cas.v1',
   producers: ['bootstrap'],
-  consumers: ['telemetry-ingest'],
+  consumers: ['telemetry-ingest', 'ota-distributor'],
   schema: bootstrapIssuingCaEvent,
   key: (event) => event.tenantId,
   partitions: 3,

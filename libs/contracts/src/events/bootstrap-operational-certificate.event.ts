@@ -19,7 +19,7 @@ export type BootstrapOperationalCertificateEvent = z.infer<typeof bootstrapOpera
 export const BOOTSTRAP_OPERATIONAL_CERTIFICATES = defineTopic<BootstrapOperationalCertificateEvent>({
   name: 'bootstrap.operational-certificates.v1',
   producers: ['bootstrap'],
-  consumers: ['telemetry-ingest'],
+  consumers: ['telemetry-ingest', 'ota-distributor'],
   schema: bootstrapOperationalCertificateEvent,
   key: deviceKey,
   partitions: 6,

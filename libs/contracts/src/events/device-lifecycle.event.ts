@@ -28,7 +28,7 @@ export type DeviceLifecycleEvent = z.infer<typeof deviceLifecycleEvent>;
 export const DEVICE_LIFECYCLE = defineTopic<DeviceLifecycleEvent>({
   name: 'device.lifecycle.v1',
   producers: ['enrollment', 'bootstrap'],
-  consumers: ['enrollment', 'bootstrap'],
+  consumers: ['enrollment', 'bootstrap', 'ota-distributor'],
   schema: deviceLifecycleEvent,
   key: deviceKey,
   partitions: 6,

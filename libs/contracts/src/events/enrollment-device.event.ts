@@ -31,7 +31,7 @@ export type EnrollmentDeviceEvent = z.infer<typeof enrollmentDeviceEvent>;
 export const ENROLLMENT_DEVICES = defineTopic<EnrollmentDeviceEvent>({
   name: 'enrollment.devices.v1',
   producers: ['enrollment'],
-  consumers: ['bootstrap', 'telemetry-ingest'],
+  consumers: ['bootstrap', 'telemetry-ingest', 'ota-distributor'],
   schema: enrollmentDeviceEvent,
   key: deviceKey,
   partitions: 6,
