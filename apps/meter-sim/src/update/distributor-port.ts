@@ -1,3 +1,4 @@
+import type { OtaStatusReport } from '@meterkeep/contracts';
 import type { FirmwareFailureCode } from '@meterkeep/firmware';
 import type { UpdateStateName } from './update-state';
 
@@ -31,10 +32,11 @@ export interface CheckInAnswer {
   readonly directive?: Uint8Array;
 }
 
-export interface StatusReport {
+/**
+ * A status as the engine reports it: the contract's report, in the meter's own state names (the HTTP
+ * client maps them to the reportable states of OTA_EXECUTION_STATUS).
+ */
+export type StatusReport = Omit<OtaStatusReport, 'state' | 'failureCode' | 'deferUntil'> & {
   readonly state: UpdateStateName;
-  readonly attempt: number;
-  readonly seq: number;
-  readonly progressPercent?: number;
   readonly failureCode?: FirmwareFailureCode;
-}
+};
