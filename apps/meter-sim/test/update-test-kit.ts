@@ -130,8 +130,16 @@ export class ScriptedDistributor implements DistributorPort {
     this.manifest = manifest.envelope;
   }
 
+  /** Sent with every check-in answer when set. */
+  serverTime?: Date;
+  pollAfterSeconds?: number;
+
   checkIn(): Promise<CheckInAnswer> {
-    return Promise.resolve(this.directive ? { directive: this.directive } : {});
+    return Promise.resolve({
+      ...(this.directive && { directive: this.directive }),
+      ...(this.serverTime && { serverTime: this.serverTime }),
+      ...(this.pollAfterSeconds !== undefined && { pollAfterSeconds: this.pollAfterSeconds }),
+    });
   }
   fetchManifest(): Promise<Uint8Array> {
     this.manifestFetches += 1;
@@ -247,7 +255,7 @@ export function engine(
     distributor,
     identity: { deviceId: 'MTR-000001', vendorId: 'acme', classId: 'em300-v2', components: ['app', 'modem'] },
     trust: {
-      directivePublicKey: KEYS.directive.publicKey,
+      directivePublicKeys: [KEYS.directive.publicKey],
       rootPublicKeys: [KEYS.authority.publicKey],
       operationalPrivateKey: KEYS.operational.privateKey,
     },

@@ -5,7 +5,7 @@ import type { UpdateStateName } from './update-state';
 /**
  * What the meter needs from the distributor's device API (spec §6.2). The meter treats every answer
  * as untrusted bytes: the directive and the manifest are verified, the URL only names where to fetch
- * bytes whose digest the manifest signs. The mTLS HTTP client implements this once the API exists.
+ * bytes whose digest the manifest signs. DistributorHttpClient implements it over mutual TLS.
  */
 export interface DistributorPort {
   /** `GET /ota/v1/check-in`: the signed directive bytes, or none when there is nothing to do. */
@@ -28,8 +28,12 @@ export interface CheckInReport {
 }
 
 export interface CheckInAnswer {
-  /** `{ directive, signature }` bytes; absent on 304 or when no execution is active. */
+  /** `{ directive, signature }` bytes; absent when no execution is active (a 304 repeats the last answer). */
   readonly directive?: Uint8Array;
+  /** The server's poll interval (server-directed, jittered). */
+  readonly pollAfterSeconds?: number;
+  /** Authenticated server time (the check-in is mutual TLS to the server bootstrap named): the trusted clock's anchor. */
+  readonly serverTime?: Date;
 }
 
 /**

@@ -43,6 +43,23 @@ describe('update engine: the bytes fetched (untrusted URL, signed digest and siz
     expect(e.snapshot.components.app!.installedSequence).toBeUndefined();
   });
 
+  it('the tamper fault (--ota-tamper-meters): the fetched image with one byte changed is refused and reported', async () => {
+    const { storage, distributor, server } = await meter();
+    offer(distributor, 43);
+    const e = engine(storage, distributor, {
+      faults: { failRate: 0, bootFailRate: 0, offlineDays: 0, clockSkewMs: 0, tamperImages: true },
+    });
+    expect(await e.runOnce()).toMatchObject({ state: 'REJECTED', failureCode: 'DIGEST_MISMATCH' });
+    expect(server.bytesSent).toBe(NEW_APP.length); // the right bytes were served; the meter saw others
+    expect(distributor.statuses.at(-1)).toMatchObject({ state: 'REJECTED', failureCode: 'DIGEST_MISMATCH' });
+    expect(activeImage(storage, e)).toBe(sha256(OLD_APP));
+    expect(storage.has('slot-app-B.bin')).toBe(false);
+    expect(distributor.receipts).toHaveLength(0);
+    // Without the fault the same meter takes the same release.
+    offer(distributor, 44);
+    expect(await engine(storage, distributor).runOnce()).toMatchObject({ state: 'SUCCEEDED' });
+  });
+
   it('suit.extra.bytes-beyond-size-refused: announced trailing bytes are refused before reading', async () => {
     const { storage, distributor, server } = await meter(Buffer.concat([NEW_APP, Buffer.from('trailer')]));
     offer(distributor, 43);

@@ -15,6 +15,7 @@ import {
   engine,
   manifestFor,
   meter,
+  newKey,
   offer,
   release,
   releaseUnchecked,
@@ -38,6 +39,7 @@ describe('update engine: the whole path', () => {
       activeSlot: 'B',
       installedSequence: 43,
       installedManifestDigest: signed.digest,
+      version: '1.0.43',
     });
     expect(activeImage(storage, e)).toBe(sha256(NEW_APP));
     const receipt = verifyReceipt(distributor.receipts[0]!, KEYS.operational.publicKey, {
@@ -144,6 +146,58 @@ describe('update engine: directive checks (Uptane freeze, rollback, wrong softwa
     expect(await engine(storage, distributor).runOnce()).toMatchObject({
       state: 'REJECTED',
       failureCode: 'DIRECTIVE_COUNTER_ROLLBACK',
+    });
+  });
+
+  it('pinned directive keys: a directive under the next key of a rotation verifies, under neither is refused', async () => {
+    const next = newKey();
+    const { storage, distributor } = await meter();
+    const signed = release(manifestFor(43, [{ id: 'app', payload: NEW_APP }]));
+    const trust = {
+      directivePublicKeys: [KEYS.directive.publicKey, next.publicKey],
+      rootPublicKeys: [KEYS.authority.publicKey],
+      operationalPrivateKey: KEYS.operational.privateKey,
+    };
+    distributor.offer(directiveFor(signed.digest), signed, KEYS.rogue.privateKey);
+    expect(await engine(storage, distributor, { trust }).runOnce()).toMatchObject({
+      state: 'REJECTED',
+      failureCode: 'DIRECTIVE_SIGNATURE_INVALID',
+    });
+    distributor.offer(directiveFor(signed.digest), signed, next.privateKey);
+    expect(await engine(storage, distributor, { trust }).runOnce()).toMatchObject({ state: 'SUCCEEDED' });
+    // Pinned to the current key only, the next one's directive is refused.
+    const { storage: other, distributor: only } = await meter();
+    only.offer(directiveFor(signed.digest), signed, next.privateKey);
+    expect(await engine(other, only).runOnce()).toMatchObject({
+      state: 'REJECTED',
+      failureCode: 'DIRECTIVE_SIGNATURE_INVALID',
+    });
+  });
+
+  it("the check-in's server time anchors the trusted clock: a directive expired by it is refused", async () => {
+    const { storage, distributor } = await meter();
+    const signed = release(manifestFor(43, [{ id: 'app', payload: NEW_APP }]));
+    // Valid at the meter's last known time (NOW), expired at the server's time two days later.
+    distributor.offer(directiveFor(signed.digest), signed);
+    distributor.serverTime = new Date(NOW.getTime() + 2 * DAY);
+    const e = engine(storage, distributor);
+    expect(await e.runOnce()).toMatchObject({ state: 'REJECTED', failureCode: 'DIRECTIVE_EXPIRED' });
+    expect(e.trustedNow().getTime()).toBeGreaterThanOrEqual(NOW.getTime() + 2 * DAY);
+    // The anchor is persisted: a restarted meter starts from it, and an older server time never moves it back.
+    distributor.directive = undefined;
+    distributor.serverTime = NOW;
+    const restarted = engine(storage, distributor);
+    expect(await restarted.runOnce()).toMatchObject({ state: 'IDLE' });
+    expect(restarted.trustedNow().getTime()).toBeGreaterThanOrEqual(NOW.getTime() + 2 * DAY);
+  });
+
+  it("passes the server's poll interval on in the run's outcome", async () => {
+    const { storage, distributor } = await meter();
+    distributor.pollAfterSeconds = 1234;
+    expect(await engine(storage, distributor).runOnce()).toEqual({
+      state: 'IDLE',
+      bytesFetched: 0,
+      pollAfterSeconds: 1234,
     });
   });
 
@@ -382,7 +436,7 @@ describe('update engine: signing policy and revocation', () => {
     offer(distributor, 43);
     const e = engine(storage, distributor, {
       trust: {
-        directivePublicKey: KEYS.directive.publicKey,
+        directivePublicKeys: [KEYS.directive.publicKey],
         rootPublicKeys: [KEYS.authority.publicKey],
         revokedKeyIds: new Set([keyIdOf(KEYS.authority.publicKey)]),
         operationalPrivateKey: KEYS.operational.privateKey,
@@ -396,7 +450,7 @@ describe('update engine: signing policy and revocation', () => {
     offer(distributor, 43);
     const e = engine(storage, distributor, {
       trust: {
-        directivePublicKey: KEYS.directive.publicKey,
+        directivePublicKeys: [KEYS.directive.publicKey],
         rootPublicKeys: [KEYS.authority.publicKey],
         requiredSignatures: (component) => (component === 'app' ? 2 : 1),
         operationalPrivateKey: KEYS.operational.privateKey,

@@ -1,8 +1,9 @@
 import { createHash, type KeyObject } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync, writeSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import {
   type Directive,
+  type DirectiveVerification,
   type FirmwareFailureCode,
   type FirmwareManifest,
   type ManifestComponent,
@@ -42,8 +43,11 @@ export interface MeterIdentity {
 }
 
 export interface UpdateTrust {
-  /** The distributor's directive key (bootstrap answer). */
-  readonly directivePublicKey: KeyObject;
+  /**
+   * The distributor's directive keys, pinned from the bootstrap answer (`servers.ota.directivePublicKeysPem`):
+   * the current one first, the next one beside it during a rotation. A directive verifies under any of them.
+   */
+  readonly directivePublicKeys: readonly KeyObject[];
   /** The update authority's root keys (factory bundle). */
   readonly rootPublicKeys: readonly KeyObject[];
   readonly revokedKeyIds?: ReadonlySet<string>;
@@ -89,6 +93,8 @@ export interface RunOutcome {
   readonly failureCode?: FirmwareFailureCode;
   readonly message?: string;
   readonly bytesFetched: number;
+  /** The server's poll interval from this run's check-in, when it checked in. */
+  readonly pollAfterSeconds?: number;
 }
 
 class Refused extends Error {
@@ -190,16 +196,24 @@ export class UpdateEngine {
       seq: running.installedSequence ?? 0,
       slot: running.activeSlot,
     });
-    if (!answer.directive) return { state: 'IDLE', bytesFetched: 0 };
+    // The check-in came over mutual TLS from the server bootstrap named: its time is authenticated.
+    if (answer.serverTime) {
+      this.clock.anchor(answer.serverTime);
+      this.persist();
+    }
+    const poll = answer.pollAfterSeconds === undefined ? {} : { pollAfterSeconds: answer.pollAfterSeconds };
+    if (!answer.directive) return { state: 'IDLE', bytesFetched: 0, ...poll };
 
     // 1. The directive: signature, expiry, device, counter.
-    const checked = verifyDirective(answer.directive, this.options.trust.directivePublicKey, {
-      deviceId: this.options.identity.deviceId,
-      lastCounter: this.state.lastDirectiveCounter,
-      trustedNow: this.clock.now(),
-    });
+    const checked = this.verifiedDirective(answer.directive);
     if (!checked.ok)
-      return { state: 'REJECTED', failureCode: checked.code, message: checked.message, bytesFetched: 0 };
+      return {
+        state: 'REJECTED',
+        failureCode: checked.code,
+        message: checked.message,
+        bytesFetched: 0,
+        ...poll,
+      };
     const directive = checked.directive;
     this.clock.anchor(new Date(directive.issuedAt));
     this.state.lastDirectiveCounter = directive.counter;
@@ -223,6 +237,7 @@ export class UpdateEngine {
           failureCode: previous.failureCode as FirmwareFailureCode,
         }),
         bytesFetched: 0,
+        ...poll,
       };
     }
     const resumed =
@@ -250,7 +265,29 @@ export class UpdateEngine {
     }
     this.state.execution = execution;
     await this.transition(execution, 'NOTIFIED');
-    return this.carryOut(directive, execution);
+    return { ...(await this.carryOut(directive, execution)), ...poll };
+  }
+
+  /**
+   * Under each pinned key in turn: a signature that verifies under none is DIRECTIVE_SIGNATURE_INVALID;
+   * one that verifies is held to the other checks (expiry, device, counter) once.
+   */
+  private verifiedDirective(bytes: Uint8Array): DirectiveVerification {
+    const keys = this.options.trust.directivePublicKeys;
+    let result: DirectiveVerification = {
+      ok: false,
+      code: 'DIRECTIVE_SIGNATURE_INVALID',
+      message: 'no directive key is pinned',
+    };
+    for (const key of keys) {
+      result = verifyDirective(bytes, key, {
+        deviceId: this.options.identity.deviceId,
+        lastCounter: this.state.lastDirectiveCounter,
+        trustedNow: this.clock.now(),
+      });
+      if (result.ok || result.code !== 'DIRECTIVE_SIGNATURE_INVALID') return result;
+    }
+    return result;
   }
 
   private async carryOut(directive: Directive, execution: ExecutionState): Promise<RunOutcome> {
@@ -280,7 +317,12 @@ export class UpdateEngine {
         const result = await this.fetchComponent(directive, execution, component);
         fetched += result.fetched;
         this.options.storage.write(stagedFile(name), result.image);
-        execution.staged.push({ component: name, digest: sha256(result.image), size: result.image.length });
+        execution.staged.push({
+          component: name,
+          digest: sha256(result.image),
+          size: result.image.length,
+          version: component.version,
+        });
         this.persist();
         images.set(name, result.image);
       }
@@ -459,6 +501,7 @@ export class UpdateEngine {
         throw Object.assign(new Refused('DOWNLOAD_PAUSED', 'DOWNLOAD_SLOW', outcome.reason), { fetched });
       }
     }
+    if (this.faults.tamperImages) flipOneByte(partPath, component.size >> 1);
     await this.transition(execution, 'DOWNLOADED');
     await this.transition(execution, 'VERIFYING');
 
@@ -553,7 +596,14 @@ export class UpdateEngine {
         throw new Refused('FAILED', 'INSTALL_WRITE_FAILED', `component ${component}: slot write failed`);
       }
       this.options.onInstallStep?.('after-slot-write');
-      pending.push({ component, slot, digest: sha256(image), size: image.length });
+      const version = execution.staged.find((staged) => staged.component === component)?.version;
+      pending.push({
+        component,
+        slot,
+        digest: sha256(image),
+        size: image.length,
+        ...(version !== undefined && { version }),
+      });
     }
     this.options.onInstallStep?.('before-activate');
     execution.pending = pending;
@@ -596,6 +646,7 @@ export class UpdateEngine {
         installedManifestDigest: execution.manifestDigest,
         imageDigest: image.digest,
         imageSize: image.size,
+        ...(image.version !== undefined && { version: image.version }),
       };
     }
     const booted = execution.pending;
@@ -686,4 +737,17 @@ export class PowerLoss extends Error {
   }
 }
 const isPowerLoss = (error: unknown): error is PowerLoss => error instanceof PowerLoss;
+
+/** The tamper fault: one bit of the downloaded bytes changed in place, as an on-path attacker would. */
+function flipOneByte(path: string, at: number): void {
+  const fd = openSync(path, 'r+');
+  try {
+    const byte = Buffer.alloc(1);
+    readSync(fd, byte, 0, 1, at);
+    byte[0]! ^= 0x01;
+    writeSync(fd, byte, 0, 1, at);
+  } finally {
+    closeSync(fd);
+  }
+}
 const downloadedIn = (error: Refused): number => (error as Refused & { fetched?: number }).fetched ?? 0;

@@ -14,6 +14,11 @@ export interface UpdateFaults {
   readonly offlineDays: number;
   /** `--ota-clock-skew` (ms): skews the wall clock, which no trust decision reads. */
   readonly clockSkewMs: number;
+  /**
+   * `--ota-tamper-meters N` (this meter is one of the first N): one byte of every downloaded image is
+   * changed before it is verified, as an on-path attacker would (→ REJECTED DIGEST_MISMATCH).
+   */
+  readonly tamperImages?: boolean;
 }
 
 export const NO_FAULTS: UpdateFaults = { failRate: 0, bootFailRate: 0, offlineDays: 0, clockSkewMs: 0 };

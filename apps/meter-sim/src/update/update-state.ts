@@ -48,6 +48,8 @@ const componentState = z.strictObject({
   /** SHA-256 and size of the image in the active slot, re-verified at every boot. */
   imageDigest: digest.optional(),
   imageSize: count.optional(),
+  /** The signed version string of the component's image (display only: trust rests on the digests). */
+  version: z.string().max(64).optional(),
 });
 export type ComponentState = z.infer<typeof componentState>;
 
@@ -57,6 +59,7 @@ const pendingImage = z.strictObject({
   slot,
   digest,
   size: count,
+  version: z.string().max(64).optional(),
 });
 export type PendingImage = z.infer<typeof pendingImage>;
 
