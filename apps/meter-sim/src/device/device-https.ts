@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import { Agent, request } from 'node:https';
 
 export interface DeviceTlsCredential {
@@ -84,5 +85,100 @@ export function deviceRequest(
     );
     req.on('error', reject);
     req.end(payload);
+  });
+}
+
+export interface DeviceExchange {
+  status: number;
+  headers: IncomingHttpHeaders;
+  /** The answer's exact bytes, at most `maxBodyBytes`. */
+  bytes: Buffer;
+}
+
+/** Raised when an answer announces or sends more than the caller reads; the connection is dropped. */
+export class AnswerTooLarge extends Error {
+  readonly code = 'ANSWER_TOO_LARGE';
+  constructor(readonly limit: number) {
+    super(`answer larger than ${limit} bytes`);
+    this.name = 'AnswerTooLarge';
+  }
+}
+
+/**
+ * One request over a meter's kept-open connection, reading at most `maxBodyBytes` of the answer: a
+ * larger Content-Length is refused before a byte is read, a body that runs past the limit is cut and its
+ * connection destroyed. The URL is not put in any error (a presigned one would be a secret).
+ */
+export function deviceExchange(
+  url: URL,
+  agent: Agent,
+  {
+    method = 'GET',
+    headers = {},
+    body,
+    timeoutMs = 15_000,
+    maxBodyBytes,
+  }: {
+    method?: string;
+    headers?: Record<string, string>;
+    body?: Buffer;
+    timeoutMs?: number;
+    maxBodyBytes: number;
+  },
+): Promise<DeviceExchange> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const fail = (error: Error) => {
+      if (settled) return;
+      settled = true;
+      req.destroy();
+      reject(error);
+    };
+    const req = request(
+      url,
+      {
+        method,
+        agent,
+        headers: body ? { ...headers, 'content-length': String(body.length) } : headers,
+        timeout: timeoutMs,
+      },
+      (response) => {
+        const declared = Number(response.headers['content-length']);
+        if (Number.isFinite(declared) && declared > maxBodyBytes) {
+          fail(new AnswerTooLarge(maxBodyBytes));
+          response.destroy();
+          return;
+        }
+        const chunks: Buffer[] = [];
+        let received = 0;
+        response.on('data', (chunk: Buffer) => {
+          received += chunk.length;
+          if (received > maxBodyBytes) {
+            fail(new AnswerTooLarge(maxBodyBytes));
+            response.destroy();
+            return;
+          }
+          chunks.push(chunk);
+        });
+        response.on('end', () => {
+          if (settled) return;
+          settled = true;
+          resolve({
+            status: response.statusCode ?? 0,
+            headers: response.headers,
+            bytes: Buffer.concat(chunks),
+          });
+        });
+        response.on('error', fail);
+        response.on('aborted', () =>
+          fail(Object.assign(new Error('answer cut off'), { code: 'ECONNRESET' })),
+        );
+      },
+    );
+    req.on('timeout', () =>
+      fail(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })),
+    );
+    req.on('error', fail);
+    req.end(body);
   });
 }

@@ -36,7 +36,7 @@ const FLAGS = {
 
 /** Parses `--ota-*` flags (`--flag value` or `--flag=value`); a bad value names the flag. */
 export function parseUpdateFaults(args: readonly string[]): UpdateFaults {
-  const faults: Record<string, number> = { ...NO_FAULTS };
+  const faults: Record<string, number | boolean> = { ...NO_FAULTS };
   for (let i = 0; i < args.length; i += 1) {
     const [flag, inline] = args[i]!.split('=', 2) as [string, string | undefined];
     if (!Object.hasOwn(FLAGS, flag)) continue;
