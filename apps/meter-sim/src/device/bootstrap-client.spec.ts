@@ -1,4 +1,4 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -227,5 +227,72 @@ describe('what a meter accepts from bootstrap', () => {
     const url = await listen(serverCa, () => [403, 'Forbidden by a proxy']);
     const client = new BootstrapClient(certificateBundle(), storage(), { bootstrapUrl: url, sleep: noSleep });
     await expect(client.bootstrap()).rejects.toMatchObject({ status: 403, code: 'UNKNOWN' });
+  });
+});
+
+describe('the directive keys a meter pins from bootstrap', () => {
+  const p256 = () =>
+    String(
+      generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({
+        type: 'spki',
+        format: 'pem',
+      }),
+    );
+  const withKeys = (keys?: string[]) => {
+    const base = answer('MTR-1');
+    return {
+      ...base,
+      servers: { ...base.servers, ota: { uri: 'https://o', ...(keys && { directivePublicKeysPem: keys }) } },
+    };
+  };
+  const spkiOf = (keys: { export: (o: { type: 'spki'; format: 'pem' }) => string | Buffer }[]) =>
+    keys.map((key) => String(key.export({ type: 'spki', format: 'pem' })));
+
+  it('pins the keys of the answer, replaces them on rotation, and keeps them when an answer names none', async () => {
+    const [current, next] = [p256(), p256()];
+    const answers = [withKeys([current]), withKeys([current, next]), withKeys(undefined), withKeys([next])];
+    const url = await listen(serverCa, () => [200, answers.shift()]);
+    const meterStorage = storage();
+    const client = new BootstrapClient(certificateBundle(), meterStorage, {
+      bootstrapUrl: url,
+      sleep: noSleep,
+    });
+    expect(client.directivePublicKeys()).toEqual([]);
+
+    await client.bootstrap();
+    expect(spkiOf(client.directivePublicKeys())).toEqual([current]);
+    await client.bootstrap();
+    expect(spkiOf(client.directivePublicKeys())).toEqual([current, next]);
+    await client.bootstrap(); // a server before contract 1.1
+    expect(spkiOf(client.directivePublicKeys())).toEqual([current, next]);
+    await client.bootstrap();
+    // Kept in the meter's memory: a restarted meter reads the same pin.
+    expect(spkiOf(new BootstrapClient(certificateBundle(), meterStorage).directivePublicKeys())).toEqual([
+      next,
+    ]);
+  });
+
+  it.each([
+    [
+      'a key on another curve',
+      () =>
+        generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).publicKey.export({
+          type: 'spki',
+          format: 'pem',
+        }),
+    ],
+    [
+      'an RSA key',
+      () =>
+        generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'pem' }),
+    ],
+    ['a certificate', () => serverCa.certificate.pem],
+    ['text', () => '-----BEGIN PUBLIC KEY-----\nbm90IGEga2V5\n-----END PUBLIC KEY-----\n'],
+  ])('refuses an answer naming %s, and keeps nothing', async (_, key) => {
+    const url = await listen(serverCa, () => [200, withKeys([p256(), String(key())])]);
+    const client = new BootstrapClient(certificateBundle(), storage(), { bootstrapUrl: url, sleep: noSleep });
+    await expect(client.bootstrap()).rejects.toMatchObject({ code: 'DIRECTIVE_KEY_INVALID' });
+    expect(client.operational()).toBeUndefined();
+    expect(client.directivePublicKeys()).toEqual([]);
   });
 });

@@ -1,4 +1,4 @@
-import { createHash, createHmac } from 'node:crypto';
+import { type KeyObject, createHash, createHmac, createPublicKey } from 'node:crypto';
 import { z } from 'zod';
 import {
   CERTIFICATE_BOOTSTRAP,
@@ -21,6 +21,8 @@ import { retryDelay } from './backoff';
 import type { MeterStorage } from './meter-storage';
 
 const OPERATIONAL_FILE = 'operational.json';
+/** The distributor's directive keys as last pinned from a bootstrap or renewal answer (PEM, current first). */
+const DIRECTIVE_KEYS_FILE = 'directive-keys.pem';
 
 /** What the meter keeps of bootstrap's answer (LwM2M's Security and Server objects), and its key. */
 const operationalCredential = bootstrapAnswer.extend({
@@ -33,7 +35,12 @@ export class BootstrapRefused extends Error {
   constructor(
     readonly status: number,
     /** The server's refusal code (the contract's, or another one a newer server or a proxy sent). */
-    readonly code: BootstrapRefusalCode | 'NO_OPERATIONAL_CREDENTIAL' | (string & {}),
+    readonly code:
+      | BootstrapRefusalCode
+      | 'NO_OPERATIONAL_CREDENTIAL'
+      /** The answer names a directive key that is not an EC P-256 SPKI PEM key: nothing is kept. */
+      | 'DIRECTIVE_KEY_INVALID'
+      | (string & {}),
     message: string,
   ) {
     super(`bootstrap refused (${status} ${code}): ${message}`);
@@ -87,6 +94,15 @@ export class BootstrapClient {
       certChainPem: [current.certificatePem, ...current.chainPem].join(''),
       trustAnchorPem: anchors.length > 0 ? anchors : this.bundle.bootstrap.trustAnchorPem,
     };
+  }
+
+  /**
+   * The directive keys the meter pinned from bootstrap's answer (`servers.ota.directivePublicKeysPem`):
+   * one, or two during a rotation. Empty when no answer named any (a server before contract 1.1).
+   */
+  directivePublicKeys(): KeyObject[] {
+    const pem = this.storage.read(DIRECTIVE_KEYS_FILE);
+    return pem ? splitPem(pem).map((key) => createPublicKey(key)) : [];
   }
 
   /** Drops the operational credential, as a meter whose flash was wiped would. */
@@ -194,8 +210,13 @@ export class BootstrapClient {
   }
 
   private keep(answer: BootstrapAnswer, privateKeyPem: string): OperationalCredential {
+    const keys = answer.servers.ota.directivePublicKeysPem;
+    // Checked before anything is kept: a key the meter cannot use is a malformed answer.
+    if (keys) for (const key of keys) directiveKey(key);
     const credential: OperationalCredential = { ...answer, privateKeyPem };
     this.storage.write(OPERATIONAL_FILE, JSON.stringify(credential));
+    // A new set replaces the pinned one (rotation); an answer naming none leaves the pinned keys.
+    if (keys) this.storage.write(DIRECTIVE_KEYS_FILE, keys.map((key) => key.trim() + '\n').join(''));
     return credential;
   }
 }
@@ -213,3 +234,20 @@ export function pskProof(psk: Buffer, nonce: string, csrPem: string): string {
     )
     .digest('base64');
 }
+
+/** A directive key as the meter pins it: an EC P-256 public key (SPKI PEM), nothing else. */
+function directiveKey(pem: string): KeyObject {
+  let key: KeyObject;
+  try {
+    if (!/^-----BEGIN PUBLIC KEY-----[A-Za-z0-9+/=\s]+-----END PUBLIC KEY-----$/.test(pem.trim()))
+      throw new Error();
+    key = createPublicKey(pem);
+  } catch {
+    throw new BootstrapRefused(200, 'DIRECTIVE_KEY_INVALID', 'a directive key is not an SPKI PEM public key');
+  }
+  if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1')
+    throw new BootstrapRefused(200, 'DIRECTIVE_KEY_INVALID', 'a directive key is not EC P-256');
+  return key;
+}
+
+const splitPem = (pem: string) => pem.match(/-----BEGIN PUBLIC KEY-----[^-]+-----END PUBLIC KEY-----/g) ?? [];
