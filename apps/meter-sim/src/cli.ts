@@ -9,8 +9,9 @@ A fleet of simulated meters that behave as real ones do.
 
 Commands:
   provision   load a factory batch into simulated meters and lock their factory path
-  fleet       bring provisioned meters online (bootstrap or renew, N at a time), or have them send
-              days of interval data to the telemetry ingest (report)
+  fleet       bring provisioned meters online (bootstrap or renew, N at a time), have them send
+              days of interval data to the telemetry ingest (report), or take firmware updates from
+              the OTA distributor (update)
 
 Run meter-sim <command> --help for a command's options; meter-sim --version prints the release.`;
 

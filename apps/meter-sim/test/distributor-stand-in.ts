@@ -1,4 +1,4 @@
-import { createPublicKey } from 'node:crypto';
+import { type KeyObject, createPublicKey } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
@@ -25,6 +25,8 @@ export interface SeenRequest {
   readonly headers: IncomingHttpHeaders;
   readonly body: Buffer;
   readonly peerCn: string;
+  /** The public key of the client certificate (what a receipt must verify against). */
+  readonly peerPublicKey?: KeyObject;
   /** The TLS connection it came over (keep-alive: the same one for a meter's requests). */
   readonly socket: Socket;
 }
@@ -48,13 +50,19 @@ export class DistributorStandIn {
     notBefore: new Date(this.now.getTime() - 3600_000),
     notAfter: new Date(this.now.getTime() + 365 * 864e5),
   };
-  readonly platformCa = this.rootCa('Platform Server CA');
-  readonly operationalCa = this.rootCa('Operational Root');
+  readonly platformCa: CertificateAuthority;
+  readonly operationalCa: CertificateAuthority;
   readonly requests: SeenRequest[] = [];
   script: Script = notScripted;
   /** Bytes written by endless answers. */
   endlessBytesSent = 0;
   private server?: Server;
+
+  /** Its own CAs, or those of a bootstrap stand-in whose meters it serves. */
+  constructor(cas: { platformCa?: CertificateAuthority; operationalCa?: CertificateAuthority } = {}) {
+    this.platformCa = cas.platformCa ?? this.rootCa('Platform Server CA');
+    this.operationalCa = cas.operationalCa ?? this.rootCa('Operational Root');
+  }
 
   /** A meter's operational credential (CN = endpointName), trusting `trust` (default: the platform CA). */
   meterCredential(endpointName: string, trust: CertificateAuthority = this.platformCa) {
@@ -109,6 +117,7 @@ export class DistributorStandIn {
             headers: req.headers,
             body: Buffer.concat(chunks),
             peerCn: String((req.socket as TLSSocket).getPeerCertificate().subject?.CN),
+            peerPublicKey: (req.socket as TLSSocket).getPeerX509Certificate()?.publicKey,
             socket: req.socket,
           };
           this.requests.push(seen);

@@ -38,7 +38,11 @@ export class StandIns {
 
   /** A bootstrap server that certifies each meter's CSR and points it at a telemetry server. */
   /** A bootstrap server that names `serverTrustAnchorsPem` (none when absent) as the server CAs. */
-  async bootstrapServer(telemetryUri: string, serverTrustAnchorsPem?: string[]) {
+  async bootstrapServer(
+    telemetryUri: string,
+    serverTrustAnchorsPem?: string[],
+    ota: BootstrapAnswer['servers']['ota'] = { uri: 'https://o' },
+  ) {
     /** SHA-256 fingerprints of the operational certificates issued, in order. */
     const issued: string[] = [];
     const url = await this.listen(this.bootstrapCa, this.manufacturer, (body) => {
@@ -64,7 +68,7 @@ export class StandIns {
           renewal: { notAfter: later, renewAfter: later },
           servers: {
             telemetry: { uri: telemetryUri },
-            ota: { uri: 'https://o' },
+            ota,
             bootstrap: { uri: 'https://b' },
           },
           serverTrustAnchorsPem: serverTrustAnchorsPem ?? [],
@@ -91,9 +95,20 @@ export class StandIns {
   }
 
   /** A provisioned meter (factory bundle loaded, factory path locked) in its own storage folder. */
-  provisionedMeter(endpointName: string, stateDir = mkdtempSync(join(tmpdir(), 'meters-'))) {
+  provisionedMeter(
+    endpointName: string,
+    stateDir = mkdtempSync(join(tmpdir(), 'meters-')),
+    updateAuthorityPublicKeyPem?: string,
+  ) {
     const storage = new MeterStorage(join(stateDir, endpointName));
-    storage.write('factory-bundle.json', JSON.stringify(this.certificateBundle(endpointName)));
+    const bundle = this.certificateBundle(endpointName);
+    storage.write(
+      'factory-bundle.json',
+      JSON.stringify({
+        ...bundle,
+        updateAuthorityPublicKeyPem: updateAuthorityPublicKeyPem ?? bundle.updateAuthorityPublicKeyPem,
+      }),
+    );
     storage.write('factory.locked', this.now.toISOString());
     return storage;
   }

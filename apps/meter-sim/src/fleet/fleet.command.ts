@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util';
+import { type UpdateFaults, parseUpdateFaults } from '../update/update-faults';
 import { loadFleet, percentile, runFleet } from './fleet';
+import { DEFAULT_UNTIL_IDLE_ROUNDS, type FleetUpdateOptions, meterLine, updateFleet } from './fleet-update';
 import {
   DEFAULT_BATCH_SIZE,
   type FleetReportOptions,
@@ -10,6 +12,7 @@ import {
 
 export const FLEET_USAGE = `Usage: meter-sim fleet bootstrap|renew --state DIR [options]
        meter-sim fleet report --state DIR --days N [options]
+       meter-sim fleet update --state DIR (--until-idle | --max-rounds N) [options]
 
 Brings provisioned meters online as real ones do: each makes a new operational key, sends a CSR over
 a new mutually authenticated TLS connection (factory certificate, or PSK proof over a server nonce),
@@ -22,6 +25,15 @@ ingest: batches over one kept-open mutual-TLS connection with its operational ce
 with the same batch id on 503 (after Retry-After), 5xx, a lost connection or a timeout. A meter whose
 credential is refused (401/403) bootstraps again and tries once more. The data is deterministic per
 meter and day, so a rerun over the same days is acknowledged as replays and duplicates.
+
+'update' has each bootstrapped meter take firmware updates from the OTA distributor as a real one does:
+it checks in over a kept-open mutual-TLS connection with its operational certificate (ETag, 304),
+verifies the directive with the keys bootstrap pinned and the manifest with its factory update
+authority, downloads with resume, installs into the inactive slot, reboots, confirms or rolls back,
+reports each state and signs a receipt. It runs in rounds, each meter polling again when the server
+says (at most --ota-poll-seconds in the sim) or Retry-After allows, and prints one line per meter
+(device id, outcome, installed sequence/version/digest, failure code) and a summary. Exit 1 when a
+meter could not run or --until-idle reached its round cap with executions still active.
 
 Options:
   --state DIR           the meters' folder (from 'meter-sim provision')
@@ -40,7 +52,36 @@ Options of 'report':
   --batch-size N        readings per batch, 100 to 1000 (default ${DEFAULT_BATCH_SIZE})
   --duration SECONDS    stop starting new batches after this long (a fixed-length run)
   --rate N              send at most N readings a second, the whole fleet together (default no limit)
-  --telemetry-uri URL   send here instead of the telemetry URI bootstrap gave the meters`;
+  --telemetry-uri URL   send here instead of the telemetry URI bootstrap gave the meters
+
+Options of 'update':
+  --until-idle          run rounds until no meter has an active execution (at most --max-rounds,
+                        default ${DEFAULT_UNTIL_IDLE_ROUNDS})
+  --max-rounds N        run at most N rounds (exactly N without --until-idle)
+  --ota-uri URL         check in here instead of the OTA URI bootstrap gave the meters
+  --ota-poll-seconds S  the sim's longest wait for a server poll interval (default 1)
+  --ota-tamper-meters N the first N meters flip one byte of every image they download (they refuse
+                        it: REJECTED DIGEST_MISMATCH)
+  --ota-fail-rate R     share of health checks after a reboot that fail (ROLLED_BACK), 0 to 1
+  --ota-boot-fail-rate R  share of new images that never confirm (ROLLED_BACK), 0 to 1
+  --ota-slow-bps N      download no faster than N bytes a second
+  --ota-drop-at-bytes N every download attempt loses its connection after N bytes (then resumes)
+  --ota-offline-days N  the meters were off N days (their trusted clock counts them)
+  --ota-clock-skew MS   skew the meters' wall clock (which no trust decision reads); use =-MS to go back`;
+
+const UPDATE_FLAGS = [
+  'until-idle',
+  'max-rounds',
+  'ota-uri',
+  'ota-poll-seconds',
+  'ota-tamper-meters',
+  'ota-fail-rate',
+  'ota-boot-fail-rate',
+  'ota-slow-bps',
+  'ota-drop-at-bytes',
+  'ota-offline-days',
+  'ota-clock-skew',
+] as const;
 
 export async function fleetCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -60,6 +101,17 @@ export async function fleetCommand(args: string[]): Promise<number> {
       rate: { type: 'string' },
       duration: { type: 'string' },
       'telemetry-uri': { type: 'string' },
+      'until-idle': { type: 'boolean' },
+      'max-rounds': { type: 'string' },
+      'ota-uri': { type: 'string' },
+      'ota-poll-seconds': { type: 'string' },
+      'ota-tamper-meters': { type: 'string' },
+      'ota-fail-rate': { type: 'string' },
+      'ota-boot-fail-rate': { type: 'string' },
+      'ota-slow-bps': { type: 'string' },
+      'ota-drop-at-bytes': { type: 'string' },
+      'ota-offline-days': { type: 'string' },
+      'ota-clock-skew': { type: 'string' },
     },
   });
   if (values.help) {
@@ -67,8 +119,8 @@ export async function fleetCommand(args: string[]): Promise<number> {
     return 0;
   }
   const [verb] = positionals;
-  if (verb !== 'bootstrap' && verb !== 'renew' && verb !== 'report')
-    throw new FleetUsageError(`expected bootstrap, renew or report\n\n${FLEET_USAGE}`);
+  if (verb !== 'bootstrap' && verb !== 'renew' && verb !== 'report' && verb !== 'update')
+    throw new FleetUsageError(`expected bootstrap, renew, report or update\n\n${FLEET_USAGE}`);
   if (!values.state) throw new FleetUsageError(`missing --state\n\n${FLEET_USAGE}`);
   const number = (value: string | undefined, name: string, fallback?: number) => {
     if (value === undefined) return fallback;
@@ -77,6 +129,49 @@ export async function fleetCommand(args: string[]): Promise<number> {
     return n;
   };
   const concurrency = number(values.concurrency, 'concurrency', 50)!;
+  const updateOnly = UPDATE_FLAGS.filter((name) => values[name] !== undefined);
+  if (verb !== 'update' && updateOnly.length > 0)
+    usage(`--${updateOnly.join(', --')} only go with 'fleet update'`);
+  if (verb === 'update') {
+    const reportOnly = [
+      'days',
+      'from',
+      'batch-size',
+      'rate',
+      'duration',
+      'telemetry-uri',
+      'bootstrap-url',
+      'retry-for',
+    ];
+    const misplaced = reportOnly.filter((name) => values[name as keyof typeof values] !== undefined);
+    if (misplaced.length > 0) usage(`--${misplaced.join(', --')} do not go with 'fleet update'`);
+    if (!values['until-idle'] && values['max-rounds'] === undefined)
+      usage(`'fleet update' needs --until-idle or --max-rounds N`);
+    let faults: UpdateFaults;
+    try {
+      faults = parseUpdateFaults(args);
+    } catch (error) {
+      usage((error as Error).message);
+    }
+    return runUpdate({
+      stateDir: values.state,
+      untilIdle: values['until-idle'] ?? false,
+      maxRounds: number(values['max-rounds'], 'max-rounds', DEFAULT_UNTIL_IDLE_ROUNDS)!,
+      otaUri: values['ota-uri'],
+      pollSeconds:
+        values['ota-poll-seconds'] === undefined
+          ? 1
+          : positive(values['ota-poll-seconds'], 'ota-poll-seconds'),
+      concurrency,
+      limit: number(values.limit, 'limit'),
+      faults,
+      tamperMeters:
+        values['ota-tamper-meters'] === undefined
+          ? 0
+          : whole(values['ota-tamper-meters'], 'ota-tamper-meters'),
+      json: values.json ?? false,
+    });
+  }
   if (verb === 'report') {
     return sendReports({
       stateDir: values.state,
@@ -159,6 +254,36 @@ function progressLine(p: FleetReportProgress): string {
     `fleet report ${p.metersDone}/${p.meters} meters, ${p.readingsSent}/${p.readingsTotal} readings, ` +
     `${p.readingsPerSecond} readings/s${eta}`
   );
+}
+
+async function runUpdate({ json, ...options }: FleetUpdateOptions & { json: boolean }): Promise<number> {
+  const summary = await updateFleet({
+    ...options,
+    onRound: (round, active, meters) =>
+      process.stderr.write(
+        `fleet update round ${round}: ${active}/${meters} meters with an active execution\n`,
+      ),
+  });
+  if (summary.meters === 0) throw new Error(`no provisioned meters under ${options.stateDir}`);
+  if (json) console.log(JSON.stringify(summary));
+  else {
+    for (const device of summary.devices) console.log(meterLine(device));
+    const outcomes = Object.entries(summary.outcomes)
+      .map(([outcome, n]) => `${outcome} ${n}`)
+      .join(', ');
+    console.log(
+      `update: ${summary.meters} meters, ${summary.rounds} rounds, ${summary.idle ? 'idle' : 'executions still active'}; ` +
+        `${outcomes}; ${summary.bytesFetched} bytes fetched in ${(summary.elapsedMs / 1000).toFixed(1)} s`,
+    );
+  }
+  const errors = summary.outcomes.ERROR ?? 0;
+  return errors > 0 || (options.untilIdle && !summary.idle) ? 1 : 0;
+}
+
+function whole(value: string, name: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) usage(`--${name} must be a whole number`);
+  return n;
 }
 
 function positive(value: string, name: string): number {

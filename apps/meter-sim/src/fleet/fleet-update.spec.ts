@@ -1,0 +1,196 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { signDirective, verifyReceipt } from '@meterkeep/firmware';
+import { runMeterSim } from '../cli';
+import { DistributorStandIn, type ScriptedAnswer, type SeenRequest } from '../../test/distributor-stand-in';
+import { StandIns } from '../../test/stand-ins';
+import {
+  KEYS,
+  NEW_APP,
+  NOW,
+  directiveFor,
+  imageServer,
+  manifestFor,
+  release,
+  sha256,
+  stopServers,
+} from '../../test/update-test-kit';
+import { loadFleet, runFleet } from './fleet';
+import type { FleetUpdateSummary } from './fleet-update';
+
+const pem = (key: { export: (o: { type: 'spki'; format: 'pem' }) => string | Buffer }) =>
+  String(key.export({ type: 'spki', format: 'pem' }));
+
+const closers: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await Promise.all(closers.splice(0).map((close) => close()));
+  await stopServers();
+});
+
+/**
+ * A fleet bootstrapped by the bootstrap stand-in (which pins the directive key and names the OTA
+ * stand-in), and a distributor stand-in that gives every meter one execution of one release.
+ */
+async function fleetWithADeployment(meters: number) {
+  const pki = new StandIns();
+  const distributor = new DistributorStandIn({
+    platformCa: pki.platformCa,
+    operationalCa: pki.operationalCa,
+  });
+  closers.push(
+    () => pki.close(),
+    () => distributor.close(),
+  );
+  const otaUri = await distributor.start();
+  const bootstrap = await pki.bootstrapServer('https://localhost:1', [pki.platformCa.certificate.pem], {
+    uri: otaUri,
+    directivePublicKeysPem: [pem(KEYS.directive.publicKey)],
+  });
+  const stateDir = mkdtempSync(join(tmpdir(), 'fleet-update-'));
+  for (let i = 1; i <= meters; i++)
+    pki.provisionedMeter(`MTR-${String(i).padStart(6, '0')}`, stateDir, pem(KEYS.authority.publicKey));
+  const bootstrapped = await runFleet(loadFleet(stateDir, { bootstrapUrl: bootstrap.url }), 4, (m) =>
+    m.client.bootstrap(),
+  );
+  expect(bootstrapped.failed).toEqual([]);
+
+  const signed = release(manifestFor(43, [{ id: 'app', payload: NEW_APP }], { classId: 'em300' }));
+  const { url } = await imageServer(NEW_APP);
+  const directives = new Map<string, ReturnType<typeof directiveFor>>();
+  /** Per device: the last state reported, and whether its receipt came. */
+  const devices = new Map<string, { state?: string; failureCode?: string; receipt?: boolean }>();
+  const closed = (cn: string) => {
+    const d = devices.get(cn);
+    return d?.receipt || d?.state === 'REJECTED' || d?.state === 'FAILED' || d?.state === 'ROLLED_BACK';
+  };
+  distributor.script = (request: SeenRequest): ScriptedAnswer => {
+    const cn = request.peerCn;
+    if (request.path.endsWith('/check-in')) {
+      const body: Record<string, unknown> = { pollAfterSeconds: 3600, serverTime: NOW.toISOString() };
+      if (!closed(cn)) {
+        const directive = directives.get(cn) ?? directiveFor(signed.digest, { deviceId: cn });
+        directives.set(cn, directive);
+        body.directive = JSON.parse(
+          signDirective(directive, KEYS.directive.privateKey).toString(),
+        ) as unknown;
+      }
+      return { status: 200, body };
+    }
+    if (request.path.endsWith('/manifest')) return { status: 200, body: signed.envelope };
+    if (request.path.endsWith('/download-url'))
+      return {
+        status: 200,
+        body: { url, expiresAt: NOW.toISOString(), sha256: sha256(NEW_APP), size: NEW_APP.length },
+      };
+    if (request.path.endsWith('/status')) {
+      const status = JSON.parse(request.body.toString()) as { state: string; failureCode?: string };
+      devices.set(cn, { ...devices.get(cn), ...status });
+      return { status: 200, body: { state: status.state, recorded: true } };
+    }
+    const directive = directives.get(cn)!;
+    // Signed with the key of the certificate the meter presented, bound to its directive.
+    const receipt = verifyReceipt(request.body, request.peerPublicKey!, {
+      deviceId: cn,
+      executionId: directive.executionId,
+      nonce: directive.nonce,
+    });
+    if (!receipt.ok) return { status: 422, body: { code: receipt.code, message: receipt.message } };
+    devices.set(cn, { ...devices.get(cn), receipt: true });
+    return { status: 200, body: { state: 'SUCCEEDED', receiptDigest: sha256(request.body) } };
+  };
+  return { stateDir, signed, distributor, devices };
+}
+
+async function run(args: string[]): Promise<{ code: number; out: string[] }> {
+  const out: string[] = [];
+  vi.spyOn(console, 'log').mockImplementation((line: unknown) => void out.push(String(line)));
+  vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  return { code: await runMeterSim(args), out };
+}
+
+describe('meter-sim fleet update', () => {
+  it('--until-idle: every meter installs the release and stops when none has an active execution; a tampering meter refuses it', async () => {
+    const { stateDir, signed, distributor, devices } = await fleetWithADeployment(3);
+
+    const { code, out } = await run([
+      'fleet',
+      'update',
+      '--state',
+      stateDir,
+      '--until-idle',
+      '--ota-poll-seconds',
+      '0.01',
+      '--ota-tamper-meters',
+      '1',
+      '--concurrency',
+      '2',
+      '--json',
+    ]);
+
+    expect(code).toBe(0);
+    const summary = JSON.parse(out[0]!) as FleetUpdateSummary;
+    expect(summary).toMatchObject({ meters: 3, idle: true, outcomes: { REJECTED: 1, SUCCEEDED: 2 } });
+    // The update, then a check-in that names no execution (meters fall due apart: a round may take only some).
+    expect(summary.rounds).toBeGreaterThanOrEqual(2);
+    expect(summary.rounds).toBeLessThanOrEqual(4);
+    expect(summary.devices[0]).toMatchObject({
+      deviceId: 'MTR-000001',
+      outcome: 'REJECTED',
+      failureCode: 'DIGEST_MISMATCH',
+      tampering: true,
+    });
+    expect(summary.devices[0]!.installedManifestDigest).toBeUndefined();
+    for (const device of summary.devices.slice(1))
+      expect(device).toMatchObject({
+        outcome: 'SUCCEEDED',
+        installedSequence: 43,
+        installedVersion: '1.0.43',
+        installedManifestDigest: signed.digest,
+        bytesFetched: NEW_APP.length,
+      });
+    // What the distributor heard: the refusal with its code, the others' receipts.
+    expect(devices.get('MTR-000001')).toMatchObject({ state: 'REJECTED', failureCode: 'DIGEST_MISMATCH' });
+    expect(devices.get('MTR-000001')!.receipt).toBeUndefined();
+    expect(devices.get('MTR-000002')).toMatchObject({ receipt: true });
+    // Every request came over mutual TLS with the meter's own operational certificate.
+    expect(new Set(distributor.requests.map((r) => r.peerCn))).toEqual(
+      new Set(['MTR-000001', 'MTR-000002', 'MTR-000003']),
+    );
+  });
+
+  it('prints one line per meter and a summary', async () => {
+    const { stateDir, signed } = await fleetWithADeployment(2);
+    const { code, out } = await run([
+      'fleet',
+      'update',
+      '--state',
+      stateDir,
+      '--max-rounds',
+      '1',
+      '--ota-tamper-meters',
+      '1',
+    ]);
+    expect(code).toBe(0);
+    expect(out[0]).toMatch(/^MTR-000001 +REJECTED +factory firmware +DIGEST_MISMATCH +\(tampering\)$/);
+    expect(out[1]).toMatch(
+      new RegExp(`^MTR-000002 +SUCCEEDED +seq 43 1\\.0\\.43 ${signed.digest.slice(0, 16)}`),
+    );
+    expect(out[2]).toMatch(/^update: 2 meters, 1 rounds, executions still active; REJECTED 1, SUCCEEDED 1;/);
+  });
+
+  it('a meter without an operational credential is an error line, and the exit code says so', async () => {
+    const pki = new StandIns();
+    closers.push(() => pki.close());
+    const stateDir = mkdtempSync(join(tmpdir(), 'fleet-update-'));
+    pki.provisionedMeter('MTR-000001', stateDir);
+    const { code, out } = await run(['fleet', 'update', '--state', stateDir, '--max-rounds', '1', '--json']);
+    expect(code).toBe(1);
+    expect(JSON.parse(out[0]!)).toMatchObject({
+      outcomes: { ERROR: 1 },
+      devices: [{ deviceId: 'MTR-000001', outcome: 'ERROR', error: expect.stringMatching(/bootstrap/) }],
+    });
+  });
+});
