@@ -420,6 +420,7 @@ describe('distributor client: status reports and receipts', () => {
     );
     await client().postReceipt('exe-9', receipt);
     expect(peer.requests[0]!.path).toBe('/ota/v1/executions/exe-9/receipt');
+    expect(peer.requests[0]!.body).toEqual(receipt); // the exact bytes signed
     expect(
       verifyReceipt(peer.requests[0]!.body, KEYS.operational.publicKey, {
         deviceId: 'MTR-000001',

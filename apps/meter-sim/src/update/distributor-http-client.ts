@@ -287,10 +287,11 @@ export class DistributorHttpClient implements DistributorPort {
   }
 
   async postReceipt(executionId: string, signed: Uint8Array): Promise<void> {
-    const body = signedReceipt.parse(JSON.parse(Buffer.from(signed).toString('utf8')));
+    const bytes = Buffer.from(signed);
+    signedReceipt.parse(JSON.parse(bytes.toString('utf8'))); // the contract's shape, sent as signed
     const response = await this.exchange('receipt', this.url(OTA_EXECUTION_RECEIPT.path, executionId), {
       method: 'POST',
-      body,
+      body: bytes,
       maxBodyBytes: SMALL_MAX_ANSWER_BYTES,
     });
     this.parse('receipt', response, otaReceiptAnswer);
@@ -343,7 +344,8 @@ export class DistributorHttpClient implements DistributorPort {
     const sleep = this.options.sleep ?? sleepFor;
     const random = this.options.random ?? Math.random;
     const deadline = Date.now() + (this.options.deadlineMs ?? 60_000);
-    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const payload =
+      body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
     if (payload && payload.length > OTA_DEVICE_MAX_BODY_BYTES)
       throw new RangeError(`${route}: a ${payload.length}-byte request is over the device API's limit`);
     for (let attempt = 1; ; attempt++) {
