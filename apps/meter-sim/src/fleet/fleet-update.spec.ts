@@ -58,7 +58,8 @@ async function fleetWithADeployment(meters: number) {
   expect(bootstrapped.failed).toEqual([]);
 
   const signed = release(manifestFor(43, [{ id: 'app', payload: NEW_APP }], { classId: 'em300' }));
-  const { url } = await imageServer(NEW_APP);
+  // The image server ignores the query: it stands for a presigned URL's signature, which is a secret.
+  const url = `${(await imageServer(NEW_APP)).url}?X-Amz-Signature=5ec7e75ec7e7`;
   const directives = new Map<string, ReturnType<typeof directiveFor>>();
   /** Per device: the last state reported, and whether its receipt came. */
   const devices = new Map<string, { state?: string; failureCode?: string; receipt?: boolean }>();
@@ -104,18 +105,20 @@ async function fleetWithADeployment(meters: number) {
   return { stateDir, signed, distributor, devices };
 }
 
-async function run(args: string[]): Promise<{ code: number; out: string[] }> {
+async function run(args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
   const out: string[] = [];
+  const err: string[] = [];
   vi.spyOn(console, 'log').mockImplementation((line: unknown) => void out.push(String(line)));
-  vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  return { code: await runMeterSim(args), out };
+  vi.spyOn(console, 'error').mockImplementation((line: unknown) => void err.push(String(line)));
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: unknown) => (err.push(String(chunk)), true));
+  return { code: await runMeterSim(args), out, err };
 }
 
 describe('meter-sim fleet update', () => {
   it('--until-idle: every meter installs the release and stops when none has an active execution; a tampering meter refuses it', async () => {
     const { stateDir, signed, distributor, devices } = await fleetWithADeployment(3);
 
-    const { code, out } = await run([
+    const { code, out, err } = await run([
       'fleet',
       'update',
       '--state',
@@ -131,6 +134,8 @@ describe('meter-sim fleet update', () => {
     ]);
 
     expect(code).toBe(0);
+    expect(err.join('\n')).toMatch(/round 1: \d\/3 meters with an active execution/);
+    expect([...out, ...err].join('\n')).not.toContain('X-Amz-Signature'); // never printed
     const summary = JSON.parse(out[0]!) as FleetUpdateSummary;
     expect(summary).toMatchObject({ meters: 3, idle: true, outcomes: { REJECTED: 1, SUCCEEDED: 2 } });
     // The update, then a check-in that names no execution (meters fall due apart: a round may take only some).
