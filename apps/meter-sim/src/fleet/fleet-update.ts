@@ -1,9 +1,7 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { BootstrapClient } from '../device/bootstrap-client';
-import { isFactoryLocked, storedBundle } from '../device/factory-port';
-import { MeterStorage } from '../device/meter-storage';
+import type { BootstrapClient } from '../device/bootstrap-client';
+import { storedBundle } from '../device/factory-port';
+import type { MeterStorage } from '../device/meter-storage';
 import {
   DistributorError,
   DistributorHttpClient,
@@ -12,6 +10,7 @@ import {
 import { type RunOutcome, UpdateEngine } from '../update/update-engine';
 import type { UpdateFaults } from '../update/update-faults';
 import type { UpdateStateName } from '../update/update-state';
+import { loadFleet } from './fleet';
 
 /** The components a simulated meter has (the sim's hardware: no separate metrology part). */
 export const SIM_COMPONENTS = ['app', 'modem'] as const;
@@ -130,27 +129,32 @@ export async function updateFleet(options: FleetUpdateOptions): Promise<FleetUpd
 
 /** The provisioned meters under the state folder, each with its engine and client, or its reason why not. */
 function fleetMeters(options: FleetUpdateOptions): UpdatingMeter[] {
-  const meters: UpdatingMeter[] = [];
-  for (const name of readdirSync(options.stateDir).sort()) {
-    if (options.limit !== undefined && meters.length >= options.limit) break;
-    const storage = new MeterStorage(join(options.stateDir, name));
-    if (!isFactoryLocked(storage)) continue;
-    const tampering = meters.length < options.tamperMeters;
-    const result: MeterUpdateResult = { deviceId: name, outcome: 'IDLE', bytesFetched: 0, tampering };
-    try {
-      const { engine, client } = meterEngine(storage, options, tampering);
-      meters.push({ result, engine, client, dueAt: 0, idle: false });
-    } catch (error) {
-      Object.assign(result, { outcome: 'ERROR', error: (error as Error).message });
-      meters.push({ result, dueAt: Infinity, idle: true });
-    }
-  }
-  return meters;
+  return loadFleet(options.stateDir, { limit: options.limit }).map(
+    ({ endpointName, client, storage }, index) => {
+      const tampering = index < options.tamperMeters;
+      const result: MeterUpdateResult = {
+        deviceId: endpointName,
+        outcome: 'IDLE',
+        bytesFetched: 0,
+        tampering,
+      };
+      try {
+        return { result, ...meterEngine(client, storage, options, tampering), dueAt: 0, idle: false };
+      } catch (error) {
+        Object.assign(result, { outcome: 'ERROR', error: (error as Error).message });
+        return { result, dueAt: Infinity, idle: true };
+      }
+    },
+  );
 }
 
-function meterEngine(storage: MeterStorage, options: FleetUpdateOptions, tampering: boolean) {
+function meterEngine(
+  bootstrap: BootstrapClient,
+  storage: MeterStorage,
+  options: FleetUpdateOptions,
+  tampering: boolean,
+) {
   const bundle = storedBundle(storage);
-  const bootstrap = new BootstrapClient(bundle, storage);
   const operational = bootstrap.operational();
   const tls = bootstrap.operationalTls();
   if (!operational || !tls) throw new Error('no operational credential: run fleet bootstrap first');

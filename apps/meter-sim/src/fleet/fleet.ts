@@ -7,6 +7,8 @@ import { MeterStorage } from '../device/meter-storage';
 export interface FleetMeter {
   endpointName: string;
   client: BootstrapClient;
+  /** The meter's non-volatile memory. */
+  storage: MeterStorage;
 }
 
 /** The provisioned, finalised meters under a state folder (as `meter-sim provision` left them). */
@@ -19,7 +21,11 @@ export function loadFleet(
     if (options.limit !== undefined && meters.length >= options.limit) break;
     const storage = new MeterStorage(join(stateDir, name));
     if (!isFactoryLocked(storage)) continue;
-    meters.push({ endpointName: name, client: new BootstrapClient(storedBundle(storage), storage, options) });
+    meters.push({
+      endpointName: name,
+      client: new BootstrapClient(storedBundle(storage), storage, options),
+      storage,
+    });
   }
   return meters;
 }
