@@ -186,6 +186,38 @@ describe('meter-sim fleet update', () => {
     expect(out[2]).toMatch(/^update: 2 meters, 1 rounds, executions still active; REJECTED 1, SUCCEEDED 1;/);
   });
 
+  it('a distributor that does not answer: --ota-uri is used, each request gives up after --retry-for, the rounds end', async () => {
+    const { stateDir, distributor } = await fleetWithADeployment(1);
+    const started = Date.now();
+    const { code, out } = await run([
+      'fleet',
+      'update',
+      '--state',
+      stateDir,
+      '--until-idle',
+      '--max-rounds',
+      '2',
+      '--ota-uri',
+      'https://localhost:1',
+      '--retry-for',
+      '1',
+      '--ota-poll-seconds',
+      '0.01',
+      '--json',
+    ]);
+    expect(code).toBe(1);
+    expect(Date.now() - started).toBeLessThan(8_000);
+    expect(JSON.parse(out[0]!)).toMatchObject({
+      rounds: 2,
+      idle: false,
+      outcomes: { ERROR: 1 },
+      devices: [
+        { outcome: 'ERROR', error: expect.stringMatching(/^check-in: no answer after \d+ attempts/) },
+      ],
+    });
+    expect(distributor.requests).toHaveLength(0);
+  });
+
   it('a meter without an operational credential is an error line, and the exit code says so', async () => {
     const pki = new StandIns();
     closers.push(() => pki.close());

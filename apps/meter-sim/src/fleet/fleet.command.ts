@@ -40,8 +40,9 @@ Options:
   --concurrency N       meters working at once (default 50)
   --limit N             only the first N meters
   --bootstrap-url URL   connect here instead of the bundles' bootstrap URI (same server, another route)
-  --retry-for SECONDS   how long a meter keeps retrying (a bootstrap, or one batch) before it gives up
-                        (default 60)
+  --retry-for SECONDS   how long a meter keeps retrying (a bootstrap, one batch, or one request to the
+                        distributor) before it gives up (default 60; 15 for 'update', whose next
+                        round tries again)
   --json                print the report as one JSON line
   --help                this text
 
@@ -133,16 +134,7 @@ export async function fleetCommand(args: string[]): Promise<number> {
   if (verb !== 'update' && updateOnly.length > 0)
     usage(`--${updateOnly.join(', --')} only go with 'fleet update'`);
   if (verb === 'update') {
-    const reportOnly = [
-      'days',
-      'from',
-      'batch-size',
-      'rate',
-      'duration',
-      'telemetry-uri',
-      'bootstrap-url',
-      'retry-for',
-    ];
+    const reportOnly = ['days', 'from', 'batch-size', 'rate', 'duration', 'telemetry-uri', 'bootstrap-url'];
     const misplaced = reportOnly.filter((name) => values[name as keyof typeof values] !== undefined);
     if (misplaced.length > 0) usage(`--${misplaced.join(', --')} do not go with 'fleet update'`);
     if (!values['until-idle'] && values['max-rounds'] === undefined)
@@ -169,6 +161,7 @@ export async function fleetCommand(args: string[]): Promise<number> {
         values['ota-tamper-meters'] === undefined
           ? 0
           : whole(values['ota-tamper-meters'], 'ota-tamper-meters'),
+      client: { deadlineMs: number(values['retry-for'], 'retry-for', 15)! * 1000 },
       json: values.json ?? false,
     });
   }
