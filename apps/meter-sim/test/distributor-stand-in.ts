@@ -25,6 +25,8 @@ export interface SeenRequest {
   readonly headers: IncomingHttpHeaders;
   readonly body: Buffer;
   readonly peerCn: string;
+  /** SHA-256 fingerprint of the client certificate (`AA:BB:…`). */
+  readonly peerFingerprint: string;
   /** The public key of the client certificate (what a receipt must verify against). */
   readonly peerPublicKey?: KeyObject;
   /** The TLS connection it came over (keep-alive: the same one for a meter's requests). */
@@ -117,6 +119,7 @@ export class DistributorStandIn {
             headers: req.headers,
             body: Buffer.concat(chunks),
             peerCn: String((req.socket as TLSSocket).getPeerCertificate().subject?.CN),
+            peerFingerprint: (req.socket as TLSSocket).getPeerCertificate().fingerprint256,
             peerPublicKey: (req.socket as TLSSocket).getPeerX509Certificate()?.publicKey,
             socket: req.socket,
           };

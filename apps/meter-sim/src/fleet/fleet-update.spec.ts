@@ -102,7 +102,7 @@ async function fleetWithADeployment(meters: number) {
     devices.set(cn, { ...devices.get(cn), receipt: true });
     return { status: 200, body: { state: 'SUCCEEDED', receiptDigest: sha256(request.body) } };
   };
-  return { stateDir, signed, distributor, devices };
+  return { stateDir, signed, distributor, devices, bootstrap };
 }
 
 async function run(args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
@@ -216,6 +216,61 @@ describe('meter-sim fleet update', () => {
       ],
     });
     expect(distributor.requests).toHaveLength(0);
+  });
+
+  it('a meter whose certificate the distributor refuses bootstraps again once, and updates with the new one', async () => {
+    const { stateDir, distributor, bootstrap } = await fleetWithADeployment(2);
+    const revoked = new Set(bootstrap.issued); // every certificate issued so far
+    const serve = distributor.script;
+    distributor.script = (request) =>
+      revoked.has(request.peerFingerprint) && request.peerCn === 'MTR-000001'
+        ? { status: 401, body: { code: 'CERTIFICATE_REVOKED', message: 'revoked' } }
+        : serve(request);
+
+    const { code, out } = await run([
+      'fleet',
+      'update',
+      '--state',
+      stateDir,
+      '--until-idle',
+      '--ota-poll-seconds',
+      '0.01',
+      '--bootstrap-url',
+      bootstrap.url,
+      '--json',
+    ]);
+
+    expect(code).toBe(0);
+    const summary = JSON.parse(out[0]!) as FleetUpdateSummary;
+    expect(summary.devices).toMatchObject([
+      { deviceId: 'MTR-000001', outcome: 'SUCCEEDED', rebootstrapped: true },
+      { deviceId: 'MTR-000002', outcome: 'SUCCEEDED' },
+    ]);
+    expect(summary.devices[1]!.rebootstrapped).toBeUndefined();
+    expect(bootstrap.issued).toHaveLength(3); // two at the start, one more for the refused meter
+  });
+
+  it('a meter refused as not ACTIVE does not bootstrap again', async () => {
+    const { stateDir, distributor, bootstrap } = await fleetWithADeployment(1);
+    distributor.script = () => ({ status: 403, body: { code: 'METER_NOT_ACTIVE', message: 'suspended' } });
+    const { code, out } = await run([
+      'fleet',
+      'update',
+      '--state',
+      stateDir,
+      '--max-rounds',
+      '2',
+      '--ota-poll-seconds',
+      '0.01',
+      '--bootstrap-url',
+      bootstrap.url,
+      '--json',
+    ]);
+    expect(code).toBe(1);
+    expect(JSON.parse(out[0]!)).toMatchObject({
+      devices: [{ outcome: 'ERROR', error: expect.stringContaining('METER_NOT_ACTIVE') }],
+    });
+    expect(bootstrap.issued).toHaveLength(1);
   });
 
   it('a meter without an operational credential is an error line, and the exit code says so', async () => {

@@ -35,6 +35,8 @@ export interface FleetUpdateOptions {
   readonly faults: UpdateFaults;
   /** The first N meters of the fleet flip one byte of every image they download. */
   readonly tamperMeters: number;
+  /** Where a meter whose certificate the distributor refuses bootstraps again (default: its bundle's URI). */
+  readonly bootstrapUrl?: string;
   /** For tests: the clients' timing. */
   readonly client?: Pick<DistributorHttpClientOptions, 'deadlineMs' | 'timeoutMs' | 'sleep' | 'random'>;
   readonly sleep?: (ms: number) => Promise<void>;
@@ -56,6 +58,8 @@ export interface MeterUpdateResult {
   installedVersion?: string;
   bytesFetched: number;
   tampering: boolean;
+  /** The distributor refused its operational certificate, and it bootstrapped again. */
+  rebootstrapped?: boolean;
 }
 
 export interface FleetUpdateSummary {
@@ -71,8 +75,12 @@ export interface FleetUpdateSummary {
 
 interface UpdatingMeter {
   readonly result: MeterUpdateResult;
-  readonly engine?: UpdateEngine;
-  readonly client?: DistributorHttpClient;
+  engine?: UpdateEngine;
+  client?: DistributorHttpClient;
+  readonly bootstrap?: BootstrapClient;
+  readonly storage?: MeterStorage;
+  /** It bootstrapped again in this run (once at most). */
+  rebootstrapped?: boolean;
   /** Epoch ms of its next check-in. */
   dueAt: number;
   /** Its last check-in named no execution. */
@@ -129,7 +137,7 @@ export async function updateFleet(options: FleetUpdateOptions): Promise<FleetUpd
 
 /** The provisioned meters under the state folder, each with its engine and client, or its reason why not. */
 function fleetMeters(options: FleetUpdateOptions): UpdatingMeter[] {
-  return loadFleet(options.stateDir, { limit: options.limit }).map(
+  return loadFleet(options.stateDir, { limit: options.limit, bootstrapUrl: options.bootstrapUrl }).map(
     ({ endpointName, client, storage }, index) => {
       const tampering = index < options.tamperMeters;
       const result: MeterUpdateResult = {
@@ -139,7 +147,8 @@ function fleetMeters(options: FleetUpdateOptions): UpdatingMeter[] {
         tampering,
       };
       try {
-        return { result, ...meterEngine(client, storage, options, tampering), dueAt: 0, idle: false };
+        const built = meterEngine(client, storage, options, tampering);
+        return { result, ...built, bootstrap: client, storage, dueAt: 0, idle: false };
       } catch (error) {
         Object.assign(result, { outcome: 'ERROR', error: (error as Error).message });
         return { result, dueAt: Infinity, idle: true };
@@ -191,7 +200,19 @@ async function runRound(meter: UpdatingMeter, options: FleetUpdateOptions): Prom
   const { result } = meter;
   let outcome: RunOutcome;
   try {
-    outcome = await meter.engine!.runOnce();
+    try {
+      outcome = await meter.engine!.runOnce();
+    } catch (error) {
+      if (!credentialGone(error) || meter.rebootstrapped) throw error;
+      // Its operational certificate is refused (expired, revoked, unknown): a real meter falls back to
+      // bootstrap with its factory identity, once, and tries again with the new one.
+      meter.rebootstrapped = true;
+      await meter.bootstrap!.bootstrap();
+      meter.client!.close();
+      Object.assign(meter, meterEngine(meter.bootstrap!, meter.storage!, options, meter.result.tampering));
+      result.rebootstrapped = true;
+      outcome = await meter.engine!.runOnce();
+    }
   } catch (error) {
     result.outcome = 'ERROR';
     result.error = (error as Error).message;
@@ -212,6 +233,15 @@ async function runRound(meter: UpdatingMeter, options: FleetUpdateOptions): Prom
   }
   const poll = Math.min(outcome.pollAfterSeconds ?? options.pollSeconds, options.pollSeconds);
   meter.dueAt = Date.now() + poll * 1000;
+}
+
+/** The distributor refused the meter's certificate itself (not a meter it holds: that one bootstrap refuses too). */
+function credentialGone(error: unknown): boolean {
+  return (
+    error instanceof DistributorError &&
+    error.code === 'CREDENTIAL_REFUSED' &&
+    error.details.serverCode !== 'METER_NOT_ACTIVE'
+  );
 }
 
 /** The installed firmware of the meter's first component, from its own state. */

@@ -30,8 +30,10 @@ meter and day, so a rerun over the same days is acknowledged as replays and dupl
 it checks in over a kept-open mutual-TLS connection with its operational certificate (ETag, 304),
 verifies the directive with the keys bootstrap pinned and the manifest with its factory update
 authority, downloads with resume, installs into the inactive slot, reboots, confirms or rolls back,
-reports each state and signs a receipt. It runs in rounds, each meter polling again when the server
-says (at most --ota-poll-seconds in the sim) or Retry-After allows, and prints one line per meter
+reports each state and signs a receipt; a meter whose certificate the distributor refuses (401/403
+other than METER_NOT_ACTIVE) bootstraps again once (at --bootstrap-url, or its bundle's URI). It runs
+in rounds, each meter polling again when the server says (at most --ota-poll-seconds in the sim) or
+Retry-After allows, and prints one line per meter
 (device id, outcome, installed sequence/version/digest, failure code) and a summary. Exit 1 when a
 meter could not run or --until-idle reached its round cap with executions still active.
 
@@ -134,7 +136,7 @@ export async function fleetCommand(args: string[]): Promise<number> {
   if (verb !== 'update' && updateOnly.length > 0)
     usage(`--${updateOnly.join(', --')} only go with 'fleet update'`);
   if (verb === 'update') {
-    const reportOnly = ['days', 'from', 'batch-size', 'rate', 'duration', 'telemetry-uri', 'bootstrap-url'];
+    const reportOnly = ['days', 'from', 'batch-size', 'rate', 'duration', 'telemetry-uri'];
     const misplaced = reportOnly.filter((name) => values[name as keyof typeof values] !== undefined);
     if (misplaced.length > 0) usage(`--${misplaced.join(', --')} do not go with 'fleet update'`);
     if (!values['until-idle'] && values['max-rounds'] === undefined)
@@ -162,6 +164,7 @@ export async function fleetCommand(args: string[]): Promise<number> {
           ? 0
           : whole(values['ota-tamper-meters'], 'ota-tamper-meters'),
       client: { deadlineMs: number(values['retry-for'], 'retry-for', 15)! * 1000 },
+      bootstrapUrl: values['bootstrap-url'],
       json: values.json ?? false,
     });
   }
