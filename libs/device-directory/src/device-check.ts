@@ -76,9 +76,9 @@ export function notYetKnown(view: DirectoryView, what: string): DeviceRefusal {
 }
 
 /**
- * May this certificate's holder be served at all? Its certificate must not have expired and must be
- * the current, unrevoked one of its device (bootstrap's topic), and the device must be ACTIVE
- * (enrollment's topic). Asked per request: a revocation or a suspension takes effect on the next one.
+ * May this certificate's holder be served at all? Its certificate must not have expired, its device
+ * must be ACTIVE (enrollment's topic), and the certificate must be the device's current, unrevoked
+ * one (bootstrap's topic). Asked per request: a revocation or a suspension takes effect on the next one.
  */
 export function checkSender(
   sender: CertifiedSender,
@@ -87,13 +87,15 @@ export function checkSender(
 ): { ok: true; device: DeviceEntry } | DeviceRefusal {
   if (sender.notAfter <= now)
     return deviceRefusal('CERTIFICATE_EXPIRED', 'The client certificate has expired');
-  const certificate = view.certificate(sender.endpointName);
-  if (!certificate) return notYetKnown(view, 'The sender');
-  if (certificate.serial !== sender.serial || certificate.status === 'revoked')
-    return deviceRefusal('CERTIFICATE_REVOKED', 'This certificate was revoked or replaced; bootstrap again');
+  // The device's state first: a suspended meter (whose certificate is revoked with it) is told it is
+  // not active, not to bootstrap again.
   const device = view.device(sender.endpointName);
   if (!device) return notYetKnown(view, 'The sender');
   if (device.status !== 'ACTIVE')
     return deviceRefusal('METER_NOT_ACTIVE', 'The sender is not an active meter');
+  const certificate = view.certificate(sender.endpointName);
+  if (!certificate) return notYetKnown(view, 'The sender');
+  if (certificate.serial !== sender.serial || certificate.status === 'revoked')
+    return deviceRefusal('CERTIFICATE_REVOKED', 'This certificate was revoked or replaced; bootstrap again');
   return { ok: true, device };
 }

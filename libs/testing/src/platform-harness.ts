@@ -166,6 +166,19 @@ export interface DeviceClient {
     body: unknown,
     options?: { contentType?: string; raw?: string | Buffer },
   ): Promise<DeviceResponse>;
+  /** Any method; a body only when `body` or `raw` is given (`chunked` sends it without a length). */
+  request(
+    method: string,
+    path: string,
+    options?: {
+      body?: unknown;
+      raw?: string | Buffer;
+      contentType?: string;
+      chunked?: boolean;
+      headers?: Record<string, string>;
+    },
+  ): Promise<DeviceResponse>;
+  get(path: string, headers?: Record<string, string>): Promise<DeviceResponse>;
   close(): void;
 }
 
@@ -188,39 +201,37 @@ export function deviceClient(
     tls = { key: credential.keyPem, cert: credential.certificatePem };
   }
   const agent = new Agent({ keepAlive: true, maxSockets: 4, ca: serverCaPem, ...tls });
+  const send: DeviceClient['request'] = (method, path, options = {}) =>
+    new Promise((resolveRequest, reject) => {
+      const payload = options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
+      const headers: Record<string, string | number> = { ...options.headers };
+      if (payload !== undefined) {
+        headers['content-type'] = options.contentType ?? 'application/json';
+        if (!options.chunked) headers['content-length'] = Buffer.byteLength(payload);
+      }
+      const req = request(new URL(path, baseUri), { method, agent, headers }, (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: unknown = text;
+          try {
+            parsed = text ? JSON.parse(text) : undefined;
+          } catch {
+            // Not JSON: kept as text.
+          }
+          resolveRequest({ status: response.statusCode ?? 0, headers: response.headers, body: parsed });
+        });
+        response.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(payload);
+    });
   return {
     post: (path, body, options = {}) =>
-      new Promise((resolvePost, reject) => {
-        const payload = options.raw ?? JSON.stringify(body);
-        const req = request(
-          new URL(path, baseUri),
-          {
-            method: 'POST',
-            agent,
-            headers: {
-              'content-type': options.contentType ?? 'application/json',
-              'content-length': Buffer.byteLength(payload),
-            },
-          },
-          (response) => {
-            const chunks: Buffer[] = [];
-            response.on('data', (chunk: Buffer) => chunks.push(chunk));
-            response.on('end', () => {
-              const text = Buffer.concat(chunks).toString('utf8');
-              let parsed: unknown = text;
-              try {
-                parsed = text ? JSON.parse(text) : undefined;
-              } catch {
-                // Not JSON: kept as text.
-              }
-              resolvePost({ status: response.statusCode ?? 0, headers: response.headers, body: parsed });
-            });
-            response.on('error', reject);
-          },
-        );
-        req.on('error', reject);
-        req.end(payload);
-      }),
+      send('POST', path, { body, raw: options.raw, contentType: options.contentType }),
+    request: send,
+    get: (path, headers) => send('GET', path, { headers }),
     close: () => agent.destroy(),
   };
 }
