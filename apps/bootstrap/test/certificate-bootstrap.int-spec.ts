@@ -74,6 +74,9 @@ describe('bootstrap: certificate meters over mutual TLS', () => {
         bootstrap: { uri: 'https://bootstrap.meters.test:8443' },
       },
     });
+    // The distributor's directive keys, current and next, as the meter is to pin them.
+    expect(answer.servers.ota.directivePublicKeysPem).toEqual(h.directivePublicKeysPem);
+    expect(answer.servers.ota.directivePublicKeysPem).toHaveLength(2);
     // Operational servers' certificates chain to the platform server CA (the listener's, here).
     expect(answer.serverTrustAnchorsPem).toEqual([h.serverCaPem]);
     const certificate = parseCertificate(answer.certificatePem);

@@ -47,9 +47,11 @@ class WhoAmIController {
   }
 }
 
+/** What meter-sim kept of its bootstrap answer: the key it made, and the answer. */
 interface Operational {
   privateKeyPem: string;
   certificatePem: string;
+  servers: { ota: { uri: string; directivePublicKeysPem?: string[] } };
 }
 
 describe('ota-distributor device edge (mutual TLS)', () => {
@@ -96,6 +98,8 @@ describe('ota-distributor device edge (mutual TLS)', () => {
       bootstrapUrl: platform.env.BOOTSTRAP_INTERNAL_URL!,
       controllers: [WhoAmIController],
       clock: () => new Date(Date.now() + clockOffsetMs),
+      // The port bootstrap tells meters (BOOTSTRAP_OTA_URI).
+      env: { OTA_TLS_PORT: platform.env.OTA_TLS_PORT! },
     });
     uri = await ota.deviceUri();
   }, 400_000);
@@ -104,6 +108,15 @@ describe('ota-distributor device edge (mutual TLS)', () => {
     for (const client of clients) client.close();
     await ota?.stop();
     await platform?.stop();
+  });
+
+  it("is where bootstrap sends meters, with the local stack's directive key", () => {
+    const { ota: servers } = operational(meters()[0]!).servers;
+    expect(servers.uri).toBe(uri);
+    expect(uri).toBe(platform.otaUri);
+    expect(servers.directivePublicKeysPem).toEqual([
+      readFileSync(platform.env.OTA_DIRECTIVE_PUBLIC_KEYS_FILE!, 'utf8'),
+    ]);
   });
 
   it('serves an ACTIVE meter as its certificate says: tenant, device id, serial and key', async () => {

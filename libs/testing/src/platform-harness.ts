@@ -33,6 +33,11 @@ export interface Platform {
   /** The meters' URIs of the two mutual-TLS listeners. */
   bootstrapUri: string;
   ingestUri: string;
+  /**
+   * What bootstrap tells meters for the OTA distributor (BOOTSTRAP_OTA_URI): a free port, which
+   * `env.OTA_TLS_PORT` hands to a distributor a test starts.
+   */
+  otaUri: string;
   /** The platform server CA: what meters trust bootstrap and telemetry by. */
   serverCaPem: string;
   /** Starts the ingest again (same ports and instance id) after it stopped or was killed. */
@@ -55,18 +60,20 @@ export async function startPlatform(options: {
 }): Promise<Platform> {
   const stack = options.stack ?? stackEnvFrom(process.env);
   if (!stack) throw new Error('No local stack in the environment: run under the integration/e2e setup');
-  const [enrollmentPort, bootstrapPort, privacyPort, ingestPort, bootstrapTls, ingestTls] = await Promise.all(
-    Array.from({ length: 6 }, () => freePort()),
-  );
+  const [enrollmentPort, bootstrapPort, privacyPort, ingestPort, bootstrapTls, ingestTls, otaTls] =
+    await Promise.all(Array.from({ length: 7 }, () => freePort()));
   const internal = await internalWiring();
   const bootstrapUri = `https://localhost:${bootstrapTls}`;
   const ingestUri = `https://localhost:${ingestTls}`;
+  const otaUri = `https://localhost:${otaTls}`;
   const env = platformEnv(stack, {
     ...internal.urls,
     BOOTSTRAP_TLS_PORT: String(bootstrapTls),
     BOOTSTRAP_PUBLIC_URI: bootstrapUri,
     BOOTSTRAP_TELEMETRY_URI: ingestUri,
     TELEMETRY_TLS_PORT: String(ingestTls),
+    BOOTSTRAP_OTA_URI: otaUri,
+    OTA_TLS_PORT: String(otaTls),
     ...options.env,
   });
   const start = (
@@ -120,6 +127,7 @@ export async function startPlatform(options: {
     },
     bootstrapUri,
     ingestUri,
+    otaUri,
     serverCaPem,
     restartIngest: async () => {
       ingest = await start('telemetry-ingest', ingestPort!, ingestExtra);
