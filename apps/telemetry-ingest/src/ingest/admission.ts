@@ -5,7 +5,7 @@ import { TELEMETRY_BATCH_POST, TELEMETRY_MAX_BODY_BYTES } from '@meterkeep/contr
 import { DomainError, answerRefusal, sourceAddress, sourceKey } from '@meterkeep/service-runtime';
 import { DeviceDirectory, type DirectoryView, tenantView } from '@meterkeep/device-directory';
 import { DirectorySync } from '@meterkeep/device-directory/nest';
-import { type Sender, type SenderVerdict, authorizeSender } from '../auth/authorize-sender';
+import { type Sender, authorizeSender } from '../auth/authorize-sender';
 import { SenderIdentity } from '../auth/sender-identity';
 import { IngestErrors, verdictRefusal } from './ingest.errors';
 
