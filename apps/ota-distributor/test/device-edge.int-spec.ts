@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Body, Controller, Get, Post } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OTA_DEVICE_MAX_BODY_BYTES } from '@meterkeep/contracts';
+import { type BootstrapAnswer, OTA_DEVICE_MAX_BODY_BYTES } from '@meterkeep/contracts';
 import {
   createRootCa,
   exportPrivateKey,
@@ -47,12 +47,8 @@ class WhoAmIController {
   }
 }
 
-/** What meter-sim kept of its bootstrap answer: the key it made, and the answer. */
-interface Operational {
-  privateKeyPem: string;
-  certificatePem: string;
-  servers: { ota: { uri: string; directivePublicKeysPem?: string[] } };
-}
+/** What meter-sim kept of its bootstrap: the answer, and the key it made. */
+type Operational = BootstrapAnswer & { privateKeyPem: string };
 
 describe('ota-distributor device edge (mutual TLS)', () => {
   const logs = mkdtempSync(join(tmpdir(), 'ota-edge-logs-'));
