@@ -125,7 +125,7 @@ export default tseslint.config(
   {
     // A library's core is plain TypeScript; only its nest/ adapter may speak NestJS.
     files: [
-      'libs/{contracts,config,observability,pki,kafka,db,cache,storage,outbox,audit,reading-seal,firmware,firmware-delta}/src/**/*.ts',
+      'libs/{contracts,config,observability,pki,kafka,db,cache,storage,outbox,audit,reading-seal,firmware,firmware-delta,device-directory}/src/**/*.ts',
     ],
     ignores: ['libs/*/src/nest/**'],
     rules: {

@@ -91,6 +91,14 @@ const SHOWN_IN_CLEAR = new Set([
   'OTA_MAX_IMAGE_BYTES',
   'OTA_UPLOAD_URL_EXPIRY_SECONDS',
   'OTA_UPLOAD_PART_BYTES',
+  // The distributor's device listener (port, host names, paths to its certificate files, replica name)
+  // and the path of the directive public keys bootstrap hands out: no credential.
+  'OTA_TLS_PORT',
+  'OTA_TLS_HOSTNAMES',
+  'OTA_TLS_CERT_FILE',
+  'OTA_TLS_KEY_FILE',
+  'OTA_INSTANCE_ID',
+  'OTA_DIRECTIVE_PUBLIC_KEYS_FILE',
 ]);
 
 /** Values that carry the marker where a credential sits in a URL. */

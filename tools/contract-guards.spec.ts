@@ -92,8 +92,10 @@ function appSources(): { file: string; text: string }[] {
   };
   for (const app of readdirSync(resolve(root, 'apps'), { withFileTypes: true }))
     if (app.isDirectory()) walk(resolve(root, 'apps', app.name, 'src'));
-  // Service code shared by several apps: operator API-key authentication calls enrollment.
+  // Service code shared by several apps: operator API-key authentication calls enrollment, the device
+  // listeners' server credentials call bootstrap.
   walk(resolve(root, 'libs/service-runtime/src/operator-auth'));
+  walk(resolve(root, 'libs/service-runtime/src/device-listener'));
   return files;
 }
 
@@ -134,7 +136,7 @@ describe('both ends of an internal route import its contract', () => {
     );
     const names = new Set(internal.map(exportName));
     // Today's callers: bootstrap (PSK proofs), operator-auth (introspection, for privacy and the
-    // distributor), the ingest (data keys, server certificates).
+    // distributor), the ingest (data keys), the device listeners' credentials (server certificates).
     expect(calls.filter((c) => names.has(c.route)).map((c) => c.route)).toEqual(
       expect.arrayContaining([
         'PSK_PROOFS_CHECK',

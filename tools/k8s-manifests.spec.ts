@@ -51,6 +51,11 @@ interface ServiceRow {
   internalPrefix?: string;
   /** Uses Redis, as an ACL user of its own. */
   redis?: true;
+  /**
+   * Key material mounted from a Secret of its own (read-only, not world-readable) at `dir`; the variable
+   * `env` names `<dir>/<file>` wherever the service's config reads it.
+   */
+  files?: { secret: string; dir: string; file: string; env: string }[];
 }
 
 /** The services, their ports (apps/<name>/src/config.ts), Secrets and callers. */
@@ -71,8 +76,17 @@ const SERVICES: Record<string, ServiceRow> = {
     internalPort: 3102,
     redis: true,
     deviceTls: { port: 8443, env: 'BOOTSTRAP_TLS_PORT' },
-    // telemetry-ingest: its device listener's server certificate.
-    calledBy: ['telemetry-ingest'],
+    // telemetry-ingest, ota-distributor: their device listeners' server certificates.
+    calledBy: ['telemetry-ingest', 'ota-distributor'],
+    // The distributor's directive public key(s), handed to meters in every answer.
+    files: [
+      {
+        secret: 'meterkeep-ota-directive-public-keys',
+        dir: '/run/meterkeep/ota-directive',
+        file: 'directive.pub.pem',
+        env: 'OTA_DIRECTIVE_PUBLIC_KEYS_FILE',
+      },
+    ],
     internalPrefix: '/internal/',
   },
   'telemetry-ingest': {
@@ -85,7 +99,21 @@ const SERVICES: Record<string, ServiceRow> = {
     identity: true,
     deviceTls: { port: 8444, env: 'TELEMETRY_TLS_PORT' },
   },
-  'ota-distributor': { port: 3004, secrets: ['db', 's3'], identity: true },
+  'ota-distributor': {
+    port: 3004,
+    secrets: ['db', 's3'],
+    identity: true,
+    deviceTls: { port: 8445, env: 'OTA_TLS_PORT' },
+    // The directive signing key (its own Secret: no other service may read it).
+    files: [
+      {
+        secret: 'meterkeep-ota-directive-key',
+        dir: '/run/secrets/ota-directive',
+        file: 'directive.key.pem',
+        env: 'OTA_DIRECTIVE_KEY_FILE',
+      },
+    ],
+  },
   privacy: {
     port: 3005,
     secrets: ['db', 's3', 'privacy-kek'],
@@ -111,7 +139,11 @@ const SECRETS: Record<Store, { name: string; keys: string[] }> = {
  * password): never another service's, so one compromised pod cannot speak as another principal.
  */
 function credentialSecrets(name: string): string[] {
-  return [`meterkeep-kafka-${name}`, ...(SERVICES[name]?.redis ? [`meterkeep-redis-${name}`] : [])];
+  return [
+    `meterkeep-kafka-${name}`,
+    ...(SERVICES[name]?.redis ? [`meterkeep-redis-${name}`] : []),
+    ...(SERVICES[name]?.files ?? []).map((f) => f.secret),
+  ];
 }
 
 /** Well-formed stand-ins for the Secrets' keys, so a service's schema can parse what a manifest gives it. */
@@ -627,6 +659,17 @@ function serviceProblems(all: Manifest[]): string[] {
     for (const secret of referenced) if (!allowed.has(secret)) problem(`must not reference Secret ${secret}`);
     for (const secret of credentialSecrets(name))
       if (!pod.volumes?.some((v) => v.secret?.secretName === secret)) problem(`must mount Secret ${secret}`);
+    for (const f of expected.files ?? []) {
+      const volume = pod.volumes?.find((v) => v.secret?.secretName === f.secret);
+      const mount = volume && container.volumeMounts?.find((m) => m.name === volume.name);
+      if (!volume || mount?.mountPath !== f.dir || mount.readOnly !== true)
+        problem(`must mount Secret ${f.secret} read-only at ${f.dir}`);
+      else if ((volume.secret?.defaultMode ?? 0o644) & 0o007)
+        problem(`Secret ${f.secret} must not be world-readable (defaultMode 0440)`);
+      const value = envValue(container, all, f.env);
+      if (value !== undefined && value !== `${f.dir}/${f.file}`)
+        problem(`${f.env} must be ${f.dir}/${f.file}`);
+    }
     for (const store of expected.secrets) {
       for (const key of SECRETS[store].keys) {
         const ref = container.env?.find((e) => e.name === key)?.valueFrom?.secretKeyRef;
@@ -893,6 +936,9 @@ function configProblems(all: Manifest[], configs: Record<string, ServiceConfig>)
     const workload = workloads(all, name)[0];
     const container = serviceContainer(name, workloadSpec(workload));
     if (!container) continue; // serviceProblems reports it
+    for (const f of expected.files ?? [])
+      if (keys.includes(f.env) && envValue(container, all, f.env) !== `${f.dir}/${f.file}`)
+        problem(`${f.env} must name the mounted ${f.dir}/${f.file}`);
     for (const e of container.env ?? [])
       if (!reads.has(e.name)) problem(`sets ${e.name}, which apps/${name}/src/config.ts does not read`);
     for (const from of container.envFrom ?? [])

@@ -552,7 +552,8 @@ describe('k8s manifests against the API schemas', () => {
       const parents = [...byKind(all, 'TLSRoute'), ...byKind(all, 'HTTPRoute')].flatMap(
         (r) => (r.spec?.parentRefs ?? []) as { name?: string; namespace?: string }[],
       );
-      expect(parents.length).toBe(3);
+      // The three device listeners' TLSRoutes and the operator APIs' HTTPRoute.
+      expect(parents.length).toBe(4);
       for (const parent of parents)
         expect(parent).toMatchObject({ name: values.gatewayName, namespace: values.gatewayNamespace });
       // Nothing in the rendering still names the examples' namespaces.

@@ -75,6 +75,12 @@ const deviceApi = {
   BOOTSTRAP_CERT_VALIDITY: duration(5 * 60_000, 365 * 86_400_000).default(7 * 86_400_000),
   BOOTSTRAP_TELEMETRY_URI: httpsUrlSchema.default(defaultDeviceUri('telemetry-ingest')),
   BOOTSTRAP_OTA_URI: httpsUrlSchema.default(defaultDeviceUri('ota-distributor')),
+  /**
+   * The OTA distributor's directive public key(s), PEM (one, or two during a rotation, the current
+   * first), handed to meters in every answer (servers.ota.directivePublicKeysPem). Read and checked
+   * at start-up (directivePublicKeysOf): P-256 SPKI only. Without it, answers carry no directive keys.
+   */
+  OTA_DIRECTIVE_PUBLIC_KEYS_FILE: z.string().min(1).optional(),
   /** Where meters come back to renew: this service's device listener as meters reach it. */
   BOOTSTRAP_PUBLIC_URI: httpsUrlSchema.default(defaultDeviceUri('bootstrap')),
   /** Bootstrap, renewal and nonce requests per meter (endpoint or PSK identity) and minute. */

@@ -1,7 +1,9 @@
 // Test-only harness: the bootstrap app in-process on the real stack, with its own PostgreSQL schema,
 // its own Redis database, and meters that speak to it over mutual TLS.
-import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { createHmac, generateKeyPairSync, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { IncomingHttpHeaders } from 'node:http';
 import { type Server, createServer, request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -50,6 +52,7 @@ import { AppModule, configureApp, lifecycleTransport } from '../src/app.module';
 import { BootstrapConfig } from '../src/config';
 import type { Executor } from '../src/core/database';
 import { DeviceListener } from '../src/device-listener/device-listener';
+import { readDirectivePublicKeys } from '../src/pki/directive-public-keys';
 import type { DeviceRecord } from '../src/read-model/read-model.records';
 import { ReadModelStore } from '../src/read-model/read-model.store';
 import { ReadModelSync } from '../src/read-model/read-model.sync';
@@ -307,6 +310,7 @@ export class BootstrapHarness {
       BOOTSTRAP_TELEMETRY_URI: 'https://telemetry.meters.test:8444',
       BOOTSTRAP_OTA_URI: 'https://ota.meters.test:8445',
       BOOTSTRAP_PUBLIC_URI: 'https://bootstrap.meters.test:8443',
+      OTA_DIRECTIVE_PUBLIC_KEYS_FILE: directivePublicKeysFile(2),
       LOG_LEVEL: 'debug',
       ...options.env,
     };
@@ -369,6 +373,11 @@ export class BootstrapHarness {
 
   get tlsPort(): number {
     return this.service.app.get(DeviceListener).port;
+  }
+
+  /** The distributor directive keys every answer carries (OTA_DIRECTIVE_PUBLIC_KEYS_FILE). */
+  get directivePublicKeysPem(): string[] {
+    return readDirectivePublicKeys(this.config.OTA_DIRECTIVE_PUBLIC_KEYS_FILE!);
   }
 
   get serverCaPem(): string {
@@ -527,4 +536,14 @@ async function dropSchema(schema: string): Promise<void> {
   } finally {
     await admin.destroy();
   }
+}
+
+/** A file of `count` fresh P-256 directive public keys (the distributor's, during a rotation when 2). */
+export function directivePublicKeysFile(count: number): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'bootstrap-directive-keys-')), 'directive.pub.pem');
+  const pems = Array.from({ length: count }, () =>
+    generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ type: 'spki', format: 'pem' }),
+  );
+  writeFileSync(file, pems.join(''));
+  return file;
 }

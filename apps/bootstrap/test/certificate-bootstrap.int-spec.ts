@@ -19,6 +19,7 @@ import {
   type MeterCredential,
   TopicTap,
   anchorEvent,
+  directivePublicKeysFile,
   csrFor,
   deviceEvent,
   factoryMeter,
@@ -74,6 +75,9 @@ describe('bootstrap: certificate meters over mutual TLS', () => {
         bootstrap: { uri: 'https://bootstrap.meters.test:8443' },
       },
     });
+    // The distributor's directive keys, current and next, as the meter is to pin them.
+    expect(answer.servers.ota.directivePublicKeysPem).toEqual(h.directivePublicKeysPem);
+    expect(answer.servers.ota.directivePublicKeysPem).toHaveLength(2);
     // Operational servers' certificates chain to the platform server CA (the listener's, here).
     expect(answer.serverTrustAnchorsPem).toEqual([h.serverCaPem]);
     const certificate = parseCertificate(answer.certificatePem);
@@ -147,6 +151,13 @@ describe('bootstrap: certificate meters over mutual TLS', () => {
           ),
       { timeoutMs: 5_000, description: 'the refusal in the log' },
     );
+
+  it('refuses to start when OTA_DIRECTIVE_PUBLIC_KEYS_FILE holds anything but one or two P-256 public keys', async () => {
+    const tooMany = directivePublicKeysFile(3);
+    await expect(
+      BootstrapHarness.start({ env: { OTA_DIRECTIVE_PUBLIC_KEYS_FILE: tooMany } }),
+    ).rejects.toThrow(/OTA_DIRECTIVE_PUBLIC_KEYS_FILE: .* holds 3 keys; at most 2/);
+  });
 
   it('refuses a meter whose CA no tenant trusts: 403 CERTIFICATE_INVALID (UNKNOWN_CA in the log)', async () => {
     const stranger = manufacturer('Unknown OEM');

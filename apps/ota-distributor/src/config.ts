@@ -1,8 +1,12 @@
 import { z } from 'zod';
 import { OTA_IMAGE_BYTES_CEILING } from '@meterkeep/contracts';
+import { hostname } from 'node:os';
 import {
   DEFAULT_PORTS,
   defaultInternalUrl,
+  deviceEdgeEnv,
+  deviceEdgeRule,
+  hostnameListSchema,
   internalUrlSchema,
   kafkaEnv,
   postgresEnv,
@@ -12,6 +16,7 @@ import {
 } from '@meterkeep/config';
 
 export const DEFAULT_PORT = DEFAULT_PORTS.services['ota-distributor'];
+export const DEFAULT_TLS_PORT = DEFAULT_PORTS.deviceListeners['ota-distributor'];
 
 const MIB = 1024 * 1024;
 
@@ -52,14 +57,47 @@ export const operatorAuthEnv = {
   ENROLLMENT_INTERNAL_URL: internalUrlSchema.default(defaultInternalUrl('enrollment')),
 };
 
-export const OtaDistributorConfig = z.object({
-  ...serviceEnv,
-  ...kafkaEnv,
-  ...postgresEnv,
-  ...s3Env,
-  ...firmwareEnv,
-  ...operatorAuthEnv,
-});
+/**
+ * The meters' listener (mutual TLS, operational certificates of the tenants' issuing CAs) and where
+ * its server certificate comes from: as telemetry-ingest's.
+ */
+export const deviceApiEnv = {
+  /** The HTTPS (mutual TLS) listener for meters; 0 takes any free port (tests). */
+  OTA_TLS_PORT: z.coerce.number().int().min(0).max(65_535).default(DEFAULT_TLS_PORT),
+  /** Names in the listener's certificate, as meters reach it (the ingress' host name in a cluster). */
+  OTA_TLS_HOSTNAMES: hostnameListSchema.default(['localhost', '127.0.0.1']),
+  /** An externally issued server certificate (PEM, leaf first) and key; both or neither. */
+  OTA_TLS_CERT_FILE: z.string().min(1).optional(),
+  OTA_TLS_KEY_FILE: z.string().min(1).optional(),
+  /** Without files, the server certificate is issued by bootstrap's internal route (the CA meters trust). */
+  BOOTSTRAP_INTERNAL_URL: internalUrlSchema.default(defaultInternalUrl('bootstrap')),
+  /** This replica's name in its device-directory consumer group (a pod name; the host name by default). */
+  OTA_INSTANCE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,100}$/, '1-100 of A-Z a-z 0-9 . _ -')
+    .default(
+      hostname()
+        .replace(/[^A-Za-z0-9._-]/g, '-')
+        .slice(0, 100) || 'ota-distributor',
+    ),
+  ...deviceEdgeEnv,
+};
+
+export const OtaDistributorConfig = z
+  .object({
+    ...serviceEnv,
+    ...kafkaEnv,
+    ...postgresEnv,
+    ...s3Env,
+    ...firmwareEnv,
+    ...operatorAuthEnv,
+    ...deviceApiEnv,
+  })
+  .refine((env) => (env.OTA_TLS_CERT_FILE === undefined) === (env.OTA_TLS_KEY_FILE === undefined), {
+    path: ['OTA_TLS_KEY_FILE'],
+    message: 'OTA_TLS_CERT_FILE and OTA_TLS_KEY_FILE go together: set both or neither',
+  })
+  .refine(...deviceEdgeRule);
 export type OtaDistributorConfig = z.infer<typeof OtaDistributorConfig>;
 
 /** Every variable the config reads, for the start-up log (secrets masked there). */

@@ -3,6 +3,7 @@
 // built (dist/), as it is deployed.
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
+import { Module, type Type } from '@nestjs/common';
 import { type Kysely, sql } from 'kysely';
 import { ALL_TOPICS } from '@meterkeep/contracts';
 import { createDatabase } from '@meterkeep/db';
@@ -22,6 +23,7 @@ import { AppModule } from '../src/app.module';
 import { OtaDistributorConfig } from '../src/config';
 import type { OtaDb } from '../src/core/database';
 import { configureHttp } from '../src/configure-http';
+import { DeviceListener } from '../src/device-api/device-listener';
 
 export { TopicTap, type TappedRecord, waitUntil } from '@meterkeep/testing';
 
@@ -45,8 +47,19 @@ export function testKafka(): Kafka {
 export interface OtaOptions {
   /** Where the distributor asks enrollment about API keys: its internal listener. */
   enrollmentUrl: string;
+  /**
+   * Bootstrap's internal listener: the device listener's server certificate comes from there, issued
+   * by the platform server CA the meters trust (a running platform's `env.BOOTSTRAP_INTERNAL_URL`).
+   */
+  bootstrapUrl?: string;
   /** OTA_MAX_IMAGE_BYTES, and other settings to override. */
   env?: Record<string, string>;
+  /** Controllers a test adds beside the service's own (a probe route behind the device edge). */
+  controllers?: Type[];
+  /** The clock the device edge judges certificates by. */
+  clock?: () => Date;
+  /** False: the device directory is never fed, so it never catches up. */
+  followDeviceTopics?: boolean;
 }
 
 /** The OTA distributor started in-process on port 0, with its own schema and firmware bucket. */
@@ -72,7 +85,26 @@ export class OtaHarness {
     return this.service.app.get(ObjectStore);
   }
 
-  static async start({ enrollmentUrl, env = {} }: OtaOptions): Promise<OtaHarness> {
+  /** The device listener's port (mutual TLS), once it is open. */
+  async deviceListenerPort(): Promise<number> {
+    const listener = this.service.app.get(DeviceListener);
+    await listener.whenOpen();
+    return listener.port;
+  }
+
+  /** What a meter is told for this distributor (bootstrap's BOOTSTRAP_OTA_URI). */
+  async deviceUri(): Promise<string> {
+    return `https://localhost:${await this.deviceListenerPort()}`;
+  }
+
+  static async start({
+    enrollmentUrl,
+    bootstrapUrl,
+    env = {},
+    controllers = [],
+    clock,
+    followDeviceTopics,
+  }: OtaOptions): Promise<OtaHarness> {
     const stack = stackEndpoints();
     const schema = `ota_it_${letters(10)}`;
     const bucket = `ota-it-${letters(10)}`;
@@ -90,6 +122,9 @@ export class OtaHarness {
       ...serviceIdentity('ota-distributor'),
       HOST: '127.0.0.1',
       ENROLLMENT_INTERNAL_URL: enrollmentUrl,
+      ...(bootstrapUrl && { BOOTSTRAP_INTERNAL_URL: bootstrapUrl }),
+      OTA_TLS_PORT: '0',
+      OTA_INSTANCE_ID: `it-${letters(8)}`,
       LOG_LEVEL: 'debug',
       ...env,
     });
@@ -102,9 +137,10 @@ export class OtaHarness {
     });
     const logger = createLogger({ service: 'ota-distributor', level: 'debug', destination });
     await ensureTopics(testKafka(), ALL_TOPICS, { deadLetter: true });
+    const app = AppModule.forRoot(config, logger, { schema, clock, followDeviceTopics });
     const service = await startService({
       name: 'ota-distributor',
-      module: AppModule.forRoot(config, logger, { schema }),
+      module: controllers.length === 0 ? app : { module: OtaTestRoot, imports: [app], controllers },
       port: 0,
       host: '127.0.0.1',
       logger,
@@ -147,6 +183,10 @@ export class OtaHarness {
     }
   }
 }
+
+/** The service's module with a test's own controllers beside it. */
+@Module({})
+class OtaTestRoot {}
 
 /** Test schemas go with their run: a rerun starts from a clean slate. */
 async function dropSchema(schema: string): Promise<void> {

@@ -8,7 +8,14 @@ import {
   TELEMETRY_REJECTED,
 } from '@meterkeep/contracts';
 import type { Logger } from '@meterkeep/observability';
-import { CONFIG, PlatformModule, ServiceCoreModule, listenerRouting } from '@meterkeep/service-runtime';
+import { DeviceDirectoryModule } from '@meterkeep/device-directory/nest';
+import {
+  CONFIG,
+  PlatformModule,
+  ServiceCoreModule,
+  listenerRouting,
+  peerCertificateChain,
+} from '@meterkeep/service-runtime';
 import type { TelemetryIngestConfig } from './config';
 import { DeviceListenerModule } from './device-listener/device-listener.module';
 import { AdmissionGate, SenderAdmission, batchBodyReader } from './ingest/admission';
@@ -36,6 +43,11 @@ export class AppModule {
           ],
         }),
         ServiceCoreModule.forRoot({ config, logger }),
+        DeviceDirectoryModule.forRoot({
+          groupIdPrefix: `${SERVICE_NAME}-directory-${config.TELEMETRY_INSTANCE_ID}`,
+          logger,
+          peerChain: (socket) => peerCertificateChain(socket as Parameters<typeof peerCertificateChain>[0]),
+        }),
         IngestModule,
         DeviceListenerModule,
       ],

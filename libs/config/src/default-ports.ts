@@ -12,11 +12,10 @@ export const DEFAULT_PORTS = {
     'ota-distributor': 3004,
     privacy: 3005,
   },
-  /** The meters' mutual-TLS listeners (`BOOTSTRAP_TLS_PORT`, `TELEMETRY_TLS_PORT`). */
+  /** The meters' mutual-TLS listeners (`BOOTSTRAP_TLS_PORT`, `TELEMETRY_TLS_PORT`, `OTA_TLS_PORT`). */
   deviceListeners: {
     bootstrap: 8443,
     'telemetry-ingest': 8444,
-    /** What bootstrap tells meters; the distributor's device listener is still to come. */
     'ota-distributor': 8445,
   },
   /** The local stack (deploy/local): Kafka and S3Proxy it runs itself, the machine's PostgreSQL and Redis. */

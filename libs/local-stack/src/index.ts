@@ -8,3 +8,4 @@ export * from './service-process';
 export * from './wait-until';
 export * from './workspace-root';
 export * from './platform-pki';
+export * from './directive-keys';

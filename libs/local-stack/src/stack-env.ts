@@ -16,15 +16,23 @@ export const STACK_ENV_VARS = [
  */
 export const STACK_SECURITY_VARS = ['KAFKA_SSL_CA_FILE', 'METERKEEP_STACK_CREDENTIALS'] as const;
 
+/**
+ * Key material the local stack makes once beside its data (see localDirectiveKeys): the OTA
+ * distributor's directive key pair, the private key for the distributor, the public one for bootstrap.
+ */
+export const STACK_GENERATED_VARS = ['OTA_DIRECTIVE_KEY_FILE', 'OTA_DIRECTIVE_PUBLIC_KEYS_FILE'] as const;
+
 export type StackEnv = Record<(typeof STACK_ENV_VARS)[number], string> &
-  Partial<Record<(typeof STACK_SECURITY_VARS)[number], string>>;
+  Partial<Record<(typeof STACK_SECURITY_VARS)[number] | (typeof STACK_GENERATED_VARS)[number], string>>;
 
 /** The stack's variables from `env`, or undefined unless every required one is set. */
 export function stackEnvFrom(env: NodeJS.ProcessEnv): StackEnv | undefined {
   const missing = STACK_ENV_VARS.filter((name) => !env[name]);
   if (missing.length > 0) return undefined;
   return Object.fromEntries(
-    [...STACK_ENV_VARS, ...STACK_SECURITY_VARS].filter((name) => env[name]).map((name) => [name, env[name]!]),
+    [...STACK_ENV_VARS, ...STACK_SECURITY_VARS, ...STACK_GENERATED_VARS]
+      .filter((name) => env[name])
+      .map((name) => [name, env[name]!]),
   ) as StackEnv;
 }
 

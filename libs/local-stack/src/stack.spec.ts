@@ -112,6 +112,8 @@ describe('LocalStack', () => {
       [
         `export KAFKA_SSL_CA_FILE=${credentials}/kafka-ca.pem`,
         `export METERKEEP_STACK_CREDENTIALS=${credentials}`,
+        `export OTA_DIRECTIVE_KEY_FILE=${dir}/directive-keys/directive.key.pem`,
+        `export OTA_DIRECTIVE_PUBLIC_KEYS_FILE=${dir}/directive-keys/directive.pub.pem`,
         'export KAFKA_BROKERS=127.0.0.1:24092',
         `export DATABASE_URL=postgres://meterkeep@127.0.0.1:5432/${database}`,
         `export REDIS_URL=redis://127.0.0.1:6379/${stack.settings.redis.db}`,

@@ -9,6 +9,7 @@ import { StackError, stackSettings } from './settings';
 import { type KafkaPrincipal, principalEnv, stackCredentials } from './stack-credentials';
 import { type StackEnv } from './stack-env';
 import { withStateLock } from './state-lock';
+import { localDirectiveKeys } from './directive-keys';
 
 export interface LocalStackOptions {
   /** The real requests behind readiness (see StackClients). */
@@ -62,6 +63,7 @@ export class LocalStack {
       await redisProvision(this.context);
       await kafkaStart(this.context);
       await s3Start(this.context);
+      localDirectiveKeys(this.settings.stateDir);
       this.context.say(`stack is up (${Math.round(Date.now() - this.context.startedAt)} ms)`);
     });
   }
@@ -131,6 +133,8 @@ export class LocalStack {
     return {
       ...security,
       ...(principal && principalEnv(principal, security)),
+      // Made once beside the stack's data: the distributor signs directives, bootstrap hands the key out.
+      ...localDirectiveKeys(this.settings.stateDir),
       KAFKA_BROKERS: `127.0.0.1:${kafka.port}`,
       DATABASE_URL: `postgres://meterkeep@${postgres.host}:${postgres.port}/${postgres.database}`,
       REDIS_URL: `redis://${redis.host}:${redis.port}/${redis.db}`,

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { type StackEnv, findWorkspaceRoot, localSecrets } from '@meterkeep/local-stack';
+import { type StackEnv, findWorkspaceRoot, localDirectiveKeys, localSecrets } from '@meterkeep/local-stack';
 
 const run = promisify(execFile);
 const workspaceRoot = findWorkspaceRoot();
@@ -35,9 +35,12 @@ export async function runBuiltCli(
   }
 }
 
-/** The environment the services need on the local stack: its endpoints and the local secrets. */
+/**
+ * The environment the services need on the local stack: its endpoints, the local secrets and the
+ * directive key pair (the distributor's private key, the public key bootstrap hands to meters).
+ */
 export function platformEnv(stack: StackEnv, extra: Record<string, string> = {}): Record<string, string> {
-  return { ...stack, ...localSecrets(), ...extra };
+  return { ...stack, ...localSecrets(), ...localDirectiveKeys(), ...extra };
 }
 
 export interface Api {

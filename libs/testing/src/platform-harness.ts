@@ -33,6 +33,11 @@ export interface Platform {
   /** The meters' URIs of the two mutual-TLS listeners. */
   bootstrapUri: string;
   ingestUri: string;
+  /**
+   * What bootstrap tells meters for the OTA distributor (BOOTSTRAP_OTA_URI): a free port, which
+   * `env.OTA_TLS_PORT` hands to a distributor a test starts.
+   */
+  otaUri: string;
   /** The platform server CA: what meters trust bootstrap and telemetry by. */
   serverCaPem: string;
   /** Starts the ingest again (same ports and instance id) after it stopped or was killed. */
@@ -55,18 +60,20 @@ export async function startPlatform(options: {
 }): Promise<Platform> {
   const stack = options.stack ?? stackEnvFrom(process.env);
   if (!stack) throw new Error('No local stack in the environment: run under the integration/e2e setup');
-  const [enrollmentPort, bootstrapPort, privacyPort, ingestPort, bootstrapTls, ingestTls] = await Promise.all(
-    Array.from({ length: 6 }, () => freePort()),
-  );
+  const [enrollmentPort, bootstrapPort, privacyPort, ingestPort, bootstrapTls, ingestTls, otaTls] =
+    await Promise.all(Array.from({ length: 7 }, () => freePort()));
   const internal = await internalWiring();
   const bootstrapUri = `https://localhost:${bootstrapTls}`;
   const ingestUri = `https://localhost:${ingestTls}`;
+  const otaUri = `https://localhost:${otaTls}`;
   const env = platformEnv(stack, {
     ...internal.urls,
     BOOTSTRAP_TLS_PORT: String(bootstrapTls),
     BOOTSTRAP_PUBLIC_URI: bootstrapUri,
     BOOTSTRAP_TELEMETRY_URI: ingestUri,
     TELEMETRY_TLS_PORT: String(ingestTls),
+    BOOTSTRAP_OTA_URI: otaUri,
+    OTA_TLS_PORT: String(otaTls),
     ...options.env,
   });
   const start = (
@@ -120,6 +127,7 @@ export async function startPlatform(options: {
     },
     bootstrapUri,
     ingestUri,
+    otaUri,
     serverCaPem,
     restartIngest: async () => {
       ingest = await start('telemetry-ingest', ingestPort!, ingestExtra);
@@ -166,6 +174,19 @@ export interface DeviceClient {
     body: unknown,
     options?: { contentType?: string; raw?: string | Buffer },
   ): Promise<DeviceResponse>;
+  /** Any method; a body only when `body` or `raw` is given (`chunked` sends it without a length). */
+  request(
+    method: string,
+    path: string,
+    options?: {
+      body?: unknown;
+      raw?: string | Buffer;
+      contentType?: string;
+      chunked?: boolean;
+      headers?: Record<string, string>;
+    },
+  ): Promise<DeviceResponse>;
+  get(path: string, headers?: Record<string, string>): Promise<DeviceResponse>;
   close(): void;
 }
 
@@ -188,39 +209,37 @@ export function deviceClient(
     tls = { key: credential.keyPem, cert: credential.certificatePem };
   }
   const agent = new Agent({ keepAlive: true, maxSockets: 4, ca: serverCaPem, ...tls });
+  const send: DeviceClient['request'] = (method, path, options = {}) =>
+    new Promise((resolveRequest, reject) => {
+      const payload = options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
+      const headers: Record<string, string | number> = { ...options.headers };
+      if (payload !== undefined) {
+        headers['content-type'] = options.contentType ?? 'application/json';
+        if (!options.chunked) headers['content-length'] = Buffer.byteLength(payload);
+      }
+      const req = request(new URL(path, baseUri), { method, agent, headers }, (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: unknown = text;
+          try {
+            parsed = text ? JSON.parse(text) : undefined;
+          } catch {
+            // Not JSON: kept as text.
+          }
+          resolveRequest({ status: response.statusCode ?? 0, headers: response.headers, body: parsed });
+        });
+        response.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(payload);
+    });
   return {
     post: (path, body, options = {}) =>
-      new Promise((resolvePost, reject) => {
-        const payload = options.raw ?? JSON.stringify(body);
-        const req = request(
-          new URL(path, baseUri),
-          {
-            method: 'POST',
-            agent,
-            headers: {
-              'content-type': options.contentType ?? 'application/json',
-              'content-length': Buffer.byteLength(payload),
-            },
-          },
-          (response) => {
-            const chunks: Buffer[] = [];
-            response.on('data', (chunk: Buffer) => chunks.push(chunk));
-            response.on('end', () => {
-              const text = Buffer.concat(chunks).toString('utf8');
-              let parsed: unknown = text;
-              try {
-                parsed = text ? JSON.parse(text) : undefined;
-              } catch {
-                // Not JSON: kept as text.
-              }
-              resolvePost({ status: response.statusCode ?? 0, headers: response.headers, body: parsed });
-            });
-            response.on('error', reject);
-          },
-        );
-        req.on('error', reject);
-        req.end(payload);
-      }),
+      send('POST', path, { body, raw: options.raw, contentType: options.contentType }),
+    request: send,
+    get: (path, headers) => send('GET', path, { headers }),
     close: () => agent.destroy(),
   };
 }

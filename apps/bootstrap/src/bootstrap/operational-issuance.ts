@@ -13,6 +13,7 @@ import { IssuedCertificatesRepository } from '../certificates/issued-certificate
 import { operationalCertificateEvent } from '../certificates/operational-certificate.event';
 import type { BootstrapConfig } from '../config';
 import type { IssuanceKind } from '../core/database';
+import { directivePublicKeysOf } from '../pki/directive-public-keys';
 import { IssuingCaPublisher } from '../pki/issuing-ca-publisher';
 import { wholeSeconds } from '../pki/seconds';
 import { ServerIdentity } from '../pki/server-identity';
@@ -60,6 +61,9 @@ export function renewalPolicy(notBefore: Date, notAfter: Date): BootstrapAnswer[
  */
 @Injectable()
 export class OperationalIssuance {
+  /** What meters pin to verify the distributor's directives (checked with the config at start-up). */
+  private readonly directivePublicKeysPem: string[] | undefined;
+
   constructor(
     private readonly issuers: TenantIssuers,
     private readonly identity: ServerIdentity,
@@ -69,7 +73,9 @@ export class OperationalIssuance {
     private readonly producer: EventProducer,
     @Inject(CONFIG) private readonly config: BootstrapConfig,
     @Inject(LOGGER) private readonly logger: Logger,
-  ) {}
+  ) {
+    this.directivePublicKeysPem = directivePublicKeysOf(config);
+  }
 
   async issue(request: IssueRequest): Promise<BootstrapAnswer> {
     const { tenantId, endpointName, csr, kind, now } = request;
@@ -152,7 +158,10 @@ export class OperationalIssuance {
       renewal: renewalPolicy(notBefore, notAfter),
       servers: {
         telemetry: { uri: this.config.BOOTSTRAP_TELEMETRY_URI },
-        ota: { uri: this.config.BOOTSTRAP_OTA_URI },
+        ota: {
+          uri: this.config.BOOTSTRAP_OTA_URI,
+          ...(this.directivePublicKeysPem && { directivePublicKeysPem: [...this.directivePublicKeysPem] }),
+        },
         bootstrap: { uri: this.config.BOOTSTRAP_PUBLIC_URI },
       },
       serverTrustAnchorsPem: [await this.identity.serverCaPem()],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { CertificateEntry, DeviceEntry } from '../directory/device-directory';
+import type { CertificateEntry, DeviceEntry } from '@meterkeep/device-directory';
 import { type DirectoryView, type Sender, authorizeSender } from './authorize-sender';
 
 const now = Date.parse('2026-11-26T12:00:00Z');

@@ -87,7 +87,7 @@ export class DeviceListener implements OnApplicationBootstrap, BeforeApplication
       credentials: () => this.credentials.fetch(),
       // An externally issued certificate is served again from its files when they change (renewals).
       ...(this.credentials.external
-        ? { watchFiles: [this.config.TELEMETRY_TLS_CERT_FILE!, this.config.TELEMETRY_TLS_KEY_FILE!] }
+        ? { watchFiles: this.credentials.files }
         : { reissueEveryMs: REISSUE_EVERY_MS }),
       edge: deviceEdgeFromEnv(this.config, (_request, response) =>
         answerRefusal(response, IngestErrors.saturated()),

@@ -3,16 +3,11 @@ import { Injectable } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import { TELEMETRY_BATCH_POST, TELEMETRY_MAX_BODY_BYTES } from '@meterkeep/contracts';
 import { DomainError, answerRefusal, sourceAddress, sourceKey } from '@meterkeep/service-runtime';
-import {
-  type DirectoryView,
-  type Sender,
-  type SenderVerdict,
-  authorizeSender,
-} from '../auth/authorize-sender';
+import { DeviceDirectory, type DirectoryView, tenantView } from '@meterkeep/device-directory';
+import { DirectorySync } from '@meterkeep/device-directory/nest';
+import { type Sender, authorizeSender } from '../auth/authorize-sender';
 import { SenderIdentity } from '../auth/sender-identity';
-import { DeviceDirectory } from '../directory/device-directory';
-import { DirectorySync } from '../directory/directory.sync';
-import { INGEST_ERRORS, IngestErrors } from './ingest.errors';
+import { IngestErrors, verdictRefusal } from './ingest.errors';
 
 export interface AdmissionLimits {
   /** Request bytes of batches in progress, in all. */
@@ -91,18 +86,7 @@ export function directoryView(
   sync: DirectorySync,
   tenantId: string,
 ): DirectoryView {
-  return {
-    caughtUp: sync.isCaughtUp,
-    device: (id) => directory.device(tenantId, id),
-    certificate: (id) => directory.certificate(tenantId, id),
-  };
-}
-
-/** A refusing verdict as the ingest throws it ("not known yet" is retried after 5 s). */
-export function verdictRefusal(verdict: Exclude<SenderVerdict, { ok: true }>): DomainError {
-  return INGEST_ERRORS.error(verdict.code, verdict.message, {
-    retryAfterSeconds: verdict.kind === 'unavailable' ? 5 : undefined,
-  });
+  return tenantView(directory, tenantId, sync.isCaughtUp);
 }
 
 /**

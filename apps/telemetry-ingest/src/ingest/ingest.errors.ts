@@ -5,7 +5,7 @@ import {
   TELEMETRY_MAX_READINGS,
   type TelemetryBatchRefusalCode,
 } from '@meterkeep/contracts';
-import { errorCatalogue } from '@meterkeep/service-runtime';
+import { type DomainError, errorCatalogue } from '@meterkeep/service-runtime';
 
 /**
  * Every refusal of a whole batch: codes and statuses from the contract (TELEMETRY_BATCH_REFUSALS),
@@ -57,3 +57,14 @@ export const IngestErrors = {
       retryAfterSeconds: 5,
     }),
 } as const;
+
+/** A refusing verdict as the ingest throws it ("not known yet" is retried after 5 s). */
+export function verdictRefusal(verdict: {
+  kind: string;
+  code: TelemetryBatchRefusalCode;
+  message: string;
+}): DomainError {
+  return INGEST_ERRORS.error(verdict.code, verdict.message, {
+    retryAfterSeconds: verdict.kind === 'unavailable' ? 5 : undefined,
+  });
+}

@@ -1,11 +1,11 @@
 import { Module } from '@nestjs/common';
+import { DirectorySync } from '@meterkeep/device-directory/nest';
+import { ServiceState } from '@meterkeep/service-runtime';
 import { SenderIdentity } from '../auth/sender-identity';
 import type { TelemetryIngestConfig } from '../config';
 import { CONFIG } from '@meterkeep/service-runtime';
 import { KeyRing } from '../data-keys/key-ring';
 import { PrivacyKeysClient } from '../data-keys/privacy-keys.client';
-import { DeviceDirectory } from '../directory/device-directory';
-import { DirectorySync } from '../directory/directory.sync';
 import { AdmissionGate, SenderAdmission } from './admission';
 import { BatchRecovery } from './batch-recovery';
 import { BatchesController } from './batches.controller';
@@ -16,8 +16,6 @@ import { ReadingsWriter } from './readings-writer';
 @Module({
   controllers: [BatchesController],
   providers: [
-    DeviceDirectory,
-    DirectorySync,
     SenderIdentity,
     PrivacyKeysClient,
     KeyRing,
@@ -38,6 +36,11 @@ import { ReadingsWriter } from './readings-writer';
     SenderAdmission,
     IngestBatchUseCase,
   ],
-  exports: [AdmissionGate, SenderAdmission, ReadingsWriter, DirectorySync, BatchRecovery],
+  exports: [AdmissionGate, SenderAdmission, ReadingsWriter, BatchRecovery],
 })
-export class IngestModule {}
+export class IngestModule {
+  constructor(state: ServiceState, sync: DirectorySync) {
+    // Not ready before the directory knows every meter: until then they would all be told to retry.
+    state.addProbe(sync.probe);
+  }
+}

@@ -3,3 +3,4 @@ export * from './mutual-tls-listener';
 export * from './peer-chain';
 export * from './device-edge';
 export * from './proxy-protocol';
+export * from './server-credentials';

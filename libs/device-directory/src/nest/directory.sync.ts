@@ -12,10 +12,9 @@ import {
 } from '@meterkeep/contracts';
 import { type KafkaClient, TopicFollower } from '@meterkeep/kafka';
 import { KAFKA_CLIENT } from '@meterkeep/kafka/nest';
-import type { Logger } from '@meterkeep/observability';
-import { CONFIG, LOGGER, ServiceState } from '@meterkeep/service-runtime';
-import type { TelemetryIngestConfig } from '../config';
-import { DeviceDirectory } from './device-directory';
+import type { HealthProbe } from '@meterkeep/observability';
+import { DeviceDirectory } from '../device-directory';
+import { DEVICE_DIRECTORY_OPTIONS, type DeviceDirectoryOptions } from './device-directory.options';
 
 const RETRY_MS = 2_000;
 
@@ -34,23 +33,22 @@ export class DirectorySync implements OnApplicationBootstrap, BeforeApplicationS
   constructor(
     readonly directory: DeviceDirectory,
     @Inject(KAFKA_CLIENT) private readonly kafka: KafkaClient,
-    @Inject(CONFIG) private readonly config: TelemetryIngestConfig,
-    @Inject(LOGGER) private readonly logger: Logger,
-    state: ServiceState,
-  ) {
-    // Not ready before the directory knows every meter: until then they would all be told to retry.
-    state.addProbe({
-      name: 'directory',
-      check: () =>
-        this.isCaughtUp ? Promise.resolve() : Promise.reject(new Error('still reading the device topics')),
-    });
-  }
+    @Inject(DEVICE_DIRECTORY_OPTIONS) private readonly options: DeviceDirectoryOptions,
+  ) {}
 
   get isCaughtUp(): boolean {
     return this.follower?.caughtUp ?? false;
   }
 
+  /** Not ready before the directory knows every meter: until then they would all be told to retry. */
+  readonly probe: HealthProbe = {
+    name: 'directory',
+    check: () =>
+      this.isCaughtUp ? Promise.resolve() : Promise.reject(new Error('still reading the device topics')),
+  };
+
   onApplicationBootstrap(): void {
+    if (this.options.follow === false) return;
     void this.start();
   }
 
@@ -62,13 +60,14 @@ export class DirectorySync implements OnApplicationBootstrap, BeforeApplicationS
 
   private async start(): Promise<void> {
     if (this.stopped) return;
+    const logger = this.options.logger;
     const follower = new TopicFollower({
       kafka: this.kafka,
-      groupId: `telemetry-ingest-directory-${this.config.TELEMETRY_INSTANCE_ID}-${randomUUID()}`,
-      logger: this.logger.child({ component: 'directory-consumer' }),
+      groupId: `${this.options.groupIdPrefix}-${randomUUID()}`,
+      logger: logger.child({ component: 'directory-consumer' }),
       maxWaitTimeInMs: 500,
       partitionsConsumedConcurrently: 6,
-      onCaughtUp: () => this.logger.info({ ...this.directory.size }, 'directory: caught up'),
+      onCaughtUp: () => logger.info({ ...this.directory.size }, 'directory: caught up'),
     })
       .subscribe(ENROLLMENT_DEVICES, (event) => this.directory.putDevice(event))
       .subscribe(BOOTSTRAP_OPERATIONAL_CERTIFICATES, (event) => this.directory.putCertificate(event))
@@ -77,7 +76,7 @@ export class DirectorySync implements OnApplicationBootstrap, BeforeApplicationS
     try {
       await follower.start();
     } catch (error) {
-      this.logger.warn({ err: error }, 'directory: could not start following the topics; will retry');
+      logger.warn({ err: error }, 'directory: could not start following the topics; will retry');
       await follower.stop().catch(() => undefined);
       this.follower = undefined;
       this.timer = setTimeout(() => void this.start(), RETRY_MS);

@@ -1,0 +1,3 @@
+export * from './device-directory';
+export * from './device-check';
+export * from './device-identities';

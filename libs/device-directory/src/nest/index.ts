@@ -1,0 +1,3 @@
+export * from './device-directory.module';
+export * from './device-directory.options';
+export * from './directory.sync';
