@@ -91,6 +91,12 @@ const SHOWN_IN_CLEAR = new Set([
   'OTA_MAX_IMAGE_BYTES',
   'OTA_UPLOAD_URL_EXPIRY_SECONDS',
   'OTA_UPLOAD_PART_BYTES',
+  // The directive key's file path (never its content), directive life, poll interval, download URL life.
+  'OTA_DIRECTIVE_KEY_FILE',
+  'OTA_DIRECTIVE_TTL_SECONDS',
+  'OTA_POLL_SECONDS',
+  'OTA_DOWNLOAD_URL_TTL_SECONDS',
+  'OTA_DOWNLOAD_URL_REISSUE_SECONDS',
 ]);
 
 /** Values that carry the marker where a credential sits in a URL. */

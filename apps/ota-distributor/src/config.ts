@@ -1,5 +1,9 @@
 import { z } from 'zod';
-import { OTA_IMAGE_BYTES_CEILING } from '@meterkeep/contracts';
+import {
+  OTA_DOWNLOAD_URL_REISSUE_SECONDS,
+  OTA_DOWNLOAD_URL_TTL_SECONDS,
+  OTA_IMAGE_BYTES_CEILING,
+} from '@meterkeep/contracts';
 import {
   DEFAULT_PORTS,
   defaultInternalUrl,
@@ -44,6 +48,44 @@ export const firmwareEnv = {
 };
 
 /**
+ * The device API: the directive key (its file, never its content, is configuration; the key is read and
+ * checked once at start-up), how long a directive lives, how often meters poll and how long a presigned
+ * download URL lives.
+ */
+export const deviceApiEnv = {
+  /** PKCS#8 PEM P-256 private key the directives are signed with (spec §5.2). Required. */
+  OTA_DIRECTIVE_KEY_FILE: z.string().min(1, 'the path of the directive key (PKCS#8 PEM, P-256)'),
+  /** Life of a directive: 24 h by default (Uptane freeze defence), 5 min to 7 days. */
+  OTA_DIRECTIVE_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(300)
+    .max(7 * 24 * 3600)
+    .default(24 * 3600),
+  /** Base poll interval told to meters (±10% jitter); hawkBit's default of 5 min. */
+  OTA_POLL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(30)
+    .max(7 * 24 * 3600)
+    .default(300),
+  /** Life of a presigned download URL (AWS's range, 60–3,600 s). */
+  OTA_DOWNLOAD_URL_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(3_600)
+    .default(OTA_DOWNLOAD_URL_TTL_SECONDS),
+  /** A new download URL per execution and component at most this often. */
+  OTA_DOWNLOAD_URL_REISSUE_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(3_600)
+    .default(OTA_DOWNLOAD_URL_REISSUE_SECONDS),
+};
+
+/**
  * Operator API keys are enrollment's: this service asks its internal listener (mutual TLS with its
  * platform certificate) whose key a caller presented.
  */
@@ -58,6 +100,7 @@ export const OtaDistributorConfig = z.object({
   ...postgresEnv,
   ...s3Env,
   ...firmwareEnv,
+  ...deviceApiEnv,
   ...operatorAuthEnv,
 });
 export type OtaDistributorConfig = z.infer<typeof OtaDistributorConfig>;

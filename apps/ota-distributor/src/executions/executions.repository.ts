@@ -1,0 +1,341 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { sql } from 'kysely';
+import type { OtaExecutionState } from '@meterkeep/contracts';
+import { DATABASE } from '@meterkeep/db/nest';
+import type { DeploymentRow, DeviceState, Executor, ExecutionRow, StoredDirective } from '../core/database';
+import { ACTIVE_STATES } from './execution-states';
+
+/** What a check-in decides on, read in one indexed query: the device and its latest execution. */
+export interface CheckInView {
+  deviceState: DeviceState | null;
+  reportedManifestDigest: string | null;
+  execution: ExecutionRow | null;
+}
+
+/** An execution with the deployment it belongs to (manifest, action type, window). */
+export type ExecutionWithDeployment = ExecutionRow & {
+  deployment: Pick<
+    DeploymentRow,
+    | 'manifest_id'
+    | 'manifest_digest'
+    | 'class_id'
+    | 'sequence_number'
+    | 'action_type'
+    | 'force_at'
+    | 'window_starts_at'
+    | 'window_ends_at'
+  >;
+};
+
+export interface StateChange {
+  state: OtaExecutionState;
+  attempt?: number;
+  failureCode?: string | null;
+  countReport?: boolean;
+  receiptDigest?: string;
+}
+
+/** Executions: every read names the tenant and the device (a meter sees its own only). */
+@Injectable()
+export class ExecutionsRepository {
+  constructor(@Inject(DATABASE) private readonly db: Executor) {}
+
+  /** The device (if projected) and its most recent execution, whatever its state. */
+  async checkInView(tenantId: string, deviceId: string): Promise<CheckInView> {
+    const [device, execution] = await Promise.all([
+      this.db
+        .selectFrom('devices')
+        .select(['state', 'reported_manifest_digest'])
+        .where('tenant_id', '=', tenantId)
+        .where('device_id', '=', deviceId)
+        .executeTakeFirst(),
+      this.latest(tenantId, deviceId),
+    ]);
+    return {
+      deviceState: device?.state ?? null,
+      reportedManifestDigest: device?.reported_manifest_digest ?? null,
+      execution: execution ?? null,
+    };
+  }
+
+  latest(tenantId: string, deviceId: string, executor: Executor = this.db) {
+    return executor
+      .selectFrom('executions')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('device_id', '=', deviceId)
+      .orderBy('created_at', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+  }
+
+  /** This meter's execution by id, with its deployment; locked when `forUpdate`. */
+  async findOwn(
+    tenantId: string,
+    deviceId: string,
+    executionId: string,
+    executor: Executor = this.db,
+    forUpdate = false,
+  ): Promise<ExecutionWithDeployment | undefined> {
+    let query = executor
+      .selectFrom('executions as e')
+      .innerJoin('deployments as d', 'd.deployment_id', 'e.deployment_id')
+      .selectAll('e')
+      .select([
+        'd.manifest_id',
+        'd.manifest_digest',
+        'd.class_id',
+        'd.sequence_number',
+        'd.action_type',
+        'd.force_at',
+        'd.window_starts_at',
+        'd.window_ends_at',
+      ])
+      .where('e.tenant_id', '=', tenantId)
+      .where('e.device_id', '=', deviceId)
+      .where('e.execution_id', '=', executionId);
+    if (forUpdate) query = query.forUpdate('e');
+    const row = await query.executeTakeFirst();
+    if (!row) return undefined;
+    const {
+      manifest_id,
+      manifest_digest,
+      class_id,
+      sequence_number,
+      action_type,
+      force_at,
+      window_starts_at,
+      window_ends_at,
+      ...execution
+    } = row;
+    return {
+      ...execution,
+      deployment: {
+        manifest_id,
+        manifest_digest,
+        class_id,
+        sequence_number,
+        action_type,
+        force_at,
+        window_starts_at,
+        window_ends_at,
+      },
+    };
+  }
+
+  /** The device's unfinished execution, if any, with its deployment. */
+  async findActive(tenantId: string, deviceId: string, executor: Executor = this.db) {
+    const row = await executor
+      .selectFrom('executions')
+      .select('execution_id')
+      .where('tenant_id', '=', tenantId)
+      .where('device_id', '=', deviceId)
+      .where('state', 'in', ACTIVE_STATES)
+      .executeTakeFirst();
+    return row && this.findOwn(tenantId, deviceId, row.execution_id, executor);
+  }
+
+  /** Unfinished executions of these devices (deployment creation refuses them). */
+  async activeDevices(trx: Executor, tenantId: string, deviceIds: readonly string[]): Promise<Set<string>> {
+    if (deviceIds.length === 0) return new Set();
+    const rows = await trx
+      .selectFrom('executions')
+      .select('device_id')
+      .where('tenant_id', '=', tenantId)
+      .where('device_id', 'in', deviceIds)
+      .where('state', 'in', ACTIVE_STATES)
+      .execute();
+    return new Set(rows.map((r) => r.device_id));
+  }
+
+  async insertQueued(
+    trx: Executor,
+    rows: readonly { executionId: string; tenantId: string; deploymentId: string; deviceId: string }[],
+    now: Date,
+  ): Promise<ExecutionRow[]> {
+    const out: ExecutionRow[] = [];
+    // Batches keep each statement's parameter count well under PostgreSQL's limit.
+    for (let i = 0; i < rows.length; i += 1_000) {
+      out.push(
+        ...(await trx
+          .insertInto('executions')
+          .values(
+            rows.slice(i, i + 1_000).map((r) => ({
+              execution_id: r.executionId,
+              tenant_id: r.tenantId,
+              deployment_id: r.deploymentId,
+              device_id: r.deviceId,
+              state: 'QUEUED' as const,
+              created_at: now,
+              updated_at: now,
+            })),
+          )
+          .returningAll()
+          .execute()),
+      );
+    }
+    return out;
+  }
+
+  /** A state change (and the ETag's version) on a locked execution. */
+  changeState(trx: Executor, executionId: string, change: StateChange, now: Date): Promise<ExecutionRow> {
+    return trx
+      .updateTable('executions')
+      .set((eb) => ({
+        state: change.state,
+        ...(change.attempt !== undefined && { attempt: change.attempt }),
+        ...(change.failureCode !== undefined && { failure_code: change.failureCode }),
+        ...(change.receiptDigest !== undefined && { receipt_digest: change.receiptDigest }),
+        ...(change.countReport && { status_count: eb('status_count', '+', 1) }),
+        version: eb('version', '+', 1),
+        updated_at: now,
+      }))
+      .where('execution_id', '=', executionId)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  /** A progress report that leaves the state as it is: counted, the ETag unchanged. */
+  countReport(trx: Executor, executionId: string, now: Date): Promise<ExecutionRow> {
+    return trx
+      .updateTable('executions')
+      .set((eb) => ({ status_count: eb('status_count', '+', 1), updated_at: now }))
+      .where('execution_id', '=', executionId)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  /** The next per-device directive counter (1 for the first directive a device ever gets). */
+  async nextCounter(trx: Executor, tenantId: string, deviceId: string): Promise<number> {
+    const row = await trx
+      .insertInto('directive_counters')
+      .values({ tenant_id: tenantId, device_id: deviceId, counter: 1 })
+      .onConflict((oc) =>
+        oc.columns(['tenant_id', 'device_id']).doUpdateSet({
+          counter: sql`directive_counters.counter + 1`,
+        }),
+      )
+      .returning('counter')
+      .executeTakeFirstOrThrow();
+    return Number(row.counter);
+  }
+
+  setDirective(
+    trx: Executor,
+    executionId: string,
+    directive: StoredDirective,
+    fields: { counter: number; nonce: string; expiresAt: Date; state: OtaExecutionState },
+    now: Date,
+  ): Promise<ExecutionRow> {
+    return trx
+      .updateTable('executions')
+      .set((eb) => ({
+        directive: JSON.stringify(directive),
+        directive_counter: fields.counter,
+        directive_nonce: fields.nonce,
+        directive_expires_at: fields.expiresAt,
+        state: fields.state,
+        version: eb('version', '+', 1),
+        updated_at: now,
+      }))
+      .where('execution_id', '=', executionId)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  /** Ends every unfinished execution of a device (decommissioned: REMOVED), locked, answering them. */
+  async endActive(
+    trx: Executor,
+    tenantId: string,
+    deviceId: string,
+    state: OtaExecutionState,
+    now: Date,
+  ): Promise<ExecutionWithDeployment[]> {
+    const active = await this.findActive(tenantId, deviceId, trx);
+    if (!active) return [];
+    const locked = await this.findOwn(tenantId, deviceId, active.execution_id, trx, true);
+    if (!locked || !ACTIVE_STATES.includes(locked.state as never)) return [];
+    const changed = await this.changeState(trx, locked.execution_id, { state }, now);
+    return [{ ...changed, deployment: locked.deployment }];
+  }
+
+  /** The record of a report under (attempt, seq), if one was accepted. */
+  findReport(executor: Executor, executionId: string, attempt: number, seq: number) {
+    return executor
+      .selectFrom('status_reports')
+      .selectAll()
+      .where('execution_id', '=', executionId)
+      .where('attempt', '=', attempt)
+      .where('seq', '=', seq)
+      .executeTakeFirst();
+  }
+
+  /** Inserts the report unless (attempt, seq) is taken; false when it was. */
+  async insertReport(
+    trx: Executor,
+    report: {
+      executionId: string;
+      attempt: number;
+      seq: number;
+      state: OtaExecutionState;
+      reportSha256: string;
+      progressPercent?: number;
+      failureCode?: string;
+      deferUntil?: string;
+    },
+    now: Date,
+  ): Promise<boolean> {
+    const inserted = await trx
+      .insertInto('status_reports')
+      .values({
+        execution_id: report.executionId,
+        attempt: report.attempt,
+        seq: report.seq,
+        state: report.state,
+        report_sha256: report.reportSha256,
+        progress_percent: report.progressPercent ?? null,
+        failure_code: report.failureCode ?? null,
+        defer_until: report.deferUntil ?? null,
+        received_at: now,
+      })
+      .onConflict((oc) => oc.columns(['execution_id', 'attempt', 'seq']).doNothing())
+      .returning('seq')
+      .executeTakeFirst();
+    return inserted !== undefined;
+  }
+
+  /**
+   * Records that a URL is issued now for (execution, component), unless one was issued less than
+   * `reissueSeconds` ago; answers the seconds to wait in that case, else 0.
+   */
+  async grantDownload(
+    executionId: string,
+    component: string,
+    reissueSeconds: number,
+    now: Date,
+  ): Promise<number> {
+    const since = new Date(now.getTime() - reissueSeconds * 1000);
+    const granted = await this.db
+      .insertInto('download_grants')
+      .values({ execution_id: executionId, component: component as never, issued_at: now })
+      .onConflict((oc) =>
+        oc
+          .columns(['execution_id', 'component'])
+          .doUpdateSet({ issued_at: now })
+          .where('download_grants.issued_at', '<=', since),
+      )
+      .returning('issued_at')
+      .executeTakeFirst();
+    if (granted) return 0;
+    const last = await this.db
+      .selectFrom('download_grants')
+      .select('issued_at')
+      .where('execution_id', '=', executionId)
+      .where('component', '=', component as never)
+      .executeTakeFirst();
+    const wait = last
+      ? Math.ceil((last.issued_at.getTime() + reissueSeconds * 1000 - now.getTime()) / 1000)
+      : 1;
+    return Math.max(1, wait);
+  }
+}
