@@ -18,7 +18,6 @@ import {
   type FirmwareManifest,
   type ManifestComponent,
   type Receipt,
-  keyIdOf,
   signManifest,
   signReceipt,
   verifyDirective,

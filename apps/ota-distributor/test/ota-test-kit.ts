@@ -322,11 +322,11 @@ export class OtaDeviceClient {
     return this.send('GET', pathOf(OTA_EXECUTION_MANIFEST.path, executionId));
   }
 
-  downloadUrl(executionId: string, request: OtaDownloadUrlRequest | unknown) {
+  downloadUrl(executionId: string, request: OtaDownloadUrlRequest | Record<string, unknown>) {
     return this.send('POST', pathOf(OTA_DOWNLOAD_URL.path, executionId), JSON.stringify(request));
   }
 
-  status(executionId: string, report: OtaStatusReport | unknown) {
+  status(executionId: string, report: OtaStatusReport | Record<string, unknown>) {
     return this.send('POST', pathOf(OTA_EXECUTION_STATUS.path, executionId), JSON.stringify(report));
   }
 

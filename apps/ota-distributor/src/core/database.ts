@@ -1,6 +1,7 @@
 import type { ColumnType, Generated, Kysely, Selectable } from 'kysely';
 import type { AuditChainHeadsTable } from '@meterkeep/audit';
-import type { OtaComponentId, OtaExecutionState } from '@meterkeep/contracts';
+import type { OtaComponentId, OtaExecutionState, signedDirective } from '@meterkeep/contracts';
+import type { z } from 'zod';
 import type { OutboxTable } from '@meterkeep/outbox';
 
 /** Written as a Date or ISO string, read back as a Date. */
@@ -125,10 +126,7 @@ export interface DeploymentsTable {
 }
 
 /** The directive last issued for an execution, as signed (JSON of `{ directive, signature }`). */
-export interface StoredDirective {
-  directive: Record<string, unknown>;
-  signature: string;
-}
+export type StoredDirective = z.infer<typeof signedDirective>;
 
 export interface ExecutionsTable {
   execution_id: string;
@@ -175,8 +173,9 @@ export interface ReceiptsTable {
   tenant_id: string;
   device_id: string;
   receipt_digest: string;
-  receipt: ColumnType<Record<string, unknown>, string, string>;
-  signature: string;
+  /** The receipt as verified, and its base64url DER signature (column names not the wire's). */
+  receipt_body: ColumnType<Record<string, unknown>, string, string>;
+  receipt_signature: string;
   certificate_serial: string;
   received_at: Timestamp;
 }

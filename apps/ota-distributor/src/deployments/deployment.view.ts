@@ -7,7 +7,7 @@ export function deploymentView(
   counts: Partial<Record<OtaExecutionState, number>>,
 ): FirmwareDeploymentView {
   const unfinished = Object.entries(counts).some(
-    ([state, n]) => n! > 0 && isActive(state as OtaExecutionState),
+    ([state, n]) => n > 0 && isActive(state as OtaExecutionState),
   );
   return {
     deploymentId: row.deployment_id,
@@ -17,7 +17,7 @@ export function deploymentView(
     sequenceNumber: Number(row.sequence_number),
     actionType: row.action_type,
     state: unfinished ? 'RUNNING' : 'COMPLETED',
-    counts: counts as Record<string, number>,
+    counts: counts,
     createdAt: row.created_at.toISOString(),
     createdBy: row.created_by,
   };
@@ -29,7 +29,7 @@ export function executionView(row: ExecutionRow): FirmwareExecutionView {
     deviceId: row.device_id,
     state: row.state,
     attempt: row.attempt,
-    failureCode: (row.failure_code as FirmwareExecutionView['failureCode']) ?? null,
+    failureCode: row.failure_code ?? null,
     updatedAt: row.updated_at.toISOString(),
   };
 }

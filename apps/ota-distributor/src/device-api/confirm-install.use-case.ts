@@ -1,9 +1,14 @@
-import { Injectable } from '@nestjs/common';
-import { OTA_DEVICE_STATUS_V2, type OtaComponentId, signedReceipt } from '@meterkeep/contracts';
+import { Inject, Injectable } from '@nestjs/common';
+import type { z } from 'zod';
+import {
+  OTA_DEVICE_STATUS_V2,
+  type OtaComponentId,
+  type otaReceiptAnswer,
+  signedReceipt,
+} from '@meterkeep/contracts';
 import { type Receipt, verifyReceipt } from '@meterkeep/firmware';
 import type { Logger } from '@meterkeep/observability';
 import { LOGGER } from '@meterkeep/service-runtime';
-import { Inject } from '@nestjs/common';
 import { AuditLog } from '../audit/audit-log';
 import type { ManifestComponentRecord } from '../core/database';
 import { isActive } from '../executions/execution-states';
@@ -17,10 +22,7 @@ import { installedDigestOf } from './issue-download-url.use-case';
 import { OtaDeviceErrors } from './ota-device.errors';
 import { ReceiptsRepository } from './receipts.repository';
 
-export interface ConfirmedInstall {
-  state: 'SUCCEEDED';
-  receiptDigest: string;
-}
+export type ConfirmedInstall = z.infer<typeof otaReceiptAnswer>;
 
 /**
  * The only way an execution becomes SUCCEEDED (THREAT.NET.ONPATH, e2e.success-only-after-confirmed-boot):
@@ -58,7 +60,7 @@ export class ConfirmInstallUseCase {
       const again = verifyReceipt(bytes, meter.publicKey, {
         deviceId: meter.deviceId,
         executionId: execution.execution_id,
-        nonce: String(stored.receipt.nonce),
+        nonce: String(stored.receipt_body.nonce),
       });
       if (again.ok && again.digest === stored.receipt_digest) {
         return { state: 'SUCCEEDED', receiptDigest: stored.receipt_digest };
@@ -97,8 +99,8 @@ export class ConfirmInstallUseCase {
           tenantId: meter.tenantId,
           deviceId: meter.deviceId,
           receiptDigest: verified.digest,
-          receipt: verified.receipt,
-          signature: (body as { signature: string }).signature,
+          receiptBody: verified.receipt,
+          receiptSignature: (body as z.infer<typeof signedReceipt>).signature,
           certificateSerial: meter.serial,
         },
         now,
@@ -106,7 +108,7 @@ export class ConfirmInstallUseCase {
       const updated = await this.executions.changeState(
         trx,
         locked.execution_id,
-        { state: 'SUCCEEDED', failureCode: null, receiptDigest: verified.digest },
+        { state: 'SUCCEEDED', failureCode: null, receiptSha256: verified.digest },
         now,
       );
       await this.receipts.recordInstalled(

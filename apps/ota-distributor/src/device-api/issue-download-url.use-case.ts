@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { OTA_DELTA_FORMATS, type OtaDownloadUrlAnswer, type OtaPayloadFormat } from '@meterkeep/contracts';
-import type { OtaComponentId } from '@meterkeep/contracts';
+import type { otaDownloadUrlRequest } from '@meterkeep/contracts';
+import type { z } from 'zod';
 import type { ManifestComponentRecord } from '../core/database';
 import { isActive } from '../executions/execution-states';
 import { ExecutionsRepository } from '../executions/executions.repository';
@@ -37,7 +38,7 @@ export class IssueDownloadUrlUseCase {
   async execute(
     meter: AuthenticatedMeter,
     executionId: string,
-    request: { component: OtaComponentId; delta: boolean },
+    request: z.output<typeof otaDownloadUrlRequest>,
   ): Promise<OtaDownloadUrlAnswer> {
     const execution = await this.executions.findOwn(meter.tenantId, meter.deviceId, executionId);
     if (!execution) throw OtaDeviceErrors.executionNotFound();

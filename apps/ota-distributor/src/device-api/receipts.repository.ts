@@ -38,8 +38,8 @@ export class ReceiptsRepository {
       tenantId: string;
       deviceId: string;
       receiptDigest: string;
-      receipt: Receipt;
-      signature: string;
+      receiptBody: Receipt;
+      receiptSignature: string;
       certificateSerial: string;
     },
     now: Date,
@@ -51,8 +51,8 @@ export class ReceiptsRepository {
         tenant_id: receipt.tenantId,
         device_id: receipt.deviceId,
         receipt_digest: receipt.receiptDigest,
-        receipt: JSON.stringify(receipt.receipt),
-        signature: receipt.signature,
+        receipt_body: JSON.stringify(receipt.receiptBody),
+        receipt_signature: receipt.receiptSignature,
         certificate_serial: receipt.certificateSerial,
         received_at: now,
       })

@@ -4,7 +4,9 @@ import {
   OTA_MAX_STATUS_REPORTS,
   type OtaExecutionState,
   type OtaStatusReport,
+  type otaStatusAnswer,
 } from '@meterkeep/contracts';
+import type { z } from 'zod';
 import { canonicalBytes, sha256Hex } from '@meterkeep/firmware';
 import { checkReportedTransition, isActive } from '../executions/execution-states';
 import { ExecutionsRepository } from '../executions/executions.repository';
@@ -14,10 +16,7 @@ import { Transactions } from '../outbox/transactions';
 import type { AuthenticatedMeter } from './authenticated-meter';
 import { OtaDeviceErrors } from './ota-device.errors';
 
-export interface StatusOutcome {
-  state: OtaExecutionState;
-  recorded: boolean;
-}
+export type StatusOutcome = z.infer<typeof otaStatusAnswer>;
 
 /**
  * A meter's progress report on one of its executions, under a lock on the execution:
@@ -59,20 +58,7 @@ export class ReportStatusUseCase {
       if (!transition.ok) throw OtaDeviceErrors.transitionInvalid(transition.reason);
 
       const now = new Date();
-      await this.executions.insertReport(
-        trx,
-        {
-          executionId: execution.execution_id,
-          attempt: report.attempt,
-          seq: report.seq,
-          state: reported,
-          reportSha256,
-          ...(report.progressPercent !== undefined && { progressPercent: report.progressPercent }),
-          ...(report.failureCode !== undefined && { failureCode: report.failureCode }),
-          ...(report.deferUntil !== undefined && { deferUntil: report.deferUntil }),
-        },
-        now,
-      );
+      await this.executions.insertReport(trx, execution.execution_id, report, reportSha256, now);
       const changes = reported !== execution.state || report.attempt !== execution.attempt;
       const updated = changes
         ? await this.executions.changeState(

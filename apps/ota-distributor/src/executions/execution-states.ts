@@ -73,7 +73,13 @@ export function checkReportedTransition(
       return BEFORE_INSTALL.has(current) || newAttempt
         ? { ok: true }
         : { ok: false, reason: `the execution is ${current}: an install is under way` };
-    default: {
+    case 'NOTIFIED':
+    case 'DOWNLOADING':
+    case 'DOWNLOADED':
+    case 'VERIFIED':
+    case 'INSTALLING':
+    case 'REBOOTING':
+    case 'CONFIRMING': {
       if (newAttempt) return { ok: true };
       const from = RANK.get(current)!;
       const to = RANK.get(reported)!;

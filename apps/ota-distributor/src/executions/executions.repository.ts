@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { sql } from 'kysely';
-import type { OtaExecutionState } from '@meterkeep/contracts';
+import type { OtaExecutionState, OtaStatusReport } from '@meterkeep/contracts';
 import { DATABASE } from '@meterkeep/db/nest';
 import type { DeploymentRow, DeviceState, Executor, ExecutionRow, StoredDirective } from '../core/database';
 import { ACTIVE_STATES } from './execution-states';
@@ -32,7 +32,8 @@ export interface StateChange {
   attempt?: number;
   failureCode?: string | null;
   countReport?: boolean;
-  receiptDigest?: string;
+  /** The digest of the receipt that made it SUCCEEDED. */
+  receiptSha256?: string;
 }
 
 /** Executions: every read names the tenant and the device (a meter sees its own only). */
@@ -40,21 +41,30 @@ export interface StateChange {
 export class ExecutionsRepository {
   constructor(@Inject(DATABASE) private readonly db: Executor) {}
 
-  /** The device (if projected) and its most recent execution, whatever its state. */
+  /**
+   * The device (if projected) and its most recent execution, whatever its state: ONE indexed read
+   * (the device's primary key, then executions_latest), so a check-in answered 304 costs no more.
+   */
   async checkInView(tenantId: string, deviceId: string): Promise<CheckInView> {
-    const [device, execution] = await Promise.all([
-      this.db
-        .selectFrom('devices')
-        .select(['state', 'reported_manifest_digest'])
-        .where('tenant_id', '=', tenantId)
-        .where('device_id', '=', deviceId)
-        .executeTakeFirst(),
-      this.latest(tenantId, deviceId),
-    ]);
+    const { rows } = await sql<
+      ExecutionRow & {
+        device_state: DeviceState | null;
+        reported_manifest_digest: string | null;
+        found: boolean;
+      }
+    >`select d.state as device_state, d.reported_manifest_digest, e.*, e.execution_id is not null as found
+      from (select 1) as one
+      left join devices d on d.tenant_id = ${tenantId} and d.device_id = ${deviceId}
+      left join lateral (
+        select * from executions
+        where tenant_id = ${tenantId} and device_id = ${deviceId}
+        order by created_at desc limit 1
+      ) e on true`.execute(this.db);
+    const { device_state, reported_manifest_digest, found, ...execution } = rows[0]!;
     return {
-      deviceState: device?.state ?? null,
-      reportedManifestDigest: device?.reported_manifest_digest ?? null,
-      execution: execution ?? null,
+      deviceState: device_state,
+      reportedManifestDigest: reported_manifest_digest,
+      execution: found ? execution : null,
     };
   }
 
@@ -185,7 +195,7 @@ export class ExecutionsRepository {
         state: change.state,
         ...(change.attempt !== undefined && { attempt: change.attempt }),
         ...(change.failureCode !== undefined && { failure_code: change.failureCode }),
-        ...(change.receiptDigest !== undefined && { receipt_digest: change.receiptDigest }),
+        ...(change.receiptSha256 !== undefined && { receipt_digest: change.receiptSha256 }),
         ...(change.countReport && { status_count: eb('status_count', '+', 1) }),
         version: eb('version', '+', 1),
         updated_at: now,
@@ -273,26 +283,19 @@ export class ExecutionsRepository {
   /** Inserts the report unless (attempt, seq) is taken; false when it was. */
   async insertReport(
     trx: Executor,
-    report: {
-      executionId: string;
-      attempt: number;
-      seq: number;
-      state: OtaExecutionState;
-      reportSha256: string;
-      progressPercent?: number;
-      failureCode?: string;
-      deferUntil?: string;
-    },
+    executionId: string,
+    report: OtaStatusReport,
+    reportSha256: string,
     now: Date,
   ): Promise<boolean> {
     const inserted = await trx
       .insertInto('status_reports')
       .values({
-        execution_id: report.executionId,
+        execution_id: executionId,
         attempt: report.attempt,
         seq: report.seq,
-        state: report.state,
-        report_sha256: report.reportSha256,
+        state: report.state as OtaExecutionState,
+        report_sha256: reportSha256,
         progress_percent: report.progressPercent ?? null,
         failure_code: report.failureCode ?? null,
         defer_until: report.deferUntil ?? null,

@@ -24,7 +24,7 @@ export function deviceStatusEvent(
     state: execution.state,
     manifestDigest: deployment.manifest_digest,
     sequenceNumber: Number(deployment.sequence_number),
-    ...(failureCode !== undefined && { failureCode: failureCode as OtaDeviceStatusV2Event['failureCode'] }),
+    ...(failureCode !== undefined && { failureCode: failureCode }),
     ...((extra.receiptDigest ?? execution.receipt_digest) && {
       receiptDigest: (extra.receiptDigest ?? execution.receipt_digest)!,
     }),

@@ -87,8 +87,8 @@ const statements = [
     tenant_id text not null,
     device_id text not null,
     receipt_digest text not null check (receipt_digest ~ '^[0-9a-f]{64}$'),
-    receipt jsonb not null,
-    signature text not null,
+    receipt_body jsonb not null,
+    receipt_signature text not null,
     certificate_serial text not null,
     received_at timestamptz not null
   )`,
