@@ -51,6 +51,8 @@ interface ServiceRow {
   internalPrefix?: string;
   /** Uses Redis, as an ACL user of its own. */
   redis?: true;
+  /** Secrets of its own mounted as files (a signing key), beyond the stores' and brokers'. */
+  fileSecrets?: string[];
 }
 
 /** The services, their ports (apps/<name>/src/config.ts), Secrets and callers. */
@@ -85,7 +87,13 @@ const SERVICES: Record<string, ServiceRow> = {
     identity: true,
     deviceTls: { port: 8444, env: 'TELEMETRY_TLS_PORT' },
   },
-  'ota-distributor': { port: 3004, secrets: ['db', 's3'], identity: true },
+  // The directive signing key (PKCS#8 PEM, OTA_DIRECTIVE_KEY_FILE) is its alone.
+  'ota-distributor': {
+    port: 3004,
+    secrets: ['db', 's3'],
+    identity: true,
+    fileSecrets: ['meterkeep-ota-directive-key'],
+  },
   privacy: {
     port: 3005,
     secrets: ['db', 's3', 'privacy-kek'],
@@ -111,7 +119,11 @@ const SECRETS: Record<Store, { name: string; keys: string[] }> = {
  * password): never another service's, so one compromised pod cannot speak as another principal.
  */
 function credentialSecrets(name: string): string[] {
-  return [`meterkeep-kafka-${name}`, ...(SERVICES[name]?.redis ? [`meterkeep-redis-${name}`] : [])];
+  return [
+    `meterkeep-kafka-${name}`,
+    ...(SERVICES[name]?.redis ? [`meterkeep-redis-${name}`] : []),
+    ...(SERVICES[name]?.fileSecrets ?? []),
+  ];
 }
 
 /** Well-formed stand-ins for the Secrets' keys, so a service's schema can parse what a manifest gives it. */
