@@ -752,7 +752,15 @@ describe('ota-distributor: deployments and the device API on the real stack', ()
       });
     });
 
-    it('status: at most OTA_MAX_STATUS_REPORTS per execution (429), FAILED ends it with its code', async () => {
+    it('logs neither the directive key nor a presigned URL', () => {
+      const all = h.logs.join('\n');
+      expect(all.length).toBeGreaterThan(0);
+      expect(all).not.toContain('PRIVATE KEY');
+      expect(all).not.toContain('X-Amz-Signature');
+      expect(all).not.toContain('X-Amz-Credential');
+    });
+
+    it('status: at most OTA_MAX_STATUS_REPORTS per execution (429 with Retry-After), a repeat still answered past the cap', async () => {
       const meter = h.meter(tenantId, dev.status);
       const device = h.device(meter);
       const { executionId } = directiveOf((await checkIn(device)).body, meter);
