@@ -22,6 +22,7 @@ import {
   signReceipt,
   verifyDirective,
 } from '@meterkeep/firmware';
+import { DOWNLOAD_URL_BURST } from '../src/device-api/issue-download-url.use-case';
 import {
   EnrollmentProcess,
   type OtaDeviceClient,
@@ -528,10 +529,16 @@ describe('ota-distributor: deployments and the device API on the real stack', ()
         expect(modem.body).toMatchObject({ sha256: sha256(modemImage) });
       });
 
-      it('download URL: re-issued only after the interval (429 with Retry-After), components not in the manifest 409', async () => {
-        const soon = await device.downloadUrl(executionId, { component: 'app' });
-        expectRefusal(soon, 'DOWNLOAD_URL_RATE_LIMITED');
-        expect(Number(soon.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      it('download URL: the same URL again within the re-issue interval, a burst refused (429), a new one after it', async () => {
+        // Request 1 was the test above: requests 2..DOWNLOAD_URL_BURST answer that very URL.
+        for (let i = 2; i <= DOWNLOAD_URL_BURST; i += 1) {
+          const again = await device.downloadUrl(executionId, { component: 'app' });
+          expect(again.status).toBe(200);
+          expect(again.body).toEqual(url);
+        }
+        const burst = await device.downloadUrl(executionId, { component: 'app' });
+        expectRefusal(burst, 'DOWNLOAD_URL_RATE_LIMITED');
+        expect(Number(burst.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
         expectRefusal(
           await device.downloadUrl(executionId, { component: 'metrology' }),
           'COMPONENT_NOT_IN_MANIFEST',
@@ -542,7 +549,12 @@ describe('ota-distributor: deployments and the device API on the real stack', ()
         );
         expectRefusal(await device.downloadUrl(executionId, { component: 'kernel' }), 'INVALID_REQUEST');
         await new Promise((resolve) => setTimeout(resolve, 2_100));
-        expect((await device.downloadUrl(executionId, { component: 'app' })).status).toBe(200);
+        const fresh = await device.downloadUrl(executionId, { component: 'app' });
+        expect(fresh.status).toBe(200);
+        expect((fresh.body as unknown as OtaDownloadUrlAnswer).url).not.toBe(url.url);
+        expect(Date.parse((fresh.body as unknown as OtaDownloadUrlAnswer).expiresAt)).toBeGreaterThan(
+          Date.parse(url.expiresAt),
+        );
       });
 
       it('status: transitions recorded and published, repeats idempotent, conflicts and wrong transitions refused', async () => {

@@ -197,7 +197,10 @@ export interface InstalledFirmwareTable {
 export interface DownloadGrantsTable {
   execution_id: string;
   component: OtaComponentId;
+  /** The signing time of the URL minted last: the same time signs the same URL again. */
   issued_at: Timestamp;
+  /** Requests answered with that URL. */
+  requests: Generated<number>;
 }
 
 export interface OtaDb {

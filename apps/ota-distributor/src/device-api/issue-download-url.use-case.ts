@@ -13,6 +13,9 @@ import type { AuthenticatedMeter } from './authenticated-meter';
 import { DEVICE_API_SETTINGS, type DeviceApiSettings } from './directive-key';
 import { OtaDeviceErrors } from './ota-device.errors';
 
+/** Requests one URL answers within its re-issue interval before the next is refused (429). */
+export const DOWNLOAD_URL_BURST = 5;
+
 /** The digest of the image a component leaves running once installed (a delta's result). */
 export const installedDigestOf = (component: ManifestComponentRecord): string =>
   (component.resultDigest ?? component.digest).value;
@@ -22,8 +25,10 @@ export const installedDigestOf = (component: ManifestComponentRecord): string =>
  * component, content-addressed by its digest (THREAT.NET.REDIRECT: the key is derived from the
  * manifest, never from the request). A delta only to a meter whose installed image of the component
  * (as it last reported at check-in, or as its last receipt proved) is the delta's precursor
- * (THREAT.UPD.WRONG_PRECURSOR). One URL per execution and component per re-issue interval. The URL is
- * a bearer secret: it is answered, never logged.
+ * (THREAT.UPD.WRONG_PRECURSOR). At most one new URL per execution and component per re-issue interval
+ * (OTA_DOWNLOAD_URL_REISSUE_SECONDS, at most half the URL's life): within it the same URL is answered
+ * again (a meter resuming with Range asks once per attempt), up to DOWNLOAD_URL_BURST times, then 429.
+ * The URL is a bearer secret: it is answered, never logged.
  */
 @Injectable()
 export class IssueDownloadUrlUseCase {
@@ -50,19 +55,19 @@ export class IssueDownloadUrlUseCase {
     if (request.delta) await this.checkDeltaEligible(meter, component);
 
     const now = new Date();
-    const wait = await this.executions.grantDownload(
-      execution.execution_id,
-      component.id,
-      this.settings.downloadUrlReissueSeconds,
-      now,
-    );
-    if (wait > 0) throw OtaDeviceErrors.downloadRateLimited(wait);
     const ttl = this.settings.downloadUrlTtlSeconds;
+    const window = Math.min(this.settings.downloadUrlReissueSeconds, Math.floor(ttl / 2));
+    const grant = await this.executions.grantDownload(execution.execution_id, component.id, window, now);
+    if (grant.requests > DOWNLOAD_URL_BURST) {
+      const wait = Math.ceil((grant.issuedAt.getTime() + window * 1000 - now.getTime()) / 1000);
+      throw OtaDeviceErrors.downloadRateLimited(Math.max(1, wait));
+    }
     const key = imageKeys.verified(meter.tenantId, manifest.class_id, component.digest.value);
-    const url = await this.store.presignDownload(key, ttl, now);
+    // Signed at the grant's time: within the interval, the very same URL and expiry as before.
+    const url = await this.store.presignDownload(key, ttl, grant.issuedAt);
     return {
       url,
-      expiresAt: new Date(now.getTime() + ttl * 1000).toISOString(),
+      expiresAt: new Date(grant.issuedAt.getTime() + ttl * 1000).toISOString(),
       sha256: component.digest.value,
       size: component.size,
     };

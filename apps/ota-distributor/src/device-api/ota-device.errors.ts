@@ -38,7 +38,7 @@ export const OTA_DEVICE_ERRORS = errorCatalogue<OtaDeviceRefusalCode>(OTA_DEVICE
   RECEIPT_NONCE_MISMATCH: "The receipt does not carry the nonce of this execution's current directive",
   RECEIPT_IMAGE_MISMATCH: "The receipt's booted images are not the manifest's",
   STATUS_LIMIT_REACHED: `An execution takes at most ${OTA_MAX_STATUS_REPORTS} status reports`,
-  DOWNLOAD_URL_RATE_LIMITED: 'A download URL for this component was issued moments ago; retry later',
+  DOWNLOAD_URL_RATE_LIMITED: 'Too many download URL requests for this component; retry later',
 });
 
 const { error } = OTA_DEVICE_ERRORS;

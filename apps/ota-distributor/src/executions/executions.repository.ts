@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { sql } from 'kysely';
-import type { OtaExecutionState, OtaStatusReport } from '@meterkeep/contracts';
+import type { OtaComponentId, OtaExecutionState, OtaStatusReport } from '@meterkeep/contracts';
 import { DATABASE } from '@meterkeep/db/nest';
 import type { DeploymentRow, DeviceState, Executor, ExecutionRow, StoredDirective } from '../core/database';
 import { ACTIVE_STATES } from './execution-states';
@@ -308,37 +308,26 @@ export class ExecutionsRepository {
   }
 
   /**
-   * Records that a URL is issued now for (execution, component), unless one was issued less than
-   * `reissueSeconds` ago; answers the seconds to wait in that case, else 0.
+   * The signing time of the URL to answer for (execution, component): now when none was minted within
+   * `windowSeconds` (a new URL), else the earlier one's (the same URL again), with the number of
+   * requests that URL has answered. One statement, so concurrent requests count exactly.
    */
   async grantDownload(
     executionId: string,
-    component: string,
-    reissueSeconds: number,
+    component: OtaComponentId,
+    windowSeconds: number,
     now: Date,
-  ): Promise<number> {
-    const since = new Date(now.getTime() - reissueSeconds * 1000);
-    const granted = await this.db
-      .insertInto('download_grants')
-      .values({ execution_id: executionId, component: component as never, issued_at: now })
-      .onConflict((oc) =>
-        oc
-          .columns(['execution_id', 'component'])
-          .doUpdateSet({ issued_at: now })
-          .where('download_grants.issued_at', '<=', since),
-      )
-      .returning('issued_at')
-      .executeTakeFirst();
-    if (granted) return 0;
-    const last = await this.db
-      .selectFrom('download_grants')
-      .select('issued_at')
-      .where('execution_id', '=', executionId)
-      .where('component', '=', component as never)
-      .executeTakeFirst();
-    const wait = last
-      ? Math.ceil((last.issued_at.getTime() + reissueSeconds * 1000 - now.getTime()) / 1000)
-      : 1;
-    return Math.max(1, wait);
+  ): Promise<{ issuedAt: Date; requests: number }> {
+    const since = new Date(now.getTime() - windowSeconds * 1000);
+    const { rows } = await sql<{ issued_at: Date; requests: number }>`
+      insert into download_grants (execution_id, component, issued_at, requests)
+      values (${executionId}, ${component}, ${now}, 1)
+      on conflict (execution_id, component) do update set
+        issued_at = case when download_grants.issued_at <= ${since} then excluded.issued_at
+                         else download_grants.issued_at end,
+        requests = case when download_grants.issued_at <= ${since} then 1
+                        else download_grants.requests + 1 end
+      returning issued_at, requests`.execute(this.db);
+    return { issuedAt: rows[0]!.issued_at, requests: rows[0]!.requests };
   }
 }

@@ -106,11 +106,13 @@ const statements = [
     execution_id text not null,
     primary key (tenant_id, device_id, component)
   )`,
-  // When a presigned URL was last issued per execution and component (the re-issue limit).
+  // The presigned URL last minted per execution and component (signing time), and how often it was
+  // asked for since: within the re-issue interval the same URL is answered again, a burst is refused.
   `create table download_grants (
     execution_id text not null references executions (execution_id),
     component text not null,
     issued_at timestamptz not null,
+    requests integer not null default 1,
     primary key (execution_id, component)
   )`,
 ];
