@@ -32,7 +32,8 @@ export class ApplyDeviceStateUseCase {
       event.deviceId,
       event.status,
       new Date(event.occurredAt),
-      event.model ?? null,
+      // A record without a model leaves the class as it was (enrollment's rows keep theirs).
+      event.model,
     );
   }
 
