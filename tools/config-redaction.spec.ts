@@ -99,6 +99,12 @@ const SHOWN_IN_CLEAR = new Set([
   'OTA_TLS_KEY_FILE',
   'OTA_INSTANCE_ID',
   'OTA_DIRECTIVE_PUBLIC_KEYS_FILE',
+  // The directive key's file path (never its content), directive life, poll interval, download URL life.
+  'OTA_DIRECTIVE_KEY_FILE',
+  'OTA_DIRECTIVE_TTL_SECONDS',
+  'OTA_POLL_SECONDS',
+  'OTA_DOWNLOAD_URL_TTL_SECONDS',
+  'OTA_DOWNLOAD_URL_REISSUE_SECONDS',
 ]);
 
 /** Values that carry the marker where a credential sits in a URL. */

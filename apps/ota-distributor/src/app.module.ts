@@ -3,20 +3,32 @@ import {
   AUDIT_EVENTS,
   BOOTSTRAP_ISSUING_CAS,
   BOOTSTRAP_OPERATIONAL_CERTIFICATES,
+  DEVICE_LIFECYCLE,
   ENROLLMENT_API_KEY_REVOCATIONS,
   ENROLLMENT_DEVICES,
+  OTA_DEVICE_STATUS_V2,
   OTA_FIRMWARE,
 } from '@meterkeep/contracts';
 import { DeviceDirectoryModule } from '@meterkeep/device-directory/nest';
+import type { KafkaTransport } from '@meterkeep/kafka/nest';
 import type { Logger } from '@meterkeep/observability';
-import { PlatformModule, ServiceCoreModule, peerCertificateChain } from '@meterkeep/service-runtime';
+import {
+  type ConsumerTuning,
+  PlatformModule,
+  ServiceCoreModule,
+  consumerTransport,
+  peerCertificateChain,
+} from '@meterkeep/service-runtime';
 import { OperatorAuthModule } from '@meterkeep/service-runtime/operator-auth';
 import { AuditModule } from './audit/audit.module';
 import type { OtaDistributorConfig } from './config';
 import { FIRMWARE_STORAGE } from './core/tokens';
+import { DeploymentsModule } from './deployments/deployments.module';
 import { DeviceApiModule } from './device-api/device-api.module';
+import { DEVICE_API_SETTINGS, type DeviceApiSettings, loadDirectiveKey } from './device-api/directive-key';
 import { type Clock, DEVICE_EDGE_CLOCK } from './device-api/device-edge';
 import { DeviceClassesModule } from './device-classes/device-classes.module';
+import { DevicesModule } from './devices/devices.module';
 import type { FirmwareStorageOptions } from './images/firmware-store';
 import { ImagesModule } from './images/images.module';
 import { ManifestsModule } from './manifests/manifests.module';
@@ -27,6 +39,9 @@ import { UpdateAuthoritiesModule } from './update-authorities/update-authorities
 export const SERVICE_NAME = 'ota-distributor';
 /** The PostgreSQL schema of the distributor's tables (spec §5.4). */
 export const SCHEMA = 'ota';
+/** The consumer group of the device projection (enrollment.devices.v1, device.lifecycle.v1). */
+export const CONSUMER_GROUP = 'ota-distributor';
+const CONSUMER_MAX_WAIT_MS = 1_000;
 
 export interface AppOptions {
   /** The PostgreSQL schema; `ota` unless a test isolates itself. */
@@ -52,7 +67,9 @@ export class AppModule {
             AUDIT_EVENTS,
             ENROLLMENT_API_KEY_REVOCATIONS,
             OTA_FIRMWARE,
+            OTA_DEVICE_STATUS_V2,
             ENROLLMENT_DEVICES,
+            DEVICE_LIFECYCLE,
             BOOTSTRAP_OPERATIONAL_CERTIFICATES,
             BOOTSTRAP_ISSUING_CAS,
           ],
@@ -70,6 +87,17 @@ export class AppModule {
               } satisfies FirmwareStorageOptions,
             },
             { provide: DEVICE_EDGE_CLOCK, useValue: options.clock ?? (() => new Date()) },
+            {
+              provide: DEVICE_API_SETTINGS,
+              // Read and checked at start-up: a missing or wrong key stops the service, naming the variable.
+              useFactory: (): DeviceApiSettings => ({
+                directiveKey: loadDirectiveKey(config.OTA_DIRECTIVE_KEY_FILE),
+                directiveTtlSeconds: config.OTA_DIRECTIVE_TTL_SECONDS,
+                pollSeconds: config.OTA_POLL_SECONDS,
+                downloadUrlTtlSeconds: config.OTA_DOWNLOAD_URL_TTL_SECONDS,
+                downloadUrlReissueSeconds: config.OTA_DOWNLOAD_URL_REISSUE_SECONDS,
+              }),
+            },
           ],
         }),
         DeviceDirectoryModule.forRoot({
@@ -85,8 +113,28 @@ export class AppModule {
         UpdateAuthoritiesModule,
         ImagesModule,
         ManifestsModule,
+        DevicesModule,
+        DeploymentsModule,
         DeviceApiModule,
       ],
     };
   }
+}
+
+/** The Kafka consumer feeding the device projection's @KafkaEventPattern handlers. */
+export function deviceEventsTransport(
+  config: OtaDistributorConfig,
+  logger: Logger,
+  overrides: ConsumerTuning = {},
+): KafkaTransport {
+  return consumerTransport({
+    service: SERVICE_NAME,
+    config,
+    logger,
+    groupId: CONSUMER_GROUP,
+    contracts: [ENROLLMENT_DEVICES, DEVICE_LIFECYCLE],
+    // A stopping consumer waits for its idle fetch: keep that short, the drain budget is shared.
+    maxWaitTimeInMs: CONSUMER_MAX_WAIT_MS,
+    ...overrides,
+  });
 }

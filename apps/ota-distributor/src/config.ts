@@ -1,6 +1,10 @@
 import { z } from 'zod';
-import { OTA_IMAGE_BYTES_CEILING } from '@meterkeep/contracts';
 import { hostname } from 'node:os';
+import {
+  OTA_DOWNLOAD_URL_REISSUE_SECONDS,
+  OTA_DOWNLOAD_URL_TTL_SECONDS,
+  OTA_IMAGE_BYTES_CEILING,
+} from '@meterkeep/contracts';
 import {
   DEFAULT_PORTS,
   defaultInternalUrl,
@@ -49,6 +53,44 @@ export const firmwareEnv = {
 };
 
 /**
+ * The device API: the directive key (its file, never its content, is configuration; the key is read and
+ * checked once at start-up), how long a directive lives, how often meters poll and how long a presigned
+ * download URL lives.
+ */
+export const deviceApiEnv = {
+  /** PKCS#8 PEM P-256 private key the directives are signed with (spec §5.2). Required. */
+  OTA_DIRECTIVE_KEY_FILE: z.string().min(1, 'the path of the directive key (PKCS#8 PEM, P-256)'),
+  /** Life of a directive: 24 h by default (Uptane freeze defence), 5 min to 7 days. */
+  OTA_DIRECTIVE_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(300)
+    .max(7 * 24 * 3600)
+    .default(24 * 3600),
+  /** Base poll interval told to meters (±10% jitter); hawkBit's default of 5 min. */
+  OTA_POLL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(30)
+    .max(7 * 24 * 3600)
+    .default(300),
+  /** Life of a presigned download URL (AWS's range, 60–3,600 s). */
+  OTA_DOWNLOAD_URL_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(3_600)
+    .default(OTA_DOWNLOAD_URL_TTL_SECONDS),
+  /** A new download URL per execution and component at most this often. */
+  OTA_DOWNLOAD_URL_REISSUE_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(3_600)
+    .default(OTA_DOWNLOAD_URL_REISSUE_SECONDS),
+};
+
+/**
  * Operator API keys are enrollment's: this service asks its internal listener (mutual TLS with its
  * platform certificate) whose key a caller presented.
  */
@@ -61,7 +103,7 @@ export const operatorAuthEnv = {
  * The meters' listener (mutual TLS, operational certificates of the tenants' issuing CAs) and where
  * its server certificate comes from: as telemetry-ingest's.
  */
-export const deviceApiEnv = {
+export const deviceListenerEnv = {
   /** The HTTPS (mutual TLS) listener for meters; 0 takes any free port (tests). */
   OTA_TLS_PORT: z.coerce.number().int().min(0).max(65_535).default(DEFAULT_TLS_PORT),
   /** Names in the listener's certificate, as meters reach it (the ingress' host name in a cluster). */
@@ -92,6 +134,7 @@ export const OtaDistributorConfig = z
     ...firmwareEnv,
     ...operatorAuthEnv,
     ...deviceApiEnv,
+    ...deviceListenerEnv,
   })
   .refine((env) => (env.OTA_TLS_CERT_FILE === undefined) === (env.OTA_TLS_KEY_FILE === undefined), {
     path: ['OTA_TLS_KEY_FILE'],

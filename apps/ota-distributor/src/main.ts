@@ -1,7 +1,7 @@
 import { loadConfig } from '@meterkeep/config';
 import { startServiceTelemetry } from '@meterkeep/observability';
 import { runMain } from '@meterkeep/service-runtime';
-import { AppModule } from './app.module';
+import { AppModule, deviceEventsTransport } from './app.module';
 import { DEFAULT_PORT, OTA_DISTRIBUTOR_ENVIRONMENT, OtaDistributorConfig } from './config';
 import { configureHttp } from './configure-http';
 
@@ -13,6 +13,7 @@ runMain({
     const config = loadConfig(OtaDistributorConfig);
     return {
       module: (logger) => AppModule.forRoot(config, logger),
+      transports: (logger) => [deviceEventsTransport(config, logger)],
       configure: configureHttp,
       port: config.PORT ?? DEFAULT_PORT,
       host: config.HOST,

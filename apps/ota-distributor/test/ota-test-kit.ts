@@ -1,14 +1,33 @@
 // Test-only harness: the OTA distributor in-process on the real stack (PostgreSQL, S3Proxy, Kafka), in a
 // schema and a bucket of its own, authenticating its callers against a REAL enrollment service run as
 // built (dist/), as it is deployed.
-import { randomBytes } from 'node:crypto';
+import { type KeyObject, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { Module, type Type } from '@nestjs/common';
 import { type Kysely, sql } from 'kysely';
-import { ALL_TOPICS } from '@meterkeep/contracts';
+import {
+  ALL_TOPICS,
+  DEVICE_LIFECYCLE,
+  type DeviceLifecycleEvent,
+  ENROLLMENT_DEVICES,
+  type EnrollmentDeviceEvent,
+  type EventEnvelope,
+  OTA_CHECK_IN,
+  OTA_DOWNLOAD_URL,
+  OTA_EXECUTION_MANIFEST,
+  OTA_EXECUTION_RECEIPT,
+  OTA_EXECUTION_STATUS,
+  type OtaCheckInQuery,
+  type OtaDownloadUrlRequest,
+  type OtaStatusReport,
+  type TopicContract,
+} from '@meterkeep/contracts';
 import { createDatabase } from '@meterkeep/db';
 import { DATABASE } from '@meterkeep/db/nest';
-import { type KafkaClient as Kafka, createKafkaClient, ensureTopics } from '@meterkeep/kafka';
+import { EventProducer, type KafkaClient as Kafka, createKafkaClient, ensureTopics } from '@meterkeep/kafka';
 import { createLogger } from '@meterkeep/observability';
 import { type RunningService, startService } from '@meterkeep/service-runtime';
 import { ObjectStore } from '@meterkeep/storage';
@@ -16,14 +35,20 @@ import {
   serviceIdentity,
   serviceStackEnv,
   stackEndpoints,
+  startGroupAtEnd,
+  waitUntil,
   type HttpResult,
   type RequestOptions,
 } from '@meterkeep/testing';
-import { AppModule } from '../src/app.module';
+import { AppModule, deviceEventsTransport } from '../src/app.module';
 import { OtaDistributorConfig } from '../src/config';
 import type { OtaDb } from '../src/core/database';
 import { configureHttp } from '../src/configure-http';
+import { envelopeBodyReader } from '../src/manifests/envelope-body.middleware';
 import { DeviceListener } from '../src/device-api/device-listener';
+import { TEST_METER_HEADER, type TestMeter, TestMeters, testMeterEdge } from './test-meter-edge';
+
+export type { TestMeter } from './test-meter-edge';
 
 export { TopicTap, type TappedRecord, waitUntil } from '@meterkeep/testing';
 
@@ -60,16 +85,27 @@ export interface OtaOptions {
   clock?: () => Date;
   /** False: the device directory is never fed, so it never catches up. */
   followDeviceTopics?: boolean;
+  /**
+   * Meters authenticated by the test-only `x-test-meter` header on the plain listener instead of
+   * mutual TLS (the use-case suites; device-edge.int-spec tests the real edge).
+   */
+  testMeterHeader?: boolean;
 }
 
 /** The OTA distributor started in-process on port 0, with its own schema and firmware bucket. */
 export class OtaHarness {
+  private producer: Promise<EventProducer> | undefined;
+
   private constructor(
     readonly service: RunningService,
     readonly schema: string,
     readonly bucket: string,
     /** Every line the service logged, as JSON text. */
     readonly logs: string[],
+    /** The public half of the directive key the service signs with. */
+    readonly directivePublicKey: KeyObject,
+    private readonly meters: TestMeters,
+    private readonly keyDir: string,
   ) {}
 
   get url(): string {
@@ -104,9 +140,18 @@ export class OtaHarness {
     controllers = [],
     clock,
     followDeviceTopics,
+    testMeterHeader = false,
   }: OtaOptions): Promise<OtaHarness> {
     const stack = stackEndpoints();
     const schema = `ota_it_${letters(10)}`;
+    // The service's directive key pair, in a temp dir of this run (the local stack keeps its own).
+    const keyDir = mkdtempSync(join(tmpdir(), 'ota-it-directive-'));
+    const directive = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    writeFileSync(
+      join(keyDir, 'directive.key.pem'),
+      directive.privateKey.export({ type: 'pkcs8', format: 'pem' }),
+      { mode: 0o600 },
+    );
     const bucket = `ota-it-${letters(10)}`;
     const config = OtaDistributorConfig.parse({
       ...serviceStackEnv('ota-distributor'),
@@ -126,6 +171,7 @@ export class OtaHarness {
       OTA_TLS_PORT: '0',
       OTA_INSTANCE_ID: `it-${letters(8)}`,
       LOG_LEVEL: 'debug',
+      OTA_DIRECTIVE_KEY_FILE: join(keyDir, 'directive.key.pem'),
       ...env,
     });
     const logs: string[] = [];
@@ -136,20 +182,121 @@ export class OtaHarness {
       },
     });
     const logger = createLogger({ service: 'ota-distributor', level: 'debug', destination });
-    await ensureTopics(testKafka(), ALL_TOPICS, { deadLetter: true });
-    const app = AppModule.forRoot(config, logger, { schema, clock, followDeviceTopics });
+    const kafka = testKafka();
+    await ensureTopics(kafka, ALL_TOPICS, { deadLetter: true });
+    // The projection's consumer group starts at the topics' ends: earlier runs' events are not ours.
+    const groupId = `ota-distributor-it-${letters(10)}`;
+    for (const topic of [ENROLLMENT_DEVICES, DEVICE_LIFECYCLE])
+      await startGroupAtEnd(kafka, groupId, topic.name);
+    const meters = new TestMeters();
+    const appModule = AppModule.forRoot(config, logger, { schema, clock, followDeviceTopics });
     const service = await startService({
       name: 'ota-distributor',
-      module: controllers.length === 0 ? app : { module: OtaTestRoot, imports: [app], controllers },
+      module:
+        controllers.length === 0 ? appModule : { module: OtaTestRoot, imports: [appModule], controllers },
       port: 0,
       host: '127.0.0.1',
       logger,
-      configure: configureHttp,
+      transports: [
+        deviceEventsTransport(config, logger, {
+          groupId,
+          sessionTimeout: 6_000,
+          heartbeatInterval: 500,
+          rebalanceTimeout: 10_000,
+          maxWaitTimeInMs: 200,
+          retry: { attempts: 3, initialMs: 20, maxMs: 100 },
+        }),
+      ],
+      configure: (app) => {
+        if (!testMeterHeader) return configureHttp(app);
+        // Test-only stand-in for the mutual-TLS edge (see test-meter-edge.ts), on the plain listener.
+        app.use(testMeterEdge(meters));
+        app.use(envelopeBodyReader());
+      },
     }).catch(async (error: unknown) => {
       await dropSchema(schema);
+      rmSync(keyDir, { recursive: true, force: true });
       throw error;
     });
-    return new OtaHarness(service, schema, bucket, logs);
+    return new OtaHarness(service, schema, bucket, logs, directive.publicKey, meters, keyDir);
+  }
+
+  /** A meter of a tenant (key pair held by the test), not yet in the registry's projection. */
+  meter(tenantId: string, deviceId: string): TestMeter {
+    return this.meters.add(tenantId, deviceId);
+  }
+
+  /**
+   * The device API as this meter calls it. The one place the transport is chosen: today a header the
+   * test-only edge reads, tomorrow the real mutual-TLS listener with the meter's certificate.
+   */
+  device(meter: TestMeter): OtaDeviceClient {
+    return new OtaDeviceClient(this.url, meter);
+  }
+
+  /** Publishes as enrollment would (contract-checked, acknowledged by Kafka). */
+  async publish<T extends EventEnvelope>(contract: TopicContract<T>, ...events: T[]): Promise<void> {
+    this.producer ??= (async () => {
+      const producer = new EventProducer({
+        kafka: testKafka(),
+        logger: createLogger({ service: 'ota-it', level: 'error' }),
+        contracts: [ENROLLMENT_DEVICES, DEVICE_LIFECYCLE],
+      });
+      await producer.connect();
+      return producer;
+    })();
+    await (await this.producer).publishMany(contract, events);
+  }
+
+  /** The device's state in the distributor's projection, once it is `state` (waits for the consumer). */
+  async waitForDevice(tenantId: string, deviceId: string, state: string): Promise<void> {
+    await waitUntil(
+      async () => {
+        const row = await this.db
+          .selectFrom('devices')
+          .select('state')
+          .where('tenant_id', '=', tenantId)
+          .where('device_id', '=', deviceId)
+          .executeTakeFirst();
+        return row?.state === state ? true : undefined;
+      },
+      { timeoutMs: 30_000, description: `device ${deviceId} ${state} in the projection` },
+    );
+  }
+
+  /** Enrolls devices as enrollment publishes them (ACTIVE, of `model`), and waits until projected. */
+  async enroll(tenantId: string, deviceIds: readonly string[], model: string | undefined): Promise<void> {
+    const now = new Date().toISOString();
+    const events: EnrollmentDeviceEvent[] = deviceIds.map((deviceId) => ({
+      eventId: randomUuid(),
+      tenantId,
+      occurredAt: now,
+      deviceId,
+      status: 'ACTIVE',
+      credential: { kind: 'certificate', fingerprintSha256: randomBytes(32).toString('hex') },
+      ...(model !== undefined && { model }),
+    }));
+    await this.publish(ENROLLMENT_DEVICES, ...events);
+    for (const deviceId of deviceIds) await this.waitForDevice(tenantId, deviceId, 'ACTIVE');
+  }
+
+  /** A lifecycle transition as enrollment publishes it. */
+  async lifecycle(
+    tenantId: string,
+    deviceId: string,
+    type: DeviceLifecycleEvent['type'],
+    state: DeviceLifecycleEvent['state'],
+  ): Promise<void> {
+    await this.publish(DEVICE_LIFECYCLE, {
+      eventId: randomUuid(),
+      tenantId,
+      occurredAt: new Date().toISOString(),
+      type,
+      deviceId,
+      state,
+      actor: 'it-operator',
+    });
+    await this.waitForDevice(tenantId, deviceId, state);
   }
 
   async request<T = Record<string, unknown>>(
@@ -177,9 +324,11 @@ export class OtaHarness {
 
   async stop(): Promise<void> {
     try {
+      if (this.producer) await (await this.producer).disconnect();
       await this.service.stop();
     } finally {
       await dropSchema(this.schema);
+      rmSync(this.keyDir, { recursive: true, force: true });
     }
   }
 }
@@ -187,6 +336,79 @@ export class OtaHarness {
 /** The service's module with a test's own controllers beside it. */
 @Module({})
 class OtaTestRoot {}
+const randomUuid = () => globalThis.crypto.randomUUID();
+
+export interface DeviceResult<T = Record<string, unknown>> {
+  status: number;
+  headers: Headers;
+  /** The body's exact bytes. */
+  bytes: Buffer;
+  /** The body parsed as JSON (undefined when empty or not JSON). */
+  body: T;
+}
+
+const pathOf = (path: string, executionId: string) =>
+  path.replace(':executionId', encodeURIComponent(executionId));
+
+/** One meter's calls to the OTA device API (see OtaHarness.device). */
+export class OtaDeviceClient {
+  constructor(
+    private readonly baseUrl: string,
+    readonly meter: TestMeter,
+  ) {}
+
+  checkIn(query: OtaCheckInQuery, headers: Record<string, string> = {}) {
+    return this.send(
+      'GET',
+      `${OTA_CHECK_IN.path}?${new URLSearchParams({ ...query }).toString()}`,
+      undefined,
+      headers,
+    );
+  }
+
+  manifest(executionId: string) {
+    return this.send('GET', pathOf(OTA_EXECUTION_MANIFEST.path, executionId));
+  }
+
+  downloadUrl(executionId: string, request: OtaDownloadUrlRequest | Record<string, unknown>) {
+    return this.send('POST', pathOf(OTA_DOWNLOAD_URL.path, executionId), JSON.stringify(request));
+  }
+
+  status(executionId: string, report: OtaStatusReport | Record<string, unknown>) {
+    return this.send('POST', pathOf(OTA_EXECUTION_STATUS.path, executionId), JSON.stringify(report));
+  }
+
+  /** The signed receipt's exact bytes (as libs/firmware signReceipt made them), or any other body. */
+  receipt(executionId: string, body: Buffer | string) {
+    return this.send('POST', pathOf(OTA_EXECUTION_RECEIPT.path, executionId), body);
+  }
+
+  /** Any request as this meter (the fuzz tests' raw access). */
+  async send<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    body?: Buffer | string,
+    headers: Record<string, string> = {},
+  ): Promise<DeviceResult<T>> {
+    const response = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers: {
+        [TEST_METER_HEADER]: this.meter.handle,
+        ...(body !== undefined && { 'content-type': 'application/json' }),
+        ...headers,
+      },
+      body,
+    });
+    const bytes = Buffer.from(await response.arrayBuffer());
+    let parsed: unknown;
+    try {
+      parsed = bytes.length > 0 ? JSON.parse(bytes.toString('utf8')) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    return { status: response.status, headers: response.headers, bytes, body: parsed as T };
+  }
+}
 
 /** Test schemas go with their run: a rerun starts from a clean slate. */
 async function dropSchema(schema: string): Promise<void> {

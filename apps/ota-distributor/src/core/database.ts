@@ -1,6 +1,7 @@
-import type { ColumnType, Kysely, Selectable } from 'kysely';
+import type { ColumnType, Generated, Kysely, Selectable } from 'kysely';
 import type { AuditChainHeadsTable } from '@meterkeep/audit';
-import type { OtaComponentId } from '@meterkeep/contracts';
+import type { OtaComponentId, OtaExecutionState, signedDirective } from '@meterkeep/contracts';
+import type { z } from 'zod';
 import type { OutboxTable } from '@meterkeep/outbox';
 
 /** Written as a Date or ISO string, read back as a Date. */
@@ -91,7 +92,126 @@ export interface ManifestComponentsTable {
   manifest_id: string;
 }
 
+/** A device's state as enrollment and the lifecycle topic say (the distributor's projection). */
+export type DeviceState = 'ENROLLED' | 'ACTIVE' | 'SUSPENDED' | 'DECOMMISSIONED';
+
+export interface DevicesTable {
+  tenant_id: string;
+  device_id: string;
+  /** The device class: enrollment's `model` (the identifier the factory writes into the bundle's class). */
+  class_id: string | null;
+  state: DeviceState;
+  /** occurredAt of the event that set `state`: an older event never overrides a newer one. */
+  state_at: Timestamp;
+  /** The manifest digest the meter last reported running at check-in (or null: "none"). */
+  reported_manifest_digest: string | null;
+  updated_at: Timestamp;
+}
+
+export type DeploymentActionType = 'soft' | 'forced' | 'timeforced' | 'downloadonly';
+
+export interface DeploymentsTable {
+  deployment_id: string;
+  tenant_id: string;
+  manifest_id: string;
+  manifest_digest: string;
+  class_id: string;
+  sequence_number: ColumnType<string, number, number>;
+  action_type: DeploymentActionType;
+  force_at: Timestamp | null;
+  window_starts_at: Timestamp | null;
+  window_ends_at: Timestamp | null;
+  created_by: string;
+  created_at: CreatedAt;
+}
+
+/** The directive last issued for an execution, as signed (JSON of `{ directive, signature }`). */
+export type StoredDirective = z.infer<typeof signedDirective>;
+
+export interface ExecutionsTable {
+  execution_id: string;
+  tenant_id: string;
+  deployment_id: string;
+  device_id: string;
+  state: OtaExecutionState;
+  attempt: Generated<number>;
+  failure_code: string | null;
+  /** Status reports accepted (capped at OTA_MAX_STATUS_REPORTS). */
+  status_count: Generated<number>;
+  /** Bumped on every change a meter's check-in must see: the ETag covers it. */
+  version: Generated<number>;
+  directive: ColumnType<StoredDirective | null, string | null, string | null>;
+  directive_counter: ColumnType<string | null, number | null, number | null>;
+  directive_nonce: string | null;
+  directive_expires_at: Timestamp | null;
+  receipt_digest: string | null;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+export interface DirectiveCountersTable {
+  tenant_id: string;
+  device_id: string;
+  counter: ColumnType<string, number, number>;
+}
+
+export interface StatusReportsTable {
+  execution_id: string;
+  attempt: number;
+  seq: number;
+  state: OtaExecutionState;
+  /** SHA-256 of the report's canonical JSON: the same (attempt, seq) with another body is a conflict. */
+  report_sha256: string;
+  progress_percent: number | null;
+  failure_code: string | null;
+  defer_until: Timestamp | null;
+  received_at: Timestamp;
+}
+
+export interface ReceiptsTable {
+  execution_id: string;
+  tenant_id: string;
+  device_id: string;
+  receipt_digest: string;
+  /** The receipt as verified, and its base64url DER signature (column names not the wire's). */
+  receipt_body: ColumnType<Record<string, unknown>, string, string>;
+  receipt_signature: string;
+  certificate_serial: string;
+  received_at: Timestamp;
+}
+
+export interface InstalledFirmwareTable {
+  tenant_id: string;
+  device_id: string;
+  component: OtaComponentId;
+  version: string;
+  digest: string;
+  manifest_digest: string;
+  sequence_number: ColumnType<string, number, number>;
+  booted_slot: 'A' | 'B';
+  confirmed_at: Timestamp;
+  receipt_digest: string;
+  execution_id: string;
+}
+
+export interface DownloadGrantsTable {
+  execution_id: string;
+  component: OtaComponentId;
+  /** The signing time of the URL minted last: the same time signs the same URL again. */
+  issued_at: Timestamp;
+  /** Requests answered with that URL. */
+  requests: Generated<number>;
+}
+
 export interface OtaDb {
+  devices: DevicesTable;
+  deployments: DeploymentsTable;
+  executions: ExecutionsTable;
+  directive_counters: DirectiveCountersTable;
+  status_reports: StatusReportsTable;
+  receipts: ReceiptsTable;
+  installed_firmware: InstalledFirmwareTable;
+  download_grants: DownloadGrantsTable;
   device_classes: DeviceClassesTable;
   update_authorities: UpdateAuthoritiesTable;
   images: ImagesTable;
@@ -108,3 +228,7 @@ export type DeviceClassRow = Selectable<DeviceClassesTable>;
 export type UpdateAuthorityRow = Selectable<UpdateAuthoritiesTable>;
 export type ImageRow = Selectable<ImagesTable>;
 export type ManifestRow = Selectable<ManifestsTable>;
+export type DeviceRow = Selectable<DevicesTable>;
+export type DeploymentRow = Selectable<DeploymentsTable>;
+export type ExecutionRow = Selectable<ExecutionsTable>;
+export type InstalledFirmwareRow = Selectable<InstalledFirmwareTable>;

@@ -1,17 +1,41 @@
 import { Module } from '@nestjs/common';
 import { DirectorySync } from '@meterkeep/device-directory/nest';
 import { ServiceState } from '@meterkeep/service-runtime';
+import { DevicesModule } from '../devices/devices.module';
+import { ExecutionsModule } from '../executions/executions.module';
+import { ImagesModule } from '../images/images.module';
+import { ManifestsModule } from '../manifests/manifests.module';
+import { CheckInUseCase } from './check-in.use-case';
+import { ConfirmInstallUseCase } from './confirm-install.use-case';
+import { DeviceApiController } from './device-api.controller';
 import { DeviceEdge } from './device-edge';
 import { DeviceListener } from './device-listener';
+import { GetExecutionManifestUseCase } from './get-execution-manifest.use-case';
+import { IssueDownloadUrlUseCase } from './issue-download-url.use-case';
+import { ReceiptsRepository } from './receipts.repository';
+import { ReportStatusUseCase } from './report-status.use-case';
 import { ServerCredentials } from './server-credentials';
 
 /**
- * The meters' side of the distributor: the mutual-TLS listener, and the edge that authenticates each
- * request (DeviceEdge, applied by configureHttp) so that controllers read the meter with CurrentMeter().
- * The device directory it asks comes from DeviceDirectoryModule (AppModule).
+ * The meters' side of the distributor (spec §6.2): the mutual-TLS listener, the edge that authenticates
+ * each request (DeviceEdge, applied by configureHttp) so controllers read the meter with CurrentMeter(),
+ * and check-in, manifest, download URL, status and receipt. The device directory the edge asks comes
+ * from DeviceDirectoryModule (AppModule).
  */
 @Module({
-  providers: [ServerCredentials, DeviceListener, DeviceEdge],
+  imports: [ExecutionsModule, DevicesModule, ImagesModule, ManifestsModule],
+  controllers: [DeviceApiController],
+  providers: [
+    ServerCredentials,
+    DeviceListener,
+    DeviceEdge,
+    ReceiptsRepository,
+    CheckInUseCase,
+    GetExecutionManifestUseCase,
+    IssueDownloadUrlUseCase,
+    ReportStatusUseCase,
+    ConfirmInstallUseCase,
+  ],
   exports: [DeviceListener, DeviceEdge],
 })
 export class DeviceApiModule {

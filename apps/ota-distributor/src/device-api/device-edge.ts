@@ -84,10 +84,19 @@ export class DeviceEdge {
         return answerRefusal(response, error as DomainError);
       }
       (request as unknown as Record<symbol, unknown>)[AUTHENTICATED_METER] = meter;
-      if (!hasBody(request)) return next();
-      readJsonBody(request, response, next);
+      readDeviceBody(request, response, next);
     };
   }
+}
+
+/** The exact bytes of a device request's body (a receipt is verified over what the meter sent). */
+export const DEVICE_BODY_BYTES = Symbol('ota-distributor:device-body-bytes');
+export type DeviceBodyRequest = Request & { [DEVICE_BODY_BYTES]?: Buffer };
+
+/** Reads an authenticated device request's JSON body, if it has one (bounded, parsed, bytes kept). */
+export function readDeviceBody(request: Request, response: Response, next: NextFunction): void {
+  if (!hasBody(request)) return next();
+  readJsonBody(request, response, next);
 }
 
 /** Reads a device's JSON body, bounded in bytes and time, and leaves it parsed on the request. */
@@ -125,8 +134,10 @@ function readJsonBody(request: Request, response: Response, next: NextFunction):
     if (done) return;
     done = true;
     clearTimeout(timer);
+    const bytes = Buffer.concat(chunks, size);
+    (request as DeviceBodyRequest)[DEVICE_BODY_BYTES] = bytes;
     try {
-      request.body = JSON.parse(Buffer.concat(chunks, size).toString('utf8')) as unknown;
+      request.body = JSON.parse(bytes.toString('utf8')) as unknown;
     } catch {
       return answerRefusal(response, DeviceEdgeErrors.malformedJson(), true);
     }

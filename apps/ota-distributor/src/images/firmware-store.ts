@@ -46,6 +46,14 @@ export class FirmwareStore implements OnModuleInit {
     );
   }
 
+  /**
+   * A presigned GET of one object (Range requests included), for a meter: a bearer secret until it
+   * expires. Answered to the meter only; never logged, never on a topic.
+   */
+  presignDownload(key: string, expiresInSeconds: number, signingDate: Date): Promise<string> {
+    return this.store.presignGet(this.options.bucket, key, { expiresInSeconds, signingDate });
+  }
+
   /** Assembles the parts; false when S3 refuses the part list (wrong ETag, missing part). */
   async completeUpload(key: string, uploadId: string, parts: readonly CompletedPart[]): Promise<boolean> {
     try {

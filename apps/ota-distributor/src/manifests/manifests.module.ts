@@ -12,5 +12,6 @@ import { RevokeManifestUseCase } from './revoke-manifest.use-case';
   imports: [DeviceClassesModule, UpdateAuthoritiesModule, ImagesModule],
   controllers: [ManifestsController],
   providers: [ManifestsRepository, ManifestEnvelopes, AcceptManifestUseCase, RevokeManifestUseCase],
+  exports: [ManifestsRepository],
 })
 export class ManifestsModule {}

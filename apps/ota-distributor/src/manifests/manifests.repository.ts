@@ -42,8 +42,8 @@ export class ManifestsRepository {
       .executeTakeFirst();
   }
 
-  findByDigest(trx: Executor, tenantId: string, digest: string) {
-    return trx
+  findByDigest(trx: Executor | undefined, tenantId: string, digest: string) {
+    return (trx ?? this.db)
       .selectFrom('manifests')
       .selectAll()
       .where('tenant_id', '=', tenantId)

@@ -4,9 +4,14 @@ import { apiSchemas } from './schemas';
 
 const DESCRIPTION = `Operators' API of the Meterkeep OTA distributor: device classes (vendor, image size cap), the
 tenant's update authorities (P-256 public keys that sign manifests offline) and firmware images
-(presigned multipart S3 uploads, verified server-side by SHA-256 and size, stored content-addressed).
+(presigned multipart S3 uploads, verified server-side by SHA-256 and size, stored content-addressed),
+signed manifests, and deployments of a manifest to an explicit list of devices with their executions.
 
-Every route needs \`Authorization: Bearer mk_<keyId>_<secret>\` (an enrollment API key) and is scoped to
+The device API (\`/ota/v1/...\`: check-in with signed directives, manifest bytes, presigned download URLs,
+status reports, install receipts) is for meters over mutual TLS with their operational certificate; it
+answers 401 CLIENT_CERTIFICATE_REQUIRED anywhere else.
+
+Every operator route needs \`Authorization: Bearer mk_<keyId>_<secret>\` (an enrollment API key) and is scoped to
 the key's tenant; roles are admin, operator and auditor (read-only). Errors are \`{ code, message }\` with
 a stable code.`;
 

@@ -1,0 +1,36 @@
+import { createHash } from 'node:crypto';
+import type { DeviceState, ExecutionRow } from '../core/database';
+
+/** Server-directed poll interval with ±10% jitter, so a fleet's polls spread out (never below 1 s). */
+export function jitteredPollSeconds(base: number, random: () => number = Math.random): number {
+  return Math.max(1, Math.round(base * (0.9 + 0.2 * random())));
+}
+
+/**
+ * The ETag of a meter's check-in: over the directive state (the device's latest execution, its
+ * version, whether it is held) and what the meter reported. It changes when a deployment adds an
+ * execution, a directive is issued, a status moves the state, a receipt or a decommission ends it.
+ */
+export function checkInEtag(
+  deviceState: DeviceState | null,
+  execution: Pick<ExecutionRow, 'execution_id' | 'version' | 'state'> | null,
+  reported: { installed: string; seq: string; slot: string },
+): string {
+  const material = [
+    deviceState ?? '-',
+    execution ? `${execution.execution_id}:${execution.version}:${execution.state}` : '-',
+    reported.installed,
+    reported.seq,
+    reported.slot,
+  ].join('|');
+  return `"${createHash('sha256').update(material).digest('base64url').slice(0, 27)}"`;
+}
+
+/** Whether an If-None-Match header names this ETag (a list, weak forms and `*` included). */
+export function etagMatches(ifNoneMatch: string | undefined, etag: string): boolean {
+  if (!ifNoneMatch || ifNoneMatch.length > 1024) return false;
+  return ifNoneMatch
+    .split(',')
+    .map((tag) => tag.trim().replace(/^W\//, ''))
+    .some((tag) => tag === '*' || tag === etag);
+}

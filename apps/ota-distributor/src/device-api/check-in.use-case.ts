@@ -1,0 +1,146 @@
+import { randomBytes } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { OTA_DEVICE_STATUS_V2, type OtaCheckInAnswer, type OtaCheckInQuery } from '@meterkeep/contracts';
+import { type Directive, signDirective } from '@meterkeep/firmware';
+import { AuditLog } from '../audit/audit-log';
+import type { StoredDirective } from '../core/database';
+import { DevicesRepository } from '../devices/devices.repository';
+import { isActive } from '../executions/execution-states';
+import { type CheckInView, ExecutionsRepository } from '../executions/executions.repository';
+import { deviceStatusEvent } from '../executions/status-events';
+import { OutboxRepository } from '../outbox/outbox.repository';
+import { Transactions } from '../outbox/transactions';
+import type { AuthenticatedMeter } from './authenticated-meter';
+import { checkInEtag, etagMatches, jitteredPollSeconds } from './check-in-rules';
+import { DEVICE_API_SETTINGS, type DeviceApiSettings } from './directive-key';
+
+export type CheckInOutcome =
+  | { status: 304; etag: string; pollAfterSeconds: number }
+  | { status: 200; etag: string; pollAfterSeconds: number; answer: OtaCheckInAnswer };
+
+/**
+ * A meter asks whether there is work for it (spec §6.2). One indexed read decides: when the ETag it
+ * sent still matches and no directive needs issuing, 304 with no write. Otherwise a directive is issued
+ * (or re-issued when half its life is spent) for the meter's unfinished execution, unless the meter is
+ * held (not ACTIVE in the registry): signed with the directive key, a new per-device counter and nonce,
+ * the execution NOTIFIED on its first one (ota.device-status.v2), audited `ota.directive-issued`.
+ */
+@Injectable()
+export class CheckInUseCase {
+  constructor(
+    private readonly executions: ExecutionsRepository,
+    private readonly devices: DevicesRepository,
+    private readonly audit: AuditLog,
+    private readonly outbox: OutboxRepository,
+    private readonly transactions: Transactions,
+    @Inject(DEVICE_API_SETTINGS) private readonly settings: DeviceApiSettings,
+  ) {}
+
+  async execute(
+    meter: AuthenticatedMeter,
+    query: OtaCheckInQuery,
+    ifNoneMatch: string | undefined,
+  ): Promise<CheckInOutcome> {
+    const now = new Date();
+    const pollAfterSeconds = jitteredPollSeconds(this.settings.pollSeconds);
+    let view = await this.executions.checkInView(meter.tenantId, meter.deviceId);
+    const needsDirective = this.needsDirective(view, now);
+    let etag = checkInEtag(view.deviceState, view.execution, query);
+    if (!needsDirective && etagMatches(ifNoneMatch, etag)) return { status: 304, etag, pollAfterSeconds };
+
+    const installed = query.installed === 'none' ? null : query.installed;
+    if (view.deviceState !== null && view.reportedManifestDigest !== installed) {
+      await this.devices.recordReported(meter.tenantId, meter.deviceId, installed);
+    }
+    if (needsDirective) {
+      await this.issueDirective(meter, view.execution!.execution_id, now);
+      view = await this.executions.checkInView(meter.tenantId, meter.deviceId);
+      etag = checkInEtag(view.deviceState, view.execution, query);
+    }
+    const execution = view.execution;
+    const serving =
+      execution && view.deviceState === 'ACTIVE' && isActive(execution.state) && execution.directive;
+    const answer: OtaCheckInAnswer = {
+      pollAfterSeconds,
+      serverTime: now.toISOString(),
+      ...(serving && { directive: execution.directive! }),
+    };
+    return { status: 200, etag, pollAfterSeconds, answer };
+  }
+
+  /** An unfinished execution of an ACTIVE meter without a directive, or with one past half its life. */
+  private needsDirective(view: CheckInView, now: Date): boolean {
+    const execution = view.execution;
+    if (!execution || view.deviceState !== 'ACTIVE' || !isActive(execution.state)) return false;
+    if (!execution.directive || !execution.directive_expires_at) return true;
+    const halfLife = (this.settings.directiveTtlSeconds * 1000) / 2;
+    return execution.directive_expires_at.getTime() - now.getTime() < halfLife;
+  }
+
+  private async issueDirective(meter: AuthenticatedMeter, executionId: string, now: Date): Promise<void> {
+    await this.transactions.run(async (trx) => {
+      const execution = await this.executions.findOwn(meter.tenantId, meter.deviceId, executionId, trx, true);
+      // Another check-in of this meter issued it first, or the execution ended meanwhile.
+      if (!execution || !isActive(execution.state)) return;
+      const halfLife = (this.settings.directiveTtlSeconds * 1000) / 2;
+      if (
+        execution.directive &&
+        execution.directive_expires_at &&
+        execution.directive_expires_at.getTime() - now.getTime() >= halfLife
+      )
+        return;
+      const { deployment } = execution;
+      const counter = await this.executions.nextCounter(trx, meter.tenantId, meter.deviceId);
+      const nonce = randomBytes(16).toString('base64url');
+      const expiresAt = new Date(now.getTime() + this.settings.directiveTtlSeconds * 1000);
+      const directive: Directive = {
+        deviceId: meter.deviceId,
+        executionId: execution.execution_id,
+        campaignId: execution.deployment_id,
+        manifestDigest: deployment.manifest_digest,
+        counter,
+        nonce,
+        issuedAt: now.toISOString(),
+        expiresAt: expiresAt.toISOString(),
+        actionType: deployment.action_type,
+        ...(deployment.force_at && { forceAt: deployment.force_at.toISOString() }),
+        ...(deployment.window_starts_at &&
+          deployment.window_ends_at && {
+            window: {
+              startsAt: deployment.window_starts_at.toISOString(),
+              endsAt: deployment.window_ends_at.toISOString(),
+            },
+          }),
+        pollAfterSeconds: this.settings.pollSeconds,
+      };
+      const signed = JSON.parse(
+        signDirective(directive, this.settings.directiveKey).toString('utf8'),
+      ) as StoredDirective;
+      const first = execution.state === 'QUEUED';
+      const updated = await this.executions.setDirective(
+        trx,
+        execution.execution_id,
+        signed,
+        { counter, nonce, expiresAt, state: first ? 'NOTIFIED' : execution.state },
+        now,
+      );
+      await this.audit.append(trx, meter.tenantId, [
+        {
+          action: 'ota.directive-issued',
+          actor: meter.deviceId,
+          subject: execution.execution_id,
+          outcome: 'allowed',
+          detail: {
+            deviceId: meter.deviceId,
+            manifestDigest: deployment.manifest_digest,
+            counter,
+            expiresAt: directive.expiresAt,
+          },
+        },
+      ]);
+      if (first) {
+        await this.outbox.enqueue(trx, OTA_DEVICE_STATUS_V2, [deviceStatusEvent(updated, deployment, now)]);
+      }
+    });
+  }
+}

@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { ExecutionsModule } from '../executions/executions.module';
+import { ApplyDeviceStateUseCase } from './apply-device-state.use-case';
+import { DeviceEventsConsumer } from './device-events.consumer';
+import { DevicesRepository } from './devices.repository';
+
+@Module({
+  imports: [ExecutionsModule],
+  controllers: [DeviceEventsConsumer],
+  providers: [DevicesRepository, ApplyDeviceStateUseCase],
+  exports: [DevicesRepository],
+})
+export class DevicesModule {}

@@ -1,0 +1,32 @@
+import { randomUUID } from 'node:crypto';
+import type { OtaDeviceStatusV2Event } from '@meterkeep/contracts';
+import type { ExecutionRow } from '../core/database';
+import type { ExecutionWithDeployment } from './executions.repository';
+
+/** The ota.device-status.v2 event of an execution as it now is (the deployment stands for the campaign). */
+export function deviceStatusEvent(
+  execution: ExecutionRow,
+  deployment: Pick<ExecutionWithDeployment['deployment'], 'manifest_digest' | 'sequence_number'> & {
+    deployment_id?: string;
+  },
+  now: Date,
+  extra: { failureCode?: string; receiptDigest?: string } = {},
+): OtaDeviceStatusV2Event {
+  const failureCode = extra.failureCode ?? execution.failure_code ?? undefined;
+  return {
+    eventId: randomUUID(),
+    tenantId: execution.tenant_id,
+    occurredAt: now.toISOString(),
+    deviceId: execution.device_id,
+    campaignId: execution.deployment_id,
+    executionId: execution.execution_id,
+    attempt: execution.attempt,
+    state: execution.state,
+    manifestDigest: deployment.manifest_digest,
+    sequenceNumber: Number(deployment.sequence_number),
+    ...(failureCode !== undefined && { failureCode: failureCode }),
+    ...((extra.receiptDigest ?? execution.receipt_digest) && {
+      receiptDigest: (extra.receiptDigest ?? execution.receipt_digest)!,
+    }),
+  };
+}
