@@ -44,6 +44,8 @@ export interface EventConsumerOptions {
    * a service stopping two consumers one after the other stays within SHUTDOWN_TIMEOUT_MS (10 s).
    */
   disconnectTimeoutMs?: number;
+  /** Called once a record went to its dead-letter topic (it was handled: a follower counts it read). */
+  onDeadLettered?: (meta: Pick<EventMeta, 'topic' | 'partition' | 'offset'>) => void;
 }
 
 const DEFAULT_DISCONNECT_TIMEOUT_MS = 3_000;
@@ -312,6 +314,11 @@ export class EventConsumer {
       },
       'event dead-lettered',
     );
+    this.options.onDeadLettered?.({
+      topic: payload.topic,
+      partition: payload.partition,
+      offset: payload.message.offset,
+    });
   }
 }
 

@@ -106,7 +106,16 @@ export class TopicFollower {
 
   constructor(private readonly options: TopicFollowerOptions) {
     const { onCaughtUp: _onCaughtUp, ...consumerOptions } = options;
-    this.consumer = new EventConsumer({ ...consumerOptions, fromBeginning: true });
+    this.consumer = new EventConsumer({
+      ...consumerOptions,
+      fromBeginning: true,
+      // A record dead-lettered (not of the contract) is behind us too: the last one of a partition
+      // must not keep the follower from ever catching up.
+      onDeadLettered: (meta) => {
+        consumerOptions.onDeadLettered?.(meta);
+        this.handled(meta);
+      },
+    });
   }
 
   get state(): ConsumerState {

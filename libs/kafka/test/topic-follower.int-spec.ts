@@ -81,6 +81,24 @@ describe('TopicFollower', () => {
     expect(caughtUpCalls).toBe(1);
   });
 
+  it('catches up when the last record of a partition is not of the contract (dead-lettered)', async () => {
+    const contract = meterContract('follow-dlq', 1);
+    const producer = await producerFor(contract);
+    await producer.publish(contract, meterReading(1, 'meter-1'));
+    // A foreign record after it, as another writer's bug would leave one: the consumer dead-letters it.
+    const raw = kafka.producer();
+    await raw.connect();
+    await raw.send({ topic: contract.name, messages: [{ key: 'meter-2', value: '{"not":"an event"}' }] });
+    await raw.disconnect();
+    const handled: string[] = [];
+    const following = follower().subscribe(contract, (event) => void handled.push(event.eventId));
+    await following.start();
+    await waitUntil(() => following.caughtUp, {
+      description: 'the follower to catch up past the foreign record',
+    });
+    expect(handled).toHaveLength(1);
+  });
+
   it('is caught up as soon as it has joined when the topics are empty', async () => {
     const contract = meterContract('follow-empty', 2);
     await producerFor(contract);
