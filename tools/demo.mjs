@@ -5,11 +5,14 @@
 // bootstraps over mutual TLS; the registry shows the meters ACTIVE; each meter gets an occupancy with
 // a data key of its own; the fleet sends a day of readings, sealed at ingest; an authorised consumer
 // opens a sample from Kafka with the keys; a clean stop.
-// Later capabilities (firmware, erasure) continue the story here.
+// The utility then signs a firmware image offline and deploys it to ten meters, which verify, install,
+// reboot and confirm with signed receipts; one meter handed a tampered image refuses it.
+// Later capabilities (erasure) continue the story here.
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { mintBatch } from './demo/factory-line.mjs';
+import { firmwareUpdate, makeUpdateAuthority } from './demo/firmware.mjs';
 import { say } from './demo/run.mjs';
 import { decryptSample, readingsTopicEnds } from './demo/authorised-consumer.mjs';
 import { openOccupancies, reportDay, startOfYesterday, waitForTls } from './demo/telemetry.mjs';
@@ -115,7 +118,16 @@ try {
   const bootstrap = running.find((service) => service.name === 'bootstrap');
   const serverCaPem = await (await fetch(`${bootstrap.url}/bs/v1/server-ca`)).text();
   const bootstrapUri = `https://localhost:${DEVICE_PORT}`;
-  const factory = mintBatch({ dir: demoDir, count, prefix: `DM${runId}`, bootstrapUri, serverCaPem });
+  // The utility's update authority, made on its offline signing machine; the factory gets the public half.
+  const authority = makeUpdateAuthority(demoDir);
+  const factory = mintBatch({
+    dir: demoDir,
+    count,
+    prefix: `DM${runId}`,
+    bootstrapUri,
+    serverCaPem,
+    updateAuthorityPublicKey: authority.publicKey,
+  });
 
   const enrollment = running.find((service) => service.name === 'enrollment');
   const { apiKey } = await onboardBatch({
@@ -164,6 +176,19 @@ try {
     occupancies,
     // Each meter's day goes in one batch, so one record at least per meter.
     sample: Math.min(5, meterIds.length),
+  });
+
+  // Firmware: signed offline, uploaded, deployed to ten meters; one is handed a tampered image.
+  const otaPort = DEFAULT_PORTS.deviceListeners['ota-distributor'];
+  await waitForTls({ port: otaPort, caPem: serverCaPem, what: "ota-distributor's device listener" });
+  await firmwareUpdate({
+    otaUrl: running.find((service) => service.name === 'ota-distributor').url,
+    apiKey,
+    dir: demoDir,
+    authority,
+    statesDir: join(factory.batch, '..', 'meters'),
+    meterIds,
+    tampered: 1,
   });
 } catch (error) {
   await stopAll();

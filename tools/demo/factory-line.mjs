@@ -1,16 +1,11 @@
 // The OEM's side: a manufacturer CA, a batch of meters minted with progress, verified, and loaded
 // into simulated meters whose factory path then locks.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { workspaceRoot } from '../swc-options.mjs';
 import { runCli, say } from './run.mjs';
 
-const require = createRequire(import.meta.url);
-
-export function mintBatch({ dir, count, prefix, bootstrapUri, serverCaPem }) {
-  const pki = require(join(workspaceRoot, 'dist/libs/pki/src/index.js'));
+export function mintBatch({ dir, count, prefix, bootstrapUri, serverCaPem, updateAuthorityPublicKey }) {
   // The passphrase lives only in this process's environment, as on a factory line.
   const env = { METERKEEP_CA_PASSPHRASE: randomBytes(24).toString('base64url') };
   const ca = join(dir, 'ca');
@@ -22,10 +17,7 @@ export function mintBatch({ dir, count, prefix, bootstrapUri, serverCaPem }) {
 
   // What the utility hands the OEM: its bootstrap server's CA and its firmware update key.
   writeFileSync(join(dir, 'bootstrap-ca.pem'), serverCaPem);
-  writeFileSync(
-    join(dir, 'update-authority.pub.pem'),
-    pki.generateKeyPair().publicKey.export({ type: 'spki', format: 'pem' }),
-  );
+  writeFileSync(join(dir, 'update-authority.pub.pem'), readFileSync(updateAuthorityPublicKey));
 
   say(`factory: minting ${count} meters`);
   runCli(
@@ -35,8 +27,9 @@ export function mintBatch({ dir, count, prefix, bootstrapUri, serverCaPem }) {
       'create',
       '--count',
       String(count),
+      // The model enrollment records is the firmware class the distributor deploys by.
       '--model',
-      'EM300',
+      'em300',
       '--prefix',
       prefix,
       '--ca',
