@@ -38,8 +38,9 @@ const expectedChecks: Record<string, string[]> = {
   bootstrap: ['kafka', 'postgres', 'redis'],
   // Besides its stores, the ingest waits for its directory, its key ring and its device listener.
   'telemetry-ingest': ['device-listener', 'directory', 'kafka', 'key-ring', 'redis'],
-  // The distributor and privacy also wait until they follow API-key revocations.
-  'ota-distributor': ['api-key-revocations', 'kafka', 'postgres', 's3'],
+  // The distributor and privacy also wait until they follow API-key revocations; the distributor, like
+  // the ingest, for its device directory and its meters' listener too.
+  'ota-distributor': ['api-key-revocations', 'device-listener', 'directory', 'kafka', 'postgres', 's3'],
   privacy: ['api-key-revocations', 'kafka', 'postgres', 's3'],
 };
 
