@@ -105,6 +105,21 @@ export class ReadModelStore {
     return applied === 1;
   }
 
+  /**
+   * A record of the topics that is not of the contract (dead-lettered): nothing to store, but the
+   * generation has read past it, or a foreign record last in a partition would hold catch-up forever.
+   */
+  async passed(at: RecordPosition): Promise<void> {
+    await this.redis.eval(
+      "local c = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '-1') " +
+        "if tonumber(ARGV[2]) > c then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end return 1",
+      1,
+      Keys.progress(at.generation),
+      `${at.topic}:${at.partition}`,
+      at.offset,
+    );
+  }
+
   // ---- generations and catch-up ------------------------------------------------------------------
 
   /** The generation feeding the read model; a new one when there is none (first start, or a flush). */

@@ -164,6 +164,12 @@ export class ReadModelSync implements OnApplicationBootstrap, BeforeApplicationS
       logger: this.logger.child({ component: 'read-model-consumer' }),
       partitionsConsumedConcurrently: ENROLLMENT_DEVICES.partitions + ENROLLMENT_TRUST_ANCHORS.partitions,
       ...this.options.consumer,
+      onDeadLettered: (meta) =>
+        void this.store
+          .passed(position(meta.topic, meta))
+          .catch((error: unknown) =>
+            this.logger.warn({ err: error }, 'read model: could not record a dead-lettered position'),
+          ),
     })
       .subscribe(ENROLLMENT_DEVICES, async (event, meta) => {
         await this.store.putDevice(event, position(ENROLLMENT_DEVICES.name, meta));
