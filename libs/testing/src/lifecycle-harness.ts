@@ -80,6 +80,8 @@ export interface MintedBatch {
   statesDir: string;
   caEnv: Record<string, string>;
   endpointNames: string[];
+  /** The update authority's private key (PKCS#8 PEM) whose public half the bundles carry. */
+  updateAuthorityKeyFile: string;
 }
 
 /**
@@ -95,6 +97,8 @@ export async function mintProvisionedBatch(options: {
   credential?: 'certificate' | 'psk';
   caDir?: string;
   caEnv?: Record<string, string>;
+  /** The model enrollment records (the OTA distributor's device class); EM300 by default. */
+  model?: string;
 }): Promise<MintedBatch> {
   const { dir } = options;
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -106,11 +110,13 @@ export async function mintProvisionedBatch(options: {
   const anchor = join(dir, 'bootstrap-ca.pem');
   writeFileSync(anchor, options.bootstrapTrustAnchorPem);
   const updateKey = join(dir, 'update.pub.pem');
+  const updateAuthorityKeyFile = join(dir, 'update.key.pem');
   const { generateKeyPairSync } = await import('node:crypto');
-  writeFileSync(
-    updateKey,
-    generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ type: 'spki', format: 'pem' }),
-  );
+  const authority = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  writeFileSync(updateKey, authority.publicKey.export({ type: 'spki', format: 'pem' }));
+  writeFileSync(updateAuthorityKeyFile, authority.privateKey.export({ type: 'pkcs8', format: 'pem' }), {
+    mode: 0o600,
+  });
   const batchDir = join(dir, 'batch');
   await runBuiltCli(
     'factory',
@@ -120,7 +126,7 @@ export async function mintProvisionedBatch(options: {
       '--count',
       String(options.count),
       '--model',
-      'EM300',
+      options.model ?? 'EM300',
       '--prefix',
       options.prefix,
       '--credential',
@@ -157,7 +163,7 @@ export async function mintProvisionedBatch(options: {
     .split('\n')
     .slice(1)
     .map((row) => row.split(',')[0]!);
-  return { dir, caDir, batchDir, statesDir, caEnv, endpointNames };
+  return { dir, caDir, batchDir, statesDir, caEnv, endpointNames, updateAuthorityKeyFile };
 }
 
 /**

@@ -38,6 +38,8 @@ export interface Platform {
    * `env.OTA_TLS_PORT` hands to a distributor a test starts.
    */
   otaUri: string;
+  /** The OTA distributor, when started with `ota: true`. */
+  ota: ServiceProcess | undefined;
   /** The platform server CA: what meters trust bootstrap and telemetry by. */
   serverCaPem: string;
   /** Starts the ingest again (same ports and instance id) after it stopped or was killed. */
@@ -57,6 +59,8 @@ export async function startPlatform(options: {
   /** Every service's environment besides the stack's (a bench quiets the logs). */
   env?: Record<string, string>;
   stack?: StackEnv;
+  /** Also start the OTA distributor (as built), its device listener on `otaUri`'s port. */
+  ota?: boolean;
 }): Promise<Platform> {
   const stack = options.stack ?? stackEnvFrom(process.env);
   if (!stack) throw new Error('No local stack in the environment: run under the integration/e2e setup');
@@ -77,7 +81,7 @@ export async function startPlatform(options: {
     ...options.env,
   });
   const start = (
-    name: 'enrollment' | 'bootstrap' | 'privacy' | 'telemetry-ingest',
+    name: 'enrollment' | 'bootstrap' | 'privacy' | 'telemetry-ingest' | 'ota-distributor',
     port: number,
     extra = {},
   ) =>
@@ -100,6 +104,7 @@ export async function startPlatform(options: {
   let bootstrap: ServiceProcess;
   let privacy: ServiceProcess;
   let ingest: ServiceProcess;
+  let ota: ServiceProcess | undefined;
   let serverCaPem: string;
   try {
     enrollment = await track(start('enrollment', enrollmentPort!));
@@ -110,6 +115,11 @@ export async function startPlatform(options: {
     ingest = await track(start('telemetry-ingest', ingestPort!, ingestExtra));
     await ingest.waitReady(90_000);
     await waitForPort(ingestTls!);
+    if (options.ota) {
+      ota = await track(start('ota-distributor', await freePort()));
+      await ota.waitReady(90_000);
+      await waitForPort(otaTls!);
+    }
     serverCaPem = await (await fetch(`${bootstrap.url}/bs/v1/server-ca`)).text();
   } catch (error) {
     // Nothing is left running when the platform does not come up.
@@ -128,6 +138,7 @@ export async function startPlatform(options: {
     bootstrapUri,
     ingestUri,
     otaUri,
+    ota,
     serverCaPem,
     restartIngest: async () => {
       ingest = await start('telemetry-ingest', ingestPort!, ingestExtra);
@@ -136,7 +147,7 @@ export async function startPlatform(options: {
       return ingest;
     },
     stop: async () => {
-      await Promise.all([ingest.stop(), privacy.stop(), bootstrap.stop(), enrollment.stop()]);
+      await Promise.all([ota?.stop(), ingest.stop(), privacy.stop(), bootstrap.stop(), enrollment.stop()]);
     },
   };
   return platform;
@@ -257,7 +268,7 @@ export interface ActiveFleet {
 /** Mints, enrolls and bootstraps `count` meters of a new tenant, and waits until all are ACTIVE. */
 export async function activeFleet(
   platform: Platform,
-  options: { tenantId: string; count: number; prefix: string; concurrency?: number },
+  options: { tenantId: string; count: number; prefix: string; concurrency?: number; model?: string },
 ): Promise<ActiveFleet> {
   const work = mkdtempSync(join(tmpdir(), 'meterkeep-fleet-'));
   const apiKey = (
@@ -270,6 +281,7 @@ export async function activeFleet(
     prefix: options.prefix,
     bootstrapUri: platform.bootstrapUri,
     bootstrapTrustAnchorPem: platform.serverCaPem,
+    ...(options.model && { model: options.model }),
   });
   await enrollBatch(api, batch, { trustCa: true });
   const fleet = JSON.parse(
