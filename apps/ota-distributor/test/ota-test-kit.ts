@@ -29,7 +29,7 @@ import { createDatabase } from '@meterkeep/db';
 import { DATABASE } from '@meterkeep/db/nest';
 import { EventProducer, type KafkaClient as Kafka, createKafkaClient, ensureTopics } from '@meterkeep/kafka';
 import { createLogger } from '@meterkeep/observability';
-import { type RunningService, startService } from '@meterkeep/service-runtime';
+import { DeviceListener, type RunningService, startService } from '@meterkeep/service-runtime';
 import { ObjectStore } from '@meterkeep/storage';
 import {
   serviceIdentity,
@@ -45,7 +45,6 @@ import { OtaDistributorConfig } from '../src/config';
 import type { OtaDb } from '../src/core/database';
 import { configureHttp } from '../src/configure-http';
 import { envelopeBodyReader } from '../src/manifests/envelope-body.middleware';
-import { DeviceListener } from '../src/device-api/device-listener';
 import { TEST_METER_HEADER, type TestMeter, TestMeters, testMeterEdge } from './test-meter-edge';
 
 export type { TestMeter } from './test-meter-edge';

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { DirectorySync } from '@meterkeep/device-directory/nest';
-import { ServiceState } from '@meterkeep/service-runtime';
+import { CONFIG, DeviceListener, ServiceState, deviceListenerProviders } from '@meterkeep/service-runtime';
+import type { OtaDistributorConfig } from '../config';
 import { DevicesModule } from '../devices/devices.module';
 import { ExecutionsModule } from '../executions/executions.module';
 import { ImagesModule } from '../images/images.module';
@@ -9,12 +10,11 @@ import { CheckInUseCase } from './check-in.use-case';
 import { ConfirmInstallUseCase } from './confirm-install.use-case';
 import { DeviceApiController } from './device-api.controller';
 import { DeviceEdge } from './device-edge';
-import { DeviceListener } from './device-listener';
+import { DeviceEdgeErrors } from './device-edge.errors';
 import { GetExecutionManifestUseCase } from './get-execution-manifest.use-case';
 import { IssueDownloadUrlUseCase } from './issue-download-url.use-case';
 import { ReceiptsRepository } from './receipts.repository';
 import { ReportStatusUseCase } from './report-status.use-case';
-import { ServerCredentials } from './server-credentials';
 
 /**
  * The meters' side of the distributor (spec §6.2): the mutual-TLS listener, the edge that authenticates
@@ -26,8 +26,17 @@ import { ServerCredentials } from './server-credentials';
   imports: [ExecutionsModule, DevicesModule, ImagesModule, ManifestsModule],
   controllers: [DeviceApiController],
   providers: [
-    ServerCredentials,
-    DeviceListener,
+    // The meters' listener on OTA_TLS_PORT, beside the plain one for operators and probes.
+    ...deviceListenerProviders({
+      inject: [CONFIG],
+      useFactory: (config: OtaDistributorConfig) => ({
+        port: config.OTA_TLS_PORT,
+        hostnames: config.OTA_TLS_HOSTNAMES,
+        certFile: config.OTA_TLS_CERT_FILE,
+        keyFile: config.OTA_TLS_KEY_FILE,
+        saturated: DeviceEdgeErrors.saturated(),
+      }),
+    }),
     DeviceEdge,
     ReceiptsRepository,
     CheckInUseCase,

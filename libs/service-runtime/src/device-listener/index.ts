@@ -4,3 +4,4 @@ export * from './peer-chain';
 export * from './device-edge';
 export * from './proxy-protocol';
 export * from './server-credentials';
+export * from './device-listener';
