@@ -11,3 +11,6 @@ export function retryDelay(attempt: number, hintedMs: number, random: () => numb
   const hinted = hintedMs > 0 ? hintedMs * (1 + random() * 0.2) : 0;
   return Math.max(grown, hinted);
 }
+
+/** Waits `ms` (the default `sleep` of every meter-side client; tests pass their own). */
+export const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -17,7 +17,7 @@ import {
 import type { FactoryBundle } from '@meterkeep/factory-bundle';
 import { createCsr, exportPrivateKey, generateKeyPair } from '@meterkeep/pki';
 import { type DeviceResponse, type DeviceTlsCredential, deviceRequest } from './device-https';
-import { retryDelay } from './backoff';
+import { retryDelay, sleepFor } from './backoff';
 import type { MeterStorage } from './meter-storage';
 
 const OPERATIONAL_FILE = 'operational.json';
@@ -59,8 +59,6 @@ export interface BootstrapOptions {
 
 /** The longest a meter's own backoff grows to (a longer Retry-After is still honoured). */
 const MAX_BACKOFF_MS = 300_000;
-
-const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * A meter's bootstrap client: a fresh operational key made on the meter, a CSR for it, the factory

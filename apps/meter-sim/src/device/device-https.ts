@@ -68,11 +68,11 @@ export function deviceRequest(
           } catch {
             // not JSON (a CRL, a PEM): keep the text
           }
-          const retryAfter = Number(response.headers['retry-after']);
+          const retryAfter = retryAfterSeconds(response.headers['retry-after']);
           resolve({
             status: response.statusCode ?? 0,
             body: parsed,
-            ...(Number.isFinite(retryAfter) && { retryAfterSeconds: retryAfter }),
+            ...(retryAfter !== undefined && { retryAfterSeconds: retryAfter }),
           });
         });
         response.on('error', reject);
@@ -86,6 +86,47 @@ export function deviceRequest(
     req.on('error', reject);
     req.end(payload);
   });
+}
+
+/** Errors raised while checking the server's certificate: the meter will not talk to that server. */
+const SERVER_TRUST_ERRORS = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'INVALID_CA',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+/** TLS alerts a server sends when it refuses the meter's certificate in the handshake. */
+const CREDENTIAL_ALERT =
+  /^ERR_SSL_\w*ALERT_(BAD_CERTIFICATE|CERTIFICATE_REVOKED|CERTIFICATE_EXPIRED|CERTIFICATE_UNKNOWN|CERTIFICATE_REQUIRED|UNKNOWN_CA|UNSUPPORTED_CERTIFICATE|ACCESS_DENIED)$/;
+
+/**
+ * A transport error that retrying cannot fix: the server is not one the meter trusts, or it refused the
+ * meter's certificate in the handshake. Anything else (a reset, a timeout) is worth another attempt.
+ */
+export function hopelessTransportError(error: {
+  code?: string;
+}): 'SERVER_UNTRUSTED' | 'CREDENTIAL_REFUSED' | undefined {
+  const code = error.code ?? '';
+  if (SERVER_TRUST_ERRORS.has(code)) return 'SERVER_UNTRUSTED';
+  if (CREDENTIAL_ALERT.test(code)) return 'CREDENTIAL_REFUSED';
+  return undefined;
+}
+
+/** Seconds from a Retry-After header (delta-seconds or an HTTP date), at most an hour. */
+export function retryAfterSeconds(header: string | undefined, now = Date.now()): number | undefined {
+  if (header === undefined || header.length > 64) return undefined;
+  const seconds = /^\d{1,7}$/.test(header.trim())
+    ? Number(header.trim())
+    : Math.ceil((Date.parse(header) - now) / 1000);
+  return Number.isFinite(seconds) ? Math.min(Math.max(seconds, 0), 3600) : undefined;
 }
 
 export interface DeviceExchange {

@@ -1,4 +1,5 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { sleepFor } from '../device/backoff';
 import type { BootstrapClient } from '../device/bootstrap-client';
 import { storedBundle } from '../device/factory-port';
 import type { MeterStorage } from '../device/meter-storage';
@@ -86,8 +87,6 @@ interface UpdatingMeter {
   /** Its last check-in named no execution. */
   idle: boolean;
 }
-
-const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * `meter-sim fleet update`: every bootstrapped meter runs its update engine against the distributor, in

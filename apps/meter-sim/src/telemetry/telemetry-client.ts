@@ -12,9 +12,10 @@ import {
   type DeviceResponse,
   type DeviceTlsCredential,
   deviceAgent,
+  hopelessTransportError,
   deviceRequest,
 } from '../device/device-https';
-import { retryDelay } from '../device/backoff';
+import { retryDelay, sleepFor } from '../device/backoff';
 
 export type TelemetryErrorCode =
   /** The ingest refused the batch (4xx other than 401/403): sending it again would not help. */
@@ -120,27 +121,6 @@ export interface TelemetrySent {
   latencyMs: number;
 }
 
-const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Errors raised while checking the server's certificate: the meter will not talk to that server. */
-const SERVER_TRUST_ERRORS = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'CERT_SIGNATURE_FAILURE',
-  'CERT_UNTRUSTED',
-  'CERT_REJECTED',
-  'INVALID_CA',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-]);
-/** TLS alerts a server sends when it refuses the meter's certificate in the handshake. */
-const CREDENTIAL_ALERT =
-  /^ERR_SSL_\w*ALERT_(BAD_CERTIFICATE|CERTIFICATE_REVOKED|CERTIFICATE_EXPIRED|CERTIFICATE_UNKNOWN|CERTIFICATE_REQUIRED|UNKNOWN_CA|UNSUPPORTED_CERTIFICATE|ACCESS_DENIED)$/;
-
 /**
  * A meter's telemetry uplink: batches over one kept-open mutual-TLS connection with its operational
  * certificate. A batch is sent again, with the same id, after a 503 (when Retry-After says), a 5xx,
@@ -240,18 +220,18 @@ export class TelemetryClient {
 
   /** A transport error worth retrying is returned; one that retrying cannot fix is thrown. */
   private unlessFatal(error: Error & { code?: string }, attempts: number): Error {
-    const code = error.code ?? '';
-    if (SERVER_TRUST_ERRORS.has(code))
+    const hopeless = hopelessTransportError(error);
+    if (hopeless === 'SERVER_UNTRUSTED')
       throw new TelemetryError(
-        'SERVER_UNTRUSTED',
+        hopeless,
         `telemetry server not trusted: ${error.message}`,
         { attempts },
         { cause: error },
       );
-    if (CREDENTIAL_ALERT.test(code))
+    if (hopeless === 'CREDENTIAL_REFUSED')
       throw new TelemetryError(
-        'CREDENTIAL_REFUSED',
-        `credential refused in the TLS handshake (${code})`,
+        hopeless,
+        `credential refused in the TLS handshake (${error.code})`,
         { attempts },
         { cause: error },
       );

@@ -23,12 +23,14 @@ import {
   signedReceipt,
 } from '@meterkeep/contracts';
 import { MAX_ENVELOPE_BYTES, MAX_SIGNED_MESSAGE_BYTES } from '@meterkeep/firmware';
-import { retryDelay } from '../device/backoff';
+import { retryDelay, sleepFor } from '../device/backoff';
 import {
   AnswerTooLarge,
   type DeviceExchange,
   type DeviceTlsCredential,
   deviceAgent,
+  hopelessTransportError,
+  retryAfterSeconds,
   deviceExchange,
 } from '../device/device-https';
 import type { MeterStorage } from '../device/meter-storage';
@@ -146,36 +148,6 @@ export function statusReportFor(status: StatusReport): OtaStatusReport | undefin
     ...(status.progressPercent !== undefined && { progressPercent: status.progressPercent }),
     ...failureCode,
   });
-}
-
-/** Errors raised while checking the server's certificate: the meter will not talk to that server. */
-const SERVER_TRUST_ERRORS = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'CERT_SIGNATURE_FAILURE',
-  'CERT_UNTRUSTED',
-  'CERT_REJECTED',
-  'INVALID_CA',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-]);
-/** TLS alerts a server sends when it refuses the meter's certificate in the handshake. */
-const CREDENTIAL_ALERT =
-  /^ERR_SSL_\w*ALERT_(BAD_CERTIFICATE|CERTIFICATE_REVOKED|CERTIFICATE_EXPIRED|CERTIFICATE_UNKNOWN|CERTIFICATE_REQUIRED|UNKNOWN_CA|UNSUPPORTED_CERTIFICATE|ACCESS_DENIED)$/;
-
-const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Seconds from a Retry-After header (delta-seconds or an HTTP date), at most an hour. */
-function retryAfterSeconds(header: string | undefined, now = Date.now()): number | undefined {
-  if (header === undefined || header.length > 64) return undefined;
-  const seconds = /^\d{1,7}$/.test(header.trim())
-    ? Number(header.trim())
-    : Math.ceil((Date.parse(header) - now) / 1000);
-  return Number.isFinite(seconds) ? Math.min(Math.max(seconds, 0), 3600) : undefined;
 }
 
 /** `max-age` of a Cache-Control header, as the check-in's poll interval on a 304. */
@@ -442,24 +414,22 @@ function refusal(route: string, response: DeviceExchange): DistributorError {
 
 /** A transport error worth retrying is returned; one that retrying cannot fix is thrown. */
 function unlessFatal(route: string, error: Error & { code?: string }): Error {
-  const code = error.code ?? '';
   if (error instanceof AnswerTooLarge)
     throw new DistributorError('BAD_ANSWER', `${route}: ${error.message}, not read`, {}, { cause: error });
-  if (SERVER_TRUST_ERRORS.has(code))
+  const hopeless = hopelessTransportError(error);
+  if (hopeless === 'SERVER_UNTRUSTED')
     throw new DistributorError(
-      'SERVER_UNTRUSTED',
-      `${route}: distributor not trusted (${code})`,
+      hopeless,
+      `${route}: distributor not trusted (${error.code})`,
       {},
       { cause: error },
     );
-  if (CREDENTIAL_ALERT.test(code))
+  if (hopeless === 'CREDENTIAL_REFUSED')
     throw new DistributorError(
-      'CREDENTIAL_REFUSED',
-      `${route}: credential refused in the TLS handshake (${code})`,
+      hopeless,
+      `${route}: credential refused in the TLS handshake (${error.code})`,
       {},
-      {
-        cause: error,
-      },
+      { cause: error },
     );
   return error;
 }

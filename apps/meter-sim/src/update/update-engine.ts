@@ -14,6 +14,7 @@ import {
   verifyManifestEnvelope,
 } from '@meterkeep/firmware';
 import { FirmwareDeltaError, applyVerifiedDelta, decodeImage } from '@meterkeep/firmware-delta';
+import { sleepFor } from '../device/backoff';
 import type { MeterStorage } from '../device/meter-storage';
 import type { DistributorPort } from './distributor-port';
 import { downloadOnce } from './resumable-download';
@@ -108,7 +109,6 @@ class Refused extends Error {
 }
 
 const DEFAULT_SLOT_BYTES = 32 * 1024 * 1024;
-const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 async function hashFile(path: string): Promise<string> {
