@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   freePort,
@@ -86,6 +86,23 @@ describe('the five services on the real stack', () => {
       expect(httpStatus).toBe(200);
       expect(body.checks.map((c) => c.name).sort()).toEqual(expectedChecks[name]);
       expect(body.checks.every((c) => c.ok)).toBe(true);
+    },
+  );
+
+  // The operators' APIs as clients see them: a route, schema or status changed in the code must show
+  // up as a change to the committed document (regenerate: OPENAPI_UPDATE=1 on this test, then review).
+  it.each(['bootstrap', 'enrollment', 'ota-distributor', 'privacy'])(
+    '%s serves the OpenAPI document committed beside it (apps/<service>/openapi.json)',
+    async (name) => {
+      const answer = await fetch(`${running.get(name)!.url}/docs-json`);
+      expect(answer.status).toBe(200);
+      const served = (await answer.json()) as Record<string, unknown>;
+      const file = resolve(__dirname, '../../apps', name, 'openapi.json');
+      if (process.env.OPENAPI_UPDATE === '1') writeFileSync(file, `${JSON.stringify(served, null, 2)}\n`);
+      const committed = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+      expect(served, `${name}'s API differs from ${file}; run with OPENAPI_UPDATE=1 and review`).toEqual(
+        committed,
+      );
     },
   );
 
