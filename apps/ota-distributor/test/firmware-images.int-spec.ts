@@ -149,7 +149,7 @@ describe('ota-distributor: device classes, update authorities and firmware image
       }
     });
 
-    it('refuses a private key with 422 and logs nothing of it (threat: signing key leaked into the cluster)', async () => {
+    it('dist.keys.no-private-update-key-in-service: refuses a private key with 422 and logs nothing of it', async () => {
       const privatePem = p256.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
       const refused = await h.request('POST', '/v1/firmware/update-authorities', {
         key: admin,
@@ -240,7 +240,7 @@ describe('ota-distributor: device classes, update authorities and firmware image
       expect(audit.detail).toMatchObject({ object: 'existing' });
     });
 
-    it('refuses a tampered part: 422 DIGEST_MISMATCH, refused, staging object deleted, audited', async () => {
+    it('dist.manifest.digest-equals-uploaded-object: a tampered part is refused 422 DIGEST_MISMATCH, staging object deleted, audited', async () => {
       const bytes = randomBytes(6 * MIB);
       const declared = await declare({
         classId,

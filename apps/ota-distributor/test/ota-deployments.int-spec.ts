@@ -13,6 +13,7 @@ import {
   type OtaCheckInAnswer,
   type OtaDeviceStatusV2Event,
   type OtaDownloadUrlAnswer,
+  otaCheckInQuery,
 } from '@meterkeep/contracts';
 import {
   type FirmwareManifest,
@@ -479,7 +480,7 @@ describe('ota-distributor: deployments and the device API on the real stack', ()
         expectRefusal(invalid, 'INVALID_REQUEST');
       });
 
-      it('manifest: the exact stored envelope bytes, to this meter only', async () => {
+      it('dist.manifest.only-to-targeted-devices: the exact stored envelope bytes, to this meter only', async () => {
         const got = await device.manifest(executionId);
         expect(got.status).toBe(200);
         expect(got.headers.get('content-type')).toMatch(/^application\/json/);
@@ -606,7 +607,7 @@ describe('ota-distributor: deployments and the device API on the real stack', ()
         etag = now.headers.get('etag')!;
       });
 
-      it('receipt: every refusal with its code, the execution untouched', async () => {
+      it('dist.status.unsigned-receipt-not-counted: every receipt refusal with its code (a foreign key first), the execution untouched', async () => {
         const fields = { executionId, nonce, manifest: m1 };
         const send = (bytes: Buffer | string) => device.receipt(executionId, bytes);
         expectRefusal(
@@ -717,7 +718,7 @@ describe('ota-distributor: deployments and the device API on the real stack', ()
         });
       });
 
-      it('a new deployment changes the ETag; the receipt of the old execution does not count for the new one (replay)', async () => {
+      it('uptane.report-replay.nonce-refused: a new deployment changes the ETag; the receipt of the old execution or nonce does not count for the new one', async () => {
         const before = (await checkIn(device, {}, m1.manifestDigest)).headers.get('etag')!;
         const next = await deploy(m2.manifestId, [dev.happy, dev.delta]);
         expect(next.status).toBe(201);
@@ -1057,6 +1058,85 @@ describe('ota-distributor: deployments and the device API on the real stack', ()
         .where('execution_id', '=', active.executionId)
         .executeTakeFirstOrThrow();
       expect(row).toEqual({ state: 'NOTIFIED', receipt_digest: null });
+    }, 300_000);
+
+    it('check-in: 10,000 generated query strings, each a 4xx with a contract code or, when valid, a 200', async () => {
+      const g = generator(4);
+      const pick = <T>(items: readonly T[]): T => g.pick(items);
+      const digest = sha256(imageV1);
+      const values = [
+        () => 'none',
+        () => digest,
+        () => digest.toUpperCase(),
+        () => digest.slice(0, g.int(64)),
+        () => String(g.int(2 ** 31)),
+        () => pick(['0', '-1', '1e3', '01', '9007199254740993', '0x10', ' 1', 'A', 'B', 'C', 'a']),
+        () => 'x'.repeat(g.int(3000)),
+        () => randomBytes(g.int(24)).toString('latin1'),
+        () => '\u0000\ud800',
+      ];
+      const names = [
+        'installed',
+        'seq',
+        'slot',
+        'installed[]',
+        'seq[a]',
+        '__proto__[x]',
+        'constructor',
+        'x',
+        '',
+      ];
+      const queries = Array.from({ length: N }, () => {
+        const kind = g.int(10);
+        if (kind < 1) return `installed=${digest}&seq=${g.int(50)}&slot=${pick(['A', 'B'])}`;
+        if (kind < 2) return randomBytes(g.int(80)).toString('latin1').replace(/[#\s]/g, '%');
+        if (kind < 3)
+          return pick([
+            '%',
+            '%zz',
+            'installed=%E0%A4%A',
+            '&&&',
+            '=',
+            'installed',
+            'seq=1&seq=2&slot=A&installed=none',
+          ]);
+        const pairs: [string, string][] = [
+          ['installed', 'none'],
+          ['seq', '0'],
+          ['slot', 'A'],
+        ];
+        for (let i = g.int(4); i >= 0; i -= 1) {
+          const at = g.int(pairs.length + 1);
+          if (g.next() < 0.3 && pairs.length > 0) pairs.splice(at, 1);
+          else pairs.splice(at, 0, [pick(names), pick(values)()]);
+        }
+        return new URLSearchParams(pairs).toString();
+      });
+      const answers = new Map<string, number>();
+      let cursor = 0;
+      const worker = async () => {
+        while (cursor < queries.length) {
+          const i = cursor++;
+          const query = queries[i]!;
+          const answer = await closed.device.send('GET', `/ota/v1/check-in?${query}`);
+          const code = (answer.body as Json | undefined)?.code as string | undefined;
+          const valid = otaCheckInQuery.safeParse(Object.fromEntries(new URLSearchParams(query))).success;
+          const refused =
+            answer.status >= 400 && answer.status < 500 && !!code && code in OTA_DEVICE_REFUSALS;
+          const served =
+            answer.status === 200 && valid && typeof (answer.body as Json).pollAfterSeconds === 'number';
+          if (!refused && !served)
+            throw new Error(
+              `query #${i} ${JSON.stringify(query).slice(0, 200)} answered ${answer.status} ${JSON.stringify(answer.body)}`,
+            );
+          const key = code ?? String(answer.status);
+          answers.set(key, (answers.get(key) ?? 0) + 1);
+        }
+      };
+      await Promise.all(Array.from({ length: 8 }, worker));
+      expect((await fetch(`${h.url}/health/live`)).status).toBeLessThan(500);
+      expect(answers.get('INVALID_REQUEST')).toBeGreaterThan(N / 2);
+      expect(answers.get('200')).toBeGreaterThan(0);
     }, 300_000);
 
     it('bounds bodies before parsing: too large 413, other media types 415', async () => {

@@ -61,6 +61,8 @@ export async function startPlatform(options: {
   stack?: StackEnv;
   /** Also start the OTA distributor (as built), its device listener on `otaUri`'s port. */
   ota?: boolean;
+  /** The distributor's own environment (an e2e test puts an S3 endpoint of its own in front). */
+  otaEnv?: Record<string, string>;
 }): Promise<Platform> {
   const stack = options.stack ?? stackEnvFrom(process.env);
   if (!stack) throw new Error('No local stack in the environment: run under the integration/e2e setup');
@@ -116,7 +118,7 @@ export async function startPlatform(options: {
     await ingest.waitReady(90_000);
     await waitForPort(ingestTls!);
     if (options.ota) {
-      ota = await track(start('ota-distributor', await freePort()));
+      ota = await track(start('ota-distributor', await freePort(), options.otaEnv));
       await ota.waitReady(90_000);
       await waitForPort(otaTls!);
     }

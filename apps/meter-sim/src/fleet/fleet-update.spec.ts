@@ -166,6 +166,46 @@ describe('meter-sim fleet update', () => {
     );
   });
 
+  it('--ota-lose-receipt-meters: the first receipt never arrives; the next check-in reports the release and the receipt is sent again', async () => {
+    const { stateDir, signed, distributor, devices } = await fleetWithADeployment(2);
+
+    const { code, out } = await run([
+      'fleet',
+      'update',
+      '--state',
+      stateDir,
+      '--until-idle',
+      '--ota-poll-seconds',
+      '0.01',
+      '--ota-lose-receipt-meters',
+      '1',
+      '--json',
+    ]);
+
+    expect(code).toBe(0);
+    const summary = JSON.parse(out[0]!) as FleetUpdateSummary;
+    expect(summary).toMatchObject({ idle: true, outcomes: { SUCCEEDED: 2 } });
+    const seen = (cn: string) => distributor.requests.filter((r) => r.peerCn === cn);
+    const receipts = (cn: string) => seen(cn).filter((r) => r.path.endsWith('/receipt'));
+    // One receipt POST each reached the distributor: the losing meter's only after another check-in,
+    // one that reported the release it runs.
+    expect(receipts('MTR-000001')).toHaveLength(1);
+    expect(receipts('MTR-000002')).toHaveLength(1);
+    const lost = seen('MTR-000001');
+    const receiptAt = lost.findIndex((r) => r.path.endsWith('/receipt'));
+    const before = lost.slice(0, receiptAt);
+    expect(before.at(-1)).toMatchObject({ query: { installed: signed.digest } });
+    expect(before.filter((r) => r.path.endsWith('/check-in')).length).toBeGreaterThanOrEqual(2);
+    expect(before.filter((r) => r.path.endsWith('/download-url'))).toHaveLength(1);
+    expect(devices.get('MTR-000001')).toMatchObject({ receipt: true });
+    const other = seen('MTR-000002');
+    expect(other[other.findIndex((r) => r.path.endsWith('/receipt')) - 1]!.path).not.toMatch(/check-in$/);
+
+    await expect(
+      run(['fleet', 'update', '--state', stateDir, '--max-rounds', '1', '--ota-lose-receipt-meters', 'x']),
+    ).rejects.toThrow('--ota-lose-receipt-meters must be a whole number');
+  });
+
   it('prints one line per meter and a summary', async () => {
     const { stateDir, signed } = await fleetWithADeployment(2);
     const { code, out } = await run([

@@ -36,6 +36,8 @@ export interface FleetUpdateOptions {
   readonly faults: UpdateFaults;
   /** The first N meters of the fleet flip one byte of every image they download. */
   readonly tamperMeters: number;
+  /** The first N meters of the fleet lose their first receipt POST (the next check-in recovers it). */
+  readonly loseReceiptMeters?: number;
   /** Where a meter whose certificate the distributor refuses bootstraps again (default: its bundle's URI). */
   readonly bootstrapUrl?: string;
   /** For tests: the clients' timing. */
@@ -76,6 +78,8 @@ export interface FleetUpdateSummary {
 
 interface UpdatingMeter {
   readonly result: MeterUpdateResult;
+  /** Its place in the fleet (the first N take a fault). */
+  readonly index: number;
   engine?: UpdateEngine;
   client?: DistributorHttpClient;
   readonly bootstrap?: BootstrapClient;
@@ -146,11 +150,11 @@ function fleetMeters(options: FleetUpdateOptions): UpdatingMeter[] {
         tampering,
       };
       try {
-        const built = meterEngine(client, storage, options, tampering);
-        return { result, ...built, bootstrap: client, storage, dueAt: 0, idle: false };
+        const built = meterEngine(client, storage, options, tampering, index);
+        return { result, index, ...built, bootstrap: client, storage, dueAt: 0, idle: false };
       } catch (error) {
         Object.assign(result, { outcome: 'ERROR', error: (error as Error).message });
-        return { result, dueAt: Infinity, idle: true };
+        return { result, index, dueAt: Infinity, idle: true };
       }
     },
   );
@@ -161,6 +165,7 @@ function meterEngine(
   storage: MeterStorage,
   options: FleetUpdateOptions,
   tampering: boolean,
+  index: number,
 ) {
   const bundle = storedBundle(storage);
   const operational = bootstrap.operational();
@@ -190,7 +195,11 @@ function meterEngine(
     },
     distributor: client,
     initialTrustedTime: new Date(operational.serverTime),
-    faults: { ...options.faults, tamperImages: tampering },
+    faults: {
+      ...options.faults,
+      tamperImages: tampering,
+      loseFirstReceipt: index < (options.loseReceiptMeters ?? 0),
+    },
   });
   return { engine, client };
 }
@@ -208,7 +217,10 @@ async function runRound(meter: UpdatingMeter, options: FleetUpdateOptions): Prom
       meter.rebootstrapped = true;
       await meter.bootstrap!.bootstrap();
       meter.client!.close();
-      Object.assign(meter, meterEngine(meter.bootstrap!, meter.storage!, options, meter.result.tampering));
+      Object.assign(
+        meter,
+        meterEngine(meter.bootstrap!, meter.storage!, options, meter.result.tampering, meter.index),
+      );
       result.rebootstrapped = true;
       outcome = await meter.engine!.runOnce();
     }

@@ -65,6 +65,9 @@ Options of 'update':
   --ota-poll-seconds S  the sim's longest wait for a server poll interval (default 1)
   --ota-tamper-meters N the first N meters flip one byte of every image they download (they refuse
                         it: REJECTED DIGEST_MISMATCH)
+  --ota-lose-receipt-meters N  the first N meters lose their first receipt on the way (the
+                        distributor never hears it; the next check-in names the execution again and
+                        the receipt is signed and sent again)
   --ota-fail-rate R     share of health checks after a reboot that fail (ROLLED_BACK), 0 to 1
   --ota-boot-fail-rate R  share of new images that never confirm (ROLLED_BACK), 0 to 1
   --ota-slow-bps N      download no faster than N bytes a second
@@ -78,6 +81,7 @@ const UPDATE_FLAGS = [
   'ota-uri',
   'ota-poll-seconds',
   'ota-tamper-meters',
+  'ota-lose-receipt-meters',
   'ota-fail-rate',
   'ota-boot-fail-rate',
   'ota-slow-bps',
@@ -109,6 +113,7 @@ export async function fleetCommand(args: string[]): Promise<number> {
       'ota-uri': { type: 'string' },
       'ota-poll-seconds': { type: 'string' },
       'ota-tamper-meters': { type: 'string' },
+      'ota-lose-receipt-meters': { type: 'string' },
       'ota-fail-rate': { type: 'string' },
       'ota-boot-fail-rate': { type: 'string' },
       'ota-slow-bps': { type: 'string' },
@@ -163,6 +168,10 @@ export async function fleetCommand(args: string[]): Promise<number> {
         values['ota-tamper-meters'] === undefined
           ? 0
           : whole(values['ota-tamper-meters'], 'ota-tamper-meters'),
+      loseReceiptMeters:
+        values['ota-lose-receipt-meters'] === undefined
+          ? 0
+          : whole(values['ota-lose-receipt-meters'], 'ota-lose-receipt-meters'),
       client: { deadlineMs: number(values['retry-for'], 'retry-for', 15)! * 1000 },
       bootstrapUrl: values['bootstrap-url'],
       json: values.json ?? false,

@@ -128,6 +128,8 @@ export class UpdateEngine {
   private readonly clock: TrustedClock;
   private readonly faults: UpdateFaults;
   private state: UpdateState;
+  /** The one receipt `loseFirstReceipt` drops has been dropped. */
+  private receiptLost = false;
 
   constructor(private readonly options: UpdateEngineOptions) {
     this.store = new UpdateStore(options.storage);
@@ -670,6 +672,10 @@ export class UpdateEngine {
       },
       this.options.trust.operationalPrivateKey,
     );
+    if (this.faults.loseFirstReceipt && !this.receiptLost) {
+      this.receiptLost = true;
+      return; // lost on the way (--ota-lose-receipt-meters): the distributor never heard it
+    }
     try {
       await this.options.distributor.postReceipt(execution.executionId, receipt);
     } catch (error) {

@@ -19,6 +19,12 @@ export interface UpdateFaults {
    * changed before it is verified, as an on-path attacker would (→ REJECTED DIGEST_MISMATCH).
    */
   readonly tamperImages?: boolean;
+  /**
+   * `--ota-lose-receipt-meters N` (this meter is one of the first N): its first receipt POST is lost on
+   * the way (the distributor never hears it), as an acknowledgement lost in the field is; the next
+   * check-in names the execution again and the receipt is signed again (spec §4.3).
+   */
+  readonly loseFirstReceipt?: boolean;
 }
 
 export const NO_FAULTS: UpdateFaults = { failRate: 0, bootFailRate: 0, offlineDays: 0, clockSkewMs: 0 };
