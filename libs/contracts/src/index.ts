@@ -29,5 +29,6 @@ export * from './http/http-route-snapshot';
 export * from './http/internal-routes';
 export * from './http/factory-credential-routes';
 export * from './http/ota-operator-routes';
+export * from './http/ota-campaign-routes';
 export * from './http/ota-device-routes';
 export * from './http/routes';
