@@ -42,6 +42,31 @@ describe('admission (spec §6.5)', () => {
     expect(result.heldByGateway).toBe(7);
   });
 
+  it("holds a gateway's meters once its hourly byte budget is spent, and frees it an hour later", () => {
+    const config: RolloutConfig = {
+      maxPerMinute: 1000,
+      perGatewayConcurrency: 100,
+      perGatewayBytesPerHour: 1_000,
+    };
+    const base = { config, counts: { notified: 0, succeeded: 0 }, recent: [], inFlightByGateway: new Map() };
+    const first = admit({
+      ...base,
+      now: new Date(t0),
+      candidates: candidates(5, (i) => (i < 4 ? 'GW-A' : 'GW-B')).map((c) => ({ ...c, bytes: 400 })),
+    });
+    expect(first.admitted).toEqual(['exe-0', 'exe-1', 'exe-4']);
+    expect(first.heldByBytes).toBe(2);
+    const later = (ms: number) =>
+      admit({
+        ...base,
+        now: new Date(t0 + ms),
+        gatewayBytes: first.gatewayBytes,
+        candidates: [{ executionId: 'x', gatewayId: 'GW-A', bytes: 400 }],
+      });
+    expect(later(3_599_999).admitted).toEqual([]);
+    expect(later(3_600_000).admitted).toEqual(['x']);
+  });
+
   it('raises the rate exponentially as AWS does, up to the maximum', () => {
     const exp: RolloutConfig = {
       maxPerMinute: 1000,
@@ -57,9 +82,9 @@ describe('admission (spec §6.5)', () => {
     expect(currentRate(bySuccess, { notified: 500, succeeded: 25 })).toBe(22);
   });
 
-  it('property: admissions in any 60 s window never exceed the rate, nor a gateway its concurrency', () => {
+  it('property: admissions in any 60 s window never exceed the rate, nor a gateway its concurrency or hourly bytes', () => {
     const step = fc.record({
-      advanceMs: fc.integer({ min: 0, max: 40_000 }),
+      advanceMs: fc.integer({ min: 0, max: 900_000 }),
       arriving: fc.integer({ min: 0, max: 60 }),
       finishing: fc.integer({ min: 0, max: 20 }),
       succeeding: fc.integer({ min: 0, max: 20 }),
@@ -67,6 +92,7 @@ describe('admission (spec §6.5)', () => {
     const arbConfig = fc.record({
       maxPerMinute: fc.integer({ min: 1, max: 120 }),
       perGatewayConcurrency: fc.integer({ min: 1, max: 8 }),
+      perGatewayBytesPerHour: fc.option(fc.integer({ min: 1, max: 5_000 }), { nil: undefined }),
       exponential: fc.option(
         fc.record({
           base: fc.integer({ min: 1, max: 20 }),
@@ -83,7 +109,9 @@ describe('admission (spec §6.5)', () => {
       fc.property(arbConfig, fc.array(step, { maxLength: 60 }), (config, steps) => {
         let now = t0;
         let recent: number[] = [];
-        let queued: { executionId: string; gatewayId: string | null }[] = [];
+        let gatewayBytes = new Map<string, { at: number; bytes: number }[]>();
+        const sent: { at: number; gateway: string; bytes: number }[] = [];
+        let queued: { executionId: string; gatewayId: string | null; bytes: number }[] = [];
         const inFlight: { id: string; gateway: string | null }[] = [];
         const log: { at: number; rate: number }[] = [];
         const counts = { notified: 0, succeeded: 0 };
@@ -91,7 +119,11 @@ describe('admission (spec §6.5)', () => {
         for (const s of steps) {
           now += s.advanceMs;
           for (let i = 0; i < s.arriving; i++, next++)
-            queued.push({ executionId: `e${next}`, gatewayId: next % 5 === 0 ? null : `GW-${next % 3}` });
+            queued.push({
+              executionId: `e${next}`,
+              gatewayId: next % 5 === 0 ? null : `GW-${next % 3}`,
+              bytes: (next * 7919) % 1_500,
+            });
           inFlight.splice(0, s.finishing);
           counts.succeeded = Math.min(counts.notified, counts.succeeded + s.succeeding);
           const byGateway = new Map<string, number>();
@@ -104,12 +136,15 @@ describe('admission (spec §6.5)', () => {
             recent,
             inFlightByGateway: byGateway,
             candidates: queued,
+            gatewayBytes,
           });
           recent = result.recent;
+          gatewayBytes = result.gatewayBytes;
           const admitted = new Set(result.admitted);
           for (const c of queued.filter((q) => admitted.has(q.executionId))) {
             inFlight.push({ id: c.executionId, gateway: c.gatewayId });
             log.push({ at: now, rate: result.rate });
+            if (c.gatewayId) sent.push({ at: now, gateway: c.gatewayId, bytes: c.bytes });
           }
           queued = queued.filter((q) => !admitted.has(q.executionId));
           counts.notified += admitted.size;
@@ -118,6 +153,16 @@ describe('admission (spec §6.5)', () => {
             if (e.gateway) perGateway.set(e.gateway, (perGateway.get(e.gateway) ?? 0) + 1);
           for (const n of perGateway.values()) expect(n).toBeLessThanOrEqual(config.perGatewayConcurrency);
         }
+        // Every hour [t, t + 1 h) starting at an admission holds each gateway to its byte budget.
+        if (config.perGatewayBytesPerHour !== undefined)
+          for (const start of sent) {
+            const inHour = sent.filter(
+              (e) => e.gateway === start.gateway && e.at >= start.at && e.at < start.at + 3_600_000,
+            );
+            expect(inHour.reduce((sum, e) => sum + e.bytes, 0)).toBeLessThanOrEqual(
+              config.perGatewayBytesPerHour,
+            );
+          }
         // Every window [t, t + 60 s) starting at an admission, against the rate when it closed.
         for (let i = 0; i < log.length; i++) {
           let j = i;

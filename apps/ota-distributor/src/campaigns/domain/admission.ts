@@ -4,10 +4,12 @@
  * not a refilling bucket: a bucket of `maxPerMinute` tokens refilled per second lets twice the rate
  * through in some 60 s windows; the window never does. Exponential increase follows AWS IoT Jobs
  * (ExponentialRolloutRate): start at `base` per minute, multiply by `factor` each time `increaseAfter`
- * more devices were notified (or succeeded), never above `maxPerMinute`.
+ * more devices were notified (or succeeded), never above `maxPerMinute`. A gateway's byte budget is a
+ * sliding hour the same way; a meter whose download alone exceeds it is held, never let through.
  */
 
 export const ADMISSION_WINDOW_MS = 60_000;
+export const BYTES_WINDOW_MS = 3_600_000;
 
 export interface RolloutConfig {
   maxPerMinute: number;
@@ -18,6 +20,8 @@ export interface RolloutConfig {
   };
   /** Unfinished notified executions at once per gateway (data concentrator). */
   perGatewayConcurrency: number;
+  /** Bytes a gateway's admitted meters may be sent in any hour (the cell's backhaul budget). */
+  perGatewayBytesPerHour?: number;
 }
 
 export interface AdmissionCounts {
@@ -43,6 +47,14 @@ export interface AdmissionCandidate {
   executionId: string;
   /** Null: the meter reaches the platform directly, no concentrator to protect. */
   gatewayId: string | null;
+  /** What the meter will download (delta or full image); counted against the gateway's byte budget. */
+  bytes?: number;
+}
+
+/** One admission's bytes through a gateway, for the hourly budget. */
+export interface GatewayBytes {
+  at: number;
+  bytes: number;
 }
 
 export interface AdmissionInput {
@@ -54,6 +66,8 @@ export interface AdmissionInput {
   inFlightByGateway: ReadonlyMap<string, number>;
   /** QUEUED executions in the order their phase admits them. */
   candidates: readonly AdmissionCandidate[];
+  /** Bytes admitted per gateway; only the last hour matters. */
+  gatewayBytes?: ReadonlyMap<string, readonly GatewayBytes[]>;
 }
 
 export interface AdmissionResult {
@@ -63,6 +77,10 @@ export interface AdmissionResult {
   rate: number;
   /** Candidates passed over because their gateway was full. */
   heldByGateway: number;
+  /** Candidates passed over because their gateway's byte budget for the hour was spent. */
+  heldByBytes: number;
+  /** The last hour's bytes per gateway, this call's included: the next call's `gatewayBytes`. */
+  gatewayBytes: Map<string, GatewayBytes[]>;
 }
 
 export function admit(input: AdmissionInput): AdmissionResult {
@@ -71,8 +89,17 @@ export function admit(input: AdmissionInput): AdmissionResult {
   const rate = currentRate(input.config, input.counts);
   let tokens = rate - recent.length;
   const inFlight = new Map(input.inFlightByGateway);
+  const budget = input.config.perGatewayBytesPerHour;
+  const gatewayBytes = new Map<string, GatewayBytes[]>();
+  for (const [gateway, entries] of input.gatewayBytes ?? [])
+    gatewayBytes.set(
+      gateway,
+      entries.filter((e) => e.at > now - BYTES_WINDOW_MS && e.at <= now),
+    );
+  const spent = (gateway: string) => (gatewayBytes.get(gateway) ?? []).reduce((sum, e) => sum + e.bytes, 0);
   const admitted: string[] = [];
   let heldByGateway = 0;
+  let heldByBytes = 0;
   for (const candidate of input.candidates) {
     if (tokens <= 0) break;
     const gateway = candidate.gatewayId;
@@ -82,11 +109,18 @@ export function admit(input: AdmissionInput): AdmissionResult {
         heldByGateway++;
         continue;
       }
+      const bytes = candidate.bytes ?? 0;
+      if (budget !== undefined && spent(gateway) + bytes > budget) {
+        heldByBytes++;
+        continue;
+      }
       inFlight.set(gateway, busy + 1);
+      if (budget !== undefined)
+        gatewayBytes.set(gateway, [...(gatewayBytes.get(gateway) ?? []), { at: now, bytes }]);
     }
     admitted.push(candidate.executionId);
     recent.push(now);
     tokens--;
   }
-  return { admitted, recent, rate, heldByGateway };
+  return { admitted, recent, rate, heldByGateway, heldByBytes, gatewayBytes };
 }
