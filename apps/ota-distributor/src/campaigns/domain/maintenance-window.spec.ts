@@ -131,18 +131,19 @@ describe('maintenance window properties', () => {
     fc.assert(
       fc.property(
         arbCron,
-        fc.constantFrom('UTC', 'Asia/Kolkata'),
+        fc.constantFrom(['UTC', 0] as const, ['Asia/Kolkata', 330] as const),
         fc.integer({ min: Date.parse('2026-01-01T00:00:00Z'), max: Date.parse('2027-01-01T00:00:00Z') }),
-        (cron, timezone, fromRaw) => {
+        (cron, [timezone, offsetMinutes], fromRaw) => {
           const from = Math.floor(fromRaw / 60_000) * 60_000;
           const window = { cron, durationMinutes: 1, timezone };
           const parsed = validateWindow(window);
           if (!parsed.ok) throw new Error(parsed.message);
           const { schedule } = parsed;
-          const horizon = from + 2 * 86_400_000;
+          const horizon = from + 86_400_000;
           const expected: number[] = [];
           for (let t = from; t < horizon; t += 60_000) {
-            const wall = new Date(wallClock(timezone, t));
+            // Fixed offsets (neither zone has had DST since 1945): the brute force needs no time-zone database.
+            const wall = new Date(t + offsetMinutes * 60_000);
             const dom = schedule.daysOfMonth.has(wall.getUTCDate());
             const dow = schedule.daysOfWeek.has(wall.getUTCDay());
             const day =
@@ -165,7 +166,7 @@ describe('maintenance window properties', () => {
       ),
       { numRuns: 30 },
     );
-  });
+  }, 60_000);
 
   it('property: in DST zones the window sent is open now or the next, strictly ordered, of the right length', () => {
     fc.assert(
@@ -196,7 +197,7 @@ describe('maintenance window properties', () => {
             );
         },
       ),
-      { numRuns: 60 },
+      { numRuns: 40 },
     );
-  });
+  }, 60_000);
 });
