@@ -6,6 +6,7 @@ import {
   DEVICE_LIFECYCLE,
   ENROLLMENT_API_KEY_REVOCATIONS,
   ENROLLMENT_DEVICES,
+  OTA_CAMPAIGNS_V2,
   OTA_DEVICE_STATUS_V2,
   OTA_FIRMWARE,
 } from '@meterkeep/contracts';
@@ -21,6 +22,7 @@ import {
 } from '@meterkeep/service-runtime';
 import { OperatorAuthModule } from '@meterkeep/service-runtime/operator-auth';
 import { AuditModule } from './audit/audit.module';
+import { CampaignsModule } from './campaigns/campaigns.module';
 import type { OtaDistributorConfig } from './config';
 import { FIRMWARE_STORAGE } from './core/tokens';
 import { DeploymentsModule } from './deployments/deployments.module';
@@ -68,6 +70,7 @@ export class AppModule {
             ENROLLMENT_API_KEY_REVOCATIONS,
             OTA_FIRMWARE,
             OTA_DEVICE_STATUS_V2,
+            OTA_CAMPAIGNS_V2,
             ENROLLMENT_DEVICES,
             DEVICE_LIFECYCLE,
             BOOTSTRAP_OPERATIONAL_CERTIFICATES,
@@ -115,6 +118,7 @@ export class AppModule {
         ManifestsModule,
         DevicesModule,
         DeploymentsModule,
+        CampaignsModule,
         DeviceApiModule,
       ],
     };

@@ -2,6 +2,7 @@
 // releases and executions, never the people behind a meter. The check reads the committed JSON Schema
 // of every ota.* topic, so a field added anywhere in an event (nested too) is caught.
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { PRIVACY_OCCUPANCIES } from './events/privacy-occupancy.event';
 import {
   DOWNLOAD_HTTP_FAILURE,
@@ -10,14 +11,18 @@ import {
   otaFailureCode,
 } from './events/ota-firmware-common';
 import { OTA_DEVICE_STATUS_V2 } from './events/ota-device-status-v2.event';
+import { OTA_CAMPAIGN_EVENT_TYPES, OTA_CAMPAIGNS_V2 } from './events/ota-campaign-v2.event';
 import { topicJsonSchema } from './schema-snapshot';
 import { ALL_TOPICS } from './topics';
-import { validateEvent } from './topic-contract';
+import { defineTopic, eventEnvelope, validateEvent } from './topic-contract';
 import type { TopicContract } from './topic-contract';
 
-/** Field names that would carry a data subject, an occupancy or a whereabouts. */
+/**
+ * Field names that would carry a data subject, an occupancy, a consent, a reading or a whereabouts
+ * (spec §7.1: OTA never reads occupancy, consent or readings).
+ */
 const PERSONAL =
-  /subject|occupan|occupier|resident|person|customer|tenancy|household|address|email|phone|location|latitude|longitude/i;
+  /subject|occupan|occupier|resident|person|customer|tenancy|household|consent|reading|consumption|kwh|address|email|phone|location|latitude|longitude/i;
 
 function propertyNames(schema: unknown, out: string[] = []): string[] {
   if (Array.isArray(schema)) {
@@ -40,7 +45,12 @@ describe('ota.* topics carry no subject or occupancy fields', () => {
 
   it('covers the new OTA topics', () => {
     expect(otaTopics.map((t) => t.name)).toEqual(
-      expect.arrayContaining(['ota.firmware.v1', 'ota.device-status.v2', 'ota.device-status.v1']),
+      expect.arrayContaining([
+        'ota.firmware.v1',
+        'ota.device-status.v2',
+        'ota.device-status.v1',
+        'ota.campaigns.v2',
+      ]),
     );
   });
 
@@ -50,6 +60,72 @@ describe('ota.* topics carry no subject or occupancy fields', () => {
 
   it('the check sees a subject field where one exists (privacy.occupancies.v1)', () => {
     expect(personalFields(PRIVACY_OCCUPANCIES).length).toBeGreaterThan(0);
+  });
+
+  it.each([['occupancyId'], ['consentLevel'], ['readings'], ['subjectRef']])(
+    'the check sees %s nested in a campaign-like event',
+    (field) => {
+      const schema = eventEnvelope.extend({ counts: z.object({ [field]: z.string() }) });
+      const leaky = defineTopic<z.infer<typeof schema>>({
+        name: 'ota.leaky.v1',
+        schema,
+        key: (event) => event.tenantId,
+        partitions: 1,
+        example: { ...OTA_CAMPAIGNS_V2.example, counts: { [field]: 'x' } },
+      });
+      expect(personalFields(leaky)).toEqual([field]);
+    },
+  );
+});
+
+describe('ota.campaigns.v2', () => {
+  const example = OTA_CAMPAIGNS_V2.example;
+
+  it('names every campaign transition of spec §6.7', () => {
+    expect([...OTA_CAMPAIGN_EVENT_TYPES].sort()).toEqual(
+      [
+        'created',
+        'submitted',
+        'approved',
+        'denied',
+        'scheduled',
+        'started',
+        'phase-activated',
+        'phase-passed',
+        'phase-failed',
+        'paused',
+        'resumed',
+        'halted',
+        'cancelling',
+        'cancelled',
+        'completed',
+        'revert-created',
+      ].sort(),
+    );
+  });
+
+  it('requires the fields a type stands on: halted its reason, phase events their phase', () => {
+    const { reason: _reason, ...noReason } = example;
+    expect(() => validateEvent(OTA_CAMPAIGNS_V2, noReason)).toThrow(/reason/);
+    const { phase: _phase, ...noPhase } = example;
+    expect(() => validateEvent(OTA_CAMPAIGNS_V2, { ...noPhase, type: 'phase-activated' })).toThrow(/phase/);
+    expect(() => validateEvent(OTA_CAMPAIGNS_V2, { ...noReason, type: 'cancelling' })).toThrow(/cancelMode/);
+    expect(() => validateEvent(OTA_CAMPAIGNS_V2, { ...noReason, type: 'revert-created' })).toThrow(
+      /revertCampaignId/,
+    );
+    expect(
+      validateEvent(OTA_CAMPAIGNS_V2, { ...noReason, type: 'approved', actor: 'key_9c1d' }),
+    ).toBeTruthy();
+  });
+
+  it('refuses an unknown type, negative counts and a device list', () => {
+    expect(() => validateEvent(OTA_CAMPAIGNS_V2, { ...example, type: 'phase-advanced' })).toThrow(/type/);
+    expect(() =>
+      validateEvent(OTA_CAMPAIGNS_V2, { ...example, counts: { ...example.counts, failed: -1 } }),
+    ).toThrow(/failed/);
+    // Unknown keys are dropped, never passed on: a device list cannot ride along.
+    const parsed = validateEvent(OTA_CAMPAIGNS_V2, { ...example, deviceIds: ['MTR-000001'] });
+    expect(parsed).not.toHaveProperty('deviceIds');
   });
 });
 

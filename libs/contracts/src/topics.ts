@@ -6,6 +6,7 @@ import { ENROLLMENT_API_KEY_REVOCATIONS } from './events/enrollment-api-key-revo
 import { ENROLLMENT_DEVICES } from './events/enrollment-device.event';
 import { ENROLLMENT_TRUST_ANCHORS } from './events/enrollment-trust-anchor.event';
 import { OTA_CAMPAIGNS } from './events/ota-campaign.event';
+import { OTA_CAMPAIGNS_V2 } from './events/ota-campaign-v2.event';
 import { OTA_DEVICE_STATUS } from './events/ota-device-status.event';
 import { OTA_DEVICE_STATUS_V2 } from './events/ota-device-status-v2.event';
 import { OTA_FIRMWARE } from './events/ota-firmware.event';
@@ -27,6 +28,7 @@ export const ALL_TOPICS: readonly TopicContract[] = [
   TELEMETRY_READINGS,
   TELEMETRY_REJECTED,
   OTA_CAMPAIGNS,
+  OTA_CAMPAIGNS_V2,
   OTA_DEVICE_STATUS,
   OTA_DEVICE_STATUS_V2,
   OTA_FIRMWARE,

@@ -3,6 +3,7 @@ import type { AuditChainHeadsTable } from '@meterkeep/audit';
 import type { OtaComponentId, OtaExecutionState, signedDirective } from '@meterkeep/contracts';
 import type { z } from 'zod';
 import type { OutboxTable } from '@meterkeep/outbox';
+import type { CampaignState, PhaseState } from '../campaigns/domain/state-machines';
 
 /** Written as a Date or ISO string, read back as a Date. */
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -203,7 +204,53 @@ export interface DownloadGrantsTable {
   requests: Generated<number>;
 }
 
+export interface CampaignsTable {
+  campaign_id: string;
+  tenant_id: string;
+  name: string;
+  manifest_id: string;
+  manifest_digest: string;
+  class_id: string;
+  sequence_number: ColumnType<string, number, number>;
+  state: CampaignState;
+  /** The validated create request (target, phases, rollout, abort rules, timeouts, retry, windows). */
+  body: ColumnType<unknown, string, string>;
+  created_by: string;
+  submitted_by: string | null;
+  submitted_at: Timestamp | null;
+  decided_by: string | null;
+  decided_at: Timestamp | null;
+  halt_reason: ColumnType<unknown, string | null, string | null> | null;
+  version: Generated<number>;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+export interface CampaignPhasesTable {
+  campaign_id: string;
+  phase: number;
+  name: string;
+  size: ColumnType<unknown, string, string>;
+  /** numeric comes back from pg as a string. */
+  success_threshold_percent: ColumnType<string, number, number>;
+  min_soak_minutes: number;
+  state: Generated<PhaseState>;
+  targets: Generated<number>;
+  activated_at: Timestamp | null;
+  finished_at: Timestamp | null;
+}
+
+export interface CampaignPhaseCountsTable {
+  campaign_id: string;
+  phase: number;
+  state: OtaExecutionState;
+  count: number;
+}
+
 export interface OtaDb {
+  campaigns: CampaignsTable;
+  campaign_phases: CampaignPhasesTable;
+  campaign_phase_counts: CampaignPhaseCountsTable;
   devices: DevicesTable;
   deployments: DeploymentsTable;
   executions: ExecutionsTable;
@@ -230,5 +277,7 @@ export type ImageRow = Selectable<ImagesTable>;
 export type ManifestRow = Selectable<ManifestsTable>;
 export type DeviceRow = Selectable<DevicesTable>;
 export type DeploymentRow = Selectable<DeploymentsTable>;
+export type CampaignRow = Selectable<CampaignsTable>;
+export type CampaignPhaseRow = Selectable<CampaignPhasesTable>;
 export type ExecutionRow = Selectable<ExecutionsTable>;
 export type InstalledFirmwareRow = Selectable<InstalledFirmwareTable>;

@@ -13,6 +13,7 @@ import {
   PSK_PROOFS_CHECK,
   SERVER_CERTIFICATES_ISSUE,
 } from './internal-routes';
+import { OTA_CAMPAIGN_ROUTES } from './ota-campaign-routes';
 import { OTA_DEVICE_ROUTES } from './ota-device-routes';
 import { OTA_OPERATOR_ROUTES } from './ota-operator-routes';
 import { TELEMETRY_BATCH_POST } from './telemetry-batch';
@@ -32,5 +33,6 @@ export const ALL_HTTP_ROUTES: readonly HttpRouteContract[] = [
   FACTORY_CREDENTIAL_REVOKE,
   FACTORY_CREDENTIAL_ROTATE,
   ...OTA_OPERATOR_ROUTES,
+  ...OTA_CAMPAIGN_ROUTES,
   ...OTA_DEVICE_ROUTES,
 ];

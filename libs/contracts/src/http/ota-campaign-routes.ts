@@ -1,0 +1,395 @@
+import { z } from 'zod';
+import { sha256Hex } from '../events/common';
+import { OTA_EXECUTION_STATES } from '../events/ota-device-status-v2.event';
+import { defineHttpRoute, httpError } from './http-route';
+import { firmwareManifestId, otaClassId } from './ota-operator-routes';
+
+/**
+ * Operators' campaign routes (spec §6.1, issue #13): create a campaign as a DRAFT, read it, submit it
+ * for approval, approve or deny it. The approver is never the creator; auditors read only.
+ */
+
+export const OTA_CAMPAIGN_STATES = [
+  'DRAFT',
+  'PENDING_APPROVAL',
+  'APPROVED',
+  'DENIED',
+  'SCHEDULED',
+  'RUNNING',
+  'PAUSED',
+  'HALTED',
+  'CANCELLING',
+  'CANCELLED',
+  'COMPLETED',
+] as const;
+export const OTA_PHASE_STATES = ['PENDING', 'ACTIVE', 'SOAKING', 'PASSED', 'FAILED'] as const;
+export const OTA_ABORT_FAILURE_TYPES = ['FAILED', 'REJECTED', 'ROLLED_BACK', 'TIMED_OUT'] as const;
+
+/** Most devices a campaign names explicitly (target or phase); fleets beyond are targeted by query. */
+export const OTA_CAMPAIGN_MAX_EXPLICIT_IDS = 10_000;
+const MAX_MINUTES = 7 * 24 * 60;
+
+export const campaignId = z.uuid({ version: 'v4' }).describe('Campaign id (UUID v4)');
+const deviceId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'endpoint name');
+const deviceIds = z
+  .array(deviceId)
+  .min(1)
+  .max(OTA_CAMPAIGN_MAX_EXPLICIT_IDS)
+  .refine((ids) => new Set(ids).size === ids.length, 'each device once');
+const label = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/, 'label');
+const utcInstant = z.iso.datetime({ offset: false });
+const timestamp = z.iso.datetime({ offset: true });
+const percent = z.number().min(0).max(100);
+
+const phaseSize = z.union([
+  z.strictObject({ percent: z.number().gt(0).max(100) }),
+  z.strictObject({ count: z.number().int().min(1).max(10_000_000) }),
+  z.strictObject({ deviceIds }),
+]);
+
+const phase = z.strictObject({
+  name: z.string().min(1).max(64),
+  size: phaseSize,
+  successThresholdPercent: percent.default(95),
+  minSoakMinutes: z
+    .number()
+    .int()
+    .min(0)
+    .max(30 * 24 * 60)
+    .default(24 * 60),
+});
+
+/** Spec §6.1 defaults: canary of 10 devices, then 1%, 10%, all. */
+const DEFAULT_PHASES = [
+  { name: 'canary', size: { count: 10 }, successThresholdPercent: 95, minSoakMinutes: 1440 },
+  { name: '1%', size: { percent: 1 }, successThresholdPercent: 95, minSoakMinutes: 1440 },
+  { name: '10%', size: { percent: 10 }, successThresholdPercent: 95, minSoakMinutes: 1440 },
+  { name: 'all', size: { percent: 100 }, successThresholdPercent: 95, minSoakMinutes: 1440 },
+];
+
+const abortRule = z
+  .strictObject({
+    scope: z.enum(['phase', 'campaign']).default('phase'),
+    failureTypes: z
+      .array(z.enum(OTA_ABORT_FAILURE_TYPES))
+      .min(1)
+      .default([...OTA_ABORT_FAILURE_TYPES]),
+    thresholdPercent: percent.optional(),
+    thresholdCount: z.number().int().min(1).optional(),
+    minExecuted: z.number().int().min(0).default(20),
+  })
+  .refine((r) => r.thresholdPercent !== undefined || r.thresholdCount !== undefined, {
+    message: 'thresholdPercent or thresholdCount',
+  });
+
+export const campaignCreate = z
+  .strictObject({
+    name: z.string().min(1).max(128),
+    manifestId: firmwareManifestId,
+    target: z
+      .strictObject({
+        query: z
+          .strictObject({
+            firmwareSequenceBelow: z.number().int().min(0).optional(),
+            tags: z.array(label).max(32).optional(),
+            gatewayIds: z.array(deviceId).max(1_000).optional(),
+            regions: z.array(label).max(64).optional(),
+          })
+          .optional(),
+        deviceIds: deviceIds.optional(),
+        /** New meters matching the query join the last phase while the campaign runs. */
+        dynamic: z.boolean().default(false),
+      })
+      .refine((t) => (t.query === undefined) !== (t.deviceIds === undefined), {
+        message: 'exactly one of query and deviceIds',
+      })
+      .refine((t) => !t.dynamic || t.query !== undefined, { path: ['dynamic'], message: 'needs a query' }),
+    phases: z.array(phase).min(1).max(64).default(DEFAULT_PHASES),
+    rollout: z
+      .strictObject({
+        maxPerMinute: z.number().int().min(1).max(100_000).default(1_000),
+        exponential: z
+          .strictObject({
+            base: z.number().int().min(1).max(100_000),
+            factor: z.number().min(1.1).max(5),
+            increaseAfter: z.union([
+              z.strictObject({ notified: z.number().int().min(1) }),
+              z.strictObject({ succeeded: z.number().int().min(1) }),
+            ]),
+          })
+          .optional(),
+        perGatewayConcurrency: z.number().int().min(1).max(100_000).default(50),
+        perGatewayBytesPerHour: z.number().int().positive().optional(),
+      })
+      .default({ maxPerMinute: 1_000, perGatewayConcurrency: 50 }),
+    abort: z
+      .array(abortRule)
+      .max(16)
+      .default([
+        {
+          scope: 'phase',
+          failureTypes: [...OTA_ABORT_FAILURE_TYPES],
+          thresholdPercent: 5,
+          minExecuted: 20,
+        },
+      ]),
+    timeouts: z
+      .strictObject({
+        downloadMinutes: z.number().int().min(1).max(MAX_MINUTES).default(360),
+        installMinutes: z.number().int().min(1).max(MAX_MINUTES).default(1440),
+      })
+      .default({ downloadMinutes: 360, installMinutes: 1440 }),
+    retry: z
+      .strictObject({
+        max: z.number().int().min(0).max(10).default(2),
+        backoffMinutes: z.number().int().min(1).max(1440).default(60),
+        /** Failure codes (§6.8), a prefix ending in `*`, or TIMED_OUT. */
+        codes: z
+          .array(z.string().regex(/^[A-Z][A-Z0-9_]{0,63}\*?$/, 'failure code'))
+          .max(32)
+          .default(['DOWNLOAD_*']),
+      })
+      .default({ max: 2, backoffMinutes: 60, codes: ['DOWNLOAD_*'] }),
+    actionType: z.enum(['soft', 'forced', 'timeforced', 'downloadonly']).default('soft'),
+    forceAt: utcInstant.optional(),
+    /** They gate install, not download. Checked by the distributor: 422 INVALID_CRON / INVALID_TIMEZONE. */
+    maintenanceWindows: z
+      .array(
+        z.strictObject({
+          cron: z.string().min(9).max(120),
+          durationMinutes: z.number().int().min(1).max(1430),
+          timezone: z.string().min(1).max(64),
+        }),
+      )
+      .max(8)
+      .default([]),
+    startAt: utcInstant.optional(),
+    revertOnHalt: z.strictObject({ manifestId: firmwareManifestId }).optional(),
+  })
+  .refine((c) => (c.actionType === 'timeforced') === (c.forceAt !== undefined), {
+    path: ['forceAt'],
+    message: 'present exactly when actionType is timeforced',
+  })
+  .refine((c) => new Set(c.phases.map((p) => p.name)).size === c.phases.length, {
+    path: ['phases'],
+    message: 'names differ',
+  })
+  .refine(
+    (c) => {
+      const named = c.phases.flatMap((p) => ('deviceIds' in p.size ? p.size.deviceIds : []));
+      return new Set(named).size === named.length && named.length <= OTA_CAMPAIGN_MAX_EXPLICIT_IDS;
+    },
+    { path: ['phases'], message: 'a device in one phase only' },
+  );
+export type OtaCampaignCreate = z.input<typeof campaignCreate>;
+export type OtaCampaignDefinition = z.output<typeof campaignCreate>;
+
+const counts = z.partialRecord(z.enum(OTA_EXECUTION_STATES), z.number().int().nonnegative());
+
+export const campaignView = z.object({
+  campaignId,
+  name: z.string(),
+  state: z.enum(OTA_CAMPAIGN_STATES),
+  manifestId: firmwareManifestId,
+  manifestDigest: sha256Hex,
+  classId: otaClassId,
+  sequenceNumber: z.number().int().nonnegative(),
+  createdBy: z.string(),
+  createdAt: timestamp,
+  submittedBy: z.string().nullable(),
+  decidedBy: z.string().nullable(),
+  decidedAt: timestamp.nullable(),
+  phases: z.array(
+    z.object({
+      phase: z.number().int().min(1),
+      name: z.string(),
+      state: z.enum(OTA_PHASE_STATES),
+      targets: z.number().int().nonnegative(),
+      successThresholdPercent: percent,
+      minSoakMinutes: z.number().int().nonnegative(),
+      /** Executions by state; states with none are absent. */
+      counts,
+    }),
+  ),
+  /** All phases' executions by state. */
+  counts,
+  haltReason: z
+    .object({
+      rule: z.number().int(),
+      phase: z.number().int(),
+      failed: z.number().int(),
+      executed: z.number().int(),
+    })
+    .nullable(),
+  /** The request as the distributor holds it, defaults filled in. */
+  definition: z.record(z.string(), z.unknown()),
+});
+export type OtaCampaignView = z.infer<typeof campaignView>;
+
+const unauthenticated = httpError('UNAUTHENTICATED: no API key, a malformed, unknown or revoked one');
+const forbiddenWriter = httpError("FORBIDDEN: the API key's role may not do this (admin or operator only)");
+const invalid = httpError('INVALID_REQUEST: the body or a parameter breaks the contract');
+const notFound = httpError('CAMPAIGN_NOT_FOUND: no campaign of this tenant has that id');
+const stateConflict = httpError(
+  "CAMPAIGN_STATE_CONFLICT: not allowed in the campaign's current state (named)",
+);
+
+const createExample: OtaCampaignCreate = {
+  name: 'em300 4.3.0',
+  manifestId: '7c9e6679-7425-40de-944b-e07fc1f90ae7',
+  target: { query: { firmwareSequenceBelow: 43 } },
+  phases: [
+    { name: 'canary', size: { count: 10 }, minSoakMinutes: 60 },
+    { name: 'all', size: { percent: 100 } },
+  ],
+  maintenanceWindows: [{ cron: '0 1 * * *', durationMinutes: 240, timezone: 'Europe/London' }],
+};
+
+const viewExample: OtaCampaignView = {
+  campaignId: '0b6f3c2a-1d4e-4f5a-8b9c-7d6e5f4a3b2c',
+  name: 'em300 4.3.0',
+  state: 'DRAFT',
+  manifestId: '7c9e6679-7425-40de-944b-e07fc1f90ae7',
+  manifestDigest: '5f2b1c7e0d9a8b6c4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d',
+  classId: 'em300',
+  sequenceNumber: 43,
+  createdBy: 'key_4f2a',
+  createdAt: '2026-12-03T09:00:00.000Z',
+  submittedBy: null,
+  decidedBy: null,
+  decidedAt: null,
+  phases: [
+    {
+      phase: 1,
+      name: 'canary',
+      state: 'PENDING',
+      targets: 0,
+      successThresholdPercent: 95,
+      minSoakMinutes: 60,
+      counts: {},
+    },
+    {
+      phase: 2,
+      name: 'all',
+      state: 'PENDING',
+      targets: 0,
+      successThresholdPercent: 95,
+      minSoakMinutes: 1440,
+      counts: {},
+    },
+  ],
+  counts: {},
+  haltReason: null,
+  definition: { name: 'em300 4.3.0' },
+};
+
+export const OTA_CAMPAIGN_CREATE = defineHttpRoute({
+  name: 'ota-distributor.campaigns.create',
+  audience: 'operator',
+  method: 'POST',
+  path: '/v1/campaigns',
+  summary: 'Create a campaign (DRAFT) for an accepted manifest',
+  description:
+    'Validation errors name the field. Maintenance windows are checked here (422 INVALID_CRON, ' +
+    'INVALID_TIMEZONE). Admin or operator.',
+  request: campaignCreate,
+  responses: {
+    201: campaignView,
+    400: invalid,
+    401: unauthenticated,
+    403: forbiddenWriter,
+    404: httpError('MANIFEST_NOT_FOUND: no manifest of this tenant has that id'),
+    409: httpError('MANIFEST_REVOKED: the manifest was revoked'),
+    422: httpError('INVALID_CRON, INVALID_TIMEZONE or INVALID_DURATION: a maintenance window (field named)'),
+  },
+  examples: [{ title: 'canary then all', request: createExample, status: 201, response: viewExample }],
+});
+
+export const OTA_CAMPAIGN_GET = defineHttpRoute({
+  name: 'ota-distributor.campaigns.get',
+  audience: 'operator',
+  method: 'GET',
+  path: '/v1/campaigns/:campaignId',
+  summary: 'A campaign: state, per-phase and total counters by execution state, halt reason',
+  params: { campaignId },
+  responses: { 200: campaignView, 400: invalid, 401: unauthenticated, 404: notFound },
+  examples: [
+    { title: 'a draft', params: { campaignId: viewExample.campaignId }, status: 200, response: viewExample },
+  ],
+});
+
+function decision(verb: 'submit' | 'approve' | 'deny', summary: string, description: string) {
+  return {
+    audience: 'operator' as const,
+    method: 'POST' as const,
+    summary,
+    description,
+    params: { campaignId },
+    responses: {
+      200: campaignView,
+      400: invalid,
+      401: unauthenticated,
+      403: httpError(
+        verb === 'submit'
+          ? "FORBIDDEN: the API key's role may not do this (admin or operator only)"
+          : "FORBIDDEN: auditors never decide; SAME_ACTOR: the campaign's creator cannot decide it",
+      ),
+      404: notFound,
+      409: stateConflict,
+    },
+    examples: [
+      {
+        title: verb,
+        params: { campaignId: viewExample.campaignId },
+        status: 200 as const,
+        response: {
+          ...viewExample,
+          state:
+            verb === 'submit'
+              ? ('PENDING_APPROVAL' as const)
+              : verb === 'approve'
+                ? ('APPROVED' as const)
+                : ('DENIED' as const),
+          submittedBy: 'key_4f2a',
+          ...(verb !== 'submit' && { decidedBy: 'key_9c1d', decidedAt: '2026-12-03T09:30:00.000Z' }),
+        },
+      },
+    ],
+  };
+}
+
+export const OTA_CAMPAIGN_SUBMIT = defineHttpRoute({
+  name: 'ota-distributor.campaigns.submit',
+  path: '/v1/campaigns/:campaignId/submit',
+  ...decision(
+    'submit',
+    'Submit a DRAFT campaign for approval',
+    'DRAFT → PENDING_APPROVAL. Admin or operator.',
+  ),
+});
+export const OTA_CAMPAIGN_APPROVE = defineHttpRoute({
+  name: 'ota-distributor.campaigns.approve',
+  path: '/v1/campaigns/:campaignId/approve',
+  ...decision(
+    'approve',
+    'Approve a campaign pending approval',
+    'PENDING_APPROVAL → APPROVED. Admin or operator other than the creator (403 SAME_ACTOR).',
+  ),
+});
+export const OTA_CAMPAIGN_DENY = defineHttpRoute({
+  name: 'ota-distributor.campaigns.deny',
+  path: '/v1/campaigns/:campaignId/deny',
+  ...decision(
+    'deny',
+    'Deny a campaign pending approval',
+    'PENDING_APPROVAL → DENIED (final). Admin or operator other than the creator (403 SAME_ACTOR).',
+  ),
+});
+
+export const OTA_CAMPAIGN_ROUTES = [
+  OTA_CAMPAIGN_CREATE,
+  OTA_CAMPAIGN_GET,
+  OTA_CAMPAIGN_SUBMIT,
+  OTA_CAMPAIGN_APPROVE,
+  OTA_CAMPAIGN_DENY,
+] as const;
