@@ -107,6 +107,8 @@ describe('privacy: occupancies, behind API keys resolved by a real enrollment', 
       from,
       to: null,
       keyId: expect.stringMatching(/^dk-/),
+      consumerClass: 'domestic',
+      contractDate: null,
     });
     const { occupancyId, keyId } = opened.body;
     const [event] = await occupancyTap.waitFor((r) => r.json.occupancyId === occupancyId, 1, 'opened event');

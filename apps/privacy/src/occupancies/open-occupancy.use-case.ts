@@ -49,6 +49,8 @@ export class OpenOccupancyUseCase {
         subjectRef,
         from,
         keyId: key.key_id,
+        consumerClass: request.consumerClass,
+        contractDate: request.contractDate ?? null,
       });
       await this.outbox.enqueue(trx, PRIVACY_OCCUPANCIES, [occupancyEvent('opened', opened, now)]);
       await this.audit.append(trx, tenantId, [
