@@ -112,6 +112,33 @@ describe('privacy: the consent ledger over REST, its events on raw Kafka', () =>
     expect(permitted(view, 'forecasting')).toBe('half-hourly');
     expect(permitted(view, 'network-operator', 'dno')).toBe('none');
     expect(await ledger(occupancyId)).toEqual([]);
+    // The release gate's read model hears the same defaults, version 0, from the occupancy's start.
+    const states = await stateTap.waitFor((r) => r.json.occupancyId === occupancyId, 6, 'default states');
+    expect(
+      Object.fromEntries(
+        states.map((r) => [r.key, (r.json as { version: number; permissions: unknown }).permissions]),
+      ),
+    ).toEqual({
+      [`${tenantId}/${occupancyId}/billing/supplier`]: [
+        { from: '2026-01-01T00:00:00.000Z', granularity: 'monthly' },
+      ],
+      [`${tenantId}/${occupancyId}/supplier-insights/supplier`]: [
+        { from: '2026-01-01T00:00:00.000Z', granularity: 'monthly' },
+      ],
+      [`${tenantId}/${occupancyId}/marketing/supplier`]: [
+        { from: '2026-01-01T00:00:00.000Z', granularity: 'none' },
+      ],
+      [`${tenantId}/${occupancyId}/settlement/supplier`]: [
+        { from: '2026-01-01T00:00:00.000Z', granularity: 'half-hourly' },
+      ],
+      [`${tenantId}/${occupancyId}/forecasting/supplier`]: [
+        { from: '2026-01-01T00:00:00.000Z', granularity: 'half-hourly' },
+      ],
+      [`${tenantId}/${occupancyId}/network-operator/dno`]: [
+        { from: '2026-01-01T00:00:00.000Z', granularity: 'none' },
+      ],
+    });
+    expect(states.every((r) => r.json.version === 0)).toBe(true);
   });
 
   it('grants a half-hourly opt-in: the entry, its raw Kafka records and its audit record', async () => {
@@ -157,7 +184,11 @@ describe('privacy: the consent ledger over REST, its events on raw Kafka', () =>
       policy: 'gb@1',
       version: 1,
     });
-    const [state] = await stateTap.waitFor((r) => r.json.occupancyId === occupancyId, 1, 'consent state');
+    const [state] = await stateTap.waitFor(
+      (r) => r.json.occupancyId === occupancyId && Number(r.json.version) > 0,
+      1,
+      'consent state',
+    );
     expect(state!.key).toBe(`${tenantId}/${occupancyId}/supplier-insights/supplier`);
     expect(state!.json.permissions).toEqual([
       { from: '2026-01-01T00:00:00.000Z', to: granted.body.effectiveFrom, granularity: 'monthly' },
@@ -225,7 +256,11 @@ describe('privacy: the consent ledger over REST, its events on raw Kafka', () =>
       [2, 'granted'],
       [3, 'withdrawn'],
     ]);
-    const states = await stateTap.waitFor((r) => r.json.occupancyId === occupancyId, 3, 'three states');
+    const states = await stateTap.waitFor(
+      (r) => r.json.occupancyId === occupancyId && Number(r.json.version) > 0,
+      3,
+      'three states',
+    );
     const last = states.at(-1)!.json as { version: number; permissions: { granularity: string }[] };
     expect(last.version).toBe(3);
     expect(last.permissions.map((s) => s.granularity)).toEqual([
@@ -254,7 +289,7 @@ describe('privacy: the consent ledger over REST, its events on raw Kafka', () =>
     expect(permitted(view, 'settlement')).toBe('daily');
     expect(permitted(view, 'forecasting')).toBe('daily');
     const states = await stateTap.waitFor(
-      (r) => r.json.occupancyId === occupancyId,
+      (r) => r.json.occupancyId === occupancyId && Number(r.json.version) > 0,
       2,
       'settlement + forecasting',
     );
@@ -306,7 +341,11 @@ describe('privacy: the consent ledger over REST, its events on raw Kafka', () =>
     expect(revoked.status).toBe(201);
     expect(permitted(await permissions(occupancyId), 'third-party', 'third-party:energy-coach')).toBe('none');
     const [state] = (
-      await stateTap.waitFor((r) => r.json.occupancyId === occupancyId, 2, 'third-party states')
+      await stateTap.waitFor(
+        (r) => r.json.occupancyId === occupancyId && Number(r.json.version) > 0,
+        2,
+        'third-party states',
+      )
     ).slice(-1);
     expect(state!.key).toBe(`${tenantId}/${occupancyId}/third-party/third-party:energy-coach`);
   });
@@ -335,6 +374,15 @@ describe('privacy: the consent ledger over REST, its events on raw Kafka', () =>
     expect(permitted(view, 'supplier-insights')).toBe('monthly');
     expect(permitted(await permissions(first), 'marketing')).toBe('half-hourly');
     expect(await ledger(next)).toEqual([]);
+    const [nextMarketing] = await stateTap.waitFor(
+      (r) => r.json.occupancyId === next && r.json.purpose === 'marketing',
+      1,
+      "the next occupancy's marketing state",
+    );
+    expect(nextMarketing!.json).toMatchObject({
+      version: 0,
+      permissions: [{ from: moveOut.toISOString(), granularity: 'none' }],
+    });
   });
 
   describe('refusals: a stable code, nothing recorded, nothing published', () => {
@@ -531,7 +579,9 @@ describe('privacy: the consent ledger over REST, its events on raw Kafka', () =>
         ]),
       );
       expect(consentTap.records.filter((r) => r.json.occupancyId === occupancyId)).toEqual([]);
-      expect(stateTap.records.filter((r) => r.json.occupancyId === occupancyId)).toEqual([]);
+      expect(
+        stateTap.records.filter((r) => r.json.occupancyId === occupancyId && Number(r.json.version) > 0),
+      ).toEqual([]);
     });
 
     it('refuses a grant once the household has moved out: 409 OCCUPANCY_CLOSED; a withdrawal still goes in', async () => {

@@ -69,3 +69,25 @@ export function consentStateEvents(
     })),
   }));
 }
+
+/**
+ * What a new occupancy starts from, before any ledger entry (version 0): one state per purpose of the
+ * policy and each recipient it admits besides third parties (who start from nothing), so the release
+ * gate's read model knows the preset defaults (settlement half-hourly, billing monthly) from the start.
+ */
+export function defaultConsentStates(
+  policy: ConsentPolicy,
+  occupancy: OccupancyTerms,
+  meta: { tenantId: string; meterId: string },
+  now: Date,
+): PrivacyConsentStateEvent[] {
+  return Object.entries(policy.purposes).flatMap(([purpose, rule]) =>
+    rule.recipients
+      .filter((kind) => kind !== 'third-party')
+      .flatMap((recipient) =>
+        consentStateEvents(policy, occupancy, meta, [], { purpose, recipient }, now).filter(
+          (event) => event.purpose === purpose,
+        ),
+      ),
+  );
+}
