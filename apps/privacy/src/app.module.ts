@@ -1,10 +1,17 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { AUDIT_EVENTS, ENROLLMENT_API_KEY_REVOCATIONS, PRIVACY_OCCUPANCIES } from '@meterkeep/contracts';
+import {
+  AUDIT_EVENTS,
+  ENROLLMENT_API_KEY_REVOCATIONS,
+  PRIVACY_CONSENT_STATE,
+  PRIVACY_CONSENTS,
+  PRIVACY_OCCUPANCIES,
+} from '@meterkeep/contracts';
 import type { Logger } from '@meterkeep/observability';
 import { PlatformModule, ServiceCoreModule } from '@meterkeep/service-runtime';
 import { OperatorAuthModule } from '@meterkeep/service-runtime/operator-auth';
 import { AuditModule } from './audit/audit.module';
 import type { PrivacyConfig } from './config';
+import { ConsentsModule } from './consents/consents.module';
 import { DataKeyCipher } from './data-keys/data-key-cipher';
 import { DataKeysModule } from './data-keys/data-keys.module';
 import { migrations } from './migrations';
@@ -29,7 +36,13 @@ export class AppModule {
           config,
           logger,
           migrations,
-          topics: [AUDIT_EVENTS, PRIVACY_OCCUPANCIES, ENROLLMENT_API_KEY_REVOCATIONS],
+          topics: [
+            AUDIT_EVENTS,
+            PRIVACY_OCCUPANCIES,
+            PRIVACY_CONSENTS,
+            PRIVACY_CONSENT_STATE,
+            ENROLLMENT_API_KEY_REVOCATIONS,
+          ],
           ...(options.schema !== undefined && { schema: options.schema }),
         }),
         ServiceCoreModule.forRoot({
@@ -42,6 +55,7 @@ export class AppModule {
         OperatorAuthModule.forRoot({ service: SERVICE_NAME, enrollmentUrl: config.ENROLLMENT_INTERNAL_URL }),
         DataKeysModule,
         OccupanciesModule,
+        ConsentsModule,
       ],
     };
   }

@@ -20,6 +20,7 @@ export * from './events/audit.event';
 export * from './events/bootstrap-issuing-ca.event';
 export * from './events/bootstrap-operational-certificate.event';
 export * from './events/privacy-occupancy.event';
+export * from './events/privacy-consent.event';
 export * from './http/device-refusal';
 export * from './http/device-bootstrap';
 export * from './http/telemetry-batch';

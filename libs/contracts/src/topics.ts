@@ -11,6 +11,7 @@ import { OTA_DEVICE_STATUS } from './events/ota-device-status.event';
 import { OTA_DEVICE_STATUS_V2 } from './events/ota-device-status-v2.event';
 import { OTA_FIRMWARE } from './events/ota-firmware.event';
 import { PRIVACY_OCCUPANCIES } from './events/privacy-occupancy.event';
+import { PRIVACY_CONSENT_STATE, PRIVACY_CONSENTS } from './events/privacy-consent.event';
 import { PRIVACY_CONFIRMATIONS } from './events/privacy-confirmation.event';
 import { PRIVACY_REQUESTS } from './events/privacy-request.event';
 import { TELEMETRY_READINGS } from './events/telemetry-reading.event';
@@ -35,5 +36,7 @@ export const ALL_TOPICS: readonly TopicContract[] = [
   PRIVACY_REQUESTS,
   PRIVACY_CONFIRMATIONS,
   PRIVACY_OCCUPANCIES,
+  PRIVACY_CONSENTS,
+  PRIVACY_CONSENT_STATE,
   AUDIT_EVENTS,
 ];

@@ -16,7 +16,36 @@ export interface OccupanciesTable {
   valid_from: Timestamp;
   valid_to: Timestamp | null;
   key_id: string;
+  /** domestic | microbusiness: settlement's basis depends on it. */
+  consumer_class: ColumnType<string, string | undefined, never>;
+  /** When the supply contract was made; null when unknown (read as a new contract). */
+  contract_date: ColumnType<Date | null, Date | string | null | undefined, never>;
   created_at: CreatedAt;
+}
+
+/** The consent ledger: append-only (a trigger refuses UPDATE, DELETE and TRUNCATE). */
+export interface ConsentsTable {
+  consent_id: string;
+  tenant_id: string;
+  occupancy_id: string;
+  purpose: string;
+  /** supplier | dno | third-party:<id> */
+  recipient: string;
+  granularity: string;
+  basis: string;
+  status: string;
+  effective_from: Timestamp;
+  effective_to: Timestamp | null;
+  historical_from: Timestamp | null;
+  notice_sent_at: Timestamp | null;
+  /** Opaque (channel, script/version, hash of the text shown); never a person's details. */
+  evidence_ref: string;
+  actor: string;
+  /** The policy the entry was decided under, as id@version. */
+  policy: string;
+  /** 1, 2, 3… per occupancy × purpose × recipient. */
+  version: number;
+  recorded_at: CreatedAt;
 }
 
 export interface DataKeysTable {
@@ -34,6 +63,7 @@ export interface DataKeysTable {
 export interface PrivacyDb {
   occupancies: OccupanciesTable;
   data_keys: DataKeysTable;
+  consents: ConsentsTable;
   outbox: OutboxTable;
   audit_chain_heads: AuditChainHeadsTable;
 }
@@ -43,3 +73,4 @@ export type Executor = Kysely<PrivacyDb>;
 
 export type OccupancyRow = Selectable<OccupanciesTable>;
 export type DataKeyRow = Selectable<DataKeysTable>;
+export type ConsentRow = Selectable<ConsentsTable>;

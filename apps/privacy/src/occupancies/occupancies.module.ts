@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ConsentsModule } from '../consents/consents.module';
 import { DataKeysModule } from '../data-keys/data-keys.module';
 import { CloseOccupancyUseCase } from './close-occupancy.use-case';
 import { GetOccupancyUseCase } from './get-occupancy.use-case';
@@ -8,7 +9,7 @@ import { OccupanciesRepository } from './occupancies.repository';
 import { OpenOccupancyUseCase } from './open-occupancy.use-case';
 
 @Module({
-  imports: [DataKeysModule],
+  imports: [DataKeysModule, ConsentsModule],
   controllers: [OccupanciesController],
   providers: [
     OccupanciesRepository,

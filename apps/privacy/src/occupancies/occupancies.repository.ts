@@ -10,6 +10,8 @@ export interface NewOccupancy {
   subjectRef: string;
   from: Date;
   keyId: string;
+  consumerClass: string;
+  contractDate: Date | null;
 }
 
 /** Keyset position in the (valid_from, occupancy_id) order. */
@@ -51,6 +53,8 @@ export class OccupanciesRepository {
         valid_from: occupancy.from,
         valid_to: null,
         key_id: occupancy.keyId,
+        consumer_class: occupancy.consumerClass,
+        contract_date: occupancy.contractDate,
       })
       .returningAll()
       .executeTakeFirstOrThrow();

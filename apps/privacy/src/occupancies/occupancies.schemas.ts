@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { privacyOccupancyEvent } from '@meterkeep/contracts';
 import { timestamp } from '@meterkeep/service-runtime';
+import { CONSUMER_CLASSES } from '../consents/policy';
 import { apiSchema } from '../openapi/schemas';
 
 export const MeterIdSchema = privacyOccupancyEvent.shape.meterId;
@@ -21,6 +22,15 @@ export const OpenOccupancyRequestSchema = apiSchema(
         "The utility's opaque reference to the household (never a name); not put on Kafka or in logs",
       ),
     from: instant.describe('When the occupancy starts (ISO 8601); it stays open until closed'),
+    consumerClass: z
+      .enum(CONSUMER_CLASSES)
+      .default('domestic')
+      .describe("Settlement's basis depends on it (GB: microbusinesses have no opt-out)"),
+    contractDate: z.iso
+      .date()
+      .transform((value) => new Date(`${value}T00:00:00.000Z`))
+      .optional()
+      .describe('When the supply contract was made (YYYY-MM-DD); unknown reads as a new contract'),
   }),
   'input',
 );
@@ -42,6 +52,8 @@ export const OccupancyViewSchema = apiSchema(
     from: timestamp,
     to: timestamp.nullable().describe('Exclusive; null while the occupancy is open'),
     keyId: z.string().describe("The id of the occupancy's data key"),
+    consumerClass: z.enum(CONSUMER_CLASSES),
+    contractDate: z.iso.date().nullable(),
   }),
 );
 export type OccupancyView = z.infer<typeof OccupancyViewSchema>;

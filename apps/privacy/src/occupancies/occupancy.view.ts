@@ -9,5 +9,7 @@ export function toOccupancyView(row: OccupancyRow): OccupancyView {
     from: row.valid_from.toISOString(),
     to: row.valid_to?.toISOString() ?? null,
     keyId: row.key_id,
+    consumerClass: row.consumer_class as OccupancyView['consumerClass'],
+    contractDate: row.contract_date?.toISOString().slice(0, 10) ?? null,
   };
 }

@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { PRIVACY_OCCUPANCIES } from '@meterkeep/contracts';
+import { PRIVACY_CONSENT_STATE, PRIVACY_OCCUPANCIES } from '@meterkeep/contracts';
 import type { Caller } from '@meterkeep/service-runtime';
 import { AuditLog } from '../audit/audit-log';
+import { defaultConsentStates } from '../consents/consent-events';
+import { ConsentPolicies } from '../consents/consent-policies';
+import { toOccupancyTerms } from '../consents/consents.repository';
 import { DataKeyVault } from '../data-keys/data-key-vault';
 import { OutboxRepository } from '../outbox/outbox.repository';
 import { Transactions } from '../outbox/transactions';
@@ -16,7 +19,7 @@ import { toOccupancyView } from './occupancy.view';
 /**
  * A household moves in behind a meter from `from` on, open-ended until closed, with a data key of its
  * own. Refused when the period overlaps another occupancy of the meter (checked under a per-meter lock,
- * so two concurrent opens cannot both pass).
+ * so two concurrent opens cannot both pass). Its consent state starts from the policy's defaults.
  */
 @Injectable()
 export class OpenOccupancyUseCase {
@@ -26,6 +29,7 @@ export class OpenOccupancyUseCase {
     private readonly outbox: OutboxRepository,
     private readonly audit: AuditLog,
     private readonly transactions: Transactions,
+    private readonly consentPolicies: ConsentPolicies,
   ) {}
 
   async execute(caller: Caller, request: OpenOccupancyRequest): Promise<OccupancyView> {
@@ -49,8 +53,21 @@ export class OpenOccupancyUseCase {
         subjectRef,
         from,
         keyId: key.key_id,
+        consumerClass: request.consumerClass,
+        contractDate: request.contractDate ?? null,
       });
       await this.outbox.enqueue(trx, PRIVACY_OCCUPANCIES, [occupancyEvent('opened', opened, now)]);
+      // Consent starts afresh with every occupancy: the policy's defaults, never a predecessor's.
+      await this.outbox.enqueue(
+        trx,
+        PRIVACY_CONSENT_STATE,
+        defaultConsentStates(
+          this.consentPolicies.forTenant(tenantId),
+          toOccupancyTerms(opened),
+          { tenantId, meterId },
+          now,
+        ),
+      );
       await this.audit.append(trx, tenantId, [
         {
           action: 'privacy.occupancy-opened',

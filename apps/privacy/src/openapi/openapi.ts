@@ -2,7 +2,8 @@ import type { INestApplication } from '@nestjs/common';
 import { setupOpenApiDocs } from '@meterkeep/service-runtime';
 import { apiSchemas } from './schemas';
 
-const DESCRIPTION = `Operators' API of Meterkeep privacy: occupancies (who lived behind a meter, when) and the
+const DESCRIPTION = `Operators' API of Meterkeep privacy: occupancies (who lived behind a meter, when), their consent
+ledger (grant, withdraw, opt out per purpose and recipient, decided by the tenant's policy, the GB preset) and the
 data-key vault (one data key per occupancy; destroying it makes that period's readings unreadable).
 
 Every route needs \`Authorization: Bearer mk_<keyId>_<secret>\` (an enrollment API key) and is scoped to

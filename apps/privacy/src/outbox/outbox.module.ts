@@ -1,11 +1,22 @@
-import { AUDIT_EVENTS, PRIVACY_OCCUPANCIES, type TopicContract } from '@meterkeep/contracts';
+import {
+  AUDIT_EVENTS,
+  PRIVACY_CONSENT_STATE,
+  PRIVACY_CONSENTS,
+  PRIVACY_OCCUPANCIES,
+  type TopicContract,
+} from '@meterkeep/contracts';
 import { DATABASE } from '@meterkeep/db/nest';
 import { EventProducer } from '@meterkeep/kafka';
 import { OutboxModule as SharedOutboxModule } from '@meterkeep/outbox/nest';
 import { LOGGER } from '@meterkeep/service-runtime';
 
 /** The topics this service publishes through its outbox. */
-export const OUTBOX_TOPICS: readonly TopicContract[] = [PRIVACY_OCCUPANCIES, AUDIT_EVENTS];
+export const OUTBOX_TOPICS: readonly TopicContract[] = [
+  PRIVACY_OCCUPANCIES,
+  PRIVACY_CONSENTS,
+  PRIVACY_CONSENT_STATE,
+  AUDIT_EVENTS,
+];
 
 /** Privacy's transactional outbox (@meterkeep/outbox): the `outbox` table of its own schema. */
 export const OutboxModule = SharedOutboxModule.forRoot({

@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { ConsentPolicies } from './consent-policies';
+import { ConsentsController } from './consents.controller';
+import { ConsentsRepository } from './consents.repository';
+import { ReadConsentsUseCase } from './read-consents.use-case';
+import { RecordConsentChangeUseCase } from './record-consent-change.use-case';
+
+@Module({
+  controllers: [ConsentsController],
+  providers: [ConsentsRepository, ConsentPolicies, RecordConsentChangeUseCase, ReadConsentsUseCase],
+  exports: [ConsentPolicies],
+})
+export class ConsentsModule {}
