@@ -83,7 +83,7 @@ describe('privacy: occupancies, behind API keys resolved by a real enrollment', 
       .flatMap(([path, methods]) =>
         Object.keys(methods).map((method) => [method.toUpperCase(), path] as const),
       );
-    expect(operations.length).toBe(5);
+    expect(operations.length).toBe(8);
     for (const [method, template] of operations) {
       const path = template
         .replace('{occupancyId}', `occ-${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}`)
@@ -107,6 +107,8 @@ describe('privacy: occupancies, behind API keys resolved by a real enrollment', 
       from,
       to: null,
       keyId: expect.stringMatching(/^dk-/),
+      consumerClass: 'domestic',
+      contractDate: null,
     });
     const { occupancyId, keyId } = opened.body;
     const [event] = await occupancyTap.waitFor((r) => r.json.occupancyId === occupancyId, 1, 'opened event');
