@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { createDatabase } from '@meterkeep/db';
 import { stackEndpoints } from '@meterkeep/testing';
 import type { PrivacyDb } from '../src/core/database';
 import { DataKeyCipher } from '../src/data-keys/data-key-cipher';
+import { BackupResiduals } from '../src/key-epochs/backup-residuals';
 import { KekEpochsRepository } from '../src/key-epochs/kek-epochs.repository';
 import { KekEpochUnavailableError, KekRing } from '../src/key-epochs/kek-ring';
 import { KekRingStore } from '../src/key-epochs/kek-ring-store';
@@ -276,10 +277,30 @@ describe('privacy: KEK epochs', () => {
       const ringOverBackup = () =>
         new KekRing(new KekEpochsRepository(restored), h.service.app.get(KekRingStore), h.config);
       expect((await ringOverBackup().unwrap(stored, binding)).toString('base64')).toBe(plain);
+      // The live row keeps a commitment to the wrapped bytes: an auditor can tell the restored row is
+      // the erased key without anyone revealing it.
+      const erased = await h.db
+        .selectFrom('data_keys')
+        .select(['wrapped_key', 'wrapped_key_sha256'])
+        .where('key_id', '=', keyId)
+        .executeTakeFirstOrThrow();
+      expect(erased.wrapped_key).toBeNull();
+      expect(erased.wrapped_key_sha256!.equals(createHash('sha256').update(stored.wrappedKey).digest())).toBe(
+        true,
+      );
+      // Until then the certificate states the backups as a residual copy, with the date they stop.
+      expect(await h.service.app.get(BackupResiduals).forEpoch(epoch)).toMatchObject({
+        kekEpoch: epoch,
+        unrecoverableAfter: new Date(rotatedAt + 35 * DAY).toISOString(),
+        estimated: false,
+      });
 
       // Once the retention has passed, the epoch's KEK is destroyed: the restored key is noise.
       const destroyed = await rotate({ now: new Date(rotatedAt + 36 * DAY) });
       expect(destroyed.destroyedEpochs).toContain(epoch);
+      expect((await h.service.app.get(BackupResiduals).forEpoch(epoch)).unrecoverableAfter).toBe(
+        new Date(rotatedAt + 36 * DAY).toISOString(),
+      );
       await expect(ringOverBackup().unwrap(stored, binding)).rejects.toBeInstanceOf(KekEpochUnavailableError);
       await expect(h.service.app.get(KekRing).unwrap(stored, binding)).rejects.toBeInstanceOf(
         KekEpochUnavailableError,

@@ -29,6 +29,8 @@ export interface DataKeysTable {
   wrapped_key: Buffer | null;
   /** The KEK epoch that wraps it (kek_epochs); 0 is PRIVACY_KEK itself (keys made before epochs). */
   kek_epoch: number;
+  /** SHA-256 of the wrapped bytes as they were when it was destroyed (null before, and for older rows). */
+  wrapped_key_sha256: Buffer | null;
   created_at: CreatedAt;
   destroyed_at: Timestamp | null;
 }

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { sql } from 'kysely';
 import { DATABASE } from '@meterkeep/db/nest';
 import type { DataKeyRow, Executor } from '../core/database';
 
@@ -83,11 +84,14 @@ export class DataKeysRepository {
       .executeTakeFirst();
   }
 
-  /** Wipes the wrapped key: from now on nothing can unwrap it, whatever else survives. */
+  /**
+   * Wipes the wrapped key, keeping only a commitment to its bytes: what survives elsewhere (backups)
+   * opens only while its KEK epoch lives.
+   */
   destroy(trx: Executor, keyId: string, at: Date): Promise<DataKeyRow> {
     return trx
       .updateTable('data_keys')
-      .set({ wrapped_key: null, destroyed_at: at })
+      .set({ wrapped_key: null, destroyed_at: at, wrapped_key_sha256: sql`sha256(wrapped_key)` })
       .where('key_id', '=', keyId)
       .returningAll()
       .executeTakeFirstOrThrow();

@@ -10,7 +10,7 @@ import type { PrivacyDb } from '../core/database';
 import { migrations } from '../migrations';
 import { OutboxRepository } from '../outbox/outbox.repository';
 import { Transactions } from '../outbox/transactions';
-import { unrecoverableAfter } from './kek-epoch-policy';
+import { backupsRecoverableUntil } from './kek-epoch-policy';
 import { KekEpochsRepository } from './kek-epochs.repository';
 import { KekRing } from './kek-ring';
 import { KekRingStore } from './kek-ring-store';
@@ -109,8 +109,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
           retiredAt: epoch.retired_at?.toISOString() ?? null,
           destroyedAt: epoch.destroyed_at?.toISOString() ?? null,
           liveKeys: await epochs.liveKeys(db, epoch.epoch),
-          backupsUnrecoverableAfter:
-            epoch.retired_at === null ? null : unrecoverableAfter(epoch.retired_at, schedule).toISOString(),
+          // From when no retained backup opens a key of it (null for epoch 0: while PRIVACY_KEK is kept).
+          backupsUnrecoverableAfter: backupsRecoverableUntil(epoch, schedule).until?.toISOString() ?? null,
+          estimated: backupsRecoverableUntil(epoch, schedule).estimated,
         })),
       );
       io.out(JSON.stringify({ epochs: status }, null, 2));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { destructionDue, rotationDue, unrecoverableAfter } from './kek-epoch-policy';
+import { backupsRecoverableUntil, destructionDue, rotationDue, unrecoverableAfter } from './kek-epoch-policy';
 
 const DAY = 24 * 3600 * 1000;
 const schedule = { rotationDays: 30, backupRetentionDays: 35 };
@@ -24,5 +24,27 @@ describe('KEK epoch schedule', () => {
 
   it('dates when a backup can no longer bring back a key of a retired epoch', () => {
     expect(unrecoverableAfter(t0, schedule)).toEqual(at(35));
+  });
+
+  it('states how long backups keep a key of each epoch recoverable, for the erasure certificate', () => {
+    const epoch = { epoch: 4, opened_at: t0, retired_at: null, destroyed_at: null };
+    expect(backupsRecoverableUntil(epoch, schedule)).toEqual({ until: at(65), estimated: true });
+    expect(backupsRecoverableUntil({ ...epoch, retired_at: at(31) }, schedule)).toEqual({
+      until: at(66),
+      estimated: false,
+    });
+    expect(backupsRecoverableUntil({ ...epoch, retired_at: at(31), destroyed_at: at(67) }, schedule)).toEqual(
+      {
+        until: at(67),
+        estimated: false,
+      },
+    );
+    // Epoch 0 is PRIVACY_KEK itself: no date while that key is kept, even once its record is destroyed.
+    expect(
+      backupsRecoverableUntil({ ...epoch, epoch: 0, retired_at: t0, destroyed_at: at(40) }, schedule),
+    ).toEqual({
+      until: null,
+      estimated: false,
+    });
   });
 });

@@ -37,3 +37,22 @@ export function destructionDue(
 export function unrecoverableAfter(retiredAt: Date, schedule: KekEpochSchedule): Date {
   return new Date(retiredAt.getTime() + schedule.backupRetentionDays * DAY_MS);
 }
+
+/**
+ * Until when a backup of the privacy database may still bring back a key wrapped under `epoch`: its
+ * destruction date once destroyed; retirement plus retention once retired (destroyed at the first
+ * check after); for an epoch still in use, an estimate assuming rotations keep their schedule. Epoch 0
+ * is PRIVACY_KEK itself: a backup from before the first rotation opens with it for as long as that key
+ * is kept (null), whatever epoch 0's record says.
+ */
+export function backupsRecoverableUntil(
+  epoch: { epoch: number; opened_at: Date; retired_at: Date | null; destroyed_at: Date | null },
+  schedule: KekEpochSchedule,
+): { until: Date | null; estimated: boolean } {
+  if (epoch.epoch === 0) return { until: null, estimated: false };
+  if (epoch.destroyed_at !== null) return { until: epoch.destroyed_at, estimated: false };
+  if (epoch.retired_at !== null)
+    return { until: unrecoverableAfter(epoch.retired_at, schedule), estimated: false };
+  const rotation = new Date(epoch.opened_at.getTime() + schedule.rotationDays * DAY_MS);
+  return { until: unrecoverableAfter(rotation, schedule), estimated: true };
+}

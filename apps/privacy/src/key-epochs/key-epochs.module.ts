@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { BackupResiduals } from './backup-residuals';
 import { KekEpochsRepository } from './kek-epochs.repository';
 import { KEK_CLOCK, KekMaintenance } from './kek-maintenance';
 import { KekRing } from './kek-ring';
@@ -13,8 +14,9 @@ import { RotateKekUseCase } from './rotate-kek.use-case';
     KekRing,
     RotateKekUseCase,
     KekMaintenance,
+    BackupResiduals,
     { provide: KEK_CLOCK, useValue: () => new Date() },
   ],
-  exports: [KekRing, RotateKekUseCase],
+  exports: [KekRing, RotateKekUseCase, BackupResiduals],
 })
 export class KeyEpochsModule {}

@@ -18,6 +18,10 @@ const statements = [
   `alter table data_keys add column kek_epoch integer not null default 0 references kek_epochs (epoch)`,
   // Every new key names its epoch: no default once the existing rows are epoch 0.
   `alter table data_keys alter column kek_epoch drop default`,
+  // At destruction, SHA-256 of the last wrapped bytes (the erasure certificate's commitment): an auditor
+  // can tell that a restored backup row is the erased key without anyone revealing it.
+  `alter table data_keys add column wrapped_key_sha256 bytea
+    check (wrapped_key_sha256 is null or destroyed_at is not null)`,
   // Rotation looks for live keys outside the current epoch.
   `create index data_keys_live_by_epoch on data_keys (kek_epoch, key_id) where wrapped_key is not null`,
 ];
