@@ -12,7 +12,6 @@ import { OperatorAuthModule } from '@meterkeep/service-runtime/operator-auth';
 import { AuditModule } from './audit/audit.module';
 import type { PrivacyConfig } from './config';
 import { ConsentsModule } from './consents/consents.module';
-import { DataKeyCipher } from './data-keys/data-key-cipher';
 import { DataKeysModule } from './data-keys/data-keys.module';
 import { migrations } from './migrations';
 import { OccupanciesModule } from './occupancies/occupancies.module';
@@ -45,11 +44,7 @@ export class AppModule {
           ],
           ...(options.schema !== undefined && { schema: options.schema }),
         }),
-        ServiceCoreModule.forRoot({
-          config,
-          logger,
-          providers: [{ provide: DataKeyCipher, useFactory: () => new DataKeyCipher(config.PRIVACY_KEK) }],
-        }),
+        ServiceCoreModule.forRoot({ config, logger }),
         OutboxModule,
         AuditModule,
         OperatorAuthModule.forRoot({ service: SERVICE_NAME, enrollmentUrl: config.ENROLLMENT_INTERNAL_URL }),

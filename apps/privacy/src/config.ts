@@ -12,15 +12,18 @@ import {
   s3Env,
   serviceEnv,
 } from '@meterkeep/config';
+import { kekEpochEnv } from './key-epochs/kek-epochs.config';
 
 export const DEFAULT_PORT = DEFAULT_PORTS.services.privacy;
 
 /**
- * The key-encryption key of the data-key vault: every data key is stored wrapped under it
- * (AES-256-GCM). Losing it loses every reading's key; keep it in a secret store or KMS.
+ * The master key-encryption key of the data-key vault: it unwraps the KEK epochs (key-epochs/), which
+ * wrap the data keys (AES-256-GCM), and wraps directly only the keys made before epochs (epoch 0).
+ * Losing it loses every reading's key; keep it in a secret store or KMS.
  */
 export const privacyKekEnv = {
   PRIVACY_KEK: base64KeySchema('PRIVACY_KEK'),
+  ...kekEpochEnv,
 };
 
 /** Tenant ids as enrollment makes them. */

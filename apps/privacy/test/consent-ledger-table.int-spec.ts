@@ -41,6 +41,7 @@ describe('privacy: the consents table', () => {
           meter_id: 'MTR-1',
           occupancy_id: 'occ-1',
           wrapped_key: Buffer.alloc(60),
+          kek_epoch: 0,
         })
         .execute();
       await trx

@@ -8,7 +8,7 @@ import { createDatabase } from '@meterkeep/db';
 import { DATABASE } from '@meterkeep/db/nest';
 import { type KafkaClient as Kafka, createKafkaClient, ensureTopics } from '@meterkeep/kafka';
 import { createLogger } from '@meterkeep/observability';
-import { InternalListenerHost, type RunningService, startService } from '@meterkeep/service-runtime';
+import { CONFIG, InternalListenerHost, type RunningService, startService } from '@meterkeep/service-runtime';
 import {
   internalCall,
   type ServiceIdentityPems,
@@ -47,6 +47,8 @@ export interface PrivacyOptions {
   enrollmentUrl: string;
   /** PRIVACY_DATA_KEY_GRANTS: per decrypting consumer, the tenants whose keys it may read. */
   dataKeyGrants?: Record<string, string[]>;
+  /** Further settings (e.g. PRIVACY_KEK_CHECK_INTERVAL_S: '0' to drive KEK epochs by hand). */
+  env?: Record<string, string>;
 }
 
 /** The privacy service started in-process on port 0, with its own schema. */
@@ -62,6 +64,11 @@ export class PrivacyHarness {
     return this.service.url;
   }
 
+  /** The service's validated settings (PRIVACY_KEK included: tests only). */
+  get config(): PrivacyConfig {
+    return this.service.app.get<PrivacyConfig>(CONFIG);
+  }
+
   get db(): Kysely<PrivacyDb> {
     return this.service.app.get<Kysely<PrivacyDb>>(DATABASE);
   }
@@ -71,7 +78,11 @@ export class PrivacyHarness {
     return this.service.app.get(InternalListenerHost).url;
   }
 
-  static async start({ enrollmentUrl, dataKeyGrants = {} }: PrivacyOptions): Promise<PrivacyHarness> {
+  static async start({
+    enrollmentUrl,
+    dataKeyGrants = {},
+    env = {},
+  }: PrivacyOptions): Promise<PrivacyHarness> {
     const stack = stackEndpoints();
     const schema = `privacy_it_${letters(10)}`;
     const config = PrivacyConfig.parse({
@@ -91,6 +102,7 @@ export class PrivacyHarness {
       ENROLLMENT_INTERNAL_URL: enrollmentUrl,
       PRIVACY_DATA_KEY_GRANTS: JSON.stringify(dataKeyGrants),
       LOG_LEVEL: 'debug',
+      ...env,
     });
     const logs: string[] = [];
     const destination = new Writable({

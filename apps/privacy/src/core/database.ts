@@ -54,13 +54,29 @@ export interface DataKeysTable {
   meter_id: string;
   /** The occupancy this key encrypts; null for the meter's own key (periods without an occupancy). */
   occupancy_id: string | null;
-  /** The key wrapped under PRIVACY_KEK (DataKeyCipher); null once destroyed. Never the plain key. */
+  /** The key wrapped under its KEK epoch's key (DataKeyCipher); null once destroyed. Never the plain key. */
   wrapped_key: Buffer | null;
+  /** The KEK epoch that wraps it (kek_epochs); 0 is PRIVACY_KEK itself (keys made before epochs). */
+  kek_epoch: number;
+  /** SHA-256 of the wrapped bytes as they were when it was destroyed (null before, and for older rows). */
+  wrapped_key_sha256: Buffer | null;
   created_at: CreatedAt;
   destroyed_at: Timestamp | null;
 }
 
+export interface KekEpochsTable {
+  epoch: number;
+  /** Names the epoch's KEK object outside the database; null for epoch 0 (PRIVACY_KEK itself). */
+  ring_ref: string | null;
+  opened_at: Timestamp;
+  /** When the last live key was re-wrapped away from it; backups taken later hold none under it. */
+  retired_at: Timestamp | null;
+  /** When its KEK was deleted: nothing wrapped under it opens from then on. */
+  destroyed_at: Timestamp | null;
+}
+
 export interface PrivacyDb {
+  kek_epochs: KekEpochsTable;
   occupancies: OccupanciesTable;
   data_keys: DataKeysTable;
   consents: ConsentsTable;
@@ -74,3 +90,4 @@ export type Executor = Kysely<PrivacyDb>;
 export type OccupancyRow = Selectable<OccupanciesTable>;
 export type DataKeyRow = Selectable<DataKeysTable>;
 export type ConsentRow = Selectable<ConsentsTable>;
+export type KekEpochRow = Selectable<KekEpochsTable>;

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { KeyEpochsModule } from '../key-epochs/key-epochs.module';
 import { DataKeyVault } from './data-key-vault';
 import { DataKeysInternalController } from './data-keys-internal.controller';
 import { DataKeysController } from './data-keys.controller';
@@ -8,6 +9,7 @@ import { GetDataKeyUseCase } from './get-data-key.use-case';
 import { GetMeterDataKeysUseCase } from './get-meter-data-keys.use-case';
 
 @Module({
+  imports: [KeyEpochsModule],
   controllers: [DataKeysController, DataKeysInternalController],
   providers: [
     DataKeysRepository,

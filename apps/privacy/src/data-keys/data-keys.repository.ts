@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { sql } from 'kysely';
 import { DATABASE } from '@meterkeep/db/nest';
 import type { DataKeyRow, Executor } from '../core/database';
 
@@ -8,6 +9,8 @@ export interface NewDataKey {
   meterId: string;
   occupancyId: string | null;
   wrappedKey: Buffer;
+  /** The KEK epoch that wrapped it. */
+  kekEpoch: number;
 }
 
 /** An occupancy's period with its data key, as ingest needs them. */
@@ -17,6 +20,7 @@ export interface OccupancyKeyRow {
   valid_from: Date;
   valid_to: Date | null;
   wrapped_key: Buffer | null;
+  kek_epoch: number;
   destroyed_at: Date | null;
 }
 
@@ -29,19 +33,24 @@ export class DataKeysRepository {
     return executor.insertInto('data_keys').values(toRow(key)).returningAll().executeTakeFirstOrThrow();
   }
 
-  /** Inserts the meter's own key unless it has a live one already (a concurrent request may win). */
-  async insertMeterKeyIfMissing(key: NewDataKey): Promise<void> {
-    await this.db
-      .insertInto('data_keys')
-      .values(toRow(key))
-      .onConflict((oc) =>
-        oc
-          .columns(['tenant_id', 'meter_id'])
-          .where('occupancy_id', 'is', null)
-          .where('destroyed_at', 'is', null)
-          .doNothing(),
-      )
-      .execute();
+  /**
+   * Inserts the meter's own key unless it has a live one already (a concurrent request may win); the key
+   * is made in the transaction, so it is wrapped under the epoch current when it commits.
+   */
+  async insertMeterKeyIfMissing(make: (trx: Executor) => Promise<NewDataKey>): Promise<void> {
+    await this.db.transaction().execute(async (trx) =>
+      trx
+        .insertInto('data_keys')
+        .values(toRow(await make(trx)))
+        .onConflict((oc) =>
+          oc
+            .columns(['tenant_id', 'meter_id'])
+            .where('occupancy_id', 'is', null)
+            .where('destroyed_at', 'is', null)
+            .doNothing(),
+        )
+        .execute(),
+    );
   }
 
   findLiveMeterKey(tenantId: string, meterId: string): Promise<DataKeyRow | undefined> {
@@ -75,11 +84,14 @@ export class DataKeysRepository {
       .executeTakeFirst();
   }
 
-  /** Wipes the wrapped key: from now on nothing can unwrap it, whatever else survives. */
+  /**
+   * Wipes the wrapped key, keeping only a commitment to its bytes: what survives elsewhere (backups)
+   * opens only while its KEK epoch lives.
+   */
   destroy(trx: Executor, keyId: string, at: Date): Promise<DataKeyRow> {
     return trx
       .updateTable('data_keys')
-      .set({ wrapped_key: null, destroyed_at: at })
+      .set({ wrapped_key: null, destroyed_at: at, wrapped_key_sha256: sql`sha256(wrapped_key)` })
       .where('key_id', '=', keyId)
       .returningAll()
       .executeTakeFirstOrThrow();
@@ -90,7 +102,15 @@ export class DataKeysRepository {
     return this.db
       .selectFrom('occupancies as o')
       .innerJoin('data_keys as k', 'k.key_id', 'o.key_id')
-      .select(['o.occupancy_id', 'o.key_id', 'o.valid_from', 'o.valid_to', 'k.wrapped_key', 'k.destroyed_at'])
+      .select([
+        'o.occupancy_id',
+        'o.key_id',
+        'o.valid_from',
+        'o.valid_to',
+        'k.wrapped_key',
+        'k.kek_epoch',
+        'k.destroyed_at',
+      ])
       .where('o.tenant_id', '=', tenantId)
       .where('o.meter_id', '=', meterId)
       .orderBy('o.valid_from')
@@ -105,5 +125,6 @@ function toRow(key: NewDataKey) {
     meter_id: key.meterId,
     occupancy_id: key.occupancyId,
     wrapped_key: key.wrappedKey,
+    kek_epoch: key.kekEpoch,
   };
 }

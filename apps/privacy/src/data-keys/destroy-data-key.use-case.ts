@@ -10,8 +10,10 @@ import { DataKeysRepository } from './data-keys.repository';
 import { keyDestroyedEvent } from './key-destroyed.event';
 
 /**
- * Crypto-shredding: wipes the wrapped key, so every copy of what it encrypted (Kafka, S3, backups)
- * becomes unreadable at once. Idempotent: destroying a destroyed key answers its first destruction.
+ * Crypto-shredding: wipes the wrapped key, so every copy of what it encrypted (Kafka, S3) becomes
+ * unreadable at once. Backups of this database still hold the wrapped key until its KEK epoch is
+ * destroyed (KekRing): a residual copy until then. Idempotent: destroying a destroyed key answers its
+ * first destruction.
  */
 @Injectable()
 export class DestroyDataKeyUseCase {

@@ -44,7 +44,7 @@ export class GetDataKeyUseCase {
       keyId: key.key_id,
       meterId: key.meter_id,
       occupancyId: key.occupancy_id,
-      key: this.vault.open(key).toString('base64'),
+      key: (await this.vault.open(key)).toString('base64'),
     };
   }
 }

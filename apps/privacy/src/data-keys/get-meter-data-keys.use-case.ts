@@ -18,30 +18,25 @@ export class GetMeterDataKeysUseCase {
   async execute(tenantId: string, meterId: string): Promise<MeterDataKeys> {
     const meterKey = await this.vault.meterKey(tenantId, meterId);
     const occupancies = await this.keys.occupancyKeysForMeter(tenantId, meterId);
+    const open = async (row: { key_id: string; wrapped_key: Buffer | null; kek_epoch: number }) =>
+      (await this.vault.open({ tenant_id: tenantId, meter_id: meterId, ...row })).toString('base64');
     return {
       tenantId,
       meterId,
-      occupancies: occupancies.map((row) => {
-        const destroyed = row.wrapped_key === null;
-        return {
-          occupancyId: row.occupancy_id,
-          keyId: row.key_id,
-          from: row.valid_from.toISOString(),
-          to: row.valid_to?.toISOString() ?? null,
-          ...(!destroyed && {
-            key: this.vault
-              .open({
-                tenant_id: tenantId,
-                meter_id: meterId,
-                key_id: row.key_id,
-                wrapped_key: row.wrapped_key,
-              })
-              .toString('base64'),
-          }),
-          destroyed,
-        };
-      }),
-      meterKey: { keyId: meterKey.key_id, key: this.vault.open(meterKey).toString('base64') },
+      occupancies: await Promise.all(
+        occupancies.map(async (row) => {
+          const destroyed = row.wrapped_key === null;
+          return {
+            occupancyId: row.occupancy_id,
+            keyId: row.key_id,
+            from: row.valid_from.toISOString(),
+            to: row.valid_to?.toISOString() ?? null,
+            ...(!destroyed && { key: await open(row) }),
+            destroyed,
+          };
+        }),
+      ),
+      meterKey: { keyId: meterKey.key_id, key: await open(meterKey) },
     };
   }
 }

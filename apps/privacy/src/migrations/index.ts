@@ -2,10 +2,12 @@ import type { MigrationSet } from '@meterkeep/db';
 import { createPrivacyTables } from './0001_create_privacy_tables';
 import { createAuditChainHeads } from './0002_create_audit_chain_heads';
 import { createConsents } from './0003_create_consents';
+import { createKekEpochs } from './0004_create_kek_epochs';
 
 /** Versioned migrations of the privacy schema, applied in name order at start-up. */
 export const migrations: MigrationSet = {
   '0001_create_privacy_tables': createPrivacyTables,
   '0002_create_audit_chain_heads': createAuditChainHeads,
   '0003_create_consents': createConsents,
+  '0004_create_kek_epochs': createKekEpochs,
 };

@@ -1,0 +1,116 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { sql } from 'kysely';
+import { DATABASE } from '@meterkeep/db/nest';
+import type { Executor, KekEpochRow } from '../core/database';
+
+/** A live data key as rotation re-wraps it. */
+export interface LiveKeyRow {
+  key_id: string;
+  tenant_id: string;
+  meter_id: string;
+  wrapped_key: Buffer;
+  kek_epoch: number;
+}
+
+/** The epochs' records (never a KEK: those live in the ring, outside the database). */
+@Injectable()
+export class KekEpochsRepository {
+  constructor(@Inject(DATABASE) readonly db: Executor) {}
+
+  /** The newest epoch not destroyed: the one new keys are wrapped under. */
+  current(executor: Executor = this.db): Promise<KekEpochRow> {
+    return executor
+      .selectFrom('kek_epochs')
+      .selectAll()
+      .where('destroyed_at', 'is', null)
+      .orderBy('epoch', 'desc')
+      .limit(1)
+      .executeTakeFirstOrThrow();
+  }
+
+  find(epoch: number): Promise<KekEpochRow | undefined> {
+    return this.db.selectFrom('kek_epochs').selectAll().where('epoch', '=', epoch).executeTakeFirst();
+  }
+
+  all(): Promise<KekEpochRow[]> {
+    return this.db.selectFrom('kek_epochs').selectAll().orderBy('epoch').execute();
+  }
+
+  async nextEpoch(executor: Executor): Promise<number> {
+    const { max } = await executor
+      .selectFrom('kek_epochs')
+      .select((eb) => eb.fn.max('epoch').as('max'))
+      .executeTakeFirstOrThrow();
+    return (max ?? 0) + 1;
+  }
+
+  insert(executor: Executor, epoch: number, ringRef: string, openedAt: Date): Promise<KekEpochRow> {
+    return executor
+      .insertInto('kek_epochs')
+      .values({ epoch, ring_ref: ringRef, opened_at: openedAt })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  /** Live keys outside `current`, locked until the transaction ends (a destruction waits, or we do). */
+  lockLiveKeysOutside(executor: Executor, current: number, limit: number): Promise<LiveKeyRow[]> {
+    return executor
+      .selectFrom('data_keys')
+      .select(['key_id', 'tenant_id', 'meter_id', 'wrapped_key', 'kek_epoch'])
+      .where('wrapped_key', 'is not', null)
+      .where('kek_epoch', '<>', current)
+      .orderBy('key_id')
+      .limit(limit)
+      .forUpdate()
+      .execute() as Promise<LiveKeyRow[]>;
+  }
+
+  async rewrap(executor: Executor, keyId: string, wrappedKey: Buffer, epoch: number): Promise<void> {
+    await executor
+      .updateTable('data_keys')
+      .set({ wrapped_key: wrappedKey, kek_epoch: epoch })
+      .where('key_id', '=', keyId)
+      .execute();
+  }
+
+  async liveKeys(executor: Executor, epoch: number): Promise<number> {
+    const { count } = await executor
+      .selectFrom('data_keys')
+      .select((eb) => eb.fn.countAll<string>().as('count'))
+      .where('kek_epoch', '=', epoch)
+      .where('wrapped_key', 'is not', null)
+      .executeTakeFirstOrThrow();
+    return Number(count);
+  }
+
+  /** Marks the epoch as holding no live key since `at` (again, when strays were moved off it). */
+  async retire(executor: Executor, epoch: number, at: Date): Promise<void> {
+    await executor.updateTable('kek_epochs').set({ retired_at: at }).where('epoch', '=', epoch).execute();
+  }
+
+  async markDestroyed(executor: Executor, epoch: number, at: Date): Promise<void> {
+    await executor.updateTable('kek_epochs').set({ destroyed_at: at }).where('epoch', '=', epoch).execute();
+  }
+
+  /**
+   * Runs `work` while holding the rotation lock (a session advisory lock on a connection of its own),
+   * or answers undefined at once when another replica or run holds it.
+   */
+  async withRotationLock<T>(work: () => Promise<T>): Promise<T | undefined> {
+    return this.db.connection().execute(async (connection) => {
+      const { rows } = await sql<{
+        locked: boolean;
+      }>`select pg_try_advisory_lock(hashtext('privacy.kek-epochs'), hashtext(current_schema())) as locked`.execute(
+        connection,
+      );
+      if (!rows[0]?.locked) return undefined;
+      try {
+        return await work();
+      } finally {
+        await sql`select pg_advisory_unlock(hashtext('privacy.kek-epochs'), hashtext(current_schema()))`.execute(
+          connection,
+        );
+      }
+    });
+  }
+}
