@@ -8,7 +8,7 @@
 // targets, device routes pass TLS through to device-tls only, no route reaches /internal/ or an
 // internal port, egress admits each service's internal calls, the overlay's namespaces land everywhere.
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parse, parseAllDocuments, stringify } from 'yaml';
@@ -608,5 +608,40 @@ describe('k8s manifests against the API schemas', () => {
       ).toEqual([expect.stringMatching(/fills Secret meterkeep-x, which no workload uses/)]);
     },
     30_000,
+  );
+
+  it.skipIf(!kubectl)(
+    'renders the admin CLI Job example to valid objects: the key from a Secret file, the CLI the image carries',
+    async () => {
+      const objects = await render(join(k8sDir, 'jobs', 'admin-cli'));
+      expect(objects.flatMap(schemaProblems)).toEqual([]);
+      const job = objects.find((o) => o.kind === 'Job') as unknown as {
+        metadata: { namespace: string };
+        spec: { backoffLimit: number; template: { spec: Record<string, unknown> } };
+      };
+      expect(job.metadata.namespace).toBe('meterkeep');
+      expect(job.spec.backoffLimit).toBe(0);
+      const pod = job.spec.template.spec as {
+        containers: {
+          command: string[];
+          env: { name: string; value?: string; valueFrom?: unknown }[];
+          volumeMounts: { name: string; mountPath: string }[];
+        }[];
+        volumes: { name: string; secret?: { secretName: string } }[];
+      };
+      const [container] = pod.containers;
+      // The image's dist/ is built from apps/: the CLI's entry must be there.
+      const entry = container!.command.find((word) => word.startsWith('/app/dist/'))!;
+      expect(existsSync(join(root, entry.replace('/app/dist/', '').replace(/\.js$/, '.ts')))).toBe(true);
+      const env = Object.fromEntries(container!.env.map((e) => [e.name, e.value]));
+      expect(env.METERKEEP_API_KEY).toBeUndefined();
+      const mount = container!.volumeMounts.find((m) =>
+        env.METERKEEP_API_KEY_FILE?.startsWith(`${m.mountPath}/`),
+      );
+      expect(pod.volumes.find((v) => v.name === mount?.name)?.secret?.secretName).toBe(
+        'meterkeep-admin-api-key',
+      );
+      expect(env.METERKEEP_ENROLLMENT_URL).toMatch(/^http:\/\/enrollment:3001$/);
+    },
   );
 });

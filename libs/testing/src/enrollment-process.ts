@@ -11,6 +11,7 @@ import {
   stackEnvFrom,
   startServiceProcess,
 } from '@meterkeep/local-stack';
+import { enrollmentClient } from '@meterkeep/client';
 import { platformEnv, runBuiltCli } from './lifecycle-harness';
 import { uniqueName } from './stack-endpoints';
 
@@ -39,6 +40,9 @@ export class EnrollmentProcess {
     private readonly tenantPrefix: string,
   ) {}
 
+  /** The first admin key of each tenant this process made: what makes its further keys, over REST. */
+  private readonly adminKeys = new Map<string, string>();
+
   get url(): string {
     return this.process.url;
   }
@@ -66,13 +70,16 @@ export class EnrollmentProcess {
   async tenant(prefix = this.tenantPrefix): Promise<{ tenantId: string; adminKey: string }> {
     const tenantId = uniqueName(prefix).toLowerCase();
     const adminKey = (await runBuiltCli('enrollment', ['tenant', 'create', tenantId], this.env)).trim();
+    this.adminKeys.set(tenantId, adminKey);
     return { tenantId, adminKey };
   }
 
+  /** A further key of a tenant made by `tenant()`, created by its admin key over REST as an operator would. */
   async key(tenantId: string, role: OperatorRole): Promise<string> {
-    return (
-      await runBuiltCli('enrollment', ['api-key', 'create', tenantId, '--role', role], this.env)
-    ).trim();
+    const adminKey = this.adminKeys.get(tenantId);
+    if (!adminKey) throw new Error(`No admin key for ${tenantId}: make the tenant with tenant() first`);
+    const client = enrollmentClient({ baseUrl: this.url, apiKey: adminKey });
+    return (await client.ok(client.api.POST('/v1/api-keys', { body: { role } }))).apiKey;
   }
 
   /** Revokes a key through enrollment's operator API, as an admin would. */

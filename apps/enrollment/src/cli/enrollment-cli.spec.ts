@@ -21,4 +21,11 @@ describe('enrollment admin command line', () => {
     expect(await runCli(['tenant', 'delete', 'north'], cli)).toBe(2);
     expect(err.join('\n')).toMatch(/unknown command: tenant delete[\s\S]*enrollment --version/);
   });
+
+  it('keeps only the bootstrap of trust: a further key is refused with exit 2, pointing at the REST CLI', async () => {
+    const { out, err, cli } = io();
+    expect(await runCli(['api-key', 'create', 'north', '--role', 'auditor'], cli)).toBe(2);
+    expect(out).toEqual([]);
+    expect(err.join('\n')).toMatch(/meterkeep-admin api-keys create[\s\S]*only for the bootstrap of trust/);
+  });
 });

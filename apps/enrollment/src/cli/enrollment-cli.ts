@@ -4,8 +4,6 @@ import { AuditChainRepository } from '@meterkeep/audit';
 import { ConfigError, asksForVersion, loadConfig, postgresEnv, versionLine } from '@meterkeep/config';
 import { createDatabase, runMigrations } from '@meterkeep/db';
 import { DomainError } from '@meterkeep/service-runtime';
-import { CreateApiKeyUseCase } from '../api-keys/create-api-key.use-case';
-import { roleSchema } from '../api-keys/api-keys.schemas';
 import { AuditLog } from '../audit/audit-log';
 import { ApiKeysRepository } from '../auth/api-keys.repository';
 import type { EnrollmentDb } from '../core/database';
@@ -20,11 +18,13 @@ export const CLI_ACTOR = 'cli';
 const USAGE = `usage:
   enrollment tenant create <tenantId> [--name <name>]
       creates the tenant and its first admin API key, printed once on stdout
-  enrollment api-key create <tenantId> --role admin|operator|auditor [--name <name>]
-      a further key for an existing tenant (e.g. a new admin key when every admin key was revoked)
   enrollment --version
       the release
-environment: DATABASE_URL (the service's; migrations are applied first)`;
+environment: DATABASE_URL (the service's; migrations are applied first)
+This command writes to enrollment's database and exists only for the bootstrap of trust: a new tenant has
+no key to authenticate with yet. Everything else (further API keys, revocations, CAs, enrollment lists,
+devices, occupancies, firmware) goes through the services' REST APIs with an API key: meterkeep-admin
+(apps/admin-cli, \`npm run admin -- --help\`).`;
 
 export interface CliIo {
   env: NodeJS.ProcessEnv;
@@ -36,9 +36,7 @@ export interface CliIo {
   schema?: string;
 }
 
-type Command =
-  | { kind: 'tenant-create'; tenantId: string; name?: string }
-  | { kind: 'api-key-create'; tenantId: string; role: z.infer<typeof roleSchema>; name?: string };
+type Command = { kind: 'tenant-create'; tenantId: string; name?: string };
 
 function parseCommand(argv: string[]): Command | string {
   let parsed;
@@ -46,6 +44,7 @@ function parseCommand(argv: string[]): Command | string {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
+      // --role is read only to point `api-key create` at the REST CLI.
       options: { name: { type: 'string' }, role: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     });
   } catch (error) {
@@ -55,25 +54,16 @@ function parseCommand(argv: string[]): Command | string {
   if (values.help) return '';
   const [group, verb, tenantId, ...extra] = positionals;
   if (!group) return 'missing command';
+  if (group === 'api-key')
+    return 'further API keys are made over REST with an admin key: meterkeep-admin api-keys create';
   if (!tenantId || extra.length > 0) return 'expected exactly one <tenantId>';
-  if (group === 'tenant' && verb === 'create') {
-    if (values.role !== undefined) return '--role applies to api-key create';
+  if (values.role !== undefined) return "--role: a tenant's first key is always admin";
+  if (group === 'tenant' && verb === 'create')
     return { kind: 'tenant-create', tenantId, ...(values.name !== undefined && { name: values.name }) };
-  }
-  if (group === 'api-key' && verb === 'create') {
-    const role = roleSchema.safeParse(values.role);
-    if (!role.success) return '--role must be admin, operator or auditor';
-    return {
-      kind: 'api-key-create',
-      tenantId,
-      role: role.data,
-      ...(values.name !== undefined && { name: values.name }),
-    };
-  }
   return `unknown command: ${[group, verb].filter(Boolean).join(' ') || '(none)'}`;
 }
 
-/** The operator's command line: tenants and their keys, straight on the database. Returns the exit code. */
+/** The bootstrap of trust: a tenant and its first admin key, straight on the database. Returns the exit code. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   if (asksForVersion(argv)) {
     io.out(versionLine('enrollment'));
@@ -105,27 +95,16 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     const audit = new AuditLog<EnrollmentDb>(new AuditChainRepository(), outbox);
     const keys = new ApiKeysRepository(db);
     const tenants = new TenantsRepository(db);
-    if (command.kind === 'tenant-create') {
-      const created = await new CreateTenantUseCase(tenants, keys, audit, transactions).execute({
-        tenantId: command.tenantId,
-        ...(command.name !== undefined && { name: command.name }),
-        actor: CLI_ACTOR,
-      });
-      io.err(
-        `tenant ${created.tenantId} created; its first admin API key (key id ${created.adminKeyId}) follows.`,
-      );
-      io.err('It is shown this once and only its hash is stored: keep it in a secret store now.');
-      io.out(created.adminApiKey);
-    } else {
-      const created = await new CreateApiKeyUseCase(tenants, keys, audit, transactions).execute(
-        { tenantId: command.tenantId, actor: CLI_ACTOR },
-        { role: command.role, ...(command.name !== undefined && { name: command.name }) },
-      );
-      io.err(
-        `${created.role} API key ${created.keyId} created for ${command.tenantId}; it is shown this once.`,
-      );
-      io.out(created.apiKey);
-    }
+    const created = await new CreateTenantUseCase(tenants, keys, audit, transactions).execute({
+      tenantId: command.tenantId,
+      ...(command.name !== undefined && { name: command.name }),
+      actor: CLI_ACTOR,
+    });
+    io.err(
+      `tenant ${created.tenantId} created; its first admin API key (key id ${created.adminKeyId}) follows.`,
+    );
+    io.err('It is shown this once and only its hash is stored: keep it in a secret store now.');
+    io.out(created.adminApiKey);
     return 0;
   } catch (error) {
     if (error instanceof DomainError) {

@@ -10,6 +10,8 @@ import { type Caller, CurrentCaller, Roles, ZodPipe, errorResponse, ref } from '
 import { AuthenticatedByEnrollment } from '@meterkeep/service-runtime/operator-auth';
 import { dataKeyId } from '@meterkeep/contracts';
 import { DestroyDataKeyUseCase } from './destroy-data-key.use-case';
+// Registers DestroyedDataKey (the use case imports only its type, which the compiler drops).
+import './data-keys.schemas';
 
 @ApiTags('Data keys')
 @AuthenticatedByEnrollment()
