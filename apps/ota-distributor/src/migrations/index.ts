@@ -2,10 +2,12 @@ import type { MigrationSet } from '@meterkeep/db';
 import { createOtaTables } from './0001_create_ota_tables';
 import { createManifests } from './0002_create_manifests';
 import { createDeployments } from './0003_create_deployments';
+import { addDeltaFallback } from './0004_add_delta_fallback';
 
 /** Versioned migrations of the ota-distributor schema, applied in name order at start-up. */
 export const migrations: MigrationSet = {
   '0001_create_ota_tables': createOtaTables,
   '0002_create_manifests': createManifests,
   '0003_create_deployments': createDeployments,
+  '0004_add_delta_fallback': addDeltaFallback,
 };
