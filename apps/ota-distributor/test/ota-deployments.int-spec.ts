@@ -72,6 +72,9 @@ describe('ota-distributor: deployments and the device API on the real stack', ()
     otherClass: id('other-class'),
     status: id('status'),
     delta: id('delta'),
+    onPrecursor: id('on-precursor'),
+    offPrecursor: id('off-precursor'),
+    noFallback: id('no-fallback'),
     fuzzClosed: id('fuzz-closed'),
     fuzzActive: id('fuzz-active'),
     spare: id('spare'),
@@ -80,6 +83,7 @@ describe('ota-distributor: deployments and the device API on the real stack', ()
   let m1: FirmwareManifestView;
   let m1Bytes: Buffer;
   let m2: FirmwareManifestView;
+  let m2Bytes: Buffer;
   let revoked: FirmwareManifestView;
   let sequence = 10;
 
@@ -240,7 +244,7 @@ describe('ota-distributor: deployments and the device API on the real stack', ()
       await uploadImage(classId, cid, bytes);
 
     ({ view: m1, bytes: m1Bytes } = await accept(manifest([raw('app', imageV1), raw('modem', modemImage)])));
-    ({ view: m2 } = await accept(
+    ({ view: m2, bytes: m2Bytes } = await accept(
       manifest([
         {
           id: ['app'],
@@ -880,6 +884,136 @@ describe('ota-distributor: deployments and the device API on the real stack', ()
       } finally {
         await dlq.close();
       }
+    });
+  });
+
+  describe('THREAT.UPD.WRONG_PRECURSOR: a delta with a full-image fallback', () => {
+    let full: { view: FirmwareManifestView; bytes: Buffer };
+    beforeAll(async () => {
+      // The full image of m2's release: its app is m2's delta result.
+      full = await accept(manifest([raw('app', imageV2)]));
+    });
+
+    it('refuses a fallback that is not the full image of the delta’s result (FALLBACK_MISMATCH), revoked or unknown', async () => {
+      const wrong = await accept(manifest([raw('app', imageV1)]));
+      const mismatch = await deploy(m2.manifestId, [dev.onPrecursor], operator, {
+        fallbackManifestId: wrong.view.manifestId,
+      });
+      expect(mismatch.status).toBe(422);
+      expect(mismatch.body.code).toBe('FALLBACK_MISMATCH');
+      // A fallback of a manifest that carries no delta, and a delta as the fallback.
+      expect(
+        (
+          await deploy(m1.manifestId, [dev.onPrecursor], operator, {
+            fallbackManifestId: full.view.manifestId,
+          })
+        ).body.code,
+      ).toBe('FALLBACK_MISMATCH');
+      expect(
+        (await deploy(m2.manifestId, [dev.onPrecursor], operator, { fallbackManifestId: m2.manifestId })).body
+          .code,
+      ).toBe('FALLBACK_MISMATCH');
+      expect(
+        (await deploy(m2.manifestId, [dev.onPrecursor], operator, { fallbackManifestId: revoked.manifestId }))
+          .body.code,
+      ).toBe('MANIFEST_REVOKED');
+      const unknown = await deploy(m2.manifestId, [dev.onPrecursor], operator, {
+        fallbackManifestId: '00000000-0000-4000-8000-000000000000',
+      });
+      expect(unknown.status).toBe(404);
+      expect(unknown.body.code).toBe('MANIFEST_NOT_FOUND');
+      // Nothing was created.
+      expect(
+        (await h.request('GET', `/v1/firmware/devices/${dev.onPrecursor}`, { key: auditor })).body,
+      ).toMatchObject({ active: null });
+    });
+
+    it('dist.delta.fallback-to-full: the meter on the precursor is directed to the delta, the other to the full image; neither gets the other’s payload', async () => {
+      const created = await deploy(m2.manifestId, [dev.onPrecursor, dev.offPrecursor], operator, {
+        fallbackManifestId: full.view.manifestId,
+      });
+      expect(created.status).toBe(201);
+      const audit = await auditOf('ota.deployment-created', created.body.deploymentId);
+      expect(audit.detail).toMatchObject({ fallbackManifestDigest: full.view.manifestDigest });
+
+      // Runs m1, whose app image is the delta's precursor.
+      const on = h.meter(tenantId, dev.onPrecursor);
+      const onDirective = directiveOf((await checkIn(h.device(on), {}, m1.manifestDigest)).body, on);
+      expect(onDirective.manifestDigest).toBe(m2.manifestDigest);
+      expect((await h.device(on).manifest(onDirective.executionId)).bytes.equals(m2Bytes)).toBe(true);
+      const patchUrl = await h
+        .device(on)
+        .downloadUrl(onDirective.executionId, { component: 'app', delta: true });
+      expect(patchUrl.status).toBe(200);
+      expect(patchUrl.body).toMatchObject({ sha256: sha256(patchV1V2), size: patchV1V2.length });
+      const patch = await fetch((patchUrl.body as unknown as OtaDownloadUrlAnswer).url);
+      expect(Buffer.from(await patch.arrayBuffer()).equals(patchV1V2)).toBe(true);
+      // Its manifest names the patch only: no full image through it.
+      expect(
+        (await h.device(on).downloadUrl(onDirective.executionId, { component: 'app' })).body,
+      ).toMatchObject({ sha256: sha256(patchV1V2) });
+
+      // Runs nothing known: the full image.
+      const off = h.meter(tenantId, dev.offPrecursor);
+      const offDirective = directiveOf((await checkIn(h.device(off), {}, 'none')).body, off);
+      expect(offDirective.manifestDigest).toBe(full.view.manifestDigest);
+      expect((await h.device(off).manifest(offDirective.executionId)).bytes.equals(full.bytes)).toBe(true);
+      expectRefusal(
+        await h.device(off).downloadUrl(offDirective.executionId, { component: 'app', delta: true }),
+        'NOT_ELIGIBLE_FOR_DELTA',
+      );
+      const imageUrl = await h.device(off).downloadUrl(offDirective.executionId, { component: 'app' });
+      expect(imageUrl.status).toBe(200);
+      expect(imageUrl.body).toMatchObject({ sha256: sha256(imageV2), size: imageV2.length });
+      const image = await fetch((imageUrl.body as unknown as OtaDownloadUrlAnswer).url);
+      expect(Buffer.from(await image.arrayBuffer()).equals(imageV2)).toBe(true);
+      // Another meter's execution is not its own: 404, whichever manifest it names.
+      expectRefusal(
+        await h.device(off).downloadUrl(onDirective.executionId, { component: 'app', delta: true }),
+        'EXECUTION_NOT_FOUND',
+      );
+
+      // A receipt counts for the manifest the meter was directed to, and only that one.
+      expectRefusal(
+        await h.device(off).receipt(
+          offDirective.executionId,
+          receiptFor(off, {
+            executionId: offDirective.executionId,
+            nonce: offDirective.nonce,
+            manifest: m2,
+          }),
+        ),
+        'RECEIPT_IMAGE_MISMATCH',
+      );
+      for (const [meter, directive, view] of [
+        [on, onDirective, m2],
+        [off, offDirective, full.view],
+      ] as const) {
+        const confirmed = await h
+          .device(meter)
+          .receipt(
+            directive.executionId,
+            receiptFor(meter, { executionId: directive.executionId, nonce: directive.nonce, manifest: view }),
+          );
+        expect(confirmed.body).toMatchObject({ state: 'SUCCEEDED' });
+        const [event] = await statusEvents(directive.executionId, 'SUCCEEDED');
+        expect(event).toMatchObject({
+          manifestDigest: view.manifestDigest,
+          sequenceNumber: view.sequenceNumber,
+        });
+      }
+    });
+
+    it('a deployment without fallback is as before: the delta manifest to every meter, the patch only on the precursor', async () => {
+      const created = await deploy(m2.manifestId, [dev.noFallback]);
+      expect(created.status).toBe(201);
+      const meter = h.meter(tenantId, dev.noFallback);
+      const directive = directiveOf((await checkIn(h.device(meter), {}, 'none')).body, meter);
+      expect(directive.manifestDigest).toBe(m2.manifestDigest);
+      expectRefusal(
+        await h.device(meter).downloadUrl(directive.executionId, { component: 'app', delta: true }),
+        'NOT_ELIGIBLE_FOR_DELTA',
+      );
     });
   });
 

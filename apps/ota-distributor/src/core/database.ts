@@ -122,6 +122,8 @@ export interface DeploymentsTable {
   force_at: Timestamp | null;
   window_starts_at: Timestamp | null;
   window_ends_at: Timestamp | null;
+  /** A full-image manifest of the same release for meters not on the delta's precursor. */
+  fallback_manifest_id: string | null;
   created_by: string;
   created_at: CreatedAt;
 }
@@ -146,6 +148,8 @@ export interface ExecutionsTable {
   directive_nonce: string | null;
   directive_expires_at: Timestamp | null;
   receipt_digest: string | null;
+  /** The manifest this meter was directed to (the delta or its fallback); null: the deployment's. */
+  chosen_manifest_id: string | null;
   created_at: CreatedAt;
   updated_at: Timestamp;
 }

@@ -9,6 +9,8 @@ import type { Caller } from '@meterkeep/service-runtime';
 import type { z } from 'zod';
 import type { firmwareDeploymentCreate } from '@meterkeep/contracts';
 import { AuditLog } from '../audit/audit-log';
+import type { ManifestRow } from '../core/database';
+import { installedDigestOf, isDelta } from '../device-api/delta-eligibility';
 import { DevicesRepository } from '../devices/devices.repository';
 import { ExecutionsRepository } from '../executions/executions.repository';
 import { deviceStatusEvent } from '../executions/status-events';
@@ -27,7 +29,9 @@ export type DeploymentRequest = z.output<typeof firmwareDeploymentCreate>;
  * unfinished execution, else the whole request is refused naming each device and why (another
  * tenant's device reads as unknown). One QUEUED execution per device, the deployment, its
  * ota.device-status.v2 events and `ota.deployment-created` commit together; a partial unique index
- * keeps one unfinished execution per device against concurrent requests.
+ * keeps one unfinished execution per device against concurrent requests. A fallback manifest must be
+ * the full-image form of the delta manifest's release (FALLBACK_MISMATCH otherwise): check-in then
+ * directs each meter to one of the two (THREAT.UPD.WRONG_PRECURSOR).
  */
 @Injectable()
 export class CreateDeploymentUseCase {
@@ -48,6 +52,14 @@ export class CreateDeploymentUseCase {
     const manifest = await this.manifests.find(caller.tenantId, request.manifestId);
     if (!manifest) throw DeploymentErrors.manifestNotFound();
     if (manifest.state === 'revoked') throw DeploymentErrors.manifestRevoked();
+    const fallback = request.fallbackManifestId
+      ? await this.manifests.find(caller.tenantId, request.fallbackManifestId)
+      : undefined;
+    if (request.fallbackManifestId) {
+      if (!fallback) throw DeploymentErrors.manifestNotFound();
+      if (fallback.state === 'revoked') throw DeploymentErrors.manifestRevoked();
+      checkFallback(manifest, fallback);
+    }
     const now = new Date();
     const deploymentId = randomUUID();
     const { row, count } = await this.transactions.run(async (trx) => {
@@ -78,6 +90,7 @@ export class CreateDeploymentUseCase {
           tenantId: caller.tenantId,
           manifestId: manifest.manifest_id,
           manifestDigest: manifest.digest,
+          fallbackManifestId: fallback?.manifest_id ?? null,
           classId: manifest.class_id,
           sequenceNumber: Number(manifest.sequence_number),
           actionType: request.actionType ?? 'soft',
@@ -110,6 +123,7 @@ export class CreateDeploymentUseCase {
           outcome: 'allowed',
           detail: {
             manifestDigest: manifest.digest,
+            ...(fallback && { fallbackManifestDigest: fallback.digest }),
             classId: manifest.class_id,
             sequenceNumber: Number(manifest.sequence_number),
             devices: executions.length,
@@ -120,5 +134,20 @@ export class CreateDeploymentUseCase {
       return { row: deployment, count: executions.length };
     });
     return deploymentView(row, { QUEUED: count });
+  }
+}
+
+/** The fallback installs exactly what the deltas result in: same class, same components, no delta. */
+function checkFallback(delta: ManifestRow, full: ManifestRow): void {
+  if (full.class_id !== delta.class_id) throw DeploymentErrors.fallbackMismatch('another device class');
+  if (!delta.components.some(isDelta)) throw DeploymentErrors.fallbackMismatch('the manifest has no delta');
+  if (full.components.some(isDelta)) throw DeploymentErrors.fallbackMismatch('the fallback carries a delta');
+  if (full.components.length !== delta.components.length)
+    throw DeploymentErrors.fallbackMismatch('other components');
+  for (const component of delta.components) {
+    const same = full.components.find((c) => c.id === component.id);
+    if (!same) throw DeploymentErrors.fallbackMismatch(`no component ${component.id}`);
+    if (same.digest.value !== installedDigestOf(component))
+      throw DeploymentErrors.fallbackMismatch(`component ${component.id} is not the delta's result`);
   }
 }

@@ -5,6 +5,13 @@ export const DeploymentErrors = {
   manifestNotFound: () => new DomainError('not-found', 'MANIFEST_NOT_FOUND', 'No such manifest'),
   manifestRevoked: () =>
     new DomainError('conflict', 'MANIFEST_REVOKED', 'The manifest was revoked; it is never deployed'),
+  /** A fallback that is not the full-image form of the delta manifest's release. */
+  fallbackMismatch: (why: string) =>
+    new DomainError(
+      'unprocessable',
+      'FALLBACK_MISMATCH',
+      `The fallback manifest is not the full image of the delta's release: ${why}`,
+    ),
   /** Each refused device by name, grouped by why. */
   devicesNotEligible: (reasons: Record<string, string[]>) =>
     new DomainError(

@@ -9,6 +9,7 @@ export interface NewDeployment {
   tenantId: string;
   manifestId: string;
   manifestDigest: string;
+  fallbackManifestId: string | null;
   classId: string;
   sequenceNumber: number;
   actionType: DeploymentActionType;
@@ -30,6 +31,7 @@ export class DeploymentsRepository {
         tenant_id: d.tenantId,
         manifest_id: d.manifestId,
         manifest_digest: d.manifestDigest,
+        fallback_manifest_id: d.fallbackManifestId,
         class_id: d.classId,
         sequence_number: d.sequenceNumber,
         action_type: d.actionType,

@@ -3,15 +3,21 @@ import { Inject, Injectable } from '@nestjs/common';
 import { OTA_DEVICE_STATUS_V2, type OtaCheckInAnswer, type OtaCheckInQuery } from '@meterkeep/contracts';
 import { type Directive, signDirective } from '@meterkeep/firmware';
 import { AuditLog } from '../audit/audit-log';
-import type { StoredDirective } from '../core/database';
+import type { Executor, StoredDirective } from '../core/database';
 import { DevicesRepository } from '../devices/devices.repository';
 import { isActive } from '../executions/execution-states';
-import { type CheckInView, ExecutionsRepository } from '../executions/executions.repository';
+import {
+  type CheckInView,
+  type ExecutionWithDeployment,
+  ExecutionsRepository,
+} from '../executions/executions.repository';
 import { deviceStatusEvent } from '../executions/status-events';
+import { ManifestsRepository } from '../manifests/manifests.repository';
 import { OutboxRepository } from '../outbox/outbox.repository';
 import { Transactions } from '../outbox/transactions';
 import type { AuthenticatedMeter } from './authenticated-meter';
 import { checkInEtag, etagMatches, jitteredPollSeconds } from './check-in-rules';
+import { DeltaEligibility } from './delta-eligibility';
 import { DEVICE_API_SETTINGS, type DeviceApiSettings } from './directive-key';
 
 export type CheckInOutcome =
@@ -24,12 +30,17 @@ export type CheckInOutcome =
  * (or re-issued when half its life is spent) for the meter's unfinished execution, unless the meter is
  * held (not ACTIVE in the registry): signed with the directive key, a new per-device counter and nonce,
  * the execution NOTIFIED on its first one (ota.device-status.v2), audited `ota.directive-issued`.
+ * A deployment with a fallback directs the meter to the delta only when it runs every delta's
+ * precursor, else to the full image (THREAT.UPD.WRONG_PRECURSOR); the choice is recorded on the
+ * execution and made again only while the meter has not started downloading.
  */
 @Injectable()
 export class CheckInUseCase {
   constructor(
     private readonly executions: ExecutionsRepository,
     private readonly devices: DevicesRepository,
+    private readonly manifests: ManifestsRepository,
+    private readonly deltas: DeltaEligibility,
     private readonly audit: AuditLog,
     private readonly outbox: OutboxRepository,
     private readonly transactions: Transactions,
@@ -89,7 +100,7 @@ export class CheckInUseCase {
         execution.directive_expires_at.getTime() - now.getTime() >= halfLife
       )
         return;
-      const { deployment } = execution;
+      const deployment = await this.chooseManifest(trx, meter, execution);
       const counter = await this.executions.nextCounter(trx, meter.tenantId, meter.deviceId);
       const nonce = randomBytes(16).toString('base64url');
       const expiresAt = new Date(now.getTime() + this.settings.directiveTtlSeconds * 1000);
@@ -142,5 +153,30 @@ export class CheckInUseCase {
         await this.outbox.enqueue(trx, OTA_DEVICE_STATUS_V2, [deviceStatusEvent(updated, deployment, now)]);
       }
     });
+  }
+
+  /** The deployment as this execution's meter is to see it: the delta's manifest or its fallback's. */
+  private async chooseManifest(
+    trx: Executor,
+    meter: AuthenticatedMeter,
+    execution: ExecutionWithDeployment,
+  ): Promise<ExecutionWithDeployment['deployment']> {
+    const { deployment } = execution;
+    if (!deployment.fallback_manifest_id) return deployment;
+    const undecided = execution.state === 'QUEUED' || execution.state === 'NOTIFIED';
+    if (execution.chosen_manifest_id && !undecided) return deployment;
+    const delta = await this.manifests.find(meter.tenantId, deployment.deployment_manifest_id, trx);
+    const full = await this.manifests.find(meter.tenantId, deployment.fallback_manifest_id, trx);
+    if (!delta || !full) throw new Error(`The manifests of execution ${execution.execution_id} are gone`);
+    const chosen = (await this.deltas.onAllPrecursors(meter, delta.components)) ? delta : full;
+    if (chosen.manifest_id !== execution.chosen_manifest_id) {
+      await this.executions.chooseManifest(trx, execution.execution_id, chosen.manifest_id);
+    }
+    return {
+      ...deployment,
+      manifest_id: chosen.manifest_id,
+      manifest_digest: chosen.digest,
+      sequence_number: chosen.sequence_number,
+    };
   }
 }

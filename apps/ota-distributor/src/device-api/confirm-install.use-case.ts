@@ -18,7 +18,7 @@ import { ManifestsRepository } from '../manifests/manifests.repository';
 import { OutboxRepository } from '../outbox/outbox.repository';
 import { Transactions } from '../outbox/transactions';
 import type { AuthenticatedMeter } from './authenticated-meter';
-import { installedDigestOf } from './issue-download-url.use-case';
+import { installedDigestOf } from './delta-eligibility';
 import { OtaDeviceErrors } from './ota-device.errors';
 import { ReceiptsRepository } from './receipts.repository';
 

@@ -8,6 +8,7 @@ import { ImagesModule } from '../images/images.module';
 import { ManifestsModule } from '../manifests/manifests.module';
 import { CheckInUseCase } from './check-in.use-case';
 import { ConfirmInstallUseCase } from './confirm-install.use-case';
+import { DeltaEligibility } from './delta-eligibility';
 import { DeviceApiController } from './device-api.controller';
 import { DeviceEdge } from './device-edge';
 import { DeviceEdgeErrors } from './device-edge.errors';
@@ -39,6 +40,7 @@ import { ReportStatusUseCase } from './report-status.use-case';
     }),
     DeviceEdge,
     ReceiptsRepository,
+    DeltaEligibility,
     CheckInUseCase,
     GetExecutionManifestUseCase,
     IssueDownloadUrlUseCase,

@@ -1,28 +1,23 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { OTA_DELTA_FORMATS, type OtaDownloadUrlAnswer, type OtaPayloadFormat } from '@meterkeep/contracts';
+import type { OtaDownloadUrlAnswer } from '@meterkeep/contracts';
 import type { otaDownloadUrlRequest } from '@meterkeep/contracts';
 import type { z } from 'zod';
-import type { ManifestComponentRecord } from '../core/database';
 import { isActive } from '../executions/execution-states';
 import { ExecutionsRepository } from '../executions/executions.repository';
-import { DevicesRepository } from '../devices/devices.repository';
 import { FirmwareStore } from '../images/firmware-store';
 import { imageKeys } from '../images/image-keys';
 import { ManifestsRepository } from '../manifests/manifests.repository';
 import type { AuthenticatedMeter } from './authenticated-meter';
+import { DeltaEligibility } from './delta-eligibility';
 import { DEVICE_API_SETTINGS, type DeviceApiSettings } from './directive-key';
 import { OtaDeviceErrors } from './ota-device.errors';
 
 /** Requests one URL answers within its re-issue interval before the next is refused (429). */
 export const DOWNLOAD_URL_BURST = 5;
 
-/** The digest of the image a component leaves running once installed (a delta's result). */
-export const installedDigestOf = (component: ManifestComponentRecord): string =>
-  (component.resultDigest ?? component.digest).value;
-
 /**
- * A presigned GET for exactly one object: the payload the execution's manifest names for the
- * component, content-addressed by its digest (THREAT.NET.REDIRECT: the key is derived from the
+ * A presigned GET for exactly one object: the payload the execution's manifest (the delta or its
+ * fallback, as chosen at check-in) names for the component, content-addressed by its digest (THREAT.NET.REDIRECT: the key is derived from the
  * manifest, never from the request). A delta only to a meter whose installed image of the component
  * (as it last reported at check-in, or as its last receipt proved) is the delta's precursor
  * (THREAT.UPD.WRONG_PRECURSOR). At most one new URL per execution and component per re-issue interval
@@ -35,7 +30,7 @@ export class IssueDownloadUrlUseCase {
   constructor(
     private readonly executions: ExecutionsRepository,
     private readonly manifests: ManifestsRepository,
-    private readonly devices: DevicesRepository,
+    private readonly deltas: DeltaEligibility,
     private readonly store: FirmwareStore,
     @Inject(DEVICE_API_SETTINGS) private readonly settings: DeviceApiSettings,
   ) {}
@@ -52,7 +47,8 @@ export class IssueDownloadUrlUseCase {
     if (!manifest) throw OtaDeviceErrors.executionNotFound();
     const component = manifest.components.find((c) => c.id === request.component);
     if (!component) throw OtaDeviceErrors.componentNotInManifest();
-    if (request.delta) await this.checkDeltaEligible(meter, component);
+    if (request.delta && !(await this.deltas.onPrecursor(meter, component)))
+      throw OtaDeviceErrors.notEligibleForDelta();
 
     const now = new Date();
     const ttl = this.settings.downloadUrlTtlSeconds;
@@ -71,28 +67,5 @@ export class IssueDownloadUrlUseCase {
       sha256: component.digest.value,
       size: component.size,
     };
-  }
-
-  private async checkDeltaEligible(meter: AuthenticatedMeter, component: ManifestComponentRecord) {
-    if (!OTA_DELTA_FORMATS.has(component.format as OtaPayloadFormat) || !component.precursorDigest) {
-      throw OtaDeviceErrors.notEligibleForDelta();
-    }
-    const precursor = component.precursorDigest.value;
-    // What the meter says it runs decides; without a report, what its last receipt proved.
-    let installed: string | undefined;
-    const device = await this.devices.find(meter.tenantId, meter.deviceId);
-    if (device?.reported_manifest_digest) {
-      const running = await this.manifests.findByDigest(
-        undefined,
-        meter.tenantId,
-        device.reported_manifest_digest,
-      );
-      const same = running?.components.find((c) => c.id === component.id);
-      installed = same && installedDigestOf(same);
-    } else {
-      installed = (await this.devices.installedComponent(meter.tenantId, meter.deviceId, component.id))
-        ?.digest;
-    }
-    if (installed !== precursor) throw OtaDeviceErrors.notEligibleForDelta();
   }
 }

@@ -12,10 +12,15 @@ export interface CheckInView {
   execution: ExecutionRow | null;
 }
 
-/** An execution with the deployment it belongs to (manifest, action type, window). */
+/**
+ * An execution with the deployment it belongs to (manifest, action type, window). `manifest_id`,
+ * `manifest_digest` and `sequence_number` are the execution's own manifest: the one chosen for its
+ * meter when the deployment has a fallback, else the deployment's.
+ */
 export type ExecutionWithDeployment = ExecutionRow & {
   deployment: Pick<
     DeploymentRow,
+    | 'fallback_manifest_id'
     | 'manifest_id'
     | 'manifest_digest'
     | 'class_id'
@@ -24,7 +29,7 @@ export type ExecutionWithDeployment = ExecutionRow & {
     | 'force_at'
     | 'window_starts_at'
     | 'window_ends_at'
-  >;
+  > & { deployment_manifest_id: string };
 };
 
 export interface StateChange {
@@ -90,12 +95,15 @@ export class ExecutionsRepository {
     let query = executor
       .selectFrom('executions as e')
       .innerJoin('deployments as d', 'd.deployment_id', 'e.deployment_id')
+      .leftJoin('manifests as m', 'm.manifest_id', 'e.chosen_manifest_id')
       .selectAll('e')
-      .select([
-        'd.manifest_id',
-        'd.manifest_digest',
+      .select((eb) => [
+        eb.fn.coalesce('m.manifest_id', 'd.manifest_id').as('manifest_id'),
+        eb.fn.coalesce('m.digest', 'd.manifest_digest').as('manifest_digest'),
+        eb.fn.coalesce('m.sequence_number', 'd.sequence_number').as('sequence_number'),
+        'd.manifest_id as deployment_manifest_id',
+        'd.fallback_manifest_id',
         'd.class_id',
-        'd.sequence_number',
         'd.action_type',
         'd.force_at',
         'd.window_starts_at',
@@ -109,6 +117,8 @@ export class ExecutionsRepository {
     if (!row) return undefined;
     const {
       manifest_id,
+      deployment_manifest_id,
+      fallback_manifest_id,
       manifest_digest,
       class_id,
       sequence_number,
@@ -122,6 +132,8 @@ export class ExecutionsRepository {
       ...execution,
       deployment: {
         manifest_id,
+        deployment_manifest_id,
+        fallback_manifest_id,
         manifest_digest,
         class_id,
         sequence_number,
@@ -213,6 +225,15 @@ export class ExecutionsRepository {
       .where('execution_id', '=', executionId)
       .returningAll()
       .executeTakeFirstOrThrow();
+  }
+
+  /** Records the manifest an execution's meter is directed to (a locked execution). */
+  async chooseManifest(trx: Executor, executionId: string, manifestId: string): Promise<void> {
+    await trx
+      .updateTable('executions')
+      .set({ chosen_manifest_id: manifestId })
+      .where('execution_id', '=', executionId)
+      .execute();
   }
 
   /** The next per-device directive counter (1 for the first directive a device ever gets). */

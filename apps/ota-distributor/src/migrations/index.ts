@@ -3,6 +3,7 @@ import { createOtaTables } from './0001_create_ota_tables';
 import { createManifests } from './0002_create_manifests';
 import { createDeployments } from './0003_create_deployments';
 import { createCampaigns } from './0004_create_campaigns';
+import { addDeltaFallback } from './0005_add_delta_fallback';
 
 /** Versioned migrations of the ota-distributor schema, applied in name order at start-up. */
 export const migrations: MigrationSet = {
@@ -10,4 +11,5 @@ export const migrations: MigrationSet = {
   '0002_create_manifests': createManifests,
   '0003_create_deployments': createDeployments,
   '0004_create_campaigns': createCampaigns,
+  '0005_add_delta_fallback': addDeltaFallback,
 };

@@ -618,6 +618,12 @@ const utcInstant = z.iso.datetime({ offset: false });
 export const firmwareDeploymentCreate = z
   .strictObject({
     manifestId: firmwareManifestId,
+    /**
+     * With a manifest carrying deltas: a full-image manifest of the same release (same class and
+     * components, each full image the delta's result). Meters not running every delta's precursor are
+     * directed to it instead (THREAT.UPD.WRONG_PRECURSOR).
+     */
+    fallbackManifestId: firmwareManifestId.optional(),
     deviceIds: z
       .array(deviceId)
       .min(1)
