@@ -14,8 +14,8 @@ export function deviceStatusEvent(
   extra: { failureCode?: string; receiptDigest?: string } = {},
 ): OtaDeviceStatusV2Event {
   const failureCode = extra.failureCode ?? execution.failure_code ?? undefined;
-  // Every state an execution enters is announced by exactly this event: the one place to count it (a
-  // transaction rolled back after building it counts once too many, which a retry does not repeat).
+  // Every state an execution enters (and each progress report) goes out as this event: the one place to
+  // count them (a transaction rolled back after building it counts once too many).
   countMetric('otaExecutions', { 'meterkeep.ota.state': execution.state });
   return {
     eventId: randomUUID(),

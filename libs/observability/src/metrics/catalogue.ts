@@ -73,8 +73,10 @@ export const METRICS = {
   otaExecutions: {
     name: 'meterkeep.ota.executions',
     kind: 'counter',
-    unit: '{transition}',
-    description: 'OTA executions entering a state (QUEUED ... SUCCEEDED, FAILED, ROLLED_BACK ...)',
+    unit: '{event}',
+    description:
+      'OTA execution status events by the state they report (QUEUED ... SUCCEEDED, FAILED, ROLLED_BACK): ' +
+      'one per state entered, plus progress reports within a state',
     attributes: ['meterkeep.ota.state'],
   },
   erasures: {
