@@ -58,6 +58,9 @@ interface ServiceRow {
   files?: { secret: string; dir: string; file: string; env: string }[];
 }
 
+/** Every service's Prometheus endpoint (METRICS_PORT), the OpenTelemetry Prometheus exporter's usual port. */
+const METRICS_PORT = 9464;
+
 /** The services, their ports (apps/<name>/src/config.ts), Secrets and callers. */
 const SERVICES: Record<string, ServiceRow> = {
   enrollment: {
@@ -546,6 +549,7 @@ function serviceProblems(all: Manifest[]): string[] {
       // containerPort, under the same name and number.
       const wanted = [
         expected.port,
+        METRICS_PORT,
         ...(expected.deviceTls ? [expected.deviceTls.port] : []),
         ...(expected.internalPort ? [expected.internalPort] : []),
       ];
@@ -568,6 +572,13 @@ function serviceProblems(all: Manifest[]): string[] {
           );
       }
     }
+
+    // The Prometheus endpoint: its own port named `metrics` (what the ServiceMonitors scrape), METRICS_PORT.
+    if (container.ports?.find((p) => p.name === 'metrics')?.containerPort !== METRICS_PORT)
+      problem(`needs containerPort ${METRICS_PORT} named metrics`);
+    const metricsPortEnv = envValue(container, all, 'METRICS_PORT');
+    if (Number(metricsPortEnv) !== METRICS_PORT)
+      problem(`METRICS_PORT=${metricsPortEnv}, not ${METRICS_PORT}`);
 
     // The meters' mutual-TLS listener: on the services listed with one, nowhere else.
     const deviceTls = container.ports?.find((p) => p.name === DEVICE_TLS);

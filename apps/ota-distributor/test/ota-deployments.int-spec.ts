@@ -23,6 +23,7 @@ import {
   signReceipt,
   verifyDirective,
 } from '@meterkeep/firmware';
+import { type Telemetry, parsePrometheusText, samplesOf, startTelemetry } from '@meterkeep/observability';
 import { DOWNLOAD_URL_BURST } from '../src/device-api/issue-download-url.use-case';
 import {
   EnrollmentProcess,
@@ -207,7 +208,21 @@ describe('ota-distributor: deployments and the device API on the real stack', ()
     expect(result.status).toBe(OTA_DEVICE_REFUSALS[code]);
   };
 
+  let telemetry: Telemetry;
+  const executionsIn = async (state: string) => {
+    const text = await (await fetch((await telemetry.metricsEndpoint)!)).text();
+    return samplesOf(parsePrometheusText(text), 'meterkeep_ota_executions_total', {
+      meterkeep_ota_state: state,
+    }).reduce((sum, sample) => sum + sample.value, 0);
+  };
+
   beforeAll(async () => {
+    telemetry = startTelemetry({
+      serviceName: 'ota-it',
+      traces: 'none',
+      metrics: 'none',
+      prometheus: { port: 0, host: '127.0.0.1' },
+    });
     enrollment = await EnrollmentProcess.start('ota-dep');
     h = await OtaHarness.start({
       enrollmentUrl: enrollment.internalUrl,
@@ -274,6 +289,7 @@ describe('ota-distributor: deployments and the device API on the real stack', ()
     await auditTap?.close();
     await h?.stop();
     await enrollment?.stop();
+    await telemetry?.shutdown();
   });
 
   describe('deployments (operator routes)', () => {
@@ -565,6 +581,7 @@ describe('ota-distributor: deployments and the device API on the real stack', ()
 
       it('status: transitions recorded and published, repeats idempotent, conflicts and wrong transitions refused', async () => {
         const downloading = { state: 'DOWNLOADING', attempt: 1, seq: 1, progressPercent: 10 };
+        const downloadingBefore = await executionsIn('DOWNLOADING');
         expect((await device.status(executionId, downloading)).body).toEqual({
           state: 'DOWNLOADING',
           recorded: true,
@@ -583,6 +600,8 @@ describe('ota-distributor: deployments and the device API on the real stack', ()
           state: 'DOWNLOADING',
           recorded: true,
         });
+        // Two reports recorded (the repeat and the conflict are not): two status events counted.
+        expect((await executionsIn('DOWNLOADING')) - downloadingBefore).toBe(2);
         expect(
           (await device.status(executionId, { state: 'VERIFIED', attempt: 1, seq: 3 })).body,
         ).toMatchObject({

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUDIT_EVENTS, PLATFORM_AUDIT_CHAIN, PRIVACY_OCCUPANCIES } from '@meterkeep/contracts';
+import { type Telemetry, parsePrometheusText, samplesOf, startTelemetry } from '@meterkeep/observability';
 import { mintPlatformCa, mintServiceIdentity } from '@meterkeep/testing';
 import { EnrollmentProcess, PrivacyHarness, TopicTap, testKafka } from './privacy-test-kit';
 
@@ -59,7 +60,21 @@ describe('privacy: the data-key vault', () => {
   const destroy = (keyId: string, key = admin) =>
     h.request('POST', `/v1/data-keys/${keyId}/destroy`, { key });
 
+  let telemetry: Telemetry;
+  const erasures = async () => {
+    const text = await (await fetch((await telemetry.metricsEndpoint)!)).text();
+    return samplesOf(parsePrometheusText(text), 'meterkeep_privacy_erasures_total', {
+      meterkeep_erasure_kind: 'data-key',
+    }).reduce((sum, sample) => sum + sample.value, 0);
+  };
+
   beforeAll(async () => {
+    telemetry = startTelemetry({
+      serviceName: 'privacy-it',
+      traces: 'none',
+      metrics: 'none',
+      prometheus: { port: 0, host: '127.0.0.1' },
+    });
     enrollment = await EnrollmentProcess.start('privacy');
     ({ tenantId, adminKey: admin } = await enrollment.tenant('pvkeys'));
     other = await enrollment.tenant('pvkeysother');
@@ -79,6 +94,7 @@ describe('privacy: the data-key vault', () => {
     await Promise.all([occupancyTap, auditTap].map((tap) => tap?.close()));
     await h?.stop();
     await enrollment?.stop();
+    await telemetry?.shutdown();
   });
 
   it('serves the internal routes on the internal listener only, to a platform certificate', async () => {
@@ -202,6 +218,7 @@ describe('privacy: the data-key vault', () => {
   it('destroys a key (admin only): the row is wiped, fetching it answers 410, and ingest is told', async () => {
     const occupancy = await open(meter(4), '2026-01-01T00:00:00.000Z');
     expect((await destroy(occupancy.keyId, operator)).status).toBe(403);
+    const erasedBefore = await erasures();
 
     const destroyed = await destroy(occupancy.keyId);
     expect(destroyed.status).toBe(200);
@@ -210,6 +227,8 @@ describe('privacy: the data-key vault', () => {
     const again = await destroy(occupancy.keyId);
     expect(again.status).toBe(200);
     expect(again.body).toEqual(destroyed.body);
+    // One erasure counted: the refused and the repeated request are not erasures.
+    expect((await erasures()) - erasedBefore).toBe(1);
 
     const row = await h.db
       .selectFrom('data_keys')

@@ -15,7 +15,11 @@ export function runWorkers(count: number, instanceId: string, logger: Logger): v
   const failed = new Set<number>();
 
   const start = (index: number) => {
-    const worker = cluster.fork({ TELEMETRY_INSTANCE_ID: `${instanceId}-w${index}`, TELEMETRY_WORKERS: '1' });
+    const worker = cluster.fork({
+      TELEMETRY_INSTANCE_ID: `${instanceId}-w${index}`,
+      TELEMETRY_WORKERS: '1',
+      ...workerMetricsPort(index),
+    });
     workers.set(index, worker);
     worker.once('exit', (code, signal) => {
       workers.delete(index);
@@ -42,4 +46,13 @@ export function runWorkers(count: number, instanceId: string, logger: Logger): v
 
   logger.info({ workers: count, instanceId }, 'starting workers');
   for (let index = 0; index < count; index++) start(index);
+}
+
+/**
+ * Each worker keeps its own metrics: on a port of its own (METRICS_PORT + n), since a port shared
+ * through node:cluster would answer each scrape from whichever worker took the connection.
+ */
+export function workerMetricsPort(index: number, env = process.env): { METRICS_PORT?: string } {
+  const base = Number(env.METRICS_PORT);
+  return env.METRICS_PORT && Number.isInteger(base) && base > 0 ? { METRICS_PORT: String(base + index) } : {};
 }

@@ -97,6 +97,13 @@ export const otelSchema = z
     OTEL_TRACES_EXPORTER: exporterKind.default('none'),
     OTEL_METRICS_EXPORTER: exporterKind.default('none'),
     OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+    /**
+     * The Prometheus scrape endpoint (GET /metrics, plain HTTP) on a port of its own, never a device
+     * listener's; off when unset, 0 takes any free port (tests). 9464 in Kubernetes.
+     */
+    METRICS_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
+    /** Where it binds: every interface by default (Prometheus scrapes the pod's address). */
+    METRICS_HOST: z.string().min(1).default('0.0.0.0'),
   })
   // The collector address is needed only when something is sent to one.
   .refine(

@@ -1,8 +1,9 @@
 import type { EventEnvelope, TopicContract } from '@meterkeep/contracts';
-import type { Logger } from '@meterkeep/observability';
+import { type Logger, countMetric } from '@meterkeep/observability';
 import { type Span, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { type Consumer, type EachMessagePayload, type Kafka, Partitioners, type Producer } from 'kafkajs';
 import { type RetryPolicy, backoffDelay, resolveRetryPolicy, sleep } from './backoff';
+import { ConsumerLagGauge } from './consumer-lag';
 import { buildDeadLetterRecord } from './dead-letter';
 import { decodeEvent } from './event-codec';
 import { describeError, isPermanentError } from './event-errors';
@@ -71,6 +72,7 @@ export class EventConsumer {
   private readonly inFlight = new Set<Promise<void>>();
   private consumer: Consumer | undefined;
   private deadLetterProducer: Producer | undefined;
+  private lag: ConsumerLagGauge | undefined;
   private stopController = new AbortController();
   private stopping: Promise<void> | undefined;
   private currentState: ConsumerState = 'idle';
@@ -166,6 +168,8 @@ export class EventConsumer {
       this.currentState = 'stopped';
       throw error;
     }
+    this.lag = new ConsumerLagGauge(kafka, groupId, () => this.topics);
+    this.lag.start();
     if (this.currentState === 'starting') this.currentState = 'running';
   }
 
@@ -199,6 +203,8 @@ export class EventConsumer {
         );
       await Promise.allSettled([...this.inFlight]);
     } finally {
+      await this.lag?.stop();
+      this.lag = undefined;
       await deadLetterProducer
         .disconnect()
         .catch((error: unknown) =>
@@ -302,6 +308,10 @@ export class EventConsumer {
     if (!producer) throw new Error('Consumer is not started');
     const record = buildDeadLetterRecord(payload, reason, new Date());
     await producer.send({ topic: record.topic, acks: -1, messages: [record.message] });
+    countMetric('deadLetters', {
+      'messaging.destination.name': payload.topic,
+      'messaging.consumer.group.name': this.groupId,
+    });
     span.setAttribute('meterkeep.dead_letter.reason', reason);
     span.addEvent('dead-lettered', { topic: record.topic });
     this.options.logger.warn(

@@ -13,3 +13,4 @@ export * from './trace-headers';
 export * from './transactional-producer';
 export * from './recent-records';
 export * from './topic-follower';
+export * from './consumer-lag';

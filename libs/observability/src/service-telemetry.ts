@@ -10,5 +10,7 @@ export function startServiceTelemetry(serviceName: string, env: NodeJS.ProcessEn
     traces: otel.OTEL_TRACES_EXPORTER,
     metrics: otel.OTEL_METRICS_EXPORTER,
     otlpEndpoint: otel.OTEL_EXPORTER_OTLP_ENDPOINT,
+    prometheus:
+      otel.METRICS_PORT === undefined ? undefined : { port: otel.METRICS_PORT, host: otel.METRICS_HOST },
   });
 }

@@ -21,6 +21,8 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import { type PrometheusEndpoint, startPrometheusEndpoint } from './metrics/prometheus-endpoint';
+import { startRuntimeMetrics } from './metrics/runtime-metrics';
 
 /** otlp: an OpenTelemetry collector; console: stdout; memory: kept for tests to read; none: off. */
 export type ExporterKind = 'otlp' | 'console' | 'memory' | 'none';
@@ -33,12 +35,16 @@ export interface TelemetryOptions {
   /** Base URL of the OTLP/HTTP collector, e.g. http://otel-collector:4318. */
   otlpEndpoint?: string;
   metricIntervalMs?: number;
+  /** A Prometheus scrape endpoint (GET /metrics) on its own port; none when absent. */
+  prometheus?: { port: number; host: string };
 }
 
 export interface Telemetry {
   /** Present when traces go to memory: what tests read. */
   readonly spans?: InMemorySpanExporter;
   readonly metrics?: InMemoryMetricExporter;
+  /** The Prometheus endpoint's URL once it listens (undefined when off); rejects when it cannot listen. */
+  readonly metricsEndpoint: Promise<string | undefined>;
   /** Exports what is buffered; call before the process exits. */
   shutdown(): Promise<void>;
   forceFlush(): Promise<void>;
@@ -98,27 +104,37 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
 
   const memoryMetrics = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
   const exporter = metricExporter(options.metrics, options.otlpEndpoint, memoryMetrics);
+  const prometheus: PrometheusEndpoint | undefined = options.prometheus
+    ? startPrometheusEndpoint(options.prometheus.port, options.prometheus.host)
+    : undefined;
   const meterProvider = new MeterProvider({
     resource,
-    readers: exporter
-      ? [
-          new PeriodicExportingMetricReader({
-            exporter,
-            exportIntervalMillis: options.metricIntervalMs ?? 15_000,
-          }),
-        ]
-      : [],
+    readers: [
+      ...(exporter
+        ? [
+            new PeriodicExportingMetricReader({
+              exporter,
+              exportIntervalMillis: options.metricIntervalMs ?? 15_000,
+            }),
+          ]
+        : []),
+      ...(prometheus ? [prometheus.reader] : []),
+    ],
   });
   metrics.setGlobalMeterProvider(meterProvider);
+  // Only when something reads them: a process without a metrics reader spends nothing on the loop.
+  const stopRuntimeMetrics = exporter || prometheus ? startRuntimeMetrics() : () => undefined;
 
   return {
     spans: options.traces === 'memory' ? memorySpans : undefined,
     metrics: options.metrics === 'memory' ? memoryMetrics : undefined,
+    metricsEndpoint: prometheus ? prometheus.listening : Promise.resolve(undefined),
     forceFlush: async () => {
       await Promise.all([tracerProvider.forceFlush(), meterProvider.forceFlush()]);
     },
     shutdown: async () => {
-      await Promise.allSettled([tracerProvider.shutdown(), meterProvider.shutdown()]);
+      stopRuntimeMetrics();
+      await Promise.allSettled([tracerProvider.shutdown(), meterProvider.shutdown(), prometheus?.close()]);
       trace.disable();
       metrics.disable();
       propagation.disable();

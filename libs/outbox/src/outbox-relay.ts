@@ -1,6 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { EventEnvelope, TopicContract } from '@meterkeep/contracts';
 import type { Logger } from '@meterkeep/observability';
+import { observeOutboxBacklog } from './outbox-backlog';
 import type { OutboxDb, OutboxTableOptions } from './outbox-table';
 import { type OutboxRecord, OutboxRepository } from './outbox.repository';
 import type { OutboxNudge } from './transactions';
@@ -44,6 +45,7 @@ export class OutboxRelay<DB extends OutboxDb = OutboxDb> implements OutboxNudge 
   private pending = false;
   private wake: (() => void) | undefined;
   private failures = 0;
+  private unobserveBacklog: (() => void) | undefined;
 
   constructor(private readonly options: OutboxRelayOptions<DB>) {
     this.contracts = new Map(options.topics.map((contract) => [contract.name, contract]));
@@ -59,11 +61,14 @@ export class OutboxRelay<DB extends OutboxDb = OutboxDb> implements OutboxNudge 
     if (this.loop) return;
     this.stopped = false;
     this.loop = this.run();
+    this.unobserveBacklog = observeOutboxBacklog(outboxDb(this.options.db), { schema: this.options.schema });
   }
 
   /** Stops the loop, then publishes what is left for up to finalDrainMs. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.unobserveBacklog?.();
+    this.unobserveBacklog = undefined;
     this.wake?.();
     await this.loop;
     this.loop = undefined;
@@ -138,6 +143,11 @@ export class OutboxRelay<DB extends OutboxDb = OutboxDb> implements OutboxNudge 
       this.wake = done;
     });
   }
+}
+
+/** A service's database seen through its outbox table only (its type is invariant in DB). */
+function outboxDb<DB extends OutboxDb>(db: Kysely<DB>): Kysely<OutboxDb> {
+  return db as unknown as Kysely<OutboxDb>;
 }
 
 /** Consecutive records of one topic, in order: each run is one publish request. */

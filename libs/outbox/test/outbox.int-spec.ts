@@ -11,7 +11,13 @@ import {
   type PrivacyOccupancyEvent,
   type TopicContract,
 } from '@meterkeep/contracts';
-import { createLogger } from '@meterkeep/observability';
+import {
+  createLogger,
+  parsePrometheusText,
+  samplesOf,
+  startTelemetry,
+  type Telemetry,
+} from '@meterkeep/observability';
 import { stackEndpoints, uniqueName, waitUntil } from '@meterkeep/testing';
 import { type EventPublisher, type OutboxDb, OutboxRelay, OutboxRepository, Transactions } from '../src';
 
@@ -177,5 +183,52 @@ describe('the transactional outbox', () => {
     });
     expect(await other.relayBatch()).toBe(1);
     expect(publisher.events).toHaveLength(1);
+  });
+
+  describe('metrics', () => {
+    let telemetry: Telemetry;
+    let scrape: (name: string) => Promise<number[]>;
+    beforeAll(async () => {
+      telemetry = startTelemetry({
+        serviceName: 'outbox-it',
+        traces: 'none',
+        metrics: 'none',
+        prometheus: { port: 0, host: '127.0.0.1' },
+      });
+      const url = (await telemetry.metricsEndpoint)!;
+      scrape = async (name) =>
+        samplesOf(parsePrometheusText(await (await fetch(url)).text()), name).map((s) => s.value);
+    });
+    afterAll(() => telemetry?.shutdown());
+
+    it('reports the backlog and the age of its oldest event while the relay runs', async () => {
+      await outbox.enqueue(db, PRIVACY_OCCUPANCIES, [
+        occupancyEvent('MTR-B1'),
+        occupancyEvent('MTR-B2'),
+        occupancyEvent('MTR-B3'),
+      ]);
+      await sql`update outbox set created_at = now() - interval '90 seconds'`.execute(db);
+      const publisher = new RecordingPublisher();
+      publisher.failing = true;
+      const relay = new OutboxRelay({ db, publisher, topics: [PRIVACY_OCCUPANCIES], logger, pollMs: 10 });
+      expect(await scrape('meterkeep_outbox_backlog')).toEqual([]);
+      relay.start();
+      try {
+        expect(await scrape('meterkeep_outbox_backlog')).toEqual([3]);
+        const [age] = await scrape('meterkeep_outbox_oldest_age');
+        expect(age).toBeGreaterThanOrEqual(90);
+        expect(age).toBeLessThan(120);
+
+        publisher.failing = false;
+        await waitUntil(async () => (await outbox.count(db)) === 0, { description: 'the outbox drained' });
+        await waitUntil(async () => (await scrape('meterkeep_outbox_backlog')).join() === '0', {
+          description: 'the backlog to read 0',
+          timeoutMs: 20_000,
+        });
+        expect(await scrape('meterkeep_outbox_oldest_age')).toEqual([0]);
+      } finally {
+        await relay.stop();
+      }
+    });
   });
 });

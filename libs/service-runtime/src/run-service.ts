@@ -8,6 +8,7 @@ import { ConfigError, describeEnvironment } from '@meterkeep/config';
 import { createLogger, type Logger, type Telemetry } from '@meterkeep/observability';
 import { HttpExceptionFilter } from './errors/http-exception.filter';
 import { ServiceState } from './health/readiness';
+import { measureRequests } from './http/metrics.middleware';
 import { traceRequests } from './http/trace.middleware';
 import { internalRouting } from './internal-listener/internal-routing.middleware';
 import { NestPinoLogger } from './logging/nest-logger';
@@ -36,6 +37,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     logger: new NestPinoLogger(options.logger.child({ component: 'nest' })),
     abortOnError: false,
   });
+  app.use(measureRequests());
   app.use(traceRequests(options.logger));
   app.use(internalRouting());
   app.useGlobalFilters(new HttpExceptionFilter(options.logger));
@@ -95,9 +97,11 @@ export function runMain(options: MainOptions): void {
 
   const main = async () => {
     telemetry = options.telemetry();
+    const metricsUrl = await telemetry.metricsEndpoint;
     const built = options.build();
     logger = createLogger({ service: options.name, level: built.logLevel });
     logger.info({ environment: describeEnvironment(built.environment) }, 'configuration loaded');
+    if (metricsUrl) logger.info({ url: metricsUrl }, 'metrics endpoint (Prometheus) listening');
     const service = await startService({
       ...built,
       module: built.module(logger),

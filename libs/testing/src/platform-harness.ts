@@ -23,6 +23,8 @@ import {
   waitUntil,
 } from '@meterkeep/local-stack';
 
+export type PlatformService = 'enrollment' | 'bootstrap' | 'privacy' | 'telemetry-ingest' | 'ota-distributor';
+
 /** The onboarding and telemetry services running as processes on free ports, wired to each other. */
 export interface Platform {
   env: Record<string, string>;
@@ -42,6 +44,8 @@ export interface Platform {
   ota: ServiceProcess | undefined;
   /** The platform server CA: what meters trust bootstrap and telemetry by. */
   serverCaPem: string;
+  /** Each service's Prometheus endpoint (GET /metrics), when started with `metrics: true`. */
+  metrics: Partial<Record<PlatformService, string>>;
   /** Starts the ingest again (same ports and instance id) after it stopped or was killed. */
   restartIngest(): Promise<ServiceProcess>;
   stop(): Promise<void>;
@@ -63,6 +67,8 @@ export async function startPlatform(options: {
   ota?: boolean;
   /** The distributor's own environment (an e2e test puts an S3 endpoint of its own in front). */
   otaEnv?: Record<string, string>;
+  /** Give each service a Prometheus endpoint (METRICS_PORT) on a free port: `platform.metrics`. */
+  metrics?: boolean;
 }): Promise<Platform> {
   const stack = options.stack ?? stackEnvFrom(process.env);
   if (!stack) throw new Error('No local stack in the environment: run under the integration/e2e setup');
@@ -82,15 +88,18 @@ export async function startPlatform(options: {
     OTA_TLS_PORT: String(otaTls),
     ...options.env,
   });
-  const start = (
-    name: 'enrollment' | 'bootstrap' | 'privacy' | 'telemetry-ingest' | 'ota-distributor',
-    port: number,
-    extra = {},
-  ) =>
+  const metrics: Partial<Record<PlatformService, string>> = {};
+  const metricsEnv = async (name: PlatformService): Promise<Record<string, string>> => {
+    if (!options.metrics) return {};
+    const port = await freePort();
+    metrics[name] = `http://127.0.0.1:${port}/metrics`;
+    return { METRICS_PORT: String(port), METRICS_HOST: '127.0.0.1' };
+  };
+  const start = async (name: PlatformService, port: number, extra = {}) =>
     startServiceProcess({
       name,
       port,
-      env: { ...env, ...extra },
+      env: { ...env, ...(await metricsEnv(name)), ...extra },
       internal,
       logFile: join(options.logs, `${name}.log`),
     });
@@ -131,6 +140,7 @@ export async function startPlatform(options: {
 
   const platform: Platform = {
     env,
+    metrics,
     enrollment,
     bootstrap,
     privacy,

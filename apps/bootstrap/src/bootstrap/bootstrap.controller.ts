@@ -21,6 +21,7 @@ import { BootstrapCertificateMeterUseCase } from './bootstrap-certificate-meter.
 import { BootstrapPskMeterUseCase } from './bootstrap-psk-meter.use-case';
 import { BOOTSTRAP_ERRORS } from './bootstrap.errors';
 import { IssuePskNonceUseCase } from './issue-psk-nonce.use-case';
+import { countOnboarding } from './onboarding-metrics';
 import { RenewCertificateUseCase } from './renew-certificate.use-case';
 
 /**
@@ -44,11 +45,14 @@ export class BootstrapController {
     @Req() request: Request,
     @Body(new ZodPipe(CERTIFICATE_BOOTSTRAP.request)) body: CertificateRequest,
   ) {
-    return this.certificateMeter.execute({
-      peerChain: peerCertificateChain(request.socket),
-      source: sourceAddress(request.socket),
-      csrPem: body.csrPem,
-    });
+    return countOnboarding(
+      'certificate',
+      this.certificateMeter.execute({
+        peerChain: peerCertificateChain(request.socket),
+        source: sourceAddress(request.socket),
+        csrPem: body.csrPem,
+      }),
+    );
   }
 
   @ApiRefusals(PSK_NONCE_ISSUE, BOOTSTRAP_ERRORS)
@@ -60,7 +64,7 @@ export class BootstrapController {
   @ApiRefusals(PSK_BOOTSTRAP, BOOTSTRAP_ERRORS)
   @ContractRoute(PSK_BOOTSTRAP)
   pskBootstrap(@Req() request: Request, @Body(new ZodPipe(PSK_BOOTSTRAP.request)) body: PskBootstrapRequest) {
-    return this.pskMeter.execute({ ...body, source: sourceAddress(request.socket) });
+    return countOnboarding('psk', this.pskMeter.execute({ ...body, source: sourceAddress(request.socket) }));
   }
 
   @ApiRefusals(CERTIFICATE_RENEWAL, BOOTSTRAP_ERRORS)

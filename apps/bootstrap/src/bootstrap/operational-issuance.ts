@@ -6,7 +6,7 @@ import {
   DEVICE_LIFECYCLE,
 } from '@meterkeep/contracts';
 import { EventProducer } from '@meterkeep/kafka';
-import type { Logger } from '@meterkeep/observability';
+import { type Logger, countMetric } from '@meterkeep/observability';
 import { type CertificationRequest, issueFromCsr, parseCsr } from '@meterkeep/pki';
 import { CONFIG, LOGGER } from '@meterkeep/service-runtime';
 import { IssuedCertificatesRepository } from '../certificates/issued-certificates.repository';
@@ -167,6 +167,7 @@ export class OperationalIssuance {
       serverTrustAnchorsPem: [await this.identity.serverCaPem()],
     };
     await this.sessions.save(endpointName, csrDigest, { tenantId, serial, answer });
+    countMetric('certificatesIssued', { 'meterkeep.issuance.kind': kind });
     this.logger.info(
       { tenantId, deviceId: endpointName, serial, kind, notAfter: notAfter.toISOString() },
       'operational certificate issued',

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { BOOTSTRAP_OPERATIONAL_CERTIFICATES, type DeviceLifecycleEvent } from '@meterkeep/contracts';
 import { DATABASE } from '@meterkeep/db/nest';
 import { EventProducer } from '@meterkeep/kafka';
-import type { Logger } from '@meterkeep/observability';
+import { type Logger, countMetric } from '@meterkeep/observability';
 import type { Executor, RevocationReason } from '../core/database';
 import { LOGGER } from '@meterkeep/service-runtime';
 import type { DeviceRecord } from '../read-model/read-model.records';
@@ -63,6 +63,8 @@ export class RevokeDeviceCertificatesUseCase {
         serials: revoked,
       };
     });
+    if (serials.length > 0)
+      countMetric('certificatesRevoked', { 'meterkeep.revocation.reason': reason }, serials.length);
     this.logger.info(
       {
         tenantId: event.tenantId,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { OtaDeviceStatusV2Event } from '@meterkeep/contracts';
+import { countMetric } from '@meterkeep/observability';
 import type { ExecutionRow } from '../core/database';
 import type { ExecutionWithDeployment } from './executions.repository';
 
@@ -13,6 +14,9 @@ export function deviceStatusEvent(
   extra: { failureCode?: string; receiptDigest?: string } = {},
 ): OtaDeviceStatusV2Event {
   const failureCode = extra.failureCode ?? execution.failure_code ?? undefined;
+  // Every state an execution enters (and each progress report) goes out as this event: the one place to
+  // count them (a transaction rolled back after building it counts once too many).
+  countMetric('otaExecutions', { 'meterkeep.ota.state': execution.state });
   return {
     eventId: randomUUID(),
     tenantId: execution.tenant_id,

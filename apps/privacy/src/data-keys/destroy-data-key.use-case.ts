@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { countMetric } from '@meterkeep/observability';
 import { PRIVACY_OCCUPANCIES } from '@meterkeep/contracts';
 import type { Caller } from '@meterkeep/service-runtime';
 import { AuditLog } from '../audit/audit-log';
@@ -26,7 +27,9 @@ export class DestroyDataKeyUseCase {
 
   async execute(caller: Caller, keyId: string): Promise<DestroyedDataKey> {
     const now = new Date();
+    let destroyedNow = false;
     const key = await this.transactions.run(async (trx) => {
+      destroyedNow = false;
       const current = await this.keys.lock(trx, caller.tenantId, keyId);
       if (!current) throw DataKeyErrors.notFound();
       if (current.destroyed_at !== null) return current;
@@ -44,8 +47,11 @@ export class DestroyDataKeyUseCase {
           },
         },
       ]);
+      destroyedNow = true;
       return destroyed;
     });
+    // Counted once committed; asking again for a destroyed key is not another erasure.
+    if (destroyedNow) countMetric('erasures', { 'meterkeep.erasure.kind': 'data-key' });
     return { keyId: key.key_id, destroyedAt: key.destroyed_at!.toISOString() };
   }
 }

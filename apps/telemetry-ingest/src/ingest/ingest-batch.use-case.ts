@@ -24,6 +24,7 @@ import { IngestErrors, verdictRefusal } from './ingest.errors';
 import { batchReceiptHeaders } from './batch-receipt';
 import { DedupeStore, type ItemsByDay, dayOf } from './dedupe-store';
 import { type CheckedItem, type ItemRefusal, checkBatchItems } from './reading-rules';
+import { countBatchItems } from './ingest-metrics';
 import { ReadingsWriter } from './readings-writer';
 
 type Item = CheckedItem<MeterReading> | CheckedItem<MeterEvent>;
@@ -115,6 +116,11 @@ export class IngestBatchUseCase {
       await this.writer.write(
         records,
         claimedAt + this.config.TELEMETRY_LOCK_TTL_MS / 2 - this.config.TELEMETRY_TRANSACTION_TIMEOUT_MS,
+      );
+      countBatchItems(
+        sealed.accepted,
+        admitted.filter((item) => claim.alreadySeen.has(item.identity)),
+        rejected,
       );
       await this.remember(tenantId, meterId, batch.batchId, sealed.accepted, claim.lock, answer);
       return answer;

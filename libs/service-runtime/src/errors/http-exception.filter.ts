@@ -4,6 +4,9 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '@meterkeep/observability';
 import { DomainError, httpStatusOf } from './domain-error';
 
+/** Where the answer's error code is left on the response (`response.locals`) for the request metrics. */
+export const ERROR_CODE_LOCAL = 'meterkeepErrorCode';
+
 export interface ErrorBody {
   code: string;
   message: string;
@@ -39,6 +42,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
     if (response.headersSent) return;
     const { status, body, retryAfter } = this.toResponse(error);
     if (retryAfter !== undefined) response.setHeader('Retry-After', String(retryAfter));
+    // The code the request metrics label a 429 or 503 with.
+    response.locals[ERROR_CODE_LOCAL] = body.code;
     response.status(status).json(body);
   }
 
