@@ -263,6 +263,103 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/campaigns': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Create a campaign (DRAFT) for an accepted manifest
+     * @description Validation errors name the field. Maintenance windows are checked here (422 INVALID_CRON, INVALID_TIMEZONE). Admin or operator.
+     */
+    post: operations['CampaignsController_createCampaign'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/campaigns/{campaignId}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A campaign: state, per-phase and total counters by execution state, halt reason */
+    get: operations['CampaignsController_get'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/campaigns/{campaignId}/submit': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Submit a DRAFT campaign for approval
+     * @description DRAFT → PENDING_APPROVAL. Admin or operator.
+     */
+    post: operations['CampaignsController_submit'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/campaigns/{campaignId}/approve': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Approve a campaign pending approval
+     * @description PENDING_APPROVAL → APPROVED. Admin or operator other than the creator (403 SAME_ACTOR).
+     */
+    post: operations['CampaignsController_approve'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/campaigns/{campaignId}/deny': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Deny a campaign pending approval
+     * @description PENDING_APPROVAL → DENIED (final). Admin or operator other than the creator (403 SAME_ACTOR).
+     */
+    post: operations['CampaignsController_deny'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/ota/v1/check-in': {
     parameters: {
       query?: never;
@@ -2092,6 +2189,11 @@ export interface operations {
            * @description Manifest id (UUID v4)
            */
           manifestId: string;
+          /**
+           * Format: uuid
+           * @description Manifest id (UUID v4)
+           */
+          fallbackManifestId?: string;
           deviceIds: string[];
           /**
            * @default soft
@@ -2689,6 +2791,1084 @@ export interface operations {
       };
       /** @description DEVICE_NOT_FOUND: this tenant has no such device */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  CampaignsController_createCampaign: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          name: string;
+          /**
+           * Format: uuid
+           * @description Manifest id (UUID v4)
+           */
+          manifestId: string;
+          target: {
+            query?: {
+              firmwareSequenceBelow?: number;
+              tags?: string[];
+              gatewayIds?: string[];
+              regions?: string[];
+            };
+            deviceIds?: string[];
+            /** @default false */
+            dynamic?: boolean;
+          };
+          /**
+           * @default [
+           *       {
+           *         "name": "canary",
+           *         "size": {
+           *           "count": 10
+           *         },
+           *         "successThresholdPercent": 95,
+           *         "minSoakMinutes": 1440
+           *       },
+           *       {
+           *         "name": "1%",
+           *         "size": {
+           *           "percent": 1
+           *         },
+           *         "successThresholdPercent": 95,
+           *         "minSoakMinutes": 1440
+           *       },
+           *       {
+           *         "name": "10%",
+           *         "size": {
+           *           "percent": 10
+           *         },
+           *         "successThresholdPercent": 95,
+           *         "minSoakMinutes": 1440
+           *       },
+           *       {
+           *         "name": "all",
+           *         "size": {
+           *           "percent": 100
+           *         },
+           *         "successThresholdPercent": 95,
+           *         "minSoakMinutes": 1440
+           *       }
+           *     ]
+           */
+          phases?: {
+            name: string;
+            size:
+              | {
+                  percent: number;
+                }
+              | {
+                  count: number;
+                }
+              | {
+                  deviceIds: string[];
+                };
+            /** @default 95 */
+            successThresholdPercent?: number;
+            /** @default 1440 */
+            minSoakMinutes?: number;
+          }[];
+          /**
+           * @default {
+           *       "maxPerMinute": 1000,
+           *       "perGatewayConcurrency": 50
+           *     }
+           */
+          rollout?: {
+            /** @default 1000 */
+            maxPerMinute?: number;
+            exponential?: {
+              base: number;
+              factor: number;
+              increaseAfter:
+                | {
+                    notified: number;
+                  }
+                | {
+                    succeeded: number;
+                  };
+            };
+            /** @default 50 */
+            perGatewayConcurrency?: number;
+            perGatewayBytesPerHour?: number;
+          };
+          /**
+           * @default [
+           *       {
+           *         "scope": "phase",
+           *         "failureTypes": [
+           *           "FAILED",
+           *           "REJECTED",
+           *           "ROLLED_BACK",
+           *           "TIMED_OUT"
+           *         ],
+           *         "thresholdPercent": 5,
+           *         "minExecuted": 20
+           *       }
+           *     ]
+           */
+          abort?: {
+            /**
+             * @default phase
+             * @enum {string}
+             */
+            scope?: 'phase' | 'campaign';
+            /**
+             * @default [
+             *       "FAILED",
+             *       "REJECTED",
+             *       "ROLLED_BACK",
+             *       "TIMED_OUT"
+             *     ]
+             */
+            failureTypes?: ('FAILED' | 'REJECTED' | 'ROLLED_BACK' | 'TIMED_OUT')[];
+            thresholdPercent?: number;
+            thresholdCount?: number;
+            /** @default 20 */
+            minExecuted?: number;
+          }[];
+          /**
+           * @default {
+           *       "downloadMinutes": 360,
+           *       "installMinutes": 1440
+           *     }
+           */
+          timeouts?: {
+            /** @default 360 */
+            downloadMinutes?: number;
+            /** @default 1440 */
+            installMinutes?: number;
+          };
+          /**
+           * @default {
+           *       "max": 2,
+           *       "backoffMinutes": 60,
+           *       "codes": [
+           *         "DOWNLOAD_*"
+           *       ]
+           *     }
+           */
+          retry?: {
+            /** @default 2 */
+            max?: number;
+            /** @default 60 */
+            backoffMinutes?: number;
+            /**
+             * @default [
+             *       "DOWNLOAD_*"
+             *     ]
+             */
+            codes?: string[];
+          };
+          /**
+           * @default soft
+           * @enum {string}
+           */
+          actionType?: 'soft' | 'forced' | 'timeforced' | 'downloadonly';
+          /** Format: date-time */
+          forceAt?: string;
+          /** @default [] */
+          maintenanceWindows?: {
+            cron: string;
+            durationMinutes: number;
+            timezone: string;
+          }[];
+          /** Format: date-time */
+          startAt?: string;
+          revertOnHalt?: {
+            /**
+             * Format: uuid
+             * @description Manifest id (UUID v4)
+             */
+            manifestId: string;
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description OK */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /**
+             * Format: uuid
+             * @description Campaign id (UUID v4)
+             */
+            campaignId: string;
+            name: string;
+            /** @enum {string} */
+            state:
+              | 'DRAFT'
+              | 'PENDING_APPROVAL'
+              | 'APPROVED'
+              | 'DENIED'
+              | 'SCHEDULED'
+              | 'RUNNING'
+              | 'PAUSED'
+              | 'HALTED'
+              | 'CANCELLING'
+              | 'CANCELLED'
+              | 'COMPLETED';
+            /**
+             * Format: uuid
+             * @description Manifest id (UUID v4)
+             */
+            manifestId: string;
+            manifestDigest: string;
+            classId: string;
+            sequenceNumber: number;
+            createdBy: string;
+            /** Format: date-time */
+            createdAt: string;
+            submittedBy: string | null;
+            decidedBy: string | null;
+            /** Format: date-time */
+            decidedAt: string | null;
+            phases: {
+              phase: number;
+              name: string;
+              /** @enum {string} */
+              state: 'PENDING' | 'ACTIVE' | 'SOAKING' | 'PASSED' | 'FAILED';
+              targets: number;
+              successThresholdPercent: number;
+              minSoakMinutes: number;
+              counts: {
+                [key: string]: number;
+              };
+            }[];
+            counts: {
+              [key: string]: number;
+            };
+            haltReason: {
+              rule: number;
+              phase: number;
+              failed: number;
+              executed: number;
+            } | null;
+            definition: {
+              [key: string]: unknown;
+            };
+          };
+        };
+      };
+      /** @description INVALID_REQUEST: the body or a parameter breaks the contract */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description FORBIDDEN: the API key's role may not do this (admin or operator only) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description MANIFEST_NOT_FOUND: no manifest of this tenant has that id */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description MANIFEST_REVOKED: the manifest was revoked */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description INVALID_CRON, INVALID_TIMEZONE or INVALID_DURATION: a maintenance window (field named) */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  CampaignsController_get: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        campaignId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /**
+             * Format: uuid
+             * @description Campaign id (UUID v4)
+             */
+            campaignId: string;
+            name: string;
+            /** @enum {string} */
+            state:
+              | 'DRAFT'
+              | 'PENDING_APPROVAL'
+              | 'APPROVED'
+              | 'DENIED'
+              | 'SCHEDULED'
+              | 'RUNNING'
+              | 'PAUSED'
+              | 'HALTED'
+              | 'CANCELLING'
+              | 'CANCELLED'
+              | 'COMPLETED';
+            /**
+             * Format: uuid
+             * @description Manifest id (UUID v4)
+             */
+            manifestId: string;
+            manifestDigest: string;
+            classId: string;
+            sequenceNumber: number;
+            createdBy: string;
+            /** Format: date-time */
+            createdAt: string;
+            submittedBy: string | null;
+            decidedBy: string | null;
+            /** Format: date-time */
+            decidedAt: string | null;
+            phases: {
+              phase: number;
+              name: string;
+              /** @enum {string} */
+              state: 'PENDING' | 'ACTIVE' | 'SOAKING' | 'PASSED' | 'FAILED';
+              targets: number;
+              successThresholdPercent: number;
+              minSoakMinutes: number;
+              counts: {
+                [key: string]: number;
+              };
+            }[];
+            counts: {
+              [key: string]: number;
+            };
+            haltReason: {
+              rule: number;
+              phase: number;
+              failed: number;
+              executed: number;
+            } | null;
+            definition: {
+              [key: string]: unknown;
+            };
+          };
+        };
+      };
+      /** @description INVALID_REQUEST: the body or a parameter breaks the contract */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description The API key's role may not do this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description CAMPAIGN_NOT_FOUND: no campaign of this tenant has that id */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  CampaignsController_submit: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        campaignId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /**
+             * Format: uuid
+             * @description Campaign id (UUID v4)
+             */
+            campaignId: string;
+            name: string;
+            /** @enum {string} */
+            state:
+              | 'DRAFT'
+              | 'PENDING_APPROVAL'
+              | 'APPROVED'
+              | 'DENIED'
+              | 'SCHEDULED'
+              | 'RUNNING'
+              | 'PAUSED'
+              | 'HALTED'
+              | 'CANCELLING'
+              | 'CANCELLED'
+              | 'COMPLETED';
+            /**
+             * Format: uuid
+             * @description Manifest id (UUID v4)
+             */
+            manifestId: string;
+            manifestDigest: string;
+            classId: string;
+            sequenceNumber: number;
+            createdBy: string;
+            /** Format: date-time */
+            createdAt: string;
+            submittedBy: string | null;
+            decidedBy: string | null;
+            /** Format: date-time */
+            decidedAt: string | null;
+            phases: {
+              phase: number;
+              name: string;
+              /** @enum {string} */
+              state: 'PENDING' | 'ACTIVE' | 'SOAKING' | 'PASSED' | 'FAILED';
+              targets: number;
+              successThresholdPercent: number;
+              minSoakMinutes: number;
+              counts: {
+                [key: string]: number;
+              };
+            }[];
+            counts: {
+              [key: string]: number;
+            };
+            haltReason: {
+              rule: number;
+              phase: number;
+              failed: number;
+              executed: number;
+            } | null;
+            definition: {
+              [key: string]: unknown;
+            };
+          };
+        };
+      };
+      /** @description INVALID_REQUEST: the body or a parameter breaks the contract */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description FORBIDDEN: the API key's role may not do this (admin or operator only) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description CAMPAIGN_NOT_FOUND: no campaign of this tenant has that id */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description CAMPAIGN_STATE_CONFLICT: not allowed in the campaign's current state (named) */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  CampaignsController_approve: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        campaignId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /**
+             * Format: uuid
+             * @description Campaign id (UUID v4)
+             */
+            campaignId: string;
+            name: string;
+            /** @enum {string} */
+            state:
+              | 'DRAFT'
+              | 'PENDING_APPROVAL'
+              | 'APPROVED'
+              | 'DENIED'
+              | 'SCHEDULED'
+              | 'RUNNING'
+              | 'PAUSED'
+              | 'HALTED'
+              | 'CANCELLING'
+              | 'CANCELLED'
+              | 'COMPLETED';
+            /**
+             * Format: uuid
+             * @description Manifest id (UUID v4)
+             */
+            manifestId: string;
+            manifestDigest: string;
+            classId: string;
+            sequenceNumber: number;
+            createdBy: string;
+            /** Format: date-time */
+            createdAt: string;
+            submittedBy: string | null;
+            decidedBy: string | null;
+            /** Format: date-time */
+            decidedAt: string | null;
+            phases: {
+              phase: number;
+              name: string;
+              /** @enum {string} */
+              state: 'PENDING' | 'ACTIVE' | 'SOAKING' | 'PASSED' | 'FAILED';
+              targets: number;
+              successThresholdPercent: number;
+              minSoakMinutes: number;
+              counts: {
+                [key: string]: number;
+              };
+            }[];
+            counts: {
+              [key: string]: number;
+            };
+            haltReason: {
+              rule: number;
+              phase: number;
+              failed: number;
+              executed: number;
+            } | null;
+            definition: {
+              [key: string]: unknown;
+            };
+          };
+        };
+      };
+      /** @description INVALID_REQUEST: the body or a parameter breaks the contract */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description FORBIDDEN: auditors never decide; SAME_ACTOR: the campaign's creator cannot decide it */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description CAMPAIGN_NOT_FOUND: no campaign of this tenant has that id */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description CAMPAIGN_STATE_CONFLICT: not allowed in the campaign's current state (named) */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  CampaignsController_deny: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        campaignId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /**
+             * Format: uuid
+             * @description Campaign id (UUID v4)
+             */
+            campaignId: string;
+            name: string;
+            /** @enum {string} */
+            state:
+              | 'DRAFT'
+              | 'PENDING_APPROVAL'
+              | 'APPROVED'
+              | 'DENIED'
+              | 'SCHEDULED'
+              | 'RUNNING'
+              | 'PAUSED'
+              | 'HALTED'
+              | 'CANCELLING'
+              | 'CANCELLED'
+              | 'COMPLETED';
+            /**
+             * Format: uuid
+             * @description Manifest id (UUID v4)
+             */
+            manifestId: string;
+            manifestDigest: string;
+            classId: string;
+            sequenceNumber: number;
+            createdBy: string;
+            /** Format: date-time */
+            createdAt: string;
+            submittedBy: string | null;
+            decidedBy: string | null;
+            /** Format: date-time */
+            decidedAt: string | null;
+            phases: {
+              phase: number;
+              name: string;
+              /** @enum {string} */
+              state: 'PENDING' | 'ACTIVE' | 'SOAKING' | 'PASSED' | 'FAILED';
+              targets: number;
+              successThresholdPercent: number;
+              minSoakMinutes: number;
+              counts: {
+                [key: string]: number;
+              };
+            }[];
+            counts: {
+              [key: string]: number;
+            };
+            haltReason: {
+              rule: number;
+              phase: number;
+              failed: number;
+              executed: number;
+            } | null;
+            definition: {
+              [key: string]: unknown;
+            };
+          };
+        };
+      };
+      /** @description INVALID_REQUEST: the body or a parameter breaks the contract */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description FORBIDDEN: auditors never decide; SAME_ACTOR: the campaign's creator cannot decide it */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description CAMPAIGN_NOT_FOUND: no campaign of this tenant has that id */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description CAMPAIGN_STATE_CONFLICT: not allowed in the campaign's current state (named) */
+      409: {
         headers: {
           [name: string]: unknown;
         };

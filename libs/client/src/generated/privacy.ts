@@ -112,6 +112,44 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/occupancies/{occupancyId}/consents': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The occupancy's consent ledger as recorded by asOf, oldest first */
+    get: operations['ConsentsController_ledger'];
+    put?: never;
+    /**
+     * Grant, withdraw or opt out, for one purpose and recipient of the occupancy (appended to its ledger)
+     * @description Decided by the tenant's consent policy (the GB preset). A withdrawal or an opt-out takes effect at once; an opt-out default seven days after its notice; a grant never in the past. Audited; published on privacy.consents.v1 and privacy.consent-state.v1.
+     */
+    post: operations['ConsentsController_change'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/occupancies/{occupancyId}/permissions': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The granularity permitted at asOf for every purpose and recipient, as the ledger then stood */
+    get: operations['ConsentsController_permissions'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/health/live': {
     parameters: {
       query?: never;
@@ -168,6 +206,17 @@ export interface components {
        * @description When the occupancy starts (ISO 8601); it stays open until closed
        */
       from: string;
+      /**
+       * @description Settlement's basis depends on it (GB: microbusinesses have no opt-out)
+       * @default domestic
+       * @enum {string}
+       */
+      consumerClass: 'domestic' | 'microbusiness';
+      /**
+       * Format: date
+       * @description When the supply contract was made (YYYY-MM-DD); unknown reads as a new contract
+       */
+      contractDate?: string;
     };
     CloseOccupancyRequest: {
       /**
@@ -189,6 +238,10 @@ export interface components {
       to: string | null;
       /** @description The id of the occupancy's data key */
       keyId: string;
+      /** @enum {string} */
+      consumerClass: 'domestic' | 'microbusiness';
+      /** Format: date */
+      contractDate: string | null;
     };
     OccupancyPage: {
       items: {
@@ -204,9 +257,140 @@ export interface components {
         to: string | null;
         /** @description The id of the occupancy's data key */
         keyId: string;
+        /** @enum {string} */
+        consumerClass: 'domestic' | 'microbusiness';
+        /** Format: date */
+        contractDate: string | null;
       }[];
       /** @description Pass as ?cursor= for the next page; null on the last page */
       nextCursor: string | null;
+    };
+    ConsentChangeRequest:
+      | {
+          /** @enum {string} */
+          action: 'grant';
+          /** @description A purpose of the policy: billing, supplier-insights, marketing, settlement, … */
+          purpose: string;
+          /** @description supplier, dno or third-party:<id> */
+          recipient: string;
+          /** @description Opaque: `<channel>:<script>/v<version>/sha256:<64 hex>`; never a person's details */
+          evidenceRef: string;
+          /** @enum {string} */
+          granularity: 'monthly' | 'daily' | 'half-hourly';
+          /** @enum {string} */
+          basis: 'legal-obligation' | 'contract' | 'consent' | 'opt-out-default' | 'legitimate-interest';
+          /**
+           * Format: date-time
+           * @description Defaults to now; never in the past
+           */
+          effectiveFrom?: string;
+          /**
+           * Format: date-time
+           * @description Exclusive end of the prospective period (required for third parties)
+           */
+          effectiveTo?: string;
+          /**
+           * Format: date-time
+           * @description Third parties: how far back the grant reaches
+           */
+          historicalFrom?: string;
+          /**
+           * Format: date-time
+           * @description Opt-out defaults: when the customer was told
+           */
+          noticeSentAt?: string;
+        }
+      | {
+          /** @enum {string} */
+          action: 'withdraw';
+          /** @description A purpose of the policy: billing, supplier-insights, marketing, settlement, … */
+          purpose: string;
+          /** @description supplier, dno or third-party:<id> */
+          recipient: string;
+          /** @description Opaque: `<channel>:<script>/v<version>/sha256:<64 hex>`; never a person's details */
+          evidenceRef: string;
+        }
+      | {
+          /** @enum {string} */
+          action: 'opt-out';
+          /** @description A purpose of the policy: billing, supplier-insights, marketing, settlement, … */
+          purpose: string;
+          /** @description supplier, dno or third-party:<id> */
+          recipient: string;
+          /** @description Opaque: `<channel>:<script>/v<version>/sha256:<64 hex>`; never a person's details */
+          evidenceRef: string;
+        };
+    ConsentEntry: {
+      consentId: string;
+      occupancyId: string;
+      purpose: string;
+      recipient: string;
+      /** @enum {string} */
+      granularity: 'none' | 'monthly' | 'daily' | 'half-hourly';
+      /** @enum {string} */
+      basis: 'legal-obligation' | 'contract' | 'consent' | 'opt-out-default' | 'legitimate-interest';
+      /** @enum {string} */
+      status: 'granted' | 'defaulted' | 'withdrawn' | 'opted-out';
+      /** Format: date-time */
+      effectiveFrom: string;
+      /** Format: date-time */
+      effectiveTo: string | null;
+      /** Format: date-time */
+      historicalFrom: string | null;
+      /** Format: date-time */
+      noticeSentAt: string | null;
+      evidenceRef: string;
+      actor: string;
+      /** @description The policy the entry was decided under, as id@version */
+      policy: string;
+      version: number;
+      /** Format: date-time */
+      recordedAt: string;
+    };
+    ConsentLedger: {
+      occupancyId: string;
+      /** Format: date-time */
+      asOf: string;
+      /** @description Recorded by asOf, oldest first */
+      entries: {
+        consentId: string;
+        occupancyId: string;
+        purpose: string;
+        recipient: string;
+        /** @enum {string} */
+        granularity: 'none' | 'monthly' | 'daily' | 'half-hourly';
+        /** @enum {string} */
+        basis: 'legal-obligation' | 'contract' | 'consent' | 'opt-out-default' | 'legitimate-interest';
+        /** @enum {string} */
+        status: 'granted' | 'defaulted' | 'withdrawn' | 'opted-out';
+        /** Format: date-time */
+        effectiveFrom: string;
+        /** Format: date-time */
+        effectiveTo: string | null;
+        /** Format: date-time */
+        historicalFrom: string | null;
+        /** Format: date-time */
+        noticeSentAt: string | null;
+        evidenceRef: string;
+        actor: string;
+        /** @description The policy the entry was decided under, as id@version */
+        policy: string;
+        version: number;
+        /** Format: date-time */
+        recordedAt: string;
+      }[];
+    };
+    ConsentPermissions: {
+      occupancyId: string;
+      /** Format: date-time */
+      asOf: string;
+      policy: string;
+      permissions: {
+        purpose: string;
+        recipient: string;
+        /** @enum {string} */
+        granularity: 'none' | 'monthly' | 'daily' | 'half-hourly';
+      }[];
     };
     DestroyedDataKey: {
       keyId: string;
@@ -743,6 +927,232 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['Occupancy'];
+        };
+      };
+      /** @description No API key, a malformed, unknown or revoked one */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The API key's role may not do this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description OCCUPANCY_NOT_FOUND: no such occupancy in this tenant (another tenant's answers the same) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  ConsentsController_ledger: {
+    parameters: {
+      query?: {
+        /** @description ISO 8601 instant; now by default */
+        asOf?: unknown;
+      };
+      header?: never;
+      path: {
+        occupancyId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ConsentLedger'];
+        };
+      };
+      /** @description INVALID_REQUEST */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No API key, a malformed, unknown or revoked one */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The API key's role may not do this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description OCCUPANCY_NOT_FOUND: no such occupancy in this tenant (another tenant's answers the same) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  ConsentsController_change: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        occupancyId: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['ConsentChangeRequest'];
+      };
+    };
+    responses: {
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ConsentEntry'];
+        };
+      };
+      /** @description INVALID_REQUEST, INVALID_PERIOD, EVIDENCE_REF_INVALID */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No API key, a malformed, unknown or revoked one */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The API key's role may not do this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description OCCUPANCY_NOT_FOUND: no such occupancy in this tenant (another tenant's answers the same) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description OCCUPANCY_CLOSED (no grant after move-out), OPTED_OUT */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description PURPOSE_UNKNOWN, RECIPIENT_NOT_ALLOWED, BASIS_NOT_ALLOWED, GRANULARITY_NOT_PERMITTED, NOTICE_REQUIRED, OPT_OUT_NOT_AVAILABLE, PERIOD_REQUIRED */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  ConsentsController_permissions: {
+    parameters: {
+      query?: {
+        /** @description ISO 8601 instant; now by default */
+        asOf?: unknown;
+      };
+      header?: never;
+      path: {
+        occupancyId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ConsentPermissions'];
+        };
+      };
+      /** @description INVALID_REQUEST */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
         };
       };
       /** @description No API key, a malformed, unknown or revoked one */
