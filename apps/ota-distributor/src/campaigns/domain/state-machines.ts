@@ -1,4 +1,4 @@
-import type { OtaExecutionState } from '@meterkeep/contracts';
+import { OTA_CAMPAIGN_STATES, OTA_PHASE_STATES, type OtaExecutionState } from '@meterkeep/contracts';
 
 /**
  * The campaign, phase and execution state machines of spec §6.4 as data: each event names the states
@@ -48,19 +48,8 @@ function defineMachine<S extends string, E extends string>(
   };
 }
 
-export const CAMPAIGN_STATES = [
-  'DRAFT',
-  'PENDING_APPROVAL',
-  'APPROVED',
-  'DENIED',
-  'SCHEDULED',
-  'RUNNING',
-  'PAUSED',
-  'HALTED',
-  'CANCELLING',
-  'CANCELLED',
-  'COMPLETED',
-] as const;
+/** The contract's states (libs/contracts), which the transitions below must cover. */
+export const CAMPAIGN_STATES = OTA_CAMPAIGN_STATES;
 export type CampaignState = (typeof CAMPAIGN_STATES)[number];
 
 export type CampaignEvent =
@@ -96,7 +85,7 @@ export const CAMPAIGN_MACHINE = defineMachine<CampaignState, CampaignEvent>(CAMP
   complete: { from: ['RUNNING'], to: 'COMPLETED' },
 });
 
-export const PHASE_STATES = ['PENDING', 'ACTIVE', 'SOAKING', 'PASSED', 'FAILED'] as const;
+export const PHASE_STATES = OTA_PHASE_STATES;
 export type PhaseState = (typeof PHASE_STATES)[number];
 export type PhaseEvent = 'activate' | 'threshold-met' | 'pass' | 'fail';
 
