@@ -5,6 +5,7 @@ import {
   type AuditEvent,
   type FirmwareImageUpload,
   type FirmwareManifestView,
+  type HttpErrorBody,
   OTA_CAMPAIGNS_V2,
   type OtaCampaignV2Event,
   type OtaCampaignView,
@@ -21,7 +22,7 @@ const DAY = 24 * 3600 * 1000;
 const VENDOR = 'acme-meters';
 const pem = (key: KeyObject) => key.export({ type: 'spki', format: 'pem' }).toString();
 const rand = () => randomBytes(3).toString('hex');
-type Refusal = { code?: string; message?: string };
+type Refusal = Partial<HttpErrorBody>;
 type Answer = OtaCampaignView & Refusal;
 
 describe('ota-distributor: campaigns on the real stack', () => {

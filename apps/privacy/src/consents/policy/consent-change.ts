@@ -1,3 +1,4 @@
+import type { HttpErrorBody } from '@meterkeep/contracts';
 import {
   type ConsentBasis,
   type ConsentPolicy,
@@ -43,10 +44,8 @@ export type ConsentRefusalCode =
   | 'INVALID_PERIOD'
   | 'OCCUPANCY_CLOSED';
 
-export interface ConsentRefusal {
-  code: ConsentRefusalCode;
-  message: string;
-}
+/** An error body (libs/contracts) with one of the rules' codes. */
+export type ConsentRefusal = Omit<HttpErrorBody, 'code'> & { code: ConsentRefusalCode };
 
 /** The ledger entry a change becomes (ids, actor and evidence are the caller's to add). */
 export interface DecidedEntry extends Omit<LedgerEntry, 'occupancyId'> {
