@@ -217,7 +217,9 @@ describe('OTA end to end: deployments to real meters', () => {
           throw new Error(`deployment answered ${answer.status} ${JSON.stringify(answer.body)}`);
         return undefined;
       },
-      { timeoutMs: 30_000, description: `a deployment to ${deviceIds.join(', ')}` },
+      // Long enough for the distributor's device projection to join its consumer group: after earlier
+      // suites the broker may wait out a departed member's session first (~85 s seen in CI).
+      { timeoutMs: 150_000, description: `a deployment to ${deviceIds.join(', ')}` },
     );
   }
 
@@ -496,7 +498,7 @@ describe('OTA end to end: deployments to real meters', () => {
               const answer = await stranger.get('/ota/v1/check-in?installed=none&seq=0&slot=A');
               return answer.status === 200 ? answer : undefined;
             },
-            { timeoutMs: 30_000, description: "the other tenant's meter known to the distributor" },
+            { timeoutMs: 150_000, description: "the other tenant's meter known to the distributor" },
           )
         ).status,
       ).toBe(200);
