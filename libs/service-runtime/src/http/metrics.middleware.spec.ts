@@ -11,7 +11,9 @@ import {
 import { DomainError } from '../errors/domain-error';
 import { HealthModule } from '../health/health.module';
 import { type RunningService, startService } from '../run-service';
-import { UNMATCHED_ROUTE, routeTemplate } from './metrics.middleware';
+import { EventEmitter } from 'node:events';
+import type { NextFunction, Request, Response } from 'express';
+import { UNMATCHED_ROUTE, measureRequests, routeTemplate } from './metrics.middleware';
 
 describe('routeTemplate', () => {
   it('labels a request with the route template it matched, never its path', () => {
@@ -48,6 +50,19 @@ class DevicesController {
 
 @Module({ imports: [HealthModule.forRoot([])], controllers: [DevicesController] })
 class DevicesModule {}
+
+describe('measureRequests', () => {
+  it('does not throw when the client dropped the connection before the answer finished (no socket left)', () => {
+    const request = { method: 'GET', socket: { encrypted: false } } as unknown as Request;
+    const response = Object.assign(new EventEmitter(), {
+      statusCode: 200,
+      locals: {},
+    }) as unknown as Response;
+    measureRequests()(request, response, (() => undefined) as NextFunction);
+    (request as { socket: unknown }).socket = null;
+    expect(() => response.emit('finish')).not.toThrow();
+  });
+});
 
 describe('the request metrics of a service, scraped from its Prometheus endpoint', () => {
   let telemetry: Telemetry;

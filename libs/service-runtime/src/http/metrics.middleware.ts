@@ -38,9 +38,10 @@ const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIO
 export function measureRequests() {
   return (request: Request, response: Response, next: NextFunction): void => {
     const started = performance.now();
+    // Read now: by 'finish' a connection the client dropped has no socket any more.
+    const listener = listenerLabel(request);
     response.once('finish', () => {
       const route = routeTemplate(request);
-      const listener = listenerLabel(request);
       const status = response.statusCode;
       recordMetric('httpServerDuration', (performance.now() - started) / 1_000, {
         'http.request.method': METHODS.has(request.method) ? request.method : '_OTHER',
