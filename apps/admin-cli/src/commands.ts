@@ -297,14 +297,22 @@ const privacyCommands: Command[] = [
     group: 'occupancies',
     verb: 'open',
     args: [],
-    options: ['meter', 'subject-ref', 'from'],
+    options: ['meter', 'subject-ref', 'from', 'consumer-class', 'contract-date'],
     required: ['meter', 'subject-ref', 'from'],
     service: 'privacy',
-    summary: 'open an occupancy of a meter (--meter, --subject-ref, --from ISO-8601) with its own data key',
+    summary:
+      'open an occupancy of a meter (--meter, --subject-ref, --from ISO-8601; --consumer-class domestic|microbusiness, --contract-date) with its own data key',
     run: ({ privacy: c }, i) =>
       c.ok(
         c.api.POST('/v1/occupancies', {
-          body: { meterId: opt(i, 'meter')!, subjectRef: opt(i, 'subject-ref')!, from: opt(i, 'from')! },
+          body: {
+            meterId: opt(i, 'meter')!,
+            subjectRef: opt(i, 'subject-ref')!,
+            from: opt(i, 'from')!,
+            // The server validates the class; what it refuses comes back with its code.
+            consumerClass: (opt(i, 'consumer-class') ?? 'domestic') as 'domestic' | 'microbusiness',
+            ...(opt(i, 'contract-date') !== undefined && { contractDate: opt(i, 'contract-date') }),
+          },
         }),
       ),
   },
