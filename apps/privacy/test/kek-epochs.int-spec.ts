@@ -154,6 +154,23 @@ describe('privacy: KEK epochs', () => {
     expect(JSON.stringify(opened!.json)).not.toMatch(/[A-Za-z0-9+/]{43}=/);
   });
 
+  it('opens many occupancies at once while the current epoch KEK is not yet loaded (no pool deadlock)', async () => {
+    const { currentEpoch } = await rotate();
+    // As a process that just started: the epoch KEK is read on first use, inside each opening transaction.
+    h.service.app.get(KekRing).forget(currentEpoch);
+    // Three times the pool (DATABASE_POOL_MAX, default 10): every connection held by a transaction that
+    // waits on the same first load, the failure the demo met with 16 openings at a time.
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, () =>
+        h.request('POST', '/v1/occupancies', {
+          key: operator,
+          json: { meterId: newMeter(), subjectRef: `hh-${runId}`, from: '2026-01-01T00:00:00Z' },
+        }),
+      ),
+    );
+    expect(answers.map((a) => a.status)).toEqual(answers.map(() => 201));
+  });
+
   it('lets one rotation run at a time: a run finding the lock taken answers busy and does nothing', async () => {
     const { currentEpoch } = await rotate();
     const repository = h.service.app.get(KekEpochsRepository);

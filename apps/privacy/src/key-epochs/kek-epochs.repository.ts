@@ -28,8 +28,8 @@ export class KekEpochsRepository {
       .executeTakeFirstOrThrow();
   }
 
-  find(epoch: number): Promise<KekEpochRow | undefined> {
-    return this.db.selectFrom('kek_epochs').selectAll().where('epoch', '=', epoch).executeTakeFirst();
+  find(epoch: number, executor: Executor = this.db): Promise<KekEpochRow | undefined> {
+    return executor.selectFrom('kek_epochs').selectAll().where('epoch', '=', epoch).executeTakeFirst();
   }
 
   all(): Promise<KekEpochRow[]> {

@@ -62,16 +62,25 @@ export class KekRing {
   /** Wraps a new data key under the current epoch, read in the caller's transaction. */
   async wrap(executor: Executor, key: Buffer, binding: DataKeyBinding): Promise<StoredDataKey> {
     const current = await this.epochs.current(executor);
-    return this.wrapUnder(current.epoch, key, binding);
+    return this.wrapUnder(current.epoch, key, binding, executor);
   }
 
-  async wrapUnder(epoch: number, key: Buffer, binding: DataKeyBinding): Promise<StoredDataKey> {
-    return { wrappedKey: (await this.cipher(epoch)).wrap(key, binding), kekEpoch: epoch };
+  /**
+   * A caller inside a transaction passes it: loading an epoch's KEK reads its row, and asking the pool
+   * for a second connection while holding one deadlocks once every connection waits on that load.
+   */
+  async wrapUnder(
+    epoch: number,
+    key: Buffer,
+    binding: DataKeyBinding,
+    executor?: Executor,
+  ): Promise<StoredDataKey> {
+    return { wrappedKey: (await this.cipher(epoch, executor)).wrap(key, binding), kekEpoch: epoch };
   }
 
   /** The plain key; KekEpochUnavailableError when its epoch's KEK is gone. */
-  async unwrap(stored: StoredDataKey, binding: DataKeyBinding): Promise<Buffer> {
-    return (await this.cipher(stored.kekEpoch)).unwrap(stored.wrappedKey, binding);
+  async unwrap(stored: StoredDataKey, binding: DataKeyBinding, executor?: Executor): Promise<Buffer> {
+    return (await this.cipher(stored.kekEpoch, executor)).unwrap(stored.wrappedKey, binding);
   }
 
   /**
@@ -99,7 +108,7 @@ export class KekRing {
     this.ciphers.delete(epoch);
   }
 
-  private cipher(epoch: number): Promise<DataKeyCipher> {
+  private cipher(epoch: number, executor?: Executor): Promise<DataKeyCipher> {
     if (epoch === 0) {
       return this.legacyDestroyed
         ? Promise.reject(new KekEpochUnavailableError(0))
@@ -107,7 +116,7 @@ export class KekRing {
     }
     let cipher = this.ciphers.get(epoch);
     if (!cipher) {
-      cipher = this.load(epoch);
+      cipher = this.load(epoch, executor);
       this.ciphers.set(epoch, cipher);
       // A failed load is not remembered: the next call asks again.
       void cipher.catch(() => this.ciphers.delete(epoch));
@@ -115,8 +124,8 @@ export class KekRing {
     return cipher;
   }
 
-  private async load(epoch: number): Promise<DataKeyCipher> {
-    const row = await this.epochs.find(epoch);
+  private async load(epoch: number, executor?: Executor): Promise<DataKeyCipher> {
+    const row = await this.epochs.find(epoch, executor);
     if (!row || row.ring_ref === null || row.destroyed_at !== null) throw new KekEpochUnavailableError(epoch);
     const wrapped = await this.ring.get(row.ring_ref);
     if (!wrapped) throw new KekEpochUnavailableError(epoch);

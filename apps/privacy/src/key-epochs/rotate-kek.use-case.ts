@@ -126,8 +126,9 @@ export class RotateKekUseCase {
           const plain = await this.ring.unwrap(
             { wrappedKey: key.wrapped_key, kekEpoch: key.kek_epoch },
             binding,
+            trx,
           );
-          const { wrappedKey } = await this.ring.wrapUnder(current, plain, binding);
+          const { wrappedKey } = await this.ring.wrapUnder(current, plain, binding, trx);
           plain.fill(0);
           await this.epochs.rewrap(trx, key.key_id, wrappedKey, current);
           movedFrom.add(key.kek_epoch);
