@@ -21,6 +21,7 @@ import {
   type Api,
   type Platform,
   TopicTap,
+  WaitAborted,
   activeFleet,
   deviceClient,
   operatorApi,
@@ -213,14 +214,27 @@ describe('OTA end to end: deployments to real meters', () => {
           deviceIds,
         });
         if (answer.status === 201) return answer.body as FirmwareDeploymentView;
-        if (answer.status !== 422 && answer.status !== 409)
-          throw new Error(`deployment answered ${answer.status} ${JSON.stringify(answer.body)}`);
-        return undefined;
+        const said = `deployment answered ${answer.status} ${JSON.stringify(answer.body)}`;
+        // Unknown devices (422) or not yet deployable (409) may change as the projection catches up.
+        if (answer.status !== 422 && answer.status !== 409) throw new WaitAborted(said);
+        throw new Error(said);
       },
       // Long enough for the distributor's device projection to join its consumer group: after earlier
       // suites the broker may wait out a departed member's session first (~85 s seen in CI).
       { timeoutMs: 150_000, description: `a deployment to ${deviceIds.join(', ')}` },
-    );
+    ).catch((error: unknown) => {
+      // What the projection's consumer did meanwhile (joins, rebalances, crashes, handler failures).
+      const consumerLines = readFileSync(join(logs, 'ota-distributor.log'), 'utf8')
+        .split('\n')
+        .filter((line) => /kafka|consumer|event handler|dead-letter/i.test(line))
+        .slice(-30);
+      throw new Error(
+        `${(error as Error).message}\ndistributor's consumer log:\n${consumerLines.join('\n')}`,
+        {
+          cause: error,
+        },
+      );
+    });
   }
 
   const executions = async (deploymentId: string) =>

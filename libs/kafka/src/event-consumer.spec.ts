@@ -208,7 +208,9 @@ describe('EventConsumer shutdown', () => {
       () => {},
     );
     await consumer.start();
-    const onCrash = fake.kafkajsConsumer.on.mock.calls[0]![1] as (event: unknown) => void;
+    const onCrash = fake.kafkajsConsumer.on.mock.calls.find(([event]) => event === 'consumer.crash')![1] as (
+      event: unknown,
+    ) => void;
     await consumer.stop();
     onCrash({ payload: { error: new Error('coordinator loading'), restart: true } });
     expect(consumer.state).toBe('stopped');

@@ -139,6 +139,22 @@ export class EventConsumer {
     });
     this.consumer = consumer;
     this.deadLetterProducer = deadLetterProducer;
+    // Joins and rebalances in the log: a projection that is not consuming says why (waiting out a
+    // departed member's session, a rebalance loop) instead of staying silent.
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) =>
+      this.options.logger.info(
+        {
+          groupId,
+          memberId: payload.memberId,
+          durationMs: payload.duration,
+          assignment: payload.memberAssignment,
+        },
+        'kafka consumer joined its group',
+      ),
+    );
+    consumer.on(consumer.events.REBALANCING, ({ payload }) =>
+      this.options.logger.info({ groupId, memberId: payload.memberId }, 'kafka consumer group rebalancing'),
+    );
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       this.options.logger.error(
         { groupId, err: payload.error, restart: payload.restart },
