@@ -20,7 +20,11 @@ import { slotFile } from '../src/update/update-state';
 
 /** Test-only helpers for the update engine's unit tests: keys, releases, a distributor, an image server. */
 
-export const NOW = new Date('2026-12-02T12:00:00.000Z');
+/**
+ * The wall clock at load, to the second: `meter-sim fleet update` runs with the real clock, so a fixed
+ * date made its directives (valid 23 h) expire a day after it was written.
+ */
+export const NOW = new Date(Math.floor(Date.now() / 1000) * 1000);
 export const DAY = 24 * 3600 * 1000;
 const iso = (offsetMs: number) => new Date(NOW.getTime() + offsetMs).toISOString();
 export const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
