@@ -195,7 +195,7 @@ describe('bootstrap: certificate meters over mutual TLS', () => {
     const answers = [await bootstrap(unknownCa), await bootstrap(expired)];
     for (const answer of answers) expect(answer.status).toBe(403);
     expect(answers[0]!.text).toBe(answers[1]!.text);
-    expect(answers[0]!.body).toEqual({
+    expect(answers[0]!.body).toMatchObject({
       code: 'CERTIFICATE_INVALID',
       message: 'The client certificate is not trusted for bootstrap',
     });

@@ -113,7 +113,7 @@ describe('enrollment: the device registry and its lifecycle', () => {
     const missing = await h.request('GET', `/v1/devices/${prefix}-nope`, { key: other.adminKey });
     expect(foreign.status).toBe(404);
     expect(foreign.text).toBe(missing.text);
-    expect(foreign.body).toEqual({ code: 'DEVICE_NOT_FOUND', message: 'No such device' });
+    expect(foreign.body).toMatchObject({ code: 'DEVICE_NOT_FOUND', message: 'No such device' });
     for (const verb of ['suspend', 'resume', 'decommission']) {
       const attempt = await command(2, verb, other.adminKey);
       const nowhere = await h.request('POST', `/v1/devices/${prefix}-nope/${verb}`, { key: other.adminKey });

@@ -126,7 +126,7 @@ describe('enrollment: a meter’s gateway (data concentrator)', () => {
       json: { gatewayId: endpoint(7) },
     });
     expect(foreignDevice.status).toBe(404);
-    expect(foreignDevice.body).toEqual({ code: 'DEVICE_NOT_FOUND', message: 'No such device' });
+    expect(foreignDevice.body).toMatchObject({ code: 'DEVICE_NOT_FOUND', message: 'No such device' });
     expect(foreignDevice.text).toBe(missingDevice.text);
     expect((await unassign(5, other.adminKey)).text).toBe(
       (await h.request('DELETE', `/v1/devices/${missing}/gateway`, { key: other.adminKey })).text,

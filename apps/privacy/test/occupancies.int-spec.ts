@@ -69,7 +69,7 @@ describe('privacy: occupancies, behind API keys resolved by a real enrollment', 
     for (const headers of attempts) {
       const response = await h.request('GET', '/v1/occupancies', { headers });
       expect(response.status).toBe(401);
-      expect(response.body).toEqual({ code: 'UNAUTHENTICATED', message: expect.any(String) });
+      expect(response.body).toMatchObject({ code: 'UNAUTHENTICATED', message: expect.any(String) });
       expect(response.headers.get('www-authenticate')).toMatch(/^Bearer/);
     }
     expect((await h.request('GET', '/v1/occupancies', { key: auditor })).status).toBe(200);
@@ -128,7 +128,7 @@ describe('privacy: occupancies, behind API keys resolved by a real enrollment', 
   it('lets the auditor read but not write: 403', async () => {
     const refused = await open(2, '2026-01-01T00:00:00.000Z', auditor);
     expect(refused.status).toBe(403);
-    expect(refused.body).toEqual({ code: 'FORBIDDEN', message: expect.any(String) });
+    expect(refused.body).toMatchObject({ code: 'FORBIDDEN', message: expect.any(String) });
     const opened = await open(2, '2026-01-01T00:00:00.000Z', admin);
     expect(opened.status).toBe(201);
     expect((await close(opened.body.occupancyId, '2026-02-01T00:00:00.000Z', auditor)).status).toBe(403);

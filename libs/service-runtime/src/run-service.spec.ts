@@ -134,7 +134,16 @@ describe('a service built by startService', () => {
 
     const missing = await fetch(`${service.url}/things/missing`);
     expect(missing.status).toBe(404);
-    expect(await missing.json()).toEqual({ code: 'THING_NOT_FOUND', message: 'No thing with that id' });
+    // RFC 9457 problem details, the stable code and message kept beside them.
+    expect(missing.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
+    expect(await missing.json()).toEqual({
+      type: 'https://meterkeep.dev/problems/thing-not-found',
+      title: 'Not Found',
+      status: 404,
+      detail: 'No thing with that id',
+      code: 'THING_NOT_FOUND',
+      message: 'No thing with that id',
+    });
 
     const busy = await fetch(`${service.url}/things/busy`);
     expect(busy.status).toBe(503);

@@ -270,7 +270,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code: 'INVALID_REQUEST';
             message: string;
@@ -279,6 +279,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -292,7 +300,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code: 'CLIENT_CERTIFICATE_REQUIRED';
             message: string;
@@ -301,6 +309,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -334,7 +350,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code:
               | 'CERTIFICATE_INVALID'
@@ -354,6 +370,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -369,7 +393,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code: 'RATE_LIMITED';
             message: string;
@@ -378,6 +402,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -395,7 +427,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code: 'UNAVAILABLE' | 'NOT_YET_KNOWN';
             message: string;
@@ -404,6 +436,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -447,7 +487,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code: 'INVALID_REQUEST';
             message: string;
@@ -456,6 +496,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -471,7 +519,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code: 'RATE_LIMITED';
             message: string;
@@ -480,6 +528,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -495,7 +551,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code: 'UNAVAILABLE';
             message: string;
@@ -504,6 +560,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -578,7 +642,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code: 'INVALID_REQUEST';
             message: string;
@@ -587,6 +651,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -612,7 +684,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code:
               | 'NONCE_INVALID'
@@ -628,6 +700,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -643,7 +723,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code: 'RATE_LIMITED';
             message: string;
@@ -652,6 +732,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -669,7 +757,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code: 'UNAVAILABLE' | 'NOT_YET_KNOWN';
             message: string;
@@ -678,6 +766,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -748,7 +844,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code: 'INVALID_REQUEST';
             message: string;
@@ -757,6 +853,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -770,7 +874,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code: 'CLIENT_CERTIFICATE_REQUIRED';
             message: string;
@@ -779,6 +883,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -806,7 +918,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code:
               | 'CERTIFICATE_INVALID'
@@ -823,6 +935,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -838,7 +958,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code: 'RATE_LIMITED';
             message: string;
@@ -847,6 +967,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -864,7 +992,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code: 'UNAVAILABLE' | 'NOT_YET_KNOWN';
             message: string;
@@ -873,6 +1001,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -936,7 +1072,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -945,6 +1081,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -954,7 +1098,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -963,6 +1107,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -972,7 +1124,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -981,6 +1133,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };

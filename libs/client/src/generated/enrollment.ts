@@ -386,6 +386,14 @@ export interface components {
       };
       /** @description On 500 only: the id under which the error was logged */
       errorId?: string;
+      /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+      type?: string;
+      /** @description RFC 9457: the HTTP status phrase */
+      title?: string;
+      /** @description RFC 9457: the HTTP status */
+      status?: number;
+      /** @description RFC 9457: as `message` */
+      detail?: string;
     };
     CreateApiKeyRequest: {
       /** @enum {string} */
@@ -670,7 +678,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -679,6 +687,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -688,7 +704,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -697,6 +713,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -706,7 +730,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -715,6 +739,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -1602,7 +1634,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -1611,6 +1643,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -1620,7 +1660,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -1629,6 +1669,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -1638,7 +1686,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -1647,6 +1695,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -1656,7 +1712,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -1665,6 +1721,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -1725,7 +1789,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -1734,6 +1798,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -1743,7 +1815,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -1752,6 +1824,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -1761,7 +1841,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -1770,6 +1850,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -1779,7 +1867,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -1788,6 +1876,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -1797,7 +1893,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -1806,6 +1902,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -1849,7 +1953,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -1858,6 +1962,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -1867,7 +1979,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -1876,6 +1988,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -1885,7 +2005,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -1894,6 +2014,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };

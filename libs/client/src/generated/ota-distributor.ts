@@ -502,6 +502,14 @@ export interface components {
       };
       /** @description On 500 only: the id under which the error was logged */
       errorId?: string;
+      /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+      type?: string;
+      /** @description RFC 9457: the HTTP status phrase */
+      title?: string;
+      /** @description RFC 9457: the HTTP status */
+      status?: number;
+      /** @description RFC 9457: as `message` */
+      detail?: string;
     };
   };
   responses: never;
@@ -554,7 +562,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -563,6 +571,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -572,7 +588,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -581,6 +597,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -590,7 +614,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -599,6 +623,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -608,7 +640,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -617,6 +649,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -667,7 +707,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -676,6 +716,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -759,7 +807,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -768,6 +816,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -777,7 +833,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -786,6 +842,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -795,7 +859,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -804,6 +868,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -813,7 +885,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -822,6 +894,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -831,7 +911,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -840,6 +920,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -890,7 +978,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -899,6 +987,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -908,7 +1004,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -917,6 +1013,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -926,7 +1030,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -935,6 +1039,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -944,7 +1056,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -953,6 +1065,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -1090,7 +1210,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -1099,6 +1219,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -1108,7 +1236,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -1117,6 +1245,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -1126,7 +1262,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -1135,6 +1271,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -1144,7 +1288,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -1153,6 +1297,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -1162,7 +1314,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -1171,6 +1323,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -1180,7 +1340,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -1189,6 +1349,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -1259,7 +1427,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -1268,6 +1436,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -1277,7 +1453,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -1286,6 +1462,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -1295,7 +1479,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -1304,6 +1488,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -1313,7 +1505,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -1322,6 +1514,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -1331,7 +1531,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -1340,6 +1540,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -1349,7 +1557,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -1358,6 +1566,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -1419,7 +1635,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -1428,6 +1644,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -1437,7 +1661,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -1446,6 +1670,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -1464,7 +1696,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -1473,6 +1705,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -1638,7 +1878,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -1647,6 +1887,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -1656,7 +1904,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -1665,6 +1913,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -1674,7 +1930,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -1683,6 +1939,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -1692,7 +1956,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -1701,6 +1965,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -1710,7 +1982,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -1719,6 +1991,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -1728,7 +2008,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -1737,6 +2017,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -1746,7 +2034,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -1755,6 +2043,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -1846,7 +2142,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -1855,6 +2151,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -1864,7 +2168,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -1873,6 +2177,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -1891,7 +2203,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -1900,6 +2212,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -1952,7 +2272,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -1961,6 +2281,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -1970,7 +2298,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -1979,6 +2307,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -1997,7 +2333,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -2006,6 +2342,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -2097,7 +2441,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -2106,6 +2450,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -2115,7 +2467,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -2124,6 +2476,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -2133,7 +2493,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -2142,6 +2502,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -2151,7 +2519,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -2160,6 +2528,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -2251,7 +2627,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -2260,6 +2636,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -2269,7 +2653,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -2278,6 +2662,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -2287,7 +2679,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -2296,6 +2688,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -2305,7 +2705,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -2314,6 +2714,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -2323,7 +2731,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -2332,6 +2740,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -2341,7 +2757,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -2350,6 +2766,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -2414,7 +2838,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -2423,6 +2847,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -2432,7 +2864,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -2441,6 +2873,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -2459,7 +2899,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -2468,6 +2908,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -2572,7 +3020,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -2581,6 +3029,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -2590,7 +3046,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -2599,6 +3055,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -2617,7 +3081,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -2626,6 +3090,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -2750,7 +3222,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -2759,6 +3231,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -2768,7 +3248,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -2777,6 +3257,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -2795,7 +3283,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -2804,6 +3292,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -3090,7 +3586,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -3099,6 +3595,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -3108,7 +3612,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -3117,6 +3621,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -3126,7 +3638,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -3135,6 +3647,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -3144,7 +3664,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -3153,6 +3673,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -3162,7 +3690,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -3171,6 +3699,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -3180,7 +3716,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -3189,6 +3725,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -3288,7 +3832,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -3297,6 +3841,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -3306,7 +3858,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -3315,6 +3867,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -3333,7 +3893,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -3342,6 +3902,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -3441,7 +4009,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -3450,6 +4018,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -3459,7 +4035,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -3468,6 +4044,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -3477,7 +4061,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -3486,6 +4070,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -3495,7 +4087,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -3504,6 +4096,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -3513,7 +4113,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -3522,6 +4122,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -3621,7 +4229,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -3630,6 +4238,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -3639,7 +4255,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -3648,6 +4264,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -3657,7 +4281,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -3666,6 +4290,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -3675,7 +4307,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -3684,6 +4316,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -3693,7 +4333,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -3702,6 +4342,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -3801,7 +4449,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -3810,6 +4458,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -3819,7 +4475,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -3828,6 +4484,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -3837,7 +4501,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -3846,6 +4510,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -3855,7 +4527,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -3864,6 +4536,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -3873,7 +4553,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -3882,6 +4562,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -3931,7 +4619,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code: 'INVALID_REQUEST';
             message: string;
@@ -3940,6 +4628,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -3949,7 +4645,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code:
               | 'CLIENT_CERTIFICATE_REQUIRED'
@@ -3962,6 +4658,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -3971,7 +4675,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code: 'METER_NOT_ACTIVE';
             message: string;
@@ -3980,6 +4684,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -3989,7 +4701,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code: 'NOT_YET_KNOWN' | 'DISTRIBUTOR_SATURATED';
             message: string;
@@ -3998,6 +4710,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -4031,7 +4751,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code:
               | 'CLIENT_CERTIFICATE_REQUIRED'
@@ -4044,6 +4764,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -4053,7 +4781,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code: 'METER_NOT_ACTIVE';
             message: string;
@@ -4062,6 +4790,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -4071,7 +4807,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code: 'EXECUTION_NOT_FOUND';
             message: string;
@@ -4080,6 +4816,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -4089,7 +4833,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code: 'NOT_YET_KNOWN' | 'DISTRIBUTOR_SATURATED';
             message: string;
@@ -4098,6 +4842,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -4145,7 +4897,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code: 'INVALID_REQUEST' | 'MALFORMED_JSON';
             message: string;
@@ -4154,6 +4906,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -4163,7 +4923,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code:
               | 'CLIENT_CERTIFICATE_REQUIRED'
@@ -4176,6 +4936,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -4185,7 +4953,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code: 'METER_NOT_ACTIVE';
             message: string;
@@ -4194,6 +4962,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -4203,7 +4979,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code: 'EXECUTION_NOT_FOUND';
             message: string;
@@ -4212,6 +4988,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -4221,7 +5005,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code: 'EXECUTION_CLOSED' | 'NOT_ELIGIBLE_FOR_DELTA' | 'COMPONENT_NOT_IN_MANIFEST';
             message: string;
@@ -4230,6 +5014,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -4239,7 +5031,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code: 'BODY_TOO_LARGE';
             message: string;
@@ -4248,6 +5040,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -4257,7 +5057,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code: 'UNSUPPORTED_MEDIA_TYPE';
             message: string;
@@ -4266,6 +5066,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -4275,7 +5083,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code: 'DOWNLOAD_URL_RATE_LIMITED';
             message: string;
@@ -4284,6 +5092,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -4293,7 +5109,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code: 'NOT_YET_KNOWN' | 'DISTRIBUTOR_SATURATED';
             message: string;
@@ -4302,6 +5118,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -4410,7 +5234,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code: 'INVALID_REQUEST' | 'MALFORMED_JSON';
             message: string;
@@ -4419,6 +5243,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -4428,7 +5260,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code:
               | 'CLIENT_CERTIFICATE_REQUIRED'
@@ -4441,6 +5273,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -4450,7 +5290,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code: 'METER_NOT_ACTIVE';
             message: string;
@@ -4459,6 +5299,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -4468,7 +5316,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code: 'EXECUTION_NOT_FOUND';
             message: string;
@@ -4477,6 +5325,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -4486,7 +5342,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code: 'EXECUTION_CLOSED' | 'STATUS_CONFLICT' | 'STATUS_TRANSITION_INVALID';
             message: string;
@@ -4495,6 +5351,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -4504,7 +5368,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code: 'BODY_TOO_LARGE';
             message: string;
@@ -4513,6 +5377,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -4522,7 +5394,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code: 'UNSUPPORTED_MEDIA_TYPE';
             message: string;
@@ -4531,6 +5403,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -4540,7 +5420,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code: 'STATUS_LIMIT_REACHED';
             message: string;
@@ -4549,6 +5429,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -4558,7 +5446,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code: 'NOT_YET_KNOWN' | 'DISTRIBUTOR_SATURATED';
             message: string;
@@ -4567,6 +5455,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -4611,7 +5507,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code: 'MALFORMED_JSON';
             message: string;
@@ -4620,6 +5516,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -4629,7 +5533,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code:
               | 'CLIENT_CERTIFICATE_REQUIRED'
@@ -4642,6 +5546,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -4651,7 +5563,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code: 'METER_NOT_ACTIVE';
             message: string;
@@ -4660,6 +5572,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -4669,7 +5589,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code: 'EXECUTION_NOT_FOUND';
             message: string;
@@ -4678,6 +5598,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -4687,7 +5615,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code: 'EXECUTION_CLOSED';
             message: string;
@@ -4696,6 +5624,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -4705,7 +5641,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code: 'BODY_TOO_LARGE';
             message: string;
@@ -4714,6 +5650,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -4723,7 +5667,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code: 'UNSUPPORTED_MEDIA_TYPE';
             message: string;
@@ -4732,6 +5676,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -4741,7 +5693,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code:
               | 'RECEIPT_MALFORMED'
@@ -4756,6 +5708,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -4765,7 +5725,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @enum {string} */
             code: 'NOT_YET_KNOWN' | 'DISTRIBUTOR_SATURATED';
             message: string;
@@ -4774,6 +5734,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };

@@ -195,6 +195,14 @@ export interface components {
       };
       /** @description On 500 only: the id under which the error was logged */
       errorId?: string;
+      /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+      type?: string;
+      /** @description RFC 9457: the HTTP status phrase */
+      title?: string;
+      /** @description RFC 9457: the HTTP status */
+      status?: number;
+      /** @description RFC 9457: as `message` */
+      detail?: string;
     };
     OpenOccupancyRequest: {
       /** @description The meter's endpoint name */
@@ -530,7 +538,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -539,6 +547,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -548,7 +564,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -557,6 +573,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -566,7 +590,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -575,6 +599,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -617,7 +649,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -626,6 +658,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -635,7 +675,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -644,6 +684,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -653,7 +701,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -662,6 +710,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -671,7 +727,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -680,6 +736,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -689,7 +753,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -698,6 +762,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };

@@ -49,6 +49,11 @@ export const httpErrorBody = z.object({
   message: z.string(),
   details: z.record(z.string(), z.unknown()).optional(),
   errorId: z.string().optional().describe('On 500 only: the id under which the error was logged'),
+  // RFC 9457 problem details (application/problem+json); `code` and `message` stay the stable pair.
+  type: z.string().optional().describe('RFC 9457: a URI naming the problem, one per code (its kebab-case)'),
+  title: z.string().optional().describe('RFC 9457: the HTTP status phrase'),
+  status: z.number().int().optional().describe('RFC 9457: the HTTP status'),
+  detail: z.string().optional().describe('RFC 9457: as `message`'),
 });
 export type HttpErrorBody = z.infer<typeof httpErrorBody>;
 

@@ -1,6 +1,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException } from '@nestjs/common';
 import type { Response } from 'express';
 import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
 import type { Logger } from '@meterkeep/observability';
 import { DomainError, httpStatusOf } from './domain-error';
 
@@ -12,6 +13,31 @@ export interface ErrorBody {
   message: string;
   details?: Record<string, unknown>;
   errorId?: string;
+}
+
+/** RFC 9457 problem details around the stable `{ code, message }` (kept for every existing client). */
+export interface ProblemBody extends ErrorBody {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+}
+
+/** Problem type URIs are identifiers, one per code: `RATE_LIMITED` → `…/problems/rate-limited`. */
+export const PROBLEM_TYPE_BASE = 'https://meterkeep.dev/problems/';
+
+/**
+ * No `instance` (optional in RFC 9457): a refusal for another tenant's resource must read byte for byte
+ * as one for a resource that does not exist, whatever path was asked.
+ */
+export function problemDetails(status: number, body: ErrorBody): ProblemBody {
+  return {
+    type: `${PROBLEM_TYPE_BASE}${body.code.toLowerCase().replaceAll('_', '-')}`,
+    title: STATUS_CODES[status] ?? 'Error',
+    status,
+    detail: body.message,
+    ...body,
+  };
 }
 
 function codeForStatus(status: number): string {
@@ -32,7 +58,10 @@ function codeForStatus(status: number): string {
   return codes[status] ?? 'HTTP_ERROR';
 }
 
-/** Maps every error to `{ code, message }`; an unexpected one answers 500 with an id that is in the log. */
+/**
+ * Maps every error to RFC 9457 problem details carrying `{ code, message }`; an unexpected one answers
+ * 500 with an id that is in the log.
+ */
 @Catch()
 export class HttpExceptionFilter implements ExceptionFilter {
   constructor(private readonly logger: Logger) {}
@@ -44,7 +73,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
     if (retryAfter !== undefined) response.setHeader('Retry-After', String(retryAfter));
     // The code the request metrics label a 429 or 503 with.
     response.locals[ERROR_CODE_LOCAL] = body.code;
-    response.status(status).json(body);
+    response.setHeader('Content-Type', 'application/problem+json; charset=utf-8');
+    response.status(status).json(problemDetails(status, body));
   }
 
   private toResponse(error: unknown): { status: number; body: ErrorBody; retryAfter?: number } {

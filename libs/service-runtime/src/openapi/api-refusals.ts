@@ -3,6 +3,7 @@ import { ApiResponse } from '@nestjs/swagger';
 import type { HttpRouteContract } from '@meterkeep/contracts';
 import type { ErrorCatalogue } from '../errors/error-catalogue';
 import { openApiSchema } from './api-schemas';
+import { problemContent } from './contract-route.decorator';
 
 /** The codes a route's contract declares for one status (an error body whose `code` is an enum). */
 export function declaredRefusalCodes(route: HttpRouteContract, status: number): string[] {
@@ -31,7 +32,7 @@ export function ApiRefusals<C extends string>(
         description: declaredRefusalCodes(route, status)
           .map((code) => `\`${code}\`: ${catalogue.definitions[code as C]?.message ?? '(undocumented)'}`)
           .join('\n\n'),
-        schema: openApiSchema(route.responses[status]!, 'output'),
+        content: problemContent(openApiSchema(route.responses[status]!, 'output')),
         ...((status === 429 || status === 503) && {
           headers: {
             'Retry-After': {

@@ -123,7 +123,9 @@ describe('ContractRoute and InternalHttpClient on one contract, over the interna
 
   it('refuses a caller the route does not name: 403 CALLER_NOT_ALLOWED', async () => {
     const ingest = testIdentity(ca, 'telemetry-ingest');
-    await expect(rawCall(internalUrl, PSK_PROOFS_CHECK.path, ingest, ca.certificate.pem)).resolves.toEqual({
+    await expect(
+      rawCall(internalUrl, PSK_PROOFS_CHECK.path, ingest, ca.certificate.pem),
+    ).resolves.toMatchObject({
       status: 403,
       body: {
         code: 'CALLER_NOT_ALLOWED',

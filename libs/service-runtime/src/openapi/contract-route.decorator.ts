@@ -39,10 +39,17 @@ export function ContractRoute(route: HttpRouteContract): MethodDecorator {
       ApiResponse({
         status: Number(status),
         description: schema.description ?? (Number(status) < 300 ? 'OK' : 'Refused'),
-        schema: openApiSchema(schema, 'output'),
+        ...(Number(status) >= 400
+          ? { content: problemContent(openApiSchema(schema, 'output')) }
+          : { schema: openApiSchema(schema, 'output') }),
       }),
     ),
   ];
   if (route.request) decorators.push(ApiBody({ schema: openApiSchema(route.request, 'input') }));
   return applyDecorators(...decorators);
 }
+
+/** Refusals are RFC 9457 problem details (see HttpExceptionFilter). */
+export const problemContent = (schema: ReturnType<typeof openApiSchema>) => ({
+  'application/problem+json': { schema },
+});
