@@ -95,9 +95,23 @@ try {
     throw new PortInUseError(telemetryPort, "telemetry-ingest's device listener");
   for (const [name, port] of Object.entries(internal.ports))
     if (!(await portIsFree(port))) throw new PortInUseError(port, `${name}'s internal listener`);
-  for (const { name, port } of SERVICES) {
+  // Each service's Prometheus endpoint, from 9464 (the OpenTelemetry exporter's port) up; one taken
+  // by something else is skipped, not fatal.
+  const metricsUrls = new Map();
+  for (const [i, { name, port }] of SERVICES.entries()) {
+    const metricsPort = 9464 + i;
+    const metricsEnv = (await portIsFree(metricsPort))
+      ? { METRICS_PORT: String(metricsPort), METRICS_HOST: '127.0.0.1' }
+      : {};
+    if (metricsEnv.METRICS_PORT) metricsUrls.set(name, `http://127.0.0.1:${metricsPort}/metrics`);
     running.push(
-      await startServiceProcess({ name, port, env, internal, logFile: join(logDir, `${name}.log`) }),
+      await startServiceProcess({
+        name,
+        port,
+        env: { ...env, ...metricsEnv },
+        internal,
+        logFile: join(logDir, `${name}.log`),
+      }),
     );
   }
   say('waiting for the services to be ready');
@@ -105,14 +119,23 @@ try {
     running.map(async (service) => [service, await service.waitReady(90_000)]),
   );
   console.log('');
-  console.log(`${'service'.padEnd(18)}${'url'.padEnd(24)}${'ready'.padEnd(8)}stores`);
+  console.log(`${'service'.padEnd(18)}${'url'.padEnd(24)}${'ready'.padEnd(8)}${'metrics'.padEnd(38)}stores`);
   for (const [service, report] of reports) {
     const stores = report.checks
       .map((c) => `${c.name} ${c.ok ? 'ok' : 'DOWN'} (${c.latencyMs} ms)`)
       .join(', ');
-    console.log(`${service.name.padEnd(18)}${service.url.padEnd(24)}${report.status.padEnd(8)}${stores}`);
+    const metrics = metricsUrls.get(service.name) ?? '-';
+    console.log(
+      `${service.name.padEnd(18)}${service.url.padEnd(24)}${report.status.padEnd(8)}${metrics.padEnd(38)}${stores}`,
+    );
   }
   console.log('');
+  say(
+    process.env.OTEL_EXPORTER_OTLP_ENDPOINT
+      ? `traces and metrics also go by OTLP to ${process.env.OTEL_EXPORTER_OTLP_ENDPOINT}`
+      : 'traces: none exported; set OTEL_EXPORTER_OTLP_ENDPOINT (an OTLP/HTTP collector, e.g. http://localhost:4318) before npm run demo to see them',
+  );
+  say(`logs, with each request's trace id: ${logDir}`);
 
   // The factory mints for this utility's bootstrap server, trusting the CA its TLS certificate chains to.
   const bootstrap = running.find((service) => service.name === 'bootstrap');
