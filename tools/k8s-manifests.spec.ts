@@ -1111,6 +1111,23 @@ describe('k8s manifests', () => {
     });
   });
 
+  it('name each pod, its namespace and node to telemetry from the downward API (K8S_*)', () => {
+    const all = base.map((d) => d.manifest);
+    const expected = {
+      K8S_POD_NAME: 'metadata.name',
+      K8S_POD_UID: 'metadata.uid',
+      K8S_NAMESPACE_NAME: 'metadata.namespace',
+      K8S_NODE_NAME: 'spec.nodeName',
+    };
+    for (const name of Object.keys(SERVICES)) {
+      const env = serviceContainer(name, workloadSpec(workloads(all, name)[0]))?.env ?? [];
+      const given = Object.fromEntries(
+        env.filter((e) => e.name in expected).map((e) => [e.name, e.valueFrom?.fieldRef?.fieldPath]),
+      );
+      expect(given, name).toEqual(expected);
+    }
+  });
+
   it('refuse an Ingress that routes /internal/, or device TLS without passthrough', () => {
     const ingress = (
       name: string,
