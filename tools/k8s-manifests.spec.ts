@@ -1272,6 +1272,21 @@ describe('service image (deploy/docker)', () => {
     expect(final.body.filter((i) => i.keyword === 'RUN' && /npm (ci|install)/.test(i.rest))).toEqual([]);
   });
 
+  it('carries the root package.json beside dist/, where telemetry reads service.version', () => {
+    // meterkeepVersion() walks up from dist/libs/config to the package named meterkeep: /app/package.json.
+    const workdir = final.body.filter((i) => i.keyword === 'WORKDIR').at(-1)?.rest;
+    expect(workdir).toBe('/app');
+    const copies = final.body.filter((i) => i.keyword === 'COPY').map((i) => i.rest.split(/\s+/));
+    expect(
+      copies.some(
+        (c) => c.at(-2)?.endsWith('/package.json') && /^(\.\/|\/app\/)package\.json$/.test(c.at(-1)!),
+      ),
+    ).toBe(true);
+    expect(copies.some((c) => c.at(-2)?.endsWith('/dist') && /^(\.\/|\/app\/)dist$/.test(c.at(-1)!))).toBe(
+      true,
+    );
+  });
+
   it('starts node as PID 1 with source maps, in production mode', () => {
     const entrypoint = final.body.filter((i) => i.keyword === 'ENTRYPOINT').at(-1)?.rest ?? '';
     // Exec form: no shell between the kernel and node, which would swallow SIGTERM.
