@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEVICE_LIFECYCLE, PSK_BOOTSTRAP, PSK_PROOFS_CHECK } from '@meterkeep/contracts';
+import { DEVICE_LIFECYCLE, ENROLLMENT_DEVICES, PSK_BOOTSTRAP, PSK_PROOFS_CHECK } from '@meterkeep/contracts';
 import {
   type Api,
   type MintedBatch,
@@ -211,7 +211,12 @@ describe('traces: one bootstrap request is one trace across the services and the
             span.kind === KIND.CONSUMER &&
             span.name === `process ${DEVICE_LIFECYCLE.name}`,
         );
+        // …and its outbox relayed the registry's event (the meter ACTIVE) in the same trace.
+        const relayed = spans.some(
+          (span) => span.service === 'enrollment' && span.name === `send ${ENROLLMENT_DEVICES.name}`,
+        );
         return consumed &&
+          relayed &&
           spans.some((span) => dbSystem(span) === 'postgresql' && descendsFrom(span, consumed, spans))
           ? spans
           : undefined;
@@ -259,6 +264,20 @@ describe('traces: one bootstrap request is one trace across the services and the
       name: `process ${DEVICE_LIFECYCLE.name}`,
     });
     expect(processed.parentSpanId).toBe(send.spanId);
+  });
+
+  it('continues through the outbox: enrollment relays the registry event in the trace that wrote it', () => {
+    const processed = one(traceSpans, {
+      service: 'enrollment',
+      kind: KIND.CONSUMER,
+      name: `process ${DEVICE_LIFECYCLE.name}`,
+    });
+    const relayed = one(traceSpans, {
+      service: 'enrollment',
+      kind: KIND.PRODUCER,
+      name: `send ${ENROLLMENT_DEVICES.name}`,
+    });
+    expect(relayed.parentSpanId).toBe(processed.spanId);
   });
 
   it('shows PostgreSQL and Redis (the maintained instrumentations) inside the trace', () => {
