@@ -21,6 +21,7 @@ import {
   ConsoleSpanExporter,
   InMemorySpanExporter,
   NoopSpanProcessor,
+  ParentBasedSampler,
   SimpleSpanProcessor,
   type SpanExporter,
   type SpanProcessor,
@@ -151,8 +152,9 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     }),
     resourceDetectors: [hostDetector, processDetector, envDetector],
     instrumentations,
-    // Without a processor the provider still hands out span contexts; sampling nothing costs least.
-    ...(processors.length === 0 ? { sampler: new AlwaysOffSampler() } : {}),
+    // Without a processor the provider still hands out span contexts. Its own traces are sampled out
+    // (cheapest); a caller's sampled trace stays sampled, so services downstream that export keep it.
+    ...(processors.length === 0 ? { sampler: new ParentBasedSampler({ root: new AlwaysOffSampler() }) } : {}),
     spanProcessors: processors.length === 0 ? [new NoopSpanProcessor()] : processors,
     metricReaders,
     views: dropInstrumentationMetrics(instrumentations),
