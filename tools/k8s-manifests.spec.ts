@@ -1111,6 +1111,23 @@ describe('k8s manifests', () => {
     });
   });
 
+  it('name each pod, its namespace and node to telemetry from the downward API (K8S_*)', () => {
+    const all = base.map((d) => d.manifest);
+    const expected = {
+      K8S_POD_NAME: 'metadata.name',
+      K8S_POD_UID: 'metadata.uid',
+      K8S_NAMESPACE_NAME: 'metadata.namespace',
+      K8S_NODE_NAME: 'spec.nodeName',
+    };
+    for (const name of Object.keys(SERVICES)) {
+      const env = serviceContainer(name, workloadSpec(workloads(all, name)[0]))?.env ?? [];
+      const given = Object.fromEntries(
+        env.filter((e) => e.name in expected).map((e) => [e.name, e.valueFrom?.fieldRef?.fieldPath]),
+      );
+      expect(given, name).toEqual(expected);
+    }
+  });
+
   it('refuse an Ingress that routes /internal/, or device TLS without passthrough', () => {
     const ingress = (
       name: string,
@@ -1253,6 +1270,21 @@ describe('service image (deploy/docker)', () => {
     const copies = final.body.filter((i) => i.keyword === 'COPY' || i.keyword === 'ADD').map((i) => i.rest);
     expect(copies.filter((c) => /(^|\s)\.\/?\s/.test(c) && !c.includes('--from='))).toEqual([]);
     expect(final.body.filter((i) => i.keyword === 'RUN' && /npm (ci|install)/.test(i.rest))).toEqual([]);
+  });
+
+  it('carries the root package.json beside dist/, where telemetry reads service.version', () => {
+    // meterkeepVersion() walks up from dist/libs/config to the package named meterkeep: /app/package.json.
+    const workdir = final.body.filter((i) => i.keyword === 'WORKDIR').at(-1)?.rest;
+    expect(workdir).toBe('/app');
+    const copies = final.body.filter((i) => i.keyword === 'COPY').map((i) => i.rest.split(/\s+/));
+    expect(
+      copies.some(
+        (c) => c.at(-2)?.endsWith('/package.json') && /^(\.\/|\/app\/)package\.json$/.test(c.at(-1)!),
+      ),
+    ).toBe(true);
+    expect(copies.some((c) => c.at(-2)?.endsWith('/dist') && /^(\.\/|\/app\/)dist$/.test(c.at(-1)!))).toBe(
+      true,
+    );
   });
 
   it('starts node as PID 1 with source maps, in production mode', () => {

@@ -1,13 +1,13 @@
+// First: telemetry starts before the modules its instrumentations hook are loaded (see telemetry.ts).
+import { telemetry } from './telemetry';
 import { loadConfig } from '@meterkeep/config';
-import { startServiceTelemetry } from '@meterkeep/observability';
 import { runMain } from '@meterkeep/service-runtime';
 import { AppModule, configureApp, lifecycleTransport } from './app.module';
 import { BOOTSTRAP_ENVIRONMENT, BootstrapConfig, DEFAULT_PORT } from './config';
 
 runMain({
   name: 'bootstrap',
-  // Tracing and metrics start before config is read and the service is built.
-  telemetry: () => startServiceTelemetry('bootstrap'),
+  telemetry,
   build: () => {
     const config = loadConfig(BootstrapConfig);
     return {

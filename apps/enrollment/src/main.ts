@@ -1,5 +1,6 @@
+// First: telemetry starts before the modules its instrumentations hook are loaded (see telemetry.ts).
+import { telemetry } from './telemetry';
 import { loadConfig } from '@meterkeep/config';
-import { startServiceTelemetry } from '@meterkeep/observability';
 import { runMain } from '@meterkeep/service-runtime';
 import { AppModule, lifecycleTransport } from './app.module';
 import { DEFAULT_PORT, ENROLLMENT_ENVIRONMENT, EnrollmentConfig } from './config';
@@ -7,8 +8,7 @@ import { setupOpenApi } from './openapi/openapi';
 
 runMain({
   name: 'enrollment',
-  // Tracing and metrics start before config is read and the service is built.
-  telemetry: () => startServiceTelemetry('enrollment'),
+  telemetry,
   build: () => {
     const config = loadConfig(EnrollmentConfig);
     return {

@@ -1,5 +1,6 @@
+// First: telemetry starts before the modules its instrumentations hook are loaded (see telemetry.ts).
+import { telemetry } from './telemetry';
 import { loadConfig } from '@meterkeep/config';
-import { startServiceTelemetry } from '@meterkeep/observability';
 import { runMain } from '@meterkeep/service-runtime';
 import { AppModule, deviceEventsTransport } from './app.module';
 import { DEFAULT_PORT, OTA_DISTRIBUTOR_ENVIRONMENT, OtaDistributorConfig } from './config';
@@ -7,8 +8,7 @@ import { configureHttp } from './configure-http';
 
 runMain({
   name: 'ota-distributor',
-  // Tracing and metrics start before config is read and the service is built.
-  telemetry: () => startServiceTelemetry('ota-distributor'),
+  telemetry,
   build: () => {
     const config = loadConfig(OtaDistributorConfig);
     return {

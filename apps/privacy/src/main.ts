@@ -1,5 +1,6 @@
+// First: telemetry starts before the modules its instrumentations hook are loaded (see telemetry.ts).
+import { telemetry } from './telemetry';
 import { loadConfig } from '@meterkeep/config';
-import { startServiceTelemetry } from '@meterkeep/observability';
 import { runMain } from '@meterkeep/service-runtime';
 import { AppModule } from './app.module';
 import { DEFAULT_PORT, PRIVACY_ENVIRONMENT, PrivacyConfig } from './config';
@@ -7,8 +8,7 @@ import { setupOpenApi } from './openapi/openapi';
 
 runMain({
   name: 'privacy',
-  // Tracing and metrics start before config is read and the service is built.
-  telemetry: () => startServiceTelemetry('privacy'),
+  telemetry,
   build: () => {
     const config = loadConfig(PrivacyConfig);
     return {

@@ -1,6 +1,7 @@
-import cluster from 'node:cluster';
+// First: telemetry starts before the modules its instrumentations hook are loaded (see telemetry.ts).
+import { telemetry } from './telemetry';
 import { loadConfig } from '@meterkeep/config';
-import { createLogger, startServiceTelemetry } from '@meterkeep/observability';
+import { createLogger } from '@meterkeep/observability';
 import { runMain } from '@meterkeep/service-runtime';
 import { AppModule, configureApp } from './app.module';
 import {
@@ -11,19 +12,18 @@ import {
 } from './config';
 import { runWorkers } from './workers';
 
-const workers = Number(process.env.TELEMETRY_WORKERS ?? 1);
-if (cluster.isPrimary && Number.isInteger(workers) && workers > 1) {
-  // The primary only forks and supervises; each worker loads and checks the config itself.
+if (telemetry === undefined) {
+  // The primary only forks and supervises (TELEMETRY_WORKERS > 1); each worker loads and checks the
+  // config itself.
   runWorkers(
-    workers,
+    Number(process.env.TELEMETRY_WORKERS),
     process.env.TELEMETRY_INSTANCE_ID ?? defaultInstanceId(),
     createLogger({ service: 'telemetry-ingest', level: process.env.LOG_LEVEL ?? 'info' }),
   );
 } else {
   runMain({
     name: 'telemetry-ingest',
-    // Tracing and metrics start before config is read and the service is built.
-    telemetry: () => startServiceTelemetry('telemetry-ingest'),
+    telemetry,
     build: () => {
       const config = loadConfig(TelemetryIngestConfig);
       return {

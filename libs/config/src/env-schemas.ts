@@ -104,6 +104,20 @@ export const otelSchema = z
     METRICS_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
     /** Where it binds: every interface by default (Prometheus scrapes the pod's address). */
     METRICS_HOST: z.string().min(1).default('0.0.0.0'),
+    /**
+     * Read by the OpenTelemetry SDK itself: they name the service and add resource attributes
+     * (`key=value,key=value`), over the service's own name, its release and the Kubernetes names below.
+     */
+    OTEL_SERVICE_NAME: z.string().min(1).optional(),
+    OTEL_RESOURCE_ATTRIBUTES: z.string().optional(),
+    /**
+     * The pod as the Kubernetes downward API gives it (metadata.name, metadata.uid, metadata.namespace,
+     * spec.nodeName): the resource attributes k8s.pod.name, k8s.pod.uid, k8s.namespace.name, k8s.node.name.
+     */
+    K8S_POD_NAME: z.string().min(1).optional(),
+    K8S_POD_UID: z.string().min(1).optional(),
+    K8S_NAMESPACE_NAME: z.string().min(1).optional(),
+    K8S_NODE_NAME: z.string().min(1).optional(),
   })
   // The collector address is needed only when something is sent to one.
   .refine(

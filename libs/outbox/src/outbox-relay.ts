@@ -1,3 +1,4 @@
+import { ROOT_CONTEXT, context, propagation } from '@opentelemetry/api';
 import { type Kysely, sql } from 'kysely';
 import type { EventEnvelope, TopicContract } from '@meterkeep/contracts';
 import type { Logger } from '@meterkeep/observability';
@@ -98,7 +99,11 @@ export class OutboxRelay<DB extends OutboxDb = OutboxDb> implements OutboxNudge 
         const contract = this.contracts.get(run.topic);
         if (!contract)
           throw new Error(`outbox holds an event for ${run.topic}, which this service does not publish`);
-        await this.options.publisher.publishMany(contract, run.payloads as EventEnvelope[]);
+        // Published inside the writer's trace: the producer's span (and the consumers') continue it.
+        const writer = run.traceContext ? propagation.extract(ROOT_CONTEXT, run.traceContext) : ROOT_CONTEXT;
+        await context.with(writer, () =>
+          this.options.publisher.publishMany(contract, run.payloads as EventEnvelope[]),
+        );
       }
       await this.repository.remove(
         trx,
@@ -150,13 +155,24 @@ function outboxDb<DB extends OutboxDb>(db: Kysely<DB>): Kysely<OutboxDb> {
   return db as unknown as Kysely<OutboxDb>;
 }
 
-/** Consecutive records of one topic, in order: each run is one publish request. */
-export function runsByTopic(batch: readonly OutboxRecord[]): { topic: string; payloads: unknown[] }[] {
-  const runs: { topic: string; payloads: unknown[] }[] = [];
+export interface OutboxRun {
+  topic: string;
+  traceContext: Record<string, string> | null;
+  payloads: unknown[];
+}
+
+/**
+ * Consecutive records of one topic written in one trace, in order: each run is one publish request
+ * (the events of one transaction, or of writers outside any trace, still leave together).
+ */
+export function runsByTopic(batch: readonly OutboxRecord[]): OutboxRun[] {
+  const runs: OutboxRun[] = [];
+  const traceOf = (traceContext: Record<string, string> | null) => traceContext?.traceparent;
   for (const record of batch) {
     const last = runs.at(-1);
-    if (last?.topic === record.topic) last.payloads.push(record.payload);
-    else runs.push({ topic: record.topic, payloads: [record.payload] });
+    if (last?.topic === record.topic && traceOf(last.traceContext) === traceOf(record.traceContext))
+      last.payloads.push(record.payload);
+    else runs.push({ topic: record.topic, traceContext: record.traceContext, payloads: [record.payload] });
   }
   return runs;
 }

@@ -7,7 +7,8 @@ import type { ColumnType, Generated, Kysely } from 'kysely';
  *     id bigserial primary key,
  *     topic text not null,
  *     payload jsonb not null,
- *     created_at timestamptz not null default now()
+ *     created_at timestamptz not null default now(),
+ *     trace_context jsonb   -- added later by each service's migration: the writer's W3C trace context
  *   )
  *
  * The DDL stays in each service's migration (a migration is history and never changes with a library).
@@ -19,6 +20,11 @@ export interface OutboxTable {
   /** jsonb: written as JSON text, read back parsed. */
   payload: ColumnType<unknown, string, string>;
   created_at: ColumnType<Date, Date | string | undefined, never>;
+  /**
+   * The trace context of the transaction that wrote the event (traceparent, tracestate), so the
+   * relay publishes it as part of that trace; null when it was written outside any.
+   */
+  trace_context: ColumnType<Record<string, string> | null, string | null | undefined, never>;
 }
 
 export interface OutboxDb {

@@ -1,3 +1,4 @@
+import { context, propagation } from '@opentelemetry/api';
 import type { Kysely } from 'kysely';
 import { type EventEnvelope, type TopicContract, validateEvent } from '@meterkeep/contracts';
 import { type OutboxDb, type OutboxTableOptions, outboxView } from './outbox-table';
@@ -6,6 +7,8 @@ export interface OutboxRecord {
   id: string;
   topic: string;
   payload: unknown;
+  /** The W3C trace context (traceparent, tracestate) the event was written in; null outside a trace. */
+  traceContext: Record<string, string> | null;
 }
 
 const INSERT_CHUNK = 2_000;
@@ -20,9 +23,14 @@ export class OutboxRepository {
     contract: TopicContract<T>,
     events: readonly T[],
   ): Promise<void> {
+    // The writer's trace goes with its events: the relay publishes them as part of it.
+    const carrier: Record<string, string> = {};
+    propagation.inject(context.active(), carrier);
+    const traceContext = Object.keys(carrier).length > 0 ? JSON.stringify(carrier) : null;
     const rows = events.map((event) => ({
       topic: contract.name,
       payload: JSON.stringify(validateEvent(contract, event)),
+      trace_context: traceContext,
     }));
     const db = outboxView(executor, this.options);
     for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
@@ -33,13 +41,14 @@ export class OutboxRepository {
     }
   }
 
-  nextBatch<DB extends OutboxDb>(executor: Kysely<DB>, limit: number): Promise<OutboxRecord[]> {
-    return outboxView(executor, this.options)
+  async nextBatch<DB extends OutboxDb>(executor: Kysely<DB>, limit: number): Promise<OutboxRecord[]> {
+    const rows = await outboxView(executor, this.options)
       .selectFrom('outbox')
-      .select(['id', 'topic', 'payload'])
+      .select(['id', 'topic', 'payload', 'trace_context'])
       .orderBy('id')
       .limit(limit)
       .execute();
+    return rows.map(({ trace_context, ...row }) => ({ ...row, traceContext: trace_context }));
   }
 
   async remove<DB extends OutboxDb>(executor: Kysely<DB>, ids: readonly string[]): Promise<void> {

@@ -1,6 +1,7 @@
 // The outbox on the real PostgreSQL, with a recording publisher in place of Kafka (enrollment's and
 // privacy's integration suites run it against the real broker).
 import { randomUUID } from 'node:crypto';
+import { type SpanContext, trace } from '@opentelemetry/api';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -72,7 +73,8 @@ describe('the transactional outbox', () => {
       id bigserial primary key,
       topic text not null,
       payload jsonb not null,
-      created_at timestamptz not null default now()
+      created_at timestamptz not null default now(),
+      trace_context jsonb
     )`.execute(db);
   });
   afterAll(async () => {
@@ -229,6 +231,48 @@ describe('the transactional outbox', () => {
       } finally {
         await relay.stop();
       }
+    });
+  });
+
+  describe('traces', () => {
+    let telemetry: Telemetry;
+    beforeAll(() => {
+      telemetry = startTelemetry({
+        serviceName: 'outbox-it',
+        traces: 'memory',
+        metrics: 'none',
+        instrument: false,
+      });
+    });
+    afterAll(() => telemetry?.shutdown());
+
+    it('publishes each event inside the trace of the transaction that wrote it', async () => {
+      const tracer = trace.getTracer('outbox-it');
+      const write = (meterId: string) =>
+        tracer.startActiveSpan(`write ${meterId}`, async (span) => {
+          await outbox.enqueue(db, PRIVACY_OCCUPANCIES, [occupancyEvent(meterId)]);
+          span.end();
+          return span.spanContext();
+        });
+      const first = await write('MTR-T1');
+      const second = await write('MTR-T2');
+      await outbox.enqueue(db, PRIVACY_OCCUPANCIES, [occupancyEvent('MTR-T3')]);
+      // What a producer publishing the run would take as its parent (EventProducer's send span).
+      const parents: (SpanContext | undefined)[] = [];
+      const publisher: EventPublisher = {
+        publishMany: (_contract, events) => {
+          for (const _event of events) parents.push(trace.getActiveSpan()?.spanContext());
+          return Promise.resolve();
+        },
+      };
+      const relay = new OutboxRelay({ db, publisher, topics: [PRIVACY_OCCUPANCIES], logger });
+      expect(await relay.relayBatch()).toBe(3);
+      // One publish per writer's trace; the event written outside any trace is published outside one.
+      expect(parents.map((parent) => parent && [parent.traceId, parent.spanId])).toEqual([
+        [first.traceId, first.spanId],
+        [second.traceId, second.spanId],
+        undefined,
+      ]);
     });
   });
 });

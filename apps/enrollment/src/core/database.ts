@@ -2,6 +2,7 @@ import type { ColumnType, Generated, Kysely, Selectable } from 'kysely';
 import type { AuditChainHeadsTable } from '@meterkeep/audit';
 import type { Role } from '@meterkeep/service-runtime';
 import type { DeviceState } from '../devices/device-state-machine';
+import type { OutboxTable } from '@meterkeep/outbox';
 
 /** Written as a Date or ISO string, read back as a Date. */
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -87,13 +88,6 @@ export interface EnrollmentUploadsTable {
   rejected_rows: Json;
   started_at: Timestamp;
   finished_at: Timestamp;
-}
-
-export interface OutboxTable {
-  id: Generated<string>;
-  topic: string;
-  payload: Json;
-  created_at: CreatedAt;
 }
 
 export interface ProcessedEventsTable {

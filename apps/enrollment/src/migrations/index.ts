@@ -3,6 +3,7 @@ import { createEnrollmentTables } from './0001_create_enrollment_tables';
 import { addDeviceGateways } from './0002_add_device_gateways';
 import { scopeDevicesToTenant } from './0003_scope_devices_to_tenant';
 import { addFactoryCredentialRevocation } from './0004_add_factory_credential_revocation';
+import { addOutboxTraceContext } from './0005_add_outbox_trace_context';
 
 /** Versioned migrations of the enrollment schema, applied in name order at start-up. */
 export const migrations: MigrationSet = {
@@ -10,4 +11,5 @@ export const migrations: MigrationSet = {
   '0002_add_device_gateways': addDeviceGateways,
   '0003_scope_devices_to_tenant': scopeDevicesToTenant,
   '0004_add_factory_credential_revocation': addFactoryCredentialRevocation,
+  '0005_add_outbox_trace_context': addOutboxTraceContext,
 };

@@ -1,30 +1,25 @@
-import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { trace } from '@opentelemetry/api';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '@meterkeep/observability';
-
-const tracer = trace.getTracer('meterkeep-http');
+import { UNMATCHED_ROUTE, routeTemplate } from './metrics.middleware';
 
 /**
- * One SERVER span per request, continuing the caller's trace and active while the request is handled,
- * and one access-log line per request carrying that trace id (health probes log at debug only).
+ * Names each request's SERVER span (the http instrumentation's, which continued the caller's trace) by
+ * its route template, `POST /bs/v1/psk/bootstrap`, never its path (a path may hold a device id), and
+ * writes one access-log line per request carrying its trace id (health probes log at debug only).
  */
 export function traceRequests(logger: Logger) {
   return (request: Request, response: Response, next: NextFunction): void => {
     const started = performance.now();
-    const parent = propagation.extract(context.active(), request.headers);
-    const span = tracer.startSpan(
-      `${request.method} ${request.path}`,
-      {
-        kind: SpanKind.SERVER,
-        attributes: { 'http.request.method': request.method, 'url.path': request.path },
-      },
-      parent,
-    );
-    response.on('finish', () => {
-      span.setAttribute('http.response.status_code', response.statusCode);
-      if (response.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
-      span.end();
-      const { traceId, spanId } = span.spanContext();
+    const span = trace.getActiveSpan();
+    // 'finish' comes before the instrumentation ends the span (on 'close'), and after routing.
+    response.once('finish', () => {
+      const route = routeTemplate(request);
+      if (span && route !== UNMATCHED_ROUTE) {
+        span.setAttribute('http.route', route);
+        span.updateName(`${request.method} ${route}`);
+      }
+      const { traceId, spanId } = span?.spanContext() ?? {};
       const level = request.path.startsWith('/health/') ? 'debug' : 'info';
       logger[level](
         {
@@ -38,6 +33,6 @@ export function traceRequests(logger: Logger) {
         'request',
       );
     });
-    context.with(trace.setSpan(parent, span), next);
+    next();
   };
 }

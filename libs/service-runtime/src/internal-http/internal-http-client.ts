@@ -3,6 +3,7 @@ import { request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
 import { type PeerCertificate, checkServerIdentity } from 'node:tls';
 import { SpanKind, SpanStatusCode, context, propagation, trace } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
 import type { z } from 'zod';
 import type { Logger } from '@meterkeep/observability';
 import {
@@ -111,15 +112,21 @@ export class InternalHttpClient {
           'http.request.method': route.method,
           'url.template': route.path,
           'server.address': this.base.hostname,
+          'server.port': Number(this.base.port || 443),
           'meterkeep.route': route.name,
         },
       },
       async (span) => {
         try {
+          // The callee continues this span's trace: its SERVER span is this CLIENT span's child.
           const carrier: Record<string, string> = {};
           propagation.inject(context.active(), carrier);
           for (const [name, value] of Object.entries(carrier)) init.headers.set(name, value);
-          const { status, body } = await this.send(route, url, init, expected);
+          // This span is the call: the http instrumentation adds no second CLIENT span (named by method
+          // only) under it, nor a traceparent of its own.
+          const { status, body } = await context.with(suppressTracing(context.active()), () =>
+            this.send(route, url, init, expected),
+          );
           span.setAttribute('http.response.status_code', status);
           // The body was parsed by the schema the route declares for this status just above.
           return { status, body } as RouteAnswer<R, SuccessOf<R> | S>;
