@@ -167,8 +167,7 @@ describe('planRelease properties', () => {
             atRelease,
             readings,
             released,
-            now,
-            graceMs: 0,
+            closedBefore: now,
           });
           for (const release of releases) {
             // Permitted whole at reading time and at release time, closed, and a calendar window.
@@ -222,8 +221,7 @@ describe('planRelease properties', () => {
       atRelease: 'monthly',
       readings,
       released: [],
-      now: H1,
-      graceMs: 0,
+      closedBefore: H1,
     });
     expect(gate.map((r) => r.level)).toEqual(['monthly', 'monthly']);
     const sets = gate.map((r) => readingsIn(readings, r));

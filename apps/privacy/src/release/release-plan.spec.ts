@@ -5,6 +5,7 @@ import {
   type ReleasePlanInput,
   type ReleasedWindow,
   type StagedReading,
+  closedBefore,
   planRelease,
 } from './release-plan';
 
@@ -22,7 +23,10 @@ function halfHours(from: number, to: number, quantity = 1): StagedReading[] {
   return readings;
 }
 
-function plan(overrides: Partial<ReleasePlanInput>): ReturnType<typeof planRelease> {
+function plan(
+  overrides: Partial<ReleasePlanInput> & { now?: number; graceMs?: number },
+): ReturnType<typeof planRelease> {
+  const { now = at('2027-01-01T00:00:00Z'), graceMs = 0, ...rest } = overrides;
   return planRelease({
     timeZone: LONDON,
     occupancy: { from: at('2026-01-01T00:00:00Z'), to: null },
@@ -30,9 +34,8 @@ function plan(overrides: Partial<ReleasePlanInput>): ReturnType<typeof planRelea
     atRelease: 'monthly',
     readings: [],
     released: [],
-    now: at('2027-01-01T00:00:00Z'),
-    graceMs: 0,
-    ...overrides,
+    closedBefore: now - graceMs,
+    ...rest,
   });
 }
 
@@ -150,6 +153,20 @@ describe('planRelease', () => {
     expect(plan({ readings, now: at('2026-02-20T00:00:00Z') })).toEqual([]);
     expect(plan({ readings, now: at('2026-03-01T00:00:00Z'), graceMs: HOUR })).toEqual([]);
     expect(plan({ readings, now: at('2026-03-01T01:00:00Z'), graceMs: HOUR })).toHaveLength(1);
+  });
+
+  it('while readings still arrive, a window closes no later than they reached (a backlog is no gap)', () => {
+    const now = at('2026-12-03T00:00:00Z');
+    const graceMs = 15 * 60_000;
+    const watermark = at('2026-01-12T00:00:00Z');
+    const catchingUp = closedBefore({ now, graceMs, watermark, lastReceivedAt: now - 1_000 });
+    expect(catchingUp).toBe(watermark);
+    const readings = halfHours(at('2026-01-01T00:00:00Z'), watermark);
+    expect(plan({ readings, closedBefore: catchingUp })).toEqual([]);
+    // Quiet for the grace: the clock decides.
+    expect(closedBefore({ now, graceMs, watermark, lastReceivedAt: now - graceMs })).toBe(now - graceMs);
+    // Live: the clock, with the grace, comes first.
+    expect(closedBefore({ now, graceMs, watermark: now, lastReceivedAt: now })).toBe(now - graceMs);
   });
 
   it('never releases register snapshots (running totals) and never a window twice', () => {

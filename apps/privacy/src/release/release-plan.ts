@@ -17,8 +17,9 @@ import { type ReleaseLevel, type Span, childWindows, finerLevel, windowOf } from
  *   purpose), and a window once any part of it is released is never released whole. Sums over disjoint
  *   windows can only be added to sums over unions of those windows: nothing finer is derivable by
  *   subtraction (release-plan.property.spec.ts).
- * - A window is released once, after it closed (its end plus the grace for late readings); a reading
- *   that arrives for a window already released stays unreleased (a correction would be a difference).
+ * - A window is released once, after it closed (closedBefore: its end plus the grace for late readings,
+ *   and its readings in); a reading that arrives for a window already released stays unreleased (a
+ *   correction would be a difference).
  */
 
 export interface StagedReading {
@@ -64,9 +65,27 @@ export interface ReleasePlanInput {
   readings: readonly StagedReading[];
   /** What was released before for this (occupancy, recipient, purpose). */
   released: readonly ReleasedWindow[];
+  /** Windows ending at or before this instant are closed (closedBefore()). */
+  closedBefore: number;
+}
+
+/**
+ * Up to when windows are closed: `grace` after their end by the clock, and, while the occupancy's
+ * readings are still arriving, no later than the readings reached (event time), so a consumer catching
+ * up on a backlog never releases a window before its readings are in. Once nothing arrived for the grace,
+ * the clock alone decides (a meter that fell silent).
+ */
+export function closedBefore(options: {
   now: number;
-  /** How long after its end a window waits for late readings before it is released. */
   graceMs: number;
+  /** The latest interval end staged for the occupancy. */
+  watermark: number;
+  /** When the occupancy's last reading was staged. */
+  lastReceivedAt: number;
+}): number {
+  const byClock = options.now - options.graceMs;
+  const quiet = options.now - options.lastReceivedAt >= options.graceMs;
+  return quiet ? byClock : Math.min(byClock, options.watermark);
 }
 
 /** The coarsest permission over a span; `none` where no permission span covers part of it. */
@@ -109,7 +128,7 @@ function totalsOf(readings: readonly StagedReading[]): ReleaseTotal[] {
 
 /** The values to release now; the caller records them as released once they are produced. */
 export function planRelease(input: ReleasePlanInput): Release[] {
-  const { timeZone, occupancy, now, graceMs } = input;
+  const { timeZone, occupancy } = input;
   const occupancyEnd = occupancy.to ?? Number.POSITIVE_INFINITY;
   const readings = input.readings
     .filter(isReleasable)
@@ -136,7 +155,7 @@ export function planRelease(input: ReleasePlanInput): Release[] {
     if (touched.length > 0) return descend();
     const permitted = coarser(coarsestOver(input.permissions, span), input.atRelease);
     if (permitted === level) {
-      if (span.end + graceMs <= now) releases.push({ level, ...span, totals: totalsOf(held) });
+      if (span.end <= input.closedBefore) releases.push({ level, ...span, totals: totalsOf(held) });
       return;
     }
     if (permitted === 'none' || rank(permitted) > rank(level)) descend();

@@ -16,7 +16,7 @@ import {
   permittedGranularity,
 } from '../consents/policy';
 import { assertHalfHourZone } from './calendar-windows';
-import { planRelease } from './release-plan';
+import { closedBefore, planRelease } from './release-plan';
 import { ReleaseKeys } from './release-keys';
 import { type ReleasedRow, ReleaseRepository } from './release.repository';
 
@@ -110,7 +110,13 @@ export class ReleaseWindowsUseCase {
     assertHalfHourZone(policy.timeZone, now.getTime());
     const entries = (await this.consents.list(trx, occupancy.tenant_id, occupancyId)).map(toLedgerEntry);
     const terms = toOccupancyTerms(occupancy);
-    const readings = await this.repository.readings(trx, occupancyId, since);
+    const { readings, watermark, lastReceivedAt } = await this.repository.readings(trx, occupancyId, since);
+    const closed = closedBefore({
+      now: now.getTime(),
+      graceMs: this.config.PRIVACY_RELEASE_GRACE_S * 1000,
+      watermark,
+      lastReceivedAt,
+    });
     const released = await this.repository.released(trx, occupancyId);
     // The ledger at release time; for an occupancy that ended, as it stood at its end.
     const releaseAt = new Date(Math.min(now.getTime(), (occupancy.valid_to?.getTime() ?? Infinity) - 1));
@@ -128,8 +134,7 @@ export class ReleaseWindowsUseCase {
         atRelease: permittedGranularity(entries, terms, recipient, purpose, releaseAt, policy),
         readings,
         released: released.filter((r) => r.recipient === recipient && r.purpose === purpose),
-        now: now.getTime(),
-        graceMs: this.config.PRIVACY_RELEASE_GRACE_S * 1000,
+        closedBefore: closed,
       });
       if (plan.length === 0) continue;
       const key = await this.keys.forPurpose(trx, occupancy, recipient, purpose);
@@ -152,6 +157,10 @@ export class ReleaseWindowsUseCase {
       }
       key.key.fill(0);
     }
+    this.logger.debug(
+      { occupancyId, readings: readings.length, released: released.length, releasing: events.length },
+      'release pass over an occupancy',
+    );
     if (events.length === 0) return 0;
     await this.repository.recordReleased(trx, occupancyId, rows);
     await this.producer.publishMany(TELEMETRY_RELEASED, events);

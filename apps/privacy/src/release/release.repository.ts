@@ -88,20 +88,33 @@ export class ReleaseRepository {
       .executeTakeFirst();
   }
 
-  async readings(trx: Executor, occupancyId: string, since: Date): Promise<StagedReading[]> {
+  /** The staged readings, how far they reach (interval end) and when the last one was staged. */
+  async readings(
+    trx: Executor,
+    occupancyId: string,
+    since: Date,
+  ): Promise<{ readings: StagedReading[]; watermark: number; lastReceivedAt: number }> {
     const rows = await trx
       .selectFrom('release_readings')
-      .select(['obis', 'unit', 'interval_start', 'interval_minutes', 'quantity'])
+      .select(['obis', 'unit', 'interval_start', 'interval_minutes', 'quantity', 'received_at'])
       .where('occupancy_id', '=', occupancyId)
       .where('interval_start', '>=', since)
       .execute();
-    return rows.map((r) => ({
-      obis: r.obis,
-      unit: r.unit,
-      intervalStart: r.interval_start.getTime(),
-      intervalMinutes: r.interval_minutes,
-      quantity: r.quantity,
-    }));
+    let watermark = 0;
+    let lastReceivedAt = 0;
+    const readings = rows.map((r) => {
+      const intervalStart = r.interval_start.getTime();
+      watermark = Math.max(watermark, intervalStart + r.interval_minutes * 60_000);
+      lastReceivedAt = Math.max(lastReceivedAt, r.received_at.getTime());
+      return {
+        obis: r.obis,
+        unit: r.unit,
+        intervalStart,
+        intervalMinutes: r.interval_minutes,
+        quantity: r.quantity,
+      };
+    });
+    return { readings, watermark, lastReceivedAt };
   }
 
   async released(
