@@ -5,9 +5,17 @@ import {
   PRIVACY_CONSENT_STATE,
   PRIVACY_CONSENTS,
   PRIVACY_OCCUPANCIES,
+  TELEMETRY_READINGS,
+  TELEMETRY_RELEASED,
 } from '@meterkeep/contracts';
+import type { KafkaTransport } from '@meterkeep/kafka/nest';
 import type { Logger } from '@meterkeep/observability';
-import { PlatformModule, ServiceCoreModule } from '@meterkeep/service-runtime';
+import {
+  type ConsumerTuning,
+  PlatformModule,
+  ServiceCoreModule,
+  consumerTransport,
+} from '@meterkeep/service-runtime';
 import { OperatorAuthModule } from '@meterkeep/service-runtime/operator-auth';
 import { AuditModule } from './audit/audit.module';
 import type { PrivacyConfig } from './config';
@@ -16,8 +24,11 @@ import { DataKeysModule } from './data-keys/data-keys.module';
 import { migrations } from './migrations';
 import { OccupanciesModule } from './occupancies/occupancies.module';
 import { OutboxModule } from './outbox/outbox.module';
+import { ReleaseModule } from './release/release.module';
 
 export const SERVICE_NAME = 'privacy';
+/** The release gate's consumer group on telemetry.readings.v1. */
+export const RELEASE_GROUP = 'privacy-release';
 
 export interface AppOptions {
   /** The PostgreSQL schema; the service's name unless a test isolates itself. */
@@ -41,6 +52,7 @@ export class AppModule {
             PRIVACY_CONSENTS,
             PRIVACY_CONSENT_STATE,
             ENROLLMENT_API_KEY_REVOCATIONS,
+            TELEMETRY_RELEASED,
           ],
           ...(options.schema !== undefined && { schema: options.schema }),
         }),
@@ -51,7 +63,26 @@ export class AppModule {
         DataKeysModule,
         OccupanciesModule,
         ConsentsModule,
+        ReleaseModule,
       ],
     };
   }
+}
+
+/** The Kafka consumer feeding the release gate: sealed readings, opened and staged per occupancy. */
+export function releaseTransport(
+  config: PrivacyConfig,
+  logger: Logger,
+  overrides: ConsumerTuning = {},
+): KafkaTransport {
+  return consumerTransport({
+    service: SERVICE_NAME,
+    config,
+    logger,
+    groupId: RELEASE_GROUP,
+    contracts: [TELEMETRY_READINGS],
+    // Records of one meter stay in order; staging is idempotent, so several partitions go at once.
+    partitionsConsumedConcurrently: 4,
+    ...overrides,
+  });
 }

@@ -13,6 +13,7 @@ import {
   serviceEnv,
 } from '@meterkeep/config';
 import { kekEpochEnv } from './key-epochs/kek-epochs.config';
+import { releaseGateEnv } from './release/release.config';
 
 export const DEFAULT_PORT = DEFAULT_PORTS.services.privacy;
 
@@ -52,6 +53,7 @@ export const PrivacyConfig = z.object({
   ...s3Env,
   ...privacyKekEnv,
   ...internalApiEnv,
+  ...releaseGateEnv,
 });
 export type PrivacyConfig = z.infer<typeof PrivacyConfig>;
 

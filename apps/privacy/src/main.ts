@@ -2,7 +2,7 @@
 import { telemetry } from './telemetry';
 import { loadConfig } from '@meterkeep/config';
 import { runMain } from '@meterkeep/service-runtime';
-import { AppModule } from './app.module';
+import { AppModule, releaseTransport } from './app.module';
 import { DEFAULT_PORT, PRIVACY_ENVIRONMENT, PrivacyConfig } from './config';
 import { setupOpenApi } from './openapi/openapi';
 
@@ -13,6 +13,7 @@ runMain({
     const config = loadConfig(PrivacyConfig);
     return {
       module: (logger) => AppModule.forRoot(config, logger),
+      transports: (logger) => [releaseTransport(config, logger)],
       configure: setupOpenApi,
       port: config.PORT ?? DEFAULT_PORT,
       host: config.HOST,

@@ -16,6 +16,7 @@ import { KekEpochsRepository } from '../src/key-epochs/kek-epochs.repository';
 import { KekEpochUnavailableError, KekRing } from '../src/key-epochs/kek-ring';
 import { KekRingStore } from '../src/key-epochs/kek-ring-store';
 import { type RotateKekOptions, RotateKekUseCase } from '../src/key-epochs/rotate-kek.use-case';
+import { ReleaseKeys } from '../src/release/release-keys';
 import { EnrollmentProcess, PrivacyHarness, TopicTap, testKafka } from './privacy-test-kit';
 
 const run = promisify(execFile);
@@ -63,15 +64,20 @@ describe('privacy: KEK epochs', () => {
       .executeTakeFirstOrThrow();
   const epochRow = (epoch: number) =>
     h.db.selectFrom('kek_epochs').selectAll().where('epoch', '=', epoch).executeTakeFirstOrThrow();
-  const liveKeysOutside = async (epoch: number) =>
-    (
-      await h.db
-        .selectFrom('data_keys')
-        .select('key_id')
-        .where('wrapped_key', 'is not', null)
-        .where('kek_epoch', '<>', epoch)
-        .execute()
-    ).length;
+  /** Live keys outside the epoch: data keys and the release gate's keys alike. */
+  const liveKeysOutside = async (epoch: number) => {
+    let live = 0;
+    for (const table of ['data_keys', 'release_keys'] as const)
+      live += (
+        await h.db
+          .selectFrom(table)
+          .select('key_id')
+          .where('wrapped_key', 'is not', null)
+          .where('kek_epoch', '<>', epoch)
+          .execute()
+      ).length;
+    return live;
+  };
 
   beforeAll(async () => {
     enrollment = await EnrollmentProcess.start('privacy');
@@ -171,6 +177,36 @@ describe('privacy: KEK epochs', () => {
     expect(answers.map((a) => a.status)).toEqual(answers.map(() => 201));
   });
 
+  it("re-wraps the release gate's purpose keys with the data keys; they open the same after", async () => {
+    const meterId = newMeter();
+    const { occupancyId } = await open(meterId);
+    const occupancy = await h.db
+      .selectFrom('occupancies')
+      .selectAll()
+      .where('occupancy_id', '=', occupancyId)
+      .executeTakeFirstOrThrow();
+    const keys = h.service.app.get(ReleaseKeys);
+    const made = await h.db
+      .transaction()
+      .execute((trx) => keys.forPurpose(trx, occupancy, 'supplier', 'billing'));
+    const { currentEpoch: previous } = await rotate();
+    const report = await rotate({ force: true });
+    expect(report.complete).toBe(true);
+    const stored = await h.db
+      .selectFrom('release_keys')
+      .selectAll()
+      .where('key_id', '=', made!.keyId)
+      .executeTakeFirstOrThrow();
+    expect(stored.kek_epoch).toBe(previous + 1);
+    const again = await h.db
+      .transaction()
+      .execute((trx) => keys.forPurpose(trx, occupancy, 'supplier', 'billing'));
+    expect(again!.keyId).toBe(made!.keyId);
+    expect(again!.key.equals(made!.key)).toBe(true);
+    // An epoch still holding a live release key counts as holding keys.
+    expect(await h.service.app.get(KekEpochsRepository).liveKeys(h.db, previous + 1)).toBeGreaterThan(0);
+  });
+
   it('lets one rotation run at a time: a run finding the lock taken answers busy and does nothing', async () => {
     const { currentEpoch } = await rotate();
     const repository = h.service.app.get(KekEpochsRepository);
@@ -199,11 +235,7 @@ describe('privacy: KEK epochs', () => {
     const plain = new Map<string, string | undefined>();
     for (const meterId of meterIds) plain.set(meterId, await occupancyKey(meterId));
     const { currentEpoch: previous } = await rotate();
-    const live = await h.db
-      .selectFrom('data_keys')
-      .select((eb) => eb.fn.countAll<string>().as('n'))
-      .where('wrapped_key', 'is not', null)
-      .executeTakeFirstOrThrow();
+    const live = { n: await liveKeysOutside(-1) };
 
     // Stopped after one batch of two, as a crash between batches leaves it.
     const partial = await rotate({ force: true, batchSize: 2, maxBatches: 1 });

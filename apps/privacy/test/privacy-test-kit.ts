@@ -8,7 +8,13 @@ import { createDatabase } from '@meterkeep/db';
 import { DATABASE } from '@meterkeep/db/nest';
 import { type KafkaClient as Kafka, createKafkaClient, ensureTopics } from '@meterkeep/kafka';
 import { createLogger } from '@meterkeep/observability';
-import { CONFIG, InternalListenerHost, type RunningService, startService } from '@meterkeep/service-runtime';
+import {
+  CONFIG,
+  type ConsumerTuning,
+  InternalListenerHost,
+  type RunningService,
+  startService,
+} from '@meterkeep/service-runtime';
 import {
   internalCall,
   type ServiceIdentityPems,
@@ -18,7 +24,7 @@ import {
   type HttpResult,
   type RequestOptions,
 } from '@meterkeep/testing';
-import { AppModule } from '../src/app.module';
+import { AppModule, releaseTransport } from '../src/app.module';
 import { PrivacyConfig } from '../src/config';
 import type { PrivacyDb } from '../src/core/database';
 import { setupOpenApi } from '../src/openapi/openapi';
@@ -49,6 +55,8 @@ export interface PrivacyOptions {
   dataKeyGrants?: Record<string, string[]>;
   /** Further settings (e.g. PRIVACY_KEK_CHECK_INTERVAL_S: '0' to drive KEK epochs by hand). */
   env?: Record<string, string>;
+  /** Runs the release gate's consumer too, with these settings (its group, where it starts). */
+  release?: ConsumerTuning;
 }
 
 /** The privacy service started in-process on port 0, with its own schema. */
@@ -82,6 +90,7 @@ export class PrivacyHarness {
     enrollmentUrl,
     dataKeyGrants = {},
     env = {},
+    release,
   }: PrivacyOptions): Promise<PrivacyHarness> {
     const stack = stackEndpoints();
     const schema = `privacy_it_${letters(10)}`;
@@ -120,6 +129,7 @@ export class PrivacyHarness {
       host: '127.0.0.1',
       logger,
       configure: setupOpenApi,
+      ...(release && { transports: [releaseTransport(config, logger, release)] }),
     }).catch(async (error: unknown) => {
       await dropSchema(schema);
       throw error;

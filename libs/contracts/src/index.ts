@@ -8,6 +8,7 @@ export * from './events/enrollment-trust-anchor.event';
 export * from './events/enrollment-api-key-revocation.event';
 export * from './events/telemetry-reading.event';
 export * from './events/telemetry-rejected.event';
+export * from './events/telemetry-released.event';
 export * from './events/ota-campaign.event';
 export * from './events/ota-campaign-v2.event';
 export * from './events/ota-device-status.event';

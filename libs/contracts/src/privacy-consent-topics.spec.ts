@@ -2,6 +2,7 @@
 // person behind a meter (spec §4.1, §4.10). Read from the committed JSON Schema as well as the zod schema.
 import { describe, expect, it } from 'vitest';
 import { PRIVACY_CONSENT_STATE, PRIVACY_CONSENTS } from './events/privacy-consent.event';
+import { TELEMETRY_RELEASED } from './events/telemetry-released.event';
 import { topicJsonSchema } from './schema-snapshot';
 import { ALL_TOPICS } from './topics';
 import { type TopicContract, validateEvent } from './topic-contract';
@@ -20,7 +21,8 @@ function objects(schema: unknown, out: Record<string, unknown>[] = []): Record<s
   return out;
 }
 
-const topics = [PRIVACY_CONSENTS, PRIVACY_CONSENT_STATE] as TopicContract[];
+// telemetry.released.v1 (the release gate's output) is held to the same rule.
+const topics = [PRIVACY_CONSENTS, PRIVACY_CONSENT_STATE, TELEMETRY_RELEASED] as TopicContract[];
 
 describe('consent topics carry no subject or person fields', () => {
   it('are declared with the platform topics (created by the local stack and the admin job)', () => {

@@ -16,6 +16,7 @@ import { PRIVACY_CONFIRMATIONS } from './events/privacy-confirmation.event';
 import { PRIVACY_REQUESTS } from './events/privacy-request.event';
 import { TELEMETRY_READINGS } from './events/telemetry-reading.event';
 import { TELEMETRY_REJECTED } from './events/telemetry-rejected.event';
+import { TELEMETRY_RELEASED } from './events/telemetry-released.event';
 import type { TopicContract } from './topic-contract';
 
 /** Every topic of the platform: the one place a topic is named. */
@@ -28,6 +29,7 @@ export const ALL_TOPICS: readonly TopicContract[] = [
   BOOTSTRAP_OPERATIONAL_CERTIFICATES,
   TELEMETRY_READINGS,
   TELEMETRY_REJECTED,
+  TELEMETRY_RELEASED,
   OTA_CAMPAIGNS,
   OTA_CAMPAIGNS_V2,
   OTA_DEVICE_STATUS,

@@ -1,1 +1,2 @@
 export * from './reading-seal';
+export * from './release-seal';

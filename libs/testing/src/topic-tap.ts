@@ -32,7 +32,13 @@ interface TapConsumer {
   run(config: {
     eachMessage: (payload: {
       partition: number;
-      message: { key: Buffer | null; value: Buffer | null; offset: string };
+      message: {
+        key: Buffer | null;
+        value: Buffer | null;
+        offset: string;
+        timestamp: string;
+        headers?: Record<string, Buffer | string | (Buffer | string)[] | undefined>;
+      };
     }) => Promise<void>;
   }): Promise<void>;
 }
@@ -65,6 +71,9 @@ export interface TappedRecord {
   json: Record<string, unknown>;
   partition: number;
   offset: string;
+  /** The broker's timestamp, epoch milliseconds. */
+  timestamp: number;
+  headers: Record<string, string>;
 }
 
 export interface TopicTapOptions {
@@ -105,6 +114,10 @@ export class TopicTap {
           json: JSON.parse(value || '{}') as Record<string, unknown>,
           partition,
           offset: message.offset,
+          timestamp: Number(message.timestamp),
+          headers: Object.fromEntries(
+            Object.entries(message.headers ?? {}).map(([name, value]) => [name, String(value ?? '')]),
+          ),
         });
         return Promise.resolve();
       },

@@ -8,6 +8,6 @@ import { RecordConsentChangeUseCase } from './record-consent-change.use-case';
 @Module({
   controllers: [ConsentsController],
   providers: [ConsentsRepository, ConsentPolicies, RecordConsentChangeUseCase, ReadConsentsUseCase],
-  exports: [ConsentPolicies],
+  exports: [ConsentPolicies, ConsentsRepository],
 })
 export class ConsentsModule {}

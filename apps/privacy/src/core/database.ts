@@ -75,7 +75,48 @@ export interface KekEpochsTable {
   destroyed_at: Timestamp | null;
 }
 
+/** The release gate's opened interval readings, until their windows are released (release/). */
+export interface ReleaseReadingsTable {
+  tenant_id: string;
+  occupancy_id: string;
+  obis: string;
+  unit: string;
+  interval_start: Timestamp;
+  interval_minutes: number;
+  quantity: number;
+  received_at: CreatedAt;
+}
+
+export interface ReleasedWindowsTable {
+  occupancy_id: string;
+  recipient: string;
+  purpose: string;
+  level: string;
+  window_start: Timestamp;
+  window_end: Timestamp;
+  event_id: string;
+  key_id: string;
+  released_at: Timestamp;
+}
+
+/** Purpose-scoped keys of released values, wrapped like data keys; null once destroyed. */
+export interface ReleaseKeysTable {
+  key_id: string;
+  tenant_id: string;
+  meter_id: string;
+  occupancy_id: string;
+  recipient: string;
+  purpose: string;
+  wrapped_key: Buffer | null;
+  kek_epoch: number;
+  created_at: CreatedAt;
+  destroyed_at: Timestamp | null;
+}
+
 export interface PrivacyDb {
+  release_readings: ReleaseReadingsTable;
+  released_windows: ReleasedWindowsTable;
+  release_keys: ReleaseKeysTable;
   kek_epochs: KekEpochsTable;
   occupancies: OccupanciesTable;
   data_keys: DataKeysTable;
@@ -91,3 +132,4 @@ export type OccupancyRow = Selectable<OccupanciesTable>;
 export type DataKeyRow = Selectable<DataKeysTable>;
 export type ConsentRow = Selectable<ConsentsTable>;
 export type KekEpochRow = Selectable<KekEpochsTable>;
+export type ReleaseKeyRow = Selectable<ReleaseKeysTable>;

@@ -3,6 +3,9 @@ import { sql } from 'kysely';
 import { DATABASE } from '@meterkeep/db/nest';
 import type { Executor, KekEpochRow } from '../core/database';
 
+/** Every table of keys wrapped under a KEK epoch: rotation moves them all, and an epoch holding any lives. */
+const WRAPPED_KEY_TABLES = ['data_keys', 'release_keys'] as const;
+
 /** A live data key as rotation re-wraps it. */
 export interface LiveKeyRow {
   key_id: string;
@@ -53,34 +56,48 @@ export class KekEpochsRepository {
   }
 
   /** Live keys outside `current`, locked until the transaction ends (a destruction waits, or we do). */
-  lockLiveKeysOutside(executor: Executor, current: number, limit: number): Promise<LiveKeyRow[]> {
-    return executor
-      .selectFrom('data_keys')
-      .select(['key_id', 'tenant_id', 'meter_id', 'wrapped_key', 'kek_epoch'])
-      .where('wrapped_key', 'is not', null)
-      .where('kek_epoch', '<>', current)
-      .orderBy('key_id')
-      .limit(limit)
-      .forUpdate()
-      .execute() as Promise<LiveKeyRow[]>;
+  /** Data keys first, then the release gate's keys (wrapped the same way, with the same binding). */
+  async lockLiveKeysOutside(executor: Executor, current: number, limit: number): Promise<LiveKeyRow[]> {
+    const keys: LiveKeyRow[] = [];
+    for (const table of WRAPPED_KEY_TABLES) {
+      if (keys.length >= limit) break;
+      keys.push(
+        ...((await executor
+          .selectFrom(table)
+          .select(['key_id', 'tenant_id', 'meter_id', 'wrapped_key', 'kek_epoch'])
+          .where('wrapped_key', 'is not', null)
+          .where('kek_epoch', '<>', current)
+          .orderBy('key_id')
+          .limit(limit - keys.length)
+          .forUpdate()
+          .execute()) as LiveKeyRow[]),
+      );
+    }
+    return keys;
   }
 
   async rewrap(executor: Executor, keyId: string, wrappedKey: Buffer, epoch: number): Promise<void> {
-    await executor
-      .updateTable('data_keys')
-      .set({ wrapped_key: wrappedKey, kek_epoch: epoch })
-      .where('key_id', '=', keyId)
-      .execute();
+    // Key ids are unique across both tables (dk-… and rk-… UUIDs): one of the two updates matches.
+    for (const table of WRAPPED_KEY_TABLES)
+      await executor
+        .updateTable(table)
+        .set({ wrapped_key: wrappedKey, kek_epoch: epoch })
+        .where('key_id', '=', keyId)
+        .execute();
   }
 
   async liveKeys(executor: Executor, epoch: number): Promise<number> {
-    const { count } = await executor
-      .selectFrom('data_keys')
-      .select((eb) => eb.fn.countAll<string>().as('count'))
-      .where('kek_epoch', '=', epoch)
-      .where('wrapped_key', 'is not', null)
-      .executeTakeFirstOrThrow();
-    return Number(count);
+    let live = 0;
+    for (const table of WRAPPED_KEY_TABLES) {
+      const { count } = await executor
+        .selectFrom(table)
+        .select((eb) => eb.fn.countAll<string>().as('count'))
+        .where('kek_epoch', '=', epoch)
+        .where('wrapped_key', 'is not', null)
+        .executeTakeFirstOrThrow();
+      live += Number(count);
+    }
+    return live;
   }
 
   /** Marks the epoch as holding no live key since `at` (again, when strays were moved off it). */

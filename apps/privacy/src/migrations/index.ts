@@ -4,6 +4,7 @@ import { createAuditChainHeads } from './0002_create_audit_chain_heads';
 import { createConsents } from './0003_create_consents';
 import { createKekEpochs } from './0004_create_kek_epochs';
 import { addOutboxTraceContext } from './0005_add_outbox_trace_context';
+import { createReleaseGate } from './0006_create_release_gate';
 
 /** Versioned migrations of the privacy schema, applied in name order at start-up. */
 export const migrations: MigrationSet = {
@@ -12,4 +13,5 @@ export const migrations: MigrationSet = {
   '0003_create_consents': createConsents,
   '0004_create_kek_epochs': createKekEpochs,
   '0005_add_outbox_trace_context': addOutboxTraceContext,
+  '0006_create_release_gate': createReleaseGate,
 };

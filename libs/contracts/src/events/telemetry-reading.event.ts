@@ -21,9 +21,9 @@ export type TelemetryReadingEvent = z.infer<typeof telemetryReadingEvent>;
 export const TELEMETRY_READINGS = defineTopic<TelemetryReadingEvent>({
   name: 'telemetry.readings.v1',
   producers: ['telemetry-ingest'],
-  // The ingest reads its own batch receipts back at start-up (BatchRecovery); authorised readers'
-  // principals are granted by the operator, not by the contracts.
-  consumers: ['telemetry-ingest'],
+  // The ingest reads its own batch receipts back at start-up (BatchRecovery); privacy's release gate
+  // opens them to release what consent permits. Other readers' principals are granted by the operator.
+  consumers: ['telemetry-ingest', 'privacy'],
   schema: telemetryReadingEvent,
   key: (event) => `${event.tenantId}/${event.meterId}`,
   partitions: 12,

@@ -1,0 +1,63 @@
+import {
+  type BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import type { Logger } from '@meterkeep/observability';
+import { CONFIG, LOGGER } from '@meterkeep/service-runtime';
+import type { PrivacyConfig } from '../config';
+import { ReleaseWindowsUseCase } from './release-windows.use-case';
+
+/**
+ * Every PRIVACY_RELEASE_INTERVAL_MS after the previous pass ended: release the windows that closed.
+ * Replicas may run it side by side: each occupancy is released under its lock, and a window released
+ * twice is refused by its primary key (the second transaction rolls back before producing).
+ */
+@Injectable()
+export class ReleaseGate implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly release: ReleaseWindowsUseCase,
+    @Inject(CONFIG) private readonly config: Pick<PrivacyConfig, 'PRIVACY_RELEASE_INTERVAL_MS'>,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (this.config.PRIVACY_RELEASE_INTERVAL_MS === 0) return;
+    this.schedule();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** One pass at a time in this process. */
+  pass(): Promise<void> {
+    this.running ??= this.release
+      .execute()
+      .then(
+        (count) => {
+          if (count > 0) this.logger.info({ count }, 'release gate released values');
+        },
+        (error: unknown) => this.logger.error({ err: error }, 'release pass failed'),
+      )
+      .finally(() => {
+        this.running = undefined;
+      });
+    return this.running;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      void this.pass().finally(() => this.schedule());
+    }, this.config.PRIVACY_RELEASE_INTERVAL_MS);
+    this.timer.unref();
+  }
+}

@@ -1,0 +1,60 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import type { DataKey } from '@meterkeep/reading-seal';
+import type { Executor, OccupancyRow } from '../core/database';
+import { DataKeyCipher } from '../data-keys/data-key-cipher';
+import { KekRing } from '../key-epochs/kek-ring';
+import { ReleaseRepository } from './release.repository';
+
+/**
+ * One AES-256 key per (occupancy, recipient, purpose) for the values the gate releases, made on first
+ * use and wrapped under the current KEK epoch like a data key: destroying it shreds that purpose's
+ * released copies without touching the occupancy's readings.
+ */
+@Injectable()
+export class ReleaseKeys {
+  constructor(
+    private readonly repository: ReleaseRepository,
+    private readonly ring: KekRing,
+  ) {}
+
+  /**
+   * Inside the release's transaction, which holds the occupancy's lock: one maker at a time. Undefined
+   * once the key was destroyed: that purpose's copies are shredded, and nothing more is released to it.
+   */
+  async forPurpose(
+    trx: Executor,
+    occupancy: OccupancyRow,
+    recipient: string,
+    purpose: string,
+  ): Promise<DataKey | undefined> {
+    const binding = (keyId: string) => ({
+      tenantId: occupancy.tenant_id,
+      meterId: occupancy.meter_id,
+      keyId,
+    });
+    const existing = await this.repository.findReleaseKey(trx, occupancy.occupancy_id, recipient, purpose);
+    if (existing) {
+      if (existing.wrapped_key === null) return undefined;
+      const key = await this.ring.unwrap(
+        { wrappedKey: existing.wrapped_key, kekEpoch: existing.kek_epoch },
+        binding(existing.key_id),
+      );
+      return { keyId: existing.key_id, key };
+    }
+    const keyId = `rk-${randomUUID()}`;
+    const key = DataKeyCipher.generate();
+    const stored = await this.ring.wrap(trx, key, binding(keyId));
+    await this.repository.insertReleaseKey(trx, {
+      key_id: keyId,
+      tenant_id: occupancy.tenant_id,
+      meter_id: occupancy.meter_id,
+      occupancy_id: occupancy.occupancy_id,
+      recipient,
+      purpose,
+      wrapped_key: stored.wrappedKey,
+      kek_epoch: stored.kekEpoch,
+    });
+    return { keyId, key };
+  }
+}

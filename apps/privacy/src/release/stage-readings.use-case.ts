@@ -1,0 +1,68 @@
+import { Injectable } from '@nestjs/common';
+import type { TelemetryReadingEvent } from '@meterkeep/contracts';
+import { PermanentEventError } from '@meterkeep/kafka';
+import { openReadings } from '@meterkeep/reading-seal';
+import { DataKeyVault } from '../data-keys/data-key-vault';
+import { KekEpochUnavailableError } from '../key-epochs/kek-ring';
+import { isReleasable } from './release-plan';
+import { ReleaseRepository } from './release.repository';
+
+export type StageOutcome = 'staged' | 'erased' | 'vacancy';
+
+/**
+ * One telemetry.readings.v1 record into the release gate: opened with the key that sealed it, its
+ * interval readings that fall in the occupancy kept until their windows are released. The offset is
+ * committed only after this returns, so a crash re-stages (idempotently) what was not yet kept.
+ *
+ * Dead-lettered (PermanentEventError, with the reason): a key the vault does not know, and a record
+ * that does not open under its key. Not released, and committed: a record under a destroyed key (the
+ * occupancy was erased) and one under a meter's own key (time no occupancy covers: nobody's data).
+ */
+@Injectable()
+export class StageReadingsUseCase {
+  constructor(
+    private readonly repository: ReleaseRepository,
+    private readonly vault: DataKeyVault,
+  ) {}
+
+  async execute(event: TelemetryReadingEvent): Promise<StageOutcome> {
+    const dataKey = await this.repository.findDataKey(event.tenantId, event.keyId);
+    if (!dataKey || dataKey.meter_id !== event.meterId)
+      throw new PermanentEventError(`unknown-key: ${event.keyId} is not a data key of this meter`);
+    if (dataKey.wrapped_key === null) return 'erased';
+    if (dataKey.occupancy_id === null) return 'vacancy';
+    const occupancy = await this.repository.findOccupancy(event.tenantId, dataKey.occupancy_id);
+    if (!occupancy) throw new PermanentEventError(`unknown-occupancy: ${dataKey.occupancy_id}`);
+    const key = await this.vault.open(dataKey).catch((error: unknown) => {
+      // Its KEK epoch was destroyed: the key is gone for good, like an erased one.
+      if (error instanceof KekEpochUnavailableError)
+        throw new PermanentEventError(`key-unavailable: ${error.message}`);
+      throw error;
+    });
+    let opened;
+    try {
+      opened = openReadings(event, key);
+    } catch (error) {
+      throw new PermanentEventError(`seal-invalid: ${(error as Error).message}`);
+    } finally {
+      key.fill(0);
+    }
+    const from = occupancy.valid_from.getTime();
+    const to = occupancy.valid_to?.getTime() ?? Number.POSITIVE_INFINITY;
+    await this.repository.stage(
+      opened.readings
+        .map((r) => ({
+          tenantId: event.tenantId,
+          occupancyId: occupancy.occupancy_id,
+          obis: r.obis,
+          unit: r.unit,
+          intervalStart: Date.parse(r.intervalStart),
+          intervalMinutes: r.intervalMinutes,
+          quantity: r.value * 10 ** r.scaler,
+        }))
+        // Sealed by reading time: a reading outside the occupancy (a back-dated move-out) is not its data.
+        .filter((r) => isReleasable(r) && r.intervalStart >= from && r.intervalStart < to),
+    );
+    return 'staged';
+  }
+}
