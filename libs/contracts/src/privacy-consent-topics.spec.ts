@@ -2,6 +2,8 @@
 // person behind a meter (spec §4.1, §4.10). Read from the committed JSON Schema as well as the zod schema.
 import { describe, expect, it } from 'vitest';
 import { PRIVACY_CONSENT_STATE, PRIVACY_CONSENTS } from './events/privacy-consent.event';
+import { PRIVACY_ERASURE_REQUESTS } from './events/privacy-erasure-request.event';
+import { PRIVACY_ERASURES } from './events/privacy-erasure.event';
 import { topicJsonSchema } from './schema-snapshot';
 import { ALL_TOPICS } from './topics';
 import { type TopicContract, validateEvent } from './topic-contract';
@@ -20,7 +22,13 @@ function objects(schema: unknown, out: Record<string, unknown>[] = []): Record<s
   return out;
 }
 
-const topics = [PRIVACY_CONSENTS, PRIVACY_CONSENT_STATE] as TopicContract[];
+// The erasure saga's fan-out and its certificate announcements too (ids only).
+const topics = [
+  PRIVACY_CONSENTS,
+  PRIVACY_CONSENT_STATE,
+  PRIVACY_ERASURE_REQUESTS,
+  PRIVACY_ERASURES,
+] as TopicContract[];
 
 describe('consent topics carry no subject or person fields', () => {
   it('are declared with the platform topics (created by the local stack and the admin job)', () => {

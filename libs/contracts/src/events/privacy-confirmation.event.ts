@@ -12,8 +12,10 @@ export type PrivacyConfirmationEvent = z.infer<typeof privacyConfirmationEvent>;
 
 export const PRIVACY_CONFIRMATIONS = defineTopic<PrivacyConfirmationEvent>({
   name: 'privacy.confirmations.v1',
-  producers: ['privacy'],
-  consumers: [],
+  // Every service confirms its part of an erasure saga; privacy collects them. Those holding no subject
+  // data answer not-applicable.
+  producers: ['privacy', 'telemetry-ingest'],
+  consumers: ['privacy'],
   schema: privacyConfirmationEvent,
   key: (event) => `${event.tenantId}/${event.requestId}`,
   partitions: 3,

@@ -23,7 +23,8 @@ export const TELEMETRY_READINGS = defineTopic<TelemetryReadingEvent>({
   producers: ['telemetry-ingest'],
   // The ingest reads its own batch receipts back at start-up (BatchRecovery); authorised readers'
   // principals are granted by the operator, not by the contracts.
-  consumers: ['telemetry-ingest'],
+  // privacy reads an erased meter's records back for its certificate's inventory and verification.
+  consumers: ['telemetry-ingest', 'privacy'],
   schema: telemetryReadingEvent,
   key: (event) => `${event.tenantId}/${event.meterId}`,
   partitions: 12,
