@@ -6,6 +6,8 @@ export const privacyConfirmationEvent = eventEnvelope.extend({
   requestId: z.string().min(1).max(64),
   service: z.enum(['enrollment', 'bootstrap', 'telemetry-ingest', 'ota-distributor', 'privacy']),
   outcome: z.enum(['completed', 'failed', 'not-applicable']),
+  /** Which replica answered (each replica of a service holding caches confirms for itself). */
+  instance: z.string().min(1).max(128).optional(),
   detail: z.string().max(512).optional(),
 });
 export type PrivacyConfirmationEvent = z.infer<typeof privacyConfirmationEvent>;
