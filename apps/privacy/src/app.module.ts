@@ -3,8 +3,12 @@ import {
   AUDIT_EVENTS,
   ENROLLMENT_API_KEY_REVOCATIONS,
   PRIVACY_CONSENT_STATE,
+  PRIVACY_CONFIRMATIONS,
   PRIVACY_CONSENTS,
+  PRIVACY_ERASURE_REQUESTS,
+  PRIVACY_ERASURES,
   PRIVACY_OCCUPANCIES,
+  TELEMETRY_READINGS,
 } from '@meterkeep/contracts';
 import type { Logger } from '@meterkeep/observability';
 import { PlatformModule, ServiceCoreModule } from '@meterkeep/service-runtime';
@@ -13,6 +17,7 @@ import { AuditModule } from './audit/audit.module';
 import type { PrivacyConfig } from './config';
 import { ConsentsModule } from './consents/consents.module';
 import { DataKeysModule } from './data-keys/data-keys.module';
+import { ErasuresModule } from './erasures/erasures.module';
 import { migrations } from './migrations';
 import { OccupanciesModule } from './occupancies/occupancies.module';
 import { OutboxModule } from './outbox/outbox.module';
@@ -41,6 +46,10 @@ export class AppModule {
             PRIVACY_CONSENTS,
             PRIVACY_CONSENT_STATE,
             ENROLLMENT_API_KEY_REVOCATIONS,
+            PRIVACY_ERASURE_REQUESTS,
+            PRIVACY_CONFIRMATIONS,
+            PRIVACY_ERASURES,
+            TELEMETRY_READINGS,
           ],
           ...(options.schema !== undefined && { schema: options.schema }),
         }),
@@ -51,6 +60,7 @@ export class AppModule {
         DataKeysModule,
         OccupanciesModule,
         ConsentsModule,
+        ErasuresModule.forRoot({ schema: options.schema }),
       ],
     };
   }

@@ -49,6 +49,8 @@ export interface PrivacyOptions {
   dataKeyGrants?: Record<string, string[]>;
   /** Further settings (e.g. PRIVACY_KEK_CHECK_INTERVAL_S: '0' to drive KEK epochs by hand). */
   env?: Record<string, string>;
+  /** Reuse a schema a stopped harness kept (a restart); a new one by default. */
+  schema?: string;
 }
 
 /** The privacy service started in-process on port 0, with its own schema. */
@@ -82,9 +84,9 @@ export class PrivacyHarness {
     enrollmentUrl,
     dataKeyGrants = {},
     env = {},
+    schema = `privacy_it_${letters(10)}`,
   }: PrivacyOptions): Promise<PrivacyHarness> {
     const stack = stackEndpoints();
-    const schema = `privacy_it_${letters(10)}`;
     const config = PrivacyConfig.parse({
       ...serviceStackEnv('privacy'),
       KAFKA_CLIENT_ID: `privacy-it-${letters(6)}`,
@@ -169,11 +171,12 @@ export class PrivacyHarness {
     return Number(count);
   }
 
-  async stop(): Promise<void> {
+  /** Stops the service and drops its schema, unless kept for a restart (`keepSchema`). */
+  async stop({ keepSchema = false }: { keepSchema?: boolean } = {}): Promise<void> {
     try {
       await this.service.stop();
     } finally {
-      await dropSchema(this.schema);
+      if (!keepSchema) await dropSchema(this.schema);
     }
   }
 }

@@ -3,6 +3,7 @@ import { createPrivacyTables } from './0001_create_privacy_tables';
 import { createAuditChainHeads } from './0002_create_audit_chain_heads';
 import { createConsents } from './0003_create_consents';
 import { createKekEpochs } from './0004_create_kek_epochs';
+import { createErasures } from './0005_create_erasures';
 
 /** Versioned migrations of the privacy schema, applied in name order at start-up. */
 export const migrations: MigrationSet = {
@@ -10,4 +11,5 @@ export const migrations: MigrationSet = {
   '0002_create_audit_chain_heads': createAuditChainHeads,
   '0003_create_consents': createConsents,
   '0004_create_kek_epochs': createKekEpochs,
+  '0005_create_erasures': createErasures,
 };
