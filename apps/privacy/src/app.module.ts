@@ -3,7 +3,10 @@ import {
   AUDIT_EVENTS,
   ENROLLMENT_API_KEY_REVOCATIONS,
   PRIVACY_CONSENT_STATE,
+  PRIVACY_CONFIRMATIONS,
   PRIVACY_CONSENTS,
+  PRIVACY_ERASURE_REQUESTS,
+  PRIVACY_ERASURES,
   PRIVACY_OCCUPANCIES,
   TELEMETRY_READINGS,
   TELEMETRY_RELEASED,
@@ -21,6 +24,7 @@ import { AuditModule } from './audit/audit.module';
 import type { PrivacyConfig } from './config';
 import { ConsentsModule } from './consents/consents.module';
 import { DataKeysModule } from './data-keys/data-keys.module';
+import { ErasuresModule } from './erasures/erasures.module';
 import { migrations } from './migrations';
 import { OccupanciesModule } from './occupancies/occupancies.module';
 import { OutboxModule } from './outbox/outbox.module';
@@ -53,6 +57,10 @@ export class AppModule {
             PRIVACY_CONSENT_STATE,
             ENROLLMENT_API_KEY_REVOCATIONS,
             TELEMETRY_RELEASED,
+            PRIVACY_ERASURE_REQUESTS,
+            PRIVACY_CONFIRMATIONS,
+            PRIVACY_ERASURES,
+            TELEMETRY_READINGS,
           ],
           ...(options.schema !== undefined && { schema: options.schema }),
         }),
@@ -64,6 +72,7 @@ export class AppModule {
         OccupanciesModule,
         ConsentsModule,
         ReleaseModule,
+        ErasuresModule.forRoot({ schema: options.schema }),
       ],
     };
   }

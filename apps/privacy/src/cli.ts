@@ -1,13 +1,17 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
+import { runVerifyErasure } from './erasures/verify-erasure-cli';
 import { runCli } from './key-epochs/kek-cli';
 
 // node dist/apps/privacy/src/cli.js kek status | kek rotate [--force]
-runCli(process.argv.slice(2), {
+//                                   verify-erasure <certificate.json> --public-key <pem>
+const argv = process.argv.slice(2);
+const io = {
   env: process.env,
-  out: (line) => process.stdout.write(`${line}\n`),
-  err: (line) => process.stderr.write(`${line}\n`),
-}).then(
+  out: (line: string) => process.stdout.write(`${line}\n`),
+  err: (line: string) => process.stderr.write(`${line}\n`),
+};
+(argv[0] === 'verify-erasure' ? runVerifyErasure(argv.slice(1), io) : runCli(argv, io)).then(
   (code) => {
     process.exitCode = code;
   },

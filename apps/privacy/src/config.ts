@@ -46,6 +46,35 @@ export const internalApiEnv = {
   PRIVACY_DATA_KEY_GRANTS: perServiceGrantsSchema(tenantId, 'tenant id').default({}),
 };
 
+/** The platform's services, as they name themselves on privacy.confirmations.v1. */
+const confirmer = z.enum(['enrollment', 'bootstrap', 'telemetry-ingest', 'ota-distributor', 'privacy']);
+
+/** Erasure sagas (erasures/): their certificate key, who must confirm, how missing answers are retried. */
+export const erasureEnv = {
+  /**
+   * The erasure certificates' signing key (PEM, ECDSA P-256), a mounted file; certificates are ES256
+   * over RFC 8785 JSON. Without it erasures run to CONFIRMING and fail there (retry once it is set).
+   */
+  PRIVACY_CERTIFICATE_KEY_FILE: z.string().min(1).optional(),
+  /** The services whose confirmation an erasure waits for (comma-separated); never assumed. */
+  PRIVACY_ERASURE_CONFIRMERS: z
+    .string()
+    .default('privacy,telemetry-ingest')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(confirmer).min(1)),
+  /** First wait before a missing confirmation is asked for again (doubling, at most 60 s). */
+  PRIVACY_ERASURE_RETRY_MS: z.coerce.number().int().min(50).max(60_000).default(2_000),
+  /** The ingest's TELEMETRY_KEY_CACHE_TTL_S, stated in certificates as a residual copy's lifetime. */
+  PRIVACY_INGEST_KEY_CACHE_TTL_S: z.coerce.number().int().min(1).max(3_600).default(60),
+  /** How often retention keys past their date are destroyed; 0 turns the sweep off. */
+  PRIVACY_RETENTION_CHECK_INTERVAL_S: z.coerce.number().int().min(0).max(86_400).default(3_600),
+};
+
 export const PrivacyConfig = z.object({
   ...serviceEnv,
   ...kafkaEnv,
@@ -54,6 +83,7 @@ export const PrivacyConfig = z.object({
   ...privacyKekEnv,
   ...internalApiEnv,
   ...releaseGateEnv,
+  ...erasureEnv,
 });
 export type PrivacyConfig = z.infer<typeof PrivacyConfig>;
 

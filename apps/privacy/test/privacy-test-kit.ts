@@ -57,6 +57,8 @@ export interface PrivacyOptions {
   env?: Record<string, string>;
   /** Runs the release gate's consumer too, with these settings (its group, where it starts). */
   release?: ConsumerTuning;
+  /** Reuse a schema a stopped harness kept (a restart); a new one by default. */
+  schema?: string;
 }
 
 /** The privacy service started in-process on port 0, with its own schema. */
@@ -91,9 +93,9 @@ export class PrivacyHarness {
     dataKeyGrants = {},
     env = {},
     release,
+    schema = `privacy_it_${letters(10)}`,
   }: PrivacyOptions): Promise<PrivacyHarness> {
     const stack = stackEndpoints();
-    const schema = `privacy_it_${letters(10)}`;
     const config = PrivacyConfig.parse({
       ...serviceStackEnv('privacy'),
       KAFKA_CLIENT_ID: `privacy-it-${letters(6)}`,
@@ -179,11 +181,12 @@ export class PrivacyHarness {
     return Number(count);
   }
 
-  async stop(): Promise<void> {
+  /** Stops the service and drops its schema, unless kept for a restart (`keepSchema`). */
+  async stop({ keepSchema = false }: { keepSchema?: boolean } = {}): Promise<void> {
     try {
       await this.service.stop();
     } finally {
-      await dropSchema(this.schema);
+      if (!keepSchema) await dropSchema(this.schema);
     }
   }
 }

@@ -32,11 +32,13 @@ export class AuditLog<DB extends AuditChainDb = AuditChainDb> {
     tenantId: string,
     entries: readonly AuditEntry[],
     now = new Date(),
-  ): Promise<void> {
-    if (entries.length === 0) return;
+  ): Promise<AuditEvent[]> {
+    if (entries.length === 0) return [];
     const head = await this.heads.lockHead(executor, tenantId);
     const chained = chainAuditEvents(tenantId, head, entries, now);
     await this.heads.saveHead(executor, tenantId, chained.head);
     await this.outbox.enqueue(executor, AUDIT_EVENTS, chained.events);
+    // The records as chained: a caller that must prove its steps (an erasure certificate) keeps them.
+    return chained.events;
   }
 }

@@ -3,6 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { PRIVACY_CONSENT_STATE, PRIVACY_CONSENTS } from './events/privacy-consent.event';
 import { TELEMETRY_RELEASED } from './events/telemetry-released.event';
+import { PRIVACY_ERASURE_REQUESTS } from './events/privacy-erasure-request.event';
+import { PRIVACY_ERASURES } from './events/privacy-erasure.event';
 import { topicJsonSchema } from './schema-snapshot';
 import { ALL_TOPICS } from './topics';
 import { type TopicContract, validateEvent } from './topic-contract';
@@ -21,8 +23,15 @@ function objects(schema: unknown, out: Record<string, unknown>[] = []): Record<s
   return out;
 }
 
-// telemetry.released.v1 (the release gate's output) is held to the same rule.
-const topics = [PRIVACY_CONSENTS, PRIVACY_CONSENT_STATE, TELEMETRY_RELEASED] as TopicContract[];
+// telemetry.released.v1 (the release gate's output), the erasure saga's fan-out and its certificate
+// announcements (ids only) are held to the same rule.
+const topics = [
+  PRIVACY_CONSENTS,
+  PRIVACY_CONSENT_STATE,
+  TELEMETRY_RELEASED,
+  PRIVACY_ERASURE_REQUESTS,
+  PRIVACY_ERASURES,
+] as TopicContract[];
 
 describe('consent topics carry no subject or person fields', () => {
   it('are declared with the platform topics (created by the local stack and the admin job)', () => {

@@ -14,6 +14,8 @@ import { PRIVACY_OCCUPANCIES } from './events/privacy-occupancy.event';
 import { PRIVACY_CONSENT_STATE, PRIVACY_CONSENTS } from './events/privacy-consent.event';
 import { PRIVACY_CONFIRMATIONS } from './events/privacy-confirmation.event';
 import { PRIVACY_REQUESTS } from './events/privacy-request.event';
+import { PRIVACY_ERASURE_REQUESTS } from './events/privacy-erasure-request.event';
+import { PRIVACY_ERASURES } from './events/privacy-erasure.event';
 import { TELEMETRY_READINGS } from './events/telemetry-reading.event';
 import { TELEMETRY_REJECTED } from './events/telemetry-rejected.event';
 import { TELEMETRY_RELEASED } from './events/telemetry-released.event';
@@ -37,6 +39,8 @@ export const ALL_TOPICS: readonly TopicContract[] = [
   OTA_FIRMWARE,
   PRIVACY_REQUESTS,
   PRIVACY_CONFIRMATIONS,
+  PRIVACY_ERASURE_REQUESTS,
+  PRIVACY_ERASURES,
   PRIVACY_OCCUPANCIES,
   PRIVACY_CONSENTS,
   PRIVACY_CONSENT_STATE,

@@ -14,3 +14,4 @@ export * from './transactional-producer';
 export * from './recent-records';
 export * from './topic-follower';
 export * from './consumer-lag';
+export * from './keyed-records';

@@ -60,6 +60,10 @@ export interface DataKeysTable {
   kek_epoch: number;
   /** SHA-256 of the wrapped bytes as they were when it was destroyed (null before, and for older rows). */
   wrapped_key_sha256: Buffer | null;
+  /** A retention key's purpose (Art. 17(3)(b)); null for an occupancy's readings key and a meter key. */
+  purpose: ColumnType<string | null, string | null | undefined, never>;
+  /** A retention key is destroyed automatically from then on; null for every other key. */
+  retain_until: ColumnType<Date | null, Date | string | null | undefined, never>;
   created_at: CreatedAt;
   destroyed_at: Timestamp | null;
 }
@@ -113,10 +117,67 @@ export interface ReleaseKeysTable {
   destroyed_at: Timestamp | null;
 }
 
+/** JSON column: written as JSON text, read back parsed. */
+type Json<T> = ColumnType<T, string, string>;
+
+export type ErasureState =
+  'REQUESTED' | 'SCOPED' | 'KEYS_DESTROYED' | 'PURGING' | 'CONFIRMING' | 'CERTIFIED' | 'FAILED';
+
+/** An erasure saga (erasures/): advanced step by step, each step committed with its state. */
+export interface ErasuresTable {
+  erasure_id: string;
+  tenant_id: string;
+  /** The utility's opaque reference to the household; never on Kafka or in logs. */
+  subject_ref: string;
+  /** SHA-256 over the sorted occupancy ids and the retentions asked for: one erasure per scope. */
+  scope_digest: string;
+  state: ErasureState;
+  /** The state a FAILED saga stopped in (it resumes there on retry). */
+  failed_in: Exclude<ErasureState, 'FAILED' | 'CERTIFIED'> | null;
+  last_error: string | null;
+  retentions: Json<unknown>;
+  scope: Json<unknown> | null;
+  keys_destroyed: Json<unknown> | null;
+  /** Every audit record the saga appended, as chained (the certificate's chain segment). */
+  audit_records: Json<unknown>;
+  chain_head_before: Json<unknown> | null;
+  fanout_attempts: ColumnType<number, number | undefined, number>;
+  next_attempt_at: Timestamp | null;
+  actor: string;
+  requested_at: Timestamp;
+  keys_destroyed_at: Timestamp | null;
+  certified_at: Timestamp | null;
+  updated_at: Timestamp;
+}
+
+export interface ErasureConfirmationsTable {
+  erasure_id: string;
+  service: string;
+  /** Which replica confirmed (a service with many replicas confirms once per replica). */
+  instance: string;
+  outcome: 'completed' | 'not-applicable' | 'failed';
+  detail: string | null;
+  event_id: string;
+  confirmed_at: Timestamp;
+}
+
+export interface ErasureCertificatesTable {
+  certificate_id: string;
+  erasure_id: string;
+  tenant_id: string;
+  document: Json<unknown>;
+  /** sha256:<hex> of the signed certificate's canonical bytes. */
+  digest: string;
+  issued_at: Timestamp;
+}
+
 export interface PrivacyDb {
   release_readings: ReleaseReadingsTable;
   released_windows: ReleasedWindowsTable;
   release_keys: ReleaseKeysTable;
+  erasures: ErasuresTable;
+  erasure_confirmations: ErasureConfirmationsTable;
+  erasure_certificates: ErasureCertificatesTable;
   kek_epochs: KekEpochsTable;
   occupancies: OccupanciesTable;
   data_keys: DataKeysTable;
@@ -133,3 +194,5 @@ export type DataKeyRow = Selectable<DataKeysTable>;
 export type ConsentRow = Selectable<ConsentsTable>;
 export type KekEpochRow = Selectable<KekEpochsTable>;
 export type ReleaseKeyRow = Selectable<ReleaseKeysTable>;
+export type ErasureRow = Selectable<ErasuresTable>;
+export type ErasureConfirmationRow = Selectable<ErasureConfirmationsTable>;

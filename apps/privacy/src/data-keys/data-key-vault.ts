@@ -29,6 +29,34 @@ export class DataKeyVault {
     return this.keys.insert(trx, { keyId, tenantId, meterId, occupancyId, ...stored });
   }
 
+  /**
+   * A retention key of an occupancy for one purpose (Art. 17(3)(b)): what must be kept past an erasure is
+   * sealed under it, and it is destroyed automatically at `retainUntil`. One per occupancy × purpose.
+   */
+  async createRetentionKey(
+    trx: Executor,
+    {
+      tenantId,
+      meterId,
+      occupancyId,
+      purpose,
+      retainUntil,
+    }: { tenantId: string; meterId: string; occupancyId: string; purpose: string; retainUntil: Date },
+  ): Promise<DataKeyRow> {
+    const existing = await this.keys.findRetentionKey(trx, occupancyId, purpose);
+    if (existing) return existing;
+    const keyId = newKeyId();
+    const stored = await this.ring.wrap(trx, DataKeyCipher.generate(), { tenantId, meterId, keyId });
+    return this.keys.insert(trx, {
+      keyId,
+      tenantId,
+      meterId,
+      occupancyId,
+      ...stored,
+      retention: { purpose, retainUntil },
+    });
+  }
+
   /** The meter's own key (for times no occupancy covers), made on first use. */
   async meterKey(tenantId: string, meterId: string): Promise<DataKeyRow> {
     const existing = await this.keys.findLiveMeterKey(tenantId, meterId);

@@ -18,6 +18,6 @@ import { GetMeterDataKeysUseCase } from './get-meter-data-keys.use-case';
     GetMeterDataKeysUseCase,
     GetDataKeyUseCase,
   ],
-  exports: [DataKeyVault],
+  exports: [DataKeyVault, DataKeysRepository, KeyEpochsModule],
 })
 export class DataKeysModule {}

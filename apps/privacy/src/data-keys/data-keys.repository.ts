@@ -11,6 +11,8 @@ export interface NewDataKey {
   wrappedKey: Buffer;
   /** The KEK epoch that wrapped it. */
   kekEpoch: number;
+  /** A retention key (Art. 17(3)(b)): its purpose and the date it is destroyed automatically. */
+  retention?: { purpose: string; retainUntil: Date };
 }
 
 /** An occupancy's period with its data key, as ingest needs them. */
@@ -97,6 +99,44 @@ export class DataKeysRepository {
       .executeTakeFirstOrThrow();
   }
 
+  /** The occupancy's retention key for a purpose, if it has one. */
+  findRetentionKey(
+    executor: Executor,
+    occupancyId: string,
+    purpose: string,
+  ): Promise<DataKeyRow | undefined> {
+    return executor
+      .selectFrom('data_keys')
+      .selectAll()
+      .where('occupancy_id', '=', occupancyId)
+      .where('purpose', '=', purpose)
+      .executeTakeFirst();
+  }
+
+  /** Live retention keys whose date has come: the expiry sweep destroys them. */
+  retentionKeysDue(now: Date, limit: number): Promise<DataKeyRow[]> {
+    return this.db
+      .selectFrom('data_keys')
+      .selectAll()
+      .where('purpose', 'is not', null)
+      .where('destroyed_at', 'is', null)
+      .where('retain_until', '<=', now)
+      .orderBy('retain_until')
+      .limit(limit)
+      .execute();
+  }
+
+  /** Every live key of a meter (occupancy, retention and meter keys): the verifier tries them all. */
+  liveKeysOfMeter(executor: Executor, tenantId: string, meterId: string): Promise<DataKeyRow[]> {
+    return executor
+      .selectFrom('data_keys')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('meter_id', '=', meterId)
+      .where('wrapped_key', 'is not', null)
+      .execute();
+  }
+
   /** The meter's occupancies with their keys, in time order. */
   occupancyKeysForMeter(tenantId: string, meterId: string): Promise<OccupancyKeyRow[]> {
     return this.db
@@ -126,5 +166,6 @@ function toRow(key: NewDataKey) {
     occupancy_id: key.occupancyId,
     wrapped_key: key.wrappedKey,
     kek_epoch: key.kekEpoch,
+    ...(key.retention && { purpose: key.retention.purpose, retain_until: key.retention.retainUntil }),
   };
 }

@@ -5,6 +5,7 @@ import { createConsents } from './0003_create_consents';
 import { createKekEpochs } from './0004_create_kek_epochs';
 import { addOutboxTraceContext } from './0005_add_outbox_trace_context';
 import { createReleaseGate } from './0006_create_release_gate';
+import { createErasures } from './0007_create_erasures';
 
 /** Versioned migrations of the privacy schema, applied in name order at start-up. */
 export const migrations: MigrationSet = {
@@ -14,4 +15,5 @@ export const migrations: MigrationSet = {
   '0004_create_kek_epochs': createKekEpochs,
   '0005_add_outbox_trace_context': addOutboxTraceContext,
   '0006_create_release_gate': createReleaseGate,
+  '0007_create_erasures': createErasures,
 };

@@ -39,6 +39,7 @@ export class ReleaseKeys {
       const key = await this.ring.unwrap(
         { wrappedKey: existing.wrapped_key, kekEpoch: existing.kek_epoch },
         binding(existing.key_id),
+        trx,
       );
       return { keyId: existing.key_id, key };
     }

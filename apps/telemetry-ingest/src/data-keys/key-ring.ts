@@ -115,6 +115,13 @@ export class KeyRing implements OnApplicationBootstrap, BeforeApplicationShutdow
     await this.consumer?.stop();
   }
 
+  /** Drops what is cached of these meters (an erasure's purge); returns how many entries went. */
+  forgetMeters(tenantId: string, meterIds: readonly string[]): number {
+    let dropped = 0;
+    for (const meterId of meterIds) if (this.cache.delete(`${tenantId}/${meterId}`)) dropped += 1;
+    return dropped;
+  }
+
   /** The meter's keys, from the cache or the vault (one request per meter at a time). */
   keysOf(tenantId: string, meterId: string, now = Date.now()): Promise<MeterKeys> {
     const id = `${tenantId}/${meterId}`;

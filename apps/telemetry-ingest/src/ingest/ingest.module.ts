@@ -4,6 +4,7 @@ import { ServiceState } from '@meterkeep/service-runtime';
 import { SenderIdentity } from '../auth/sender-identity';
 import type { TelemetryIngestConfig } from '../config';
 import { CONFIG } from '@meterkeep/service-runtime';
+import { ErasurePurge } from '../data-keys/erasure-purge';
 import { KeyRing } from '../data-keys/key-ring';
 import { PrivacyKeysClient } from '../data-keys/privacy-keys.client';
 import { AdmissionGate, SenderAdmission } from './admission';
@@ -19,6 +20,7 @@ import { ReadingsWriter } from './readings-writer';
     SenderIdentity,
     PrivacyKeysClient,
     KeyRing,
+    ErasurePurge,
     DedupeStore,
     ReadingsWriter,
     BatchRecovery,

@@ -150,6 +150,77 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/subjects/{subjectRef}/erasures': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Erase a data subject (Art. 17): destroy their occupancies' keys, purge, certify
+     * @description Answers at once (202) with the saga; poll it until CERTIFIED. Idempotent: the same subject, occupancies and retentions answer the first erasure.
+     */
+    post: operations['ErasuresController_request'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/subjects/{subjectRef}/erasures/{erasureId}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** An erasure saga's state and the confirmations it collected */
+    get: operations['ErasuresController_get'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/subjects/{subjectRef}/erasures/{erasureId}/certificate': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The signed erasure certificate (ES256 over RFC 8785 JSON; spec privacy.md §4.6) */
+    get: operations['ErasuresController_certificate'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/subjects/{subjectRef}/erasures/{erasureId}/retry': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Resume a FAILED erasure where it stopped */
+    post: operations['ErasuresController_retry'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/health/live': {
     parameters: {
       query?: never;
@@ -404,6 +475,58 @@ export interface components {
       keyId: string;
       /** Format: date-time */
       destroyedAt: string;
+    };
+    RequestErasure: {
+      /** @description Legal holds and retention obligations; the readings key is destroyed regardless */
+      retain?: {
+        /** @description The purpose the data is kept for, e.g. billing or settlement */
+        purpose: string;
+        /**
+         * @description The finest granularity kept
+         * @enum {string}
+         */
+        granularity: 'monthly' | 'daily' | 'half-hourly';
+        /** @description As the tenant states it, e.g. "GDPR Art. 17(3)(b): statutory billing records" */
+        legalBasis: string;
+        /** @description The tenant's reference for the obligation */
+        reference: string;
+        /**
+         * Format: date-time
+         * @description When the retention key is destroyed (ISO 8601, in the future)
+         */
+        retainUntil: string;
+      }[];
+    };
+    Erasure: {
+      erasureId: string;
+      subjectRef: string;
+      /** @enum {string} */
+      state: 'REQUESTED' | 'SCOPED' | 'KEYS_DESTROYED' | 'PURGING' | 'CONFIRMING' | 'CERTIFIED' | 'FAILED';
+      /**
+       * @description Where a FAILED saga stopped; retry resumes there
+       * @enum {string|null}
+       */
+      failedIn:
+        'REQUESTED' | 'SCOPED' | 'KEYS_DESTROYED' | 'PURGING' | 'CONFIRMING' | 'CERTIFIED' | 'FAILED' | null;
+      lastError: string | null;
+      /** @description Some data is kept under retention keys until their date */
+      partiallyRetained: boolean;
+      /** Format: date-time */
+      requestedAt: string;
+      /** Format: date-time */
+      keysDestroyedAt: string | null;
+      /** Format: date-time */
+      certifiedAt: string | null;
+      occupancyIds: string[];
+      confirmations: {
+        service: string;
+        instance: string;
+        /** @enum {string} */
+        outcome: 'completed' | 'not-applicable' | 'failed';
+        /** Format: date-time */
+        at: string;
+      }[];
+      certificateId: string | null;
     };
   };
   responses: never;
@@ -1247,6 +1370,268 @@ export interface operations {
       };
       /** @description OCCUPANCY_NOT_FOUND: no such occupancy in this tenant (another tenant's answers the same) */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  ErasuresController_request: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        subjectRef: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['RequestErasure'];
+      };
+    };
+    responses: {
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Erasure'];
+        };
+      };
+      /** @description INVALID_REQUEST, RETENTION_IN_PAST */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No API key, a malformed, unknown or revoked one */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The API key's role may not do this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description SUBJECT_NOT_FOUND: no occupancy of this tenant names the subject */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  ErasuresController_get: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        subjectRef: string;
+        erasureId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Erasure'];
+        };
+      };
+      /** @description No API key, a malformed, unknown or revoked one */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The API key's role may not do this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description ERASURE_NOT_FOUND (another subject's or tenant's erasure answers the same) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  ErasuresController_certificate: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        subjectRef: string;
+        erasureId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': Record<string, never>;
+        };
+      };
+      /** @description No API key, a malformed, unknown or revoked one */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The API key's role may not do this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description ERASURE_NOT_FOUND (another subject's or tenant's erasure answers the same) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description CERTIFICATE_NOT_READY: the saga is not CERTIFIED */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  ErasuresController_retry: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        subjectRef: string;
+        erasureId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Erasure'];
+        };
+      };
+      /** @description No API key, a malformed, unknown or revoked one */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The API key's role may not do this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description ERASURE_NOT_FOUND (another subject's or tenant's erasure answers the same) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description ERASURE_NOT_FAILED: only a failed erasure is retried */
+      409: {
         headers: {
           [name: string]: unknown;
         };

@@ -6,14 +6,18 @@ export const privacyConfirmationEvent = eventEnvelope.extend({
   requestId: z.string().min(1).max(64),
   service: z.enum(['enrollment', 'bootstrap', 'telemetry-ingest', 'ota-distributor', 'privacy']),
   outcome: z.enum(['completed', 'failed', 'not-applicable']),
+  /** Which replica answered (each replica of a service holding caches confirms for itself). */
+  instance: z.string().min(1).max(128).optional(),
   detail: z.string().max(512).optional(),
 });
 export type PrivacyConfirmationEvent = z.infer<typeof privacyConfirmationEvent>;
 
 export const PRIVACY_CONFIRMATIONS = defineTopic<PrivacyConfirmationEvent>({
   name: 'privacy.confirmations.v1',
-  producers: ['privacy'],
-  consumers: [],
+  // Every service confirms its part of an erasure saga; privacy collects them. Those holding no subject
+  // data answer not-applicable.
+  producers: ['privacy', 'telemetry-ingest'],
+  consumers: ['privacy'],
   schema: privacyConfirmationEvent,
   key: (event) => `${event.tenantId}/${event.requestId}`,
   partitions: 3,

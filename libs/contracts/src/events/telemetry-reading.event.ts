@@ -22,7 +22,8 @@ export const TELEMETRY_READINGS = defineTopic<TelemetryReadingEvent>({
   name: 'telemetry.readings.v1',
   producers: ['telemetry-ingest'],
   // The ingest reads its own batch receipts back at start-up (BatchRecovery); privacy's release gate
-  // opens them to release what consent permits. Other readers' principals are granted by the operator.
+  // opens them to release what consent permits, and reads an erased meter's records back for its
+  // certificate's inventory and verification. Other readers' principals are granted by the operator.
   consumers: ['telemetry-ingest', 'privacy'],
   schema: telemetryReadingEvent,
   key: (event) => `${event.tenantId}/${event.meterId}`,

@@ -1,0 +1,40 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { DataKeysModule } from '../data-keys/data-keys.module';
+import {
+  CONFIRMATIONS_GROUP,
+  ErasureConfirmationsConsumer,
+  confirmationsGroupFor,
+} from './erasure-confirmations.consumer';
+import { ErasureSaga } from './erasure-saga';
+import { ErasuresController } from './erasures.controller';
+import { ErasuresRepository } from './erasures.repository';
+import { GetErasureUseCase } from './get-erasure.use-case';
+import { ReadingsInventory } from './readings-inventory';
+import { RequestErasureUseCase } from './request-erasure.use-case';
+import { RetentionExpiry } from './retention-expiry';
+import { RetryErasureUseCase } from './retry-erasure.use-case';
+// Registers RequestErasure and Erasure for the OpenAPI document.
+import './erasures.schemas';
+
+/** Erasure sagas (Art. 17), their certificates, and the expiry of retention keys. */
+@Module({})
+export class ErasuresModule {
+  static forRoot(options: { schema?: string } = {}): DynamicModule {
+    return {
+      module: ErasuresModule,
+      imports: [DataKeysModule],
+      controllers: [ErasuresController],
+      providers: [
+        ErasuresRepository,
+        ErasureSaga,
+        ReadingsInventory,
+        RequestErasureUseCase,
+        GetErasureUseCase,
+        RetryErasureUseCase,
+        RetentionExpiry,
+        ErasureConfirmationsConsumer,
+        { provide: CONFIRMATIONS_GROUP, useValue: confirmationsGroupFor(options.schema) },
+      ],
+    };
+  }
+}
