@@ -4,6 +4,7 @@ import { createManifests } from './0002_create_manifests';
 import { createDeployments } from './0003_create_deployments';
 import { createCampaigns } from './0004_create_campaigns';
 import { addDeltaFallback } from './0005_add_delta_fallback';
+import { campaignExecutions } from './0006_campaign_executions';
 
 /** Versioned migrations of the ota-distributor schema, applied in name order at start-up. */
 export const migrations: MigrationSet = {
@@ -12,4 +13,5 @@ export const migrations: MigrationSet = {
   '0003_create_deployments': createDeployments,
   '0004_create_campaigns': createCampaigns,
   '0005_add_delta_fallback': addDeltaFallback,
+  '0006_campaign_executions': campaignExecutions,
 };
