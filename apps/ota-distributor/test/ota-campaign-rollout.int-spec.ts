@@ -53,6 +53,7 @@ describe('ota-distributor: campaigns from approval to rollout, halt and cancel',
   const root = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const image = randomBytes(16 * 1024);
   let m1: FirmwareManifestView;
+  let m2: FirmwareManifestView;
   const meters = new Map<string, { meter: TestMeter; device: OtaDeviceClient }>();
 
   const manifest = (sequenceNumber: number): FirmwareManifest => ({
@@ -203,14 +204,18 @@ describe('ota-distributor: campaigns from approval to rollout, halt and cancel',
       key: operator,
       json: { parts: [{ partNumber: 1, etag: put.headers.get('etag') }] },
     });
-    const signed = signManifest(manifest(7), [{ privateKey: root.privateKey }]);
-    const accepted = await fetch(`${h.url}/v1/firmware/manifests`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${operator}`, 'content-type': 'application/json' },
-      body: signed.envelopeBytes,
-    });
-    expect(accepted.status).toBe(201);
-    m1 = (await accepted.json()) as FirmwareManifestView;
+    const accept = async (sequenceNumber: number) => {
+      const signed = signManifest(manifest(sequenceNumber), [{ privateKey: root.privateKey }]);
+      const accepted = await fetch(`${h.url}/v1/firmware/manifests`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${operator}`, 'content-type': 'application/json' },
+        body: signed.envelopeBytes,
+      });
+      expect(accepted.status).toBe(201);
+      return (await accepted.json()) as FirmwareManifestView;
+    };
+    m1 = await accept(7);
+    m2 = await accept(8);
   });
 
   afterAll(async () => {
@@ -492,5 +497,46 @@ describe('ota-distributor: campaigns from approval to rollout, halt and cancel',
       'forced',
     );
     await expectCountersKept(forced.campaignId);
+  });
+
+  it('revert-on-halt creates a campaign of the updated devices with the higher-sequence manifest, awaiting approval', async () => {
+    const ids = await enrolled(3, 'revert');
+    const started = await launch(ids, {
+      phases: phases({ percent: 100 }),
+      rollout: { maxPerMinute: 100, perGatewayConcurrency: 50 },
+      abort: [{ scope: 'campaign', failureTypes: ['ROLLED_BACK'], thresholdCount: 1, minExecuted: 2 }],
+      revertOnHalt: { manifestId: m2.manifestId },
+    });
+    const id = started.campaignId;
+    const [updated, broken, untouched] = ids as [string, string, string];
+    const du = (await checkIn(updated))!;
+    expect((await receipt(updated, du)).status).toBe(200);
+    expect((await read(id)).state).toBe('RUNNING');
+    const db = (await checkIn(broken))!;
+    expect((await report(broken, db.executionId, 'INSTALLING', 1)).status).toBe(200);
+    expect(
+      (await report(broken, db.executionId, 'ROLLED_BACK', 2, { failureCode: 'BOOT_VERIFY_FAILED' })).status,
+    ).toBe(200);
+    expect((await read(id)).state).toBe('HALTED');
+    const [event] = (await eventOf(id, 'revert-created')).map((r) => r.json);
+    const revertId = event!.revertCampaignId!;
+    const revert = await read(revertId);
+    expect(revert).toMatchObject({
+      state: 'PENDING_APPROVAL',
+      manifestId: m2.manifestId,
+      sequenceNumber: m2.sequenceNumber,
+      createdBy: 'ota-distributor',
+      definition: { target: { deviceIds: [updated] } },
+    });
+    expect(revert.sequenceNumber).toBeGreaterThan(m1.sequenceNumber);
+    expect((await act(revertId, 'start')).status).toBe(409);
+    expect((await act(revertId, 'approve', approver)).body.state).toBe('APPROVED');
+    const running = await act(revertId, 'start');
+    expect(running.body).toMatchObject({ state: 'RUNNING', counts: { QUEUED: 1 } });
+    const directive = (await checkIn(updated)) as unknown as { campaignId: string; manifestDigest: string };
+    expect(directive).toMatchObject({ campaignId: revertId, manifestDigest: m2.manifestDigest });
+    // The halted campaign notifies nobody more.
+    expect(await checkIn(untouched)).toBeUndefined();
+    expect(campaignEvents(id, 'revert-created')).toHaveLength(1);
   });
 });

@@ -1,5 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { OTA_CAMPAIGNS_V2, type OtaExecutionState } from '@meterkeep/contracts';
+import { OTA_CAMPAIGNS_V2, type OtaCampaignDefinition, type OtaExecutionState } from '@meterkeep/contracts';
 import { AuditLog } from '../audit/audit-log';
 import type { CampaignRow, Executor, ExecutionRow } from '../core/database';
 import { OutboxRepository } from '../outbox/outbox.repository';
@@ -9,6 +10,8 @@ import { type AbortRule, EXECUTED_STATES, evaluateHalt, haltKey } from './domain
 import { CAMPAIGN_MACHINE } from './domain/state-machines';
 
 const EXECUTED: ReadonlySet<string> = new Set(EXECUTED_STATES);
+/** Who creates and submits a revert campaign: the distributor itself, never an operator's key. */
+export const REVERT_ACTOR = 'ota-distributor';
 
 /**
  * A campaign execution's committed status feeds its campaign (spec §6.6). The counters already moved
@@ -87,6 +90,82 @@ export class CampaignStatusFeed {
         subject: campaign.campaign_id,
         outcome: 'allowed',
         detail: { rule, phase, scope: rules[rule]!.scope, failed, executed },
+      },
+    ]);
+    await this.revert(trx, row, now);
+  }
+
+  /**
+   * revertOnHalt (spec §6.6, §7.7): a campaign for the devices this one already updated, with the
+   * revert manifest, whose sequence was checked higher at creation (anti-rollback is never disabled to
+   * recover). It still needs a person's approval: it waits in PENDING_APPROVAL, created by the
+   * distributor, so any operator other than the distributor approves it. Nothing updated: no revert.
+   */
+  private async revert(trx: Executor, halted: CampaignRow, now: Date): Promise<void> {
+    const body = halted.body as OtaCampaignDefinition;
+    if (!body.revertOnHalt) return;
+    const devices = await this.campaigns.updatedDevices(trx, halted.campaign_id);
+    if (devices.length === 0) return;
+    const manifest = await this.campaigns.acceptedManifest(
+      trx,
+      halted.tenant_id,
+      body.revertOnHalt.manifestId,
+    );
+    if (!manifest || Number(manifest.sequence_number) <= Number(halted.sequence_number)) return;
+    const campaignId = randomUUID();
+    const { revertOnHalt: _revert, ...rest } = body;
+    const revertBody: OtaCampaignDefinition = {
+      ...rest,
+      name: `revert ${halted.name}`.slice(0, 128),
+      manifestId: manifest.manifest_id,
+      target: { deviceIds: devices, dynamic: false },
+      phases: [{ name: 'revert', size: { percent: 100 }, successThresholdPercent: 95, minSoakMinutes: 0 }],
+    };
+    const inserted = await this.campaigns.insert(
+      trx,
+      {
+        campaignId,
+        tenantId: halted.tenant_id,
+        name: revertBody.name,
+        manifestId: manifest.manifest_id,
+        manifestDigest: manifest.digest,
+        classId: manifest.class_id,
+        sequenceNumber: Number(manifest.sequence_number),
+        body: revertBody,
+        createdBy: REVERT_ACTOR,
+        phases: revertBody.phases.map((p) => ({
+          name: p.name,
+          size: p.size,
+          successThresholdPercent: p.successThresholdPercent,
+          minSoakMinutes: p.minSoakMinutes,
+        })),
+      },
+      now,
+    );
+    const revert = await this.campaigns.updateState(
+      trx,
+      campaignId,
+      'PENDING_APPROVAL',
+      { submittedBy: REVERT_ACTOR },
+      now,
+    );
+    await this.outbox.enqueue(trx, OTA_CAMPAIGNS_V2, [
+      campaignEvent(inserted, 'created', now, { actor: REVERT_ACTOR }),
+      campaignEvent(revert, 'submitted', now, { actor: REVERT_ACTOR }),
+      campaignEvent(halted, 'revert-created', now, { revertCampaignId: campaignId }),
+    ]);
+    await this.audit.append(trx, halted.tenant_id, [
+      {
+        action: 'ota.campaign-created',
+        actor: REVERT_ACTOR,
+        subject: campaignId,
+        outcome: 'allowed',
+        detail: {
+          revertOf: halted.campaign_id,
+          manifestDigest: manifest.digest,
+          sequenceNumber: Number(manifest.sequence_number),
+          devices: devices.length,
+        },
       },
     ]);
   }

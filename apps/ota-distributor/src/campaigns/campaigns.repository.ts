@@ -499,6 +499,29 @@ export class CampaignsRepository {
     return row !== undefined;
   }
 
+  /** Devices whose execution of the campaign ended on its firmware (SUCCEEDED, ALREADY_INSTALLED). */
+  async updatedDevices(trx: Executor, campaignId: string): Promise<string[]> {
+    const rows = await trx
+      .selectFrom('executions')
+      .select('device_id')
+      .where('campaign_id', '=', campaignId)
+      .where('state', 'in', ['SUCCEEDED', 'ALREADY_INSTALLED'])
+      .orderBy('device_id')
+      .execute();
+    return rows.map((r) => r.device_id);
+  }
+
+  /** An accepted manifest of the tenant (the revert's). */
+  acceptedManifest(trx: Executor, tenantId: string, manifestId: string) {
+    return trx
+      .selectFrom('manifests')
+      .select(['manifest_id', 'digest', 'class_id', 'sequence_number'])
+      .where('tenant_id', '=', tenantId)
+      .where('manifest_id', '=', manifestId)
+      .where('state', '=', 'accepted')
+      .executeTakeFirst();
+  }
+
   /** A page of the campaign's devices by device id (keyset), optionally of one phase or state. */
   devices(
     campaignId: string,
