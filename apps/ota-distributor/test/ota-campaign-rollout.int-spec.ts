@@ -539,4 +539,41 @@ describe('ota-distributor: campaigns from approval to rollout, halt and cancel',
     expect(await checkIn(untouched)).toBeUndefined();
     expect(campaignEvents(id, 'revert-created')).toHaveLength(1);
   });
+
+  it('a stage past its timeout becomes TIMED_OUT by the ticker and counts for the abort rules', async () => {
+    const ids = await enrolled(2, 'timeout');
+    const started = await launch(ids, {
+      phases: phases({ percent: 100 }),
+      rollout: { maxPerMinute: 100, perGatewayConcurrency: 50 },
+      timeouts: { downloadMinutes: 1, installMinutes: 60 },
+      abort: [{ scope: 'phase', failureTypes: ['TIMED_OUT'], thresholdCount: 1, minExecuted: 1 }],
+    });
+    const id = started.campaignId;
+    const [slow, installing] = ids as [string, string];
+    const ds = (await checkIn(slow))!;
+    const di = (await checkIn(installing))!;
+    expect((await report(slow, ds.executionId, 'DOWNLOADING', 1)).status).toBe(200);
+    expect((await report(installing, di.executionId, 'INSTALLING', 1)).status).toBe(200);
+    // Two minutes pass for both stages (the test moves their entry back, not the clock).
+    await h.db
+      .updateTable('executions')
+      .set({ stage_entered_at: new Date(Date.now() - 120_000) })
+      .where('execution_id', 'in', [ds.executionId, di.executionId])
+      .execute();
+    await waitFor(
+      async () => ((await read(id)).state === 'HALTED' ? true : undefined),
+      'halt on the timeout',
+    );
+    const states = Object.fromEntries((await devicesOf(id)).items.map((x) => [x.deviceId, x.state]));
+    expect([states[slow], states[installing]]).toEqual(['TIMED_OUT', 'INSTALLING']);
+    expect((await read(id)).haltReason).toEqual({ rule: 0, phase: 1, failed: 1, executed: 1 });
+    await statusTap.waitFor(
+      (r) => r.json.executionId === ds.executionId && r.json.state === 'TIMED_OUT',
+      1,
+      'TIMED_OUT status',
+    );
+    // The meter's late report finds its execution closed.
+    expect((await report(slow, ds.executionId, 'DOWNLOADED', 2)).status).toBe(409);
+    await expectCountersKept(id);
+  });
 });

@@ -50,7 +50,20 @@ export class CampaignStatusFeed {
     now: Date,
   ): Promise<void> {
     if (!campaign || execution.phase === null || !EXECUTED.has(execution.state)) return;
-    if (!CAMPAIGN_MACHINE.next(campaign.state, 'halt').ok) return;
+    await this.evaluate(trx, campaign, execution.phase, now);
+  }
+
+  /**
+   * The abort rules over a phase's and the campaign's counters, on a campaign locked by the caller;
+   * answers the campaign as it now is (HALTED when this call halted it).
+   */
+  async evaluate(
+    trx: Executor,
+    campaign: CampaignRow,
+    phaseOfStatus: number,
+    now: Date,
+  ): Promise<CampaignRow> {
+    if (!CAMPAIGN_MACHINE.next(campaign.state, 'halt').ok) return campaign;
     const rules = (campaign.body as { abort: AbortRule[] }).abort;
     const counts = await this.campaigns.counts(campaign.campaign_id, trx);
     const campaignCounts = totalCounts(counts);
@@ -59,15 +72,15 @@ export class CampaignStatusFeed {
     );
     const crossing = evaluateHalt({
       rules,
-      phase: execution.phase,
-      phaseCounts: counts.get(execution.phase) ?? {},
+      phase: phaseOfStatus,
+      phaseCounts: counts.get(phaseOfStatus) ?? {},
       campaignCounts,
       recorded,
     });
-    if (!crossing) return;
+    if (!crossing) return campaign;
     const { rule, phase, failed, executed } = crossing;
     if (!(await this.campaigns.insertHalt(trx, campaign.campaign_id, { rule, phase, failed, executed }, now)))
-      return;
+      return campaign;
     const row = await this.campaigns.setFields(
       trx,
       campaign.campaign_id,
@@ -93,6 +106,7 @@ export class CampaignStatusFeed {
       },
     ]);
     await this.revert(trx, row, now);
+    return row;
   }
 
   /**

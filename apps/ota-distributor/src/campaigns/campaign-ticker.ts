@@ -12,13 +12,15 @@ import { OutboxRepository } from '../outbox/outbox.repository';
 import { Transactions } from '../outbox/transactions';
 import { CampaignAdmission } from './campaign-admission';
 import { CampaignCancellation } from './campaign-cancellation';
+import { CampaignTimeouts } from './campaign-timeouts';
 import { CampaignsRepository } from './campaigns.repository';
 import { CAMPAIGN_MACHINE } from './domain/state-machines';
 import { PhaseAdvance } from './phase-advance';
 import { StartCampaignUseCase } from './start-campaign.use-case';
 
 /**
- * The campaigns' clock, every OTA_CAMPAIGN_TICK_MS on each replica: a SCHEDULED campaign whose startAt
+ * The campaigns' clock, every OTA_CAMPAIGN_TICK_MS on each replica: executions past their stage's
+ * timeout become TIMED_OUT (also while paused or halted); a SCHEDULED campaign whose startAt
  * has come starts; a RUNNING one advances (threshold and soak) and admits at its rate; a CANCELLING one
  * cancels its queued executions and ends once none is unfinished. Each campaign is taken under its row
  * lock with SKIP LOCKED: with two replicas, one works a campaign and the other passes it by, so
@@ -35,6 +37,7 @@ export class CampaignTicker implements OnApplicationBootstrap, BeforeApplication
     private readonly admission: CampaignAdmission,
     private readonly advance: PhaseAdvance,
     private readonly cancellation: CampaignCancellation,
+    private readonly timeouts: CampaignTimeouts,
     private readonly start: StartCampaignUseCase,
     private readonly outbox: OutboxRepository,
     private readonly transactions: Transactions,
@@ -84,6 +87,7 @@ export class CampaignTicker implements OnApplicationBootstrap, BeforeApplication
 
   async step(campaignId: string): Promise<void> {
     const now = new Date();
+    await this.timeouts.expire(campaignId, now);
     let cancelling = false;
     await this.transactions.run(async (trx) => {
       const campaign = await this.campaigns.lockOrSkip(trx, campaignId);

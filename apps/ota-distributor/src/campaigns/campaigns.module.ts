@@ -4,6 +4,7 @@ import { CampaignAdmission } from './campaign-admission';
 import { CampaignCancellation } from './campaign-cancellation';
 import { CampaignProgressModule } from './campaign-progress.module';
 import { CampaignTicker } from './campaign-ticker';
+import { CampaignTimeouts } from './campaign-timeouts';
 import { CampaignsController } from './campaigns.controller';
 import { ControlCampaignUseCase } from './control-campaign.use-case';
 import { CreateCampaignUseCase } from './create-campaign.use-case';
@@ -25,6 +26,7 @@ import { StartCampaignUseCase } from './start-campaign.use-case';
     RetryFailedUseCase,
     CampaignAdmission,
     CampaignCancellation,
+    CampaignTimeouts,
     PhaseAdvance,
     CampaignTicker,
   ],

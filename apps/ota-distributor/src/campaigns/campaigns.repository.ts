@@ -164,12 +164,12 @@ export class CampaignsRepository {
       .executeTakeFirst();
   }
 
-  /** Campaigns the ticker has work for. */
+  /** Campaigns the ticker has work for (timeouts run while paused or halted too: installs go on). */
   async tickable(): Promise<string[]> {
     const rows = await this.db
       .selectFrom('campaigns')
       .select('campaign_id')
-      .where('state', 'in', ['SCHEDULED', 'RUNNING', 'CANCELLING'])
+      .where('state', 'in', ['SCHEDULED', 'RUNNING', 'PAUSED', 'HALTED', 'CANCELLING'])
       .execute();
     return rows.map((r) => r.campaign_id);
   }
@@ -373,11 +373,11 @@ export class CampaignsRepository {
     trx: Executor,
     campaignId: string,
     from: readonly OtaExecutionState[],
-    to: 'CANCELLED' | 'QUEUED',
+    to: 'CANCELLED' | 'QUEUED' | 'TIMED_OUT',
     now: Date,
-    options: { maxAttempt?: number } = {},
+    options: { maxAttempt?: number; ids?: readonly string[] } = {},
   ): Promise<ExecutionRow[]> {
-    if (from.length === 0) return [];
+    if (from.length === 0 || options.ids?.length === 0) return [];
     await this.bulkCounts(trx, true);
     const retry = to === 'QUEUED';
     const { rows } = await sql<ExecutionRow & { old_state: OtaExecutionState }>`
@@ -385,6 +385,7 @@ export class CampaignsRepository {
         select e.execution_id, e.state as old_state from executions e
         where e.campaign_id = ${campaignId} and e.state in (${sql.join(from)})
           ${options.maxAttempt !== undefined ? sql`and e.attempt <= ${options.maxAttempt}` : sql``}
+          ${options.ids !== undefined ? sql`and e.execution_id in (${sql.join([...options.ids])})` : sql``}
           ${
             retry
               ? sql`and not exists (select 1 from executions x where x.tenant_id = e.tenant_id
@@ -497,6 +498,17 @@ export class CampaignsRepository {
       .returning('rule')
       .executeTakeFirst();
     return row !== undefined;
+  }
+
+  /** Executions in a stage with a timeout that began before `since` (candidates; the domain decides). */
+  staged(trx: Executor, campaignId: string, since: Date) {
+    return trx
+      .selectFrom('executions')
+      .select(['execution_id', 'state', 'stage_entered_at'])
+      .where('campaign_id', '=', campaignId)
+      .where('state', 'in', ['DOWNLOADING', 'INSTALLING', 'REBOOTING', 'CONFIRMING'])
+      .where('stage_entered_at', '<=', since)
+      .execute();
   }
 
   /** Devices whose execution of the campaign ended on its firmware (SUCCEEDED, ALREADY_INSTALLED). */

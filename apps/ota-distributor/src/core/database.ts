@@ -155,6 +155,8 @@ export interface ExecutionsTable {
   phase: ColumnType<number | null, number | null | undefined, number | null>;
   /** When admission let its directive out (campaign executions only; null: not yet). */
   admitted_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** When the current stage began (set by a trigger): download and install timeouts run from it. */
+  stage_entered_at: ColumnType<Date, Date | string | undefined, Date | string>;
   created_at: CreatedAt;
   updated_at: Timestamp;
 }

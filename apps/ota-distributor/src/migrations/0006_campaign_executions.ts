@@ -13,6 +13,7 @@ const statements = [
      add column campaign_id uuid references campaigns (campaign_id),
      add column phase integer,
      add column admitted_at timestamptz,
+     add column stage_entered_at timestamptz not null default now(),
      add check ((campaign_id is null) = (phase is null))`,
   `create index executions_by_campaign on executions (campaign_id, phase, state) where campaign_id is not null`,
   `create index executions_admitted on executions (campaign_id, admitted_at) where admitted_at is not null`,
@@ -49,6 +50,21 @@ const statements = [
    end $$`,
   `create trigger executions_campaign_counts after insert or update of state on executions
    for each row execute function campaign_execution_counts()`,
+  // When the execution's stage began (spec §6.6: a timeout runs from the stage's entry): the install
+  // stage spans INSTALLING, REBOOTING and CONFIRMING; a new attempt starts over.
+  `create function execution_stage_entry() returns trigger
+   language plpgsql set search_path from current as $$
+   begin
+     if (case when new.state in ('INSTALLING', 'REBOOTING', 'CONFIRMING') then 'INSTALL' else new.state end)
+        is distinct from
+        (case when old.state in ('INSTALLING', 'REBOOTING', 'CONFIRMING') then 'INSTALL' else old.state end)
+        or new.attempt <> old.attempt then
+       new.stage_entered_at := clock_timestamp();
+     end if;
+     return new;
+   end $$`,
+  `create trigger executions_stage_entry before update of state, attempt on executions
+   for each row execute function execution_stage_entry()`,
 ];
 
 export const campaignExecutions: Migration = {
