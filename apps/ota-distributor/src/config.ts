@@ -123,6 +123,11 @@ export const deviceListenerEnv = {
         .slice(0, 100) || 'ota-distributor',
     ),
   ...deviceEdgeEnv,
+  /**
+   * How often each replica runs the campaign ticker (scheduled starts, phase advance, admission,
+   * cancellations); 0 turns it off. Replicas share the work: each campaign is locked SKIP LOCKED.
+   */
+  OTA_CAMPAIGN_TICK_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
 };
 
 export const OtaDistributorConfig = z

@@ -1,13 +1,25 @@
-import { Body, Controller, Param } from '@nestjs/common';
+import { Body, Controller, Param, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import {
   OTA_CAMPAIGN_APPROVE,
+  OTA_CAMPAIGN_CANCEL,
   OTA_CAMPAIGN_CREATE,
   OTA_CAMPAIGN_DENY,
+  OTA_CAMPAIGN_DEVICES,
   OTA_CAMPAIGN_GET,
+  OTA_CAMPAIGN_NEXT_PHASE,
+  OTA_CAMPAIGN_PAUSE,
+  OTA_CAMPAIGN_RESUME,
+  OTA_CAMPAIGN_RETRY_FAILED,
+  OTA_CAMPAIGN_START,
   OTA_CAMPAIGN_SUBMIT,
+  type OtaCampaignCancel,
   type OtaCampaignDefinition,
+  type OtaCampaignResume,
+  type OtaExecutionState,
+  campaignCancel,
   campaignCreate,
+  campaignResume,
 } from '@meterkeep/contracts';
 import {
   ANY_ROLE,
@@ -23,9 +35,14 @@ import { campaignView } from './campaign.view';
 import { CampaignErrors } from './campaigns.errors';
 import { CampaignsRepository } from './campaigns.repository';
 import { CreateCampaignUseCase } from './create-campaign.use-case';
+import { ControlCampaignUseCase } from './control-campaign.use-case';
 import { DecideCampaignUseCase } from './decide-campaign.use-case';
+import { NextPhaseUseCase } from './next-phase.use-case';
+import { RetryFailedUseCase } from './retry-failed.use-case';
+import { StartCampaignUseCase } from './start-campaign.use-case';
 
 const campaignIdPipe = new ZodPipe(OTA_CAMPAIGN_GET.params.campaignId, 'campaign id');
+const devicesQueryPipe = new ZodPipe(OTA_CAMPAIGN_DEVICES.query!, 'query');
 
 /** Operators create and decide campaigns (approver ≠ creator, auditors never decide); every role reads. */
 @ApiTags('Firmware campaigns')
@@ -35,6 +52,10 @@ export class CampaignsController {
   constructor(
     private readonly create: CreateCampaignUseCase,
     private readonly decide: DecideCampaignUseCase,
+    private readonly start: StartCampaignUseCase,
+    private readonly control: ControlCampaignUseCase,
+    private readonly nextPhase: NextPhaseUseCase,
+    private readonly retryFailed: RetryFailedUseCase,
     private readonly campaigns: CampaignsRepository,
   ) {}
 
@@ -75,5 +96,84 @@ export class CampaignsController {
   @Roles(...WRITERS)
   deny(@CurrentCaller() caller: Caller, @Param('campaignId', campaignIdPipe) campaignId: string) {
     return this.decide.execute(caller, campaignId, 'deny');
+  }
+
+  @ContractRoute(OTA_CAMPAIGN_START)
+  @Roles(...WRITERS)
+  startCampaign(@CurrentCaller() caller: Caller, @Param('campaignId', campaignIdPipe) campaignId: string) {
+    return this.start.execute(caller, campaignId);
+  }
+
+  @ContractRoute(OTA_CAMPAIGN_PAUSE)
+  @Roles(...WRITERS)
+  pause(@CurrentCaller() caller: Caller, @Param('campaignId', campaignIdPipe) campaignId: string) {
+    return this.control.execute(caller, campaignId, { action: 'pause' });
+  }
+
+  @ContractRoute(OTA_CAMPAIGN_RESUME)
+  @Roles(...WRITERS)
+  resume(
+    @CurrentCaller() caller: Caller,
+    @Param('campaignId', campaignIdPipe) campaignId: string,
+    @Body(new ZodPipe(campaignResume)) body: OtaCampaignResume,
+  ) {
+    return this.control.execute(caller, campaignId, { action: 'resume', ...body });
+  }
+
+  @ContractRoute(OTA_CAMPAIGN_CANCEL)
+  @Roles(...WRITERS)
+  cancel(
+    @CurrentCaller() caller: Caller,
+    @Param('campaignId', campaignIdPipe) campaignId: string,
+    @Body(new ZodPipe(campaignCancel)) body: OtaCampaignCancel,
+  ) {
+    return this.control.execute(caller, campaignId, { action: 'cancel', ...body });
+  }
+
+  @ContractRoute(OTA_CAMPAIGN_NEXT_PHASE)
+  @Roles(...WRITERS)
+  next(@CurrentCaller() caller: Caller, @Param('campaignId', campaignIdPipe) campaignId: string) {
+    return this.nextPhase.execute(caller, campaignId);
+  }
+
+  @ContractRoute(OTA_CAMPAIGN_RETRY_FAILED)
+  @Roles(...WRITERS)
+  retry(@CurrentCaller() caller: Caller, @Param('campaignId', campaignIdPipe) campaignId: string) {
+    return this.retryFailed.execute(caller, campaignId);
+  }
+
+  @ContractRoute(OTA_CAMPAIGN_DEVICES)
+  @Roles(...ANY_ROLE)
+  async devices(
+    @CurrentCaller() caller: Caller,
+    @Param('campaignId', campaignIdPipe) campaignId: string,
+    @Query(devicesQueryPipe) query: Record<string, unknown>,
+  ) {
+    if (!(await this.campaigns.find(caller.tenantId, campaignId))) throw CampaignErrors.campaignNotFound();
+    const { state, phase, cursor, limit } = query as {
+      state?: OtaExecutionState;
+      phase?: number;
+      cursor?: string;
+      limit: number;
+    };
+    const rows = await this.campaigns.devices(campaignId, {
+      limit,
+      ...(state !== undefined && { state }),
+      ...(phase !== undefined && { phase }),
+      ...(cursor !== undefined && { cursor }),
+    });
+    return {
+      items: rows.map((r) => ({
+        deviceId: r.device_id,
+        phase: r.phase,
+        executionId: r.execution_id,
+        state: r.state,
+        attempt: r.attempt,
+        failureCode: r.failure_code,
+        admittedAt: r.admitted_at?.toISOString() ?? null,
+        updatedAt: r.updated_at.toISOString(),
+      })),
+      ...(rows.length === limit && { next: rows[rows.length - 1]!.device_id }),
+    };
   }
 }

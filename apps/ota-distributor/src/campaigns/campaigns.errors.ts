@@ -21,6 +21,22 @@ export const CampaignErrors = {
     new DomainError('unprocessable', 'REVERT_MANIFEST_UNFIT', `revertOnHalt.manifestId: ${why}`, {
       field: 'revertOnHalt.manifestId',
     }),
+  /** The registry projection has no such attribute: refused rather than silently widened. */
+  targetUnsupported: (field: string) =>
+    new DomainError(
+      'unprocessable',
+      'TARGET_QUERY_UNSUPPORTED',
+      `target.query.${field}: the distributor's device projection has no such attribute yet`,
+      { field: `target.query.${field}` },
+    ),
+  /** A halt is resumed only by an operator who says they saw it. */
+  haltNotAcknowledged: () =>
+    new DomainError(
+      'unprocessable',
+      'HALT_NOT_ACKNOWLEDGED',
+      'acknowledgeHalt: a halted campaign resumes only with acknowledgeHalt: true',
+      { field: 'acknowledgeHalt' },
+    ),
   window: (index: number, refusal: WindowRefusal) =>
     new DomainError(
       'unprocessable',

@@ -1,13 +1,35 @@
 import { Module } from '@nestjs/common';
 import { ManifestsModule } from '../manifests/manifests.module';
+import { CampaignAdmission } from './campaign-admission';
+import { CampaignCancellation } from './campaign-cancellation';
+import { CampaignProgressModule } from './campaign-progress.module';
+import { CampaignTicker } from './campaign-ticker';
+import { CampaignTimeouts } from './campaign-timeouts';
 import { CampaignsController } from './campaigns.controller';
-import { CampaignsRepository } from './campaigns.repository';
+import { ControlCampaignUseCase } from './control-campaign.use-case';
 import { CreateCampaignUseCase } from './create-campaign.use-case';
 import { DecideCampaignUseCase } from './decide-campaign.use-case';
+import { NextPhaseUseCase } from './next-phase.use-case';
+import { PhaseAdvance } from './phase-advance';
+import { RetryFailedUseCase } from './retry-failed.use-case';
+import { StartCampaignUseCase } from './start-campaign.use-case';
 
 @Module({
-  imports: [ManifestsModule],
+  imports: [ManifestsModule, CampaignProgressModule],
   controllers: [CampaignsController],
-  providers: [CampaignsRepository, CreateCampaignUseCase, DecideCampaignUseCase],
+  providers: [
+    CreateCampaignUseCase,
+    DecideCampaignUseCase,
+    StartCampaignUseCase,
+    ControlCampaignUseCase,
+    NextPhaseUseCase,
+    RetryFailedUseCase,
+    CampaignAdmission,
+    CampaignCancellation,
+    CampaignTimeouts,
+    PhaseAdvance,
+    CampaignTicker,
+  ],
+  exports: [CampaignTicker],
 })
 export class CampaignsModule {}

@@ -1,8 +1,31 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { OtaExecutionState } from '@meterkeep/contracts';
+import { sql } from 'kysely';
+import type { OtaCampaignDefinition, OtaExecutionState } from '@meterkeep/contracts';
 import { DATABASE } from '@meterkeep/db/nest';
-import type { CampaignPhaseRow, CampaignRow, Executor } from '../core/database';
-import type { CampaignState } from './domain/state-machines';
+import type { CampaignPhaseRow, CampaignRow, Executor, ExecutionRow } from '../core/database';
+import { ACTIVE_STATES } from '../executions/execution-states';
+import type { StateCounts } from './domain/halt';
+import type { CampaignState, PhaseState } from './domain/state-machines';
+
+/** A change of counters a bulk statement made (the trigger stood aside): +n or −n in (phase, state). */
+export interface CountDelta {
+  phase: number;
+  state: OtaExecutionState;
+  n: number;
+}
+
+export interface CampaignDeviceRow {
+  device_id: string;
+  phase: number;
+  execution_id: string;
+  state: OtaExecutionState;
+  attempt: number;
+  failure_code: string | null;
+  admitted_at: Date | null;
+  updated_at: Date;
+}
+
+const BATCH = 1_000;
 
 export interface NewCampaign {
   campaignId: string;
@@ -107,6 +130,437 @@ export class CampaignsRepository {
       .executeTakeFirstOrThrow();
   }
 
+  /** The campaign row locked by id (the distributor's own transitions: tenant from the row). */
+  lockById(trx: Executor, campaignId: string): Promise<CampaignRow | undefined> {
+    return trx
+      .selectFrom('campaigns')
+      .selectAll()
+      .where('campaign_id', '=', campaignId)
+      .forUpdate()
+      .executeTakeFirst();
+  }
+
+  /** Locked for this replica's ticker, or undefined when another replica holds it (SKIP LOCKED). */
+  lockOrSkip(trx: Executor, campaignId: string): Promise<CampaignRow | undefined> {
+    return trx
+      .selectFrom('campaigns')
+      .selectAll()
+      .where('campaign_id', '=', campaignId)
+      .forUpdate()
+      .skipLocked()
+      .executeTakeFirst();
+  }
+
+  /** Read under a share lock: a halt or pause committing meanwhile is waited for, then seen. */
+  stateForShare(
+    trx: Executor,
+    campaignId: string,
+  ): Promise<Pick<CampaignRow, 'state' | 'cancel_mode'> | undefined> {
+    return trx
+      .selectFrom('campaigns')
+      .select(['state', 'cancel_mode'])
+      .where('campaign_id', '=', campaignId)
+      .forShare()
+      .executeTakeFirst();
+  }
+
+  /** Campaigns the ticker has work for (timeouts run while paused or halted too: installs go on). */
+  async tickable(): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('campaigns')
+      .select('campaign_id')
+      .where('state', 'in', ['SCHEDULED', 'RUNNING', 'PAUSED', 'HALTED', 'CANCELLING'])
+      .execute();
+    return rows.map((r) => r.campaign_id);
+  }
+
+  setFields(
+    trx: Executor,
+    campaignId: string,
+    fields: { state: CampaignState; haltReason?: unknown; cancelMode?: 'graceful' | 'force' },
+    now: Date,
+  ): Promise<CampaignRow> {
+    return trx
+      .updateTable('campaigns')
+      .set({
+        state: fields.state,
+        updated_at: now,
+        version: (eb) => eb('version', '+', 1),
+        ...(fields.haltReason !== undefined && { halt_reason: JSON.stringify(fields.haltReason) }),
+        ...(fields.cancelMode !== undefined && { cancel_mode: fields.cancelMode }),
+      })
+      .where('campaign_id', '=', campaignId)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  async setPhase(
+    trx: Executor,
+    campaignId: string,
+    phase: number,
+    fields: { state?: PhaseState; targets?: number; activatedAt?: Date; finishedAt?: Date },
+  ): Promise<void> {
+    await trx
+      .updateTable('campaign_phases')
+      .set({
+        ...(fields.state !== undefined && { state: fields.state }),
+        ...(fields.targets !== undefined && { targets: fields.targets }),
+        ...(fields.activatedAt !== undefined && { activated_at: fields.activatedAt }),
+        ...(fields.finishedAt !== undefined && { finished_at: fields.finishedAt }),
+      })
+      .where('campaign_id', '=', campaignId)
+      .where('phase', '=', phase)
+      .execute();
+  }
+
+  /**
+   * The devices a starting campaign targets, by the registry projection only: ACTIVE meters of the
+   * class without an unfinished execution, optionally only the named ones, optionally only those no
+   * receipt proved to run a sequence ≥ firmwareSequenceBelow.
+   */
+  async targets(
+    trx: Executor,
+    tenantId: string,
+    classId: string,
+    target: OtaCampaignDefinition['target'],
+  ): Promise<string[]> {
+    let query = trx
+      .selectFrom('devices as d')
+      .select('d.device_id')
+      .where('d.tenant_id', '=', tenantId)
+      .where('d.class_id', '=', classId)
+      .where('d.state', '=', 'ACTIVE')
+      .where((eb) =>
+        eb.not(
+          eb.exists(
+            eb
+              .selectFrom('executions as e')
+              .select('e.execution_id')
+              .whereRef('e.tenant_id', '=', 'd.tenant_id')
+              .whereRef('e.device_id', '=', 'd.device_id')
+              .where('e.state', 'in', ACTIVE_STATES),
+          ),
+        ),
+      )
+      .orderBy('d.device_id');
+    if (target.deviceIds) query = query.where('d.device_id', 'in', target.deviceIds);
+    const below = target.query?.firmwareSequenceBelow;
+    if (below !== undefined)
+      query = query.where((eb) =>
+        eb.not(
+          eb.exists(
+            eb
+              .selectFrom('installed_firmware as f')
+              .select('f.device_id')
+              .whereRef('f.tenant_id', '=', 'd.tenant_id')
+              .whereRef('f.device_id', '=', 'd.device_id')
+              .where('f.sequence_number', '>=', below as never),
+          ),
+        ),
+      );
+    return (await query.execute()).map((r) => r.device_id);
+  }
+
+  /** The deployment row a campaign's executions hang on (same id): what check-in and receipts read. */
+  async insertDeployment(
+    trx: Executor,
+    row: CampaignRow,
+    body: OtaCampaignDefinition,
+    now: Date,
+  ): Promise<void> {
+    await trx
+      .insertInto('deployments')
+      .values({
+        deployment_id: row.campaign_id,
+        tenant_id: row.tenant_id,
+        manifest_id: row.manifest_id,
+        manifest_digest: row.manifest_digest,
+        fallback_manifest_id: null,
+        class_id: row.class_id,
+        sequence_number: Number(row.sequence_number),
+        action_type: body.actionType,
+        force_at: body.forceAt ?? null,
+        window_starts_at: null,
+        window_ends_at: null,
+        created_by: row.created_by,
+        created_at: now,
+      })
+      .execute();
+  }
+
+  /**
+   * The membership plan and one QUEUED execution per member, in batches; the counters are set once
+   * per phase (the trigger stands aside for these inserts).
+   */
+  async insertMembers(
+    trx: Executor,
+    campaign: CampaignRow,
+    phases: readonly (readonly string[])[],
+    newId: () => string,
+    now: Date,
+  ): Promise<void> {
+    await this.bulkCounts(trx, true);
+    for (const [index, members] of phases.entries()) {
+      const phase = index + 1;
+      for (let i = 0; i < members.length; i += BATCH) {
+        const slice = members.slice(i, i + BATCH).map((deviceId, j) => ({
+          deviceId,
+          order: i + j,
+          executionId: newId(),
+        }));
+        await trx
+          .insertInto('executions')
+          .values(
+            slice.map((m) => ({
+              execution_id: m.executionId,
+              tenant_id: campaign.tenant_id,
+              deployment_id: campaign.campaign_id,
+              device_id: m.deviceId,
+              state: 'QUEUED' as const,
+              campaign_id: campaign.campaign_id,
+              phase,
+              created_at: now,
+              updated_at: now,
+            })),
+          )
+          .execute();
+        await trx
+          .insertInto('campaign_members')
+          .values(
+            slice.map((m) => ({
+              campaign_id: campaign.campaign_id,
+              device_id: m.deviceId,
+              phase,
+              admission_order: m.order,
+              // The distributor's projection has no gateway or hardware revision yet: one null stratum.
+              gateway_id: null,
+              execution_id: m.executionId,
+            })),
+          )
+          .execute();
+      }
+      await this.setPhase(trx, campaign.campaign_id, phase, { targets: members.length });
+    }
+    await this.bulkCounts(trx, false);
+    await this.applyCounts(
+      trx,
+      campaign.campaign_id,
+      phases.map((members, index) => ({ phase: index + 1, state: 'QUEUED' as const, n: members.length })),
+    );
+  }
+
+  /** While on, the counting trigger stands aside: the bulk statement's caller applies the counts. */
+  private async bulkCounts(trx: Executor, on: boolean): Promise<void> {
+    await sql`select set_config('ota.bulk_counts', ${on ? 'on' : 'off'}, true)`.execute(trx);
+  }
+
+  /** Aggregated counter changes, locked in the trigger's order (phase, then state in C order). */
+  async applyCounts(trx: Executor, campaignId: string, deltas: readonly CountDelta[]): Promise<void> {
+    const sorted = deltas
+      .filter((d) => d.n !== 0)
+      .sort((a, b) => a.phase - b.phase || (a.state < b.state ? -1 : a.state > b.state ? 1 : 0));
+    for (const d of sorted)
+      await sql`select campaign_count_add(${campaignId}::uuid, ${d.phase}::integer, ${d.state}::text, ${d.n}::integer)`.execute(
+        trx,
+      );
+  }
+
+  /**
+   * Moves the campaign's executions in `from` to `to` (those another transaction holds are skipped:
+   * the next pass takes them), counters applied in one sorted step. Answers the rows as they now are.
+   */
+  async bulkMove(
+    trx: Executor,
+    campaignId: string,
+    from: readonly OtaExecutionState[],
+    to: 'CANCELLED' | 'QUEUED' | 'TIMED_OUT',
+    now: Date,
+    options: { maxAttempt?: number; ids?: readonly string[] } = {},
+  ): Promise<ExecutionRow[]> {
+    if (from.length === 0 || options.ids?.length === 0) return [];
+    await this.bulkCounts(trx, true);
+    const retry = to === 'QUEUED';
+    const { rows } = await sql<ExecutionRow & { old_state: OtaExecutionState }>`
+      with picked as (
+        select e.execution_id, e.state as old_state from executions e
+        where e.campaign_id = ${campaignId} and e.state in (${sql.join(from)})
+          ${options.maxAttempt !== undefined ? sql`and e.attempt <= ${options.maxAttempt}` : sql``}
+          ${options.ids !== undefined ? sql`and e.execution_id in (${sql.join([...options.ids])})` : sql``}
+          ${
+            retry
+              ? sql`and not exists (select 1 from executions x where x.tenant_id = e.tenant_id
+                  and x.device_id = e.device_id and x.state in (${sql.join([...ACTIVE_STATES])}))`
+              : sql``
+          }
+        for update of e skip locked
+      )
+      update executions e set
+        state = ${to},
+        attempt = ${retry ? sql`e.attempt + 1` : sql`e.attempt`},
+        admitted_at = ${retry ? null : sql`e.admitted_at`},
+        directive = ${retry ? null : sql`e.directive`},
+        directive_expires_at = ${retry ? null : sql`e.directive_expires_at`},
+        failure_code = ${retry ? null : sql`e.failure_code`},
+        version = e.version + 1,
+        updated_at = ${now}
+      from picked where e.execution_id = picked.execution_id
+      returning e.*, picked.old_state`.execute(trx);
+    await this.bulkCounts(trx, false);
+    const deltas = new Map<string, CountDelta>();
+    const add = (phase: number, state: OtaExecutionState, n: number) => {
+      const key = `${phase}:${state}`;
+      const d = deltas.get(key) ?? { phase, state, n: 0 };
+      d.n += n;
+      deltas.set(key, d);
+    };
+    for (const row of rows) {
+      add(row.phase!, row.old_state, -1);
+      add(row.phase!, to, 1);
+    }
+    await this.applyCounts(trx, campaignId, [...deltas.values()]);
+    return rows.map(({ old_state: _old, ...row }) => row);
+  }
+
+  /** Instants (ms) of the campaign's admissions after `since`. */
+  async admittedSince(trx: Executor, campaignId: string, since: Date): Promise<number[]> {
+    const rows = await trx
+      .selectFrom('executions')
+      .select('admitted_at')
+      .where('campaign_id', '=', campaignId)
+      .where('admitted_at', '>', since)
+      .execute();
+    return rows.map((r) => r.admitted_at!.getTime());
+  }
+
+  /** QUEUED, not yet admitted executions of a phase in admission order. */
+  candidates(trx: Executor, campaignId: string, phase: number, limit: number) {
+    return trx
+      .selectFrom('campaign_members as m')
+      .innerJoin('executions as e', 'e.execution_id', 'm.execution_id')
+      .select(['e.execution_id', 'm.gateway_id'])
+      .where('m.campaign_id', '=', campaignId)
+      .where('m.phase', '=', phase)
+      .where('e.state', '=', 'QUEUED')
+      .where('e.admitted_at', 'is', null)
+      .orderBy('m.admission_order')
+      .limit(limit)
+      .execute();
+  }
+
+  /** Unfinished admitted executions per gateway (members behind a concentrator only). */
+  async inFlightByGateway(trx: Executor, campaignId: string): Promise<Map<string, number>> {
+    const rows = await trx
+      .selectFrom('campaign_members as m')
+      .innerJoin('executions as e', 'e.execution_id', 'm.execution_id')
+      .select(['m.gateway_id', (eb) => eb.fn.countAll<string>().as('n')])
+      .where('m.campaign_id', '=', campaignId)
+      .where('m.gateway_id', 'is not', null)
+      .where('e.admitted_at', 'is not', null)
+      .where('e.state', 'in', ACTIVE_STATES)
+      .groupBy('m.gateway_id')
+      .execute();
+    return new Map(rows.map((r) => [r.gateway_id!, Number(r.n)]));
+  }
+
+  /** Lets these executions' directives out (those locked elsewhere or no longer queued are left). */
+  async markAdmitted(trx: Executor, executionIds: readonly string[], now: Date): Promise<number> {
+    if (executionIds.length === 0) return 0;
+    const { rows } = await sql<{ execution_id: string }>`
+      update executions set admitted_at = ${now}, version = version + 1, updated_at = ${now}
+      where execution_id in (
+        select execution_id from executions
+        where execution_id in (${sql.join([...executionIds])}) and state = 'QUEUED' and admitted_at is null
+        for update skip locked
+      )
+      returning execution_id`.execute(trx);
+    return rows.length;
+  }
+
+  async haltKeys(trx: Executor, campaignId: string): Promise<{ rule: number; phase: number }[]> {
+    return trx
+      .selectFrom('campaign_halts')
+      .select(['rule', 'phase'])
+      .where('campaign_id', '=', campaignId)
+      .execute();
+  }
+
+  /** Records a crossing; false when it was recorded before (exactly one halt per rule and phase). */
+  async insertHalt(
+    trx: Executor,
+    campaignId: string,
+    halt: { rule: number; phase: number; failed: number; executed: number },
+    now: Date,
+  ): Promise<boolean> {
+    const row = await trx
+      .insertInto('campaign_halts')
+      .values({ campaign_id: campaignId, ...halt, halted_at: now })
+      .onConflict((oc) => oc.columns(['campaign_id', 'rule', 'phase']).doNothing())
+      .returning('rule')
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /** Executions in a stage with a timeout that began before `since` (candidates; the domain decides). */
+  staged(trx: Executor, campaignId: string, since: Date) {
+    return trx
+      .selectFrom('executions')
+      .select(['execution_id', 'state', 'stage_entered_at'])
+      .where('campaign_id', '=', campaignId)
+      .where('state', 'in', ['DOWNLOADING', 'INSTALLING', 'REBOOTING', 'CONFIRMING'])
+      .where('stage_entered_at', '<=', since)
+      .execute();
+  }
+
+  /** Devices whose execution of the campaign ended on its firmware (SUCCEEDED, ALREADY_INSTALLED). */
+  async updatedDevices(trx: Executor, campaignId: string): Promise<string[]> {
+    const rows = await trx
+      .selectFrom('executions')
+      .select('device_id')
+      .where('campaign_id', '=', campaignId)
+      .where('state', 'in', ['SUCCEEDED', 'ALREADY_INSTALLED'])
+      .orderBy('device_id')
+      .execute();
+    return rows.map((r) => r.device_id);
+  }
+
+  /** An accepted manifest of the tenant (the revert's). */
+  acceptedManifest(trx: Executor, tenantId: string, manifestId: string) {
+    return trx
+      .selectFrom('manifests')
+      .select(['manifest_id', 'digest', 'class_id', 'sequence_number'])
+      .where('tenant_id', '=', tenantId)
+      .where('manifest_id', '=', manifestId)
+      .where('state', '=', 'accepted')
+      .executeTakeFirst();
+  }
+
+  /** A page of the campaign's devices by device id (keyset), optionally of one phase or state. */
+  devices(
+    campaignId: string,
+    options: { state?: OtaExecutionState; phase?: number; cursor?: string; limit: number },
+  ): Promise<CampaignDeviceRow[]> {
+    let query = this.db
+      .selectFrom('campaign_members as m')
+      .innerJoin('executions as e', 'e.execution_id', 'm.execution_id')
+      .select([
+        'm.device_id',
+        'm.phase',
+        'e.execution_id',
+        'e.state',
+        'e.attempt',
+        'e.failure_code',
+        'e.admitted_at',
+        'e.updated_at',
+      ])
+      .where('m.campaign_id', '=', campaignId)
+      .orderBy('m.device_id')
+      .limit(options.limit);
+    if (options.state) query = query.where('e.state', '=', options.state);
+    if (options.phase !== undefined) query = query.where('m.phase', '=', options.phase);
+    if (options.cursor !== undefined) query = query.where('m.device_id', '>', options.cursor);
+    return query.execute();
+  }
+
   phases(campaignId: string, executor: Executor = this.db): Promise<CampaignPhaseRow[]> {
     return executor
       .selectFrom('campaign_phases')
@@ -128,4 +582,13 @@ export class CampaignsRepository {
     for (const row of rows) counts.set(row.phase, { ...counts.get(row.phase), [row.state]: row.count });
     return counts;
   }
+}
+
+/** All phases' counters added up. */
+export function totalCounts(counts: PhaseCounts): StateCounts {
+  const total: StateCounts = {};
+  for (const byState of counts.values())
+    for (const [state, n] of Object.entries(byState) as [OtaExecutionState, number][])
+      total[state] = (total[state] ?? 0) + n;
+  return total;
 }

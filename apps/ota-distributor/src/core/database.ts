@@ -150,6 +150,13 @@ export interface ExecutionsTable {
   receipt_digest: string | null;
   /** The manifest this meter was directed to (the delta or its fallback); null: the deployment's. */
   chosen_manifest_id: string | null;
+  /** The campaign and phase of a campaign member's execution; null for a deployment's. */
+  campaign_id: ColumnType<string | null, string | null | undefined, string | null>;
+  phase: ColumnType<number | null, number | null | undefined, number | null>;
+  /** When admission let its directive out (campaign executions only; null: not yet). */
+  admitted_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** When the current stage began (set by a trigger): download and install timeouts run from it. */
+  stage_entered_at: ColumnType<Date, Date | string | undefined, Date | string>;
   created_at: CreatedAt;
   updated_at: Timestamp;
 }
@@ -225,6 +232,11 @@ export interface CampaignsTable {
   decided_by: string | null;
   decided_at: Timestamp | null;
   halt_reason: ColumnType<unknown, string | null, string | null> | null;
+  cancel_mode: ColumnType<
+    'graceful' | 'force' | null,
+    'graceful' | 'force' | null | undefined,
+    'graceful' | 'force' | null
+  >;
   version: Generated<number>;
   created_at: CreatedAt;
   updated_at: Timestamp;
@@ -251,10 +263,30 @@ export interface CampaignPhaseCountsTable {
   count: number;
 }
 
+export interface CampaignMembersTable {
+  campaign_id: string;
+  device_id: string;
+  phase: number;
+  admission_order: number;
+  gateway_id: string | null;
+  execution_id: string | null;
+}
+
+export interface CampaignHaltsTable {
+  campaign_id: string;
+  rule: number;
+  phase: number;
+  failed: number;
+  executed: number;
+  halted_at: Timestamp;
+}
+
 export interface OtaDb {
   campaigns: CampaignsTable;
   campaign_phases: CampaignPhasesTable;
   campaign_phase_counts: CampaignPhaseCountsTable;
+  campaign_members: CampaignMembersTable;
+  campaign_halts: CampaignHaltsTable;
   devices: DevicesTable;
   deployments: DeploymentsTable;
   executions: ExecutionsTable;

@@ -3,6 +3,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { OTA_DEVICE_STATUS_V2, type OtaCheckInAnswer, type OtaCheckInQuery } from '@meterkeep/contracts';
 import { type Directive, signDirective } from '@meterkeep/firmware';
 import { AuditLog } from '../audit/audit-log';
+import { CampaignsRepository } from '../campaigns/campaigns.repository';
+import { type CheckInGate, checkInGate } from '../campaigns/domain/check-in-gate';
 import type { Executor, StoredDirective } from '../core/database';
 import { DevicesRepository } from '../devices/devices.repository';
 import { isActive } from '../executions/execution-states';
@@ -33,6 +35,8 @@ export type CheckInOutcome =
  * A deployment with a fallback directs the meter to the delta only when it runs every delta's
  * precursor, else to the full image (THREAT.UPD.WRONG_PRECURSOR); the choice is recorded on the
  * execution and made again only while the meter has not started downloading.
+ * A campaign's execution gets its first directive only once admitted while its campaign runs; one its
+ * halted or cancelling campaign cancels is cancelled here, and the answer carries no directive.
  */
 @Injectable()
 export class CheckInUseCase {
@@ -44,6 +48,7 @@ export class CheckInUseCase {
     private readonly audit: AuditLog,
     private readonly outbox: OutboxRepository,
     private readonly transactions: Transactions,
+    private readonly campaigns: CampaignsRepository,
     @Inject(DEVICE_API_SETTINGS) private readonly settings: DeviceApiSettings,
   ) {}
 
@@ -55,6 +60,10 @@ export class CheckInUseCase {
     const now = new Date();
     const pollAfterSeconds = jitteredPollSeconds(this.settings.pollSeconds);
     let view = await this.executions.checkInView(meter.tenantId, meter.deviceId);
+    if (this.gate(view) === 'cancel') {
+      await this.cancelExecution(meter, view.execution!.execution_id, now);
+      view = await this.executions.checkInView(meter.tenantId, meter.deviceId);
+    }
     const needsDirective = this.needsDirective(view, now);
     let etag = checkInEtag(view.deviceState, view.execution, query);
     if (!needsDirective && etagMatches(ifNoneMatch, etag)) return { status: 304, etag, pollAfterSeconds };
@@ -79,10 +88,22 @@ export class CheckInUseCase {
     return { status: 200, etag, pollAfterSeconds, answer };
   }
 
-  /** An unfinished execution of an ACTIVE meter without a directive, or with one past half its life. */
+  /** What the campaign of a campaign execution lets this check-in do (null: not a campaign's). */
+  private gate(view: CheckInView): CheckInGate | null {
+    const execution = view.execution;
+    if (!execution || !view.campaign || !isActive(execution.state)) return null;
+    return checkInGate(view.campaign, { state: execution.state, admitted: execution.admitted_at !== null });
+  }
+
+  /**
+   * An unfinished execution of an ACTIVE meter without a directive, or with one past half its life;
+   * a campaign's only once admitted while the campaign runs, never one its campaign cancels.
+   */
   private needsDirective(view: CheckInView, now: Date): boolean {
     const execution = view.execution;
     if (!execution || view.deviceState !== 'ACTIVE' || !isActive(execution.state)) return false;
+    const gate = this.gate(view);
+    if (gate === 'hold' || gate === 'cancel') return false;
     if (!execution.directive || !execution.directive_expires_at) return true;
     const halfLife = (this.settings.directiveTtlSeconds * 1000) / 2;
     return execution.directive_expires_at.getTime() - now.getTime() < halfLife;
@@ -93,6 +114,18 @@ export class CheckInUseCase {
       const execution = await this.executions.findOwn(meter.tenantId, meter.deviceId, executionId, trx, true);
       // Another check-in of this meter issued it first, or the execution ended meanwhile.
       if (!execution || !isActive(execution.state)) return;
+      // The campaign read under a share lock: a halt or pause committing now is waited for and seen,
+      // so no first directive follows a halt.
+      if (execution.campaign_id !== null) {
+        const campaign = await this.campaigns.stateForShare(trx, execution.campaign_id);
+        const gate =
+          campaign &&
+          checkInGate(
+            { state: campaign.state, cancelMode: campaign.cancel_mode },
+            { state: execution.state, admitted: execution.admitted_at !== null },
+          );
+        if (gate !== 'notify' && gate !== 'serve') return;
+      }
       const halfLife = (this.settings.directiveTtlSeconds * 1000) / 2;
       if (
         execution.directive &&
@@ -152,6 +185,35 @@ export class CheckInUseCase {
       if (first) {
         await this.outbox.enqueue(trx, OTA_DEVICE_STATUS_V2, [deviceStatusEvent(updated, deployment, now)]);
       }
+    });
+  }
+
+  /**
+   * A campaign execution its campaign cancels at this check-in (halted: not yet installing; cancelling:
+   * as the mode says), judged again under the execution's lock and the campaign's share lock.
+   */
+  private async cancelExecution(meter: AuthenticatedMeter, executionId: string, now: Date): Promise<void> {
+    await this.transactions.run(async (trx) => {
+      const execution = await this.executions.findOwn(meter.tenantId, meter.deviceId, executionId, trx, true);
+      if (!execution || execution.campaign_id === null || !isActive(execution.state)) return;
+      const campaign = await this.campaigns.stateForShare(trx, execution.campaign_id);
+      if (
+        !campaign ||
+        checkInGate(
+          { state: campaign.state, cancelMode: campaign.cancel_mode },
+          { state: execution.state, admitted: execution.admitted_at !== null },
+        ) !== 'cancel'
+      )
+        return;
+      const updated = await this.executions.changeState(
+        trx,
+        execution.execution_id,
+        { state: 'CANCELLED' },
+        now,
+      );
+      await this.outbox.enqueue(trx, OTA_DEVICE_STATUS_V2, [
+        deviceStatusEvent(updated, execution.deployment, now),
+      ]);
     });
   }
 

@@ -10,6 +10,7 @@ import { type Receipt, verifyReceipt } from '@meterkeep/firmware';
 import type { Logger } from '@meterkeep/observability';
 import { LOGGER } from '@meterkeep/service-runtime';
 import { AuditLog } from '../audit/audit-log';
+import { CampaignStatusFeed } from '../campaigns/campaign-status-feed';
 import type { ManifestComponentRecord } from '../core/database';
 import { isActive } from '../executions/execution-states';
 import { type ExecutionWithDeployment, ExecutionsRepository } from '../executions/executions.repository';
@@ -42,6 +43,7 @@ export class ConfirmInstallUseCase {
     private readonly outbox: OutboxRepository,
     private readonly transactions: Transactions,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly campaignFeed: CampaignStatusFeed,
   ) {}
 
   async execute(
@@ -105,12 +107,14 @@ export class ConfirmInstallUseCase {
         },
         now,
       );
+      const campaign = await this.campaignFeed.prepare(trx, locked, 'SUCCEEDED');
       const updated = await this.executions.changeState(
         trx,
         locked.execution_id,
         { state: 'SUCCEEDED', failureCode: null, receiptSha256: verified.digest },
         now,
       );
+      await this.campaignFeed.afterStatus(trx, campaign, updated, now);
       await this.receipts.recordInstalled(
         trx,
         manifest.components.map((component) => ({

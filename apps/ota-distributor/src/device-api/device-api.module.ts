@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { DirectorySync } from '@meterkeep/device-directory/nest';
 import { CONFIG, DeviceListener, ServiceState, deviceListenerProviders } from '@meterkeep/service-runtime';
+import { CampaignProgressModule } from '../campaigns/campaign-progress.module';
 import type { OtaDistributorConfig } from '../config';
 import { DevicesModule } from '../devices/devices.module';
 import { ExecutionsModule } from '../executions/executions.module';
@@ -24,7 +25,7 @@ import { ReportStatusUseCase } from './report-status.use-case';
  * from DeviceDirectoryModule (AppModule).
  */
 @Module({
-  imports: [ExecutionsModule, DevicesModule, ImagesModule, ManifestsModule],
+  imports: [ExecutionsModule, DevicesModule, ImagesModule, ManifestsModule, CampaignProgressModule],
   controllers: [DeviceApiController],
   providers: [
     // The meters' listener on OTA_TLS_PORT, beside the plain one for operators and probes.

@@ -8,6 +8,7 @@ import {
 } from '@meterkeep/contracts';
 import type { z } from 'zod';
 import { canonicalBytes, sha256Hex } from '@meterkeep/firmware';
+import { CampaignStatusFeed } from '../campaigns/campaign-status-feed';
 import { checkReportedTransition, isActive } from '../executions/execution-states';
 import { ExecutionsRepository } from '../executions/executions.repository';
 import { deviceStatusEvent } from '../executions/status-events';
@@ -26,7 +27,8 @@ export type StatusOutcome = z.infer<typeof otaStatusAnswer>;
  * 2. a finished execution takes no more (409 EXECUTION_CLOSED);
  * 3. at most OTA_MAX_STATUS_REPORTS per execution (429 STATUS_LIMIT_REACHED);
  * 4. only transitions of the state machine (409 STATUS_TRANSITION_INVALID); SUCCEEDED only by receipt.
- * Each accepted report commits with its ota.device-status.v2 event (outbox).
+ * Each accepted report commits with its ota.device-status.v2 event (outbox); a campaign execution's
+ * counters move with it (trigger) and an outcome is judged against the campaign's abort rules.
  */
 @Injectable()
 export class ReportStatusUseCase {
@@ -34,6 +36,7 @@ export class ReportStatusUseCase {
     private readonly executions: ExecutionsRepository,
     private readonly outbox: OutboxRepository,
     private readonly transactions: Transactions,
+    private readonly campaignFeed: CampaignStatusFeed,
   ) {}
 
   execute(meter: AuthenticatedMeter, executionId: string, report: OtaStatusReport): Promise<StatusOutcome> {
@@ -60,6 +63,7 @@ export class ReportStatusUseCase {
       const now = new Date();
       await this.executions.insertReport(trx, execution.execution_id, report, reportSha256, now);
       const changes = reported !== execution.state || report.attempt !== execution.attempt;
+      const campaign = changes ? await this.campaignFeed.prepare(trx, execution, reported) : undefined;
       const updated = changes
         ? await this.executions.changeState(
             trx,
@@ -78,6 +82,7 @@ export class ReportStatusUseCase {
           ...(report.failureCode !== undefined && { failureCode: report.failureCode }),
         }),
       ]);
+      if (changes) await this.campaignFeed.afterStatus(trx, campaign, updated, now);
       return { state: updated.state, recorded: true };
     });
   }

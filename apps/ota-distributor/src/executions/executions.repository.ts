@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import type { OtaComponentId, OtaExecutionState, OtaStatusReport } from '@meterkeep/contracts';
 import { DATABASE } from '@meterkeep/db/nest';
 import type { DeploymentRow, DeviceState, Executor, ExecutionRow, StoredDirective } from '../core/database';
+import type { CampaignState } from '../campaigns/domain/state-machines';
 import { ACTIVE_STATES } from './execution-states';
 
 /** What a check-in decides on, read in one indexed query: the device and its latest execution. */
@@ -10,6 +11,8 @@ export interface CheckInView {
   deviceState: DeviceState | null;
   reportedManifestDigest: string | null;
   execution: ExecutionRow | null;
+  /** The campaign of a campaign execution, as the check-in gate reads it. */
+  campaign: { state: CampaignState; cancelMode: 'graceful' | 'force' | null } | null;
 }
 
 /**
@@ -56,20 +59,32 @@ export class ExecutionsRepository {
         device_state: DeviceState | null;
         reported_manifest_digest: string | null;
         found: boolean;
+        campaign_state: CampaignState | null;
+        campaign_cancel_mode: 'graceful' | 'force' | null;
       }
-    >`select d.state as device_state, d.reported_manifest_digest, e.*, e.execution_id is not null as found
+    >`select d.state as device_state, d.reported_manifest_digest, e.*, e.execution_id is not null as found,
+        c.state as campaign_state, c.cancel_mode as campaign_cancel_mode
       from (select 1) as one
       left join devices d on d.tenant_id = ${tenantId} and d.device_id = ${deviceId}
       left join lateral (
         select * from executions
         where tenant_id = ${tenantId} and device_id = ${deviceId}
         order by created_at desc limit 1
-      ) e on true`.execute(this.db);
-    const { device_state, reported_manifest_digest, found, ...execution } = rows[0]!;
+      ) e on true
+      left join campaigns c on c.campaign_id = e.campaign_id`.execute(this.db);
+    const {
+      device_state,
+      reported_manifest_digest,
+      found,
+      campaign_state,
+      campaign_cancel_mode,
+      ...execution
+    } = rows[0]!;
     return {
       deviceState: device_state,
       reportedManifestDigest: reported_manifest_digest,
       execution: found ? execution : null,
+      campaign: campaign_state ? { state: campaign_state, cancelMode: campaign_cancel_mode } : null,
     };
   }
 

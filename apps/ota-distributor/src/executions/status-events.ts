@@ -4,7 +4,10 @@ import { countMetric } from '@meterkeep/observability';
 import type { ExecutionRow } from '../core/database';
 import type { ExecutionWithDeployment } from './executions.repository';
 
-/** The ota.device-status.v2 event of an execution as it now is (the deployment stands for the campaign). */
+/**
+ * The ota.device-status.v2 event of an execution as it now is (the deployment stands for the campaign;
+ * a campaign's executions hang on a deployment of the campaign's id, and carry their phase).
+ */
 export function deviceStatusEvent(
   execution: ExecutionRow,
   deployment: Pick<ExecutionWithDeployment['deployment'], 'manifest_digest' | 'sequence_number'> & {
@@ -25,6 +28,7 @@ export function deviceStatusEvent(
     campaignId: execution.deployment_id,
     executionId: execution.execution_id,
     attempt: execution.attempt,
+    ...(execution.phase !== null && execution.phase !== undefined && { phase: execution.phase }),
     state: execution.state,
     manifestDigest: deployment.manifest_digest,
     sequenceNumber: Number(deployment.sequence_number),

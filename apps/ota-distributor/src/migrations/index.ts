@@ -5,6 +5,7 @@ import { createDeployments } from './0003_create_deployments';
 import { createCampaigns } from './0004_create_campaigns';
 import { addDeltaFallback } from './0005_add_delta_fallback';
 import { addOutboxTraceContext } from './0006_add_outbox_trace_context';
+import { campaignExecutions } from './0007_campaign_executions';
 
 /** Versioned migrations of the ota-distributor schema, applied in name order at start-up. */
 export const migrations: MigrationSet = {
@@ -14,4 +15,5 @@ export const migrations: MigrationSet = {
   '0004_create_campaigns': createCampaigns,
   '0005_add_delta_fallback': addDeltaFallback,
   '0006_add_outbox_trace_context': addOutboxTraceContext,
+  '0007_campaign_executions': campaignExecutions,
 };

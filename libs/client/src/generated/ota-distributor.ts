@@ -360,6 +360,143 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/campaigns/{campaignId}/start': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Start an approved campaign (or schedule it until its startAt)
+     * @description APPROVED → RUNNING, or SCHEDULED while startAt is in the future. Targets are planned then: ACTIVE meters of the class without an unfinished execution, stratified into the phases, each with a QUEUED execution; phase 1 opens and admission lets directives out at the rollout rate. 422 TARGET_QUERY_UNSUPPORTED when the query filters on what the registry projection lacks. Admin or operator; 409 CAMPAIGN_STATE_CONFLICT names the current state.
+     */
+    post: operations['CampaignsController_startCampaign'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/campaigns/{campaignId}/pause': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Pause a running campaign: no new directives until resumed
+     * @description RUNNING → PAUSED. Meters already notified go on; queued ones wait. Admin or operator; 409 CAMPAIGN_STATE_CONFLICT names the current state.
+     */
+    post: operations['CampaignsController_pause'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/campaigns/{campaignId}/resume': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Resume a paused campaign, or a halted one with the halt acknowledged
+     * @description PAUSED → RUNNING; HALTED → RUNNING only with {acknowledgeHalt: true} (422 HALT_NOT_ACKNOWLEDGED). Admin or operator; 409 CAMPAIGN_STATE_CONFLICT names the current state.
+     */
+    post: operations['CampaignsController_resume'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/campaigns/{campaignId}/cancel': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Cancel a campaign (graceful | force)
+     * @description → CANCELLING, then CANCELLED once no execution is unfinished. graceful: queued and notified executions are cancelled; force: also downloading, downloaded and verified ones. Installs under way always finish. Admin or operator; 409 CAMPAIGN_STATE_CONFLICT names the current state.
+     */
+    post: operations['CampaignsController_cancel'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/campaigns/{campaignId}/next-phase': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Open the next phase now (or complete the campaign after the last)
+     * @description The open phase passes without its threshold and soak; the campaign must be RUNNING. Admin or operator; 409 CAMPAIGN_STATE_CONFLICT names the current state.
+     */
+    post: operations['CampaignsController_next'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/campaigns/{campaignId}/retry-failed': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Re-queue the campaign's FAILED and TIMED_OUT executions under their next attempt
+     * @description Each keeps its id with attempt + 1 and goes through admission again; a device that meanwhile has another unfinished execution is left as it is. RUNNING or PAUSED. Admin or operator; 409 CAMPAIGN_STATE_CONFLICT names the current state.
+     */
+    post: operations['CampaignsController_retry'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/campaigns/{campaignId}/devices': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A campaign's devices with their executions, by device id (keyset pages) */
+    get: operations['CampaignsController_devices'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/ota/v1/check-in': {
     parameters: {
       query?: never;
@@ -4570,6 +4707,1300 @@ export interface operations {
             status?: number;
             /** @description RFC 9457: as `message` */
             detail?: string;
+          };
+        };
+      };
+      /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  CampaignsController_startCampaign: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        campaignId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /**
+             * Format: uuid
+             * @description Campaign id (UUID v4)
+             */
+            campaignId: string;
+            name: string;
+            /** @enum {string} */
+            state:
+              | 'DRAFT'
+              | 'PENDING_APPROVAL'
+              | 'APPROVED'
+              | 'DENIED'
+              | 'SCHEDULED'
+              | 'RUNNING'
+              | 'PAUSED'
+              | 'HALTED'
+              | 'CANCELLING'
+              | 'CANCELLED'
+              | 'COMPLETED';
+            /**
+             * Format: uuid
+             * @description Manifest id (UUID v4)
+             */
+            manifestId: string;
+            manifestDigest: string;
+            classId: string;
+            sequenceNumber: number;
+            createdBy: string;
+            /** Format: date-time */
+            createdAt: string;
+            submittedBy: string | null;
+            decidedBy: string | null;
+            /** Format: date-time */
+            decidedAt: string | null;
+            phases: {
+              phase: number;
+              name: string;
+              /** @enum {string} */
+              state: 'PENDING' | 'ACTIVE' | 'SOAKING' | 'PASSED' | 'FAILED';
+              targets: number;
+              successThresholdPercent: number;
+              minSoakMinutes: number;
+              counts: {
+                [key: string]: number;
+              };
+            }[];
+            counts: {
+              [key: string]: number;
+            };
+            haltReason: {
+              rule: number;
+              phase: number;
+              failed: number;
+              executed: number;
+            } | null;
+            definition: {
+              [key: string]: unknown;
+            };
+          };
+        };
+      };
+      /** @description INVALID_REQUEST: the body or a parameter breaks the contract */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description FORBIDDEN: the API key's role may not do this (admin or operator only) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description CAMPAIGN_NOT_FOUND: no campaign of this tenant has that id */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description CAMPAIGN_STATE_CONFLICT: not allowed in the campaign's current state (named) */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description TARGET_QUERY_UNSUPPORTED: the target query names a filter the distributor cannot apply */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  CampaignsController_pause: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        campaignId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /**
+             * Format: uuid
+             * @description Campaign id (UUID v4)
+             */
+            campaignId: string;
+            name: string;
+            /** @enum {string} */
+            state:
+              | 'DRAFT'
+              | 'PENDING_APPROVAL'
+              | 'APPROVED'
+              | 'DENIED'
+              | 'SCHEDULED'
+              | 'RUNNING'
+              | 'PAUSED'
+              | 'HALTED'
+              | 'CANCELLING'
+              | 'CANCELLED'
+              | 'COMPLETED';
+            /**
+             * Format: uuid
+             * @description Manifest id (UUID v4)
+             */
+            manifestId: string;
+            manifestDigest: string;
+            classId: string;
+            sequenceNumber: number;
+            createdBy: string;
+            /** Format: date-time */
+            createdAt: string;
+            submittedBy: string | null;
+            decidedBy: string | null;
+            /** Format: date-time */
+            decidedAt: string | null;
+            phases: {
+              phase: number;
+              name: string;
+              /** @enum {string} */
+              state: 'PENDING' | 'ACTIVE' | 'SOAKING' | 'PASSED' | 'FAILED';
+              targets: number;
+              successThresholdPercent: number;
+              minSoakMinutes: number;
+              counts: {
+                [key: string]: number;
+              };
+            }[];
+            counts: {
+              [key: string]: number;
+            };
+            haltReason: {
+              rule: number;
+              phase: number;
+              failed: number;
+              executed: number;
+            } | null;
+            definition: {
+              [key: string]: unknown;
+            };
+          };
+        };
+      };
+      /** @description INVALID_REQUEST: the body or a parameter breaks the contract */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description FORBIDDEN: the API key's role may not do this (admin or operator only) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description CAMPAIGN_NOT_FOUND: no campaign of this tenant has that id */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description CAMPAIGN_STATE_CONFLICT: not allowed in the campaign's current state (named) */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  CampaignsController_resume: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        campaignId: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @default false */
+          acknowledgeHalt?: boolean;
+        };
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /**
+             * Format: uuid
+             * @description Campaign id (UUID v4)
+             */
+            campaignId: string;
+            name: string;
+            /** @enum {string} */
+            state:
+              | 'DRAFT'
+              | 'PENDING_APPROVAL'
+              | 'APPROVED'
+              | 'DENIED'
+              | 'SCHEDULED'
+              | 'RUNNING'
+              | 'PAUSED'
+              | 'HALTED'
+              | 'CANCELLING'
+              | 'CANCELLED'
+              | 'COMPLETED';
+            /**
+             * Format: uuid
+             * @description Manifest id (UUID v4)
+             */
+            manifestId: string;
+            manifestDigest: string;
+            classId: string;
+            sequenceNumber: number;
+            createdBy: string;
+            /** Format: date-time */
+            createdAt: string;
+            submittedBy: string | null;
+            decidedBy: string | null;
+            /** Format: date-time */
+            decidedAt: string | null;
+            phases: {
+              phase: number;
+              name: string;
+              /** @enum {string} */
+              state: 'PENDING' | 'ACTIVE' | 'SOAKING' | 'PASSED' | 'FAILED';
+              targets: number;
+              successThresholdPercent: number;
+              minSoakMinutes: number;
+              counts: {
+                [key: string]: number;
+              };
+            }[];
+            counts: {
+              [key: string]: number;
+            };
+            haltReason: {
+              rule: number;
+              phase: number;
+              failed: number;
+              executed: number;
+            } | null;
+            definition: {
+              [key: string]: unknown;
+            };
+          };
+        };
+      };
+      /** @description INVALID_REQUEST: the body or a parameter breaks the contract */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description FORBIDDEN: the API key's role may not do this (admin or operator only) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description CAMPAIGN_NOT_FOUND: no campaign of this tenant has that id */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description CAMPAIGN_STATE_CONFLICT: not allowed in the campaign's current state (named) */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description HALT_NOT_ACKNOWLEDGED: a halted campaign resumes only with acknowledgeHalt: true */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  CampaignsController_cancel: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        campaignId: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /**
+           * @default graceful
+           * @enum {string}
+           */
+          mode?: 'graceful' | 'force';
+        };
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /**
+             * Format: uuid
+             * @description Campaign id (UUID v4)
+             */
+            campaignId: string;
+            name: string;
+            /** @enum {string} */
+            state:
+              | 'DRAFT'
+              | 'PENDING_APPROVAL'
+              | 'APPROVED'
+              | 'DENIED'
+              | 'SCHEDULED'
+              | 'RUNNING'
+              | 'PAUSED'
+              | 'HALTED'
+              | 'CANCELLING'
+              | 'CANCELLED'
+              | 'COMPLETED';
+            /**
+             * Format: uuid
+             * @description Manifest id (UUID v4)
+             */
+            manifestId: string;
+            manifestDigest: string;
+            classId: string;
+            sequenceNumber: number;
+            createdBy: string;
+            /** Format: date-time */
+            createdAt: string;
+            submittedBy: string | null;
+            decidedBy: string | null;
+            /** Format: date-time */
+            decidedAt: string | null;
+            phases: {
+              phase: number;
+              name: string;
+              /** @enum {string} */
+              state: 'PENDING' | 'ACTIVE' | 'SOAKING' | 'PASSED' | 'FAILED';
+              targets: number;
+              successThresholdPercent: number;
+              minSoakMinutes: number;
+              counts: {
+                [key: string]: number;
+              };
+            }[];
+            counts: {
+              [key: string]: number;
+            };
+            haltReason: {
+              rule: number;
+              phase: number;
+              failed: number;
+              executed: number;
+            } | null;
+            definition: {
+              [key: string]: unknown;
+            };
+          };
+        };
+      };
+      /** @description INVALID_REQUEST: the body or a parameter breaks the contract */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description FORBIDDEN: the API key's role may not do this (admin or operator only) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description CAMPAIGN_NOT_FOUND: no campaign of this tenant has that id */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description CAMPAIGN_STATE_CONFLICT: not allowed in the campaign's current state (named) */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  CampaignsController_next: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        campaignId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /**
+             * Format: uuid
+             * @description Campaign id (UUID v4)
+             */
+            campaignId: string;
+            name: string;
+            /** @enum {string} */
+            state:
+              | 'DRAFT'
+              | 'PENDING_APPROVAL'
+              | 'APPROVED'
+              | 'DENIED'
+              | 'SCHEDULED'
+              | 'RUNNING'
+              | 'PAUSED'
+              | 'HALTED'
+              | 'CANCELLING'
+              | 'CANCELLED'
+              | 'COMPLETED';
+            /**
+             * Format: uuid
+             * @description Manifest id (UUID v4)
+             */
+            manifestId: string;
+            manifestDigest: string;
+            classId: string;
+            sequenceNumber: number;
+            createdBy: string;
+            /** Format: date-time */
+            createdAt: string;
+            submittedBy: string | null;
+            decidedBy: string | null;
+            /** Format: date-time */
+            decidedAt: string | null;
+            phases: {
+              phase: number;
+              name: string;
+              /** @enum {string} */
+              state: 'PENDING' | 'ACTIVE' | 'SOAKING' | 'PASSED' | 'FAILED';
+              targets: number;
+              successThresholdPercent: number;
+              minSoakMinutes: number;
+              counts: {
+                [key: string]: number;
+              };
+            }[];
+            counts: {
+              [key: string]: number;
+            };
+            haltReason: {
+              rule: number;
+              phase: number;
+              failed: number;
+              executed: number;
+            } | null;
+            definition: {
+              [key: string]: unknown;
+            };
+          };
+        };
+      };
+      /** @description INVALID_REQUEST: the body or a parameter breaks the contract */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description FORBIDDEN: the API key's role may not do this (admin or operator only) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description CAMPAIGN_NOT_FOUND: no campaign of this tenant has that id */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description CAMPAIGN_STATE_CONFLICT: not allowed in the campaign's current state (named) */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  CampaignsController_retry: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        campaignId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /**
+             * Format: uuid
+             * @description Campaign id (UUID v4)
+             */
+            campaignId: string;
+            name: string;
+            /** @enum {string} */
+            state:
+              | 'DRAFT'
+              | 'PENDING_APPROVAL'
+              | 'APPROVED'
+              | 'DENIED'
+              | 'SCHEDULED'
+              | 'RUNNING'
+              | 'PAUSED'
+              | 'HALTED'
+              | 'CANCELLING'
+              | 'CANCELLED'
+              | 'COMPLETED';
+            /**
+             * Format: uuid
+             * @description Manifest id (UUID v4)
+             */
+            manifestId: string;
+            manifestDigest: string;
+            classId: string;
+            sequenceNumber: number;
+            createdBy: string;
+            /** Format: date-time */
+            createdAt: string;
+            submittedBy: string | null;
+            decidedBy: string | null;
+            /** Format: date-time */
+            decidedAt: string | null;
+            phases: {
+              phase: number;
+              name: string;
+              /** @enum {string} */
+              state: 'PENDING' | 'ACTIVE' | 'SOAKING' | 'PASSED' | 'FAILED';
+              targets: number;
+              successThresholdPercent: number;
+              minSoakMinutes: number;
+              counts: {
+                [key: string]: number;
+              };
+            }[];
+            counts: {
+              [key: string]: number;
+            };
+            haltReason: {
+              rule: number;
+              phase: number;
+              failed: number;
+              executed: number;
+            } | null;
+            definition: {
+              [key: string]: unknown;
+            };
+          };
+        };
+      };
+      /** @description INVALID_REQUEST: the body or a parameter breaks the contract */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description FORBIDDEN: the API key's role may not do this (admin or operator only) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description CAMPAIGN_NOT_FOUND: no campaign of this tenant has that id */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description CAMPAIGN_STATE_CONFLICT: not allowed in the campaign's current state (named) */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  CampaignsController_devices: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        campaignId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            items: {
+              deviceId: string;
+              phase: number;
+              executionId: string;
+              /** @enum {string} */
+              state:
+                | 'QUEUED'
+                | 'NOTIFIED'
+                | 'DOWNLOADING'
+                | 'DOWNLOADED'
+                | 'VERIFIED'
+                | 'INSTALLING'
+                | 'REBOOTING'
+                | 'CONFIRMING'
+                | 'SUCCEEDED'
+                | 'FAILED'
+                | 'REJECTED'
+                | 'ROLLED_BACK'
+                | 'TIMED_OUT'
+                | 'CANCELLED'
+                | 'REMOVED'
+                | 'ALREADY_INSTALLED';
+              attempt: number;
+              failureCode:
+                | (
+                    | (
+                        | 'DIRECTIVE_SIGNATURE_INVALID'
+                        | 'DIRECTIVE_EXPIRED'
+                        | 'DIRECTIVE_MALFORMED'
+                        | 'DIRECTIVE_COUNTER_ROLLBACK'
+                        | 'DIRECTIVE_DEVICE_MISMATCH'
+                        | 'FREEZE_SUSPECTED'
+                        | 'MANIFEST_MALFORMED'
+                        | 'MANIFEST_SIGNATURE_INVALID'
+                        | 'MANIFEST_SIGNATURES_INSUFFICIENT'
+                        | 'SIGNING_KEY_REVOKED'
+                        | 'VENDOR_MISMATCH'
+                        | 'CLASS_MISMATCH'
+                        | 'SEQUENCE_ROLLBACK'
+                        | 'MANIFEST_EXPIRED'
+                        | 'FORMAT_UNSUPPORTED'
+                        | 'COMPONENT_UNKNOWN'
+                        | 'MIX_AND_MATCH'
+                        | 'DOWNLOAD_URL_EXPIRED'
+                        | 'DOWNLOAD_SLOW'
+                        | 'DOWNLOAD_EXHAUSTED'
+                        | 'SIZE_EXCEEDED'
+                        | 'DIGEST_MISMATCH'
+                        | 'PRECURSOR_MISMATCH'
+                        | 'DELTA_RESULT_MISMATCH'
+                        | 'INSUFFICIENT_SPACE'
+                        | 'INSTALL_WRITE_FAILED'
+                        | 'BOOT_VERIFY_FAILED'
+                        | 'BOOT_CONFIRM_TIMEOUT'
+                        | 'HEALTH_CHECK_FAILED'
+                        | 'ALREADY_INSTALLED'
+                      )
+                    | string
+                  )
+                | null;
+              /** Format: date-time */
+              admittedAt: string | null;
+              /** Format: date-time */
+              updatedAt: string;
+            }[];
+            next?: string;
+          };
+        };
+      };
+      /** @description INVALID_REQUEST: the body or a parameter breaks the contract */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+          };
+        };
+      };
+      /** @description The API key's role may not do this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description CAMPAIGN_NOT_FOUND: no campaign of this tenant has that id */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
           };
         };
       };

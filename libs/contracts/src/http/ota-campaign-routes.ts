@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { sha256Hex } from '../events/common';
+import { otaFailureCode } from '../events/ota-firmware-common';
 import { OTA_EXECUTION_STATES } from '../events/ota-device-status-v2.event';
-import { defineHttpRoute, httpError } from './http-route';
+import { type HttpResponses, defineHttpRoute, httpError } from './http-route';
 import { firmwareManifestId, otaClassId } from './ota-operator-routes';
 
 /**
@@ -386,10 +387,187 @@ export const OTA_CAMPAIGN_DENY = defineHttpRoute({
   ),
 });
 
+/** Resume: a HALTED campaign resumes only when the operator acknowledges the halt (spec §6.4). */
+export const campaignResume = z.strictObject({ acknowledgeHalt: z.boolean().default(false) });
+export type OtaCampaignResume = z.output<typeof campaignResume>;
+
+/** Cancel: graceful stops notifying and cancels what was not downloading yet; force also what was. */
+export const campaignCancel = z.strictObject({ mode: z.enum(['graceful', 'force']).default('graceful') });
+export type OtaCampaignCancel = z.output<typeof campaignCancel>;
+
+function operation<V extends string>(options: {
+  verb: V;
+  summary: string;
+  description: string;
+  state: (typeof OTA_CAMPAIGN_STATES)[number];
+  request?: z.ZodType;
+  requestExample?: unknown;
+  extra422?: string;
+}) {
+  return {
+    name: `ota-distributor.campaigns.${options.verb}` as const,
+    audience: 'operator' as const,
+    method: 'POST' as const,
+    path: `/v1/campaigns/:campaignId/${options.verb}` as const,
+    summary: options.summary,
+    description: `${options.description} Admin or operator; 409 CAMPAIGN_STATE_CONFLICT names the current state.`,
+    params: { campaignId },
+    ...(options.request && { request: options.request }),
+    responses: {
+      200: campaignView,
+      400: invalid,
+      401: unauthenticated,
+      403: forbiddenWriter,
+      404: notFound,
+      409: stateConflict,
+      ...((options.extra422 ? { 422: httpError(options.extra422) } : {}) as HttpResponses),
+    },
+    examples: [
+      {
+        title: options.verb,
+        params: { campaignId: viewExample.campaignId },
+        ...(options.requestExample !== undefined && { request: options.requestExample }),
+        status: 200 as const,
+        response: { ...viewExample, state: options.state },
+      },
+    ],
+  };
+}
+
+export const OTA_CAMPAIGN_START = defineHttpRoute(
+  operation({
+    verb: 'start',
+    summary: 'Start an approved campaign (or schedule it until its startAt)',
+    description:
+      'APPROVED → RUNNING, or SCHEDULED while startAt is in the future. Targets are planned then: ' +
+      'ACTIVE meters of the class without an unfinished execution, stratified into the phases, each ' +
+      'with a QUEUED execution; phase 1 opens and admission lets directives out at the rollout rate. ' +
+      '422 TARGET_QUERY_UNSUPPORTED when the query filters on what the registry projection lacks.',
+    state: 'RUNNING',
+    extra422: 'TARGET_QUERY_UNSUPPORTED: the target query names a filter the distributor cannot apply',
+  }),
+);
+export const OTA_CAMPAIGN_PAUSE = defineHttpRoute(
+  operation({
+    verb: 'pause',
+    summary: 'Pause a running campaign: no new directives until resumed',
+    description: 'RUNNING → PAUSED. Meters already notified go on; queued ones wait.',
+    state: 'PAUSED',
+  }),
+);
+export const OTA_CAMPAIGN_RESUME = defineHttpRoute(
+  operation({
+    verb: 'resume',
+    summary: 'Resume a paused campaign, or a halted one with the halt acknowledged',
+    description:
+      'PAUSED → RUNNING; HALTED → RUNNING only with {acknowledgeHalt: true} (422 HALT_NOT_ACKNOWLEDGED).',
+    state: 'RUNNING',
+    request: campaignResume,
+    requestExample: { acknowledgeHalt: true },
+    extra422: 'HALT_NOT_ACKNOWLEDGED: a halted campaign resumes only with acknowledgeHalt: true',
+  }),
+);
+export const OTA_CAMPAIGN_CANCEL = defineHttpRoute(
+  operation({
+    verb: 'cancel',
+    summary: 'Cancel a campaign (graceful | force)',
+    description:
+      '→ CANCELLING, then CANCELLED once no execution is unfinished. graceful: queued and notified ' +
+      'executions are cancelled; force: also downloading, downloaded and verified ones. Installs under ' +
+      'way always finish.',
+    state: 'CANCELLING',
+    request: campaignCancel,
+    requestExample: { mode: 'force' },
+  }),
+);
+export const OTA_CAMPAIGN_NEXT_PHASE = defineHttpRoute(
+  operation({
+    verb: 'next-phase',
+    summary: 'Open the next phase now (or complete the campaign after the last)',
+    description: 'The open phase passes without its threshold and soak; the campaign must be RUNNING.',
+    state: 'RUNNING',
+  }),
+);
+export const OTA_CAMPAIGN_RETRY_FAILED = defineHttpRoute(
+  operation({
+    verb: 'retry-failed',
+    summary: "Re-queue the campaign's FAILED and TIMED_OUT executions under their next attempt",
+    description:
+      'Each keeps its id with attempt + 1 and goes through admission again; a device that meanwhile ' +
+      'has another unfinished execution is left as it is. RUNNING or PAUSED.',
+    state: 'RUNNING',
+  }),
+);
+
+export const campaignDeviceView = z.object({
+  deviceId,
+  phase: z.number().int().min(1),
+  executionId: z.string(),
+  state: z.enum(OTA_EXECUTION_STATES),
+  attempt: z.number().int().min(1),
+  failureCode: otaFailureCode.nullable(),
+  /** When admission let the directive out; null while queued behind the rate. */
+  admittedAt: timestamp.nullable(),
+  updatedAt: timestamp,
+});
+export type OtaCampaignDeviceView = z.infer<typeof campaignDeviceView>;
+
+export const campaignDevicePage = z.object({
+  items: z.array(campaignDeviceView),
+  /** Pass as `cursor` for the next page; absent on the last. */
+  next: z.string().optional(),
+});
+
+export const OTA_CAMPAIGN_DEVICES = defineHttpRoute({
+  name: 'ota-distributor.campaigns.devices',
+  audience: 'operator',
+  method: 'GET',
+  path: '/v1/campaigns/:campaignId/devices',
+  summary: "A campaign's devices with their executions, by device id (keyset pages)",
+  params: { campaignId },
+  query: z.strictObject({
+    state: z.enum(OTA_EXECUTION_STATES).optional(),
+    phase: z.coerce.number().int().min(1).max(64).optional(),
+    cursor: deviceId.optional(),
+    limit: z.coerce.number().int().min(1).max(1_000).default(100),
+  }) as unknown as z.ZodType<Record<string, unknown>, Record<string, string>>,
+  responses: { 200: campaignDevicePage, 400: invalid, 401: unauthenticated, 404: notFound },
+  examples: [
+    {
+      title: 'first page',
+      params: { campaignId: viewExample.campaignId },
+      query: { limit: '1', phase: '1' },
+      status: 200,
+      response: {
+        items: [
+          {
+            deviceId: 'MTR-000001',
+            phase: 1,
+            executionId: '5d8e2f4a-0b1c-4d2e-9f3a-6b7c8d9e0f1a',
+            state: 'NOTIFIED',
+            attempt: 1,
+            failureCode: null,
+            admittedAt: '2026-12-03T10:00:00.000Z',
+            updatedAt: '2026-12-03T10:05:00.000Z',
+          },
+        ],
+        next: 'MTR-000001',
+      },
+    },
+  ],
+});
+
 export const OTA_CAMPAIGN_ROUTES = [
   OTA_CAMPAIGN_CREATE,
   OTA_CAMPAIGN_GET,
   OTA_CAMPAIGN_SUBMIT,
   OTA_CAMPAIGN_APPROVE,
   OTA_CAMPAIGN_DENY,
+  OTA_CAMPAIGN_START,
+  OTA_CAMPAIGN_PAUSE,
+  OTA_CAMPAIGN_RESUME,
+  OTA_CAMPAIGN_CANCEL,
+  OTA_CAMPAIGN_NEXT_PHASE,
+  OTA_CAMPAIGN_RETRY_FAILED,
+  OTA_CAMPAIGN_DEVICES,
 ] as const;

@@ -1,0 +1,186 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { OTA_CAMPAIGNS_V2, type OtaCampaignDefinition, type OtaExecutionState } from '@meterkeep/contracts';
+import { AuditLog } from '../audit/audit-log';
+import type { CampaignRow, Executor, ExecutionRow } from '../core/database';
+import { OutboxRepository } from '../outbox/outbox.repository';
+import { campaignEvent, eventCounts } from './campaign-events';
+import { CampaignsRepository, totalCounts } from './campaigns.repository';
+import { type AbortRule, EXECUTED_STATES, evaluateHalt, haltKey } from './domain/halt';
+import { CAMPAIGN_MACHINE } from './domain/state-machines';
+
+const EXECUTED: ReadonlySet<string> = new Set(EXECUTED_STATES);
+/** Who creates and submits a revert campaign: the distributor itself, never an operator's key. */
+export const REVERT_ACTOR = 'ota-distributor';
+
+/**
+ * A campaign execution's committed status feeds its campaign (spec §6.6). The counters already moved
+ * in the same transaction (the executions trigger, migration 0006); when the status is an outcome on
+ * the meter, the campaign row is locked before the change (so two crossing statuses are judged one
+ * after the other, each seeing the other's counts) and the abort rules evaluated on the kept counters. A crossing is
+ * recorded once per (rule, phase) in campaign_halts, and only the transaction that records it halts the
+ * campaign and produces the one `halted` event: a replay after a crash finds the key and does nothing.
+ */
+@Injectable()
+export class CampaignStatusFeed {
+  constructor(
+    private readonly campaigns: CampaignsRepository,
+    private readonly audit: AuditLog,
+    private readonly outbox: OutboxRepository,
+  ) {}
+
+  /**
+   * Before the state change: locks the campaign when the new state is an outcome, so every
+   * transaction takes execution, then campaign, then counters (the check-in's order too).
+   */
+  async prepare(
+    trx: Executor,
+    execution: Pick<ExecutionRow, 'campaign_id'>,
+    next: OtaExecutionState,
+  ): Promise<CampaignRow | undefined> {
+    if (execution.campaign_id === null || !EXECUTED.has(next)) return undefined;
+    return this.campaigns.lockById(trx, execution.campaign_id);
+  }
+
+  /** After the state change, in its transaction: the abort rules on the counters it moved. */
+  async afterStatus(
+    trx: Executor,
+    campaign: CampaignRow | undefined,
+    execution: ExecutionRow,
+    now: Date,
+  ): Promise<void> {
+    if (!campaign || execution.phase === null || !EXECUTED.has(execution.state)) return;
+    await this.evaluate(trx, campaign, execution.phase, now);
+  }
+
+  /**
+   * The abort rules over a phase's and the campaign's counters, on a campaign locked by the caller;
+   * answers the campaign as it now is (HALTED when this call halted it).
+   */
+  async evaluate(
+    trx: Executor,
+    campaign: CampaignRow,
+    phaseOfStatus: number,
+    now: Date,
+  ): Promise<CampaignRow> {
+    if (!CAMPAIGN_MACHINE.next(campaign.state, 'halt').ok) return campaign;
+    const rules = (campaign.body as { abort: AbortRule[] }).abort;
+    const counts = await this.campaigns.counts(campaign.campaign_id, trx);
+    const campaignCounts = totalCounts(counts);
+    const recorded = new Set(
+      (await this.campaigns.haltKeys(trx, campaign.campaign_id)).map((h) => haltKey(h.rule, h.phase)),
+    );
+    const crossing = evaluateHalt({
+      rules,
+      phase: phaseOfStatus,
+      phaseCounts: counts.get(phaseOfStatus) ?? {},
+      campaignCounts,
+      recorded,
+    });
+    if (!crossing) return campaign;
+    const { rule, phase, failed, executed } = crossing;
+    if (!(await this.campaigns.insertHalt(trx, campaign.campaign_id, { rule, phase, failed, executed }, now)))
+      return campaign;
+    const row = await this.campaigns.setFields(
+      trx,
+      campaign.campaign_id,
+      { state: 'HALTED', haltReason: { rule, phase, failed, executed } },
+      now,
+    );
+    const phases = await this.campaigns.phases(campaign.campaign_id, trx);
+    const targets = phases.reduce((sum, p) => sum + p.targets, 0);
+    await this.outbox.enqueue(trx, OTA_CAMPAIGNS_V2, [
+      campaignEvent(row, 'halted', now, {
+        phase,
+        counts: eventCounts(campaignCounts, targets),
+        reason: { rule, scope: rules[rule]!.scope, failed, executed },
+      }),
+    ]);
+    await this.audit.append(trx, campaign.tenant_id, [
+      {
+        action: 'ota.campaign-halted',
+        actor: 'ota-distributor',
+        subject: campaign.campaign_id,
+        outcome: 'allowed',
+        detail: { rule, phase, scope: rules[rule]!.scope, failed, executed },
+      },
+    ]);
+    await this.revert(trx, row, now);
+    return row;
+  }
+
+  /**
+   * revertOnHalt (spec §6.6, §7.7): a campaign for the devices this one already updated, with the
+   * revert manifest, whose sequence was checked higher at creation (anti-rollback is never disabled to
+   * recover). It still needs a person's approval: it waits in PENDING_APPROVAL, created by the
+   * distributor, so any operator other than the distributor approves it. Nothing updated: no revert.
+   */
+  private async revert(trx: Executor, halted: CampaignRow, now: Date): Promise<void> {
+    const body = halted.body as OtaCampaignDefinition;
+    if (!body.revertOnHalt) return;
+    const devices = await this.campaigns.updatedDevices(trx, halted.campaign_id);
+    if (devices.length === 0) return;
+    const manifest = await this.campaigns.acceptedManifest(
+      trx,
+      halted.tenant_id,
+      body.revertOnHalt.manifestId,
+    );
+    if (!manifest || Number(manifest.sequence_number) <= Number(halted.sequence_number)) return;
+    const campaignId = randomUUID();
+    const { revertOnHalt: _revert, ...rest } = body;
+    const revertBody: OtaCampaignDefinition = {
+      ...rest,
+      name: `revert ${halted.name}`.slice(0, 128),
+      manifestId: manifest.manifest_id,
+      target: { deviceIds: devices, dynamic: false },
+      phases: [{ name: 'revert', size: { percent: 100 }, successThresholdPercent: 95, minSoakMinutes: 0 }],
+    };
+    const inserted = await this.campaigns.insert(
+      trx,
+      {
+        campaignId,
+        tenantId: halted.tenant_id,
+        name: revertBody.name,
+        manifestId: manifest.manifest_id,
+        manifestDigest: manifest.digest,
+        classId: manifest.class_id,
+        sequenceNumber: Number(manifest.sequence_number),
+        body: revertBody,
+        createdBy: REVERT_ACTOR,
+        phases: revertBody.phases.map((p) => ({
+          name: p.name,
+          size: p.size,
+          successThresholdPercent: p.successThresholdPercent,
+          minSoakMinutes: p.minSoakMinutes,
+        })),
+      },
+      now,
+    );
+    const revert = await this.campaigns.updateState(
+      trx,
+      campaignId,
+      'PENDING_APPROVAL',
+      { submittedBy: REVERT_ACTOR },
+      now,
+    );
+    await this.outbox.enqueue(trx, OTA_CAMPAIGNS_V2, [
+      campaignEvent(inserted, 'created', now, { actor: REVERT_ACTOR }),
+      campaignEvent(revert, 'submitted', now, { actor: REVERT_ACTOR }),
+      campaignEvent(halted, 'revert-created', now, { revertCampaignId: campaignId }),
+    ]);
+    await this.audit.append(trx, halted.tenant_id, [
+      {
+        action: 'ota.campaign-created',
+        actor: REVERT_ACTOR,
+        subject: campaignId,
+        outcome: 'allowed',
+        detail: {
+          revertOf: halted.campaign_id,
+          manifestDigest: manifest.digest,
+          sequenceNumber: Number(manifest.sequence_number),
+          devices: devices.length,
+        },
+      },
+    ]);
+  }
+}

@@ -1,0 +1,116 @@
+import {
+  type BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import { OTA_CAMPAIGNS_V2, type OtaCampaignDefinition } from '@meterkeep/contracts';
+import type { Logger } from '@meterkeep/observability';
+import { CONFIG, LOGGER } from '@meterkeep/service-runtime';
+import type { OtaDistributorConfig } from '../config';
+import { OutboxRepository } from '../outbox/outbox.repository';
+import { Transactions } from '../outbox/transactions';
+import { CampaignAdmission } from './campaign-admission';
+import { CampaignCancellation } from './campaign-cancellation';
+import { CampaignTimeouts } from './campaign-timeouts';
+import { CampaignsRepository } from './campaigns.repository';
+import { CAMPAIGN_MACHINE } from './domain/state-machines';
+import { PhaseAdvance } from './phase-advance';
+import { StartCampaignUseCase } from './start-campaign.use-case';
+
+/**
+ * The campaigns' clock, every OTA_CAMPAIGN_TICK_MS on each replica: executions past their stage's
+ * timeout become TIMED_OUT (also while paused or halted); a SCHEDULED campaign whose startAt
+ * has come starts; a RUNNING one advances (threshold and soak) and admits at its rate; a CANCELLING one
+ * cancels its queued executions and ends once none is unfinished. Each campaign is taken under its row
+ * lock with SKIP LOCKED: with two replicas, one works a campaign and the other passes it by, so
+ * admission never runs twice in one window. A failed step is logged and tried at the next tick.
+ */
+@Injectable()
+export class CampaignTicker implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly campaigns: CampaignsRepository,
+    private readonly admission: CampaignAdmission,
+    private readonly advance: PhaseAdvance,
+    private readonly cancellation: CampaignCancellation,
+    private readonly timeouts: CampaignTimeouts,
+    private readonly start: StartCampaignUseCase,
+    private readonly outbox: OutboxRepository,
+    private readonly transactions: Transactions,
+    @Inject(CONFIG) private readonly config: Pick<OtaDistributorConfig, 'OTA_CAMPAIGN_TICK_MS'>,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const every = this.config.OTA_CAMPAIGN_TICK_MS;
+    if (every === 0) return;
+    this.timer = setInterval(() => void this.tick(), every);
+    this.timer.unref();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** One tick at a time in this process. */
+  tick(): Promise<void> {
+    this.running ??= this.runTick().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async runTick(): Promise<void> {
+    if (this.stopped) return;
+    let ids: string[];
+    try {
+      ids = await this.campaigns.tickable();
+    } catch (error) {
+      this.logger.error({ err: error }, 'ota-distributor: campaign tick could not list campaigns');
+      return;
+    }
+    for (const id of ids) {
+      if (this.stopped) return;
+      try {
+        await this.step(id);
+      } catch (error) {
+        this.logger.error({ err: error, campaignId: id }, 'ota-distributor: campaign tick failed');
+      }
+    }
+  }
+
+  async step(campaignId: string): Promise<void> {
+    const now = new Date();
+    await this.timeouts.expire(campaignId, now);
+    let cancelling = false;
+    await this.transactions.run(async (trx) => {
+      const campaign = await this.campaigns.lockOrSkip(trx, campaignId);
+      if (!campaign) return;
+      if (campaign.state === 'SCHEDULED') {
+        const startAt = (campaign.body as OtaCampaignDefinition).startAt;
+        if (startAt !== undefined && new Date(startAt).getTime() > now.getTime()) return;
+        const transition = CAMPAIGN_MACHINE.next(campaign.state, 'start');
+        if (!transition.ok) return;
+        const row = await this.campaigns.setFields(trx, campaignId, { state: transition.to }, now);
+        await this.outbox.enqueue(
+          trx,
+          OTA_CAMPAIGNS_V2,
+          await this.start.openFirstPhase(trx, row, now, undefined),
+        );
+        await this.admission.admit(trx, row, now);
+      } else if (campaign.state === 'RUNNING') {
+        const { row } = await this.advance.advance(trx, campaign, { explicit: false }, now);
+        await this.admission.admit(trx, row, now);
+      } else if (campaign.state === 'CANCELLING') {
+        cancelling = true;
+      }
+    });
+    if (cancelling) await this.cancellation.proceed(campaignId);
+  }
+}
