@@ -19,6 +19,8 @@ export class ReleaseGate implements OnApplicationBootstrap, BeforeApplicationShu
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
+  /** Ends a pass under way at its next occupancy when the service stops (a pass may take minutes). */
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly release: ReleaseWindowsUseCase,
@@ -34,13 +36,14 @@ export class ReleaseGate implements OnApplicationBootstrap, BeforeApplicationShu
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    this.stopping.abort();
     await this.running;
   }
 
   /** One pass at a time in this process. */
   pass(): Promise<void> {
     this.running ??= this.release
-      .execute()
+      .execute(new Date(), this.stopping.signal)
       .then(
         (count) => {
           if (count > 0) this.logger.info({ count }, 'release gate released values');

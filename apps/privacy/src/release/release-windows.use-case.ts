@@ -82,11 +82,12 @@ export class ReleaseWindowsUseCase {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  /** Answers how many values were released. */
-  async execute(now = new Date()): Promise<number> {
+  /** Answers how many values were released; a pass stopped by `signal` leaves the rest to the next. */
+  async execute(now = new Date(), signal?: AbortSignal): Promise<number> {
     const since = new Date(now.getTime() - this.config.PRIVACY_RELEASE_LOOKBACK_DAYS * DAY_MS);
     let count = 0;
     for (const occupancyId of await this.repository.occupanciesWithReadings(since)) {
+      if (signal?.aborted) break;
       try {
         count += await this.repository.database
           .transaction()

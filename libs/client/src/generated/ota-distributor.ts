@@ -4806,7 +4806,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -4815,6 +4815,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -4824,7 +4832,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -4833,6 +4841,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -4842,7 +4858,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -4851,6 +4867,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -4860,7 +4884,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -4869,6 +4893,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -4878,7 +4910,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -4887,6 +4919,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -4896,7 +4936,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -4905,6 +4945,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -5004,7 +5052,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -5013,6 +5061,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -5022,7 +5078,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -5031,6 +5087,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -5040,7 +5104,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -5049,6 +5113,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -5058,7 +5130,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -5067,6 +5139,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -5076,7 +5156,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -5085,6 +5165,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -5191,7 +5279,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -5200,6 +5288,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -5209,7 +5305,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -5218,6 +5314,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -5227,7 +5331,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -5236,6 +5340,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -5245,7 +5357,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -5254,6 +5366,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -5263,7 +5383,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -5272,6 +5392,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -5281,7 +5409,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -5290,6 +5418,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -5399,7 +5535,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -5408,6 +5544,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -5417,7 +5561,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -5426,6 +5570,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -5435,7 +5587,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -5444,6 +5596,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -5453,7 +5613,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -5462,6 +5622,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -5471,7 +5639,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -5480,6 +5648,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -5579,7 +5755,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -5588,6 +5764,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -5597,7 +5781,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -5606,6 +5790,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -5615,7 +5807,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -5624,6 +5816,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -5633,7 +5833,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -5642,6 +5842,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -5651,7 +5859,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -5660,6 +5868,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -5759,7 +5975,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -5768,6 +5984,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -5777,7 +6001,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -5786,6 +6010,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -5795,7 +6027,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -5804,6 +6036,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -5813,7 +6053,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -5822,6 +6062,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -5831,7 +6079,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -5840,6 +6088,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -5947,7 +6203,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -5956,6 +6212,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -5965,7 +6229,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -5974,6 +6238,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
@@ -5992,7 +6264,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
+          'application/problem+json': {
             /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
             code: string;
             message: string;
@@ -6001,6 +6273,14 @@ export interface operations {
             };
             /** @description On 500 only: the id under which the error was logged */
             errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
           };
         };
       };
