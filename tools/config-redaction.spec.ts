@@ -98,6 +98,7 @@ const SHOWN_IN_CLEAR = new Set([
   'TELEMETRY_MAX_OBIS_PER_METER',
   // The firmware bucket's name, the image size cap, upload URL life and part size: no credential.
   'OTA_FIRMWARE_BUCKET',
+  'OTA_CAMPAIGN_TICK_MS',
   'OTA_MAX_IMAGE_BYTES',
   'OTA_UPLOAD_URL_EXPIRY_SECONDS',
   'OTA_UPLOAD_PART_BYTES',

@@ -140,11 +140,15 @@ describe('the request metrics of a service, scraped from its Prometheus endpoint
   });
 
   it('exports the runtime metrics: event loop delay, heap and GC', async () => {
-    // A major collection, so the GC histogram has a sample (--expose-gc is not needed for this).
-    const garbage = Array.from({ length: 200_000 }, (_, i) => ({ i, s: String(i) }));
-    expect(garbage.length).toBe(200_000);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const samples = await scrape();
+    // Garbage until a collection shows in the GC histogram (--expose-gc is not needed; a loaded machine
+    // may take more than one round before the GC observer reports).
+    let samples = await scrape();
+    for (let round = 0; round < 50 && samplesOf(samples, 'v8js_gc_duration_count').length === 0; round++) {
+      const garbage = Array.from({ length: 200_000 }, (_, i) => ({ i, s: String(i) }));
+      expect(garbage.length).toBe(200_000);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      samples = await scrape();
+    }
     expect(samplesOf(samples, 'nodejs_eventloop_delay_p99')).toHaveLength(1);
     expect(samplesOf(samples, 'nodejs_eventloop_utilization')).toHaveLength(1);
     expect(samplesOf(samples, 'v8js_memory_heap_used', { v8js_heap_space_name: 'old_space' })).toHaveLength(
