@@ -37,7 +37,8 @@ environment:
   ${Object.values(SERVICE_URL_ENV).join(', ')}: the services' base URLs (only the one a command uses)
   METERKEEP_TIMEOUT_MS: per request (default 30000)
 A tenant and its very first admin key are made on enrollment's database (bootstrap of trust, nothing to
-authenticate with yet): \`enrollment tenant create <tenantId>\`. Everything after that goes through here.
+authenticate with yet): \`enrollment tenant create <tenantId>\`, and, for a tenant whose admin keys are all
+revoked, \`enrollment tenant recover <tenantId> --reason "<text>"\`. Everything else goes through here.
 exit codes: 0 done; 1 refused by the service, unreachable, or misconfigured; 2 wrong command line`;
 
 export interface AdminCliIo {

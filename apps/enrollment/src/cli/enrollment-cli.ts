@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { AuditChainRepository } from '@meterkeep/audit';
@@ -11,6 +12,7 @@ import { migrations } from '../migrations';
 import { OutboxRepository } from '../outbox/outbox.repository';
 import { Transactions } from '../outbox/transactions';
 import { CreateTenantUseCase } from '../tenants/create-tenant.use-case';
+import { BREAK_GLASS_ACTOR_PREFIX, RecoverTenantUseCase } from '../tenants/recover-tenant.use-case';
 import { TenantsRepository } from '../tenants/tenants.repository';
 
 export const CLI_ACTOR = 'cli';
@@ -18,11 +20,14 @@ export const CLI_ACTOR = 'cli';
 const USAGE = `usage:
   enrollment tenant create <tenantId> [--name <name>]
       creates the tenant and its first admin API key, printed once on stdout
+  enrollment tenant recover <tenantId> --reason "<text>"
+      break-glass, when every admin key of the tenant is revoked or lost: mints one new admin API key,
+      printed once on stdout, audited on the tenant's chain as break-glass:<os user> with the reason
   enrollment --version
       the release
 environment: DATABASE_URL (the service's; migrations are applied first)
 This command writes to enrollment's database and exists only for the bootstrap of trust: a new tenant has
-no key to authenticate with yet. Everything else (further API keys, revocations, CAs, enrollment lists,
+no key to authenticate with yet, nor has a tenant whose admin keys are all gone. Everything else (further API keys, revocations, CAs, enrollment lists,
 devices, occupancies, firmware) goes through the services' REST APIs with an API key: meterkeep-admin
 (apps/admin-cli, \`npm run admin -- --help\`).`;
 
@@ -34,9 +39,13 @@ export interface CliIo {
   err: (line: string) => void;
   /** The PostgreSQL schema; the service's unless a test isolates itself. */
   schema?: string;
+  /** Who runs the command, for the audit actor; the OS user unless a test says otherwise. */
+  user?: string;
 }
 
-type Command = { kind: 'tenant-create'; tenantId: string; name?: string };
+type Command =
+  | { kind: 'tenant-create'; tenantId: string; name?: string }
+  | { kind: 'tenant-recover'; tenantId: string; reason: string };
 
 function parseCommand(argv: string[]): Command | string {
   let parsed;
@@ -45,7 +54,12 @@ function parseCommand(argv: string[]): Command | string {
       args: argv,
       allowPositionals: true,
       // --role is read only to point `api-key create` at the REST CLI.
-      options: { name: { type: 'string' }, role: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        name: { type: 'string' },
+        reason: { type: 'string' },
+        role: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
     });
   } catch (error) {
     return error instanceof Error ? error.message : String(error);
@@ -57,7 +71,14 @@ function parseCommand(argv: string[]): Command | string {
   if (group === 'api-key')
     return 'further API keys are made over REST with an admin key: meterkeep-admin api-keys create';
   if (!tenantId || extra.length > 0) return 'expected exactly one <tenantId>';
-  if (values.role !== undefined) return "--role: a tenant's first key is always admin";
+  if (values.role !== undefined) return '--role: the key made here is always admin';
+  if (group === 'tenant' && verb === 'recover') {
+    if (values.name !== undefined) return '--name: a recovery changes no name';
+    if (values.reason === undefined || values.reason.trim() === '')
+      return 'tenant recover needs --reason "<why, who asked, the ticket>"';
+    return { kind: 'tenant-recover', tenantId, reason: values.reason };
+  }
+  if (values.reason !== undefined) return '--reason: only for tenant recover';
   if (group === 'tenant' && verb === 'create')
     return { kind: 'tenant-create', tenantId, ...(values.name !== undefined && { name: values.name }) };
   return `unknown command: ${[group, verb].filter(Boolean).join(' ') || '(none)'}`;
@@ -95,6 +116,20 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     const audit = new AuditLog<EnrollmentDb>(new AuditChainRepository(), outbox);
     const keys = new ApiKeysRepository(db);
     const tenants = new TenantsRepository(db);
+    if (command.kind === 'tenant-recover') {
+      const actor = breakGlassActor(io.user ?? osUser());
+      const recovered = await new RecoverTenantUseCase(tenants, keys, audit, transactions).execute({
+        tenantId: command.tenantId,
+        reason: command.reason,
+        actor,
+      });
+      io.err(
+        `tenant ${recovered.tenantId} recovered by ${actor}; its new admin API key (key id ${recovered.adminKeyId}) follows.`,
+      );
+      io.err('It is shown this once and only its hash is stored: keep it in a secret store now.');
+      io.out(recovered.adminApiKey);
+      return 0;
+    }
     const created = await new CreateTenantUseCase(tenants, keys, audit, transactions).execute({
       tenantId: command.tenantId,
       ...(command.name !== undefined && { name: command.name }),
@@ -116,4 +151,18 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   } finally {
     await db.destroy();
   }
+}
+
+/** The OS account running the command; its uid when the account has no name (a container's). */
+function osUser(): string {
+  try {
+    return userInfo().username || `uid-${process.getuid?.() ?? 'unknown'}`;
+  } catch {
+    return `uid-${process.getuid?.() ?? 'unknown'}`;
+  }
+}
+
+/** `break-glass:<user>`, cut to the audit record's 128-character actor. */
+export function breakGlassActor(user: string): string {
+  return `${BREAK_GLASS_ACTOR_PREFIX}${user}`.slice(0, 128);
 }

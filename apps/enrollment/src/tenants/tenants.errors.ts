@@ -12,5 +12,7 @@ export const TenantErrors = {
   invalidName: () => new DomainError('invalid', 'INVALID_TENANT_NAME', 'A tenant name is 1-200 characters'),
   exists: (tenantId: string) =>
     new DomainError('conflict', 'TENANT_EXISTS', `Tenant ${tenantId} already exists`),
+  invalidReason: () =>
+    new DomainError('invalid', 'INVALID_RECOVERY_REASON', 'A recovery reason is 1-500 characters'),
   notFound: (tenantId: string) => new DomainError('not-found', 'TENANT_NOT_FOUND', `No tenant ${tenantId}`),
 } as const;

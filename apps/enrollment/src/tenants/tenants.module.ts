@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
 import { CreateTenantUseCase } from './create-tenant.use-case';
+import { RecoverTenantUseCase } from './recover-tenant.use-case';
 import { TenantsRepository } from './tenants.repository';
 
-/** Tenants are created by the `tenant create` command (cli.ts), never over HTTP. */
+/** Tenants are created (`tenant create`) and recovered (`tenant recover`) by the command line (cli.ts), never over HTTP. */
 @Module({
-  providers: [TenantsRepository, CreateTenantUseCase],
-  exports: [TenantsRepository, CreateTenantUseCase],
+  providers: [TenantsRepository, CreateTenantUseCase, RecoverTenantUseCase],
+  exports: [TenantsRepository, CreateTenantUseCase, RecoverTenantUseCase],
 })
 export class TenantsModule {}

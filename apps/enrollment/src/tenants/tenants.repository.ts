@@ -17,6 +17,17 @@ export class TenantsRepository {
     return inserted !== undefined;
   }
 
+  /** Locks the tenant's row for the caller's transaction; false when there is no such tenant. */
+  async lock(executor: Executor, tenantId: string): Promise<boolean> {
+    const row = await executor
+      .selectFrom('tenants')
+      .select('tenant_id')
+      .where('tenant_id', '=', tenantId)
+      .forUpdate()
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
   async exists(tenantId: string): Promise<boolean> {
     const row = await this.db
       .selectFrom('tenants')
