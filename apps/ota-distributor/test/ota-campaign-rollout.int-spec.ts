@@ -1,7 +1,6 @@
-import { createHash, generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  type FirmwareImageUpload,
   type FirmwareManifestView,
   type HttpErrorBody,
   OTA_CAMPAIGNS_V2,
@@ -31,7 +30,6 @@ import {
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 const DAY = 24 * 3600 * 1000;
 const VENDOR = 'acme-meters';
-const pem = (key: KeyObject) => key.export({ type: 'spki', format: 'pem' }).toString();
 const rand = () => randomBytes(3).toString('hex');
 type Refusal = Partial<HttpErrorBody>;
 type Answer = OtaCampaignView & Refusal;
@@ -183,27 +181,7 @@ describe('ota-distributor: campaigns from approval to rollout, halt and cancel',
     ]);
     campaignTap = await TopicTap.open(testKafka(), OTA_CAMPAIGNS_V2);
     statusTap = await TopicTap.open(testKafka(), OTA_DEVICE_STATUS_V2);
-    expect(
-      (await h.request('PUT', `/v1/firmware/classes/${classId}`, { key: admin, json: { vendorId: VENDOR } }))
-        .status,
-    ).toBe(200);
-    expect(
-      (
-        await h.request('POST', '/v1/firmware/update-authorities', {
-          key: admin,
-          json: { publicKeyPem: pem(root.publicKey) },
-        })
-      ).status,
-    ).toBe(201);
-    const declared = await h.request<FirmwareImageUpload>('POST', '/v1/firmware/images', {
-      key: operator,
-      json: { classId, component: 'app', size: image.length, sha256: sha256(image) },
-    });
-    const put = await fetch(declared.body.upload!.parts[0]!.url, { method: 'PUT', body: image });
-    await h.request('POST', `/v1/firmware/images/${declared.body.image.imageId}/complete`, {
-      key: operator,
-      json: { parts: [{ partNumber: 1, etag: put.headers.get('etag') }] },
-    });
+    await h.prepareRelease({ admin, operator, classId, vendorId: VENDOR, authority: root.publicKey, image });
     const accept = async (sequenceNumber: number) => {
       const signed = signManifest(manifest(sequenceNumber), [{ privateKey: root.privateKey }]);
       const accepted = await fetch(`${h.url}/v1/firmware/manifests`, {

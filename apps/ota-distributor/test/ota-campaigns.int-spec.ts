@@ -1,9 +1,8 @@
-import { createHash, generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AUDIT_EVENTS,
   type AuditEvent,
-  type FirmwareImageUpload,
   type FirmwareManifestView,
   type HttpErrorBody,
   OTA_CAMPAIGNS_V2,
@@ -20,7 +19,6 @@ import { EnrollmentProcess, OtaHarness, TopicTap, testKafka } from './ota-test-k
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 const DAY = 24 * 3600 * 1000;
 const VENDOR = 'acme-meters';
-const pem = (key: KeyObject) => key.export({ type: 'spki', format: 'pem' }).toString();
 const rand = () => randomBytes(3).toString('hex');
 type Refusal = Partial<HttpErrorBody>;
 type Answer = OtaCampaignView & Refusal;
@@ -111,29 +109,7 @@ describe('ota-distributor: campaigns on the real stack', () => {
     ]);
     campaignTap = await TopicTap.open(testKafka(), OTA_CAMPAIGNS_V2);
     auditTap = await TopicTap.open(testKafka(), AUDIT_EVENTS);
-    expect(
-      (await h.request('PUT', `/v1/firmware/classes/${classId}`, { key: admin, json: { vendorId: VENDOR } }))
-        .status,
-    ).toBe(200);
-    expect(
-      (
-        await h.request('POST', '/v1/firmware/update-authorities', {
-          key: admin,
-          json: { publicKeyPem: pem(root.publicKey) },
-        })
-      ).status,
-    ).toBe(201);
-    const declared = await h.request<FirmwareImageUpload>('POST', '/v1/firmware/images', {
-      key: operator,
-      json: { classId, component: 'app', size: image.length, sha256: sha256(image) },
-    });
-    expect(declared.status).toBe(201);
-    const put = await fetch(declared.body.upload!.parts[0]!.url, { method: 'PUT', body: image });
-    const done = await h.request('POST', `/v1/firmware/images/${declared.body.image.imageId}/complete`, {
-      key: operator,
-      json: { parts: [{ partNumber: 1, etag: put.headers.get('etag') }] },
-    });
-    expect(done.body).toMatchObject({ state: 'verified' });
+    await h.prepareRelease({ admin, operator, classId, vendorId: VENDOR, authority: root.publicKey, image });
     m1 = await accept(manifest());
     m2 = await accept(manifest());
   });

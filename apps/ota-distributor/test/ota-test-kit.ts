@@ -1,7 +1,7 @@
 // Test-only harness: the OTA distributor in-process on the real stack (PostgreSQL, S3Proxy, Kafka), in a
 // schema and a bucket of its own, authenticating its callers against a REAL enrollment service run as
 // built (dist/), as it is deployed.
-import { type KeyObject, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { type KeyObject, createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import {
   ENROLLMENT_DEVICES,
   type EnrollmentDeviceEvent,
   type EventEnvelope,
+  type FirmwareImageUpload,
   OTA_CHECK_IN,
   OTA_DOWNLOAD_URL,
   OTA_EXECUTION_MANIFEST,
@@ -296,6 +297,58 @@ export class OtaHarness {
       actor: 'it-operator',
     });
     await this.waitForDevice(tenantId, deviceId, state);
+  }
+
+  /**
+   * What a release needs before its manifest: the class (admin), the update authority's public key
+   * (admin) and the image uploaded and verified (operator).
+   */
+  async prepareRelease(release: {
+    admin: string;
+    operator: string;
+    classId: string;
+    vendorId: string;
+    authority: KeyObject;
+    image: Buffer;
+  }): Promise<void> {
+    const { admin, operator, classId, image } = release;
+    const must = (answer: HttpResult, status: number, what: string) => {
+      if (answer.status !== status) throw new Error(`${what}: ${answer.status} ${answer.text}`);
+    };
+    must(
+      await this.request('PUT', `/v1/firmware/classes/${classId}`, {
+        key: admin,
+        json: { vendorId: release.vendorId },
+      }),
+      200,
+      'device class',
+    );
+    must(
+      await this.request('POST', '/v1/firmware/update-authorities', {
+        key: admin,
+        json: { publicKeyPem: release.authority.export({ type: 'spki', format: 'pem' }).toString() },
+      }),
+      201,
+      'update authority',
+    );
+    const declared = await this.request<FirmwareImageUpload>('POST', '/v1/firmware/images', {
+      key: operator,
+      json: {
+        classId,
+        component: 'app',
+        size: image.length,
+        sha256: createHash('sha256').update(image).digest('hex'),
+      },
+    });
+    must(declared, 201, 'image upload');
+    const put = await fetch(declared.body.upload!.parts[0]!.url, { method: 'PUT', body: image });
+    const done = await this.request<{ state: string }>(
+      'POST',
+      `/v1/firmware/images/${declared.body.image.imageId}/complete`,
+      { key: operator, json: { parts: [{ partNumber: 1, etag: put.headers.get('etag') }] } },
+    );
+    must(done, 200, 'image completion');
+    if (done.body.state !== 'verified') throw new Error(`image ${done.body.state}, not verified`);
   }
 
   async request<T = Record<string, unknown>>(
