@@ -5,11 +5,14 @@ import {
   DEVICE_LIFECYCLE,
   ENROLLMENT_DEVICES,
   ENROLLMENT_TRUST_ANCHORS,
+  PRIVACY_CONFIRMATIONS,
+  PRIVACY_ERASURE_REQUESTS,
 } from '@meterkeep/contracts';
 import type { KafkaTransport } from '@meterkeep/kafka/nest';
 import type { Logger } from '@meterkeep/observability';
 import {
   type ConsumerTuning,
+  ErasureConfirmationModule,
   PlatformModule,
   ServiceCoreModule,
   consumerTransport,
@@ -21,6 +24,7 @@ import type { BootstrapConfig } from './config';
 import { KeySealer } from './core/key-sealer';
 import { DeviceListenerModule } from './device-listener/device-listener.module';
 import { servesPath } from './device-listener/listener-routes';
+import { erasureConfirmation } from './erasures/erasure-confirmation';
 import { migrations } from './migrations';
 import { setupOpenApi } from './openapi/openapi';
 import { PkiModule } from './pki/pki.module';
@@ -58,6 +62,8 @@ export class AppModule {
             DEVICE_LIFECYCLE,
             ENROLLMENT_DEVICES,
             ENROLLMENT_TRUST_ANCHORS,
+            PRIVACY_ERASURE_REQUESTS,
+            PRIVACY_CONFIRMATIONS,
           ],
           ...(options.schema !== undefined && { schema: options.schema }),
         }),
@@ -77,6 +83,7 @@ export class AppModule {
         BootstrapModule,
         DeviceListenerModule,
         ServerCertificatesModule,
+        ErasureConfirmationModule.forRoot(erasureConfirmation()),
       ],
     };
   }

@@ -5,11 +5,14 @@ import {
   ENROLLMENT_API_KEY_REVOCATIONS,
   ENROLLMENT_DEVICES,
   ENROLLMENT_TRUST_ANCHORS,
+  PRIVACY_CONFIRMATIONS,
+  PRIVACY_ERASURE_REQUESTS,
 } from '@meterkeep/contracts';
 import type { KafkaTransport } from '@meterkeep/kafka/nest';
 import type { Logger } from '@meterkeep/observability';
 import {
   type ConsumerTuning,
+  ErasureConfirmationModule,
   PlatformModule,
   ServiceCoreModule,
   consumerTransport,
@@ -22,6 +25,7 @@ import { DevicesModule } from './devices/devices.module';
 import { PskCipher } from './devices/psk-cipher';
 import { EnrollmentListsModule } from './enrollment-lists/enrollment-lists.module';
 import { ManufacturerCasModule } from './manufacturer-cas/manufacturer-cas.module';
+import { erasureConfirmation } from './erasures/erasure-confirmation';
 import { migrations } from './migrations';
 import { OutboxModule } from './outbox/outbox.module';
 import { TenantsModule } from './tenants/tenants.module';
@@ -52,6 +56,8 @@ export class AppModule {
             ENROLLMENT_DEVICES,
             ENROLLMENT_TRUST_ANCHORS,
             ENROLLMENT_API_KEY_REVOCATIONS,
+            PRIVACY_ERASURE_REQUESTS,
+            PRIVACY_CONFIRMATIONS,
           ],
           ...(options.schema !== undefined && { schema: options.schema }),
         }),
@@ -68,6 +74,7 @@ export class AppModule {
         ManufacturerCasModule,
         DevicesModule,
         EnrollmentListsModule,
+        ErasureConfirmationModule.forRoot(erasureConfirmation()),
       ],
     };
   }

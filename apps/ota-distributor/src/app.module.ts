@@ -9,12 +9,15 @@ import {
   OTA_CAMPAIGNS_V2,
   OTA_DEVICE_STATUS_V2,
   OTA_FIRMWARE,
+  PRIVACY_CONFIRMATIONS,
+  PRIVACY_ERASURE_REQUESTS,
 } from '@meterkeep/contracts';
 import { DeviceDirectoryModule } from '@meterkeep/device-directory/nest';
 import type { KafkaTransport } from '@meterkeep/kafka/nest';
 import type { Logger } from '@meterkeep/observability';
 import {
   type ConsumerTuning,
+  ErasureConfirmationModule,
   PlatformModule,
   ServiceCoreModule,
   consumerTransport,
@@ -34,6 +37,7 @@ import { DevicesModule } from './devices/devices.module';
 import type { FirmwareStorageOptions } from './images/firmware-store';
 import { ImagesModule } from './images/images.module';
 import { ManifestsModule } from './manifests/manifests.module';
+import { erasureConfirmation } from './erasures/erasure-confirmation';
 import { migrations } from './migrations';
 import { OutboxModule } from './outbox/outbox.module';
 import { UpdateAuthoritiesModule } from './update-authorities/update-authorities.module';
@@ -75,6 +79,8 @@ export class AppModule {
             DEVICE_LIFECYCLE,
             BOOTSTRAP_OPERATIONAL_CERTIFICATES,
             BOOTSTRAP_ISSUING_CAS,
+            PRIVACY_ERASURE_REQUESTS,
+            PRIVACY_CONFIRMATIONS,
           ],
           schema: options.schema ?? SCHEMA,
         }),
@@ -120,6 +126,7 @@ export class AppModule {
         DeploymentsModule,
         CampaignsModule,
         DeviceApiModule,
+        ErasureConfirmationModule.forRoot(erasureConfirmation(config.OTA_INSTANCE_ID)),
       ],
     };
   }

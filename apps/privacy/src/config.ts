@@ -59,7 +59,7 @@ export const erasureEnv = {
   /** The services whose confirmation an erasure waits for (comma-separated); never assumed. */
   PRIVACY_ERASURE_CONFIRMERS: z
     .string()
-    .default('privacy,telemetry-ingest')
+    .default('privacy,telemetry-ingest,enrollment,bootstrap,ota-distributor')
     .transform((value) =>
       value
         .split(',')

@@ -17,3 +17,4 @@ export * from './openapi/api-refusals';
 export * from './internal-http';
 export * from './internal-listener';
 export * from './openapi/contract-route.decorator';
+export * from './erasure/erasure-confirmation.module';

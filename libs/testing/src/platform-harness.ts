@@ -120,7 +120,19 @@ export async function startPlatform(options: {
   try {
     enrollment = await track(start('enrollment', enrollmentPort!));
     bootstrap = await track(start('bootstrap', bootstrapPort!));
-    privacy = await track(start('privacy', privacyPort!, options.privacyEnv));
+    privacy = await track(
+      start('privacy', privacyPort!, {
+        // An erasure waits for the services this platform runs: the OTA distributor only when started.
+        PRIVACY_ERASURE_CONFIRMERS: [
+          'privacy',
+          'telemetry-ingest',
+          'enrollment',
+          'bootstrap',
+          ...(options.ota ? ['ota-distributor'] : []),
+        ].join(','),
+        ...options.privacyEnv,
+      }),
+    );
     await Promise.all([enrollment.waitReady(90_000), bootstrap.waitReady(90_000), privacy.waitReady(90_000)]);
     // The ingest asks bootstrap for its server certificate: start it once bootstrap answers.
     ingest = await track(start('telemetry-ingest', ingestPort!, ingestExtra));

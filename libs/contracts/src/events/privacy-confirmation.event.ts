@@ -16,7 +16,7 @@ export const PRIVACY_CONFIRMATIONS = defineTopic<PrivacyConfirmationEvent>({
   name: 'privacy.confirmations.v1',
   // Every service confirms its part of an erasure saga; privacy collects them. Those holding no subject
   // data answer not-applicable.
-  producers: ['privacy', 'telemetry-ingest'],
+  producers: ['privacy', 'telemetry-ingest', 'enrollment', 'bootstrap', 'ota-distributor'],
   consumers: ['privacy'],
   schema: privacyConfirmationEvent,
   key: (event) => `${event.tenantId}/${event.requestId}`,

@@ -23,7 +23,7 @@ export type PrivacyErasureRequestEvent = z.infer<typeof privacyErasureRequestEve
 export const PRIVACY_ERASURE_REQUESTS = defineTopic<PrivacyErasureRequestEvent>({
   name: 'privacy.erasure-requests.v1',
   producers: ['privacy'],
-  consumers: ['telemetry-ingest'],
+  consumers: ['telemetry-ingest', 'enrollment', 'bootstrap', 'ota-distributor'],
   schema: privacyErasureRequestEvent,
   key: (event) => `${event.tenantId}/${event.requestId}`,
   partitions: 3,
