@@ -2,7 +2,7 @@ import { defineTopic, eventEnvelope } from '@meterkeep/contracts';
 import type { Kafka } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { EventProducer, takeBatch } from './event-producer';
+import { EventProducer, splitMessages, takeBatch } from './event-producer';
 
 const reading = eventEnvelope.extend({ meterId: z.string(), value: z.number() });
 type Reading = z.infer<typeof reading>;
@@ -77,6 +77,36 @@ describe('EventProducer batching', () => {
     ]);
     expect(first.map((r) => r.status)).toEqual(['rejected', 'rejected']);
     await expect(producer.publish(TOPIC, event(3))).resolves.toBeUndefined();
+  });
+});
+
+describe('one publish larger than a request', () => {
+  it('leaves as several requests under the byte limit, in order, and resolves once all are acknowledged', async () => {
+    const broker = fakeKafka(2);
+    const producer = new EventProducer({ kafka: broker.kafka, contracts: [TOPIC] });
+    await producer.connect();
+    // ~2,000 records of ~1 KiB: about 2 MiB, over the broker's default message.max.bytes in one request.
+    const big = (i: number) => ({ ...event(i), meterId: `m${i}-${'x'.repeat(1_000)}` });
+    await producer.publishMany(
+      TOPIC,
+      Array.from({ length: 2_000 }, (_, i) => big(i)),
+    );
+    expect(broker.requests.reduce((a, b) => a + b, 0)).toBe(2_000);
+    expect(broker.requests.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('splits by bytes and by count, keeping order; a record alone is never split', () => {
+    const message = (value: string) => ({ key: 'k', value, headers: {} });
+    const chunks = splitMessages([message('a'.repeat(60)), message('b'.repeat(60)), message('c')], 100, 10);
+    expect(chunks.map((c) => c.messages.map((m) => m.value[0]))).toEqual([['a'], ['b', 'c']]);
+    expect(splitMessages([message('z'.repeat(500))], 100, 10)).toHaveLength(1);
+    expect(
+      splitMessages(
+        [1, 2, 3].map((i) => message(String(i))),
+        1_000,
+        2,
+      ).map((c) => c.messages.length),
+    ).toEqual([2, 1]);
   });
 });
 

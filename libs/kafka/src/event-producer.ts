@@ -158,17 +158,18 @@ export class EventProducer {
    * are gathered and leave as the next request (one per broker round trip, in arrival order); each
    * publish still resolves only when the request carrying its records was acknowledged.
    */
-  private enqueue(topic: string, messages: Message[]): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.pending.push({
-        topic,
-        messages,
-        bytes: messages.reduce((n, m) => n + m.value.length, 0),
-        resolve,
-        reject,
-      });
-      this.draining ??= this.drain();
-    });
+  private async enqueue(topic: string, messages: Message[]): Promise<void> {
+    // One publish larger than a request may carry leaves as several, in order (the broker refuses a
+    // record batch over message.max.bytes, and a caller retrying the same publish would never pass).
+    await Promise.all(
+      splitMessages(messages).map(
+        (chunk) =>
+          new Promise<void>((resolve, reject) => {
+            this.pending.push({ topic, messages: chunk.messages, bytes: chunk.bytes, resolve, reject });
+            this.draining ??= this.drain();
+          }),
+      ),
+    );
   }
 
   private async drain(): Promise<void> {
@@ -223,7 +224,7 @@ export class EventProducer {
   }
 }
 
-type Message = { key: string | null; value: string; headers: EventHeaders };
+export type Message = { key: string | null; value: string; headers: EventHeaders };
 
 interface PendingSend {
   topic: string;
@@ -236,6 +237,38 @@ interface PendingSend {
 /** Below the broker's default message.max.bytes (1 MiB) for what one partition may get in a request. */
 const MAX_BATCH_BYTES = 768 * 1024;
 const MAX_BATCH_RECORDS = 5_000;
+
+/** A record's size as the request carries it, near enough: key, value and headers. */
+function messageBytes(message: Message): number {
+  let bytes = Buffer.byteLength(message.value) + (message.key === null ? 0 : Buffer.byteLength(message.key));
+  for (const [name, value] of Object.entries(message.headers))
+    bytes += Buffer.byteLength(name) + (typeof value === 'string' ? Buffer.byteLength(value) : 0);
+  return bytes;
+}
+
+/** A publish's records in consecutive chunks that each fit one request (a record alone always does). */
+export function splitMessages(
+  messages: readonly Message[],
+  maxBytes = MAX_BATCH_BYTES,
+  maxRecords = MAX_BATCH_RECORDS,
+): { messages: Message[]; bytes: number }[] {
+  const chunks: { messages: Message[]; bytes: number }[] = [];
+  let current: { messages: Message[]; bytes: number } = { messages: [], bytes: 0 };
+  for (const message of messages) {
+    const size = messageBytes(message);
+    if (
+      current.messages.length > 0 &&
+      (current.bytes + size > maxBytes || current.messages.length >= maxRecords)
+    ) {
+      chunks.push(current);
+      current = { messages: [], bytes: 0 };
+    }
+    current.messages.push(message);
+    current.bytes += size;
+  }
+  if (current.messages.length > 0) chunks.push(current);
+  return chunks;
+}
 
 /** Takes the oldest waiting sends, as many as fit one request (at least one, however large). */
 export function takeBatch<T extends { messages: unknown[]; bytes: number }>(pending: T[]): T[] {
