@@ -11,12 +11,13 @@ import {
   PRIVACY_ERASURE_REQUESTS,
   PRIVACY_ERASURES,
   TELEMETRY_READINGS,
+  TELEMETRY_RELEASED,
   type PrivacyConfirmationEvent,
 } from '@meterkeep/contracts';
 import { EventProducer } from '@meterkeep/kafka';
 import { createLogger } from '@meterkeep/observability';
 import { principalEnv, serviceStackEnv } from '@meterkeep/testing';
-import { sealReadings } from '@meterkeep/reading-seal';
+import { sealReadings, sealRelease } from '@meterkeep/reading-seal';
 import { canonicalize } from '@meterkeep/firmware';
 import {
   type SignedErasureCertificate,
@@ -197,7 +198,7 @@ describe('privacy: erasure saga, certificate and verifier', () => {
     producer = new EventProducer({
       kafka: testKafka(),
       logger,
-      contracts: [TELEMETRY_READINGS, PRIVACY_CONFIRMATIONS],
+      contracts: [TELEMETRY_READINGS, TELEMETRY_RELEASED, PRIVACY_CONFIRMATIONS],
     });
     await producer.connect();
     requests = await TopicTap.open(testKafka(), PRIVACY_ERASURE_REQUESTS);
@@ -379,6 +380,33 @@ describe('privacy: erasure saga, certificate and verifier', () => {
     expect(live.report?.checks.find((c) => c.name === 'kafka')).toMatchObject({
       ok: false,
       detail: expect.stringContaining(`under the live key ${keys.meterKey.keyId}`),
+    });
+
+    // So does a value the release gate let out of an erased occupancy under a key not destroyed with it.
+    const labels = {
+      eventId: randomUUID(),
+      tenantId,
+      occupancyId: a1.occupancyId,
+      meterId,
+      recipient: 'supplier',
+      purpose: 'billing',
+      granularity: 'monthly' as const,
+      windowStart: '2026-01-01T00:00:00.000Z',
+      windowEnd: '2026-02-01T00:00:00.000Z',
+    };
+    const liveReleaseKey = { keyId: `rk-${randomUUID()}`, key: randomBytes(32) };
+    await producer.publish(TELEMETRY_RELEASED, {
+      ...labels,
+      occurredAt: new Date().toISOString(),
+      ...sealRelease({ totals: [] }, liveReleaseKey, labels),
+    });
+    const releasedLive = await verify(certificate);
+    expect(releasedLive.code).toBe(1);
+    expect(releasedLive.report?.checks.find((c) => c.name === 'kafka')).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining(
+        `a released value of ${a1.occupancyId} under the live key ${liveReleaseKey.keyId}`,
+      ),
     });
   });
 

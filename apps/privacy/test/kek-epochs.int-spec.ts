@@ -195,14 +195,14 @@ describe('privacy: KEK epochs', () => {
     const stored = await h.db
       .selectFrom('release_keys')
       .selectAll()
-      .where('key_id', '=', made!.keyId)
+      .where('key_id', '=', made.keyId)
       .executeTakeFirstOrThrow();
     expect(stored.kek_epoch).toBe(previous + 1);
     const again = await h.db
       .transaction()
       .execute((trx) => keys.forPurpose(trx, occupancy, 'supplier', 'billing'));
-    expect(again!.keyId).toBe(made!.keyId);
-    expect(again!.key.equals(made!.key)).toBe(true);
+    expect(again.keyId).toBe(made.keyId);
+    expect(again.key.equals(made.key)).toBe(true);
     // An epoch still holding a live release key counts as holding keys.
     expect(await h.service.app.get(KekEpochsRepository).liveKeys(h.db, previous + 1)).toBeGreaterThan(0);
   });

@@ -147,6 +147,20 @@ describe('privacy: the release gate from raw Kafka', () => {
     return events;
   };
 
+  const releaseKeys = (occupancyId: string, recipient?: string) => {
+    let query = h.db.selectFrom('release_keys').selectAll().where('occupancy_id', '=', occupancyId);
+    if (recipient) query = query.where('recipient', '=', recipient);
+    return query.execute();
+  };
+  const stagedCount = async (occupancyId: string) => {
+    const { count } = await h.db
+      .selectFrom('release_readings')
+      .select((eb) => eb.fn.countAll<string>().as('count'))
+      .where('occupancy_id', '=', occupancyId)
+      .executeTakeFirstOrThrow();
+    return Number(count);
+  };
+
   const ofOccupancy = (occupancyId: string) => (r: TappedRecord) => r.json.occupancyId === occupancyId;
   const event = (r: TappedRecord) => r.json as unknown as TelemetryReleasedEvent;
 
@@ -252,6 +266,92 @@ describe('privacy: the release gate from raw Kafka', () => {
       (r) => ofOccupancy(occupancyId)(r) && r.json.recipient === 'supplier',
     );
     expect(new Set(supplier.map((r) => r.json.granularity))).toEqual(new Set(['monthly']));
+
+    // The purpose's key went with the withdrawal, in its transaction: what the tracker was released
+    // opens no more inside the platform. The supplier's purposes keep theirs (still permitted).
+    const trackerKeys = await releaseKeys(occupancyId, recipient);
+    expect(trackerKeys).toHaveLength(1);
+    const [shredded] = trackerKeys;
+    expect(shredded).toMatchObject({ wrapped_key: null });
+    expect(shredded!.destroyed_at!.getTime()).toBeGreaterThanOrEqual(withdrawnAt - 1_000);
+    expect(shredded!.wrapped_key_sha256).toHaveLength(32);
+    expect(new Set(values.map((r) => r.json.keyId))).toEqual(new Set([shredded!.key_id]));
+    const supplierKeys = await releaseKeys(occupancyId, 'supplier');
+    expect(supplierKeys.length).toBeGreaterThan(0);
+    expect(supplierKeys.every((k) => k.wrapped_key !== null)).toBe(true);
+
+    // Granted again: a new key for what is released from now on; the shredded one stays destroyed.
+    await grantThirdParty(occupancyId, recipient, 'half-hourly');
+    const regranted = Date.now();
+    await producer.publishMany(
+      TELEMETRY_READINGS,
+      await readingsRecords(2, occupancyId, Date.parse('2026-05-01T00:00:00Z'), 1),
+    );
+    const [again] = await released.waitFor(
+      (r) => tracker(r) && r.timestamp >= regranted,
+      1,
+      'a value after the grant again',
+      30_000,
+    );
+    expect(again!.json.keyId).not.toBe(shredded!.key_id);
+    const after = await releaseKeys(occupancyId, recipient);
+    expect(after.map((k) => [k.key_id, k.wrapped_key === null])).toEqual(
+      expect.arrayContaining([
+        [shredded!.key_id, true],
+        [again!.json.keyId, false],
+      ]),
+    );
+  });
+
+  it("erasure: the occupancy's release keys go with its readings key, its staged readings are deleted, and nothing more is released", async () => {
+    const occupancyId = await open(4);
+    const recipient = 'third-party:coach';
+    await grantThirdParty(occupancyId, recipient, 'daily');
+    const [first, ...later] = await readingsRecords(4, occupancyId, Date.parse('2026-01-01T00:00:00Z'), 4);
+    await producer.publishMany(TELEMETRY_READINGS, [first!]);
+    const coach = await released.waitFor(
+      (r) => ofOccupancy(occupancyId)(r) && r.json.recipient === recipient,
+      1,
+      'the first day released',
+      30_000,
+    );
+    const admin = await enrollment.key(tenantId, 'admin');
+    const requested = await h.request<{ erasureId: string }>('POST', `/v1/subjects/hh-${run}-4/erasures`, {
+      key: admin,
+      json: {},
+    });
+    expect(requested.status, requested.text).toBe(202);
+    // Privacy's own part is done once the saga waits for the other services' confirmations.
+    const saga = await waitUntil(
+      async () => {
+        const row = await h.db
+          .selectFrom('erasures')
+          .selectAll()
+          .where('erasure_id', '=', requested.body.erasureId)
+          .executeTakeFirst();
+        return row?.state === 'CONFIRMING' ? row : undefined;
+      },
+      { timeoutMs: 30_000, description: 'the erasure past its own purge' },
+    );
+    const keys = await releaseKeys(occupancyId);
+    expect(keys.length).toBeGreaterThan(0);
+    expect(keys.every((k) => k.wrapped_key === null && k.destroyed_at !== null)).toBe(true);
+    const listed = (saga.keys_destroyed as { keyId: string; kind: string; wrappedKeyCommitment: string }[])
+      .filter((k) => k.kind === 'release')
+      .map((k) => [k.keyId, k.wrappedKeyCommitment]);
+    expect(listed.sort()).toEqual(
+      keys.map((k) => [k.key_id, `sha256:${k.wrapped_key_sha256!.toString('hex')}`]).sort(),
+    );
+    expect(keys.map((k) => k.key_id)).toContain(coach[0]!.json.keyId);
+    expect(await stagedCount(occupancyId)).toBe(0);
+
+    // Readings of the erased occupancy that arrive late (sealed before the key went) are neither staged
+    // nor released.
+    const before = released.records.filter(ofOccupancy(occupancyId)).length;
+    await producer.publishMany(TELEMETRY_READINGS, later);
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(released.records.filter(ofOccupancy(occupancyId))).toHaveLength(before);
+    expect(await stagedCount(occupancyId)).toBe(0);
   });
 
   it('dead-letters a record under a key the vault does not know, with the reason', async () => {

@@ -11,7 +11,8 @@ import { ConsentErrors } from './consents.errors';
 import { ConsentsRepository, toLedgerEntry, toOccupancyTerms } from './consents.repository';
 import type { ConsentChangeBody, ConsentEntryView } from './consents.schemas';
 import { toConsentEntryView } from './consent.view';
-import { decideConsentChange, policyRef } from './policy';
+import { ReleaseKeyShredder } from '../release/release-key-shredder';
+import { decideConsentChange, permissionEndedAt, policyRef } from './policy';
 
 const ACTION = {
   grant: 'privacy.consent-granted',
@@ -27,6 +28,8 @@ const namesSubject = (evidenceRef: string, subjectRef: string) =>
  * A grant, withdrawal or opt-out for one occupancy × purpose × recipient, decided by the tenant's policy
  * and appended to the ledger under a lock on the occupancy, with its events and audit record in the same
  * transaction. A refusal by the rules is audited too (on its own), then answered with its code.
+ * A withdrawal or opt-out that leaves a (recipient, purpose) nothing from now on destroys its release
+ * key in the same transaction: what was released to it is shredded inside the platform (spec §4.2).
  */
 @Injectable()
 export class RecordConsentChangeUseCase {
@@ -36,6 +39,7 @@ export class RecordConsentChangeUseCase {
     private readonly outbox: OutboxRepository,
     private readonly audit: AuditLog,
     private readonly transactions: Transactions,
+    private readonly shredder: ReleaseKeyShredder,
   ) {}
 
   async execute(caller: Caller, occupancyId: string, body: ConsentChangeBody): Promise<ConsentEntryView> {
@@ -72,12 +76,24 @@ export class RecordConsentChangeUseCase {
           version: entry.version,
           recorded_at: now,
         });
+        const ledger = [...history, toLedgerEntry(row)];
+        const shredded =
+          body.action === 'grant'
+            ? []
+            : await this.shredder.destroy(
+                trx,
+                occupancyId,
+                now,
+                (key) =>
+                  key.recipient === entry.recipient &&
+                  permissionEndedAt(ledger, terms, key.recipient, key.purpose, now, policy),
+              );
         const meta = { tenantId, meterId: occupancy.meter_id };
         await this.outbox.enqueue(trx, PRIVACY_CONSENTS, [consentEvent(row, occupancy.meter_id, now)]);
         await this.outbox.enqueue(
           trx,
           PRIVACY_CONSENT_STATE,
-          consentStateEvents(policy, terms, meta, [...history, toLedgerEntry(row)], entry, now),
+          consentStateEvents(policy, terms, meta, ledger, entry, now),
         );
         await this.audit.append(trx, tenantId, [
           {
@@ -94,6 +110,18 @@ export class RecordConsentChangeUseCase {
               version: row.version,
             },
           },
+          ...shredded.map((key) => ({
+            action: 'privacy.release-key-destroyed',
+            actor: caller.actor,
+            subject: key.key_id,
+            outcome: 'allowed' as const,
+            detail: {
+              occupancyId,
+              recipient: key.recipient,
+              purpose: key.purpose,
+              consentId: row.consent_id,
+            },
+          })),
         ]);
         return row;
       });

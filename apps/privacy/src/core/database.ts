@@ -115,6 +115,8 @@ export interface ReleaseKeysTable {
   kek_epoch: number;
   created_at: CreatedAt;
   destroyed_at: Timestamp | null;
+  /** SHA-256 of the wrapped bytes, kept when the key is destroyed (the certificate's commitment). */
+  wrapped_key_sha256: Buffer | null;
 }
 
 /** JSON column: written as JSON text, read back parsed. */

@@ -33,7 +33,7 @@ export const erasureCertificateSchema = z.strictObject({
   keysDestroyed: z.array(
     z.strictObject({
       keyId: z.string(),
-      kind: z.enum(['readings', 'retention']),
+      kind: z.enum(['readings', 'retention', 'release']),
       occupancyId: z.string(),
       meterId: z.string(),
       destroyedAt: iso,

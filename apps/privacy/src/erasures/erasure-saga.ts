@@ -25,6 +25,8 @@ import { keyDestroyedEvent } from '../data-keys/key-destroyed.event';
 import { BackupResiduals } from '../key-epochs/backup-residuals';
 import { OutboxRepository } from '../outbox/outbox.repository';
 import { Transactions } from '../outbox/transactions';
+import { ReleaseKeyShredder } from '../release/release-key-shredder';
+import { ReleaseRepository } from '../release/release.repository';
 import {
   type SignedErasureCertificate,
   type UnsignedErasureCertificate,
@@ -72,6 +74,8 @@ export class ErasureSaga implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly vault: DataKeyVault,
     private readonly residuals: BackupResiduals,
     private readonly inventory: ReadingsInventory,
+    private readonly shredder: ReleaseKeyShredder,
+    private readonly release: ReleaseRepository,
     private readonly outbox: OutboxRepository,
     private readonly audit: AuditLog,
     private readonly transactions: Transactions,
@@ -236,13 +240,41 @@ export class ErasureSaga implements OnApplicationBootstrap, BeforeApplicationShu
     });
   }
 
-  /** SCOPED → KEYS_DESTROYED: every readings key in scope, in this one transaction, announced and audited. */
+  /**
+   * SCOPED → KEYS_DESTROYED: every readings key in scope and every release key of its occupancies (what
+   * the gate released of them), in this one transaction under the occupancies' locks (a release pass
+   * under way is waited for, and the next finds the readings key gone), announced and audited.
+   */
   private async destroyKeys(trx: Executor, row: ErasureRow): Promise<void> {
     const scope = row.scope as ErasureScope;
     const now = new Date();
     const destroyed: DestroyedKey[] = [];
     const entries: AuditEntry[] = [];
     for (const occupancy of scope.occupancies) {
+      await this.erasures.lockOccupancy(trx, occupancy.occupancyId);
+      for (const released of await this.shredder.destroy(trx, occupancy.occupancyId, now)) {
+        entries.push({
+          action: 'privacy.release-key-destroyed',
+          actor: SAGA_ACTOR,
+          subject: released.key_id,
+          outcome: 'allowed',
+          detail: {
+            occupancyId: occupancy.occupancyId,
+            recipient: released.recipient,
+            purpose: released.purpose,
+            erasureId: row.erasure_id,
+          },
+        });
+        destroyed.push({
+          keyId: released.key_id,
+          kind: 'release',
+          occupancyId: occupancy.occupancyId,
+          meterId: occupancy.meterId,
+          destroyedAt: released.destroyed_at!.toISOString(),
+          wrappedKeyCommitment: commitment(released.wrapped_key_sha256),
+          kekEpoch: released.kek_epoch,
+        });
+      }
       let key = await this.keys.lock(trx, row.tenant_id, occupancy.readingsKeyId);
       if (!key) throw new Error(`the readings key ${occupancy.readingsKeyId} is missing`);
       if (key.destroyed_at === null) {
@@ -329,6 +361,12 @@ export class ErasureSaga implements OnApplicationBootstrap, BeforeApplicationShu
    */
   private async purgeOwn(trx: Executor, row: ErasureRow): Promise<void> {
     const now = new Date();
+    const scope = row.scope as ErasureScope;
+    // The release gate's staged readings hold values in the clear: they go.
+    const staged = await this.release.deleteStagedReadings(
+      trx,
+      scope.occupancies.map((o) => o.occupancyId),
+    );
     await this.outbox.enqueue(trx, PRIVACY_CONFIRMATIONS, [
       {
         eventId: randomUUID(),
@@ -338,7 +376,7 @@ export class ErasureSaga implements OnApplicationBootstrap, BeforeApplicationShu
         service: 'privacy',
         instance: this.config.KAFKA_CLIENT_ID,
         outcome: 'completed',
-        detail: 'keys destroyed; occupancies, consents and key commitments kept for accountability',
+        detail: `keys destroyed; ${staged} staged reading(s) deleted; occupancies, consents, released windows and key commitments kept for accountability`,
       },
     ]);
     const audit = await this.appendAudit(trx, row, [
@@ -347,7 +385,7 @@ export class ErasureSaga implements OnApplicationBootstrap, BeforeApplicationShu
         actor: SAGA_ACTOR,
         subject: row.erasure_id,
         outcome: 'allowed',
-        detail: { service: 'privacy' },
+        detail: { service: 'privacy', stagedReadingsDeleted: staged },
       },
     ]);
     await this.erasures.update(trx, row.erasure_id, { state: 'CONFIRMING', ...audit });
@@ -534,6 +572,24 @@ export class ErasureSaga implements OnApplicationBootstrap, BeforeApplicationShu
             table: 'data_keys',
             rows: await this.erasures.countRows(db, 'data_keys', occupancyIds),
             action: 'wrapped readings keys wiped; commitments kept',
+          },
+          {
+            service: 'privacy',
+            table: 'release_keys',
+            rows: await this.erasures.countRows(db, 'release_keys', occupancyIds),
+            action: 'wrapped release keys wiped; commitments kept',
+          },
+          {
+            service: 'privacy',
+            table: 'released_windows',
+            rows: await this.erasures.countRows(db, 'released_windows', occupancyIds),
+            action: 'retained-for-accountability (which windows went to whom; no values)',
+          },
+          {
+            service: 'privacy',
+            table: 'release_readings',
+            rows: await this.erasures.countRows(db, 'release_readings', occupancyIds),
+            action: 'staged readings deleted',
           },
         ],
       },

@@ -28,7 +28,8 @@ export interface RequestedScope {
 
 export interface DestroyedKey {
   keyId: string;
-  kind: 'readings' | 'retention';
+  /** readings: the occupancy's data key; release: a purpose key of values the gate released. */
+  kind: 'readings' | 'retention' | 'release';
   occupancyId: string;
   meterId: string;
   destroyedAt: string;

@@ -1,5 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { DataKeysModule } from '../data-keys/data-keys.module';
+import { ReleaseKeysModule } from '../release/release-keys.module';
 import {
   CONFIRMATIONS_GROUP,
   ErasureConfirmationsConsumer,
@@ -22,7 +23,7 @@ export class ErasuresModule {
   static forRoot(options: { schema?: string } = {}): DynamicModule {
     return {
       module: ErasuresModule,
-      imports: [DataKeysModule],
+      imports: [DataKeysModule, ReleaseKeysModule],
       controllers: [ErasuresController],
       providers: [
         ErasuresRepository,

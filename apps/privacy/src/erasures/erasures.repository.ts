@@ -51,6 +51,16 @@ export class ErasuresRepository {
     return inserted !== undefined;
   }
 
+  /** Locks the occupancy as a consent change does: a release pass under way is waited for. */
+  async lockOccupancy(trx: Executor, occupancyId: string): Promise<void> {
+    await trx
+      .selectFrom('occupancies')
+      .select('occupancy_id')
+      .where('occupancy_id', '=', occupancyId)
+      .forUpdate()
+      .execute();
+  }
+
   find(tenantId: string, erasureId: string): Promise<ErasureRow | undefined> {
     return this.db
       .selectFrom('erasures')
@@ -184,7 +194,8 @@ export class ErasuresRepository {
 
   async countRows(
     executor: Executor,
-    table: 'consents' | 'occupancies' | 'data_keys',
+    table:
+      'consents' | 'occupancies' | 'data_keys' | 'release_keys' | 'release_readings' | 'released_windows',
     occupancyIds: string[],
   ): Promise<number> {
     if (occupancyIds.length === 0) return 0;

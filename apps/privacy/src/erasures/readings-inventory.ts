@@ -86,7 +86,8 @@ export async function checkMeterRecords(
   };
 }
 
-function parseJson(value: Buffer | null): unknown {
+/** A record's value as JSON; undefined when it is not (the schema check then refuses it). */
+export function parseJson(value: Buffer | null): unknown {
   if (!value) return undefined;
   try {
     return JSON.parse(value.toString('utf8'));

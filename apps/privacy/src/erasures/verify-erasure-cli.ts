@@ -3,9 +3,14 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ConfigError, kafkaEnv, kafkaSecurity, loadConfig, postgresEnv, s3Env } from '@meterkeep/config';
-import { TELEMETRY_READINGS, type TelemetryReadingEvent, deadLetterTopicName } from '@meterkeep/contracts';
+import {
+  TELEMETRY_READINGS,
+  TELEMETRY_RELEASED,
+  type TelemetryReadingEvent,
+  deadLetterTopicName,
+} from '@meterkeep/contracts';
 import { createDatabase } from '@meterkeep/db';
-import { type KafkaClient, createKafkaClient } from '@meterkeep/kafka';
+import { type KafkaClient, createKafkaClient, readKeyedRecords } from '@meterkeep/kafka';
 import { createLogger } from '@meterkeep/observability';
 import { openReadings } from '@meterkeep/reading-seal';
 import { ObjectStore, createS3Client } from '@meterkeep/storage';
@@ -20,7 +25,7 @@ import {
   checkCertificateSignature,
   erasureCertificateSchema,
 } from './erasure-certificate';
-import { checkMeterRecords } from './readings-inventory';
+import { checkMeterRecords, parseJson } from './readings-inventory';
 
 export const VERIFY_USAGE = `usage:
   privacy verify-erasure <certificate.json> --public-key <certificate-key.pub.pem>
@@ -148,15 +153,25 @@ export async function runVerifyErasure(argv: string[], io: VerifyIo): Promise<nu
     const tenantId = certificate.tenantId;
     // The vault: every key named is destroyed, and its commitment is what the vault kept.
     const named = certificate.keysDestroyed.map((k) => k.keyId);
+    const keyColumns = ['key_id', 'wrapped_key', 'destroyed_at', 'wrapped_key_sha256'] as const;
+    // Data keys (readings, retention) and the release gate's purpose keys are in two tables.
     const rows =
       named.length === 0
         ? []
-        : await db
-            .selectFrom('data_keys')
-            .selectAll()
-            .where('tenant_id', '=', tenantId)
-            .where('key_id', 'in', named)
-            .execute();
+        : [
+            ...(await db
+              .selectFrom('data_keys')
+              .select(keyColumns)
+              .where('tenant_id', '=', tenantId)
+              .where('key_id', 'in', named)
+              .execute()),
+            ...(await db
+              .selectFrom('release_keys')
+              .select(keyColumns)
+              .where('tenant_id', '=', tenantId)
+              .where('key_id', 'in', named)
+              .execute()),
+          ];
     const vaultProblems: string[] = [];
     for (const key of certificate.keysDestroyed) {
       const row = rows.find((r) => r.key_id === key.keyId);
@@ -240,11 +255,33 @@ export async function runVerifyErasure(argv: string[], io: VerifyIo): Promise<nu
           );
       }
     }
+    // Released values (telemetry.released.v1, keyed by occupancy): each erased occupancy's are all
+    // sealed under a release key the certificate names destroyed.
+    let releasedUnderDestroyed = 0;
+    if (existing.has(TELEMETRY_RELEASED.name)) {
+      for (const { occupancyId } of certificate.scope.occupancies) {
+        await readKeyedRecords(
+          kafka,
+          TELEMETRY_RELEASED.name,
+          `${tenantId}/${occupancyId}`,
+          ({ value, offset }) => {
+            const parsed = TELEMETRY_RELEASED.schema.safeParse(parseJson(value));
+            if (!parsed.success || parsed.data.occupancyId !== occupancyId) return;
+            if (destroyedIds.has(parsed.data.keyId)) releasedUnderDestroyed += 1;
+            else
+              kafkaProblems.push(
+                `${TELEMETRY_RELEASED.name}@${offset}: a released value of ${occupancyId} under the live key ${parsed.data.keyId}`,
+              );
+          },
+          { groupPrefix: 'privacy-verify' },
+        );
+      }
+    }
     check(
       'kafka',
       kafkaProblems.length === 0,
       kafkaProblems.length === 0
-        ? `${recordsUnderDestroyed} record(s) under destroyed keys, ${decryptFailures} opened by no live key; no erased-period reading under a live key`
+        ? `${recordsUnderDestroyed} record(s) under destroyed keys, ${decryptFailures} opened by no live key; no erased-period reading under a live key; ${releasedUnderDestroyed} released value(s), all under destroyed release keys`
         : kafkaProblems.slice(0, 20).join('; '),
     );
     const ok = checks.every((c) => c.ok);

@@ -19,25 +19,30 @@ export class ReleaseKeys {
   ) {}
 
   /**
-   * Inside the release's transaction, which holds the occupancy's lock: one maker at a time. Undefined
-   * once the key was destroyed: that purpose's copies are shredded, and nothing more is released to it.
+   * Inside the release's transaction, which holds the occupancy's lock: one maker at a time. A key
+   * destroyed (the purpose withdrawn, or the occupancy erased) is never used again: a purpose granted
+   * again gets a new key, and an erased occupancy is released no more (the gate checks its readings key).
    */
   async forPurpose(
     trx: Executor,
     occupancy: OccupancyRow,
     recipient: string,
     purpose: string,
-  ): Promise<DataKey | undefined> {
+  ): Promise<DataKey> {
     const binding = (keyId: string) => ({
       tenantId: occupancy.tenant_id,
       meterId: occupancy.meter_id,
       keyId,
     });
-    const existing = await this.repository.findReleaseKey(trx, occupancy.occupancy_id, recipient, purpose);
+    const existing = await this.repository.findLiveReleaseKey(
+      trx,
+      occupancy.occupancy_id,
+      recipient,
+      purpose,
+    );
     if (existing) {
-      if (existing.wrapped_key === null) return undefined;
       const key = await this.ring.unwrap(
-        { wrappedKey: existing.wrapped_key, kekEpoch: existing.kek_epoch },
+        { wrappedKey: existing.wrapped_key!, kekEpoch: existing.kek_epoch },
         binding(existing.key_id),
         trx,
       );

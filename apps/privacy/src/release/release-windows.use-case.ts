@@ -107,6 +107,11 @@ export class ReleaseWindowsUseCase {
   ): Promise<number> {
     const occupancy = await this.repository.lockOccupancy(trx, occupancyId);
     if (!occupancy) return 0;
+    // Erased (its keys went under this lock): nothing more of it leaves, and what was staged goes.
+    if (await this.repository.readingsKeyDestroyed(trx, occupancy)) {
+      await this.repository.deleteStagedReadings(trx, [occupancyId]);
+      return 0;
+    }
     const policy = this.policies.forTenant(occupancy.tenant_id);
     assertHalfHourZone(policy.timeZone, now.getTime());
     const entries = (await this.consents.list(trx, occupancy.tenant_id, occupancyId)).map(toLedgerEntry);
@@ -139,7 +144,6 @@ export class ReleaseWindowsUseCase {
       });
       if (plan.length === 0) continue;
       const key = await this.keys.forPurpose(trx, occupancy, recipient, purpose);
-      if (!key) continue;
       for (const release of plan) {
         const labels = this.labels(occupancy, recipient, purpose, release);
         events.push({

@@ -6,7 +6,7 @@ import { ReadingsConsumer } from './readings.consumer';
 import { ReleaseGate } from './release-gate';
 import { ReleaseKeys } from './release-keys';
 import { ReleaseWindowsUseCase } from './release-windows.use-case';
-import { ReleaseRepository } from './release.repository';
+import { ReleaseKeysModule } from './release-keys.module';
 import { StageReadingsUseCase } from './stage-readings.use-case';
 
 /**
@@ -14,9 +14,9 @@ import { StageReadingsUseCase } from './stage-readings.use-case';
  * stages opened readings; the gate releases closed windows at the granularity the ledger permits.
  */
 @Module({
-  imports: [ConsentsModule, DataKeysModule, KeyEpochsModule],
+  imports: [ConsentsModule, DataKeysModule, KeyEpochsModule, ReleaseKeysModule],
   controllers: [ReadingsConsumer],
-  providers: [ReleaseRepository, ReleaseKeys, StageReadingsUseCase, ReleaseWindowsUseCase, ReleaseGate],
+  providers: [ReleaseKeys, StageReadingsUseCase, ReleaseWindowsUseCase, ReleaseGate],
   exports: [ReleaseGate],
 })
 export class ReleaseModule {}

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { sql } from 'kysely';
 import { DATABASE } from '@meterkeep/db/nest';
 import type { DataKeyRow, Executor, OccupancyRow, ReleaseKeyRow } from '../core/database';
 import type { ReleaseLevel } from './calendar-windows';
@@ -155,7 +156,8 @@ export class ReleaseRepository {
       .execute();
   }
 
-  findReleaseKey(
+  /** The live key of (occupancy, recipient, purpose), if there is one (one destroyed is never used again). */
+  findLiveReleaseKey(
     trx: Executor,
     occupancyId: string,
     recipient: string,
@@ -167,12 +169,54 @@ export class ReleaseRepository {
       .where('occupancy_id', '=', occupancyId)
       .where('recipient', '=', recipient)
       .where('purpose', '=', purpose)
+      .where('destroyed_at', 'is', null)
       .executeTakeFirst();
+  }
+
+  /** The occupancy's live release keys (all recipients, or one), locked until the transaction ends. */
+  lockLiveReleaseKeys(trx: Executor, occupancyId: string, recipient?: string): Promise<ReleaseKeyRow[]> {
+    let query = trx
+      .selectFrom('release_keys')
+      .selectAll()
+      .where('occupancy_id', '=', occupancyId)
+      .where('destroyed_at', 'is', null);
+    if (recipient !== undefined) query = query.where('recipient', '=', recipient);
+    return query.orderBy('key_id').forUpdate().execute();
+  }
+
+  /** Wipes a release key, keeping a commitment to its wrapped bytes: its released copies open no more. */
+  destroyReleaseKey(trx: Executor, keyId: string, at: Date): Promise<ReleaseKeyRow> {
+    return trx
+      .updateTable('release_keys')
+      .set({ wrapped_key: null, destroyed_at: at, wrapped_key_sha256: sql`sha256(wrapped_key)` })
+      .where('key_id', '=', keyId)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  /** Whether the occupancy's readings key is gone (erased): nothing of it is released any more. */
+  async readingsKeyDestroyed(trx: Executor, occupancy: OccupancyRow): Promise<boolean> {
+    const row = await trx
+      .selectFrom('data_keys')
+      .select('destroyed_at')
+      .where('key_id', '=', occupancy.key_id)
+      .executeTakeFirst();
+    return row === undefined || row.destroyed_at !== null;
+  }
+
+  /** Deletes the occupancies' staged readings (values in the clear); answers how many went. */
+  async deleteStagedReadings(trx: Executor, occupancyIds: readonly string[]): Promise<number> {
+    if (occupancyIds.length === 0) return 0;
+    const result = await trx
+      .deleteFrom('release_readings')
+      .where('occupancy_id', 'in', occupancyIds)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
   }
 
   insertReleaseKey(
     trx: Executor,
-    row: Omit<ReleaseKeyRow, 'created_at' | 'destroyed_at'>,
+    row: Omit<ReleaseKeyRow, 'created_at' | 'destroyed_at' | 'wrapped_key_sha256'>,
   ): Promise<ReleaseKeyRow> {
     return trx.insertInto('release_keys').values(row).returningAll().executeTakeFirstOrThrow();
   }

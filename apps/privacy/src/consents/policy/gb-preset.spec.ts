@@ -9,6 +9,7 @@ import {
   checkPolicy,
   decideConsentChange,
   overridePolicy,
+  permissionEndedAt,
   permissionTimeline,
   permittedGranularity,
 } from './index';
@@ -272,6 +273,46 @@ describe('GB preset (spec §3)', () => {
       { from: day(30), to: day(40), granularity: 'daily' },
       { from: day(40), to: day(60), granularity: 'monthly' },
     ]);
+  });
+});
+
+describe('permissionEndedAt: when a withdrawal shreds the purpose key', () => {
+  const occ = occupancy();
+  it('a third party whose consent is withdrawn may receive nothing more; before that it may', () => {
+    const recipient = 'third-party:coach';
+    const granted = ledger(occ, [
+      [
+        day(2),
+        grant('third-party', 'daily', 'consent', { historicalFrom: day(1), effectiveTo: day(60) }, recipient),
+      ],
+    ]);
+    expect(permissionEndedAt(granted, occ, recipient, 'third-party', day(3))).toBe(false);
+    const withdrawn = ledger(occ, [
+      [
+        day(2),
+        grant('third-party', 'daily', 'consent', { historicalFrom: day(1), effectiveTo: day(60) }, recipient),
+      ],
+      [day(5), withdraw('third-party', recipient)],
+    ]);
+    expect(permissionEndedAt(withdrawn, occ, recipient, 'third-party', day(5))).toBe(true);
+    // The grant's own end is an end too.
+    expect(permissionEndedAt(granted, occ, recipient, 'third-party', day(60))).toBe(true);
+  });
+
+  it('marketing withdrawn ends it; half-hourly insights withdrawn fall back to the daily default: kept', () => {
+    const steps: [Date, ConsentChangeRequest][] = [
+      [day(2), grant('marketing', 'daily', 'consent')],
+      [day(2), grant('supplier-insights', 'daily', 'opt-out-default', { noticeSentAt: day(1) })],
+      [day(10), grant('supplier-insights', 'half-hourly', 'consent')],
+      [day(12), withdraw('marketing')],
+      [day(12), withdraw('supplier-insights')],
+    ];
+    const entries = ledger(occ, steps);
+    expect(permissionEndedAt(entries, occ, 'supplier', 'marketing', day(12))).toBe(true);
+    expect(permittedGranularity(entries, occ, 'supplier', 'supplier-insights', day(12))).toBe('daily');
+    expect(permissionEndedAt(entries, occ, 'supplier', 'supplier-insights', day(12))).toBe(false);
+    // Billing has a floor: never ended while the occupancy runs.
+    expect(permissionEndedAt(entries, occ, 'supplier', 'billing', day(12))).toBe(false);
   });
 });
 

@@ -164,3 +164,23 @@ export function permissionTimeline(
   });
   return segments;
 }
+
+/**
+ * Whether (recipient, purpose) may receive nothing of the occupancy from `at` on, whatever the reading
+ * time: the ledger's permission is none in every stretch that reaches past `at`. What a withdrawal must
+ * leave for the purpose's release key to be destroyed (a downgrade, say half-hourly to daily, keeps it).
+ */
+export function permissionEndedAt(
+  ledgerEntries: readonly LedgerEntry[],
+  occupancy: OccupancyTerms,
+  recipient: string,
+  purpose: string,
+  at: Date,
+  policy: ConsentPolicy = GB_PRESET,
+): boolean {
+  if (permittedGranularity(ledgerEntries, occupancy, recipient, purpose, at, policy) !== 'none') return false;
+  return permissionTimeline(ledgerEntries, occupancy, recipient, purpose, policy).every(
+    (segment) =>
+      segment.granularity === 'none' || (segment.to !== null && segment.to.getTime() <= at.getTime()),
+  );
+}
