@@ -59,6 +59,11 @@ process.stdout.write(stack.endpoints());
 
 const count = Number(process.env.DEMO_METERS ?? 1000);
 if (!Number.isInteger(count) || count < 1) die('DEMO_METERS must be a positive whole number');
+// Opt-in: the services stay up this long after the lifecycle, so a scraper (tools/dashboard-snapshot)
+// sees the last counters and the quiet that follows before they stop.
+const lingerSeconds = Number(process.env.DEMO_LINGER_SECONDS ?? 0);
+if (!Number.isInteger(lingerSeconds) || lingerSeconds < 0 || lingerSeconds > 3600)
+  die('DEMO_LINGER_SECONDS must be a whole number of seconds from 0 to 3600');
 // Every run is its own batch and tenant: endpoint names are unique across tenants.
 const runId = Date.now().toString(36).toUpperCase();
 const demoDir = join(workspaceRoot, '.local-stack/demo', runId);
@@ -213,6 +218,10 @@ try {
     meterIds,
     tampered: 1,
   });
+  if (lingerSeconds > 0) {
+    say(`the services stay up ${lingerSeconds} s more (DEMO_LINGER_SECONDS)`);
+    await new Promise((resolve) => setTimeout(resolve, lingerSeconds * 1000));
+  }
 } catch (error) {
   await stopAll();
   if (error instanceof PortInUseError) die(error.message);
