@@ -6,6 +6,7 @@ import {
   OTA_CAMPAIGNS_V2,
   OTA_DEVICE_STATUS_V2,
   type OtaCampaignDeviceView,
+  type OtaCampaignSimulation,
   type OtaCampaignV2Event,
   type OtaCampaignView,
   type OtaCheckInAnswer,
@@ -266,6 +267,62 @@ describe('ota-distributor: campaigns from approval to rollout, halt and cancel',
     expect(foreign.status).toBe(404);
     expect(foreign.body.code).toBe('CAMPAIGN_NOT_FOUND');
     expect((await h.request('GET', `/v1/campaigns/${id}/devices`, { key: other.adminKey })).status).toBe(404);
+  });
+
+  it('simulate answers what start then plans, writes nothing, and counts the meters it would leave out', async () => {
+    const ids = await enrolled(20, 'sim');
+    const definition = {
+      phases: phases({ count: 5 }, { percent: 100 }),
+      rollout: { maxPerMinute: 4, perGatewayConcurrency: 50 },
+      maintenanceWindows: [{ cron: '0 2 * * *', durationMinutes: 60, timezone: 'UTC' }],
+    };
+    const approved = await launch(ids, definition, false);
+    const id = approved.campaignId;
+    const simulate = (campaignId: string, key = auditor) =>
+      h.request<OtaCampaignSimulation & Refusal>('POST', `/v1/campaigns/${campaignId}/simulate`, { key });
+    const simulated = await simulate(id);
+    expect(simulated.status, simulated.text).toBe(200);
+    expect(simulated.body).toMatchObject({
+      campaignId: id,
+      classId,
+      targets: 20,
+      excluded: { notActive: 0, executionInProgress: 0, atOrAboveSequence: 0 },
+      byInstalledManifest: [{ manifestDigest: null, devices: 20 }],
+      compatibility: { compatible: 20, refusedWrongPrecursor: 0 },
+      explicitNotTargeted: 0,
+      bytes: { perDevice: image.length, total: 20 * image.length },
+    });
+    // 5 then 15 at 4 a minute: 2 and 4 minutes; no soak configured.
+    expect(simulated.body.phases.map((p) => [p.devices, p.notifyMinutes, p.soakMinutes])).toEqual([
+      [5, 2, 0],
+      [15, 4, 0],
+    ]);
+    expect(simulated.body.duration.totalMinutes).toBe(6);
+    expect(simulated.body.duration.firstInstallWindowAt).toMatch(/T02:00:00\.000Z$/);
+    // Nothing written: no execution, the campaign still APPROVED.
+    const executions = await h.db
+      .selectFrom('executions')
+      .select('execution_id')
+      .where('campaign_id', '=', id)
+      .execute();
+    expect(executions).toEqual([]);
+    expect((await read(id)).state).toBe('APPROVED');
+
+    // Start plans the same phases.
+    const started = await act(id, 'start');
+    expect(started.body.phases.map((p) => p.targets)).toEqual([5, 15]);
+    const running = await simulate(id);
+    expect(running.status).toBe(409);
+    expect(running.body.code).toBe('CAMPAIGN_STATE_CONFLICT');
+
+    // A second campaign for the same meters: every one is busy with the first.
+    const second = await launch(ids, definition, false);
+    const busy = await simulate(second.campaignId, operator);
+    expect(busy.body).toMatchObject({
+      targets: 0,
+      excluded: { notActive: 0, executionInProgress: 20, atOrAboveSequence: 0 },
+    });
+    expect((await simulate(id, other.adminKey)).status).toBe(404);
   });
 
   it('refuses to start a draft, and a query on attributes the projection lacks', async () => {

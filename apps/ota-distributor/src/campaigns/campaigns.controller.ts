@@ -11,6 +11,7 @@ import {
   OTA_CAMPAIGN_PAUSE,
   OTA_CAMPAIGN_RESUME,
   OTA_CAMPAIGN_RETRY_FAILED,
+  OTA_CAMPAIGN_SIMULATE,
   OTA_CAMPAIGN_START,
   OTA_CAMPAIGN_SUBMIT,
   type OtaCampaignCancel,
@@ -39,6 +40,7 @@ import { ControlCampaignUseCase } from './control-campaign.use-case';
 import { DecideCampaignUseCase } from './decide-campaign.use-case';
 import { NextPhaseUseCase } from './next-phase.use-case';
 import { RetryFailedUseCase } from './retry-failed.use-case';
+import { SimulateCampaignUseCase } from './simulate-campaign.use-case';
 import { StartCampaignUseCase } from './start-campaign.use-case';
 
 const campaignIdPipe = new ZodPipe(OTA_CAMPAIGN_GET.params.campaignId, 'campaign id');
@@ -53,6 +55,7 @@ export class CampaignsController {
     private readonly create: CreateCampaignUseCase,
     private readonly decide: DecideCampaignUseCase,
     private readonly start: StartCampaignUseCase,
+    private readonly simulate: SimulateCampaignUseCase,
     private readonly control: ControlCampaignUseCase,
     private readonly nextPhase: NextPhaseUseCase,
     private readonly retryFailed: RetryFailedUseCase,
@@ -96,6 +99,12 @@ export class CampaignsController {
   @Roles(...WRITERS)
   deny(@CurrentCaller() caller: Caller, @Param('campaignId', campaignIdPipe) campaignId: string) {
     return this.decide.execute(caller, campaignId, 'deny');
+  }
+
+  @ContractRoute(OTA_CAMPAIGN_SIMULATE)
+  @Roles(...ANY_ROLE)
+  simulateCampaign(@CurrentCaller() caller: Caller, @Param('campaignId', campaignIdPipe) campaignId: string) {
+    return this.simulate.execute(caller, campaignId);
   }
 
   @ContractRoute(OTA_CAMPAIGN_START)

@@ -12,6 +12,7 @@ import { DecideCampaignUseCase } from './decide-campaign.use-case';
 import { NextPhaseUseCase } from './next-phase.use-case';
 import { PhaseAdvance } from './phase-advance';
 import { RetryFailedUseCase } from './retry-failed.use-case';
+import { SimulateCampaignUseCase } from './simulate-campaign.use-case';
 import { StartCampaignUseCase } from './start-campaign.use-case';
 
 @Module({
@@ -21,6 +22,7 @@ import { StartCampaignUseCase } from './start-campaign.use-case';
     CreateCampaignUseCase,
     DecideCampaignUseCase,
     StartCampaignUseCase,
+    SimulateCampaignUseCase,
     ControlCampaignUseCase,
     NextPhaseUseCase,
     RetryFailedUseCase,

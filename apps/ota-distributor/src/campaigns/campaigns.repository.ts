@@ -224,9 +224,85 @@ export class CampaignsRepository {
     classId: string,
     target: OtaCampaignDefinition['target'],
   ): Promise<string[]> {
+    return (await this.targetQuery(trx, tenantId, classId, target).execute()).map((r) => r.device_id);
+  }
+
+  /** The same targets with the manifest each reported running: what a simulation reads. */
+  targetsWithFirmware(
+    tenantId: string,
+    classId: string,
+    target: OtaCampaignDefinition['target'],
+  ): Promise<{ device_id: string; reported_manifest_digest: string | null }[]> {
+    return this.targetQuery(this.db, tenantId, classId, target).execute();
+  }
+
+  /**
+   * Meters of the class the target names that start would leave out: not ACTIVE (held), busy with an
+   * unfinished execution, or proved by a receipt to run the sequence or later already.
+   */
+  async excludedFromTargets(
+    tenantId: string,
+    classId: string,
+    target: OtaCampaignDefinition['target'],
+  ): Promise<{ notActive: number; executionInProgress: number; atOrAboveSequence: number }> {
+    const below = target.query?.firmwareSequenceBelow;
+    const busy = sql<boolean>`exists (select 1 from executions e where e.tenant_id = d.tenant_id
+      and e.device_id = d.device_id and e.state in (${sql.join(ACTIVE_STATES)}))`;
+    const atOrAbove =
+      below === undefined
+        ? sql<boolean>`false`
+        : sql<boolean>`exists (select 1 from installed_firmware f where f.tenant_id = d.tenant_id
+            and f.device_id = d.device_id and f.sequence_number >= ${below})`;
+    let query = this.db
+      .selectFrom('devices as d')
+      .select([
+        sql<string>`count(*) filter (where d.state <> 'ACTIVE')`.as('not_active'),
+        sql<string>`count(*) filter (where d.state = 'ACTIVE' and ${busy})`.as('busy'),
+        sql<string>`count(*) filter (where d.state = 'ACTIVE' and not ${busy} and ${atOrAbove})`.as(
+          'at_or_above',
+        ),
+      ])
+      .where('d.tenant_id', '=', tenantId)
+      .where('d.class_id', '=', classId);
+    if (target.deviceIds) query = query.where('d.device_id', 'in', target.deviceIds);
+    const row = await query.executeTakeFirstOrThrow();
+    return {
+      notActive: Number(row.not_active),
+      executionInProgress: Number(row.busy),
+      atOrAboveSequence: Number(row.at_or_above),
+    };
+  }
+
+  /** What receipts proved the meters run of the given components, in pages of 10,000 meters. */
+  async installedComponents(
+    tenantId: string,
+    deviceIds: readonly string[],
+    components: readonly string[],
+  ): Promise<{ device_id: string; component: string; digest: string }[]> {
+    const rows: { device_id: string; component: string; digest: string }[] = [];
+    for (let i = 0; i < deviceIds.length && components.length > 0; i += 10_000) {
+      rows.push(
+        ...(await this.db
+          .selectFrom('installed_firmware')
+          .select(['device_id', 'component', 'digest'])
+          .where('tenant_id', '=', tenantId)
+          .where('device_id', 'in', deviceIds.slice(i, i + 10_000))
+          .where('component', 'in', components as never)
+          .execute()),
+      );
+    }
+    return rows;
+  }
+
+  private targetQuery(
+    trx: Executor,
+    tenantId: string,
+    classId: string,
+    target: OtaCampaignDefinition['target'],
+  ) {
     let query = trx
       .selectFrom('devices as d')
-      .select('d.device_id')
+      .select(['d.device_id', 'd.reported_manifest_digest'])
       .where('d.tenant_id', '=', tenantId)
       .where('d.class_id', '=', classId)
       .where('d.state', '=', 'ACTIVE')
@@ -258,7 +334,7 @@ export class CampaignsRepository {
           ),
         ),
       );
-    return (await query.execute()).map((r) => r.device_id);
+    return query;
   }
 
   /** The deployment row a campaign's executions hang on (same id): what check-in and receipts read. */

@@ -20,7 +20,7 @@ import { planMembership } from './domain/membership';
 import { CAMPAIGN_MACHINE } from './domain/state-machines';
 
 /** Query filters on attributes the distributor's device projection does not hold yet. */
-const UNSUPPORTED_FILTERS = ['tags', 'gatewayIds', 'regions'] as const;
+export const UNSUPPORTED_FILTERS = ['tags', 'gatewayIds', 'regions'] as const;
 
 /**
  * Starts an APPROVED campaign (spec §6.4, §6.5), in one transaction under the campaign's lock: the

@@ -557,6 +557,100 @@ export const OTA_CAMPAIGN_DEVICES = defineHttpRoute({
   ],
 });
 
+const count = z.number().int().nonnegative();
+
+/** What a campaign would do if started now (spec §6.1 simulate): exact counts, predicted duration. */
+export const campaignSimulation = z.object({
+  campaignId,
+  classId: otaClassId,
+  simulatedAt: timestamp,
+  /** ACTIVE meters of the class the target selects, without an unfinished execution. */
+  targets: count,
+  /** Meters of the class the target names that start would leave out, by reason. */
+  excluded: z.object({ notActive: count, executionInProgress: count, atOrAboveSequence: count }),
+  /** The targets by the manifest they reported running (null: never reported one). */
+  byInstalledManifest: z.array(z.object({ manifestDigest: sha256Hex.nullable(), devices: count })),
+  /** With delta components: the targets not running every precursor are refused. */
+  compatibility: z.object({ compatible: count, refusedWrongPrecursor: count }),
+  phases: z.array(
+    z.object({
+      phase: z.number().int().min(1),
+      name: z.string(),
+      devices: count,
+      notifyMinutes: count,
+      soakMinutes: count,
+    }),
+  ),
+  /** Device ids a phase names that are not targets (unknown, held, busy, another class). */
+  explicitNotTargeted: count,
+  bytes: z.object({
+    perDevice: count,
+    total: count,
+    byGateway: z.array(z.object({ gatewayId: z.string().nullable(), devices: count, bytes: count })),
+  }),
+  duration: z.object({
+    notifyMinutes: count,
+    soakMinutes: count,
+    totalMinutes: count,
+    firstInstallWindowAt: timestamp.nullable(),
+  }),
+  /** What the prediction takes for granted. */
+  assumptions: z.array(z.string()),
+});
+export type OtaCampaignSimulation = z.infer<typeof campaignSimulation>;
+
+const simulationExample: OtaCampaignSimulation = {
+  campaignId: viewExample.campaignId,
+  classId: 'em300',
+  simulatedAt: '2026-12-03T10:00:00.000Z',
+  targets: 1000,
+  excluded: { notActive: 3, executionInProgress: 0, atOrAboveSequence: 12 },
+  byInstalledManifest: [{ manifestDigest: 'aa'.repeat(32), devices: 1000 }],
+  compatibility: { compatible: 1000, refusedWrongPrecursor: 0 },
+  phases: [
+    { phase: 1, name: 'canary', devices: 10, notifyMinutes: 1, soakMinutes: 60 },
+    { phase: 2, name: 'all', devices: 990, notifyMinutes: 1, soakMinutes: 0 },
+  ],
+  explicitNotTargeted: 0,
+  bytes: {
+    perDevice: 6291456,
+    total: 6291456000,
+    byGateway: [{ gatewayId: null, devices: 1000, bytes: 6291456000 }],
+  },
+  duration: { notifyMinutes: 2, soakMinutes: 60, totalMinutes: 62, firstInstallWindowAt: null },
+  assumptions: ['every notified meter succeeds (best case)'],
+};
+
+export const OTA_CAMPAIGN_SIMULATE = defineHttpRoute({
+  name: 'ota-distributor.campaigns.simulate',
+  audience: 'operator',
+  method: 'POST',
+  path: '/v1/campaigns/:campaignId/simulate',
+  summary: 'What the campaign would target and do if started now; nothing is written',
+  description:
+    'Exact target counts by installed firmware, meters left out and why, compatibility with a ' +
+    "delta's precursor, each phase's members and bytes; predicted minutes to notify each phase at the " +
+    'rollout rate plus soak times, and the first maintenance window. Any role; any state before RUNNING ' +
+    '(409 CAMPAIGN_STATE_CONFLICT after). 422 TARGET_QUERY_UNSUPPORTED as for start.',
+  params: { campaignId },
+  responses: {
+    200: campaignSimulation,
+    400: invalid,
+    401: unauthenticated,
+    404: notFound,
+    409: stateConflict,
+    422: httpError('TARGET_QUERY_UNSUPPORTED: the target query names a filter the distributor cannot apply'),
+  },
+  examples: [
+    {
+      title: 'a draft',
+      params: { campaignId: viewExample.campaignId },
+      status: 200,
+      response: simulationExample,
+    },
+  ],
+});
+
 export const OTA_CAMPAIGN_ROUTES = [
   OTA_CAMPAIGN_CREATE,
   OTA_CAMPAIGN_GET,
@@ -570,4 +664,5 @@ export const OTA_CAMPAIGN_ROUTES = [
   OTA_CAMPAIGN_NEXT_PHASE,
   OTA_CAMPAIGN_RETRY_FAILED,
   OTA_CAMPAIGN_DEVICES,
+  OTA_CAMPAIGN_SIMULATE,
 ] as const;
