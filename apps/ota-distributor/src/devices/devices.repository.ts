@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { OtaComponentId } from '@meterkeep/contracts';
 import { DATABASE } from '@meterkeep/db/nest';
+import { sql } from 'kysely';
 import type { DeviceRow, DeviceState, Executor } from '../core/database';
 import {
   type DeviceChange,
@@ -55,21 +56,19 @@ export class DevicesRepository {
    */
   async applyAll(trx: Executor, changes: readonly DeviceChange[], now: Date): Promise<AppliedDevice[]> {
     if (changes.length === 0) return [];
-    const keys = new Map(changes.map((change) => [deviceKey(change), change]));
-    const rows = await trx
-      .selectFrom('devices')
-      .select(['tenant_id', 'device_id', 'state', 'class_id', 'state_at'])
-      .where((eb) =>
-        eb(
-          eb.refTuple('tenant_id', 'device_id'),
-          'in',
-          [...keys.values()].map((key) => eb.tuple(key.tenantId, key.deviceId)),
-        ),
-      )
-      .orderBy('tenant_id')
-      .orderBy('device_id')
-      .forUpdate()
-      .execute();
+    const keys = [...new Map(changes.map((change) => [deviceKey(change), change])).values()];
+    // A join on two arrays, not `(tenant_id, device_id) in (...)`: PostgreSQL took ~0.5 s to plan
+    // that list of 500 pairs, ~1 ms this.
+    const { rows } = await sql<
+      Pick<DeviceRow, 'tenant_id' | 'device_id' | 'state' | 'class_id' | 'state_at'>
+    >`
+      select d.tenant_id, d.device_id, d.state, d.class_id, d.state_at
+      from devices d
+      join unnest(${keys.map((key) => key.tenantId)}::text[], ${keys.map((key) => key.deviceId)}::text[])
+        as k (tenant_id, device_id)
+        on d.tenant_id = k.tenant_id and d.device_id = k.device_id
+      order by d.tenant_id, d.device_id
+      for update of d`.execute(trx);
     const stored = new Map<string, ProjectedDevice>(
       rows.map((row) => [
         deviceKey({ tenantId: row.tenant_id, deviceId: row.device_id }),
