@@ -20,6 +20,7 @@ interface Device {
   state: string;
   version: number;
   claimExpiresAt: string | null;
+  classId: string | null;
   operationalCertificateSerial: string | null;
   createdAt: string;
 }

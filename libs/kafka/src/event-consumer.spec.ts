@@ -230,8 +230,9 @@ function fakeBatchKafka() {
   const resolved: string[] = [];
   /** What happened, in order: handler calls, dead letters, resolves, heartbeats. */
   const steps: string[] = [];
-  const heartbeat = vi.fn(async () => {
+  const heartbeat = vi.fn(() => {
     steps.push('heartbeat');
+    return Promise.resolve();
   });
   let running = true;
   let offset = 0;

@@ -69,12 +69,7 @@ describe('planDeviceChanges (a batch folded per device)', () => {
     for (let round = 0; round < 200; round++) {
       const before = stored([['m0', { state: 'ACTIVE', classId: 'old', stateAt: at(10) }]]);
       const changes = Array.from({ length: 1 + next(12) }, () =>
-        change(
-          `m${next(3)}`,
-          states[next(4)]!,
-          next(20),
-          [undefined, null, 'em300', 'em500'][next(4)] as string | null | undefined,
-        ),
+        change(`m${next(3)}`, states[next(4)]!, next(20), [undefined, null, 'em300', 'em500'][next(4)]),
       );
       const oneByOne = new Map(before);
       for (const c of changes) oneByOne.set(deviceKey(c), applyDeviceChange(oneByOne.get(deviceKey(c)), c));
