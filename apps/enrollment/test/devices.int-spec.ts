@@ -20,6 +20,7 @@ interface Device {
   state: string;
   version: number;
   claimExpiresAt: string | null;
+  classId: string | null;
   operationalCertificateSerial: string | null;
   createdAt: string;
 }
@@ -155,6 +156,30 @@ describe('enrollment: the device registry and its lifecycle', () => {
     expect(
       audit.records.filter((r) => r.json.tenantId === rival.tenantId && r.json.outcome === 'refused'),
     ).toEqual([]);
+  });
+
+  it('keeps and publishes the device class a claim gives (classId); none without it; refuses a malformed one', async () => {
+    const claimed = await claim(30, { classId: 'em300-eu' });
+    expect(claimed.body.device).toMatchObject({ classId: 'em300-eu', model: 'EM-300' });
+    expect((await get(30)).body.classId).toBe('em300-eu');
+    const [status] = await devices.waitFor((r) => r.json.deviceId === endpoint(30), 1, 'classed claim');
+    expect(status!.json).toMatchObject({ classId: 'em300-eu', model: 'EM-300' });
+    // The same claim again changes nothing.
+    expect((await claim(30, { classId: 'em300-eu' })).body).toMatchObject({ outcome: 'unchanged' });
+
+    await claim(31);
+    const [unclassed] = await devices.waitFor(
+      (r) => r.json.deviceId === endpoint(31),
+      1,
+      'claim without class',
+    );
+    expect(unclassed!.json).not.toHaveProperty('classId');
+    expect((await get(31)).body.classId).toBeNull();
+
+    const refused = await claim(32, { classId: 'em300 eu' });
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatchObject({ code: 'INVALID_CLAIM' });
+    expect(JSON.stringify(refused.body)).toMatch(/classId/);
   });
 
   it('publishes a claim with its expiry, and refuses an expiry in the past', async () => {

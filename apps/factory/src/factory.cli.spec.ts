@@ -189,12 +189,12 @@ describe('batch create (certificates)', () => {
 
   it("writes the enrollment list: header, a row per meter, fingerprints of the bundles' certificates", () => {
     const lines = readFileSync(join(out, 'enrollment-list.csv'), 'utf8').trimEnd().split('\n');
-    expect(lines[0]).toBe('endpoint_name,certificate_sha256,model,batch_id');
+    expect(lines[0]).toBe('endpoint_name,certificate_sha256,model,batch_id,class_id');
     expect(lines.length).toBe(2501);
     bundles.forEach((bundle, i) => {
       if (bundle.credential.kind !== 'certificate') throw new Error('certificate batch');
       const fingerprint = sha256(fromPem(bundle.credential.certificatePem, 'CERTIFICATE'));
-      expect(lines[i + 1]).toBe(`${bundle.endpointName},${fingerprint},EM300,${bundle.batchId}`);
+      expect(lines[i + 1]).toBe(`${bundle.endpointName},${fingerprint},EM300,${bundle.batchId},em300-v2`);
     });
   });
 
@@ -336,14 +336,14 @@ describe('batch create --credential psk', () => {
     const list = join(out, 'enrollment-list.csv');
     expect(mode(list)).toBe(0o600);
     const rows = readFileSync(list, 'utf8').trimEnd().split('\n');
-    expect(rows[0]).toBe('endpoint_name,psk_identity,psk_key_base64,model,batch_id');
+    expect(rows[0]).toBe('endpoint_name,psk_identity,psk_key_base64,model,batch_id,class_id');
     const bundles = bundlesOf(out);
     expect(rows.length).toBe(41);
     bundles.forEach((bundle, i) => {
       if (bundle.credential.kind !== 'psk') throw new Error('psk batch');
       expect(Buffer.from(bundle.credential.pskBase64, 'base64').length).toBe(32);
       expect(rows[i + 1]).toBe(
-        `${bundle.endpointName},${bundle.credential.pskIdentity},${bundle.credential.pskBase64},EM300,${bundle.batchId}`,
+        `${bundle.endpointName},${bundle.credential.pskIdentity},${bundle.credential.pskBase64},EM300,${bundle.batchId},${bundle.classId}`,
       );
     });
     expect(

@@ -106,6 +106,8 @@ export class OtaHarness {
     readonly directivePublicKey: KeyObject,
     private readonly meters: TestMeters,
     private readonly keyDir: string,
+    /** The device projection's consumer group (its own, started at the topics' ends). */
+    readonly groupId: string,
   ) {}
 
   get url(): string {
@@ -218,7 +220,7 @@ export class OtaHarness {
       rmSync(keyDir, { recursive: true, force: true });
       throw error;
     });
-    return new OtaHarness(service, schema, bucket, logs, directive.publicKey, meters, keyDir);
+    return new OtaHarness(service, schema, bucket, logs, directive.publicKey, meters, keyDir, groupId);
   }
 
   /** A meter of a tenant (key pair held by the test), not yet in the registry's projection. */

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { expectCommittedSchema } from './snapshot-test';
+import { ENROLLMENT_DEVICES } from './events/enrollment-device.event';
 import { TELEMETRY_READINGS } from './events/telemetry-reading.event';
 import { ALL_TOPICS } from './topics';
 import {
@@ -106,5 +107,19 @@ describe('schemaChangeProblems', () => {
     expect(
       schemaChangeProblems(base, withProps({ ...base.properties, c: { enum: ['x', 'y', 'z'] } })),
     ).toHaveLength(1);
+  });
+});
+
+describe('enrollment.devices.v1 classId', () => {
+  const { classId: _classId, ...older } = ENROLLMENT_DEVICES.example;
+
+  it('is optional: a record from before it validates, without one', () => {
+    expect(validateEvent(ENROLLMENT_DEVICES, older).classId).toBeUndefined();
+    expect(validateEvent(ENROLLMENT_DEVICES, ENROLLMENT_DEVICES.example).classId).toBe('em300-eu');
+  });
+
+  it('is an identifier of at most 64 characters, as the factory bundle writes it', () => {
+    for (const classId of ['', 'a b', '-em300', 'x'.repeat(65), 'em300/eu'])
+      expect(() => validateEvent(ENROLLMENT_DEVICES, { ...older, classId })).toThrow(/classId/);
   });
 });

@@ -1,6 +1,6 @@
 import { DLQ_HEADERS, defineTopic, eventEnvelope } from '@meterkeep/contracts';
 import { createLogger } from '@meterkeep/observability';
-import type { EachMessagePayload, Kafka, ProducerRecord } from 'kafkajs';
+import type { EachBatchPayload, EachMessagePayload, Kafka, ProducerRecord } from 'kafkajs';
 import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { EventConsumer, type EventHandler } from './event-consumer';
@@ -216,5 +216,188 @@ describe('EventConsumer shutdown', () => {
     expect(consumer.state).toBe('stopped');
     await new Promise((resolve) => setImmediate(resolve));
     expect(fake.kafkajsConsumer.stop).toHaveBeenCalledTimes(1);
+  });
+});
+
+/** kafkajs in batch mode: hands a partition's records over at once, records what was resolved. */
+function fakeBatchKafka() {
+  const fake = fakeKafka();
+  let eachBatch: ((payload: EachBatchPayload) => Promise<void>) | undefined;
+  fake.kafkajsConsumer.run.mockImplementation(((config: { eachBatch: typeof eachBatch }) => {
+    eachBatch = config.eachBatch;
+    return Promise.resolve();
+  }) as never);
+  const resolved: string[] = [];
+  /** What happened, in order: handler calls, dead letters, resolves, heartbeats. */
+  const steps: string[] = [];
+  const heartbeat = vi.fn(() => {
+    steps.push('heartbeat');
+    return Promise.resolve();
+  });
+  let running = true;
+  let offset = 0;
+  const deliverBatch = (values: (string | null)[]) => {
+    const messages = values.map((value) => ({
+      key: Buffer.from('t1'),
+      value: value === null ? null : Buffer.from(value),
+      headers: {},
+      offset: String(offset++),
+      timestamp: '0',
+      attributes: 0,
+    }));
+    return eachBatch!({
+      batch: { topic: contract.name, partition: 0, messages },
+      resolveOffset: (o: string) => {
+        resolved.push(o);
+        steps.push(`resolve ${o}`);
+      },
+      heartbeat,
+      commitOffsetsIfNecessary: vi.fn(async () => {}),
+      isRunning: () => running,
+      isStale: () => false,
+      pause: () => () => {},
+      uncommittedOffsets: () => ({ topics: [] }),
+    } as unknown as EachBatchPayload);
+  };
+  return {
+    ...fake,
+    deliverBatch,
+    resolved,
+    steps,
+    heartbeat,
+    stopRunning: () => {
+      running = false;
+    },
+  };
+}
+
+describe('EventConsumer batch mode', () => {
+  const reading = (kwh: number) => JSON.stringify({ ...contract.example, kwh });
+
+  async function startedBatch(
+    handler: (records: readonly { event: Reading; meta: { offset: string; attempt: number } }[]) => unknown,
+    options: { attempts?: number; maxBatchRecords?: number } = {},
+  ) {
+    const fake = fakeBatchKafka();
+    const consumer = new EventConsumer({
+      kafka: fake.kafka,
+      groupId: 'g',
+      logger,
+      retry: { attempts: options.attempts ?? 3, initialMs: 1, maxMs: 2 },
+      maxBatchRecords: options.maxBatchRecords,
+    }).subscribeBatch(contract, async (records) => {
+      await handler(records);
+    });
+    await consumer.start();
+    return { ...fake, consumer };
+  }
+
+  it('runs kafkajs eachBatch without auto-resolve, so only handled slices are committed', async () => {
+    const { kafkajsConsumer } = await startedBatch(() => {});
+    const config = kafkajsConsumer.run.mock.calls[0]![0] as Record<string, unknown>;
+    expect(config).toMatchObject({ autoCommit: true, eachBatchAutoResolve: false });
+    expect(config.eachBatch).toBeTypeOf('function');
+    expect(config.eachMessage).toBeUndefined();
+  });
+
+  it('hands valid records over in offset order, a slice at a time; resolves each slice after its handler, heartbeating', async () => {
+    const seen: number[][] = [];
+    const fake = await startedBatch(
+      (records) => {
+        seen.push(records.map((r) => r.event.kwh));
+        fake.steps.push(`handled ${records.map((r) => r.meta.offset).join(',')}`);
+      },
+      { maxBatchRecords: 2 },
+    );
+    await fake.deliverBatch([reading(1), reading(2), reading(3), '{oops', reading(5)]);
+    expect(seen).toEqual([[1, 2], [3], [5]]);
+    expect(fake.steps).toEqual([
+      'handled 0,1',
+      'resolve 1',
+      'heartbeat',
+      'handled 2',
+      'resolve 3',
+      'heartbeat',
+      'handled 4',
+      'resolve 4',
+      'heartbeat',
+    ]);
+    // The invalid record went to the DLQ with its reason before its slice was resolved.
+    expect(fake.deadLetters).toHaveLength(1);
+    expect(fake.deadLetters[0]!.messages[0]!.headers![DLQ_HEADERS.sourceOffset]).toBe('3');
+    expect(String(fake.deadLetters[0]!.messages[0]!.headers![DLQ_HEADERS.reason])).toMatch(/^invalid-json/);
+  });
+
+  it('dead-letters a slice of only invalid records without calling the handler, then resolves it', async () => {
+    const handler = vi.fn();
+    const fake = await startedBatch(handler);
+    await fake.deliverBatch([null, JSON.stringify({ ...contract.example, kwh: 'many' })]);
+    expect(handler).not.toHaveBeenCalled();
+    expect(
+      fake.deadLetters.map((r) => String(r.messages[0]?.headers?.[DLQ_HEADERS.reason]).split(':')[0]),
+    ).toEqual(['empty-value', 'contract-violation']);
+    expect(fake.resolved).toEqual(['1']);
+  });
+
+  it('retries a failing slice whole, then leaves it unresolved for redelivery', async () => {
+    const attempts: number[] = [];
+    const fake = await startedBatch(
+      (records) => {
+        attempts.push(records[0]!.meta.attempt);
+        throw new Error('database down');
+      },
+      { attempts: 3 },
+    );
+    await expect(fake.deliverBatch([reading(1), reading(2)])).rejects.toThrow('database down');
+    expect(attempts).toEqual([1, 2, 3]);
+    expect(fake.heartbeat).toHaveBeenCalledTimes(2);
+    expect(fake.resolved).toEqual([]);
+    expect(fake.deadLetters).toEqual([]);
+  });
+
+  it('on a permanent error replays the slice record by record: only the bad record is dead-lettered', async () => {
+    const applied: number[] = [];
+    const fake = await startedBatch((records) => {
+      if (records.some((r) => r.event.kwh === 13)) throw new PermanentEventError('unlucky meter');
+      applied.push(...records.map((r) => r.event.kwh));
+    });
+    await fake.deliverBatch([reading(1), reading(13), reading(3)]);
+    expect(applied).toEqual([1, 3]);
+    expect(fake.deadLetters).toHaveLength(1);
+    expect(fake.deadLetters[0]!.messages[0]!.headers![DLQ_HEADERS.sourceOffset]).toBe('1');
+    expect(fake.deadLetters[0]!.messages[0]!.headers![DLQ_HEADERS.reason]).toBe(
+      'permanent-error: PermanentEventError: unlucky meter',
+    );
+    expect(fake.resolved).toEqual(['2']);
+  });
+
+  it('does not resolve a slice whose dead-letter copy was not acknowledged', async () => {
+    const fake = await startedBatch(() => {});
+    const producer = (
+      fake.kafka as unknown as { producer: () => { send: ReturnType<typeof vi.fn> } }
+    ).producer();
+    producer.send.mockRejectedValueOnce(new Error('broker away'));
+    await expect(fake.deliverBatch([reading(1), '{oops'])).rejects.toThrow('broker away');
+    expect(fake.resolved).toEqual([]);
+  });
+
+  it('takes no further slice once kafkajs stops running (shutdown): the rest is redelivered', async () => {
+    const fake = await startedBatch(
+      () => {
+        fake.stopRunning();
+      },
+      { maxBatchRecords: 1 },
+    );
+    await fake.deliverBatch([reading(1), reading(2), reading(3)]);
+    expect(fake.resolved).toEqual(['0']);
+  });
+
+  it('refuses to mix per-record and batch handlers in one consumer', () => {
+    const other = defineTopic({ ...contract, name: 'meter.other.v1' });
+    const consumer = new EventConsumer({ kafka: fakeKafka().kafka, groupId: 'g', logger }).subscribe(
+      contract,
+      () => {},
+    );
+    expect(() => consumer.subscribeBatch(other, () => {})).toThrow(/mixes per-record and batch/);
   });
 });

@@ -1,10 +1,18 @@
 import type { EventEnvelope, TopicContract } from '@meterkeep/contracts';
 import { type Logger, countMetric } from '@meterkeep/observability';
-import { type Span, SpanKind, SpanStatusCode } from '@opentelemetry/api';
-import { type Consumer, type EachMessagePayload, type Kafka, Partitioners, type Producer } from 'kafkajs';
+import { type Link, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import {
+  type Consumer,
+  type EachBatchPayload,
+  type EachMessagePayload,
+  type Kafka,
+  type KafkaMessage,
+  Partitioners,
+  type Producer,
+} from 'kafkajs';
 import { type RetryPolicy, backoffDelay, resolveRetryPolicy, sleep } from './backoff';
 import { ConsumerLagGauge } from './consumer-lag';
-import { buildDeadLetterRecord } from './dead-letter';
+import { type DeadLetterSource, buildDeadLetterRecord } from './dead-letter';
 import { decodeEvent } from './event-codec';
 import { describeError, isPermanentError } from './event-errors';
 import { kafkaTracer, messagingAttributes } from './kafka-telemetry';
@@ -23,6 +31,19 @@ export interface EventMeta {
 }
 
 export type EventHandler<T> = (event: T, meta: EventMeta) => Promise<void> | void;
+
+/** One decoded record of a batch, in offset order. */
+export interface EventRecord<T> {
+  event: T;
+  meta: EventMeta;
+}
+
+/**
+ * Handles the valid records of one partition's batch together (one transaction, say). Resolving
+ * means every record is done; throwing a permanent error makes the consumer hand the records over
+ * again one at a time, so only the bad one goes to the dead-letter topic.
+ */
+export type BatchEventHandler<T> = (records: readonly EventRecord<T>[]) => Promise<void> | void;
 
 export interface EventConsumerOptions {
   kafka: Kafka;
@@ -45,19 +66,41 @@ export interface EventConsumerOptions {
    * a service stopping two consumers one after the other stays within SHUTDOWN_TIMEOUT_MS (10 s).
    */
   disconnectTimeoutMs?: number;
+  /**
+   * Batch mode (subscribeBatch): the most records one handler call receives; a longer kafkajs batch is
+   * handed over in slices of this size, each committed and followed by a heartbeat. 500 by default.
+   */
+  maxBatchRecords?: number;
   /** Called once a record went to its dead-letter topic (it was handled: a follower counts it read). */
   onDeadLettered?: (meta: Pick<EventMeta, 'topic' | 'partition' | 'offset'>) => void;
 }
 
 const DEFAULT_DISCONNECT_TIMEOUT_MS = 3_000;
+const DEFAULT_MAX_BATCH_RECORDS = 500;
+/** Producer spans a batch span links to; past this the links add little and cost memory. */
+const MAX_SPAN_LINKS = 128;
 
 export type ConsumerState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' | 'crashed';
 
 type Prepared = { ok: true; run: (meta: EventMeta) => Promise<void> | void } | { ok: false; reason: string };
 
-interface Subscription {
+interface MessageSubscription {
+  kind: 'message';
   /** Decodes one record; on success, the call that runs the handler once. */
   prepare(value: Buffer | null): Prepared;
+}
+
+interface BatchSubscription {
+  kind: 'batch';
+  decode(value: Buffer | null): { ok: true; event: unknown } | { ok: false; reason: string };
+  run(records: readonly EventRecord<unknown>[]): Promise<void> | void;
+}
+
+type Subscription = MessageSubscription | BatchSubscription;
+
+/** A valid record of a batch and where it came from (for its dead-letter copy). */
+interface Decoded extends EventRecord<unknown> {
+  message: KafkaMessage;
 }
 
 /**
@@ -65,6 +108,12 @@ interface Subscription {
  * letter; PermanentEventError → dead letter; any other handler error → retried in place with backoff,
  * then left uncommitted (redelivered). An offset is committed only once its record was handled or
  * its dead-letter copy acknowledged.
+ *
+ * Batch mode (subscribeBatch; a consumer is either per record or per batch): the same rules, per
+ * slice of a partition's batch. The handler gets the slice's valid records at once; the slice's
+ * offset is resolved only once the handler resolved and its invalid records' dead-letter copies were
+ * acknowledged; a transient failure retries the whole slice; a permanent one replays it record by
+ * record so only the bad one is dead-lettered.
  */
 export class EventConsumer {
   private readonly subscriptions = new Map<string, Subscription>();
@@ -98,19 +147,45 @@ export class EventConsumer {
   }
 
   subscribe<T extends EventEnvelope>(contract: TopicContract<T>, handler: EventHandler<T>): this {
-    if (this.currentState !== 'idle' && this.currentState !== 'stopped') {
-      throw new Error(`Cannot subscribe to ${contract.name} while the consumer is ${this.currentState}`);
-    }
-    if (this.subscriptions.has(contract.name)) {
-      throw new Error(`Consumer group ${this.groupId} already has a handler for ${contract.name}`);
-    }
+    this.checkCanSubscribe(contract.name, 'message');
     this.subscriptions.set(contract.name, {
+      kind: 'message',
       prepare: (value) => {
         const decoded = decodeEvent(contract, value);
         return decoded.ok ? { ok: true, run: (meta) => handler(decoded.event, meta) } : decoded;
       },
     });
     return this;
+  }
+
+  /** Handles the topic's records a partition's batch at a time (see the class comment). */
+  subscribeBatch<T extends EventEnvelope>(contract: TopicContract<T>, handler: BatchEventHandler<T>): this {
+    this.checkCanSubscribe(contract.name, 'batch');
+    this.subscriptions.set(contract.name, {
+      kind: 'batch',
+      decode: (value) => decodeEvent(contract, value),
+      run: (records) => handler(records as readonly EventRecord<T>[]),
+    });
+    return this;
+  }
+
+  private checkCanSubscribe(topic: string, kind: Subscription['kind']): void {
+    if (this.currentState !== 'idle' && this.currentState !== 'stopped') {
+      throw new Error(`Cannot subscribe to ${topic} while the consumer is ${this.currentState}`);
+    }
+    if (this.subscriptions.has(topic)) {
+      throw new Error(`Consumer group ${this.groupId} already has a handler for ${topic}`);
+    }
+    // kafkajs runs either eachMessage or eachBatch for all of a consumer's topics.
+    if ([...this.subscriptions.values()].some((subscription) => subscription.kind !== kind)) {
+      throw new Error(
+        `Consumer group ${this.groupId} mixes per-record and batch handlers; use two consumers`,
+      );
+    }
+  }
+
+  private get batchMode(): boolean {
+    return [...this.subscriptions.values()].some((subscription) => subscription.kind === 'batch');
   }
 
   /** Joins the group and starts handling; resolves once the first join is done. */
@@ -172,11 +247,23 @@ export class EventConsumer {
       await deadLetterProducer.connect();
       await consumer.connect();
       await consumer.subscribe({ topics: this.topics, fromBeginning: this.options.fromBeginning ?? true });
-      await consumer.run({
-        autoCommit: true,
-        partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
-        eachMessage: (payload) => this.track(this.onMessage(payload)),
-      });
+      const partitionsConsumedConcurrently = this.options.partitionsConsumedConcurrently ?? 1;
+      await consumer.run(
+        this.batchMode
+          ? {
+              // kafkajs commits what was resolved after each batch (and when the handler throws):
+              // only slices whose handler resolved are.
+              autoCommit: true,
+              eachBatchAutoResolve: false,
+              partitionsConsumedConcurrently,
+              eachBatch: (payload) => this.track(this.onBatch(payload)),
+            }
+          : {
+              autoCommit: true,
+              partitionsConsumedConcurrently,
+              eachMessage: (payload) => this.track(this.onMessage(payload)),
+            },
+      );
     } catch (error) {
       await Promise.allSettled([consumer.disconnect(), deadLetterProducer.disconnect()]);
       this.consumer = undefined;
@@ -243,7 +330,7 @@ export class EventConsumer {
   private onMessage(payload: EachMessagePayload): Promise<void> {
     const { topic, partition, message } = payload;
     const subscription = this.subscriptions.get(topic);
-    if (!subscription) return Promise.reject(new Error(`No handler for topic ${topic}`));
+    if (subscription?.kind !== 'message') return Promise.reject(new Error(`No handler for topic ${topic}`));
     const headers = decodeHeaders(message.headers);
     const attributes = messagingAttributes(topic, 'process', {
       'messaging.destination.partition.id': String(partition),
@@ -271,7 +358,7 @@ export class EventConsumer {
   }
 
   private async handle(
-    subscription: Subscription,
+    subscription: MessageSubscription,
     payload: EachMessagePayload,
     headers: EventHeaders,
     span: Span,
@@ -319,7 +406,145 @@ export class EventConsumer {
     }
   }
 
-  private async deadLetter(payload: EachMessagePayload, reason: string, span: Span): Promise<void> {
+  private async onBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    const subscription = this.subscriptions.get(batch.topic);
+    if (subscription?.kind !== 'batch') throw new Error(`No batch handler for topic ${batch.topic}`);
+    const size = Math.max(1, this.options.maxBatchRecords ?? DEFAULT_MAX_BATCH_RECORDS);
+    for (let start = 0; start < batch.messages.length; start += size) {
+      // Stopping, or a rebalance took the partition: what is left is redelivered.
+      if (!payload.isRunning() || payload.isStale() || this.stopController.signal.aborted) return;
+      const slice = batch.messages.slice(start, start + size);
+      await this.onSlice(subscription, payload, slice);
+      payload.resolveOffset(slice[slice.length - 1]!.offset);
+      await payload.commitOffsetsIfNecessary();
+      await payload.heartbeat();
+    }
+  }
+
+  private onSlice(
+    subscription: BatchSubscription,
+    payload: EachBatchPayload,
+    messages: readonly KafkaMessage[],
+  ): Promise<void> {
+    const { topic, partition } = payload.batch;
+    const valid: Decoded[] = [];
+    const invalid: { message: KafkaMessage; reason: string }[] = [];
+    const links: Link[] = [];
+    for (const message of messages) {
+      const headers = decodeHeaders(message.headers);
+      if (links.length < MAX_SPAN_LINKS) {
+        const context = trace.getSpanContext(extractTraceContext(headers));
+        if (context) links.push({ context });
+      }
+      const decoded = subscription.decode(message.value);
+      if (!decoded.ok) {
+        invalid.push({ message, reason: decoded.reason });
+        continue;
+      }
+      valid.push({
+        event: decoded.event,
+        message,
+        meta: {
+          topic,
+          partition,
+          offset: message.offset,
+          key: message.key?.toString() ?? null,
+          headers,
+          timestamp: message.timestamp,
+          attempt: 1,
+        },
+      });
+    }
+    const attributes = messagingAttributes(topic, 'process', {
+      'messaging.destination.partition.id': String(partition),
+      'messaging.kafka.offset': Number(messages[0]?.offset),
+      'messaging.batch.message_count': messages.length,
+      'messaging.consumer.group.name': this.groupId,
+    });
+    // Many producers' records: linked, not parented.
+    return kafkaTracer().startActiveSpan(
+      `process ${topic}`,
+      { kind: SpanKind.CONSUMER, attributes, links },
+      async (span) => {
+        try {
+          if (valid.length > 0) await this.handleRecords(subscription, payload, valid, span);
+          for (const { message, reason } of invalid)
+            await this.deadLetter({ topic, partition, message }, reason, span);
+        } catch (error) {
+          span.recordException(error as Error);
+          span.setStatus({ code: SpanStatusCode.ERROR, message: describeError(error) });
+          throw error;
+        } finally {
+          span.end();
+        }
+      },
+    );
+  }
+
+  /** Runs the batch handler with in-place retries; a permanent error replays the records one by one. */
+  private async handleRecords(
+    subscription: BatchSubscription,
+    payload: EachBatchPayload,
+    records: readonly Decoded[],
+    span: Span,
+  ): Promise<void> {
+    const { topic, partition } = payload.batch;
+    const where = {
+      topic,
+      partition,
+      firstOffset: records[0]!.meta.offset,
+      lastOffset: records[records.length - 1]!.meta.offset,
+      records: records.length,
+      groupId: this.groupId,
+    };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await subscription.run(records.map(({ event, meta }) => ({ event, meta: { ...meta, attempt } })));
+        return;
+      } catch (error) {
+        if (isPermanentError(error)) {
+          if (records.length === 1) {
+            const [{ message }] = records as [Decoded];
+            return this.deadLetter(
+              { topic, partition, message },
+              `permanent-error: ${describeError(error)}`,
+              span,
+            );
+          }
+          this.options.logger.warn(
+            { ...where, err: error },
+            'batch handler refused a record; handling the batch record by record',
+          );
+          for (const record of records) {
+            await this.handleRecords(subscription, payload, [record], span);
+            await payload.heartbeat();
+          }
+          return;
+        }
+        if (attempt >= this.retry.attempts || this.stopController.signal.aborted) {
+          // Thrown on to kafkajs: the slice's offsets stay uncommitted and the records come back.
+          this.options.logger.error(
+            { ...where, attempt, err: error },
+            'batch handler failed; records left uncommitted',
+          );
+          throw error;
+        }
+        const delayMs = backoffDelay(attempt, this.retry);
+        this.options.logger.warn(
+          { ...where, attempt, delayMs, err: error },
+          'batch handler failed; retrying',
+        );
+        span.addEvent('retry', { attempt, delay_ms: delayMs, error: describeError(error) });
+        await sleep(delayMs, this.stopController.signal).catch(() => {
+          throw error;
+        });
+        await payload.heartbeat();
+      }
+    }
+  }
+
+  private async deadLetter(payload: DeadLetterSource, reason: string, span: Span): Promise<void> {
     const producer = this.deadLetterProducer;
     if (!producer) throw new Error('Consumer is not started');
     const record = buildDeadLetterRecord(payload, reason, new Date());

@@ -63,6 +63,8 @@ export interface DevicesTable {
   /** HMAC of the key under a KEK-derived key: tells an identical re-upload without decrypting. */
   psk_key_digest: Buffer | null;
   model: string | null;
+  /** The device class of the factory bundle (enrollment list's class_id); null for rows from before it. */
+  class_id: ColumnType<string | null, string | null | undefined, string | null>;
   batch_id: string | null;
   state: DeviceState;
   claim_expires_at: Timestamp | null;

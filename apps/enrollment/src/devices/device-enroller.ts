@@ -163,6 +163,7 @@ export class DeviceEnroller {
       tenant_id: context.tenantId,
       ...this.credentialColumns(row),
       model: row.model ?? null,
+      class_id: row.classId ?? null,
       batch_id: row.batchId ?? null,
       claim_expires_at: context.claimExpiresAt ?? null,
       last_upload_id: context.uploadId ?? null,
@@ -208,7 +209,12 @@ export class DeviceEnroller {
 
   private sameEnrollment(device: DeviceRow, row: EnrollmentRow, context: EnrollmentContext): boolean {
     if (!this.holdsCredential(device, row.credential)) return false;
-    if (device.model !== (row.model ?? null) || device.batch_id !== (row.batchId ?? null)) return false;
+    if (
+      device.model !== (row.model ?? null) ||
+      device.class_id !== (row.classId ?? null) ||
+      device.batch_id !== (row.batchId ?? null)
+    )
+      return false;
     // A claim's expiry matters only until the meter bootstraps.
     if (device.state !== 'ENROLLED') return true;
     return (device.claim_expires_at?.getTime() ?? null) === (context.claimExpiresAt?.getTime() ?? null);

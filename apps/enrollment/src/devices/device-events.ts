@@ -27,6 +27,7 @@ export function deviceStatusEvent(device: DeviceRow, now: Date): EnrollmentDevic
     status: publishedStatus(device),
     credential: credentialOf(device),
     ...(device.model !== null && { model: device.model }),
+    ...(device.class_id !== null && { classId: device.class_id }),
     ...(device.claim_expires_at !== null && { claimExpiresAt: device.claim_expires_at.toISOString() }),
     enrolledAt: device.created_at.toISOString(),
     ...(device.credential_revoked_at !== null && {

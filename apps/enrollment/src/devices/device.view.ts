@@ -9,6 +9,7 @@ export function toDeviceView(row: DeviceRow): DeviceView {
     state: row.state,
     credential: credentialOf(row),
     model: row.model,
+    classId: row.class_id,
     batchId: row.batch_id,
     claimExpiresAt: row.claim_expires_at?.toISOString() ?? null,
     operationalCertificateSerial: row.operational_certificate_serial,

@@ -19,6 +19,10 @@ export const DeviceViewSchema = apiSchema(
         .describe('The PSK itself is never returned'),
     ]),
     model: z.string().nullable(),
+    classId: z
+      .string()
+      .nullable()
+      .describe('The device class of the factory bundle, when the enrollment gave it'),
     batchId: z.string().nullable(),
     claimExpiresAt: timestamp.nullable(),
     operationalCertificateSerial: z.string().nullable(),
@@ -60,6 +64,12 @@ export const ClaimDeviceRequestSchema = apiSchema(
     pskIdentity: z.string().optional(),
     pskKeyBase64: z.string().optional().describe('16-64 bytes, base64; stored encrypted, never returned'),
     model: z.string().optional(),
+    classId: z
+      .string()
+      .optional()
+      .describe(
+        'The device class of the factory bundle (what firmware manifests name); 1-64 of A-Z a-z 0-9 . _ : -',
+      ),
     batchId: z.string().optional(),
     claimExpiresAt: z.iso
       .datetime({ offset: true })

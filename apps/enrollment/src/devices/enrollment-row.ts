@@ -2,6 +2,8 @@ import { enrollmentDeviceEvent } from '@meterkeep/contracts';
 
 /** The contracts' rule for endpoint names (as in a factory certificate's CN). */
 const endpointNameSchema = enrollmentDeviceEvent.shape.deviceId;
+/** The contracts' rule for a device class (the factory bundle's classId). */
+const classIdSchema = enrollmentDeviceEvent.shape.classId.unwrap();
 
 /** How a meter proves itself at bootstrap: a factory certificate, or a pre-shared key. */
 export type EnrollmentCredential =
@@ -16,6 +18,8 @@ export interface EnrollmentRow {
   endpointName: string;
   credential: EnrollmentCredential;
   model?: string;
+  /** The device class the factory wrote into the meter's bundle (what firmware manifests name). */
+  classId?: string;
   batchId?: string;
 }
 
@@ -26,6 +30,7 @@ export interface EnrollmentFields {
   pskIdentity?: string;
   pskKeyBase64?: string;
   model?: string;
+  classId?: string;
   batchId?: string;
 }
 
@@ -38,6 +43,7 @@ export const CSV_FIELD_NAMES: FieldNames = {
   pskIdentity: 'psk_identity',
   pskKeyBase64: 'psk_key_base64',
   model: 'model',
+  classId: 'class_id',
   batchId: 'batch_id',
 };
 
@@ -48,6 +54,7 @@ export const JSON_FIELD_NAMES: FieldNames = {
   pskIdentity: 'pskIdentity',
   pskKeyBase64: 'pskKeyBase64',
   model: 'model',
+  classId: 'classId',
   batchId: 'batchId',
 };
 
@@ -111,6 +118,9 @@ export function validateEnrollmentFields(fields: EnrollmentFields, names: FieldN
   if (present(fields.model) && !LABEL.test(fields.model)) {
     return fail(`${names.model}: must be at most 64 printable characters`);
   }
+  if (present(fields.classId) && !classIdSchema.safeParse(fields.classId).success) {
+    return fail(`${names.classId}: must be 1-64 letters, digits or . _ : - and start with a letter or digit`);
+  }
   if (present(fields.batchId) && !LABEL.test(fields.batchId)) {
     return fail(`${names.batchId}: must be at most 64 printable characters`);
   }
@@ -120,6 +130,7 @@ export function validateEnrollmentFields(fields: EnrollmentFields, names: FieldN
       endpointName: fields.endpointName,
       credential,
       ...(present(fields.model) && { model: fields.model }),
+      ...(present(fields.classId) && { classId: fields.classId }),
       ...(present(fields.batchId) && { batchId: fields.batchId }),
     },
   };

@@ -97,6 +97,17 @@ describe('CSV enrollment lists', () => {
     ]);
   });
 
+  it('reads the class_id column the factory writes, and refuses a malformed one naming the column', async () => {
+    const out = await parse(
+      'csv',
+      `endpoint_name,certificate_sha256,model,batch_id,class_id\nMTR-1,${FP},EM-300,B1,em300-eu\nMTR-2,${FP},EM-300,B1,em 300\nMTR-3,${FP},,,\n`,
+    );
+    expect(out[1]).toMatchObject({ kind: 'row', row: { endpointName: 'MTR-1', classId: 'em300-eu' } });
+    expect(out[2]).toMatchObject({ kind: 'rejected', reason: expect.stringMatching(/^class_id: /) });
+    expect(out[3]).toMatchObject({ kind: 'row' });
+    expect(out[3]).not.toHaveProperty('row.classId');
+  });
+
   it('reads the factory PSK format, with the key decoded', async () => {
     const out = await parse(
       'csv',

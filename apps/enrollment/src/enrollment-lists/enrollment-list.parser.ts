@@ -31,8 +31,8 @@ export function lineProblemReason(problem: 'too-long' | 'not-utf8', maxLineBytes
 
 /**
  * Turns the lines of an enrollment list into validated rows or rejections with their line number.
- * CSV: a header line (as the factory writes it: `endpoint_name,certificate_sha256,model,batch_id`
- * or `endpoint_name,psk_identity,psk_key_base64,model,batch_id`; any order), then one row per line.
+ * CSV: a header line (as the factory writes it: `endpoint_name,certificate_sha256,model,batch_id,class_id`
+ * or `endpoint_name,psk_identity,psk_key_base64,model,batch_id,class_id`; any order; class_id may be absent), then one row per line.
  * NDJSON: one JSON object per line with the same fields in camelCase.
  */
 export class EnrollmentListParser {

@@ -39,9 +39,9 @@ function formatOf(contentType: string | undefined): ListFormat {
 }
 
 const LIST_DESCRIPTION = `The request body is the list itself, streamed (up to 1,000,000 rows, 256 MiB).
-CSV: a header, then one meter per line: \`endpoint_name,certificate_sha256,model,batch_id\` or
-\`endpoint_name,psk_identity,psk_key_base64,model,batch_id\`. NDJSON: one object per line with
-endpointName, certificateSha256 | (pskIdentity, pskKeyBase64), model, batchId. PSKs are stored
+CSV: a header, then one meter per line: \`endpoint_name,certificate_sha256,model,batch_id,class_id\` or
+\`endpoint_name,psk_identity,psk_key_base64,model,batch_id,class_id\` (class_id, the device class, optional). NDJSON: one object per line with
+endpointName, certificateSha256 | (pskIdentity, pskKeyBase64), model, batchId, classId. PSKs are stored
 encrypted and never returned.`;
 
 @ApiTags('Enrollment lists')

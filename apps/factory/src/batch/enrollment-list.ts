@@ -1,9 +1,12 @@
 import type { CredentialKind } from './batch-file';
 
-/** The utility's enrollment list: one row per meter, in bundle order. */
+/**
+ * The utility's enrollment list: one row per meter, in bundle order. class_id is the bundle's device
+ * class: enrollment publishes it, the OTA distributor matches manifests to it.
+ */
 export const ENROLLMENT_HEADERS: Record<CredentialKind, readonly string[]> = {
-  certificate: ['endpoint_name', 'certificate_sha256', 'model', 'batch_id'],
-  psk: ['endpoint_name', 'psk_identity', 'psk_key_base64', 'model', 'batch_id'],
+  certificate: ['endpoint_name', 'certificate_sha256', 'model', 'batch_id', 'class_id'],
+  psk: ['endpoint_name', 'psk_identity', 'psk_key_base64', 'model', 'batch_id', 'class_id'],
 };
 
 /** PSK lists carry the keys themselves: owner-only. */

@@ -85,11 +85,13 @@ export class ChunkMinter {
           bundledKeyCredentialJson(toPem(key.pkcs8, 'PRIVATE KEY'), certificate.pem, this.chainJson),
         );
         key.pkcs8.fill(0);
-        this.rows.append(csvRow([name, certificate.fingerprintSha256, batch.model, batch.batchId]));
+        this.rows.append(
+          csvRow([name, certificate.fingerprintSha256, batch.model, batch.batchId, batch.config.classId]),
+        );
       } else {
         const pskBase64 = this.keys.random(psk).toString('base64');
         line = writer.line(name, serialHex, pskCredentialJson(name, pskBase64));
-        this.rows.append(csvRow([name, name, pskBase64, batch.model, batch.batchId]));
+        this.rows.append(csvRow([name, name, pskBase64, batch.model, batch.batchId, batch.config.classId]));
       }
       if (i === 0) selfCheck(this.checker, line);
       this.bundles.append(line);

@@ -96,7 +96,13 @@ export class CsrSigner {
         issued++;
         this.bundles.append(line);
         this.rows.append(
-          csvRow([request.endpointName, certificate.fingerprintSha256, batch.model, batch.batchId]),
+          csvRow([
+            request.endpointName,
+            certificate.fingerprintSha256,
+            batch.model,
+            batch.batchId,
+            batch.config.classId,
+          ]),
         );
       } catch (error) {
         if (!isPkiError(error)) throw error;

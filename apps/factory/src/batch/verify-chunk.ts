@@ -135,11 +135,16 @@ export class ChunkVerifier {
 
       if (bundle.credential.kind === 'psk') {
         const { pskIdentity, pskBase64 } = bundle.credential;
-        rows.push(csvRow([bundle.endpointName, pskIdentity, pskBase64, bundle.model, bundle.batchId]));
+        rows.push(
+          csvRow([bundle.endpointName, pskIdentity, pskBase64, bundle.model, bundle.batchId, bundle.classId]),
+        );
         return;
       }
       const fingerprint = fingerprintOfPem(bundle.credential.certificatePem);
-      rows.push(fingerprint && csvRow([bundle.endpointName, fingerprint, bundle.model, bundle.batchId]));
+      rows.push(
+        fingerprint &&
+          csvRow([bundle.endpointName, fingerprint, bundle.model, bundle.batchId, bundle.classId]),
+      );
       const intermediatePem = bundle.credential.chainPem[0]!;
       if (!this.fingerprints.has(intermediatePem))
         this.fingerprints.set(intermediatePem, fingerprintOfPem(intermediatePem));

@@ -99,7 +99,7 @@ export type DeviceState = 'ENROLLED' | 'ACTIVE' | 'SUSPENDED' | 'DECOMMISSIONED'
 export interface DevicesTable {
   tenant_id: string;
   device_id: string;
-  /** The device class: enrollment's `model` (the identifier the factory writes into the bundle's class). */
+  /** The device class: enrollment's classId (the factory bundle's), or its `model` for older records. */
   class_id: string | null;
   state: DeviceState;
   /** occurredAt of the event that set `state`: an older event never overrides a newer one. */

@@ -1,16 +1,28 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { OtaComponentId } from '@meterkeep/contracts';
 import { DATABASE } from '@meterkeep/db/nest';
+import { sql } from 'kysely';
 import type { DeviceRow, DeviceState, Executor } from '../core/database';
+import {
+  type DeviceChange,
+  type DeviceKey,
+  type ProjectedDevice,
+  changesRow,
+  deviceKey,
+  planDeviceChanges,
+} from './device-projection';
 
-export interface DeviceChange {
-  tenantId: string;
-  deviceId: string;
+/** A device a batch touched, as it now is. */
+export interface AppliedDevice extends DeviceKey {
   state: DeviceState;
-  /** Set from enrollment's records only; a lifecycle event leaves the class as it is. */
-  classId?: string | null;
-  /** The event's occurredAt: an older event than the one applied never overrides it. */
-  at: Date;
+}
+
+/** Thrown when a row appeared between the batch's read and its insert: the batch is retried whole. */
+export class ConcurrentDeviceInsertError extends Error {
+  constructor(count: number) {
+    super(`${count} device row(s) were inserted concurrently; the batch must be applied again`);
+    this.name = 'ConcurrentDeviceInsertError';
+  }
 }
 
 /** The distributor's projection of the device registry (enrollment is the registry of record). */
@@ -38,55 +50,70 @@ export class DevicesRepository {
   }
 
   /**
-   * Applies a change unless a newer one was applied (idempotent: the same event again changes
-   * nothing). Answers the row as it now is, and whether the state changed.
+   * Applies a batch of changes in set-based statements: one read that locks the rows the batch
+   * touches, the events folded per device in memory (later wins, see planDeviceChanges), one insert
+   * of the new devices and one upsert of the changed ones. Answers every touched device as it now is.
    */
-  async apply(
-    trx: Executor,
-    change: DeviceChange,
-    now: Date,
-  ): Promise<{ row: DeviceRow; previous: DeviceState | undefined }> {
-    const current = await trx
-      .selectFrom('devices')
-      .selectAll()
-      .where('tenant_id', '=', change.tenantId)
-      .where('device_id', '=', change.deviceId)
-      .forUpdate()
-      .executeTakeFirst();
-    if (!current) {
-      const row = await trx
-        .insertInto('devices')
-        .values({
-          tenant_id: change.tenantId,
-          device_id: change.deviceId,
-          class_id: change.classId ?? null,
-          state: change.state,
-          state_at: change.at,
-          updated_at: now,
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      return { row, previous: undefined };
-    }
-    const newer = change.at.getTime() >= current.state_at.getTime();
-    // A decommissioned device stays decommissioned (the registry never brings one back).
-    const state = current.state === 'DECOMMISSIONED' || !newer ? current.state : change.state;
-    const classId = change.classId !== undefined && newer ? change.classId : current.class_id;
-    if (state === current.state && classId === current.class_id && !newer)
-      return { row: current, previous: current.state };
-    const row = await trx
-      .updateTable('devices')
-      .set({
-        state,
-        class_id: classId,
-        state_at: newer ? change.at : current.state_at,
+  async applyAll(trx: Executor, changes: readonly DeviceChange[], now: Date): Promise<AppliedDevice[]> {
+    if (changes.length === 0) return [];
+    const keys = [...new Map(changes.map((change) => [deviceKey(change), change])).values()];
+    // A join on two arrays, not `(tenant_id, device_id) in (...)`: PostgreSQL took ~0.5 s to plan
+    // that list of 500 pairs, ~1 ms this.
+    const { rows } = await sql<
+      Pick<DeviceRow, 'tenant_id' | 'device_id' | 'state' | 'class_id' | 'state_at'>
+    >`
+      select d.tenant_id, d.device_id, d.state, d.class_id, d.state_at
+      from devices d
+      join unnest(${keys.map((key) => key.tenantId)}::text[], ${keys.map((key) => key.deviceId)}::text[])
+        as k (tenant_id, device_id)
+        on d.tenant_id = k.tenant_id and d.device_id = k.device_id
+      order by d.tenant_id, d.device_id
+      for update of d`.execute(trx);
+    const stored = new Map<string, ProjectedDevice>(
+      rows.map((row) => [
+        deviceKey({ tenantId: row.tenant_id, deviceId: row.device_id }),
+        { state: row.state, classId: row.class_id, stateAt: row.state_at },
+      ]),
+    );
+    const plans = planDeviceChanges(stored, changes);
+    const values = (list: typeof plans) =>
+      list.map(({ tenantId, deviceId, after }) => ({
+        tenant_id: tenantId,
+        device_id: deviceId,
+        class_id: after.classId,
+        state: after.state,
+        state_at: after.stateAt,
         updated_at: now,
-      })
-      .where('tenant_id', '=', change.tenantId)
-      .where('device_id', '=', change.deviceId)
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    return { row, previous: current.state };
+      }));
+    const added = plans.filter((plan) => !plan.before);
+    if (added.length > 0) {
+      const inserted = await trx
+        .insertInto('devices')
+        .values(values(added))
+        .onConflict((oc) => oc.columns(['tenant_id', 'device_id']).doNothing())
+        .returning('device_id')
+        .execute();
+      // Another writer's row would be overwritten by a plan that did not see it: start again.
+      if (inserted.length !== added.length)
+        throw new ConcurrentDeviceInsertError(added.length - inserted.length);
+    }
+    const changed = plans.filter((plan) => plan.before && changesRow(plan));
+    if (changed.length > 0) {
+      // The rows exist and are locked: an upsert is one statement for all of them.
+      await trx
+        .insertInto('devices')
+        .values(values(changed))
+        .onConflict((oc) =>
+          oc.columns(['tenant_id', 'device_id']).doUpdateSet((eb) => ({
+            state: eb.ref('excluded.state'),
+            class_id: eb.ref('excluded.class_id'),
+            state_at: eb.ref('excluded.state_at'),
+            updated_at: eb.ref('excluded.updated_at'),
+          })),
+        )
+        .execute();
+    }
+    return plans.map(({ tenantId, deviceId, after }) => ({ tenantId, deviceId, state: after.state }));
   }
 
   /** The image of a component a receipt last proved the device runs. */

@@ -454,6 +454,8 @@ export interface components {
             pskIdentity: string;
           };
       model: string | null;
+      /** @description The device class of the factory bundle, when the enrollment gave it */
+      classId: string | null;
       batchId: string | null;
       /** Format: date-time */
       claimExpiresAt: string | null;
@@ -483,6 +485,8 @@ export interface components {
               pskIdentity: string;
             };
         model: string | null;
+        /** @description The device class of the factory bundle, when the enrollment gave it */
+        classId: string | null;
         batchId: string | null;
         /** Format: date-time */
         claimExpiresAt: string | null;
@@ -505,6 +509,8 @@ export interface components {
       /** @description 16-64 bytes, base64; stored encrypted, never returned */
       pskKeyBase64?: string;
       model?: string;
+      /** @description The device class of the factory bundle (what firmware manifests name); 1-64 of A-Z a-z 0-9 . _ : - */
+      classId?: string;
       batchId?: string;
       /**
        * Format: date-time
@@ -535,6 +541,8 @@ export interface components {
               pskIdentity: string;
             };
         model: string | null;
+        /** @description The device class of the factory bundle, when the enrollment gave it */
+        classId: string | null;
         batchId: string | null;
         /** Format: date-time */
         claimExpiresAt: string | null;
@@ -2038,9 +2046,9 @@ export interface operations {
     };
     /**
      * @description The request body is the list itself, streamed (up to 1,000,000 rows, 256 MiB).
-     *     CSV: a header, then one meter per line: `endpoint_name,certificate_sha256,model,batch_id` or
-     *     `endpoint_name,psk_identity,psk_key_base64,model,batch_id`. NDJSON: one object per line with
-     *     endpointName, certificateSha256 | (pskIdentity, pskKeyBase64), model, batchId. PSKs are stored
+     *     CSV: a header, then one meter per line: `endpoint_name,certificate_sha256,model,batch_id,class_id` or
+     *     `endpoint_name,psk_identity,psk_key_base64,model,batch_id,class_id` (class_id, the device class, optional). NDJSON: one object per line with
+     *     endpointName, certificateSha256 | (pskIdentity, pskKeyBase64), model, batchId, classId. PSKs are stored
      *     encrypted and never returned.
      */
     requestBody: {

@@ -12,6 +12,14 @@ export const enrollmentDeviceEvent = eventEnvelope.extend({
     z.object({ kind: z.literal('psk'), pskIdentity: z.string().min(1).max(128) }),
   ]),
   model: z.string().max(64).optional(),
+  /**
+   * The device class (the factory bundle's classId: what firmware manifests name), when enrollment
+   * knows it (the enrollment list's class_id). Added later: a consumer falls back to `model` without it.
+   */
+  classId: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/, 'class id')
+    .optional(),
   claimExpiresAt: z.iso.datetime({ offset: true }).optional(),
   /**
    * When this tenant first enrolled the meter. Names are per tenant: when tenants trusting the same CA
@@ -47,6 +55,7 @@ export const ENROLLMENT_DEVICES = defineTopic<EnrollmentDeviceEvent>({
       fingerprintSha256: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
     },
     model: 'EM-300',
+    classId: 'em300-eu',
     enrolledAt: '2026-11-26T08:00:00.000Z',
   },
 });

@@ -47,6 +47,19 @@ describe('KafkaTransport.listen', () => {
     expect(((await listen(server)) as Error).message).toMatch(/@MessagePattern/);
   });
 
+  it('refuses a transport mixing per-record and batch handlers, before connecting', async () => {
+    const server = new KafkaTransport({
+      kafka: { clientId: 'unit', brokers: ['127.0.0.1:9'] },
+      groupId: 'g',
+      contracts: [known, { ...known, name: 'meter.other.v1' }],
+      logger: createLogger({ service: 'test', level: 'silent' }),
+    });
+    // Nest marks the function itself: two handlers, two functions.
+    server.addHandler(known.name, () => Promise.resolve(undefined), true);
+    server.addHandler('meter.other.v1', () => Promise.resolve(undefined), true, { batch: true });
+    expect(((await listen(server)) as Error).message).toMatch(/mixes per-record and batch/);
+  });
+
   it('listens without a consumer when there is nothing to consume', async () => {
     const server = transport();
     expect(await listen(server)).toBeUndefined();

@@ -3,9 +3,9 @@ import { type Logger, createLogger } from '@meterkeep/observability';
 import { type CustomTransportStrategy, type MessageHandler, Server } from '@nestjs/microservices';
 import { Kafka } from 'kafkajs';
 import { lastValueFrom } from 'rxjs';
-import { EventConsumer, type EventConsumerOptions, type EventMeta } from '../event-consumer';
+import { EventConsumer, type EventConsumerOptions } from '../event-consumer';
 import { type KafkaClientOptions, createKafkaClient } from '../kafka-client';
-import { KafkaEventContext } from './kafka-event.context';
+import { KafkaBatchContext, KafkaEventContext } from './kafka-event.context';
 
 export interface KafkaTransportOptions extends Omit<EventConsumerOptions, 'kafka' | 'logger'> {
   /** A client to share, or what to build one from. */
@@ -67,7 +67,18 @@ export class KafkaTransport extends Server implements CustomTransportStrategy {
       if (!contract) problems.push(`no topic contract for pattern '${pattern}'`);
       else if (!handler.isEventHandler)
         problems.push(`'${pattern}' is a @MessagePattern; Kafka topics take @EventPattern`);
-      else consumer.subscribe(contract, (event, meta) => this.invoke(handler, event, meta));
+      else if (handler.extras?.batch === true)
+        consumer.subscribeBatch(contract, (records) =>
+          this.invoke(
+            handler,
+            records.map((record) => record.event),
+            new KafkaBatchContext([records.map((record) => record.meta)]),
+          ),
+        );
+      else
+        consumer.subscribe(contract, (event, meta) =>
+          this.invoke(handler, event, new KafkaEventContext([meta])),
+        );
     }
     // Fail at start-up, not at the first message: a typo in a pattern would otherwise consume nothing.
     if (problems.length > 0) throw new Error(`KafkaTransport cannot listen: ${problems.join('; ')}`);
@@ -80,9 +91,13 @@ export class KafkaTransport extends Server implements CustomTransportStrategy {
     this._status$.next('connected');
   }
 
-  private async invoke(handler: MessageHandler, event: unknown, meta: EventMeta): Promise<void> {
+  private async invoke(
+    handler: MessageHandler,
+    payload: unknown,
+    context: KafkaEventContext | KafkaBatchContext,
+  ): Promise<void> {
     try {
-      const result: unknown = await handler(event, new KafkaEventContext([meta]));
+      const result: unknown = await handler(payload, context);
       await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });
     } catch (error) {
       throw asError(error);

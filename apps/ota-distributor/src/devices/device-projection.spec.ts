@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type DeviceChange,
+  type ProjectedDevice,
+  applyDeviceChange,
+  changesRow,
+  deviceKey,
+  planDeviceChanges,
+} from './device-projection';
+
+const at = (minute: number) => new Date(Date.UTC(2026, 11, 1, 0, minute));
+const change = (deviceId: string, state: DeviceChange['state'], minute: number, classId?: string | null) => ({
+  tenantId: 't1',
+  deviceId,
+  state,
+  at: at(minute),
+  ...(classId !== undefined && { classId }),
+});
+const stored = (entries: [string, ProjectedDevice][]) =>
+  new Map(entries.map(([deviceId, device]) => [deviceKey({ tenantId: 't1', deviceId }), device]));
+
+describe('applyDeviceChange', () => {
+  it('takes a new device as the event says, without a class when the event has none', () => {
+    expect(applyDeviceChange(undefined, change('m1', 'ACTIVE', 1))).toEqual({
+      state: 'ACTIVE',
+      classId: null,
+      stateAt: at(1),
+    });
+  });
+
+  it('ignores an older event; a lifecycle event (no class) keeps the class', () => {
+    const current: ProjectedDevice = { state: 'ACTIVE', classId: 'em300', stateAt: at(5) };
+    expect(applyDeviceChange(current, change('m1', 'SUSPENDED', 4, 'em500'))).toBe(current);
+    expect(applyDeviceChange(current, change('m1', 'SUSPENDED', 6))).toEqual({
+      state: 'SUSPENDED',
+      classId: 'em300',
+      stateAt: at(6),
+    });
+  });
+
+  it('keeps a decommissioned device decommissioned, a later event still moving its class and time', () => {
+    const current: ProjectedDevice = { state: 'DECOMMISSIONED', classId: 'em300', stateAt: at(5) };
+    expect(applyDeviceChange(current, change('m1', 'ACTIVE', 7, 'em500'))).toEqual({
+      state: 'DECOMMISSIONED',
+      classId: 'em500',
+      stateAt: at(7),
+    });
+  });
+});
+
+describe('planDeviceChanges (a batch folded per device)', () => {
+  it("lets a device's later event win, one plan per device, sorted by key", () => {
+    const plans = planDeviceChanges(stored([]), [
+      change('m2', 'ENROLLED', 1, 'em300'),
+      change('m1', 'ACTIVE', 1, 'em300'),
+      change('m2', 'ACTIVE', 2),
+      change('m2', 'SUSPENDED', 3),
+    ]);
+    expect(plans.map((p) => [p.deviceId, p.before, p.after])).toEqual([
+      ['m1', undefined, { state: 'ACTIVE', classId: 'em300', stateAt: at(1) }],
+      ['m2', undefined, { state: 'SUSPENDED', classId: 'em300', stateAt: at(3) }],
+    ]);
+  });
+
+  it('ends where applying the events one by one ends, for any interleaving of devices and times', () => {
+    const states: DeviceChange['state'][] = ['ENROLLED', 'ACTIVE', 'SUSPENDED', 'DECOMMISSIONED'];
+    let seed = 7;
+    const next = (n: number) => (seed = (seed * 48_271) % 2_147_483_647) % n;
+    for (let round = 0; round < 200; round++) {
+      const before = stored([['m0', { state: 'ACTIVE', classId: 'old', stateAt: at(10) }]]);
+      const changes = Array.from({ length: 1 + next(12) }, () =>
+        change(`m${next(3)}`, states[next(4)]!, next(20), [undefined, null, 'em300', 'em500'][next(4)]),
+      );
+      const oneByOne = new Map(before);
+      for (const c of changes) oneByOne.set(deviceKey(c), applyDeviceChange(oneByOne.get(deviceKey(c)), c));
+      const plans = planDeviceChanges(before, changes);
+      expect(new Map(plans.map((p) => [deviceKey(p), p.after]))).toEqual(
+        new Map([...oneByOne].filter(([key]) => plans.some((p) => deviceKey(p) === key))),
+      );
+    }
+  });
+
+  it('writes nothing for a replayed or older event', () => {
+    const current: ProjectedDevice = { state: 'ACTIVE', classId: 'em300', stateAt: at(5) };
+    const [replayed] = planDeviceChanges(stored([['m1', current]]), [
+      change('m1', 'ACTIVE', 5, 'em300'),
+      change('m1', 'SUSPENDED', 2),
+    ]);
+    expect(changesRow(replayed!)).toBe(false);
+    const [moved] = planDeviceChanges(stored([['m1', current]]), [change('m1', 'SUSPENDED', 6)]);
+    expect(changesRow(moved!)).toBe(true);
+    const [added] = planDeviceChanges(stored([]), [change('m1', 'ACTIVE', 1)]);
+    expect(changesRow(added!)).toBe(true);
+  });
+
+  it('keeps tenants apart: the same device id in two tenants is two devices', () => {
+    const plans = planDeviceChanges(stored([]), [
+      change('m1', 'ACTIVE', 1),
+      { ...change('m1', 'SUSPENDED', 2), tenantId: 't0' },
+    ]);
+    expect(plans.map((p) => [p.tenantId, p.after.state])).toEqual([
+      ['t0', 'SUSPENDED'],
+      ['t1', 'ACTIVE'],
+    ]);
+  });
+});
