@@ -35,4 +35,5 @@ export * from './http/factory-credential-routes';
 export * from './http/ota-operator-routes';
 export * from './http/ota-campaign-routes';
 export * from './http/ota-device-routes';
+export * from './http/audit-routes';
 export * from './http/routes';

@@ -4,6 +4,7 @@ import { addDeviceGateways } from './0002_add_device_gateways';
 import { scopeDevicesToTenant } from './0003_scope_devices_to_tenant';
 import { addFactoryCredentialRevocation } from './0004_add_factory_credential_revocation';
 import { addOutboxTraceContext } from './0005_add_outbox_trace_context';
+import { createAuditRecords } from './0006_create_audit_records';
 
 /** Versioned migrations of the enrollment schema, applied in name order at start-up. */
 export const migrations: MigrationSet = {
@@ -12,4 +13,5 @@ export const migrations: MigrationSet = {
   '0003_scope_devices_to_tenant': scopeDevicesToTenant,
   '0004_add_factory_credential_revocation': addFactoryCredentialRevocation,
   '0005_add_outbox_trace_context': addOutboxTraceContext,
+  '0006_create_audit_records': createAuditRecords,
 };

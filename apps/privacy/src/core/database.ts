@@ -1,5 +1,5 @@
 import type { ColumnType, Kysely, Selectable } from 'kysely';
-import type { AuditChainHeadsTable } from '@meterkeep/audit';
+import type { AuditChainHeadsTable, AuditRecordsTable } from '@meterkeep/audit';
 import type { OutboxTable } from '@meterkeep/outbox';
 
 /** Written as a Date or ISO string, read back as a Date. */
@@ -184,6 +184,7 @@ export interface PrivacyDb {
   consents: ConsentsTable;
   outbox: OutboxTable;
   audit_chain_heads: AuditChainHeadsTable;
+  audit_records: AuditRecordsTable;
 }
 
 /** The service's database, or a transaction on it: repositories take either. */

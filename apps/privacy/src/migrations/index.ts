@@ -6,6 +6,7 @@ import { createKekEpochs } from './0004_create_kek_epochs';
 import { addOutboxTraceContext } from './0005_add_outbox_trace_context';
 import { createReleaseGate } from './0006_create_release_gate';
 import { createErasures } from './0007_create_erasures';
+import { createAuditRecords } from './0008_create_audit_records';
 
 /** Versioned migrations of the privacy schema, applied in name order at start-up. */
 export const migrations: MigrationSet = {
@@ -16,4 +17,5 @@ export const migrations: MigrationSet = {
   '0005_add_outbox_trace_context': addOutboxTraceContext,
   '0006_create_release_gate': createReleaseGate,
   '0007_create_erasures': createErasures,
+  '0008_create_audit_records': createAuditRecords,
 };

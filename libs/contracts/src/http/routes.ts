@@ -1,3 +1,4 @@
+import { AUDIT_ROUTES } from './audit-routes';
 import {
   CERTIFICATE_BOOTSTRAP,
   CERTIFICATE_RENEWAL,
@@ -35,4 +36,5 @@ export const ALL_HTTP_ROUTES: readonly HttpRouteContract[] = [
   ...OTA_OPERATOR_ROUTES,
   ...OTA_CAMPAIGN_ROUTES,
   ...OTA_DEVICE_ROUTES,
+  ...AUDIT_ROUTES,
 ];
