@@ -171,7 +171,29 @@ export interface ErasureCertificatesTable {
   issued_at: Timestamp;
 }
 
+/** A tenant's retention period per purpose (retention/). */
+export interface RetentionSchedulesTable {
+  tenant_id: string;
+  purpose: string;
+  retain_days: number;
+  legal_basis: string;
+  reference: string;
+  updated_at: Timestamp;
+  updated_by: string;
+}
+
+/** The retention-expiry job's batch certificates, signed as erasure certificates are. */
+export interface RetentionCertificatesTable {
+  certificate_id: string;
+  tenant_id: string;
+  document: ColumnType<unknown, string, never>;
+  digest: string;
+  issued_at: Timestamp;
+}
+
 export interface PrivacyDb {
+  retention_schedules: RetentionSchedulesTable;
+  retention_certificates: RetentionCertificatesTable;
   release_readings: ReleaseReadingsTable;
   released_windows: ReleasedWindowsTable;
   release_keys: ReleaseKeysTable;

@@ -7,6 +7,7 @@ import { addOutboxTraceContext } from './0005_add_outbox_trace_context';
 import { createReleaseGate } from './0006_create_release_gate';
 import { createErasures } from './0007_create_erasures';
 import { createAuditRecords } from './0008_create_audit_records';
+import { createRetentionSchedules } from './0009_create_retention_schedules';
 
 /** Versioned migrations of the privacy schema, applied in name order at start-up. */
 export const migrations: MigrationSet = {
@@ -18,4 +19,5 @@ export const migrations: MigrationSet = {
   '0006_create_release_gate': createReleaseGate,
   '0007_create_erasures': createErasures,
   '0008_create_audit_records': createAuditRecords,
+  '0009_create_retention_schedules': createRetentionSchedules,
 };
