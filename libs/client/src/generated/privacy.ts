@@ -273,6 +273,44 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/retention-schedules/{purpose}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The tenant's retention period for a purpose */
+    get: operations['RetentionSchedulesController_get'];
+    /**
+     * Set the tenant's retention period for a purpose (admin only; audited)
+     * @description Idempotent. Applies to erasures requested afterwards that name the purpose without a date; retention keys already made keep their date.
+     */
+    put: operations['RetentionSchedulesController_put'];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/retention-schedules': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The tenant's retention schedules, by purpose */
+    get: operations['RetentionSchedulesController_list'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -506,15 +544,15 @@ export interface components {
          * @enum {string}
          */
         granularity: 'monthly' | 'daily' | 'half-hourly';
-        /** @description As the tenant states it, e.g. "GDPR Art. 17(3)(b): statutory billing records" */
-        legalBasis: string;
-        /** @description The tenant's reference for the obligation */
-        reference: string;
+        /** @description As the tenant states it, e.g. "GDPR Art. 17(3)(b)"; the schedule's if absent */
+        legalBasis?: string;
+        /** @description The tenant's reference for the obligation; the schedule's if absent */
+        reference?: string;
         /**
          * Format: date-time
-         * @description When the retention key is destroyed (ISO 8601, in the future)
+         * @description When the retention key is destroyed (ISO 8601, in the future); now + the schedule if absent
          */
-        retainUntil: string;
+        retainUntil?: string;
       }[];
     };
     Erasure: {
@@ -1594,6 +1632,15 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
+      /** @description RETENTION_SCHEDULE_MISSING: a retention left its date or basis to a schedule the tenant has not set */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
       /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
       503: {
         headers: {
@@ -1828,6 +1875,334 @@ export interface operations {
           [name: string]: unknown;
         };
         content?: never;
+      };
+    };
+  };
+  RetentionSchedulesController_get: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        purpose: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            purpose: string;
+            retainDays: number;
+            legalBasis: string;
+            reference: string;
+            /** Format: date-time */
+            updatedAt: string;
+            updatedBy: string;
+          };
+        };
+      };
+      /** @description INVALID_REQUEST: the body or the purpose breaks the contract */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
+          };
+        };
+      };
+      /** @description The API key's role may not do this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description RETENTION_SCHEDULE_NOT_FOUND: the tenant set none for this purpose */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
+          };
+        };
+      };
+      /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  RetentionSchedulesController_put: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        purpose: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description Days the retention key lives after the erasure that creates it */
+          retainDays: number;
+          /** @description As the tenant states it, e.g. "GDPR Art. 17(3)(b)" */
+          legalBasis: string;
+          /** @description The tenant's reference for the obligation */
+          reference: string;
+        };
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            purpose: string;
+            retainDays: number;
+            legalBasis: string;
+            reference: string;
+            /** Format: date-time */
+            updatedAt: string;
+            updatedBy: string;
+          };
+        };
+      };
+      /** @description INVALID_REQUEST: the body or the purpose breaks the contract */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
+          };
+        };
+      };
+      /** @description FORBIDDEN: the API key's role may not do this (admin only) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
+          };
+        };
+      };
+      /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  RetentionSchedulesController_list: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            items: {
+              purpose: string;
+              retainDays: number;
+              legalBasis: string;
+              reference: string;
+              /** Format: date-time */
+              updatedAt: string;
+              updatedBy: string;
+            }[];
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
+          };
+        };
+      };
+      /** @description The API key's role may not do this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
       };
     };
   };
