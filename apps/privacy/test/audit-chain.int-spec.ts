@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMPTY_CHAIN, GENESIS_DIGEST, firstBrokenLink } from '@meterkeep/audit';
-import { AUDIT_EVENTS, type AuditEvent } from '@meterkeep/contracts';
+import {
+  AUDIT_EVENTS,
+  type AuditChainVerification,
+  type AuditEvent,
+  auditChainVerification,
+} from '@meterkeep/contracts';
 import { waitUntil } from '@meterkeep/testing';
 import { EnrollmentProcess, PrivacyHarness, TopicTap, testKafka } from './privacy-test-kit';
 
@@ -97,5 +103,137 @@ describe("privacy: the tenant's audit chain", () => {
     expect(firstBrokenLink(northEvents, EMPTY_CHAIN)).toBe(-1);
     // The relay deletes rows in the transaction that saw Kafka's ack, so a consumer may be first.
     await waitUntil(async () => (await h.outboxSize()) === 0, { description: 'an empty outbox' });
+  });
+
+  describe('GET /v1/audit/verify', () => {
+    let east: { tenantId: string; adminKey: string };
+    let west: { tenantId: string; adminKey: string };
+    let eastAuditor: string;
+    const verify = async (key: string, query = '') => {
+      const answer = await h.request<AuditChainVerification>('GET', `/v1/audit/verify${query}`, { key });
+      expect(answer.status, answer.text).toBe(200);
+      return auditChainVerification.parse(answer.body);
+    };
+    /** A stored record's JSON text, as PostgreSQL holds it. */
+    const storedText = async (tenantId: string, sequence: number) =>
+      (
+        await sql<{ text: string }>`select record::text as text from audit_records
+          where tenant_id = ${tenantId} and sequence = ${sequence}`.execute(h.db)
+      ).rows[0]!.text;
+    const storeText = (tenantId: string, sequence: number, text: string) =>
+      sql`update audit_records set record = ${text}::jsonb
+        where tenant_id = ${tenantId} and sequence = ${sequence}`.execute(h.db);
+
+    beforeAll(async () => {
+      [east, west] = await Promise.all([enrollment.tenant('pvverify'), enrollment.tenant('pvverify')]);
+      eastAuditor = await enrollment.key(east.tenantId, 'auditor');
+      for (const n of [21, 22, 23]) await open(east, n);
+      for (const n of [31, 32]) await open(west, n);
+    });
+
+    it("recomputes an intact chain: every record of the tenant's, up to its head (auditors read it)", async () => {
+      const head = await h.db
+        .selectFrom('audit_chain_heads')
+        .select(['sequence', 'digest'])
+        .where('tenant_id', '=', east.tenantId)
+        .executeTakeFirstOrThrow();
+      expect(await verify(eastAuditor)).toEqual({
+        tenantId: east.tenantId,
+        intact: true,
+        from: 1,
+        to: 3,
+        verified: 3,
+        head: { sequence: 3, digest: head.digest },
+        anchor: { sequence: 0, digest: GENESIS_DIGEST },
+      });
+      expect(await verify(eastAuditor, '?from=2&to=3')).toMatchObject({
+        intact: true,
+        from: 2,
+        to: 3,
+        verified: 2,
+      });
+      expect(await verify(eastAuditor, '?to=2')).toMatchObject({ intact: true, to: 2, verified: 2 });
+    });
+
+    it('finds one flipped byte in a stored record, at its sequence', async () => {
+      const original = await storedText(east.tenantId, 2);
+      const subject = (JSON.parse(original) as AuditEvent).subject;
+      const flipped = subject.slice(0, -1) + (subject.endsWith('0') ? '1' : '0');
+      await storeText(east.tenantId, 2, original.replace(subject, flipped));
+      try {
+        const answer = await verify(east.adminKey);
+        expect(answer).toMatchObject({ intact: false, verified: 1, to: 1 });
+        expect(answer.firstBreak).toMatchObject({ sequence: 2, reason: 'digest-mismatch' });
+      } finally {
+        await storeText(east.tenantId, 2, original);
+      }
+      expect(await verify(east.adminKey)).toMatchObject({ intact: true, verified: 3 });
+    });
+
+    it('finds a deleted record, and one cut off the end', async () => {
+      for (const sequence of [2, 3]) {
+        const original = await storedText(east.tenantId, sequence);
+        await sql`delete from audit_records where tenant_id = ${east.tenantId} and sequence = ${sequence}`.execute(
+          h.db,
+        );
+        try {
+          const answer = await verify(east.adminKey);
+          expect(answer).toMatchObject({ intact: false, verified: sequence - 1 });
+          expect(answer.firstBreak).toMatchObject({ sequence, reason: 'missing-record' });
+        } finally {
+          await sql`insert into audit_records (tenant_id, sequence, record)
+            values (${east.tenantId}, ${sequence}, ${original}::jsonb)`.execute(h.db);
+        }
+      }
+      expect(await verify(east.adminKey)).toMatchObject({ intact: true, verified: 3 });
+    });
+
+    it("never reads another tenant's chain, and refuses its record in the tenant's place", async () => {
+      // West's chain broken: east's answer does not change, west's names the break.
+      const westFirst = await storedText(west.tenantId, 1);
+      await storeText(
+        west.tenantId,
+        1,
+        westFirst.replace('privacy.occupancy-opened', 'privacy.occupancy-closed'),
+      );
+      try {
+        expect(await verify(east.adminKey)).toMatchObject({
+          tenantId: east.tenantId,
+          intact: true,
+          verified: 3,
+        });
+        expect((await verify(west.adminKey)).firstBreak).toMatchObject({
+          sequence: 1,
+          reason: 'digest-mismatch',
+        });
+      } finally {
+        await storeText(west.tenantId, 1, westFirst);
+      }
+      expect(await verify(west.adminKey)).toMatchObject({
+        tenantId: west.tenantId,
+        intact: true,
+        verified: 2,
+      });
+
+      // West's intact record copied over east's: valid on its own, but not east's.
+      const eastFirst = await storedText(east.tenantId, 1);
+      await storeText(east.tenantId, 1, westFirst);
+      try {
+        expect((await verify(east.adminKey)).firstBreak).toMatchObject({
+          sequence: 1,
+          reason: 'misplaced-record',
+        });
+      } finally {
+        await storeText(east.tenantId, 1, eastFirst);
+      }
+    });
+
+    it('refuses a bad range (400) and a caller without a key (401)', async () => {
+      const backwards = await h.request('GET', '/v1/audit/verify?from=3&to=2', { key: east.adminKey });
+      expect(backwards.status).toBe(400);
+      expect(backwards.body).toMatchObject({ code: 'INVALID_REQUEST' });
+      expect((await h.request('GET', '/v1/audit/verify?from=x', { key: east.adminKey })).status).toBe(400);
+      expect((await h.request('GET', '/v1/audit/verify')).status).toBe(401);
+    });
   });
 });

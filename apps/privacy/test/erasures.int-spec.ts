@@ -25,7 +25,7 @@ import {
   checkCertificateSignature,
   signCertificate,
 } from '../src/erasures/erasure-certificate';
-import { RetentionExpiry } from '../src/erasures/retention-expiry';
+import { RetentionExpiry } from '../src/retention/retention-expiry';
 import { runVerifyErasure } from '../src/erasures/verify-erasure-cli';
 import { EnrollmentProcess, PrivacyHarness, TopicTap, testKafka, waitUntil } from './privacy-test-kit';
 

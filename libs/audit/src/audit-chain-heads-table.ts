@@ -17,10 +17,39 @@ export interface AuditChainHeadsTable {
   /** bigint: read back as a string. */
   sequence: ColumnType<string, number, number>;
   digest: string;
+  /**
+   * Where the stored records begin: the head when `audit_records` was created (records up to it went to
+   * audit.events.v1 only), the empty chain for a tenant whose chain began later.
+   */
+  anchor_sequence: ColumnType<string, number | undefined, never>;
+  anchor_digest: ColumnType<string, string | undefined, never>;
+}
+
+/**
+ * Every record of the chain as chained, stored in the transaction that appends it, so the service can
+ * recompute a tenant's chain (GET /v1/audit/verify) without replaying Kafka:
+ *
+ *   create table audit_records (
+ *     tenant_id text not null,
+ *     sequence bigint not null,
+ *     record jsonb not null,
+ *     primary key (tenant_id, sequence)
+ *   )
+ *   alter table audit_chain_heads
+ *     add column anchor_sequence bigint not null default 0,
+ *     add column anchor_digest text not null default '<GENESIS_DIGEST>'
+ *   update audit_chain_heads set anchor_sequence = sequence, anchor_digest = digest
+ */
+export interface AuditRecordsTable {
+  tenant_id: string;
+  sequence: ColumnType<string, number, never>;
+  /** The AuditEvent; read back parsed, written as JSON text. */
+  record: ColumnType<unknown, string, never>;
 }
 
 export interface AuditChainDb {
   audit_chain_heads: AuditChainHeadsTable;
+  audit_records: AuditRecordsTable;
 }
 
 export interface AuditChainTableOptions {

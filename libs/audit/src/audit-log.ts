@@ -18,8 +18,8 @@ export interface AuditOutbox<DB> {
 
 /**
  * Appends security-relevant actions to the tenant's hash chain, in the caller's transaction: the head
- * is locked, the records chained from it, the new head saved and the records put in the outbox, so
- * they exist if and only if the change they record commits.
+ * is locked, the records chained from it, the new head saved, the records stored beside it (for
+ * verification) and put in the outbox, so they exist if and only if the change they record commits.
  */
 export class AuditLog<DB extends AuditChainDb = AuditChainDb> {
   constructor(
@@ -37,6 +37,7 @@ export class AuditLog<DB extends AuditChainDb = AuditChainDb> {
     const head = await this.heads.lockHead(executor, tenantId);
     const chained = chainAuditEvents(tenantId, head, entries, now);
     await this.heads.saveHead(executor, tenantId, chained.head);
+    await this.heads.storeRecords(executor, chained.events);
     await this.outbox.enqueue(executor, AUDIT_EVENTS, chained.events);
     // The records as chained: a caller that must prove its steps (an erasure certificate) keeps them.
     return chained.events;

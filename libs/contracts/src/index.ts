@@ -35,4 +35,6 @@ export * from './http/factory-credential-routes';
 export * from './http/ota-operator-routes';
 export * from './http/ota-campaign-routes';
 export * from './http/ota-device-routes';
+export * from './http/audit-routes';
+export * from './http/privacy-retention-routes';
 export * from './http/routes';

@@ -1,5 +1,5 @@
 import type { ColumnType, Generated, Kysely, Selectable } from 'kysely';
-import type { AuditChainHeadsTable } from '@meterkeep/audit';
+import type { AuditChainHeadsTable, AuditRecordsTable } from '@meterkeep/audit';
 import type { Role } from '@meterkeep/service-runtime';
 import type { DeviceState } from '../devices/device-state-machine';
 import type { OutboxTable } from '@meterkeep/outbox';
@@ -105,6 +105,7 @@ export interface EnrollmentDb {
   enrollment_uploads: EnrollmentUploadsTable;
   outbox: OutboxTable;
   audit_chain_heads: AuditChainHeadsTable;
+  audit_records: AuditRecordsTable;
   processed_events: ProcessedEventsTable;
 }
 

@@ -1,5 +1,15 @@
+import { Module } from '@nestjs/common';
 import { AuditModule as SharedAuditModule } from '@meterkeep/audit/nest';
+import { DATABASE } from '@meterkeep/db/nest';
 import { OutboxRepository } from '../outbox/outbox.repository';
+import { AuditController } from './audit.controller';
 
-/** OTA distributor's audit log (@meterkeep/audit): the `audit_chain_heads` table of its own schema. */
-export const AuditModule = SharedAuditModule.forRoot({ outbox: OutboxRepository });
+/**
+ * The OTA distributor's audit log (@meterkeep/audit): the `audit_chain_heads` and `audit_records` tables of its
+ * own schema, and GET /v1/audit/verify over them.
+ */
+@Module({
+  imports: [SharedAuditModule.forRoot({ outbox: OutboxRepository, database: DATABASE })],
+  controllers: [AuditController],
+})
+export class AuditModule {}

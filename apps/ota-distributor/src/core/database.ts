@@ -1,5 +1,5 @@
 import type { ColumnType, Generated, Kysely, Selectable } from 'kysely';
-import type { AuditChainHeadsTable } from '@meterkeep/audit';
+import type { AuditChainHeadsTable, AuditRecordsTable } from '@meterkeep/audit';
 import type { OtaComponentId, OtaExecutionState, signedDirective } from '@meterkeep/contracts';
 import type { z } from 'zod';
 import type { OutboxTable } from '@meterkeep/outbox';
@@ -302,6 +302,7 @@ export interface OtaDb {
   manifest_components: ManifestComponentsTable;
   outbox: OutboxTable;
   audit_chain_heads: AuditChainHeadsTable;
+  audit_records: AuditRecordsTable;
 }
 
 /** The service's database, or a transaction on it: repositories take either. */

@@ -1,5 +1,5 @@
 import type { ColumnType, Kysely, Selectable } from 'kysely';
-import type { AuditChainHeadsTable } from '@meterkeep/audit';
+import type { AuditChainHeadsTable, AuditRecordsTable } from '@meterkeep/audit';
 import type { OutboxTable } from '@meterkeep/outbox';
 
 /** Written as a Date or ISO string, read back as a Date. */
@@ -173,7 +173,29 @@ export interface ErasureCertificatesTable {
   issued_at: Timestamp;
 }
 
+/** A tenant's retention period per purpose (retention/). */
+export interface RetentionSchedulesTable {
+  tenant_id: string;
+  purpose: string;
+  retain_days: number;
+  legal_basis: string;
+  reference: string;
+  updated_at: Timestamp;
+  updated_by: string;
+}
+
+/** The retention-expiry job's batch certificates, signed as erasure certificates are. */
+export interface RetentionCertificatesTable {
+  certificate_id: string;
+  tenant_id: string;
+  document: ColumnType<unknown, string, never>;
+  digest: string;
+  issued_at: Timestamp;
+}
+
 export interface PrivacyDb {
+  retention_schedules: RetentionSchedulesTable;
+  retention_certificates: RetentionCertificatesTable;
   release_readings: ReleaseReadingsTable;
   released_windows: ReleasedWindowsTable;
   release_keys: ReleaseKeysTable;
@@ -186,6 +208,7 @@ export interface PrivacyDb {
   consents: ConsentsTable;
   outbox: OutboxTable;
   audit_chain_heads: AuditChainHeadsTable;
+  audit_records: AuditRecordsTable;
 }
 
 /** The service's database, or a transaction on it: repositories take either. */

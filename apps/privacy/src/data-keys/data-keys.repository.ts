@@ -113,16 +113,22 @@ export class DataKeysRepository {
       .executeTakeFirst();
   }
 
-  /** Live retention keys whose date has come: the expiry sweep destroys them. */
-  retentionKeysDue(now: Date, limit: number): Promise<DataKeyRow[]> {
-    return this.db
+  /**
+   * Live retention keys whose date has come, locked for the caller's transaction; rows another replica's
+   * batch holds are skipped, so concurrent expiry jobs take disjoint batches.
+   */
+  lockRetentionKeysDue(trx: Executor, now: Date, limit: number): Promise<DataKeyRow[]> {
+    return trx
       .selectFrom('data_keys')
       .selectAll()
       .where('purpose', 'is not', null)
       .where('destroyed_at', 'is', null)
       .where('retain_until', '<=', now)
       .orderBy('retain_until')
+      .orderBy('key_id')
       .limit(limit)
+      .forUpdate()
+      .skipLocked()
       .execute();
   }
 

@@ -131,12 +131,29 @@ export function certificateDigest(certificate: SignedErasureCertificate): string
   return `sha256:${createHash('sha256').update(canonicalBytes(certificate)).digest('hex')}`;
 }
 
+export interface DocumentSignature {
+  alg: 'ES256';
+  keyId: string;
+  value: string;
+}
+
+/**
+ * ES256 by the certificate key over the RFC 8785 form of a document without its `signature` member:
+ * erasure certificates and the retention job's batch certificates alike.
+ */
+export function signDocument<T extends object>(
+  unsigned: T,
+  privateKey: KeyObject,
+): T & { signature: DocumentSignature } {
+  const value = signEs256(privateKey, canonicalBytes(unsigned)).toString('base64url');
+  return { ...unsigned, signature: { alg: 'ES256', keyId: keyIdOf(privateKey), value } };
+}
+
 export function signCertificate(
   certificate: UnsignedErasureCertificate,
   privateKey: KeyObject,
 ): SignedErasureCertificate {
-  const value = signEs256(privateKey, certificateSigningBytes(certificate)).toString('base64url');
-  return { ...certificate, signature: { alg: 'ES256', keyId: keyIdOf(privateKey), value } };
+  return signDocument(certificate, privateKey);
 }
 
 /** Reads the certificate key (PKCS#8 or SEC1 PEM, P-256); the key id is SHA-256 of its public SPKI. */

@@ -8,6 +8,7 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiTags,
+  ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import {
   ANY_ROLE,
@@ -56,6 +57,11 @@ export class ErasuresController {
   @ApiAcceptedResponse({ schema: ref('Erasure') })
   @ApiBadRequestResponse(errorResponse('INVALID_REQUEST, RETENTION_IN_PAST'))
   @ApiNotFoundResponse(errorResponse('SUBJECT_NOT_FOUND: no occupancy of this tenant names the subject'))
+  @ApiUnprocessableEntityResponse(
+    errorResponse(
+      'RETENTION_SCHEDULE_MISSING: a retention left its date or basis to a schedule the tenant has not set',
+    ),
+  )
   request(
     @CurrentCaller() caller: Caller,
     @Param('subjectRef', subjectPipe) subjectRef: string,

@@ -4,6 +4,7 @@ export type ErasureErrorCode =
   | 'SUBJECT_NOT_FOUND'
   | 'ERASURE_NOT_FOUND'
   | 'RETENTION_IN_PAST'
+  | 'RETENTION_SCHEDULE_MISSING'
   | 'ERASURE_NOT_FAILED'
   | 'CERTIFICATE_NOT_READY';
 
@@ -14,6 +15,14 @@ export const ErasureErrors = {
   notFound: () => new DomainError('not-found', 'ERASURE_NOT_FOUND', 'No such erasure'),
   retentionInPast: (purpose: string) =>
     new DomainError('invalid', 'RETENTION_IN_PAST', 'A retention must end in the future', { purpose }),
+  /** A retention left a member out and the tenant has no schedule for its purpose to take it from. */
+  retentionScheduleMissing: (purpose: string) =>
+    new DomainError(
+      'unprocessable',
+      'RETENTION_SCHEDULE_MISSING',
+      'A retention without retainUntil, legalBasis or reference needs a retention schedule for its purpose',
+      { purpose },
+    ),
   /** Only a FAILED saga is retried; a running one retries its missing confirmations by itself. */
   notFailed: (state: string) =>
     new DomainError('conflict', 'ERASURE_NOT_FAILED', 'Only a failed erasure can be retried', { state }),

@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { DataKeysModule } from '../data-keys/data-keys.module';
 import { ReleaseKeysModule } from '../release/release-keys.module';
+import { RetentionModule } from '../retention/retention.module';
 import {
   CONFIRMATIONS_GROUP,
   ErasureConfirmationsConsumer,
@@ -12,18 +13,17 @@ import { ErasuresRepository } from './erasures.repository';
 import { GetErasureUseCase } from './get-erasure.use-case';
 import { ReadingsInventory } from './readings-inventory';
 import { RequestErasureUseCase } from './request-erasure.use-case';
-import { RetentionExpiry } from './retention-expiry';
 import { RetryErasureUseCase } from './retry-erasure.use-case';
 // Registers RequestErasure and Erasure for the OpenAPI document.
 import './erasures.schemas';
 
-/** Erasure sagas (Art. 17), their certificates, and the expiry of retention keys. */
+/** Erasure sagas (Art. 17) and their certificates; retention keys take their dates from retention/. */
 @Module({})
 export class ErasuresModule {
   static forRoot(options: { schema?: string } = {}): DynamicModule {
     return {
       module: ErasuresModule,
-      imports: [DataKeysModule, ReleaseKeysModule],
+      imports: [DataKeysModule, ReleaseKeysModule, RetentionModule],
       controllers: [ErasuresController],
       providers: [
         ErasuresRepository,
@@ -32,7 +32,6 @@ export class ErasuresModule {
         RequestErasureUseCase,
         GetErasureUseCase,
         RetryErasureUseCase,
-        RetentionExpiry,
         ErasureConfirmationsConsumer,
         { provide: CONFIRMATIONS_GROUP, useValue: confirmationsGroupFor(options.schema) },
       ],

@@ -15,7 +15,8 @@ export const ErasureIdParam = z.string().regex(/^er-[0-9a-f-]{36}$/, 'erasure id
 /**
  * Something the tenant must keep despite the erasure (Art. 17(3)(b) and the like): kept under a retention
  * key of its own per occupancy, destroyed automatically at `retainUntil`. Which law applies is the
- * tenant's (its DPO's) to state; nothing about it is hard-coded.
+ * tenant's (its DPO's) to state; nothing about it is hard-coded. What the request leaves out comes from
+ * the tenant's retention schedule for the purpose (PUT /v1/retention-schedules/{purpose}).
  */
 export const RetentionSchema = z.strictObject({
   purpose: consentPurpose.describe('The purpose the data is kept for, e.g. billing or settlement'),
@@ -24,11 +25,21 @@ export const RetentionSchema = z.strictObject({
     .string()
     .min(1)
     .max(200)
-    .describe('As the tenant states it, e.g. "GDPR Art. 17(3)(b): statutory billing records"'),
-  reference: z.string().min(1).max(200).describe("The tenant's reference for the obligation"),
-  retainUntil: instant.describe('When the retention key is destroyed (ISO 8601, in the future)'),
+    .optional()
+    .describe('As the tenant states it, e.g. "GDPR Art. 17(3)(b)"; the schedule\'s if absent'),
+  reference: z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe("The tenant's reference for the obligation; the schedule's if absent"),
+  retainUntil: instant
+    .optional()
+    .describe('When the retention key is destroyed (ISO 8601, in the future); now + the schedule if absent'),
 });
-export type Retention = z.infer<typeof RetentionSchema>;
+export type RetentionRequest = z.infer<typeof RetentionSchema>;
+/** A retention with every member resolved (from the request, else the tenant's schedule). */
+export type Retention = Required<RetentionRequest>;
 
 export const RequestErasureSchema = apiSchema(
   'RequestErasure',

@@ -8,7 +8,12 @@ import { ErasureSaga } from './erasure-saga';
 import { toErasureView } from './erasure.view';
 import { ErasureErrors } from './erasures.errors';
 import { ErasuresRepository } from './erasures.repository';
-import type { ErasureView, RequestErasureBody } from './erasures.schemas';
+import type { ErasureView, RequestErasureBody, RetentionRequest } from './erasures.schemas';
+import { RetentionSchedulesRepository } from '../retention/retention-schedules.repository';
+
+const DAY_MS = 24 * 3600 * 1000;
+/** Stands for a member the request left to the schedule, in the scope digest. */
+const FROM_SCHEDULE = '(schedule)';
 
 /**
  * Art. 17: records the request (REQUESTED) for the subject's occupancies as they are now, audited, and
@@ -22,21 +27,25 @@ export class RequestErasureUseCase {
     private readonly saga: ErasureSaga,
     private readonly audit: AuditLog,
     private readonly transactions: Transactions,
+    private readonly schedules: RetentionSchedulesRepository,
   ) {}
 
   async execute(caller: Caller, subjectRef: string, body: RequestErasureBody): Promise<ErasureView> {
     const now = new Date();
-    for (const retention of body.retain)
-      if (retention.retainUntil <= now) throw ErasureErrors.retentionInPast(retention.purpose);
-    const retentions: StoredRetention[] = body.retain.map((r) => ({
-      ...r,
-      retainUntil: r.retainUntil.toISOString(),
+    const retentions = await this.resolveRetentions(caller.tenantId, body.retain, now);
+    // Over the request as sent: a repeat that leaves the dates to the schedule finds the first erasure.
+    const requested: StoredRetention[] = body.retain.map((r) => ({
+      purpose: r.purpose,
+      granularity: r.granularity,
+      legalBasis: r.legalBasis ?? FROM_SCHEDULE,
+      reference: r.reference ?? FROM_SCHEDULE,
+      retainUntil: r.retainUntil?.toISOString() ?? FROM_SCHEDULE,
     }));
     const erasureId = await this.transactions.run(async (trx) => {
       const occupancies = await this.erasures.subjectOccupancies(trx, caller.tenantId, subjectRef);
       if (occupancies.length === 0) throw ErasureErrors.subjectNotFound();
       const occupancyIds = occupancies.map((o) => o.occupancy_id);
-      const digest = scopeDigest(occupancyIds, retentions);
+      const digest = scopeDigest(occupancyIds, requested);
       const existing = await this.erasures.findByScope(trx, caller.tenantId, subjectRef, digest);
       if (existing) return existing.erasure_id;
       const id = `er-${randomUUID()}`;
@@ -72,6 +81,30 @@ export class RequestErasureUseCase {
     });
     void this.saga.kick(erasureId);
     return this.view(caller.tenantId, erasureId);
+  }
+
+  /** Each retention complete: what the request leaves out comes from the tenant's schedule for it. */
+  private async resolveRetentions(
+    tenantId: string,
+    retain: readonly RetentionRequest[],
+    now: Date,
+  ): Promise<StoredRetention[]> {
+    const resolved: StoredRetention[] = [];
+    for (const r of retain) {
+      const complete = r.retainUntil && r.legalBasis && r.reference;
+      const schedule = complete ? undefined : await this.schedules.find(tenantId, r.purpose);
+      if (!complete && !schedule) throw ErasureErrors.retentionScheduleMissing(r.purpose);
+      const retainUntil = r.retainUntil ?? new Date(now.getTime() + schedule!.retain_days * DAY_MS);
+      if (retainUntil <= now) throw ErasureErrors.retentionInPast(r.purpose);
+      resolved.push({
+        purpose: r.purpose,
+        granularity: r.granularity,
+        legalBasis: r.legalBasis ?? schedule!.legal_basis,
+        reference: r.reference ?? schedule!.reference,
+        retainUntil: retainUntil.toISOString(),
+      });
+    }
+    return resolved;
   }
 
   private async view(tenantId: string, erasureId: string): Promise<ErasureView> {

@@ -7,6 +7,8 @@ import { addOutboxTraceContext } from './0005_add_outbox_trace_context';
 import { createReleaseGate } from './0006_create_release_gate';
 import { createErasures } from './0007_create_erasures';
 import { releaseKeysDestroyable } from './0008_release_keys_destroyable';
+import { createAuditRecords } from './0009_create_audit_records';
+import { createRetentionSchedules } from './0010_create_retention_schedules';
 
 /** Versioned migrations of the privacy schema, applied in name order at start-up. */
 export const migrations: MigrationSet = {
@@ -18,4 +20,6 @@ export const migrations: MigrationSet = {
   '0006_create_release_gate': createReleaseGate,
   '0007_create_erasures': createErasures,
   '0008_release_keys_destroyable': releaseKeysDestroyable,
+  '0009_create_audit_records': createAuditRecords,
+  '0010_create_retention_schedules': createRetentionSchedules,
 };

@@ -1,3 +1,5 @@
+import { AUDIT_ROUTES } from './audit-routes';
+import { PRIVACY_RETENTION_ROUTES } from './privacy-retention-routes';
 import {
   CERTIFICATE_BOOTSTRAP,
   CERTIFICATE_RENEWAL,
@@ -35,4 +37,6 @@ export const ALL_HTTP_ROUTES: readonly HttpRouteContract[] = [
   ...OTA_OPERATOR_ROUTES,
   ...OTA_CAMPAIGN_ROUTES,
   ...OTA_DEVICE_ROUTES,
+  ...AUDIT_ROUTES,
+  ...PRIVACY_RETENTION_ROUTES,
 ];
