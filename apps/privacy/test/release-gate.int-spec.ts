@@ -294,7 +294,14 @@ describe('privacy: the release gate from raw Kafka', () => {
       30_000,
     );
     expect(again!.json.keyId).not.toBe(shredded!.key_id);
-    const after = await releaseKeys(occupancyId, recipient);
+    // Produced before its transaction commits (a failed produce rolls the release back): wait for it.
+    const after = await waitUntil(
+      async () => {
+        const keys = await releaseKeys(occupancyId, recipient);
+        return keys.length === 2 ? keys : undefined;
+      },
+      { timeoutMs: 10_000, description: 'the new release key committed' },
+    );
     expect(after.map((k) => [k.key_id, k.wrapped_key === null])).toEqual(
       expect.arrayContaining([
         [shredded!.key_id, true],
