@@ -42,6 +42,7 @@ import {
   type RequestOptions,
 } from '@meterkeep/testing';
 import { AppModule, deviceEventsTransport } from '../src/app.module';
+import { CheckInViews } from '../src/executions/check-in-views';
 import { OtaDistributorConfig } from '../src/config';
 import type { OtaDb } from '../src/core/database';
 import { configureHttp } from '../src/configure-http';
@@ -90,6 +91,13 @@ export interface OtaOptions {
    * mutual TLS (the use-case suites; device-edge.int-spec tests the real edge).
    */
   testMeterHeader?: boolean;
+  /**
+   * Another harness's schema, to run as a second replica of the same distributor (its migrations ran
+   * already; the schema stays when this one stops).
+   */
+  replicaOf?: OtaHarness;
+  /** How soon the check-in views' listener reconnects after a loss. */
+  checkInReconnectMs?: number;
 }
 
 /** The OTA distributor started in-process on port 0, with its own schema and firmware bucket. */
@@ -99,6 +107,8 @@ export class OtaHarness {
   private constructor(
     readonly service: RunningService,
     readonly schema: string,
+    /** Whether the schema is this harness's to drop (not a second replica's). */
+    private readonly ownsSchema: boolean,
     readonly bucket: string,
     /** Every line the service logged, as JSON text. */
     readonly logs: string[],
@@ -110,6 +120,11 @@ export class OtaHarness {
 
   get url(): string {
     return this.service.url;
+  }
+
+  /** The replica's in-memory check-in views. */
+  get checkInViews(): CheckInViews {
+    return this.service.app.get(CheckInViews);
   }
 
   get db(): Kysely<OtaDb> {
@@ -141,9 +156,11 @@ export class OtaHarness {
     clock,
     followDeviceTopics,
     testMeterHeader = false,
+    replicaOf,
+    checkInReconnectMs,
   }: OtaOptions): Promise<OtaHarness> {
     const stack = stackEndpoints();
-    const schema = `ota_it_${letters(10)}`;
+    const schema = replicaOf?.schema ?? `ota_it_${letters(10)}`;
     // The service's directive key pair, in a temp dir of this run (the local stack keeps its own).
     const keyDir = mkdtempSync(join(tmpdir(), 'ota-it-directive-'));
     const directive = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -152,7 +169,7 @@ export class OtaHarness {
       directive.privateKey.export({ type: 'pkcs8', format: 'pem' }),
       { mode: 0o600 },
     );
-    const bucket = `ota-it-${letters(10)}`;
+    const bucket = replicaOf?.bucket ?? `ota-it-${letters(10)}`;
     const config = OtaDistributorConfig.parse({
       ...serviceStackEnv('ota-distributor'),
       KAFKA_CLIENT_ID: `ota-distributor-it-${letters(6)}`,
@@ -189,7 +206,12 @@ export class OtaHarness {
     for (const topic of [ENROLLMENT_DEVICES, DEVICE_LIFECYCLE])
       await startGroupAtEnd(kafka, groupId, topic.name);
     const meters = new TestMeters();
-    const appModule = AppModule.forRoot(config, logger, { schema, clock, followDeviceTopics });
+    const appModule = AppModule.forRoot(config, logger, {
+      schema,
+      clock,
+      followDeviceTopics,
+      checkInReconnectMs,
+    });
     const service = await startService({
       name: 'ota-distributor',
       module:
@@ -214,11 +236,11 @@ export class OtaHarness {
         app.use(envelopeBodyReader());
       },
     }).catch(async (error: unknown) => {
-      await dropSchema(schema);
+      if (!replicaOf) await dropSchema(schema);
       rmSync(keyDir, { recursive: true, force: true });
       throw error;
     });
-    return new OtaHarness(service, schema, bucket, logs, directive.publicKey, meters, keyDir);
+    return new OtaHarness(service, schema, !replicaOf, bucket, logs, directive.publicKey, meters, keyDir);
   }
 
   /** A meter of a tenant (key pair held by the test), not yet in the registry's projection. */
@@ -262,6 +284,8 @@ export class OtaHarness {
       },
       { timeoutMs: 30_000, description: `device ${deviceId} ${state} in the projection` },
     );
+    // Seen committed; and heard by this replica's check-in views.
+    await this.checkInViews.settle();
   }
 
   /** Enrolls devices as enrollment publishes them (ACTIVE, of `model`), and waits until projected. */
@@ -379,7 +403,7 @@ export class OtaHarness {
       if (this.producer) await (await this.producer).disconnect();
       await this.service.stop();
     } finally {
-      await dropSchema(this.schema);
+      if (this.ownsSchema) await dropSchema(this.schema);
       rmSync(this.keyDir, { recursive: true, force: true });
     }
   }

@@ -6,6 +6,7 @@ import { createCampaigns } from './0004_create_campaigns';
 import { addDeltaFallback } from './0005_add_delta_fallback';
 import { addOutboxTraceContext } from './0006_add_outbox_trace_context';
 import { campaignExecutions } from './0007_campaign_executions';
+import { checkInNotifications } from './0008_check_in_notifications';
 
 /** Versioned migrations of the ota-distributor schema, applied in name order at start-up. */
 export const migrations: MigrationSet = {
@@ -16,4 +17,5 @@ export const migrations: MigrationSet = {
   '0005_add_delta_fallback': addDeltaFallback,
   '0006_add_outbox_trace_context': addOutboxTraceContext,
   '0007_campaign_executions': campaignExecutions,
+  '0008_check_in_notifications': checkInNotifications,
 };
