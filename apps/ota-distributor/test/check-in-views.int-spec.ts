@@ -13,7 +13,7 @@ const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex
 const DAY = 24 * 3600 * 1000;
 const VENDOR = 'acme-meters';
 const rand = () => randomBytes(3).toString('hex');
-type CheckIn = { status: number; headers: Headers; body: OtaCheckInAnswer };
+type CheckIn = { status: number; headers: Headers; bytes: Buffer; body: OtaCheckInAnswer };
 
 describe('ota-distributor: check-in views cached per replica, invalidated across replicas', () => {
   let enrollment: EnrollmentProcess;
