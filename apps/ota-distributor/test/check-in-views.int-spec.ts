@@ -1,16 +1,14 @@
-import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FirmwareManifestView, OtaCheckInAnswer } from '@meterkeep/contracts';
-import { type FirmwareManifest, signManifest } from '@meterkeep/firmware';
-import { EnrollmentProcess, type OtaDeviceClient, OtaHarness, waitUntil } from './ota-test-kit';
+import { signManifest } from '@meterkeep/firmware';
+import { EnrollmentProcess, type OtaDeviceClient, OtaHarness, appManifest, waitUntil } from './ota-test-kit';
 
 // Issue #12: a 304 check-in answers from the replica's memory, and a change committed through ANOTHER
 // replica (its own process, pool and listener; one schema) is what the next check-in sees. Replica A
 // takes the operators' and the meters' writes, replica B answers the check-ins.
 
-const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
-const DAY = 24 * 3600 * 1000;
 const VENDOR = 'acme-meters';
 const rand = () => randomBytes(3).toString('hex');
 type CheckIn = { status: number; headers: Headers; bytes: Buffer; body: OtaCheckInAnswer };
@@ -28,24 +26,6 @@ describe('ota-distributor: check-in views cached per replica, invalidated across
   const bInstance = `it-replica-b-${rand()}`;
   let m1: FirmwareManifestView;
 
-  const manifest = (sequenceNumber: number): FirmwareManifest => ({
-    manifestVersion: 1,
-    sequenceNumber,
-    vendorId: VENDOR,
-    classId,
-    components: [
-      {
-        id: ['app'],
-        version: `1.${sequenceNumber}.0`,
-        format: 'raw',
-        digest: { alg: 'sha-256', value: sha256(image) },
-        size: image.length,
-      },
-    ],
-    issuedAt: new Date(Date.now() - 60_000).toISOString(),
-    expiresAt: new Date(Date.now() + 90 * DAY).toISOString(),
-    description: `release ${rand()}`,
-  });
   /** A meter enrolled (projected) and reachable on both replicas. */
   const meterOn = async (label: string) => {
     const deviceId = `MTR-views-${label}-${rand()}`;
@@ -97,7 +77,9 @@ describe('ota-distributor: check-in views cached per replica, invalidated across
       enrollment.key(tenantId, 'operator'),
     ]);
     await a.prepareRelease({ admin, operator, classId, vendorId: VENDOR, authority: root.publicKey, image });
-    const signed = signManifest(manifest(3), [{ privateKey: root.privateKey }]);
+    const signed = signManifest(appManifest({ vendorId: VENDOR, classId, image, sequenceNumber: 3 }), [
+      { privateKey: root.privateKey },
+    ]);
     const accepted = await fetch(`${a.url}/v1/firmware/manifests`, {
       method: 'POST',
       headers: { authorization: `Bearer ${operator}`, 'content-type': 'application/json' },

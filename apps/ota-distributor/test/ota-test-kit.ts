@@ -27,6 +27,7 @@ import {
   type TopicContract,
 } from '@meterkeep/contracts';
 import { createDatabase } from '@meterkeep/db';
+import type { FirmwareManifest } from '@meterkeep/firmware';
 import { DATABASE } from '@meterkeep/db/nest';
 import { EventProducer, type KafkaClient as Kafka, createKafkaClient, ensureTopics } from '@meterkeep/kafka';
 import { createLogger } from '@meterkeep/observability';
@@ -98,6 +99,34 @@ export interface OtaOptions {
   replicaOf?: OtaHarness;
   /** How soon the check-in views' listener reconnects after a loss. */
   checkInReconnectMs?: number;
+}
+
+/** A release's manifest of one raw `app` image (unsigned), valid from a minute ago for 90 days. */
+export function appManifest(release: {
+  vendorId: string;
+  classId: string;
+  image: Buffer;
+  sequenceNumber: number;
+}): FirmwareManifest {
+  const now = Date.now();
+  return {
+    manifestVersion: 1,
+    sequenceNumber: release.sequenceNumber,
+    vendorId: release.vendorId,
+    classId: release.classId,
+    components: [
+      {
+        id: ['app'],
+        version: `1.${release.sequenceNumber}.0`,
+        format: 'raw',
+        digest: { alg: 'sha-256', value: createHash('sha256').update(release.image).digest('hex') },
+        size: release.image.length,
+      },
+    ],
+    issuedAt: new Date(now - 60_000).toISOString(),
+    expiresAt: new Date(now + 90 * 24 * 3600 * 1000).toISOString(),
+    description: `release ${letters(6)}`,
+  };
 }
 
 /** The OTA distributor started in-process on port 0, with its own schema and firmware bucket. */
