@@ -116,6 +116,8 @@ const SHOWN_IN_CLEAR = new Set([
   'OTA_POLL_SECONDS',
   'OTA_DOWNLOAD_URL_TTL_SECONDS',
   'OTA_DOWNLOAD_URL_REISSUE_SECONDS',
+  // How many meters' check-in views a replica keeps in memory: a count.
+  'OTA_CHECK_IN_CACHE_ENTRIES',
 ]);
 
 /** Values that carry the marker where a credential sits in a URL. */

@@ -34,6 +34,8 @@ import { DEVICE_API_SETTINGS, type DeviceApiSettings, loadDirectiveKey } from '.
 import { type Clock, DEVICE_EDGE_CLOCK } from './device-api/device-edge';
 import { DeviceClassesModule } from './device-classes/device-classes.module';
 import { DevicesModule } from './devices/devices.module';
+import { CHECK_IN_VIEWS_SETTINGS, type CheckInViewsSettings } from './executions/check-in-views';
+import { CheckInViewsModule } from './executions/check-in-views.module';
 import type { FirmwareStorageOptions } from './images/firmware-store';
 import { ImagesModule } from './images/images.module';
 import { ManifestsModule } from './manifests/manifests.module';
@@ -56,6 +58,8 @@ export interface AppOptions {
   clock?: Clock;
   /** False: the device directory is not fed (tests of the "not known yet" answer). */
   followDeviceTopics?: boolean;
+  /** How soon the check-in views' listener reconnects after a loss (tests hold it down a while). */
+  checkInReconnectMs?: number;
 }
 
 @Module({})
@@ -97,6 +101,16 @@ export class AppModule {
             },
             { provide: DEVICE_EDGE_CLOCK, useValue: options.clock ?? (() => new Date()) },
             {
+              provide: CHECK_IN_VIEWS_SETTINGS,
+              useValue: {
+                url: config.DATABASE_URL,
+                schema: options.schema ?? SCHEMA,
+                maxEntries: config.OTA_CHECK_IN_CACHE_ENTRIES,
+                instanceId: config.OTA_INSTANCE_ID,
+                reconnectMs: options.checkInReconnectMs,
+              } satisfies CheckInViewsSettings,
+            },
+            {
               provide: DEVICE_API_SETTINGS,
               // Read and checked at start-up: a missing or wrong key stops the service, naming the variable.
               useFactory: (): DeviceApiSettings => ({
@@ -115,6 +129,7 @@ export class AppModule {
           peerChain: (socket) => peerCertificateChain(socket as Parameters<typeof peerCertificateChain>[0]),
           follow: options.followDeviceTopics ?? true,
         }),
+        CheckInViewsModule,
         OutboxModule,
         AuditModule,
         OperatorAuthModule.forRoot({ service: SERVICE_NAME, enrollmentUrl: config.ENROLLMENT_INTERNAL_URL }),

@@ -74,6 +74,13 @@ export const deviceApiEnv = {
     .min(30)
     .max(7 * 24 * 3600)
     .default(300),
+  /**
+   * Meters' check-in views each replica keeps in memory (least recently used out first), so a 304
+   * touches no database; 0 turns it off. Size it to the meters a replica serves: a meter polling less
+   * often than the cache turns over never hits it. About 2 KiB each: 50,000 is ~100 MiB of the
+   * 512 MiB the manifests allow.
+   */
+  OTA_CHECK_IN_CACHE_ENTRIES: z.coerce.number().int().min(0).max(10_000_000).default(50_000),
   /** Life of a presigned download URL (AWS's range, 60–3,600 s). */
   OTA_DOWNLOAD_URL_TTL_SECONDS: z.coerce
     .number()

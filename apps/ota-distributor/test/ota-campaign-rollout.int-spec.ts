@@ -11,13 +11,14 @@ import {
   type OtaCampaignView,
   type OtaCheckInAnswer,
 } from '@meterkeep/contracts';
-import { type FirmwareManifest, signManifest, signReceipt } from '@meterkeep/firmware';
+import { signManifest, signReceipt } from '@meterkeep/firmware';
 import { planMembership } from '../src/campaigns/domain/membership';
 import {
   EnrollmentProcess,
   type OtaDeviceClient,
   OtaHarness,
   type TestMeter,
+  appManifest,
   TopicTap,
   testKafka,
   waitUntil,
@@ -29,7 +30,6 @@ import {
 // ota.device-status.v2 through the outbox; counters read from the API and held to a recount.
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
-const DAY = 24 * 3600 * 1000;
 const VENDOR = 'acme-meters';
 const rand = () => randomBytes(3).toString('hex');
 type Refusal = Partial<HttpErrorBody>;
@@ -55,24 +55,8 @@ describe('ota-distributor: campaigns from approval to rollout, halt and cancel',
   let m2: FirmwareManifestView;
   const meters = new Map<string, { meter: TestMeter; device: OtaDeviceClient }>();
 
-  const manifest = (sequenceNumber: number): FirmwareManifest => ({
-    manifestVersion: 1,
-    sequenceNumber,
-    vendorId: VENDOR,
-    classId,
-    components: [
-      {
-        id: ['app'],
-        version: `1.${sequenceNumber}.0`,
-        format: 'raw',
-        digest: { alg: 'sha-256', value: sha256(image) },
-        size: image.length,
-      },
-    ],
-    issuedAt: new Date(Date.now() - 60_000).toISOString(),
-    expiresAt: new Date(Date.now() + 90 * DAY).toISOString(),
-    description: `release ${rand()}`,
-  });
+  const manifest = (sequenceNumber: number) =>
+    appManifest({ vendorId: VENDOR, classId, image, sequenceNumber });
   const act = (campaignId: string, verb: Verb, key = operator, json?: Record<string, unknown>) =>
     h.request<Answer>('POST', `/v1/campaigns/${campaignId}/${verb}`, {
       key,

@@ -1,4 +1,4 @@
-import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AUDIT_EVENTS,
@@ -10,14 +10,12 @@ import {
   type OtaCampaignView,
 } from '@meterkeep/contracts';
 import { type FirmwareManifest, signManifest } from '@meterkeep/firmware';
-import { EnrollmentProcess, OtaHarness, TopicTap, testKafka } from './ota-test-kit';
+import { EnrollmentProcess, OtaHarness, TopicTap, appManifest, testKafka } from './ota-test-kit';
 
 // Issue #13, spec §6.1 and §6.4: campaigns created as DRAFTs, submitted, approved or denied by
 // someone other than their creator, on the real stack (PostgreSQL, S3Proxy, Kafka, enrollment's key
 // introspection); events on ota.campaigns.v2 and the audit chain through the outbox.
 
-const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
-const DAY = 24 * 3600 * 1000;
 const VENDOR = 'acme-meters';
 const rand = () => randomBytes(3).toString('hex');
 type Refusal = Partial<HttpErrorBody>;
@@ -41,24 +39,7 @@ describe('ota-distributor: campaigns on the real stack', () => {
   let m2: FirmwareManifestView;
   let sequence = 20;
 
-  const manifest = (): FirmwareManifest => ({
-    manifestVersion: 1,
-    sequenceNumber: ++sequence,
-    vendorId: VENDOR,
-    classId,
-    components: [
-      {
-        id: ['app'],
-        version: `1.${sequence}.0`,
-        format: 'raw',
-        digest: { alg: 'sha-256', value: sha256(image) },
-        size: image.length,
-      },
-    ],
-    issuedAt: new Date(Date.now() - 60_000).toISOString(),
-    expiresAt: new Date(Date.now() + 90 * DAY).toISOString(),
-    description: `release ${rand()}`,
-  });
+  const manifest = () => appManifest({ vendorId: VENDOR, classId, image, sequenceNumber: ++sequence });
   async function accept(m: FirmwareManifest): Promise<FirmwareManifestView> {
     const signed = signManifest(m, [{ privateKey: root.privateKey }]);
     const response = await fetch(`${h.url}/v1/firmware/manifests`, {

@@ -27,6 +27,7 @@ import {
   type TopicContract,
 } from '@meterkeep/contracts';
 import { createDatabase } from '@meterkeep/db';
+import type { FirmwareManifest } from '@meterkeep/firmware';
 import { DATABASE } from '@meterkeep/db/nest';
 import { EventProducer, type KafkaClient as Kafka, createKafkaClient, ensureTopics } from '@meterkeep/kafka';
 import { createLogger } from '@meterkeep/observability';
@@ -42,6 +43,7 @@ import {
   type RequestOptions,
 } from '@meterkeep/testing';
 import { AppModule, deviceEventsTransport } from '../src/app.module';
+import { CheckInViews } from '../src/executions/check-in-views';
 import { OtaDistributorConfig } from '../src/config';
 import type { OtaDb } from '../src/core/database';
 import { configureHttp } from '../src/configure-http';
@@ -90,6 +92,41 @@ export interface OtaOptions {
    * mutual TLS (the use-case suites; device-edge.int-spec tests the real edge).
    */
   testMeterHeader?: boolean;
+  /**
+   * Another harness's schema, to run as a second replica of the same distributor (its migrations ran
+   * already; the schema stays when this one stops).
+   */
+  replicaOf?: OtaHarness;
+  /** How soon the check-in views' listener reconnects after a loss. */
+  checkInReconnectMs?: number;
+}
+
+/** A release's manifest of one raw `app` image (unsigned), valid from a minute ago for 90 days. */
+export function appManifest(release: {
+  vendorId: string;
+  classId: string;
+  image: Buffer;
+  sequenceNumber: number;
+}): FirmwareManifest {
+  const now = Date.now();
+  return {
+    manifestVersion: 1,
+    sequenceNumber: release.sequenceNumber,
+    vendorId: release.vendorId,
+    classId: release.classId,
+    components: [
+      {
+        id: ['app'],
+        version: `1.${release.sequenceNumber}.0`,
+        format: 'raw',
+        digest: { alg: 'sha-256', value: createHash('sha256').update(release.image).digest('hex') },
+        size: release.image.length,
+      },
+    ],
+    issuedAt: new Date(now - 60_000).toISOString(),
+    expiresAt: new Date(now + 90 * 24 * 3600 * 1000).toISOString(),
+    description: `release ${letters(6)}`,
+  };
 }
 
 /** The OTA distributor started in-process on port 0, with its own schema and firmware bucket. */
@@ -99,6 +136,8 @@ export class OtaHarness {
   private constructor(
     readonly service: RunningService,
     readonly schema: string,
+    /** Whether the schema is this harness's to drop (not a second replica's). */
+    private readonly ownsSchema: boolean,
     readonly bucket: string,
     /** Every line the service logged, as JSON text. */
     readonly logs: string[],
@@ -112,6 +151,11 @@ export class OtaHarness {
 
   get url(): string {
     return this.service.url;
+  }
+
+  /** The replica's in-memory check-in views. */
+  get checkInViews(): CheckInViews {
+    return this.service.app.get(CheckInViews);
   }
 
   get db(): Kysely<OtaDb> {
@@ -143,9 +187,11 @@ export class OtaHarness {
     clock,
     followDeviceTopics,
     testMeterHeader = false,
+    replicaOf,
+    checkInReconnectMs,
   }: OtaOptions): Promise<OtaHarness> {
     const stack = stackEndpoints();
-    const schema = `ota_it_${letters(10)}`;
+    const schema = replicaOf?.schema ?? `ota_it_${letters(10)}`;
     // The service's directive key pair, in a temp dir of this run (the local stack keeps its own).
     const keyDir = mkdtempSync(join(tmpdir(), 'ota-it-directive-'));
     const directive = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -154,7 +200,7 @@ export class OtaHarness {
       directive.privateKey.export({ type: 'pkcs8', format: 'pem' }),
       { mode: 0o600 },
     );
-    const bucket = `ota-it-${letters(10)}`;
+    const bucket = replicaOf?.bucket ?? `ota-it-${letters(10)}`;
     const config = OtaDistributorConfig.parse({
       ...serviceStackEnv('ota-distributor'),
       KAFKA_CLIENT_ID: `ota-distributor-it-${letters(6)}`,
@@ -191,7 +237,12 @@ export class OtaHarness {
     for (const topic of [ENROLLMENT_DEVICES, DEVICE_LIFECYCLE])
       await startGroupAtEnd(kafka, groupId, topic.name);
     const meters = new TestMeters();
-    const appModule = AppModule.forRoot(config, logger, { schema, clock, followDeviceTopics });
+    const appModule = AppModule.forRoot(config, logger, {
+      schema,
+      clock,
+      followDeviceTopics,
+      checkInReconnectMs,
+    });
     const service = await startService({
       name: 'ota-distributor',
       module:
@@ -216,11 +267,21 @@ export class OtaHarness {
         app.use(envelopeBodyReader());
       },
     }).catch(async (error: unknown) => {
-      await dropSchema(schema);
+      if (!replicaOf) await dropSchema(schema);
       rmSync(keyDir, { recursive: true, force: true });
       throw error;
     });
-    return new OtaHarness(service, schema, bucket, logs, directive.publicKey, meters, keyDir, groupId);
+    return new OtaHarness(
+      service,
+      schema,
+      !replicaOf,
+      bucket,
+      logs,
+      directive.publicKey,
+      meters,
+      keyDir,
+      groupId,
+    );
   }
 
   /** A meter of a tenant (key pair held by the test), not yet in the registry's projection. */
@@ -264,6 +325,8 @@ export class OtaHarness {
       },
       { timeoutMs: 30_000, description: `device ${deviceId} ${state} in the projection` },
     );
+    // Seen committed; and heard by this replica's check-in views.
+    await this.checkInViews.settle();
   }
 
   /** Enrolls devices as enrollment publishes them (ACTIVE, of `model`), and waits until projected. */
@@ -381,7 +444,7 @@ export class OtaHarness {
       if (this.producer) await (await this.producer).disconnect();
       await this.service.stop();
     } finally {
-      await dropSchema(this.schema);
+      if (this.ownsSchema) await dropSchema(this.schema);
       rmSync(this.keyDir, { recursive: true, force: true });
     }
   }

@@ -147,11 +147,19 @@ async function deployToFleet(platform, fleet) {
     // Sent as the exact signed bytes (operatorApi serialises only a plain application/json body).
     'application/json; charset=utf-8',
   );
-  const deployment = await must('POST', '/v1/firmware/deployments', {
-    manifestId: accepted.manifestId,
-    deviceIds: fleet.batch.endpointNames,
-  });
-  return deployment;
+  // The distributor's device projection follows enrollment's topics: on a loaded machine the last
+  // meters may not be ACTIVE there yet, which the deployment refuses (422 naming them); ask again.
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const answer = await api('POST', '/v1/firmware/deployments', {
+      manifestId: accepted.manifestId,
+      deviceIds: fleet.batch.endpointNames,
+    });
+    if (answer.status < 300) return answer.body;
+    if (answer.body?.code !== 'DEVICES_NOT_ELIGIBLE' || Date.now() > deadline)
+      throw new Error(`POST /v1/firmware/deployments: ${answer.status} ${JSON.stringify(answer.body)}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
 }
 
 /** One HTTPS request on a meter's own keep-alive mutual-TLS agent; resolves with status and JSON body. */

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { DeviceState, ExecutionRow } from '../core/database';
 
 /** Server-directed poll interval with ±10% jitter, so a fleet's polls spread out (never below 1 s). */
@@ -23,7 +23,8 @@ export function checkInEtag(
     reported.seq,
     reported.slot,
   ].join('|');
-  return `"${createHash('sha256').update(material).digest('base64url').slice(0, 27)}"`;
+  // One-shot hash: computed on every check-in, 304s included (a third of createHash's cost).
+  return `"${hash('sha256', material, 'base64url').slice(0, 27)}"`;
 }
 
 /** Whether an If-None-Match header names this ETag (a list, weak forms and `*` included). */

@@ -7,6 +7,7 @@ import { CampaignsRepository } from '../campaigns/campaigns.repository';
 import { type CheckInGate, checkInGate } from '../campaigns/domain/check-in-gate';
 import type { Executor, StoredDirective } from '../core/database';
 import { DevicesRepository } from '../devices/devices.repository';
+import { CheckInViews } from '../executions/check-in-views';
 import { isActive } from '../executions/execution-states';
 import {
   type CheckInView,
@@ -27,8 +28,9 @@ export type CheckInOutcome =
   | { status: 200; etag: string; pollAfterSeconds: number; answer: OtaCheckInAnswer };
 
 /**
- * A meter asks whether there is work for it (spec §6.2). One indexed read decides: when the ETag it
- * sent still matches and no directive needs issuing, 304 with no write. Otherwise a directive is issued
+ * A meter asks whether there is work for it (spec §6.2). Its check-in view decides, from memory unless
+ * a commit changed it since (CheckInViews): when the ETag it sent still matches and no directive needs
+ * issuing, 304 with no database read or write. Otherwise a directive is issued
  * (or re-issued when half its life is spent) for the meter's unfinished execution, unless the meter is
  * held (not ACTIVE in the registry): signed with the directive key, a new per-device counter and nonce,
  * the execution NOTIFIED on its first one (ota.device-status.v2), audited `ota.directive-issued`.
@@ -42,6 +44,7 @@ export type CheckInOutcome =
 export class CheckInUseCase {
   constructor(
     private readonly executions: ExecutionsRepository,
+    private readonly views: CheckInViews,
     private readonly devices: DevicesRepository,
     private readonly manifests: ManifestsRepository,
     private readonly deltas: DeltaEligibility,
@@ -59,7 +62,8 @@ export class CheckInUseCase {
   ): Promise<CheckInOutcome> {
     const now = new Date();
     const pollAfterSeconds = jitteredPollSeconds(this.settings.pollSeconds);
-    let view = await this.executions.checkInView(meter.tenantId, meter.deviceId);
+    // From memory while nothing changed it (CheckInViews); what changes it below is read again.
+    let view = await this.views.get(meter.tenantId, meter.deviceId);
     if (this.gate(view) === 'cancel') {
       await this.cancelExecution(meter, view.execution!.execution_id, now);
       view = await this.executions.checkInView(meter.tenantId, meter.deviceId);

@@ -7,6 +7,7 @@ import { addDeltaFallback } from './0005_add_delta_fallback';
 import { addOutboxTraceContext } from './0006_add_outbox_trace_context';
 import { campaignExecutions } from './0007_campaign_executions';
 import { createAuditRecords } from './0008_create_audit_records';
+import { checkInNotifications } from './0009_check_in_notifications';
 
 /** Versioned migrations of the ota-distributor schema, applied in name order at start-up. */
 export const migrations: MigrationSet = {
@@ -18,4 +19,5 @@ export const migrations: MigrationSet = {
   '0006_add_outbox_trace_context': addOutboxTraceContext,
   '0007_campaign_executions': campaignExecutions,
   '0008_create_audit_records': createAuditRecords,
+  '0009_check_in_notifications': checkInNotifications,
 };

@@ -9,6 +9,7 @@ import { DATABASE } from '@meterkeep/db/nest';
 import { EventProducer } from '@meterkeep/kafka';
 import { OutboxModule as SharedOutboxModule } from '@meterkeep/outbox/nest';
 import { LOGGER } from '@meterkeep/service-runtime';
+import { CheckInViews } from '../executions/check-in-views';
 
 /** The topics this service publishes through its outbox. */
 export const OUTBOX_TOPICS: readonly TopicContract[] = [
@@ -24,4 +25,6 @@ export const OutboxModule = SharedOutboxModule.forRoot({
   database: DATABASE,
   publisher: EventProducer,
   logger: LOGGER,
+  // A use case's commit returns once this replica's check-in views dropped what it changed.
+  afterCommit: CheckInViews,
 });

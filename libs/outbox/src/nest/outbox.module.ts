@@ -13,7 +13,7 @@ import type { Logger } from '@meterkeep/observability';
 import { type EventPublisher, OutboxRelay, type OutboxRelayOptions } from '../outbox-relay';
 import type { OutboxDb } from '../outbox-table';
 import { OutboxRepository } from '../outbox.repository';
-import { Transactions } from '../transactions';
+import { type AfterCommit, Transactions } from '../transactions';
 
 export interface OutboxModuleOptions extends Pick<
   OutboxRelayOptions<OutboxDb>,
@@ -27,6 +27,8 @@ export interface OutboxModuleOptions extends Pick<
   publisher: InjectionToken;
   /** Token of the service's logger. */
   logger: InjectionToken;
+  /** Token of an AfterCommit that every Transactions.run() waits for after its commit. */
+  afterCommit?: InjectionToken;
 }
 
 /** Starts the relay once the app is up, and drains it before the producer and the pool close. */
@@ -51,7 +53,7 @@ class OutboxLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdo
 @Module({})
 export class OutboxModule {
   static forRoot(options: OutboxModuleOptions): DynamicModule {
-    const { topics, database, publisher, logger, ...relayOptions } = options;
+    const { topics, database, publisher, logger, afterCommit, ...relayOptions } = options;
     return {
       module: OutboxModule,
       global: true,
@@ -77,8 +79,9 @@ export class OutboxModule {
         },
         {
           provide: Transactions,
-          useFactory: (db: Kysely<unknown>, relay: OutboxRelay) => new Transactions(db, relay),
-          inject: [database, OutboxRelay],
+          useFactory: (db: Kysely<unknown>, relay: OutboxRelay, committed?: AfterCommit) =>
+            new Transactions(db, relay, committed),
+          inject: [database, OutboxRelay, ...(afterCommit ? [afterCommit] : [])],
         },
         OutboxLifecycle,
       ],
