@@ -1,5 +1,5 @@
 import type { EventEnvelope, TopicContract } from '@meterkeep/contracts';
-import { type Logger, countMetric } from '@meterkeep/observability';
+import { type Logger, countMetric, startCounterAtZero } from '@meterkeep/observability';
 import { type Span, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { type Consumer, type EachMessagePayload, type Kafka, Partitioners, type Producer } from 'kafkajs';
 import { type RetryPolicy, backoffDelay, resolveRetryPolicy, sleep } from './backoff';
@@ -184,6 +184,14 @@ export class EventConsumer {
       this.currentState = 'stopped';
       throw error;
     }
+    // Its dead letters counted from 0, so the first one shows in increase() (the alert's expression).
+    startCounterAtZero(
+      'deadLetters',
+      this.topics.map((topic) => ({
+        'messaging.destination.name': topic,
+        'messaging.consumer.group.name': groupId,
+      })),
+    );
     this.lag = new ConsumerLagGauge(kafka, groupId, () => this.topics);
     this.lag.start();
     if (this.currentState === 'starting') this.currentState = 'running';
