@@ -13,7 +13,8 @@ import {
   PRIVACY_ERASURES,
   PRIVACY_OCCUPANCIES,
 } from '@meterkeep/contracts';
-import { type Logger, countMetric } from '@meterkeep/observability';
+import type { Logger } from '@meterkeep/observability';
+import { countErasure } from '../core/erasure-metrics';
 import { CONFIG, LOGGER } from '@meterkeep/service-runtime';
 import type { KeyObject } from 'node:crypto';
 import { AuditLog } from '../audit/audit-log';
@@ -287,7 +288,7 @@ export class ErasureSaga implements OnApplicationBootstrap, BeforeApplicationShu
           outcome: 'allowed',
           detail: { meterId: key.meter_id, occupancyId: occupancy.occupancyId, erasureId: row.erasure_id },
         });
-        countMetric('erasures', { 'meterkeep.erasure.kind': 'data-key' });
+        countErasure('data-key');
       }
       destroyed.push({
         keyId: key.key_id,
@@ -471,7 +472,7 @@ export class ErasureSaga implements OnApplicationBootstrap, BeforeApplicationShu
         last_error: null,
         ...audit,
       });
-      countMetric('erasures', { 'meterkeep.erasure.kind': 'certified' });
+      countErasure('certified');
       return true;
     });
   }

@@ -5,7 +5,8 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { PRIVACY_OCCUPANCIES } from '@meterkeep/contracts';
-import { type Logger, countMetric } from '@meterkeep/observability';
+import type { Logger } from '@meterkeep/observability';
+import { countErasure } from '../core/erasure-metrics';
 import { CONFIG, LOGGER } from '@meterkeep/service-runtime';
 import { AuditLog } from '../audit/audit-log';
 import type { PrivacyConfig } from '../config';
@@ -79,7 +80,7 @@ export class RetentionExpiry implements OnApplicationBootstrap, BeforeApplicatio
           ]);
         });
         destroyed.push(candidate.key_id);
-        countMetric('erasures', { 'meterkeep.erasure.kind': 'retention-expiry' });
+        countErasure('retention-expiry');
       }
     }
   }
