@@ -59,6 +59,7 @@ const rules = (
 interface Panel {
   title?: string;
   targets?: { expr?: string }[];
+  fieldConfig?: { defaults?: { unit?: string } };
   panels?: Panel[];
 }
 const dashboard = JSON.parse(read('deploy/observability/grafana-dashboard.json')) as {
@@ -129,6 +130,51 @@ describe('deploy/observability', () => {
       const names = metricNamesIn(expr);
       expect(names.length, `${where} names no metric`).toBeGreaterThan(0);
       for (const name of names) expect(exported.has(name), `${where}: ${name} is not exported`).toBe(true);
+    }
+  });
+
+  // Readiness answers 503 while a service starts or drains: probes are no clients' errors.
+  it('the 5xx error ratio (alert rule and dashboard) leaves the health routes out', () => {
+    const errorRatios = [
+      ...rules.filter((rule) => rule.alert === 'MeterkeepHighErrorRatio').map((rule) => rule.expr),
+      ...dashboardQueries.filter(({ expr }) => expr.includes('=~"5.."')).map(({ expr }) => expr),
+    ];
+    expect(errorRatios).toHaveLength(2);
+    for (const expr of errorRatios) {
+      const selectors = [...expr.matchAll(/http_server_request_duration_count\{([^}]*)\}/g)];
+      expect(selectors, expr).toHaveLength(2);
+      for (const [, labels] of selectors) expect(labels, expr).toContain('http_route!~"/health/.*"');
+    }
+  });
+
+  it('dashboard: each panel draws metrics of one unit (no seconds beside a share or a count)', () => {
+    const unitOf = new Map(
+      Object.values(METRICS).flatMap((definition) =>
+        prometheusSeries(definition).map((series) => [series, definition.unit] as const),
+      ),
+    );
+    for (const panel of panels(dashboard.panels)) {
+      const units = new Set(
+        (panel.targets ?? []).flatMap(({ expr }) =>
+          metricNamesIn(expr ?? '').map((name) => unitOf.get(name)),
+        ),
+      );
+      expect([...units], `panel "${panel.title}"`).toHaveLength(units.size === 0 ? 0 : 1);
+    }
+  });
+
+  it('dashboard: the heap limit is drawn only as what the heap used is a share of, not as a line of GiB', () => {
+    const withLimit = panels(dashboard.panels).filter((panel) =>
+      (panel.targets ?? []).some(({ expr }) => metricNamesIn(expr ?? '').includes('v8js_memory_heap_limit')),
+    );
+    expect(withLimit.length).toBeGreaterThan(0);
+    for (const panel of withLimit) {
+      expect(panel.fieldConfig?.defaults?.unit, panel.title).toBe('percentunit');
+      for (const { expr } of panel.targets ?? [])
+        expect(metricNamesIn(expr ?? ''), panel.title).toEqual([
+          'v8js_memory_heap_used',
+          'v8js_memory_heap_limit',
+        ]);
     }
   });
 

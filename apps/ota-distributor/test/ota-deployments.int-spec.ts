@@ -9,6 +9,7 @@ import {
   type FirmwareManifestView,
   OTA_DEVICE_REFUSALS,
   OTA_DEVICE_STATUS_V2,
+  OTA_EXECUTION_STATES,
   OTA_MAX_STATUS_REPORTS,
   type OtaCheckInAnswer,
   type OtaDeviceStatusV2Event,
@@ -209,6 +210,7 @@ describe('ota-distributor: deployments and the device API on the real stack', ()
   };
 
   let telemetry: Telemetry;
+  let statesAtStart: [string | undefined, number][] = [];
   const executionsIn = async (state: string) => {
     const text = await (await fetch((await telemetry.metricsEndpoint)!)).text();
     return samplesOf(parsePrometheusText(text), 'meterkeep_ota_executions_total', {
@@ -230,6 +232,11 @@ describe('ota-distributor: deployments and the device API on the real stack', ()
       // Short intervals keep the re-issue test quick; the defaults are the contract's.
       env: { OTA_DOWNLOAD_URL_REISSUE_SECONDS: '2', OTA_DOWNLOAD_URL_TTL_SECONDS: '60' },
     });
+    // Before any deployment: what the started service exports for its executions.
+    statesAtStart = samplesOf(
+      parsePrometheusText(await (await fetch((await telemetry.metricsEndpoint)!)).text()),
+      'meterkeep_ota_executions_total',
+    ).map((sample) => [sample.labels.meterkeep_ota_state, sample.value]);
     ({ tenantId, adminKey: admin } = await enrollment.tenant());
     other = await enrollment.tenant();
     [operator, auditor] = await Promise.all([
@@ -290,6 +297,10 @@ describe('ota-distributor: deployments and the device API on the real stack', ()
     await h?.stop();
     await enrollment?.stop();
     await telemetry?.shutdown();
+  });
+
+  it('starts the executions of every state at 0, so the first ones after a start show in rate()', () => {
+    expect(statesAtStart.sort()).toEqual(OTA_EXECUTION_STATES.map((state) => [state, 0]).sort());
   });
 
   describe('deployments (operator routes)', () => {

@@ -1,5 +1,5 @@
 import type { EventEnvelope, TopicContract } from '@meterkeep/contracts';
-import { type Logger, countMetric } from '@meterkeep/observability';
+import { type Logger, countMetric, startCounterAtZero } from '@meterkeep/observability';
 import { type Link, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import {
   type Consumer,
@@ -271,6 +271,14 @@ export class EventConsumer {
       this.currentState = 'stopped';
       throw error;
     }
+    // Its dead letters counted from 0, so the first one shows in increase() (the alert's expression).
+    startCounterAtZero(
+      'deadLetters',
+      this.topics.map((topic) => ({
+        'messaging.destination.name': topic,
+        'messaging.consumer.group.name': groupId,
+      })),
+    );
     this.lag = new ConsumerLagGauge(kafka, groupId, () => this.topics);
     this.lag.start();
     if (this.currentState === 'starting') this.currentState = 'running';

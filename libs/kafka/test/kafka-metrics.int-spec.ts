@@ -48,6 +48,24 @@ describe('Kafka metrics on the Prometheus endpoint', () => {
   });
   afterAll(() => telemetry?.shutdown());
 
+  it('starts the dead letters of each topic it consumes at 0, so the first one shows in increase()', async () => {
+    const contract = meterContract('metrics-zero');
+    await ensureTopics(kafka, [contract], { deadLetter: true });
+    const groupId = uniqueGroupId('metrics-zero');
+    const consumer = new EventConsumer({ kafka, groupId, logger: testLogger, ...fastConsumer }).subscribe(
+      contract,
+      () => Promise.resolve(),
+    );
+    await consumer.start();
+    cleanup.push(() => consumer.stop());
+    expect(
+      samplesOf(await scrape(), 'meterkeep_kafka_dead_letters_total', {
+        messaging_consumer_group_name: groupId,
+        messaging_destination_name: contract.name,
+      }).map((s) => s.value),
+    ).toEqual([0]);
+  });
+
   it('counts a dead-lettered record per source topic and group, and reports the lag per partition', async () => {
     const contract = meterContract('metrics');
     await ensureTopics(kafka, [contract], { deadLetter: true });
@@ -82,7 +100,8 @@ describe('Kafka metrics on the Prometheus endpoint', () => {
       messaging_destination_name: contract.name,
     };
     await waitUntil(
-      async () => samplesOf(await scrape(), 'meterkeep_kafka_dead_letters_total', labels).length === 1,
+      async () =>
+        samplesOf(await scrape(), 'meterkeep_kafka_dead_letters_total', labels).some((s) => s.value > 0),
       { description: 'the dead letter to be counted' },
     );
     expect(

@@ -9,6 +9,7 @@ import { createLogger, type Logger, type Telemetry } from '@meterkeep/observabil
 import { HttpExceptionFilter } from './errors/http-exception.filter';
 import { ServiceState } from './health/readiness';
 import { measureRequests } from './http/metrics.middleware';
+import { startOverloadCountersAtZero } from './http/overload-counters';
 import { traceRequests } from './http/trace.middleware';
 import { internalRouting } from './internal-listener/internal-routing.middleware';
 import { NestPinoLogger } from './logging/nest-logger';
@@ -46,6 +47,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     app.connectMicroservice({ strategy }, { inheritAppConfig: true });
   // Module init first: migrations run and topics exist before any consumer subscribes to them.
   await app.init();
+  startOverloadCountersAtZero(app);
   await app.startAllMicroservices();
   await app.listen(options.port, options.host);
   const address = (app.getHttpServer() as Server).address() as AddressInfo;

@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { Module, type OnModuleInit } from '@nestjs/common';
 import { CertificatesModule } from '../certificates/certificates.module';
 import { BootstrapCertificateMeterUseCase } from './bootstrap-certificate-meter.use-case';
 import { BootstrapPskMeterUseCase } from './bootstrap-psk-meter.use-case';
@@ -8,6 +8,7 @@ import { DeviceLookup } from './device-lookup';
 import { FactoryTrust } from './factory-trust';
 import { IssuePskNonceUseCase } from './issue-psk-nonce.use-case';
 import { NonceStore } from './nonce-store';
+import { startOnboardingCountersAtZero } from './onboarding-metrics';
 import { OperationalIssuance } from './operational-issuance';
 import { PskProofClient } from './psk-proof.client';
 import { RateLimiter } from './rate-limiter';
@@ -30,4 +31,8 @@ import { RenewCertificateUseCase } from './renew-certificate.use-case';
     RenewCertificateUseCase,
   ],
 })
-export class BootstrapModule {}
+export class BootstrapModule implements OnModuleInit {
+  onModuleInit(): void {
+    startOnboardingCountersAtZero();
+  }
+}

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { BOOTSTRAP_OPERATIONAL_CERTIFICATES, type DeviceLifecycleEvent } from '@meterkeep/contracts';
 import { DATABASE } from '@meterkeep/db/nest';
 import { EventProducer } from '@meterkeep/kafka';
-import { type Logger, countMetric } from '@meterkeep/observability';
+import { type Logger, countMetric, startCounterAtZero } from '@meterkeep/observability';
 import type { Executor, RevocationReason } from '../core/database';
 import { LOGGER } from '@meterkeep/service-runtime';
 import type { DeviceRecord } from '../read-model/read-model.records';
@@ -17,6 +17,14 @@ const REASONS: Partial<Record<DeviceLifecycleEvent['type'], RevocationReason>> =
   suspended: 'privilegeWithdrawn',
   decommissioned: 'cessationOfOperation',
 };
+
+/** Revocations counted from 0 for every reason, so the first ones after a start show in rate(). */
+export function startRevocationCounterAtZero(): void {
+  startCounterAtZero(
+    'certificatesRevoked',
+    [...new Set(Object.values(REASONS))].map((reason) => ({ 'meterkeep.revocation.reason': reason })),
+  );
+}
 
 /**
  * Suspending or decommissioning a meter revokes its operational certificates, and the tenant's CRL

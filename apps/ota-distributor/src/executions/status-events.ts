@@ -1,8 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import type { OtaDeviceStatusV2Event } from '@meterkeep/contracts';
-import { countMetric } from '@meterkeep/observability';
+import { OTA_EXECUTION_STATES, type OtaDeviceStatusV2Event } from '@meterkeep/contracts';
+import { countMetric, startCounterAtZero } from '@meterkeep/observability';
 import type { ExecutionRow } from '../core/database';
 import type { ExecutionWithDeployment } from './executions.repository';
+
+/** Executions counted from 0 in every state, so the first ones after a start show in rate(). */
+export function startExecutionCounterAtZero(): void {
+  startCounterAtZero(
+    'otaExecutions',
+    OTA_EXECUTION_STATES.map((state) => ({ 'meterkeep.ota.state': state })),
+  );
+}
 
 /**
  * The ota.device-status.v2 event of an execution as it now is (the deployment stands for the campaign;

@@ -11,6 +11,7 @@ import { ConsentErrors } from './consents.errors';
 import { ConsentsRepository, toLedgerEntry, toOccupancyTerms } from './consents.repository';
 import type { ConsentChangeBody, ConsentEntryView } from './consents.schemas';
 import { toConsentEntryView } from './consent.view';
+import { countErasure } from '../core/erasure-metrics';
 import { ReleaseKeyShredder } from '../release/release-key-shredder';
 import { decideConsentChange, permissionEndedAt, policyRef } from './policy';
 
@@ -88,6 +89,7 @@ export class RecordConsentChangeUseCase {
                   key.recipient === entry.recipient &&
                   permissionEndedAt(ledger, terms, key.recipient, key.purpose, now, policy),
               );
+        countErasure('release-key', shredded.length);
         const meta = { tenantId, meterId: occupancy.meter_id };
         await this.outbox.enqueue(trx, PRIVACY_CONSENTS, [consentEvent(row, occupancy.meter_id, now)]);
         await this.outbox.enqueue(

@@ -1,4 +1,5 @@
-import { Module } from '@nestjs/common';
+import { Module, type OnModuleInit } from '@nestjs/common';
+import { startErasureCounterAtZero } from '../core/erasure-metrics';
 import { KeyEpochsModule } from '../key-epochs/key-epochs.module';
 import { DataKeyVault } from './data-key-vault';
 import { DataKeysInternalController } from './data-keys-internal.controller';
@@ -20,4 +21,8 @@ import { GetMeterDataKeysUseCase } from './get-meter-data-keys.use-case';
   ],
   exports: [DataKeyVault, DataKeysRepository, KeyEpochsModule],
 })
-export class DataKeysModule {}
+export class DataKeysModule implements OnModuleInit {
+  onModuleInit(): void {
+    startErasureCounterAtZero();
+  }
+}

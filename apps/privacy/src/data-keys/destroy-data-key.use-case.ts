@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { countMetric } from '@meterkeep/observability';
+import { countErasure } from '../core/erasure-metrics';
 import { PRIVACY_OCCUPANCIES } from '@meterkeep/contracts';
 import type { Caller } from '@meterkeep/service-runtime';
 import { AuditLog } from '../audit/audit-log';
@@ -51,7 +51,7 @@ export class DestroyDataKeyUseCase {
       return destroyed;
     });
     // Counted once committed; asking again for a destroyed key is not another erasure.
-    if (destroyedNow) countMetric('erasures', { 'meterkeep.erasure.kind': 'data-key' });
+    if (destroyedNow) countErasure('data-key');
     return { keyId: key.key_id, destroyedAt: key.destroyed_at!.toISOString() };
   }
 }

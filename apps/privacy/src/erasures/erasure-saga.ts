@@ -13,7 +13,8 @@ import {
   PRIVACY_ERASURES,
   PRIVACY_OCCUPANCIES,
 } from '@meterkeep/contracts';
-import { type Logger, countMetric } from '@meterkeep/observability';
+import type { Logger } from '@meterkeep/observability';
+import { countErasure } from '../core/erasure-metrics';
 import { CONFIG, LOGGER } from '@meterkeep/service-runtime';
 import type { KeyObject } from 'node:crypto';
 import { AuditLog } from '../audit/audit-log';
@@ -252,7 +253,9 @@ export class ErasureSaga implements OnApplicationBootstrap, BeforeApplicationShu
     const entries: AuditEntry[] = [];
     for (const occupancy of scope.occupancies) {
       await this.erasures.lockOccupancy(trx, occupancy.occupancyId);
-      for (const released of await this.shredder.destroy(trx, occupancy.occupancyId, now)) {
+      const releaseKeys = await this.shredder.destroy(trx, occupancy.occupancyId, now);
+      countErasure('release-key', releaseKeys.length);
+      for (const released of releaseKeys) {
         entries.push({
           action: 'privacy.release-key-destroyed',
           actor: SAGA_ACTOR,
@@ -287,7 +290,7 @@ export class ErasureSaga implements OnApplicationBootstrap, BeforeApplicationShu
           outcome: 'allowed',
           detail: { meterId: key.meter_id, occupancyId: occupancy.occupancyId, erasureId: row.erasure_id },
         });
-        countMetric('erasures', { 'meterkeep.erasure.kind': 'data-key' });
+        countErasure('data-key');
       }
       destroyed.push({
         keyId: key.key_id,
@@ -471,7 +474,7 @@ export class ErasureSaga implements OnApplicationBootstrap, BeforeApplicationShu
         last_error: null,
         ...audit,
       });
-      countMetric('erasures', { 'meterkeep.erasure.kind': 'certified' });
+      countErasure('certified');
       return true;
     });
   }

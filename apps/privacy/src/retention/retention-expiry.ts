@@ -7,11 +7,12 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { PRIVACY_OCCUPANCIES } from '@meterkeep/contracts';
-import { type Logger, countMetric } from '@meterkeep/observability';
+import type { Logger } from '@meterkeep/observability';
 import { CONFIG, LOGGER } from '@meterkeep/service-runtime';
 import { AuditLog } from '../audit/audit-log';
 import type { PrivacyConfig } from '../config';
 import type { DataKeyRow, Executor } from '../core/database';
+import { countErasure } from '../core/erasure-metrics';
 import { DataKeysRepository } from '../data-keys/data-keys.repository';
 import { keyDestroyedEvent } from '../data-keys/key-destroyed.event';
 import { loadCertificateKey, signDocument } from '../erasures/erasure-certificate';
@@ -174,6 +175,6 @@ export class RetentionExpiry implements OnApplicationBootstrap, BeforeApplicatio
       ],
       now,
     );
-    countMetric('erasures', { 'meterkeep.erasure.kind': 'retention-expiry' }, gone.length);
+    countErasure('retention-expiry', gone.length);
   }
 }

@@ -1,7 +1,30 @@
-import { countMetric } from '@meterkeep/observability';
+import { TELEMETRY_ITEM_REFUSALS } from '@meterkeep/contracts';
+import { countMetric, startCounterAtZero } from '@meterkeep/observability';
 import type { ItemRefusal } from './reading-rules';
 
 type Section = 'readings' | 'events';
+const SECTIONS: readonly Section[] = ['readings', 'events'];
+
+/**
+ * Every section's items counted from 0 (accepted, duplicate, refused by each item refusal code), so
+ * the first batches after a start show in rate().
+ */
+export function startItemCountersAtZero(): void {
+  startCounterAtZero(
+    'readings',
+    SECTIONS.flatMap((section) =>
+      [
+        ['accepted', 'none'],
+        ['duplicate', 'none'],
+        ...TELEMETRY_ITEM_REFUSALS.map((code) => ['refused', code]),
+      ].map(([outcome, code]) => ({
+        'meterkeep.telemetry.section': section,
+        'meterkeep.outcome': outcome!,
+        'meterkeep.code': code!,
+      })),
+    ),
+  );
+}
 
 /**
  * Counts a written batch's items: accepted, duplicate (already received) and refused by code. Added

@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { Module, type OnModuleInit } from '@nestjs/common';
 import { DirectorySync } from '@meterkeep/device-directory/nest';
 import { ServiceState } from '@meterkeep/service-runtime';
 import { SenderIdentity } from '../auth/sender-identity';
@@ -12,6 +12,7 @@ import { BatchRecovery } from './batch-recovery';
 import { BatchesController } from './batches.controller';
 import { DedupeStore } from './dedupe-store';
 import { IngestBatchUseCase } from './ingest-batch.use-case';
+import { startItemCountersAtZero } from './ingest-metrics';
 import { ReadingsWriter } from './readings-writer';
 
 @Module({
@@ -40,9 +41,13 @@ import { ReadingsWriter } from './readings-writer';
   ],
   exports: [AdmissionGate, SenderAdmission, ReadingsWriter, BatchRecovery],
 })
-export class IngestModule {
+export class IngestModule implements OnModuleInit {
   constructor(state: ServiceState, sync: DirectorySync) {
     // Not ready before the directory knows every meter: until then they would all be told to retry.
     state.addProbe(sync.probe);
+  }
+
+  onModuleInit(): void {
+    startItemCountersAtZero();
   }
 }

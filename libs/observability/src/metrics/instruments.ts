@@ -89,3 +89,17 @@ export function observeGauge<K extends GaugeKey>(
   gauge.addCallback(observer);
   return () => gauge.removeCallback(observer);
 }
+
+/**
+ * Starts a counter of the catalogue at 0 for each of `attributeSets`, so each series exists from the
+ * first scrape: rate() and increase() count from an earlier sample, and a burst before any scrape
+ * would be invisible otherwise. Only label values known in advance (enums, the service's own topics or
+ * routes), never an id. Call it once telemetry has started (a service's module init or start).
+ */
+export function startCounterAtZero<K extends CounterKey>(
+  key: K,
+  attributeSets: Iterable<MetricAttributes<K>>,
+): void {
+  const counter = instrument(key) as Counter;
+  for (const attributes of attributeSets) counter.add(0, attributes);
+}

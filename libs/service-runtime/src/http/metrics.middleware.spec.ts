@@ -1,4 +1,5 @@
 import { Controller, Get, Module, Param } from '@nestjs/common';
+import { TELEMETRY_BATCH_POST } from '@meterkeep/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type PrometheusSample,
@@ -10,6 +11,7 @@ import {
 } from '@meterkeep/observability';
 import { DomainError } from '../errors/domain-error';
 import { HealthModule } from '../health/health.module';
+import { ContractRoute } from '../openapi/contract-route.decorator';
 import { type RunningService, startService } from '../run-service';
 import { EventEmitter } from 'node:events';
 import type { NextFunction, Request, Response } from 'express';
@@ -48,7 +50,16 @@ class DevicesController {
   }
 }
 
-@Module({ imports: [HealthModule.forRoot([])], controllers: [DevicesController] })
+// A contract route: the 429 and 503 codes it declares are counted from 0 at start.
+@Controller()
+class BatchesController {
+  @ContractRoute(TELEMETRY_BATCH_POST)
+  post() {
+    return {};
+  }
+}
+
+@Module({ imports: [HealthModule.forRoot([])], controllers: [DevicesController, BatchesController] })
 class DevicesModule {}
 
 describe('measureRequests', () => {
@@ -90,6 +101,27 @@ describe('the request metrics of a service, scraped from its Prometheus endpoint
   afterAll(async () => {
     await service?.stop();
     await telemetry?.shutdown();
+  });
+
+  it('exports the 503 codes a served contract route declares at 0 before any request', async () => {
+    const overload = samplesOf(await scrape(), 'meterkeep_http_overload_answers_total');
+    expect(
+      overload.map(({ labels, value }) => [
+        labels.http_route,
+        labels.http_response_status_code,
+        labels.meterkeep_listener,
+        labels.meterkeep_code,
+        value,
+      ]),
+    ).toEqual(
+      expect.arrayContaining([
+        [TELEMETRY_BATCH_POST.path, '503', 'device', 'INGEST_SATURATED', 0],
+        [TELEMETRY_BATCH_POST.path, '503', 'device', 'KEY_VAULT_UNAVAILABLE', 0],
+      ]),
+    );
+    // Only contract routes' declared codes: a route without a contract starts with none.
+    expect(overload.filter(({ labels }) => labels.http_route !== TELEMETRY_BATCH_POST.path)).toEqual([]);
+    expect(overload.every(({ value }) => value === 0)).toBe(true);
   });
 
   it('counts and times requests per route template, with no device id in any label', async () => {
