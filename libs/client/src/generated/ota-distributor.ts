@@ -380,6 +380,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/campaigns/{campaignId}/simulate': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * What the campaign would target and do if started now; nothing is written
+     * @description Exact target counts by installed firmware, meters left out and why, compatibility with a delta's precursor, each phase's members and bytes; predicted minutes to notify each phase at the rollout rate plus soak times, and the first maintenance window. Any role; any state before RUNNING (409 CAMPAIGN_STATE_CONFLICT after). 422 TARGET_QUERY_UNSUPPORTED as for start.
+     */
+    post: operations['CampaignsController_simulateCampaign'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/campaigns/{campaignId}/start': {
     parameters: {
       query?: never;
@@ -4833,6 +4853,224 @@ export interface operations {
       };
       /** @description CAMPAIGN_STATE_CONFLICT: not allowed in the campaign's current state (named) */
       409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
+          };
+        };
+      };
+      /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  CampaignsController_simulateCampaign: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        campaignId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /**
+             * Format: uuid
+             * @description Campaign id (UUID v4)
+             */
+            campaignId: string;
+            classId: string;
+            /** Format: date-time */
+            simulatedAt: string;
+            targets: number;
+            excluded: {
+              notActive: number;
+              executionInProgress: number;
+              atOrAboveSequence: number;
+            };
+            byInstalledManifest: {
+              manifestDigest: string | null;
+              devices: number;
+            }[];
+            compatibility: {
+              compatible: number;
+              refusedWrongPrecursor: number;
+            };
+            phases: {
+              phase: number;
+              name: string;
+              devices: number;
+              notifyMinutes: number;
+              soakMinutes: number;
+            }[];
+            explicitNotTargeted: number;
+            bytes: {
+              perDevice: number;
+              total: number;
+              byGateway: {
+                gatewayId: string | null;
+                devices: number;
+                bytes: number;
+              }[];
+            };
+            duration: {
+              notifyMinutes: number;
+              soakMinutes: number;
+              totalMinutes: number;
+              /** Format: date-time */
+              firstInstallWindowAt: string | null;
+            };
+            assumptions: string[];
+          };
+        };
+      };
+      /** @description INVALID_REQUEST: the body or a parameter breaks the contract */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
+          };
+        };
+      };
+      /** @description The API key's role may not do this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description CAMPAIGN_NOT_FOUND: no campaign of this tenant has that id */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
+          };
+        };
+      };
+      /** @description CAMPAIGN_STATE_CONFLICT: not allowed in the campaign's current state (named) */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
+          };
+        };
+      };
+      /** @description TARGET_QUERY_UNSUPPORTED: the target query names a filter the distributor cannot apply */
+      422: {
         headers: {
           [name: string]: unknown;
         };
