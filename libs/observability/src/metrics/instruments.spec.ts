@@ -22,9 +22,7 @@ describe('startCounterAtZero', () => {
       { 'meterkeep.issuance.kind': 'renewal' },
     ]);
     const before = samplesOf(await scrape(), 'meterkeep_certificates_issued_total');
-    expect(
-      before.map((sample) => [sample.labels.meterkeep_issuance_kind, sample.value]).sort(),
-    ).toEqual([
+    expect(before.map((sample) => [sample.labels.meterkeep_issuance_kind, sample.value]).sort()).toEqual([
       ['bootstrap', 0],
       ['renewal', 0],
     ]);
@@ -32,10 +30,12 @@ describe('startCounterAtZero', () => {
     countMetric('certificatesIssued', { 'meterkeep.issuance.kind': 'renewal' }, 3);
     const after = await scrape();
     expect(
-      samplesOf(after, 'meterkeep_certificates_issued_total', { meterkeep_issuance_kind: 'renewal' })[0]?.value,
+      samplesOf(after, 'meterkeep_certificates_issued_total', { meterkeep_issuance_kind: 'renewal' })[0]
+        ?.value,
     ).toBe(3);
     expect(
-      samplesOf(after, 'meterkeep_certificates_issued_total', { meterkeep_issuance_kind: 'bootstrap' })[0]?.value,
+      samplesOf(after, 'meterkeep_certificates_issued_total', { meterkeep_issuance_kind: 'bootstrap' })[0]
+        ?.value,
     ).toBe(0);
   });
 });
