@@ -142,7 +142,8 @@ describe('deploy/observability', () => {
     expect(errorRatios).toHaveLength(2);
     for (const expr of errorRatios) {
       const selectors = [...expr.matchAll(/http_server_request_duration_count\{([^}]*)\}/g)];
-      expect(selectors, expr).toHaveLength(2);
+      // The dashboard's ratio adds `or 0 * <all>` so a run without 5xx draws 0, not "no data".
+      expect(selectors.length, expr).toBeGreaterThanOrEqual(2);
       for (const [, labels] of selectors) expect(labels, expr).toContain('http_route!~"/health/.*"');
     }
   });
