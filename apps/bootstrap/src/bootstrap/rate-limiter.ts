@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from '@meterkeep/cache';
 import { REDIS } from '@meterkeep/cache/nest';
@@ -19,8 +19,27 @@ export type RateScope = 'meter' | 'source' | 'rebootstrap';
 const WINDOW_MS: Record<RateScope, number> = { meter: 60_000, source: 60_000, rebootstrap: 3_600_000 };
 
 /**
- * Fixed windows in Redis (INCR, expiring with the window), per scope and subject. Subjects are hashed
- * in the keys. Fails closed: without Redis, no attempt is counted, so none is let through (503, retried).
+ * Admits one attempt into a sliding log unless `limit` were admitted in the last `window` ms: 0 when
+ * admitted, else the ms until the oldest one leaves the log. Refused attempts are not logged, so a meter
+ * retrying too eagerly is not locked out for longer than the window.
+ */
+const SLIDING_LOG = `
+local now, window, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) < limit then
+  redis.call('ZADD', KEYS[1], now, ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], window + 1000)
+  return 0
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return math.max(1, tonumber(oldest[2]) + window - now)
+`;
+
+/**
+ * Per scope and subject, subjects hashed in the keys. Attempts per minute: fixed windows (INCR, expiring
+ * with the window). Bootstraps again per hour: a sliding log (a sorted set of the admitted ones), as a
+ * fixed hour would let 2× the allowance through across its boundary, each one a new certificate. Fails
+ * closed: without Redis, no attempt is counted, so none is let through (503, retried).
  */
 @Injectable()
 export class RateLimiter {
@@ -66,9 +85,30 @@ export class RateLimiter {
    * An ACTIVE meter bootstrapping again (its operational credential lost) is allowed, but rarely:
    * BOOTSTRAP_REBOOTSTRAP_PER_HOUR per meter, and logged, as each one mints a new certificate.
    */
-  async rebootstrap(device: DeviceRecord): Promise<void> {
+  async rebootstrap(device: DeviceRecord, now = Date.now()): Promise<void> {
     if (device.status !== 'ACTIVE') return;
-    await this.consume('rebootstrap', `${device.tenantId}/${device.endpointName}`);
+    const windowMs = WINDOW_MS.rebootstrap;
+    const digest = createHash('sha256')
+      .update(`${device.tenantId}/${device.endpointName}`, 'utf8')
+      .digest('hex')
+      .slice(0, 32);
+    let waitMs: number;
+    try {
+      waitMs = Number(
+        await this.redis.eval(
+          SLIDING_LOG,
+          1,
+          `bootstrap:rl:rebootstrap:${digest}`,
+          now,
+          windowMs,
+          this.limits.rebootstrap,
+          `${now}:${randomUUID()}`,
+        ),
+      );
+    } catch {
+      throw cacheUnavailable();
+    }
+    if (waitMs > 0) throw BootstrapErrors.rateLimited(Math.max(1, Math.ceil(waitMs / 1_000)));
     this.logger.warn(
       { tenantId: device.tenantId, deviceId: device.endpointName },
       'an ACTIVE meter bootstraps again',
