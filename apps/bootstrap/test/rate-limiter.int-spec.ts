@@ -28,7 +28,7 @@ async function retryAfter(attempt: Promise<void>): Promise<number> {
   }
 }
 
-describe('bootstrap rate limiter: bootstrapping again, per hour, on real Redis', () => {
+describe('bootstrap rate limiter on real Redis: attempts per meter and minute, bootstraps again per hour', () => {
   let redis: Redis;
   let limiter: RateLimiter;
   const tenantId = `rl-${randomBytes(4).toString('hex')}`;
@@ -70,6 +70,24 @@ describe('bootstrap rate limiter: bootstrapping again, per hour, on real Redis',
     expect(await retryAfter(limiter.rebootstrap(device(`${name}-2`), t0))).toBe(0);
     const elsewhere = { tenantId: `${tenantId}-b`, endpointName: name, status: 'ACTIVE' } as DeviceRecord;
     expect(await retryAfter(limiter.rebootstrap(elsewhere, t0))).toBe(0);
+  });
+
+  it('admits BOOTSTRAP_RATE_LIMIT_PER_METER attempts in any 60 s, across a minute edge too', async () => {
+    const name = `MTR-${randomBytes(4).toString('hex')}`;
+    const edge = Math.ceil(Date.now() / 60_000) * 60_000;
+    for (let i = 0; i < 10; i++)
+      expect(await retryAfter(limiter.consume('meter', name, edge - 5_000))).toBe(0);
+    expect(await retryAfter(limiter.consume('meter', name, edge + 1_000))).toBe(54);
+    expect(await retryAfter(limiter.consume('meter', name, edge + 55_001))).toBe(0);
+  });
+
+  it('keeps fixed windows per source address, an IPv6 /64 counted as one', async () => {
+    const prefix = `2001:db8:${randomBytes(2).toString('hex')}:1`;
+    const t0 = Math.floor(Date.now() / 60_000) * 60_000 + 1_000;
+    for (let i = 0; i < 100; i++)
+      expect(await retryAfter(limiter.consume('source', `${prefix}::${i.toString(16)}`, t0))).toBe(0);
+    expect(await retryAfter(limiter.consume('source', `${prefix}::ffff`, t0 + 9_000))).toBe(50);
+    expect(await retryAfter(limiter.consume('source', `${prefix}::1`, t0 + 59_000))).toBe(0);
   });
 
   it('does not count meters that are not ACTIVE (a first bootstrap)', async () => {

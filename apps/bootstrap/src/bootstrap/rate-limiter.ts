@@ -3,7 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from '@meterkeep/cache';
 import { REDIS } from '@meterkeep/cache/nest';
 import type { Logger } from '@meterkeep/observability';
-import { CONFIG, DomainError, LOGGER, sourceKey } from '@meterkeep/service-runtime';
+import { CONFIG, LOGGER, sourceKey } from '@meterkeep/service-runtime';
 import type { BootstrapConfig } from '../config';
 import type { DeviceRecord } from '../read-model/read-model.records';
 import { cacheUnavailable } from '../read-model/read-model.store';
@@ -36,10 +36,11 @@ return math.max(1, tonumber(oldest[2]) + window - now)
 `;
 
 /**
- * Per scope and subject, subjects hashed in the keys. Attempts per minute: fixed windows (INCR, expiring
- * with the window). Bootstraps again per hour: a sliding log (a sorted set of the admitted ones), as a
- * fixed hour would let 2× the allowance through across its boundary, each one a new certificate. Fails
- * closed: without Redis, no attempt is counted, so none is let through (503, retried).
+ * Per scope and subject, subjects hashed in the keys. A meter's attempts: a sliding log (a sorted set of
+ * the admitted ones, at most the allowance), as a fixed window lets 2× the allowance through across its
+ * edge and sends every refused meter back at the same instant; a bootstrap again mints a certificate.
+ * A source's: fixed windows (INCR, expiring with the window), O(1) whatever its allowance. Fails closed:
+ * without Redis, no attempt is counted, so none is let through (503, retried).
  */
 @Injectable()
 export class RateLimiter {
@@ -57,28 +58,14 @@ export class RateLimiter {
     };
   }
 
-  /** Counts one attempt; 429 RATE_LIMITED with Retry-After once the window's allowance is spent. */
+  /** Counts one attempt; 429 RATE_LIMITED with Retry-After once the allowance is spent. */
   async consume(scope: RateScope, subject: string, now = Date.now()): Promise<void> {
-    const windowMs = WINDOW_MS[scope];
-    const window = rateWindow(now, windowMs);
     const counted = scope === 'source' ? sourceKey(subject) : subject;
     const digest = createHash('sha256').update(counted, 'utf8').digest('hex').slice(0, 32);
-    const key = `bootstrap:rl:${scope}:${digest}:${window.id}`;
-    let count: number;
-    try {
-      const results = await this.redis
-        .multi()
-        .incr(key)
-        .pexpire(key, windowMs + 1_000)
-        .exec();
-      const [error, value] = results?.[0] ?? [new Error('empty MULTI reply'), undefined];
-      if (error) throw error;
-      count = Number(value);
-    } catch (error) {
-      if (error instanceof DomainError) throw error;
-      throw cacheUnavailable();
-    }
-    if (count > this.limits[scope]) throw BootstrapErrors.rateLimited(window.retryAfterSeconds);
+    const key = `bootstrap:rl:${scope}:${digest}`;
+    const retryAfterSeconds =
+      scope === 'source' ? await this.fixedWindow(key, scope, now) : await this.slidingLog(key, scope, now);
+    if (retryAfterSeconds > 0) throw BootstrapErrors.rateLimited(retryAfterSeconds);
   }
 
   /**
@@ -87,31 +74,50 @@ export class RateLimiter {
    */
   async rebootstrap(device: DeviceRecord, now = Date.now()): Promise<void> {
     if (device.status !== 'ACTIVE') return;
-    const windowMs = WINDOW_MS.rebootstrap;
-    const digest = createHash('sha256')
-      .update(`${device.tenantId}/${device.endpointName}`, 'utf8')
-      .digest('hex')
-      .slice(0, 32);
-    let waitMs: number;
-    try {
-      waitMs = Number(
-        await this.redis.eval(
-          SLIDING_LOG,
-          1,
-          `bootstrap:rl:rebootstrap:${digest}`,
-          now,
-          windowMs,
-          this.limits.rebootstrap,
-          `${now}:${randomUUID()}`,
-        ),
-      );
-    } catch {
-      throw cacheUnavailable();
-    }
-    if (waitMs > 0) throw BootstrapErrors.rateLimited(Math.max(1, Math.ceil(waitMs / 1_000)));
+    await this.consume('rebootstrap', `${device.tenantId}/${device.endpointName}`, now);
     this.logger.warn(
       { tenantId: device.tenantId, deviceId: device.endpointName },
       'an ACTIVE meter bootstraps again',
     );
+  }
+
+  /** Seconds to wait, 0 when admitted. */
+  private async fixedWindow(key: string, scope: RateScope, now: number): Promise<number> {
+    const windowMs = WINDOW_MS[scope];
+    const window = rateWindow(now, windowMs);
+    let count: number;
+    try {
+      const results = await this.redis
+        .multi()
+        .incr(`${key}:${window.id}`)
+        .pexpire(`${key}:${window.id}`, windowMs + 1_000)
+        .exec();
+      const [error, value] = results?.[0] ?? [new Error('empty MULTI reply'), undefined];
+      if (error) throw error;
+      count = Number(value);
+    } catch {
+      throw cacheUnavailable();
+    }
+    return count > this.limits[scope] ? window.retryAfterSeconds : 0;
+  }
+
+  /** Seconds to wait, 0 when admitted. */
+  private async slidingLog(key: string, scope: RateScope, now: number): Promise<number> {
+    let waitMs: number;
+    try {
+      const reply = await this.redis.eval(
+        SLIDING_LOG,
+        1,
+        key,
+        now,
+        WINDOW_MS[scope],
+        this.limits[scope],
+        `${now}:${randomUUID()}`,
+      );
+      waitMs = Number(reply);
+    } catch {
+      throw cacheUnavailable();
+    }
+    return waitMs > 0 ? Math.max(1, Math.ceil(waitMs / 1_000)) : 0;
   }
 }
