@@ -3,8 +3,10 @@
 // factory mints and verifies a batch for the utility's bootstrap server and simulated meters lock
 // their factory path; the utility trusts the manufacturer CA and enrolls the batch; the fleet
 // bootstraps over mutual TLS; the registry shows the meters ACTIVE; each meter gets an occupancy with
-// a data key of its own; the fleet sends a day of readings, sealed at ingest; an authorised consumer
-// opens a sample from Kafka with the keys; a clean stop.
+// a data key of its own; four households give an energy coach half-hourly, daily or monthly access,
+// one withdraws; the fleet sends a day of readings, sealed at ingest; an authorised consumer opens a
+// sample from Kafka with the keys; the release gate lets each household's readings out at its
+// granularity and no finer (read from raw Kafka); a clean stop.
 // The utility then signs a firmware image offline and deploys it to ten meters, which verify, install,
 // reboot and confirm with signed receipts; one meter handed a tampered image refuses it.
 // Later capabilities (erasure) continue the story here.
@@ -15,6 +17,7 @@ import { mintBatch } from './demo/factory-line.mjs';
 import { firmwareUpdate, makeUpdateAuthority } from './demo/firmware.mjs';
 import { say } from './demo/run.mjs';
 import { decryptSample, readingsTopicEnds } from './demo/authorised-consumer.mjs';
+import { recordConsents, releasedTopicEnds, showReleases } from './demo/consents.mjs';
 import { openOccupancies, reportDay, startOfYesterday, waitForTls } from './demo/telemetry.mjs';
 import { bootstrapFleet, listDevices, onboardBatch } from './demo/utility-onboarding.mjs';
 import { requireNode } from './require-node.mjs';
@@ -89,6 +92,8 @@ const CONSUMER = 'authorised-consumer';
 env.PRIVACY_DATA_KEY_GRANTS ??= JSON.stringify({ [CONSUMER]: [tenantId] });
 env.TELEMETRY_TLS_PORT ??= String(TELEMETRY_PORT);
 env.BOOTSTRAP_TELEMETRY_URI ??= `https://localhost:${env.TELEMETRY_TLS_PORT}`;
+// The release gate looks for closed windows every 5 s instead of every minute, so the demo need not wait.
+env.PRIVACY_RELEASE_INTERVAL_MS ??= '5000';
 const logDir = join(workspaceRoot, '.local-stack/logs');
 const running = [];
 const stopAll = () => Promise.all(running.map((service) => service.stop()));
@@ -177,12 +182,11 @@ try {
   const meterIds = (await listDevices(enrollment.url, apiKey))
     .filter((device) => device.state === 'ACTIVE')
     .map((device) => device.endpointName);
-  const occupancies = await openOccupancies({
-    privacyUrl: privacy.url,
-    apiKey,
-    meterIds,
-    from: startOfYesterday(),
-  });
+  const movedIn = startOfYesterday();
+  const occupancies = await openOccupancies({ privacyUrl: privacy.url, apiKey, meterIds, from: movedIn });
+  // Four of the households tell the utility what an energy coach may have of their readings.
+  const releasedSince = await releasedTopicEnds(kafka);
+  const households = await recordConsents({ privacyUrl: privacy.url, apiKey, occupancies, from: movedIn });
 
   // The ingest's device listener opens once bootstrap has issued its server certificate.
   const waited = await waitForTls({
@@ -205,6 +209,8 @@ try {
     // Each meter's day goes in one batch, so one record at least per meter.
     sample: Math.min(5, meterIds.length),
   });
+
+  await showReleases({ kafka, tenantId, since: releasedSince, households, from: movedIn });
 
   // Firmware: signed offline, uploaded, deployed to ten meters; one is handed a tampered image.
   const otaPort = DEFAULT_PORTS.deviceListeners['ota-distributor'];
