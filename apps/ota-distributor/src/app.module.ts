@@ -26,6 +26,7 @@ import {
 import { OperatorAuthModule } from '@meterkeep/service-runtime/operator-auth';
 import { AuditModule } from './audit/audit.module';
 import { CampaignsModule } from './campaigns/campaigns.module';
+import { ComplianceModule } from './compliance/compliance.module';
 import type { OtaDistributorConfig } from './config';
 import { FIRMWARE_STORAGE } from './core/tokens';
 import { DeploymentsModule } from './deployments/deployments.module';
@@ -134,6 +135,7 @@ export class AppModule {
         AuditModule,
         OperatorAuthModule.forRoot({ service: SERVICE_NAME, enrollmentUrl: config.ENROLLMENT_INTERNAL_URL }),
         DeviceClassesModule,
+        ComplianceModule,
         UpdateAuthoritiesModule,
         ImagesModule,
         ManifestsModule,

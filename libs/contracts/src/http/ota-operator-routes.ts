@@ -835,6 +835,67 @@ export const OTA_DEVICE_FIRMWARE_GET = defineHttpRoute({
   ],
 });
 
+// Compliance (spec §6.9; Azure Device Update's three counts).
+
+export const firmwareComplianceClass = z.object({
+  classId: otaClassId,
+  /** The accepted, unrevoked, unexpired manifest with the highest sequence; null when there is none. */
+  latest: z.object({ manifestId: z.string(), sequenceNumber: z.number().int().nonnegative() }).nullable(),
+  /** ACTIVE meters of the class. */
+  total: z.number().int().nonnegative(),
+  /** A receipt proves they run the latest sequence or a later one (all of them while there is no latest). */
+  onLatest: z.number().int().nonnegative(),
+  /** Not on the latest, with an execution under way. */
+  updateInProgress: z.number().int().nonnegative(),
+  /** Not on the latest and nothing under way: what a campaign would still reach. */
+  newUpdateAvailable: z.number().int().nonnegative(),
+});
+export type FirmwareComplianceClass = z.infer<typeof firmwareComplianceClass>;
+
+export const firmwareCompliance = z.object({
+  classes: z.array(firmwareComplianceClass),
+  asOf: timestamp,
+});
+export type FirmwareCompliance = z.infer<typeof firmwareCompliance>;
+
+export const OTA_COMPLIANCE_GET = defineHttpRoute({
+  name: 'ota-distributor.compliance.get',
+  audience: 'operator',
+  method: 'GET',
+  path: '/v1/compliance',
+  summary:
+    "The fleet's firmware compliance per device class: on latest, update in progress, update available",
+  description:
+    'Counts ACTIVE meters by what their install receipts prove, against the highest-sequence manifest ' +
+    'of their class that is accepted and neither revoked nor expired. Every role.',
+  query: z.strictObject({ classId: otaClassId.optional() }),
+  responses: {
+    200: firmwareCompliance,
+    400: invalid,
+    401: unauthenticated,
+  },
+  examples: [
+    {
+      title: 'one class, mid-campaign',
+      query: { classId: 'em300' },
+      status: 200,
+      response: {
+        classes: [
+          {
+            classId: 'em300',
+            latest: { manifestId: manifestExample.manifestId, sequenceNumber: 43 },
+            total: 1000,
+            onLatest: 612,
+            updateInProgress: 88,
+            newUpdateAvailable: 300,
+          },
+        ],
+        asOf: '2026-12-02T10:30:00.000Z',
+      },
+    },
+  ],
+});
+
 /** Every operator route of the OTA distributor. */
 export const OTA_OPERATOR_ROUTES = [
   OTA_DEVICE_CLASS_PUT,
@@ -852,4 +913,5 @@ export const OTA_OPERATOR_ROUTES = [
   OTA_DEPLOYMENT_GET,
   OTA_DEPLOYMENT_EXECUTIONS,
   OTA_DEVICE_FIRMWARE_GET,
+  OTA_COMPLIANCE_GET,
 ] as const;
