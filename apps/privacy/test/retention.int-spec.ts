@@ -276,4 +276,95 @@ describe('privacy: retention schedules and the expiry job', () => {
       (await h.request<AuditChainVerification>('GET', '/v1/audit/verify', { key: auditor })).body,
     ).toMatchObject({ intact: true });
   });
+
+  it("destroys an occupancy's readings key once the tenant's readings retention after its end ran out, with its release keys and staged readings", async () => {
+    expect(
+      (await schedule('readings', admin, { retainDays: 30, legalBasis: 'tenant basis', reference: 'R-2' }))
+        .status,
+    ).toBe(200);
+    const [expired, recent, current] = [await open(8), await open(9), await open(10)];
+    const closeAgo = (occupancyId: string, days: number) =>
+      sql`update occupancies set valid_to = now() - make_interval(days => ${days})
+        where occupancy_id = ${occupancyId}`.execute(h.db);
+    await closeAgo(expired.occupancyId, 31);
+    await closeAgo(recent.occupancyId, 29);
+    const occupancy = (occupancyId: string) =>
+      h.db
+        .selectFrom('occupancies')
+        .selectAll()
+        .where('occupancy_id', '=', occupancyId)
+        .executeTakeFirstOrThrow();
+    // What the gate leaves behind: a release key and a staged reading (a value in the clear).
+    for (const o of [expired, recent]) {
+      await h.db
+        .insertInto('release_keys')
+        .values({
+          key_id: `rk-${randomUUID()}`,
+          tenant_id: tenantId,
+          meter_id: o.meterId,
+          occupancy_id: o.occupancyId,
+          recipient: 'third-party:coach',
+          purpose: 'third-party',
+          wrapped_key: randomBytes(60),
+          kek_epoch: 0,
+        })
+        .execute();
+      await h.db
+        .insertInto('release_readings')
+        .values({
+          tenant_id: tenantId,
+          occupancy_id: o.occupancyId,
+          obis: '1-0:1.8.0*255',
+          unit: 'Wh',
+          interval_start: new Date('2026-02-01T00:00:00.000Z'),
+          interval_minutes: 30,
+          quantity: 7,
+        })
+        .execute();
+    }
+    const readingsKey = async (o: { occupancyId: string }) =>
+      h.db
+        .selectFrom('data_keys')
+        .selectAll()
+        .where('key_id', '=', (await occupancy(o.occupancyId)).key_id)
+        .executeTakeFirstOrThrow();
+    const releaseKeys = (o: { occupancyId: string }) =>
+      h.db.selectFrom('release_keys').selectAll().where('occupancy_id', '=', o.occupancyId).execute();
+    const staged = (o: { occupancyId: string }) =>
+      h.db.selectFrom('release_readings').selectAll().where('occupancy_id', '=', o.occupancyId).execute();
+
+    // The job on its timer.
+    await waitUntil(async () => (await readingsKey(expired)).destroyed_at !== null, {
+      description: 'the readings key of the occupancy closed 31 days ago destroyed by the job',
+      timeoutMs: 15_000,
+    });
+    const gone = await readingsKey(expired);
+    expect((await keyFromVault(gone.key_id)).status).toBe(410);
+    expect((await releaseKeys(expired)).map((k) => [k.destroyed_at !== null, k.wrapped_key])).toEqual([
+      [true, null],
+    ]);
+    expect(await staged(expired)).toEqual([]);
+    // Closed 29 days ago, or still open: kept whole.
+    for (const o of [recent, current]) expect((await readingsKey(o)).destroyed_at).toBeNull();
+    expect((await releaseKeys(recent))[0]!.destroyed_at).toBeNull();
+    expect(await staged(recent)).toHaveLength(1);
+
+    const certificates = (
+      await h.db
+        .selectFrom('retention_certificates')
+        .select('document')
+        .where('tenant_id', '=', tenantId)
+        .execute()
+    ).map((row) => retentionCertificateSchema.parse(row.document));
+    const certificate = certificates.find((c) => c.keysDestroyed.some((k) => k.keyId === gone.key_id))!;
+    const retainUntil = new Date((await occupancy(expired.occupancyId)).valid_to!.getTime() + 30 * DAY);
+    expect(certificate.keysDestroyed.map((k) => [k.kind, k.purpose, k.retainUntil])).toEqual([
+      ['release', 'third-party', retainUntil.toISOString()],
+      ['readings', 'readings', retainUntil.toISOString()],
+    ]);
+    expect(certificate.signature).toBeDefined();
+    expect(
+      (await h.request<AuditChainVerification>('GET', '/v1/audit/verify', { key: auditor })).body,
+    ).toMatchObject({ intact: true });
+  });
 });

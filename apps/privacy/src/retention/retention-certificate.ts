@@ -5,7 +5,7 @@ import { canonicalBytes } from '@meterkeep/firmware';
 
 /**
  * The retention-expiry job's batch certificate (spec privacy.md §4.8, `kind: retention-expiry`): the
- * retention keys one batch destroyed for one tenant, their commitments, the residual copies and the
+ * keys one batch destroyed for one tenant, their commitments, the residual copies and the
  * audit records of the destructions; signed ES256 by the erasure certificate key. Nothing personal.
  */
 const iso = z.string();
@@ -19,7 +19,8 @@ export const retentionCertificateSchema = z.strictObject({
   keysDestroyed: z.array(
     z.strictObject({
       keyId: z.string(),
-      kind: z.literal('retention'),
+      /** retention: kept past an erasure; readings: an occupancy's, its readings retention over; release: what the gate let out of it. */
+      kind: z.enum(['retention', 'readings', 'release']),
       occupancyId: z.string().nullable(),
       meterId: z.string(),
       purpose: z.string(),

@@ -52,7 +52,8 @@ export const PRIVACY_RETENTION_SCHEDULE_PUT = defineHttpRoute({
   summary: "Set the tenant's retention period for a purpose (admin only; audited)",
   description:
     'Idempotent. Applies to erasures requested afterwards that name the purpose without a date; ' +
-    'retention keys already made keep their date.',
+    'retention keys already made keep their date. The purpose `readings` is the readings retention: an ' +
+    "occupancy's readings key is destroyed that many days after it closed.",
   params: { purpose: consentPurpose },
   request: retentionSchedulePut,
   responses: {
