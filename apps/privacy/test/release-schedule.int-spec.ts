@@ -228,4 +228,39 @@ describe('privacy: the release gate plans only what is due', () => {
       Array.from({ length: SUPPLIER_PURPOSES }, () => ['monthly', new Date(monthEnd).toISOString()]),
     );
   });
+
+  it("a closure and a destroyed key make a quiet occupancy due: the key's staged readings go at the next pass", async () => {
+    const [closing, shredded] = [await open(200), await open(201)];
+    await producer.publishMany(TELEMETRY_READINGS, [
+      await dayRecord(200, closing, monthDay(-2)),
+      await dayRecord(201, shredded, monthDay(-2)),
+    ]);
+    await waitStaged([closing, shredded], 2 * 48);
+    await quiet();
+    expect((await pass()).planned.sort()).toEqual([closing, shredded].sort());
+    expect((await pass()).planned).toEqual([]);
+
+    const closed = await h.request('POST', `/v1/occupancies/${closing}/close`, {
+      key: operator,
+      json: { to: new Date(monthDay(-1, 10)).toISOString() },
+    });
+    expect(closed.status, closed.text).toBe(200);
+    const { key_id: keyId } = await h.db
+      .selectFrom('data_keys')
+      .select('key_id')
+      .where('occupancy_id', '=', shredded)
+      .executeTakeFirstOrThrow();
+    const admin = await enrollment.key(tenantId, 'admin');
+    const destroyed = await h.request('POST', `/v1/data-keys/${keyId}/destroy`, { key: admin });
+    expect(destroyed.status, destroyed.text).toBe(200);
+    expect(await staged([shredded])).toBe(48);
+
+    const after = await pass();
+    expect(after.planned.sort()).toEqual([closing, shredded].sort());
+    expect(after.released).toBe(0);
+    // Values in the clear under a destroyed key: deleted by the pass the destruction made due.
+    expect(await staged([shredded])).toBe(0);
+    expect(await staged([closing])).toBe(48);
+    expect((await pass()).planned).toEqual([]);
+  });
 });
