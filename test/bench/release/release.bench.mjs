@@ -5,7 +5,7 @@
 // every one of them (what each pass did before the release schedule, issue #14).
 //
 //   node_modules/.bin/node test/bench/release/release.bench.mjs [--occupancies 200] [--days 3]
-//     [--runs 3] [--concurrency 4]
+//     [--runs 3] [--concurrency 4] [--unmarked]
 //
 // Privacy runs in-process from dist/ (its Nest application, no HTTP traffic, the gate's timer off) in a
 // schema of its own. Each run produces `--days` new days of each occupancy's half-hourly readings (one
@@ -39,6 +39,7 @@ const { DataKeyVault } = dist('apps/privacy/src/data-keys/data-key-vault.js');
 const { OpenOccupancyUseCase } = dist('apps/privacy/src/occupancies/open-occupancy.use-case.js');
 const { ReadingsConsumer } = dist('apps/privacy/src/release/readings.consumer.js');
 const { ReleaseWindowsUseCase } = dist('apps/privacy/src/release/release-windows.use-case.js');
+const { ReleaseRepository } = dist('apps/privacy/src/release/release.repository.js');
 const { sql } = require('kysely');
 
 const { values } = parseArgs({
@@ -47,6 +48,8 @@ const { values } = parseArgs({
     days: { type: 'string', default: '3' },
     runs: { type: 'string', default: '3' },
     concurrency: { type: 'string', default: '4' },
+    // Also stage other days per run with the insert as it was before the release schedule (no mark).
+    unmarked: { type: 'boolean', default: false },
   },
 });
 const occupancies = Number(values.occupancies);
@@ -222,8 +225,30 @@ async function bare(startOffsets, records) {
   return { ms, readings };
 }
 
+const markedStage = ReleaseRepository.prototype.stage;
+/** ReleaseRepository.stage as it was before the release schedule: the insert alone. */
+async function unmarkedStage(readings) {
+  if (readings.length === 0) return;
+  await this.database
+    .insertInto('release_readings')
+    .values(
+      readings.map((r) => ({
+        tenant_id: r.tenantId,
+        occupancy_id: r.occupancyId,
+        obis: r.obis,
+        unit: r.unit,
+        interval_start: new Date(r.intervalStart),
+        interval_minutes: r.intervalMinutes,
+        quantity: r.quantity,
+      })),
+    )
+    .onConflict((oc) => oc.doNothing())
+    .execute();
+}
+
 /** The projector: the gate's consumer class and use case, as its transport runs them. */
-async function projector(startOffsets, records) {
+async function projector(startOffsets, records, { marked = true } = {}) {
+  ReleaseRepository.prototype.stage = marked ? markedStage : unmarkedStage;
   const consumer = new EventConsumer({
     kafka,
     groupId: `bench-release-projector-${tag}-${randomBytes(2).toString('hex')}`,
@@ -254,6 +279,7 @@ const stagedRows = async () =>
   Number((await sql`select count(*)::int as n from release_readings`.execute(db)).rows[0].n);
 
 const projectorRates = [];
+const unmarkedRates = [];
 const bareRates = [];
 try {
   for (let run = 0; run < runs; run++) {
@@ -274,7 +300,22 @@ try {
     console.log(
       `  projector            ${staged} staged in ${Math.round(p.ms)} ms: ${Math.round(readings / (p.ms / 1000))} readings/s`,
     );
+    if (values.unmarked) {
+      // Other days, so every reading is new again.
+      const unmarkedOffsets = await offsets();
+      await produce((runs + run) * days);
+      const u = await projector(unmarkedOffsets, records, { marked: false });
+      unmarkedRates.push(readings / (u.ms / 1000));
+      console.log(
+        `  projector, no mark   ${readings} staged in ${Math.round(u.ms)} ms: ${Math.round(readings / (u.ms / 1000))} readings/s (the insert before #14)`,
+      );
+    }
   }
+  ReleaseRepository.prototype.stage = markedStage;
+  if (values.unmarked)
+    console.log(
+      `projector: median ${Math.round(median(projectorRates))} readings/s with the schedule's mark beside ${Math.round(median(unmarkedRates))} without`,
+    );
 
   // Gate passes over the staged occupancies. Every one is due (readings staged): the first pass
   // releases what closed and schedules each one's next plan.
