@@ -70,14 +70,14 @@ export interface ReleasePassStats {
 /**
  * One pass of the release gate: for each occupancy due (release_schedule: marked by a reading staged,
  * a consent change, a closure or a key destroyed, or by its previous plan for when its next window
- * closes), in one transaction holding
- * the occupancy's share lock (so a consent change waits for it, and none commits between the check and
- * the produce): read the ledger as it stands, plan what each (recipient, purpose) may receive
- * (release-plan.ts: permission at the reading's time and now), seal each value under the purpose's
- * release key, record the windows as released, produce them (acks=all), and only then commit. A failed
- * produce rolls the record back: the windows are released by a later pass, and so does the new
- * due time (it stays due). An occupancy nothing happened to since its last plan is not planned: a
- * pass over a quiet stack costs one indexed query, not a plan per occupancy in the look-back.
+ * closes), in one transaction holding the occupancy's share lock (so a consent change waits for it,
+ * and none commits between the check and the produce): read the ledger as it stands, plan what each
+ * (recipient, purpose) may receive (release-plan.ts: permission at the reading's time and now), seal
+ * each value under the purpose's release key, record the windows as released and the occupancy's next
+ * due time, produce them (acks=all), and only then commit. A failed produce rolls all of it back: the
+ * windows are released by a later pass (the occupancy stays due). An occupancy nothing happened to
+ * since its last plan is not planned: a pass over a quiet stack costs one indexed query, not a plan
+ * per occupancy in the look-back.
  */
 @Injectable()
 export class ReleaseWindowsUseCase {
