@@ -13,6 +13,7 @@ import type { ConsentChangeBody, ConsentEntryView } from './consents.schemas';
 import { toConsentEntryView } from './consent.view';
 import { countErasure } from '../core/erasure-metrics';
 import { ReleaseKeyShredder } from '../release/release-key-shredder';
+import { ReleaseRepository } from '../release/release.repository';
 import { decideConsentChange, permissionEndedAt, policyRef } from './policy';
 
 const ACTION = {
@@ -41,6 +42,7 @@ export class RecordConsentChangeUseCase {
     private readonly audit: AuditLog,
     private readonly transactions: Transactions,
     private readonly shredder: ReleaseKeyShredder,
+    private readonly release: ReleaseRepository,
   ) {}
 
   async execute(caller: Caller, occupancyId: string, body: ConsentChangeBody): Promise<ConsentEntryView> {
@@ -78,6 +80,8 @@ export class RecordConsentChangeUseCase {
           recorded_at: now,
         });
         const ledger = [...history, toLedgerEntry(row)];
+        // The release gate plans the occupancy at its next pass (a grant may release, a withdrawal holds).
+        await this.release.markDue(trx, [occupancyId]);
         const shredded =
           body.action === 'grant'
             ? []

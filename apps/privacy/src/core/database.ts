@@ -91,6 +91,15 @@ export interface ReleaseReadingsTable {
   received_at: CreatedAt;
 }
 
+/** When the release gate next plans an occupancy (release/release.repository.ts); null: not until marked. */
+export interface ReleaseScheduleTable {
+  occupancy_id: string;
+  due_at: Timestamp | null;
+  /** Counts the marks; a plan moves due_at on only if it read the same generation before planning. */
+  generation: ColumnType<string, string | number | undefined, string | number>;
+  planned_at: Timestamp | null;
+}
+
 export interface ReleasedWindowsTable {
   occupancy_id: string;
   recipient: string;
@@ -198,6 +207,7 @@ export interface PrivacyDb {
   retention_certificates: RetentionCertificatesTable;
   release_readings: ReleaseReadingsTable;
   released_windows: ReleasedWindowsTable;
+  release_schedule: ReleaseScheduleTable;
   release_keys: ReleaseKeysTable;
   erasures: ErasuresTable;
   erasure_confirmations: ErasureConfirmationsTable;

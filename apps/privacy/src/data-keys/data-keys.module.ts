@@ -1,6 +1,7 @@
 import { Module, type OnModuleInit } from '@nestjs/common';
 import { startErasureCounterAtZero } from '../core/erasure-metrics';
 import { KeyEpochsModule } from '../key-epochs/key-epochs.module';
+import { ReleaseKeysModule } from '../release/release-keys.module';
 import { DataKeyVault } from './data-key-vault';
 import { DataKeysInternalController } from './data-keys-internal.controller';
 import { DataKeysController } from './data-keys.controller';
@@ -10,7 +11,7 @@ import { GetDataKeyUseCase } from './get-data-key.use-case';
 import { GetMeterDataKeysUseCase } from './get-meter-data-keys.use-case';
 
 @Module({
-  imports: [KeyEpochsModule],
+  imports: [KeyEpochsModule, ReleaseKeysModule],
   controllers: [DataKeysController, DataKeysInternalController],
   providers: [
     DataKeysRepository,

@@ -5,6 +5,7 @@ import type { Caller } from '@meterkeep/service-runtime';
 import { AuditLog } from '../audit/audit-log';
 import { OutboxRepository } from '../outbox/outbox.repository';
 import { Transactions } from '../outbox/transactions';
+import { ReleaseRepository } from '../release/release.repository';
 import { DataKeyErrors } from './data-keys.errors';
 import type { DestroyedDataKey } from './data-keys.schemas';
 import { DataKeysRepository } from './data-keys.repository';
@@ -23,6 +24,7 @@ export class DestroyDataKeyUseCase {
     private readonly outbox: OutboxRepository,
     private readonly audit: AuditLog,
     private readonly transactions: Transactions,
+    private readonly release: ReleaseRepository,
   ) {}
 
   async execute(caller: Caller, keyId: string): Promise<DestroyedDataKey> {
@@ -34,6 +36,8 @@ export class DestroyDataKeyUseCase {
       if (!current) throw DataKeyErrors.notFound();
       if (current.destroyed_at !== null) return current;
       const destroyed = await this.keys.destroy(trx, keyId, now);
+      // The release gate deletes the occupancy's staged readings (values in the clear) at its next pass.
+      if (destroyed.occupancy_id !== null) await this.release.markDue(trx, [destroyed.occupancy_id]);
       await this.outbox.enqueue(trx, PRIVACY_OCCUPANCIES, [keyDestroyedEvent(destroyed, now)]);
       await this.audit.append(trx, caller.tenantId, [
         {

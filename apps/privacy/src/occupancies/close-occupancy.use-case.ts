@@ -4,6 +4,7 @@ import type { Caller } from '@meterkeep/service-runtime';
 import { AuditLog } from '../audit/audit-log';
 import { OutboxRepository } from '../outbox/outbox.repository';
 import { Transactions } from '../outbox/transactions';
+import { ReleaseRepository } from '../release/release.repository';
 import { OccupancyErrors } from './occupancies.errors';
 import type { CloseOccupancyRequest, OccupancyView } from './occupancies.schemas';
 import { OccupanciesRepository } from './occupancies.repository';
@@ -23,6 +24,7 @@ export class CloseOccupancyUseCase {
     private readonly outbox: OutboxRepository,
     private readonly audit: AuditLog,
     private readonly transactions: Transactions,
+    private readonly release: ReleaseRepository,
   ) {}
 
   async execute(caller: Caller, occupancyId: string, { to }: CloseOccupancyRequest): Promise<OccupancyView> {
@@ -36,6 +38,8 @@ export class CloseOccupancyUseCase {
       }
       if (!isValidEnd(current.valid_from, to)) throw OccupancyErrors.invalidPeriod();
       const closed = await this.occupancies.close(trx, occupancyId, to);
+      // Its windows are now cut at `to`: the release gate plans it at its next pass.
+      await this.release.markDue(trx, [occupancyId]);
       await this.outbox.enqueue(trx, PRIVACY_OCCUPANCIES, [occupancyEvent('closed', closed, now)]);
       await this.audit.append(trx, caller.tenantId, [
         {

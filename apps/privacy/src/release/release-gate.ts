@@ -45,8 +45,9 @@ export class ReleaseGate implements OnApplicationBootstrap, BeforeApplicationShu
     this.running ??= this.release
       .execute(new Date(), this.stopping.signal)
       .then(
-        (count) => {
-          if (count > 0) this.logger.info({ count }, 'release gate released values');
+        ({ planned, released }) => {
+          if (released > 0)
+            this.logger.info({ count: released, planned: planned.length }, 'release gate released values');
         },
         (error: unknown) => this.logger.error({ err: error }, 'release pass failed'),
       )

@@ -128,6 +128,18 @@ function totalsOf(readings: readonly StagedReading[]): ReleaseTotal[] {
 
 /** The values to release now; the caller records them as released once they are produced. */
 export function planRelease(input: ReleasePlanInput): Release[] {
+  return planReleaseAhead(input).releases;
+}
+
+/**
+ * The values to release now and, of the windows that will be released at their level once closed (as
+ * the permissions stand), the earliest end: the gate need not plan the occupancy again before it closes
+ * unless something changes (readings, ledger, occupancy, or a permission boundary passing).
+ */
+export function planReleaseAhead(input: ReleasePlanInput): {
+  releases: Release[];
+  pendingEnd: number | null;
+} {
   const { timeZone, occupancy } = input;
   const occupancyEnd = occupancy.to ?? Number.POSITIVE_INFINITY;
   const readings = input.readings
@@ -137,6 +149,7 @@ export function planRelease(input: ReleasePlanInput): Release[] {
   const within = (span: Span) =>
     readings.filter((r) => r.intervalStart >= span.start && r.intervalStart < span.end);
   const releases: Release[] = [];
+  let pendingEnd = Number.POSITIVE_INFINITY;
 
   const visit = (level: ReleaseLevel, span: Span, held: readonly StagedReading[]) => {
     if (held.length === 0) return;
@@ -156,6 +169,7 @@ export function planRelease(input: ReleasePlanInput): Release[] {
     const permitted = coarser(coarsestOver(input.permissions, span), input.atRelease);
     if (permitted === level) {
       if (span.end <= input.closedBefore) releases.push({ level, ...span, totals: totalsOf(held) });
+      else pendingEnd = Math.min(pendingEnd, span.end);
       return;
     }
     if (permitted === 'none' || rank(permitted) > rank(level)) descend();
@@ -171,5 +185,34 @@ export function planRelease(input: ReleasePlanInput): Release[] {
   }
   for (const month of [...months.values()].sort((a, b) => a.start - b.start))
     visit('monthly', month, within(month));
-  return releases;
+  return { releases, pendingEnd: Number.isFinite(pendingEnd) ? pendingEnd : null };
+}
+
+/**
+ * When the gate must plan an occupancy again if nothing is marked meanwhile (no reading staged, no
+ * ledger or occupancy change): null for never. The earliest of
+ * - a pending window's close (`planReleaseAhead`): its end plus the grace by the clock; when the
+ *   readings staged do not reach its end yet, not before the occupancy fell quiet (closedBefore()),
+ *   since until then only a new reading (which marks it) can close it;
+ * - a permission boundary still ahead (a grant's end, a default that takes effect after its notice):
+ *   the permission at release time changes with no ledger row written.
+ */
+export function nextPlanAt(options: {
+  now: number;
+  graceMs: number;
+  pendingEnd: number | null;
+  watermark: number;
+  lastReceivedAt: number;
+  /** Every from/to of the permission timelines planned. */
+  permissionBoundaries: readonly number[];
+}): number | null {
+  let next = Number.POSITIVE_INFINITY;
+  const { pendingEnd, graceMs } = options;
+  if (pendingEnd !== null)
+    next =
+      pendingEnd <= options.watermark
+        ? pendingEnd + graceMs
+        : Math.max(pendingEnd, options.lastReceivedAt) + graceMs;
+  for (const t of options.permissionBoundaries) if (t > options.now) next = Math.min(next, t);
+  return Number.isFinite(next) ? next : null;
 }

@@ -16,7 +16,7 @@ import {
   permittedGranularity,
 } from '../consents/policy';
 import { assertHalfHourZone } from './calendar-windows';
-import { closedBefore, planRelease } from './release-plan';
+import { closedBefore, nextPlanAt, planReleaseAhead } from './release-plan';
 import { ReleaseKeys } from './release-keys';
 import { type ReleasedRow, ReleaseRepository } from './release.repository';
 
@@ -61,13 +61,23 @@ export function releaseEventId(
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
+/** What one pass did: the occupancies it planned (each one due) and how many values it released. */
+export interface ReleasePassStats {
+  planned: string[];
+  released: number;
+}
+
 /**
- * One pass of the release gate: for each occupancy with staged readings, in one transaction holding
- * the occupancy's share lock (so a consent change waits for it, and none commits between the check and
- * the produce): read the ledger as it stands, plan what each (recipient, purpose) may receive
- * (release-plan.ts: permission at the reading's time and now), seal each value under the purpose's
- * release key, record the windows as released, produce them (acks=all), and only then commit. A failed
- * produce rolls the record back: the windows are released by a later pass.
+ * One pass of the release gate: for each occupancy due (release_schedule: marked by a reading staged,
+ * a consent change, a closure or a key destroyed, or by its previous plan for when its next window
+ * closes), in one transaction holding the occupancy's share lock (so a consent change waits for it,
+ * and none commits between the check and the produce): read the ledger as it stands, plan what each
+ * (recipient, purpose) may receive (release-plan.ts: permission at the reading's time and now), seal
+ * each value under the purpose's release key, record the windows as released and the occupancy's next
+ * due time, produce them (acks=all), and only then commit. A failed produce rolls all of it back: the
+ * windows are released by a later pass (the occupancy stays due). An occupancy nothing happened to
+ * since its last plan is not planned: a pass over a quiet stack costs one indexed query, not a plan
+ * per occupancy in the look-back.
  */
 @Injectable()
 export class ReleaseWindowsUseCase {
@@ -82,21 +92,24 @@ export class ReleaseWindowsUseCase {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  /** Answers how many values were released; a pass stopped by `signal` leaves the rest to the next. */
-  async execute(now = new Date(), signal?: AbortSignal): Promise<number> {
+  /** A pass stopped by `signal` leaves the rest (still due) to the next. */
+  async execute(now = new Date(), signal?: AbortSignal): Promise<ReleasePassStats> {
     const since = new Date(now.getTime() - this.config.PRIVACY_RELEASE_LOOKBACK_DAYS * DAY_MS);
-    let count = 0;
-    for (const occupancyId of await this.repository.occupanciesWithReadings(since)) {
+    const stats: ReleasePassStats = { planned: [], released: 0 };
+    for (const occupancyId of await this.repository.occupanciesDue(now)) {
       if (signal?.aborted) break;
       try {
-        count += await this.repository.database
+        const released = await this.repository.database
           .transaction()
           .execute((trx) => this.releaseOccupancy(trx, occupancyId, since, now));
+        if (released === undefined) continue;
+        stats.planned.push(occupancyId);
+        stats.released += released;
       } catch (error) {
         this.logger.error({ occupancyId, err: error }, 'release failed; the windows wait for the next pass');
       }
     }
-    return count;
+    return stats;
   }
 
   private async releaseOccupancy(
@@ -104,12 +117,17 @@ export class ReleaseWindowsUseCase {
     occupancyId: string,
     since: Date,
     now: Date,
-  ): Promise<number> {
+  ): Promise<number | undefined> {
     const occupancy = await this.repository.lockOccupancy(trx, occupancyId);
-    if (!occupancy) return 0;
+    if (!occupancy) return undefined;
+    // Read under the lock, before the readings: a mark committed after this read keeps it due.
+    const schedule = await this.repository.schedule(trx, occupancyId);
+    // Planned meanwhile by another replica (or no longer due): nothing to do here.
+    if (!schedule?.dueAt || schedule.dueAt > now) return undefined;
     // Erased (its keys went under this lock): nothing more of it leaves, and what was staged goes.
     if (await this.repository.readingsKeyDestroyed(trx, occupancy)) {
       await this.repository.deleteStagedReadings(trx, [occupancyId]);
+      await this.repository.reschedule(trx, occupancyId, schedule.generation, null, now);
       return 0;
     }
     const policy = this.policies.forTenant(occupancy.tenant_id);
@@ -128,20 +146,26 @@ export class ReleaseWindowsUseCase {
     const releaseAt = new Date(Math.min(now.getTime(), (occupancy.valid_to?.getTime() ?? Infinity) - 1));
     const events: TelemetryReleasedEvent[] = [];
     const rows: ReleasedRow[] = [];
+    let pendingEnd = Number.POSITIVE_INFINITY;
+    const permissionBoundaries: number[] = [];
     for (const { recipient, purpose } of releaseRecipients(policy, entries)) {
-      const plan = planRelease({
+      const permissions = permissionTimeline(entries, terms, recipient, purpose, policy).map((s) => ({
+        from: s.from.getTime(),
+        to: s.to?.getTime() ?? null,
+        granularity: s.granularity,
+      }));
+      for (const span of permissions)
+        permissionBoundaries.push(span.from, ...(span.to === null ? [] : [span.to]));
+      const { releases: plan, pendingEnd: pending } = planReleaseAhead({
         timeZone: policy.timeZone,
         occupancy: { from: terms.from.getTime(), to: terms.to?.getTime() ?? null },
-        permissions: permissionTimeline(entries, terms, recipient, purpose, policy).map((s) => ({
-          from: s.from.getTime(),
-          to: s.to?.getTime() ?? null,
-          granularity: s.granularity,
-        })),
+        permissions,
         atRelease: permittedGranularity(entries, terms, recipient, purpose, releaseAt, policy),
         readings,
         released: released.filter((r) => r.recipient === recipient && r.purpose === purpose),
         closedBefore: closed,
       });
+      if (pending !== null) pendingEnd = Math.min(pendingEnd, pending);
       if (plan.length === 0) continue;
       const key = await this.keys.forPurpose(trx, occupancy, recipient, purpose);
       for (const release of plan) {
@@ -162,9 +186,25 @@ export class ReleaseWindowsUseCase {
       }
       key.key.fill(0);
     }
+    const next = nextPlanAt({
+      now: now.getTime(),
+      graceMs: this.config.PRIVACY_RELEASE_GRACE_S * 1000,
+      pendingEnd: Number.isFinite(pendingEnd) ? pendingEnd : null,
+      watermark,
+      lastReceivedAt,
+      permissionBoundaries,
+    });
     this.logger.debug(
-      { occupancyId, readings: readings.length, released: released.length, releasing: events.length },
+      { occupancyId, readings: readings.length, released: released.length, releasing: events.length, next },
       'release pass over an occupancy',
+    );
+    // In this transaction: a produce that fails leaves the occupancy due as it was.
+    await this.repository.reschedule(
+      trx,
+      occupancyId,
+      schedule.generation,
+      next === null ? null : new Date(next),
+      now,
     );
     if (events.length === 0) return 0;
     await this.repository.recordReleased(trx, occupancyId, rows);

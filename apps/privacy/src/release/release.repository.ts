@@ -45,35 +45,117 @@ export class ReleaseRepository {
       .executeTakeFirst();
   }
 
-  /** Idempotent: a reading staged before (redelivery, a batch sent again) stays as it was. */
-  async stage(readings: readonly NewStagedReading[]): Promise<void> {
+  /**
+   * Idempotent: a reading staged before (redelivery, a batch sent again) stays as it was. In the same
+   * statement, the occupancies of the readings new to the gate are marked due when the first of them
+   * could be released: its interval's end plus `graceS` (now, for a reading late for a closed window).
+   * Readings staged again mark nothing.
+   */
+  async stage(readings: readonly NewStagedReading[], graceS: number): Promise<void> {
     if (readings.length === 0) return;
     await this.db
-      .insertInto('release_readings')
-      .values(
-        readings.map((r) => ({
-          tenant_id: r.tenantId,
-          occupancy_id: r.occupancyId,
-          obis: r.obis,
-          unit: r.unit,
-          interval_start: new Date(r.intervalStart),
-          interval_minutes: r.intervalMinutes,
-          quantity: r.quantity,
-        })),
+      .with('staged', (db) =>
+        db
+          .insertInto('release_readings')
+          .values(
+            readings.map((r) => ({
+              tenant_id: r.tenantId,
+              occupancy_id: r.occupancyId,
+              obis: r.obis,
+              unit: r.unit,
+              interval_start: new Date(r.intervalStart),
+              interval_minutes: r.intervalMinutes,
+              quantity: r.quantity,
+            })),
+          )
+          .onConflict((oc) => oc.doNothing())
+          .returning(['occupancy_id', 'interval_start', 'interval_minutes']),
       )
-      .onConflict((oc) => oc.doNothing())
+      .insertInto('release_schedule')
+      .columns(['occupancy_id', 'due_at', 'generation'])
+      .expression((eb) =>
+        eb
+          .selectFrom('staged')
+          .select([
+            'occupancy_id',
+            sql<Date>`greatest(now(), min(interval_start + interval_minutes * interval '1 minute') + ${graceS} * interval '1 second')`.as(
+              'due_at',
+            ),
+            sql<number>`1`.as('generation'),
+          ])
+          .groupBy('occupancy_id'),
+      )
+      .onConflict((oc) =>
+        oc.column('occupancy_id').doUpdateSet({
+          due_at: sql<Date>`least(release_schedule.due_at, excluded.due_at)`,
+          generation: sql<string>`release_schedule.generation + 1`,
+        }),
+      )
       .execute();
   }
 
-  /** Occupancies with readings in the look-back. */
-  async occupanciesWithReadings(since: Date): Promise<string[]> {
+  /**
+   * Marks occupancies due at `at` (now by default), in the caller's transaction: something that changes
+   * what may be released (a consent change, a closure, a key destroyed) is planned by the next pass.
+   */
+  async markDue(executor: Executor, occupancyIds: readonly string[], at?: Date): Promise<void> {
+    if (occupancyIds.length === 0) return;
+    const dueAt = at ?? sql<Date>`now()`;
+    await executor
+      .insertInto('release_schedule')
+      .values(
+        [...new Set(occupancyIds)].sort().map((id) => ({ occupancy_id: id, due_at: dueAt, generation: 1 })),
+      )
+      .onConflict((oc) =>
+        oc.column('occupancy_id').doUpdateSet({
+          due_at: sql<Date>`least(release_schedule.due_at, excluded.due_at)`,
+          generation: sql<string>`release_schedule.generation + 1`,
+        }),
+      )
+      .execute();
+  }
+
+  /** The occupancies due by `now`, earliest first: what a pass plans. */
+  async occupanciesDue(now: Date): Promise<string[]> {
     const rows = await this.db
-      .selectFrom('release_readings')
+      .selectFrom('release_schedule')
       .select('occupancy_id')
-      .distinct()
-      .where('interval_start', '>=', since)
+      .where('due_at', '<=', now)
+      .orderBy('due_at')
       .execute();
     return rows.map((r) => r.occupancy_id);
+  }
+
+  /** The occupancy's schedule as a plan starts (read after the occupancy's lock, before its readings). */
+  async schedule(
+    trx: Executor,
+    occupancyId: string,
+  ): Promise<{ dueAt: Date | null; generation: string } | undefined> {
+    const row = await trx
+      .selectFrom('release_schedule')
+      .select(['due_at', 'generation'])
+      .where('occupancy_id', '=', occupancyId)
+      .executeTakeFirst();
+    return row && { dueAt: row.due_at, generation: String(row.generation) };
+  }
+
+  /**
+   * After a plan: due next at `next` (null: not until marked), unless a mark came in since the plan read
+   * `generation` (a reading staged, a replica's plan): then it stays due and the next pass plans again.
+   */
+  async reschedule(
+    trx: Executor,
+    occupancyId: string,
+    generation: string,
+    next: Date | null,
+    plannedAt: Date,
+  ): Promise<void> {
+    await trx
+      .updateTable('release_schedule')
+      .set({ due_at: next, planned_at: plannedAt })
+      .where('occupancy_id', '=', occupancyId)
+      .where('generation', '=', generation)
+      .execute();
   }
 
   /**

@@ -1,7 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { TelemetryReadingEvent } from '@meterkeep/contracts';
 import { PermanentEventError } from '@meterkeep/kafka';
 import { openReadings } from '@meterkeep/reading-seal';
+import { CONFIG } from '@meterkeep/service-runtime';
+import type { PrivacyConfig } from '../config';
 import { DataKeyVault } from '../data-keys/data-key-vault';
 import { KekEpochUnavailableError } from '../key-epochs/kek-ring';
 import { isReleasable } from './release-plan';
@@ -11,7 +13,8 @@ export type StageOutcome = 'staged' | 'erased' | 'vacancy';
 
 /**
  * One telemetry.readings.v1 record into the release gate: opened with the key that sealed it, its
- * interval readings that fall in the occupancy kept until their windows are released. The offset is
+ * interval readings that fall in the occupancy kept until their windows are released, and the
+ * occupancy marked due for the gate in the same statement (release_schedule). The offset is
  * committed only after this returns, so a crash re-stages (idempotently) what was not yet kept.
  *
  * Dead-lettered (PermanentEventError, with the reason): a key the vault does not know, and a record
@@ -23,6 +26,7 @@ export class StageReadingsUseCase {
   constructor(
     private readonly repository: ReleaseRepository,
     private readonly vault: DataKeyVault,
+    @Inject(CONFIG) private readonly config: Pick<PrivacyConfig, 'PRIVACY_RELEASE_GRACE_S'>,
   ) {}
 
   async execute(event: TelemetryReadingEvent): Promise<StageOutcome> {
@@ -62,6 +66,8 @@ export class StageReadingsUseCase {
         }))
         // Sealed by reading time: a reading outside the occupancy (a back-dated move-out) is not its data.
         .filter((r) => isReleasable(r) && r.intervalStart >= from && r.intervalStart < to),
+      // Due when the first new reading's window could close: the gate plans it then, not every pass.
+      this.config.PRIVACY_RELEASE_GRACE_S,
     );
     return 'staged';
   }
