@@ -28,6 +28,15 @@ const DAY = 86_400_000;
 const HALF_HOUR = 1_800_000;
 const evidence = `web:coach-optin/v1/sha256:${'ab'.repeat(32)}`;
 const SUPPLIER_PURPOSES = ['billing', 'supplier-insights', 'settlement', 'forecasting'];
+/**
+ * The year of the readings: the latest whose 3 May has passed (the tests' windows run to 2 May), so they
+ * are closed and within the look-back whatever the day the suite runs (never a fixed year that ages out).
+ */
+const YEAR = (() => {
+  const now = new Date();
+  const year = now.getUTCFullYear();
+  return now.getTime() >= Date.UTC(year, 4, 3) ? year : year - 1;
+})();
 
 describe('privacy: the release gate from raw Kafka', () => {
   let enrollment: EnrollmentProcess;
@@ -48,11 +57,11 @@ describe('privacy: the release gate from raw Kafka', () => {
     await startGroupAtEnd(kafka, groupId, TELEMETRY_READINGS.name);
     h = await PrivacyHarness.start({
       enrollmentUrl: enrollment.internalUrl,
-      // Readings of early 2026: within a look-back of 400 days.
+      // Readings of January to May of YEAR: at most 16 months back.
       env: {
         PRIVACY_RELEASE_INTERVAL_MS: '200',
         PRIVACY_RELEASE_GRACE_S: '2',
-        PRIVACY_RELEASE_LOOKBACK_DAYS: '400',
+        PRIVACY_RELEASE_LOOKBACK_DAYS: '500',
       },
       release: { groupId, maxWaitTimeInMs: 100 },
     });
@@ -72,14 +81,14 @@ describe('privacy: the release gate from raw Kafka', () => {
     await enrollment?.stop();
   });
 
-  /** An occupancy from 1 January 2026 on a pre-2019 contract (settlement: monthly without opt-in). */
+  /** An occupancy from 1 January of YEAR on a pre-2019 contract (settlement: monthly without opt-in). */
   const open = async (n: number) => {
     const opened = await h.request<{ occupancyId: string }>('POST', '/v1/occupancies', {
       key: operator,
       json: {
         meterId: meter(n),
         subjectRef: `hh-${run}-${n}`,
-        from: '2026-01-01T00:00:00.000Z',
+        from: `${YEAR}-01-01T00:00:00.000Z`,
         contractDate: '2018-01-01',
       },
     });
@@ -100,7 +109,7 @@ describe('privacy: the release gate from raw Kafka', () => {
       recipient,
       granularity,
       basis: 'consent',
-      historicalFrom: '2026-01-01T00:00:00.000Z',
+      historicalFrom: `${YEAR}-01-01T00:00:00.000Z`,
       effectiveTo: new Date(Date.now() + 30 * DAY).toISOString(),
     });
 
@@ -167,10 +176,10 @@ describe('privacy: the release gate from raw Kafka', () => {
   it('monthly permission: one value per calendar month; daily: one per local day; nothing finer', async () => {
     const occupancyId = await open(1);
     await grantThirdParty(occupancyId, 'third-party:coach', 'daily');
-    // January and February 2026 (GMT: local days are UTC days).
+    // January and February of YEAR (GMT: local days are UTC days).
     await producer.publishMany(
       TELEMETRY_READINGS,
-      await readingsRecords(1, occupancyId, Date.parse('2026-01-01T00:00:00Z'), 59),
+      await readingsRecords(1, occupancyId, Date.parse(`${YEAR}-01-01T00:00:00Z`), 59),
     );
 
     const expected = SUPPLIER_PURPOSES.length * 2 + 59;
@@ -187,8 +196,8 @@ describe('privacy: the release gate from raw Kafka', () => {
         values.map((e) => [e.granularity, e.windowStart, e.windowEnd]),
         purpose,
       ).toEqual([
-        ['monthly', '2026-01-01T00:00:00.000Z', '2026-02-01T00:00:00.000Z'],
-        ['monthly', '2026-02-01T00:00:00.000Z', '2026-03-01T00:00:00.000Z'],
+        ['monthly', `${YEAR}-01-01T00:00:00.000Z`, `${YEAR}-02-01T00:00:00.000Z`],
+        ['monthly', `${YEAR}-02-01T00:00:00.000Z`, `${YEAR}-03-01T00:00:00.000Z`],
       ]);
     }
     expect(all.filter((e) => e.purpose === 'marketing')).toEqual([]);
@@ -200,7 +209,7 @@ describe('privacy: the release gate from raw Kafka', () => {
 
     // The totals are sealed: not on the record, and they open only under the purpose's release key.
     const billingJanuary = all.find(
-      (e) => e.purpose === 'billing' && e.windowStart === '2026-01-01T00:00:00.000Z',
+      (e) => e.purpose === 'billing' && e.windowStart === `${YEAR}-01-01T00:00:00.000Z`,
     )!;
     const raw = records.find((r) => r.json.eventId === billingJanuary.eventId)!.value;
     expect(raw).not.toContain(`hh-${run}`);
@@ -227,7 +236,7 @@ describe('privacy: the release gate from raw Kafka', () => {
     const occupancyId = await open(2);
     const recipient = 'third-party:tracker';
     await grantThirdParty(occupancyId, recipient, 'half-hourly');
-    const records = await readingsRecords(2, occupancyId, Date.parse('2026-03-02T00:00:00Z'), 40);
+    const records = await readingsRecords(2, occupancyId, Date.parse(`${YEAR}-03-02T00:00:00Z`), 40);
     // The meter keeps reporting (one day's record every 100 ms) while the withdrawal lands.
     let sent = 0;
     const sending = (async () => {
@@ -261,7 +270,7 @@ describe('privacy: the release gate from raw Kafka', () => {
     expect(values.filter((r) => r.timestamp <= withdrawnAt).length).toBeGreaterThanOrEqual(48 * 3);
     expect(values.every((r) => r.json.granularity === 'half-hourly')).toBe(true);
     expect(values.filter((r) => r.timestamp > withdrawnAt + 1_000)).toEqual([]);
-    // The supplier's purposes meanwhile: monthly only (March 2026 has closed).
+    // The supplier's purposes meanwhile: monthly only (March of YEAR has closed).
     const supplier = released.records.filter(
       (r) => ofOccupancy(occupancyId)(r) && r.json.recipient === 'supplier',
     );
@@ -285,7 +294,7 @@ describe('privacy: the release gate from raw Kafka', () => {
     const regranted = Date.now();
     await producer.publishMany(
       TELEMETRY_READINGS,
-      await readingsRecords(2, occupancyId, Date.parse('2026-05-01T00:00:00Z'), 1),
+      await readingsRecords(2, occupancyId, Date.parse(`${YEAR}-05-01T00:00:00Z`), 1),
     );
     const [again] = await released.waitFor(
       (r) => tracker(r) && r.timestamp >= regranted,
@@ -314,7 +323,7 @@ describe('privacy: the release gate from raw Kafka', () => {
     const occupancyId = await open(4);
     const recipient = 'third-party:coach';
     await grantThirdParty(occupancyId, recipient, 'daily');
-    const [first, ...later] = await readingsRecords(4, occupancyId, Date.parse('2026-01-01T00:00:00Z'), 4);
+    const [first, ...later] = await readingsRecords(4, occupancyId, Date.parse(`${YEAR}-01-01T00:00:00Z`), 4);
     await producer.publishMany(TELEMETRY_READINGS, [first!]);
     const coach = await released.waitFor(
       (r) => ofOccupancy(occupancyId)(r) && r.json.recipient === recipient,
@@ -363,7 +372,7 @@ describe('privacy: the release gate from raw Kafka', () => {
 
   it('dead-letters a record under a key the vault does not know, with the reason', async () => {
     const occupancyId = await open(3);
-    const [record] = await readingsRecords(3, occupancyId, Date.parse('2026-01-05T00:00:00Z'), 1);
+    const [record] = await readingsRecords(3, occupancyId, Date.parse(`${YEAR}-01-05T00:00:00Z`), 1);
     const forged = { ...record!, eventId: randomUUID(), keyId: `dk-${randomUUID()}` };
     await producer.publish(TELEMETRY_READINGS, forged);
     const [dead] = await deadLetters.waitFor((r) => r.json.eventId === forged.eventId, 1, 'dead letter');

@@ -18,5 +18,5 @@ export const releaseGateEnv = {
     .max(7 * 86_400)
     .default(900),
   /** How far back (by reading time) the releaser looks for readings still to release. */
-  PRIVACY_RELEASE_LOOKBACK_DAYS: z.coerce.number().int().min(1).max(400).default(62),
+  PRIVACY_RELEASE_LOOKBACK_DAYS: z.coerce.number().int().min(1).max(800).default(62),
 };
