@@ -1,20 +1,29 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { PRIVACY_OCCUPANCIES } from '@meterkeep/contracts';
-import type { Caller } from '@meterkeep/service-runtime';
+import { CONFIG, type Caller } from '@meterkeep/service-runtime';
 import { AuditLog } from '../audit/audit-log';
+import type { PrivacyConfig } from '../config';
+import { ReleaseRepository } from '../release/release.repository';
+import { ResealJobsRepository } from '../reseal/reseal-jobs.repository';
 import { OutboxRepository } from '../outbox/outbox.repository';
 import { Transactions } from '../outbox/transactions';
 import { OccupancyErrors } from './occupancies.errors';
 import type { CloseOccupancyRequest, OccupancyView } from './occupancies.schemas';
 import { OccupanciesRepository } from './occupancies.repository';
 import { occupancyEvent } from './occupancy-events';
-import { isValidEnd } from './occupancy-period';
+import { isBackdatedTooFar, isValidEnd } from './occupancy-period';
 import { toOccupancyView } from './occupancy.view';
 
 /**
  * The household moves out at `to` (exclusive): later readings fall to the next occupancy or the meter
  * key. Closing shortens a period, so it cannot make one overlap. Closing again at the same time is a
  * no-op; at another time, a conflict.
+ *
+ * `to` in the future (leaving on a date): the ingest seals by reading time, so it switches keys at `to`
+ * exactly. `to` in the past (left without notice; at most PRIVACY_MAX_BACKDATE_DAYS back, else
+ * BACKDATE_TOO_FAR): in the same transaction, the release gate's staged readings of the occupancy from
+ * `to` on are deleted (not its data), and a re-seal job is written that re-seals what was sealed under
+ * its key from `to` on under the right key (reseal/).
  */
 @Injectable()
 export class CloseOccupancyUseCase {
@@ -23,6 +32,9 @@ export class CloseOccupancyUseCase {
     private readonly outbox: OutboxRepository,
     private readonly audit: AuditLog,
     private readonly transactions: Transactions,
+    private readonly reseals: ResealJobsRepository,
+    private readonly release: ReleaseRepository,
+    @Inject(CONFIG) private readonly config: Pick<PrivacyConfig, 'PRIVACY_MAX_BACKDATE_DAYS'>,
   ) {}
 
   async execute(caller: Caller, occupancyId: string, { to }: CloseOccupancyRequest): Promise<OccupancyView> {
@@ -35,15 +47,34 @@ export class CloseOccupancyUseCase {
         throw OccupancyErrors.alreadyClosed(current.valid_to);
       }
       if (!isValidEnd(current.valid_from, to)) throw OccupancyErrors.invalidPeriod();
+      const maxDays = this.config.PRIVACY_MAX_BACKDATE_DAYS;
+      if (isBackdatedTooFar(to, now, maxDays)) throw OccupancyErrors.backdatedTooFar(maxDays);
       const closed = await this.occupancies.close(trx, occupancyId, to);
       await this.outbox.enqueue(trx, PRIVACY_OCCUPANCIES, [occupancyEvent('closed', closed, now)]);
+      const backdated = to.getTime() < now.getTime();
+      let unstaged = 0;
+      if (backdated) {
+        unstaged = await this.release.deleteStagedFrom(trx, occupancyId, to);
+        await this.reseals.enqueue(trx, {
+          tenantId: caller.tenantId,
+          meterId: closed.meter_id,
+          occupancyId,
+          reason: 'backdated-close',
+          from: to,
+          notBefore: now,
+        });
+      }
       await this.audit.append(trx, caller.tenantId, [
         {
           action: 'privacy.occupancy-closed',
           actor: caller.actor,
           subject: occupancyId,
           outcome: 'allowed',
-          detail: { meterId: closed.meter_id, keyId: closed.key_id },
+          detail: {
+            meterId: closed.meter_id,
+            keyId: closed.key_id,
+            ...(backdated && { backdated: true, unstagedReadings: unstaged }),
+          },
         },
       ]);
       return closed;
