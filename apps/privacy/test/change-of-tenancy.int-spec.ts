@@ -41,7 +41,11 @@ describe('privacy: change of tenancy (back-dated move-out, re-seal, bounds)', ()
     h = await PrivacyHarness.start({
       enrollmentUrl: enrollment.internalUrl,
       // Staging only (no release pass), and the re-seal worker driven by the test.
-      env: { PRIVACY_RELEASE_INTERVAL_MS: '0', PRIVACY_RESEAL_INTERVAL_MS: '0' },
+      env: {
+        PRIVACY_RELEASE_INTERVAL_MS: '0',
+        PRIVACY_RESEAL_INTERVAL_MS: '0',
+        PRIVACY_MAX_BACKDATE_DAYS: '90',
+      },
       release: { groupId, maxWaitTimeInMs: 100 },
     });
     ({ tenantId } = await enrollment.tenant());
@@ -230,7 +234,7 @@ describe('privacy: change of tenancy (back-dated move-out, re-seal, bounds)', ()
     expect(openReadings(reseal!, await keyBytes(meterKey.key_id)).readings).toHaveLength(48);
   });
 
-  it('refuses a move-out dated further back than PRIVACY_MAX_BACKDATE_DAYS (90 by default) with 422 BACKDATE_TOO_FAR', async () => {
+  it('refuses a move-out dated further back than PRIVACY_MAX_BACKDATE_DAYS (90) with 422 BACKDATE_TOO_FAR', async () => {
     expect(h.config.PRIVACY_MAX_BACKDATE_DAYS).toBe(90);
     const C = await open(3, Date.now() - 200 * DAY);
     const tooFar = await close(C.occupancyId, Date.now() - 91 * DAY);
@@ -248,18 +252,19 @@ describe('privacy: change of tenancy (back-dated move-out, re-seal, bounds)', ()
     ).toEqual([]);
     const within = await close(C.occupancyId, Date.now() - 89 * DAY);
     expect(within.status, within.text).toBe(200);
-    // A move-out dated in the future needs no re-seal: the ingest switches keys at the instant.
+    // A move-out dated in the future: the ingest switches keys at the instant; a job due once every
+    // ingest key cache has expired re-seals anything a stale cache sealed past it.
     const D = await open(4, Date.now() - DAY);
+    const closedAt = Date.now();
     expect((await close(D.occupancyId, Date.now() + DAY)).status).toBe(200);
-    expect(
-      (
-        await h.db
-          .selectFrom('reseal_jobs')
-          .select('reason')
-          .where('occupancy_id', '=', D.occupancyId)
-          .execute()
-      ).map((j) => j.reason),
-    ).toEqual(['backdated-open']);
+    const dJobs = await h.db
+      .selectFrom('reseal_jobs')
+      .selectAll()
+      .where('occupancy_id', '=', D.occupancyId)
+      .orderBy('reason')
+      .execute();
+    expect(dJobs.map((j) => j.reason)).toEqual(['backdated-open', 'future-close']);
+    expect(dJobs[1]!.not_before.getTime()).toBeGreaterThanOrEqual(closedAt + 3_600_000);
   });
 });
 

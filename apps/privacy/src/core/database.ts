@@ -199,7 +199,7 @@ export interface ResealJobsTable {
   tenant_id: string;
   meter_id: string;
   occupancy_id: string;
-  reason: 'backdated-close' | 'backdated-open';
+  reason: 'backdated-close' | 'backdated-open' | 'future-close';
   reseal_from: Timestamp;
   state: ColumnType<'pending' | 'done', 'pending' | 'done' | undefined, 'pending' | 'done'>;
   attempts: ColumnType<number, number | undefined, number>;

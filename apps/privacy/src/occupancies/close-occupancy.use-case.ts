@@ -5,6 +5,7 @@ import { AuditLog } from '../audit/audit-log';
 import type { PrivacyConfig } from '../config';
 import { ReleaseRepository } from '../release/release.repository';
 import { ResealJobsRepository } from '../reseal/reseal-jobs.repository';
+import { MAX_INGEST_KEY_CACHE_MS } from '../reseal/reseal-readings.use-case';
 import { OutboxRepository } from '../outbox/outbox.repository';
 import { Transactions } from '../outbox/transactions';
 import { OccupancyErrors } from './occupancies.errors';
@@ -20,7 +21,9 @@ import { toOccupancyView } from './occupancy.view';
  * no-op; at another time, a conflict.
  *
  * `to` in the future (leaving on a date): the ingest seals by reading time, so it switches keys at `to`
- * exactly. `to` in the past (left without notice; at most PRIVACY_MAX_BACKDATE_DAYS back, else
+ * exactly. A replica whose cached keys predate the change could still seal a reading from `to` on (let
+ * in by the clock skew) under the old key until the announcement reaches it: a re-seal job due once any
+ * such cache has expired moves those too. `to` in the past (left without notice; at most PRIVACY_MAX_BACKDATE_DAYS back, else
  * BACKDATE_TOO_FAR): in the same transaction, the release gate's staged readings of the occupancy from
  * `to` on are deleted (not its data), and a re-seal job is written that re-seals what was sealed under
  * its key from `to` on under the right key (reseal/).
@@ -63,7 +66,15 @@ export class CloseOccupancyUseCase {
           from: to,
           notBefore: now,
         });
-      }
+      } else
+        await this.reseals.enqueue(trx, {
+          tenantId: caller.tenantId,
+          meterId: closed.meter_id,
+          occupancyId,
+          reason: 'future-close',
+          from: to,
+          notBefore: new Date(now.getTime() + MAX_INGEST_KEY_CACHE_MS),
+        });
       await this.audit.append(trx, caller.tenantId, [
         {
           action: 'privacy.occupancy-closed',

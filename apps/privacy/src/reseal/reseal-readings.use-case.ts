@@ -17,6 +17,8 @@ import { ResealJobsRepository, type ResealOutcome } from './reseal-jobs.reposito
  * `from` on, and the job does not read them.
  */
 export const MAX_INGEST_CLOCK_SKEW_MS = 3_600_000;
+/** The longest an ingest replica keeps a meter's keys (TELEMETRY_KEY_CACHE_TTL_S at most 3600). */
+export const MAX_INGEST_KEY_CACHE_MS = 3_600_000;
 const PUBLISH_CHUNK = 100;
 
 /**
