@@ -7,6 +7,7 @@ import {
 import type { Logger } from '@meterkeep/observability';
 import { CONFIG, LOGGER } from '@meterkeep/service-runtime';
 import type { PrivacyConfig } from '../config';
+import { ReleaseRepository } from '../release/release.repository';
 import { ResealJobsRepository } from './reseal-jobs.repository';
 import { ResealReadingsUseCase } from './reseal-readings.use-case';
 
@@ -27,6 +28,7 @@ export class ResealWorker implements OnApplicationBootstrap, BeforeApplicationSh
   constructor(
     private readonly jobs: ResealJobsRepository,
     private readonly reseal: ResealReadingsUseCase,
+    private readonly release: ReleaseRepository,
     @Inject(CONFIG) private readonly config: Pick<PrivacyConfig, 'PRIVACY_RESEAL_INTERVAL_MS'>,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -57,6 +59,9 @@ export class ResealWorker implements OnApplicationBootstrap, BeforeApplicationSh
         if (!job) return false;
         try {
           const outcome = await this.reseal.execute(job);
+          // A reading the gate staged for the old occupant while the move-out was committing: it goes too.
+          if (job.reason !== 'backdated-open')
+            await this.release.deleteStagedFrom(trx, job.occupancy_id, job.reseal_from);
           await this.jobs.complete(trx, job.job_id, outcome, new Date());
           completed += 1;
         } catch (error) {

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { DataKeysModule } from '../data-keys/data-keys.module';
+import { ReleaseKeysModule } from '../release/release-keys.module';
 import { ResealJobsRepository } from './reseal-jobs.repository';
 import { ResealReadingsUseCase } from './reseal-readings.use-case';
 import { ResealWorker } from './reseal-worker';
@@ -9,7 +10,7 @@ import { ResealWorker } from './reseal-worker';
  * worker that re-seals readings sealed under a key no longer theirs and republishes them.
  */
 @Module({
-  imports: [DataKeysModule],
+  imports: [DataKeysModule, ReleaseKeysModule],
   providers: [ResealJobsRepository, ResealReadingsUseCase, ResealWorker],
   exports: [ResealJobsRepository, ResealWorker],
 })
