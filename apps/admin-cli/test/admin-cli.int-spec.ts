@@ -118,6 +118,9 @@ describe('meterkeep-admin against the running services', () => {
 
   it('opens, reads and closes an occupancy on privacy', async () => {
     const meterId = batch.endpointNames[1]!;
+    // Within privacy's back-dating bound (PRIVACY_MAX_BACKDATE_DAYS, 90 by default): relative dates.
+    const day = (daysAgo: number) => new Date(Math.floor(Date.now() / 86_400_000 - daysAgo) * 86_400_000);
+    const to = day(1);
     const opened = await admin([
       'occupancies',
       'open',
@@ -126,7 +129,7 @@ describe('meterkeep-admin against the running services', () => {
       '--subject-ref',
       'household-42',
       '--from',
-      '2026-01-01T00:00:00Z',
+      day(30).toISOString(),
       '--json',
     ]);
     expect(opened.code, opened.stderr).toBe(0);
@@ -135,16 +138,9 @@ describe('meterkeep-admin against the running services', () => {
     expect((JSON.parse(listed.stdout) as { items: unknown[] }).items).toEqual([
       expect.objectContaining({ occupancyId, meterId, to: null }),
     ]);
-    const closed = await admin([
-      'occupancies',
-      'close',
-      occupancyId,
-      '--to',
-      '2026-02-01T00:00:00Z',
-      '--json',
-    ]);
+    const closed = await admin(['occupancies', 'close', occupancyId, '--to', to.toISOString(), '--json']);
     expect(closed.code, closed.stderr).toBe(0);
-    expect(JSON.parse(closed.stdout)).toMatchObject({ occupancyId, to: '2026-02-01T00:00:00.000Z' });
+    expect(JSON.parse(closed.stdout)).toMatchObject({ occupancyId, to: to.toISOString() });
   });
 
   it("answers an auditor's write with 403 and a bad key with 401, showing the server's code, never the key", async () => {

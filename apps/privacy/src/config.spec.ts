@@ -21,6 +21,16 @@ describe('privacy config', () => {
     expect(config.ENROLLMENT_INTERNAL_URL).toBe('https://127.0.0.1:3101');
   });
 
+  it('bounds back-dated move-outs to 90 days unless configured', () => {
+    expect(loadConfig(PrivacyConfig, valid).PRIVACY_MAX_BACKDATE_DAYS).toBe(90);
+    expect(
+      loadConfig(PrivacyConfig, { ...valid, PRIVACY_MAX_BACKDATE_DAYS: '30' }).PRIVACY_MAX_BACKDATE_DAYS,
+    ).toBe(30);
+    expect(() => loadConfig(PrivacyConfig, { ...valid, PRIVACY_MAX_BACKDATE_DAYS: '-1' })).toThrow(
+      /PRIVACY_MAX_BACKDATE_DAYS/,
+    );
+  });
+
   it.each([
     [{ PRIVACY_KEK: undefined }, /PRIVACY_KEK is required/],
     [{ PRIVACY_KEK: randomBytes(16).toString('base64') }, /PRIVACY_KEK: PRIVACY_KEK: 32 bytes, base64/],

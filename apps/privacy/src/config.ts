@@ -14,6 +14,7 @@ import {
 } from '@meterkeep/config';
 import { kekEpochEnv } from './key-epochs/kek-epochs.config';
 import { releaseGateEnv } from './release/release.config';
+import { changeOfTenancyEnv } from './reseal/reseal.config';
 
 export const DEFAULT_PORT = DEFAULT_PORTS.services.privacy;
 
@@ -84,6 +85,7 @@ export const PrivacyConfig = z.object({
   ...internalApiEnv,
   ...releaseGateEnv,
   ...erasureEnv,
+  ...changeOfTenancyEnv,
 });
 export type PrivacyConfig = z.infer<typeof PrivacyConfig>;
 

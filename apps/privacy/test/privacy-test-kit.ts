@@ -113,6 +113,10 @@ export class PrivacyHarness {
       ENROLLMENT_INTERNAL_URL: enrollmentUrl,
       PRIVACY_DATA_KEY_GRANTS: JSON.stringify(dataKeyGrants),
       LOG_LEVEL: 'debug',
+      // The suites' fixtures date occupancies from early 2026 and close them months later: beyond the
+      // default back-dating bound (90 days) once those dates are old. The bound has its own test
+      // (change-of-tenancy.int-spec.ts), which sets it.
+      PRIVACY_MAX_BACKDATE_DAYS: '3650',
       ...env,
     });
     const logs: string[] = [];

@@ -33,6 +33,8 @@ export interface KeyedRecordsReport {
   lastOffset: number;
   /** Records of the key found (the partition's other keys are skipped). */
   records: number;
+  /** Whether the read reached the end it took (false: it went quiet or timed out before). */
+  complete: boolean;
 }
 
 /**
@@ -45,7 +47,12 @@ export async function readKeyedRecords(
   topic: string,
   key: string,
   onRecord: (record: KeyedRecord) => void,
-  options: { groupPrefix?: string; timeoutMs?: number } = {},
+  options: {
+    groupPrefix?: string;
+    timeoutMs?: number;
+    /** Start at the first record written at or after this time (broker timestamp), not the earliest. */
+    sinceMs?: number;
+  } = {},
 ): Promise<KeyedRecordsReport> {
   const admin = kafka.admin();
   await admin.connect();
@@ -58,10 +65,23 @@ export async function readKeyedRecords(
     const own = offsets.find((o) => o.partition === partition)!;
     low = Number(own.low);
     high = Number(own.high);
+    if (options.sinceMs !== undefined) {
+      const since = await admin.fetchTopicOffsetsByTimestamp(topic, options.sinceMs);
+      const at = Number(since.find((o) => o.partition === partition)?.offset ?? high);
+      // -1 (or past the end): nothing written since then.
+      low = at < 0 ? high : Math.max(low, Math.min(at, high));
+    }
   } finally {
     await admin.disconnect();
   }
-  const report: KeyedRecordsReport = { topic, partition, firstOffset: low, lastOffset: high - 1, records: 0 };
+  const report: KeyedRecordsReport = {
+    topic,
+    partition,
+    firstOffset: low,
+    lastOffset: high - 1,
+    records: 0,
+    complete: high <= low,
+  };
   if (high <= low) return report;
 
   const prefix = options.groupPrefix ? `${options.groupPrefix}-` : '';
@@ -83,7 +103,10 @@ export async function readKeyedRecords(
           report.records += 1;
           onRecord({ topic, partition, offset: message.offset, value: message.value });
         }
-        if (offset >= high - 1) finish();
+        if (offset >= high - 1) {
+          report.complete = true;
+          finish();
+        }
         return Promise.resolve();
       },
     });

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { TELEMETRY_READINGS, validateEvent } from '@meterkeep/contracts';
-import { openReadings, readingEventId, sealReadings } from './reading-seal';
+import { openReadings, readingEventId, readingTimeBounds, sealReadings } from './reading-seal';
 
 const payload = {
   batchId: 'b-1',
@@ -49,5 +49,32 @@ describe('reading seal', () => {
     expect(readingEventId('t1', 'MTR-1', 'b-1', 'dk-1')).toBe(id);
     expect(readingEventId('t1', 'MTR-1', 'b-1', 'dk-2')).not.toBe(id);
     expect(readingEventId('t1', 'MTR-1', 'b-2', 'dk-1')).not.toBe(id);
+  });
+
+  it('states the reading-time bounds of what it seals (readings and events), so coverage needs no key', () => {
+    const envelope = sealReadings(
+      {
+        ...payload,
+        readings: [
+          { ...payload.readings[0]!, intervalStart: '2026-11-26T09:00:00Z' },
+          payload.readings[0]!,
+          { ...payload.readings[0]!, intervalStart: '2026-11-26T08:30:00Z' },
+        ],
+        events: [{ ...payload.events[0]!, occurredAt: '2026-11-26T09:10:00.250Z' }],
+      },
+      dataKey,
+      context,
+    );
+    expect(envelope).toMatchObject({
+      intervalFrom: '2026-11-26T08:00:00.000Z',
+      intervalTo: '2026-11-26T09:10:00.250Z',
+    });
+    const event = validateEvent(TELEMETRY_READINGS, {
+      ...context,
+      occurredAt: new Date().toISOString(),
+      ...envelope,
+    });
+    expect(event.intervalFrom).toBe('2026-11-26T08:00:00.000Z');
+    expect(readingTimeBounds({ readings: [], events: [] })).toEqual({});
   });
 });

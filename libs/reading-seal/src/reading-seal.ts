@@ -17,7 +17,7 @@ export interface SealContext {
 
 export type SealedEnvelope = Pick<
   TelemetryReadingEvent,
-  'keyId' | 'algorithm' | 'iv' | 'ciphertext' | 'authTag' | 'readingCount'
+  'keyId' | 'algorithm' | 'iv' | 'ciphertext' | 'authTag' | 'readingCount' | 'intervalFrom' | 'intervalTo'
 >;
 
 const IV_BYTES = 12;
@@ -46,7 +46,31 @@ export function sealReadings(
     ciphertext: ciphertext.toString('base64'),
     authTag: cipher.getAuthTag().toString('base64'),
     readingCount: payload.readings.length + payload.events.length,
+    ...readingTimeBounds(payload),
   };
+}
+
+/** An item's reading time, as ingest chose its key by: a reading's interval start, an event's occurrence. */
+export function itemTimes(payload: Pick<SealedReadings, 'readings' | 'events'>): number[] {
+  return [
+    ...payload.readings.map((r) => Date.parse(r.intervalStart)),
+    ...payload.events.map((e) => Date.parse(e.occurredAt)),
+  ];
+}
+
+/** The earliest and latest item time of a sealed payload (inclusive), as the envelope states them. */
+export function readingTimeBounds(
+  payload: Pick<SealedReadings, 'readings' | 'events'>,
+): Pick<TelemetryReadingEvent, 'intervalFrom' | 'intervalTo'> {
+  const times = itemTimes(payload);
+  if (times.length === 0) return {};
+  let from = times[0]!;
+  let to = from;
+  for (const t of times) {
+    if (t < from) from = t;
+    if (t > to) to = t;
+  }
+  return { intervalFrom: new Date(from).toISOString(), intervalTo: new Date(to).toISOString() };
 }
 
 /** Opens a telemetry.readings.v1 event with its data key; throws when the key or the binding is wrong. */

@@ -202,7 +202,27 @@ export interface RetentionCertificatesTable {
   issued_at: Timestamp;
 }
 
+/** Re-seal jobs of back-dated changes of tenancy (reseal/). */
+export interface ResealJobsTable {
+  job_id: string;
+  tenant_id: string;
+  meter_id: string;
+  occupancy_id: string;
+  reason: 'backdated-close' | 'backdated-open' | 'future-close';
+  reseal_from: Timestamp;
+  state: ColumnType<'pending' | 'done', 'pending' | 'done' | undefined, 'pending' | 'done'>;
+  attempts: ColumnType<number, number | undefined, number>;
+  not_before: Timestamp;
+  last_error: string | null;
+  records_scanned: number | null;
+  records_resealed: number | null;
+  items_resealed: number | null;
+  created_at: CreatedAt;
+  completed_at: Timestamp | null;
+}
+
 export interface PrivacyDb {
+  reseal_jobs: ResealJobsTable;
   retention_schedules: RetentionSchedulesTable;
   retention_certificates: RetentionCertificatesTable;
   release_readings: ReleaseReadingsTable;
@@ -230,4 +250,5 @@ export type ConsentRow = Selectable<ConsentsTable>;
 export type KekEpochRow = Selectable<KekEpochsTable>;
 export type ReleaseKeyRow = Selectable<ReleaseKeysTable>;
 export type ErasureRow = Selectable<ErasuresTable>;
+export type ResealJobRow = Selectable<ResealJobsTable>;
 export type ErasureConfirmationRow = Selectable<ErasureConfirmationsTable>;

@@ -10,6 +10,7 @@ import { releaseKeysDestroyable } from './0008_release_keys_destroyable';
 import { createAuditRecords } from './0009_create_audit_records';
 import { createRetentionSchedules } from './0010_create_retention_schedules';
 import { createReleaseSchedule } from './0012_create_release_schedule';
+import { createResealJobs } from './0013_create_reseal_jobs';
 
 /** Versioned migrations of the privacy schema, applied in name order at start-up. */
 export const migrations: MigrationSet = {
@@ -24,4 +25,5 @@ export const migrations: MigrationSet = {
   '0009_create_audit_records': createAuditRecords,
   '0010_create_retention_schedules': createRetentionSchedules,
   '0012_create_release_schedule': createReleaseSchedule,
+  '0013_create_reseal_jobs': createResealJobs,
 };

@@ -1,7 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { PRIVACY_OCCUPANCIES } from '@meterkeep/contracts';
-import type { Caller } from '@meterkeep/service-runtime';
+import { CONFIG, type Caller } from '@meterkeep/service-runtime';
 import { AuditLog } from '../audit/audit-log';
+import type { PrivacyConfig } from '../config';
+import { ResealJobsRepository } from '../reseal/reseal-jobs.repository';
+import { MAX_INGEST_KEY_CACHE_MS } from '../reseal/reseal-readings.use-case';
 import { OutboxRepository } from '../outbox/outbox.repository';
 import { Transactions } from '../outbox/transactions';
 import { ReleaseRepository } from '../release/release.repository';
@@ -9,13 +12,21 @@ import { OccupancyErrors } from './occupancies.errors';
 import type { CloseOccupancyRequest, OccupancyView } from './occupancies.schemas';
 import { OccupanciesRepository } from './occupancies.repository';
 import { occupancyEvent } from './occupancy-events';
-import { isValidEnd } from './occupancy-period';
+import { isBackdatedTooFar, isValidEnd } from './occupancy-period';
 import { toOccupancyView } from './occupancy.view';
 
 /**
  * The household moves out at `to` (exclusive): later readings fall to the next occupancy or the meter
  * key. Closing shortens a period, so it cannot make one overlap. Closing again at the same time is a
  * no-op; at another time, a conflict.
+ *
+ * `to` in the future (leaving on a date): the ingest seals by reading time, so it switches keys at `to`
+ * exactly. A replica whose cached keys predate the change could still seal a reading from `to` on (let
+ * in by the clock skew) under the old key until the announcement reaches it: a re-seal job due once any
+ * such cache has expired moves those too. `to` in the past (left without notice; at most PRIVACY_MAX_BACKDATE_DAYS back, else
+ * BACKDATE_TOO_FAR): in the same transaction, the release gate's staged readings of the occupancy from
+ * `to` on are deleted (not its data), and a re-seal job is written that re-seals what was sealed under
+ * its key from `to` on under the right key (reseal/).
  */
 @Injectable()
 export class CloseOccupancyUseCase {
@@ -24,7 +35,9 @@ export class CloseOccupancyUseCase {
     private readonly outbox: OutboxRepository,
     private readonly audit: AuditLog,
     private readonly transactions: Transactions,
+    private readonly reseals: ResealJobsRepository,
     private readonly release: ReleaseRepository,
+    @Inject(CONFIG) private readonly config: Pick<PrivacyConfig, 'PRIVACY_MAX_BACKDATE_DAYS'>,
   ) {}
 
   async execute(caller: Caller, occupancyId: string, { to }: CloseOccupancyRequest): Promise<OccupancyView> {
@@ -37,17 +50,44 @@ export class CloseOccupancyUseCase {
         throw OccupancyErrors.alreadyClosed(current.valid_to);
       }
       if (!isValidEnd(current.valid_from, to)) throw OccupancyErrors.invalidPeriod();
+      const maxDays = this.config.PRIVACY_MAX_BACKDATE_DAYS;
+      if (isBackdatedTooFar(to, now, maxDays)) throw OccupancyErrors.backdatedTooFar(maxDays);
       const closed = await this.occupancies.close(trx, occupancyId, to);
       // Its windows are now cut at `to`: the release gate plans it at its next pass.
       await this.release.markDue(trx, [occupancyId]);
       await this.outbox.enqueue(trx, PRIVACY_OCCUPANCIES, [occupancyEvent('closed', closed, now)]);
+      const backdated = to.getTime() < now.getTime();
+      let unstaged = 0;
+      if (backdated) {
+        unstaged = await this.release.deleteStagedFrom(trx, occupancyId, to);
+        await this.reseals.enqueue(trx, {
+          tenantId: caller.tenantId,
+          meterId: closed.meter_id,
+          occupancyId,
+          reason: 'backdated-close',
+          from: to,
+          notBefore: now,
+        });
+      } else
+        await this.reseals.enqueue(trx, {
+          tenantId: caller.tenantId,
+          meterId: closed.meter_id,
+          occupancyId,
+          reason: 'future-close',
+          from: to,
+          notBefore: new Date(now.getTime() + MAX_INGEST_KEY_CACHE_MS),
+        });
       await this.audit.append(trx, caller.tenantId, [
         {
           action: 'privacy.occupancy-closed',
           actor: caller.actor,
           subject: occupancyId,
           outcome: 'allowed',
-          detail: { meterId: closed.meter_id, keyId: closed.key_id },
+          detail: {
+            meterId: closed.meter_id,
+            keyId: closed.key_id,
+            ...(backdated && { backdated: true, unstagedReadings: unstaged }),
+          },
         },
       ]);
       return closed;

@@ -9,6 +9,7 @@ import {
   ApiOperation,
   ApiQuery,
   ApiTags,
+  ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import {
   ANY_ROLE,
@@ -68,12 +69,21 @@ export class OccupanciesController {
   @Post(':occupancyId/close')
   @HttpCode(200)
   @Roles(...WRITERS)
-  @ApiOperation({ summary: 'The household moves out at `to` (exclusive)' })
+  @ApiOperation({
+    summary: 'The household moves out at `to` (exclusive)',
+    description:
+      'A future `to` takes effect at that instant (the ingest switches keys there). A past `to` (left ' +
+      'without notice, at most PRIVACY_MAX_BACKDATE_DAYS back) re-seals what was sealed under this ' +
+      "occupancy's key since then under the right key, and its release never includes it.",
+  })
   @ApiBody({ schema: ref('CloseOccupancyRequest') })
   @ApiOkResponse({ schema: ref('Occupancy') })
   @ApiBadRequestResponse(errorResponse('INVALID_REQUEST, INVALID_PERIOD (to must lie after from)'))
   @ApiNotFoundResponse(notFound)
   @ApiConflictResponse(errorResponse('OCCUPANCY_CLOSED: already closed at another time'))
+  @ApiUnprocessableEntityResponse(
+    errorResponse('BACKDATE_TOO_FAR: `to` lies further back than PRIVACY_MAX_BACKDATE_DAYS (default 90)'),
+  )
   close(
     @CurrentCaller() caller: Caller,
     @Param('occupancyId', occupancyIdPipe) occupancyId: string,

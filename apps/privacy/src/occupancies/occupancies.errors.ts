@@ -16,6 +16,14 @@ export const OccupancyErrors = {
     new DomainError('conflict', 'OCCUPANCY_CLOSED', 'The occupancy is already closed at another time', {
       to: to.toISOString(),
     }),
+  /** A move-out dated further back than PRIVACY_MAX_BACKDATE_DAYS: what was sealed since is not re-sealed. */
+  backdatedTooFar: (maxDays: number) =>
+    new DomainError(
+      'unprocessable',
+      'BACKDATE_TOO_FAR',
+      `An occupancy may be closed at most ${maxDays} days in the past`,
+      { maxDays },
+    ),
   invalidCursor: () =>
     new DomainError('invalid', 'INVALID_CURSOR', 'The cursor is not one this API returned'),
 } as const;

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { ConsentsModule } from '../consents/consents.module';
 import { DataKeysModule } from '../data-keys/data-keys.module';
 import { ReleaseKeysModule } from '../release/release-keys.module';
+import { ResealModule } from '../reseal/reseal.module';
 import { CloseOccupancyUseCase } from './close-occupancy.use-case';
 import { GetOccupancyUseCase } from './get-occupancy.use-case';
 import { ListOccupanciesUseCase } from './list-occupancies.use-case';
@@ -10,7 +11,7 @@ import { OccupanciesRepository } from './occupancies.repository';
 import { OpenOccupancyUseCase } from './open-occupancy.use-case';
 
 @Module({
-  imports: [DataKeysModule, ConsentsModule, ReleaseKeysModule],
+  imports: [DataKeysModule, ConsentsModule, ReleaseKeysModule, ResealModule],
   controllers: [OccupanciesController],
   providers: [
     OccupanciesRepository,

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { covers, firstOverlap, isValidEnd, overlaps, type Period } from './occupancy-period';
+import {
+  covers,
+  firstOverlap,
+  isBackdatedTooFar,
+  isBackdatedWithin,
+  isValidEnd,
+  overlaps,
+  type Period,
+} from './occupancy-period';
 
 const at = (day: number) => new Date(Date.UTC(2026, 0, day));
 const period = (from: number, to?: number): Period => ({
@@ -47,5 +55,15 @@ describe('occupancy periods', () => {
     expect(isValidEnd(at(1), at(2))).toBe(true);
     expect(isValidEnd(at(2), at(2))).toBe(false);
     expect(isValidEnd(at(3), at(2))).toBe(false);
+  });
+
+  it('bounds back-dating to the configured days (inclusive), never the future', () => {
+    const now = at(100);
+    expect(isBackdatedTooFar(at(10), now, 90)).toBe(false);
+    expect(isBackdatedTooFar(new Date(at(10).getTime() - 1), now, 90)).toBe(true);
+    expect(isBackdatedTooFar(at(200), now, 0)).toBe(false);
+    expect(isBackdatedWithin(at(99), now, 90)).toBe(true);
+    expect(isBackdatedWithin(at(100), now, 90)).toBe(false);
+    expect(isBackdatedWithin(at(5), now, 90)).toBe(false);
   });
 });

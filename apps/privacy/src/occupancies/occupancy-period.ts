@@ -25,3 +25,15 @@ export function covers(period: Period, at: Date): boolean {
 export function isValidEnd(from: Date, to: Date): boolean {
   return to.getTime() > from.getTime();
 }
+
+const DAY_MS = 86_400_000;
+
+/** Whether an end `to` lies further than `maxDays` before `now` (a move-out dated too far back). */
+export function isBackdatedTooFar(to: Date, now: Date, maxDays: number): boolean {
+  return now.getTime() - to.getTime() > maxDays * DAY_MS;
+}
+
+/** Whether a start `from` lies in the past, within `maxDays` of `now` (a back-dated move-in to re-seal for). */
+export function isBackdatedWithin(from: Date, now: Date, maxDays: number): boolean {
+  return from.getTime() < now.getTime() && !isBackdatedTooFar(from, now, maxDays);
+}

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { PRIVACY_CONSENT_STATE, PRIVACY_OCCUPANCIES } from '@meterkeep/contracts';
-import type { Caller } from '@meterkeep/service-runtime';
+import { CONFIG, type Caller } from '@meterkeep/service-runtime';
 import { AuditLog } from '../audit/audit-log';
+import type { PrivacyConfig } from '../config';
+import { ResealJobsRepository } from '../reseal/reseal-jobs.repository';
 import { defaultConsentStates } from '../consents/consent-events';
 import { ConsentPolicies } from '../consents/consent-policies';
 import { toOccupancyTerms } from '../consents/consents.repository';
@@ -13,13 +15,15 @@ import { OccupancyErrors } from './occupancies.errors';
 import type { OccupancyView, OpenOccupancyRequest } from './occupancies.schemas';
 import { OccupanciesRepository } from './occupancies.repository';
 import { occupancyEvent } from './occupancy-events';
-import { firstOverlap } from './occupancy-period';
+import { firstOverlap, isBackdatedWithin } from './occupancy-period';
 import { toOccupancyView } from './occupancy.view';
 
 /**
  * A household moves in behind a meter from `from` on, open-ended until closed, with a data key of its
  * own. Refused when the period overlaps another occupancy of the meter (checked under a per-meter lock,
  * so two concurrent opens cannot both pass). Its consent state starts from the policy's defaults.
+ * Opened from a past instant (within PRIVACY_MAX_BACKDATE_DAYS), a re-seal job moves what was sealed
+ * under the meter's key for its time since then under its own key (reseal/).
  */
 @Injectable()
 export class OpenOccupancyUseCase {
@@ -30,6 +34,8 @@ export class OpenOccupancyUseCase {
     private readonly audit: AuditLog,
     private readonly transactions: Transactions,
     private readonly consentPolicies: ConsentPolicies,
+    private readonly reseals: ResealJobsRepository,
+    @Inject(CONFIG) private readonly config: Pick<PrivacyConfig, 'PRIVACY_MAX_BACKDATE_DAYS'>,
   ) {}
 
   async execute(caller: Caller, request: OpenOccupancyRequest): Promise<OccupancyView> {
@@ -57,6 +63,15 @@ export class OpenOccupancyUseCase {
         contractDate: request.contractDate ?? null,
       });
       await this.outbox.enqueue(trx, PRIVACY_OCCUPANCIES, [occupancyEvent('opened', opened, now)]);
+      if (isBackdatedWithin(from, now, this.config.PRIVACY_MAX_BACKDATE_DAYS))
+        await this.reseals.enqueue(trx, {
+          tenantId,
+          meterId,
+          occupancyId,
+          reason: 'backdated-open',
+          from,
+          notBefore: now,
+        });
       // Consent starts afresh with every occupancy: the policy's defaults, never a predecessor's.
       await this.outbox.enqueue(
         trx,

@@ -296,6 +296,19 @@ export class ReleaseRepository {
     return Number(result.numDeletedRows);
   }
 
+  /**
+   * Deletes the occupancy's staged readings from `from` on (a back-dated move-out: they are not its
+   * data, and its release must never see them); answers how many went.
+   */
+  async deleteStagedFrom(trx: Executor, occupancyId: string, from: Date): Promise<number> {
+    const result = await trx
+      .deleteFrom('release_readings')
+      .where('occupancy_id', '=', occupancyId)
+      .where('interval_start', '>=', from)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
   insertReleaseKey(
     trx: Executor,
     row: Omit<ReleaseKeyRow, 'created_at' | 'destroyed_at' | 'wrapped_key_sha256'>,

@@ -107,7 +107,10 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** The household moves out at `to` (exclusive) */
+    /**
+     * The household moves out at `to` (exclusive)
+     * @description A future `to` takes effect at that instant (the ingest switches keys there). A past `to` (left without notice, at most PRIVACY_MAX_BACKDATE_DAYS back) re-seals what was sealed under this occupancy's key since then under the right key, and its release never includes it.
+     */
     post: operations['OccupanciesController_close'];
     delete?: never;
     options?: never;
@@ -1272,6 +1275,15 @@ export interface operations {
       };
       /** @description OCCUPANCY_CLOSED: already closed at another time */
       409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description BACKDATE_TOO_FAR: `to` lies further back than PRIVACY_MAX_BACKDATE_DAYS (default 90) */
+      422: {
         headers: {
           [name: string]: unknown;
         };
