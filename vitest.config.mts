@@ -39,6 +39,8 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['apps/**/src/**/*.spec.ts', 'libs/**/src/**/*.spec.ts', 'tools/**/*.spec.ts'],
+          // Property and fuzz tests do thousands of runs; on 2 busy cores 5 s is not enough for them.
+          testTimeout: 30_000,
           sequence: { groupOrder: 0 },
         },
       },
