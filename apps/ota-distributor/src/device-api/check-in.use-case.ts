@@ -5,6 +5,7 @@ import { type Directive, signDirective } from '@meterkeep/firmware';
 import { AuditLog } from '../audit/audit-log';
 import { CampaignsRepository } from '../campaigns/campaigns.repository';
 import { type CheckInGate, checkInGate } from '../campaigns/domain/check-in-gate';
+import { type WindowInstants, directiveWindow } from '../campaigns/domain/maintenance-window';
 import type { Executor, StoredDirective } from '../core/database';
 import { DevicesRepository } from '../devices/devices.repository';
 import { CheckInViews } from '../executions/check-in-views';
@@ -38,7 +39,9 @@ export type CheckInOutcome =
  * precursor, else to the full image (THREAT.UPD.WRONG_PRECURSOR); the choice is recorded on the
  * execution and made again only while the meter has not started downloading.
  * A campaign's execution gets its first directive only once admitted while its campaign runs; one its
- * halted or cancelling campaign cancels is cancelled here, and the answer carries no directive.
+ * halted or cancelling campaign cancels is cancelled here, and the answer carries no directive. A
+ * campaign with maintenance windows puts the one open now, else the next, in the directive as UTC
+ * instants: the meter downloads at once and installs only inside it (spec §6.5: windows gate install).
  */
 @Injectable()
 export class CheckInUseCase {
@@ -120,6 +123,7 @@ export class CheckInUseCase {
       if (!execution || !isActive(execution.state)) return;
       // The campaign read under a share lock: a halt or pause committing now is waited for and seen,
       // so no first directive follows a halt.
+      let installWindow: WindowInstants | null = null;
       if (execution.campaign_id !== null) {
         const campaign = await this.campaigns.stateForShare(trx, execution.campaign_id);
         const gate =
@@ -129,6 +133,7 @@ export class CheckInUseCase {
             { state: execution.state, admitted: execution.admitted_at !== null },
           );
         if (gate !== 'notify' && gate !== 'serve') return;
+        installWindow = directiveWindow(campaign?.maintenance_windows ?? [], now);
       }
       const halfLife = (this.settings.directiveTtlSeconds * 1000) / 2;
       if (
@@ -152,13 +157,20 @@ export class CheckInUseCase {
         expiresAt: expiresAt.toISOString(),
         actionType: deployment.action_type,
         ...(deployment.force_at && { forceAt: deployment.force_at.toISOString() }),
-        ...(deployment.window_starts_at &&
-          deployment.window_ends_at && {
-            window: {
-              startsAt: deployment.window_starts_at.toISOString(),
-              endsAt: deployment.window_ends_at.toISOString(),
-            },
-          }),
+        ...(installWindow
+          ? {
+              window: {
+                startsAt: installWindow.startsAt.toISOString(),
+                endsAt: installWindow.endsAt.toISOString(),
+              },
+            }
+          : deployment.window_starts_at &&
+            deployment.window_ends_at && {
+              window: {
+                startsAt: deployment.window_starts_at.toISOString(),
+                endsAt: deployment.window_ends_at.toISOString(),
+              },
+            }),
         pollAfterSeconds: this.settings.pollSeconds,
       };
       const signed = JSON.parse(
