@@ -435,4 +435,79 @@ describe('ota-distributor: campaign windows, gateway budgets and automatic retri
     );
     await expectCountersKept(id);
   });
+
+  it('records check-ins coarsely; a meter silent too long leaves the phase denominator and is listed until it reports', async () => {
+    const ids = await enrolled(4, 'overdue');
+    const started = await launch({
+      target: { deviceIds: ids },
+      phases: [
+        { name: 'p1', size: { count: 3 }, minSoakMinutes: 0, successThresholdPercent: 100 },
+        { name: 'p2', size: { percent: 100 }, minSoakMinutes: 0, successThresholdPercent: 100 },
+      ],
+      rollout: { maxPerMinute: 100, perGatewayConcurrency: 50 },
+      abort: lenient,
+    });
+    const id = started.campaignId;
+    const phase1 = (await devicesOf(id)).filter((d) => d.phase === 1).map((d) => d.deviceId);
+    const [done, slow, silent] = phase1 as [string, string, string];
+    const lastCheckIn = async (meter: string) =>
+      (
+        await h.db
+          .selectFrom('devices')
+          .select('last_check_in_at')
+          .where('tenant_id', '=', tenantId)
+          .where('device_id', '=', meter)
+          .executeTakeFirstOrThrow()
+      ).last_check_in_at;
+    const dd = (await checkIn(done))!;
+    const recorded = await lastCheckIn(done);
+    expect(recorded).not.toBeNull();
+    // Not a write per check-in: the next ones leave the record as it was.
+    await checkIn(done);
+    await checkIn(done);
+    expect(await lastCheckIn(done)).toEqual(recorded);
+    expect((await receipt(done, dd)).status).toBe(200);
+    await checkIn(slow);
+    expect(await lastCheckIn(silent)).toBeNull();
+
+    // The phase opened long ago (moved back, not the clock): the silent meter is overdue; the slow one
+    // checked in, so 1 of 2 succeeded and the phase still waits.
+    await h.db
+      .updateTable('campaign_phases')
+      .set({ activated_at: new Date(Date.now() - 3 * 3_600_000) })
+      .where('campaign_id', '=', id)
+      .where('phase', '=', 1)
+      .execute();
+    const overdueOf = async () => (await read(id)).phases[0]!.overdue;
+    expect(await overdueOf()).toEqual({ count: 1, deviceIds: [silent] });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect((await read(id)).phases.map((p) => p.state)).toEqual(['ACTIVE', 'PENDING']);
+
+    // The slow one succeeds: 2 of the 2 that still check in → phase 2 opens without the silent meter.
+    expect((await receipt(slow, (await checkIn(slow))!)).status).toBe(200);
+    await waitFor(
+      async () => ((await read(id)).phases[1]!.state === 'ACTIVE' ? true : undefined),
+      'phase 2 opened over the meters that check in',
+    );
+    expect((await read(id)).phases[0]!.overdue).toBeUndefined();
+    await expectCountersKept(id);
+
+    // Another campaign's silent meter reports again: it leaves the overdue list.
+    const more = await enrolled(2, 'back');
+    const second = await launch({
+      target: { deviceIds: more },
+      phases: onePhase,
+      rollout: { maxPerMinute: 100, perGatewayConcurrency: 50 },
+      abort: lenient,
+    });
+    await h.db
+      .updateTable('campaign_phases')
+      .set({ activated_at: new Date(Date.now() - 3 * 3_600_000) })
+      .where('campaign_id', '=', second.campaignId)
+      .execute();
+    const listed = async () => (await read(second.campaignId)).phases[0]!.overdue;
+    expect((await listed())!.deviceIds.sort()).toEqual([...more].sort());
+    await checkIn(more[0]!);
+    expect(await listed()).toEqual({ count: 1, deviceIds: [more[1]] });
+  });
 });

@@ -5,6 +5,7 @@ import { CampaignCancellation } from './campaign-cancellation';
 import { CampaignProgressModule } from './campaign-progress.module';
 import { CampaignTicker } from './campaign-ticker';
 import { CampaignRetries } from './campaign-retries';
+import { GetCampaignUseCase } from './get-campaign.use-case';
 import { CampaignTimeouts } from './campaign-timeouts';
 import { CampaignsController } from './campaigns.controller';
 import { ControlCampaignUseCase } from './control-campaign.use-case';
@@ -31,6 +32,7 @@ import { StartCampaignUseCase } from './start-campaign.use-case';
     CampaignCancellation,
     CampaignTimeouts,
     CampaignRetries,
+    GetCampaignUseCase,
     PhaseAdvance,
     CampaignTicker,
   ],

@@ -48,6 +48,11 @@ export type PhaseCounts = Map<number, Partial<Record<OtaExecutionState, number>>
 export class CampaignsRepository {
   constructor(@Inject(DATABASE) private readonly db: Executor) {}
 
+  /** The database outside any transaction (reads that need no lock). */
+  get reader(): Executor {
+    return this.db;
+  }
+
   async insert(trx: Executor, c: NewCampaign, now: Date): Promise<CampaignRow> {
     const row = await trx
       .insertInto('campaigns')
@@ -703,6 +708,33 @@ export class CampaignsRepository {
       .where('state', 'in', ['FAILED', 'TIMED_OUT'])
       .where('attempt', '<=', maxAttempt)
       .where('stage_entered_at', '<=', since)
+      .execute();
+  }
+
+  /**
+   * A phase's members with an unfinished execution whose meter has no check-in recorded after
+   * `before` (candidates for overdue; the domain decides), by device id, at most `limit`.
+   */
+  silentMembers(
+    executor: Executor,
+    campaign: Pick<CampaignRow, 'campaign_id' | 'tenant_id'>,
+    phase: number,
+    before: Date,
+    limit = 100_000,
+  ) {
+    return executor
+      .selectFrom('campaign_members as m')
+      .innerJoin('executions as e', 'e.execution_id', 'm.execution_id')
+      .innerJoin('devices as d', (join) =>
+        join.on('d.tenant_id', '=', campaign.tenant_id).onRef('d.device_id', '=', 'm.device_id'),
+      )
+      .select(['m.device_id', 'd.last_check_in_at'])
+      .where('m.campaign_id', '=', campaign.campaign_id)
+      .where('m.phase', '=', phase)
+      .where('e.state', 'in', ACTIVE_STATES)
+      .where((eb) => eb.or([eb('d.last_check_in_at', 'is', null), eb('d.last_check_in_at', '<', before)]))
+      .orderBy('m.device_id')
+      .limit(limit)
       .execute();
   }
 

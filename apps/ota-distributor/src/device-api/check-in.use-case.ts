@@ -4,6 +4,7 @@ import { OTA_DEVICE_STATUS_V2, type OtaCheckInAnswer, type OtaCheckInQuery } fro
 import { type Directive, signDirective } from '@meterkeep/firmware';
 import { AuditLog } from '../audit/audit-log';
 import { CampaignsRepository } from '../campaigns/campaigns.repository';
+import { checkInRecordDue, checkInRecordSeconds } from '../campaigns/domain/advance';
 import { type CheckInGate, checkInGate } from '../campaigns/domain/check-in-gate';
 import { type WindowInstants, directiveWindow } from '../campaigns/domain/maintenance-window';
 import type { Executor, StoredDirective } from '../core/database';
@@ -67,6 +68,17 @@ export class CheckInUseCase {
     const pollAfterSeconds = jitteredPollSeconds(this.settings.pollSeconds);
     // From memory while nothing changed it (CheckInViews); what changes it below is read again.
     let view = await this.views.get(meter.tenantId, meter.deviceId);
+    // Its last check-in, coarsely (overdue meters leave phase denominators): not a write per 304.
+    if (view.deviceState !== null && checkInRecordDue(view.lastCheckInAt, now, this.settings.pollSeconds)) {
+      await this.devices.recordCheckIn(
+        meter.tenantId,
+        meter.deviceId,
+        now,
+        checkInRecordSeconds(this.settings.pollSeconds),
+      );
+      // The cached view is this replica's memory of it (the write changes no ETag, sends no notice).
+      view.lastCheckInAt = now;
+    }
     if (this.gate(view) === 'cancel') {
       await this.cancelExecution(meter, view.execution!.execution_id, now);
       view = await this.executions.checkInView(meter.tenantId, meter.deviceId);

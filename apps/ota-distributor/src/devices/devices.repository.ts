@@ -140,6 +140,25 @@ export class DevicesRepository {
       .execute();
   }
 
+  /**
+   * The meter checked in at `now`: written only when the recorded time is older than `everySeconds`
+   * (another replica may have written it meanwhile: then nothing changes).
+   */
+  async recordCheckIn(tenantId: string, deviceId: string, now: Date, everySeconds: number): Promise<void> {
+    await this.db
+      .updateTable('devices')
+      .set({ last_check_in_at: now })
+      .where('tenant_id', '=', tenantId)
+      .where('device_id', '=', deviceId)
+      .where((eb) =>
+        eb.or([
+          eb('last_check_in_at', 'is', null),
+          eb('last_check_in_at', '<=', new Date(now.getTime() - everySeconds * 1000)),
+        ]),
+      )
+      .execute();
+  }
+
   /** What the meter says it runs (a check-in that reports a new digest); a cheap no-op otherwise. */
   async recordReported(tenantId: string, deviceId: string, manifestDigest: string | null): Promise<void> {
     await this.db
