@@ -95,8 +95,6 @@ describe('ota-distributor: campaign windows, gateway budgets and automatic retri
     expect(answer.status).toBe(200);
     return (answer.body as unknown as OtaCheckInAnswer).directive?.directive as SeenDirective | undefined;
   };
-  const report = (id: string, executionId: string, state: string, seq: number, extra = {}) =>
-    device(id).status(executionId, { state, attempt: 1, seq, ...extra });
   const receipt = (id: string, directive: SeenDirective) =>
     device(id).receipt(
       directive.executionId,

@@ -34,6 +34,7 @@ export class CampaignRetries {
         campaignId,
         max,
         new Date(now.getTime() - policy.backoffMinutes * 60_000),
+        policy.codes,
       );
       const due = dueRetries(
         policy,

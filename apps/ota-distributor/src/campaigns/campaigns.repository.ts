@@ -700,7 +700,19 @@ export class CampaignsRepository {
    * FAILED and TIMED_OUT executions with attempts left (attempt ≤ max) that ended before `since`
    * (the shortest backoff ago): candidates for an automatic retry; the domain decides.
    */
-  retryCandidates(trx: Executor, campaignId: string, maxAttempt: number, since: Date) {
+  retryCandidates(
+    trx: Executor,
+    campaignId: string,
+    maxAttempt: number,
+    since: Date,
+    codes: readonly string[],
+  ) {
+    // The policy's codes as LIKE patterns (codes are [A-Z0-9_], a trailing * a prefix): failures no
+    // retry can take (another code, attempts spent) are not read again on every tick.
+    const patterns = codes
+      .filter((c) => c !== 'TIMED_OUT')
+      .map((c) => (c.endsWith('*') ? `${c.slice(0, -1).replaceAll('_', '\\_')}%` : c.replaceAll('_', '\\_')));
+    const timedOut = codes.includes('TIMED_OUT');
     return trx
       .selectFrom('executions')
       .select(['execution_id', 'state', 'failure_code', 'attempt', 'stage_entered_at'])
@@ -708,6 +720,15 @@ export class CampaignsRepository {
       .where('state', 'in', ['FAILED', 'TIMED_OUT'])
       .where('attempt', '<=', maxAttempt)
       .where('stage_entered_at', '<=', since)
+      .where((eb) =>
+        eb.or([
+          ...(timedOut ? [eb('state', '=', 'TIMED_OUT')] : []),
+          ...(patterns.length > 0
+            ? [eb.and([eb('state', '=', 'FAILED'), sql<boolean>`failure_code like any (${patterns})`])]
+            : []),
+          ...(timedOut || patterns.length > 0 ? [] : [sql<boolean>`false`]),
+        ]),
+      )
       .execute();
   }
 
