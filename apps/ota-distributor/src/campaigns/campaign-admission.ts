@@ -2,14 +2,23 @@ import { Injectable } from '@nestjs/common';
 import type { OtaCampaignDefinition } from '@meterkeep/contracts';
 import type { CampaignRow, Executor } from '../core/database';
 import { CampaignsRepository, totalCounts } from './campaigns.repository';
-import { ADMISSION_WINDOW_MS, admit } from './domain/admission';
+import {
+  ADMISSION_WINDOW_MS,
+  BYTES_WINDOW_MS,
+  type GatewayBytes,
+  admit,
+  closedGateways,
+  currentRate,
+} from './domain/admission';
 
 /**
- * Admission of a RUNNING campaign's open phase (spec §6.5): the domain rule decides from the
- * admissions of the last 60 s (kept on the executions), the unfinished admitted executions per gateway
- * and the queued members in admission order; the admitted executions' directives go out at their
- * meters' next check-in. Called under the campaign's lock, so two replicas never admit for one
- * campaign at once; executions a check-in holds are skipped this time.
+ * Admission of a RUNNING campaign's open phase (spec §6.5, §7.5): the domain rule decides from the
+ * admissions of the last 60 s and, per gateway, the unfinished admitted executions and the bytes
+ * admitted in the last hour (all read from the admissions log, so a retried execution's earlier
+ * admission still counts), over the queued members in admission order; members of a gateway that can
+ * take no one now are not even read, so a full gateway never starves the others. The admitted
+ * executions' directives go out at their meters' next check-in. Called under the campaign's lock, so
+ * two replicas never admit for one campaign at once; executions a check-in holds are skipped this time.
  */
 @Injectable()
 export class CampaignAdmission {
@@ -32,22 +41,53 @@ export class CampaignAdmission {
       notified: all - (counts.QUEUED ?? 0),
       succeeded: (counts.SUCCEEDED ?? 0) + (counts.ALREADY_INSTALLED ?? 0),
     };
-    const room = rollout.maxPerMinute - recent.length;
+    const room = currentRate(rollout, admissionCounts) - recent.length;
     if (room <= 0) return 0;
-    // Room for the rate plus as many again held back by full gateways.
-    const candidates = await this.campaigns.candidates(trx, campaign.campaign_id, open.phase, room * 2);
+    const bytesPerDevice = await this.campaigns.bytesPerDevice(trx, campaign.tenant_id, campaign.manifest_id);
+    let inFlightByGateway = new Map<string, number>();
+    let gatewayBytes = new Map<string, GatewayBytes[]>();
+    if (await this.campaigns.hasGatewayMembers(trx, campaign.campaign_id)) {
+      inFlightByGateway = await this.campaigns.inFlightByGateway(trx, campaign.campaign_id);
+      if (rollout.perGatewayBytesPerHour !== undefined)
+        gatewayBytes = await this.campaigns.gatewayBytesSince(
+          trx,
+          campaign.campaign_id,
+          new Date(now.getTime() - BYTES_WINDOW_MS),
+        );
+    }
+    const closed = closedGateways({ now, config: rollout, inFlightByGateway, gatewayBytes, bytesPerDevice });
+    // Room for the rate plus as many again held back by a gateway filling up during this pass.
+    const candidates = await this.campaigns.candidates(
+      trx,
+      campaign.campaign_id,
+      open.phase,
+      room * 2,
+      closed,
+    );
     if (candidates.length === 0) return 0;
-    const gated = candidates.some((c) => c.gateway_id !== null);
     const result = admit({
       now,
       config: rollout,
       counts: admissionCounts,
       recent,
-      inFlightByGateway: gated
-        ? await this.campaigns.inFlightByGateway(trx, campaign.campaign_id)
-        : new Map(),
-      candidates: candidates.map((c) => ({ executionId: c.execution_id, gatewayId: c.gateway_id })),
+      inFlightByGateway,
+      gatewayBytes,
+      candidates: candidates.map((c) => ({
+        executionId: c.execution_id,
+        gatewayId: c.gateway_id,
+        bytes: bytesPerDevice,
+      })),
     });
-    return this.campaigns.markAdmitted(trx, result.admitted, now);
+    const admitted = new Set(await this.campaigns.markAdmitted(trx, result.admitted, now));
+    await this.campaigns.logAdmissions(
+      trx,
+      campaign.campaign_id,
+      candidates
+        .filter((c) => admitted.has(c.execution_id))
+        .map((c) => ({ executionId: c.execution_id, gatewayId: c.gateway_id, bytes: bytesPerDevice })),
+      now,
+      new Date(now.getTime() - BYTES_WINDOW_MS),
+    );
+    return admitted.size;
   }
 }

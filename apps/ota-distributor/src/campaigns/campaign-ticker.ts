@@ -12,6 +12,7 @@ import { OutboxRepository } from '../outbox/outbox.repository';
 import { Transactions } from '../outbox/transactions';
 import { CampaignAdmission } from './campaign-admission';
 import { CampaignCancellation } from './campaign-cancellation';
+import { CampaignRetries } from './campaign-retries';
 import { CampaignTimeouts } from './campaign-timeouts';
 import { CampaignsRepository } from './campaigns.repository';
 import { CAMPAIGN_MACHINE } from './domain/state-machines';
@@ -20,7 +21,8 @@ import { StartCampaignUseCase } from './start-campaign.use-case';
 
 /**
  * The campaigns' clock, every OTA_CAMPAIGN_TICK_MS on each replica: executions past their stage's
- * timeout become TIMED_OUT (also while paused or halted); a SCHEDULED campaign whose startAt
+ * timeout become TIMED_OUT (also while paused or halted); failed ones the retry policy retries are
+ * re-queued once their backoff ran (while running or paused); a SCHEDULED campaign whose startAt
  * has come starts; a RUNNING one advances (threshold and soak) and admits at its rate; a CANCELLING one
  * cancels its queued executions and ends once none is unfinished. Each campaign is taken under its row
  * lock with SKIP LOCKED: with two replicas, one works a campaign and the other passes it by, so
@@ -38,6 +40,7 @@ export class CampaignTicker implements OnApplicationBootstrap, BeforeApplication
     private readonly advance: PhaseAdvance,
     private readonly cancellation: CampaignCancellation,
     private readonly timeouts: CampaignTimeouts,
+    private readonly retries: CampaignRetries,
     private readonly start: StartCampaignUseCase,
     private readonly outbox: OutboxRepository,
     private readonly transactions: Transactions,
@@ -88,6 +91,7 @@ export class CampaignTicker implements OnApplicationBootstrap, BeforeApplication
   async step(campaignId: string): Promise<void> {
     const now = new Date();
     await this.timeouts.expire(campaignId, now);
+    await this.retries.requeueDue(campaignId, now);
     let cancelling = false;
     await this.transactions.run(async (trx) => {
       const campaign = await this.campaigns.lockOrSkip(trx, campaignId);

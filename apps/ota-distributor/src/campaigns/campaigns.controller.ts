@@ -32,12 +32,12 @@ import {
   ZodPipe,
 } from '@meterkeep/service-runtime';
 import { AuthenticatedByEnrollment } from '@meterkeep/service-runtime/operator-auth';
-import { campaignView } from './campaign.view';
 import { CampaignErrors } from './campaigns.errors';
 import { CampaignsRepository } from './campaigns.repository';
 import { CreateCampaignUseCase } from './create-campaign.use-case';
 import { ControlCampaignUseCase } from './control-campaign.use-case';
 import { DecideCampaignUseCase } from './decide-campaign.use-case';
+import { GetCampaignUseCase } from './get-campaign.use-case';
 import { NextPhaseUseCase } from './next-phase.use-case';
 import { RetryFailedUseCase } from './retry-failed.use-case';
 import { SimulateCampaignUseCase } from './simulate-campaign.use-case';
@@ -59,6 +59,7 @@ export class CampaignsController {
     private readonly control: ControlCampaignUseCase,
     private readonly nextPhase: NextPhaseUseCase,
     private readonly retryFailed: RetryFailedUseCase,
+    private readonly getCampaign: GetCampaignUseCase,
     private readonly campaigns: CampaignsRepository,
   ) {}
 
@@ -73,14 +74,8 @@ export class CampaignsController {
 
   @ContractRoute(OTA_CAMPAIGN_GET)
   @Roles(...ANY_ROLE)
-  async get(@CurrentCaller() caller: Caller, @Param('campaignId', campaignIdPipe) campaignId: string) {
-    const row = await this.campaigns.find(caller.tenantId, campaignId);
-    if (!row) throw CampaignErrors.campaignNotFound();
-    return campaignView(
-      row,
-      await this.campaigns.phases(campaignId),
-      await this.campaigns.counts(campaignId),
-    );
+  get(@CurrentCaller() caller: Caller, @Param('campaignId', campaignIdPipe) campaignId: string) {
+    return this.getCampaign.execute(caller, campaignId);
   }
 
   @ContractRoute(OTA_CAMPAIGN_SUBMIT)

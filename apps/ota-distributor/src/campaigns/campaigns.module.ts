@@ -4,6 +4,8 @@ import { CampaignAdmission } from './campaign-admission';
 import { CampaignCancellation } from './campaign-cancellation';
 import { CampaignProgressModule } from './campaign-progress.module';
 import { CampaignTicker } from './campaign-ticker';
+import { CampaignRetries } from './campaign-retries';
+import { GetCampaignUseCase } from './get-campaign.use-case';
 import { CampaignTimeouts } from './campaign-timeouts';
 import { CampaignsController } from './campaigns.controller';
 import { ControlCampaignUseCase } from './control-campaign.use-case';
@@ -29,6 +31,8 @@ import { StartCampaignUseCase } from './start-campaign.use-case';
     CampaignAdmission,
     CampaignCancellation,
     CampaignTimeouts,
+    CampaignRetries,
+    GetCampaignUseCase,
     PhaseAdvance,
     CampaignTicker,
   ],

@@ -5,6 +5,7 @@ import { DATABASE } from '@meterkeep/db/nest';
 import type { CampaignPhaseRow, CampaignRow, Executor, ExecutionRow } from '../core/database';
 import { ACTIVE_STATES } from '../executions/execution-states';
 import type { StateCounts } from './domain/halt';
+import type { MaintenanceWindow } from './domain/maintenance-window';
 import type { CampaignState, PhaseState } from './domain/state-machines';
 
 /** A change of counters a bulk statement made (the trigger stood aside): +n or −n in (phase, state). */
@@ -46,6 +47,11 @@ export type PhaseCounts = Map<number, Partial<Record<OtaExecutionState, number>>
 @Injectable()
 export class CampaignsRepository {
   constructor(@Inject(DATABASE) private readonly db: Executor) {}
+
+  /** The database outside any transaction (reads that need no lock). */
+  get reader(): Executor {
+    return this.db;
+  }
 
   async insert(trx: Executor, c: NewCampaign, now: Date): Promise<CampaignRow> {
     const row = await trx
@@ -151,14 +157,24 @@ export class CampaignsRepository {
       .executeTakeFirst();
   }
 
-  /** Read under a share lock: a halt or pause committing meanwhile is waited for, then seen. */
+  /**
+   * Read under a share lock: a halt or pause committing meanwhile is waited for, then seen; with the
+   * campaign's maintenance windows (what a directive's install window is computed from).
+   */
   stateForShare(
     trx: Executor,
     campaignId: string,
-  ): Promise<Pick<CampaignRow, 'state' | 'cancel_mode'> | undefined> {
+  ): Promise<
+    | (Pick<CampaignRow, 'state' | 'cancel_mode'> & { maintenance_windows: MaintenanceWindow[] | null })
+    | undefined
+  > {
     return trx
       .selectFrom('campaigns')
-      .select(['state', 'cancel_mode'])
+      .select([
+        'state',
+        'cancel_mode',
+        sql<MaintenanceWindow[] | null>`body -> 'maintenanceWindows'`.as('maintenance_windows'),
+      ])
       .where('campaign_id', '=', campaignId)
       .forShare()
       .executeTakeFirst();
@@ -223,8 +239,11 @@ export class CampaignsRepository {
     tenantId: string,
     classId: string,
     target: OtaCampaignDefinition['target'],
-  ): Promise<string[]> {
-    return (await this.targetQuery(trx, tenantId, classId, target).execute()).map((r) => r.device_id);
+  ): Promise<{ device_id: string; gateway_id: string | null }[]> {
+    return (await this.targetQuery(trx, tenantId, classId, target).execute()).map((r) => ({
+      device_id: r.device_id,
+      gateway_id: r.gateway_id,
+    }));
   }
 
   /** The same targets with the manifest each reported running: what a simulation reads. */
@@ -232,7 +251,7 @@ export class CampaignsRepository {
     tenantId: string,
     classId: string,
     target: OtaCampaignDefinition['target'],
-  ): Promise<{ device_id: string; reported_manifest_digest: string | null }[]> {
+  ): Promise<{ device_id: string; gateway_id: string | null; reported_manifest_digest: string | null }[]> {
     return this.targetQuery(this.db, tenantId, classId, target).execute();
   }
 
@@ -265,6 +284,12 @@ export class CampaignsRepository {
       .where('d.tenant_id', '=', tenantId)
       .where('d.class_id', '=', classId);
     if (target.deviceIds) query = query.where('d.device_id', 'in', target.deviceIds);
+    const gateways = target.query?.gatewayIds;
+    if (gateways !== undefined)
+      query =
+        gateways.length === 0
+          ? query.where(sql<boolean>`false`)
+          : query.where('d.gateway_id', 'in', gateways);
     const row = await query.executeTakeFirstOrThrow();
     return {
       notActive: Number(row.not_active),
@@ -302,7 +327,7 @@ export class CampaignsRepository {
   ) {
     let query = trx
       .selectFrom('devices as d')
-      .select(['d.device_id', 'd.reported_manifest_digest'])
+      .select(['d.device_id', 'd.gateway_id', 'd.reported_manifest_digest'])
       .where('d.tenant_id', '=', tenantId)
       .where('d.class_id', '=', classId)
       .where('d.state', '=', 'ACTIVE')
@@ -320,6 +345,12 @@ export class CampaignsRepository {
       )
       .orderBy('d.device_id');
     if (target.deviceIds) query = query.where('d.device_id', 'in', target.deviceIds);
+    const gateways = target.query?.gatewayIds;
+    if (gateways !== undefined)
+      query =
+        gateways.length === 0
+          ? query.where(sql<boolean>`false`)
+          : query.where('d.gateway_id', 'in', gateways);
     const below = target.query?.firmwareSequenceBelow;
     if (below !== undefined)
       query = query.where((eb) =>
@@ -374,6 +405,7 @@ export class CampaignsRepository {
     phases: readonly (readonly string[])[],
     newId: () => string,
     now: Date,
+    gatewayOf: (deviceId: string) => string | null = () => null,
   ): Promise<void> {
     await this.bulkCounts(trx, true);
     for (const [index, members] of phases.entries()) {
@@ -408,8 +440,8 @@ export class CampaignsRepository {
               device_id: m.deviceId,
               phase,
               admission_order: m.order,
-              // The distributor's projection has no gateway or hardware revision yet: one null stratum.
-              gateway_id: null,
+              // The gateway the projection held at start: admission's per-gateway budgets count by it.
+              gateway_id: gatewayOf(m.deviceId),
               execution_id: m.executionId,
             })),
           )
@@ -497,30 +529,118 @@ export class CampaignsRepository {
     return rows.map(({ old_state: _old, ...row }) => row);
   }
 
-  /** Instants (ms) of the campaign's admissions after `since`. */
+  /** Instants (ms) of the campaign's admissions after `since` (from the log: retried ones too). */
   async admittedSince(trx: Executor, campaignId: string, since: Date): Promise<number[]> {
     const rows = await trx
-      .selectFrom('executions')
+      .selectFrom('campaign_admissions')
       .select('admitted_at')
       .where('campaign_id', '=', campaignId)
       .where('admitted_at', '>', since)
       .execute();
-    return rows.map((r) => r.admitted_at!.getTime());
+    return rows.map((r) => r.admitted_at.getTime());
   }
 
-  /** QUEUED, not yet admitted executions of a phase in admission order. */
-  candidates(trx: Executor, campaignId: string, phase: number, limit: number) {
-    return trx
+  /** The campaign's admissions behind each gateway after `since`, with their bytes. */
+  async gatewayBytesSince(
+    trx: Executor,
+    campaignId: string,
+    since: Date,
+  ): Promise<Map<string, { at: number; bytes: number }[]>> {
+    const rows = await trx
+      .selectFrom('campaign_admissions')
+      .select(['gateway_id', 'admitted_at', 'bytes'])
+      .where('campaign_id', '=', campaignId)
+      .where('gateway_id', 'is not', null)
+      .where('admitted_at', '>', since)
+      .execute();
+    const byGateway = new Map<string, { at: number; bytes: number }[]>();
+    for (const row of rows) {
+      const list = byGateway.get(row.gateway_id!) ?? [];
+      list.push({ at: row.admitted_at.getTime(), bytes: Number(row.bytes) });
+      byGateway.set(row.gateway_id!, list);
+    }
+    return byGateway;
+  }
+
+  /** Logs admissions; forgets the campaign's older than `before` (nothing reads past an hour). */
+  async logAdmissions(
+    trx: Executor,
+    campaignId: string,
+    admitted: readonly { executionId: string; gatewayId: string | null; bytes: number }[],
+    now: Date,
+    before: Date,
+  ): Promise<void> {
+    await trx
+      .deleteFrom('campaign_admissions')
+      .where('campaign_id', '=', campaignId)
+      .where('admitted_at', '<', before)
+      .execute();
+    if (admitted.length === 0) return;
+    await trx
+      .insertInto('campaign_admissions')
+      .values(
+        admitted.map((a) => ({
+          campaign_id: campaignId,
+          execution_id: a.executionId,
+          gateway_id: a.gatewayId,
+          bytes: a.bytes,
+          admitted_at: now,
+        })),
+      )
+      .execute();
+  }
+
+  /**
+   * QUEUED, not yet admitted executions of a phase (and of earlier ones: retries) in admission order, passing over the members of
+   * `closedGateways` (full or out of bytes: a closed gateway's queue never starves the others').
+   */
+  candidates(
+    trx: Executor,
+    campaignId: string,
+    phase: number,
+    limit: number,
+    closedGateways: readonly string[] = [],
+  ) {
+    let query = trx
       .selectFrom('campaign_members as m')
       .innerJoin('executions as e', 'e.execution_id', 'm.execution_id')
       .select(['e.execution_id', 'm.gateway_id'])
       .where('m.campaign_id', '=', campaignId)
-      .where('m.phase', '=', phase)
+      // Earlier phases' queued members too: retried executions of a phase that has passed.
+      .where('m.phase', '<=', phase)
       .where('e.state', '=', 'QUEUED')
       .where('e.admitted_at', 'is', null)
+      .orderBy('m.phase')
       .orderBy('m.admission_order')
-      .limit(limit)
-      .execute();
+      .limit(limit);
+    if (closedGateways.length > 0)
+      query = query.where((eb) =>
+        eb.or([eb('m.gateway_id', 'is', null), eb('m.gateway_id', 'not in', closedGateways)]),
+      );
+    return query.execute();
+  }
+
+  /** Whether any member of the campaign sits behind a gateway (else no per-gateway reads at all). */
+  async hasGatewayMembers(trx: Executor, campaignId: string): Promise<boolean> {
+    const row = await trx
+      .selectFrom('campaign_members')
+      .select('device_id')
+      .where('campaign_id', '=', campaignId)
+      .where('gateway_id', 'is not', null)
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /** The bytes one member downloads: the sum of the campaign manifest's component sizes. */
+  async bytesPerDevice(trx: Executor, tenantId: string, manifestId: string): Promise<number> {
+    const row = await trx
+      .selectFrom('manifests')
+      .select('components')
+      .where('tenant_id', '=', tenantId)
+      .where('manifest_id', '=', manifestId)
+      .executeTakeFirst();
+    return (row?.components ?? []).reduce((n, c) => n + c.size, 0);
   }
 
   /** Unfinished admitted executions per gateway (members behind a concentrator only). */
@@ -539,8 +659,8 @@ export class CampaignsRepository {
   }
 
   /** Lets these executions' directives out (those locked elsewhere or no longer queued are left). */
-  async markAdmitted(trx: Executor, executionIds: readonly string[], now: Date): Promise<number> {
-    if (executionIds.length === 0) return 0;
+  async markAdmitted(trx: Executor, executionIds: readonly string[], now: Date): Promise<string[]> {
+    if (executionIds.length === 0) return [];
     const { rows } = await sql<{ execution_id: string }>`
       update executions set admitted_at = ${now}, version = version + 1, updated_at = ${now}
       where execution_id in (
@@ -549,7 +669,7 @@ export class CampaignsRepository {
         for update skip locked
       )
       returning execution_id`.execute(trx);
-    return rows.length;
+    return rows.map((r) => r.execution_id);
   }
 
   async haltKeys(trx: Executor, campaignId: string): Promise<{ rule: number; phase: number }[]> {
@@ -574,6 +694,69 @@ export class CampaignsRepository {
       .returning('rule')
       .executeTakeFirst();
     return row !== undefined;
+  }
+
+  /**
+   * FAILED and TIMED_OUT executions with attempts left (attempt ≤ max) that ended before `since`
+   * (the shortest backoff ago): candidates for an automatic retry; the domain decides.
+   */
+  retryCandidates(
+    trx: Executor,
+    campaignId: string,
+    maxAttempt: number,
+    since: Date,
+    codes: readonly string[],
+  ) {
+    // The policy's codes as LIKE patterns (codes are [A-Z0-9_], a trailing * a prefix): failures no
+    // retry can take (another code, attempts spent) are not read again on every tick.
+    const patterns = codes
+      .filter((c) => c !== 'TIMED_OUT')
+      .map((c) => (c.endsWith('*') ? `${c.slice(0, -1).replaceAll('_', '\\_')}%` : c.replaceAll('_', '\\_')));
+    const timedOut = codes.includes('TIMED_OUT');
+    return trx
+      .selectFrom('executions')
+      .select(['execution_id', 'state', 'failure_code', 'attempt', 'stage_entered_at'])
+      .where('campaign_id', '=', campaignId)
+      .where('state', 'in', ['FAILED', 'TIMED_OUT'])
+      .where('attempt', '<=', maxAttempt)
+      .where('stage_entered_at', '<=', since)
+      .where((eb) =>
+        eb.or([
+          ...(timedOut ? [eb('state', '=', 'TIMED_OUT')] : []),
+          ...(patterns.length > 0
+            ? [eb.and([eb('state', '=', 'FAILED'), sql<boolean>`failure_code like any (${patterns})`])]
+            : []),
+          ...(timedOut || patterns.length > 0 ? [] : [sql<boolean>`false`]),
+        ]),
+      )
+      .execute();
+  }
+
+  /**
+   * A phase's members with an unfinished execution whose meter has no check-in recorded after
+   * `before` (candidates for overdue; the domain decides), by device id, at most `limit`.
+   */
+  silentMembers(
+    executor: Executor,
+    campaign: Pick<CampaignRow, 'campaign_id' | 'tenant_id'>,
+    phase: number,
+    before: Date,
+    limit = 100_000,
+  ) {
+    return executor
+      .selectFrom('campaign_members as m')
+      .innerJoin('executions as e', 'e.execution_id', 'm.execution_id')
+      .innerJoin('devices as d', (join) =>
+        join.on('d.tenant_id', '=', campaign.tenant_id).onRef('d.device_id', '=', 'm.device_id'),
+      )
+      .select(['m.device_id', 'd.last_check_in_at'])
+      .where('m.campaign_id', '=', campaign.campaign_id)
+      .where('m.phase', '=', phase)
+      .where('e.state', 'in', ACTIVE_STATES)
+      .where((eb) => eb.or([eb('d.last_check_in_at', 'is', null), eb('d.last_check_in_at', '<', before)]))
+      .orderBy('m.device_id')
+      .limit(limit)
+      .execute();
   }
 
   /** Executions in a stage with a timeout that began before `since` (candidates; the domain decides). */

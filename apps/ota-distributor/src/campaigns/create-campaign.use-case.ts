@@ -10,7 +10,7 @@ import { campaignEvent } from './campaign-events';
 import { campaignView } from './campaign.view';
 import { CampaignErrors } from './campaigns.errors';
 import { CampaignsRepository } from './campaigns.repository';
-import { validateWindow } from './domain/maintenance-window';
+import { nextWindow, validateWindow } from './domain/maintenance-window';
 
 /**
  * Creates a campaign as a DRAFT for an accepted manifest of the tenant: the body (defaults filled in)
@@ -31,6 +31,14 @@ export class CreateCampaignUseCase {
     body.maintenanceWindows.forEach((window, index) => {
       const valid = validateWindow(window);
       if (!valid.ok) throw CampaignErrors.window(index, valid);
+      // A window that never opens (30 February) would leave directives without one: installs ungated.
+      if (nextWindow([window], new Date()) === null)
+        throw CampaignErrors.window(index, {
+          ok: false,
+          code: 'INVALID_CRON',
+          field: 'cron',
+          message: 'never opens within four years',
+        });
     });
     const manifest = await this.manifests.find(caller.tenantId, body.manifestId);
     if (!manifest) throw CampaignErrors.manifestNotFound();

@@ -1,24 +1,61 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { OTA_CAMPAIGNS_V2, type OtaCampaignV2Event } from '@meterkeep/contracts';
+import { CONFIG } from '@meterkeep/service-runtime';
+import type { OtaDistributorConfig } from '../config';
 import type { CampaignRow, Executor } from '../core/database';
 import { OutboxRepository } from '../outbox/outbox.repository';
 import { campaignEvent, eventCounts } from './campaign-events';
 import { CampaignsRepository, totalCounts } from './campaigns.repository';
-import { type AdvanceDecision, decideAdvance } from './domain/advance';
+import {
+  type AdvanceDecision,
+  type AdvanceInput,
+  checkInRecordSeconds,
+  decideAdvance,
+  overdueMembers,
+} from './domain/advance';
 
 /**
  * Phase advance (spec §6.5) applied under the campaign's lock: the domain rule decides from the kept
  * counters (threshold over the phase's targets, soak from its activation); an ACTIVE phase whose
  * threshold is met and soak runs becomes SOAKING; an advance passes the phase and opens the next, or
- * completes the campaign after the last, each with its event. Overdue meters: the distributor does
- * not keep a last check-in per meter yet, so none is excluded from the denominator.
+ * completes the campaign after the last, each with its event. When the threshold is unmet, meters
+ * overdue for check-in (3 poll intervals plus the age a coarse check-in record may have) leave the
+ * denominator, as the domain rule judges them from the unfinished members' last check-ins.
  */
 @Injectable()
 export class PhaseAdvance {
   constructor(
     private readonly campaigns: CampaignsRepository,
     private readonly outbox: OutboxRepository,
+    @Inject(CONFIG) private readonly config: Pick<OtaDistributorConfig, 'OTA_POLL_SECONDS'>,
   ) {}
+
+  /** The open phase's overdue members (unfinished, silent too long), by the domain rule. */
+  async overdue(
+    executor: Executor | undefined,
+    campaign: Pick<CampaignRow, 'campaign_id' | 'tenant_id'>,
+    phase: number,
+    activatedAt: Date,
+    now: Date,
+  ): Promise<string[]> {
+    const poll = this.config.OTA_POLL_SECONDS;
+    const slack = checkInRecordSeconds(poll);
+    // A meter is judged from the phase's opening at the earliest: none is overdue before this.
+    if (now.getTime() - activatedAt.getTime() <= (3 * poll + slack) * 1000) return [];
+    const silent = await this.campaigns.silentMembers(
+      executor ?? this.campaigns.reader,
+      campaign,
+      phase,
+      new Date(now.getTime() - (3 * poll + slack) * 1000),
+    );
+    return overdueMembers(
+      silent.map((m) => ({ deviceId: m.device_id, finished: false, lastCheckInAt: m.last_check_in_at })),
+      activatedAt,
+      poll,
+      now,
+      slack,
+    );
+  }
 
   async advance(
     trx: Executor,
@@ -31,7 +68,7 @@ export class PhaseAdvance {
     if (!open || !open.activated_at) return { row: campaign, decision: null };
     const counts = await this.campaigns.counts(campaign.campaign_id, trx);
     const phaseCounts = counts.get(open.phase) ?? {};
-    const decision = decideAdvance({
+    const input: AdvanceInput = {
       campaignState: campaign.state,
       phase: {
         state: open.state,
@@ -45,7 +82,13 @@ export class PhaseAdvance {
       isLastPhase: open.phase === phases.length,
       explicit: options.explicit,
       now,
-    });
+    };
+    let decision = decideAdvance(input);
+    // Overdue meters are read only when they could matter: the threshold unmet over every target.
+    if (!decision.advance && decision.blockedBy === 'THRESHOLD_UNMET') {
+      const overdue = await this.overdue(trx, campaign, open.phase, open.activated_at, now);
+      if (overdue.length > 0) decision = decideAdvance({ ...input, phase: { ...input.phase, overdue } });
+    }
     if (!decision.advance) {
       if (decision.thresholdMet && open.state === 'ACTIVE' && decision.blockedBy === 'SOAKING')
         await this.campaigns.setPhase(trx, campaign.campaign_id, open.phase, { state: 'SOAKING' });

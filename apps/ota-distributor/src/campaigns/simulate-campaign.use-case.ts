@@ -48,6 +48,7 @@ export class SimulateCampaignUseCase {
         deviceId: t.device_id,
         installedManifestDigest: t.reported_manifest_digest,
         onPrecursor: onPrecursor(t.device_id, t.reported_manifest_digest),
+        gatewayId: t.gateway_id,
       })),
       phases: body.phases,
       bytesPerDevice: manifest.components.reduce((n, c) => n + c.size, 0),
@@ -65,7 +66,7 @@ export class SimulateCampaignUseCase {
       assumptions: [
         'every notified meter succeeds (the best case for an exponential rate counted on successes)',
         'a phase opens right after the previous one soaked (installs take no time)',
-        "one gateway: the device projection holds no gateways yet, so per-gateway limits aren't applied",
+        'per-gateway concurrency and bytes per hour are not applied to the predicted minutes',
       ],
     };
   }

@@ -20,7 +20,7 @@ import { planMembership } from './domain/membership';
 import { CAMPAIGN_MACHINE } from './domain/state-machines';
 
 /** Query filters on attributes the distributor's device projection does not hold yet. */
-export const UNSUPPORTED_FILTERS = ['tags', 'gatewayIds', 'regions'] as const;
+export const UNSUPPORTED_FILTERS = ['tags', 'regions'] as const;
 
 /**
  * Starts an APPROVED campaign (spec §6.4, §6.5), in one transaction under the campaign's lock: the
@@ -56,13 +56,22 @@ export class StartCampaignUseCase {
         if (body.target.query?.[filter] !== undefined) throw CampaignErrors.targetUnsupported(filter);
 
       const targets = await this.campaigns.targets(trx, caller.tenantId, current.class_id, body.target);
+      // Stratified by the gateway the projection holds (no hardware revision projected yet).
       const plan = planMembership(
         campaignId,
-        targets.map((deviceId) => ({ deviceId, gatewayId: null, hardwareRevision: null })),
+        targets.map((t) => ({ deviceId: t.device_id, gatewayId: t.gateway_id, hardwareRevision: null })),
         body.phases.map((p) => p.size),
       );
+      const gateways = new Map(targets.map((t) => [t.device_id, t.gateway_id]));
       await this.campaigns.insertDeployment(trx, current, body, now);
-      await this.campaigns.insertMembers(trx, current, plan.phases, randomUUID, now);
+      await this.campaigns.insertMembers(
+        trx,
+        current,
+        plan.phases,
+        randomUUID,
+        now,
+        (deviceId) => gateways.get(deviceId) ?? null,
+      );
       const row = await this.campaigns.setFields(trx, campaignId, { state: transition.to }, now);
       const events: OtaCampaignV2Event[] = [];
       const counts = eventCounts({ QUEUED: targets.length }, targets.length);

@@ -106,6 +106,10 @@ export interface DevicesTable {
   state_at: Timestamp;
   /** The manifest digest the meter last reported running at check-in (or null: "none"). */
   reported_manifest_digest: string | null;
+  /** The gateway (data concentrator) enrollment names for the meter; null: it reaches us directly. */
+  gateway_id: Generated<string | null>;
+  /** When the meter last checked in, recorded coarsely (at most once per OTA_CHECK_IN_RECORD_MINUTES). */
+  last_check_in_at: Generated<Date | null>;
   updated_at: Timestamp;
 }
 
@@ -281,8 +285,19 @@ export interface CampaignHaltsTable {
   halted_at: Timestamp;
 }
 
+/** Each admission of the last hour (migration 0011): the rate's and gateways' sliding windows. */
+export interface CampaignAdmissionsTable {
+  campaign_id: string;
+  execution_id: string;
+  gateway_id: string | null;
+  /** bigint: pg answers it as a string. */
+  bytes: ColumnType<string, number, number>;
+  admitted_at: Timestamp;
+}
+
 export interface OtaDb {
   campaigns: CampaignsTable;
+  campaign_admissions: CampaignAdmissionsTable;
   campaign_phases: CampaignPhasesTable;
   campaign_phase_counts: CampaignPhaseCountsTable;
   campaign_members: CampaignMembersTable;

@@ -4,7 +4,9 @@ import { OTA_DEVICE_STATUS_V2, type OtaCheckInAnswer, type OtaCheckInQuery } fro
 import { type Directive, signDirective } from '@meterkeep/firmware';
 import { AuditLog } from '../audit/audit-log';
 import { CampaignsRepository } from '../campaigns/campaigns.repository';
+import { checkInRecordDue, checkInRecordSeconds } from '../campaigns/domain/advance';
 import { type CheckInGate, checkInGate } from '../campaigns/domain/check-in-gate';
+import { type WindowInstants, directiveWindow } from '../campaigns/domain/maintenance-window';
 import type { Executor, StoredDirective } from '../core/database';
 import { DevicesRepository } from '../devices/devices.repository';
 import { CheckInViews } from '../executions/check-in-views';
@@ -38,7 +40,9 @@ export type CheckInOutcome =
  * precursor, else to the full image (THREAT.UPD.WRONG_PRECURSOR); the choice is recorded on the
  * execution and made again only while the meter has not started downloading.
  * A campaign's execution gets its first directive only once admitted while its campaign runs; one its
- * halted or cancelling campaign cancels is cancelled here, and the answer carries no directive.
+ * halted or cancelling campaign cancels is cancelled here, and the answer carries no directive. A
+ * campaign with maintenance windows puts the one open now, else the next, in the directive as UTC
+ * instants: the meter downloads at once and installs only inside it (spec §6.5: windows gate install).
  */
 @Injectable()
 export class CheckInUseCase {
@@ -64,6 +68,17 @@ export class CheckInUseCase {
     const pollAfterSeconds = jitteredPollSeconds(this.settings.pollSeconds);
     // From memory while nothing changed it (CheckInViews); what changes it below is read again.
     let view = await this.views.get(meter.tenantId, meter.deviceId);
+    // Its last check-in, coarsely (overdue meters leave phase denominators): not a write per 304.
+    if (view.deviceState !== null && checkInRecordDue(view.lastCheckInAt, now, this.settings.pollSeconds)) {
+      await this.devices.recordCheckIn(
+        meter.tenantId,
+        meter.deviceId,
+        now,
+        checkInRecordSeconds(this.settings.pollSeconds),
+      );
+      // The cached view is this replica's memory of it (the write changes no ETag, sends no notice).
+      view.lastCheckInAt = now;
+    }
     if (this.gate(view) === 'cancel') {
       await this.cancelExecution(meter, view.execution!.execution_id, now);
       view = await this.executions.checkInView(meter.tenantId, meter.deviceId);
@@ -120,6 +135,7 @@ export class CheckInUseCase {
       if (!execution || !isActive(execution.state)) return;
       // The campaign read under a share lock: a halt or pause committing now is waited for and seen,
       // so no first directive follows a halt.
+      let installWindow: WindowInstants | null = null;
       if (execution.campaign_id !== null) {
         const campaign = await this.campaigns.stateForShare(trx, execution.campaign_id);
         const gate =
@@ -129,6 +145,7 @@ export class CheckInUseCase {
             { state: execution.state, admitted: execution.admitted_at !== null },
           );
         if (gate !== 'notify' && gate !== 'serve') return;
+        installWindow = directiveWindow(campaign?.maintenance_windows ?? [], now);
       }
       const halfLife = (this.settings.directiveTtlSeconds * 1000) / 2;
       if (
@@ -152,13 +169,20 @@ export class CheckInUseCase {
         expiresAt: expiresAt.toISOString(),
         actionType: deployment.action_type,
         ...(deployment.force_at && { forceAt: deployment.force_at.toISOString() }),
-        ...(deployment.window_starts_at &&
-          deployment.window_ends_at && {
-            window: {
-              startsAt: deployment.window_starts_at.toISOString(),
-              endsAt: deployment.window_ends_at.toISOString(),
-            },
-          }),
+        ...(installWindow
+          ? {
+              window: {
+                startsAt: installWindow.startsAt.toISOString(),
+                endsAt: installWindow.endsAt.toISOString(),
+              },
+            }
+          : deployment.window_starts_at &&
+            deployment.window_ends_at && {
+              window: {
+                startsAt: deployment.window_starts_at.toISOString(),
+                endsAt: deployment.window_ends_at.toISOString(),
+              },
+            }),
         pollAfterSeconds: this.settings.pollSeconds,
       };
       const signed = JSON.parse(

@@ -12,7 +12,7 @@ import type { DeviceChange } from './device-projection';
 import { DevicesRepository } from './devices.repository';
 
 /**
- * Keeps the distributor's device projection, a consumer batch at a time, from enrollment.devices.v1 (state and class) and
+ * Keeps the distributor's device projection, a consumer batch at a time, from enrollment.devices.v1 (state, class and gateway) and
  * device.lifecycle.v1 (state): a SUSPENDED meter's execution is held (check-in serves no directive
  * until it is ACTIVE again); a DECOMMISSIONED meter's unfinished execution becomes REMOVED, published
  * on ota.device-status.v2. Idempotent: a repeated or older event changes nothing; within a batch,
@@ -38,6 +38,8 @@ export class ApplyDeviceStateUseCase {
         // The class enrollment holds; older records carry only the model (the class id until then).
         // A record with neither leaves the class as it was.
         classId: event.classId ?? event.model,
+        // Enrollment's record is the whole registry state: no gatewayId means the meter has none.
+        gatewayId: event.gatewayId ?? null,
       })),
     );
   }

@@ -24,27 +24,55 @@ describe('applyDeviceChange', () => {
     expect(applyDeviceChange(undefined, change('m1', 'ACTIVE', 1))).toEqual({
       state: 'ACTIVE',
       classId: null,
+      gatewayId: null,
       stateAt: at(1),
     });
   });
 
   it('ignores an older event; a lifecycle event (no class) keeps the class', () => {
-    const current: ProjectedDevice = { state: 'ACTIVE', classId: 'em300', stateAt: at(5) };
+    const current: ProjectedDevice = { state: 'ACTIVE', classId: 'em300', gatewayId: null, stateAt: at(5) };
     expect(applyDeviceChange(current, change('m1', 'SUSPENDED', 4, 'em500'))).toBe(current);
     expect(applyDeviceChange(current, change('m1', 'SUSPENDED', 6))).toEqual({
       state: 'SUSPENDED',
       classId: 'em300',
+      gatewayId: null,
       stateAt: at(6),
     });
   });
 
   it('keeps a decommissioned device decommissioned, a later event still moving its class and time', () => {
-    const current: ProjectedDevice = { state: 'DECOMMISSIONED', classId: 'em300', stateAt: at(5) };
+    const current: ProjectedDevice = {
+      state: 'DECOMMISSIONED',
+      classId: 'em300',
+      gatewayId: null,
+      stateAt: at(5),
+    };
     expect(applyDeviceChange(current, change('m1', 'ACTIVE', 7, 'em500'))).toEqual({
       state: 'DECOMMISSIONED',
       classId: 'em500',
+      gatewayId: null,
       stateAt: at(7),
     });
+  });
+});
+
+describe('the gateway (enrollment records only)', () => {
+  it("takes enrollment's gateway, clears it when a record has none, and a lifecycle event keeps it", () => {
+    const current: ProjectedDevice = { state: 'ACTIVE', classId: 'em300', gatewayId: null, stateAt: at(5) };
+    const assigned = applyDeviceChange(current, { ...change('m1', 'ACTIVE', 6, 'em300'), gatewayId: 'GW-1' });
+    expect(assigned.gatewayId).toBe('GW-1');
+    const [plan] = planDeviceChanges(stored([['m1', current]]), [
+      { ...change('m1', 'ACTIVE', 6, 'em300'), gatewayId: 'GW-1' },
+    ]);
+    expect(changesRow(plan!)).toBe(true);
+    expect(applyDeviceChange(assigned, change('m1', 'SUSPENDED', 7)).gatewayId).toBe('GW-1');
+    expect(
+      applyDeviceChange(assigned, { ...change('m1', 'ACTIVE', 8, 'em300'), gatewayId: null }).gatewayId,
+    ).toBe(null);
+    // An older record never moves it back.
+    expect(applyDeviceChange(assigned, { ...change('m1', 'ACTIVE', 4, 'em300'), gatewayId: 'GW-0' })).toBe(
+      assigned,
+    );
   });
 });
 
@@ -57,8 +85,8 @@ describe('planDeviceChanges (a batch folded per device)', () => {
       change('m2', 'SUSPENDED', 3),
     ]);
     expect(plans.map((p) => [p.deviceId, p.before, p.after])).toEqual([
-      ['m1', undefined, { state: 'ACTIVE', classId: 'em300', stateAt: at(1) }],
-      ['m2', undefined, { state: 'SUSPENDED', classId: 'em300', stateAt: at(3) }],
+      ['m1', undefined, { state: 'ACTIVE', classId: 'em300', gatewayId: null, stateAt: at(1) }],
+      ['m2', undefined, { state: 'SUSPENDED', classId: 'em300', gatewayId: null, stateAt: at(3) }],
     ]);
   });
 
@@ -67,7 +95,7 @@ describe('planDeviceChanges (a batch folded per device)', () => {
     let seed = 7;
     const next = (n: number) => (seed = (seed * 48_271) % 2_147_483_647) % n;
     for (let round = 0; round < 200; round++) {
-      const before = stored([['m0', { state: 'ACTIVE', classId: 'old', stateAt: at(10) }]]);
+      const before = stored([['m0', { state: 'ACTIVE', classId: 'old', gatewayId: null, stateAt: at(10) }]]);
       const changes = Array.from({ length: 1 + next(12) }, () =>
         change(`m${next(3)}`, states[next(4)]!, next(20), [undefined, null, 'em300', 'em500'][next(4)]),
       );
@@ -81,7 +109,7 @@ describe('planDeviceChanges (a batch folded per device)', () => {
   });
 
   it('writes nothing for a replayed or older event', () => {
-    const current: ProjectedDevice = { state: 'ACTIVE', classId: 'em300', stateAt: at(5) };
+    const current: ProjectedDevice = { state: 'ACTIVE', classId: 'em300', gatewayId: null, stateAt: at(5) };
     const [replayed] = planDeviceChanges(stored([['m1', current]]), [
       change('m1', 'ACTIVE', 5, 'em300'),
       change('m1', 'SUSPENDED', 2),

@@ -6,6 +6,8 @@ export interface DeviceChange {
   state: DeviceState;
   /** Set from enrollment's records only; undefined (a lifecycle event) leaves the class as it is. */
   classId?: string | null;
+  /** The meter's gateway, from enrollment's records only (null: none); undefined leaves it as it is. */
+  gatewayId?: string | null;
   /** The event's occurredAt: an older event than the one applied never overrides it. */
   at: Date;
 }
@@ -14,6 +16,7 @@ export interface DeviceChange {
 export interface ProjectedDevice {
   state: DeviceState;
   classId: string | null;
+  gatewayId: string | null;
   /** occurredAt of the newest event applied. */
   stateAt: Date;
 }
@@ -32,12 +35,19 @@ export function applyDeviceChange(
   current: ProjectedDevice | undefined,
   change: DeviceChange,
 ): ProjectedDevice {
-  if (!current) return { state: change.state, classId: change.classId ?? null, stateAt: change.at };
+  if (!current)
+    return {
+      state: change.state,
+      classId: change.classId ?? null,
+      gatewayId: change.gatewayId ?? null,
+      stateAt: change.at,
+    };
   const newer = change.at.getTime() >= current.stateAt.getTime();
   if (!newer) return current;
   return {
     state: current.state === 'DECOMMISSIONED' ? current.state : change.state,
     classId: change.classId !== undefined ? change.classId : current.classId,
+    gatewayId: change.gatewayId !== undefined ? change.gatewayId : current.gatewayId,
     stateAt: change.at,
   };
 }
@@ -83,6 +93,7 @@ export function changesRow(plan: DevicePlan): boolean {
     !before ||
     before.state !== after.state ||
     before.classId !== after.classId ||
+    before.gatewayId !== after.gatewayId ||
     before.stateAt.getTime() !== after.stateAt.getTime()
   );
 }

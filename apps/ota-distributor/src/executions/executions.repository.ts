@@ -10,6 +10,8 @@ import { ACTIVE_STATES } from './execution-states';
 export interface CheckInView {
   deviceState: DeviceState | null;
   reportedManifestDigest: string | null;
+  /** The meter's last recorded check-in (coarse: see checkInRecordSeconds); null: none recorded. */
+  lastCheckInAt: Date | null;
   execution: ExecutionRow | null;
   /** The campaign of a campaign execution, as the check-in gate reads it. */
   campaign: { state: CampaignState; cancelMode: 'graceful' | 'force' | null } | null;
@@ -58,11 +60,12 @@ export class ExecutionsRepository {
       ExecutionRow & {
         device_state: DeviceState | null;
         reported_manifest_digest: string | null;
+        last_check_in_at: Date | null;
         found: boolean;
         campaign_state: CampaignState | null;
         campaign_cancel_mode: 'graceful' | 'force' | null;
       }
-    >`select d.state as device_state, d.reported_manifest_digest, e.*, e.execution_id is not null as found,
+    >`select d.state as device_state, d.reported_manifest_digest, d.last_check_in_at, e.*, e.execution_id is not null as found,
         c.state as campaign_state, c.cancel_mode as campaign_cancel_mode
       from (select 1) as one
       left join devices d on d.tenant_id = ${tenantId} and d.device_id = ${deviceId}
@@ -75,6 +78,7 @@ export class ExecutionsRepository {
     const {
       device_state,
       reported_manifest_digest,
+      last_check_in_at,
       found,
       campaign_state,
       campaign_cancel_mode,
@@ -83,6 +87,7 @@ export class ExecutionsRepository {
     return {
       deviceState: device_state,
       reportedManifestDigest: reported_manifest_digest,
+      lastCheckInAt: last_check_in_at,
       execution: found ? execution : null,
       campaign: campaign_state ? { state: campaign_state, cancelMode: campaign_cancel_mode } : null,
     };

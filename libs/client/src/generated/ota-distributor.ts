@@ -3868,6 +3868,10 @@ export interface operations {
               counts: {
                 [key: string]: number;
               };
+              overdue?: {
+                count: number;
+                deviceIds: string[];
+              };
             }[];
             counts: {
               [key: string]: number;
@@ -4114,6 +4118,10 @@ export interface operations {
               counts: {
                 [key: string]: number;
               };
+              overdue?: {
+                count: number;
+                deviceIds: string[];
+              };
             }[];
             counts: {
               [key: string]: number;
@@ -4290,6 +4298,10 @@ export interface operations {
               minSoakMinutes: number;
               counts: {
                 [key: string]: number;
+              };
+              overdue?: {
+                count: number;
+                deviceIds: string[];
               };
             }[];
             counts: {
@@ -4511,6 +4523,10 @@ export interface operations {
               counts: {
                 [key: string]: number;
               };
+              overdue?: {
+                count: number;
+                deviceIds: string[];
+              };
             }[];
             counts: {
               [key: string]: number;
@@ -4730,6 +4746,10 @@ export interface operations {
               minSoakMinutes: number;
               counts: {
                 [key: string]: number;
+              };
+              overdue?: {
+                count: number;
+                deviceIds: string[];
               };
             }[];
             counts: {
@@ -5169,6 +5189,10 @@ export interface operations {
               counts: {
                 [key: string]: number;
               };
+              overdue?: {
+                count: number;
+                deviceIds: string[];
+              };
             }[];
             counts: {
               [key: string]: number;
@@ -5415,6 +5439,10 @@ export interface operations {
               counts: {
                 [key: string]: number;
               };
+              overdue?: {
+                count: number;
+                deviceIds: string[];
+              };
             }[];
             counts: {
               [key: string]: number;
@@ -5641,6 +5669,10 @@ export interface operations {
               minSoakMinutes: number;
               counts: {
                 [key: string]: number;
+              };
+              overdue?: {
+                count: number;
+                deviceIds: string[];
               };
             }[];
             counts: {
@@ -5898,6 +5930,10 @@ export interface operations {
               counts: {
                 [key: string]: number;
               };
+              overdue?: {
+                count: number;
+                deviceIds: string[];
+              };
             }[];
             counts: {
               [key: string]: number;
@@ -6118,6 +6154,10 @@ export interface operations {
               counts: {
                 [key: string]: number;
               };
+              overdue?: {
+                count: number;
+                deviceIds: string[];
+              };
             }[];
             counts: {
               [key: string]: number;
@@ -6337,6 +6377,10 @@ export interface operations {
               minSoakMinutes: number;
               counts: {
                 [key: string]: number;
+              };
+              overdue?: {
+                count: number;
+                deviceIds: string[];
               };
             }[];
             counts: {

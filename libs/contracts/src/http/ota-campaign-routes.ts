@@ -210,6 +210,14 @@ export const campaignView = z.object({
       minSoakMinutes: z.number().int().nonnegative(),
       /** Executions by state; states with none are absent. */
       counts,
+      /**
+       * The open phase's meters overdue for check-in (unfinished, silent for 3 poll intervals plus
+       * the coarseness of the check-in record): left out of its success denominator until they report.
+       * Only on a read of the campaign, only on the open phase; at most 100 device ids listed.
+       */
+      overdue: z
+        .object({ count: z.number().int().nonnegative(), deviceIds: z.array(z.string()).max(100) })
+        .optional(),
     }),
   ),
   /** All phases' executions by state. */

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ADMISSION_WINDOW_MS, type RolloutConfig, admit, currentRate } from './admission';
+import { ADMISSION_WINDOW_MS, type RolloutConfig, admit, closedGateways, currentRate } from './admission';
 
 const t0 = new Date('2026-12-01T00:00:00Z').getTime();
 const candidates = (n: number, gateway: (i: number) => string | null = () => null) =>
@@ -170,6 +170,89 @@ describe('admission (spec §6.5)', () => {
           expect(j - i + 1).toBeLessThanOrEqual(log[j]!.rate);
         }
       }),
+    );
+  });
+
+  it('closedGateways names the gateways at their concurrency or without bytes for one more download', () => {
+    const config = { maxPerMinute: 100, perGatewayConcurrency: 2, perGatewayBytesPerHour: 1_000 };
+    expect(
+      closedGateways({
+        now: new Date(t0),
+        config,
+        inFlightByGateway: new Map([
+          ['GW-full', 2],
+          ['GW-open', 1],
+        ]),
+        gatewayBytes: new Map([
+          ['GW-spent', [{ at: t0 - 60_000, bytes: 700 }]],
+          ['GW-old', [{ at: t0 - 3_600_000, bytes: 1_000 }]],
+        ]),
+        bytesPerDevice: 400,
+      }),
+    ).toEqual(['GW-full', 'GW-spent']);
+    // Without a byte budget only concurrency closes a gateway.
+    expect(
+      closedGateways({
+        now: new Date(t0),
+        config: { maxPerMinute: 100, perGatewayConcurrency: 2 },
+        inFlightByGateway: new Map([['GW-open', 1]]),
+        gatewayBytes: new Map([['GW-spent', [{ at: t0, bytes: 10_000 }]]]),
+        bytesPerDevice: 400,
+      }),
+    ).toEqual([]);
+  });
+
+  it("property: leaving closed gateways' members unread never changes what admit admits", () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          maxPerMinute: fc.integer({ min: 1, max: 50 }),
+          perGatewayConcurrency: fc.integer({ min: 1, max: 6 }),
+          perGatewayBytesPerHour: fc.option(fc.integer({ min: 1, max: 5_000 }), { nil: undefined }),
+        }),
+        fc.integer({ min: 0, max: 2_000 }),
+        fc.dictionary(fc.constantFrom('GW-0', 'GW-1', 'GW-2', 'GW-3'), fc.integer({ min: 0, max: 8 })),
+        fc.dictionary(
+          fc.constantFrom('GW-0', 'GW-1', 'GW-2', 'GW-3'),
+          fc.array(
+            fc.record({
+              at: fc.integer({ min: t0 - 4_000_000, max: t0 }),
+              bytes: fc.integer({ min: 0, max: 2_000 }),
+            }),
+            { maxLength: 6 },
+          ),
+        ),
+        fc.array(fc.constantFrom<string | null>(null, 'GW-0', 'GW-1', 'GW-2', 'GW-3'), { maxLength: 80 }),
+        fc.array(fc.integer({ min: t0 - 59_999, max: t0 }), { maxLength: 60 }),
+        (config, bytesPerDevice, busy, spent, gateways, recent) => {
+          const inFlightByGateway = new Map(Object.entries(busy));
+          const gatewayBytes = new Map(Object.entries(spent));
+          const candidates = gateways.map((gatewayId, i) => ({
+            executionId: `e${i}`,
+            gatewayId,
+            bytes: bytesPerDevice,
+          }));
+          const input = {
+            now: new Date(t0),
+            config,
+            counts: { notified: 0, succeeded: 0 },
+            recent,
+            inFlightByGateway,
+            gatewayBytes,
+          };
+          const closed = new Set(closedGateways({ ...input, bytesPerDevice }));
+          const all = admit({ ...input, candidates });
+          const open = admit({
+            ...input,
+            candidates: candidates.filter((c) => c.gatewayId === null || !closed.has(c.gatewayId)),
+          });
+          expect(open.admitted).toEqual(all.admitted);
+          for (const id of all.admitted) {
+            const gateway = candidates.find((c) => c.executionId === id)!.gatewayId;
+            expect(gateway === null || !closed.has(gateway)).toBe(true);
+          }
+        },
+      ),
     );
   });
 });

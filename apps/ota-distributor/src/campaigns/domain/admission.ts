@@ -124,3 +124,32 @@ export function admit(input: AdmissionInput): AdmissionResult {
   }
   return { admitted, recent, rate, heldByGateway, heldByBytes, gatewayBytes };
 }
+
+export interface GatewayLoad {
+  now: Date;
+  config: RolloutConfig;
+  inFlightByGateway: ReadonlyMap<string, number>;
+  gatewayBytes?: ReadonlyMap<string, readonly GatewayBytes[]>;
+  /** What one more meter would download. */
+  bytesPerDevice: number;
+}
+
+/**
+ * Gateways that can take no meter now: at their concurrency, or whose hour's bytes leave no room for
+ * one more download. Their queued members need not even be read: `admit` would pass every one over.
+ */
+export function closedGateways(load: GatewayLoad): string[] {
+  const now = load.now.getTime();
+  const closed = new Set<string>();
+  for (const [gateway, busy] of load.inFlightByGateway)
+    if (busy >= load.config.perGatewayConcurrency) closed.add(gateway);
+  const budget = load.config.perGatewayBytesPerHour;
+  if (budget !== undefined)
+    for (const [gateway, entries] of load.gatewayBytes ?? []) {
+      const spent = entries
+        .filter((e) => e.at > now - BYTES_WINDOW_MS && e.at <= now)
+        .reduce((sum, e) => sum + e.bytes, 0);
+      if (spent + load.bytesPerDevice > budget) closed.add(gateway);
+    }
+  return [...closed].sort();
+}

@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type AdvanceInput, decideAdvance, overdueMembers, thresholdMet } from './advance';
+import {
+  type AdvanceInput,
+  checkInRecordDue,
+  checkInRecordSeconds,
+  decideAdvance,
+  overdueMembers,
+  thresholdMet,
+} from './advance';
 import { CAMPAIGN_STATES, PHASE_STATES } from './state-machines';
 
 const opened = new Date('2026-12-01T00:00:00Z');
@@ -142,5 +149,51 @@ describe('phase advance (spec §6.5)', () => {
     expect(thresholdMet(94, 100, 95)).toBe(false);
     expect(thresholdMet(1, 3, 33.34)).toBe(false);
     expect(thresholdMet(1, 3, 33.33)).toBe(true);
+  });
+
+  it('records a check-in at most once per max(2 polls, 30 min), and a polling meter is never overdue by it', () => {
+    expect(checkInRecordSeconds(300)).toBe(1_800);
+    expect(checkInRecordSeconds(3_600)).toBe(7_200);
+    expect(checkInRecordDue(null, hours(0), 300)).toBe(true);
+    expect(checkInRecordDue(hours(0), hours(0.49), 300)).toBe(false);
+    expect(checkInRecordDue(hours(0), hours(0.5), 300)).toBe(true);
+  });
+
+  it('property: a meter polling within ±10% of the interval, recorded coarsely, is never overdue; one silent longer is', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 30, max: 7_200 }),
+        fc.array(fc.integer({ min: 900, max: 1_100 }), { minLength: 1, maxLength: 200 }),
+        fc.integer({ min: 1, max: 100 }),
+        (poll, jitters, silenceExtraSeconds) => {
+          let t = opened.getTime();
+          let recorded: Date | null = null;
+          let writes = 0;
+          let checkIns = 0;
+          const slack = checkInRecordSeconds(poll);
+          for (const jitter of jitters) {
+            t += ((poll * jitter) / 1000) * 1000;
+            const now = new Date(t);
+            checkIns++;
+            if (checkInRecordDue(recorded, now, poll)) {
+              recorded = now;
+              writes++;
+            }
+            // Judged at any instant up to the next poll (the latest the jitter allows).
+            const judged = new Date(t + poll * 1.1 * 1000);
+            const member = { deviceId: 'm', finished: false, lastCheckInAt: recorded };
+            expect(overdueMembers([member], opened, poll, judged, slack)).toEqual([]);
+          }
+          // Never more than one write per record interval (plus the first).
+          const span = (t - opened.getTime()) / 1000;
+          expect(writes).toBeLessThanOrEqual(1 + Math.floor(span / slack) + 1);
+          expect(writes).toBeLessThanOrEqual(checkIns);
+          // Silent for 3 polls + the record interval past its last check-in: overdue.
+          const silentUntil = new Date(t + (3 * poll + slack + silenceExtraSeconds) * 1000);
+          const member = { deviceId: 'm', finished: false, lastCheckInAt: recorded };
+          expect(overdueMembers([member], opened, poll, silentUntil, slack)).toEqual(['m']);
+        },
+      ),
+    );
   });
 });

@@ -17,14 +17,35 @@ export interface PhaseMember {
   lastCheckInAt: Date | null;
 }
 
-/** Members whose execution is unfinished and who have not checked in for 3 poll intervals. */
+/**
+ * How often a meter's check-in is written to its projection row: at most once per this many seconds
+ * (twice the poll interval, at least 30 min), never on each 304, so a fleet's polling costs few writes
+ * (one in six check-ins at a 5 min poll, fewer at longer ones).
+ */
+export function checkInRecordSeconds(pollIntervalSeconds: number): number {
+  return Math.max(2 * pollIntervalSeconds, 1_800);
+}
+
+/** Whether this check-in is to be written: none recorded yet, or the record is a full interval old. */
+export function checkInRecordDue(lastRecorded: Date | null, now: Date, pollIntervalSeconds: number): boolean {
+  return (
+    lastRecorded === null ||
+    now.getTime() - lastRecorded.getTime() >= checkInRecordSeconds(pollIntervalSeconds) * 1000
+  );
+}
+
+/**
+ * Members whose execution is unfinished and who have not checked in for 3 poll intervals, plus
+ * `slackSeconds`: the age a coarse record may have while its meter still polls (checkInRecordSeconds).
+ */
 export function overdueMembers(
   members: readonly PhaseMember[],
   phaseActivatedAt: Date,
   pollIntervalSeconds: number,
   now: Date,
+  slackSeconds = 0,
 ): string[] {
-  const cutoff = now.getTime() - OVERDUE_POLL_INTERVALS * pollIntervalSeconds * 1000;
+  const cutoff = now.getTime() - (OVERDUE_POLL_INTERVALS * pollIntervalSeconds + slackSeconds) * 1000;
   return (
     members
       .filter((m) => !m.finished)

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   type MaintenanceWindow,
+  directiveWindow,
   nextWindow,
   parseCron,
   validateWindow,
@@ -200,4 +201,63 @@ describe('maintenance window properties', () => {
       { numRuns: 40 },
     );
   }, 60_000);
+
+  it('property: across DST changes in Europe/London a daily window opens at its local time and lasts its duration', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 23 }),
+        fc.integer({ min: 0, max: 59 }),
+        fc.integer({ min: 1, max: 1430 }),
+        // Any instant of ten years, or one within two days of a change (last Sunday of March or October).
+        fc.oneof(
+          fc.integer({ min: Date.parse('2026-01-01T00:00:00Z'), max: Date.parse('2036-01-01T00:00:00Z') }),
+          fc
+            .tuple(
+              fc.integer({ min: 2026, max: 2035 }),
+              fc.constantFrom(2, 9),
+              fc.integer({ min: -2 * 86_400_000, max: 2 * 86_400_000 }),
+            )
+            .map(([year, month, offset]) => {
+              const lastDay = Date.UTC(year, month, 31);
+              return lastDay - new Date(lastDay).getUTCDay() * 86_400_000 + offset;
+            }),
+        ),
+        (hour, minute, durationMinutes, now) => {
+          const windows = [{ cron: `${minute} ${hour} * * *`, durationMinutes, timezone: 'Europe/London' }];
+          const sent = directiveWindow(windows, new Date(now))!;
+          const start = sent.startsAt.getTime();
+          expect(sent.endsAt.getTime() - start).toBe(durationMinutes * 60_000);
+          // Open now, or the next to open: then it opens within a day.
+          expect(sent.endsAt.getTime()).toBeGreaterThan(now);
+          if (start > now) expect(start - now).toBeLessThanOrEqual(25 * 3_600_000);
+          const local = new Date(wallClock('Europe/London', start));
+          expect(local.getUTCMinutes()).toBe(minute);
+          if (local.getUTCHours() !== hour) {
+            // Only 01:xx on the spring-forward Sunday (last of March) does not exist: it opens at 02:xx BST.
+            expect([hour, local.getUTCHours(), local.getUTCMonth(), local.getUTCDay()]).toEqual([1, 2, 2, 0]);
+            expect(local.getUTCDate()).toBeGreaterThanOrEqual(25);
+          }
+          // The offset London keeps at the start is GMT or BST: the start is local time, not UTC time.
+          const offset = wallClock('Europe/London', start) - start;
+          expect([0, 3_600_000]).toContain(offset);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  }, 60_000);
+
+  it('a directive carries no window without maintenance windows; outside one it names the next (download now)', () => {
+    expect(directiveWindow([], new Date('2026-07-01T12:00:00Z'))).toBeNull();
+    const night = [{ cron: '0 2 * * *', durationMinutes: 120, timezone: 'Europe/London' }];
+    const noon = directiveWindow(night, new Date('2026-07-01T12:00:00Z'))!;
+    expect([noon.startsAt.toISOString(), noon.endsAt.toISOString()]).toEqual([
+      '2026-07-02T01:00:00.000Z',
+      '2026-07-02T03:00:00.000Z',
+    ]);
+    const inside = directiveWindow(night, new Date('2026-12-01T03:00:00Z'))!;
+    expect([inside.startsAt.toISOString(), inside.endsAt.toISOString()]).toEqual([
+      '2026-12-01T02:00:00.000Z',
+      '2026-12-01T04:00:00.000Z',
+    ]);
+  });
 });

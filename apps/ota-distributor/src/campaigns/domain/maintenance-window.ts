@@ -260,3 +260,13 @@ export function nextWindow(windows: readonly MaintenanceWindow[], now: Date): Wi
   }
   return best;
 }
+
+/**
+ * The install window a directive carries (spec §5.2, §6.5): none without maintenance windows (install
+ * when ready); otherwise the one open at `now`, else the next to open. Download is never gated: a
+ * directive outside a window still lets the meter download, its `window` then starting after `now`.
+ * Windows that never open within the horizon (a cron naming 30 February) give none.
+ */
+export function directiveWindow(windows: readonly MaintenanceWindow[], now: Date): WindowInstants | null {
+  return windows.length === 0 ? null : nextWindow(windows, now);
+}

@@ -17,6 +17,8 @@ export interface SimulationTarget {
   installedManifestDigest: string | null;
   /** Runs every delta component's precursor (always true for a manifest without deltas). */
   onPrecursor: boolean;
+  /** The gateway the projection holds for it (null: reaches the platform directly). */
+  gatewayId?: string | null;
 }
 
 export interface SimulationInput {
@@ -41,7 +43,7 @@ export interface Simulation {
   bytes: {
     perDevice: number;
     total: number;
-    /** The device projection knows no gateways yet: one unknown gateway holds every meter. */
+    /** Members per gateway the projection holds (null: meters without one), most bytes first. */
     byGateway: { gatewayId: string | null; devices: number; bytes: number }[];
   };
   duration: {
@@ -63,7 +65,7 @@ export function simulateCampaign(input: SimulationInput): Simulation {
     installed.set(target.installedManifestDigest, (installed.get(target.installedManifestDigest) ?? 0) + 1);
   const plan = planMembership(
     input.campaignId,
-    compatible.map((t) => ({ deviceId: t.deviceId, gatewayId: null, hardwareRevision: null })),
+    compatible.map((t) => ({ deviceId: t.deviceId, gatewayId: t.gatewayId ?? null, hardwareRevision: null })),
     input.phases.map((p) => p.size),
   );
 
@@ -93,6 +95,13 @@ export function simulateCampaign(input: SimulationInput): Simulation {
   const notifyMinutes = phases.reduce((n, p) => n + p.notifyMinutes, 0);
   const soakMinutes = phases.reduce((n, p) => n + p.soakMinutes, 0);
   const members = phases.reduce((n, p) => n + p.devices, 0);
+  const gatewayOf = new Map(compatible.map((t) => [t.deviceId, t.gatewayId ?? null]));
+  const perGateway = new Map<string | null, number>();
+  for (const members of plan.phases)
+    for (const deviceId of members) {
+      const gateway = gatewayOf.get(deviceId) ?? null;
+      perGateway.set(gateway, (perGateway.get(gateway) ?? 0) + 1);
+    }
   const window =
     input.maintenanceWindows.length > 0 ? nextWindow(input.maintenanceWindows, input.startAt) : null;
   return {
@@ -111,7 +120,9 @@ export function simulateCampaign(input: SimulationInput): Simulation {
     bytes: {
       perDevice: input.bytesPerDevice,
       total: members * input.bytesPerDevice,
-      byGateway: [{ gatewayId: null, devices: members, bytes: members * input.bytesPerDevice }],
+      byGateway: [...perGateway]
+        .map(([gatewayId, devices]) => ({ gatewayId, devices, bytes: devices * input.bytesPerDevice }))
+        .sort((a, b) => b.devices - a.devices || String(a.gatewayId).localeCompare(String(b.gatewayId))),
     },
     duration: {
       notifyMinutes,

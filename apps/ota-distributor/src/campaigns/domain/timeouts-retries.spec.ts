@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { OTA_EXECUTION_STATES } from '@meterkeep/contracts';
 import {
   MAX_RETRIES,
+  type RetryCandidate,
   type RetryPolicy,
+  dueRetries,
   isTimedOut,
   retryDecision,
   timeoutDeadline,
@@ -101,6 +103,73 @@ describe('retries (spec §6.6)', () => {
             at = decision.notBefore.getTime() + 1;
           }
           expect(attempt - 1).toBeLessThanOrEqual(Math.min(max, MAX_RETRIES));
+        },
+      ),
+    );
+  });
+
+  it('dueRetries re-queues a retried code once its backoff ran, never another code or a spent attempt', () => {
+    const p: RetryPolicy = { max: 2, backoffMinutes: 60, codes: ['DOWNLOAD_*'] };
+    const failed = (id: string, failureCode: string | null, attempt: number, m: number): RetryCandidate => ({
+      executionId: id,
+      state: 'FAILED',
+      failureCode,
+      attempt,
+      failedAt: minutes(m),
+    });
+    const candidates = [
+      failed('early', 'DOWNLOAD_HTTP_503', 1, 0),
+      failed('recent', 'DOWNLOAD_SLOW', 1, 30),
+      failed('digest', 'DIGEST_MISMATCH', 1, 0),
+      failed('second', 'DOWNLOAD_SLOW', 2, -60), // its second retry waits 120 min
+      failed('spent', 'DOWNLOAD_SLOW', 3, -600),
+      { ...failed('timeout', null, 1, 0), state: 'TIMED_OUT' as const },
+    ];
+    expect(dueRetries(p, candidates, minutes(60))).toEqual(['early', 'second']);
+    expect(dueRetries(p, candidates, minutes(59))).toEqual([]);
+    expect(dueRetries({ ...p, codes: ['TIMED_OUT'] }, candidates, minutes(60))).toEqual(['timeout']);
+  });
+
+  it('property: a due retry is exactly a retryable failure whose backoff has run, at most min(max, 10) times', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 12 }),
+        fc.integer({ min: 1, max: 1440 }),
+        fc.array(
+          fc.record({
+            state: fc.constantFrom(...OTA_EXECUTION_STATES),
+            failureCode: fc.constantFrom(null, 'DOWNLOAD_SLOW', 'DOWNLOAD_HTTP_500', 'DIGEST_MISMATCH'),
+            attempt: fc.integer({ min: 1, max: 12 }),
+            failedMinute: fc.integer({ min: -5000, max: 0 }),
+          }),
+          { maxLength: 30 },
+        ),
+        (max, backoffMinutes, rows) => {
+          const p: RetryPolicy = { max, backoffMinutes, codes: ['DOWNLOAD_*', 'TIMED_OUT'] };
+          const candidates = rows.map((r, i) => ({
+            executionId: `e${i}`,
+            state: r.state,
+            failureCode: r.failureCode,
+            attempt: r.attempt,
+            failedAt: minutes(r.failedMinute),
+          }));
+          const due = new Set(dueRetries(p, candidates, t0));
+          for (const c of candidates) {
+            const retryable =
+              (c.state === 'FAILED' && c.failureCode?.startsWith('DOWNLOAD_') === true) ||
+              c.state === 'TIMED_OUT';
+            const backoffRan =
+              t0.getTime() - c.failedAt.getTime() >= backoffMinutes * 60_000 * 2 ** (c.attempt - 1) ||
+              t0.getTime() - c.failedAt.getTime() >= Math.max(backoffMinutes, 1440) * 60_000;
+            if (due.has(c.executionId)) {
+              expect(retryable).toBe(true);
+              expect(c.attempt).toBeLessThanOrEqual(Math.min(max, MAX_RETRIES));
+              expect(t0.getTime() - c.failedAt.getTime()).toBeGreaterThanOrEqual(backoffMinutes * 60_000);
+              expect(backoffRan).toBe(true);
+            } else if (retryable && c.attempt <= Math.min(max, MAX_RETRIES)) {
+              expect(backoffRan).toBe(false);
+            }
+          }
         },
       ),
     );

@@ -88,3 +88,31 @@ export function retryDecision(policy: RetryPolicy, failed: FailedAttempt): Retry
     notBefore: new Date(failed.at.getTime() + retryDelayMinutes(policy, retry) * 60_000),
   };
 }
+
+/** A FAILED or TIMED_OUT execution, as the retry pass reads it. */
+export interface RetryCandidate {
+  executionId: string;
+  state: OtaExecutionState;
+  failureCode: string | null;
+  attempt: number;
+  /** When its attempt ended (the stage entry of FAILED or TIMED_OUT): the backoff runs from here. */
+  failedAt: Date;
+}
+
+/**
+ * The automatic retries due at `now` (spec §6.6): the candidates whose failure code the policy retries,
+ * with attempts left, whose backoff has run. Each is re-queued under the same id with attempt + 1.
+ */
+export function dueRetries(policy: RetryPolicy, candidates: readonly RetryCandidate[], now: Date): string[] {
+  return candidates
+    .filter((c) => {
+      const decision = retryDecision(policy, {
+        state: c.state,
+        failureCode: c.failureCode,
+        attempt: c.attempt,
+        at: c.failedAt,
+      });
+      return decision.retry && decision.notBefore.getTime() <= now.getTime();
+    })
+    .map((c) => c.executionId);
+}
