@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { PRIVACY_OCCUPANCIES, type EnrollmentDecommissionRequestEvent } from '@meterkeep/contracts';
 import type { DecommissionAnswer } from '@meterkeep/service-runtime';
@@ -13,6 +14,12 @@ import { Transactions } from '../outbox/transactions';
 import { DecommissionPoliciesRepository } from './decommission-policies.repository';
 
 export const DECOMMISSION_ACTOR = 'privacy:decommission';
+
+/** The erasure a decommissioning records: an id of the erasure API's form, derived so a retry finds it. */
+export function erasureIdFor(decommissionId: string): string {
+  const hex = createHash('sha256').update(`decommission:${decommissionId}`).digest('hex');
+  return `er-${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
 
 /**
  * Privacy's step of a decommissioning: the meter's open occupancy is closed at the registry's
@@ -73,7 +80,7 @@ export class DecommissionOccupancyUseCase {
         requested: [],
         retentions: [],
         now,
-        erasureId: `er-${decommissionId}`,
+        erasureId: erasureIdFor(decommissionId),
       });
       return { occupancy: target, erasureId: id };
     });
