@@ -45,7 +45,9 @@ const CONSUMER_MAX_WAIT_MS = 1_000;
 
 /** One group per deployment (database schema): the step changes the store of record. */
 export const decommissionGroupFor = (schema: string | undefined) =>
-  schema === undefined || schema === SERVICE_NAME ? 'bootstrap-decommissions' : `bootstrap-decommissions-${schema}`;
+  schema === undefined || schema === SERVICE_NAME
+    ? 'bootstrap-decommissions'
+    : `bootstrap-decommissions-${schema}`;
 
 export interface AppOptions {
   /** The PostgreSQL schema; the service's name unless a test isolates itself. */

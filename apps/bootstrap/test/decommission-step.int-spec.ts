@@ -43,7 +43,10 @@ describe("bootstrap: its step of a meter's decommissioning (real PostgreSQL, Red
 
   it('revokes the operational certificate onto the CRL, and confirms only once the factory credential is refused', async () => {
     const meter = factoryMeter(oem);
-    const credential = { kind: 'certificate' as const, fingerprintSha256: meter.certificate.fingerprintSha256 };
+    const credential = {
+      kind: 'certificate' as const,
+      fingerprintSha256: meter.certificate.fingerprintSha256,
+    };
     await h.enrollDevice(deviceEvent(tenantId, meter.endpointName, 'ENROLLED', credential));
     const issued = await h.device<Answer>('POST', '/bs/v1/bootstrap', {
       json: { csrPem: csrFor(meter.endpointName).pem },

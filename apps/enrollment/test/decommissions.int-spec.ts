@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  AUDIT_EVENTS,
   type AuditEvent,
   DEVICE_LIFECYCLE,
   ENROLLMENT_DECOMMISSION_CONFIRMATIONS,
@@ -47,7 +46,11 @@ describe('enrollment: decommissioning as one saga, ending in a signed record on 
     ({ tenantId, adminKey } = await h.tenant());
     await ensureTopics(h.kafka, [ENROLLMENT_DECOMMISSION_REQUESTS, ENROLLMENT_DECOMMISSION_CONFIRMATIONS]);
     // The stand-in services publish as the stack's admin (their own users' ACLs are the contract's).
-    producer = new EventProducer({ kafka: h.kafka, logger, contracts: [ENROLLMENT_DECOMMISSION_CONFIRMATIONS] });
+    producer = new EventProducer({
+      kafka: h.kafka,
+      logger,
+      contracts: [ENROLLMENT_DECOMMISSION_CONFIRMATIONS],
+    });
     await producer.connect();
     [requests, confirmations] = await Promise.all([
       TopicTap.open(h.kafka, ENROLLMENT_DECOMMISSION_REQUESTS),
@@ -62,10 +65,10 @@ describe('enrollment: decommissioning as one saga, ending in a signed record on 
   });
 
   /** A stand-in for one service's step, through the shared confirmer (its own group, from the start). */
-  async function standIn(
+  function standIn(
     service: 'bootstrap' | 'ota-distributor' | 'privacy',
     answer: (event: EnrollmentDecommissionRequestEvent) => DecommissionAnswer,
-  ): Promise<void> {
+  ): void {
     const confirmer = new DecommissionConfirmer(
       {
         service,
@@ -82,7 +85,7 @@ describe('enrollment: decommissioning as one saga, ending in a signed record on 
       logger,
     );
     confirmers.push(confirmer);
-    await confirmer.onApplicationBootstrap();
+    confirmer.onApplicationBootstrap();
   }
 
   const claim = (n: number) =>
@@ -112,17 +115,19 @@ describe('enrollment: decommissioning as one saga, ending in a signed record on 
   const decommission = (n: number, key = adminKey) =>
     h.request<{ state?: string; code?: string }>('POST', `/v1/devices/${endpoint(n)}/decommission`, { key });
   const saga = (n: number, key = adminKey) =>
-    h.request<DecommissionView & { code?: string }>('GET', `/v1/devices/${endpoint(n)}/decommission`, { key });
+    h.request<DecommissionView & { code?: string }>('GET', `/v1/devices/${endpoint(n)}/decommission`, {
+      key,
+    });
 
   it('waits while a service does not confirm, asks again, and records once a retry is answered', async () => {
-    await standIn('bootstrap', () => ({
+    standIn('bootstrap', () => ({
       outcome: 'completed',
       detail: 'operational certificates revoked and on CRL 3',
       facts: { certificatesRevokedNow: 1, crlNumber: 3 },
     }));
     // The distributor first answers pending (an execution still ending), then completed.
     let otaCalls = 0;
-    await standIn('ota-distributor', () =>
+    standIn('ota-distributor', () =>
       ++otaCalls === 1
         ? { outcome: 'pending', detail: 'execution still ending' }
         : { outcome: 'completed', detail: '1 execution removed', facts: { executionsRemovedNow: 1 } },
@@ -133,7 +138,11 @@ describe('enrollment: decommissioning as one saga, ending in a signed record on 
     expect(started.body).toMatchObject({ state: 'DECOMMISSIONED' });
 
     // privacy is down: the saga stays CONFIRMING and keeps asking (attempt 2, 3, ...), never assuming.
-    await requests.waitFor((r) => r.json.deviceId === endpoint(1) && Number(r.json.attempt) >= 3, 1, 'retries');
+    await requests.waitFor(
+      (r) => r.json.deviceId === endpoint(1) && Number(r.json.attempt) >= 3,
+      1,
+      'retries',
+    );
     const waiting = await saga(1);
     expect(waiting.status).toBe(200);
     expect(waiting.body.state).toBe('CONFIRMING');
@@ -144,10 +153,12 @@ describe('enrollment: decommissioning as one saga, ending in a signed record on 
       expect.objectContaining({ service: 'privacy', outcome: 'awaiting' }),
     ]);
     // The distributor was asked again after its pending answer.
-    expect(asked['ota-distributor']!.filter((e) => e.deviceId === endpoint(1)).length).toBeGreaterThanOrEqual(2);
+    expect(asked['ota-distributor']!.filter((e) => e.deviceId === endpoint(1)).length).toBeGreaterThanOrEqual(
+      2,
+    );
 
     // privacy comes back: the next retry is answered and the saga completes.
-    await standIn('privacy', () => ({
+    standIn('privacy', () => ({
       outcome: 'completed',
       detail: 'occupancy closed and erased',
       facts: { occupancyId: 'occ-1', policy: 'erase' },
@@ -173,7 +184,9 @@ describe('enrollment: decommissioning as one saga, ending in a signed record on 
     ]);
     expect(record.steps[0]!.facts).toEqual({ certificatesRevokedNow: 1, crlNumber: 3 });
     expect(checkDocumentSignature(record, publicKey)).toEqual({ ok: true });
-    expect(checkDocumentSignature({ ...record, deviceId: endpoint(2) }, publicKey)).toMatchObject({ ok: false });
+    expect(checkDocumentSignature({ ...record, deviceId: endpoint(2) }, publicKey)).toMatchObject({
+      ok: false,
+    });
     expect(done.recordDigest).toBe(documentDigest(record));
 
     const stored = await h.db
@@ -185,7 +198,10 @@ describe('enrollment: decommissioning as one saga, ending in a signed record on 
     const chain = stored.map((row) => row.record as AuditEvent);
     const entry = chain.find((r) => r.action === 'device.decommission-recorded')!;
     expect(entry).toMatchObject({ subject: endpoint(1), sequence: done.auditSequence });
-    expect(entry.detail).toMatchObject({ decommissionId: done.decommissionId, recordDigest: done.recordDigest });
+    expect(entry.detail).toMatchObject({
+      decommissionId: done.decommissionId,
+      recordDigest: done.recordDigest,
+    });
     expect(entry.previousDigest).toBe(record.audit.chainHeadBefore.digest);
     expect(entry.sequence).toBe(record.audit.chainHeadBefore.sequence + 1);
     expect(chain.find((r) => r.action === 'device.decommissioned')?.detail).toMatchObject({
@@ -215,7 +231,11 @@ describe('enrollment: decommissioning as one saga, ending in a signed record on 
     expect(again.status).toBe(409);
     expect(again.body).toMatchObject({ code: 'INVALID_TRANSITION' });
     // One saga per meter: the second call started nothing.
-    const rows = await h.db.selectFrom('decommissions').selectAll().where('endpoint_name', '=', endpoint(2)).execute();
+    const rows = await h.db
+      .selectFrom('decommissions')
+      .selectAll()
+      .where('endpoint_name', '=', endpoint(2))
+      .execute();
     expect(rows).toHaveLength(1);
   });
 });

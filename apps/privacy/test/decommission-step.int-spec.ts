@@ -45,7 +45,11 @@ describe("privacy: its step of a meter's decommissioning", () => {
         PRIVACY_ERASURE_RETRY_MS: '300',
       },
     });
-    producer = new EventProducer({ kafka: testKafka(), logger, contracts: [ENROLLMENT_DECOMMISSION_REQUESTS] });
+    producer = new EventProducer({
+      kafka: testKafka(),
+      logger,
+      contracts: [ENROLLMENT_DECOMMISSION_REQUESTS],
+    });
     await producer.connect();
     confirmations = await TopicTap.open(testKafka(), ENROLLMENT_DECOMMISSION_CONFIRMATIONS);
   });
@@ -135,7 +139,10 @@ describe("privacy: its step of a meter's decommissioning", () => {
 
     // Asked again (a late retry): the same facts, nothing reopened or erased twice.
     const again = await decommission(tenantId, meterId, at);
-    expect(again.done.facts).toMatchObject({ occupancyId: occupancy.occupancyId, erasureId: done.facts!.erasureId });
+    expect(again.done.facts).toMatchObject({
+      occupancyId: occupancy.occupancyId,
+      erasureId: done.facts!.erasureId,
+    });
   });
 
   it("under a tenant's retain policy closes the occupancy and keeps its key", async () => {

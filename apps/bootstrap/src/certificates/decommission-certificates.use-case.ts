@@ -40,7 +40,11 @@ export class DecommissionCertificatesUseCase {
       return serials;
     });
     if (revoked.length > 0)
-      countMetric('certificatesRevoked', { 'meterkeep.revocation.reason': 'cessationOfOperation' }, revoked.length);
+      countMetric(
+        'certificatesRevoked',
+        { 'meterkeep.revocation.reason': 'cessationOfOperation' },
+        revoked.length,
+      );
     const onCrl = (await this.certificates.revokedUnexpired(this.db, event.tenantId, now)).length;
     const ca = await this.cas.find(event.tenantId);
     const crlNumber = Number(ca?.crl_number ?? 0);

@@ -37,7 +37,11 @@ describe('decommission steps', () => {
   it('counts a step done only when confirmed completed or not-applicable; pending and failed are missing', () => {
     expect(missingSteps([])).toEqual(['bootstrap', 'ota-distributor', 'privacy']);
     expect(
-      missingSteps([step('bootstrap', 'completed'), step('ota-distributor', 'pending'), step('privacy', 'failed')]),
+      missingSteps([
+        step('bootstrap', 'completed'),
+        step('ota-distributor', 'pending'),
+        step('privacy', 'failed'),
+      ]),
     ).toEqual(['ota-distributor', 'privacy']);
     expect(
       missingSteps([
@@ -63,14 +67,20 @@ describe('decommissionRecord', () => {
 
   it('is signed ES256 over its canonical form; a changed byte or another key fails verification', () => {
     const unsigned = decommissionRecord(
-      input([step('privacy', 'completed'), step('bootstrap', 'completed'), step('ota-distributor', 'completed')]),
+      input([
+        step('privacy', 'completed'),
+        step('bootstrap', 'completed'),
+        step('ota-distributor', 'completed'),
+      ]),
     );
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const signed = signDocument(unsigned, privateKey);
     expect(decommissionRecordSchema.parse(signed)).toEqual(signed);
     expect(signed.steps.map((s) => s.service)).toEqual(['bootstrap', 'ota-distributor', 'privacy']);
     expect(checkDocumentSignature(signed, publicKey)).toEqual({ ok: true });
-    expect(checkDocumentSignature({ ...signed, deviceId: 'MTR-0002' }, publicKey)).toMatchObject({ ok: false });
+    expect(checkDocumentSignature({ ...signed, deviceId: 'MTR-0002' }, publicKey)).toMatchObject({
+      ok: false,
+    });
     const other = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
     expect(checkDocumentSignature(signed, other)).toMatchObject({ ok: false });
   });

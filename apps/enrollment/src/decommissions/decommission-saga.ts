@@ -7,7 +7,10 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { AuditChainRepository } from '@meterkeep/audit';
-import { ENROLLMENT_DECOMMISSION_REQUESTS, type EnrollmentDecommissionRequestEvent } from '@meterkeep/contracts';
+import {
+  ENROLLMENT_DECOMMISSION_REQUESTS,
+  type EnrollmentDecommissionRequestEvent,
+} from '@meterkeep/contracts';
 import { documentDigest, keyIdOf, loadSigningKey, signDocument } from '@meterkeep/firmware';
 import type { Logger } from '@meterkeep/observability';
 import { CONFIG, LOGGER } from '@meterkeep/service-runtime';

@@ -9,7 +9,9 @@ export const DecommissionViewSchema = apiSchema(
     endpointName: z.string(),
     state: z
       .enum(['CONFIRMING', 'RECORDED'])
-      .describe('CONFIRMING while a step is not confirmed done (asked again, never assumed); RECORDED at the end'),
+      .describe(
+        'CONFIRMING while a step is not confirmed done (asked again, never assumed); RECORDED at the end',
+      ),
     requestedBy: z.string(),
     requestedAt: timestamp,
     attempts: z.number().int().describe('How many times the steps were asked for'),

@@ -113,6 +113,10 @@ export class DecommissionOccupancyUseCase {
         detail: `the erasure of the occupancy failed: ${erasure.last_error ?? 'no reason'} (retry it; asked again)`,
         facts: withErasure,
       };
-    return { outcome: 'pending', detail: `occupancy closed; erasure ${erasure?.state ?? 'not found'}`, facts: withErasure };
+    return {
+      outcome: 'pending',
+      detail: `occupancy closed; erasure ${erasure?.state ?? 'not found'}`,
+      facts: withErasure,
+    };
   }
 }

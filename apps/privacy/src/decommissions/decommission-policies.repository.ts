@@ -23,9 +23,7 @@ export class DecommissionPoliciesRepository {
     await this.db
       .insertInto('decommission_policies')
       .values({ tenant_id: tenantId, policy, updated_at: now, updated_by: actor })
-      .onConflict((oc) =>
-        oc.column('tenant_id').doUpdateSet({ policy, updated_at: now, updated_by: actor }),
-      )
+      .onConflict((oc) => oc.column('tenant_id').doUpdateSet({ policy, updated_at: now, updated_by: actor }))
       .execute();
   }
 }
