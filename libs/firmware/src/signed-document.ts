@@ -34,7 +34,8 @@ export type DocumentCheck = { ok: true } | { ok: false; reason: string };
 export function checkDocumentSignature(document: object, publicKey: KeyObject): DocumentCheck {
   const signature = (document as { signature?: DocumentSignature }).signature;
   if (!signature) return { ok: false, reason: 'the document is not signed' };
-  if (signature.alg !== 'ES256') return { ok: false, reason: `unsupported algorithm ${String(signature.alg)}` };
+  if (signature.alg !== 'ES256')
+    return { ok: false, reason: `unsupported algorithm ${String(signature.alg)}` };
   if (signature.keyId !== keyIdOf(publicKey))
     return { ok: false, reason: `signed by key ${signature.keyId}, not the trusted key` };
   const bytes = fromBase64url(signature.value);

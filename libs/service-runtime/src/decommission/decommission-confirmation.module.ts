@@ -64,7 +64,7 @@ export class DecommissionConfirmer implements OnApplicationBootstrap, BeforeAppl
     this.instance = options.instance ?? defaultReplicaName(options.service);
   }
 
-  async onApplicationBootstrap(): Promise<void> {
+  onApplicationBootstrap(): void {
     this.consumer = new EventConsumer({
       kafka: this.kafka,
       groupId: this.options.groupId ?? `${this.options.service}-decommissions`,
