@@ -5,6 +5,8 @@ import {
   DEVICE_LIFECYCLE,
   ENROLLMENT_DEVICES,
   ENROLLMENT_TRUST_ANCHORS,
+  ENROLLMENT_DECOMMISSION_CONFIRMATIONS,
+  ENROLLMENT_DECOMMISSION_REQUESTS,
   PRIVACY_CONFIRMATIONS,
   PRIVACY_ERASURE_REQUESTS,
 } from '@meterkeep/contracts';
@@ -12,6 +14,7 @@ import type { KafkaTransport } from '@meterkeep/kafka/nest';
 import type { Logger } from '@meterkeep/observability';
 import {
   type ConsumerTuning,
+  DecommissionConfirmationModule,
   ErasureConfirmationModule,
   PlatformModule,
   ServiceCoreModule,
@@ -20,6 +23,7 @@ import {
 } from '@meterkeep/service-runtime';
 import { BootstrapModule } from './bootstrap/bootstrap.module';
 import { CertificatesModule } from './certificates/certificates.module';
+import { DecommissionCertificatesUseCase } from './certificates/decommission-certificates.use-case';
 import type { BootstrapConfig } from './config';
 import { KeySealer } from './core/key-sealer';
 import { DeviceListenerModule } from './device-listener/device-listener.module';
@@ -38,6 +42,12 @@ export const CONSUMER_GROUP = 'bootstrap';
 /** The read model's consumer groups are `bootstrap-read-model-<generation>`. */
 export const READ_MODEL_GROUP_PREFIX = 'bootstrap-read-model';
 const CONSUMER_MAX_WAIT_MS = 1_000;
+
+/** One group per deployment (database schema): the step changes the store of record. */
+export const decommissionGroupFor = (schema: string | undefined) =>
+  schema === undefined || schema === SERVICE_NAME
+    ? 'bootstrap-decommissions'
+    : `bootstrap-decommissions-${schema}`;
 
 export interface AppOptions {
   /** The PostgreSQL schema; the service's name unless a test isolates itself. */
@@ -64,6 +74,8 @@ export class AppModule {
             ENROLLMENT_TRUST_ANCHORS,
             PRIVACY_ERASURE_REQUESTS,
             PRIVACY_CONFIRMATIONS,
+            ENROLLMENT_DECOMMISSION_REQUESTS,
+            ENROLLMENT_DECOMMISSION_CONFIRMATIONS,
           ],
           ...(options.schema !== undefined && { schema: options.schema }),
         }),
@@ -84,6 +96,15 @@ export class AppModule {
         DeviceListenerModule,
         ServerCertificatesModule,
         ErasureConfirmationModule.forRoot(erasureConfirmation()),
+        DecommissionConfirmationModule.forRootAsync({
+          imports: [CertificatesModule],
+          inject: [DecommissionCertificatesUseCase],
+          useFactory: (step: DecommissionCertificatesUseCase) => ({
+            service: 'bootstrap',
+            groupId: decommissionGroupFor(options.schema),
+            answer: (event) => step.execute(event),
+          }),
+        }),
       ],
     };
   }

@@ -13,6 +13,7 @@ import { sql } from 'kysely';
 import {
   ALL_TOPICS,
   DEVICE_LIFECYCLE,
+  ENROLLMENT_DECOMMISSION_REQUESTS,
   ENROLLMENT_DEVICES,
   ENROLLMENT_TRUST_ANCHORS,
   type EnrollmentDeviceEvent,
@@ -402,7 +403,12 @@ export class BootstrapHarness {
       const producer = new EventProducer({
         kafka: this.kafka,
         logger: createLogger({ service: 'bootstrap-it', level: 'error' }),
-        contracts: [ENROLLMENT_DEVICES, ENROLLMENT_TRUST_ANCHORS, DEVICE_LIFECYCLE],
+        contracts: [
+          ENROLLMENT_DEVICES,
+          ENROLLMENT_TRUST_ANCHORS,
+          DEVICE_LIFECYCLE,
+          ENROLLMENT_DECOMMISSION_REQUESTS,
+        ],
       });
       await producer.connect();
       return producer;

@@ -3,6 +3,8 @@ import {
   AUDIT_EVENTS,
   DEVICE_LIFECYCLE,
   ENROLLMENT_API_KEY_REVOCATIONS,
+  ENROLLMENT_DECOMMISSION_CONFIRMATIONS,
+  ENROLLMENT_DECOMMISSION_REQUESTS,
   ENROLLMENT_DEVICES,
   ENROLLMENT_TRUST_ANCHORS,
   PRIVACY_CONFIRMATIONS,
@@ -21,6 +23,7 @@ import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import type { EnrollmentConfig } from './config';
+import { DecommissionsModule } from './decommissions/decommissions.module';
 import { DevicesModule } from './devices/devices.module';
 import { PskCipher } from './devices/psk-cipher';
 import { EnrollmentListsModule } from './enrollment-lists/enrollment-lists.module';
@@ -56,6 +59,8 @@ export class AppModule {
             ENROLLMENT_DEVICES,
             ENROLLMENT_TRUST_ANCHORS,
             ENROLLMENT_API_KEY_REVOCATIONS,
+            ENROLLMENT_DECOMMISSION_REQUESTS,
+            ENROLLMENT_DECOMMISSION_CONFIRMATIONS,
             PRIVACY_ERASURE_REQUESTS,
             PRIVACY_CONFIRMATIONS,
           ],
@@ -72,6 +77,7 @@ export class AppModule {
         TenantsModule,
         ApiKeysModule,
         ManufacturerCasModule,
+        DecommissionsModule.forRoot(options.schema),
         DevicesModule,
         EnrollmentListsModule,
         ErasureConfirmationModule.forRoot(erasureConfirmation()),

@@ -91,7 +91,8 @@ export class EnrollmentHarness {
     return this.service.app.get<Kysely<EnrollmentDb>>(DATABASE);
   }
 
-  static async start(): Promise<EnrollmentHarness> {
+  /** `env` adds to or overrides the service's environment (e.g. the decommission signing key). */
+  static async start(env: Record<string, string> = {}): Promise<EnrollmentHarness> {
     const stack = stackEndpoints();
     const schema = `enrollment_it_${letters(10)}`;
     const config = EnrollmentConfig.parse({
@@ -104,6 +105,7 @@ export class EnrollmentHarness {
       INTERNAL_PORT: '0',
       HOST: '127.0.0.1',
       LOG_LEVEL: 'debug',
+      ...env,
     });
     const logs: string[] = [];
     const destination = new Writable({

@@ -9,6 +9,8 @@ import {
   OTA_CAMPAIGNS_V2,
   OTA_DEVICE_STATUS_V2,
   OTA_FIRMWARE,
+  ENROLLMENT_DECOMMISSION_CONFIRMATIONS,
+  ENROLLMENT_DECOMMISSION_REQUESTS,
   PRIVACY_CONFIRMATIONS,
   PRIVACY_ERASURE_REQUESTS,
 } from '@meterkeep/contracts';
@@ -17,6 +19,7 @@ import type { KafkaTransport } from '@meterkeep/kafka/nest';
 import type { Logger } from '@meterkeep/observability';
 import {
   type ConsumerTuning,
+  DecommissionConfirmationModule,
   ErasureConfirmationModule,
   PlatformModule,
   ServiceCoreModule,
@@ -34,6 +37,7 @@ import { DeviceApiModule } from './device-api/device-api.module';
 import { DEVICE_API_SETTINGS, type DeviceApiSettings, loadDirectiveKey } from './device-api/directive-key';
 import { type Clock, DEVICE_EDGE_CLOCK } from './device-api/device-edge';
 import { DeviceClassesModule } from './device-classes/device-classes.module';
+import { ApplyDeviceStateUseCase } from './devices/apply-device-state.use-case';
 import { DevicesModule } from './devices/devices.module';
 import { CHECK_IN_VIEWS_SETTINGS, type CheckInViewsSettings } from './executions/check-in-views';
 import { CheckInViewsModule } from './executions/check-in-views.module';
@@ -86,6 +90,8 @@ export class AppModule {
             BOOTSTRAP_ISSUING_CAS,
             PRIVACY_ERASURE_REQUESTS,
             PRIVACY_CONFIRMATIONS,
+            ENROLLMENT_DECOMMISSION_REQUESTS,
+            ENROLLMENT_DECOMMISSION_CONFIRMATIONS,
           ],
           schema: options.schema ?? SCHEMA,
         }),
@@ -144,6 +150,20 @@ export class AppModule {
         CampaignsModule,
         DeviceApiModule,
         ErasureConfirmationModule.forRoot(erasureConfirmation(config.OTA_INSTANCE_ID)),
+        DecommissionConfirmationModule.forRootAsync({
+          imports: [DevicesModule],
+          inject: [ApplyDeviceStateUseCase],
+          useFactory: (devices: ApplyDeviceStateUseCase) => ({
+            service: 'ota-distributor',
+            instance: config.OTA_INSTANCE_ID,
+            // One group per deployment (schema): the step changes the store of record.
+            groupId:
+              options.schema === undefined || options.schema === SCHEMA
+                ? `${SERVICE_NAME}-decommissions`
+                : `${SERVICE_NAME}-decommissions-${options.schema}`,
+            answer: (event) => devices.decommission(event),
+          }),
+        }),
       ],
     };
   }

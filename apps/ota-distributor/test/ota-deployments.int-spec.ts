@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AUDIT_EVENTS,
   type AuditEvent,
+  ENROLLMENT_DECOMMISSION_CONFIRMATIONS,
+  ENROLLMENT_DECOMMISSION_REQUESTS,
   ENROLLMENT_DEVICES,
   type FirmwareDeploymentView,
   type FirmwareImageUpload,
@@ -893,6 +895,57 @@ describe('ota-distributor: deployments and the device API on the real stack', ()
       expect(row.state).toBe('DECOMMISSIONED');
       const refused = await deploy(m1.manifestId, [dev.decommissioned]);
       expect(refused.body.details).toMatchObject({ notActive: [dev.decommissioned] });
+    });
+
+    it('the decommissioning step (enrollment.decommission-requests.v1) removes the execution and confirms; asked again, nothing left', async () => {
+      const meter = id('decom-saga');
+      await h.enroll(tenantId, [meter], classId);
+      const deployed = await deploy(m1.manifestId, [meter]);
+      expect(deployed.status).toBe(201);
+      const { executionId, state } = await executionOf(deployed.body.deploymentId, meter);
+      expect(state).not.toBe('REMOVED');
+      const confirmations = await TopicTap.open(testKafka(), ENROLLMENT_DECOMMISSION_CONFIRMATIONS);
+      try {
+        const decommissionId = `dc-${globalThis.crypto.randomUUID()}`;
+        const ask = (attempt: number) =>
+          h.publish(ENROLLMENT_DECOMMISSION_REQUESTS, {
+            eventId: globalThis.crypto.randomUUID(),
+            tenantId,
+            occurredAt: new Date().toISOString(),
+            decommissionId,
+            attempt,
+            deviceId: meter,
+            decommissionedAt: new Date().toISOString(),
+          });
+        const answer = async (attempt: number) =>
+          (
+            await confirmations.waitFor(
+              (r) => r.json.decommissionId === decommissionId && r.json.attempt === attempt,
+              1,
+              `answer ${attempt}`,
+              60_000,
+            )
+          )[0]!.json;
+        await ask(1);
+        expect(await answer(1)).toMatchObject({
+          service: 'ota-distributor',
+          outcome: 'completed',
+          facts: { executionsRemovedNow: 1, activeExecutions: 0 },
+        });
+        expect((await executionOf(deployed.body.deploymentId, meter)).state).toBe('REMOVED');
+        await statusEvents(executionId, 'REMOVED');
+        const row = await h.db
+          .selectFrom('devices')
+          .selectAll()
+          .where('tenant_id', '=', tenantId)
+          .where('device_id', '=', meter)
+          .executeTakeFirstOrThrow();
+        expect(row.state).toBe('DECOMMISSIONED');
+        await ask(2);
+        expect(await answer(2)).toMatchObject({ outcome: 'completed', facts: { executionsRemovedNow: 0 } });
+      } finally {
+        await confirmations.close();
+      }
     });
 
     it('dead-letters a record that fails its schema, and keeps consuming', async () => {

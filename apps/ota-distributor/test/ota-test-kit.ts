@@ -12,6 +12,7 @@ import {
   ALL_TOPICS,
   DEVICE_LIFECYCLE,
   type DeviceLifecycleEvent,
+  ENROLLMENT_DECOMMISSION_REQUESTS,
   ENROLLMENT_DEVICES,
   type EnrollmentDeviceEvent,
   type EventEnvelope,
@@ -303,7 +304,7 @@ export class OtaHarness {
       const producer = new EventProducer({
         kafka: testKafka(),
         logger: createLogger({ service: 'ota-it', level: 'error' }),
-        contracts: [ENROLLMENT_DEVICES, DEVICE_LIFECYCLE],
+        contracts: [ENROLLMENT_DEVICES, DEVICE_LIFECYCLE, ENROLLMENT_DECOMMISSION_REQUESTS],
       });
       await producer.connect();
       return producer;

@@ -3,6 +3,8 @@ import {
   AUDIT_EVENTS,
   ENROLLMENT_API_KEY_REVOCATIONS,
   PRIVACY_CONSENT_STATE,
+  ENROLLMENT_DECOMMISSION_CONFIRMATIONS,
+  ENROLLMENT_DECOMMISSION_REQUESTS,
   PRIVACY_CONFIRMATIONS,
   PRIVACY_CONSENTS,
   PRIVACY_ERASURE_REQUESTS,
@@ -15,6 +17,7 @@ import type { KafkaTransport } from '@meterkeep/kafka/nest';
 import type { Logger } from '@meterkeep/observability';
 import {
   type ConsumerTuning,
+  DecommissionConfirmationModule,
   PlatformModule,
   ServiceCoreModule,
   consumerTransport,
@@ -24,6 +27,8 @@ import { AuditModule } from './audit/audit.module';
 import type { PrivacyConfig } from './config';
 import { ConsentsModule } from './consents/consents.module';
 import { DataKeysModule } from './data-keys/data-keys.module';
+import { DecommissionOccupancyUseCase } from './decommissions/decommission-occupancy.use-case';
+import { DecommissionsModule } from './decommissions/decommissions.module';
 import { ErasuresModule } from './erasures/erasures.module';
 import { migrations } from './migrations';
 import { OccupanciesModule } from './occupancies/occupancies.module';
@@ -61,6 +66,8 @@ export class AppModule {
             PRIVACY_CONFIRMATIONS,
             PRIVACY_ERASURES,
             TELEMETRY_READINGS,
+            ENROLLMENT_DECOMMISSION_REQUESTS,
+            ENROLLMENT_DECOMMISSION_CONFIRMATIONS,
           ],
           ...(options.schema !== undefined && { schema: options.schema }),
         }),
@@ -73,6 +80,19 @@ export class AppModule {
         ConsentsModule,
         ReleaseModule,
         ErasuresModule.forRoot({ schema: options.schema }),
+        DecommissionConfirmationModule.forRootAsync({
+          imports: [DecommissionsModule],
+          inject: [DecommissionOccupancyUseCase],
+          useFactory: (step: DecommissionOccupancyUseCase) => ({
+            service: 'privacy',
+            // One group per deployment (schema): the step changes the store of record.
+            groupId:
+              options.schema === undefined || options.schema === SERVICE_NAME
+                ? `${SERVICE_NAME}-decommissions`
+                : `${SERVICE_NAME}-decommissions-${options.schema}`,
+            answer: (event) => step.execute(event),
+          }),
+        }),
       ],
     };
   }

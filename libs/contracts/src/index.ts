@@ -6,6 +6,7 @@ export * from './events/device-lifecycle.event';
 export * from './events/enrollment-device.event';
 export * from './events/enrollment-trust-anchor.event';
 export * from './events/enrollment-api-key-revocation.event';
+export * from './events/enrollment-decommission.event';
 export * from './events/telemetry-reading.event';
 export * from './events/telemetry-rejected.event';
 export * from './events/telemetry-released.event';

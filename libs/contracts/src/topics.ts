@@ -3,6 +3,10 @@ import { BOOTSTRAP_ISSUING_CAS } from './events/bootstrap-issuing-ca.event';
 import { BOOTSTRAP_OPERATIONAL_CERTIFICATES } from './events/bootstrap-operational-certificate.event';
 import { DEVICE_LIFECYCLE } from './events/device-lifecycle.event';
 import { ENROLLMENT_API_KEY_REVOCATIONS } from './events/enrollment-api-key-revocation.event';
+import {
+  ENROLLMENT_DECOMMISSION_CONFIRMATIONS,
+  ENROLLMENT_DECOMMISSION_REQUESTS,
+} from './events/enrollment-decommission.event';
 import { ENROLLMENT_DEVICES } from './events/enrollment-device.event';
 import { ENROLLMENT_TRUST_ANCHORS } from './events/enrollment-trust-anchor.event';
 import { OTA_CAMPAIGNS } from './events/ota-campaign.event';
@@ -27,6 +31,8 @@ export const ALL_TOPICS: readonly TopicContract[] = [
   ENROLLMENT_DEVICES,
   ENROLLMENT_TRUST_ANCHORS,
   ENROLLMENT_API_KEY_REVOCATIONS,
+  ENROLLMENT_DECOMMISSION_REQUESTS,
+  ENROLLMENT_DECOMMISSION_CONFIRMATIONS,
   BOOTSTRAP_ISSUING_CAS,
   BOOTSTRAP_OPERATIONAL_CERTIFICATES,
   TELEMETRY_READINGS,

@@ -65,3 +65,12 @@ export {
   verifyReceipt,
 } from './receipt';
 export { MAX_SIGNED_MESSAGE_BYTES } from './signed-message';
+export {
+  type DocumentCheck,
+  type DocumentSignature,
+  checkDocumentSignature,
+  documentDigest,
+  documentSigningBytes,
+  loadSigningKey,
+  signDocument,
+} from './signed-document';

@@ -18,3 +18,4 @@ export * from './internal-http';
 export * from './internal-listener';
 export * from './openapi/contract-route.decorator';
 export * from './erasure/erasure-confirmation.module';
+export * from './decommission/decommission-confirmation.module';

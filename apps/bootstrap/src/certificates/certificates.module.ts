@@ -1,6 +1,7 @@
 import { Module, type OnModuleInit } from '@nestjs/common';
 import { CrlPublisher } from './crl-publisher';
 import { CrlController } from './crl.controller';
+import { DecommissionCertificatesUseCase } from './decommission-certificates.use-case';
 import { DeviceLifecycleConsumer } from './device-lifecycle.consumer';
 import { GetCrlUseCase } from './get-crl.use-case';
 import { IssuedCertificatesRepository } from './issued-certificates.repository';
@@ -11,8 +12,14 @@ import {
 
 @Module({
   controllers: [CrlController, DeviceLifecycleConsumer],
-  providers: [IssuedCertificatesRepository, CrlPublisher, GetCrlUseCase, RevokeDeviceCertificatesUseCase],
-  exports: [IssuedCertificatesRepository],
+  providers: [
+    IssuedCertificatesRepository,
+    CrlPublisher,
+    GetCrlUseCase,
+    RevokeDeviceCertificatesUseCase,
+    DecommissionCertificatesUseCase,
+  ],
+  exports: [IssuedCertificatesRepository, DecommissionCertificatesUseCase],
 })
 export class CertificatesModule implements OnModuleInit {
   onModuleInit(): void {

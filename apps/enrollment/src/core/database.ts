@@ -97,6 +97,37 @@ export interface ProcessedEventsTable {
   processed_at: CreatedAt;
 }
 
+export type DecommissionState = 'CONFIRMING' | 'RECORDED';
+
+export interface DecommissionsTable {
+  decommission_id: string;
+  tenant_id: string;
+  endpoint_name: string;
+  state: DecommissionState;
+  requested_by: string;
+  requested_at: Timestamp;
+  credential_kind: CredentialKind;
+  attempt: Generated<number>;
+  next_attempt_at: Timestamp;
+  /** The signed decommission record (jsonb), once every step is confirmed. */
+  record: ColumnType<unknown, string | null | undefined, string | null>;
+  record_digest: string | null;
+  audit_sequence: ColumnType<string | null, number | null | undefined, number | null>;
+  recorded_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+}
+
+export interface DecommissionConfirmationsTable {
+  decommission_id: string;
+  service: string;
+  instance: string;
+  outcome: 'completed' | 'not-applicable' | 'pending' | 'failed';
+  attempt: number;
+  detail: string | null;
+  facts: ColumnType<unknown, string | null, string | null>;
+  event_id: string;
+  confirmed_at: Timestamp;
+}
+
 export interface EnrollmentDb {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
@@ -107,6 +138,8 @@ export interface EnrollmentDb {
   audit_chain_heads: AuditChainHeadsTable;
   audit_records: AuditRecordsTable;
   processed_events: ProcessedEventsTable;
+  decommissions: DecommissionsTable;
+  decommission_confirmations: DecommissionConfirmationsTable;
 }
 
 /** The service's database, or a transaction on it: repositories take either. */
@@ -115,3 +148,5 @@ export type Executor = Kysely<EnrollmentDb>;
 export type DeviceRow = Selectable<DevicesTable>;
 export type ManufacturerCaRow = Selectable<ManufacturerCasTable>;
 export type ApiKeyRow = Selectable<ApiKeysTable>;
+export type DecommissionRow = Selectable<DecommissionsTable>;
+export type DecommissionConfirmationRow = Selectable<DecommissionConfirmationsTable>;

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DEVICE_LIFECYCLE, ENROLLMENT_DEVICES } from '@meterkeep/contracts';
 import type { Caller } from '@meterkeep/service-runtime';
 import { AuditLog } from '../audit/audit-log';
+import { DecommissionSaga } from '../decommissions/decommission-saga';
 import { OutboxRepository } from '../outbox/outbox.repository';
 import { Transactions } from '../outbox/transactions';
 import { deviceStatusEvent, lifecycleEvent } from './device-events';
@@ -18,8 +19,9 @@ const EVENT_TYPE = { suspend: 'suspended', resume: 'resumed', decommission: 'dec
 /**
  * An operator's lifecycle command on one of the tenant's devices, through the state machine: suspend
  * (ACTIVE → SUSPENDED: no bootstrap or renewal until resumed), resume (SUSPENDED → ACTIVE),
- * decommission (ACTIVE | SUSPENDED → DECOMMISSIONED, for good: its PSK, if any, is destroyed). The new
- * state, its events (registry and lifecycle topics) and an audit record commit together.
+ * decommission (ACTIVE | SUSPENDED → DECOMMISSIONED, for good: its PSK, if any, is destroyed, and the
+ * decommissioning saga starts: DecommissionSaga). The new state, its events (registry and lifecycle
+ * topics, the saga's first request) and an audit record commit together.
  */
 @Injectable()
 export class TransitionDeviceUseCase {
@@ -28,6 +30,7 @@ export class TransitionDeviceUseCase {
     private readonly outbox: OutboxRepository,
     private readonly audit: AuditLog,
     private readonly transactions: Transactions,
+    private readonly decommissionSaga: DecommissionSaga,
   ) {}
 
   async execute(caller: Caller, endpoint: string, command: OperatorCommand): Promise<DeviceView> {
@@ -57,6 +60,11 @@ export class TransitionDeviceUseCase {
       await this.outbox.enqueue(trx, DEVICE_LIFECYCLE, [
         lifecycleEvent(updated, EVENT_TYPE[command], caller.actor, now),
       ]);
+      // The registry's step of the decommissioning saga; the other services are asked for theirs.
+      const decommissionId =
+        command === 'decommission'
+          ? await this.decommissionSaga.start(trx, updated, caller.actor, now)
+          : undefined;
       await this.audit.append(
         trx,
         caller.tenantId,
@@ -66,7 +74,7 @@ export class TransitionDeviceUseCase {
             actor: caller.actor,
             subject: endpoint,
             outcome: 'allowed',
-            detail: { from: current.state, to: state },
+            detail: { from: current.state, to: state, ...(decommissionId && { decommissionId }) },
           },
         ],
         now,

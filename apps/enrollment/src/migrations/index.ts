@@ -6,6 +6,7 @@ import { addFactoryCredentialRevocation } from './0004_add_factory_credential_re
 import { addOutboxTraceContext } from './0005_add_outbox_trace_context';
 import { addDeviceClassId } from './0006_add_device_class_id';
 import { createAuditRecords } from './0007_create_audit_records';
+import { createDecommissions } from './0008_create_decommissions';
 
 /** Versioned migrations of the enrollment schema, applied in name order at start-up. */
 export const migrations: MigrationSet = {
@@ -16,4 +17,5 @@ export const migrations: MigrationSet = {
   '0005_add_outbox_trace_context': addOutboxTraceContext,
   '0006_add_device_class_id': addDeviceClassId,
   '0007_create_audit_records': createAuditRecords,
+  '0008_create_decommissions': createDecommissions,
 };

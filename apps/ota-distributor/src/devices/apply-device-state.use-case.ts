@@ -1,9 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import {
   type DeviceLifecycleEvent,
+  type EnrollmentDecommissionRequestEvent,
   type EnrollmentDeviceEvent,
   OTA_DEVICE_STATUS_V2,
 } from '@meterkeep/contracts';
+import type { DecommissionAnswer } from '@meterkeep/service-runtime';
 import { ExecutionsRepository } from '../executions/executions.repository';
 import { deviceStatusEvent } from '../executions/status-events';
 import { OutboxRepository } from '../outbox/outbox.repository';
@@ -28,8 +30,8 @@ export class ApplyDeviceStateUseCase {
   ) {}
 
   /** A batch of enrollment's records, in offset order: one transaction. */
-  fromEnrollment(events: readonly EnrollmentDeviceEvent[]): Promise<void> {
-    return this.apply(
+  async fromEnrollment(events: readonly EnrollmentDeviceEvent[]): Promise<void> {
+    await this.apply(
       events.map((event) => ({
         tenantId: event.tenantId,
         deviceId: event.deviceId,
@@ -45,8 +47,8 @@ export class ApplyDeviceStateUseCase {
   }
 
   /** A batch of lifecycle transitions, in offset order: one transaction. */
-  fromLifecycle(events: readonly DeviceLifecycleEvent[]): Promise<void> {
-    return this.apply(
+  async fromLifecycle(events: readonly DeviceLifecycleEvent[]): Promise<void> {
+    await this.apply(
       // MANUFACTURED is before enrollment: nothing the distributor acts on.
       events.flatMap((event) =>
         event.state === 'MANUFACTURED'
@@ -63,10 +65,39 @@ export class ApplyDeviceStateUseCase {
     );
   }
 
-  private async apply(changes: readonly DeviceChange[]): Promise<void> {
-    if (changes.length === 0) return;
+  /**
+   * The distributor's step of a decommissioning (enrollment.decommission-requests.v1): the meter's
+   * projection DECOMMISSIONED as of the registry's time, its unfinished execution REMOVED (published on
+   * ota.device-status.v2). Idempotent: asked again, nothing is left to remove; completed only once no
+   * unfinished execution of the meter remains.
+   */
+  async decommission(event: EnrollmentDecommissionRequestEvent): Promise<DecommissionAnswer> {
+    const removed = await this.apply([
+      {
+        tenantId: event.tenantId,
+        deviceId: event.deviceId,
+        state: 'DECOMMISSIONED',
+        at: new Date(event.decommissionedAt),
+      },
+    ]);
+    const left = await this.executions.findActive(event.tenantId, event.deviceId);
+    if (left)
+      return {
+        outcome: 'pending',
+        detail: `execution ${left.execution_id} is still ${left.state}`,
+        facts: { executionsRemovedNow: removed },
+      };
+    return {
+      outcome: 'completed',
+      detail: `${removed} unfinished execution(s) removed now; none left`,
+      facts: { executionsRemovedNow: removed, activeExecutions: 0 },
+    };
+  }
+
+  private async apply(changes: readonly DeviceChange[]): Promise<number> {
+    if (changes.length === 0) return 0;
     const now = new Date();
-    await this.transactions.run(async (trx) => {
+    return this.transactions.run(async (trx) => {
       const devices = await this.devices.applyAll(trx, changes, now);
       const removed = [];
       // Rare: a decommissioned device's unfinished execution, one device at a time.
@@ -83,6 +114,7 @@ export class ApplyDeviceStateUseCase {
           removed.map((execution) => deviceStatusEvent(execution, execution.deployment, now)),
         );
       }
+      return removed.length;
     });
   }
 }

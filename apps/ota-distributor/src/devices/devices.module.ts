@@ -8,6 +8,6 @@ import { DevicesRepository } from './devices.repository';
   imports: [ExecutionsModule],
   controllers: [DeviceEventsConsumer],
   providers: [DevicesRepository, ApplyDeviceStateUseCase],
-  exports: [DevicesRepository],
+  exports: [DevicesRepository, ApplyDeviceStateUseCase],
 })
 export class DevicesModule {}

@@ -8,7 +8,7 @@ import { addOutboxTraceContext } from './0006_add_outbox_trace_context';
 import { campaignExecutions } from './0007_campaign_executions';
 import { createAuditRecords } from './0008_create_audit_records';
 import { checkInNotifications } from './0009_check_in_notifications';
-import { deviceGatewayAndCheckIn } from './0011_device_gateway_and_check_in';
+import { deviceGatewayAndCheckIn } from './0010_device_gateway_and_check_in';
 
 /** Versioned migrations of the ota-distributor schema, applied in name order at start-up. */
 export const migrations: MigrationSet = {
@@ -21,5 +21,5 @@ export const migrations: MigrationSet = {
   '0007_campaign_executions': campaignExecutions,
   '0008_create_audit_records': createAuditRecords,
   '0009_check_in_notifications': checkInNotifications,
-  '0011_device_gateway_and_check_in': deviceGatewayAndCheckIn,
+  '0010_device_gateway_and_check_in': deviceGatewayAndCheckIn,
 };

@@ -221,8 +221,19 @@ export interface ResealJobsTable {
   completed_at: Timestamp | null;
 }
 
+/** What decommissioning a meter does to the occupancy it closes; `erase` when the tenant set nothing. */
+export type DecommissionPolicy = 'erase' | 'retain';
+
+export interface DecommissionPoliciesTable {
+  tenant_id: string;
+  policy: DecommissionPolicy;
+  updated_at: Timestamp;
+  updated_by: string;
+}
+
 export interface PrivacyDb {
   reseal_jobs: ResealJobsTable;
+  decommission_policies: DecommissionPoliciesTable;
   retention_schedules: RetentionSchedulesTable;
   retention_certificates: RetentionCertificatesTable;
   release_readings: ReleaseReadingsTable;

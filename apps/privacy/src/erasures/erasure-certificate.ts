@@ -1,9 +1,14 @@
-import { type KeyObject, createHash, createPrivateKey, createPublicKey } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { type KeyObject, createHash, createPublicKey } from 'node:crypto';
 import { z } from 'zod';
 import { auditDigest, firstBrokenLink } from '@meterkeep/audit';
 import { type AuditEvent, auditEvent } from '@meterkeep/contracts';
-import { canonicalBytes, keyIdOf, signEs256, verifyEs256 } from '@meterkeep/firmware';
+import {
+  type DocumentSignature,
+  canonicalBytes,
+  checkDocumentSignature,
+  loadSigningKey,
+  signDocument as signSharedDocument,
+} from '@meterkeep/firmware';
 
 /**
  * The erasure certificate (spec privacy.md §4.6): JSON, signed ES256 over its RFC 8785 canonical form
@@ -131,23 +136,14 @@ export function certificateDigest(certificate: SignedErasureCertificate): string
   return `sha256:${createHash('sha256').update(canonicalBytes(certificate)).digest('hex')}`;
 }
 
-export interface DocumentSignature {
-  alg: 'ES256';
-  keyId: string;
-  value: string;
-}
+export type { DocumentSignature };
 
 /**
  * ES256 by the certificate key over the RFC 8785 form of a document without its `signature` member:
- * erasure certificates and the retention job's batch certificates alike.
+ * erasure certificates and the retention job's batch certificates alike (@meterkeep/firmware's
+ * signDocument, shared with enrollment's decommission records).
  */
-export function signDocument<T extends object>(
-  unsigned: T,
-  privateKey: KeyObject,
-): T & { signature: DocumentSignature } {
-  const value = signEs256(privateKey, canonicalBytes(unsigned)).toString('base64url');
-  return { ...unsigned, signature: { alg: 'ES256', keyId: keyIdOf(privateKey), value } };
-}
+export const signDocument = signSharedDocument;
 
 export function signCertificate(
   certificate: UnsignedErasureCertificate,
@@ -157,11 +153,7 @@ export function signCertificate(
 }
 
 /** Reads the certificate key (PKCS#8 or SEC1 PEM, P-256); the key id is SHA-256 of its public SPKI. */
-export function loadCertificateKey(path: string): KeyObject {
-  const key = createPrivateKey(readFileSync(path));
-  keyIdOf(key); // throws unless P-256
-  return key;
-}
+export const loadCertificateKey = loadSigningKey;
 
 export function publicKeyPem(privateKey: KeyObject): string {
   return createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }).toString();
@@ -174,17 +166,11 @@ export function checkCertificateSignature(
   certificate: ErasureCertificate,
   publicKey: KeyObject,
 ): CheckOutcome {
-  const signature = certificate.signature;
-  if (!signature) return { ok: false, reason: 'the certificate is not signed' };
-  if (signature.keyId !== keyIdOf(publicKey))
-    return { ok: false, reason: `signed by key ${signature.keyId}, not the trusted key` };
-  const bytes = Buffer.from(signature.value, 'base64url');
-  if (
-    bytes.toString('base64url') !== signature.value ||
-    !verifyEs256(publicKey, certificateSigningBytes(certificate), bytes)
-  )
+  if (!certificate.signature) return { ok: false, reason: 'the certificate is not signed' };
+  const checked = checkDocumentSignature(certificate, publicKey);
+  if (!checked.ok && checked.reason.startsWith('the signature does not verify'))
     return { ok: false, reason: 'the signature does not verify over the canonical certificate' };
-  return { ok: true };
+  return checked;
 }
 
 /**

@@ -23,6 +23,8 @@ export class ErasuresModule {
   static forRoot(options: { schema?: string } = {}): DynamicModule {
     return {
       module: ErasuresModule,
+      // Global: decommissioning (decommissions/) records erasures through the same use case and saga.
+      global: true,
       imports: [DataKeysModule, ReleaseKeysModule, RetentionModule],
       controllers: [ErasuresController],
       providers: [
@@ -35,6 +37,7 @@ export class ErasuresModule {
         ErasureConfirmationsConsumer,
         { provide: CONFIRMATIONS_GROUP, useValue: confirmationsGroupFor(options.schema) },
       ],
+      exports: [RequestErasureUseCase, ErasuresRepository, ErasureSaga],
     };
   }
 }

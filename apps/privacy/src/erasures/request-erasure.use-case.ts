@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { Caller } from '@meterkeep/service-runtime';
 import { AuditLog } from '../audit/audit-log';
+import type { Executor } from '../core/database';
 import { Transactions } from '../outbox/transactions';
 import { type StoredRetention, scopeDigest } from './erasure-scope';
 import { ErasureSaga } from './erasure-saga';
@@ -44,43 +45,72 @@ export class RequestErasureUseCase {
     const erasureId = await this.transactions.run(async (trx) => {
       const occupancies = await this.erasures.subjectOccupancies(trx, caller.tenantId, subjectRef);
       if (occupancies.length === 0) throw ErasureErrors.subjectNotFound();
-      const occupancyIds = occupancies.map((o) => o.occupancy_id);
-      const digest = scopeDigest(occupancyIds, requested);
-      const existing = await this.erasures.findByScope(trx, caller.tenantId, subjectRef, digest);
-      if (existing) return existing.erasure_id;
-      const id = `er-${randomUUID()}`;
-      const inserted = await this.erasures.insertIfAbsent(trx, {
-        erasureId: id,
+      return this.record(trx, {
         tenantId: caller.tenantId,
-        subjectRef,
-        scopeDigest: digest,
-        retentions,
-        occupancyIds,
         actor: caller.actor,
-        requestedAt: now,
+        subjectRef,
+        occupancyIds: occupancies.map((o) => o.occupancy_id),
+        requested,
+        retentions,
+        now,
       });
-      if (!inserted) {
-        // A concurrent identical request won: answer its erasure.
-        return (await this.erasures.findByScope(trx, caller.tenantId, subjectRef, digest))!.erasure_id;
-      }
-      const records = await this.audit.append(trx, caller.tenantId, [
-        {
-          action: 'privacy.erasure-requested',
-          actor: caller.actor,
-          subject: id,
-          outcome: 'allowed',
-          detail: { occupancies: occupancyIds.length, retentions: retentions.length },
-        },
-      ]);
-      const first = records[0]!;
-      await this.erasures.update(trx, id, {
-        audit_records: JSON.stringify(records),
-        chain_head_before: JSON.stringify({ sequence: first.sequence - 1, digest: first.previousDigest }),
-      });
-      return id;
     });
     void this.saga.kick(erasureId);
     return this.view(caller.tenantId, erasureId);
+  }
+
+  /**
+   * Records an erasure of these occupancies of the subject (REQUESTED, audited) in the caller's
+   * transaction, or finds the one already made for the same scope; the caller kicks the saga after
+   * commit. Decommissioning uses it for the occupancy it closes (its own erasure id, so it finds it again).
+   */
+  async record(
+    trx: Executor,
+    input: {
+      tenantId: string;
+      actor: string;
+      subjectRef: string;
+      occupancyIds: string[];
+      requested: StoredRetention[];
+      retentions: StoredRetention[];
+      now: Date;
+      erasureId?: string;
+    },
+  ): Promise<string> {
+    const { tenantId, subjectRef, occupancyIds } = input;
+    const digest = scopeDigest(occupancyIds, input.requested);
+    const existing = await this.erasures.findByScope(trx, tenantId, subjectRef, digest);
+    if (existing) return existing.erasure_id;
+    const id = input.erasureId ?? `er-${randomUUID()}`;
+    const inserted = await this.erasures.insertIfAbsent(trx, {
+      erasureId: id,
+      tenantId,
+      subjectRef,
+      scopeDigest: digest,
+      retentions: input.retentions,
+      occupancyIds,
+      actor: input.actor,
+      requestedAt: input.now,
+    });
+    if (!inserted) {
+      // A concurrent identical request won: answer its erasure.
+      return (await this.erasures.findByScope(trx, tenantId, subjectRef, digest))!.erasure_id;
+    }
+    const records = await this.audit.append(trx, tenantId, [
+      {
+        action: 'privacy.erasure-requested',
+        actor: input.actor,
+        subject: id,
+        outcome: 'allowed',
+        detail: { occupancies: occupancyIds.length, retentions: input.retentions.length },
+      },
+    ]);
+    const first = records[0]!;
+    await this.erasures.update(trx, id, {
+      audit_records: JSON.stringify(records),
+      chain_head_before: JSON.stringify({ sequence: first.sequence - 1, digest: first.previousDigest }),
+    });
+    return id;
   }
 
   /** Each retention complete: what the request leaves out comes from the tenant's schedule for it. */

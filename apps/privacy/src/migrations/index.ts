@@ -11,6 +11,7 @@ import { createAuditRecords } from './0009_create_audit_records';
 import { createRetentionSchedules } from './0010_create_retention_schedules';
 import { createReleaseSchedule } from './0012_create_release_schedule';
 import { createResealJobs } from './0013_create_reseal_jobs';
+import { createDecommissionPolicies } from './0014_create_decommission_policies';
 
 /** Versioned migrations of the privacy schema, applied in name order at start-up. */
 export const migrations: MigrationSet = {
@@ -26,4 +27,5 @@ export const migrations: MigrationSet = {
   '0010_create_retention_schedules': createRetentionSchedules,
   '0012_create_release_schedule': createReleaseSchedule,
   '0013_create_reseal_jobs': createResealJobs,
+  '0014_create_decommission_policies': createDecommissionPolicies,
 };

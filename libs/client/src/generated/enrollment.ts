@@ -144,6 +144,24 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/devices/{endpoint}/decommission': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The meter's decommissioning: each service's step, and the signed record once all are done */
+    get: operations['DecommissionsController_get'];
+    put?: never;
+    /** ACTIVE | SUSPENDED → DECOMMISSIONED (final; a PSK is destroyed) */
+    post: operations['DevicesController_decommission'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/devices': {
     parameters: {
       query?: never;
@@ -223,23 +241,6 @@ export interface paths {
     put?: never;
     /** SUSPENDED → ACTIVE */
     post: operations['DevicesController_resume'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/v1/devices/{endpoint}/decommission': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    get?: never;
-    put?: never;
-    /** ACTIVE | SUSPENDED → DECOMMISSIONED (final; a PSK is destroyed) */
-    post: operations['DevicesController_decommission'];
     delete?: never;
     options?: never;
     head?: never;
@@ -575,6 +576,41 @@ export interface components {
         /** Format: date-time */
         updatedAt: string;
       };
+    };
+    Decommission: {
+      decommissionId: string;
+      endpointName: string;
+      /**
+       * @description CONFIRMING while a step is not confirmed done (asked again, never assumed); RECORDED at the end
+       * @enum {string}
+       */
+      state: 'CONFIRMING' | 'RECORDED';
+      requestedBy: string;
+      /** Format: date-time */
+      requestedAt: string;
+      /** @description How many times the steps were asked for */
+      attempts: number;
+      /** Format: date-time */
+      nextAttemptAt: string | null;
+      steps: {
+        /** @enum {string} */
+        service: 'bootstrap' | 'ota-distributor' | 'privacy';
+        /** @enum {string} */
+        outcome: 'awaiting' | 'pending' | 'failed' | 'completed' | 'not-applicable';
+        attempt: number | null;
+        detail: string | null;
+        /** Format: date-time */
+        confirmedAt: string | null;
+      }[];
+      /** @description The signed decommission record (ES256 over its RFC 8785 form without `signature`) */
+      record: {
+        [key: string]: unknown;
+      } | null;
+      /** @description sha256:<hex> of the record, as on the audit chain */
+      recordDigest: string | null;
+      auditSequence: number | null;
+      /** Format: date-time */
+      recordedAt: string | null;
     };
     EnrollmentListReport: {
       /** Format: uuid */
@@ -1285,6 +1321,111 @@ export interface operations {
       };
     };
   };
+  DecommissionsController_get: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        endpoint: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Decommission'];
+        };
+      };
+      /** @description No API key, a malformed, unknown or revoked one */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The API key's role may not do this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description DECOMMISSION_NOT_FOUND: never decommissioned, or another tenant's device (same answer) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  DevicesController_decommission: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        endpoint: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Device'];
+        };
+      };
+      /** @description No API key, a malformed, unknown or revoked one */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The API key's role may not do this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description DEVICE_NOT_FOUND: no such device in this tenant (another tenant's answers the same) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description INVALID_TRANSITION: the lifecycle does not allow this from the current state */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
   DevicesController_list: {
     parameters: {
       query?: {
@@ -1505,63 +1646,6 @@ export interface operations {
     };
   };
   DevicesController_resume: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        endpoint: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['Device'];
-        };
-      };
-      /** @description No API key, a malformed, unknown or revoked one */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['Error'];
-        };
-      };
-      /** @description The API key's role may not do this */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['Error'];
-        };
-      };
-      /** @description DEVICE_NOT_FOUND: no such device in this tenant (another tenant's answers the same) */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['Error'];
-        };
-      };
-      /** @description INVALID_TRANSITION: the lifecycle does not allow this from the current state */
-      409: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['Error'];
-        };
-      };
-    };
-  };
-  DevicesController_decommission: {
     parameters: {
       query?: never;
       header?: never;

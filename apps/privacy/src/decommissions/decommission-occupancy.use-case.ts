@@ -1,0 +1,122 @@
+import { createHash } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { PRIVACY_OCCUPANCIES, type EnrollmentDecommissionRequestEvent } from '@meterkeep/contracts';
+import type { DecommissionAnswer } from '@meterkeep/service-runtime';
+import { AuditLog } from '../audit/audit-log';
+import type { OccupancyRow } from '../core/database';
+import { ErasuresRepository } from '../erasures/erasures.repository';
+import { ErasureSaga } from '../erasures/erasure-saga';
+import { RequestErasureUseCase } from '../erasures/request-erasure.use-case';
+import { OccupanciesRepository } from '../occupancies/occupancies.repository';
+import { occupancyEvent } from '../occupancies/occupancy-events';
+import { OutboxRepository } from '../outbox/outbox.repository';
+import { Transactions } from '../outbox/transactions';
+import { DecommissionPoliciesRepository } from './decommission-policies.repository';
+
+export const DECOMMISSION_ACTOR = 'privacy:decommission';
+
+/** The erasure a decommissioning records: an id of the erasure API's form, derived so a retry finds it. */
+export function erasureIdFor(decommissionId: string): string {
+  const hex = createHash('sha256').update(`decommission:${decommissionId}`).digest('hex');
+  return `er-${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+/**
+ * Privacy's step of a decommissioning: the meter's open occupancy is closed at the registry's
+ * decommissioning time, then the tenant's policy applies to it: `erase` (the default) records an erasure
+ * of that occupancy through the erasure saga (readings key destroyed, every service purging and
+ * confirming, a signed certificate); `retain` keeps its keys (the subject's own erasure request, or the
+ * retention schedules, end them later). Idempotent: asked again, the occupancy is found closed at that
+ * time and the same erasure (its id derived from the decommissioning) is looked up. The step is
+ * `pending` until that erasure is CERTIFIED, `failed` when it failed.
+ */
+@Injectable()
+export class DecommissionOccupancyUseCase {
+  constructor(
+    private readonly occupancies: OccupanciesRepository,
+    private readonly policies: DecommissionPoliciesRepository,
+    private readonly requestErasure: RequestErasureUseCase,
+    private readonly erasures: ErasuresRepository,
+    private readonly saga: ErasureSaga,
+    private readonly outbox: OutboxRepository,
+    private readonly audit: AuditLog,
+    private readonly transactions: Transactions,
+  ) {}
+
+  async execute(event: EnrollmentDecommissionRequestEvent): Promise<DecommissionAnswer> {
+    const { tenantId, deviceId: meterId, decommissionId } = event;
+    const at = new Date(event.decommissionedAt);
+    const now = new Date();
+    const policy = await this.policies.policyOf(tenantId);
+    const { occupancy, erasureId } = await this.transactions.run(async (trx) => {
+      await this.occupancies.lockMeter(trx, tenantId, meterId);
+      const all = await this.occupancies.listForMeter(trx, tenantId, meterId);
+      let target: OccupancyRow | undefined = all.find((o) => o.valid_to === null);
+      if (target) {
+        // An occupancy dated to begin after the decommissioning ends as soon as it begins.
+        const to = at > target.valid_from ? at : new Date(target.valid_from.getTime() + 1);
+        target = await this.occupancies.close(trx, target.occupancy_id, to);
+        await this.outbox.enqueue(trx, PRIVACY_OCCUPANCIES, [occupancyEvent('closed', target, now)]);
+        await this.audit.append(trx, tenantId, [
+          {
+            action: 'privacy.occupancy-closed',
+            actor: DECOMMISSION_ACTOR,
+            subject: target.occupancy_id,
+            outcome: 'allowed',
+            detail: { meterId, keyId: target.key_id, decommissionId },
+          },
+        ]);
+      } else {
+        // Closed on an earlier attempt: the last occupancy, ended at (or just after) the decommissioning.
+        const last = all[all.length - 1];
+        if (last?.valid_to && last.valid_to.getTime() >= at.getTime()) target = last;
+      }
+      if (!target || policy !== 'erase') return { occupancy: target, erasureId: undefined };
+      const id = await this.requestErasure.record(trx, {
+        tenantId,
+        actor: DECOMMISSION_ACTOR,
+        subjectRef: target.subject_ref,
+        occupancyIds: [target.occupancy_id],
+        requested: [],
+        retentions: [],
+        now,
+        erasureId: erasureIdFor(decommissionId),
+      });
+      return { occupancy: target, erasureId: id };
+    });
+    if (!occupancy)
+      return { outcome: 'not-applicable', detail: 'no occupancy of this meter was open at decommissioning' };
+    const facts = {
+      occupancyId: occupancy.occupancy_id,
+      closedAt: occupancy.valid_to!.toISOString(),
+      policy,
+    };
+    if (erasureId === undefined)
+      return {
+        outcome: 'completed',
+        detail: `occupancy closed; its keys retained per the tenant's decommission policy`,
+        facts,
+      };
+    await this.saga.kick(erasureId);
+    const erasure = await this.erasures.find(tenantId, erasureId);
+    const certificate = await this.erasures.certificate(tenantId, erasureId);
+    const withErasure = { ...facts, erasureId, erasureState: erasure?.state ?? 'unknown' };
+    if (erasure?.state === 'CERTIFIED' && certificate)
+      return {
+        outcome: 'completed',
+        detail: `occupancy closed and erased (certificate ${certificate.certificate_id})`,
+        facts: { ...withErasure, certificateId: certificate.certificate_id },
+      };
+    if (erasure?.state === 'FAILED')
+      return {
+        outcome: 'failed',
+        detail: `the erasure of the occupancy failed: ${erasure.last_error ?? 'no reason'} (retry it; asked again)`,
+        facts: withErasure,
+      };
+    return {
+      outcome: 'pending',
+      detail: `occupancy closed; erasure ${erasure?.state ?? 'not found'}`,
+      facts: withErasure,
+    };
+  }
+}

@@ -1,0 +1,167 @@
+// Privacy's step of a meter's decommissioning on the real stack: the open occupancy closed at the
+// registry's time, then erased through the erasure saga (default policy) or its keys retained.
+import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ENROLLMENT_DECOMMISSION_CONFIRMATIONS,
+  ENROLLMENT_DECOMMISSION_REQUESTS,
+  type EnrollmentDecommissionConfirmationEvent,
+} from '@meterkeep/contracts';
+import { checkDocumentSignature } from '@meterkeep/firmware';
+import { EventProducer } from '@meterkeep/kafka';
+import { createLogger } from '@meterkeep/observability';
+import { DecommissionPoliciesRepository } from '../src/decommissions/decommission-policies.repository';
+import { EnrollmentProcess, PrivacyHarness, TopicTap, testKafka, waitUntil } from './privacy-test-kit';
+
+interface MeterKeys {
+  occupancies: { occupancyId: string; keyId: string; destroyed: boolean }[];
+}
+
+describe("privacy: its step of a meter's decommissioning", () => {
+  let enrollment: EnrollmentProcess;
+  let h: PrivacyHarness;
+  let producer: EventProducer;
+  let confirmations: TopicTap;
+  let dir: string;
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const runId = randomBytes(4).toString('hex');
+  const logger = createLogger({ service: 'decommission-privacy-it', level: 'error' });
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'decommission-privacy-it-'));
+    const keyFile = join(dir, 'certificate-key.pem');
+    await writeFile(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    enrollment = await EnrollmentProcess.start('privacy');
+    h = await PrivacyHarness.start({
+      enrollmentUrl: enrollment.internalUrl,
+      env: {
+        PRIVACY_KEK_CHECK_INTERVAL_S: '0',
+        PRIVACY_RETENTION_CHECK_INTERVAL_S: '0',
+        PRIVACY_CERTIFICATE_KEY_FILE: keyFile,
+        PRIVACY_ERASURE_CONFIRMERS: 'privacy',
+        PRIVACY_ERASURE_RETRY_MS: '300',
+      },
+    });
+    producer = new EventProducer({
+      kafka: testKafka(),
+      logger,
+      contracts: [ENROLLMENT_DECOMMISSION_REQUESTS],
+    });
+    await producer.connect();
+    confirmations = await TopicTap.open(testKafka(), ENROLLMENT_DECOMMISSION_CONFIRMATIONS);
+  });
+  afterAll(async () => {
+    await confirmations?.close();
+    await producer?.disconnect();
+    await h?.stop();
+    await enrollment?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** Asks as enrollment's saga does, attempt after attempt, until privacy confirms its step done. */
+  async function decommission(tenantId: string, meterId: string, decommissionedAt: Date) {
+    const decommissionId = `dc-${randomUUID()}`;
+    let attempt = 0;
+    return waitUntil(
+      async () => {
+        const answers = confirmations.records
+          .map((r) => r.json as unknown as EnrollmentDecommissionConfirmationEvent)
+          .filter((c) => c.decommissionId === decommissionId);
+        const done = answers.find((c) => c.outcome === 'completed' || c.outcome === 'not-applicable');
+        if (done) return { done, answers };
+        if (answers.length >= attempt) {
+          attempt += 1;
+          await producer.publishMany(ENROLLMENT_DECOMMISSION_REQUESTS, [
+            {
+              eventId: randomUUID(),
+              tenantId,
+              occurredAt: new Date().toISOString(),
+              decommissionId,
+              attempt,
+              deviceId: meterId,
+              decommissionedAt: decommissionedAt.toISOString(),
+            },
+          ]);
+        }
+        return undefined;
+      },
+      { timeoutMs: 90_000, intervalMs: 500, description: `privacy's step for ${meterId}` },
+    );
+  }
+
+  async function occupied(tenantId: string, operator: string, meterId: string) {
+    const opened = await h.request<{ occupancyId: string; keyId: string }>('POST', '/v1/occupancies', {
+      key: operator,
+      json: { meterId, subjectRef: `subj-${runId}-${meterId}`, from: '2026-01-01T00:00:00Z' },
+    });
+    expect(opened.status).toBe(201);
+    return opened.body;
+  }
+  const keysOf = async (tenantId: string, meterId: string) =>
+    (await h.internal<MeterKeys>(`/internal/v1/tenants/${tenantId}/meters/${meterId}/data-keys`)).body;
+
+  it('by default closes the open occupancy and erases it: key destroyed, erasure certified and signed', async () => {
+    const { tenantId, adminKey } = await enrollment.tenant('pvdecom');
+    const operator = await enrollment.key(tenantId, 'operator');
+    const meterId = `MTR-DC-${runId}-1`;
+    const occupancy = await occupied(tenantId, operator, meterId);
+    const at = new Date();
+    const { done, answers } = await decommission(tenantId, meterId, at);
+    expect(done).toMatchObject({ service: 'privacy', outcome: 'completed' });
+    expect(done.facts).toMatchObject({
+      occupancyId: occupancy.occupancyId,
+      closedAt: at.toISOString(),
+      policy: 'erase',
+      erasureState: 'CERTIFIED',
+    });
+    // Never assumed: while the erasure ran, the step said pending (or was done at once).
+    expect(answers.every((a) => a.outcome === 'pending' || a.outcome === 'completed')).toBe(true);
+
+    const view = await h.request<{ to: string | null }>('GET', `/v1/occupancies/${occupancy.occupancyId}`, {
+      key: adminKey,
+    });
+    expect(view.body.to).toBe(at.toISOString());
+    const keys = await keysOf(tenantId, meterId);
+    expect(keys.occupancies.find((o) => o.occupancyId === occupancy.occupancyId)).toMatchObject({
+      destroyed: true,
+    });
+    const subject = `subj-${runId}-${meterId}`;
+    const certificate = await h.request<Record<string, unknown>>(
+      'GET',
+      `/v1/subjects/${subject}/erasures/${String(done.facts!.erasureId)}/certificate`,
+      { key: adminKey },
+    );
+    expect(certificate.status).toBe(200);
+    expect(checkDocumentSignature(certificate.body, publicKey)).toEqual({ ok: true });
+
+    // Asked again (a late retry): the same facts, nothing reopened or erased twice.
+    const again = await decommission(tenantId, meterId, at);
+    expect(again.done.facts).toMatchObject({
+      occupancyId: occupancy.occupancyId,
+      erasureId: done.facts!.erasureId,
+    });
+  });
+
+  it("under a tenant's retain policy closes the occupancy and keeps its key", async () => {
+    const { tenantId } = await enrollment.tenant('pvdecret');
+    const operator = await enrollment.key(tenantId, 'operator');
+    await h.service.app.get(DecommissionPoliciesRepository).set(tenantId, 'retain', 'test', new Date());
+    const meterId = `MTR-DC-${runId}-2`;
+    const occupancy = await occupied(tenantId, operator, meterId);
+    const { done } = await decommission(tenantId, meterId, new Date());
+    expect(done).toMatchObject({ outcome: 'completed', facts: { policy: 'retain' } });
+    const keys = await keysOf(tenantId, meterId);
+    expect(keys.occupancies.find((o) => o.occupancyId === occupancy.occupancyId)).toMatchObject({
+      destroyed: false,
+    });
+  });
+
+  it('answers not-applicable for a meter with no occupancy', async () => {
+    const { tenantId } = await enrollment.tenant('pvdecna');
+    const { done } = await decommission(tenantId, `MTR-DC-${runId}-3`, new Date());
+    expect(done).toMatchObject({ outcome: 'not-applicable' });
+  });
+});
