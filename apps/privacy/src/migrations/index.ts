@@ -9,6 +9,7 @@ import { createErasures } from './0007_create_erasures';
 import { releaseKeysDestroyable } from './0008_release_keys_destroyable';
 import { createAuditRecords } from './0009_create_audit_records';
 import { createRetentionSchedules } from './0010_create_retention_schedules';
+import { createExports } from './0011_create_exports';
 
 /** Versioned migrations of the privacy schema, applied in name order at start-up. */
 export const migrations: MigrationSet = {
@@ -22,4 +23,5 @@ export const migrations: MigrationSet = {
   '0008_release_keys_destroyable': releaseKeysDestroyable,
   '0009_create_audit_records': createAuditRecords,
   '0010_create_retention_schedules': createRetentionSchedules,
+  '0011_create_exports': createExports,
 };
