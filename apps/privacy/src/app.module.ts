@@ -25,6 +25,7 @@ import type { PrivacyConfig } from './config';
 import { ConsentsModule } from './consents/consents.module';
 import { DataKeysModule } from './data-keys/data-keys.module';
 import { ErasuresModule } from './erasures/erasures.module';
+import { ExportsModule } from './exports/exports.module';
 import { migrations } from './migrations';
 import { OccupanciesModule } from './occupancies/occupancies.module';
 import { OutboxModule } from './outbox/outbox.module';
@@ -73,6 +74,7 @@ export class AppModule {
         ConsentsModule,
         ReleaseModule,
         ErasuresModule.forRoot({ schema: options.schema }),
+        ExportsModule,
       ],
     };
   }

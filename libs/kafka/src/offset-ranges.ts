@@ -75,8 +75,10 @@ export async function readOffsetRanges(
       autoCommit: false,
       eachMessage: async ({ partition, message }) => {
         const queue = queues.get(partition);
-        if (!queue || queue.length === 0) return;
+        if (!queue) return;
+        // Counted even once the partition's ranges are done: a fetch that ran past them cost as much.
         report.fetched += 1;
+        if (queue.length === 0) return;
         const offset = Number(message.offset);
         const next = () => {
           const following = queue[0];

@@ -219,6 +219,9 @@ export interface ExportsTable {
   requested_by: string;
   requested_at: CreatedAt;
   attempts: ColumnType<number, number | undefined, number>;
+  /** The replica building it and until when; another takes it over once the lease lapses (a crash). */
+  lease_owner: string | null;
+  lease_until: Timestamp | null;
   object_key: string | null;
   archive_sha256: string | null;
   archive_bytes: ColumnType<string | null, number | null, number | null>;

@@ -29,6 +29,8 @@ const statements = [
     requested_by text not null,
     requested_at timestamptz not null default now(),
     attempts integer not null default 0,
+    lease_owner text,
+    lease_until timestamptz,
     object_key text,
     archive_sha256 text,
     archive_bytes bigint,
@@ -41,6 +43,7 @@ const statements = [
   )`,
   `create index exports_by_subject on exports (tenant_id, subject_ref, requested_at)`,
   `create index exports_due on exports (state, expires_at)`,
+  `create index exports_open on exports (requested_at) where state in ('REQUESTED', 'RUNNING')`,
 ];
 
 export const createExports: Migration = {
