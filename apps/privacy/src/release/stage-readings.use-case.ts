@@ -45,15 +45,19 @@ export class StageReadingsUseCase {
     if (dataKey.occupancy_id !== null && !occupancy)
       throw new PermanentEventError(`unknown-occupancy: ${dataKey.occupancy_id}`);
     const key = await this.vault.open(dataKey).catch((error: unknown) => {
+      // A meter key's record is nobody's data: one that cannot be opened is committed as before, unindexed.
+      if (!occupancy) return undefined;
       // Its KEK epoch was destroyed: the key is gone for good, like an erased one.
       if (error instanceof KekEpochUnavailableError)
         throw new PermanentEventError(`key-unavailable: ${error.message}`);
       throw error;
     });
+    if (!key) return 'vacancy';
     let opened;
     try {
       opened = openReadings(event, key);
     } catch (error) {
+      if (!occupancy) return 'vacancy';
       throw new PermanentEventError(`seal-invalid: ${(error as Error).message}`);
     } finally {
       key.fill(0);
