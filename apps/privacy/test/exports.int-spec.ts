@@ -124,7 +124,10 @@ describe('privacy: subject access exports', () => {
     // Readings of days 0–6 on meter 1 sealed under A's key, as the ingest did before the move was known.
     const records: TelemetryReadingEvent[] = [];
     for (let n = 0; n < 7; n++) records.push(record(meter(1), keyA1, d0 + n * DAY, 1_000 + n));
-    expect((await h.request('POST', `/v1/occupancies/${occ.a1}/close`, { key: operator, json: { to: day(5) } })).status).toBe(200);
+    expect(
+      (await h.request('POST', `/v1/occupancies/${occ.a1}/close`, { key: operator, json: { to: day(5) } }))
+        .status,
+    ).toBe(200);
     occ.b = await open(meter(1), subjectB, day(5));
     const keyB = await dataKey(occ.b);
     const keyA2 = await dataKey(occ.a2);
@@ -252,7 +255,10 @@ describe('privacy: subject access exports', () => {
     expect(requested.body).toMatchObject({ state: 'REQUESTED', download: null });
     expect(requested.body.occupancyIds.sort()).toEqual([occ.a1, occ.a2].sort());
     const body = await ready(subjectA, requested.body.exportId);
-    expect(body.download).toMatchObject({ url: expect.stringMatching(/^http/), archiveKey: expect.any(String) });
+    expect(body.download).toMatchObject({
+      url: expect.stringMatching(/^http/),
+      archiveKey: expect.any(String),
+    });
     const expiresIn = Date.parse(body.expiresAt!) - Date.now();
     expect(expiresIn).toBeGreaterThan(23 * 3600_000);
     expect(expiresIn).toBeLessThanOrEqual(24 * 3600_000);
@@ -268,12 +274,21 @@ describe('privacy: subject access exports', () => {
     const { signature, ...unsigned } = manifest;
     expect(signature.alg).toBe('ES256');
     expect(
-      verifyEs256(createPublicKey(publicKeyPem), canonicalBytes(unsigned), Buffer.from(signature.value, 'base64url')),
+      verifyEs256(
+        createPublicKey(publicKeyPem),
+        canonicalBytes(unsigned),
+        Buffer.from(signature.value, 'base64url'),
+      ),
     ).toBe(true);
     expect(manifest).toMatchObject({ exportId: body.exportId, subjectRef: subjectA });
-    expect(manifest.files.map((f) => f.name).sort()).toEqual(
-      ['consents.json', 'occupancies.json', 'processing.json', 'readings.csv', 'readings.json', 'releases.json'],
-    );
+    expect(manifest.files.map((f) => f.name).sort()).toEqual([
+      'consents.json',
+      'occupancies.json',
+      'processing.json',
+      'readings.csv',
+      'readings.json',
+      'releases.json',
+    ]);
     for (const f of manifest.files) {
       const bytes = await archive.file(f.name);
       expect({ name: f.name, sha256: createHash('sha256').update(bytes).digest('hex') }).toEqual({
@@ -296,7 +311,9 @@ describe('privacy: subject access exports', () => {
     const csv = (await archive.file('readings.csv')).toString().trim().split('\r\n');
     expect(csv[0]).toBe('occupancyId,meterId,obis,intervalStart,intervalMinutes,value,scaler,unit,quality');
     expect(csv).toHaveLength(1 + 9 * 48);
-    expect(csv.slice(1).filter((line) => !line.includes(`,${meter(1)},`) && !line.includes(`,${meter(2)},`))).toEqual([]);
+    expect(
+      csv.slice(1).filter((line) => !line.includes(`,${meter(1)},`) && !line.includes(`,${meter(2)},`)),
+    ).toEqual([]);
 
     const occupancies = await archive.json<{ occupancyId: string }[]>('occupancies.json');
     expect(occupancies.map((o) => o.occupancyId).sort()).toEqual([occ.a1, occ.a2].sort());
@@ -329,7 +346,11 @@ describe('privacy: subject access exports', () => {
 
     const audit = await auditOf(body.exportId);
     expect(audit.map((r) => r.action)).toEqual(
-      expect.arrayContaining(['privacy.export-requested', 'privacy.export-ready', 'privacy.export-link-issued']),
+      expect.arrayContaining([
+        'privacy.export-requested',
+        'privacy.export-ready',
+        'privacy.export-link-issued',
+      ]),
     );
   }, 120_000);
 
@@ -340,7 +361,9 @@ describe('privacy: subject access exports', () => {
     const readings = await archive.json<OccupancyReadingsFile[]>('readings.json');
     expect(readings).toHaveLength(1);
     expect(readings[0]!.readings).toHaveLength(5 * 48);
-    expect(new Set(readings[0]!.readings.map((r) => r.value))).toEqual(new Set([1_005, 1_006, 2_007, 2_008, 2_009]));
+    expect(new Set(readings[0]!.readings.map((r) => r.value))).toEqual(
+      new Set([1_005, 1_006, 2_007, 2_008, 2_009]),
+    );
     expect(outside(readings)).toHaveLength(0);
   }, 120_000);
 
@@ -407,7 +430,9 @@ describe('privacy: subject access exports', () => {
     const expired = (await auditOf(body.exportId)).filter((r) => r.action === 'privacy.export-expired');
     expect(expired).toHaveLength(1);
     expect(expired[0]!.detail).toMatchObject({ action: 'deleted', keyDestroyed: true });
-    const verify = await h.request<{ ok?: boolean; valid?: boolean }>('GET', '/v1/audit/verify', { key: auditor });
+    const verify = await h.request<{ ok?: boolean; valid?: boolean }>('GET', '/v1/audit/verify', {
+      key: auditor,
+    });
     expect(verify.status).toBe(200);
   }, 120_000);
 });

@@ -48,7 +48,9 @@ export async function readOffsetRanges(
   }
   for (const [partition, queue] of queues) {
     const end = ends.get(partition) ?? 0;
-    const live = queue.filter((r) => r.firstOffset < end).map((r) => ({ ...r, lastOffset: Math.min(r.lastOffset, end - 1) }));
+    const live = queue
+      .filter((r) => r.firstOffset < end)
+      .map((r) => ({ ...r, lastOffset: Math.min(r.lastOffset, end - 1) }));
     if (live.length === 0) queues.delete(partition);
     else queues.set(partition, live);
   }
@@ -63,7 +65,7 @@ export async function readOffsetRanges(
   });
   await consumer.connect();
   try {
-    let finish: (error?: unknown) => void = () => undefined;
+    let finish: (error?: Error) => void = () => undefined;
     const done = new Promise<void>((resolve, reject) => (finish = (e) => (e ? reject(e) : resolve())));
     const pending = new Set(queues.keys());
     const timer = setTimeout(
@@ -104,7 +106,7 @@ export async function readOffsetRanges(
         try {
           await onRecord({ partition, offset, value: message.value });
         } catch (error) {
-          finish(error);
+          finish(error instanceof Error ? error : new Error(String(error)));
           return;
         }
         if (offset === range.lastOffset) {

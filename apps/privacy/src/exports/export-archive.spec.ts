@@ -50,13 +50,27 @@ describe('subject access archive', () => {
     );
     expect(manifest.files).toEqual([{ name: 'x.json', sha256: sha256Hex(files[0]!.bytes), bytes: 2 }]);
     const { signature, ...unsigned } = manifest;
-    expect(verifyEs256(publicKey, canonicalBytes(unsigned), Buffer.from(signature.value, 'base64url'))).toBe(true);
+    expect(verifyEs256(publicKey, canonicalBytes(unsigned), Buffer.from(signature.value, 'base64url'))).toBe(
+      true,
+    );
     expect(
-      verifyEs256(publicKey, canonicalBytes({ ...unsigned, subjectRef: 'other' }), Buffer.from(signature.value, 'base64url')),
+      verifyEs256(
+        publicKey,
+        canonicalBytes({ ...unsigned, subjectRef: 'other' }),
+        Buffer.from(signature.value, 'base64url'),
+      ),
     ).toBe(false);
   });
 
   it('CSV quotes what needs quoting', () => {
-    expect(toCsv(['a', 'b'], [['x,y', 'say "hi"'], [1, 2]])).toBe('a,b\r\n"x,y","say ""hi"""\r\n1,2\r\n');
+    expect(
+      toCsv(
+        ['a', 'b'],
+        [
+          ['x,y', 'say "hi"'],
+          [1, 2],
+        ],
+      ),
+    ).toBe('a,b\r\n"x,y","say ""hi"""\r\n1,2\r\n');
   });
 });

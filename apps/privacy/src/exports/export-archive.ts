@@ -60,7 +60,8 @@ function octal(value: number, width: number): string {
 export function tarArchive(files: readonly ArchiveFile[], mtime: Date): Buffer {
   const parts: Buffer[] = [];
   for (const file of files) {
-    if (!/^[\x21-\x7e]{1,100}$/.test(file.name)) throw new RangeError(`unsupported archive name ${file.name}`);
+    if (!/^[\x21-\x7e]{1,100}$/.test(file.name))
+      throw new RangeError(`unsupported archive name ${file.name}`);
     const header = Buffer.alloc(BLOCK);
     header.write(file.name, 0, 100, 'ascii');
     header.write(octal(0o644, 8), 100, 'ascii');
@@ -93,7 +94,8 @@ export function sealArchive(plain: Buffer, key: Buffer, exportId: string): Buffe
 }
 
 export function openArchive(sealed: Buffer, key: Buffer, exportId: string): Buffer {
-  if (sealed.length < 32 || !sealed.subarray(0, 4).equals(MAGIC)) throw new Error('not a sealed export archive');
+  if (sealed.length < 32 || !sealed.subarray(0, 4).equals(MAGIC))
+    throw new Error('not a sealed export archive');
   const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(4, 16));
   decipher.setAAD(Buffer.from(exportId, 'utf8'));
   decipher.setAuthTag(sealed.subarray(16, 32));

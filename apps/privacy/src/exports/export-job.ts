@@ -37,7 +37,11 @@ const MAX_ATTEMPTS = 5;
 
 /** The one-time archive key wrapped under PRIVACY_KEK, bound to its export: it opens nothing else. */
 export function archiveKeyWrap(kek: Buffer): KeyWrap {
-  return new KeyWrap(kek, 'meterkeep/privacy/export-archive-key/v1', () => new Error('export key does not unwrap'));
+  return new KeyWrap(
+    kek,
+    'meterkeep/privacy/export-archive-key/v1',
+    () => new Error('export key does not unwrap'),
+  );
 }
 
 const json = (value: unknown) => Buffer.from(JSON.stringify(value, null, 2) + '\n', 'utf8');
@@ -98,7 +102,11 @@ export class ExportJob implements OnApplicationBootstrap, BeforeApplicationShutd
     if (this.stopping) return Promise.resolve();
     this.ticking ??= (async () => {
       try {
-        for (let row = await this.exports.claim(this.owner, now()); row; row = await this.exports.claim(this.owner, now())) {
+        for (
+          let row = await this.exports.claim(this.owner, now());
+          row;
+          row = await this.exports.claim(this.owner, now())
+        ) {
           await this.build(row);
           if (this.stopping) break;
         }
@@ -215,7 +223,10 @@ export class ExportJob implements OnApplicationBootstrap, BeforeApplicationShutd
       validFrom: o.valid_from.toISOString(),
       validTo: iso(o.valid_to),
     });
-    const readingsJson = read.perOccupancy.map(({ occupancy, readings }) => ({ ...period(occupancy), readings }));
+    const readingsJson = read.perOccupancy.map(({ occupancy, readings }) => ({
+      ...period(occupancy),
+      readings,
+    }));
     const csvRows = read.perOccupancy.flatMap(({ occupancy, readings }) =>
       readings.map((r) => [
         occupancy.occupancy_id,
@@ -235,7 +246,17 @@ export class ExportJob implements OnApplicationBootstrap, BeforeApplicationShutd
         name: 'readings.csv',
         bytes: Buffer.from(
           toCsv(
-            ['occupancyId', 'meterId', 'obis', 'intervalStart', 'intervalMinutes', 'value', 'scaler', 'unit', 'quality'],
+            [
+              'occupancyId',
+              'meterId',
+              'obis',
+              'intervalStart',
+              'intervalMinutes',
+              'value',
+              'scaler',
+              'unit',
+              'quality',
+            ],
             csvRows,
           ),
           'utf8',

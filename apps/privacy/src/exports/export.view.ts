@@ -1,7 +1,8 @@
 import type { ExportRow } from '../core/database';
 import type { ExportView } from './exports.schemas';
 
-export const ARCHIVE_ENCRYPTION = 'MKX1: "MKX1" | IV (12) | GCM tag (16) | ciphertext; AAD = exportId' as const;
+export const ARCHIVE_ENCRYPTION =
+  'MKX1: "MKX1" | IV (12) | GCM tag (16) | ciphertext; AAD = exportId' as const;
 
 export function toExportView(row: ExportRow, download: ExportView['download']): ExportView {
   return {

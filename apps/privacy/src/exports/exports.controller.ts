@@ -67,7 +67,9 @@ export class ExportsController {
     summary: "An export's state; when READY, for admins, the download link and the archive's key",
   })
   @ApiOkResponse({ schema: ref('Export') })
-  @ApiNotFoundResponse(errorResponse("EXPORT_NOT_FOUND (another subject's or tenant's export answers the same)"))
+  @ApiNotFoundResponse(
+    errorResponse("EXPORT_NOT_FOUND (another subject's or tenant's export answers the same)"),
+  )
   get(
     @CurrentCaller() caller: Caller,
     @Param('subjectRef', subjectPipe) subjectRef: string,

@@ -62,7 +62,12 @@ export function processingInformation(input: {
     ],
     recipients: [...new Set(input.recipients)].sort(),
     retention: input.schedules
-      .map((s) => ({ purpose: s.purpose, retainDays: s.retain_days, legalBasis: s.legal_basis, reference: s.reference }))
+      .map((s) => ({
+        purpose: s.purpose,
+        retainDays: s.retain_days,
+        legalBasis: s.legal_basis,
+        reference: s.reference,
+      }))
       .sort((a, b) => a.purpose.localeCompare(b.purpose)),
     backups: { retainDays: input.backupRetentionDays },
     source:

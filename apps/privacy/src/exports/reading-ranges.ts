@@ -60,6 +60,10 @@ export function placeRecord(latest: ReadingRange | undefined, record: IndexedRec
 }
 
 /** Whether a range may hold readings of the period [from, to) (to null: open). */
-export function rangeMeets(range: Pick<ReadingRange, 'readingFrom' | 'readingTo'>, from: number, to: number | null) {
+export function rangeMeets(
+  range: Pick<ReadingRange, 'readingFrom' | 'readingTo'>,
+  from: number,
+  to: number | null,
+) {
   return range.readingTo > from && (to === null || range.readingFrom < to);
 }

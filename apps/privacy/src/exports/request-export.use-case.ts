@@ -29,7 +29,8 @@ export class RequestExportUseCase {
       const occupancies = await this.exports.subjectOccupancies(trx, caller.tenantId, subjectRef);
       if (occupancies.length === 0) throw ExportErrors.subjectNotFound();
       const own = new Set(occupancies.map((o) => o.occupancy_id));
-      for (const id of body.occupancyIds ?? []) if (!own.has(id)) throw ExportErrors.occupancyNotOfSubject(id);
+      for (const id of body.occupancyIds ?? [])
+        if (!own.has(id)) throw ExportErrors.occupancyNotOfSubject(id);
       const occupancyIds = body.occupancyIds ? [...new Set(body.occupancyIds)] : [...own];
       const exportId = `ex-${randomUUID()}`;
       const inserted = await this.exports.insert(trx, {

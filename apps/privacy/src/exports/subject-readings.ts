@@ -38,7 +38,10 @@ export class SubjectReadings {
     @Inject(KAFKA_CLIENT) private readonly kafka: KafkaClient,
   ) {}
 
-  async read(tenantId: string, occupancies: readonly OccupancyRow[]): Promise<{
+  async read(
+    tenantId: string,
+    occupancies: readonly OccupancyRow[],
+  ): Promise<{
     perOccupancy: OccupancyReadings[];
     cost: ReadingsCost;
   }> {
@@ -61,11 +64,13 @@ export class SubjectReadings {
       const keyOf = (keyId: string) => {
         let key = keys.get(keyId);
         if (!key) {
-          key = this.exports.dataKey(tenantId, keyId).then((row: DataKeyRow | undefined) =>
-            row && row.meter_id === meterId && row.wrapped_key !== null
-              ? this.vault.open(row).catch(() => undefined)
-              : undefined,
-          );
+          key = this.exports
+            .dataKey(tenantId, keyId)
+            .then((row: DataKeyRow | undefined) =>
+              row && row.meter_id === meterId && row.wrapped_key !== null
+                ? this.vault.open(row).catch(() => undefined)
+                : undefined,
+            );
           keys.set(keyId, key);
         }
         return key;
@@ -89,7 +94,8 @@ export class SubjectReadings {
           for (const reading of opened.readings) {
             const at = Date.parse(reading.intervalStart);
             for (const o of periods) {
-              const inPeriod = at >= o.valid_from.getTime() && (o.valid_to === null || at < o.valid_to.getTime());
+              const inPeriod =
+                at >= o.valid_from.getTime() && (o.valid_to === null || at < o.valid_to.getTime());
               if (inPeriod)
                 collected
                   .get(o.occupancy_id)!

@@ -10,7 +10,10 @@ export class ReadingsConsumer {
   constructor(private readonly stage: StageReadingsUseCase) {}
 
   @KafkaEventPattern(TELEMETRY_READINGS)
-  async onReadings(@Payload() event: TelemetryReadingEvent, @Ctx() context: KafkaEventContext): Promise<void> {
+  async onReadings(
+    @Payload() event: TelemetryReadingEvent,
+    @Ctx() context: KafkaEventContext,
+  ): Promise<void> {
     const { partition, offset } = context.getMeta();
     await this.stage.execute(event, { partition, offset: Number(offset) });
   }

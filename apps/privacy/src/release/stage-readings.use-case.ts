@@ -67,7 +67,12 @@ export class StageReadingsUseCase {
     if (position && opened.readings.length > 0) {
       const starts = opened.readings.map((r) => Date.parse(r.intervalStart));
       await this.index.add(
-        { tenantId: event.tenantId, meterId: event.meterId, keyId: event.keyId, partition: position.partition },
+        {
+          tenantId: event.tenantId,
+          meterId: event.meterId,
+          keyId: event.keyId,
+          partition: position.partition,
+        },
         { offset: position.offset, readingFrom: Math.min(...starts), readingTo: Math.max(...starts) + 1 },
       );
     }
