@@ -2,7 +2,7 @@
 // telemetry.readings.v1, indexed by the release consumer; an export reads back only the indexed ranges,
 // and its archive is downloaded through the presigned link, opened with the one-time key, and checked.
 import { execFileSync } from 'node:child_process';
-import { createHash, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -402,6 +402,54 @@ describe('privacy: subject access exports', () => {
     const admined = await getExport(subjectA, own.body.exportId);
     expect(h.logs.join('\n')).not.toContain(admined.body.download!.archiveKey);
     expect(h.logs.join('\n')).not.toContain(admined.body.download!.url);
+  }, 120_000);
+
+  it("one replica per export: another replica's live lease is left alone; a lapsed one (a crash) is taken over and finished", async () => {
+    const exportId = `ex-${randomUUID()}`;
+    await h.db
+      .insertInto('exports')
+      .values({
+        export_id: exportId,
+        tenant_id: tenantId,
+        subject_ref: subjectA,
+        state: 'RUNNING',
+        occupancy_ids: JSON.stringify([occ.a2]),
+        link_ttl_s: 600,
+        requested_by: 'key_test',
+        attempts: 1,
+        lease_owner: 'export-other-replica',
+        lease_until: new Date(Date.now() + 60_000),
+        object_key: null,
+        archive_sha256: null,
+        archive_bytes: null,
+        wrapped_archive_key: null,
+        summary: null,
+        ready_at: null,
+        expires_at: null,
+        expired_at: null,
+        error: null,
+      })
+      .execute();
+    const job = h.service.app.get(ExportJob);
+    await job.tick();
+    await job.tick();
+    expect(await getExport(subjectA, exportId)).toMatchObject({ body: { state: 'RUNNING' } });
+    // That replica died: its lease lapses, and this one builds the export from the start.
+    await h.db
+      .updateTable('exports')
+      .set({ lease_until: new Date(Date.now() - 1_000) })
+      .where('export_id', '=', exportId)
+      .execute();
+    const body = await ready(subjectA, exportId);
+    const archive = await download(body);
+    const readings = await archive.json<OccupancyReadingsFile[]>('readings.json');
+    expect(readings.map((o) => [o.occupancyId, o.readings.length])).toEqual([[occ.a2, 4 * 48]]);
+    const row = await h.db
+      .selectFrom('exports')
+      .select(['attempts', 'lease_owner'])
+      .where('export_id', '=', exportId)
+      .executeTakeFirstOrThrow();
+    expect(row).toEqual({ attempts: 2, lease_owner: null });
   }, 120_000);
 
   it('link expiry: the job deletes the archive, forgets its key, and audits it on the chain', async () => {
