@@ -87,6 +87,9 @@ describe('privacy: subject access exports', () => {
         PRIVACY_KEK_CHECK_INTERVAL_S: '0',
         PRIVACY_RETENTION_CHECK_INTERVAL_S: '0',
         PRIVACY_RELEASE_INTERVAL_MS: '60000',
+        // The erasure test: privacy's own confirmation is the one this suite waits for.
+        PRIVACY_ERASURE_CONFIRMERS: 'privacy',
+        PRIVACY_ERASURE_RETRY_MS: '300',
       },
       release: { groupId, maxWaitTimeInMs: 100 },
     });
@@ -482,5 +485,49 @@ describe('privacy: subject access exports', () => {
       key: auditor,
     });
     expect(verify.status).toBe(200);
+  }, 120_000);
+
+  it("erasure: the subject's archives are deleted, keys forgotten, and the certificate lists them", async () => {
+    const requested = await requestExport(subjectB);
+    const body = await ready(subjectB, requested.body.exportId);
+    expect((await fetch(body.download!.url)).status).toBe(200);
+    const erasure = await h.request<{ erasureId: string }>('POST', `/v1/subjects/${subjectB}/erasures`, {
+      key: admin,
+      json: {},
+    });
+    expect(erasure.status, erasure.text).toBe(202);
+    const path = `/v1/subjects/${subjectB}/erasures/${erasure.body.erasureId}`;
+    await waitUntil(
+      async () =>
+        (await h.request<{ state: string }>('GET', path, { key: admin })).body.state === 'CERTIFIED',
+      {
+        timeoutMs: 30_000,
+      },
+    );
+    expect((await fetch(body.download!.url)).status).toBe(404);
+    expect((await getExport(subjectB, body.exportId)).body).toMatchObject({
+      state: 'EXPIRED',
+      download: null,
+    });
+    const certificate = await h.request<{ dataInventory: { s3: { key: string; action: string }[] } }>(
+      'GET',
+      `${path}/certificate`,
+      { key: admin },
+    );
+    expect(certificate.body.dataInventory.s3).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ key: expect.stringContaining(body.exportId), action: 'deleted' }),
+      ]),
+    );
+    // A new export of the erased subject holds nothing sealed under B's destroyed key. What it still
+    // finds are days 5–6, sealed under A's live key before the back-dated move: nothing re-seals them
+    // (spec privacy.md §5 finding 3), so B's erasure does not reach them. Stated here, not hidden.
+    const after = await requestExport(subjectB);
+    expect(after.status).toBe(202);
+    const done = await ready(subjectB, after.body.exportId);
+    expect(done.summary).toMatchObject({ recordsUnreadable: 3 });
+    const archive = await download(done);
+    const readings = await archive.json<OccupancyReadingsFile[]>('readings.json');
+    expect(new Set(readings.flatMap((o) => o.readings).map((r) => r.value))).toEqual(new Set([1_005, 1_006]));
   }, 120_000);
 });

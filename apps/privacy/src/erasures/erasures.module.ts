@@ -1,5 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { DataKeysModule } from '../data-keys/data-keys.module';
+import { ExportsModule } from '../exports/exports.module';
 import { ReleaseKeysModule } from '../release/release-keys.module';
 import { RetentionModule } from '../retention/retention.module';
 import {
@@ -23,7 +24,7 @@ export class ErasuresModule {
   static forRoot(options: { schema?: string } = {}): DynamicModule {
     return {
       module: ErasuresModule,
-      imports: [DataKeysModule, ReleaseKeysModule, RetentionModule],
+      imports: [DataKeysModule, ReleaseKeysModule, RetentionModule, ExportsModule],
       controllers: [ErasuresController],
       providers: [
         ErasuresRepository,

@@ -132,7 +132,8 @@ export class ExportJob implements OnApplicationBootstrap, BeforeApplicationShutd
       const archive = await this.archive(row, this.certificateKey);
       const key = randomBytes(32);
       const sealed = sealArchive(archive.tar, key, row.export_id);
-      const objectKey = `${row.tenant_id}/${row.export_id}.mkx`;
+      // One object per attempt: a replica that lost its lease deletes its own, never the one that won.
+      const objectKey = `${row.tenant_id}/${row.export_id}-${row.attempts}.mkx`;
       if (!this.bucketReady) {
         await this.store.ensureBucket(this.config.PRIVACY_EXPORT_BUCKET);
         this.bucketReady = true;
@@ -175,8 +176,11 @@ export class ExportJob implements OnApplicationBootstrap, BeforeApplicationShutd
         ]);
         return true;
       });
-      // Lost the lease meanwhile: the replica that took over writes its own archive under the same key.
-      if (!finished) this.logger.warn({ exportId: row.export_id }, 'export job: lease lost before READY');
+      // Lost the lease meanwhile (another replica took over, or an erasure stopped it): its object goes.
+      if (!finished) {
+        this.logger.warn({ exportId: row.export_id }, 'export job: lease lost before READY');
+        await this.store.delete(this.config.PRIVACY_EXPORT_BUCKET, objectKey);
+      }
     } catch (error) {
       this.logger.warn({ err: error, exportId: row.export_id }, 'export job: build failed');
       const reason = `BUILD_FAILED: ${(error as Error).message}`.slice(0, 500);

@@ -4,6 +4,7 @@ import { DataKeysModule } from '../data-keys/data-keys.module';
 import { RetentionModule } from '../retention/retention.module';
 import { ExportJob } from './export-job';
 import { ExportsController } from './exports.controller';
+import { ExportsPurge } from './exports-purge';
 import { ExportsRepository } from './exports.repository';
 import { GetExportUseCase } from './get-export.use-case';
 import { ReadingRangesRepository } from './reading-ranges.repository';
@@ -23,6 +24,8 @@ import './exports.schemas';
     ExportJob,
     RequestExportUseCase,
     GetExportUseCase,
+    ExportsPurge,
   ],
+  exports: [ExportsPurge],
 })
 export class ExportsModule {}
