@@ -102,6 +102,7 @@ export class ExportJob implements OnApplicationBootstrap, BeforeApplicationShutd
     if (this.stopping) return Promise.resolve();
     this.ticking ??= (async () => {
       try {
+        if (!(await this.exports.hasWork(now()))) return;
         for (
           let row = await this.exports.claim(this.owner, now());
           row;

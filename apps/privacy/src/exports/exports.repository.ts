@@ -71,6 +71,25 @@ export class ExportsRepository {
       .executeTakeFirst();
   }
 
+  /** Whether anything is claimable or lapsed: one plain query, so an idle tick holds no transaction. */
+  async hasWork(now: Date): Promise<boolean> {
+    const row = await this.database
+      .selectFrom('exports')
+      .select('export_id')
+      .where((eb) =>
+        eb.or([
+          eb.and([
+            eb('state', 'in', ['REQUESTED', 'RUNNING']),
+            eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]),
+          ]),
+          eb.and([eb('state', '=', 'READY'), eb('expires_at', '<=', now)]),
+        ]),
+      )
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
   /**
    * Claims one export to build: REQUESTED, or RUNNING under a lapsed lease (its replica died). The row
    * is locked with SKIP LOCKED while claimed, so two replicas never take the same one.
