@@ -93,6 +93,10 @@ const SHOWN_IN_CLEAR = new Set([
   'PRIVACY_RETENTION_CHECK_INTERVAL_S',
   'PRIVACY_MAX_BACKDATE_DAYS',
   'PRIVACY_RESEAL_INTERVAL_MS',
+  // Exports: the archive bucket's name, the link's life and the job's pace (the archive key is on the row).
+  'PRIVACY_EXPORT_BUCKET',
+  'PRIVACY_EXPORT_LINK_TTL_S',
+  'PRIVACY_EXPORT_INTERVAL_MS',
   'DEVICE_PROXY_PROTOCOL',
   'DEVICE_TRUSTED_PROXIES',
   'DEVICE_MAX_CONNECTIONS_PER_SOURCE',

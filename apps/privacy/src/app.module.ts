@@ -30,6 +30,7 @@ import { DataKeysModule } from './data-keys/data-keys.module';
 import { DecommissionOccupancyUseCase } from './decommissions/decommission-occupancy.use-case';
 import { DecommissionsModule } from './decommissions/decommissions.module';
 import { ErasuresModule } from './erasures/erasures.module';
+import { ExportsModule } from './exports/exports.module';
 import { migrations } from './migrations';
 import { OccupanciesModule } from './occupancies/occupancies.module';
 import { OutboxModule } from './outbox/outbox.module';
@@ -93,6 +94,7 @@ export class AppModule {
             answer: (event) => step.execute(event),
           }),
         }),
+        ExportsModule,
       ],
     };
   }

@@ -76,6 +76,19 @@ export const erasureEnv = {
   PRIVACY_RETENTION_CHECK_INTERVAL_S: z.coerce.number().int().min(0).max(86_400).default(3_600),
 };
 
+/** Subject access exports (exports/): where archives live, how long their links last, how often the job looks. */
+export const exportEnv = {
+  /** The bucket of sealed export archives (made at first use); each object is deleted when its link expires. */
+  PRIVACY_EXPORT_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name')
+    .default('meterkeep-privacy-exports'),
+  /** How long a ready export's link (and archive) lasts unless the request says otherwise: 5 min to 7 days. */
+  PRIVACY_EXPORT_LINK_TTL_S: z.coerce.number().int().min(300).max(604_800).default(86_400),
+  /** How often each replica looks for export work and expired archives. */
+  PRIVACY_EXPORT_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(2_000),
+};
+
 export const PrivacyConfig = z.object({
   ...serviceEnv,
   ...kafkaEnv,
@@ -86,6 +99,7 @@ export const PrivacyConfig = z.object({
   ...releaseGateEnv,
   ...erasureEnv,
   ...changeOfTenancyEnv,
+  ...exportEnv,
 });
 export type PrivacyConfig = z.infer<typeof PrivacyConfig>;
 

@@ -15,3 +15,4 @@ export * from './recent-records';
 export * from './topic-follower';
 export * from './consumer-lag';
 export * from './keyed-records';
+export * from './offset-ranges';

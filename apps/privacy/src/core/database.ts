@@ -231,9 +231,52 @@ export interface DecommissionPoliciesTable {
   updated_by: string;
 }
 
+/** Where a meter's sealed records lie on telemetry.readings.v1 (exports/reading-ranges.ts). */
+export interface ReadingRangesTable {
+  tenant_id: string;
+  meter_id: string;
+  key_id: string;
+  partition: number;
+  first_offset: ColumnType<string, string | number, string | number>;
+  last_offset: ColumnType<string, string | number, string | number>;
+  records: number;
+  reading_from: Timestamp;
+  reading_to: Timestamp;
+}
+
+export type ExportState = 'REQUESTED' | 'RUNNING' | 'READY' | 'FAILED' | 'EXPIRED';
+
+/** A subject access export (exports/): a durable job, then an encrypted archive until its link expires. */
+export interface ExportsTable {
+  export_id: string;
+  tenant_id: string;
+  subject_ref: string;
+  state: ExportState;
+  occupancy_ids: Json<string[]>;
+  link_ttl_s: number;
+  requested_by: string;
+  requested_at: CreatedAt;
+  attempts: ColumnType<number, number | undefined, number>;
+  /** The replica building it and until when; another takes it over once the lease lapses (a crash). */
+  lease_owner: string | null;
+  lease_until: Timestamp | null;
+  object_key: string | null;
+  archive_sha256: string | null;
+  archive_bytes: ColumnType<string | null, number | null, number | null>;
+  /** The archive's one-time key wrapped under PRIVACY_KEK; null before READY and once expired. */
+  wrapped_archive_key: Buffer | null;
+  summary: Json<Record<string, unknown>> | null;
+  ready_at: Timestamp | null;
+  expires_at: Timestamp | null;
+  expired_at: Timestamp | null;
+  error: string | null;
+}
+
 export interface PrivacyDb {
   reseal_jobs: ResealJobsTable;
   decommission_policies: DecommissionPoliciesTable;
+  reading_ranges: ReadingRangesTable;
+  exports: ExportsTable;
   retention_schedules: RetentionSchedulesTable;
   retention_certificates: RetentionCertificatesTable;
   release_readings: ReleaseReadingsTable;
@@ -262,4 +305,6 @@ export type KekEpochRow = Selectable<KekEpochsTable>;
 export type ReleaseKeyRow = Selectable<ReleaseKeysTable>;
 export type ErasureRow = Selectable<ErasuresTable>;
 export type ResealJobRow = Selectable<ResealJobsTable>;
+export type ReadingRangeRow = Selectable<ReadingRangesTable>;
+export type ExportRow = Selectable<ExportsTable>;
 export type ErasureConfirmationRow = Selectable<ErasureConfirmationsTable>;

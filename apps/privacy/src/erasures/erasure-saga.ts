@@ -23,6 +23,7 @@ import type { ErasureRow, Executor } from '../core/database';
 import { DataKeyVault } from '../data-keys/data-key-vault';
 import { DataKeysRepository } from '../data-keys/data-keys.repository';
 import { keyDestroyedEvent } from '../data-keys/key-destroyed.event';
+import { ExportsPurge } from '../exports/exports-purge';
 import { BackupResiduals } from '../key-epochs/backup-residuals';
 import { OutboxRepository } from '../outbox/outbox.repository';
 import { Transactions } from '../outbox/transactions';
@@ -77,6 +78,7 @@ export class ErasureSaga implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly inventory: ReadingsInventory,
     private readonly shredder: ReleaseKeyShredder,
     private readonly release: ReleaseRepository,
+    private readonly exportsPurge: ExportsPurge,
     private readonly outbox: OutboxRepository,
     private readonly audit: AuditLog,
     private readonly transactions: Transactions,
@@ -370,6 +372,8 @@ export class ErasureSaga implements OnApplicationBootstrap, BeforeApplicationShu
       trx,
       scope.occupancies.map((o) => o.occupancyId),
     );
+    // Subject access archives (sealed, but the subject's data): deleted, their keys forgotten.
+    const exports = await this.exportsPurge.purge(trx, row.tenant_id, row.subject_ref, now);
     await this.outbox.enqueue(trx, PRIVACY_CONFIRMATIONS, [
       {
         eventId: randomUUID(),
@@ -379,7 +383,7 @@ export class ErasureSaga implements OnApplicationBootstrap, BeforeApplicationShu
         service: 'privacy',
         instance: this.config.KAFKA_CLIENT_ID,
         outcome: 'completed',
-        detail: `keys destroyed; ${staged} staged reading(s) deleted; occupancies, consents, released windows and key commitments kept for accountability`,
+        detail: `keys destroyed; ${staged} staged reading(s) deleted; ${exports} export(s) deleted or stopped; occupancies, consents, released windows and key commitments kept for accountability`,
       },
     ]);
     const audit = await this.appendAudit(trx, row, [
@@ -388,7 +392,7 @@ export class ErasureSaga implements OnApplicationBootstrap, BeforeApplicationShu
         actor: SAGA_ACTOR,
         subject: row.erasure_id,
         outcome: 'allowed',
-        detail: { service: 'privacy', stagedReadingsDeleted: staged },
+        detail: { service: 'privacy', stagedReadingsDeleted: staged, exportsPurged: exports },
       },
     ]);
     await this.erasures.update(trx, row.erasure_id, { state: 'CONFIRMING', ...audit });
@@ -556,7 +560,10 @@ export class ErasureSaga implements OnApplicationBootstrap, BeforeApplicationShu
       keysDestroyed: destroyed,
       dataInventory: {
         kafka,
-        s3: [],
+        s3: (await this.exportsPurge.deleted(db, row.tenant_id, row.subject_ref)).map((o) => ({
+          ...o,
+          versionId: null,
+        })),
         postgres: [
           {
             service: 'privacy',

@@ -1,5 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { DataKeysModule } from '../data-keys/data-keys.module';
+import { ExportsModule } from '../exports/exports.module';
 import { ReleaseKeysModule } from '../release/release-keys.module';
 import { RetentionModule } from '../retention/retention.module';
 import {
@@ -25,7 +26,7 @@ export class ErasuresModule {
       module: ErasuresModule,
       // Global: decommissioning (decommissions/) records erasures through the same use case and saga.
       global: true,
-      imports: [DataKeysModule, ReleaseKeysModule, RetentionModule],
+      imports: [DataKeysModule, ReleaseKeysModule, RetentionModule, ExportsModule],
       controllers: [ErasuresController],
       providers: [
         ErasuresRepository,

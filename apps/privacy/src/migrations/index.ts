@@ -9,6 +9,7 @@ import { createErasures } from './0007_create_erasures';
 import { releaseKeysDestroyable } from './0008_release_keys_destroyable';
 import { createAuditRecords } from './0009_create_audit_records';
 import { createRetentionSchedules } from './0010_create_retention_schedules';
+import { createExports } from './0011_create_exports';
 import { createReleaseSchedule } from './0012_create_release_schedule';
 import { createResealJobs } from './0013_create_reseal_jobs';
 import { createDecommissionPolicies } from './0014_create_decommission_policies';
@@ -25,6 +26,7 @@ export const migrations: MigrationSet = {
   '0008_release_keys_destroyable': releaseKeysDestroyable,
   '0009_create_audit_records': createAuditRecords,
   '0010_create_retention_schedules': createRetentionSchedules,
+  '0011_create_exports': createExports,
   '0012_create_release_schedule': createReleaseSchedule,
   '0013_create_reseal_jobs': createResealJobs,
   '0014_create_decommission_policies': createDecommissionPolicies,

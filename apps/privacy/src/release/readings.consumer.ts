@@ -1,7 +1,7 @@
 import { Controller } from '@nestjs/common';
-import { Payload } from '@nestjs/microservices';
+import { Ctx, Payload } from '@nestjs/microservices';
 import { TELEMETRY_READINGS, type TelemetryReadingEvent } from '@meterkeep/contracts';
-import { KafkaEventPattern } from '@meterkeep/kafka/nest';
+import { KafkaEventContext, KafkaEventPattern } from '@meterkeep/kafka/nest';
 import { StageReadingsUseCase } from './stage-readings.use-case';
 
 /** Consumes telemetry.readings.v1 (group 'privacy-release'): the release gate's input. */
@@ -10,7 +10,11 @@ export class ReadingsConsumer {
   constructor(private readonly stage: StageReadingsUseCase) {}
 
   @KafkaEventPattern(TELEMETRY_READINGS)
-  async onReadings(@Payload() event: TelemetryReadingEvent): Promise<void> {
-    await this.stage.execute(event);
+  async onReadings(
+    @Payload() event: TelemetryReadingEvent,
+    @Ctx() context: KafkaEventContext,
+  ): Promise<void> {
+    const { partition, offset } = context.getMeta();
+    await this.stage.execute(event, { partition, offset: Number(offset) });
   }
 }

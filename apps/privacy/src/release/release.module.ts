@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ConsentsModule } from '../consents/consents.module';
 import { DataKeysModule } from '../data-keys/data-keys.module';
+import { ReadingRangesRepository } from '../exports/reading-ranges.repository';
 import { KeyEpochsModule } from '../key-epochs/key-epochs.module';
 import { ReadingsConsumer } from './readings.consumer';
 import { ReleaseGate } from './release-gate';
@@ -16,7 +17,7 @@ import { StageReadingsUseCase } from './stage-readings.use-case';
 @Module({
   imports: [ConsentsModule, DataKeysModule, KeyEpochsModule, ReleaseKeysModule],
   controllers: [ReadingsConsumer],
-  providers: [ReleaseKeys, StageReadingsUseCase, ReleaseWindowsUseCase, ReleaseGate],
+  providers: [ReleaseKeys, ReadingRangesRepository, StageReadingsUseCase, ReleaseWindowsUseCase, ReleaseGate],
   exports: [ReleaseGate],
 })
 export class ReleaseModule {}

@@ -244,6 +244,43 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/subjects/{subjectRef}/exports': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Export a data subject's data (Art. 15 access, Art. 20 portability)
+     * @description Answers at once (202); poll the export until READY, then download the sealed archive from the link and open it with the one-time key (readings per occupancy as JSON and CSV, consents, occupancies, releases, processing information, and a signed manifest of SHA-256 digests).
+     */
+    post: operations['ExportsController_request'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/subjects/{subjectRef}/exports/{exportId}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** An export's state; when READY, for admins, the download link and the archive's key */
+    get: operations['ExportsController_get'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/health/live': {
     parameters: {
       query?: never;
@@ -588,6 +625,51 @@ export interface components {
         at: string;
       }[];
       certificateId: string | null;
+    };
+    RequestExport: {
+      /** @description Only these of the subject's occupancies; all of them when absent */
+      occupancyIds?: string[];
+      /** @description How long the link (and the archive) lasts once ready; PRIVACY_EXPORT_LINK_TTL_S if absent */
+      linkTtlSeconds?: number;
+    };
+    Export: {
+      exportId: string;
+      subjectRef: string;
+      /** @enum {string} */
+      state: 'REQUESTED' | 'RUNNING' | 'READY' | 'FAILED' | 'EXPIRED';
+      occupancyIds: string[];
+      /** Format: date-time */
+      requestedAt: string;
+      /** Format: date-time */
+      readyAt: string | null;
+      /**
+       * Format: date-time
+       * @description When the link lapses and the archive is deleted
+       */
+      expiresAt: string | null;
+      error: string | null;
+      summary: {
+        readings: number;
+        consents: number;
+        releases: number;
+        /** @description The subject's meters' records the index pointed at */
+        recordsOwn: number;
+        /** @description Records read from Kafka to find them */
+        recordsFetched: number;
+        /** @description Records under a destroyed key (erased), left out */
+        recordsUnreadable: number;
+        archiveBytes: number;
+        archiveSha256: string;
+      } | null;
+      /** @description Present while READY, for admins: the link and the key that opens the archive */
+      download: {
+        /** @description Presigned S3 GET of the sealed archive; lapses at expiresAt */
+        url: string;
+        /** @description The one-time AES-256-GCM key (base64); admins only, never logged */
+        archiveKey: string;
+        /** @enum {string} */
+        encryption: 'MKX1: "MKX1" | IV (12) | GCM tag (16) | ciphertext; AAD = exportId';
+      } | null;
     };
   };
   responses: never;
@@ -1838,6 +1920,134 @@ export interface operations {
       };
       /** @description ERASURE_NOT_FAILED: only a failed erasure is retried */
       409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  ExportsController_request: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        subjectRef: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['RequestExport'];
+      };
+    };
+    responses: {
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Export'];
+        };
+      };
+      /** @description INVALID_REQUEST */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No API key, a malformed, unknown or revoked one */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The API key's role may not do this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description SUBJECT_NOT_FOUND: no occupancy of this tenant names the subject; OCCUPANCY_NOT_OF_SUBJECT */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  ExportsController_get: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        subjectRef: string;
+        exportId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Export'];
+        };
+      };
+      /** @description No API key, a malformed, unknown or revoked one */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The API key's role may not do this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description EXPORT_NOT_FOUND (another subject's or tenant's export answers the same) */
+      404: {
         headers: {
           [name: string]: unknown;
         };

@@ -1,0 +1,53 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { AMPLIFICATION, type ReadingRange, placeRecord, rangeMeets } from './reading-ranges';
+
+const at = (offset: number) => ({ offset, readingFrom: offset * 10, readingTo: offset * 10 + 5 });
+
+/** Indexes a meter's offsets (ascending, with redeliveries) as the consumer does. */
+function index(offsets: number[]): ReadingRange[] {
+  const ranges: ReadingRange[] = [];
+  for (const offset of offsets) {
+    const update = placeRecord(ranges.at(-1), at(offset));
+    if (update.kind === 'open') ranges.push(update.range);
+    else if (update.kind === 'extend') ranges[ranges.length - 1] = update.range;
+  }
+  return ranges;
+}
+
+describe('readings index: coalesced offset ranges', () => {
+  it('coalesces a meter whose records are every other offset, and opens a new range after a long gap', () => {
+    expect(index([10, 12, 14, 16, 100, 101])).toEqual([
+      { firstOffset: 10, lastOffset: 16, records: 4, readingFrom: 100, readingTo: 165 },
+      { firstOffset: 100, lastOffset: 101, records: 2, readingFrom: 1000, readingTo: 1015 },
+    ]);
+  });
+
+  it('a redelivered record is seen, not counted twice', () => {
+    expect(index([5, 6, 6, 5, 7])).toEqual([
+      { firstOffset: 5, lastOffset: 7, records: 3, readingFrom: 50, readingTo: 75 },
+    ]);
+  });
+
+  it('property: every own offset lies in exactly one range; the offsets covered are ≤ 2× the own records', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.nat({ max: 5_000 }), { minLength: 1, maxLength: 300 }), (raw) => {
+        const offsets = [...raw].sort((a, b) => a - b);
+        const ranges = index(offsets);
+        for (const offset of offsets)
+          expect(ranges.filter((r) => r.firstOffset <= offset && offset <= r.lastOffset)).toHaveLength(1);
+        const covered = ranges.reduce((sum, r) => sum + r.lastOffset - r.firstOffset + 1, 0);
+        expect(covered).toBeLessThanOrEqual(AMPLIFICATION * offsets.length);
+        expect(ranges.reduce((sum, r) => sum + r.records, 0)).toBe(offsets.length);
+      }),
+    );
+  });
+
+  it('a range meets a period when their times overlap ([from, to), open end)', () => {
+    const range = { readingFrom: 100, readingTo: 200 };
+    expect(rangeMeets(range, 200, 300)).toBe(false);
+    expect(rangeMeets(range, 0, 100)).toBe(false);
+    expect(rangeMeets(range, 150, null)).toBe(true);
+    expect(rangeMeets(range, 0, 101)).toBe(true);
+  });
+});
