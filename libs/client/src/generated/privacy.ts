@@ -324,7 +324,7 @@ export interface paths {
     get: operations['RetentionSchedulesController_get'];
     /**
      * Set the tenant's retention period for a purpose (admin only; audited)
-     * @description Idempotent. Applies to erasures requested afterwards that name the purpose without a date; retention keys already made keep their date.
+     * @description Idempotent. Applies to erasures requested afterwards that name the purpose without a date; retention keys already made keep their date. The purpose `readings` is the readings retention: an occupancy's readings key is destroyed that many days after it closed.
      */
     put: operations['RetentionSchedulesController_put'];
     post?: never;
