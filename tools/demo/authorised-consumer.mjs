@@ -21,7 +21,7 @@ process.on('warning', (warning) => {
 
 // The platform's own Kafka client (libs/kafka), loaded from dist/ once the demo has built it.
 // `connection`: the brokers, and TLS and SASL options as kafkaSecurity (libs/config) reads them.
-const kafkaOf = (connection) => {
+export const kafkaOf = (connection) => {
   const { createKafkaClient, KafkaLogLevel } = require(join(workspaceRoot, 'dist/libs/kafka/src/index.js'));
   return createKafkaClient({
     clientId: 'meterkeep-demo',
@@ -30,44 +30,47 @@ const kafkaOf = (connection) => {
   });
 };
 
-/** Where each partition of the readings topic ends now: what the demo writes later lies beyond. */
-export async function readingsTopicEnds(kafka) {
-  const admin = kafkaOf(kafka).admin();
+/** Where each partition of `topic` ends now: what the demo writes later lies beyond. */
+export async function topicEnds(connection, topic) {
+  const admin = kafkaOf(connection).admin();
   await admin.connect();
   try {
-    const offsets = await admin.fetchTopicOffsets(TOPIC);
+    const offsets = await admin.fetchTopicOffsets(topic);
     return new Map(offsets.map(({ partition, high }) => [partition, high]));
   } finally {
     await admin.disconnect();
   }
 }
 
+export const readingsTopicEnds = (connection) => topicEnds(connection, TOPIC);
+
 /**
- * Reads `sample` records of one tenant (record key `<tenantId>/<meterId>`) in a throw-away group,
- * read committed, from where the partitions ended before this run's readings were sent.
+ * Reads one tenant's records of `topic` (record key `<tenantId>/…`) in a throw-away group, read
+ * committed, from `since` (where the partitions ended before this run wrote), until `enough(records)`
+ * or the timeout.
  */
-async function readTenantRecords({ connection, tenantId, since, sample, timeoutMs = 30_000 }) {
+export async function readTenantTopic({ connection, topic, tenantId, since, enough, timeoutMs = 30_000 }) {
   const kafka = kafkaOf(connection);
   const groupId = `demo-reader-${randomUUID()}`;
   const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
   const records = [];
-  let enough;
-  const collected = new Promise((resolve) => (enough = resolve));
+  let done;
+  const satisfied = new Promise((resolve) => (done = resolve));
   await consumer.connect();
   try {
-    await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
+    await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({
       autoCommit: false,
       eachMessage: async ({ partition, message }) => {
-        if (records.length >= sample || !message.key?.toString().startsWith(`${tenantId}/`)) return;
+        if (enough(records) || !message.key?.toString().startsWith(`${tenantId}/`)) return;
         records.push({ partition, offset: message.offset, value: message.value });
-        if (records.length >= sample) enough();
+        if (enough(records)) done();
       },
     });
     // Older runs' records stay on the topic for its retention: skip them rather than read them all.
-    for (const [partition, offset] of since) consumer.seek({ topic: TOPIC, partition, offset });
+    for (const [partition, offset] of since) consumer.seek({ topic, partition, offset });
     let timer;
-    await Promise.race([collected, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    await Promise.race([satisfied, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
     clearTimeout(timer);
   } finally {
     await consumer.disconnect();
@@ -76,7 +79,7 @@ async function readTenantRecords({ connection, tenantId, since, sample, timeoutM
     await admin.deleteGroups([groupId]).catch(() => undefined);
     await admin.disconnect();
   }
-  return { records, groupId };
+  return records;
 }
 
 /** One GET over mutual TLS as `identity` (SERVICE_TLS_CERT_FILE and the like): status and JSON body. */
@@ -144,7 +147,13 @@ export async function decryptSample({
     `consumer: reading ${sample} ${TOPIC} records of ${tenantId} from Kafka (a throw-away group, read committed)`,
   );
   const started = performance.now();
-  const { records } = await readTenantRecords({ connection: kafka, tenantId, since, sample });
+  const records = await readTenantTopic({
+    connection: kafka,
+    topic: TOPIC,
+    tenantId,
+    since,
+    enough: (seen) => seen.length >= sample,
+  });
   if (records.length === 0) throw new DemoError(`no ${TOPIC} records of ${tenantId} arrived within 30 s`);
 
   const opened = [];

@@ -2,13 +2,10 @@
 // (a third party) may have, the release gate lets out each one's readings at that granularity and no
 // finer, and a withdrawal stops it. What left is read from raw Kafka: telemetry.released.v1 carries
 // the window and granularity in the clear, the totals sealed under a purpose-scoped key.
-import { createHash, randomUUID } from 'node:crypto';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { workspaceRoot } from '../swc-options.mjs';
+import { createHash } from 'node:crypto';
+import { readTenantTopic, topicEnds } from './authorised-consumer.mjs';
 import { DemoError, api, say } from './run.mjs';
 
-const require = createRequire(import.meta.url);
 const RELEASED = 'telemetry.released.v1';
 const COACH = 'third-party:energy-coach';
 const DAY = 86_400_000;
@@ -25,26 +22,8 @@ const HOUSEHOLDS = [
   { name: 'D', story: 'half-hourly, then withdrawn', granularity: 'half-hourly', withdraw: true },
 ];
 
-const kafkaOf = (connection) => {
-  const { createKafkaClient, KafkaLogLevel } = require(join(workspaceRoot, 'dist/libs/kafka/src/index.js'));
-  return createKafkaClient({
-    clientId: 'meterkeep-demo-coach',
-    ...connection,
-    logLevel: KafkaLogLevel.NOTHING,
-  });
-};
-
 /** Where the released topic ends now: this run's values lie beyond. */
-export async function releasedTopicEnds(connection) {
-  const admin = kafkaOf(connection).admin();
-  await admin.connect();
-  try {
-    const offsets = await admin.fetchTopicOffsets(RELEASED);
-    return new Map(offsets.map(({ partition, high }) => [partition, high]));
-  } finally {
-    await admin.disconnect();
-  }
-}
+export const releasedTopicEnds = (connection) => topicEnds(connection, RELEASED);
 
 /**
  * Before the readings arrive: each household's consent for the coach, reaching back to the start of
@@ -93,39 +72,6 @@ export async function recordConsents({ privacyUrl, apiKey, occupancies, from }) 
   return households;
 }
 
-/** Reads this tenant's released values from `since` until `enough(values)` or the timeout. */
-async function readReleased({ connection, tenantId, since, enough, timeoutMs }) {
-  const kafka = kafkaOf(connection);
-  const groupId = `demo-coach-${randomUUID()}`;
-  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
-  const values = [];
-  let done;
-  const satisfied = new Promise((resolve) => (done = resolve));
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic: RELEASED, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachMessage: async ({ message }) => {
-        if (!message.key?.toString().startsWith(`${tenantId}/`)) return;
-        values.push(JSON.parse(message.value.toString('utf8')));
-        if (enough(values)) done();
-      },
-    });
-    for (const [partition, offset] of since) consumer.seek({ topic: RELEASED, partition, offset });
-    let timer;
-    await Promise.race([satisfied, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
-    clearTimeout(timer);
-  } finally {
-    await consumer.disconnect();
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.deleteGroups([groupId]).catch(() => undefined);
-    await admin.disconnect();
-  }
-  return values;
-}
-
 /**
  * After a day of readings: waits for the gate to release the coach's values, then prints per household
  * what left, at which granularity, and checks nothing finer than its consent got out.
@@ -139,16 +85,21 @@ export async function showReleases({ kafka, tenantId, since, households, from, t
     values.filter((v) => v.occupancyId === household.occupancyId && v.recipient === COACH);
   say(`release gate: waiting for the coach's values of yesterday (${RELEASED}, read from raw Kafka)`);
   const started = performance.now();
-  const values = await readReleased({
-    connection: kafka,
-    tenantId,
-    since,
-    timeoutMs,
-    enough: (seen) =>
-      households.every((h) => h.withdraw || coachOf(seen, h).length >= expected[h.granularity]),
-  });
-  // A moment more, so anything released late (it must not be) shows too.
-  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  // Counted as they arrive (the supplier's values run to tens of thousands): each record parsed once.
+  const values = [];
+  const coachCounts = new Map();
+  const enough = (records) => {
+    for (const record of records.slice(values.length)) {
+      const value = JSON.parse(record.value.toString('utf8'));
+      values.push(value);
+      if (value.recipient === COACH)
+        coachCounts.set(value.occupancyId, (coachCounts.get(value.occupancyId) ?? 0) + 1);
+    }
+    return households.every(
+      (h) => h.withdraw || (coachCounts.get(h.occupancyId) ?? 0) >= expected[h.granularity],
+    );
+  };
+  enough(await readTenantTopic({ connection: kafka, topic: RELEASED, tenantId, since, timeoutMs, enough }));
   console.log('');
   console.log(`what the energy coach got, per household (yesterday's 48 half-hourly readings each)`);
   console.log(
