@@ -148,11 +148,17 @@ describe('signManifest / verifyManifestEnvelope', () => {
       });
       expectRefused(verifyManifestEnvelope(truncated, trust, NOW), 'MANIFEST_SIGNATURE_INVALID');
     }
-    // Raw r||s (64 bytes) is not the DER the envelope carries; padding and standard base64 neither.
-    const padded = editEnvelope(signed.envelopeBytes, (e) => {
-      e.signatures[0].sig = der.toString('base64');
-    });
-    expectRefused(verifyManifestEnvelope(padded, trust, NOW), 'MANIFEST_SIGNATURE_INVALID');
+    // Raw r||s (64 bytes) is not the DER the envelope carries; padding and standard base64 neither. A
+    // random signature's standard base64 can read the same as its base64url (no +, / or padding): that
+    // one is the signature itself, so padding is also tested on its own.
+    const standard = der.toString('base64');
+    for (const sig of [`${der.toString('base64url')}=`, standard]) {
+      if (sig === der.toString('base64url')) continue;
+      const padded = editEnvelope(signed.envelopeBytes, (e) => {
+        e.signatures[0].sig = sig;
+      });
+      expectRefused(verifyManifestEnvelope(padded, trust, NOW), 'MANIFEST_SIGNATURE_INVALID');
+    }
     const trailing = editEnvelope(signed.envelopeBytes, (e) => {
       e.signatures[0].sig = Buffer.concat([der, Buffer.from([0])]).toString('base64url');
     });
