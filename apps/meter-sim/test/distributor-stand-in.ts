@@ -48,10 +48,7 @@ const notScripted: Script = () => ({ status: 404, body: { code: 'EXECUTION_NOT_F
 
 export class DistributorStandIn {
   readonly now = new Date(Math.floor(Date.now() / 1000) * 1000);
-  readonly validity = {
-    notBefore: new Date(this.now.getTime() - 3600_000),
-    notAfter: new Date(this.now.getTime() + 365 * 864e5),
-  };
+  readonly validity: { notBefore: Date; notAfter: Date };
   readonly platformCa: CertificateAuthority;
   readonly operationalCa: CertificateAuthority;
   readonly requests: SeenRequest[] = [];
@@ -62,6 +59,14 @@ export class DistributorStandIn {
 
   /** Its own CAs, or those of a bootstrap stand-in whose meters it serves. */
   constructor(cas: { platformCa?: CertificateAuthority; operationalCa?: CertificateAuthority } = {}) {
+    // Never past a borrowed CA's notAfter: a stand-in made a second later than its CAs would overrun them.
+    const caEnds = [cas.platformCa, cas.operationalCa].flatMap((ca) =>
+      ca ? [ca.certificate.notAfter.getTime()] : [],
+    );
+    this.validity = {
+      notBefore: new Date(this.now.getTime() - 3600_000),
+      notAfter: new Date(Math.min(this.now.getTime() + 365 * 864e5, ...caEnds)),
+    };
     this.platformCa = cas.platformCa ?? this.rootCa('Platform Server CA');
     this.operationalCa = cas.operationalCa ?? this.rootCa('Operational Root');
   }
