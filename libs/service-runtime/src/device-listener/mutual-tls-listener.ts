@@ -1,11 +1,10 @@
 import { X509Certificate, constants, createPrivateKey } from 'node:crypto';
-import { type FSWatcher, watch } from 'node:fs';
 import type { RequestListener } from 'node:http';
 import { type Server, createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { dirname, resolve } from 'node:path';
 import { type TLSSocket, createSecureContext } from 'node:tls';
 import type { Logger } from '@meterkeep/observability';
+import { watchFiles } from '../files/watched-files';
 import { type DeviceEdgeOptions, installDeviceEdge } from './device-edge';
 import { rememberPeerChain } from './peer-chain';
 
@@ -76,9 +75,7 @@ export class MutualTlsListener {
   private server: Server | undefined;
   private current: TlsCredentials | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private watchers: FSWatcher[] = [];
-  private pollTimer: NodeJS.Timeout | undefined;
-  private debounceTimer: NodeJS.Timeout | undefined;
+  private stopWatching: (() => void) | undefined;
   /** The reload under way, if any: reloads run one after the other. */
   private reloading: Promise<void> = Promise.resolve();
 
@@ -227,40 +224,19 @@ export class MutualTlsListener {
   }
 
   private watch(files: readonly string[]): void {
-    const { logger, name } = this.options;
-    const debounceMs = this.options.watchDebounceMs ?? DEFAULT_WATCH_DEBOUNCE_MS;
-    const schedule = () => {
-      clearTimeout(this.debounceTimer);
-      this.debounceTimer = setTimeout(() => void this.reloadFiles(), debounceMs);
-      this.debounceTimer.unref();
-    };
-    // The directories, not the files: a Secret volume is updated by swapping a symlink (..data), which a
-    // watch on the old file would never see.
-    for (const dir of new Set(files.map((file) => dirname(resolve(file))))) {
-      try {
-        const watcher = watch(dir, { persistent: false }, schedule);
-        watcher.on('error', (error) =>
-          logger.warn({ err: error, dir }, `${name}: watching the certificate files failed`),
-        );
-        this.watchers.push(watcher);
-      } catch (error) {
-        logger.warn({ err: error, dir }, `${name}: cannot watch the certificate files; polling only`);
-      }
-    }
-    this.pollTimer = setInterval(
-      () => void this.reloadFiles(),
-      this.options.watchPollMs ?? DEFAULT_WATCH_POLL_MS,
-    );
-    this.pollTimer.unref();
+    this.stopWatching = watchFiles({
+      files,
+      debounceMs: this.options.watchDebounceMs ?? DEFAULT_WATCH_DEBOUNCE_MS,
+      pollMs: this.options.watchPollMs ?? DEFAULT_WATCH_POLL_MS,
+      onChange: () => void this.reloadFiles(),
+      logger: this.options.logger,
+      name: this.options.name,
+    });
   }
 
   private unwatch(): void {
-    for (const watcher of this.watchers) watcher.close();
-    this.watchers = [];
-    clearTimeout(this.debounceTimer);
-    clearInterval(this.pollTimer);
-    this.debounceTimer = undefined;
-    this.pollTimer = undefined;
+    this.stopWatching?.();
+    this.stopWatching = undefined;
   }
 }
 
