@@ -7,8 +7,9 @@ import {
   SERVICE_CREDENTIAL,
   SERVICE_IDENTITY,
 } from './internal-listener/internal-listener.host';
-import { type ServiceIdentityConfig, loadServiceIdentity } from './internal-listener/service-identity';
-import { mutualTlsCredential } from './internal-http/service-credential';
+import type { ServiceIdentityConfig } from './internal-listener/service-identity';
+import { ServiceIdentityFiles } from './internal-listener/service-identity-files';
+import { reloadingMutualTlsCredential } from './internal-http/service-credential';
 
 /** The service's JSON logger (`@Inject(LOGGER) logger: Logger`). */
 export const LOGGER = Symbol('meterkeep:logger');
@@ -33,7 +34,8 @@ function tokenOf(provider: Provider): InjectionToken {
 
 /**
  * What every feature of a service may inject, the same in every service: LOGGER, CONFIG,
- * SERVICE_IDENTITY (when the config names its files; read and checked here, at start-up), the
+ * SERVICE_IDENTITY (when the config names its files; read and checked here, at start-up, and again when
+ * they change), the
  * internal listener (when it has an INTERNAL_PORT) and the service's own providers. Tokens particular to one service stay in that service.
  */
 @Global()
@@ -47,10 +49,13 @@ export class ServiceCoreModule {
     ];
     const { SERVICE_TLS_CERT_FILE, SERVICE_TLS_KEY_FILE, PLATFORM_CA_FILE } = config;
     if (SERVICE_TLS_CERT_FILE && SERVICE_TLS_KEY_FILE && PLATFORM_CA_FILE) {
-      const identity = loadServiceIdentity({ SERVICE_TLS_CERT_FILE, SERVICE_TLS_KEY_FILE, PLATFORM_CA_FILE });
+      const identity = new ServiceIdentityFiles(
+        { SERVICE_TLS_CERT_FILE, SERVICE_TLS_KEY_FILE, PLATFORM_CA_FILE },
+        logger,
+      );
       all.push(
         { provide: SERVICE_IDENTITY, useValue: identity },
-        { provide: SERVICE_CREDENTIAL, useValue: mutualTlsCredential(identity) },
+        { provide: SERVICE_CREDENTIAL, useValue: reloadingMutualTlsCredential(identity) },
       );
       if (config.INTERNAL_PORT !== undefined)
         all.push(

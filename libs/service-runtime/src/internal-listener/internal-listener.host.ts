@@ -8,9 +8,9 @@ import {
 import { HttpAdapterHost } from '@nestjs/core';
 import type { Logger } from '@meterkeep/observability';
 import { InternalListener } from './internal-listener';
-import type { ServiceIdentity } from './service-identity';
+import type { ServiceIdentityFiles } from './service-identity-files';
 
-/** This service's identity (ServiceIdentity), when its config names the files. */
+/** This service's identity (ServiceIdentityFiles: the identity its files hold now), when its config names them. */
 export const SERVICE_IDENTITY = Symbol('meterkeep:service-identity');
 /** The ServiceCredential of this service's internal calls (mutual TLS with its identity), one agent. */
 export const SERVICE_CREDENTIAL = Symbol('meterkeep:service-credential');
@@ -22,10 +22,11 @@ export const INTERNAL_LISTENER_LOGGER = Symbol('meterkeep:internal-listener-logg
 @Injectable()
 export class InternalListenerHost implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private listener: InternalListener | undefined;
+  private unsubscribe: (() => void) | undefined;
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
-    @Inject(SERVICE_IDENTITY) private readonly identity: ServiceIdentity,
+    @Inject(SERVICE_IDENTITY) private readonly identity: ServiceIdentityFiles,
     @Inject(INTERNAL_LISTEN) private readonly listen: { port: number; host: string },
     @Inject(INTERNAL_LISTENER_LOGGER) private readonly logger: Logger,
   ) {}
@@ -39,14 +40,17 @@ export class InternalListenerHost implements OnApplicationBootstrap, BeforeAppli
   async onApplicationBootstrap(): Promise<void> {
     this.listener = new InternalListener({
       ...this.listen,
-      identity: this.identity,
+      identity: this.identity.current,
       handler: this.adapterHost.httpAdapter.getInstance<RequestListener>(),
       logger: this.logger,
     });
     await this.listener.listen();
+    const listener = this.listener;
+    this.unsubscribe = this.identity.onChange((identity) => listener.useIdentity(identity));
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    this.unsubscribe?.();
     await this.listener?.close();
   }
 }

@@ -50,15 +50,7 @@ export class InternalListener {
   async listen(): Promise<void> {
     const { identity, logger } = this.options;
     const server = createServer(
-      {
-        key: identity.keyPem,
-        cert: identity.certificatePem,
-        ca: identity.platformCaPem,
-        requestCert: true,
-        rejectUnauthorized: true,
-        minVersion: 'TLSv1.2',
-        secureOptions: constants.SSL_OP_NO_TICKET,
-      },
+      { ...secureContextOf(identity), requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' },
       this.options.handler,
     );
     server.on('secureConnection', (socket: TLSSocket) => {
@@ -73,6 +65,12 @@ export class InternalListener {
     logger.info({ port: this.port, identity: identity.name }, 'internal listener (mutual TLS) listening');
   }
 
+  /** Serves a renewed identity (and platform CA) to new connections; those open keep theirs. */
+  useIdentity(identity: ServiceIdentity): void {
+    this.server?.setSecureContext(secureContextOf(identity));
+    this.options.logger.info({ identity: identity.name }, 'internal listener serves the renewed identity');
+  }
+
   async close(): Promise<void> {
     const server = this.server;
     if (!server?.listening) return;
@@ -85,4 +83,13 @@ export class InternalListener {
       clearTimeout(deadline);
     }
   }
+}
+
+function secureContextOf(identity: ServiceIdentity) {
+  return {
+    key: identity.keyPem,
+    cert: identity.certificatePem,
+    ca: identity.platformCaPem,
+    secureOptions: constants.SSL_OP_NO_TICKET,
+  };
 }

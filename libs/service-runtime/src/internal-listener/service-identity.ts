@@ -46,8 +46,11 @@ export function loadServiceIdentity(config: ServiceIdentityConfig): ServiceIdent
   const name = commonNameOf(certificate);
   if (name === undefined || !INTERNAL_CALLER_NAME.test(name))
     throw new Error('SERVICE_TLS_CERT_FILE: the certificate must have one CN naming the service');
-  if (!certificate.verify(new X509Certificate(platformCaPem).publicKey))
-    throw new Error('SERVICE_TLS_CERT_FILE: the certificate is not signed by the PLATFORM_CA_FILE CA');
+  // One CA, or two while the platform moves to a new one: the certificate comes from either.
+  const cas = platformCaPem.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [];
+  if (cas.length === 0) throw new Error('PLATFORM_CA_FILE: no certificate in it');
+  if (!cas.some((ca) => certificate.verify(new X509Certificate(ca).publicKey)))
+    throw new Error('SERVICE_TLS_CERT_FILE: the certificate is not signed by a PLATFORM_CA_FILE CA');
   if (!certificate.checkPrivateKey(createPrivateKey(keyPem)))
     throw new Error('SERVICE_TLS_KEY_FILE: the key does not match SERVICE_TLS_CERT_FILE');
   return { name, certificatePem, keyPem, platformCaPem };
