@@ -11,6 +11,7 @@ import {
   ZodPipe,
 } from '@meterkeep/service-runtime';
 import { AuthenticatedByEnrollment } from '@meterkeep/service-runtime/operator-auth';
+import { apiSchemas } from '../openapi/schemas';
 
 /** Recomputes the calling tenant's audit hash chain (route of libs/contracts); every role reads. */
 @ApiTags('Audit')
@@ -19,7 +20,7 @@ import { AuthenticatedByEnrollment } from '@meterkeep/service-runtime/operator-a
 export class AuditController {
   constructor(private readonly verifier: AuditChainVerifier) {}
 
-  @ContractRoute(OTA_AUDIT_VERIFY)
+  @ContractRoute(OTA_AUDIT_VERIFY, apiSchemas)
   @Roles(...ANY_ROLE)
   @ApiQuery({ name: 'from', required: false, schema: { type: 'integer', minimum: 1 } })
   @ApiQuery({ name: 'to', required: false, schema: { type: 'integer', minimum: 1 } })

@@ -42,6 +42,7 @@ import { NextPhaseUseCase } from './next-phase.use-case';
 import { RetryFailedUseCase } from './retry-failed.use-case';
 import { SimulateCampaignUseCase } from './simulate-campaign.use-case';
 import { StartCampaignUseCase } from './start-campaign.use-case';
+import { apiSchemas } from '../openapi/schemas';
 
 const campaignIdPipe = new ZodPipe(OTA_CAMPAIGN_GET.params.campaignId, 'campaign id');
 const devicesQueryPipe = new ZodPipe(OTA_CAMPAIGN_DEVICES.query!, 'query');
@@ -63,7 +64,7 @@ export class CampaignsController {
     private readonly campaigns: CampaignsRepository,
   ) {}
 
-  @ContractRoute(OTA_CAMPAIGN_CREATE)
+  @ContractRoute(OTA_CAMPAIGN_CREATE, apiSchemas)
   @Roles(...WRITERS)
   createCampaign(
     @CurrentCaller() caller: Caller,
@@ -72,49 +73,49 @@ export class CampaignsController {
     return this.create.execute(caller, body);
   }
 
-  @ContractRoute(OTA_CAMPAIGN_GET)
+  @ContractRoute(OTA_CAMPAIGN_GET, apiSchemas)
   @Roles(...ANY_ROLE)
   get(@CurrentCaller() caller: Caller, @Param('campaignId', campaignIdPipe) campaignId: string) {
     return this.getCampaign.execute(caller, campaignId);
   }
 
-  @ContractRoute(OTA_CAMPAIGN_SUBMIT)
+  @ContractRoute(OTA_CAMPAIGN_SUBMIT, apiSchemas)
   @Roles(...WRITERS)
   submit(@CurrentCaller() caller: Caller, @Param('campaignId', campaignIdPipe) campaignId: string) {
     return this.decide.execute(caller, campaignId, 'submit');
   }
 
-  @ContractRoute(OTA_CAMPAIGN_APPROVE)
+  @ContractRoute(OTA_CAMPAIGN_APPROVE, apiSchemas)
   @Roles(...WRITERS)
   approve(@CurrentCaller() caller: Caller, @Param('campaignId', campaignIdPipe) campaignId: string) {
     return this.decide.execute(caller, campaignId, 'approve');
   }
 
-  @ContractRoute(OTA_CAMPAIGN_DENY)
+  @ContractRoute(OTA_CAMPAIGN_DENY, apiSchemas)
   @Roles(...WRITERS)
   deny(@CurrentCaller() caller: Caller, @Param('campaignId', campaignIdPipe) campaignId: string) {
     return this.decide.execute(caller, campaignId, 'deny');
   }
 
-  @ContractRoute(OTA_CAMPAIGN_SIMULATE)
+  @ContractRoute(OTA_CAMPAIGN_SIMULATE, apiSchemas)
   @Roles(...ANY_ROLE)
   simulateCampaign(@CurrentCaller() caller: Caller, @Param('campaignId', campaignIdPipe) campaignId: string) {
     return this.simulate.execute(caller, campaignId);
   }
 
-  @ContractRoute(OTA_CAMPAIGN_START)
+  @ContractRoute(OTA_CAMPAIGN_START, apiSchemas)
   @Roles(...WRITERS)
   startCampaign(@CurrentCaller() caller: Caller, @Param('campaignId', campaignIdPipe) campaignId: string) {
     return this.start.execute(caller, campaignId);
   }
 
-  @ContractRoute(OTA_CAMPAIGN_PAUSE)
+  @ContractRoute(OTA_CAMPAIGN_PAUSE, apiSchemas)
   @Roles(...WRITERS)
   pause(@CurrentCaller() caller: Caller, @Param('campaignId', campaignIdPipe) campaignId: string) {
     return this.control.execute(caller, campaignId, { action: 'pause' });
   }
 
-  @ContractRoute(OTA_CAMPAIGN_RESUME)
+  @ContractRoute(OTA_CAMPAIGN_RESUME, apiSchemas)
   @Roles(...WRITERS)
   resume(
     @CurrentCaller() caller: Caller,
@@ -124,7 +125,7 @@ export class CampaignsController {
     return this.control.execute(caller, campaignId, { action: 'resume', ...body });
   }
 
-  @ContractRoute(OTA_CAMPAIGN_CANCEL)
+  @ContractRoute(OTA_CAMPAIGN_CANCEL, apiSchemas)
   @Roles(...WRITERS)
   cancel(
     @CurrentCaller() caller: Caller,
@@ -134,19 +135,19 @@ export class CampaignsController {
     return this.control.execute(caller, campaignId, { action: 'cancel', ...body });
   }
 
-  @ContractRoute(OTA_CAMPAIGN_NEXT_PHASE)
+  @ContractRoute(OTA_CAMPAIGN_NEXT_PHASE, apiSchemas)
   @Roles(...WRITERS)
   next(@CurrentCaller() caller: Caller, @Param('campaignId', campaignIdPipe) campaignId: string) {
     return this.nextPhase.execute(caller, campaignId);
   }
 
-  @ContractRoute(OTA_CAMPAIGN_RETRY_FAILED)
+  @ContractRoute(OTA_CAMPAIGN_RETRY_FAILED, apiSchemas)
   @Roles(...WRITERS)
   retry(@CurrentCaller() caller: Caller, @Param('campaignId', campaignIdPipe) campaignId: string) {
     return this.retryFailed.execute(caller, campaignId);
   }
 
-  @ContractRoute(OTA_CAMPAIGN_DEVICES)
+  @ContractRoute(OTA_CAMPAIGN_DEVICES, apiSchemas)
   @Roles(...ANY_ROLE)
   async devices(
     @CurrentCaller() caller: Caller,

@@ -11,6 +11,7 @@ import {
 } from '@meterkeep/service-runtime';
 import { AuthenticatedByEnrollment } from '@meterkeep/service-runtime/operator-auth';
 import { ReadComplianceUseCase } from './read-compliance.use-case';
+import { apiSchemas } from '../openapi/schemas';
 
 const queryPipe = new ZodPipe(OTA_COMPLIANCE_GET.query!, 'query');
 
@@ -20,7 +21,7 @@ const queryPipe = new ZodPipe(OTA_COMPLIANCE_GET.query!, 'query');
 export class ComplianceController {
   constructor(private readonly readCompliance: ReadComplianceUseCase) {}
 
-  @ContractRoute(OTA_COMPLIANCE_GET)
+  @ContractRoute(OTA_COMPLIANCE_GET, apiSchemas)
   @Roles(...ANY_ROLE)
   get(@CurrentCaller() caller: Caller, @Query(queryPipe) query: { classId?: string }) {
     return this.readCompliance.execute(caller, query.classId);

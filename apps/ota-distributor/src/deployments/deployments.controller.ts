@@ -23,6 +23,7 @@ import { deploymentView, executionView } from './deployment.view';
 import { DeploymentErrors } from './deployments.errors';
 import { DeploymentsRepository } from './deployments.repository';
 import { GetDeviceFirmwareUseCase } from './get-device-firmware.use-case';
+import { apiSchemas } from '../openapi/schemas';
 
 const deploymentIdPipe = new ZodPipe(OTA_DEPLOYMENT_GET.params.deploymentId, 'deployment id');
 const deviceIdPipe = new ZodPipe(OTA_DEVICE_FIRMWARE_GET.params.deviceId, 'device id');
@@ -39,7 +40,7 @@ export class DeploymentsController {
     private readonly deployments: DeploymentsRepository,
   ) {}
 
-  @ContractRoute(OTA_DEPLOYMENT_CREATE)
+  @ContractRoute(OTA_DEPLOYMENT_CREATE, apiSchemas)
   @Roles(...WRITERS)
   createDeployment(
     @CurrentCaller() caller: Caller,
@@ -48,7 +49,7 @@ export class DeploymentsController {
     return this.create.execute(caller, body);
   }
 
-  @ContractRoute(OTA_DEPLOYMENT_GET)
+  @ContractRoute(OTA_DEPLOYMENT_GET, apiSchemas)
   @Roles(...ANY_ROLE)
   async get(@CurrentCaller() caller: Caller, @Param('deploymentId', deploymentIdPipe) deploymentId: string) {
     const row = await this.deployments.find(caller.tenantId, deploymentId);
@@ -56,7 +57,7 @@ export class DeploymentsController {
     return deploymentView(row, await this.deployments.counts(deploymentId));
   }
 
-  @ContractRoute(OTA_DEPLOYMENT_EXECUTIONS)
+  @ContractRoute(OTA_DEPLOYMENT_EXECUTIONS, apiSchemas)
   @Roles(...ANY_ROLE)
   async executions(
     @CurrentCaller() caller: Caller,
@@ -77,7 +78,7 @@ export class DeploymentsController {
     };
   }
 
-  @ContractRoute(OTA_DEVICE_FIRMWARE_GET)
+  @ContractRoute(OTA_DEVICE_FIRMWARE_GET, apiSchemas)
   @Roles(...ANY_ROLE)
   firmware(@CurrentCaller() caller: Caller, @Param('deviceId', deviceIdPipe) deviceId: string) {
     return this.deviceFirmware.execute(caller, deviceId);

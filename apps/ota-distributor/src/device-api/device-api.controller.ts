@@ -24,6 +24,7 @@ import { GetExecutionManifestUseCase } from './get-execution-manifest.use-case';
 import { IssueDownloadUrlUseCase } from './issue-download-url.use-case';
 import { OtaDeviceErrors } from './ota-device.errors';
 import { ReportStatusUseCase } from './report-status.use-case';
+import { apiSchemas } from '../openapi/schemas';
 
 /** An id that no execution can have is simply not one of the meter's: the same 404. */
 const executionIdPipe = {
@@ -49,7 +50,7 @@ export class DeviceApiController {
     private readonly receipts: ConfirmInstallUseCase,
   ) {}
 
-  @ContractRoute(OTA_CHECK_IN)
+  @ContractRoute(OTA_CHECK_IN, apiSchemas)
   async checkInRoute(
     @CurrentMeter() meter: AuthenticatedMeter,
     @Query(new ZodPipe(otaCheckInQuery, 'check-in query')) query: OtaCheckInQuery,
@@ -66,7 +67,7 @@ export class DeviceApiController {
     return outcome.answer;
   }
 
-  @ContractRoute(OTA_EXECUTION_MANIFEST)
+  @ContractRoute(OTA_EXECUTION_MANIFEST, apiSchemas)
   async manifest(
     @CurrentMeter() meter: AuthenticatedMeter,
     @Param('executionId', executionIdPipe) executionId: string,
@@ -77,7 +78,7 @@ export class DeviceApiController {
     response.end(bytes);
   }
 
-  @ContractRoute(OTA_DOWNLOAD_URL)
+  @ContractRoute(OTA_DOWNLOAD_URL, apiSchemas)
   async downloadUrl(
     @CurrentMeter() meter: AuthenticatedMeter,
     @Param('executionId', executionIdPipe) executionId: string,
@@ -89,7 +90,7 @@ export class DeviceApiController {
     return answer;
   }
 
-  @ContractRoute(OTA_EXECUTION_STATUS)
+  @ContractRoute(OTA_EXECUTION_STATUS, apiSchemas)
   status(
     @CurrentMeter() meter: AuthenticatedMeter,
     @Param('executionId', executionIdPipe) executionId: string,
@@ -98,7 +99,7 @@ export class DeviceApiController {
     return this.statuses.execute(meter, executionId, body);
   }
 
-  @ContractRoute(OTA_EXECUTION_RECEIPT)
+  @ContractRoute(OTA_EXECUTION_RECEIPT, apiSchemas)
   receipt(
     @CurrentMeter() meter: AuthenticatedMeter,
     @Param('executionId', executionIdPipe) executionId: string,

@@ -4,6 +4,7 @@ import { type DeviceClassUpsert, OTA_DEVICE_CLASS_PUT } from '@meterkeep/contrac
 import { type Caller, ContractRoute, CurrentCaller, Roles, ZodPipe } from '@meterkeep/service-runtime';
 import { AuthenticatedByEnrollment } from '@meterkeep/service-runtime/operator-auth';
 import { PutDeviceClassUseCase } from './put-device-class.use-case';
+import { apiSchemas } from '../openapi/schemas';
 
 /** Operators declare device classes (routes of libs/contracts). */
 @ApiTags('Device classes')
@@ -12,7 +13,7 @@ import { PutDeviceClassUseCase } from './put-device-class.use-case';
 export class DeviceClassesController {
   constructor(private readonly putDeviceClass: PutDeviceClassUseCase) {}
 
-  @ContractRoute(OTA_DEVICE_CLASS_PUT)
+  @ContractRoute(OTA_DEVICE_CLASS_PUT, apiSchemas)
   @Roles('admin')
   put(
     @CurrentCaller() caller: Caller,

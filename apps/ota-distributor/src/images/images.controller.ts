@@ -23,6 +23,7 @@ import { CreateImageUploadUseCase } from './create-image-upload.use-case';
 import { imageView } from './image.view';
 import { ImageErrors } from './images.errors';
 import { ImagesRepository } from './images.repository';
+import { apiSchemas } from '../openapi/schemas';
 
 const imageIdPipe = new ZodPipe(OTA_IMAGE_GET.params.imageId, 'image id');
 
@@ -37,7 +38,7 @@ export class ImagesController {
     private readonly images: ImagesRepository,
   ) {}
 
-  @ContractRoute(OTA_IMAGE_CREATE)
+  @ContractRoute(OTA_IMAGE_CREATE, apiSchemas)
   @Roles(...WRITERS)
   async create(
     @CurrentCaller() caller: Caller,
@@ -49,7 +50,7 @@ export class ImagesController {
     return answer;
   }
 
-  @ContractRoute(OTA_IMAGE_COMPLETE)
+  @ContractRoute(OTA_IMAGE_COMPLETE, apiSchemas)
   @Roles(...WRITERS)
   complete(
     @CurrentCaller() caller: Caller,
@@ -59,7 +60,7 @@ export class ImagesController {
     return this.completeUpload.execute(caller, imageId, body);
   }
 
-  @ContractRoute(OTA_IMAGE_GET)
+  @ContractRoute(OTA_IMAGE_GET, apiSchemas)
   @Roles(...ANY_ROLE)
   async get(@CurrentCaller() caller: Caller, @Param('imageId', imageIdPipe) imageId: string) {
     const row = await this.images.find(caller.tenantId, imageId);

@@ -24,6 +24,7 @@ import { manifestView } from './manifest.view';
 import { ManifestErrors } from './manifests.errors';
 import { ManifestsRepository } from './manifests.repository';
 import { RevokeManifestUseCase } from './revoke-manifest.use-case';
+import { apiSchemas } from '../openapi/schemas';
 
 const manifestIdPipe = new ZodPipe(OTA_MANIFEST_GET.params.manifestId, 'manifest id');
 
@@ -39,7 +40,7 @@ export class ManifestsController {
     private readonly envelopes: ManifestEnvelopes,
   ) {}
 
-  @ContractRoute(OTA_MANIFEST_ACCEPT)
+  @ContractRoute(OTA_MANIFEST_ACCEPT, apiSchemas)
   @Roles(...WRITERS)
   async accept(
     @CurrentCaller() caller: Caller,
@@ -53,7 +54,7 @@ export class ManifestsController {
     return answer;
   }
 
-  @ContractRoute(OTA_MANIFEST_GET)
+  @ContractRoute(OTA_MANIFEST_GET, apiSchemas)
   @Roles(...ANY_ROLE)
   async get(@CurrentCaller() caller: Caller, @Param('manifestId', manifestIdPipe) manifestId: string) {
     const row = await this.manifests.find(caller.tenantId, manifestId);
@@ -61,7 +62,7 @@ export class ManifestsController {
     return manifestView(row);
   }
 
-  @ContractRoute(OTA_MANIFEST_ENVELOPE_GET)
+  @ContractRoute(OTA_MANIFEST_ENVELOPE_GET, apiSchemas)
   @Roles(...ANY_ROLE)
   async envelope(
     @CurrentCaller() caller: Caller,
@@ -72,7 +73,7 @@ export class ManifestsController {
     response.status(200).type('application/json').send(bytes);
   }
 
-  @ContractRoute(OTA_MANIFEST_REVOKE)
+  @ContractRoute(OTA_MANIFEST_REVOKE, apiSchemas)
   @Roles('admin')
   revoke(@CurrentCaller() caller: Caller, @Param('manifestId', manifestIdPipe) manifestId: string) {
     return this.revokeManifest.execute(caller, manifestId);

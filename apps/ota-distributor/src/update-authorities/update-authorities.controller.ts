@@ -20,6 +20,7 @@ import { RegisterUpdateAuthorityUseCase } from './register-update-authority.use-
 import { RevokeUpdateAuthorityUseCase } from './revoke-update-authority.use-case';
 import { UpdateAuthoritiesRepository } from './update-authorities.repository';
 import { updateAuthorityView } from './update-authority.view';
+import { apiSchemas } from '../openapi/schemas';
 
 /** Admins register and revoke the tenant's update authorities; every role lists them. */
 @ApiTags('Update authorities')
@@ -32,7 +33,7 @@ export class UpdateAuthoritiesController {
     private readonly authorities: UpdateAuthoritiesRepository,
   ) {}
 
-  @ContractRoute(OTA_UPDATE_AUTHORITY_REGISTER)
+  @ContractRoute(OTA_UPDATE_AUTHORITY_REGISTER, apiSchemas)
   @Roles('admin')
   async create(
     @CurrentCaller() caller: Caller,
@@ -44,7 +45,7 @@ export class UpdateAuthoritiesController {
     return authority;
   }
 
-  @ContractRoute(OTA_UPDATE_AUTHORITY_REVOKE)
+  @ContractRoute(OTA_UPDATE_AUTHORITY_REVOKE, apiSchemas)
   @Roles('admin')
   revokeOne(
     @CurrentCaller() caller: Caller,
@@ -53,7 +54,7 @@ export class UpdateAuthoritiesController {
     return this.revoke.execute(caller, keyId);
   }
 
-  @ContractRoute(OTA_UPDATE_AUTHORITY_LIST)
+  @ContractRoute(OTA_UPDATE_AUTHORITY_LIST, apiSchemas)
   @Roles(...ANY_ROLE)
   async list(@CurrentCaller() caller: Caller) {
     return { items: (await this.authorities.list(caller.tenantId)).map(updateAuthorityView) };

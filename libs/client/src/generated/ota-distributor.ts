@@ -708,6 +708,1245 @@ export interface components {
       /** @description RFC 9457: as `message` */
       detail?: string;
     };
+    DeviceClassUpsert: {
+      vendorId: string;
+      /** @description Largest image of this class, bytes; the distributor default (OTA_MAX_IMAGE_BYTES) if absent */
+      maxImageBytes?: number;
+    };
+    DeviceClass: {
+      classId: string;
+      vendorId: string;
+      maxImageBytes: number;
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      updatedAt: string;
+    };
+    UpdateAuthorityRegistration: {
+      /** @description The P-256 public key, PEM (SPKI, "PUBLIC KEY"); a private key is refused and never logged */
+      publicKeyPem: string;
+    };
+    UpdateAuthority: {
+      /** @description Hex SHA-256 of the public key (SPKI DER) */
+      keyId: string;
+      publicKeyPem: string;
+      /** @enum {string} */
+      algorithm: 'ES256';
+      /** Format: date-time */
+      registeredAt: string;
+      /** Format: date-time */
+      revokedAt: string | null;
+    };
+    UpdateAuthorityList: {
+      items: {
+        /** @description Hex SHA-256 of the public key (SPKI DER) */
+        keyId: string;
+        publicKeyPem: string;
+        /** @enum {string} */
+        algorithm: 'ES256';
+        /** Format: date-time */
+        registeredAt: string;
+        /** Format: date-time */
+        revokedAt: string | null;
+      }[];
+    };
+    FirmwareImageCreate: {
+      classId: string;
+      /** @enum {string} */
+      component: 'app' | 'metrology' | 'modem';
+      size: number;
+      sha256: string;
+    };
+    FirmwareImageUpload: {
+      image: {
+        /**
+         * Format: uuid
+         * @description Image id (UUID v4)
+         */
+        imageId: string;
+        classId: string;
+        /** @enum {string} */
+        component: 'app' | 'metrology' | 'modem';
+        sha256: string;
+        size: number;
+        /** @enum {string} */
+        state: 'pending' | 'verifying' | 'verified' | 'refused';
+        /** @description When refused: DIGEST_MISMATCH or SIZE_MISMATCH */
+        refusalCode: string | null;
+        /** Format: date-time */
+        createdAt: string;
+        /** Format: date-time */
+        updatedAt: string;
+        /** Format: date-time */
+        verifiedAt: string | null;
+      };
+      /** @description Null when an image with this digest is verified already: that image is the answer */
+      upload: {
+        /** @description Bytes of every part but the last */
+        partSize: number;
+        /** Format: date-time */
+        expiresAt: string;
+        parts: {
+          partNumber: number;
+          /** @description Exactly this many bytes (the URL signs the length) */
+          size: number;
+          /**
+           * Format: uri
+           * @description PUT the part here; the answer’s ETag header goes into complete
+           */
+          url: string;
+        }[];
+      } | null;
+    };
+    FirmwareImageComplete: {
+      parts: {
+        partNumber: number;
+        etag: string;
+      }[];
+    };
+    FirmwareImage: {
+      /**
+       * Format: uuid
+       * @description Image id (UUID v4)
+       */
+      imageId: string;
+      classId: string;
+      /** @enum {string} */
+      component: 'app' | 'metrology' | 'modem';
+      sha256: string;
+      size: number;
+      /** @enum {string} */
+      state: 'pending' | 'verifying' | 'verified' | 'refused';
+      /** @description When refused: DIGEST_MISMATCH or SIZE_MISMATCH */
+      refusalCode: string | null;
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      updatedAt: string;
+      /** Format: date-time */
+      verifiedAt: string | null;
+    };
+    /** @description The exact bytes the offline signer wrote (content-type application/json, at most 64 KiB) */
+    FirmwareManifestSubmission: {
+      /** @description The manifest (spec §5.1), signed in its RFC 8785 form */
+      manifest: {
+        [key: string]: unknown;
+      };
+      signatures: {
+        keyId: string;
+        /** @enum {string} */
+        alg: 'ES256';
+        sig: string;
+        signingKeyCert?: string;
+      }[];
+    };
+    /** @description The exact bytes the offline signer wrote (content-type application/json, at most 64 KiB) */
+    FirmwareManifestEnvelope: {
+      /** @description The manifest (spec §5.1), signed in its RFC 8785 form */
+      manifest: {
+        [key: string]: unknown;
+      };
+      signatures: {
+        keyId: string;
+        /** @enum {string} */
+        alg: 'ES256';
+        sig: string;
+        signingKeyCert?: string;
+      }[];
+    };
+    FirmwareManifest: {
+      /**
+       * Format: uuid
+       * @description Manifest id (UUID v4)
+       */
+      manifestId: string;
+      /** @description SHA-256 of the canonical manifest bytes: what signatures and directives name */
+      manifestDigest: string;
+      /** @description SHA-256 of the exact envelope bytes received and stored */
+      envelopeSha256: string;
+      classId: string;
+      vendorId: string;
+      sequenceNumber: number;
+      components: {
+        /** @enum {string} */
+        id: 'app' | 'metrology' | 'modem';
+        version: string;
+        format: string;
+        digest: {
+          /** @enum {string} */
+          alg: 'sha-256';
+          value: string;
+        };
+        size: number;
+        precursorDigest?: {
+          /** @enum {string} */
+          alg: 'sha-256';
+          value: string;
+        };
+        resultDigest?: {
+          /** @enum {string} */
+          alg: 'sha-256';
+          value: string;
+        };
+        resultSize?: number;
+      }[];
+      /** Format: date-time */
+      issuedAt: string;
+      /**
+       * Format: date-time
+       * @description Null only for a manifest flagged endOfLife
+       */
+      expiresAt: string | null;
+      /** @description Key ids whose signatures verified (roots or delegated keys) */
+      signerKeyIds: string[];
+      /** @enum {string} */
+      state: 'accepted' | 'revoked';
+      /** Format: date-time */
+      acceptedAt: string;
+      /** Format: date-time */
+      revokedAt: string | null;
+    };
+    FirmwareDeploymentCreate: {
+      /**
+       * Format: uuid
+       * @description Manifest id (UUID v4)
+       */
+      manifestId: string;
+      /**
+       * Format: uuid
+       * @description Manifest id (UUID v4)
+       */
+      fallbackManifestId?: string;
+      deviceIds: string[];
+      /**
+       * @default soft
+       * @enum {string}
+       */
+      actionType: 'soft' | 'forced' | 'timeforced' | 'downloadonly';
+      /** Format: date-time */
+      forceAt?: string;
+      window?: {
+        /** Format: date-time */
+        startsAt: string;
+        /** Format: date-time */
+        endsAt: string;
+      };
+    };
+    FirmwareDeployment: {
+      /**
+       * Format: uuid
+       * @description Deployment id (UUID v4)
+       */
+      deploymentId: string;
+      /**
+       * Format: uuid
+       * @description Manifest id (UUID v4)
+       */
+      manifestId: string;
+      manifestDigest: string;
+      classId: string;
+      sequenceNumber: number;
+      /** @enum {string} */
+      actionType: 'soft' | 'forced' | 'timeforced' | 'downloadonly';
+      /** @enum {string} */
+      state: 'RUNNING' | 'COMPLETED' | 'CANCELLED';
+      counts: {
+        [key: string]: number;
+      };
+      /** Format: date-time */
+      createdAt: string;
+      createdBy: string;
+    };
+    FirmwareExecutionPage: {
+      items: {
+        executionId: string;
+        deviceId: string;
+        /** @enum {string} */
+        state:
+          | 'QUEUED'
+          | 'NOTIFIED'
+          | 'DOWNLOADING'
+          | 'DOWNLOADED'
+          | 'VERIFIED'
+          | 'INSTALLING'
+          | 'REBOOTING'
+          | 'CONFIRMING'
+          | 'SUCCEEDED'
+          | 'FAILED'
+          | 'REJECTED'
+          | 'ROLLED_BACK'
+          | 'TIMED_OUT'
+          | 'CANCELLED'
+          | 'REMOVED'
+          | 'ALREADY_INSTALLED';
+        attempt: number;
+        failureCode:
+          | (
+              | (
+                  | 'DIRECTIVE_SIGNATURE_INVALID'
+                  | 'DIRECTIVE_EXPIRED'
+                  | 'DIRECTIVE_MALFORMED'
+                  | 'DIRECTIVE_COUNTER_ROLLBACK'
+                  | 'DIRECTIVE_DEVICE_MISMATCH'
+                  | 'FREEZE_SUSPECTED'
+                  | 'MANIFEST_MALFORMED'
+                  | 'MANIFEST_SIGNATURE_INVALID'
+                  | 'MANIFEST_SIGNATURES_INSUFFICIENT'
+                  | 'SIGNING_KEY_REVOKED'
+                  | 'VENDOR_MISMATCH'
+                  | 'CLASS_MISMATCH'
+                  | 'SEQUENCE_ROLLBACK'
+                  | 'MANIFEST_EXPIRED'
+                  | 'FORMAT_UNSUPPORTED'
+                  | 'COMPONENT_UNKNOWN'
+                  | 'MIX_AND_MATCH'
+                  | 'DOWNLOAD_URL_EXPIRED'
+                  | 'DOWNLOAD_SLOW'
+                  | 'DOWNLOAD_EXHAUSTED'
+                  | 'SIZE_EXCEEDED'
+                  | 'DIGEST_MISMATCH'
+                  | 'PRECURSOR_MISMATCH'
+                  | 'DELTA_RESULT_MISMATCH'
+                  | 'INSUFFICIENT_SPACE'
+                  | 'INSTALL_WRITE_FAILED'
+                  | 'BOOT_VERIFY_FAILED'
+                  | 'BOOT_CONFIRM_TIMEOUT'
+                  | 'HEALTH_CHECK_FAILED'
+                  | 'ALREADY_INSTALLED'
+                )
+              | string
+            )
+          | null;
+        /** Format: date-time */
+        updatedAt: string;
+      }[];
+      next?: string;
+    };
+    DeviceFirmware: {
+      deviceId: string;
+      installed: {
+        manifestDigest: string;
+        sequenceNumber: number;
+        components: {
+          /** @enum {string} */
+          id: 'app' | 'metrology' | 'modem';
+          version: string;
+          digest: string;
+        }[];
+        /** @enum {string} */
+        bootedSlot: 'A' | 'B';
+        /** Format: date-time */
+        confirmedAt: string;
+        receiptDigest: string;
+      } | null;
+      active: {
+        executionId: string;
+        deviceId: string;
+        /** @enum {string} */
+        state:
+          | 'QUEUED'
+          | 'NOTIFIED'
+          | 'DOWNLOADING'
+          | 'DOWNLOADED'
+          | 'VERIFIED'
+          | 'INSTALLING'
+          | 'REBOOTING'
+          | 'CONFIRMING'
+          | 'SUCCEEDED'
+          | 'FAILED'
+          | 'REJECTED'
+          | 'ROLLED_BACK'
+          | 'TIMED_OUT'
+          | 'CANCELLED'
+          | 'REMOVED'
+          | 'ALREADY_INSTALLED';
+        attempt: number;
+        failureCode:
+          | (
+              | (
+                  | 'DIRECTIVE_SIGNATURE_INVALID'
+                  | 'DIRECTIVE_EXPIRED'
+                  | 'DIRECTIVE_MALFORMED'
+                  | 'DIRECTIVE_COUNTER_ROLLBACK'
+                  | 'DIRECTIVE_DEVICE_MISMATCH'
+                  | 'FREEZE_SUSPECTED'
+                  | 'MANIFEST_MALFORMED'
+                  | 'MANIFEST_SIGNATURE_INVALID'
+                  | 'MANIFEST_SIGNATURES_INSUFFICIENT'
+                  | 'SIGNING_KEY_REVOKED'
+                  | 'VENDOR_MISMATCH'
+                  | 'CLASS_MISMATCH'
+                  | 'SEQUENCE_ROLLBACK'
+                  | 'MANIFEST_EXPIRED'
+                  | 'FORMAT_UNSUPPORTED'
+                  | 'COMPONENT_UNKNOWN'
+                  | 'MIX_AND_MATCH'
+                  | 'DOWNLOAD_URL_EXPIRED'
+                  | 'DOWNLOAD_SLOW'
+                  | 'DOWNLOAD_EXHAUSTED'
+                  | 'SIZE_EXCEEDED'
+                  | 'DIGEST_MISMATCH'
+                  | 'PRECURSOR_MISMATCH'
+                  | 'DELTA_RESULT_MISMATCH'
+                  | 'INSUFFICIENT_SPACE'
+                  | 'INSTALL_WRITE_FAILED'
+                  | 'BOOT_VERIFY_FAILED'
+                  | 'BOOT_CONFIRM_TIMEOUT'
+                  | 'HEALTH_CHECK_FAILED'
+                  | 'ALREADY_INSTALLED'
+                )
+              | string
+            )
+          | null;
+        /** Format: date-time */
+        updatedAt: string;
+        /**
+         * Format: uuid
+         * @description Deployment id (UUID v4)
+         */
+        deploymentId: string;
+      } | null;
+    };
+    FirmwareCompliance: {
+      classes: {
+        classId: string;
+        latest: {
+          manifestId: string;
+          sequenceNumber: number;
+        } | null;
+        total: number;
+        onLatest: number;
+        updateInProgress: number;
+        newUpdateAvailable: number;
+      }[];
+      /** Format: date-time */
+      asOf: string;
+    };
+    AuditChainVerification: {
+      tenantId: string;
+      /** @description True when every record checked holds and, checked to the end, meets the head */
+      intact: boolean;
+      /** @description The first sequence checked */
+      from: number;
+      /** @description The last sequence that held (from - 1 when none did) */
+      to: number;
+      /** @description Records whose digest and link recomputed, from `from` on */
+      verified: number;
+      /** @description The tenant's chain head as stored (the empty chain: sequence 0) */
+      head: {
+        sequence: number;
+        digest: string;
+      };
+      /** @description Records up to this sequence predate the stored records (published on audit.events.v1 only); the chain is checked from here */
+      anchor: {
+        sequence: number;
+        digest: string;
+      };
+      firstBreak?: {
+        sequence: number;
+        /** @enum {string} */
+        reason:
+          | 'missing-record'
+          | 'malformed-record'
+          | 'misplaced-record'
+          | 'digest-mismatch'
+          | 'link-mismatch'
+          | 'head-mismatch';
+        message: string;
+      };
+      /** @description Set when records remain past `to` (at most 100000 a call) */
+      nextFrom?: number;
+    };
+    CampaignCreate: {
+      name: string;
+      /**
+       * Format: uuid
+       * @description Manifest id (UUID v4)
+       */
+      manifestId: string;
+      target: {
+        query?: {
+          firmwareSequenceBelow?: number;
+          tags?: string[];
+          gatewayIds?: string[];
+          regions?: string[];
+        };
+        deviceIds?: string[];
+        /** @default false */
+        dynamic: boolean;
+      };
+      /**
+       * @default [
+       *       {
+       *         "name": "canary",
+       *         "size": {
+       *           "count": 10
+       *         },
+       *         "successThresholdPercent": 95,
+       *         "minSoakMinutes": 1440
+       *       },
+       *       {
+       *         "name": "1%",
+       *         "size": {
+       *           "percent": 1
+       *         },
+       *         "successThresholdPercent": 95,
+       *         "minSoakMinutes": 1440
+       *       },
+       *       {
+       *         "name": "10%",
+       *         "size": {
+       *           "percent": 10
+       *         },
+       *         "successThresholdPercent": 95,
+       *         "minSoakMinutes": 1440
+       *       },
+       *       {
+       *         "name": "all",
+       *         "size": {
+       *           "percent": 100
+       *         },
+       *         "successThresholdPercent": 95,
+       *         "minSoakMinutes": 1440
+       *       }
+       *     ]
+       */
+      phases: {
+        name: string;
+        size:
+          | {
+              percent: number;
+            }
+          | {
+              count: number;
+            }
+          | {
+              deviceIds: string[];
+            };
+        /** @default 95 */
+        successThresholdPercent: number;
+        /** @default 1440 */
+        minSoakMinutes: number;
+      }[];
+      /**
+       * @default {
+       *       "maxPerMinute": 1000,
+       *       "perGatewayConcurrency": 50
+       *     }
+       */
+      rollout: {
+        /** @default 1000 */
+        maxPerMinute: number;
+        exponential?: {
+          base: number;
+          factor: number;
+          increaseAfter:
+            | {
+                notified: number;
+              }
+            | {
+                succeeded: number;
+              };
+        };
+        /** @default 50 */
+        perGatewayConcurrency: number;
+        perGatewayBytesPerHour?: number;
+      };
+      /**
+       * @default [
+       *       {
+       *         "scope": "phase",
+       *         "failureTypes": [
+       *           "FAILED",
+       *           "REJECTED",
+       *           "ROLLED_BACK",
+       *           "TIMED_OUT"
+       *         ],
+       *         "thresholdPercent": 5,
+       *         "minExecuted": 20
+       *       }
+       *     ]
+       */
+      abort: {
+        /**
+         * @default phase
+         * @enum {string}
+         */
+        scope: 'phase' | 'campaign';
+        /**
+         * @default [
+         *       "FAILED",
+         *       "REJECTED",
+         *       "ROLLED_BACK",
+         *       "TIMED_OUT"
+         *     ]
+         */
+        failureTypes: ('FAILED' | 'REJECTED' | 'ROLLED_BACK' | 'TIMED_OUT')[];
+        thresholdPercent?: number;
+        thresholdCount?: number;
+        /** @default 20 */
+        minExecuted: number;
+      }[];
+      /**
+       * @default {
+       *       "downloadMinutes": 360,
+       *       "installMinutes": 1440
+       *     }
+       */
+      timeouts: {
+        /** @default 360 */
+        downloadMinutes: number;
+        /** @default 1440 */
+        installMinutes: number;
+      };
+      /**
+       * @default {
+       *       "max": 2,
+       *       "backoffMinutes": 60,
+       *       "codes": [
+       *         "DOWNLOAD_*"
+       *       ]
+       *     }
+       */
+      retry: {
+        /** @default 2 */
+        max: number;
+        /** @default 60 */
+        backoffMinutes: number;
+        /**
+         * @default [
+         *       "DOWNLOAD_*"
+         *     ]
+         */
+        codes: string[];
+      };
+      /**
+       * @default soft
+       * @enum {string}
+       */
+      actionType: 'soft' | 'forced' | 'timeforced' | 'downloadonly';
+      /** Format: date-time */
+      forceAt?: string;
+      /** @default [] */
+      maintenanceWindows: {
+        cron: string;
+        durationMinutes: number;
+        timezone: string;
+      }[];
+      /** Format: date-time */
+      startAt?: string;
+      revertOnHalt?: {
+        /**
+         * Format: uuid
+         * @description Manifest id (UUID v4)
+         */
+        manifestId: string;
+      };
+    };
+    CampaignResume: {
+      /** @default false */
+      acknowledgeHalt: boolean;
+    };
+    CampaignCancel: {
+      /**
+       * @default graceful
+       * @enum {string}
+       */
+      mode: 'graceful' | 'force';
+    };
+    Campaign: {
+      /**
+       * Format: uuid
+       * @description Campaign id (UUID v4)
+       */
+      campaignId: string;
+      name: string;
+      /** @enum {string} */
+      state:
+        | 'DRAFT'
+        | 'PENDING_APPROVAL'
+        | 'APPROVED'
+        | 'DENIED'
+        | 'SCHEDULED'
+        | 'RUNNING'
+        | 'PAUSED'
+        | 'HALTED'
+        | 'CANCELLING'
+        | 'CANCELLED'
+        | 'COMPLETED';
+      /**
+       * Format: uuid
+       * @description Manifest id (UUID v4)
+       */
+      manifestId: string;
+      manifestDigest: string;
+      classId: string;
+      sequenceNumber: number;
+      createdBy: string;
+      /** Format: date-time */
+      createdAt: string;
+      submittedBy: string | null;
+      decidedBy: string | null;
+      /** Format: date-time */
+      decidedAt: string | null;
+      phases: {
+        phase: number;
+        name: string;
+        /** @enum {string} */
+        state: 'PENDING' | 'ACTIVE' | 'SOAKING' | 'PASSED' | 'FAILED';
+        targets: number;
+        successThresholdPercent: number;
+        minSoakMinutes: number;
+        counts: {
+          [key: string]: number;
+        };
+        overdue?: {
+          count: number;
+          deviceIds: string[];
+        };
+      }[];
+      counts: {
+        [key: string]: number;
+      };
+      haltReason: {
+        rule: number;
+        phase: number;
+        failed: number;
+        executed: number;
+      } | null;
+      definition: {
+        [key: string]: unknown;
+      };
+    };
+    CampaignDevicePage: {
+      items: {
+        deviceId: string;
+        phase: number;
+        executionId: string;
+        /** @enum {string} */
+        state:
+          | 'QUEUED'
+          | 'NOTIFIED'
+          | 'DOWNLOADING'
+          | 'DOWNLOADED'
+          | 'VERIFIED'
+          | 'INSTALLING'
+          | 'REBOOTING'
+          | 'CONFIRMING'
+          | 'SUCCEEDED'
+          | 'FAILED'
+          | 'REJECTED'
+          | 'ROLLED_BACK'
+          | 'TIMED_OUT'
+          | 'CANCELLED'
+          | 'REMOVED'
+          | 'ALREADY_INSTALLED';
+        attempt: number;
+        failureCode:
+          | (
+              | (
+                  | 'DIRECTIVE_SIGNATURE_INVALID'
+                  | 'DIRECTIVE_EXPIRED'
+                  | 'DIRECTIVE_MALFORMED'
+                  | 'DIRECTIVE_COUNTER_ROLLBACK'
+                  | 'DIRECTIVE_DEVICE_MISMATCH'
+                  | 'FREEZE_SUSPECTED'
+                  | 'MANIFEST_MALFORMED'
+                  | 'MANIFEST_SIGNATURE_INVALID'
+                  | 'MANIFEST_SIGNATURES_INSUFFICIENT'
+                  | 'SIGNING_KEY_REVOKED'
+                  | 'VENDOR_MISMATCH'
+                  | 'CLASS_MISMATCH'
+                  | 'SEQUENCE_ROLLBACK'
+                  | 'MANIFEST_EXPIRED'
+                  | 'FORMAT_UNSUPPORTED'
+                  | 'COMPONENT_UNKNOWN'
+                  | 'MIX_AND_MATCH'
+                  | 'DOWNLOAD_URL_EXPIRED'
+                  | 'DOWNLOAD_SLOW'
+                  | 'DOWNLOAD_EXHAUSTED'
+                  | 'SIZE_EXCEEDED'
+                  | 'DIGEST_MISMATCH'
+                  | 'PRECURSOR_MISMATCH'
+                  | 'DELTA_RESULT_MISMATCH'
+                  | 'INSUFFICIENT_SPACE'
+                  | 'INSTALL_WRITE_FAILED'
+                  | 'BOOT_VERIFY_FAILED'
+                  | 'BOOT_CONFIRM_TIMEOUT'
+                  | 'HEALTH_CHECK_FAILED'
+                  | 'ALREADY_INSTALLED'
+                )
+              | string
+            )
+          | null;
+        /** Format: date-time */
+        admittedAt: string | null;
+        /** Format: date-time */
+        updatedAt: string;
+      }[];
+      next?: string;
+    };
+    CampaignSimulation: {
+      /**
+       * Format: uuid
+       * @description Campaign id (UUID v4)
+       */
+      campaignId: string;
+      classId: string;
+      /** Format: date-time */
+      simulatedAt: string;
+      targets: number;
+      excluded: {
+        notActive: number;
+        executionInProgress: number;
+        atOrAboveSequence: number;
+      };
+      byInstalledManifest: {
+        manifestDigest: string | null;
+        devices: number;
+      }[];
+      compatibility: {
+        compatible: number;
+        refusedWrongPrecursor: number;
+      };
+      phases: {
+        phase: number;
+        name: string;
+        devices: number;
+        notifyMinutes: number;
+        soakMinutes: number;
+      }[];
+      explicitNotTargeted: number;
+      bytes: {
+        perDevice: number;
+        total: number;
+        byGateway: {
+          gatewayId: string | null;
+          devices: number;
+          bytes: number;
+        }[];
+      };
+      duration: {
+        notifyMinutes: number;
+        soakMinutes: number;
+        totalMinutes: number;
+        /** Format: date-time */
+        firstInstallWindowAt: string | null;
+      };
+      assumptions: string[];
+    };
+    OtaCheckInAnswer: {
+      pollAfterSeconds: number;
+      /** Format: date-time */
+      serverTime: string;
+      /** @description The directive (spec §5.2) and its base64url DER ES256 signature over the JCS bytes */
+      directive?: {
+        directive: {
+          [key: string]: unknown;
+        };
+        signature: string;
+      };
+    };
+    /** @description The signed envelope (spec §5.1), exact bytes */
+    OtaSignedManifestEnvelope: {
+      [key: string]: unknown;
+    };
+    OtaDownloadUrlRequest: {
+      /** @enum {string} */
+      component: 'app' | 'metrology' | 'modem';
+      /** @default false */
+      delta: boolean;
+    };
+    OtaDownloadUrlAnswer: {
+      /** Format: uri */
+      url: string;
+      /** Format: date-time */
+      expiresAt: string;
+      sha256: string;
+      size: number;
+    };
+    OtaStatusReport: {
+      /** @enum {string} */
+      state:
+        | 'NOTIFIED'
+        | 'DOWNLOADING'
+        | 'DOWNLOADED'
+        | 'VERIFIED'
+        | 'INSTALLING'
+        | 'REBOOTING'
+        | 'CONFIRMING'
+        | 'FAILED'
+        | 'REJECTED'
+        | 'ROLLED_BACK'
+        | 'ALREADY_INSTALLED';
+      attempt: number;
+      seq: number;
+      progressPercent?: number;
+      failureCode?:
+        | (
+            | 'DIRECTIVE_SIGNATURE_INVALID'
+            | 'DIRECTIVE_EXPIRED'
+            | 'DIRECTIVE_MALFORMED'
+            | 'DIRECTIVE_COUNTER_ROLLBACK'
+            | 'DIRECTIVE_DEVICE_MISMATCH'
+            | 'FREEZE_SUSPECTED'
+            | 'MANIFEST_MALFORMED'
+            | 'MANIFEST_SIGNATURE_INVALID'
+            | 'MANIFEST_SIGNATURES_INSUFFICIENT'
+            | 'SIGNING_KEY_REVOKED'
+            | 'VENDOR_MISMATCH'
+            | 'CLASS_MISMATCH'
+            | 'SEQUENCE_ROLLBACK'
+            | 'MANIFEST_EXPIRED'
+            | 'FORMAT_UNSUPPORTED'
+            | 'COMPONENT_UNKNOWN'
+            | 'MIX_AND_MATCH'
+            | 'DOWNLOAD_URL_EXPIRED'
+            | 'DOWNLOAD_SLOW'
+            | 'DOWNLOAD_EXHAUSTED'
+            | 'SIZE_EXCEEDED'
+            | 'DIGEST_MISMATCH'
+            | 'PRECURSOR_MISMATCH'
+            | 'DELTA_RESULT_MISMATCH'
+            | 'INSUFFICIENT_SPACE'
+            | 'INSTALL_WRITE_FAILED'
+            | 'BOOT_VERIFY_FAILED'
+            | 'BOOT_CONFIRM_TIMEOUT'
+            | 'HEALTH_CHECK_FAILED'
+            | 'ALREADY_INSTALLED'
+          )
+        | string;
+      /** Format: date-time */
+      deferUntil?: string;
+    };
+    OtaStatusAnswer: {
+      /** @enum {string} */
+      state:
+        | 'QUEUED'
+        | 'NOTIFIED'
+        | 'DOWNLOADING'
+        | 'DOWNLOADED'
+        | 'VERIFIED'
+        | 'INSTALLING'
+        | 'REBOOTING'
+        | 'CONFIRMING'
+        | 'SUCCEEDED'
+        | 'FAILED'
+        | 'REJECTED'
+        | 'ROLLED_BACK'
+        | 'TIMED_OUT'
+        | 'CANCELLED'
+        | 'REMOVED'
+        | 'ALREADY_INSTALLED';
+      recorded: boolean;
+    };
+    /** @description The install receipt (spec §6.2) and its base64url DER ES256 signature over the JCS bytes */
+    OtaSignedReceipt: {
+      receipt: {
+        [key: string]: unknown;
+      };
+      signature: string;
+    };
+    OtaReceiptAnswer: {
+      /** @enum {string} */
+      state: 'SUCCEEDED';
+      receiptDigest: string;
+    };
+    /** @description CLIENT_CERTIFICATE_REQUIRED, CERTIFICATE_UNTRUSTED, CERTIFICATE_EXPIRED, CERTIFICATE_REVOKED */
+    OtaCertificateRefusal: {
+      /** @enum {string} */
+      code:
+        | 'CLIENT_CERTIFICATE_REQUIRED'
+        | 'CERTIFICATE_UNTRUSTED'
+        | 'CERTIFICATE_EXPIRED'
+        | 'CERTIFICATE_REVOKED';
+      message: string;
+      details?: {
+        [key: string]: unknown;
+      };
+      /** @description On 500 only: the id under which the error was logged */
+      errorId?: string;
+      /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+      type?: string;
+      /** @description RFC 9457: the HTTP status phrase */
+      title?: string;
+      /** @description RFC 9457: the HTTP status */
+      status?: number;
+      /** @description RFC 9457: as `message` */
+      detail?: string;
+    };
+    /** @description METER_NOT_ACTIVE */
+    OtaMeterNotActiveRefusal: {
+      /** @enum {string} */
+      code: 'METER_NOT_ACTIVE';
+      message: string;
+      details?: {
+        [key: string]: unknown;
+      };
+      /** @description On 500 only: the id under which the error was logged */
+      errorId?: string;
+      /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+      type?: string;
+      /** @description RFC 9457: the HTTP status phrase */
+      title?: string;
+      /** @description RFC 9457: the HTTP status */
+      status?: number;
+      /** @description RFC 9457: as `message` */
+      detail?: string;
+    };
+    /** @description NOT_YET_KNOWN, DISTRIBUTOR_SATURATED */
+    OtaUnavailableRefusal: {
+      /** @enum {string} */
+      code: 'NOT_YET_KNOWN' | 'DISTRIBUTOR_SATURATED';
+      message: string;
+      details?: {
+        [key: string]: unknown;
+      };
+      /** @description On 500 only: the id under which the error was logged */
+      errorId?: string;
+      /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+      type?: string;
+      /** @description RFC 9457: the HTTP status phrase */
+      title?: string;
+      /** @description RFC 9457: the HTTP status */
+      status?: number;
+      /** @description RFC 9457: as `message` */
+      detail?: string;
+    };
+    /** @description INVALID_REQUEST */
+    OtaInvalidQueryRefusal: {
+      /** @enum {string} */
+      code: 'INVALID_REQUEST';
+      message: string;
+      details?: {
+        [key: string]: unknown;
+      };
+      /** @description On 500 only: the id under which the error was logged */
+      errorId?: string;
+      /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+      type?: string;
+      /** @description RFC 9457: the HTTP status phrase */
+      title?: string;
+      /** @description RFC 9457: the HTTP status */
+      status?: number;
+      /** @description RFC 9457: as `message` */
+      detail?: string;
+    };
+    /** @description INVALID_REQUEST, MALFORMED_JSON */
+    OtaInvalidBodyRefusal: {
+      /** @enum {string} */
+      code: 'INVALID_REQUEST' | 'MALFORMED_JSON';
+      message: string;
+      details?: {
+        [key: string]: unknown;
+      };
+      /** @description On 500 only: the id under which the error was logged */
+      errorId?: string;
+      /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+      type?: string;
+      /** @description RFC 9457: the HTTP status phrase */
+      title?: string;
+      /** @description RFC 9457: the HTTP status */
+      status?: number;
+      /** @description RFC 9457: as `message` */
+      detail?: string;
+    };
+    /** @description MALFORMED_JSON */
+    OtaMalformedJsonRefusal: {
+      /** @enum {string} */
+      code: 'MALFORMED_JSON';
+      message: string;
+      details?: {
+        [key: string]: unknown;
+      };
+      /** @description On 500 only: the id under which the error was logged */
+      errorId?: string;
+      /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+      type?: string;
+      /** @description RFC 9457: the HTTP status phrase */
+      title?: string;
+      /** @description RFC 9457: the HTTP status */
+      status?: number;
+      /** @description RFC 9457: as `message` */
+      detail?: string;
+    };
+    /** @description BODY_TOO_LARGE */
+    OtaBodyTooLargeRefusal: {
+      /** @enum {string} */
+      code: 'BODY_TOO_LARGE';
+      message: string;
+      details?: {
+        [key: string]: unknown;
+      };
+      /** @description On 500 only: the id under which the error was logged */
+      errorId?: string;
+      /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+      type?: string;
+      /** @description RFC 9457: the HTTP status phrase */
+      title?: string;
+      /** @description RFC 9457: the HTTP status */
+      status?: number;
+      /** @description RFC 9457: as `message` */
+      detail?: string;
+    };
+    /** @description UNSUPPORTED_MEDIA_TYPE */
+    OtaUnsupportedMediaTypeRefusal: {
+      /** @enum {string} */
+      code: 'UNSUPPORTED_MEDIA_TYPE';
+      message: string;
+      details?: {
+        [key: string]: unknown;
+      };
+      /** @description On 500 only: the id under which the error was logged */
+      errorId?: string;
+      /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+      type?: string;
+      /** @description RFC 9457: the HTTP status phrase */
+      title?: string;
+      /** @description RFC 9457: the HTTP status */
+      status?: number;
+      /** @description RFC 9457: as `message` */
+      detail?: string;
+    };
+    /** @description EXECUTION_NOT_FOUND */
+    OtaExecutionNotFoundRefusal: {
+      /** @enum {string} */
+      code: 'EXECUTION_NOT_FOUND';
+      message: string;
+      details?: {
+        [key: string]: unknown;
+      };
+      /** @description On 500 only: the id under which the error was logged */
+      errorId?: string;
+      /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+      type?: string;
+      /** @description RFC 9457: the HTTP status phrase */
+      title?: string;
+      /** @description RFC 9457: the HTTP status */
+      status?: number;
+      /** @description RFC 9457: as `message` */
+      detail?: string;
+    };
+    /** @description EXECUTION_CLOSED, NOT_ELIGIBLE_FOR_DELTA, COMPONENT_NOT_IN_MANIFEST */
+    OtaDownloadUrlConflictRefusal: {
+      /** @enum {string} */
+      code: 'EXECUTION_CLOSED' | 'NOT_ELIGIBLE_FOR_DELTA' | 'COMPONENT_NOT_IN_MANIFEST';
+      message: string;
+      details?: {
+        [key: string]: unknown;
+      };
+      /** @description On 500 only: the id under which the error was logged */
+      errorId?: string;
+      /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+      type?: string;
+      /** @description RFC 9457: the HTTP status phrase */
+      title?: string;
+      /** @description RFC 9457: the HTTP status */
+      status?: number;
+      /** @description RFC 9457: as `message` */
+      detail?: string;
+    };
+    /** @description DOWNLOAD_URL_RATE_LIMITED */
+    OtaDownloadUrlRateLimitedRefusal: {
+      /** @enum {string} */
+      code: 'DOWNLOAD_URL_RATE_LIMITED';
+      message: string;
+      details?: {
+        [key: string]: unknown;
+      };
+      /** @description On 500 only: the id under which the error was logged */
+      errorId?: string;
+      /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+      type?: string;
+      /** @description RFC 9457: the HTTP status phrase */
+      title?: string;
+      /** @description RFC 9457: the HTTP status */
+      status?: number;
+      /** @description RFC 9457: as `message` */
+      detail?: string;
+    };
+    /** @description EXECUTION_CLOSED, STATUS_CONFLICT, STATUS_TRANSITION_INVALID */
+    OtaStatusConflictRefusal: {
+      /** @enum {string} */
+      code: 'EXECUTION_CLOSED' | 'STATUS_CONFLICT' | 'STATUS_TRANSITION_INVALID';
+      message: string;
+      details?: {
+        [key: string]: unknown;
+      };
+      /** @description On 500 only: the id under which the error was logged */
+      errorId?: string;
+      /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+      type?: string;
+      /** @description RFC 9457: the HTTP status phrase */
+      title?: string;
+      /** @description RFC 9457: the HTTP status */
+      status?: number;
+      /** @description RFC 9457: as `message` */
+      detail?: string;
+    };
+    /** @description STATUS_LIMIT_REACHED */
+    OtaStatusLimitReachedRefusal: {
+      /** @enum {string} */
+      code: 'STATUS_LIMIT_REACHED';
+      message: string;
+      details?: {
+        [key: string]: unknown;
+      };
+      /** @description On 500 only: the id under which the error was logged */
+      errorId?: string;
+      /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+      type?: string;
+      /** @description RFC 9457: the HTTP status phrase */
+      title?: string;
+      /** @description RFC 9457: the HTTP status */
+      status?: number;
+      /** @description RFC 9457: as `message` */
+      detail?: string;
+    };
+    /** @description EXECUTION_CLOSED */
+    OtaExecutionClosedRefusal: {
+      /** @enum {string} */
+      code: 'EXECUTION_CLOSED';
+      message: string;
+      details?: {
+        [key: string]: unknown;
+      };
+      /** @description On 500 only: the id under which the error was logged */
+      errorId?: string;
+      /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+      type?: string;
+      /** @description RFC 9457: the HTTP status phrase */
+      title?: string;
+      /** @description RFC 9457: the HTTP status */
+      status?: number;
+      /** @description RFC 9457: as `message` */
+      detail?: string;
+    };
+    /** @description RECEIPT_MALFORMED, RECEIPT_SIGNATURE_INVALID, RECEIPT_DEVICE_MISMATCH, RECEIPT_EXECUTION_MISMATCH, RECEIPT_NONCE_MISMATCH, RECEIPT_IMAGE_MISMATCH */
+    OtaReceiptRefusal: {
+      /** @enum {string} */
+      code:
+        | 'RECEIPT_MALFORMED'
+        | 'RECEIPT_SIGNATURE_INVALID'
+        | 'RECEIPT_DEVICE_MISMATCH'
+        | 'RECEIPT_EXECUTION_MISMATCH'
+        | 'RECEIPT_NONCE_MISMATCH'
+        | 'RECEIPT_IMAGE_MISMATCH';
+      message: string;
+      details?: {
+        [key: string]: unknown;
+      };
+      /** @description On 500 only: the id under which the error was logged */
+      errorId?: string;
+      /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+      type?: string;
+      /** @description RFC 9457: the HTTP status phrase */
+      title?: string;
+      /** @description RFC 9457: the HTTP status */
+      status?: number;
+      /** @description RFC 9457: as `message` */
+      detail?: string;
+    };
   };
   responses: never;
   parameters: never;
@@ -735,41 +1974,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            tenantId: string;
-            /** @description True when every record checked holds and, checked to the end, meets the head */
-            intact: boolean;
-            /** @description The first sequence checked */
-            from: number;
-            /** @description The last sequence that held (from - 1 when none did) */
-            to: number;
-            /** @description Records whose digest and link recomputed, from `from` on */
-            verified: number;
-            /** @description The tenant's chain head as stored (the empty chain: sequence 0) */
-            head: {
-              sequence: number;
-              digest: string;
-            };
-            /** @description Records up to this sequence predate the stored records (published on audit.events.v1 only); the chain is checked from here */
-            anchor: {
-              sequence: number;
-              digest: string;
-            };
-            firstBreak?: {
-              sequence: number;
-              /** @enum {string} */
-              reason:
-                | 'missing-record'
-                | 'malformed-record'
-                | 'misplaced-record'
-                | 'digest-mismatch'
-                | 'link-mismatch'
-                | 'head-mismatch';
-              message: string;
-            };
-            /** @description Set when records remain past `to` (at most 100000 a call) */
-            nextFrom?: number;
-          };
+          'application/json': components['schemas']['AuditChainVerification'];
         };
       };
       /** @description INVALID_REQUEST: from or to is not a positive integer, or to < from */
@@ -778,24 +1983,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
@@ -804,24 +1992,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description The API key's role may not do this */
@@ -855,11 +2026,7 @@ export interface operations {
     };
     requestBody: {
       content: {
-        'application/json': {
-          vendorId: string;
-          /** @description Largest image of this class, bytes; the distributor default (OTA_MAX_IMAGE_BYTES) if absent */
-          maxImageBytes?: number;
-        };
+        'application/json': components['schemas']['DeviceClassUpsert'];
       };
     };
     responses: {
@@ -869,15 +2036,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            classId: string;
-            vendorId: string;
-            maxImageBytes: number;
-            /** Format: date-time */
-            createdAt: string;
-            /** Format: date-time */
-            updatedAt: string;
-          };
+          'application/json': components['schemas']['DeviceClass'];
         };
       };
       /** @description INVALID_REQUEST: the body or a parameter breaks the contract */
@@ -886,24 +2045,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
@@ -912,24 +2054,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description FORBIDDEN: the API key's role may not do this (admin only) */
@@ -938,24 +2063,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description CLASS_VENDOR_MISMATCH: the class exists with another vendor */
@@ -964,24 +2072,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
@@ -1010,21 +2101,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            classes: {
-              classId: string;
-              latest: {
-                manifestId: string;
-                sequenceNumber: number;
-              } | null;
-              total: number;
-              onLatest: number;
-              updateInProgress: number;
-              newUpdateAvailable: number;
-            }[];
-            /** Format: date-time */
-            asOf: string;
-          };
+          'application/json': components['schemas']['FirmwareCompliance'];
         };
       };
       /** @description INVALID_REQUEST: the body or a parameter breaks the contract */
@@ -1033,24 +2110,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
@@ -1059,24 +2119,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description The API key's role may not do this */
@@ -1114,19 +2157,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            items: {
-              /** @description Hex SHA-256 of the public key (SPKI DER) */
-              keyId: string;
-              publicKeyPem: string;
-              /** @enum {string} */
-              algorithm: 'ES256';
-              /** Format: date-time */
-              registeredAt: string;
-              /** Format: date-time */
-              revokedAt: string | null;
-            }[];
-          };
+          'application/json': components['schemas']['UpdateAuthorityList'];
         };
       };
       /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
@@ -1135,24 +2166,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description The API key's role may not do this */
@@ -1184,10 +2198,7 @@ export interface operations {
     };
     requestBody: {
       content: {
-        'application/json': {
-          /** @description The P-256 public key, PEM (SPKI, "PUBLIC KEY"); a private key is refused and never logged */
-          publicKeyPem: string;
-        };
+        'application/json': components['schemas']['UpdateAuthorityRegistration'];
       };
     };
     responses: {
@@ -1197,17 +2208,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            /** @description Hex SHA-256 of the public key (SPKI DER) */
-            keyId: string;
-            publicKeyPem: string;
-            /** @enum {string} */
-            algorithm: 'ES256';
-            /** Format: date-time */
-            registeredAt: string;
-            /** Format: date-time */
-            revokedAt: string | null;
-          };
+          'application/json': components['schemas']['UpdateAuthority'];
         };
       };
       /** @description OK */
@@ -1216,17 +2217,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            /** @description Hex SHA-256 of the public key (SPKI DER) */
-            keyId: string;
-            publicKeyPem: string;
-            /** @enum {string} */
-            algorithm: 'ES256';
-            /** Format: date-time */
-            registeredAt: string;
-            /** Format: date-time */
-            revokedAt: string | null;
-          };
+          'application/json': components['schemas']['UpdateAuthority'];
         };
       };
       /** @description INVALID_REQUEST: the body or a parameter breaks the contract */
@@ -1235,24 +2226,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
@@ -1261,24 +2235,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description FORBIDDEN: the API key's role may not do this (admin only) */
@@ -1287,24 +2244,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description UPDATE_AUTHORITY_REVOKED: this key was revoked and cannot come back */
@@ -1313,24 +2253,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description PRIVATE_KEY_REFUSED: a private key was sent; KEY_UNREADABLE: not one PEM public key; KEY_TYPE_UNSUPPORTED: not an EC P-256 key */
@@ -1339,24 +2262,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
@@ -1387,17 +2293,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            /** @description Hex SHA-256 of the public key (SPKI DER) */
-            keyId: string;
-            publicKeyPem: string;
-            /** @enum {string} */
-            algorithm: 'ES256';
-            /** Format: date-time */
-            registeredAt: string;
-            /** Format: date-time */
-            revokedAt: string | null;
-          };
+          'application/json': components['schemas']['UpdateAuthority'];
         };
       };
       /** @description INVALID_REQUEST: the body or a parameter breaks the contract */
@@ -1406,24 +2302,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
@@ -1432,24 +2311,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description FORBIDDEN: the API key's role may not do this (admin only) */
@@ -1458,24 +2320,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description UPDATE_AUTHORITY_NOT_FOUND (another tenant's key answers the same) */
@@ -1484,24 +2329,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
@@ -1524,13 +2352,7 @@ export interface operations {
     };
     requestBody: {
       content: {
-        'application/json': {
-          classId: string;
-          /** @enum {string} */
-          component: 'app' | 'metrology' | 'modem';
-          size: number;
-          sha256: string;
-        };
+        'application/json': components['schemas']['FirmwareImageCreate'];
       };
     };
     responses: {
@@ -1540,47 +2362,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            image: {
-              /**
-               * Format: uuid
-               * @description Image id (UUID v4)
-               */
-              imageId: string;
-              classId: string;
-              /** @enum {string} */
-              component: 'app' | 'metrology' | 'modem';
-              sha256: string;
-              size: number;
-              /** @enum {string} */
-              state: 'pending' | 'verifying' | 'verified' | 'refused';
-              /** @description When refused: DIGEST_MISMATCH or SIZE_MISMATCH */
-              refusalCode: string | null;
-              /** Format: date-time */
-              createdAt: string;
-              /** Format: date-time */
-              updatedAt: string;
-              /** Format: date-time */
-              verifiedAt: string | null;
-            };
-            /** @description Null when an image with this digest is verified already: that image is the answer */
-            upload: {
-              /** @description Bytes of every part but the last */
-              partSize: number;
-              /** Format: date-time */
-              expiresAt: string;
-              parts: {
-                partNumber: number;
-                /** @description Exactly this many bytes (the URL signs the length) */
-                size: number;
-                /**
-                 * Format: uri
-                 * @description PUT the part here; the answer’s ETag header goes into complete
-                 */
-                url: string;
-              }[];
-            } | null;
-          };
+          'application/json': components['schemas']['FirmwareImageUpload'];
         };
       };
       /** @description OK */
@@ -1589,47 +2371,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            image: {
-              /**
-               * Format: uuid
-               * @description Image id (UUID v4)
-               */
-              imageId: string;
-              classId: string;
-              /** @enum {string} */
-              component: 'app' | 'metrology' | 'modem';
-              sha256: string;
-              size: number;
-              /** @enum {string} */
-              state: 'pending' | 'verifying' | 'verified' | 'refused';
-              /** @description When refused: DIGEST_MISMATCH or SIZE_MISMATCH */
-              refusalCode: string | null;
-              /** Format: date-time */
-              createdAt: string;
-              /** Format: date-time */
-              updatedAt: string;
-              /** Format: date-time */
-              verifiedAt: string | null;
-            };
-            /** @description Null when an image with this digest is verified already: that image is the answer */
-            upload: {
-              /** @description Bytes of every part but the last */
-              partSize: number;
-              /** Format: date-time */
-              expiresAt: string;
-              parts: {
-                partNumber: number;
-                /** @description Exactly this many bytes (the URL signs the length) */
-                size: number;
-                /**
-                 * Format: uri
-                 * @description PUT the part here; the answer’s ETag header goes into complete
-                 */
-                url: string;
-              }[];
-            } | null;
-          };
+          'application/json': components['schemas']['FirmwareImageUpload'];
         };
       };
       /** @description INVALID_REQUEST: the body or a parameter breaks the contract */
@@ -1638,24 +2380,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
@@ -1664,24 +2389,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description FORBIDDEN: the API key's role may not do this (admin or operator only) */
@@ -1690,24 +2398,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description CLASS_NOT_FOUND: no such device class in this tenant */
@@ -1716,24 +2407,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description SIZE_EXCEEDED: larger than the class's maxImageBytes */
@@ -1742,24 +2416,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description SIZE_MISMATCH: an image with this digest is verified with another size */
@@ -1768,24 +2425,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
@@ -1810,12 +2450,7 @@ export interface operations {
     };
     requestBody: {
       content: {
-        'application/json': {
-          parts: {
-            partNumber: number;
-            etag: string;
-          }[];
-        };
+        'application/json': components['schemas']['FirmwareImageComplete'];
       };
     };
     responses: {
@@ -1825,28 +2460,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            /**
-             * Format: uuid
-             * @description Image id (UUID v4)
-             */
-            imageId: string;
-            classId: string;
-            /** @enum {string} */
-            component: 'app' | 'metrology' | 'modem';
-            sha256: string;
-            size: number;
-            /** @enum {string} */
-            state: 'pending' | 'verifying' | 'verified' | 'refused';
-            /** @description When refused: DIGEST_MISMATCH or SIZE_MISMATCH */
-            refusalCode: string | null;
-            /** Format: date-time */
-            createdAt: string;
-            /** Format: date-time */
-            updatedAt: string;
-            /** Format: date-time */
-            verifiedAt: string | null;
-          };
+          'application/json': components['schemas']['FirmwareImage'];
         };
       };
       /** @description INVALID_REQUEST: the body or a parameter breaks the contract */
@@ -1855,24 +2469,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
@@ -1881,24 +2478,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description FORBIDDEN: the API key's role may not do this (admin or operator only) */
@@ -1907,24 +2487,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description IMAGE_NOT_FOUND (another tenant's image answers the same) */
@@ -1933,24 +2496,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description IMAGE_NOT_PENDING: verified, refused, or being verified by another request */
@@ -1959,24 +2505,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description DIGEST_MISMATCH, SIZE_MISMATCH: the uploaded bytes are not the declared image (refused, deleted); UPLOAD_PARTS_INVALID: S3 refused the part list (retry with the right ETags) */
@@ -1985,24 +2514,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
@@ -2033,28 +2545,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            /**
-             * Format: uuid
-             * @description Image id (UUID v4)
-             */
-            imageId: string;
-            classId: string;
-            /** @enum {string} */
-            component: 'app' | 'metrology' | 'modem';
-            sha256: string;
-            size: number;
-            /** @enum {string} */
-            state: 'pending' | 'verifying' | 'verified' | 'refused';
-            /** @description When refused: DIGEST_MISMATCH or SIZE_MISMATCH */
-            refusalCode: string | null;
-            /** Format: date-time */
-            createdAt: string;
-            /** Format: date-time */
-            updatedAt: string;
-            /** Format: date-time */
-            verifiedAt: string | null;
-          };
+          'application/json': components['schemas']['FirmwareImage'];
         };
       };
       /** @description INVALID_REQUEST: the body or a parameter breaks the contract */
@@ -2063,24 +2554,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
@@ -2089,24 +2563,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description The API key's role may not do this */
@@ -2124,24 +2581,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
@@ -2162,21 +2602,10 @@ export interface operations {
       path?: never;
       cookie?: never;
     };
+    /** @description The exact bytes the offline signer wrote (content-type application/json, at most 64 KiB) */
     requestBody: {
       content: {
-        'application/json': {
-          /** @description The manifest (spec §5.1), signed in its RFC 8785 form */
-          manifest: {
-            [key: string]: unknown;
-          };
-          signatures: {
-            keyId: string;
-            /** @enum {string} */
-            alg: 'ES256';
-            sig: string;
-            signingKeyCert?: string;
-          }[];
-        };
+        'application/json': components['schemas']['FirmwareManifestSubmission'];
       };
     };
     responses: {
@@ -2186,58 +2615,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            /**
-             * Format: uuid
-             * @description Manifest id (UUID v4)
-             */
-            manifestId: string;
-            /** @description SHA-256 of the canonical manifest bytes: what signatures and directives name */
-            manifestDigest: string;
-            /** @description SHA-256 of the exact envelope bytes received and stored */
-            envelopeSha256: string;
-            classId: string;
-            vendorId: string;
-            sequenceNumber: number;
-            components: {
-              /** @enum {string} */
-              id: 'app' | 'metrology' | 'modem';
-              version: string;
-              format: string;
-              digest: {
-                /** @enum {string} */
-                alg: 'sha-256';
-                value: string;
-              };
-              size: number;
-              precursorDigest?: {
-                /** @enum {string} */
-                alg: 'sha-256';
-                value: string;
-              };
-              resultDigest?: {
-                /** @enum {string} */
-                alg: 'sha-256';
-                value: string;
-              };
-              resultSize?: number;
-            }[];
-            /** Format: date-time */
-            issuedAt: string;
-            /**
-             * Format: date-time
-             * @description Null only for a manifest flagged endOfLife
-             */
-            expiresAt: string | null;
-            /** @description Key ids whose signatures verified (roots or delegated keys) */
-            signerKeyIds: string[];
-            /** @enum {string} */
-            state: 'accepted' | 'revoked';
-            /** Format: date-time */
-            acceptedAt: string;
-            /** Format: date-time */
-            revokedAt: string | null;
-          };
+          'application/json': components['schemas']['FirmwareManifest'];
         };
       };
       /** @description OK */
@@ -2246,58 +2624,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            /**
-             * Format: uuid
-             * @description Manifest id (UUID v4)
-             */
-            manifestId: string;
-            /** @description SHA-256 of the canonical manifest bytes: what signatures and directives name */
-            manifestDigest: string;
-            /** @description SHA-256 of the exact envelope bytes received and stored */
-            envelopeSha256: string;
-            classId: string;
-            vendorId: string;
-            sequenceNumber: number;
-            components: {
-              /** @enum {string} */
-              id: 'app' | 'metrology' | 'modem';
-              version: string;
-              format: string;
-              digest: {
-                /** @enum {string} */
-                alg: 'sha-256';
-                value: string;
-              };
-              size: number;
-              precursorDigest?: {
-                /** @enum {string} */
-                alg: 'sha-256';
-                value: string;
-              };
-              resultDigest?: {
-                /** @enum {string} */
-                alg: 'sha-256';
-                value: string;
-              };
-              resultSize?: number;
-            }[];
-            /** Format: date-time */
-            issuedAt: string;
-            /**
-             * Format: date-time
-             * @description Null only for a manifest flagged endOfLife
-             */
-            expiresAt: string | null;
-            /** @description Key ids whose signatures verified (roots or delegated keys) */
-            signerKeyIds: string[];
-            /** @enum {string} */
-            state: 'accepted' | 'revoked';
-            /** Format: date-time */
-            acceptedAt: string;
-            /** Format: date-time */
-            revokedAt: string | null;
-          };
+          'application/json': components['schemas']['FirmwareManifest'];
         };
       };
       /** @description INVALID_REQUEST: the body or a parameter breaks the contract */
@@ -2306,24 +2633,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
@@ -2332,24 +2642,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description FORBIDDEN: the API key's role may not do this (admin or operator only) */
@@ -2358,24 +2651,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description MANIFEST_ALREADY_ACCEPTED: this manifest was accepted in another envelope (other signatures) */
@@ -2384,24 +2660,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description MANIFEST_TOO_LARGE: the body exceeds 64 KiB; nothing was parsed */
@@ -2410,24 +2669,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description UNSUPPORTED_MEDIA_TYPE: the body must be application/json, not encoded */
@@ -2436,24 +2678,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description The manifest is refused (audited ota.manifest-refused), with its code: MANIFEST_MALFORMED, MANIFEST_SIGNATURE_INVALID (no registered unrevoked update authority signed it, or a signature fails), SIGNING_KEY_REVOKED, MANIFEST_SIGNATURES_INSUFFICIENT, FORMAT_UNSUPPORTED, COMPONENT_UNKNOWN, CLASS_MISMATCH (no such class in this tenant), VENDOR_MISMATCH, IMAGE_NOT_VERIFIED, DIGEST_MISMATCH (no verified image of the class and component has the digest), SIZE_MISMATCH, SEQUENCE_ROLLBACK (not above every accepted sequence of a component of the class), MANIFEST_EXPIRED */
@@ -2462,24 +2687,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
@@ -2510,58 +2718,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            /**
-             * Format: uuid
-             * @description Manifest id (UUID v4)
-             */
-            manifestId: string;
-            /** @description SHA-256 of the canonical manifest bytes: what signatures and directives name */
-            manifestDigest: string;
-            /** @description SHA-256 of the exact envelope bytes received and stored */
-            envelopeSha256: string;
-            classId: string;
-            vendorId: string;
-            sequenceNumber: number;
-            components: {
-              /** @enum {string} */
-              id: 'app' | 'metrology' | 'modem';
-              version: string;
-              format: string;
-              digest: {
-                /** @enum {string} */
-                alg: 'sha-256';
-                value: string;
-              };
-              size: number;
-              precursorDigest?: {
-                /** @enum {string} */
-                alg: 'sha-256';
-                value: string;
-              };
-              resultDigest?: {
-                /** @enum {string} */
-                alg: 'sha-256';
-                value: string;
-              };
-              resultSize?: number;
-            }[];
-            /** Format: date-time */
-            issuedAt: string;
-            /**
-             * Format: date-time
-             * @description Null only for a manifest flagged endOfLife
-             */
-            expiresAt: string | null;
-            /** @description Key ids whose signatures verified (roots or delegated keys) */
-            signerKeyIds: string[];
-            /** @enum {string} */
-            state: 'accepted' | 'revoked';
-            /** Format: date-time */
-            acceptedAt: string;
-            /** Format: date-time */
-            revokedAt: string | null;
-          };
+          'application/json': components['schemas']['FirmwareManifest'];
         };
       };
       /** @description INVALID_REQUEST: the body or a parameter breaks the contract */
@@ -2570,24 +2727,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
@@ -2596,24 +2736,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description The API key's role may not do this */
@@ -2631,24 +2754,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
@@ -2679,19 +2785,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            /** @description The manifest (spec §5.1), signed in its RFC 8785 form */
-            manifest: {
-              [key: string]: unknown;
-            };
-            signatures: {
-              keyId: string;
-              /** @enum {string} */
-              alg: 'ES256';
-              sig: string;
-              signingKeyCert?: string;
-            }[];
-          };
+          'application/json': components['schemas']['FirmwareManifestEnvelope'];
         };
       };
       /** @description INVALID_REQUEST: the body or a parameter breaks the contract */
@@ -2700,24 +2794,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
@@ -2726,24 +2803,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description The API key's role may not do this */
@@ -2761,24 +2821,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
@@ -2809,58 +2852,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            /**
-             * Format: uuid
-             * @description Manifest id (UUID v4)
-             */
-            manifestId: string;
-            /** @description SHA-256 of the canonical manifest bytes: what signatures and directives name */
-            manifestDigest: string;
-            /** @description SHA-256 of the exact envelope bytes received and stored */
-            envelopeSha256: string;
-            classId: string;
-            vendorId: string;
-            sequenceNumber: number;
-            components: {
-              /** @enum {string} */
-              id: 'app' | 'metrology' | 'modem';
-              version: string;
-              format: string;
-              digest: {
-                /** @enum {string} */
-                alg: 'sha-256';
-                value: string;
-              };
-              size: number;
-              precursorDigest?: {
-                /** @enum {string} */
-                alg: 'sha-256';
-                value: string;
-              };
-              resultDigest?: {
-                /** @enum {string} */
-                alg: 'sha-256';
-                value: string;
-              };
-              resultSize?: number;
-            }[];
-            /** Format: date-time */
-            issuedAt: string;
-            /**
-             * Format: date-time
-             * @description Null only for a manifest flagged endOfLife
-             */
-            expiresAt: string | null;
-            /** @description Key ids whose signatures verified (roots or delegated keys) */
-            signerKeyIds: string[];
-            /** @enum {string} */
-            state: 'accepted' | 'revoked';
-            /** Format: date-time */
-            acceptedAt: string;
-            /** Format: date-time */
-            revokedAt: string | null;
-          };
+          'application/json': components['schemas']['FirmwareManifest'];
         };
       };
       /** @description INVALID_REQUEST: the body or a parameter breaks the contract */
@@ -2869,24 +2861,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
@@ -2895,24 +2870,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description FORBIDDEN: the API key's role may not do this (admin only) */
@@ -2921,24 +2879,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description MANIFEST_NOT_FOUND (another tenant's manifest answers the same) */
@@ -2947,24 +2888,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
@@ -2987,32 +2911,7 @@ export interface operations {
     };
     requestBody: {
       content: {
-        'application/json': {
-          /**
-           * Format: uuid
-           * @description Manifest id (UUID v4)
-           */
-          manifestId: string;
-          /**
-           * Format: uuid
-           * @description Manifest id (UUID v4)
-           */
-          fallbackManifestId?: string;
-          deviceIds: string[];
-          /**
-           * @default soft
-           * @enum {string}
-           */
-          actionType?: 'soft' | 'forced' | 'timeforced' | 'downloadonly';
-          /** Format: date-time */
-          forceAt?: string;
-          window?: {
-            /** Format: date-time */
-            startsAt: string;
-            /** Format: date-time */
-            endsAt: string;
-          };
-        };
+        'application/json': components['schemas']['FirmwareDeploymentCreate'];
       };
     };
     responses: {
@@ -3022,31 +2921,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            /**
-             * Format: uuid
-             * @description Deployment id (UUID v4)
-             */
-            deploymentId: string;
-            /**
-             * Format: uuid
-             * @description Manifest id (UUID v4)
-             */
-            manifestId: string;
-            manifestDigest: string;
-            classId: string;
-            sequenceNumber: number;
-            /** @enum {string} */
-            actionType: 'soft' | 'forced' | 'timeforced' | 'downloadonly';
-            /** @enum {string} */
-            state: 'RUNNING' | 'COMPLETED' | 'CANCELLED';
-            counts: {
-              [key: string]: number;
-            };
-            /** Format: date-time */
-            createdAt: string;
-            createdBy: string;
-          };
+          'application/json': components['schemas']['FirmwareDeployment'];
         };
       };
       /** @description INVALID_REQUEST: the body or a parameter breaks the contract */
@@ -3055,24 +2930,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
@@ -3081,24 +2939,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description FORBIDDEN: the API key's role may not do this (admin or operator only) */
@@ -3107,24 +2948,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description MANIFEST_NOT_FOUND: no manifest of this tenant has that id */
@@ -3133,24 +2957,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description MANIFEST_REVOKED: the manifest was revoked */
@@ -3159,24 +2966,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description DEVICES_NOT_ELIGIBLE: devices unknown to this tenant, not ACTIVE, or with an unfinished execution (listed in the message) */
@@ -3185,24 +2975,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
@@ -3233,31 +3006,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            /**
-             * Format: uuid
-             * @description Deployment id (UUID v4)
-             */
-            deploymentId: string;
-            /**
-             * Format: uuid
-             * @description Manifest id (UUID v4)
-             */
-            manifestId: string;
-            manifestDigest: string;
-            classId: string;
-            sequenceNumber: number;
-            /** @enum {string} */
-            actionType: 'soft' | 'forced' | 'timeforced' | 'downloadonly';
-            /** @enum {string} */
-            state: 'RUNNING' | 'COMPLETED' | 'CANCELLED';
-            counts: {
-              [key: string]: number;
-            };
-            /** Format: date-time */
-            createdAt: string;
-            createdBy: string;
-          };
+          'application/json': components['schemas']['FirmwareDeployment'];
         };
       };
       /** @description INVALID_REQUEST: the body or a parameter breaks the contract */
@@ -3266,24 +3015,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
@@ -3292,24 +3024,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description The API key's role may not do this */
@@ -3327,24 +3042,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
@@ -3375,71 +3073,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            items: {
-              executionId: string;
-              deviceId: string;
-              /** @enum {string} */
-              state:
-                | 'QUEUED'
-                | 'NOTIFIED'
-                | 'DOWNLOADING'
-                | 'DOWNLOADED'
-                | 'VERIFIED'
-                | 'INSTALLING'
-                | 'REBOOTING'
-                | 'CONFIRMING'
-                | 'SUCCEEDED'
-                | 'FAILED'
-                | 'REJECTED'
-                | 'ROLLED_BACK'
-                | 'TIMED_OUT'
-                | 'CANCELLED'
-                | 'REMOVED'
-                | 'ALREADY_INSTALLED';
-              attempt: number;
-              failureCode:
-                | (
-                    | (
-                        | 'DIRECTIVE_SIGNATURE_INVALID'
-                        | 'DIRECTIVE_EXPIRED'
-                        | 'DIRECTIVE_MALFORMED'
-                        | 'DIRECTIVE_COUNTER_ROLLBACK'
-                        | 'DIRECTIVE_DEVICE_MISMATCH'
-                        | 'FREEZE_SUSPECTED'
-                        | 'MANIFEST_MALFORMED'
-                        | 'MANIFEST_SIGNATURE_INVALID'
-                        | 'MANIFEST_SIGNATURES_INSUFFICIENT'
-                        | 'SIGNING_KEY_REVOKED'
-                        | 'VENDOR_MISMATCH'
-                        | 'CLASS_MISMATCH'
-                        | 'SEQUENCE_ROLLBACK'
-                        | 'MANIFEST_EXPIRED'
-                        | 'FORMAT_UNSUPPORTED'
-                        | 'COMPONENT_UNKNOWN'
-                        | 'MIX_AND_MATCH'
-                        | 'DOWNLOAD_URL_EXPIRED'
-                        | 'DOWNLOAD_SLOW'
-                        | 'DOWNLOAD_EXHAUSTED'
-                        | 'SIZE_EXCEEDED'
-                        | 'DIGEST_MISMATCH'
-                        | 'PRECURSOR_MISMATCH'
-                        | 'DELTA_RESULT_MISMATCH'
-                        | 'INSUFFICIENT_SPACE'
-                        | 'INSTALL_WRITE_FAILED'
-                        | 'BOOT_VERIFY_FAILED'
-                        | 'BOOT_CONFIRM_TIMEOUT'
-                        | 'HEALTH_CHECK_FAILED'
-                        | 'ALREADY_INSTALLED'
-                      )
-                    | string
-                  )
-                | null;
-              /** Format: date-time */
-              updatedAt: string;
-            }[];
-            next?: string;
-          };
+          'application/json': components['schemas']['FirmwareExecutionPage'];
         };
       };
       /** @description INVALID_REQUEST: the body or a parameter breaks the contract */
@@ -3448,24 +3082,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
@@ -3474,24 +3091,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description The API key's role may not do this */
@@ -3509,24 +3109,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
@@ -3557,91 +3140,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            deviceId: string;
-            installed: {
-              manifestDigest: string;
-              sequenceNumber: number;
-              components: {
-                /** @enum {string} */
-                id: 'app' | 'metrology' | 'modem';
-                version: string;
-                digest: string;
-              }[];
-              /** @enum {string} */
-              bootedSlot: 'A' | 'B';
-              /** Format: date-time */
-              confirmedAt: string;
-              receiptDigest: string;
-            } | null;
-            active: {
-              executionId: string;
-              deviceId: string;
-              /** @enum {string} */
-              state:
-                | 'QUEUED'
-                | 'NOTIFIED'
-                | 'DOWNLOADING'
-                | 'DOWNLOADED'
-                | 'VERIFIED'
-                | 'INSTALLING'
-                | 'REBOOTING'
-                | 'CONFIRMING'
-                | 'SUCCEEDED'
-                | 'FAILED'
-                | 'REJECTED'
-                | 'ROLLED_BACK'
-                | 'TIMED_OUT'
-                | 'CANCELLED'
-                | 'REMOVED'
-                | 'ALREADY_INSTALLED';
-              attempt: number;
-              failureCode:
-                | (
-                    | (
-                        | 'DIRECTIVE_SIGNATURE_INVALID'
-                        | 'DIRECTIVE_EXPIRED'
-                        | 'DIRECTIVE_MALFORMED'
-                        | 'DIRECTIVE_COUNTER_ROLLBACK'
-                        | 'DIRECTIVE_DEVICE_MISMATCH'
-                        | 'FREEZE_SUSPECTED'
-                        | 'MANIFEST_MALFORMED'
-                        | 'MANIFEST_SIGNATURE_INVALID'
-                        | 'MANIFEST_SIGNATURES_INSUFFICIENT'
-                        | 'SIGNING_KEY_REVOKED'
-                        | 'VENDOR_MISMATCH'
-                        | 'CLASS_MISMATCH'
-                        | 'SEQUENCE_ROLLBACK'
-                        | 'MANIFEST_EXPIRED'
-                        | 'FORMAT_UNSUPPORTED'
-                        | 'COMPONENT_UNKNOWN'
-                        | 'MIX_AND_MATCH'
-                        | 'DOWNLOAD_URL_EXPIRED'
-                        | 'DOWNLOAD_SLOW'
-                        | 'DOWNLOAD_EXHAUSTED'
-                        | 'SIZE_EXCEEDED'
-                        | 'DIGEST_MISMATCH'
-                        | 'PRECURSOR_MISMATCH'
-                        | 'DELTA_RESULT_MISMATCH'
-                        | 'INSUFFICIENT_SPACE'
-                        | 'INSTALL_WRITE_FAILED'
-                        | 'BOOT_VERIFY_FAILED'
-                        | 'BOOT_CONFIRM_TIMEOUT'
-                        | 'HEALTH_CHECK_FAILED'
-                        | 'ALREADY_INSTALLED'
-                      )
-                    | string
-                  )
-                | null;
-              /** Format: date-time */
-              updatedAt: string;
-              /**
-               * Format: uuid
-               * @description Deployment id (UUID v4)
-               */
-              deploymentId: string;
-            } | null;
-          };
+          'application/json': components['schemas']['DeviceFirmware'];
         };
       };
       /** @description INVALID_REQUEST: the body or a parameter breaks the contract */
@@ -3650,24 +3149,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
@@ -3676,24 +3158,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description The API key's role may not do this */
@@ -3711,24 +3176,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
@@ -3751,192 +3199,7 @@ export interface operations {
     };
     requestBody: {
       content: {
-        'application/json': {
-          name: string;
-          /**
-           * Format: uuid
-           * @description Manifest id (UUID v4)
-           */
-          manifestId: string;
-          target: {
-            query?: {
-              firmwareSequenceBelow?: number;
-              tags?: string[];
-              gatewayIds?: string[];
-              regions?: string[];
-            };
-            deviceIds?: string[];
-            /** @default false */
-            dynamic?: boolean;
-          };
-          /**
-           * @default [
-           *       {
-           *         "name": "canary",
-           *         "size": {
-           *           "count": 10
-           *         },
-           *         "successThresholdPercent": 95,
-           *         "minSoakMinutes": 1440
-           *       },
-           *       {
-           *         "name": "1%",
-           *         "size": {
-           *           "percent": 1
-           *         },
-           *         "successThresholdPercent": 95,
-           *         "minSoakMinutes": 1440
-           *       },
-           *       {
-           *         "name": "10%",
-           *         "size": {
-           *           "percent": 10
-           *         },
-           *         "successThresholdPercent": 95,
-           *         "minSoakMinutes": 1440
-           *       },
-           *       {
-           *         "name": "all",
-           *         "size": {
-           *           "percent": 100
-           *         },
-           *         "successThresholdPercent": 95,
-           *         "minSoakMinutes": 1440
-           *       }
-           *     ]
-           */
-          phases?: {
-            name: string;
-            size:
-              | {
-                  percent: number;
-                }
-              | {
-                  count: number;
-                }
-              | {
-                  deviceIds: string[];
-                };
-            /** @default 95 */
-            successThresholdPercent?: number;
-            /** @default 1440 */
-            minSoakMinutes?: number;
-          }[];
-          /**
-           * @default {
-           *       "maxPerMinute": 1000,
-           *       "perGatewayConcurrency": 50
-           *     }
-           */
-          rollout?: {
-            /** @default 1000 */
-            maxPerMinute?: number;
-            exponential?: {
-              base: number;
-              factor: number;
-              increaseAfter:
-                | {
-                    notified: number;
-                  }
-                | {
-                    succeeded: number;
-                  };
-            };
-            /** @default 50 */
-            perGatewayConcurrency?: number;
-            perGatewayBytesPerHour?: number;
-          };
-          /**
-           * @default [
-           *       {
-           *         "scope": "phase",
-           *         "failureTypes": [
-           *           "FAILED",
-           *           "REJECTED",
-           *           "ROLLED_BACK",
-           *           "TIMED_OUT"
-           *         ],
-           *         "thresholdPercent": 5,
-           *         "minExecuted": 20
-           *       }
-           *     ]
-           */
-          abort?: {
-            /**
-             * @default phase
-             * @enum {string}
-             */
-            scope?: 'phase' | 'campaign';
-            /**
-             * @default [
-             *       "FAILED",
-             *       "REJECTED",
-             *       "ROLLED_BACK",
-             *       "TIMED_OUT"
-             *     ]
-             */
-            failureTypes?: ('FAILED' | 'REJECTED' | 'ROLLED_BACK' | 'TIMED_OUT')[];
-            thresholdPercent?: number;
-            thresholdCount?: number;
-            /** @default 20 */
-            minExecuted?: number;
-          }[];
-          /**
-           * @default {
-           *       "downloadMinutes": 360,
-           *       "installMinutes": 1440
-           *     }
-           */
-          timeouts?: {
-            /** @default 360 */
-            downloadMinutes?: number;
-            /** @default 1440 */
-            installMinutes?: number;
-          };
-          /**
-           * @default {
-           *       "max": 2,
-           *       "backoffMinutes": 60,
-           *       "codes": [
-           *         "DOWNLOAD_*"
-           *       ]
-           *     }
-           */
-          retry?: {
-            /** @default 2 */
-            max?: number;
-            /** @default 60 */
-            backoffMinutes?: number;
-            /**
-             * @default [
-             *       "DOWNLOAD_*"
-             *     ]
-             */
-            codes?: string[];
-          };
-          /**
-           * @default soft
-           * @enum {string}
-           */
-          actionType?: 'soft' | 'forced' | 'timeforced' | 'downloadonly';
-          /** Format: date-time */
-          forceAt?: string;
-          /** @default [] */
-          maintenanceWindows?: {
-            cron: string;
-            durationMinutes: number;
-            timezone: string;
-          }[];
-          /** Format: date-time */
-          startAt?: string;
-          revertOnHalt?: {
-            /**
-             * Format: uuid
-             * @description Manifest id (UUID v4)
-             */
-            manifestId: string;
-          };
-        };
+        'application/json': components['schemas']['CampaignCreate'];
       };
     };
     responses: {
@@ -3946,70 +3209,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            /**
-             * Format: uuid
-             * @description Campaign id (UUID v4)
-             */
-            campaignId: string;
-            name: string;
-            /** @enum {string} */
-            state:
-              | 'DRAFT'
-              | 'PENDING_APPROVAL'
-              | 'APPROVED'
-              | 'DENIED'
-              | 'SCHEDULED'
-              | 'RUNNING'
-              | 'PAUSED'
-              | 'HALTED'
-              | 'CANCELLING'
-              | 'CANCELLED'
-              | 'COMPLETED';
-            /**
-             * Format: uuid
-             * @description Manifest id (UUID v4)
-             */
-            manifestId: string;
-            manifestDigest: string;
-            classId: string;
-            sequenceNumber: number;
-            createdBy: string;
-            /** Format: date-time */
-            createdAt: string;
-            submittedBy: string | null;
-            decidedBy: string | null;
-            /** Format: date-time */
-            decidedAt: string | null;
-            phases: {
-              phase: number;
-              name: string;
-              /** @enum {string} */
-              state: 'PENDING' | 'ACTIVE' | 'SOAKING' | 'PASSED' | 'FAILED';
-              targets: number;
-              successThresholdPercent: number;
-              minSoakMinutes: number;
-              counts: {
-                [key: string]: number;
-              };
-              overdue?: {
-                count: number;
-                deviceIds: string[];
-              };
-            }[];
-            counts: {
-              [key: string]: number;
-            };
-            haltReason: {
-              rule: number;
-              phase: number;
-              failed: number;
-              executed: number;
-            } | null;
-            definition: {
-              [key: string]: unknown;
-            };
-          };
+          'application/json': components['schemas']['Campaign'];
         };
       };
       /** @description INVALID_REQUEST: the body or a parameter breaks the contract */
@@ -4018,24 +3218,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
@@ -4044,24 +3227,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description FORBIDDEN: the API key's role may not do this (admin or operator only) */
@@ -4070,24 +3236,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description MANIFEST_NOT_FOUND: no manifest of this tenant has that id */
@@ -4096,24 +3245,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description MANIFEST_REVOKED: the manifest was revoked */
@@ -4122,24 +3254,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description INVALID_CRON, INVALID_TIMEZONE or INVALID_DURATION: a maintenance window (field named) */
@@ -4148,24 +3263,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
@@ -4196,70 +3294,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            /**
-             * Format: uuid
-             * @description Campaign id (UUID v4)
-             */
-            campaignId: string;
-            name: string;
-            /** @enum {string} */
-            state:
-              | 'DRAFT'
-              | 'PENDING_APPROVAL'
-              | 'APPROVED'
-              | 'DENIED'
-              | 'SCHEDULED'
-              | 'RUNNING'
-              | 'PAUSED'
-              | 'HALTED'
-              | 'CANCELLING'
-              | 'CANCELLED'
-              | 'COMPLETED';
-            /**
-             * Format: uuid
-             * @description Manifest id (UUID v4)
-             */
-            manifestId: string;
-            manifestDigest: string;
-            classId: string;
-            sequenceNumber: number;
-            createdBy: string;
-            /** Format: date-time */
-            createdAt: string;
-            submittedBy: string | null;
-            decidedBy: string | null;
-            /** Format: date-time */
-            decidedAt: string | null;
-            phases: {
-              phase: number;
-              name: string;
-              /** @enum {string} */
-              state: 'PENDING' | 'ACTIVE' | 'SOAKING' | 'PASSED' | 'FAILED';
-              targets: number;
-              successThresholdPercent: number;
-              minSoakMinutes: number;
-              counts: {
-                [key: string]: number;
-              };
-              overdue?: {
-                count: number;
-                deviceIds: string[];
-              };
-            }[];
-            counts: {
-              [key: string]: number;
-            };
-            haltReason: {
-              rule: number;
-              phase: number;
-              failed: number;
-              executed: number;
-            } | null;
-            definition: {
-              [key: string]: unknown;
-            };
-          };
+          'application/json': components['schemas']['Campaign'];
         };
       };
       /** @description INVALID_REQUEST: the body or a parameter breaks the contract */
@@ -4268,24 +3303,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
@@ -4294,24 +3312,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description The API key's role may not do this */
@@ -4329,24 +3330,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
@@ -4377,70 +3361,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            /**
-             * Format: uuid
-             * @description Campaign id (UUID v4)
-             */
-            campaignId: string;
-            name: string;
-            /** @enum {string} */
-            state:
-              | 'DRAFT'
-              | 'PENDING_APPROVAL'
-              | 'APPROVED'
-              | 'DENIED'
-              | 'SCHEDULED'
-              | 'RUNNING'
-              | 'PAUSED'
-              | 'HALTED'
-              | 'CANCELLING'
-              | 'CANCELLED'
-              | 'COMPLETED';
-            /**
-             * Format: uuid
-             * @description Manifest id (UUID v4)
-             */
-            manifestId: string;
-            manifestDigest: string;
-            classId: string;
-            sequenceNumber: number;
-            createdBy: string;
-            /** Format: date-time */
-            createdAt: string;
-            submittedBy: string | null;
-            decidedBy: string | null;
-            /** Format: date-time */
-            decidedAt: string | null;
-            phases: {
-              phase: number;
-              name: string;
-              /** @enum {string} */
-              state: 'PENDING' | 'ACTIVE' | 'SOAKING' | 'PASSED' | 'FAILED';
-              targets: number;
-              successThresholdPercent: number;
-              minSoakMinutes: number;
-              counts: {
-                [key: string]: number;
-              };
-              overdue?: {
-                count: number;
-                deviceIds: string[];
-              };
-            }[];
-            counts: {
-              [key: string]: number;
-            };
-            haltReason: {
-              rule: number;
-              phase: number;
-              failed: number;
-              executed: number;
-            } | null;
-            definition: {
-              [key: string]: unknown;
-            };
-          };
+          'application/json': components['schemas']['Campaign'];
         };
       };
       /** @description INVALID_REQUEST: the body or a parameter breaks the contract */
@@ -4449,24 +3370,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
@@ -4475,24 +3379,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description FORBIDDEN: the API key's role may not do this (admin or operator only) */
@@ -4501,24 +3388,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description CAMPAIGN_NOT_FOUND: no campaign of this tenant has that id */
@@ -4527,24 +3397,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description CAMPAIGN_STATE_CONFLICT: not allowed in the campaign's current state (named) */
@@ -4553,24 +3406,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
@@ -4601,70 +3437,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            /**
-             * Format: uuid
-             * @description Campaign id (UUID v4)
-             */
-            campaignId: string;
-            name: string;
-            /** @enum {string} */
-            state:
-              | 'DRAFT'
-              | 'PENDING_APPROVAL'
-              | 'APPROVED'
-              | 'DENIED'
-              | 'SCHEDULED'
-              | 'RUNNING'
-              | 'PAUSED'
-              | 'HALTED'
-              | 'CANCELLING'
-              | 'CANCELLED'
-              | 'COMPLETED';
-            /**
-             * Format: uuid
-             * @description Manifest id (UUID v4)
-             */
-            manifestId: string;
-            manifestDigest: string;
-            classId: string;
-            sequenceNumber: number;
-            createdBy: string;
-            /** Format: date-time */
-            createdAt: string;
-            submittedBy: string | null;
-            decidedBy: string | null;
-            /** Format: date-time */
-            decidedAt: string | null;
-            phases: {
-              phase: number;
-              name: string;
-              /** @enum {string} */
-              state: 'PENDING' | 'ACTIVE' | 'SOAKING' | 'PASSED' | 'FAILED';
-              targets: number;
-              successThresholdPercent: number;
-              minSoakMinutes: number;
-              counts: {
-                [key: string]: number;
-              };
-              overdue?: {
-                count: number;
-                deviceIds: string[];
-              };
-            }[];
-            counts: {
-              [key: string]: number;
-            };
-            haltReason: {
-              rule: number;
-              phase: number;
-              failed: number;
-              executed: number;
-            } | null;
-            definition: {
-              [key: string]: unknown;
-            };
-          };
+          'application/json': components['schemas']['Campaign'];
         };
       };
       /** @description INVALID_REQUEST: the body or a parameter breaks the contract */
@@ -4673,24 +3446,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
@@ -4699,24 +3455,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description FORBIDDEN: auditors never decide; SAME_ACTOR: the campaign's creator cannot decide it */
@@ -4725,24 +3464,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description CAMPAIGN_NOT_FOUND: no campaign of this tenant has that id */
@@ -4751,24 +3473,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description CAMPAIGN_STATE_CONFLICT: not allowed in the campaign's current state (named) */
@@ -4777,24 +3482,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
@@ -4825,70 +3513,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            /**
-             * Format: uuid
-             * @description Campaign id (UUID v4)
-             */
-            campaignId: string;
-            name: string;
-            /** @enum {string} */
-            state:
-              | 'DRAFT'
-              | 'PENDING_APPROVAL'
-              | 'APPROVED'
-              | 'DENIED'
-              | 'SCHEDULED'
-              | 'RUNNING'
-              | 'PAUSED'
-              | 'HALTED'
-              | 'CANCELLING'
-              | 'CANCELLED'
-              | 'COMPLETED';
-            /**
-             * Format: uuid
-             * @description Manifest id (UUID v4)
-             */
-            manifestId: string;
-            manifestDigest: string;
-            classId: string;
-            sequenceNumber: number;
-            createdBy: string;
-            /** Format: date-time */
-            createdAt: string;
-            submittedBy: string | null;
-            decidedBy: string | null;
-            /** Format: date-time */
-            decidedAt: string | null;
-            phases: {
-              phase: number;
-              name: string;
-              /** @enum {string} */
-              state: 'PENDING' | 'ACTIVE' | 'SOAKING' | 'PASSED' | 'FAILED';
-              targets: number;
-              successThresholdPercent: number;
-              minSoakMinutes: number;
-              counts: {
-                [key: string]: number;
-              };
-              overdue?: {
-                count: number;
-                deviceIds: string[];
-              };
-            }[];
-            counts: {
-              [key: string]: number;
-            };
-            haltReason: {
-              rule: number;
-              phase: number;
-              failed: number;
-              executed: number;
-            } | null;
-            definition: {
-              [key: string]: unknown;
-            };
-          };
+          'application/json': components['schemas']['Campaign'];
         };
       };
       /** @description INVALID_REQUEST: the body or a parameter breaks the contract */
@@ -4897,24 +3522,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
@@ -4923,24 +3531,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description FORBIDDEN: auditors never decide; SAME_ACTOR: the campaign's creator cannot decide it */
@@ -4949,24 +3540,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description CAMPAIGN_NOT_FOUND: no campaign of this tenant has that id */
@@ -4975,24 +3549,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description CAMPAIGN_STATE_CONFLICT: not allowed in the campaign's current state (named) */
@@ -5001,24 +3558,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
@@ -5049,55 +3589,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            /**
-             * Format: uuid
-             * @description Campaign id (UUID v4)
-             */
-            campaignId: string;
-            classId: string;
-            /** Format: date-time */
-            simulatedAt: string;
-            targets: number;
-            excluded: {
-              notActive: number;
-              executionInProgress: number;
-              atOrAboveSequence: number;
-            };
-            byInstalledManifest: {
-              manifestDigest: string | null;
-              devices: number;
-            }[];
-            compatibility: {
-              compatible: number;
-              refusedWrongPrecursor: number;
-            };
-            phases: {
-              phase: number;
-              name: string;
-              devices: number;
-              notifyMinutes: number;
-              soakMinutes: number;
-            }[];
-            explicitNotTargeted: number;
-            bytes: {
-              perDevice: number;
-              total: number;
-              byGateway: {
-                gatewayId: string | null;
-                devices: number;
-                bytes: number;
-              }[];
-            };
-            duration: {
-              notifyMinutes: number;
-              soakMinutes: number;
-              totalMinutes: number;
-              /** Format: date-time */
-              firstInstallWindowAt: string | null;
-            };
-            assumptions: string[];
-          };
+          'application/json': components['schemas']['CampaignSimulation'];
         };
       };
       /** @description INVALID_REQUEST: the body or a parameter breaks the contract */
@@ -5106,24 +3598,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
@@ -5132,24 +3607,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description The API key's role may not do this */
@@ -5167,24 +3625,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description CAMPAIGN_STATE_CONFLICT: not allowed in the campaign's current state (named) */
@@ -5193,24 +3634,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description TARGET_QUERY_UNSUPPORTED: the target query names a filter the distributor cannot apply */
@@ -5219,24 +3643,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
@@ -5267,70 +3674,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            /**
-             * Format: uuid
-             * @description Campaign id (UUID v4)
-             */
-            campaignId: string;
-            name: string;
-            /** @enum {string} */
-            state:
-              | 'DRAFT'
-              | 'PENDING_APPROVAL'
-              | 'APPROVED'
-              | 'DENIED'
-              | 'SCHEDULED'
-              | 'RUNNING'
-              | 'PAUSED'
-              | 'HALTED'
-              | 'CANCELLING'
-              | 'CANCELLED'
-              | 'COMPLETED';
-            /**
-             * Format: uuid
-             * @description Manifest id (UUID v4)
-             */
-            manifestId: string;
-            manifestDigest: string;
-            classId: string;
-            sequenceNumber: number;
-            createdBy: string;
-            /** Format: date-time */
-            createdAt: string;
-            submittedBy: string | null;
-            decidedBy: string | null;
-            /** Format: date-time */
-            decidedAt: string | null;
-            phases: {
-              phase: number;
-              name: string;
-              /** @enum {string} */
-              state: 'PENDING' | 'ACTIVE' | 'SOAKING' | 'PASSED' | 'FAILED';
-              targets: number;
-              successThresholdPercent: number;
-              minSoakMinutes: number;
-              counts: {
-                [key: string]: number;
-              };
-              overdue?: {
-                count: number;
-                deviceIds: string[];
-              };
-            }[];
-            counts: {
-              [key: string]: number;
-            };
-            haltReason: {
-              rule: number;
-              phase: number;
-              failed: number;
-              executed: number;
-            } | null;
-            definition: {
-              [key: string]: unknown;
-            };
-          };
+          'application/json': components['schemas']['Campaign'];
         };
       };
       /** @description INVALID_REQUEST: the body or a parameter breaks the contract */
@@ -5339,24 +3683,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
@@ -5365,24 +3692,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description FORBIDDEN: the API key's role may not do this (admin or operator only) */
@@ -5391,24 +3701,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description CAMPAIGN_NOT_FOUND: no campaign of this tenant has that id */
@@ -5417,24 +3710,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description CAMPAIGN_STATE_CONFLICT: not allowed in the campaign's current state (named) */
@@ -5443,24 +3719,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description TARGET_QUERY_UNSUPPORTED: the target query names a filter the distributor cannot apply */
@@ -5469,24 +3728,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
@@ -5517,70 +3759,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            /**
-             * Format: uuid
-             * @description Campaign id (UUID v4)
-             */
-            campaignId: string;
-            name: string;
-            /** @enum {string} */
-            state:
-              | 'DRAFT'
-              | 'PENDING_APPROVAL'
-              | 'APPROVED'
-              | 'DENIED'
-              | 'SCHEDULED'
-              | 'RUNNING'
-              | 'PAUSED'
-              | 'HALTED'
-              | 'CANCELLING'
-              | 'CANCELLED'
-              | 'COMPLETED';
-            /**
-             * Format: uuid
-             * @description Manifest id (UUID v4)
-             */
-            manifestId: string;
-            manifestDigest: string;
-            classId: string;
-            sequenceNumber: number;
-            createdBy: string;
-            /** Format: date-time */
-            createdAt: string;
-            submittedBy: string | null;
-            decidedBy: string | null;
-            /** Format: date-time */
-            decidedAt: string | null;
-            phases: {
-              phase: number;
-              name: string;
-              /** @enum {string} */
-              state: 'PENDING' | 'ACTIVE' | 'SOAKING' | 'PASSED' | 'FAILED';
-              targets: number;
-              successThresholdPercent: number;
-              minSoakMinutes: number;
-              counts: {
-                [key: string]: number;
-              };
-              overdue?: {
-                count: number;
-                deviceIds: string[];
-              };
-            }[];
-            counts: {
-              [key: string]: number;
-            };
-            haltReason: {
-              rule: number;
-              phase: number;
-              failed: number;
-              executed: number;
-            } | null;
-            definition: {
-              [key: string]: unknown;
-            };
-          };
+          'application/json': components['schemas']['Campaign'];
         };
       };
       /** @description INVALID_REQUEST: the body or a parameter breaks the contract */
@@ -5589,24 +3768,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
@@ -5615,24 +3777,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description FORBIDDEN: the API key's role may not do this (admin or operator only) */
@@ -5641,24 +3786,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description CAMPAIGN_NOT_FOUND: no campaign of this tenant has that id */
@@ -5667,24 +3795,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description CAMPAIGN_STATE_CONFLICT: not allowed in the campaign's current state (named) */
@@ -5693,24 +3804,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
@@ -5735,10 +3829,7 @@ export interface operations {
     };
     requestBody: {
       content: {
-        'application/json': {
-          /** @default false */
-          acknowledgeHalt?: boolean;
-        };
+        'application/json': components['schemas']['CampaignResume'];
       };
     };
     responses: {
@@ -5748,70 +3839,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            /**
-             * Format: uuid
-             * @description Campaign id (UUID v4)
-             */
-            campaignId: string;
-            name: string;
-            /** @enum {string} */
-            state:
-              | 'DRAFT'
-              | 'PENDING_APPROVAL'
-              | 'APPROVED'
-              | 'DENIED'
-              | 'SCHEDULED'
-              | 'RUNNING'
-              | 'PAUSED'
-              | 'HALTED'
-              | 'CANCELLING'
-              | 'CANCELLED'
-              | 'COMPLETED';
-            /**
-             * Format: uuid
-             * @description Manifest id (UUID v4)
-             */
-            manifestId: string;
-            manifestDigest: string;
-            classId: string;
-            sequenceNumber: number;
-            createdBy: string;
-            /** Format: date-time */
-            createdAt: string;
-            submittedBy: string | null;
-            decidedBy: string | null;
-            /** Format: date-time */
-            decidedAt: string | null;
-            phases: {
-              phase: number;
-              name: string;
-              /** @enum {string} */
-              state: 'PENDING' | 'ACTIVE' | 'SOAKING' | 'PASSED' | 'FAILED';
-              targets: number;
-              successThresholdPercent: number;
-              minSoakMinutes: number;
-              counts: {
-                [key: string]: number;
-              };
-              overdue?: {
-                count: number;
-                deviceIds: string[];
-              };
-            }[];
-            counts: {
-              [key: string]: number;
-            };
-            haltReason: {
-              rule: number;
-              phase: number;
-              failed: number;
-              executed: number;
-            } | null;
-            definition: {
-              [key: string]: unknown;
-            };
-          };
+          'application/json': components['schemas']['Campaign'];
         };
       };
       /** @description INVALID_REQUEST: the body or a parameter breaks the contract */
@@ -5820,24 +3848,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
@@ -5846,24 +3857,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description FORBIDDEN: the API key's role may not do this (admin or operator only) */
@@ -5872,24 +3866,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description CAMPAIGN_NOT_FOUND: no campaign of this tenant has that id */
@@ -5898,24 +3875,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description CAMPAIGN_STATE_CONFLICT: not allowed in the campaign's current state (named) */
@@ -5924,24 +3884,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description HALT_NOT_ACKNOWLEDGED: a halted campaign resumes only with acknowledgeHalt: true */
@@ -5950,24 +3893,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
@@ -5992,13 +3918,7 @@ export interface operations {
     };
     requestBody: {
       content: {
-        'application/json': {
-          /**
-           * @default graceful
-           * @enum {string}
-           */
-          mode?: 'graceful' | 'force';
-        };
+        'application/json': components['schemas']['CampaignCancel'];
       };
     };
     responses: {
@@ -6008,70 +3928,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            /**
-             * Format: uuid
-             * @description Campaign id (UUID v4)
-             */
-            campaignId: string;
-            name: string;
-            /** @enum {string} */
-            state:
-              | 'DRAFT'
-              | 'PENDING_APPROVAL'
-              | 'APPROVED'
-              | 'DENIED'
-              | 'SCHEDULED'
-              | 'RUNNING'
-              | 'PAUSED'
-              | 'HALTED'
-              | 'CANCELLING'
-              | 'CANCELLED'
-              | 'COMPLETED';
-            /**
-             * Format: uuid
-             * @description Manifest id (UUID v4)
-             */
-            manifestId: string;
-            manifestDigest: string;
-            classId: string;
-            sequenceNumber: number;
-            createdBy: string;
-            /** Format: date-time */
-            createdAt: string;
-            submittedBy: string | null;
-            decidedBy: string | null;
-            /** Format: date-time */
-            decidedAt: string | null;
-            phases: {
-              phase: number;
-              name: string;
-              /** @enum {string} */
-              state: 'PENDING' | 'ACTIVE' | 'SOAKING' | 'PASSED' | 'FAILED';
-              targets: number;
-              successThresholdPercent: number;
-              minSoakMinutes: number;
-              counts: {
-                [key: string]: number;
-              };
-              overdue?: {
-                count: number;
-                deviceIds: string[];
-              };
-            }[];
-            counts: {
-              [key: string]: number;
-            };
-            haltReason: {
-              rule: number;
-              phase: number;
-              failed: number;
-              executed: number;
-            } | null;
-            definition: {
-              [key: string]: unknown;
-            };
-          };
+          'application/json': components['schemas']['Campaign'];
         };
       };
       /** @description INVALID_REQUEST: the body or a parameter breaks the contract */
@@ -6080,24 +3937,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
@@ -6106,24 +3946,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description FORBIDDEN: the API key's role may not do this (admin or operator only) */
@@ -6132,24 +3955,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description CAMPAIGN_NOT_FOUND: no campaign of this tenant has that id */
@@ -6158,24 +3964,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description CAMPAIGN_STATE_CONFLICT: not allowed in the campaign's current state (named) */
@@ -6184,24 +3973,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
@@ -6232,70 +4004,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            /**
-             * Format: uuid
-             * @description Campaign id (UUID v4)
-             */
-            campaignId: string;
-            name: string;
-            /** @enum {string} */
-            state:
-              | 'DRAFT'
-              | 'PENDING_APPROVAL'
-              | 'APPROVED'
-              | 'DENIED'
-              | 'SCHEDULED'
-              | 'RUNNING'
-              | 'PAUSED'
-              | 'HALTED'
-              | 'CANCELLING'
-              | 'CANCELLED'
-              | 'COMPLETED';
-            /**
-             * Format: uuid
-             * @description Manifest id (UUID v4)
-             */
-            manifestId: string;
-            manifestDigest: string;
-            classId: string;
-            sequenceNumber: number;
-            createdBy: string;
-            /** Format: date-time */
-            createdAt: string;
-            submittedBy: string | null;
-            decidedBy: string | null;
-            /** Format: date-time */
-            decidedAt: string | null;
-            phases: {
-              phase: number;
-              name: string;
-              /** @enum {string} */
-              state: 'PENDING' | 'ACTIVE' | 'SOAKING' | 'PASSED' | 'FAILED';
-              targets: number;
-              successThresholdPercent: number;
-              minSoakMinutes: number;
-              counts: {
-                [key: string]: number;
-              };
-              overdue?: {
-                count: number;
-                deviceIds: string[];
-              };
-            }[];
-            counts: {
-              [key: string]: number;
-            };
-            haltReason: {
-              rule: number;
-              phase: number;
-              failed: number;
-              executed: number;
-            } | null;
-            definition: {
-              [key: string]: unknown;
-            };
-          };
+          'application/json': components['schemas']['Campaign'];
         };
       };
       /** @description INVALID_REQUEST: the body or a parameter breaks the contract */
@@ -6304,24 +4013,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
@@ -6330,24 +4022,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description FORBIDDEN: the API key's role may not do this (admin or operator only) */
@@ -6356,24 +4031,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description CAMPAIGN_NOT_FOUND: no campaign of this tenant has that id */
@@ -6382,24 +4040,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description CAMPAIGN_STATE_CONFLICT: not allowed in the campaign's current state (named) */
@@ -6408,24 +4049,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
@@ -6456,70 +4080,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            /**
-             * Format: uuid
-             * @description Campaign id (UUID v4)
-             */
-            campaignId: string;
-            name: string;
-            /** @enum {string} */
-            state:
-              | 'DRAFT'
-              | 'PENDING_APPROVAL'
-              | 'APPROVED'
-              | 'DENIED'
-              | 'SCHEDULED'
-              | 'RUNNING'
-              | 'PAUSED'
-              | 'HALTED'
-              | 'CANCELLING'
-              | 'CANCELLED'
-              | 'COMPLETED';
-            /**
-             * Format: uuid
-             * @description Manifest id (UUID v4)
-             */
-            manifestId: string;
-            manifestDigest: string;
-            classId: string;
-            sequenceNumber: number;
-            createdBy: string;
-            /** Format: date-time */
-            createdAt: string;
-            submittedBy: string | null;
-            decidedBy: string | null;
-            /** Format: date-time */
-            decidedAt: string | null;
-            phases: {
-              phase: number;
-              name: string;
-              /** @enum {string} */
-              state: 'PENDING' | 'ACTIVE' | 'SOAKING' | 'PASSED' | 'FAILED';
-              targets: number;
-              successThresholdPercent: number;
-              minSoakMinutes: number;
-              counts: {
-                [key: string]: number;
-              };
-              overdue?: {
-                count: number;
-                deviceIds: string[];
-              };
-            }[];
-            counts: {
-              [key: string]: number;
-            };
-            haltReason: {
-              rule: number;
-              phase: number;
-              failed: number;
-              executed: number;
-            } | null;
-            definition: {
-              [key: string]: unknown;
-            };
-          };
+          'application/json': components['schemas']['Campaign'];
         };
       };
       /** @description INVALID_REQUEST: the body or a parameter breaks the contract */
@@ -6528,24 +4089,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
@@ -6554,24 +4098,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description FORBIDDEN: the API key's role may not do this (admin or operator only) */
@@ -6580,24 +4107,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description CAMPAIGN_NOT_FOUND: no campaign of this tenant has that id */
@@ -6606,24 +4116,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description CAMPAIGN_STATE_CONFLICT: not allowed in the campaign's current state (named) */
@@ -6632,24 +4125,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
@@ -6680,74 +4156,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            items: {
-              deviceId: string;
-              phase: number;
-              executionId: string;
-              /** @enum {string} */
-              state:
-                | 'QUEUED'
-                | 'NOTIFIED'
-                | 'DOWNLOADING'
-                | 'DOWNLOADED'
-                | 'VERIFIED'
-                | 'INSTALLING'
-                | 'REBOOTING'
-                | 'CONFIRMING'
-                | 'SUCCEEDED'
-                | 'FAILED'
-                | 'REJECTED'
-                | 'ROLLED_BACK'
-                | 'TIMED_OUT'
-                | 'CANCELLED'
-                | 'REMOVED'
-                | 'ALREADY_INSTALLED';
-              attempt: number;
-              failureCode:
-                | (
-                    | (
-                        | 'DIRECTIVE_SIGNATURE_INVALID'
-                        | 'DIRECTIVE_EXPIRED'
-                        | 'DIRECTIVE_MALFORMED'
-                        | 'DIRECTIVE_COUNTER_ROLLBACK'
-                        | 'DIRECTIVE_DEVICE_MISMATCH'
-                        | 'FREEZE_SUSPECTED'
-                        | 'MANIFEST_MALFORMED'
-                        | 'MANIFEST_SIGNATURE_INVALID'
-                        | 'MANIFEST_SIGNATURES_INSUFFICIENT'
-                        | 'SIGNING_KEY_REVOKED'
-                        | 'VENDOR_MISMATCH'
-                        | 'CLASS_MISMATCH'
-                        | 'SEQUENCE_ROLLBACK'
-                        | 'MANIFEST_EXPIRED'
-                        | 'FORMAT_UNSUPPORTED'
-                        | 'COMPONENT_UNKNOWN'
-                        | 'MIX_AND_MATCH'
-                        | 'DOWNLOAD_URL_EXPIRED'
-                        | 'DOWNLOAD_SLOW'
-                        | 'DOWNLOAD_EXHAUSTED'
-                        | 'SIZE_EXCEEDED'
-                        | 'DIGEST_MISMATCH'
-                        | 'PRECURSOR_MISMATCH'
-                        | 'DELTA_RESULT_MISMATCH'
-                        | 'INSUFFICIENT_SPACE'
-                        | 'INSTALL_WRITE_FAILED'
-                        | 'BOOT_VERIFY_FAILED'
-                        | 'BOOT_CONFIRM_TIMEOUT'
-                        | 'HEALTH_CHECK_FAILED'
-                        | 'ALREADY_INSTALLED'
-                      )
-                    | string
-                  )
-                | null;
-              /** Format: date-time */
-              admittedAt: string | null;
-              /** Format: date-time */
-              updatedAt: string;
-            }[];
-            next?: string;
-          };
+          'application/json': components['schemas']['CampaignDevicePage'];
         };
       };
       /** @description INVALID_REQUEST: the body or a parameter breaks the contract */
@@ -6756,24 +4165,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
@@ -6782,24 +4174,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description The API key's role may not do this */
@@ -6817,24 +4192,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
-            code: string;
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['Error'];
         };
       };
       /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
@@ -6863,18 +4221,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            pollAfterSeconds: number;
-            /** Format: date-time */
-            serverTime: string;
-            /** @description The directive (spec §5.2) and its base64url DER ES256 signature over the JCS bytes */
-            directive?: {
-              directive: {
-                [key: string]: unknown;
-              };
-              signature: string;
-            };
-          };
+          'application/json': components['schemas']['OtaCheckInAnswer'];
         };
       };
       /** @description INVALID_REQUEST */
@@ -6883,24 +4230,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @enum {string} */
-            code: 'INVALID_REQUEST';
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['OtaInvalidQueryRefusal'];
         };
       };
       /** @description CLIENT_CERTIFICATE_REQUIRED, CERTIFICATE_UNTRUSTED, CERTIFICATE_EXPIRED, CERTIFICATE_REVOKED */
@@ -6909,28 +4239,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @enum {string} */
-            code:
-              | 'CLIENT_CERTIFICATE_REQUIRED'
-              | 'CERTIFICATE_UNTRUSTED'
-              | 'CERTIFICATE_EXPIRED'
-              | 'CERTIFICATE_REVOKED';
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['OtaCertificateRefusal'];
         };
       };
       /** @description METER_NOT_ACTIVE */
@@ -6939,24 +4248,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @enum {string} */
-            code: 'METER_NOT_ACTIVE';
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['OtaMeterNotActiveRefusal'];
         };
       };
       /** @description NOT_YET_KNOWN, DISTRIBUTOR_SATURATED */
@@ -6965,24 +4257,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @enum {string} */
-            code: 'NOT_YET_KNOWN' | 'DISTRIBUTOR_SATURATED';
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['OtaUnavailableRefusal'];
         };
       };
     };
@@ -7004,9 +4279,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            [key: string]: unknown;
-          };
+          'application/json': components['schemas']['OtaSignedManifestEnvelope'];
         };
       };
       /** @description CLIENT_CERTIFICATE_REQUIRED, CERTIFICATE_UNTRUSTED, CERTIFICATE_EXPIRED, CERTIFICATE_REVOKED */
@@ -7015,28 +4288,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @enum {string} */
-            code:
-              | 'CLIENT_CERTIFICATE_REQUIRED'
-              | 'CERTIFICATE_UNTRUSTED'
-              | 'CERTIFICATE_EXPIRED'
-              | 'CERTIFICATE_REVOKED';
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['OtaCertificateRefusal'];
         };
       };
       /** @description METER_NOT_ACTIVE */
@@ -7045,24 +4297,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @enum {string} */
-            code: 'METER_NOT_ACTIVE';
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['OtaMeterNotActiveRefusal'];
         };
       };
       /** @description EXECUTION_NOT_FOUND */
@@ -7071,24 +4306,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @enum {string} */
-            code: 'EXECUTION_NOT_FOUND';
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['OtaExecutionNotFoundRefusal'];
         };
       };
       /** @description NOT_YET_KNOWN, DISTRIBUTOR_SATURATED */
@@ -7097,24 +4315,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @enum {string} */
-            code: 'NOT_YET_KNOWN' | 'DISTRIBUTOR_SATURATED';
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['OtaUnavailableRefusal'];
         };
       };
     };
@@ -7130,12 +4331,7 @@ export interface operations {
     };
     requestBody: {
       content: {
-        'application/json': {
-          /** @enum {string} */
-          component: 'app' | 'metrology' | 'modem';
-          /** @default false */
-          delta?: boolean;
-        };
+        'application/json': components['schemas']['OtaDownloadUrlRequest'];
       };
     };
     responses: {
@@ -7145,14 +4341,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            /** Format: uri */
-            url: string;
-            /** Format: date-time */
-            expiresAt: string;
-            sha256: string;
-            size: number;
-          };
+          'application/json': components['schemas']['OtaDownloadUrlAnswer'];
         };
       };
       /** @description INVALID_REQUEST, MALFORMED_JSON */
@@ -7161,24 +4350,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @enum {string} */
-            code: 'INVALID_REQUEST' | 'MALFORMED_JSON';
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['OtaInvalidBodyRefusal'];
         };
       };
       /** @description CLIENT_CERTIFICATE_REQUIRED, CERTIFICATE_UNTRUSTED, CERTIFICATE_EXPIRED, CERTIFICATE_REVOKED */
@@ -7187,28 +4359,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @enum {string} */
-            code:
-              | 'CLIENT_CERTIFICATE_REQUIRED'
-              | 'CERTIFICATE_UNTRUSTED'
-              | 'CERTIFICATE_EXPIRED'
-              | 'CERTIFICATE_REVOKED';
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['OtaCertificateRefusal'];
         };
       };
       /** @description METER_NOT_ACTIVE */
@@ -7217,24 +4368,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @enum {string} */
-            code: 'METER_NOT_ACTIVE';
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['OtaMeterNotActiveRefusal'];
         };
       };
       /** @description EXECUTION_NOT_FOUND */
@@ -7243,24 +4377,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @enum {string} */
-            code: 'EXECUTION_NOT_FOUND';
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['OtaExecutionNotFoundRefusal'];
         };
       };
       /** @description EXECUTION_CLOSED, NOT_ELIGIBLE_FOR_DELTA, COMPONENT_NOT_IN_MANIFEST */
@@ -7269,24 +4386,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @enum {string} */
-            code: 'EXECUTION_CLOSED' | 'NOT_ELIGIBLE_FOR_DELTA' | 'COMPONENT_NOT_IN_MANIFEST';
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['OtaDownloadUrlConflictRefusal'];
         };
       };
       /** @description BODY_TOO_LARGE */
@@ -7295,24 +4395,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @enum {string} */
-            code: 'BODY_TOO_LARGE';
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['OtaBodyTooLargeRefusal'];
         };
       };
       /** @description UNSUPPORTED_MEDIA_TYPE */
@@ -7321,24 +4404,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @enum {string} */
-            code: 'UNSUPPORTED_MEDIA_TYPE';
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['OtaUnsupportedMediaTypeRefusal'];
         };
       };
       /** @description DOWNLOAD_URL_RATE_LIMITED */
@@ -7347,24 +4413,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @enum {string} */
-            code: 'DOWNLOAD_URL_RATE_LIMITED';
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['OtaDownloadUrlRateLimitedRefusal'];
         };
       };
       /** @description NOT_YET_KNOWN, DISTRIBUTOR_SATURATED */
@@ -7373,24 +4422,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @enum {string} */
-            code: 'NOT_YET_KNOWN' | 'DISTRIBUTOR_SATURATED';
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['OtaUnavailableRefusal'];
         };
       };
     };
@@ -7406,60 +4438,7 @@ export interface operations {
     };
     requestBody: {
       content: {
-        'application/json': {
-          /** @enum {string} */
-          state:
-            | 'NOTIFIED'
-            | 'DOWNLOADING'
-            | 'DOWNLOADED'
-            | 'VERIFIED'
-            | 'INSTALLING'
-            | 'REBOOTING'
-            | 'CONFIRMING'
-            | 'FAILED'
-            | 'REJECTED'
-            | 'ROLLED_BACK'
-            | 'ALREADY_INSTALLED';
-          attempt: number;
-          seq: number;
-          progressPercent?: number;
-          failureCode?:
-            | (
-                | 'DIRECTIVE_SIGNATURE_INVALID'
-                | 'DIRECTIVE_EXPIRED'
-                | 'DIRECTIVE_MALFORMED'
-                | 'DIRECTIVE_COUNTER_ROLLBACK'
-                | 'DIRECTIVE_DEVICE_MISMATCH'
-                | 'FREEZE_SUSPECTED'
-                | 'MANIFEST_MALFORMED'
-                | 'MANIFEST_SIGNATURE_INVALID'
-                | 'MANIFEST_SIGNATURES_INSUFFICIENT'
-                | 'SIGNING_KEY_REVOKED'
-                | 'VENDOR_MISMATCH'
-                | 'CLASS_MISMATCH'
-                | 'SEQUENCE_ROLLBACK'
-                | 'MANIFEST_EXPIRED'
-                | 'FORMAT_UNSUPPORTED'
-                | 'COMPONENT_UNKNOWN'
-                | 'MIX_AND_MATCH'
-                | 'DOWNLOAD_URL_EXPIRED'
-                | 'DOWNLOAD_SLOW'
-                | 'DOWNLOAD_EXHAUSTED'
-                | 'SIZE_EXCEEDED'
-                | 'DIGEST_MISMATCH'
-                | 'PRECURSOR_MISMATCH'
-                | 'DELTA_RESULT_MISMATCH'
-                | 'INSUFFICIENT_SPACE'
-                | 'INSTALL_WRITE_FAILED'
-                | 'BOOT_VERIFY_FAILED'
-                | 'BOOT_CONFIRM_TIMEOUT'
-                | 'HEALTH_CHECK_FAILED'
-                | 'ALREADY_INSTALLED'
-              )
-            | string;
-          /** Format: date-time */
-          deferUntil?: string;
-        };
+        'application/json': components['schemas']['OtaStatusReport'];
       };
     };
     responses: {
@@ -7469,27 +4448,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            /** @enum {string} */
-            state:
-              | 'QUEUED'
-              | 'NOTIFIED'
-              | 'DOWNLOADING'
-              | 'DOWNLOADED'
-              | 'VERIFIED'
-              | 'INSTALLING'
-              | 'REBOOTING'
-              | 'CONFIRMING'
-              | 'SUCCEEDED'
-              | 'FAILED'
-              | 'REJECTED'
-              | 'ROLLED_BACK'
-              | 'TIMED_OUT'
-              | 'CANCELLED'
-              | 'REMOVED'
-              | 'ALREADY_INSTALLED';
-            recorded: boolean;
-          };
+          'application/json': components['schemas']['OtaStatusAnswer'];
         };
       };
       /** @description INVALID_REQUEST, MALFORMED_JSON */
@@ -7498,24 +4457,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @enum {string} */
-            code: 'INVALID_REQUEST' | 'MALFORMED_JSON';
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['OtaInvalidBodyRefusal'];
         };
       };
       /** @description CLIENT_CERTIFICATE_REQUIRED, CERTIFICATE_UNTRUSTED, CERTIFICATE_EXPIRED, CERTIFICATE_REVOKED */
@@ -7524,28 +4466,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @enum {string} */
-            code:
-              | 'CLIENT_CERTIFICATE_REQUIRED'
-              | 'CERTIFICATE_UNTRUSTED'
-              | 'CERTIFICATE_EXPIRED'
-              | 'CERTIFICATE_REVOKED';
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['OtaCertificateRefusal'];
         };
       };
       /** @description METER_NOT_ACTIVE */
@@ -7554,24 +4475,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @enum {string} */
-            code: 'METER_NOT_ACTIVE';
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['OtaMeterNotActiveRefusal'];
         };
       };
       /** @description EXECUTION_NOT_FOUND */
@@ -7580,24 +4484,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @enum {string} */
-            code: 'EXECUTION_NOT_FOUND';
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['OtaExecutionNotFoundRefusal'];
         };
       };
       /** @description EXECUTION_CLOSED, STATUS_CONFLICT, STATUS_TRANSITION_INVALID */
@@ -7606,24 +4493,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @enum {string} */
-            code: 'EXECUTION_CLOSED' | 'STATUS_CONFLICT' | 'STATUS_TRANSITION_INVALID';
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['OtaStatusConflictRefusal'];
         };
       };
       /** @description BODY_TOO_LARGE */
@@ -7632,24 +4502,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @enum {string} */
-            code: 'BODY_TOO_LARGE';
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['OtaBodyTooLargeRefusal'];
         };
       };
       /** @description UNSUPPORTED_MEDIA_TYPE */
@@ -7658,24 +4511,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @enum {string} */
-            code: 'UNSUPPORTED_MEDIA_TYPE';
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['OtaUnsupportedMediaTypeRefusal'];
         };
       };
       /** @description STATUS_LIMIT_REACHED */
@@ -7684,24 +4520,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @enum {string} */
-            code: 'STATUS_LIMIT_REACHED';
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['OtaStatusLimitReachedRefusal'];
         };
       };
       /** @description NOT_YET_KNOWN, DISTRIBUTOR_SATURATED */
@@ -7710,24 +4529,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @enum {string} */
-            code: 'NOT_YET_KNOWN' | 'DISTRIBUTOR_SATURATED';
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['OtaUnavailableRefusal'];
         };
       };
     };
@@ -7741,14 +4543,10 @@ export interface operations {
       };
       cookie?: never;
     };
+    /** @description The install receipt (spec §6.2) and its base64url DER ES256 signature over the JCS bytes */
     requestBody: {
       content: {
-        'application/json': {
-          receipt: {
-            [key: string]: unknown;
-          };
-          signature: string;
-        };
+        'application/json': components['schemas']['OtaSignedReceipt'];
       };
     };
     responses: {
@@ -7758,11 +4556,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            /** @enum {string} */
-            state: 'SUCCEEDED';
-            receiptDigest: string;
-          };
+          'application/json': components['schemas']['OtaReceiptAnswer'];
         };
       };
       /** @description MALFORMED_JSON */
@@ -7771,24 +4565,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @enum {string} */
-            code: 'MALFORMED_JSON';
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['OtaMalformedJsonRefusal'];
         };
       };
       /** @description CLIENT_CERTIFICATE_REQUIRED, CERTIFICATE_UNTRUSTED, CERTIFICATE_EXPIRED, CERTIFICATE_REVOKED */
@@ -7797,28 +4574,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @enum {string} */
-            code:
-              | 'CLIENT_CERTIFICATE_REQUIRED'
-              | 'CERTIFICATE_UNTRUSTED'
-              | 'CERTIFICATE_EXPIRED'
-              | 'CERTIFICATE_REVOKED';
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['OtaCertificateRefusal'];
         };
       };
       /** @description METER_NOT_ACTIVE */
@@ -7827,24 +4583,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @enum {string} */
-            code: 'METER_NOT_ACTIVE';
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['OtaMeterNotActiveRefusal'];
         };
       };
       /** @description EXECUTION_NOT_FOUND */
@@ -7853,24 +4592,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @enum {string} */
-            code: 'EXECUTION_NOT_FOUND';
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['OtaExecutionNotFoundRefusal'];
         };
       };
       /** @description EXECUTION_CLOSED */
@@ -7879,24 +4601,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @enum {string} */
-            code: 'EXECUTION_CLOSED';
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['OtaExecutionClosedRefusal'];
         };
       };
       /** @description BODY_TOO_LARGE */
@@ -7905,24 +4610,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @enum {string} */
-            code: 'BODY_TOO_LARGE';
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['OtaBodyTooLargeRefusal'];
         };
       };
       /** @description UNSUPPORTED_MEDIA_TYPE */
@@ -7931,24 +4619,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @enum {string} */
-            code: 'UNSUPPORTED_MEDIA_TYPE';
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['OtaUnsupportedMediaTypeRefusal'];
         };
       };
       /** @description RECEIPT_MALFORMED, RECEIPT_SIGNATURE_INVALID, RECEIPT_DEVICE_MISMATCH, RECEIPT_EXECUTION_MISMATCH, RECEIPT_NONCE_MISMATCH, RECEIPT_IMAGE_MISMATCH */
@@ -7957,30 +4628,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @enum {string} */
-            code:
-              | 'RECEIPT_MALFORMED'
-              | 'RECEIPT_SIGNATURE_INVALID'
-              | 'RECEIPT_DEVICE_MISMATCH'
-              | 'RECEIPT_EXECUTION_MISMATCH'
-              | 'RECEIPT_NONCE_MISMATCH'
-              | 'RECEIPT_IMAGE_MISMATCH';
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['OtaReceiptRefusal'];
         };
       };
       /** @description NOT_YET_KNOWN, DISTRIBUTOR_SATURATED */
@@ -7989,24 +4637,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': {
-            /** @enum {string} */
-            code: 'NOT_YET_KNOWN' | 'DISTRIBUTOR_SATURATED';
-            message: string;
-            details?: {
-              [key: string]: unknown;
-            };
-            /** @description On 500 only: the id under which the error was logged */
-            errorId?: string;
-            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
-            type?: string;
-            /** @description RFC 9457: the HTTP status phrase */
-            title?: string;
-            /** @description RFC 9457: the HTTP status */
-            status?: number;
-            /** @description RFC 9457: as `message` */
-            detail?: string;
-          };
+          'application/problem+json': components['schemas']['OtaUnavailableRefusal'];
         };
       };
     };
