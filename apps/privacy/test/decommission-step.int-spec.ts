@@ -4,6 +4,7 @@ import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ENROLLMENT_DECOMMISSION_CONFIRMATIONS,
@@ -145,10 +146,53 @@ describe("privacy: its step of a meter's decommissioning", () => {
     });
   });
 
-  it("under a tenant's retain policy closes the occupancy and keeps its key", async () => {
-    const { tenantId } = await enrollment.tenant('pvdecret');
+  it('lets a tenant admin set the policy (audited with the reason); other roles read it, another tenant keeps the default', async () => {
+    const { tenantId, adminKey } = await enrollment.tenant('pvdecpol');
     const operator = await enrollment.key(tenantId, 'operator');
-    await h.service.app.get(DecommissionPoliciesRepository).set(tenantId, 'retain', 'test', new Date());
+    const auditor = await enrollment.key(tenantId, 'auditor');
+    const other = await enrollment.tenant('pvdecpol2');
+    const policy = (key: string, json?: unknown) =>
+      h.request<Record<string, unknown>>(json === undefined ? 'GET' : 'PUT', '/v1/decommission-policy', {
+        key,
+        ...(json !== undefined && { json }),
+      });
+
+    expect((await policy(auditor)).body).toEqual({
+      policy: 'erase',
+      isDefault: true,
+      updatedAt: null,
+      updatedBy: null,
+    });
+    const reason = 'DPO-2026-031: billing disputes';
+    expect((await policy(operator, { policy: 'retain', reason })).status).toBe(403);
+    expect((await policy(adminKey, { policy: 'retain' })).status).toBe(400);
+    expect((await policy(adminKey, { policy: 'keep-forever', reason })).status).toBe(400);
+    expect((await policy(adminKey, { policy: 'retain', reason, extra: 1 })).status).toBe(400);
+    expect((await policy(adminKey, { policy: 'retain', reason: 'x'.repeat(201) })).status).toBe(400);
+    const set = await policy(adminKey, { policy: 'retain', reason });
+    expect(set.status).toBe(200);
+    expect(set.body).toMatchObject({ policy: 'retain', isDefault: false, updatedAt: expect.any(String) });
+    expect((await policy(auditor)).body).toMatchObject({ policy: 'retain', isDefault: false });
+    expect((await policy(other.adminKey)).body).toMatchObject({ policy: 'erase', isDefault: true });
+    expect(await h.service.app.get(DecommissionPoliciesRepository).policyOf(tenantId)).toBe('retain');
+
+    const audited = await sql<{ record: { action: string; detail: Record<string, unknown> } }>`select record
+      from audit_records where tenant_id = ${tenantId} and record->>'action' = 'privacy.decommission-policy-set'`.execute(
+      h.db,
+    );
+    expect(audited.rows.map((r) => r.record.detail)).toEqual([
+      { policy: 'retain', previousPolicy: 'erase', reason },
+    ]);
+  });
+
+  it("under a tenant's retain policy closes the occupancy and keeps its key", async () => {
+    const { tenantId, adminKey } = await enrollment.tenant('pvdecret');
+    const operator = await enrollment.key(tenantId, 'operator');
+    const set = await h.request('PUT', '/v1/decommission-policy', {
+      key: adminKey,
+      json: { policy: 'retain', reason: 'kept for billing disputes' },
+    });
+    expect(set.status).toBe(200);
     const meterId = `MTR-DC-${runId}-2`;
     const occupancy = await occupied(tenantId, operator, meterId);
     const { done } = await decommission(tenantId, meterId, new Date());

@@ -38,4 +38,5 @@ export * from './http/ota-campaign-routes';
 export * from './http/ota-device-routes';
 export * from './http/audit-routes';
 export * from './http/privacy-retention-routes';
+export * from './http/privacy-decommission-routes';
 export * from './http/routes';

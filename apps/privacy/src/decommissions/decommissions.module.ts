@@ -2,10 +2,21 @@ import { Module } from '@nestjs/common';
 import { OccupanciesRepository } from '../occupancies/occupancies.repository';
 import { DecommissionOccupancyUseCase } from './decommission-occupancy.use-case';
 import { DecommissionPoliciesRepository } from './decommission-policies.repository';
+import { DecommissionPolicyController } from './decommission-policy.controller';
+import { SetDecommissionPolicyUseCase } from './decommission-policy.use-case';
 
-/** Privacy's step of decommissioning a meter (the erasure use case and saga come from ErasuresModule). */
+/**
+ * Privacy's step of decommissioning a meter (the erasure use case and saga come from ErasuresModule) and
+ * the tenant's policy for it.
+ */
 @Module({
-  providers: [OccupanciesRepository, DecommissionPoliciesRepository, DecommissionOccupancyUseCase],
+  controllers: [DecommissionPolicyController],
+  providers: [
+    OccupanciesRepository,
+    DecommissionPoliciesRepository,
+    DecommissionOccupancyUseCase,
+    SetDecommissionPolicyUseCase,
+  ],
   exports: [DecommissionOccupancyUseCase, DecommissionPoliciesRepository],
 })
 export class DecommissionsModule {}

@@ -1,4 +1,5 @@
 import { AUDIT_ROUTES } from './audit-routes';
+import { PRIVACY_DECOMMISSION_ROUTES } from './privacy-decommission-routes';
 import { PRIVACY_RETENTION_ROUTES } from './privacy-retention-routes';
 import {
   CERTIFICATE_BOOTSTRAP,
@@ -39,4 +40,5 @@ export const ALL_HTTP_ROUTES: readonly HttpRouteContract[] = [
   ...OTA_DEVICE_ROUTES,
   ...AUDIT_ROUTES,
   ...PRIVACY_RETENTION_ROUTES,
+  ...PRIVACY_DECOMMISSION_ROUTES,
 ];
