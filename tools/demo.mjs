@@ -8,12 +8,16 @@
 // sample from Kafka with the keys; the release gate lets each household's readings out at its
 // granularity and no finer (read from raw Kafka); a clean stop.
 // The utility then signs a firmware image offline and deploys it to ten meters, which verify, install,
-// reboot and confirm with signed receipts; one meter handed a tampered image refuses it.
+// reboot and confirm with signed receipts; one meter handed a tampered image refuses it. The next
+// release goes out as a campaign over sixty meters: a named canary, then the rest, approved by a second
+// person, admitted at the rollout rate; the tampered meter fails under the halt rule; compliance before
+// and after.
 // Later capabilities (erasure) continue the story here.
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { mintBatch } from './demo/factory-line.mjs';
+import { firmwareCampaign } from './demo/campaign.mjs';
 import { firmwareUpdate, makeUpdateAuthority } from './demo/firmware.mjs';
 import { say } from './demo/run.mjs';
 import { decryptSample, readingsTopicEnds } from './demo/authorised-consumer.mjs';
@@ -94,6 +98,8 @@ env.TELEMETRY_TLS_PORT ??= String(TELEMETRY_PORT);
 env.BOOTSTRAP_TELEMETRY_URI ??= `https://localhost:${env.TELEMETRY_TLS_PORT}`;
 // The release gate looks for closed windows every 5 s instead of every minute, so the demo need not wait.
 env.PRIVACY_RELEASE_INTERVAL_MS ??= '5000';
+// The campaign ticker admits meters and advances phases every 250 ms instead of every second.
+env.OTA_CAMPAIGN_TICK_MS ??= '250';
 const logDir = join(workspaceRoot, '.local-stack/logs');
 const running = [];
 const stopAll = () => Promise.all(running.map((service) => service.stop()));
@@ -215,7 +221,7 @@ try {
   // Firmware: signed offline, uploaded, deployed to ten meters; one is handed a tampered image.
   const otaPort = DEFAULT_PORTS.deviceListeners['ota-distributor'];
   await waitForTls({ port: otaPort, caPem: serverCaPem, what: "ota-distributor's device listener" });
-  await firmwareUpdate({
+  const firmware = {
     otaUrl: running.find((service) => service.name === 'ota-distributor').url,
     apiKey,
     dir: demoDir,
@@ -223,7 +229,10 @@ try {
     statesDir: join(factory.batch, '..', 'meters'),
     meterIds,
     tampered: 1,
-  });
+  };
+  await firmwareUpdate(firmware);
+  // The next release, as a campaign in phases over a slice of the fleet.
+  await firmwareCampaign({ ...firmware, enrollmentUrl: enrollment.url });
   if (lingerSeconds > 0) {
     say(`the services stay up ${lingerSeconds} s more (DEMO_LINGER_SECONDS)`);
     await new Promise((resolve) => setTimeout(resolve, lingerSeconds * 1000));

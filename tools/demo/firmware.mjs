@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { DemoError, api, runCli, say } from './run.mjs';
 
 const MIB = 1024 * 1024;
-const CLASS_ID = 'em300';
-const VENDOR_ID = 'demo-meters';
+export const CLASS_ID = 'em300';
+export const VENDOR_ID = 'demo-meters';
 
 /** The update authority's key pair, made on the utility's offline signing machine (the demo's dir). */
 export function makeUpdateAuthority(dir) {
@@ -21,7 +21,7 @@ export function makeUpdateAuthority(dir) {
 }
 
 /** Uploads an image through its presigned part URLs and asks the distributor to verify it. */
-async function uploadImage(otaUrl, apiKey, component, bytes) {
+export async function uploadImage(otaUrl, apiKey, component, bytes) {
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const declared = await api(otaUrl, apiKey, 'POST', '/v1/firmware/images', {
     json: { classId: CLASS_ID, component, size: bytes.length, sha256 },
@@ -59,47 +59,8 @@ export async function firmwareUpdate({ otaUrl, apiKey, dir, authority, statesDir
   const app = await uploadImage(otaUrl, apiKey, 'app', image);
   say(`ota-distributor: image verified server-side, sha256 ${app.sha256.slice(0, 16)}…`);
 
-  const now = Date.now();
-  const manifest = {
-    manifestVersion: 1,
-    sequenceNumber: 1,
-    vendorId: VENDOR_ID,
-    classId: CLASS_ID,
-    components: [
-      {
-        id: ['app'],
-        version: '2.0.0',
-        format: 'raw',
-        digest: { alg: 'sha-256', value: app.sha256 },
-        size: app.size,
-      },
-    ],
-    issuedAt: new Date(now).toISOString(),
-    expiresAt: new Date(now + 90 * 86_400_000).toISOString(),
-    description: 'Demo release 2.0.0',
-  };
-  writeFileSync(join(work, 'manifest.json'), JSON.stringify(manifest, null, 2));
-  say('utility (offline): signing the manifest with the update authority (RFC 8785 + ES256)');
-  runCli('firmware-signer', [
-    'sign',
-    '--key',
-    authority.privateKey,
-    '--manifest',
-    join(work, 'manifest.json'),
-    '--out',
-    join(work, 'signed'),
-  ]);
-  const openssl = spawnSync(
-    'openssl',
-    ['dgst', '-sha256', '-verify', authority.publicKey, '-signature', 'manifest.sig', 'manifest.jcs'],
-    { cwd: join(work, 'signed'), encoding: 'utf8' },
-  );
-  say(`openssl dgst -verify of the detached signature: ${(openssl.stdout || openssl.stderr).trim()}`);
-
-  const accepted = await api(otaUrl, apiKey, 'POST', '/v1/firmware/manifests', {
-    body: readFileSync(join(work, 'signed', 'envelope.json')),
-    contentType: 'application/json',
-  });
+  const manifest = releaseManifest({ sequenceNumber: 1, version: '2.0.0', app });
+  const accepted = await signAndSubmit({ otaUrl, apiKey, work, authority, manifest });
   say(`ota-distributor: manifest accepted (sequence ${accepted.sequenceNumber}, ${accepted.manifestId})`);
 
   // meter-sim's fleet is in endpoint-name order: --limit and --ota-tamper-meters take its first meters.
@@ -154,4 +115,52 @@ export async function firmwareUpdate({ otaUrl, apiKey, dir, authority, statesDir
     `registry: ${updated.deviceId} runs ${installed.components.map((c) => `${c.id} ${c.version}`).join(', ')} ` +
       `(sequence ${installed.sequenceNumber}, slot ${installed.bootedSlot}, receipt ${installed.receiptDigest.slice(0, 12)}…)`,
   );
+}
+
+/** A release's manifest: one app component, valid 90 days. */
+export function releaseManifest({ sequenceNumber, version, app }) {
+  const now = Date.now();
+  return {
+    manifestVersion: 1,
+    sequenceNumber,
+    vendorId: VENDOR_ID,
+    classId: CLASS_ID,
+    components: [
+      {
+        id: ['app'],
+        version,
+        format: 'raw',
+        digest: { alg: 'sha-256', value: app.sha256 },
+        size: app.size,
+      },
+    ],
+    issuedAt: new Date(now).toISOString(),
+    expiresAt: new Date(now + 90 * 86_400_000).toISOString(),
+    description: `Demo release ${version}`,
+  };
+}
+
+/** Signs a manifest offline with the update authority (firmware-signer) and submits the envelope. */
+export async function signAndSubmit({ otaUrl, apiKey, work, authority, manifest }) {
+  writeFileSync(join(work, 'manifest.json'), JSON.stringify(manifest, null, 2));
+  say('utility (offline): signing the manifest with the update authority (RFC 8785 + ES256)');
+  runCli('firmware-signer', [
+    'sign',
+    '--key',
+    authority.privateKey,
+    '--manifest',
+    join(work, 'manifest.json'),
+    '--out',
+    join(work, 'signed'),
+  ]);
+  const openssl = spawnSync(
+    'openssl',
+    ['dgst', '-sha256', '-verify', authority.publicKey, '-signature', 'manifest.sig', 'manifest.jcs'],
+    { cwd: join(work, 'signed'), encoding: 'utf8' },
+  );
+  say(`openssl dgst -verify of the detached signature: ${(openssl.stdout || openssl.stderr).trim()}`);
+  return api(otaUrl, apiKey, 'POST', '/v1/firmware/manifests', {
+    body: readFileSync(join(work, 'signed', 'envelope.json')),
+    contentType: 'application/json',
+  });
 }
