@@ -351,6 +351,27 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/decommission-policy': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** What decommissioning does to a meter's last occupancy in this tenant */
+    get: operations['DecommissionPolicyController_get'];
+    /**
+     * Set what decommissioning does to a meter's last occupancy (admin only; audited)
+     * @description Idempotent. Applies to decommissionings privacy handles afterwards; those under way keep the policy they started with. `retain` needs a reason the tenant can stand behind: the audit record keeps it.
+     */
+    put: operations['DecommissionPolicyController_put'];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2415,6 +2436,200 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  DecommissionPolicyController_get: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {string} */
+            policy: 'erase' | 'retain';
+            isDefault: boolean;
+            /** Format: date-time */
+            updatedAt: string | null;
+            updatedBy: string | null;
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
+          };
+        };
+      };
+      /** @description The API key's role may not do this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  DecommissionPolicyController_put: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @enum {string} */
+          policy: 'erase' | 'retain';
+          /** @description Why, as the tenant states it (the DPO decision, a legal basis): kept on the audit chain */
+          reason: string;
+        };
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {string} */
+            policy: 'erase' | 'retain';
+            isDefault: boolean;
+            /** Format: date-time */
+            updatedAt: string | null;
+            updatedBy: string | null;
+          };
+        };
+      };
+      /** @description INVALID_REQUEST: the body breaks the contract */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
+          };
+        };
+      };
+      /** @description FORBIDDEN: the API key's role may not do this (admin only) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
+          };
         };
       };
       /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
