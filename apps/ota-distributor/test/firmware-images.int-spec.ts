@@ -85,6 +85,18 @@ describe('ota-distributor: device classes, update authorities and firmware image
       expect((await put({ vendorId: 'acme-meters', maxImageBytes: 4 * MIB })).body).toMatchObject({
         maxImageBytes: 4 * MIB,
       });
+      // The class's own cap, not the service default (32 MiB), bounds its images.
+      const sha = 'a'.repeat(64);
+      const over = await declare({
+        classId: `${classId}-x`,
+        component: 'app',
+        size: 4 * MIB + 1,
+        sha256: sha,
+      });
+      expect(over.status).toBe(413);
+      expect(over.body).toMatchObject({ code: 'SIZE_EXCEEDED' });
+      const within = await declare({ classId: `${classId}-x`, component: 'app', size: 4 * MIB, sha256: sha });
+      expect(within.status).toBe(201);
       const moved = await put({ vendorId: 'other-vendor' });
       expect(moved.status).toBe(409);
       expect(moved.body).toMatchObject({ code: 'CLASS_VENDOR_MISMATCH' });
@@ -270,6 +282,41 @@ describe('ota-distributor: device classes, update authorities and firmware image
       expect(audit).toMatchObject({ outcome: 'refused', detail: { code: 'DIGEST_MISMATCH' } });
       // Decided: a second complete changes nothing.
       expect((await complete(imageId, parts)).status).toBe(409);
+    });
+
+    it('refuses assembled bytes shorter than declared (422 SIZE_MISMATCH), deleting them, audited', async () => {
+      const bytes = randomBytes(MIB);
+      const declared = await declare({
+        classId,
+        component: 'app',
+        size: bytes.length,
+        sha256: sha256(bytes),
+      });
+      expect(declared.status).toBe(201);
+      const imageId = declared.body.image.imageId;
+      const row = await h.db
+        .selectFrom('images')
+        .select(['staging_key', 'upload_id'])
+        .where('image_id', '=', imageId)
+        .executeTakeFirstOrThrow();
+      // A part the planned URL would refuse (S3 checks its signed length): one signed for fewer bytes
+      // with the service's own credentials, as a store that does not check lengths would take it.
+      const short = bytes.subarray(0, bytes.length - 1);
+      const url = await h.store.presignUploadPart(h.bucket, row.staging_key, row.upload_id, 1, {
+        expiresInSeconds: 60,
+        contentLength: short.length,
+      });
+      const put = await fetch(url, { method: 'PUT', body: short });
+      expect(put.status).toBe(200);
+      const refused = await complete(imageId, [{ partNumber: 1, etag: put.headers.get('etag')! }]);
+      expect(refused.status).toBe(422);
+      expect(refused.body).toMatchObject({ code: 'SIZE_MISMATCH' });
+      expect(await h.store.head(h.bucket, row.staging_key)).toBeUndefined();
+      expect(
+        await h.store.head(h.bucket, imageKeys.verified(tenantId, classId, sha256(bytes))),
+      ).toBeUndefined();
+      const audit = await auditOf('ota.image-refused', imageId);
+      expect(audit).toMatchObject({ outcome: 'refused', detail: { code: 'SIZE_MISMATCH' } });
     });
 
     it('lets S3 refuse a part longer than planned: each URL signs its length', async () => {

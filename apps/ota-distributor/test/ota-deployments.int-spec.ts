@@ -948,6 +948,51 @@ describe('ota-distributor: deployments and the device API on the real stack', ()
       }
     });
 
+    it('revoking a manifest cancels its executions that installed nothing (published, audited, no directive or URL again); an install under way goes on', async () => {
+      const { view } = await accept(manifest([raw('app', imageV2)]));
+      const [idle, installing] = [id('revoke-idle'), id('revoke-installing')];
+      await h.enroll(tenantId, [idle, installing], classId);
+      const deployed = await deploy(view.manifestId, [idle, installing]);
+      expect(deployed.status).toBe(201);
+      const idleMeter = h.meter(tenantId, idle);
+      const idleDevice = h.device(idleMeter);
+      const first = await checkIn(idleDevice);
+      const idleDirective = directiveOf(first.body, idleMeter);
+      const installingMeter = h.meter(tenantId, installing);
+      const installingDirective = directiveOf(
+        (await checkIn(h.device(installingMeter))).body,
+        installingMeter,
+      );
+      expect(
+        (
+          await h
+            .device(installingMeter)
+            .status(installingDirective.executionId, { state: 'INSTALLING', attempt: 1, seq: 1 })
+        ).status,
+      ).toBe(200);
+
+      const revokedNow = await h.request('POST', `/v1/firmware/manifests/${view.manifestId}/revoke`, {
+        key: admin,
+      });
+      expect(revokedNow.status).toBe(200);
+      expect((await executionOf(deployed.body.deploymentId, idle)).state).toBe('CANCELLED');
+      expect((await executionOf(deployed.body.deploymentId, installing)).state).toBe('INSTALLING');
+      const [cancelled] = await statusEvents(idleDirective.executionId, 'CANCELLED');
+      expect(cancelled).toMatchObject({ deviceId: idle, manifestDigest: view.manifestDigest });
+      const audit = await auditOf('ota.manifest-revoked', view.manifestId);
+      expect(audit.detail).toMatchObject({ manifestDigest: view.manifestDigest, executionsCancelled: 1 });
+
+      // The idle meter is told nothing more of it: no directive, no manifest, no URL.
+      const after = await checkIn(idleDevice, { 'if-none-match': first.headers.get('etag')! });
+      expect(after.status).toBe(200);
+      expect(after.body.directive).toBeUndefined();
+      expectRefusal(await idleDevice.manifest(idleDirective.executionId), 'EXECUTION_NOT_FOUND');
+      expectRefusal(
+        await idleDevice.downloadUrl(idleDirective.executionId, { component: 'app' }),
+        'EXECUTION_CLOSED',
+      );
+    });
+
     it('dead-letters a record that fails its schema, and keeps consuming', async () => {
       const dlq = await TopicTap.open(testKafka(), `${ENROLLMENT_DEVICES.name}.dlq`);
       try {

@@ -1,6 +1,10 @@
-import { mkdtempSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { signDirective, verifyReceipt } from '@meterkeep/firmware';
 import { runMeterSim } from '../cli';
@@ -34,7 +38,7 @@ afterEach(async () => {
  * A fleet bootstrapped by the bootstrap stand-in (which pins the directive key and names the OTA
  * stand-in), and a distributor stand-in that gives every meter one execution of one release.
  */
-async function fleetWithADeployment(meters: number) {
+async function fleetWithADeployment(meters: number, payload: Buffer = NEW_APP, imageUrl?: string) {
   const pki = new StandIns();
   const distributor = new DistributorStandIn({
     platformCa: pki.platformCa,
@@ -57,9 +61,9 @@ async function fleetWithADeployment(meters: number) {
   );
   expect(bootstrapped.failed).toEqual([]);
 
-  const signed = release(manifestFor(43, [{ id: 'app', payload: NEW_APP }], { classId: 'em300' }));
+  const signed = release(manifestFor(43, [{ id: 'app', payload }], { classId: 'em300' }));
   // The image server ignores the query: it stands for a presigned URL's signature, which is a secret.
-  const url = `${(await imageServer(NEW_APP)).url}?X-Amz-Signature=5ec7e75ec7e7`;
+  const url = `${imageUrl ?? (await imageServer(payload)).url}?X-Amz-Signature=5ec7e75ec7e7`;
   const directives = new Map<string, ReturnType<typeof directiveFor>>();
   /** Per device: the last state reported, and whether its receipt came. */
   const devices = new Map<string, { state?: string; failureCode?: string; receipt?: boolean }>();
@@ -84,7 +88,7 @@ async function fleetWithADeployment(meters: number) {
     if (request.path.endsWith('/download-url'))
       return {
         status: 200,
-        body: { url, expiresAt: NOW.toISOString(), sha256: sha256(NEW_APP), size: NEW_APP.length },
+        body: { url, expiresAt: NOW.toISOString(), sha256: sha256(payload), size: payload.length },
       };
     if (request.path.endsWith('/status')) {
       const status = JSON.parse(request.body.toString()) as { state: string; failureCode?: string };
@@ -325,4 +329,84 @@ describe('meter-sim fleet update', () => {
       devices: [{ deviceId: 'MTR-000001', outcome: 'ERROR', error: expect.stringMatching(/bootstrap/) }],
     });
   });
+});
+
+describe('meter-sim fleet update, killed', () => {
+  it('sim.resume.range-after-sigkill (real processes): 10 SIGKILLs mid-download, ≤ 1.05 × size fetched, then installed', async () => {
+    // The built CLI, copied so that a rebuild by another test cannot change it under the child.
+    const root = resolve(__dirname, '../../../..');
+    execFileSync(process.execPath, [join(root, 'tools/build.mjs')], { cwd: root, stdio: 'pipe' });
+    mkdirSync(join(root, 'tmp'), { recursive: true });
+    const copy = mkdtempSync(join(root, 'tmp', 'meter-sim-cli-'));
+    closers.push(() => Promise.resolve(rmSync(copy, { recursive: true, force: true })));
+    for (const part of ['dist/apps/meter-sim', 'dist/libs'])
+      cpSync(join(root, part), join(copy, part), { recursive: true });
+    const main = join(copy, 'dist/apps/meter-sim/src/main.js');
+
+    const image = randomBytes(4 * 1024 * 1024);
+    const interruptions = 10;
+    const killEvery = Math.ceil(image.length / (interruptions + 1));
+    let sent = 0;
+    let child: ChildProcess | undefined;
+    const ranges: (string | undefined)[] = [];
+    // Paced in small pieces, so what is sent is what the meter could have received when it dies.
+    const server = createServer((request, response) => {
+      ranges.push(request.headers.range);
+      const start = Number(/^bytes=(\d+)-$/.exec(request.headers.range ?? '')?.[1] ?? 0);
+      const headers: Record<string, string | number> = { 'content-length': image.length - start };
+      if (start > 0) headers['content-range'] = `bytes ${start}-${image.length - 1}/${image.length}`;
+      response.writeHead(start > 0 ? 206 : 200, headers);
+      let at = start;
+      const pump = () => {
+        if (response.destroyed) return;
+        if (at >= image.length) return void response.end();
+        const piece = image.subarray(at, at + 4096);
+        at += piece.length;
+        sent += piece.length;
+        response.write(piece);
+        // Killed mid-write, without warning, once its share of the image went out.
+        if (child && ranges.length <= interruptions && sent >= ranges.length * killEvery) {
+          child.kill('SIGKILL');
+          child = undefined;
+          return;
+        }
+        setTimeout(pump, 4);
+      };
+      pump();
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    closers.push(() => new Promise((done) => server.close(done)));
+    const imageUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/image`;
+    const { stateDir, signed, devices } = await fleetWithADeployment(1, image, imageUrl);
+
+    const args = ['fleet', 'update', '--state', stateDir, '--ota-poll-seconds', '0.01', '--json'];
+    const runChild = (extra: string[]) =>
+      new Promise<{ code: number | null; signal: string | null; out: string }>((done) => {
+        let out = '';
+        const spawned = spawn(process.execPath, [main, ...args, ...extra], {
+          env: { PATH: process.env.PATH },
+          stdio: ['ignore', 'pipe', 'ignore'],
+        });
+        child = spawned;
+        spawned.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+        spawned.on('exit', (code, signal) => done({ code, signal, out }));
+      });
+    for (let i = 1; i <= interruptions; i += 1) {
+      const killed = await runChild(['--max-rounds', '1']);
+      expect(killed.signal, `run ${i}`).toBe('SIGKILL');
+    }
+    const last = await runChild(['--until-idle', '--max-rounds', '5']);
+    expect(last.code).toBe(0);
+    expect(JSON.parse(last.out)).toMatchObject({
+      idle: true,
+      devices: [{ outcome: 'SUCCEEDED', installedManifestDigest: signed.digest }],
+    });
+    expect(devices.get('MTR-000001')).toMatchObject({ receipt: true });
+    // Each restart resumed where the persisted offset said, never from the start.
+    expect(ranges).toHaveLength(interruptions + 1);
+    expect(ranges[0]).toBeUndefined();
+    expect(ranges.slice(1).every((r) => /^bytes=[1-9]\d*-$/.test(r ?? ''))).toBe(true);
+    expect(sent).toBeGreaterThanOrEqual(image.length);
+    expect(sent).toBeLessThanOrEqual(1.05 * image.length);
+  }, 180_000);
 });

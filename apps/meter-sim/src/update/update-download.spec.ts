@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDelta } from '@meterkeep/firmware-delta';
+import { NO_FAULTS } from './update-faults';
 import { PART_FILE } from './update-state';
 import {
   ImageServer,
@@ -196,6 +197,36 @@ describe('update engine: resume (Range) and slow retrieval', () => {
     const resumed = await engine(storage, distributor).runOnce();
     expect(resumed).toMatchObject({ state: 'SUCCEEDED', bytesFetched: NEW_APP.length - 10_000 });
     expect(server.ranges.at(-1)).toBe('bytes=10000-');
+  });
+
+  it('--ota-slow-bps: the meter reads no faster than the link rate (a pause per chunk, the whole image paced)', async () => {
+    const { storage, distributor } = await meter();
+    offer(distributor, 43);
+    const bytesPerSecond = 64 * 1024;
+    const paused: number[] = [];
+    const e = engine(storage, distributor, {
+      faults: { ...NO_FAULTS, slowBytesPerSecond: bytesPerSecond },
+      // Recorded, not slept: the pacing is the sum of the pauses the meter asked for.
+      sleep: (ms) => {
+        paused.push(ms);
+        return Promise.resolve();
+      },
+    });
+    expect(await e.runOnce()).toMatchObject({ state: 'SUCCEEDED', bytesFetched: NEW_APP.length });
+    const pacedMs = paused.reduce((sum, ms) => sum + ms, 0);
+    expect(pacedMs).toBeGreaterThanOrEqual((NEW_APP.length * 1000) / bytesPerSecond - 1);
+    // Without the fault the same download asks for no pause.
+    const unpaced: number[] = [];
+    const plain = await meter();
+    offer(plain.distributor, 43);
+    const sleep = (ms: number) => {
+      unpaced.push(ms);
+      return Promise.resolve();
+    };
+    expect(await engine(plain.storage, plain.distributor, { sleep }).runOnce()).toMatchObject({
+      state: 'SUCCEEDED',
+    });
+    expect(unpaced).toEqual([]);
   });
 
   it('DOWNLOAD_EXHAUSTED after too many interruptions', async () => {

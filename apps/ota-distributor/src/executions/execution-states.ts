@@ -30,14 +30,15 @@ export const isTerminal = (state: OtaExecutionState): boolean => !isActive(state
 
 /** Active states a meter may report ROLLED_BACK from: an install had begun. */
 const INSTALL_BEGUN: ReadonlySet<OtaExecutionState> = new Set(['INSTALLING', 'REBOOTING', 'CONFIRMING']);
-/** Active states ALREADY_INSTALLED may follow: nothing was installed by this execution yet. */
-const BEFORE_INSTALL: ReadonlySet<OtaExecutionState> = new Set([
+/** Active states before any install: ALREADY_INSTALLED may follow them, a manifest's revocation cancels them. */
+export const BEFORE_INSTALL_STATES = [
   'QUEUED',
   'NOTIFIED',
   'DOWNLOADING',
   'DOWNLOADED',
   'VERIFIED',
-]);
+] as const satisfies readonly ActiveExecutionState[];
+const BEFORE_INSTALL: ReadonlySet<OtaExecutionState> = new Set(BEFORE_INSTALL_STATES);
 
 export type TransitionCheck = { ok: true } | { ok: false; reason: string };
 

@@ -4,7 +4,7 @@ import type { OtaComponentId, OtaExecutionState, OtaStatusReport } from '@meterk
 import { DATABASE } from '@meterkeep/db/nest';
 import type { DeploymentRow, DeviceState, Executor, ExecutionRow, StoredDirective } from '../core/database';
 import type { CampaignState } from '../campaigns/domain/state-machines';
-import { ACTIVE_STATES } from './execution-states';
+import { ACTIVE_STATES, BEFORE_INSTALL_STATES } from './execution-states';
 
 /** What a check-in decides on, read in one indexed query: the device and its latest execution. */
 export interface CheckInView {
@@ -166,6 +166,22 @@ export class ExecutionsRepository {
   }
 
   /** The device's unfinished execution, if any, with its deployment. */
+  /**
+   * A revoked manifest's executions that installed nothing yet (spec §6.1 revoke): CANCELLED, so no
+   * meter is directed to it, given it or a URL again; installs under way finish. Row by row, so the
+   * campaign counters' trigger counts each; the version moves every ETag.
+   */
+  async cancelBeforeInstall(trx: Executor, tenantId: string, manifestId: string, now: Date) {
+    const { rows } = await sql<ExecutionRow>`
+      update executions e set state = 'CANCELLED', version = e.version + 1, updated_at = ${now}
+      from deployments d
+      where d.deployment_id = e.deployment_id and e.tenant_id = ${tenantId}
+        and coalesce(e.chosen_manifest_id, d.manifest_id) = ${manifestId}
+        and e.state in (${sql.join([...BEFORE_INSTALL_STATES])})
+      returning e.*`.execute(trx);
+    return rows;
+  }
+
   async findActive(tenantId: string, deviceId: string, executor: Executor = this.db) {
     const row = await executor
       .selectFrom('executions')

@@ -1,3 +1,4 @@
+import { ExecutionsModule } from '../executions/executions.module';
 import { Module } from '@nestjs/common';
 import { DeviceClassesModule } from '../device-classes/device-classes.module';
 import { ImagesModule } from '../images/images.module';
@@ -9,7 +10,7 @@ import { ManifestsRepository } from './manifests.repository';
 import { RevokeManifestUseCase } from './revoke-manifest.use-case';
 
 @Module({
-  imports: [DeviceClassesModule, UpdateAuthoritiesModule, ImagesModule],
+  imports: [DeviceClassesModule, UpdateAuthoritiesModule, ImagesModule, ExecutionsModule],
   controllers: [ManifestsController],
   providers: [ManifestsRepository, ManifestEnvelopes, AcceptManifestUseCase, RevokeManifestUseCase],
   exports: [ManifestsRepository],
