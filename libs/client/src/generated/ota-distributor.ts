@@ -223,7 +223,7 @@ export interface paths {
     put?: never;
     /**
      * Revoke a manifest: it is never offered again (ota.firmware.v1 revoked)
-     * @description Final and idempotent: revoking a revoked manifest answers its first revocation. The only change an accepted manifest admits. Admin only; audited (ota.manifest-revoked).
+     * @description Final and idempotent: revoking a revoked manifest answers its first revocation. The only change an accepted manifest admits. Its executions that have installed nothing yet (QUEUED to VERIFIED) become CANCELLED in the same transaction (on ota.device-status.v2); installs under way finish. Admin only; audited (ota.manifest-revoked, with the count cancelled).
      */
     post: operations['ManifestsController_revoke'];
     delete?: never;

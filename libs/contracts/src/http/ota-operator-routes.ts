@@ -588,7 +588,9 @@ export const OTA_MANIFEST_REVOKE = defineHttpRoute({
   path: '/v1/firmware/manifests/:manifestId/revoke',
   summary: 'Revoke a manifest: it is never offered again (ota.firmware.v1 revoked)',
   description:
-    'Final and idempotent: revoking a revoked manifest answers its first revocation. The only change an accepted manifest admits. Admin only; audited (ota.manifest-revoked).',
+    'Final and idempotent: revoking a revoked manifest answers its first revocation. The only change an accepted manifest admits. ' +
+    'Its executions that have installed nothing yet (QUEUED to VERIFIED) become CANCELLED in the same transaction (on ota.device-status.v2); installs under way finish. ' +
+    'Admin only; audited (ota.manifest-revoked, with the count cancelled).',
   params: { manifestId: firmwareManifestId },
   responses: {
     200: firmwareManifestView,
