@@ -338,6 +338,10 @@ describe('decommissioning one meter, end to end', () => {
 
   it("privacy erased the occupant under the default policy: the readings' key destroyed, the certificate signed and verified", async () => {
     expect(decommission?.state).toBe('RECORDED');
+    expect(await fleet.privacyApi('GET', '/v1/decommission-policy')).toMatchObject({
+      status: 200,
+      body: { policy: 'erase', isDefault: true },
+    });
     const closed = await must<{ to: string | null }>(
       fleet.privacyApi,
       'GET',
