@@ -10,7 +10,7 @@ const workspaceRoot = findWorkspaceRoot();
 
 /** Runs one of our built CLIs (dist/apps/<app>/src/<entry>.js) as the line or an operator would. */
 export async function runBuiltCli(
-  app: 'factory' | 'meter-sim' | 'enrollment',
+  app: 'factory' | 'meter-sim' | 'enrollment' | 'privacy',
   args: string[],
   env: Record<string, string> = {},
   entry = app === 'enrollment' ? 'cli' : 'main',
