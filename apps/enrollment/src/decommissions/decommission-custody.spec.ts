@@ -141,12 +141,12 @@ describe('verifyDecommissionCustody', () => {
     const without = chain.filter((e) => e.action !== 'device.decommission-recorded');
     expect(verifyDecommissionCustody({ record, publicKey, auditRecords: without })).toMatchObject({
       ok: false,
-      failure: 'AUDIT_CHAIN_BROKEN', // the entry's sequence is missing: the records after it do not link
+      failure: 'AUDIT_ENTRY_MISSING',
     });
     // Only the records before it: no entry at all.
     expect(verifyDecommissionCustody({ record, publicKey, auditRecords: chain.slice(0, 2) })).toMatchObject({
       ok: false,
-      failure: 'AUDIT_CHAIN_BROKEN',
+      failure: 'AUDIT_ENTRY_MISSING',
     });
     // An intact chain whose record after the head holds another digest, or is another action.
     for (const appended of [{ digest: `sha256:${'0'.repeat(64)}` }, { action: 'device.claimed' }]) {

@@ -93,7 +93,7 @@ export function verifyDecommissionCustody(input: CustodyInput): CustodyVerdict {
   );
 
   const chain = checkChainSegment(record, input.auditRecords);
-  check('audit-chain', chain.ok, chain.detail, 'AUDIT_CHAIN_BROKEN');
+  check('audit-chain', chain.ok, chain.detail, chain.absent ? 'AUDIT_ENTRY_MISSING' : 'AUDIT_CHAIN_BROKEN');
 
   const entry = findEntry(record, recordDigest, chain.segment);
   check(
@@ -135,7 +135,7 @@ export function verifyDecommissionCustody(input: CustodyInput): CustodyVerdict {
 function checkChainSegment(
   record: ReadableRecord,
   auditRecords: readonly unknown[],
-): { ok: boolean; detail: string; segment: AuditEvent[] } {
+): { ok: boolean; detail: string; segment: AuditEvent[]; absent?: boolean } {
   const before: ChainHead = record.audit.chainHeadBefore;
   const events: AuditEvent[] = [];
   for (const raw of auditRecords) {
@@ -156,7 +156,15 @@ function checkChainSegment(
     };
   const after = events.filter((e) => e.sequence > before.sequence).sort((a, b) => a.sequence - b.sequence);
   if (after.length === 0)
-    return { ok: false, detail: `no record after sequence ${before.sequence}`, segment: [] };
+    return { ok: false, detail: `no record after sequence ${before.sequence}`, segment: [], absent: true };
+  // The entry's own sequence not there at all: nothing to link, the entry is missing.
+  if (after[0]!.sequence !== before.sequence + 1)
+    return {
+      ok: false,
+      detail: `record ${before.sequence + 1} is not among those given`,
+      segment: [],
+      absent: true,
+    };
   const gap = after.findIndex((e, i) => e.sequence !== before.sequence + 1 + i);
   const run = gap === -1 ? after : after.slice(0, gap);
   const broken = firstBrokenLink(run, before);
@@ -166,8 +174,6 @@ function checkChainSegment(
       detail: `record ${run[broken]!.sequence} does not name the digest of the record before it`,
       segment: [],
     };
-  if (run.length === 0)
-    return { ok: false, detail: `record ${before.sequence + 1} is not among those given`, segment: [] };
   return {
     ok: true,
     detail: `sequences ${run[0]!.sequence}–${run[run.length - 1]!.sequence} link to ${before.sequence}`,
