@@ -373,5 +373,29 @@ describe('decommissioning one meter, end to end', () => {
     expect(report.ok).toBe(true);
     expect(report.checks.length).toBeGreaterThan(0);
     expect(report.checks.every((check) => check.ok)).toBe(true);
+
+    // The chain of custody, as an auditor checks it: the real record against enrollment's stored audit
+    // chain and this erasure certificate.
+    const recordFile = join(logs, 'decommission.json');
+    const recordKeyFile = join(logs, 'decommission-key.pub.pem');
+    writeFileSync(recordFile, JSON.stringify(decommission));
+    writeFileSync(recordKeyFile, recordKey.publicKey.export({ type: 'spki', format: 'pem' }));
+    const custody = await runBuiltCli(
+      'enrollment',
+      [
+        'verify-decommission',
+        '--record',
+        recordFile,
+        '--public-key',
+        recordKeyFile,
+        '--erasure-certificate',
+        certificateFile,
+        '--erasure-public-key',
+        publicKeyFile,
+      ],
+      serviceStackEnv('enrollment'),
+    );
+    expect(custody).toMatch(/^VERIFIED decommission /m);
+    expect(custody).not.toMatch(/FAILED/);
   }, 120_000);
 });
