@@ -56,14 +56,20 @@ export const otaCampaignV2Event = eventEnvelope
         rolledBack: count,
       })
       .optional(),
-    /** Why a campaign halted: the abort rule (its index in the campaign) and the counts it crossed on. */
+    /**
+     * Why a campaign halted: the abort rule (its index in the campaign) and the counts it crossed on,
+     * or its manifest's revocation (code MANIFEST_REVOKED).
+     */
     reason: z
-      .object({
-        rule: z.number().int().nonnegative().max(63),
-        scope: z.enum(['phase', 'campaign']),
-        failed: count,
-        executed: count,
-      })
+      .union([
+        z.object({
+          rule: z.number().int().nonnegative().max(63),
+          scope: z.enum(['phase', 'campaign']),
+          failed: count,
+          executed: count,
+        }),
+        z.object({ code: z.literal('MANIFEST_REVOKED'), manifestId: z.string().min(1).max(64) }),
+      ])
       .optional(),
     /** The operator API key that acted; absent for the distributor's own transitions. */
     actor: z.string().min(1).max(128).optional(),

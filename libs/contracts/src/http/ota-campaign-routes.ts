@@ -222,13 +222,24 @@ export const campaignView = z.object({
   ),
   /** All phases' executions by state. */
   counts,
+  /**
+   * Why it halted: an abort rule crossed (its index, the phase, the counts it crossed on), or its
+   * manifest was revoked (code MANIFEST_REVOKED; such a campaign never resumes).
+   */
   haltReason: z
-    .object({
-      rule: z.number().int(),
-      phase: z.number().int(),
-      failed: z.number().int(),
-      executed: z.number().int(),
-    })
+    .union([
+      z.object({
+        rule: z.number().int(),
+        phase: z.number().int(),
+        failed: z.number().int(),
+        executed: z.number().int(),
+      }),
+      z.object({
+        code: z.literal('MANIFEST_REVOKED'),
+        manifestId: z.string(),
+        revokedAt: z.string(),
+      }),
+    ])
     .nullable(),
   /** The request as the distributor holds it, defaults filled in. */
   definition: z.record(z.string(), z.unknown()),
@@ -468,7 +479,8 @@ export const OTA_CAMPAIGN_RESUME = defineHttpRoute(
     verb: 'resume',
     summary: 'Resume a paused campaign, or a halted one with the halt acknowledged',
     description:
-      'PAUSED → RUNNING; HALTED → RUNNING only with {acknowledgeHalt: true} (422 HALT_NOT_ACKNOWLEDGED).',
+      'PAUSED → RUNNING; HALTED → RUNNING only with {acknowledgeHalt: true} (422 HALT_NOT_ACKNOWLEDGED). ' +
+      'A campaign halted because its manifest was revoked never resumes (409 MANIFEST_REVOKED).',
     state: 'RUNNING',
     request: campaignResume,
     requestExample: { acknowledgeHalt: true },
