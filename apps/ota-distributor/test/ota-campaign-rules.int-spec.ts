@@ -260,15 +260,17 @@ describe('ota-distributor: campaign halts on revocation and final outcomes; simu
     for (const campaignId of [id, pausedCampaign.campaignId]) {
       const view = await read(campaignId);
       expect(view.state).toBe('HALTED');
-      expect(view.haltReason).toMatchObject({ code: 'MANIFEST_REVOKED', manifestId: revocable.manifestId });
+      expect(view).toMatchObject({ haltCode: 'MANIFEST_REVOKED', haltReason: null });
       const [event] = await campaignTap.waitFor(
         (r) => r.json.campaignId === campaignId && r.json.type === 'halted',
         1,
         `halted of ${campaignId}`,
       );
       expect(event!.json).toMatchObject({
-        reason: { code: 'MANIFEST_REVOKED', manifestId: revocable.manifestId },
+        haltCode: 'MANIFEST_REVOKED',
+        manifestDigest: revocable.manifestDigest,
       });
+      expect(event!.json.reason).toBeUndefined();
       const [audit] = await auditTap.waitFor(
         (r) => r.json.action === 'ota.campaign-halted' && r.json.subject === campaignId,
         1,
@@ -348,6 +350,7 @@ describe('ota-distributor: campaign halts on revocation and final outcomes; simu
     const halted = await read(id);
     expect(halted.state).toBe('HALTED');
     expect(halted.haltReason).toEqual({ rule: 0, phase: 1, failed: 1, executed: 1 });
+    expect(halted.haltCode).toBe('ABORT_RULE');
     await expectCountersKept(id);
   });
 

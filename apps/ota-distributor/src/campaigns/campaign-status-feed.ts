@@ -179,7 +179,10 @@ export class CampaignStatusFeed {
       ]);
       const targets = phases.reduce((sum, p) => sum + p.targets, 0);
       await this.outbox.enqueue(trx, OTA_CAMPAIGNS_V2, [
-        campaignEvent(row, 'halted', now, { counts: eventCounts(totalCounts(counts), targets), reason }),
+        campaignEvent(row, 'halted', now, {
+          counts: eventCounts(totalCounts(counts), targets),
+          haltCode: reason.code,
+        }),
       ]);
       await this.audit.append(trx, tenantId, [
         {

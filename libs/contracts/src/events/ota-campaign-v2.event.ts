@@ -56,21 +56,20 @@ export const otaCampaignV2Event = eventEnvelope
         rolledBack: count,
       })
       .optional(),
-    /**
-     * Why a campaign halted: the abort rule (its index in the campaign) and the counts it crossed on,
-     * or its manifest's revocation (code MANIFEST_REVOKED).
-     */
+    /** Why a campaign halted: the abort rule (its index in the campaign) and the counts it crossed on. */
     reason: z
-      .union([
-        z.object({
-          rule: z.number().int().nonnegative().max(63),
-          scope: z.enum(['phase', 'campaign']),
-          failed: count,
-          executed: count,
-        }),
-        z.object({ code: z.literal('MANIFEST_REVOKED'), manifestId: z.string().min(1).max(64) }),
-      ])
+      .object({
+        rule: z.number().int().nonnegative().max(63),
+        scope: z.enum(['phase', 'campaign']),
+        failed: count,
+        executed: count,
+      })
       .optional(),
+    /**
+     * On halted: MANIFEST_REVOKED when the campaign's manifest was revoked (then no `reason`: no abort
+     * rule crossed); absent for a halt by an abort rule (`reason` says which).
+     */
+    haltCode: z.enum(['MANIFEST_REVOKED']).optional(),
     /** The operator API key that acted; absent for the distributor's own transitions. */
     actor: z.string().min(1).max(128).optional(),
     cancelMode: z.enum(['graceful', 'force']).optional(),
@@ -83,7 +82,7 @@ export const otaCampaignV2Event = eventEnvelope
         ctx.addIssue({ code: 'custom', path: [field], message: `${event.type} carries ${field}` });
     };
     need('phase', PHASE_EVENTS.has(event.type));
-    need('reason', event.type === 'halted');
+    need('reason', event.type === 'halted' && event.haltCode === undefined);
     need('cancelMode', event.type === 'cancelling');
     need('revertCampaignId', event.type === 'revert-created');
   });

@@ -222,25 +222,19 @@ export const campaignView = z.object({
   ),
   /** All phases' executions by state. */
   counts,
-  /**
-   * Why it halted: an abort rule crossed (its index, the phase, the counts it crossed on), or its
-   * manifest was revoked (code MANIFEST_REVOKED; such a campaign never resumes).
-   */
   haltReason: z
-    .union([
-      z.object({
-        rule: z.number().int(),
-        phase: z.number().int(),
-        failed: z.number().int(),
-        executed: z.number().int(),
-      }),
-      z.object({
-        code: z.literal('MANIFEST_REVOKED'),
-        manifestId: z.string(),
-        revokedAt: z.string(),
-      }),
-    ])
+    .object({
+      rule: z.number().int(),
+      phase: z.number().int(),
+      failed: z.number().int(),
+      executed: z.number().int(),
+    })
     .nullable(),
+  /**
+   * What halted it last: ABORT_RULE (haltReason says which) or MANIFEST_REVOKED (its manifest was
+   * revoked; haltReason is null and the campaign never resumes). Null if it never halted.
+   */
+  haltCode: z.enum(['ABORT_RULE', 'MANIFEST_REVOKED']).nullable().optional(),
   /** The request as the distributor holds it, defaults filled in. */
   definition: z.record(z.string(), z.unknown()),
 });
