@@ -107,6 +107,10 @@ describe('ota.campaigns.v2', () => {
   it('requires the fields a type stands on: halted its reason, phase events their phase', () => {
     const { reason: _reason, ...noReason } = example;
     expect(() => validateEvent(OTA_CAMPAIGNS_V2, noReason)).toThrow(/reason/);
+    // A halt by the manifest's revocation crossed no rule: its code stands for the reason.
+    expect(() =>
+      validateEvent(OTA_CAMPAIGNS_V2, { ...noReason, haltCode: 'MANIFEST_REVOKED' }),
+    ).not.toThrow();
     const { phase: _phase, ...noPhase } = example;
     expect(() => validateEvent(OTA_CAMPAIGNS_V2, { ...noPhase, type: 'phase-activated' })).toThrow(/phase/);
     expect(() => validateEvent(OTA_CAMPAIGNS_V2, { ...noReason, type: 'cancelling' })).toThrow(/cancelMode/);

@@ -9,7 +9,10 @@ export function campaignEvent(
   type: OtaCampaignEventType,
   now: Date,
   extra: Partial<
-    Pick<OtaCampaignV2Event, 'actor' | 'phase' | 'counts' | 'reason' | 'cancelMode' | 'revertCampaignId'>
+    Pick<
+      OtaCampaignV2Event,
+      'actor' | 'phase' | 'counts' | 'reason' | 'haltCode' | 'cancelMode' | 'revertCampaignId'
+    >
   > = {},
 ): OtaCampaignV2Event {
   return {

@@ -5,8 +5,16 @@ import { AuditLog } from '../audit/audit-log';
 import type { CampaignRow, Executor, ExecutionRow } from '../core/database';
 import { OutboxRepository } from '../outbox/outbox.repository';
 import { campaignEvent, eventCounts } from './campaign-events';
-import { CampaignsRepository, totalCounts } from './campaigns.repository';
-import { type AbortRule, EXECUTED_STATES, evaluateHalt, haltKey } from './domain/halt';
+import { CampaignsRepository, type PhaseCounts, totalCounts } from './campaigns.repository';
+import {
+  type AbortRule,
+  EXECUTED_STATES,
+  type PendingRetry,
+  evaluateHalt,
+  haltKey,
+  withoutPendingRetries,
+} from './domain/halt';
+import { MAX_RETRIES, retryDecision } from './domain/timeouts-retries';
 import { CAMPAIGN_MACHINE } from './domain/state-machines';
 
 const EXECUTED: ReadonlySet<string> = new Set(EXECUTED_STATES);
@@ -65,7 +73,17 @@ export class CampaignStatusFeed {
   ): Promise<CampaignRow> {
     if (!CAMPAIGN_MACHINE.next(campaign.state, 'halt').ok) return campaign;
     const rules = (campaign.body as { abort: AbortRule[] }).abort;
-    const counts = await this.campaigns.counts(campaign.campaign_id, trx);
+    const kept = await this.campaigns.counts(campaign.campaign_id, trx);
+    const pending = await this.pendingRetries(trx, campaign);
+    const counts: PhaseCounts = new Map(
+      [...kept].map(([phase, byState]) => [
+        phase,
+        withoutPendingRetries(
+          byState,
+          pending.filter((p) => p.phase === phase),
+        ),
+      ]),
+    );
     const campaignCounts = totalCounts(counts);
     const recorded = new Set(
       (await this.campaigns.haltKeys(trx, campaign.campaign_id)).map((h) => haltKey(h.rule, h.phase)),
@@ -107,6 +125,77 @@ export class CampaignStatusFeed {
     ]);
     await this.revert(trx, row, now);
     return row;
+  }
+
+  /**
+   * Failures the retry policy will still retry (code named, attempts left): not final outcomes, so
+   * not counted by the abort rules yet. Reads the campaign's FAILED and TIMED_OUT executions with
+   * attempts left only; the domain rule decides.
+   */
+  private async pendingRetries(trx: Executor, campaign: CampaignRow): Promise<PendingRetry[]> {
+    const policy = (campaign.body as OtaCampaignDefinition).retry;
+    const max = Math.min(policy?.max ?? 0, MAX_RETRIES);
+    if (!policy || max === 0 || policy.codes.length === 0) return [];
+    const failed = await this.campaigns.retryCandidates(trx, campaign.campaign_id, max, null, policy.codes);
+    return failed
+      .filter(
+        (e) =>
+          e.phase !== null &&
+          retryDecision(policy, {
+            state: e.state,
+            failureCode: e.failure_code,
+            attempt: e.attempt,
+            at: e.stage_entered_at ?? new Date(0),
+          }).retry,
+      )
+      .map((e) => ({ phase: e.phase!, state: e.state }));
+  }
+
+  /**
+   * A revoked manifest is never sent again: its RUNNING and PAUSED campaigns halt in the revocation's
+   * transaction with reason MANIFEST_REVOKED (no admission, no retry, no directive after it; such a
+   * halt never resumes), each with its `halted` event and audit record. No revert campaign: the
+   * revocation is the operator's own act, what follows it is theirs to decide. Locks campaigns after
+   * the executions the revocation cancelled, in the check-in's order (execution, then campaign).
+   */
+  async haltForRevokedManifest(
+    trx: Executor,
+    tenantId: string,
+    manifestId: string,
+    now: Date,
+  ): Promise<CampaignRow[]> {
+    const halted: CampaignRow[] = [];
+    for (const campaign of await this.campaigns.lockRunningOfManifest(trx, tenantId, manifestId)) {
+      const reason = { code: 'MANIFEST_REVOKED' as const, manifestId };
+      const row = await this.campaigns.setFields(
+        trx,
+        campaign.campaign_id,
+        { state: 'HALTED', haltReason: { ...reason, revokedAt: now.toISOString() } },
+        now,
+      );
+      const [counts, phases] = await Promise.all([
+        this.campaigns.counts(campaign.campaign_id, trx),
+        this.campaigns.phases(campaign.campaign_id, trx),
+      ]);
+      const targets = phases.reduce((sum, p) => sum + p.targets, 0);
+      await this.outbox.enqueue(trx, OTA_CAMPAIGNS_V2, [
+        campaignEvent(row, 'halted', now, {
+          counts: eventCounts(totalCounts(counts), targets),
+          haltCode: reason.code,
+        }),
+      ]);
+      await this.audit.append(trx, tenantId, [
+        {
+          action: 'ota.campaign-halted',
+          actor: 'ota-distributor',
+          subject: campaign.campaign_id,
+          outcome: 'allowed',
+          detail: { ...reason, from: campaign.state },
+        },
+      ]);
+      halted.push(row);
+    }
+    return halted;
   }
 
   /**

@@ -34,7 +34,15 @@ export function campaignView(
       counts: counts.get(p.phase) ?? {},
     })),
     counts: total,
-    haltReason: (row.halt_reason as OtaCampaignView['haltReason']) ?? null,
+    ...haltOf(row.halt_reason),
     definition: row.body as Record<string, unknown>,
   };
+}
+
+/** The stored halt reason: an abort rule's crossing, or `{code: MANIFEST_REVOKED, …}` (revocation). */
+function haltOf(stored: unknown): Pick<OtaCampaignView, 'haltReason' | 'haltCode'> {
+  if (stored === null || stored === undefined) return { haltReason: null, haltCode: null };
+  if ((stored as { code?: string }).code === 'MANIFEST_REVOKED')
+    return { haltReason: null, haltCode: 'MANIFEST_REVOKED' };
+  return { haltReason: stored as OtaCampaignView['haltReason'], haltCode: 'ABORT_RULE' };
 }

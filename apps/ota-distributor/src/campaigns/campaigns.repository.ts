@@ -146,6 +146,19 @@ export class CampaignsRepository {
       .executeTakeFirst();
   }
 
+  /** The tenant's RUNNING or PAUSED campaigns of a manifest, locked (a revocation halts them). */
+  lockRunningOfManifest(trx: Executor, tenantId: string, manifestId: string): Promise<CampaignRow[]> {
+    return trx
+      .selectFrom('campaigns')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('manifest_id', '=', manifestId)
+      .where('state', 'in', ['RUNNING', 'PAUSED'])
+      .orderBy('campaign_id')
+      .forUpdate()
+      .execute();
+  }
+
   /** Locked for this replica's ticker, or undefined when another replica holds it (SKIP LOCKED). */
   lockOrSkip(trx: Executor, campaignId: string): Promise<CampaignRow | undefined> {
     return trx
@@ -698,13 +711,13 @@ export class CampaignsRepository {
 
   /**
    * FAILED and TIMED_OUT executions with attempts left (attempt ≤ max) that ended before `since`
-   * (the shortest backoff ago): candidates for an automatic retry; the domain decides.
+   * (the shortest backoff ago; null: whenever): candidates for an automatic retry; the domain decides.
    */
   retryCandidates(
     trx: Executor,
     campaignId: string,
     maxAttempt: number,
-    since: Date,
+    since: Date | null,
     codes: readonly string[],
   ) {
     // The policy's codes as LIKE patterns (codes are [A-Z0-9_], a trailing * a prefix): failures no
@@ -715,11 +728,11 @@ export class CampaignsRepository {
     const timedOut = codes.includes('TIMED_OUT');
     return trx
       .selectFrom('executions')
-      .select(['execution_id', 'state', 'failure_code', 'attempt', 'stage_entered_at'])
+      .select(['execution_id', 'phase', 'state', 'failure_code', 'attempt', 'stage_entered_at'])
       .where('campaign_id', '=', campaignId)
       .where('state', 'in', ['FAILED', 'TIMED_OUT'])
       .where('attempt', '<=', maxAttempt)
-      .where('stage_entered_at', '<=', since)
+      .$if(since !== null, (q) => q.where('stage_entered_at', '<=', since!))
       .where((eb) =>
         eb.or([
           ...(timedOut ? [eb('state', '=', 'TIMED_OUT')] : []),

@@ -32,7 +32,8 @@ const OUTCOME: Record<CampaignControl['action'], { event: OtaCampaignEventType; 
 /**
  * Pause, resume and cancel, as the campaign state machine allows (409 naming the current state):
  * pause stops admission and first directives; resume of a HALTED campaign needs the operator's
- * acknowledgement (422 HALT_NOT_ACKNOWLEDGED), and lets admission go on; cancel records its mode and
+ * acknowledgement (422 HALT_NOT_ACKNOWLEDGED), never when its manifest was revoked (409
+ * MANIFEST_REVOKED), and lets admission go on; cancel records its mode and
  * hands over to CampaignCancellation (queued executions at once, notified ones at their next
  * check-in, CANCELLED once none is unfinished). Each with its event and audit record.
  */
@@ -55,8 +56,12 @@ export class ControlCampaignUseCase {
       if (!current) throw CampaignErrors.campaignNotFound();
       const transition = CAMPAIGN_MACHINE.next(current.state, action);
       if (!transition.ok) throw CampaignErrors.stateConflict(current.state, action);
-      if (control.action === 'resume' && current.state === 'HALTED' && !control.acknowledgeHalt)
-        throw CampaignErrors.haltNotAcknowledged();
+      if (control.action === 'resume' && current.state === 'HALTED') {
+        // A revoked manifest is never sent again, whoever acknowledges it.
+        if ((current.halt_reason as { code?: string } | null)?.code === 'MANIFEST_REVOKED')
+          throw CampaignErrors.manifestRevoked();
+        if (!control.acknowledgeHalt) throw CampaignErrors.haltNotAcknowledged();
+      }
       const row = await this.campaigns.setFields(
         trx,
         campaignId,

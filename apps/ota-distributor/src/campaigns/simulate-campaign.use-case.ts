@@ -42,7 +42,7 @@ export class SimulateCampaignUseCase {
     if (!manifest) throw CampaignErrors.manifestNotFound();
     const deltas = manifest.components.filter(isDelta);
     const onPrecursor = await this.precursorCheck(caller.tenantId, targets, deltas);
-    const simulation = simulateCampaign({
+    const { neverAdmitted, ...simulation } = simulateCampaign({
       campaignId,
       targets: targets.map((t) => ({
         deviceId: t.device_id,
@@ -66,7 +66,14 @@ export class SimulateCampaignUseCase {
       assumptions: [
         'every notified meter succeeds (the best case for an exponential rate counted on successes)',
         'a phase opens right after the previous one soaked (installs take no time)',
-        'per-gateway concurrency and bytes per hour are not applied to the predicted minutes',
+        'each gateway admits at most its concurrency per minute (a meter frees its slot within the minute) ' +
+          'and its bytes per sliding hour, as admission does',
+        ...(neverAdmitted > 0
+          ? [
+              `${neverAdmitted} members are left out of the minutes: one download exceeds their gateway's ` +
+                'bytes per hour, admission never lets them out',
+            ]
+          : []),
       ],
     };
   }

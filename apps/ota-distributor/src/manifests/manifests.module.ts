@@ -1,5 +1,6 @@
 import { ExecutionsModule } from '../executions/executions.module';
 import { Module } from '@nestjs/common';
+import { CampaignProgressModule } from '../campaigns/campaign-progress.module';
 import { DeviceClassesModule } from '../device-classes/device-classes.module';
 import { ImagesModule } from '../images/images.module';
 import { UpdateAuthoritiesModule } from '../update-authorities/update-authorities.module';
@@ -10,7 +11,13 @@ import { ManifestsRepository } from './manifests.repository';
 import { RevokeManifestUseCase } from './revoke-manifest.use-case';
 
 @Module({
-  imports: [DeviceClassesModule, UpdateAuthoritiesModule, ImagesModule, ExecutionsModule],
+  imports: [
+    CampaignProgressModule,
+    DeviceClassesModule,
+    UpdateAuthoritiesModule,
+    ImagesModule,
+    ExecutionsModule,
+  ],
   controllers: [ManifestsController],
   providers: [ManifestsRepository, ManifestEnvelopes, AcceptManifestUseCase, RevokeManifestUseCase],
   exports: [ManifestsRepository],

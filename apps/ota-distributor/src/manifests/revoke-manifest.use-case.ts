@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { type FirmwareManifestView, OTA_DEVICE_STATUS_V2, OTA_FIRMWARE } from '@meterkeep/contracts';
 import type { Caller } from '@meterkeep/service-runtime';
 import { AuditLog } from '../audit/audit-log';
+import { CampaignStatusFeed } from '../campaigns/campaign-status-feed';
 import { ExecutionsRepository } from '../executions/executions.repository';
 import { deviceStatusEvent } from '../executions/status-events';
 import { OutboxRepository } from '../outbox/outbox.repository';
@@ -17,12 +18,14 @@ import { ManifestsRepository } from './manifests.repository';
  * published as `ota.firmware.v1` `revoked`. Final and idempotent: a revoked manifest answers its first
  * revocation. Its sequence numbers stay taken. Executions of it that installed nothing yet are
  * CANCELLED in the same transaction (each published on `ota.device-status.v2`); installs finish.
+ * Its RUNNING and PAUSED campaigns halt there too (reason MANIFEST_REVOKED, never resumed).
  */
 @Injectable()
 export class RevokeManifestUseCase {
   constructor(
     private readonly manifests: ManifestsRepository,
     private readonly executions: ExecutionsRepository,
+    private readonly campaigns: CampaignStatusFeed,
     private readonly audit: AuditLog,
     private readonly outbox: OutboxRepository,
     private readonly transactions: Transactions,
@@ -36,6 +39,7 @@ export class RevokeManifestUseCase {
       const now = new Date();
       const revoked = await this.manifests.revoke(trx, manifestId, now);
       const cancelled = await this.executions.cancelBeforeInstall(trx, caller.tenantId, manifestId, now);
+      const halted = await this.campaigns.haltForRevokedManifest(trx, caller.tenantId, manifestId, now);
       await this.audit.append(trx, caller.tenantId, [
         {
           action: 'ota.manifest-revoked',
@@ -46,6 +50,7 @@ export class RevokeManifestUseCase {
             manifestDigest: revoked.digest,
             classId: revoked.class_id,
             executionsCancelled: cancelled.length,
+            campaignsHalted: halted.length,
           },
         },
       ]);

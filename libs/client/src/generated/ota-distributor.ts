@@ -471,7 +471,7 @@ export interface paths {
     put?: never;
     /**
      * Resume a paused campaign, or a halted one with the halt acknowledged
-     * @description PAUSED → RUNNING; HALTED → RUNNING only with {acknowledgeHalt: true} (422 HALT_NOT_ACKNOWLEDGED). Admin or operator; 409 CAMPAIGN_STATE_CONFLICT names the current state.
+     * @description PAUSED → RUNNING; HALTED → RUNNING only with {acknowledgeHalt: true} (422 HALT_NOT_ACKNOWLEDGED). A campaign halted because its manifest was revoked never resumes (409 MANIFEST_REVOKED). Admin or operator; 409 CAMPAIGN_STATE_CONFLICT names the current state.
      */
     post: operations['CampaignsController_resume'];
     delete?: never;
@@ -1414,6 +1414,8 @@ export interface components {
         failed: number;
         executed: number;
       } | null;
+      /** @enum {string|null} */
+      haltCode?: 'ABORT_RULE' | 'MANIFEST_REVOKED' | null;
       definition: {
         [key: string]: unknown;
       };

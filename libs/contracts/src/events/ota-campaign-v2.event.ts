@@ -65,6 +65,11 @@ export const otaCampaignV2Event = eventEnvelope
         executed: count,
       })
       .optional(),
+    /**
+     * On halted: MANIFEST_REVOKED when the campaign's manifest was revoked (then no `reason`: no abort
+     * rule crossed); absent for a halt by an abort rule (`reason` says which).
+     */
+    haltCode: z.enum(['MANIFEST_REVOKED']).optional(),
     /** The operator API key that acted; absent for the distributor's own transitions. */
     actor: z.string().min(1).max(128).optional(),
     cancelMode: z.enum(['graceful', 'force']).optional(),
@@ -77,7 +82,7 @@ export const otaCampaignV2Event = eventEnvelope
         ctx.addIssue({ code: 'custom', path: [field], message: `${event.type} carries ${field}` });
     };
     need('phase', PHASE_EVENTS.has(event.type));
-    need('reason', event.type === 'halted');
+    need('reason', event.type === 'halted' && event.haltCode === undefined);
     need('cancelMode', event.type === 'cancelling');
     need('revertCampaignId', event.type === 'revert-created');
   });

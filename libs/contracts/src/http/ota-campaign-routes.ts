@@ -230,6 +230,11 @@ export const campaignView = z.object({
       executed: z.number().int(),
     })
     .nullable(),
+  /**
+   * What halted it last: ABORT_RULE (haltReason says which) or MANIFEST_REVOKED (its manifest was
+   * revoked; haltReason is null and the campaign never resumes). Null if it never halted.
+   */
+  haltCode: z.enum(['ABORT_RULE', 'MANIFEST_REVOKED']).nullable().optional(),
   /** The request as the distributor holds it, defaults filled in. */
   definition: z.record(z.string(), z.unknown()),
 });
@@ -468,7 +473,8 @@ export const OTA_CAMPAIGN_RESUME = defineHttpRoute(
     verb: 'resume',
     summary: 'Resume a paused campaign, or a halted one with the halt acknowledged',
     description:
-      'PAUSED → RUNNING; HALTED → RUNNING only with {acknowledgeHalt: true} (422 HALT_NOT_ACKNOWLEDGED).',
+      'PAUSED → RUNNING; HALTED → RUNNING only with {acknowledgeHalt: true} (422 HALT_NOT_ACKNOWLEDGED). ' +
+      'A campaign halted because its manifest was revoked never resumes (409 MANIFEST_REVOKED).',
     state: 'RUNNING',
     request: campaignResume,
     requestExample: { acknowledgeHalt: true },

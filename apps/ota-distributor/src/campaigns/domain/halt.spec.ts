@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ABORT_FAILURE_TYPES, type AbortRule, type StateCounts, evaluateHalt, ruleCrossed } from './halt';
+import {
+  ABORT_FAILURE_TYPES,
+  type AbortRule,
+  type StateCounts,
+  evaluateHalt,
+  ruleCrossed,
+  withoutPendingRetries,
+} from './halt';
 
 const fivePercent: AbortRule = {
   scope: 'phase',
@@ -159,5 +166,14 @@ describe('automatic halt (spec §6.6)', () => {
         },
       ),
     );
+  });
+
+  it('a failure still to be retried is neither failed nor executed until its last attempt fails', () => {
+    const rule: AbortRule = { scope: 'phase', failureTypes: ['FAILED'], thresholdCount: 1, minExecuted: 1 };
+    const counts: StateCounts = { FAILED: 1, SUCCEEDED: 3 };
+    expect(ruleCrossed(rule, counts).crossed).toBe(true);
+    const pending = withoutPendingRetries(counts, [{ phase: 1, state: 'FAILED' }]);
+    expect(pending).toEqual({ FAILED: 0, SUCCEEDED: 3 });
+    expect(ruleCrossed(rule, pending)).toEqual({ crossed: false, failed: 0, executed: 3 });
   });
 });

@@ -8,6 +8,10 @@ import type { OtaExecutionState } from '@meterkeep/contracts';
  * failed ≥ thresholdCount). A crossing halts once: it is keyed by rule and phase, and a key already
  * recorded never halts again (a replay after a crash, or the same rule still crossed after an
  * acknowledged resume in that phase).
+ *
+ * Only final outcomes count (as AWS IoT Jobs' abort criteria count a job's final state): a failure the
+ * retry policy will retry is still on its way, so it is taken out of both `failed` and `executed`
+ * (withoutPendingRetries) until its last attempt fails.
  */
 
 export const ABORT_FAILURE_TYPES = ['FAILED', 'REJECTED', 'ROLLED_BACK', 'TIMED_OUT'] as const;
@@ -78,4 +82,17 @@ export function evaluateHalt(input: HaltInput): HaltCrossing | null {
     if (crossed) return { rule: index, phase: input.phase, key, failed, executed };
   }
   return null;
+}
+
+/** A FAILED or TIMED_OUT execution the retry policy will still retry, in its phase. */
+export interface PendingRetry {
+  phase: number;
+  state: OtaExecutionState;
+}
+
+/** The counts without the failures still to be retried: not outcomes yet. */
+export function withoutPendingRetries(counts: StateCounts, pending: readonly PendingRetry[]): StateCounts {
+  const result: StateCounts = { ...counts };
+  for (const p of pending) result[p.state] = Math.max(0, (result[p.state] ?? 0) - 1);
+  return result;
 }

@@ -107,4 +107,38 @@ describe('simulateCampaign', () => {
     expect(sim.explicitNotTargeted).toBe(1);
     expect(sim.phases.map((p) => p.devices)).toEqual([1, 999]);
   });
+
+  it("admits as admission does: a gateway's concurrency per minute and its bytes per sliding hour", () => {
+    const behind = (gatewayId: string, n: number) =>
+      targets(n).map((t) => ({ ...t, deviceId: `${gatewayId}-${t.deviceId}`, gatewayId }));
+    const onePhase = [{ name: 'all', size: { percent: 100 }, minSoakMinutes: 0 }];
+    // 10 behind one gateway at 2 a minute: 5 minutes, though the rate allows all 10 in one.
+    const concurrency = simulateCampaign(
+      input({
+        targets: behind('GW-A', 10),
+        phases: onePhase,
+        rollout: { maxPerMinute: 100, perGatewayConcurrency: 2 },
+      }),
+    );
+    expect(concurrency.phases[0]).toMatchObject({ devices: 10, notifyMinutes: 5 });
+    // Two downloads an hour: 5 meters take minutes 0, 0, 60, 60, 120 (121 minutes).
+    const bytes = simulateCampaign(
+      input({
+        targets: behind('GW-B', 5),
+        phases: onePhase,
+        rollout: { maxPerMinute: 100, perGatewayConcurrency: 50, perGatewayBytesPerHour: 4_000_000 },
+      }),
+    );
+    expect(bytes.phases[0]!.notifyMinutes).toBe(121);
+    expect(bytes.neverAdmitted).toBe(0);
+    // A budget below one download: never admitted, not waited on; direct meters go on.
+    const never = simulateCampaign(
+      input({
+        targets: [...behind('GW-C', 3), ...targets(2)],
+        phases: onePhase,
+        rollout: { maxPerMinute: 100, perGatewayConcurrency: 50, perGatewayBytesPerHour: 1_000_000 },
+      }),
+    );
+    expect(never).toMatchObject({ neverAdmitted: 3, phases: [{ devices: 5, notifyMinutes: 1 }] });
+  });
 });
