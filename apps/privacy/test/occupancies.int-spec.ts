@@ -83,7 +83,7 @@ describe('privacy: occupancies, behind API keys resolved by a real enrollment', 
       .flatMap(([path, methods]) =>
         Object.keys(methods).map((method) => [method.toUpperCase(), path] as const),
       );
-    expect(operations.length).toBe(18);
+    expect(operations.length).toBe(20);
     for (const [method, template] of operations) {
       const path = template
         .replace('{occupancyId}', `occ-${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}`)
