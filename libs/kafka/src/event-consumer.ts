@@ -115,6 +115,19 @@ interface Decoded extends EventRecord<unknown> {
  * acknowledged; a transient failure retries the whole slice; a permanent one replays it record by
  * record so only the bad one is dead-lettered.
  */
+/** The consumers started in this process and not yet stopped. */
+const startedConsumers = new Set<EventConsumer>();
+
+/**
+ * Stops every consumer this process started, all at once. A service process calls it first on SIGTERM:
+ * each consumer may wait its disconnect timeout to leave its group (a broker that just restarted holds
+ * the leave), and one after another, as Nest's module hooks would stop them, a service with many
+ * consumers outlasts its shutdown timeout. Not for a process hosting several services (tests).
+ */
+export async function stopAllEventConsumers(): Promise<void> {
+  await Promise.all([...startedConsumers].map((consumer) => consumer.stop()));
+}
+
 export class EventConsumer {
   private readonly subscriptions = new Map<string, Subscription>();
   private readonly retry: RetryPolicy;
@@ -213,6 +226,7 @@ export class EventConsumer {
       createPartitioner: Partitioners.DefaultPartitioner,
     });
     this.consumer = consumer;
+    startedConsumers.add(this);
     this.deadLetterProducer = deadLetterProducer;
     // Joins and rebalances in the log: a projection that is not consuming says why (waiting out a
     // departed member's session, a rebalance loop) instead of staying silent.
@@ -269,6 +283,7 @@ export class EventConsumer {
       this.consumer = undefined;
       this.deadLetterProducer = undefined;
       this.currentState = 'stopped';
+      startedConsumers.delete(this);
       throw error;
     }
     // Its dead letters counted from 0, so the first one shows in increase() (the alert's expression).
@@ -327,6 +342,7 @@ export class EventConsumer {
       this.consumer = undefined;
       this.deadLetterProducer = undefined;
       this.currentState = 'stopped';
+      startedConsumers.delete(this);
     }
   }
 

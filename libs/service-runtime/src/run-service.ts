@@ -5,6 +5,7 @@ import type { CustomTransportStrategy } from '@nestjs/microservices';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigError, describeEnvironment } from '@meterkeep/config';
+import { stopAllEventConsumers } from '@meterkeep/kafka';
 import { createLogger, type Logger, type Telemetry } from '@meterkeep/observability';
 import { HttpExceptionFilter } from './errors/http-exception.filter';
 import { ServiceState } from './health/readiness';
@@ -120,8 +121,9 @@ export function runMain(options: MainOptions): void {
         process.exit(1);
       }, built.shutdownTimeoutMs);
       timer.unref();
-      void service
-        .stop()
+      // Every Kafka consumer leaves its group at once, beside Nest's close (whose hooks would stop them
+      // one module after another, each waiting up to its disconnect timeout after a broker restart).
+      void Promise.all([stopAllEventConsumers(), service.stop()])
         .then(() => telemetry?.shutdown())
         .then(() => {
           logger.info('stopped');
