@@ -98,6 +98,9 @@ env.TELEMETRY_TLS_PORT ??= String(TELEMETRY_PORT);
 env.BOOTSTRAP_TELEMETRY_URI ??= `https://localhost:${env.TELEMETRY_TLS_PORT}`;
 // The release gate looks for closed windows every 5 s instead of every minute, so the demo need not wait.
 env.PRIVACY_RELEASE_INTERVAL_MS ??= '5000';
+// Windows wait 60 s for late readings instead of 15 min: with the default, a demo run in the first quarter
+// hour after midnight waited in vain for yesterday's last half-hour and its day (a CI rehearsal at 00:08).
+env.PRIVACY_RELEASE_GRACE_S ??= '60';
 // The campaign ticker admits meters and advances phases every 250 ms instead of every second.
 env.OTA_CAMPAIGN_TICK_MS ??= '250';
 const logDir = join(workspaceRoot, '.local-stack/logs');
