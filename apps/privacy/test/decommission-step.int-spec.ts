@@ -159,6 +159,7 @@ describe("privacy: its step of a meter's decommissioning", () => {
 
     expect((await policy(auditor)).body).toEqual({
       policy: 'erase',
+      retentions: [],
       isDefault: true,
       updatedAt: null,
       updatedBy: null,
@@ -174,14 +175,17 @@ describe("privacy: its step of a meter's decommissioning", () => {
     expect(set.body).toMatchObject({ policy: 'retain', isDefault: false, updatedAt: expect.any(String) });
     expect((await policy(auditor)).body).toMatchObject({ policy: 'retain', isDefault: false });
     expect((await policy(other.adminKey)).body).toMatchObject({ policy: 'erase', isDefault: true });
-    expect(await h.service.app.get(DecommissionPoliciesRepository).policyOf(tenantId)).toBe('retain');
+    expect(await h.service.app.get(DecommissionPoliciesRepository).policyOf(tenantId)).toEqual({
+      policy: 'retain',
+      retentions: [],
+    });
 
     const audited = await sql<{ record: { action: string; detail: Record<string, unknown> } }>`select record
       from audit_records where tenant_id = ${tenantId} and record->>'action' = 'privacy.decommission-policy-set'`.execute(
       h.db,
     );
     expect(audited.rows.map((r) => r.record.detail)).toEqual([
-      { policy: 'retain', previousPolicy: 'erase', reason },
+      { policy: 'retain', previousPolicy: 'erase', retentions: '', reason },
     ]);
   });
 
@@ -201,6 +205,72 @@ describe("privacy: its step of a meter's decommissioning", () => {
     expect(keys.occupancies.find((o) => o.occupancyId === occupancy.occupancyId)).toMatchObject({
       destroyed: false,
     });
+  });
+
+  it("under erase with retentions keeps each purpose under a retention key dated by the tenant's schedule", async () => {
+    const { tenantId, adminKey } = await enrollment.tenant('pvdecker');
+    const operator = await enrollment.key(tenantId, 'operator');
+    const reason = 'DPO-2026-044: billing records kept 6 years';
+    const retentions = [{ purpose: 'billing', granularity: 'monthly' }];
+    const put = (json: unknown) =>
+      h.request<{ code?: string; retentions?: unknown }>('PUT', '/v1/decommission-policy', {
+        key: adminKey,
+        json,
+      });
+    // Refused: no schedule for the purpose yet; retentions beside retain; the same purpose twice.
+    const unscheduled = await put({ policy: 'erase', reason, retentions });
+    expect(unscheduled.status).toBe(422);
+    expect(unscheduled.body.code).toBe('RETENTION_SCHEDULE_MISSING');
+    expect((await put({ policy: 'retain', reason, retentions })).status).toBe(400);
+    expect((await put({ policy: 'erase', reason, retentions: [...retentions, ...retentions] })).status).toBe(
+      400,
+    );
+    const schedule = await h.request('PUT', '/v1/retention-schedules/billing', {
+      key: adminKey,
+      json: { retainDays: 2190, legalBasis: 'GDPR Art. 17(3)(b)', reference: 'Limitation Act 1980 s.5' },
+    });
+    expect(schedule.status).toBe(200);
+    const set = await put({ policy: 'erase', reason, retentions });
+    expect(set.status).toBe(200);
+    expect(set.body.retentions).toEqual(retentions);
+
+    const meterId = `MTR-DC-${runId}-4`;
+    const occupancy = await occupied(tenantId, operator, meterId);
+    const before = Date.now();
+    const { done } = await decommission(tenantId, meterId, new Date());
+    expect(done).toMatchObject({
+      outcome: 'completed',
+      facts: { policy: 'erase', erasureState: 'CERTIFIED' },
+    });
+    const keys = await keysOf(tenantId, meterId);
+    expect(keys.occupancies.find((o) => o.occupancyId === occupancy.occupancyId)).toMatchObject({
+      destroyed: true,
+    });
+    const certificate = await h.request<{
+      retainedUnderException: {
+        purpose: string;
+        granularity: string;
+        legalBasis: string;
+        reference: string;
+        retainUntil: string;
+      }[];
+    }>('GET', `/v1/subjects/subj-${runId}-${meterId}/erasures/${String(done.facts!.erasureId)}/certificate`, {
+      key: adminKey,
+    });
+    expect(certificate.status).toBe(200);
+    expect(certificate.body.retainedUnderException).toEqual([
+      expect.objectContaining({
+        occupancyId: occupancy.occupancyId,
+        purpose: 'billing',
+        granularity: 'monthly',
+        legalBasis: 'GDPR Art. 17(3)(b)',
+        reference: 'Limitation Act 1980 s.5',
+      }),
+    ]);
+    const retainUntil = Date.parse(certificate.body.retainedUnderException[0]!.retainUntil);
+    const DAY = 24 * 3600 * 1000;
+    expect(retainUntil).toBeGreaterThanOrEqual(before + 2190 * DAY);
+    expect(retainUntil).toBeLessThanOrEqual(Date.now() + 2190 * DAY);
   });
 
   it('answers not-applicable for a meter with no occupancy', async () => {

@@ -20,7 +20,10 @@ import { readingEventId, sealReadings } from '@meterkeep/reading-seal';
 import { startGroupAtEnd } from '@meterkeep/testing';
 import { DataKeyVault } from '../src/data-keys/data-key-vault';
 import { openArchive } from '../src/exports/export-archive';
+import { ArchiveKeys } from '../src/exports/archive-keys';
 import { ExportJob } from '../src/exports/export-job';
+import { KekEpochUnavailableError } from '../src/key-epochs/kek-ring';
+import { RotateKekUseCase } from '../src/key-epochs/rotate-kek.use-case';
 import { EnrollmentProcess, PrivacyHarness, testKafka, waitUntil } from './privacy-test-kit';
 
 const DAY = 86_400_000;
@@ -370,6 +373,51 @@ describe('privacy: subject access exports', () => {
     expect(outside(readings)).toHaveLength(0);
   }, 120_000);
 
+  it("the archive key lives under the KEK epoch: rotation moves it and the link still opens; a backup's copy dies with its epoch", async () => {
+    const requested = await requestExport(subjectB);
+    expect(requested.status).toBe(202);
+    const first = await ready(subjectB, requested.body.exportId);
+    const row = () =>
+      h.db
+        .selectFrom('exports')
+        .select(['tenant_id', 'export_id', 'wrapped_archive_key', 'archive_key_epoch'])
+        .where('export_id', '=', first.exportId)
+        .executeTakeFirstOrThrow();
+    const current = async () =>
+      (
+        await h.db
+          .selectFrom('kek_epochs')
+          .select('epoch')
+          .where('destroyed_at', 'is', null)
+          .orderBy('epoch', 'desc')
+          .executeTakeFirstOrThrow()
+      ).epoch;
+    // What a backup taken now holds of the export.
+    const backup = await row();
+    expect(backup.archive_key_epoch).toBe(await current());
+
+    const rotate = h.service.app.get(RotateKekUseCase);
+    const rotated = await rotate.execute({ force: true });
+    expect(rotated.currentEpoch).toBeGreaterThan(backup.archive_key_epoch!);
+    const moved = await row();
+    expect(moved.archive_key_epoch).toBe(rotated.currentEpoch);
+    expect(moved.wrapped_archive_key!.equals(backup.wrapped_archive_key!)).toBe(false);
+    const after = (await getExport(subjectB, first.exportId)).body;
+    expect(after.download!.archiveKey).toBe(first.download!.archiveKey);
+    expect(await (await download(after)).json<OccupancyReadingsFile[]>('readings.json')).toHaveLength(1);
+
+    // Past the backup retention the old epoch is destroyed: the backup's wrapped key opens no more.
+    const destroyed = await rotate.execute({ now: new Date(Date.now() + 36 * DAY) });
+    expect(destroyed.destroyedEpochs).toContain(backup.archive_key_epoch);
+    const keys = h.service.app.get(ArchiveKeys);
+    await expect(
+      keys.unwrap({ ...backup, wrapped_archive_key: backup.wrapped_archive_key! }),
+    ).rejects.toBeInstanceOf(KekEpochUnavailableError);
+    expect(
+      (await keys.unwrap({ ...moved, wrapped_archive_key: moved.wrapped_archive_key! })).toString('base64'),
+    ).toBe(first.download!.archiveKey);
+  }, 120_000);
+
   it('refusals: roles, another tenant, another subject, unknown subject, bad input', async () => {
     expect((await h.request('POST', `/v1/subjects/${subjectA}/exports`, { json: {} })).status).toBe(401);
     const asOperator = await requestExport(subjectA, {}, operator);
@@ -520,12 +568,24 @@ describe('privacy: subject access exports', () => {
       ]),
     );
     // A new export of the erased subject holds nothing sealed under B's destroyed key. What it still
-    // finds are days 5–6, sealed under A's live key before the back-dated move: nothing re-seals them
-    // (spec privacy.md §5 finding 3), so B's erasure does not reach them. Stated here, not hidden.
+    // finds are days 5–6, sealed under A's live key before the back-dated move: the re-seal job copies
+    // them under B's key (when it ran after they landed), but the originals stay on the log under A's
+    // key (spec privacy.md §5 finding 3), so B's erasure does not reach them. Stated here, not hidden.
+    // Its copies, if any, are under B's destroyed key: unreadable beside B's own three days.
+    const { resealed } = await waitUntil(async () => {
+      const jobs = await h.db
+        .selectFrom('reseal_jobs')
+        .select(['state', 'records_resealed'])
+        .where('tenant_id', '=', tenantId)
+        .execute();
+      return jobs.every((j) => j.state === 'done')
+        ? { resealed: jobs.reduce((n, j) => n + (j.records_resealed ?? 0), 0) }
+        : undefined;
+    });
     const after = await requestExport(subjectB);
     expect(after.status).toBe(202);
     const done = await ready(subjectB, after.body.exportId);
-    expect(done.summary).toMatchObject({ recordsUnreadable: 3 });
+    expect(done.summary).toMatchObject({ recordsUnreadable: 3 + resealed });
     const archive = await download(done);
     const readings = await archive.json<OccupancyReadingsFile[]>('readings.json');
     expect(new Set(readings.flatMap((o) => o.readings).map((r) => r.value))).toEqual(new Set([1_005, 1_006]));

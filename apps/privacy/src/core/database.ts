@@ -1,6 +1,7 @@
 import type { ColumnType, Kysely, Selectable } from 'kysely';
 import type { AuditChainHeadsTable, AuditRecordsTable } from '@meterkeep/audit';
 import type { OutboxTable } from '@meterkeep/outbox';
+import type { DecommissionRetention } from '@meterkeep/contracts';
 
 /** Written as a Date or ISO string, read back as a Date. */
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -227,6 +228,8 @@ export type DecommissionPolicy = 'erase' | 'retain';
 export interface DecommissionPoliciesTable {
   tenant_id: string;
   policy: DecommissionPolicy;
+  /** With `erase`: [{ purpose, granularity }] kept under retention keys per the tenant's schedules. */
+  retentions: ColumnType<DecommissionRetention[], string, string>;
   updated_at: Timestamp;
   updated_by: string;
 }
@@ -263,8 +266,10 @@ export interface ExportsTable {
   object_key: string | null;
   archive_sha256: string | null;
   archive_bytes: ColumnType<string | null, number | null, number | null>;
-  /** The archive's one-time key wrapped under PRIVACY_KEK; null before READY and once expired. */
+  /** The archive's one-time key, wrapped under a KEK epoch; null before READY and once expired. */
   wrapped_archive_key: Buffer | null;
+  /** The KEK epoch that wrapped it; null: an export made before epochs, wrapped under PRIVACY_KEK. */
+  archive_key_epoch: number | null;
   summary: Json<Record<string, unknown>> | null;
   ready_at: Timestamp | null;
   expires_at: Timestamp | null;

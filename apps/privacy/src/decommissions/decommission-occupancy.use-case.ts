@@ -6,7 +6,7 @@ import { AuditLog } from '../audit/audit-log';
 import type { OccupancyRow } from '../core/database';
 import { ErasuresRepository } from '../erasures/erasures.repository';
 import { ErasureSaga } from '../erasures/erasure-saga';
-import { RequestErasureUseCase } from '../erasures/request-erasure.use-case';
+import { RequestErasureUseCase, requestedForm } from '../erasures/request-erasure.use-case';
 import { OccupanciesRepository } from '../occupancies/occupancies.repository';
 import { occupancyEvent } from '../occupancies/occupancy-events';
 import { OutboxRepository } from '../outbox/outbox.repository';
@@ -25,7 +25,8 @@ export function erasureIdFor(decommissionId: string): string {
  * Privacy's step of a decommissioning: the meter's open occupancy is closed at the registry's
  * decommissioning time, then the tenant's policy applies to it: `erase` (the default) records an erasure
  * of that occupancy through the erasure saga (readings key destroyed, every service purging and
- * confirming, a signed certificate); `retain` keeps its keys (the subject's own erasure request, or the
+ * confirming, a signed certificate), keeping the policy's purposes under retention keys dated by the
+ * tenant's schedules (Art. 17(3)(b)); `retain` keeps its keys (the subject's own erasure request, or the
  * retention schedules, end them later). Idempotent: asked again, the occupancy is found closed at that
  * time and the same erasure (its id derived from the decommissioning) is looked up. The step is
  * `pending` until that erasure is CERTIFIED, `failed` when it failed.
@@ -47,7 +48,10 @@ export class DecommissionOccupancyUseCase {
     const { tenantId, deviceId: meterId, decommissionId } = event;
     const at = new Date(event.decommissionedAt);
     const now = new Date();
-    const policy = await this.policies.policyOf(tenantId);
+    const { policy, retentions: kept } = await this.policies.policyOf(tenantId);
+    // Resolved before the transaction: the schedules' dates count from now, as a subject's request does.
+    const retentions =
+      policy === 'erase' ? await this.requestErasure.resolveRetentions(tenantId, kept, now) : [];
     const { occupancy, erasureId } = await this.transactions.run(async (trx) => {
       await this.occupancies.lockMeter(trx, tenantId, meterId);
       const all = await this.occupancies.listForMeter(trx, tenantId, meterId);
@@ -72,13 +76,16 @@ export class DecommissionOccupancyUseCase {
         if (last?.valid_to && last.valid_to.getTime() >= at.getTime()) target = last;
       }
       if (!target || policy !== 'erase') return { occupancy: target, erasureId: undefined };
+      // Made on an earlier attempt (under the policy of then): found by its id, never made again.
+      const made = await this.erasures.findIn(trx, tenantId, erasureIdFor(decommissionId));
+      if (made) return { occupancy: target, erasureId: made.erasure_id };
       const id = await this.requestErasure.record(trx, {
         tenantId,
         actor: DECOMMISSION_ACTOR,
         subjectRef: target.subject_ref,
         occupancyIds: [target.occupancy_id],
-        requested: [],
-        retentions: [],
+        requested: requestedForm(kept),
+        retentions,
         now,
         erasureId: erasureIdFor(decommissionId),
       });

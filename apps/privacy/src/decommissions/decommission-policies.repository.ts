@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DATABASE } from '@meterkeep/db/nest';
 import type { Selectable } from 'kysely';
+import type { DecommissionRetention } from '@meterkeep/contracts';
 import type { DecommissionPoliciesTable, DecommissionPolicy, Executor } from '../core/database';
 
 export type DecommissionPolicyRow = Selectable<DecommissionPoliciesTable>;
@@ -13,8 +14,13 @@ export const DEFAULT_DECOMMISSION_POLICY: DecommissionPolicy = 'erase';
 export class DecommissionPoliciesRepository {
   constructor(@Inject(DATABASE) private readonly db: Executor) {}
 
-  async policyOf(tenantId: string): Promise<DecommissionPolicy> {
-    return (await this.find(tenantId))?.policy ?? DEFAULT_DECOMMISSION_POLICY;
+  async policyOf(
+    tenantId: string,
+  ): Promise<{ policy: DecommissionPolicy; retentions: DecommissionRetention[] }> {
+    const row = await this.find(tenantId);
+    return row
+      ? { policy: row.policy, retentions: row.retentions }
+      : { policy: DEFAULT_DECOMMISSION_POLICY, retentions: [] };
   }
 
   /** The tenant's row, or undefined while it has set none. */
@@ -29,14 +35,16 @@ export class DecommissionPoliciesRepository {
   async set(
     tenantId: string,
     policy: DecommissionPolicy,
+    retentions: DecommissionRetention[],
     actor: string,
     now: Date,
     executor: Executor = this.db,
   ): Promise<DecommissionPolicyRow> {
+    const changes = { policy, retentions: JSON.stringify(retentions), updated_at: now, updated_by: actor };
     return executor
       .insertInto('decommission_policies')
-      .values({ tenant_id: tenantId, policy, updated_at: now, updated_by: actor })
-      .onConflict((oc) => oc.column('tenant_id').doUpdateSet({ policy, updated_at: now, updated_by: actor }))
+      .values({ tenant_id: tenantId, ...changes })
+      .onConflict((oc) => oc.column('tenant_id').doUpdateSet(changes))
       .returningAll()
       .executeTakeFirstOrThrow();
   }

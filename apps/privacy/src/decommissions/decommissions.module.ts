@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { OccupanciesRepository } from '../occupancies/occupancies.repository';
+import { RetentionModule } from '../retention/retention.module';
 import { DecommissionOccupancyUseCase } from './decommission-occupancy.use-case';
 import { DecommissionPoliciesRepository } from './decommission-policies.repository';
 import { DecommissionPolicyController } from './decommission-policy.controller';
@@ -10,6 +11,7 @@ import { SetDecommissionPolicyUseCase } from './decommission-policy.use-case';
  * the tenant's policy for it.
  */
 @Module({
+  imports: [RetentionModule],
   controllers: [DecommissionPolicyController],
   providers: [
     OccupanciesRepository,

@@ -62,7 +62,11 @@ export class ErasuresRepository {
   }
 
   find(tenantId: string, erasureId: string): Promise<ErasureRow | undefined> {
-    return this.db
+    return this.findIn(this.db, tenantId, erasureId);
+  }
+
+  findIn(executor: Executor, tenantId: string, erasureId: string): Promise<ErasureRow | undefined> {
+    return executor
       .selectFrom('erasures')
       .selectAll()
       .where('tenant_id', '=', tenantId)

@@ -17,6 +17,20 @@ const DAY_MS = 24 * 3600 * 1000;
 const FROM_SCHEDULE = '(schedule)';
 
 /**
+ * The retentions as asked, for the scope digest: a repeat that leaves the dates to the schedule finds the
+ * first erasure, though the schedule's date has moved on since.
+ */
+export function requestedForm(retain: readonly RetentionRequest[]): StoredRetention[] {
+  return retain.map((r) => ({
+    purpose: r.purpose,
+    granularity: r.granularity,
+    legalBasis: r.legalBasis ?? FROM_SCHEDULE,
+    reference: r.reference ?? FROM_SCHEDULE,
+    retainUntil: r.retainUntil?.toISOString() ?? FROM_SCHEDULE,
+  }));
+}
+
+/**
  * Art. 17: records the request (REQUESTED) for the subject's occupancies as they are now, audited, and
  * starts the saga. Idempotent: the same subject with the same occupancies and retentions answers the
  * erasure already made (its certificate once issued), whatever state it is in.
@@ -34,14 +48,7 @@ export class RequestErasureUseCase {
   async execute(caller: Caller, subjectRef: string, body: RequestErasureBody): Promise<ErasureView> {
     const now = new Date();
     const retentions = await this.resolveRetentions(caller.tenantId, body.retain, now);
-    // Over the request as sent: a repeat that leaves the dates to the schedule finds the first erasure.
-    const requested: StoredRetention[] = body.retain.map((r) => ({
-      purpose: r.purpose,
-      granularity: r.granularity,
-      legalBasis: r.legalBasis ?? FROM_SCHEDULE,
-      reference: r.reference ?? FROM_SCHEDULE,
-      retainUntil: r.retainUntil?.toISOString() ?? FROM_SCHEDULE,
-    }));
+    const requested = requestedForm(body.retain);
     const erasureId = await this.transactions.run(async (trx) => {
       const occupancies = await this.erasures.subjectOccupancies(trx, caller.tenantId, subjectRef);
       if (occupancies.length === 0) throw ErasureErrors.subjectNotFound();
@@ -114,7 +121,7 @@ export class RequestErasureUseCase {
   }
 
   /** Each retention complete: what the request leaves out comes from the tenant's schedule for it. */
-  private async resolveRetentions(
+  async resolveRetentions(
     tenantId: string,
     retain: readonly RetentionRequest[],
     now: Date,

@@ -12,7 +12,6 @@ import { AuditLog } from '../audit/audit-log';
 import type { PrivacyConfig } from '../config';
 import { ConsentPolicies } from '../consents/consent-policies';
 import { policyRef } from '../consents/policy';
-import { KeyWrap } from '../core/key-wrap';
 import type { ExportRow } from '../core/database';
 import { loadCertificateKey } from '../erasures/erasure-certificate';
 import { Transactions } from '../outbox/transactions';
@@ -27,6 +26,7 @@ import {
   toCsv,
 } from './export-archive';
 import { ExportsRepository, LEASE_MS } from './exports.repository';
+import { ArchiveKeys } from './archive-keys';
 import { processingInformation } from './processing-information';
 import { SubjectReadings } from './subject-readings';
 
@@ -34,15 +34,6 @@ export const EXPORT_ACTOR = 'privacy:export-job';
 export const GENERATOR = 'meterkeep-privacy/export-v1';
 /** After this many attempts that crashed or failed for a passing reason, the export is FAILED. */
 const MAX_ATTEMPTS = 5;
-
-/** The one-time archive key wrapped under PRIVACY_KEK, bound to its export: it opens nothing else. */
-export function archiveKeyWrap(kek: Buffer): KeyWrap {
-  return new KeyWrap(
-    kek,
-    'meterkeep/privacy/export-archive-key/v1',
-    () => new Error('export key does not unwrap'),
-  );
-}
 
 const json = (value: unknown) => Buffer.from(JSON.stringify(value, null, 2) + '\n', 'utf8');
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -57,8 +48,8 @@ const iso = (d: Date | null) => (d ? d.toISOString() : null);
  * Encryption: envelope, not SSE-C. The archive is sealed (AES-256-GCM, export id as AAD) under a key
  * made for it alone, before upload; S3 only ever holds ciphertext, on any S3 API server (S3Proxy and
  * MinIO without TLS do not take SSE-C), and forgetting the key at expiry shreds any copy the delete
- * misses (versioning, replicas, backups). The key lives wrapped under PRIVACY_KEK on the export row
- * and is handed to admins with the link.
+ * misses (versioning, replicas, backups). The key lives wrapped under a KEK epoch on the export row
+ * (ArchiveKeys) and is handed to admins with the link.
  */
 @Injectable()
 export class ExportJob implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -68,7 +59,6 @@ export class ExportJob implements OnApplicationBootstrap, BeforeApplicationShutd
   private stopping = false;
   private bucketReady = false;
   private certificateKey: KeyObject | undefined;
-  private readonly keyWrap: KeyWrap;
 
   constructor(
     private readonly exports: ExportsRepository,
@@ -78,11 +68,10 @@ export class ExportJob implements OnApplicationBootstrap, BeforeApplicationShutd
     private readonly store: ObjectStore,
     private readonly audit: AuditLog,
     private readonly transactions: Transactions,
+    private readonly archiveKeys: ArchiveKeys,
     @Inject(CONFIG) private readonly config: PrivacyConfig,
     @Inject(LOGGER) private readonly logger: Logger,
-  ) {
-    this.keyWrap = archiveKeyWrap(config.PRIVACY_KEK);
-  }
+  ) {}
 
   onApplicationBootstrap(): void {
     const path = this.config.PRIVACY_CERTIFICATE_KEY_FILE;
@@ -143,18 +132,18 @@ export class ExportJob implements OnApplicationBootstrap, BeforeApplicationShutd
         contentType: 'application/octet-stream',
         contentLength: sealed.length,
       });
-      const wrappedKey = this.keyWrap.wrap(key, Buffer.from(row.export_id, 'utf8'));
-      key.fill(0);
       const readyAt = new Date();
       const expiresAt = new Date(readyAt.getTime() + row.link_ttl_s * 1000);
       const summary = { ...archive.summary, archiveBytes: sealed.length, archiveSha256: sha256Hex(sealed) };
       const finished = await this.transactions.run(async (trx) => {
         if (!(await this.exports.held(trx, row.export_id, this.owner))) return false;
+        const wrapped = await this.archiveKeys.wrap(trx, row.tenant_id, row.export_id, key);
         await this.exports.ready(trx, row.export_id, {
           objectKey,
           archiveSha256: summary.archiveSha256,
           archiveBytes: sealed.length,
-          wrappedKey,
+          wrappedKey: wrapped.wrappedKey,
+          kekEpoch: wrapped.kekEpoch,
           summary,
           readyAt,
           expiresAt,
@@ -177,6 +166,7 @@ export class ExportJob implements OnApplicationBootstrap, BeforeApplicationShutd
         ]);
         return true;
       });
+      key.fill(0);
       // Lost the lease meanwhile (another replica took over, or an erasure stopped it): its object goes.
       if (!finished) {
         this.logger.warn({ exportId: row.export_id }, 'export job: lease lost before READY');

@@ -153,6 +153,7 @@ export class ExportsRepository {
       archiveSha256: string;
       archiveBytes: number;
       wrappedKey: Buffer;
+      kekEpoch: number;
       summary: Record<string, unknown>;
       readyAt: Date;
       expiresAt: Date;
@@ -166,6 +167,7 @@ export class ExportsRepository {
         archive_sha256: done.archiveSha256,
         archive_bytes: done.archiveBytes,
         wrapped_archive_key: done.wrappedKey,
+        archive_key_epoch: done.kekEpoch,
         summary: JSON.stringify(done.summary),
         ready_at: done.readyAt,
         expires_at: done.expiresAt,

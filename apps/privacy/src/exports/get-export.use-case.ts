@@ -4,7 +4,7 @@ import { ObjectStore } from '@meterkeep/storage';
 import { AuditLog } from '../audit/audit-log';
 import type { PrivacyConfig } from '../config';
 import { Transactions } from '../outbox/transactions';
-import { archiveKeyWrap } from './export-job';
+import { ArchiveKeys } from './archive-keys';
 import { ARCHIVE_ENCRYPTION, toExportView } from './export.view';
 import { ExportErrors } from './exports.errors';
 import { ExportsRepository } from './exports.repository';
@@ -22,6 +22,7 @@ export class GetExportUseCase {
     private readonly store: ObjectStore,
     private readonly audit: AuditLog,
     private readonly transactions: Transactions,
+    private readonly archiveKeys: ArchiveKeys,
     @Inject(CONFIG) private readonly config: PrivacyConfig,
   ) {}
 
@@ -40,10 +41,7 @@ export class GetExportUseCase {
     const url = await this.store.presignGet(this.config.PRIVACY_EXPORT_BUCKET, row.object_key, {
       expiresInSeconds: lapsesIn,
     });
-    const key = archiveKeyWrap(this.config.PRIVACY_KEK).unwrap(
-      row.wrapped_archive_key,
-      Buffer.from(row.export_id, 'utf8'),
-    );
+    const key = await this.archiveKeys.unwrap({ ...row, wrapped_archive_key: row.wrapped_archive_key });
     await this.transactions.run((trx) =>
       this.audit.append(trx, caller.tenantId, [
         {

@@ -6,6 +6,12 @@ import type { Executor, KekEpochRow } from '../core/database';
 /** Every table of keys wrapped under a KEK epoch: rotation moves them all, and an epoch holding any lives. */
 const WRAPPED_KEY_TABLES = ['data_keys', 'release_keys'] as const;
 
+/**
+ * What stands for the meter in an export archive key's binding (tenant, this, export id): no endpoint
+ * name holds parentheses, so an archive key's wrapping opens as no data key, nor the reverse.
+ */
+export const ARCHIVE_KEY_METER = '(export-archive)';
+
 /** A live data key as rotation re-wraps it. */
 export interface LiveKeyRow {
   key_id: string;
@@ -55,8 +61,11 @@ export class KekEpochsRepository {
       .executeTakeFirstOrThrow();
   }
 
-  /** Live keys outside `current`, locked until the transaction ends (a destruction waits, or we do). */
-  /** Data keys first, then the release gate's keys (wrapped the same way, with the same binding). */
+  /**
+   * Live keys outside `current`, locked until the transaction ends (a destruction waits, or we do). Data
+   * keys first, then the release gate's keys (wrapped the same way, with the same binding), then the
+   * one-time keys of exports whose link is live (bound to ARCHIVE_KEY_METER and the export id).
+   */
   async lockLiveKeysOutside(executor: Executor, current: number, limit: number): Promise<LiveKeyRow[]> {
     const keys: LiveKeyRow[] = [];
     for (const table of WRAPPED_KEY_TABLES) {
@@ -73,17 +82,42 @@ export class KekEpochsRepository {
           .execute()) as LiveKeyRow[]),
       );
     }
+    if (keys.length < limit)
+      keys.push(
+        ...((await executor
+          .selectFrom('exports')
+          .select([
+            'export_id as key_id',
+            'tenant_id',
+            sql<string>`${ARCHIVE_KEY_METER}::text`.as('meter_id'),
+            'wrapped_archive_key as wrapped_key',
+            'archive_key_epoch as kek_epoch',
+          ])
+          .where('wrapped_archive_key', 'is not', null)
+          .where('archive_key_epoch', 'is not', null)
+          .where('archive_key_epoch', '<>', current)
+          .orderBy('export_id')
+          .limit(limit - keys.length)
+          .forUpdate()
+          .execute()) as LiveKeyRow[]),
+      );
     return keys;
   }
 
   async rewrap(executor: Executor, keyId: string, wrappedKey: Buffer, epoch: number): Promise<void> {
-    // Key ids are unique across both tables (dk-… and rk-… UUIDs): one of the two updates matches.
+    // Key ids are unique across the tables (dk-…, rk-… and export ids): one of the updates matches.
     for (const table of WRAPPED_KEY_TABLES)
       await executor
         .updateTable(table)
         .set({ wrapped_key: wrappedKey, kek_epoch: epoch })
         .where('key_id', '=', keyId)
         .execute();
+    await executor
+      .updateTable('exports')
+      .set({ wrapped_archive_key: wrappedKey, archive_key_epoch: epoch })
+      .where('export_id', '=', keyId)
+      .where('wrapped_archive_key', 'is not', null)
+      .execute();
   }
 
   async liveKeys(executor: Executor, epoch: number): Promise<number> {
@@ -97,7 +131,13 @@ export class KekEpochsRepository {
         .executeTakeFirstOrThrow();
       live += Number(count);
     }
-    return live;
+    const { count } = await executor
+      .selectFrom('exports')
+      .select((eb) => eb.fn.countAll<string>().as('count'))
+      .where('archive_key_epoch', '=', epoch)
+      .where('wrapped_archive_key', 'is not', null)
+      .executeTakeFirstOrThrow();
+    return live + Number(count);
   }
 
   /** Marks the epoch as holding no live key since `at` (again, when strays were moved off it). */

@@ -13,6 +13,8 @@ import { createExports } from './0011_create_exports';
 import { createReleaseSchedule } from './0012_create_release_schedule';
 import { createResealJobs } from './0013_create_reseal_jobs';
 import { createDecommissionPolicies } from './0014_create_decommission_policies';
+import { addDecommissionRetentions } from './0017_decommission_retentions';
+import { addExportArchiveKeyEpoch } from './0018_export_archive_key_epoch';
 
 /** Versioned migrations of the privacy schema, applied in name order at start-up. */
 export const migrations: MigrationSet = {
@@ -30,4 +32,6 @@ export const migrations: MigrationSet = {
   '0012_create_release_schedule': createReleaseSchedule,
   '0013_create_reseal_jobs': createResealJobs,
   '0014_create_decommission_policies': createDecommissionPolicies,
+  '0017_decommission_retentions': addDecommissionRetentions,
+  '0018_export_archive_key_epoch': addExportArchiveKeyEpoch,
 };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { consentPurpose } from '../events/privacy-consent.event';
 import { defineHttpRoute, httpError } from './http-route';
 
 /**
@@ -9,24 +10,55 @@ import { defineHttpRoute, httpError } from './http-route';
  */
 export const decommissionPolicy = z.enum(['erase', 'retain']);
 
-export const decommissionPolicyPut = z.strictObject({
-  policy: decommissionPolicy,
-  reason: z
-    .string()
-    .min(1)
-    .max(200)
-    .describe('Why, as the tenant states it (the DPO decision, a legal basis): kept on the audit chain'),
+/**
+ * A purpose an `erase` keeps under a retention key (Art. 17(3)(b)), at a granularity no finer than given,
+ * until the tenant's retention schedule for that purpose runs out (its legal basis and reference too).
+ */
+export const decommissionRetention = z.strictObject({
+  purpose: consentPurpose.describe('A purpose with a retention schedule, e.g. billing'),
+  granularity: z.enum(['monthly', 'daily', 'half-hourly']).describe('The finest granularity kept'),
 });
+
+export const decommissionPolicyPut = z
+  .strictObject({
+    policy: decommissionPolicy,
+    reason: z
+      .string()
+      .min(1)
+      .max(200)
+      .describe('Why, as the tenant states it (the DPO decision, a legal basis): kept on the audit chain'),
+    retentions: z
+      .array(decommissionRetention)
+      .max(20)
+      .default([])
+      .refine((items) => new Set(items.map((r) => r.purpose)).size === items.length, {
+        message: 'one retention per purpose',
+      })
+      .describe(
+        'With `erase`: purposes kept under retention keys until their schedule runs out; the readings key ' +
+          'is destroyed regardless. Each needs a retention schedule. Not with `retain` (it keeps everything).',
+      ),
+  })
+  .refine((body) => body.policy === 'erase' || body.retentions.length === 0, {
+    path: ['retentions'],
+    message: 'only with policy erase: retain keeps every key',
+  });
 export type DecommissionPolicyPut = z.infer<typeof decommissionPolicyPut>;
 
 export const decommissionPolicyView = z.object({
   policy: decommissionPolicy,
+  // Optional for the routes' compatibility (added after them); this service always sends it.
+  retentions: z
+    .array(decommissionRetention)
+    .optional()
+    .describe('With `erase`: the purposes kept under retention keys; absent or empty: none'),
   /** True while the tenant has set none: the default applies. */
   isDefault: z.boolean(),
   updatedAt: z.iso.datetime({ offset: true }).nullable(),
   updatedBy: z.string().nullable(),
 });
 export type DecommissionPolicyView = z.infer<typeof decommissionPolicyView>;
+export type DecommissionRetention = z.infer<typeof decommissionRetention>;
 
 const unauthenticated = httpError('UNAUTHENTICATED: no API key, a malformed, unknown or revoked one');
 
@@ -45,6 +77,7 @@ export const PRIVACY_DECOMMISSION_POLICY_PUT = defineHttpRoute({
     400: httpError('INVALID_REQUEST: the body breaks the contract'),
     401: unauthenticated,
     403: httpError("FORBIDDEN: the API key's role may not do this (admin only)"),
+    422: httpError('RETENTION_SCHEDULE_MISSING: a retention names a purpose the tenant has no schedule for'),
   },
   examples: [
     {
@@ -53,6 +86,23 @@ export const PRIVACY_DECOMMISSION_POLICY_PUT = defineHttpRoute({
       status: 200,
       response: {
         policy: 'retain',
+        retentions: [],
+        isDefault: false,
+        updatedAt: '2026-12-03T10:00:00.000Z',
+        updatedBy: 'key_2f9a',
+      },
+    },
+    {
+      title: 'erase, keeping monthly billing totals for their schedule',
+      request: {
+        policy: 'erase',
+        reason: 'DPO-2026-044: billing records kept 6 years (Limitation Act 1980)',
+        retentions: [{ purpose: 'billing', granularity: 'monthly' }],
+      },
+      status: 200,
+      response: {
+        policy: 'erase',
+        retentions: [{ purpose: 'billing', granularity: 'monthly' }],
         isDefault: false,
         updatedAt: '2026-12-03T10:00:00.000Z',
         updatedBy: 'key_2f9a',
@@ -72,7 +122,7 @@ export const PRIVACY_DECOMMISSION_POLICY_GET = defineHttpRoute({
     {
       title: 'the default',
       status: 200,
-      response: { policy: 'erase', isDefault: true, updatedAt: null, updatedBy: null },
+      response: { policy: 'erase', retentions: [], isDefault: true, updatedAt: null, updatedBy: null },
     },
   ],
 });
