@@ -107,6 +107,9 @@ const SHOWN_IN_CLEAR = new Set([
   // The firmware bucket's name, the image size cap, upload URL life and part size: no credential.
   'OTA_FIRMWARE_BUCKET',
   'OTA_CAMPAIGN_TICK_MS',
+  // Test-only pause points' names, and the runtime mode that refuses them: no credential.
+  'OTA_TEST_PAUSE_AT',
+  'NODE_ENV',
   'OTA_MAX_IMAGE_BYTES',
   'OTA_UPLOAD_URL_EXPIRY_SECONDS',
   'OTA_UPLOAD_PART_BYTES',

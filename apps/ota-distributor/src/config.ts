@@ -25,6 +25,15 @@ export const DEFAULT_TLS_PORT = DEFAULT_PORTS.deviceListeners['ota-distributor']
 const MIB = 1024 * 1024;
 
 /**
+ * Named points inside the campaigns' transactions where a crash test stops the process (each
+ * reached with the transaction open, its events in the outbox uncommitted):
+ * - `phase-advance`: a phase passed and the next opened (or the campaign completed);
+ * - `halt`: an abort rule's crossing recorded, the campaign HALTED, its `halted` event written.
+ */
+export const TEST_PAUSE_POINTS = ['phase-advance', 'halt'] as const;
+export type TestPausePoint = (typeof TEST_PAUSE_POINTS)[number];
+
+/**
  * Firmware images: where they live, how large a class's image may be unless the class says otherwise,
  * and how operators' presigned upload URLs are made.
  */
@@ -135,6 +144,17 @@ export const deviceListenerEnv = {
    * cancellations); 0 turns it off. Replicas share the work: each campaign is locked SKIP LOCKED.
    */
   OTA_CAMPAIGN_TICK_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
+  /**
+   * Test-only: campaign transaction points where the process stops for a crash test's SIGKILL
+   * (comma-separated names, see test-pause-points.ts). Refused under NODE_ENV=production.
+   */
+  OTA_TEST_PAUSE_AT: z
+    .string()
+    .transform((list) => list.split(',').filter(Boolean))
+    .pipe(z.array(z.enum(TEST_PAUSE_POINTS)))
+    .optional(),
+  /** `production` in the service image: test-only settings are refused. */
+  NODE_ENV: z.string().optional(),
 };
 
 export const OtaDistributorConfig = z
@@ -152,7 +172,11 @@ export const OtaDistributorConfig = z
     path: ['OTA_TLS_KEY_FILE'],
     message: 'OTA_TLS_CERT_FILE and OTA_TLS_KEY_FILE go together: set both or neither',
   })
-  .refine(...deviceEdgeRule);
+  .refine(...deviceEdgeRule)
+  .refine((env) => env.NODE_ENV !== 'production' || env.OTA_TEST_PAUSE_AT === undefined, {
+    path: ['OTA_TEST_PAUSE_AT'],
+    message: 'OTA_TEST_PAUSE_AT is test-only: refused under NODE_ENV=production',
+  });
 export type OtaDistributorConfig = z.infer<typeof OtaDistributorConfig>;
 
 /** Every variable the config reads, for the start-up log (secrets masked there). */

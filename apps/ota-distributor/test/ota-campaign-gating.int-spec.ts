@@ -327,6 +327,91 @@ describe('ota-distributor: campaign windows, gateway budgets and automatic retri
     expect(sim.status).toBe(409);
   });
 
+  it("a gateway's concurrency holds across campaigns: together never past the strictest limit of those sharing it", async () => {
+    const gateway = `GW-${rand()}`;
+    const forA = await enrolled(3, 'gwxa', gateway);
+    const forB = await enrolled(3, 'gwxb', gateway);
+    const forC = await enrolled(2, 'gwxc', gateway);
+    /** Admitted, unfinished executions behind the gateway, whichever campaign they belong to. */
+    const inFlight = async () =>
+      (
+        await h.db
+          .selectFrom('campaign_members as m')
+          .innerJoin('executions as e', 'e.execution_id', 'm.execution_id')
+          .select('m.device_id')
+          .where('m.gateway_id', '=', gateway)
+          .where('e.admitted_at', 'is not', null)
+          .where('e.state', 'not in', ['SUCCEEDED', 'FAILED', 'CANCELLED'])
+          .execute()
+      ).map((r) => r.device_id);
+    const finish = async (deviceId: string) =>
+      expect((await receipt(deviceId, (await checkIn(deviceId))!)).status).toBe(200);
+    const ticks = () => new Promise((resolve) => setTimeout(resolve, 1_000));
+    const gatewayOf = (ids: string[], perGatewayConcurrency: number) =>
+      launch({
+        target: { deviceIds: ids },
+        phases: onePhase,
+        rollout: { maxPerMinute: 100, perGatewayConcurrency },
+        abort: lenient,
+      });
+
+    const a = (await gatewayOf(forA, 2)).campaignId;
+    expect(await admittedOf(a)).toHaveLength(2);
+    // B's own count behind the gateway is 0, but the gateway carries A's two: B admits none.
+    const b = (await gatewayOf(forB, 2)).campaignId;
+    await ticks();
+    expect(await admittedOf(b)).toEqual([]);
+    expect(await inFlight()).toHaveLength(2);
+    expect(await checkIn(forB[0]!)).toBeUndefined();
+
+    // One of A's finishes: one more is admitted, of either campaign, never two.
+    const [firstA] = await admittedOf(a);
+    await finish(firstA!);
+    await waitFor(
+      async () => ((await admittedOf(a)).length + (await admittedOf(b)).length === 3 ? true : undefined),
+      'one more admitted behind the gateway',
+    );
+    await ticks();
+    expect((await admittedOf(a)).length + (await admittedOf(b)).length).toBe(3);
+    expect(await inFlight()).toHaveLength(2);
+
+    // C allows one at a time behind the gateway: with C's meters waiting there, its limit binds all three.
+    const c = (await gatewayOf(forC, 1)).campaignId;
+    const [first, second] = await inFlight();
+    await finish(first!);
+    await ticks();
+    expect(await inFlight()).toEqual([second]);
+    expect(await admittedOf(c)).toEqual([]);
+    await finish(second!);
+    await waitFor(
+      async () => ((await inFlight()).length === 1 ? true : undefined),
+      'one admitted once empty',
+    );
+    await ticks();
+    expect(await inFlight()).toHaveLength(1);
+    for (const id of [a, b, c]) await expectCountersKept(id);
+  });
+
+  it("a gateway's bytes per hour count every campaign's downloads through it", async () => {
+    const gateway = `GW-${rand()}`;
+    const forA = await enrolled(3, 'gwya', gateway);
+    const forB = await enrolled(2, 'gwyb', gateway);
+    const rollout = {
+      maxPerMinute: 100,
+      perGatewayConcurrency: 50,
+      perGatewayBytesPerHour: Math.floor(2.5 * image.length),
+    };
+    const a = (await launch({ target: { deviceIds: forA }, phases: onePhase, rollout, abort: lenient }))
+      .campaignId;
+    expect(await admittedOf(a)).toHaveLength(2);
+    // A spent two downloads of the gateway's hour: B's first would be the third.
+    const b = (await launch({ target: { deviceIds: forB }, phases: onePhase, rollout, abort: lenient }))
+      .campaignId;
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(await admittedOf(b)).toEqual([]);
+    expect(await admittedOf(a)).toHaveLength(2);
+  });
+
   it('retries a failure whose code the policy names after its backoff, under the same id, until attempts run out', async () => {
     const [retried, refused] = (await enrolled(2, 'retry')) as [string, string];
     const started = await launch({

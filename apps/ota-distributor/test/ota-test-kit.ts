@@ -35,7 +35,12 @@ import { createLogger } from '@meterkeep/observability';
 import { DeviceListener, type RunningService, startService } from '@meterkeep/service-runtime';
 import { ObjectStore } from '@meterkeep/storage';
 import {
+  type ServiceProcess,
+  freePort,
+  platformEnv,
   serviceIdentity,
+  stackEnvFrom,
+  startServiceProcess,
   serviceStackEnv,
   stackEndpoints,
   startGroupAtEnd,
@@ -98,6 +103,11 @@ export interface OtaOptions {
    * already; the schema stays when this one stops).
    */
   replicaOf?: OtaHarness;
+  /**
+   * An existing schema to run in, kept when this harness stops: `ota`, the built service's own, to
+   * share with distributors run as processes (ota-campaign-crash.int-spec).
+   */
+  schema?: string;
   /** How soon the check-in views' listener reconnects after a loss. */
   checkInReconnectMs?: number;
 }
@@ -189,10 +199,12 @@ export class OtaHarness {
     followDeviceTopics,
     testMeterHeader = false,
     replicaOf,
+    schema: sharedSchema,
     checkInReconnectMs,
   }: OtaOptions): Promise<OtaHarness> {
     const stack = stackEndpoints();
-    const schema = replicaOf?.schema ?? `ota_it_${letters(10)}`;
+    const schema = replicaOf?.schema ?? sharedSchema ?? `ota_it_${letters(10)}`;
+    const ownsSchema = !replicaOf && sharedSchema === undefined;
     // The service's directive key pair, in a temp dir of this run (the local stack keeps its own).
     const keyDir = mkdtempSync(join(tmpdir(), 'ota-it-directive-'));
     const directive = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -268,14 +280,14 @@ export class OtaHarness {
         app.use(envelopeBodyReader());
       },
     }).catch(async (error: unknown) => {
-      if (!replicaOf) await dropSchema(schema);
+      if (ownsSchema) await dropSchema(schema);
       rmSync(keyDir, { recursive: true, force: true });
       throw error;
     });
     return new OtaHarness(
       service,
       schema,
-      !replicaOf,
+      ownsSchema,
       bucket,
       logs,
       directive.publicKey,
@@ -283,6 +295,28 @@ export class OtaHarness {
       keyDir,
       groupId,
     );
+  }
+
+  /**
+   * Ends earlier runs' unfinished campaigns in a shared schema (as CANCELLED, straight in the table):
+   * a crash test's pause point must be reached by its own campaign. Nothing when the schema is new.
+   */
+  static async settleSharedSchema(schema: string): Promise<void> {
+    const admin = createDatabase<unknown>({
+      url: stackEndpoints().databaseUrl,
+      schema: 'ota_it_admin',
+      pool: { max: 1 },
+    });
+    try {
+      const { rows } = await sql<{
+        table: string | null;
+      }>`select to_regclass(${`${schema}.campaigns`})::text as table`.execute(admin);
+      if (rows[0]?.table)
+        await sql`update ${sql.id(schema, 'campaigns')} set state = 'CANCELLED'
+          where state not in ('COMPLETED', 'CANCELLED', 'DENIED', 'DRAFT')`.execute(admin);
+    } finally {
+      await admin.destroy();
+    }
   }
 
   /** A meter of a tenant (key pair held by the test), not yet in the registry's projection. */
@@ -449,6 +483,46 @@ export class OtaHarness {
       rmSync(this.keyDir, { recursive: true, force: true });
     }
   }
+}
+
+/**
+ * The built distributor (dist/) as a process of its own on the `ota` schema, as deployed: what a
+ * crash test kills with SIGKILL and starts again. Its ticker runs every 100 ms unless `env` says.
+ */
+export async function startDistributorProcess(options: {
+  enrollmentUrl: string;
+  /** The firmware bucket of the in-process harness it shares the schema with. */
+  bucket: string;
+  logFile: string;
+  env?: Record<string, string>;
+}): Promise<ServiceProcess> {
+  const stack = stackEnvFrom(process.env);
+  if (!stack) throw new Error('The test stack is not set up; run this suite through vitest');
+  // Its meters' listener serves the service's own platform certificate: no bootstrap to wait for.
+  const identity = serviceIdentity('ota-distributor');
+  const service = await startServiceProcess({
+    name: 'ota-distributor',
+    port: await freePort(),
+    env: platformEnv(stack, {
+      ENROLLMENT_INTERNAL_URL: options.enrollmentUrl,
+      OTA_FIRMWARE_BUCKET: options.bucket,
+      OTA_TLS_PORT: String(await freePort()),
+      OTA_TLS_CERT_FILE: identity.SERVICE_TLS_CERT_FILE,
+      OTA_TLS_KEY_FILE: identity.SERVICE_TLS_KEY_FILE,
+      OTA_INSTANCE_ID: `it-${letters(8)}`,
+      OTA_CAMPAIGN_TICK_MS: '100',
+      LOG_LEVEL: 'info',
+      ...options.env,
+    }),
+    logFile: options.logFile,
+  });
+  try {
+    await service.waitReady(90_000);
+  } catch (error) {
+    await service.stop();
+    throw error;
+  }
+  return service;
 }
 
 /** The service's module with a test's own controllers beside it. */

@@ -6,9 +6,11 @@ import {
   ADMISSION_WINDOW_MS,
   BYTES_WINDOW_MS,
   type GatewayBytes,
+  type GatewayLimit,
   admit,
   closedGateways,
   currentRate,
+  gatewayLimit,
 } from './domain/admission';
 
 /**
@@ -46,16 +48,18 @@ export class CampaignAdmission {
     const bytesPerDevice = await this.campaigns.bytesPerDevice(trx, campaign.tenant_id, campaign.manifest_id);
     let inFlightByGateway = new Map<string, number>();
     let gatewayBytes = new Map<string, GatewayBytes[]>();
+    let gatewayLimits = new Map<string, GatewayLimit>();
     if (await this.campaigns.hasGatewayMembers(trx, campaign.campaign_id)) {
-      inFlightByGateway = await this.campaigns.inFlightByGateway(trx, campaign.campaign_id);
-      if (rollout.perGatewayBytesPerHour !== undefined)
-        gatewayBytes = await this.campaigns.gatewayBytesSince(
-          trx,
-          campaign.campaign_id,
-          new Date(now.getTime() - BYTES_WINDOW_MS),
-        );
+      ({ inFlightByGateway, gatewayBytes, gatewayLimits } = await this.gatewayLoad(trx, campaign, now));
     }
-    const closed = closedGateways({ now, config: rollout, inFlightByGateway, gatewayBytes, bytesPerDevice });
+    const closed = closedGateways({
+      now,
+      config: rollout,
+      gatewayLimits,
+      inFlightByGateway,
+      gatewayBytes,
+      bytesPerDevice,
+    });
     // Room for the rate plus as many again held back by a gateway filling up during this pass.
     const candidates = await this.campaigns.candidates(
       trx,
@@ -68,6 +72,7 @@ export class CampaignAdmission {
     const result = admit({
       now,
       config: rollout,
+      gatewayLimits,
       counts: admissionCounts,
       recent,
       inFlightByGateway,
@@ -89,5 +94,42 @@ export class CampaignAdmission {
       new Date(now.getTime() - BYTES_WINDOW_MS),
     );
     return admitted.size;
+  }
+
+  /**
+   * The load of the gateways this campaign has members behind, over every campaign of the tenant
+   * with meters queued or in flight behind them (a gateway is one backhaul whoever loads it), and the
+   * strictest of those campaigns' limits there. Taken under the tenant's gateway-admission lock, held
+   * to the commit, so two campaigns' admissions see each other's.
+   */
+  private async gatewayLoad(trx: Executor, campaign: CampaignRow, now: Date) {
+    await this.campaigns.lockGatewayAdmissions(trx, campaign.tenant_id);
+    const sharers = await this.campaigns.gatewaySharers(trx, campaign);
+    const settings = new Map(sharers.map((s) => [s.campaign_id, s.rollout]));
+    const shares = await this.campaigns.gatewayShares(trx, campaign.campaign_id, [...settings.keys()]);
+    const inFlightByGateway = new Map<string, number>();
+    const gatewayLimits = new Map<string, GatewayLimit>();
+    for (const share of shares) {
+      inFlightByGateway.set(
+        share.gateway_id,
+        (inFlightByGateway.get(share.gateway_id) ?? 0) + share.in_flight,
+      );
+      if (share.campaign_id === campaign.campaign_id) continue;
+      const other = settings.get(share.campaign_id)!;
+      const limit = gatewayLimit({ maxPerMinute: 1, ...other }, gatewayLimits, share.gateway_id);
+      gatewayLimits.set(share.gateway_id, limit);
+    }
+    const rollout = (campaign.body as OtaCampaignDefinition).rollout;
+    const budgeted = shares
+      .filter((s) => s.campaign_id === campaign.campaign_id)
+      .map((s) => s.gateway_id)
+      .filter((g) => gatewayLimit(rollout, gatewayLimits, g).bytesPerHour !== undefined);
+    const gatewayBytes = await this.campaigns.gatewayBytesSince(
+      trx,
+      campaign.tenant_id,
+      budgeted,
+      new Date(now.getTime() - BYTES_WINDOW_MS),
+    );
+    return { inFlightByGateway, gatewayBytes, gatewayLimits };
   }
 }

@@ -16,6 +16,7 @@ import {
 } from './domain/halt';
 import { MAX_RETRIES, retryDecision } from './domain/timeouts-retries';
 import { CAMPAIGN_MACHINE } from './domain/state-machines';
+import { TestPausePoints } from './test-pause-points';
 
 const EXECUTED: ReadonlySet<string> = new Set(EXECUTED_STATES);
 /** Who creates and submits a revert campaign: the distributor itself, never an operator's key. */
@@ -35,6 +36,7 @@ export class CampaignStatusFeed {
     private readonly campaigns: CampaignsRepository,
     private readonly audit: AuditLog,
     private readonly outbox: OutboxRepository,
+    private readonly pausePoints: TestPausePoints,
   ) {}
 
   /**
@@ -124,6 +126,7 @@ export class CampaignStatusFeed {
       },
     ]);
     await this.revert(trx, row, now);
+    await this.pausePoints.at('halt');
     return row;
   }
 

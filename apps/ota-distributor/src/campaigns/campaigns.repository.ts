@@ -28,6 +28,12 @@ export interface CampaignDeviceRow {
 
 const BATCH = 1_000;
 
+/** A campaign's per-gateway settings, as its definition holds them. */
+export interface GatewaySettings {
+  perGatewayConcurrency: number;
+  perGatewayBytesPerHour?: number;
+}
+
 export interface NewCampaign {
   campaignId: string;
   tenantId: string;
@@ -553,26 +559,100 @@ export class CampaignsRepository {
     return rows.map((r) => r.admitted_at.getTime());
   }
 
-  /** The campaign's admissions behind each gateway after `since`, with their bytes. */
-  async gatewayBytesSince(
+  /**
+   * The tenant's campaigns that may load a gateway now (meters queued or in flight): the campaign's
+   * own and every other one not yet finished, with their rollout settings.
+   */
+  async gatewaySharers(
+    trx: Executor,
+    campaign: Pick<CampaignRow, 'campaign_id' | 'tenant_id'>,
+  ): Promise<{ campaign_id: string; rollout: GatewaySettings }[]> {
+    return trx
+      .selectFrom('campaigns')
+      .select(['campaign_id', sql<GatewaySettings>`body -> 'rollout'`.as('rollout')])
+      .where('tenant_id', '=', campaign.tenant_id)
+      .where((eb) =>
+        eb.or([
+          eb('campaign_id', '=', campaign.campaign_id),
+          eb('state', 'in', ['RUNNING', 'PAUSED', 'HALTED', 'CANCELLING']),
+        ]),
+      )
+      .execute();
+  }
+
+  /**
+   * Per campaign and gateway (only the gateways `campaignId` has members behind): unfinished members
+   * and, of them, the admitted ones (in flight). A gateway's load is every campaign's.
+   */
+  async gatewayShares(
     trx: Executor,
     campaignId: string,
+    campaignIds: readonly string[],
+  ): Promise<{ campaign_id: string; gateway_id: string; unfinished: number; in_flight: number }[]> {
+    const rows = await trx
+      .selectFrom('campaign_members as m')
+      .innerJoin('executions as e', 'e.execution_id', 'm.execution_id')
+      .select([
+        'm.campaign_id',
+        'm.gateway_id',
+        (eb) => eb.fn.countAll<string>().as('unfinished'),
+        sql<string>`count(*) filter (where e.admitted_at is not null)`.as('in_flight'),
+      ])
+      .where('m.campaign_id', 'in', [...campaignIds])
+      .where('m.gateway_id', 'in', (eb) =>
+        eb
+          .selectFrom('campaign_members')
+          .select('gateway_id')
+          .where('campaign_id', '=', campaignId)
+          .where('gateway_id', 'is not', null),
+      )
+      .where('e.state', 'in', ACTIVE_STATES)
+      .groupBy(['m.campaign_id', 'm.gateway_id'])
+      .execute();
+    return rows.map((r) => ({
+      campaign_id: r.campaign_id,
+      gateway_id: r.gateway_id!,
+      unfinished: Number(r.unfinished),
+      in_flight: Number(r.in_flight),
+    }));
+  }
+
+  /**
+   * Admissions behind these gateways after `since`, by any campaign of the tenant (finished ones too:
+   * the hour's bytes went through the gateway all the same), with their bytes.
+   */
+  async gatewayBytesSince(
+    trx: Executor,
+    tenantId: string,
+    gateways: readonly string[],
     since: Date,
   ): Promise<Map<string, { at: number; bytes: number }[]>> {
-    const rows = await trx
-      .selectFrom('campaign_admissions')
-      .select(['gateway_id', 'admitted_at', 'bytes'])
-      .where('campaign_id', '=', campaignId)
-      .where('gateway_id', 'is not', null)
-      .where('admitted_at', '>', since)
-      .execute();
     const byGateway = new Map<string, { at: number; bytes: number }[]>();
+    if (gateways.length === 0) return byGateway;
+    const rows = await trx
+      .selectFrom('campaign_admissions as a')
+      .innerJoin('campaigns as c', 'c.campaign_id', 'a.campaign_id')
+      .select(['a.gateway_id', 'a.admitted_at', 'a.bytes'])
+      .where('c.tenant_id', '=', tenantId)
+      .where('a.gateway_id', 'in', [...gateways])
+      .where('a.admitted_at', '>', since)
+      .execute();
     for (const row of rows) {
       const list = byGateway.get(row.gateway_id!) ?? [];
       list.push({ at: row.admitted_at.getTime(), bytes: Number(row.bytes) });
       byGateway.set(row.gateway_id!, list);
     }
     return byGateway;
+  }
+
+  /**
+   * Serialises gateway admissions within a tenant (a transaction-scoped advisory lock): two campaigns
+   * locked by two replicas would otherwise each see a gateway below its limit and together pass it.
+   */
+  async lockGatewayAdmissions(trx: Executor, tenantId: string): Promise<void> {
+    await sql`select pg_advisory_xact_lock(hashtext(current_schema() || '.gateway-admission.' || ${tenantId}))`.execute(
+      trx,
+    );
   }
 
   /** Logs admissions; forgets the campaign's older than `before` (nothing reads past an hour). */
@@ -654,21 +734,6 @@ export class CampaignsRepository {
       .where('manifest_id', '=', manifestId)
       .executeTakeFirst();
     return (row?.components ?? []).reduce((n, c) => n + c.size, 0);
-  }
-
-  /** Unfinished admitted executions per gateway (members behind a concentrator only). */
-  async inFlightByGateway(trx: Executor, campaignId: string): Promise<Map<string, number>> {
-    const rows = await trx
-      .selectFrom('campaign_members as m')
-      .innerJoin('executions as e', 'e.execution_id', 'm.execution_id')
-      .select(['m.gateway_id', (eb) => eb.fn.countAll<string>().as('n')])
-      .where('m.campaign_id', '=', campaignId)
-      .where('m.gateway_id', 'is not', null)
-      .where('e.admitted_at', 'is not', null)
-      .where('e.state', 'in', ACTIVE_STATES)
-      .groupBy('m.gateway_id')
-      .execute();
-    return new Map(rows.map((r) => [r.gateway_id!, Number(r.n)]));
   }
 
   /** Lets these executions' directives out (those locked elsewhere or no longer queued are left). */

@@ -13,6 +13,7 @@ import {
   decideAdvance,
   overdueMembers,
 } from './domain/advance';
+import { TestPausePoints } from './test-pause-points';
 
 /**
  * Phase advance (spec §6.5) applied under the campaign's lock: the domain rule decides from the kept
@@ -27,6 +28,7 @@ export class PhaseAdvance {
   constructor(
     private readonly campaigns: CampaignsRepository,
     private readonly outbox: OutboxRepository,
+    private readonly pausePoints: TestPausePoints,
     @Inject(CONFIG) private readonly config: Pick<OtaDistributorConfig, 'OTA_POLL_SECONDS'>,
   ) {}
 
@@ -115,6 +117,7 @@ export class PhaseAdvance {
       events.push(campaignEvent(row, 'completed', now, extra));
     }
     await this.outbox.enqueue(trx, OTA_CAMPAIGNS_V2, events);
+    await this.pausePoints.at('phase-advance');
     return { row, decision };
   }
 }

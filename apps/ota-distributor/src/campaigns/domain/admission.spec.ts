@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ADMISSION_WINDOW_MS, type RolloutConfig, admit, closedGateways, currentRate } from './admission';
+import {
+  ADMISSION_WINDOW_MS,
+  type RolloutConfig,
+  admit,
+  closedGateways,
+  currentRate,
+  gatewayLimit,
+} from './admission';
 
 const t0 = new Date('2026-12-01T00:00:00Z').getTime();
 const candidates = (n: number, gateway: (i: number) => string | null = () => null) =>
@@ -65,6 +72,52 @@ describe('admission (spec §6.5)', () => {
       });
     expect(later(3_599_999).admitted).toEqual([]);
     expect(later(3_600_000).admitted).toEqual(['x']);
+  });
+
+  it("gatewayLimit narrows a campaign's own limits by those of the other campaigns sharing the gateway", () => {
+    const own: RolloutConfig = { maxPerMinute: 10, perGatewayConcurrency: 5, perGatewayBytesPerHour: 900 };
+    const shared = new Map([
+      ['gw-strict', { concurrency: 2, bytesPerHour: 300 }],
+      ['gw-loose', { concurrency: 50 }],
+    ]);
+    expect(gatewayLimit(own, shared, 'gw-strict')).toEqual({ concurrency: 2, bytesPerHour: 300 });
+    expect(gatewayLimit(own, shared, 'gw-loose')).toEqual({ concurrency: 5, bytesPerHour: 900 });
+    expect(gatewayLimit(own, shared, 'gw-alone')).toEqual({ concurrency: 5, bytesPerHour: 900 });
+    // A budget another campaign sets binds one that set none.
+    expect(gatewayLimit({ maxPerMinute: 10, perGatewayConcurrency: 5 }, shared, 'gw-strict')).toEqual({
+      concurrency: 2,
+      bytesPerHour: 300,
+    });
+  });
+
+  it("admit and closedGateways hold a gateway at the strictest sharing campaign's limits", () => {
+    const own: RolloutConfig = { maxPerMinute: 100, perGatewayConcurrency: 5 };
+    const gatewayLimits = new Map([['gw-1', { concurrency: 2, bytesPerHour: 250 }]]);
+    const input = {
+      now: new Date(t0),
+      config: own,
+      gatewayLimits,
+      counts: { notified: 0, succeeded: 0 },
+      recent: [],
+      candidates: candidates(6, () => 'gw-1').map((c) => ({ ...c, bytes: 100 })),
+    };
+    // One in flight already (another campaign's): one more fits the concurrency of 2.
+    expect(admit({ ...input, inFlightByGateway: new Map([['gw-1', 1]]) }).admitted).toHaveLength(1);
+    // 100 bytes spent this hour: a 250-byte budget takes one more download, not two.
+    const spent = new Map([['gw-1', [{ at: t0 - 1_000, bytes: 100 }]]]);
+    const result = admit({ ...input, inFlightByGateway: new Map(), gatewayBytes: spent });
+    expect(result.admitted).toHaveLength(1);
+    expect(result.heldByBytes).toBe(5);
+    const load = { now: new Date(t0), config: own, gatewayLimits, bytesPerDevice: 100 };
+    expect(closedGateways({ ...load, inFlightByGateway: new Map([['gw-1', 2]]) })).toEqual(['gw-1']);
+    expect(closedGateways({ ...load, inFlightByGateway: new Map([['gw-1', 1]]) })).toEqual([]);
+    expect(
+      closedGateways({
+        ...load,
+        inFlightByGateway: new Map(),
+        gatewayBytes: new Map([['gw-1', [{ at: t0 - 1_000, bytes: 200 }]]]),
+      }),
+    ).toEqual(['gw-1']);
   });
 
   it('raises the rate exponentially as AWS does, up to the maximum', () => {

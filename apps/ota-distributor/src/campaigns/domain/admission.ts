@@ -57,9 +57,37 @@ export interface GatewayBytes {
   bytes: number;
 }
 
+/**
+ * What other campaigns sharing a gateway allow there: a gateway is one backhaul whoever loads it, so
+ * its in-flight and bytes count every campaign's meters behind it, and the strictest limit of the
+ * campaigns with unfinished meters behind it binds them all.
+ */
+export interface GatewayLimit {
+  concurrency: number;
+  bytesPerHour?: number;
+}
+
+/** A gateway's concurrency and byte budget now: this campaign's, narrowed by the others' sharing it. */
+export function gatewayLimit(
+  config: RolloutConfig,
+  shared: ReadonlyMap<string, GatewayLimit> | undefined,
+  gateway: string,
+): GatewayLimit {
+  const other = shared?.get(gateway);
+  const budgets = [config.perGatewayBytesPerHour, other?.bytesPerHour].filter(
+    (b): b is number => b !== undefined,
+  );
+  return {
+    concurrency: Math.min(config.perGatewayConcurrency, other?.concurrency ?? Number.POSITIVE_INFINITY),
+    ...(budgets.length > 0 && { bytesPerHour: Math.min(...budgets) }),
+  };
+}
+
 export interface AdmissionInput {
   now: Date;
   config: RolloutConfig;
+  /** Limits of the other campaigns sharing a gateway (see GatewayLimit); none: this campaign's own. */
+  gatewayLimits?: ReadonlyMap<string, GatewayLimit>;
   counts: AdmissionCounts;
   /** Instants (ms) of earlier admissions; only the last 60 s matter. */
   recent: readonly number[];
@@ -89,7 +117,6 @@ export function admit(input: AdmissionInput): AdmissionResult {
   const rate = currentRate(input.config, input.counts);
   let tokens = rate - recent.length;
   const inFlight = new Map(input.inFlightByGateway);
-  const budget = input.config.perGatewayBytesPerHour;
   const gatewayBytes = new Map<string, GatewayBytes[]>();
   for (const [gateway, entries] of input.gatewayBytes ?? [])
     gatewayBytes.set(
@@ -105,7 +132,9 @@ export function admit(input: AdmissionInput): AdmissionResult {
     const gateway = candidate.gatewayId;
     if (gateway !== null) {
       const busy = inFlight.get(gateway) ?? 0;
-      if (busy >= input.config.perGatewayConcurrency) {
+      const limit = gatewayLimit(input.config, input.gatewayLimits, gateway);
+      const budget = limit.bytesPerHour;
+      if (busy >= limit.concurrency) {
         heldByGateway++;
         continue;
       }
@@ -128,6 +157,7 @@ export function admit(input: AdmissionInput): AdmissionResult {
 export interface GatewayLoad {
   now: Date;
   config: RolloutConfig;
+  gatewayLimits?: ReadonlyMap<string, GatewayLimit>;
   inFlightByGateway: ReadonlyMap<string, number>;
   gatewayBytes?: ReadonlyMap<string, readonly GatewayBytes[]>;
   /** What one more meter would download. */
@@ -141,15 +171,17 @@ export interface GatewayLoad {
 export function closedGateways(load: GatewayLoad): string[] {
   const now = load.now.getTime();
   const closed = new Set<string>();
+  const limit = (gateway: string) => gatewayLimit(load.config, load.gatewayLimits, gateway);
   for (const [gateway, busy] of load.inFlightByGateway)
-    if (busy >= load.config.perGatewayConcurrency) closed.add(gateway);
-  const budget = load.config.perGatewayBytesPerHour;
-  if (budget !== undefined)
-    for (const [gateway, entries] of load.gatewayBytes ?? []) {
+    if (busy >= limit(gateway).concurrency) closed.add(gateway);
+  for (const [gateway, entries] of load.gatewayBytes ?? []) {
+    const budget = limit(gateway).bytesPerHour;
+    if (budget !== undefined) {
       const spent = entries
         .filter((e) => e.at > now - BYTES_WINDOW_MS && e.at <= now)
         .reduce((sum, e) => sum + e.bytes, 0);
       if (spent + load.bytesPerDevice > budget) closed.add(gateway);
     }
+  }
   return [...closed].sort();
 }
