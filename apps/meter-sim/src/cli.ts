@@ -1,6 +1,11 @@
 import { parseArgs } from 'node:util';
 import { asksForVersion, versionLine } from '@meterkeep/config';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { ChangeOfTenancyError, OnMeterRecords } from './device/change-of-tenancy';
+import { MeterStorage } from './device/meter-storage';
 import { fleetCommand } from './fleet/fleet.command';
+import { MeterProfile } from './telemetry/interval-data';
 import { provisionBatch } from './provision.command';
 
 const USAGE = `Usage: meter-sim <command> [options]
@@ -12,6 +17,9 @@ Commands:
   fleet       bring provisioned meters online (bootstrap or renew, N at a time), have them send
               days of interval data to the telemetry ingest (report), or take firmware updates from
               the OTA distributor (update)
+  change-of-tenancy
+              clear what the next occupant could read on a meter, with register snapshots before
+              and after, as a GB prepayment meter does
 
 Run meter-sim <command> --help for a command's options; meter-sim --version prints the release.`;
 
@@ -66,6 +74,50 @@ async function provision(args: string[]): Promise<number> {
   return report.refused.length === 0 ? 0 : 1;
 }
 
+const CHANGE_OF_TENANCY_USAGE = `Usage: meter-sim change-of-tenancy --state DIR --meter NAME [--at ISO-INSTANT]
+
+Takes a billing snapshot of the import register, clears the meter's stored load profile and event log
+(its display and local interface show nothing from before --at afterwards), takes a snapshot after, and
+prints both as one JSON line. --at defaults to now; an earlier instant is the occupant who left without
+notice (what the meter measured since stays, for the next occupant); a later one is refused.
+
+Options:
+  --state DIR    the meters' folder (from 'meter-sim provision')
+  --meter NAME   the meter's endpoint name
+  --at INSTANT   when the tenancy changed (ISO 8601)
+  --help         this text`;
+
+function changeOfTenancy(args: string[]): number {
+  const { values } = parseArgs({
+    args,
+    options: {
+      state: { type: 'string' },
+      meter: { type: 'string' },
+      at: { type: 'string' },
+      help: { type: 'boolean' },
+    },
+  });
+  if (values.help) {
+    console.log(CHANGE_OF_TENANCY_USAGE);
+    return 0;
+  }
+  if (!values.state || !values.meter)
+    throw new UsageError(`missing --state or --meter\n\n${CHANGE_OF_TENANCY_USAGE}`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(values.meter))
+    throw new UsageError('--meter must be an endpoint name');
+  const dir = join(values.state, values.meter);
+  if (!existsSync(dir)) throw new UsageError(`no meter ${values.meter} in ${values.state}`);
+  const at = values.at === undefined ? new Date() : new Date(values.at);
+  const records = new OnMeterRecords(new MeterProfile(values.meter), new MeterStorage(dir));
+  try {
+    console.log(JSON.stringify({ meter: values.meter, ...records.changeOfTenancy(at) }));
+    return 0;
+  } catch (error) {
+    if (error instanceof ChangeOfTenancyError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
 export class UsageError extends Error {}
 
 /** Dispatches a meter-sim command line; resolves to the exit code. */
@@ -81,5 +133,6 @@ export async function runMeterSim(argv: string[]): Promise<number> {
   }
   if (command === 'provision') return provision(rest);
   if (command === 'fleet') return fleetCommand(rest);
+  if (command === 'change-of-tenancy') return changeOfTenancy(rest);
   throw new UsageError(`unknown command '${command}'\n\n${USAGE}`);
 }

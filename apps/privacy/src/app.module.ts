@@ -12,6 +12,7 @@ import {
   PRIVACY_OCCUPANCIES,
   TELEMETRY_READINGS,
   TELEMETRY_RELEASED,
+  TELEMETRY_RELEASED_AGGREGATES,
 } from '@meterkeep/contracts';
 import type { KafkaTransport } from '@meterkeep/kafka/nest';
 import type { Logger } from '@meterkeep/observability';
@@ -29,6 +30,7 @@ import { ConsentsModule } from './consents/consents.module';
 import { DataKeysModule } from './data-keys/data-keys.module';
 import { DecommissionOccupancyUseCase } from './decommissions/decommission-occupancy.use-case';
 import { DecommissionsModule } from './decommissions/decommissions.module';
+import { NetworkCellsModule } from './network-cells/network-cells.module';
 import { ErasuresModule } from './erasures/erasures.module';
 import { ExportsModule } from './exports/exports.module';
 import { migrations } from './migrations';
@@ -63,6 +65,7 @@ export class AppModule {
             PRIVACY_CONSENT_STATE,
             ENROLLMENT_API_KEY_REVOCATIONS,
             TELEMETRY_RELEASED,
+            TELEMETRY_RELEASED_AGGREGATES,
             PRIVACY_ERASURE_REQUESTS,
             PRIVACY_CONFIRMATIONS,
             PRIVACY_ERASURES,
@@ -79,6 +82,7 @@ export class AppModule {
         DataKeysModule,
         OccupanciesModule,
         ConsentsModule,
+        NetworkCellsModule,
         ReleaseModule,
         ErasuresModule.forRoot({ schema: options.schema }),
         DecommissionConfirmationModule.forRootAsync({

@@ -83,13 +83,15 @@ describe('privacy: occupancies, behind API keys resolved by a real enrollment', 
       .flatMap(([path, methods]) =>
         Object.keys(methods).map((method) => [method.toUpperCase(), path] as const),
       );
-    expect(operations.length).toBe(20);
+    // 20, then network cells (PUT, GET) and the consent policy (PUT, GET).
+    expect(operations.length).toBe(24);
     for (const [method, template] of operations) {
       const path = template
         .replace('{occupancyId}', `occ-${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}`)
         .replace('{keyId}', `dk-${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}`)
         .replace('{subjectRef}', 'subj-0')
         .replace('{purpose}', 'billing')
+        .replace('{cellId}', 'feeder-0')
         .replace('{erasureId}', `er-${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}`)
         .replace('{exportId}', `ex-${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}`);
       const response = await h.request(method, path);

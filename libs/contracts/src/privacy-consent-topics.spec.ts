@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { PRIVACY_CONSENT_STATE, PRIVACY_CONSENTS } from './events/privacy-consent.event';
 import { TELEMETRY_RELEASED } from './events/telemetry-released.event';
+import { TELEMETRY_RELEASED_AGGREGATES } from './events/telemetry-released-aggregate.event';
 import { PRIVACY_ERASURE_REQUESTS } from './events/privacy-erasure-request.event';
 import { PRIVACY_ERASURES } from './events/privacy-erasure.event';
 import { topicJsonSchema } from './schema-snapshot';
@@ -29,6 +30,7 @@ const topics = [
   PRIVACY_CONSENTS,
   PRIVACY_CONSENT_STATE,
   TELEMETRY_RELEASED,
+  TELEMETRY_RELEASED_AGGREGATES,
   PRIVACY_ERASURE_REQUESTS,
   PRIVACY_ERASURES,
 ] as TopicContract[];

@@ -23,6 +23,7 @@ import { PRIVACY_ERASURES } from './events/privacy-erasure.event';
 import { TELEMETRY_READINGS } from './events/telemetry-reading.event';
 import { TELEMETRY_REJECTED } from './events/telemetry-rejected.event';
 import { TELEMETRY_RELEASED } from './events/telemetry-released.event';
+import { TELEMETRY_RELEASED_AGGREGATES } from './events/telemetry-released-aggregate.event';
 import type { TopicContract } from './topic-contract';
 
 /** Every topic of the platform: the one place a topic is named. */
@@ -38,6 +39,7 @@ export const ALL_TOPICS: readonly TopicContract[] = [
   TELEMETRY_READINGS,
   TELEMETRY_REJECTED,
   TELEMETRY_RELEASED,
+  TELEMETRY_RELEASED_AGGREGATES,
   OTA_CAMPAIGNS,
   OTA_CAMPAIGNS_V2,
   OTA_DEVICE_STATUS,

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DATABASE } from '@meterkeep/db/nest';
 import type { ConsentRow, Executor, OccupancyRow } from '../core/database';
-import type { LedgerEntry, OccupancyTerms } from './policy';
+import type { ConsentPolicy, LedgerEntry, OccupancyTerms } from './policy';
 
 export type NewConsent = ConsentRow;
 
@@ -51,7 +51,11 @@ export class ConsentsRepository {
   }
 }
 
-export const toLedgerEntry = (row: ConsentRow): LedgerEntry => ({
+/** With `policies` (ConsentPolicies.versions), each entry carries the policy it was decided under. */
+export const toLedgerEntry = (
+  row: ConsentRow,
+  policies?: ReadonlyMap<string, ConsentPolicy>,
+): LedgerEntry => ({
   occupancyId: row.occupancy_id,
   purpose: row.purpose,
   recipient: row.recipient,
@@ -62,6 +66,7 @@ export const toLedgerEntry = (row: ConsentRow): LedgerEntry => ({
   effectiveTo: row.effective_to,
   historicalFrom: row.historical_from,
   version: row.version,
+  ...(policies?.has(row.policy) && { decidedUnder: policies.get(row.policy) }),
 });
 
 export const toOccupancyTerms = (row: OccupancyRow): OccupancyTerms => ({

@@ -27,9 +27,10 @@ export class ReadConsentsUseCase {
 
   async permissions(caller: Caller, occupancyId: string, asOf = new Date()): Promise<ConsentPermissionsView> {
     const occupancy = toOccupancyTerms(await this.occupancy(caller, occupancyId));
-    const policy = this.policies.forTenant(caller.tenantId);
-    const entries = (await this.consents.list(undefined, caller.tenantId, occupancyId, asOf)).map(
-      toLedgerEntry,
+    const policy = await this.policies.forTenant(caller.tenantId);
+    const policies = await this.policies.versions(caller.tenantId);
+    const entries = (await this.consents.list(undefined, caller.tenantId, occupancyId, asOf)).map((row) =>
+      toLedgerEntry(row, policies),
     );
     const thirdParties = [...new Set(entries.map((e) => e.recipient))].filter(
       (r) => recipientKind(r) === 'third-party',

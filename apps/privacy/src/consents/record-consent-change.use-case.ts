@@ -48,7 +48,6 @@ export class RecordConsentChangeUseCase {
   async execute(caller: Caller, occupancyId: string, body: ConsentChangeBody): Promise<ConsentEntryView> {
     const { tenantId } = caller;
     const now = new Date();
-    const policy = this.policies.forTenant(tenantId);
     const { evidenceRef, ...change } = body;
     try {
       const recorded = await this.transactions.run(async (trx) => {
@@ -56,7 +55,12 @@ export class RecordConsentChangeUseCase {
         if (!occupancy) throw ConsentErrors.occupancyNotFound();
         if (namesSubject(evidenceRef, occupancy.subject_ref)) throw ConsentErrors.evidenceNamesSubject();
         const terms = toOccupancyTerms(occupancy);
-        const history = (await this.consents.list(trx, tenantId, occupancyId)).map(toLedgerEntry);
+        // Read in this transaction: the entry records the version it was decided under.
+        const policies = await this.policies.versions(tenantId, trx);
+        const policy = await this.policies.forTenant(tenantId, trx);
+        const history = (await this.consents.list(trx, tenantId, occupancyId)).map((r) =>
+          toLedgerEntry(r, policies),
+        );
         const decision = decideConsentChange(policy, terms, history, change, now);
         if (!decision.ok) throw ConsentErrors.refused(decision.refusal);
         const { entry } = decision;
@@ -79,7 +83,7 @@ export class RecordConsentChangeUseCase {
           version: entry.version,
           recorded_at: now,
         });
-        const ledger = [...history, toLedgerEntry(row)];
+        const ledger = [...history, toLedgerEntry(row, policies)];
         // The release gate plans the occupancy at its next pass (a grant may release, a withdrawal holds).
         await this.release.markDue(trx, [occupancyId]);
         const shredded =

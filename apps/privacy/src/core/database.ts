@@ -277,7 +277,51 @@ export interface ExportsTable {
   error: string | null;
 }
 
+/** A tenant's network cell (feeder or secondary substation) for each meter it assigned: one per meter. */
+export interface NetworkCellMembersTable {
+  tenant_id: string;
+  meter_id: string;
+  cell_id: string;
+  cell_kind: 'feeder' | 'substation';
+  assigned_at: Timestamp;
+  assigned_by: string;
+}
+
+/** A cell total released to the network operator; one per (cell, level, window). */
+export interface NetworkReleasedWindowsTable {
+  tenant_id: string;
+  cell_id: string;
+  level: string;
+  window_start: Timestamp;
+  window_end: Timestamp;
+  event_id: string;
+  released_at: Timestamp;
+}
+
+/** Per tenant, windows ending at or before this were decided (released or suppressed). */
+export interface NetworkReleaseProgressTable {
+  tenant_id: string;
+  decided_until: Timestamp;
+}
+
+/** A tenant's override of the consent policy preset, one row per version (never updated). */
+export interface ConsentPoliciesTable {
+  tenant_id: string;
+  version: number;
+  /** The preset it overrides, as id@version. */
+  based_on: string;
+  /** The PolicyOverride's purposes and time zone (consents/policy/consent-policy.ts). */
+  override: Json<Record<string, unknown>>;
+  reason: string;
+  created_by: string;
+  created_at: Timestamp;
+}
+
 export interface PrivacyDb {
+  consent_policies: ConsentPoliciesTable;
+  network_cell_members: NetworkCellMembersTable;
+  network_released_windows: NetworkReleasedWindowsTable;
+  network_release_progress: NetworkReleaseProgressTable;
   reseal_jobs: ResealJobsTable;
   decommission_policies: DecommissionPoliciesTable;
   reading_ranges: ReadingRangesTable;

@@ -211,7 +211,7 @@ export class ExportJob implements OnApplicationBootstrap, BeforeApplicationShutd
       this.schedules.list(row.tenant_id),
       this.readings.read(row.tenant_id, occupancies),
     ]);
-    const policy = this.policies.forTenant(row.tenant_id);
+    const policy = await this.policies.forTenant(row.tenant_id);
     const period = (o: (typeof occupancies)[number]) => ({
       occupancyId: o.occupancy_id,
       meterId: o.meter_id,

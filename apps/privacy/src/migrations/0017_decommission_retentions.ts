@@ -1,7 +1,7 @@
 import { type Kysely, type Migration, sql } from 'kysely';
 
 // The purposes an `erase` decommission policy keeps under retention keys, per the tenant's schedules
-// (decommissions/). Numbered 0017: 0015-0016 are taken by parallel work.
+// (decommissions/).
 const statements = [
   `alter table decommission_policies add column retentions jsonb not null default '[]'::jsonb`,
 ];

@@ -13,6 +13,8 @@ import { createExports } from './0011_create_exports';
 import { createReleaseSchedule } from './0012_create_release_schedule';
 import { createResealJobs } from './0013_create_reseal_jobs';
 import { createDecommissionPolicies } from './0014_create_decommission_policies';
+import { createNetworkCells } from './0015_create_network_cells';
+import { createConsentPolicies } from './0016_create_consent_policies';
 import { addDecommissionRetentions } from './0017_decommission_retentions';
 import { addExportArchiveKeyEpoch } from './0018_export_archive_key_epoch';
 
@@ -32,6 +34,8 @@ export const migrations: MigrationSet = {
   '0012_create_release_schedule': createReleaseSchedule,
   '0013_create_reseal_jobs': createResealJobs,
   '0014_create_decommission_policies': createDecommissionPolicies,
+  '0015_create_network_cells': createNetworkCells,
+  '0016_create_consent_policies': createConsentPolicies,
   '0017_decommission_retentions': addDecommissionRetentions,
   '0018_export_archive_key_epoch': addExportArchiveKeyEpoch,
 };

@@ -77,7 +77,7 @@ export class OpenOccupancyUseCase {
         trx,
         PRIVACY_CONSENT_STATE,
         defaultConsentStates(
-          this.consentPolicies.forTenant(tenantId),
+          await this.consentPolicies.forTenant(tenantId, trx),
           toOccupancyTerms(opened),
           { tenantId, meterId },
           now,

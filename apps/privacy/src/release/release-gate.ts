@@ -7,10 +7,12 @@ import {
 import type { Logger } from '@meterkeep/observability';
 import { CONFIG, LOGGER } from '@meterkeep/service-runtime';
 import type { PrivacyConfig } from '../config';
+import { NetworkReleaseUseCase } from './network-release.use-case';
 import { ReleaseWindowsUseCase } from './release-windows.use-case';
 
 /**
- * Every PRIVACY_RELEASE_INTERVAL_MS after the previous pass ended: release the windows that closed.
+ * Every PRIVACY_RELEASE_INTERVAL_MS after the previous pass ended: release the windows that closed, per
+ * occupancy, then network operators' cell totals.
  * Replicas may run it side by side: each occupancy is released under its lock, and a window released
  * twice is refused by its primary key (the second transaction rolls back before producing).
  */
@@ -24,6 +26,7 @@ export class ReleaseGate implements OnApplicationBootstrap, BeforeApplicationShu
 
   constructor(
     private readonly release: ReleaseWindowsUseCase,
+    private readonly network: NetworkReleaseUseCase,
     @Inject(CONFIG) private readonly config: Pick<PrivacyConfig, 'PRIVACY_RELEASE_INTERVAL_MS'>,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -44,11 +47,15 @@ export class ReleaseGate implements OnApplicationBootstrap, BeforeApplicationShu
   pass(): Promise<void> {
     this.running ??= this.release
       .execute(new Date(), this.stopping.signal)
+      .then(async ({ planned, released }) => {
+        if (released > 0)
+          this.logger.info({ count: released, planned: planned.length }, 'release gate released values');
+        // Network operators' cell totals: from the same staged readings, after the occupancies' pass.
+        const cells = await this.network.execute(new Date(), this.stopping.signal);
+        if (cells > 0) this.logger.info({ count: cells }, 'release gate released cell totals');
+      })
       .then(
-        ({ planned, released }) => {
-          if (released > 0)
-            this.logger.info({ count: released, planned: planned.length }, 'release gate released values');
-        },
+        () => undefined,
         (error: unknown) => this.logger.error({ err: error }, 'release pass failed'),
       )
       .finally(() => {

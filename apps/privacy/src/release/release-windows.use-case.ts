@@ -130,9 +130,12 @@ export class ReleaseWindowsUseCase {
       await this.repository.reschedule(trx, occupancyId, schedule.generation, null, now);
       return 0;
     }
-    const policy = this.policies.forTenant(occupancy.tenant_id);
+    const policies = await this.policies.versions(occupancy.tenant_id, trx);
+    const policy = await this.policies.forTenant(occupancy.tenant_id, trx);
     assertHalfHourZone(policy.timeZone, now.getTime());
-    const entries = (await this.consents.list(trx, occupancy.tenant_id, occupancyId)).map(toLedgerEntry);
+    const entries = (await this.consents.list(trx, occupancy.tenant_id, occupancyId)).map((row) =>
+      toLedgerEntry(row, policies),
+    );
     const terms = toOccupancyTerms(occupancy);
     const { readings, watermark, lastReceivedAt } = await this.repository.readings(trx, occupancyId, since);
     const closed = closedBefore({

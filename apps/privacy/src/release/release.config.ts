@@ -19,4 +19,11 @@ export const releaseGateEnv = {
     .default(900),
   /** How far back (by reading time) the releaser looks for readings still to release. */
   PRIVACY_RELEASE_LOOKBACK_DAYS: z.coerce.number().int().min(1).max(800).default(62),
+  /**
+   * Network operators get a cell's total only when it holds at least this many meters (the US "15/15"
+   * pattern; a GB DNO's approved privacy plan decides the real figure). Below 5 an aggregate hardly hides.
+   */
+  PRIVACY_NETWORK_MIN_METERS: z.coerce.number().int().min(5).max(10_000).default(15),
+  /** …and no meter holds more than this share of the cell's total (0.15: 15 %). */
+  PRIVACY_NETWORK_MAX_SHARE: z.coerce.number().gt(0).max(0.5).default(0.15),
 };

@@ -7,6 +7,8 @@ import { ReadingsConsumer } from './readings.consumer';
 import { ReleaseGate } from './release-gate';
 import { ReleaseKeys } from './release-keys';
 import { ReleaseWindowsUseCase } from './release-windows.use-case';
+import { NetworkReleaseRepository } from './network-release.repository';
+import { NetworkReleaseUseCase } from './network-release.use-case';
 import { ReleaseKeysModule } from './release-keys.module';
 import { StageReadingsUseCase } from './stage-readings.use-case';
 
@@ -17,7 +19,15 @@ import { StageReadingsUseCase } from './stage-readings.use-case';
 @Module({
   imports: [ConsentsModule, DataKeysModule, KeyEpochsModule, ReleaseKeysModule],
   controllers: [ReadingsConsumer],
-  providers: [ReleaseKeys, ReadingRangesRepository, StageReadingsUseCase, ReleaseWindowsUseCase, ReleaseGate],
+  providers: [
+    ReleaseKeys,
+    ReadingRangesRepository,
+    StageReadingsUseCase,
+    ReleaseWindowsUseCase,
+    NetworkReleaseRepository,
+    NetworkReleaseUseCase,
+    ReleaseGate,
+  ],
   exports: [ReleaseGate],
 })
 export class ReleaseModule {}

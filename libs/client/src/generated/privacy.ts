@@ -173,6 +173,48 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/consent-policy': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The tenant's effective consent policy and its version */
+    get: operations['ConsentPolicyController_get'];
+    /**
+     * Override the consent policy preset for this tenant (admin only; a new version, audited)
+     * @description The body is the whole override of the preset (it replaces the previous override) and becomes the next version. Consent entries recorded earlier keep the version they were decided under; later changes and releases follow the new one. A stale replacesVersion is refused (409); rules that contradict each other (a basis below the floor, an opt-out below it, following an unknown purpose) are refused (422).
+     */
+    put: operations['ConsentPolicyController_put'];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/network-cells/{cellId}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The meters a feeder or substation supplies */
+    get: operations['NetworkCellsController_get'];
+    /**
+     * Set the meters a feeder or substation supplies (admin or operator; audited)
+     * @description Replaces the cell's membership; a meter is in one cell at most, so one listed here leaves its old cell. Network operators receive each cell's half-hourly totals only when it holds enough meters and none dominates it (PRIVACY_NETWORK_MIN_METERS, PRIVACY_NETWORK_MAX_SHARE).
+     */
+    put: operations['NetworkCellsController_put'];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/subjects/{subjectRef}/erasures': {
     parameters: {
       query?: never;
@@ -1675,6 +1717,750 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  ConsentPolicyController_get: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            policy: string;
+            version: number;
+            basedOn: string | null;
+            isPreset: boolean;
+            timeZone: string;
+            purposes: {
+              [key: string]: {
+                recipients: ('supplier' | 'dno' | 'third-party')[];
+                /** @enum {string} */
+                floor: 'none' | 'monthly' | 'daily' | 'half-hourly';
+                defaults?: {
+                  consumerClasses?: ('domestic' | 'microbusiness')[];
+                  /** Format: date */
+                  contractsFrom?: string;
+                  /** Format: date */
+                  contractsBefore?: string;
+                  /** @enum {string} */
+                  granularity: 'none' | 'monthly' | 'daily' | 'half-hourly';
+                  /** @enum {string} */
+                  basis:
+                    'legal-obligation' | 'contract' | 'consent' | 'opt-out-default' | 'legitimate-interest';
+                }[];
+                bases: {
+                  [key: string]: {
+                    /** @enum {string} */
+                    max: 'none' | 'monthly' | 'daily' | 'half-hourly';
+                    for?: {
+                      consumerClasses?: ('domestic' | 'microbusiness')[];
+                      /** Format: date */
+                      contractsFrom?: string;
+                      /** Format: date */
+                      contractsBefore?: string;
+                    }[];
+                    noticeDays?: number;
+                  };
+                };
+                optOut?: {
+                  consumerClasses?: ('domestic' | 'microbusiness')[];
+                  /** Format: date */
+                  contractsFrom?: string;
+                  /** Format: date */
+                  contractsBefore?: string;
+                  /** @enum {string} */
+                  to: 'none' | 'monthly' | 'daily' | 'half-hourly';
+                  /** @enum {string} */
+                  basis:
+                    'legal-obligation' | 'contract' | 'consent' | 'opt-out-default' | 'legitimate-interest';
+                };
+                requiresPeriod?: boolean;
+                follows?: string;
+              };
+            };
+            override: {
+              timeZone?: string;
+              purposes: {
+                [key: string]: {
+                  recipients?: ('supplier' | 'dno' | 'third-party')[];
+                  /** @enum {string} */
+                  floor?: 'none' | 'monthly' | 'daily' | 'half-hourly';
+                  defaults?: {
+                    consumerClasses?: ('domestic' | 'microbusiness')[];
+                    /** Format: date */
+                    contractsFrom?: string;
+                    /** Format: date */
+                    contractsBefore?: string;
+                    /** @enum {string} */
+                    granularity: 'none' | 'monthly' | 'daily' | 'half-hourly';
+                    /** @enum {string} */
+                    basis:
+                      'legal-obligation' | 'contract' | 'consent' | 'opt-out-default' | 'legitimate-interest';
+                  }[];
+                  bases?: {
+                    [key: string]: {
+                      /** @enum {string} */
+                      max: 'none' | 'monthly' | 'daily' | 'half-hourly';
+                      for?: {
+                        consumerClasses?: ('domestic' | 'microbusiness')[];
+                        /** Format: date */
+                        contractsFrom?: string;
+                        /** Format: date */
+                        contractsBefore?: string;
+                      }[];
+                      noticeDays?: number;
+                    };
+                  };
+                  optOut?: {
+                    consumerClasses?: ('domestic' | 'microbusiness')[];
+                    /** Format: date */
+                    contractsFrom?: string;
+                    /** Format: date */
+                    contractsBefore?: string;
+                    /** @enum {string} */
+                    to: 'none' | 'monthly' | 'daily' | 'half-hourly';
+                    /** @enum {string} */
+                    basis:
+                      'legal-obligation' | 'contract' | 'consent' | 'opt-out-default' | 'legitimate-interest';
+                  };
+                  requiresPeriod?: boolean;
+                  follows?: string;
+                } | null;
+              };
+            } | null;
+            reason: string | null;
+            /** Format: date-time */
+            updatedAt: string | null;
+            updatedBy: string | null;
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
+          };
+        };
+      };
+      /** @description The API key's role may not do this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  ConsentPolicyController_put: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          replacesVersion: number;
+          /** @description Why, as the tenant states it (the DPO decision, legal advice): kept on the audit chain */
+          reason: string;
+          timeZone?: string;
+          purposes: {
+            [key: string]: {
+              recipients?: ('supplier' | 'dno' | 'third-party')[];
+              /** @enum {string} */
+              floor?: 'none' | 'monthly' | 'daily' | 'half-hourly';
+              defaults?: {
+                consumerClasses?: ('domestic' | 'microbusiness')[];
+                /** Format: date */
+                contractsFrom?: string;
+                /** Format: date */
+                contractsBefore?: string;
+                /** @enum {string} */
+                granularity: 'none' | 'monthly' | 'daily' | 'half-hourly';
+                /** @enum {string} */
+                basis:
+                  'legal-obligation' | 'contract' | 'consent' | 'opt-out-default' | 'legitimate-interest';
+              }[];
+              bases?: {
+                [key: string]: {
+                  /** @enum {string} */
+                  max: 'none' | 'monthly' | 'daily' | 'half-hourly';
+                  for?: {
+                    consumerClasses?: ('domestic' | 'microbusiness')[];
+                    /** Format: date */
+                    contractsFrom?: string;
+                    /** Format: date */
+                    contractsBefore?: string;
+                  }[];
+                  noticeDays?: number;
+                };
+              };
+              optOut?: {
+                consumerClasses?: ('domestic' | 'microbusiness')[];
+                /** Format: date */
+                contractsFrom?: string;
+                /** Format: date */
+                contractsBefore?: string;
+                /** @enum {string} */
+                to: 'none' | 'monthly' | 'daily' | 'half-hourly';
+                /** @enum {string} */
+                basis:
+                  'legal-obligation' | 'contract' | 'consent' | 'opt-out-default' | 'legitimate-interest';
+              };
+              requiresPeriod?: boolean;
+              follows?: string;
+            } | null;
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            policy: string;
+            version: number;
+            basedOn: string | null;
+            isPreset: boolean;
+            timeZone: string;
+            purposes: {
+              [key: string]: {
+                recipients: ('supplier' | 'dno' | 'third-party')[];
+                /** @enum {string} */
+                floor: 'none' | 'monthly' | 'daily' | 'half-hourly';
+                defaults?: {
+                  consumerClasses?: ('domestic' | 'microbusiness')[];
+                  /** Format: date */
+                  contractsFrom?: string;
+                  /** Format: date */
+                  contractsBefore?: string;
+                  /** @enum {string} */
+                  granularity: 'none' | 'monthly' | 'daily' | 'half-hourly';
+                  /** @enum {string} */
+                  basis:
+                    'legal-obligation' | 'contract' | 'consent' | 'opt-out-default' | 'legitimate-interest';
+                }[];
+                bases: {
+                  [key: string]: {
+                    /** @enum {string} */
+                    max: 'none' | 'monthly' | 'daily' | 'half-hourly';
+                    for?: {
+                      consumerClasses?: ('domestic' | 'microbusiness')[];
+                      /** Format: date */
+                      contractsFrom?: string;
+                      /** Format: date */
+                      contractsBefore?: string;
+                    }[];
+                    noticeDays?: number;
+                  };
+                };
+                optOut?: {
+                  consumerClasses?: ('domestic' | 'microbusiness')[];
+                  /** Format: date */
+                  contractsFrom?: string;
+                  /** Format: date */
+                  contractsBefore?: string;
+                  /** @enum {string} */
+                  to: 'none' | 'monthly' | 'daily' | 'half-hourly';
+                  /** @enum {string} */
+                  basis:
+                    'legal-obligation' | 'contract' | 'consent' | 'opt-out-default' | 'legitimate-interest';
+                };
+                requiresPeriod?: boolean;
+                follows?: string;
+              };
+            };
+            override: {
+              timeZone?: string;
+              purposes: {
+                [key: string]: {
+                  recipients?: ('supplier' | 'dno' | 'third-party')[];
+                  /** @enum {string} */
+                  floor?: 'none' | 'monthly' | 'daily' | 'half-hourly';
+                  defaults?: {
+                    consumerClasses?: ('domestic' | 'microbusiness')[];
+                    /** Format: date */
+                    contractsFrom?: string;
+                    /** Format: date */
+                    contractsBefore?: string;
+                    /** @enum {string} */
+                    granularity: 'none' | 'monthly' | 'daily' | 'half-hourly';
+                    /** @enum {string} */
+                    basis:
+                      'legal-obligation' | 'contract' | 'consent' | 'opt-out-default' | 'legitimate-interest';
+                  }[];
+                  bases?: {
+                    [key: string]: {
+                      /** @enum {string} */
+                      max: 'none' | 'monthly' | 'daily' | 'half-hourly';
+                      for?: {
+                        consumerClasses?: ('domestic' | 'microbusiness')[];
+                        /** Format: date */
+                        contractsFrom?: string;
+                        /** Format: date */
+                        contractsBefore?: string;
+                      }[];
+                      noticeDays?: number;
+                    };
+                  };
+                  optOut?: {
+                    consumerClasses?: ('domestic' | 'microbusiness')[];
+                    /** Format: date */
+                    contractsFrom?: string;
+                    /** Format: date */
+                    contractsBefore?: string;
+                    /** @enum {string} */
+                    to: 'none' | 'monthly' | 'daily' | 'half-hourly';
+                    /** @enum {string} */
+                    basis:
+                      'legal-obligation' | 'contract' | 'consent' | 'opt-out-default' | 'legitimate-interest';
+                  };
+                  requiresPeriod?: boolean;
+                  follows?: string;
+                } | null;
+              };
+            } | null;
+            reason: string | null;
+            /** Format: date-time */
+            updatedAt: string | null;
+            updatedBy: string | null;
+          };
+        };
+      };
+      /** @description INVALID_REQUEST: the body breaks the contract */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
+          };
+        };
+      };
+      /** @description FORBIDDEN: the API key's role may not do this (admin only) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
+          };
+        };
+      };
+      /** @description POLICY_VERSION_CONFLICT: replacesVersion is not the current version */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
+          };
+        };
+      };
+      /** @description INVALID_POLICY: the rules contradict each other, or the time zone is not usable */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
+          };
+        };
+      };
+      /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  NetworkCellsController_get: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        cellId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            cellId: string;
+            /** @enum {string} */
+            kind: 'feeder' | 'substation';
+            meterIds: string[];
+            /** Format: date-time */
+            updatedAt: string;
+            updatedBy: string;
+          };
+        };
+      };
+      /** @description INVALID_REQUEST: not a cell id */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
+          };
+        };
+      };
+      /** @description The API key's role may not do this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description NETWORK_CELL_NOT_FOUND: no meter in this cell in this tenant */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
+          };
+        };
+      };
+      /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  NetworkCellsController_put: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        cellId: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @enum {string} */
+          kind: 'feeder' | 'substation';
+          meterIds: string[];
+        };
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            cellId: string;
+            /** @enum {string} */
+            kind: 'feeder' | 'substation';
+            meterIds: string[];
+            /** Format: date-time */
+            updatedAt: string;
+            updatedBy: string;
+          };
+        };
+      };
+      /** @description INVALID_REQUEST: the body or the cell id breaks the contract */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: no API key, a malformed, unknown or revoked one */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
+          };
+        };
+      };
+      /** @description FORBIDDEN: the API key's role may not do this (admin or operator) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
+          };
         };
       };
       /** @description AUTH_UNAVAILABLE: enrollment cannot check API keys right now (Retry-After) */

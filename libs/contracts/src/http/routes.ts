@@ -1,5 +1,7 @@
 import { AUDIT_ROUTES } from './audit-routes';
 import { PRIVACY_DECOMMISSION_ROUTES } from './privacy-decommission-routes';
+import { PRIVACY_CONSENT_POLICY_ROUTES } from './privacy-consent-policy-routes';
+import { PRIVACY_NETWORK_CELL_ROUTES } from './privacy-network-cell-routes';
 import { PRIVACY_RETENTION_ROUTES } from './privacy-retention-routes';
 import {
   CERTIFICATE_BOOTSTRAP,
@@ -41,4 +43,6 @@ export const ALL_HTTP_ROUTES: readonly HttpRouteContract[] = [
   ...AUDIT_ROUTES,
   ...PRIVACY_RETENTION_ROUTES,
   ...PRIVACY_DECOMMISSION_ROUTES,
+  ...PRIVACY_NETWORK_CELL_ROUTES,
+  ...PRIVACY_CONSENT_POLICY_ROUTES,
 ];

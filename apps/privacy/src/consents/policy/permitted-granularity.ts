@@ -29,6 +29,11 @@ export interface LedgerEntry {
   historicalFrom: Date | null;
   /** 1, 2, 3… per occupancy × purpose × recipient: later versions override earlier ones. */
   version: number;
+  /**
+   * The policy the entry was decided under: its basis is capped by that version's rule, so a tenant's
+   * later override (a basis removed, a cap lowered) never rewrites it. Absent: the policy evaluated.
+   */
+  decidedUnder?: ConsentPolicy;
 }
 
 /** The first instant an entry speaks for: a third-party grant reaches back to its historical start. */
@@ -54,7 +59,8 @@ export function defaultOf(rule: PurposeRule, occupancy: OccupancyTerms): Granula
 
 /** Where an entry's own granularity is capped by the policy; 'none' when the policy refuses its basis. */
 function allowedByPolicy(rule: PurposeRule, entry: LedgerEntry, occupancy: OccupancyTerms): Granularity {
-  const basis = rule.bases[entry.basis];
+  const decided = entry.decidedUnder && ruleOf(entry.decidedUnder, entry.purpose);
+  const basis = (decided ?? rule).bases[entry.basis];
   if (!basis || !appliesToAny(basis.for, occupancy)) return 'none';
   return coarser(entry.granularity, basis.max);
 }
