@@ -252,10 +252,11 @@ export class CampaignsRepository {
     tenantId: string,
     classId: string,
     target: OtaCampaignDefinition['target'],
-  ): Promise<{ device_id: string; gateway_id: string | null }[]> {
+  ): Promise<{ device_id: string; gateway_id: string | null; hardware_revision: string | null }[]> {
     return (await this.targetQuery(trx, tenantId, classId, target).execute()).map((r) => ({
       device_id: r.device_id,
       gateway_id: r.gateway_id,
+      hardware_revision: r.hardware_revision,
     }));
   }
 
@@ -264,7 +265,14 @@ export class CampaignsRepository {
     tenantId: string,
     classId: string,
     target: OtaCampaignDefinition['target'],
-  ): Promise<{ device_id: string; gateway_id: string | null; reported_manifest_digest: string | null }[]> {
+  ): Promise<
+    {
+      device_id: string;
+      gateway_id: string | null;
+      hardware_revision: string | null;
+      reported_manifest_digest: string | null;
+    }[]
+  > {
     return this.targetQuery(this.db, tenantId, classId, target).execute();
   }
 
@@ -340,7 +348,7 @@ export class CampaignsRepository {
   ) {
     let query = trx
       .selectFrom('devices as d')
-      .select(['d.device_id', 'd.gateway_id', 'd.reported_manifest_digest'])
+      .select(['d.device_id', 'd.gateway_id', 'd.hardware_revision', 'd.reported_manifest_digest'])
       .where('d.tenant_id', '=', tenantId)
       .where('d.class_id', '=', classId)
       .where('d.state', '=', 'ACTIVE')
