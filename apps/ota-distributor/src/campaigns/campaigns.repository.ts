@@ -803,6 +803,23 @@ export class CampaignsRepository {
     return rows.map((r) => r.device_id);
   }
 
+  /**
+   * Whether the campaign's manifest was revoked, read under a share lock: a revocation committing
+   * meanwhile is waited for and seen, and one that comes after waits for this transaction (then halts
+   * the campaign it started). Locks the manifest after the campaign; a revocation never holds a
+   * campaign before its manifest, so the two never deadlock.
+   */
+  async manifestRevoked(trx: Executor, tenantId: string, manifestId: string): Promise<boolean> {
+    const row = await trx
+      .selectFrom('manifests')
+      .select('state')
+      .where('tenant_id', '=', tenantId)
+      .where('manifest_id', '=', manifestId)
+      .forShare()
+      .executeTakeFirst();
+    return row?.state === 'revoked';
+  }
+
   /** An accepted manifest of the tenant (the revert's). */
   acceptedManifest(trx: Executor, tenantId: string, manifestId: string) {
     return trx

@@ -52,6 +52,9 @@ export class StartCampaignUseCase {
       const scheduled = body.startAt !== undefined && new Date(body.startAt).getTime() > now.getTime();
       const transition = CAMPAIGN_MACHINE.next(current.state, scheduled ? 'schedule' : 'start');
       if (!transition.ok) throw CampaignErrors.stateConflict(current.state, 'start');
+      // Revoked since approval: never started (a revocation halts only what already runs).
+      if (await this.campaigns.manifestRevoked(trx, caller.tenantId, current.manifest_id))
+        throw CampaignErrors.manifestRevoked();
       for (const filter of UNSUPPORTED_FILTERS)
         if (body.target.query?.[filter] !== undefined) throw CampaignErrors.targetUnsupported(filter);
 
