@@ -1,10 +1,14 @@
 import { Module } from '@nestjs/common';
+import { CampaignJoiners } from './campaign-joiners';
 import { CampaignStatusFeed } from './campaign-status-feed';
 import { CampaignsRepository } from './campaigns.repository';
 
-/** What the device side needs of campaigns: the counters' reader and the halt on every status. */
+/**
+ * What the device side needs of campaigns: the counters' reader, the halt on every status, and the
+ * dynamic campaigns' joiners on every registry change.
+ */
 @Module({
-  providers: [CampaignsRepository, CampaignStatusFeed],
-  exports: [CampaignsRepository, CampaignStatusFeed],
+  providers: [CampaignsRepository, CampaignStatusFeed, CampaignJoiners],
+  exports: [CampaignsRepository, CampaignStatusFeed, CampaignJoiners],
 })
 export class CampaignProgressModule {}

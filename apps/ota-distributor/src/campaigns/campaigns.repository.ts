@@ -389,6 +389,104 @@ export class CampaignsRepository {
     return query;
   }
 
+  /** The tenant's RUNNING campaigns whose target is dynamic (new meters join them), unlocked. */
+  runningDynamic(trx: Executor, tenantId: string): Promise<CampaignRow[]> {
+    return trx
+      .selectFrom('campaigns')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('state', '=', 'RUNNING')
+      .where(sql<boolean>`(body -> 'target' ->> 'dynamic') = 'true'`)
+      .orderBy('campaign_id')
+      .execute();
+  }
+
+  /**
+   * Which of the named devices would join a dynamic campaign now: its targets (the start's query)
+   * that are not members yet (a member that left and came back keeps its one execution).
+   */
+  async joiners(
+    trx: Executor,
+    campaign: CampaignRow,
+    deviceIds: readonly string[],
+  ): Promise<{ device_id: string; gateway_id: string | null }[]> {
+    if (deviceIds.length === 0) return [];
+    const body = campaign.body as OtaCampaignDefinition;
+    const rows = await this.targetQuery(trx, campaign.tenant_id, campaign.class_id, body.target)
+      .where('d.device_id', 'in', deviceIds)
+      .where((eb) =>
+        eb.not(
+          eb.exists(
+            eb
+              .selectFrom('campaign_members as m')
+              .select('m.device_id')
+              .where('m.campaign_id', '=', campaign.campaign_id)
+              .whereRef('m.device_id', '=', 'd.device_id'),
+          ),
+        ),
+      )
+      .execute();
+    return rows.map((r) => ({ device_id: r.device_id, gateway_id: r.gateway_id }));
+  }
+
+  /**
+   * Joiners of a dynamic campaign (locked by the caller) as QUEUED members of its phase `phase`, after
+   * its members in admission order: admission lets them out under the campaign's rate and gateway
+   * limits once that phase is open. The trigger counts each insert; the phase's targets grow by them.
+   */
+  async insertJoiners(
+    trx: Executor,
+    campaign: CampaignRow,
+    phase: number,
+    joiners: readonly { device_id: string; gateway_id: string | null }[],
+    newId: () => string,
+    now: Date,
+  ): Promise<void> {
+    if (joiners.length === 0) return;
+    const { last } = await trx
+      .selectFrom('campaign_members')
+      .select(sql<number>`coalesce(max(admission_order), -1)`.as('last'))
+      .where('campaign_id', '=', campaign.campaign_id)
+      .where('phase', '=', phase)
+      .executeTakeFirstOrThrow();
+    const members = joiners.map((j, i) => ({ ...j, order: Number(last) + 1 + i, executionId: newId() }));
+    await trx
+      .insertInto('executions')
+      .values(
+        members.map((m) => ({
+          execution_id: m.executionId,
+          tenant_id: campaign.tenant_id,
+          deployment_id: campaign.campaign_id,
+          device_id: m.device_id,
+          state: 'QUEUED' as const,
+          campaign_id: campaign.campaign_id,
+          phase,
+          created_at: now,
+          updated_at: now,
+        })),
+      )
+      .execute();
+    await trx
+      .insertInto('campaign_members')
+      .values(
+        members.map((m) => ({
+          campaign_id: campaign.campaign_id,
+          device_id: m.device_id,
+          phase,
+          admission_order: m.order,
+          gateway_id: m.gateway_id,
+          execution_id: m.executionId,
+        })),
+      )
+      .execute();
+    await trx
+      .updateTable('campaign_phases')
+      .set((eb) => ({ targets: eb('targets', '+', members.length) }))
+      .where('campaign_id', '=', campaign.campaign_id)
+      .where('phase', '=', phase)
+      .execute();
+  }
+
   /** The deployment row a campaign's executions hang on (same id): what check-in and receipts read. */
   async insertDeployment(
     trx: Executor,
