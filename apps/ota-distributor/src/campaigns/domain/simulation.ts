@@ -126,7 +126,8 @@ export function simulateCampaign(input: SimulationInput): Simulation {
   };
   for (const target of input.targets) revisionEntry(target.hardwareRevision ?? null).devices++;
   plan.phases.forEach((phaseMembers, index) => {
-    for (const deviceId of phaseMembers) revisionEntry(revisionOf.get(deviceId) ?? null).phaseDevices[index]!++;
+    for (const deviceId of phaseMembers)
+      revisionEntry(revisionOf.get(deviceId) ?? null).phaseDevices[index]!++;
   });
   const window =
     input.maintenanceWindows.length > 0 ? nextWindow(input.maintenanceWindows, input.startAt) : null;
