@@ -587,10 +587,13 @@ export const campaignSimulation = z.object({
   /**
    * The targets by the hardware revision they reported at check-in (null: never reported one), with
    * how many of them each phase takes (index as in phases): membership takes a share of every revision.
+   * Always sent; optional in the schema only because it was added after the route was published.
    */
-  byHardwareRevision: z.array(
-    z.object({ hardwareRevision: z.string().nullable(), devices: count, phaseDevices: z.array(count) }),
-  ),
+  byHardwareRevision: z
+    .array(
+      z.object({ hardwareRevision: z.string().nullable(), devices: count, phaseDevices: z.array(count) }),
+    )
+    .optional(),
   /** With delta components: the targets not running every precursor are refused. */
   compatibility: z.object({ compatible: count, refusedWrongPrecursor: count }),
   phases: z.array(
