@@ -185,6 +185,12 @@ describe('ota-distributor: hardware-revision strata, dynamic joiners, revoked ma
     const revisionOf = new Map(ids.map((id, i) => [id, i % 2 === 1 ? 'rev-b' : 'rev-a']));
     for (const id of ids) await checkIn(id, revisionOf.get(id));
     await checkIn(ids[0]!);
+    // A revision outside the contract's alphabet is refused, and the recorded one stays.
+    const refused = await devices
+      .get(ids[1]!)!
+      .checkIn({ installed: 'none', seq: '0', slot: 'A', hardwareRevision: 'rev b/2' });
+    expect(refused.status).toBe(400);
+    expect((refused.body as unknown as HttpErrorBody).code).toBe('INVALID_REQUEST');
     const stored = await h.db
       .selectFrom('devices')
       .select(['device_id', 'hardware_revision'])
