@@ -1,11 +1,15 @@
 import { Module } from '@nestjs/common';
+import { CampaignJoiners } from './campaign-joiners';
 import { CampaignStatusFeed } from './campaign-status-feed';
 import { CampaignsRepository } from './campaigns.repository';
 import { TestPausePoints } from './test-pause-points';
 
-/** What the device side needs of campaigns: the counters' reader and the halt on every status. */
+/**
+ * What the device side needs of campaigns: the counters' reader, the halt on every status, and the
+ * dynamic campaigns' joiners on every registry change.
+ */
 @Module({
-  providers: [CampaignsRepository, CampaignStatusFeed, TestPausePoints],
-  exports: [CampaignsRepository, CampaignStatusFeed, TestPausePoints],
+  providers: [CampaignsRepository, CampaignStatusFeed, CampaignJoiners, TestPausePoints],
+  exports: [CampaignsRepository, CampaignStatusFeed, CampaignJoiners, TestPausePoints],
 })
 export class CampaignProgressModule {}

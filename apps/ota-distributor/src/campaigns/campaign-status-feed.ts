@@ -168,37 +168,46 @@ export class CampaignStatusFeed {
     now: Date,
   ): Promise<CampaignRow[]> {
     const halted: CampaignRow[] = [];
-    for (const campaign of await this.campaigns.lockRunningOfManifest(trx, tenantId, manifestId)) {
-      const reason = { code: 'MANIFEST_REVOKED' as const, manifestId };
-      const row = await this.campaigns.setFields(
-        trx,
-        campaign.campaign_id,
-        { state: 'HALTED', haltReason: { ...reason, revokedAt: now.toISOString() } },
-        now,
-      );
-      const [counts, phases] = await Promise.all([
-        this.campaigns.counts(campaign.campaign_id, trx),
-        this.campaigns.phases(campaign.campaign_id, trx),
-      ]);
-      const targets = phases.reduce((sum, p) => sum + p.targets, 0);
-      await this.outbox.enqueue(trx, OTA_CAMPAIGNS_V2, [
-        campaignEvent(row, 'halted', now, {
-          counts: eventCounts(totalCounts(counts), targets),
-          haltCode: reason.code,
-        }),
-      ]);
-      await this.audit.append(trx, tenantId, [
-        {
-          action: 'ota.campaign-halted',
-          actor: 'ota-distributor',
-          subject: campaign.campaign_id,
-          outcome: 'allowed',
-          detail: { ...reason, from: campaign.state },
-        },
-      ]);
-      halted.push(row);
-    }
+    for (const campaign of await this.campaigns.lockRunningOfManifest(trx, tenantId, manifestId))
+      halted.push(await this.haltRevoked(trx, campaign, now));
     return halted;
+  }
+
+  /**
+   * One campaign (locked by the caller) halted because its manifest is revoked: state HALTED with
+   * reason MANIFEST_REVOKED, its one `halted` event and audit record. Also a SCHEDULED campaign whose
+   * start time came after the revocation (the ticker's start).
+   */
+  async haltRevoked(trx: Executor, campaign: CampaignRow, now: Date): Promise<CampaignRow> {
+    const { tenant_id: tenantId, manifest_id: manifestId } = campaign;
+    const reason = { code: 'MANIFEST_REVOKED' as const, manifestId };
+    const row = await this.campaigns.setFields(
+      trx,
+      campaign.campaign_id,
+      { state: 'HALTED', haltReason: { ...reason, revokedAt: now.toISOString() } },
+      now,
+    );
+    const [counts, phases] = await Promise.all([
+      this.campaigns.counts(campaign.campaign_id, trx),
+      this.campaigns.phases(campaign.campaign_id, trx),
+    ]);
+    const targets = phases.reduce((sum, p) => sum + p.targets, 0);
+    await this.outbox.enqueue(trx, OTA_CAMPAIGNS_V2, [
+      campaignEvent(row, 'halted', now, {
+        counts: eventCounts(totalCounts(counts), targets),
+        haltCode: reason.code,
+      }),
+    ]);
+    await this.audit.append(trx, tenantId, [
+      {
+        action: 'ota.campaign-halted',
+        actor: 'ota-distributor',
+        subject: campaign.campaign_id,
+        outcome: 'allowed',
+        detail: { ...reason, from: campaign.state },
+      },
+    ]);
+    return row;
   }
 
   /**

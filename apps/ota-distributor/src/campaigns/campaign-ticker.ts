@@ -13,6 +13,7 @@ import { Transactions } from '../outbox/transactions';
 import { CampaignAdmission } from './campaign-admission';
 import { CampaignCancellation } from './campaign-cancellation';
 import { CampaignRetries } from './campaign-retries';
+import { CampaignStatusFeed } from './campaign-status-feed';
 import { CampaignTimeouts } from './campaign-timeouts';
 import { CampaignsRepository } from './campaigns.repository';
 import { CAMPAIGN_MACHINE } from './domain/state-machines';
@@ -23,7 +24,7 @@ import { StartCampaignUseCase } from './start-campaign.use-case';
  * The campaigns' clock, every OTA_CAMPAIGN_TICK_MS on each replica: executions past their stage's
  * timeout become TIMED_OUT (also while paused or halted); failed ones the retry policy retries are
  * re-queued once their backoff ran (while running or paused); a SCHEDULED campaign whose startAt
- * has come starts; a RUNNING one advances (threshold and soak) and admits at its rate; a CANCELLING one
+ * has come starts (or halts, MANIFEST_REVOKED, when its manifest was revoked meanwhile); a RUNNING one advances (threshold and soak) and admits at its rate; a CANCELLING one
  * cancels its queued executions and ends once none is unfinished. Each campaign is taken under its row
  * lock with SKIP LOCKED: with two replicas, one works a campaign and the other passes it by, so
  * admission never runs twice in one window. A failed step is logged and tried at the next tick.
@@ -42,6 +43,7 @@ export class CampaignTicker implements OnApplicationBootstrap, BeforeApplication
     private readonly timeouts: CampaignTimeouts,
     private readonly retries: CampaignRetries,
     private readonly start: StartCampaignUseCase,
+    private readonly statusFeed: CampaignStatusFeed,
     private readonly outbox: OutboxRepository,
     private readonly transactions: Transactions,
     @Inject(CONFIG) private readonly config: Pick<OtaDistributorConfig, 'OTA_CAMPAIGN_TICK_MS'>,
@@ -101,6 +103,10 @@ export class CampaignTicker implements OnApplicationBootstrap, BeforeApplication
         if (startAt !== undefined && new Date(startAt).getTime() > now.getTime()) return;
         const transition = CAMPAIGN_MACHINE.next(campaign.state, 'start');
         if (!transition.ok) return;
+        if (await this.campaigns.manifestRevoked(trx, campaign.tenant_id, campaign.manifest_id)) {
+          await this.statusFeed.haltRevoked(trx, campaign, now);
+          return;
+        }
         const row = await this.campaigns.setFields(trx, campaignId, { state: transition.to }, now);
         await this.outbox.enqueue(
           trx,

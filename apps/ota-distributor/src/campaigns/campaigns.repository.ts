@@ -258,10 +258,11 @@ export class CampaignsRepository {
     tenantId: string,
     classId: string,
     target: OtaCampaignDefinition['target'],
-  ): Promise<{ device_id: string; gateway_id: string | null }[]> {
+  ): Promise<{ device_id: string; gateway_id: string | null; hardware_revision: string | null }[]> {
     return (await this.targetQuery(trx, tenantId, classId, target).execute()).map((r) => ({
       device_id: r.device_id,
       gateway_id: r.gateway_id,
+      hardware_revision: r.hardware_revision,
     }));
   }
 
@@ -270,7 +271,14 @@ export class CampaignsRepository {
     tenantId: string,
     classId: string,
     target: OtaCampaignDefinition['target'],
-  ): Promise<{ device_id: string; gateway_id: string | null; reported_manifest_digest: string | null }[]> {
+  ): Promise<
+    {
+      device_id: string;
+      gateway_id: string | null;
+      hardware_revision: string | null;
+      reported_manifest_digest: string | null;
+    }[]
+  > {
     return this.targetQuery(this.db, tenantId, classId, target).execute();
   }
 
@@ -346,7 +354,7 @@ export class CampaignsRepository {
   ) {
     let query = trx
       .selectFrom('devices as d')
-      .select(['d.device_id', 'd.gateway_id', 'd.reported_manifest_digest'])
+      .select(['d.device_id', 'd.gateway_id', 'd.hardware_revision', 'd.reported_manifest_digest'])
       .where('d.tenant_id', '=', tenantId)
       .where('d.class_id', '=', classId)
       .where('d.state', '=', 'ACTIVE')
@@ -385,6 +393,104 @@ export class CampaignsRepository {
         ),
       );
     return query;
+  }
+
+  /** The tenant's RUNNING campaigns whose target is dynamic (new meters join them), unlocked. */
+  runningDynamic(trx: Executor, tenantId: string): Promise<CampaignRow[]> {
+    return trx
+      .selectFrom('campaigns')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('state', '=', 'RUNNING')
+      .where(sql<boolean>`(body -> 'target' ->> 'dynamic') = 'true'`)
+      .orderBy('campaign_id')
+      .execute();
+  }
+
+  /**
+   * Which of the named devices would join a dynamic campaign now: its targets (the start's query)
+   * that are not members yet (a member that left and came back keeps its one execution).
+   */
+  async joiners(
+    trx: Executor,
+    campaign: CampaignRow,
+    deviceIds: readonly string[],
+  ): Promise<{ device_id: string; gateway_id: string | null }[]> {
+    if (deviceIds.length === 0) return [];
+    const body = campaign.body as OtaCampaignDefinition;
+    const rows = await this.targetQuery(trx, campaign.tenant_id, campaign.class_id, body.target)
+      .where('d.device_id', 'in', deviceIds)
+      .where((eb) =>
+        eb.not(
+          eb.exists(
+            eb
+              .selectFrom('campaign_members as m')
+              .select('m.device_id')
+              .where('m.campaign_id', '=', campaign.campaign_id)
+              .whereRef('m.device_id', '=', 'd.device_id'),
+          ),
+        ),
+      )
+      .execute();
+    return rows.map((r) => ({ device_id: r.device_id, gateway_id: r.gateway_id }));
+  }
+
+  /**
+   * Joiners of a dynamic campaign (locked by the caller) as QUEUED members of its phase `phase`, after
+   * its members in admission order: admission lets them out under the campaign's rate and gateway
+   * limits once that phase is open. The trigger counts each insert; the phase's targets grow by them.
+   */
+  async insertJoiners(
+    trx: Executor,
+    campaign: CampaignRow,
+    phase: number,
+    joiners: readonly { device_id: string; gateway_id: string | null }[],
+    newId: () => string,
+    now: Date,
+  ): Promise<void> {
+    if (joiners.length === 0) return;
+    const { last } = await trx
+      .selectFrom('campaign_members')
+      .select(sql<number>`coalesce(max(admission_order), -1)`.as('last'))
+      .where('campaign_id', '=', campaign.campaign_id)
+      .where('phase', '=', phase)
+      .executeTakeFirstOrThrow();
+    const members = joiners.map((j, i) => ({ ...j, order: Number(last) + 1 + i, executionId: newId() }));
+    await trx
+      .insertInto('executions')
+      .values(
+        members.map((m) => ({
+          execution_id: m.executionId,
+          tenant_id: campaign.tenant_id,
+          deployment_id: campaign.campaign_id,
+          device_id: m.device_id,
+          state: 'QUEUED' as const,
+          campaign_id: campaign.campaign_id,
+          phase,
+          created_at: now,
+          updated_at: now,
+        })),
+      )
+      .execute();
+    await trx
+      .insertInto('campaign_members')
+      .values(
+        members.map((m) => ({
+          campaign_id: campaign.campaign_id,
+          device_id: m.device_id,
+          phase,
+          admission_order: m.order,
+          gateway_id: m.gateway_id,
+          execution_id: m.executionId,
+        })),
+      )
+      .execute();
+    await trx
+      .updateTable('campaign_phases')
+      .set((eb) => ({ targets: eb('targets', '+', members.length) }))
+      .where('campaign_id', '=', campaign.campaign_id)
+      .where('phase', '=', phase)
+      .execute();
   }
 
   /** The deployment row a campaign's executions hang on (same id): what check-in and receipts read. */
@@ -858,6 +964,23 @@ export class CampaignsRepository {
       .orderBy('device_id')
       .execute();
     return rows.map((r) => r.device_id);
+  }
+
+  /**
+   * Whether the campaign's manifest was revoked, read under a share lock: a revocation committing
+   * meanwhile is waited for and seen, and one that comes after waits for this transaction (then halts
+   * the campaign it started). Locks the manifest after the campaign; a revocation never holds a
+   * campaign before its manifest, so the two never deadlock.
+   */
+  async manifestRevoked(trx: Executor, tenantId: string, manifestId: string): Promise<boolean> {
+    const row = await trx
+      .selectFrom('manifests')
+      .select('state')
+      .where('tenant_id', '=', tenantId)
+      .where('manifest_id', '=', manifestId)
+      .forShare()
+      .executeTakeFirst();
+    return row?.state === 'revoked';
   }
 
   /** An accepted manifest of the tenant (the revert's). */

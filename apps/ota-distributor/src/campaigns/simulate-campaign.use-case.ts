@@ -49,6 +49,7 @@ export class SimulateCampaignUseCase {
         installedManifestDigest: t.reported_manifest_digest,
         onPrecursor: onPrecursor(t.device_id, t.reported_manifest_digest),
         gatewayId: t.gateway_id,
+        hardwareRevision: t.hardware_revision,
       })),
       phases: body.phases,
       bytesPerDevice: manifest.components.reduce((n, c) => n + c.size, 0),

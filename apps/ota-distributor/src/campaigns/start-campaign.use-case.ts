@@ -25,8 +25,8 @@ export const UNSUPPORTED_FILTERS = ['tags', 'regions'] as const;
 /**
  * Starts an APPROVED campaign (spec §6.4, §6.5), in one transaction under the campaign's lock: the
  * targets are read from the registry projection, ordered by the domain's deterministic stratified
- * membership (strata gateway then hardware revision: the projection has neither yet, so every target
- * is in one null stratum) and cut into the phases; each member gets a QUEUED execution of part 1 (the
+ * membership (strata gateway then hardware revision, as the projection holds them; meters without
+ * either share a null stratum) and cut into the phases; each member gets a QUEUED execution of part 1 (the
  * campaign's id is its deployment's, so check-in, manifest, download URL, status and receipt serve it
  * unchanged) and the counters are set per phase. With a future startAt the campaign is SCHEDULED and
  * the ticker opens phase 1 at that time; otherwise it RUNS, phase 1 opens and a first admission pass
@@ -52,14 +52,21 @@ export class StartCampaignUseCase {
       const scheduled = body.startAt !== undefined && new Date(body.startAt).getTime() > now.getTime();
       const transition = CAMPAIGN_MACHINE.next(current.state, scheduled ? 'schedule' : 'start');
       if (!transition.ok) throw CampaignErrors.stateConflict(current.state, 'start');
+      // Revoked since approval: never started (a revocation halts only what already runs).
+      if (await this.campaigns.manifestRevoked(trx, caller.tenantId, current.manifest_id))
+        throw CampaignErrors.manifestRevoked();
       for (const filter of UNSUPPORTED_FILTERS)
         if (body.target.query?.[filter] !== undefined) throw CampaignErrors.targetUnsupported(filter);
 
       const targets = await this.campaigns.targets(trx, caller.tenantId, current.class_id, body.target);
-      // Stratified by the gateway the projection holds (no hardware revision projected yet).
+      // Stratified by the gateway and the hardware revision (as the meter reported it) the projection holds.
       const plan = planMembership(
         campaignId,
-        targets.map((t) => ({ deviceId: t.device_id, gatewayId: t.gateway_id, hardwareRevision: null })),
+        targets.map((t) => ({
+          deviceId: t.device_id,
+          gatewayId: t.gateway_id,
+          hardwareRevision: t.hardware_revision,
+        })),
         body.phases.map((p) => p.size),
       );
       const gateways = new Map(targets.map((t) => [t.device_id, t.gateway_id]));

@@ -110,6 +110,8 @@ export interface DevicesTable {
   gateway_id: Generated<string | null>;
   /** When the meter last checked in, recorded coarsely (at most once per OTA_CHECK_IN_RECORD_MINUTES). */
   last_check_in_at: Generated<Date | null>;
+  /** The hardware revision the meter last reported at check-in (a membership stratum); null: none yet. */
+  hardware_revision: Generated<string | null>;
   updated_at: Timestamp;
 }
 

@@ -8,6 +8,7 @@ import { checkInRecordDue, checkInRecordSeconds } from '../campaigns/domain/adva
 import { type CheckInGate, checkInGate } from '../campaigns/domain/check-in-gate';
 import { type WindowInstants, directiveWindow } from '../campaigns/domain/maintenance-window';
 import type { Executor, StoredDirective } from '../core/database';
+import { hardwareRevisionToRecord } from '../devices/device-projection';
 import { DevicesRepository } from '../devices/devices.repository';
 import { CheckInViews } from '../executions/check-in-views';
 import { isActive } from '../executions/execution-states';
@@ -78,6 +79,12 @@ export class CheckInUseCase {
       );
       // The cached view is this replica's memory of it (the write changes no ETag, sends no notice).
       view.lastCheckInAt = now;
+    }
+    const revision = hardwareRevisionToRecord(view.hardwareRevision, query.hardwareRevision);
+    if (view.deviceState !== null && revision !== undefined) {
+      await this.devices.recordHardwareRevision(meter.tenantId, meter.deviceId, revision);
+      // As for lastCheckInAt: this replica's memory, so the same report writes nothing again.
+      view.hardwareRevision = revision;
     }
     if (this.gate(view) === 'cancel') {
       await this.cancelExecution(meter, view.execution!.execution_id, now);

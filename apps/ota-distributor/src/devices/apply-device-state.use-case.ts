@@ -6,6 +6,7 @@ import {
   OTA_DEVICE_STATUS_V2,
 } from '@meterkeep/contracts';
 import type { DecommissionAnswer } from '@meterkeep/service-runtime';
+import { CampaignJoiners } from '../campaigns/campaign-joiners';
 import { ExecutionsRepository } from '../executions/executions.repository';
 import { deviceStatusEvent } from '../executions/status-events';
 import { OutboxRepository } from '../outbox/outbox.repository';
@@ -17,7 +18,8 @@ import { DevicesRepository } from './devices.repository';
  * Keeps the distributor's device projection, a consumer batch at a time, from enrollment.devices.v1 (state, class and gateway) and
  * device.lifecycle.v1 (state): a SUSPENDED meter's execution is held (check-in serves no directive
  * until it is ACTIVE again); a DECOMMISSIONED meter's unfinished execution becomes REMOVED, published
- * on ota.device-status.v2. Idempotent: a repeated or older event changes nothing; within a batch,
+ * on ota.device-status.v2; a meter the change makes a target of a RUNNING dynamic campaign joins its
+ * last phase (CampaignJoiners). Idempotent: a repeated or older event changes nothing; within a batch,
  * a device's later event wins as if applied one by one.
  */
 @Injectable()
@@ -27,6 +29,7 @@ export class ApplyDeviceStateUseCase {
     private readonly executions: ExecutionsRepository,
     private readonly outbox: OutboxRepository,
     private readonly transactions: Transactions,
+    private readonly joiners: CampaignJoiners,
   ) {}
 
   /** A batch of enrollment's records, in offset order: one transaction. */
@@ -99,6 +102,8 @@ export class ApplyDeviceStateUseCase {
     const now = new Date();
     return this.transactions.run(async (trx) => {
       const devices = await this.devices.applyAll(trx, changes, now);
+      const candidates = devices.filter((device) => device.mayJoin);
+      if (candidates.length > 0) await this.joiners.join(trx, candidates, now);
       const removed = [];
       // Rare: a decommissioned device's unfinished execution, one device at a time.
       for (const device of devices) {

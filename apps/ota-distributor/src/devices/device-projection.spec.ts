@@ -5,6 +5,8 @@ import {
   applyDeviceChange,
   changesRow,
   deviceKey,
+  hardwareRevisionToRecord,
+  mayJoinCampaigns,
   planDeviceChanges,
 } from './device-projection';
 
@@ -130,5 +132,44 @@ describe('planDeviceChanges (a batch folded per device)', () => {
       ['t0', 'SUSPENDED'],
       ['t1', 'ACTIVE'],
     ]);
+  });
+});
+
+describe('mayJoinCampaigns (dynamic campaigns find joiners on the change, not by re-querying)', () => {
+  const active: ProjectedDevice = { state: 'ACTIVE', classId: 'em300', gatewayId: null, stateAt: at(5) };
+  const plan = (before: ProjectedDevice | undefined, c: DeviceChange) => ({
+    before,
+    after: applyDeviceChange(before, c),
+  });
+
+  it('a new ACTIVE meter with a class, one that became ACTIVE, or moved class or gateway may join', () => {
+    expect(mayJoinCampaigns(plan(undefined, change('m1', 'ACTIVE', 6, 'em300')))).toBe(true);
+    const suspended = { ...active, state: 'SUSPENDED' as const };
+    expect(mayJoinCampaigns(plan(suspended, change('m1', 'ACTIVE', 6)))).toBe(true);
+    expect(mayJoinCampaigns(plan(active, change('m1', 'ACTIVE', 6, 'em500')))).toBe(true);
+    expect(mayJoinCampaigns(plan(active, { ...change('m1', 'ACTIVE', 6, 'em300'), gatewayId: 'GW-1' }))).toBe(
+      true,
+    );
+  });
+
+  it('a replay, a later time alone, a meter not ACTIVE or without a class never does', () => {
+    expect(mayJoinCampaigns(plan(active, change('m1', 'ACTIVE', 5, 'em300')))).toBe(false);
+    expect(mayJoinCampaigns(plan(active, change('m1', 'ACTIVE', 9, 'em300')))).toBe(false);
+    expect(mayJoinCampaigns(plan(active, change('m1', 'ACTIVE', 4, 'em500')))).toBe(false);
+    expect(mayJoinCampaigns(plan(undefined, change('m1', 'ENROLLED', 6, 'em300')))).toBe(false);
+    expect(mayJoinCampaigns(plan(undefined, change('m1', 'ACTIVE', 6)))).toBe(false);
+    expect(mayJoinCampaigns(plan(active, change('m1', 'SUSPENDED', 6)))).toBe(false);
+    const decommissioned = { ...active, state: 'DECOMMISSIONED' as const, classId: 'em500' };
+    expect(mayJoinCampaigns(plan(decommissioned, change('m1', 'ACTIVE', 6, 'em300')))).toBe(false);
+  });
+});
+
+describe('hardwareRevisionToRecord (the revision a meter reports at check-in)', () => {
+  it('writes a first or a changed report, nothing for the same one or for a meter that reports none', () => {
+    expect(hardwareRevisionToRecord(null, 'rev-b')).toBe('rev-b');
+    expect(hardwareRevisionToRecord('rev-a', 'rev-b')).toBe('rev-b');
+    expect(hardwareRevisionToRecord('rev-b', 'rev-b')).toBeUndefined();
+    expect(hardwareRevisionToRecord('rev-b', undefined)).toBeUndefined();
+    expect(hardwareRevisionToRecord(null, undefined)).toBeUndefined();
   });
 });

@@ -98,6 +98,33 @@ export function changesRow(plan: DevicePlan): boolean {
   );
 }
 
+/**
+ * Whether a device's registry change may make it a member of a running dynamic campaign (spec §6.1:
+ * joiners are found on the change, never by re-querying): it is ACTIVE with a class now, and it is new,
+ * or became ACTIVE, or moved class or gateway. A replayed event, or a change of time alone, never does.
+ */
+export function mayJoinCampaigns(plan: Pick<DevicePlan, 'before' | 'after'>): boolean {
+  const { before, after } = plan;
+  if (after.state !== 'ACTIVE' || after.classId === null) return false;
+  return (
+    !before ||
+    before.state !== 'ACTIVE' ||
+    before.classId !== after.classId ||
+    before.gatewayId !== after.gatewayId
+  );
+}
+
+/**
+ * The hardware revision to write for a check-in's report, or undefined to write nothing: a meter that
+ * reports none (older firmware) keeps what is recorded, the same report again writes nothing.
+ */
+export function hardwareRevisionToRecord(
+  recorded: string | null,
+  reported: string | undefined,
+): string | undefined {
+  return reported === undefined || reported === recorded ? undefined : reported;
+}
+
 export function deviceKey({ tenantId, deviceId }: DeviceKey): string {
   // Neither part may hold a NUL (endpoint names and tenant ids are printable).
   return `${tenantId}\u0000${deviceId}`;

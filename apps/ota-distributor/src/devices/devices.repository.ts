@@ -9,12 +9,15 @@ import {
   type ProjectedDevice,
   changesRow,
   deviceKey,
+  mayJoinCampaigns,
   planDeviceChanges,
 } from './device-projection';
 
 /** A device a batch touched, as it now is. */
 export interface AppliedDevice extends DeviceKey {
   state: DeviceState;
+  /** Its change may make it a member of a running dynamic campaign (see mayJoinCampaigns). */
+  mayJoin: boolean;
 }
 
 /** Thrown when a row appeared between the batch's read and its insert: the batch is retried whole. */
@@ -115,7 +118,12 @@ export class DevicesRepository {
         )
         .execute();
     }
-    return plans.map(({ tenantId, deviceId, after }) => ({ tenantId, deviceId, state: after.state }));
+    return plans.map((plan) => ({
+      tenantId: plan.tenantId,
+      deviceId: plan.deviceId,
+      state: plan.after.state,
+      mayJoin: mayJoinCampaigns(plan),
+    }));
   }
 
   /** The image of a component a receipt last proved the device runs. */
@@ -156,6 +164,17 @@ export class DevicesRepository {
           eb('last_check_in_at', '<=', new Date(now.getTime() - everySeconds * 1000)),
         ]),
       )
+      .execute();
+  }
+
+  /** The hardware revision the meter reports at check-in (a stratum of campaign membership). */
+  async recordHardwareRevision(tenantId: string, deviceId: string, hardwareRevision: string): Promise<void> {
+    await this.db
+      .updateTable('devices')
+      .set({ hardware_revision: hardwareRevision, updated_at: new Date() })
+      .where('tenant_id', '=', tenantId)
+      .where('device_id', '=', deviceId)
+      .where((eb) => eb('hardware_revision', 'is distinct from', hardwareRevision))
       .execute();
   }
 

@@ -6,6 +6,7 @@ import type { CheckInView } from './executions.repository';
 const view = (campaignId: string | null = null, version = 1): CheckInView => ({
   deviceState: 'ACTIVE',
   reportedManifestDigest: null,
+  hardwareRevision: null,
   lastCheckInAt: null,
   execution: { execution_id: 'e', campaign_id: campaignId, version, state: 'QUEUED' } as ExecutionRow,
   campaign: null,

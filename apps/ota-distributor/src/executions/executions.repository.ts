@@ -10,6 +10,8 @@ import { ACTIVE_STATES, BEFORE_INSTALL_STATES } from './execution-states';
 export interface CheckInView {
   deviceState: DeviceState | null;
   reportedManifestDigest: string | null;
+  /** The hardware revision the meter last reported; null: none yet. */
+  hardwareRevision: string | null;
   /** The meter's last recorded check-in (coarse: see checkInRecordSeconds); null: none recorded. */
   lastCheckInAt: Date | null;
   execution: ExecutionRow | null;
@@ -60,12 +62,13 @@ export class ExecutionsRepository {
       ExecutionRow & {
         device_state: DeviceState | null;
         reported_manifest_digest: string | null;
+        hardware_revision: string | null;
         last_check_in_at: Date | null;
         found: boolean;
         campaign_state: CampaignState | null;
         campaign_cancel_mode: 'graceful' | 'force' | null;
       }
-    >`select d.state as device_state, d.reported_manifest_digest, d.last_check_in_at, e.*, e.execution_id is not null as found,
+    >`select d.state as device_state, d.reported_manifest_digest, d.hardware_revision, d.last_check_in_at, e.*, e.execution_id is not null as found,
         c.state as campaign_state, c.cancel_mode as campaign_cancel_mode
       from (select 1) as one
       left join devices d on d.tenant_id = ${tenantId} and d.device_id = ${deviceId}
@@ -78,6 +81,7 @@ export class ExecutionsRepository {
     const {
       device_state,
       reported_manifest_digest,
+      hardware_revision,
       last_check_in_at,
       found,
       campaign_state,
@@ -87,6 +91,7 @@ export class ExecutionsRepository {
     return {
       deviceState: device_state,
       reportedManifestDigest: reported_manifest_digest,
+      hardwareRevision: hardware_revision,
       lastCheckInAt: last_check_in_at,
       execution: found ? execution : null,
       campaign: campaign_state ? { state: campaign_state, cancelMode: campaign_cancel_mode } : null,

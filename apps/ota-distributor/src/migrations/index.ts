@@ -9,6 +9,7 @@ import { campaignExecutions } from './0007_campaign_executions';
 import { createAuditRecords } from './0008_create_audit_records';
 import { checkInNotifications } from './0009_check_in_notifications';
 import { deviceGatewayAndCheckIn } from './0010_device_gateway_and_check_in';
+import { deviceHardwareRevision } from './0011_device_hardware_revision';
 
 /** Versioned migrations of the ota-distributor schema, applied in name order at start-up. */
 export const migrations: MigrationSet = {
@@ -22,4 +23,5 @@ export const migrations: MigrationSet = {
   '0008_create_audit_records': createAuditRecords,
   '0009_check_in_notifications': checkInNotifications,
   '0010_device_gateway_and_check_in': deviceGatewayAndCheckIn,
+  '0011_device_hardware_revision': deviceHardwareRevision,
 };

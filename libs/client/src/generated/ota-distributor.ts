@@ -1507,6 +1507,11 @@ export interface components {
         manifestDigest: string | null;
         devices: number;
       }[];
+      byHardwareRevision?: {
+        hardwareRevision: string | null;
+        devices: number;
+        phaseDevices: number[];
+      }[];
       compatibility: {
         compatible: number;
         refusedWrongPrecursor: number;

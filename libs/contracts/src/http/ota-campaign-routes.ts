@@ -584,6 +584,16 @@ export const campaignSimulation = z.object({
   excluded: z.object({ notActive: count, executionInProgress: count, atOrAboveSequence: count }),
   /** The targets by the manifest they reported running (null: never reported one). */
   byInstalledManifest: z.array(z.object({ manifestDigest: sha256Hex.nullable(), devices: count })),
+  /**
+   * The targets by the hardware revision they reported at check-in (null: never reported one), with
+   * how many of them each phase takes (index as in phases): membership takes a share of every revision.
+   * Always sent; optional in the schema only because it was added after the route was published.
+   */
+  byHardwareRevision: z
+    .array(
+      z.object({ hardwareRevision: z.string().nullable(), devices: count, phaseDevices: z.array(count) }),
+    )
+    .optional(),
   /** With delta components: the targets not running every precursor are refused. */
   compatibility: z.object({ compatible: count, refusedWrongPrecursor: count }),
   phases: z.array(
@@ -620,6 +630,10 @@ const simulationExample: OtaCampaignSimulation = {
   targets: 1000,
   excluded: { notActive: 3, executionInProgress: 0, atOrAboveSequence: 12 },
   byInstalledManifest: [{ manifestDigest: 'aa'.repeat(32), devices: 1000 }],
+  byHardwareRevision: [
+    { hardwareRevision: 'rev-b', devices: 600, phaseDevices: [6, 594] },
+    { hardwareRevision: 'rev-a', devices: 400, phaseDevices: [4, 396] },
+  ],
   compatibility: { compatible: 1000, refusedWrongPrecursor: 0 },
   phases: [
     { phase: 1, name: 'canary', devices: 10, notifyMinutes: 1, soakMinutes: 60 },

@@ -81,6 +81,11 @@ export const otaCheckInQuery = z.strictObject({
     .refine((s) => Number.isSafeInteger(Number(s)), 'a safe integer')
     .describe('Sequence number of the manifest the meter runs (0 before the first)'),
   slot: z.enum(['A', 'B']).describe('The slot the meter booted from'),
+  hardwareRevision: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/, 'hardware revision')
+    .optional()
+    .describe("The meter's hardware revision (a campaign stratum); older meters omit it"),
 });
 export type OtaCheckInQuery = z.infer<typeof otaCheckInQuery>;
 

@@ -42,6 +42,23 @@ describe('simulateCampaign', () => {
     });
   });
 
+  it('counts targets per hardware revision, and each phase takes its share of every revision', () => {
+    // 600 meters of rev-b, 300 of rev-a, 100 that never reported one; 10 / 90 / 900 per phase.
+    const revisions = (i: number) => (i % 10 < 6 ? 'rev-b' : i % 10 < 9 ? 'rev-a' : null);
+    const sim = simulateCampaign(
+      input({ targets: targets(1_000).map((t, i) => ({ ...t, hardwareRevision: revisions(i) })) }),
+    );
+    expect(sim.byHardwareRevision).toEqual([
+      { hardwareRevision: 'rev-b', devices: 600, phaseDevices: [6, 54, 540] },
+      { hardwareRevision: 'rev-a', devices: 300, phaseDevices: [3, 27, 270] },
+      { hardwareRevision: null, devices: 100, phaseDevices: [1, 9, 90] },
+    ]);
+    // Without revisions, one null stratum holds every target.
+    expect(simulateCampaign(input()).byHardwareRevision).toEqual([
+      { hardwareRevision: null, devices: 1_000, phaseDevices: [10, 90, 900] },
+    ]);
+  });
+
   it('predicts notification minutes at the rate, and soaks between phases (not after the last)', () => {
     const sim = simulateCampaign(input());
     expect(sim.phases.map((p) => [p.notifyMinutes, p.soakMinutes])).toEqual([

@@ -29,6 +29,8 @@ export interface SimulationTarget {
   onPrecursor: boolean;
   /** The gateway the projection holds for it (null: reaches the platform directly). */
   gatewayId?: string | null;
+  /** The hardware revision the meter reported (null: none yet): a membership stratum. */
+  hardwareRevision?: string | null;
 }
 
 export interface SimulationInput {
@@ -46,6 +48,8 @@ export interface SimulationInput {
 export interface Simulation {
   targets: number;
   byInstalledManifest: { manifestDigest: string | null; devices: number }[];
+  /** Targets per hardware revision (null: never reported), and how many of them each phase takes. */
+  byHardwareRevision: { hardwareRevision: string | null; devices: number; phaseDevices: number[] }[];
   compatibility: { compatible: number; refusedWrongPrecursor: number };
   phases: { phase: number; name: string; devices: number; notifyMinutes: number; soakMinutes: number }[];
   /** Named phase members that are not targets (suspended, busy, another class): left out. */
@@ -77,7 +81,11 @@ export function simulateCampaign(input: SimulationInput): Simulation {
     installed.set(target.installedManifestDigest, (installed.get(target.installedManifestDigest) ?? 0) + 1);
   const plan = planMembership(
     input.campaignId,
-    compatible.map((t) => ({ deviceId: t.deviceId, gatewayId: t.gatewayId ?? null, hardwareRevision: null })),
+    compatible.map((t) => ({
+      deviceId: t.deviceId,
+      gatewayId: t.gatewayId ?? null,
+      hardwareRevision: t.hardwareRevision ?? null,
+    })),
     input.phases.map((p) => p.size),
   );
 
@@ -109,6 +117,18 @@ export function simulateCampaign(input: SimulationInput): Simulation {
       const gateway = gatewayOf.get(deviceId) ?? null;
       perGateway.set(gateway, (perGateway.get(gateway) ?? 0) + 1);
     }
+  const revisions = new Map<string | null, { devices: number; phaseDevices: number[] }>();
+  const revisionOf = new Map(input.targets.map((t) => [t.deviceId, t.hardwareRevision ?? null]));
+  const revisionEntry = (revision: string | null) => {
+    let entry = revisions.get(revision);
+    if (!entry) revisions.set(revision, (entry = { devices: 0, phaseDevices: input.phases.map(() => 0) }));
+    return entry;
+  };
+  for (const target of input.targets) revisionEntry(target.hardwareRevision ?? null).devices++;
+  plan.phases.forEach((phaseMembers, index) => {
+    for (const deviceId of phaseMembers)
+      revisionEntry(revisionOf.get(deviceId) ?? null).phaseDevices[index]!++;
+  });
   const window =
     input.maintenanceWindows.length > 0 ? nextWindow(input.maintenanceWindows, input.startAt) : null;
   return {
@@ -117,6 +137,12 @@ export function simulateCampaign(input: SimulationInput): Simulation {
       .map(([manifestDigest, devices]) => ({ manifestDigest, devices }))
       .sort(
         (a, b) => b.devices - a.devices || String(a.manifestDigest).localeCompare(String(b.manifestDigest)),
+      ),
+    byHardwareRevision: [...revisions]
+      .map(([hardwareRevision, entry]) => ({ hardwareRevision, ...entry }))
+      .sort(
+        (a, b) =>
+          b.devices - a.devices || String(a.hardwareRevision).localeCompare(String(b.hardwareRevision)),
       ),
     compatibility: {
       compatible: compatible.length,

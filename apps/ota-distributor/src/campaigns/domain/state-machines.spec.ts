@@ -40,6 +40,11 @@ describe('campaign state machine (spec §6.4)', () => {
       walk(CAMPAIGN_MACHINE, ['submit', 'approve', 'start', 'halt', 'cancel', 'finish-cancel']).at(-1),
     ).toBe('CANCELLED');
     expect(walk(CAMPAIGN_MACHINE, ['submit', 'deny']).at(-1)).toBe('DENIED');
+    // A scheduled campaign whose manifest was revoked before its start time halts instead of starting.
+    expect(walk(CAMPAIGN_MACHINE, ['submit', 'approve', 'schedule', 'halt', 'cancel']).at(-1)).toBe(
+      'CANCELLING',
+    );
+    expect(CAMPAIGN_MACHINE.next('APPROVED', 'halt')).toMatchObject({ ok: false });
   });
 
   it('refuses start before approval, and a halted campaign never completes directly, with a stable code', () => {

@@ -79,7 +79,8 @@ export const CAMPAIGN_MACHINE = defineMachine<CampaignState, CampaignEvent>(CAMP
   start: { from: ['APPROVED', 'SCHEDULED'], to: 'RUNNING' },
   pause: { from: ['RUNNING'], to: 'PAUSED' },
   resume: { from: ['PAUSED', 'HALTED'], to: 'RUNNING' },
-  halt: { from: ['RUNNING', 'PAUSED'], to: 'HALTED' },
+  // SCHEDULED: its start time came after its manifest was revoked.
+  halt: { from: ['SCHEDULED', 'RUNNING', 'PAUSED'], to: 'HALTED' },
   cancel: { from: ['APPROVED', 'SCHEDULED', 'RUNNING', 'PAUSED', 'HALTED'], to: 'CANCELLING' },
   'finish-cancel': { from: ['CANCELLING'], to: 'CANCELLED' },
   complete: { from: ['RUNNING'], to: 'COMPLETED' },
