@@ -3253,6 +3253,16 @@ export interface operations {
           'application/json': {
             /** @enum {string} */
             policy: 'erase' | 'retain';
+            /** @description With `erase`: the purposes kept under retention keys; absent or empty: none */
+            retentions?: {
+              /** @description A purpose with a retention schedule, e.g. billing */
+              purpose: string;
+              /**
+               * @description The finest granularity kept
+               * @enum {string}
+               */
+              granularity: 'monthly' | 'daily' | 'half-hourly';
+            }[];
             isDefault: boolean;
             /** Format: date-time */
             updatedAt: string | null;
@@ -3320,6 +3330,19 @@ export interface operations {
           policy: 'erase' | 'retain';
           /** @description Why, as the tenant states it (the DPO decision, a legal basis): kept on the audit chain */
           reason: string;
+          /**
+           * @description With `erase`: purposes kept under retention keys until their schedule runs out; the readings key is destroyed regardless. Each needs a retention schedule. Not with `retain` (it keeps everything).
+           * @default []
+           */
+          retentions?: {
+            /** @description A purpose with a retention schedule, e.g. billing */
+            purpose: string;
+            /**
+             * @description The finest granularity kept
+             * @enum {string}
+             */
+            granularity: 'monthly' | 'daily' | 'half-hourly';
+          }[];
         };
       };
     };
@@ -3333,6 +3356,16 @@ export interface operations {
           'application/json': {
             /** @enum {string} */
             policy: 'erase' | 'retain';
+            /** @description With `erase`: the purposes kept under retention keys; absent or empty: none */
+            retentions?: {
+              /** @description A purpose with a retention schedule, e.g. billing */
+              purpose: string;
+              /**
+               * @description The finest granularity kept
+               * @enum {string}
+               */
+              granularity: 'monthly' | 'daily' | 'half-hourly';
+            }[];
             isDefault: boolean;
             /** Format: date-time */
             updatedAt: string | null;
@@ -3394,6 +3427,32 @@ export interface operations {
       };
       /** @description FORBIDDEN: the API key's role may not do this (admin only) */
       403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            /** @description Stable, machine-readable: UPPER_SNAKE_CASE */
+            code: string;
+            message: string;
+            details?: {
+              [key: string]: unknown;
+            };
+            /** @description On 500 only: the id under which the error was logged */
+            errorId?: string;
+            /** @description RFC 9457: a URI naming the problem, one per code (its kebab-case) */
+            type?: string;
+            /** @description RFC 9457: the HTTP status phrase */
+            title?: string;
+            /** @description RFC 9457: the HTTP status */
+            status?: number;
+            /** @description RFC 9457: as `message` */
+            detail?: string;
+          };
+        };
+      };
+      /** @description RETENTION_SCHEDULE_MISSING: a retention names a purpose the tenant has no schedule for */
+      422: {
         headers: {
           [name: string]: unknown;
         };
