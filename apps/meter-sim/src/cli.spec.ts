@@ -33,6 +33,7 @@ describe('meter-sim command line', () => {
       '--ota-drop-at-bytes',
       '--ota-offline-days',
       '--ota-clock-skew',
+      '--ota-hardware-revisions',
     ])
       expect(help).toContain(flag);
   });
@@ -51,6 +52,14 @@ describe('meter-sim command line', () => {
     [
       ['fleet', 'update', '--state', '/nowhere', '--until-idle', '--days', '3'],
       /--days do not go with 'fleet update'/,
+    ],
+    [
+      ['fleet', 'update', '--state', '/nowhere', '--until-idle', '--ota-hardware-revisions', 'r1,bad rev'],
+      /'bad rev' is not a hardware revision/,
+    ],
+    [
+      ['fleet', 'bootstrap', '--state', '/nowhere', '--ota-hardware-revisions', 'r1'],
+      /--ota-hardware-revisions only go with 'fleet update'/,
     ],
     [
       ['fleet', 'bootstrap', '--state', '/nowhere', '--ota-uri', 'https://o'],

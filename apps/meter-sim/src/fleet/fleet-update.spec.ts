@@ -183,6 +183,8 @@ describe('meter-sim fleet update', () => {
       '0.01',
       '--ota-lose-receipt-meters',
       '1',
+      '--ota-hardware-revisions',
+      'rev-a,rev-b',
       '--json',
     ]);
 
@@ -202,6 +204,15 @@ describe('meter-sim fleet update', () => {
     expect(before.filter((r) => r.path.endsWith('/check-in')).length).toBeGreaterThanOrEqual(2);
     expect(before.filter((r) => r.path.endsWith('/download-url'))).toHaveLength(1);
     expect(devices.get('MTR-000001')).toMatchObject({ receipt: true });
+    // Meter i reports revision i mod 2 at every check-in (campaigns stratify by it).
+    const revisions = (cn: string) =>
+      new Set(
+        seen(cn)
+          .filter((r) => r.path.endsWith('/check-in'))
+          .map((r) => r.query.hardwareRevision),
+      );
+    expect(revisions('MTR-000001')).toEqual(new Set(['rev-a']));
+    expect(revisions('MTR-000002')).toEqual(new Set(['rev-b']));
     const other = seen('MTR-000002');
     expect(other[other.findIndex((r) => r.path.endsWith('/receipt')) - 1]!.path).not.toMatch(/check-in$/);
 

@@ -34,6 +34,8 @@ export interface FleetUpdateOptions {
   readonly concurrency: number;
   readonly limit?: number;
   readonly faults: UpdateFaults;
+  /** Meter i of the fleet reports hardwareRevisions[i mod n] at check-in (none when empty). */
+  readonly hardwareRevisions?: readonly string[];
   /** The first N meters of the fleet flip one byte of every image they download. */
   readonly tamperMeters: number;
   /** The first N meters of the fleet lose their first receipt POST (the next check-in recovers it). */
@@ -187,6 +189,9 @@ function meterEngine(
       vendorId: bundle.vendorId,
       classId: bundle.classId,
       components: SIM_COMPONENTS,
+      ...(options.hardwareRevisions?.length && {
+        hardwareRevision: options.hardwareRevisions[index % options.hardwareRevisions.length],
+      }),
     },
     trust: {
       directivePublicKeys,

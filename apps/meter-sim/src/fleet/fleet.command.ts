@@ -73,7 +73,8 @@ Options of 'update':
   --ota-slow-bps N      download no faster than N bytes a second
   --ota-drop-at-bytes N every download attempt loses its connection after N bytes (then resumes)
   --ota-offline-days N  the meters were off N days (their trusted clock counts them)
-  --ota-clock-skew MS   skew the meters' wall clock (which no trust decision reads); use =-MS to go back`;
+  --ota-clock-skew MS   skew the meters' wall clock (which no trust decision reads); use =-MS to go back
+  --ota-hardware-revisions A,B  meter i reports revision i mod n at check-in (campaigns stratify by it)`;
 
 const UPDATE_FLAGS = [
   'until-idle',
@@ -88,6 +89,7 @@ const UPDATE_FLAGS = [
   'ota-drop-at-bytes',
   'ota-offline-days',
   'ota-clock-skew',
+  'ota-hardware-revisions',
 ] as const;
 
 export async function fleetCommand(args: string[]): Promise<number> {
@@ -120,6 +122,7 @@ export async function fleetCommand(args: string[]): Promise<number> {
       'ota-drop-at-bytes': { type: 'string' },
       'ota-offline-days': { type: 'string' },
       'ota-clock-skew': { type: 'string' },
+      'ota-hardware-revisions': { type: 'string' },
     },
   });
   if (values.help) {
@@ -168,6 +171,7 @@ export async function fleetCommand(args: string[]): Promise<number> {
         values['ota-tamper-meters'] === undefined
           ? 0
           : whole(values['ota-tamper-meters'], 'ota-tamper-meters'),
+      hardwareRevisions: hardwareRevisions(values['ota-hardware-revisions']),
       loseReceiptMeters:
         values['ota-lose-receipt-meters'] === undefined
           ? 0
@@ -289,6 +293,17 @@ function whole(value: string, name: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) usage(`--${name} must be a whole number`);
   return n;
+}
+
+/** A revision as the check-in takes it (a class id's form); refused here rather than by the server. */
+const REVISION = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
+
+function hardwareRevisions(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  const revisions = value.split(',');
+  const bad = revisions.find((r) => !REVISION.test(r));
+  if (bad !== undefined) usage(`--ota-hardware-revisions: '${bad}' is not a hardware revision`);
+  return revisions;
 }
 
 function positive(value: string, name: string): number {

@@ -109,6 +109,17 @@ describe('distributor client: check-in over mutual TLS', () => {
     expect(verified).toMatchObject({ ok: true, directive: { executionId: directive.executionId } });
   });
 
+  it('sends the hardware revision when the meter knows one', async () => {
+    peer.script = () => checkInAnswer({ pollAfterSeconds: 60 });
+    await client().checkIn({ installed: 'none', seq: 0, slot: 'A', hardwareRevision: 'rev-b' });
+    expect(peer.requests[0]!.query).toEqual({
+      installed: 'none',
+      seq: '0',
+      slot: 'A',
+      hardwareRevision: 'rev-b',
+    });
+  });
+
   it('reports "none" and no directive when there is nothing to do', async () => {
     peer.script = () => checkInAnswer();
     const answer = await client().checkIn({ installed: 'none', seq: 0, slot: 'A' });

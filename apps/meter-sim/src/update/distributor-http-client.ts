@@ -189,6 +189,7 @@ export class DistributorHttpClient implements DistributorPort {
       installed: report.installed,
       seq: String(report.seq),
       slot: report.slot,
+      ...(report.hardwareRevision !== undefined && { hardwareRevision: report.hardwareRevision }),
     } satisfies OtaCheckInQuery);
     const url = this.url(OTA_CHECK_IN.path);
     url.search = new URLSearchParams(query).toString();

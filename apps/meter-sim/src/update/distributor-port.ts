@@ -25,6 +25,8 @@ export interface CheckInReport {
   readonly installed: string;
   readonly seq: number;
   readonly slot: 'A' | 'B';
+  /** The meter's hardware revision (a campaign stratum), when it knows one. */
+  readonly hardwareRevision?: string;
 }
 
 export interface CheckInAnswer {

@@ -41,6 +41,8 @@ export interface MeterIdentity {
   readonly classId: string;
   /** The components this meter has (its class's slots). */
   readonly components: readonly string[];
+  /** Reported at check-in: campaigns stratify their phases by it. */
+  readonly hardwareRevision?: string;
 }
 
 export interface UpdateTrust {
@@ -197,6 +199,9 @@ export class UpdateEngine {
       installed: running.installedManifestDigest ?? 'none',
       seq: running.installedSequence ?? 0,
       slot: running.activeSlot,
+      ...(this.options.identity.hardwareRevision !== undefined && {
+        hardwareRevision: this.options.identity.hardwareRevision,
+      }),
     });
     // The check-in came over mutual TLS from the server bootstrap named: its time is authenticated.
     if (answer.serverTime) {
