@@ -27,6 +27,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { cpuBudget } from '../cpu-budget.mjs';
 
 const root = join(import.meta.dirname, '../../..');
 const require = createRequire(import.meta.url);
@@ -46,6 +47,8 @@ const { values } = parseArgs({
     fleet: { type: 'string', default: '200' },
     crossings: { type: 'string', default: '10' },
     phase1: { type: 'string', default: '10000' },
+    // Leaves out the set-based floor of a) (as long again as the planning at full size).
+    'skip-floor': { type: 'boolean', default: false },
   },
 });
 const meters = Number(values.meters);
@@ -143,18 +146,65 @@ function rssKb(pid) {
   return m ? Number(m[1]) : 0;
 }
 
+/**
+ * What the distributor's PostgreSQL sessions are doing, sampled every 100 ms until stopped: active
+ * sessions per sample by wait event (CPU: running, not waiting), and the statements seen waiting most.
+ */
+function waitSampler() {
+  const sampler = new Client({ connectionString: stack.DATABASE_URL, application_name: 'bench-waits' });
+  const waits = new Map();
+  const statements = new Map();
+  let samples = 0;
+  let on = true;
+  const loop = (async () => {
+    await sampler.connect();
+    while (on) {
+      const { rows } = await sampler.query(
+        `select coalesce(wait_event_type || ':' || wait_event, 'CPU') as w,
+                left(regexp_replace(query, '\\s+', ' ', 'g'), 70) as q
+         from pg_stat_activity where datname = current_database() and state = 'active'
+           and pid <> pg_backend_pid() and application_name not like 'bench%'`,
+      );
+      samples++;
+      for (const r of rows) {
+        waits.set(r.w, (waits.get(r.w) ?? 0) + 1);
+        if (r.w !== 'CPU') statements.set(r.q, (statements.get(r.q) ?? 0) + 1);
+      }
+      await sleep(100);
+    }
+    await sampler.end();
+  })();
+  return async () => {
+    on = false;
+    await loop;
+    const top = (m, n) =>
+      [...m]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, n)
+        .map(([k, v]) => `${k} ${(v / samples).toFixed(2)}`)
+        .join('; ');
+    return `PostgreSQL sessions per sample by wait (${samples} samples): ${top(waits, 6)}\n     waiting most: ${top(statements, 3)}`;
+  };
+}
+
 const platform = await testing.startPlatform({
   logs: work,
   stack,
   env: { LOG_LEVEL: 'warn' },
   ota: true,
-  otaEnv: { OTA_CAMPAIGN_TICK_MS: '250' },
+  otaEnv: {
+    OTA_CAMPAIGN_TICK_MS: '250',
+    // METERKEEP_BENCH_PROFILE=<dir>: a CPU profile of the distributor, written there when it stops.
+    ...(process.env.METERKEEP_BENCH_PROFILE && {
+      NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.METERKEEP_BENCH_PROFILE}`,
+    }),
+  },
 });
-const pg = new Client({ connectionString: stack.DATABASE_URL });
+const pg = new Client({ connectionString: stack.DATABASE_URL, application_name: 'bench-ota-campaign' });
 await pg.connect();
 await pg.query('set search_path to ota');
 const otaPid = platform.ota.child.pid;
-const results = { plan: [], planSql: [], eligible: [], eligibleSql: [], rssBase: [], rssPeak: [] };
+const results = { floor: [], plan: [], planSql: [], eligible: [], eligibleSql: [], rssBase: [], rssPeak: [] };
 
 try {
   console.log(`minting, enrolling and bootstrapping ${fleetSize} meters (the device-API fleet) ...`);
@@ -264,7 +314,7 @@ try {
     );
     const planSql = performance.now() - b0;
 
-    const campaignId = await approvedCampaign({
+    const planBody = {
       name: `bench plan ${run}`,
       manifestId,
       target: { query: {} },
@@ -274,7 +324,11 @@ try {
       ],
       rollout: fastRollout,
       abort: [],
-    });
+    };
+    const campaignId = await approvedCampaign(planBody);
+    // A DRAFT twin whose phases the set-based floor below plans into (rolled back).
+    const twinId = (await must(operator, 'POST', '/v1/campaigns', { ...planBody, name: `bench twin ${run}` }))
+      .campaignId;
     const rssBase = rssKb(otaPid);
     let rssPeak = rssBase;
     const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssKb(otaPid))), 100);
@@ -293,15 +347,31 @@ try {
         await sleep(100);
       }
     })();
+    const stopWaits = waitSampler();
+    const budget = cpuBudget({ [otaPid]: 'ota-distributor (this bench)' });
     const s0 = performance.now();
-    const started = await operator('POST', `/v1/campaigns/${campaignId}/start`);
+    // A start longer than the HTTP server's request timeout loses its answer, not its transaction:
+    // then the plan counts as persisted when the campaign is seen RUNNING.
+    const started = await operator('POST', `/v1/campaigns/${campaignId}/start`).catch((error) => ({
+      status: 0,
+      body: String(error),
+    }));
+    if (started.status !== 200) {
+      console.log(`  start answered ${started.status} ${JSON.stringify(started.body)}; waiting for RUNNING`);
+      for (let i = 0; i < 12_000; i++) {
+        const { rows } = await pg.query(`select state from campaigns where campaign_id = $1`, [campaignId]);
+        if (rows[0].state === 'RUNNING') break;
+        await sleep(100);
+      }
+    }
     const plan = performance.now() - s0;
-    if (started.status !== 200) throw new Error(`start: ${started.status} ${JSON.stringify(started.body)}`);
+    budget.stop(meters, 'planned device');
     const deadline = Date.now() + 600_000;
     while (eligibleAt === undefined && Date.now() < deadline) await sleep(50);
     polling = false;
     await poller;
     clearInterval(sampler);
+    const planWaits = await stopWaits();
     rssPeak = Math.max(rssPeak, rssKb(otaPid));
     const { rows: persisted } = await pg.query(
       `select (select count(*)::int from campaign_members where campaign_id = $1) as members,
@@ -322,17 +392,57 @@ try {
     const eligibleSql = performance.now() - u0;
     await pg.query('rollback');
 
+    // The floor of persisting the same plan: one set-based statement (hash order within gateway,
+    // systematic interleave across gateways, as the domain's stratified order) writing the executions
+    // and members, with the schema's indexes, foreign keys and triggers; rolled back. Its executions
+    // are CANCELLED only to pass the one-active-execution index the started campaign's rows hold.
+    const f0 = performance.now();
+    if (!values['skip-floor']) {
+      await pg.query('begin');
+      await pg.query(
+        `insert into deployments (deployment_id, tenant_id, manifest_id, manifest_digest, class_id, sequence_number,
+         action_type, created_by, created_at)
+       select campaign_id, tenant_id, manifest_id, manifest_digest, class_id, sequence_number, 'soft', created_by, now()
+       from campaigns where campaign_id = $1`,
+        [twinId],
+      );
+      await pg.query(`select set_config('ota.bulk_counts', 'on', true)`);
+      await pg.query(
+        `with hashed as (
+         select d.device_id, d.gateway_id, sha256(convert_to($1 || '|' || d.device_id, 'UTF8')) as h
+         from devices d where d.tenant_id = $2 and d.class_id = $3 and d.state = 'ACTIVE'),
+       ranked as (
+         select device_id, gateway_id, h,
+           (row_number() over (partition by gateway_id order by h) - 0.5) / count(*) over (partition by gateway_id) as k
+         from hashed),
+       ordered as (select device_id, gateway_id, row_number() over (order by k, h) - 1 as ord from ranked),
+       inserted as (
+         insert into executions (execution_id, tenant_id, deployment_id, device_id, state, campaign_id, phase, created_at, updated_at)
+         select gen_random_uuid()::text, $2, $1::uuid, device_id, 'CANCELLED', $1::uuid,
+                case when ord < $4 then 1 else 2 end, now(), now() from ordered
+         returning execution_id, device_id, phase)
+       insert into campaign_members (campaign_id, device_id, phase, admission_order, gateway_id, execution_id)
+       select $1::uuid, i.device_id, i.phase, o.ord, o.gateway_id, i.execution_id from inserted i join ordered o using (device_id)`,
+        [twinId, fleet.tenantId, classId, phase1],
+      );
+      await pg.query('rollback');
+    }
+    const floor = values['skip-floor'] ? NaN : performance.now() - f0;
+
     const eligible = eligibleAt === undefined ? Infinity : eligibleAt - s0;
     console.log(
       `  a) planned ${persisted[0].members.toLocaleString('en')} members / ${persisted[0].executions.toLocaleString('en')} executions (phases ${persisted[0].phases}) ` +
         `in ${ms(plan)} ms; bare target SQL ${ms(planSql)} ms (${bare.rowCount.toLocaleString('en')} rows); ` +
+        `the same plan persisted by one set-based statement ${ms(floor)} ms; ` +
         `distributor RSS ${ms(rssBase / 1024)} MB before, peak ${ms(rssPeak / 1024)} MB`,
     );
+    console.log(`     ${planWaits}`);
     console.log(
       `  b) ${phase1.toLocaleString('en')} phase-1 executions admitted ${ms(eligible)} ms after the start request; bare UPDATE ${ms(eligibleSql)} ms`,
     );
     results.plan.push(plan);
     results.planSql.push(planSql);
+    results.floor.push(floor);
     results.eligible.push(eligible);
     results.eligibleSql.push(eligibleSql);
     results.rssBase.push(rssBase);
@@ -453,6 +563,9 @@ try {
   if (executions.some((e) => !e)) throw new Error('a meter got no directive');
   const sentAt = new Map();
   const answerLatencies = [];
+  const refusals = new Map();
+  const stopWaits = waitSampler();
+  const statusBudget = cpuBudget({ [otaPid]: 'ota-distributor (this bench)' });
   const d0 = performance.now();
   await Promise.all(
     agents.map(async (agent, i) => {
@@ -460,25 +573,34 @@ try {
         const key = `${executions[i]}:${state}`;
         const t = performance.now();
         sentAt.set(key, t);
-        const answer = await call(
-          agent,
-          platform.otaUri,
-          'POST',
-          `/ota/v1/executions/${executions[i]}/status`,
-          {
-            state,
-            attempt: 1,
-            seq: seq + 1,
-            ...(state === 'FAILED' && { failureCode: 'HEALTH_CHECK_FAILED' }),
-          },
-        );
-        if (answer.status !== 200)
-          throw new Error(`status ${state}: ${answer.status} ${JSON.stringify(answer.body)}`);
+        // A refused report is sent again, as a meter would (the same attempt and seq: idempotent).
+        for (let tries = 1; ; tries++) {
+          const answer = await call(
+            agent,
+            platform.otaUri,
+            'POST',
+            `/ota/v1/executions/${executions[i]}/status`,
+            {
+              state,
+              attempt: 1,
+              seq: seq + 1,
+              ...(state === 'FAILED' && { failureCode: 'HEALTH_CHECK_FAILED' }),
+            },
+          );
+          if (answer.status === 200) break;
+          const code = `${answer.status} ${answer.body?.code ?? ''}`.trim();
+          refusals.set(code, (refusals.get(code) ?? 0) + 1);
+          if (tries === 5)
+            throw new Error(`status ${state}: ${answer.status} ${JSON.stringify(answer.body)}`);
+          await sleep(200 * tries);
+        }
         answerLatencies.push(performance.now() - t);
       }
     }),
   );
   const answered = performance.now() - d0;
+  const statusWaits = await stopWaits();
+  statusBudget.stop(agents.length * 7, 'status');
   const total = agents.length * STATES.length;
   const mine = (r) => r.json.campaignId === campaignId && STATES.includes(r.json.state);
   for (let i = 0; i < 600 && statusTap.records.filter(mine).length < total; i++) await sleep(50);
@@ -494,43 +616,37 @@ try {
   );
   const statusRate = onKafka.length / ((lastSeen - d0) / 1000);
   // Baseline of d): the same number of status-shaped records, one send each, as many in flight as meters.
+  // As the ingest bench's baseline: one request per as many records as there are meters in flight.
   const record = JSON.stringify(onKafka[0]?.json ?? {});
+  const bulk = kafka.producer({ idempotent: true });
+  await bulk.connect();
   const q0 = performance.now();
-  let next = 0;
-  await Promise.all(
-    agents.map(async () => {
-      while (next < total) {
-        next++;
-        await producer.send({ topic: bareTopic, acks: -1, messages: [{ key: randomUUID(), value: record }] });
-      }
-    }),
-  );
+  for (let sent = 0; sent < total; sent += agents.length)
+    await bulk.send({
+      topic: bareTopic,
+      acks: -1,
+      messages: Array.from({ length: Math.min(agents.length, total - sent) }, () => ({
+        key: randomUUID(),
+        value: record,
+      })),
+    });
   const bareRate = total / ((performance.now() - q0) / 1000);
+  await bulk.disconnect();
   console.log(
     `d) statuses: ${total} POSTed by ${agents.length} meters (7 each) in ${ms(answered)} ms, ${onKafka.length} on ota.device-status.v2 after ` +
       `${ms(lastSeen - d0)} ms: ${ms(statusRate)} statuses/s; answer (= counter lag) p50 ${ms(pct(answerLatencies, 50))} ms, ` +
       `p99 ${ms(pct(answerLatencies, 99))} ms; status → Kafka p99 ${ms(pct(kafkaLag, 99))} ms; counters ${counters.map((c) => `${c.state} ${c.n}`).join(', ')}; ` +
       `bare kafkajs producer ${ms(bareRate)} records/s`,
   );
+  console.log(`   answers other than 200 (each sent again): ${JSON.stringify(Object.fromEntries(refusals))}`);
+  console.log(`   ${statusWaits}`);
   await producer.disconnect();
+  await bareTap.close();
   await kadmin.deleteTopics({ topics: [bareTopic] }).catch(() => undefined);
   await kadmin.disconnect();
-  await bareTap.close();
   for (const agent of agents) agent.destroy();
 
-  const plan = median(results.plan);
-  const planSql = median(results.planSql);
-  const eligible = median(results.eligible);
-  const eligibleSql = median(results.eligibleSql);
-  console.log(
-    `medians over ${runs} runs of ${meters.toLocaleString('en')} devices: planned in ${ms(plan)} ms (bare target SQL ${ms(planSql)} ms), ` +
-      `RSS ${ms(median(results.rssBase) / 1024)} → peak ${ms(median(results.rssPeak) / 1024)} MB; ` +
-      `${phase1.toLocaleString('en')} eligible after ${ms(eligible)} ms (bare UPDATE ${ms(eligibleSql)} ms)`,
-  );
-  console.log(`ota-campaign-plan: ${ms(plan)} ms; ratio ${(plan / planSql).toFixed(1)} vs bare target SQL`);
-  console.log(
-    `ota-campaign-eligible: ${ms(eligible)} ms; ratio ${(eligible / eligibleSql).toFixed(1)} vs bare UPDATE`,
-  );
+  if (runs > 0) summariseRuns();
   console.log(
     `ota-campaign-halt: ${ms(pct(haltLatencies, 99))} ms p99; ratio ${(pct(haltLatencies, 99) / pct(bareHalt, 99)).toFixed(1)} vs bare produce+consume`,
   );
@@ -540,4 +656,21 @@ try {
 } finally {
   await pg.end();
   await platform.stop();
+}
+
+function summariseRuns() {
+  const plan = median(results.plan);
+  const planSql = median(results.planSql);
+  const eligible = median(results.eligible);
+  const eligibleSql = median(results.eligibleSql);
+  console.log(
+    `medians over ${runs} runs of ${meters.toLocaleString('en')} devices: planned in ${ms(plan)} ms (bare target SQL ${ms(planSql)} ms, ` +
+      `set-based plan ${ms(median(results.floor))} ms), ` +
+      `RSS ${ms(median(results.rssBase) / 1024)} → peak ${ms(median(results.rssPeak) / 1024)} MB; ` +
+      `${phase1.toLocaleString('en')} eligible after ${ms(eligible)} ms (bare UPDATE ${ms(eligibleSql)} ms)`,
+  );
+  console.log(`ota-campaign-plan: ${ms(plan)} ms; ratio ${(plan / planSql).toFixed(1)} vs bare target SQL`);
+  console.log(
+    `ota-campaign-eligible: ${ms(eligible)} ms; ratio ${(eligible / eligibleSql).toFixed(1)} vs bare UPDATE`,
+  );
 }
