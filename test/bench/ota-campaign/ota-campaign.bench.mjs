@@ -356,7 +356,9 @@ try {
       status: 0,
       body: String(error),
     }));
-    if (started.status !== 200) {
+    if (started.status !== 200 && started.status !== 0)
+      throw new Error(`start: ${started.status} ${JSON.stringify(started.body)}`);
+    if (started.status === 0) {
       console.log(`  start answered ${started.status} ${JSON.stringify(started.body)}; waiting for RUNNING`);
       for (let i = 0; i < 12_000; i++) {
         const { rows } = await pg.query(`select state from campaigns where campaign_id = $1`, [campaignId]);
