@@ -63,25 +63,28 @@ export class ReportStatusUseCase {
       const now = new Date();
       await this.executions.insertReport(trx, execution.execution_id, report, reportSha256, now);
       const changes = reported !== execution.state || report.attempt !== execution.attempt;
+      const failureCode = report.failureCode ?? null;
       const campaign = changes ? await this.campaignFeed.prepare(trx, execution, reported) : undefined;
+      // The event goes in before the state change: the change's trigger locks the campaign's counter
+      // rows, which every status of the campaign needs, so the change is the last write before commit.
+      await this.outbox.enqueue(trx, OTA_DEVICE_STATUS_V2, [
+        deviceStatusEvent(
+          changes
+            ? { ...execution, state: reported, attempt: report.attempt, failure_code: failureCode }
+            : execution,
+          execution.deployment,
+          now,
+          { ...(report.failureCode !== undefined && { failureCode: report.failureCode }) },
+        ),
+      ]);
       const updated = changes
         ? await this.executions.changeState(
             trx,
             execution.execution_id,
-            {
-              state: reported,
-              attempt: report.attempt,
-              failureCode: report.failureCode ?? null,
-              countReport: true,
-            },
+            { state: reported, attempt: report.attempt, failureCode, countReport: true },
             now,
           )
         : await this.executions.countReport(trx, execution.execution_id, now);
-      await this.outbox.enqueue(trx, OTA_DEVICE_STATUS_V2, [
-        deviceStatusEvent(updated, execution.deployment, now, {
-          ...(report.failureCode !== undefined && { failureCode: report.failureCode }),
-        }),
-      ]);
       if (changes) await this.campaignFeed.afterStatus(trx, campaign, updated, now);
       return { state: updated.state, recorded: true };
     });

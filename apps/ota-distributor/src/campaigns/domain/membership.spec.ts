@@ -18,6 +18,16 @@ const countBy = (ids: readonly string[], of: (id: string) => string) => {
 };
 
 describe('campaign membership (spec §6.5)', () => {
+  it('plans 200,000 targets of one stratum into one phase (more than one call can take as arguments)', () => {
+    const targets = Array.from({ length: 200_000 }, (_, i) => ({
+      deviceId: `MTR-${i}`,
+      gatewayId: null,
+      hardwareRevision: null,
+    }));
+    const plan = planMembership('camp-big', targets, [{ count: 10 }, { percent: 100 }]);
+    expect(plan.phases.map((p) => p.length)).toEqual([10, 199_990]);
+  });
+
   it('takes every phase share from every gateway and hardware revision', () => {
     const targets = fleet(4, 2, 50); // 400 devices
     const plan = planMembership('camp-1', targets, [{ percent: 10 }, { percent: 50 }, { percent: 100 }]);

@@ -47,6 +47,14 @@ function systematic(ordered: Ranked[]): Ranked[] {
   return ordered.map((member, rank) => ({ ...member, key: (rank + 0.5) / ordered.length }));
 }
 
+/**
+ * Appends in a loop: `push(...items)` passes every item as an argument and overflows the call stack
+ * beyond ~125,000 of them (a campaign over more meters in one phase or stratum could not start).
+ */
+function append<T>(into: T[], items: readonly T[]): void {
+  for (const item of items) into.push(item);
+}
+
 function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
   const groups = new Map<string, T[]>();
   for (const item of items) {
@@ -73,9 +81,9 @@ export function stratifiedOrder(campaignId: string, targets: readonly Membership
       const byHash = cell
         .map((t) => ({ deviceId: t.deviceId, hash: memberHash(campaignId, t.deviceId), key: 0 }))
         .sort(byKeyThenHash);
-      interleaved.push(...systematic(byHash));
+      append(interleaved, systematic(byHash));
     }
-    gatewayOrdered.push(...systematic(interleaved.sort(byKeyThenHash)));
+    append(gatewayOrdered, systematic(interleaved.sort(byKeyThenHash)));
   }
   return gatewayOrdered.sort(byKeyThenHash).map((r) => r.deviceId);
 }
@@ -122,11 +130,11 @@ export function planMembership(
   const cuts = boundaries(sizes, rest.length);
   if (rest.length > 0 && cuts.every((c) => c === null))
     // Only explicit phases: targets nobody named join the last phase rather than being dropped.
-    phases[sizes.length - 1]!.push(...rest);
+    append(phases[sizes.length - 1]!, rest);
   let from = 0;
   cuts.forEach((to, index) => {
     if (to === null) return;
-    phases[index]!.push(...rest.slice(from, to));
+    append(phases[index]!, rest.slice(from, to));
     from = to;
   });
   return { phases, explicitNotTargeted };
