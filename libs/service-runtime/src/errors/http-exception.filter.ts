@@ -59,8 +59,19 @@ function codeForStatus(status: number): string {
 }
 
 /**
- * Maps every error to RFC 9457 problem details carrying `{ code, message }`; an unexpected one answers
- * 500 with an id that is in the log.
+ * pg-pool's refusal when every connection stayed busy for its whole connectionTimeoutMillis: load, not a
+ * fault of the request, so the caller is told to come back (a meter's status is kept for its retry).
+ */
+export function isDatabasePoolExhausted(error: unknown): boolean {
+  return error instanceof Error && error.message === 'timeout exceeded when trying to connect';
+}
+
+/** Seconds a caller waits before trying again after the pool was exhausted. */
+export const POOL_EXHAUSTED_RETRY_AFTER_S = 2;
+
+/**
+ * Maps every error to RFC 9457 problem details carrying `{ code, message }`; an exhausted database pool
+ * answers 503 DATABASE_BUSY with Retry-After; an unexpected error answers 500 with an id that is in the log.
  */
 @Catch()
 export class HttpExceptionFilter implements ExceptionFilter {
@@ -99,6 +110,14 @@ export class HttpExceptionFilter implements ExceptionFilter {
             : error.message;
         return { status, body: { code: codeForStatus(status), message } };
       }
+    }
+    if (isDatabasePoolExhausted(error)) {
+      this.logger.warn('database pool exhausted: answered 503');
+      return {
+        status: 503,
+        body: { code: 'DATABASE_BUSY', message: 'Busy: try again shortly' },
+        retryAfter: POOL_EXHAUSTED_RETRY_AFTER_S,
+      };
     }
     const errorId = randomUUID();
     this.logger.error({ err: error, errorId }, 'unexpected error');
