@@ -24,6 +24,7 @@ import {
   startDistributorProcess,
   testKafka,
   waitUntil,
+  countersAndRecount,
 } from './ota-test-kit';
 
 // Issue #13, spec §6.6–§6.7: the campaigns' ticker killed with SIGKILL in the middle of a phase
@@ -163,23 +164,8 @@ describe('ota-distributor: campaigns through SIGKILL and two replicas', { timeou
     ).state;
   /** The kept counters equal a recount from the executions. */
   const expectCountersKept = async (campaignId: string) => {
-    const kept = await h.db
-      .selectFrom('campaign_phase_counts')
-      .select(['phase', 'state', 'count'])
-      .where('campaign_id', '=', campaignId)
-      .where('count', '>', 0)
-      .orderBy('phase')
-      .orderBy('state')
-      .execute();
-    const recount = await h.db
-      .selectFrom('executions')
-      .select(['phase', 'state', (eb) => eb.fn.countAll<string>().as('n')])
-      .where('campaign_id', '=', campaignId)
-      .groupBy(['phase', 'state'])
-      .orderBy('phase')
-      .orderBy('state')
-      .execute();
-    expect(kept).toEqual(recount.map((r) => ({ phase: r.phase, state: r.state, count: Number(r.n) })));
+    const { kept, recount } = await countersAndRecount(h.db, campaignId);
+    expect(kept).toEqual(recount);
   };
   /** The campaign's raw ota.campaigns.v2 records as `type/phase`, in offset order. */
   const campaignRecords = (campaignId: string) =>

@@ -21,6 +21,7 @@ import {
   TopicTap,
   testKafka,
   waitUntil,
+  countersAndRecount,
 } from './ota-test-kit';
 
 // Issue #13, spec §6.5–§6.6 and §7.5 on the real stack: maintenance windows in the directive (they gate
@@ -113,23 +114,8 @@ describe('ota-distributor: campaign windows, gateway budgets and automatic retri
       ),
     );
   const expectCountersKept = async (campaignId: string) => {
-    const kept = await h.db
-      .selectFrom('campaign_phase_counts')
-      .select(['phase', 'state', 'count'])
-      .where('campaign_id', '=', campaignId)
-      .where('count', '>', 0)
-      .orderBy('phase')
-      .orderBy('state')
-      .execute();
-    const recount = await h.db
-      .selectFrom('executions')
-      .select(['phase', 'state', (eb) => eb.fn.countAll<string>().as('n')])
-      .where('campaign_id', '=', campaignId)
-      .groupBy(['phase', 'state'])
-      .orderBy('phase')
-      .orderBy('state')
-      .execute();
-    expect(kept).toEqual(recount.map((r) => ({ phase: r.phase, state: r.state, count: Number(r.n) })));
+    const { kept, recount } = await countersAndRecount(h.db, campaignId);
+    expect(kept).toEqual(recount);
   };
   async function create(json: Record<string, unknown>) {
     return h.request<Answer>('POST', '/v1/campaigns', {

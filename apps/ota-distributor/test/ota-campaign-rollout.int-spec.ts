@@ -22,6 +22,7 @@ import {
   TopicTap,
   testKafka,
   waitUntil,
+  countersAndRecount,
 } from './ota-test-kit';
 
 // Issue #13, spec §6.4–§6.6: a campaign from APPROVED to RUNNING, PAUSED, HALTED, CANCELLED and
@@ -112,23 +113,8 @@ describe('ota-distributor: campaigns from approval to rollout, halt and cancel',
     )) as unknown as { json: OtaCampaignV2Event }[];
   /** The kept counters equal a recount from the executions (no drift, whatever path moved them). */
   const expectCountersKept = async (campaignId: string) => {
-    const kept = await h.db
-      .selectFrom('campaign_phase_counts')
-      .select(['phase', 'state', 'count'])
-      .where('campaign_id', '=', campaignId)
-      .where('count', '>', 0)
-      .orderBy('phase')
-      .orderBy('state')
-      .execute();
-    const recount = await h.db
-      .selectFrom('executions')
-      .select(['phase', 'state', (eb) => eb.fn.countAll<string>().as('n')])
-      .where('campaign_id', '=', campaignId)
-      .groupBy(['phase', 'state'])
-      .orderBy('phase')
-      .orderBy('state')
-      .execute();
-    expect(kept).toEqual(recount.map((r) => ({ phase: r.phase, state: r.state, count: Number(r.n) })));
+    const { kept, recount } = await countersAndRecount(h.db, campaignId);
+    expect(kept).toEqual(recount);
   };
   /** Created, submitted, approved by a second person; started unless `start` is false. */
   async function launch(deviceIds: string[], json: Record<string, unknown>, start = true): Promise<Answer> {

@@ -22,6 +22,7 @@ import {
   TopicTap,
   testKafka,
   waitUntil,
+  countersAndRecount,
 } from './ota-test-kit';
 
 // Issue #13 on the real stack: a manifest's revocation halts its running campaigns (MANIFEST_REVOKED,
@@ -98,23 +99,8 @@ describe('ota-distributor: campaign halts on revocation and final outcomes; simu
     return (answer.body as unknown as OtaCheckInAnswer).directive?.directive as SeenDirective | undefined;
   };
   const expectCountersKept = async (campaignId: string) => {
-    const kept = await h.db
-      .selectFrom('campaign_phase_counts')
-      .select(['phase', 'state', 'count'])
-      .where('campaign_id', '=', campaignId)
-      .where('count', '>', 0)
-      .orderBy('phase')
-      .orderBy('state')
-      .execute();
-    const recount = await h.db
-      .selectFrom('executions')
-      .select(['phase', 'state', (eb) => eb.fn.countAll<string>().as('n')])
-      .where('campaign_id', '=', campaignId)
-      .groupBy(['phase', 'state'])
-      .orderBy('phase')
-      .orderBy('state')
-      .execute();
-    expect(kept).toEqual(recount.map((r) => ({ phase: r.phase, state: r.state, count: Number(r.n) })));
+    const { kept, recount } = await countersAndRecount(h.db, campaignId);
+    expect(kept).toEqual(recount);
   };
   async function create(json: Record<string, unknown>) {
     return h.request<Answer>('POST', '/v1/campaigns', {

@@ -615,3 +615,27 @@ async function dropSchema(schema: string): Promise<void> {
     await admin.destroy();
   }
 }
+
+/**
+ * A campaign's kept counters per (phase, state) beside a recount from its executions: equal whenever
+ * every change moved its counters in its own transaction.
+ */
+export async function countersAndRecount(db: Kysely<OtaDb>, campaignId: string) {
+  const kept = await db
+    .selectFrom('campaign_phase_counts')
+    .select(['phase', 'state', 'count'])
+    .where('campaign_id', '=', campaignId)
+    .where('count', '>', 0)
+    .orderBy('phase')
+    .orderBy('state')
+    .execute();
+  const recount = await db
+    .selectFrom('executions')
+    .select(['phase', 'state', (eb) => eb.fn.countAll<string>().as('n')])
+    .where('campaign_id', '=', campaignId)
+    .groupBy(['phase', 'state'])
+    .orderBy('phase')
+    .orderBy('state')
+    .execute();
+  return { kept, recount: recount.map((r) => ({ phase: r.phase, state: r.state, count: Number(r.n) })) };
+}
