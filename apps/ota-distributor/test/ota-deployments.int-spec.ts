@@ -464,10 +464,14 @@ describe('ota-distributor: deployments and the device API on the real stack', ()
         const answer = await checkIn(device);
         expect(answer.status).toBe(200);
         expect(answer.headers.get('cache-control')).toBe(`private, max-age=${answer.body.pollAfterSeconds}`);
-        expect(answer.body.pollAfterSeconds).toBeGreaterThanOrEqual(270);
-        expect(answer.body.pollAfterSeconds).toBeLessThanOrEqual(330);
         expect(Math.abs(Date.parse(answer.body.serverTime) - Date.now())).toBeLessThan(10_000);
         const directive = directiveOf(answer.body, meter);
+        // The install window opens within a minute, before the next 300 s (±10 %) poll: the meter is told
+        // to ask again as it opens (spread over its first minutes), never later than the poll.
+        const opensIn = (Date.parse(directive.window!.startsAt) - Date.parse(answer.body.serverTime)) / 1000;
+        expect(opensIn).toBeLessThan(60);
+        expect(answer.body.pollAfterSeconds).toBeGreaterThanOrEqual(Math.floor(opensIn));
+        expect(answer.body.pollAfterSeconds).toBeLessThanOrEqual(330);
         expect(directive).toMatchObject({
           deviceId: dev.happy,
           executionId,

@@ -1,7 +1,35 @@
 import { describe, expect, it } from 'vitest';
-import { checkInEtag, etagMatches, jitteredPollSeconds } from './check-in-rules';
+import { checkInEtag, etagMatches, jitteredPollSeconds, pollBeforeWindow } from './check-in-rules';
 
 describe('check-in rules', () => {
+  describe('pollBeforeWindow', () => {
+    const now = new Date('2026-12-04T10:00:00Z');
+    const window = (startsInS: number, lengthS: number) => ({
+      startsAt: new Date(now.getTime() + startsInS * 1000).toISOString(),
+      endsAt: new Date(now.getTime() + (startsInS + lengthS) * 1000).toISOString(),
+    });
+
+    it('asks again as a window opens before the next poll, spread over its first tenth', () => {
+      expect(pollBeforeWindow(3600, window(600, 1800), now, () => 0)).toBe(600);
+      expect(pollBeforeWindow(3600, window(600, 1800), now, () => 0.999999)).toBe(780);
+      // The spread is at most 5 min, however long the window.
+      expect(pollBeforeWindow(86_400, window(600, 36_000), now, () => 0.999999)).toBe(900);
+    });
+
+    it('leaves the interval as it is with no window, a window open or past, or one after the next poll', () => {
+      expect(pollBeforeWindow(3600, undefined, now)).toBe(3600);
+      expect(pollBeforeWindow(3600, window(-60, 1800), now)).toBe(3600);
+      expect(pollBeforeWindow(3600, window(-7200, 1800), now)).toBe(3600);
+      expect(pollBeforeWindow(3600, window(3600, 1800), now)).toBe(3600);
+      expect(pollBeforeWindow(3600, window(7200, 1800), now)).toBe(3600);
+    });
+
+    it('never waits past the interval nor less than a second', () => {
+      expect(pollBeforeWindow(3600, window(3599, 36_000), now, () => 0.999999)).toBe(3600);
+      expect(pollBeforeWindow(3600, window(0.2, 60), now, () => 0)).toBe(1);
+    });
+  });
+
   it('jitters the poll interval within ±10%', () => {
     expect(jitteredPollSeconds(300, () => 0)).toBe(270);
     expect(jitteredPollSeconds(300, () => 0.999999)).toBe(330);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
+import { z } from 'zod';
 import { OTA_DEVICE_STATUS_V2, type OtaCheckInAnswer, type OtaCheckInQuery } from '@meterkeep/contracts';
 import { type Directive, signDirective } from '@meterkeep/firmware';
 import { AuditLog } from '../audit/audit-log';
@@ -22,13 +23,26 @@ import { ManifestsRepository } from '../manifests/manifests.repository';
 import { OutboxRepository } from '../outbox/outbox.repository';
 import { Transactions } from '../outbox/transactions';
 import type { AuthenticatedMeter } from './authenticated-meter';
-import { checkInEtag, etagMatches, jitteredPollSeconds } from './check-in-rules';
+import { checkInEtag, etagMatches, jitteredPollSeconds, pollBeforeWindow } from './check-in-rules';
 import { DeltaEligibility } from './delta-eligibility';
 import { DEVICE_API_SETTINGS, type DeviceApiSettings } from './directive-key';
 
 export type CheckInOutcome =
   | { status: 304; etag: string; pollAfterSeconds: number }
   | { status: 200; etag: string; pollAfterSeconds: number; answer: OtaCheckInAnswer };
+
+const installWindow = z.object({
+  startsAt: z.iso.datetime({ offset: true }),
+  endsAt: z.iso.datetime({ offset: true }),
+});
+
+/** The install window of the directive this meter holds (the one last served it), if any. */
+function heldWindow(view: CheckInView): z.infer<typeof installWindow> | undefined {
+  const execution = view.execution;
+  if (!execution?.directive || view.deviceState !== 'ACTIVE' || !isActive(execution.state)) return undefined;
+  const parsed = installWindow.safeParse(execution.directive.directive.window);
+  return parsed.success ? parsed.data : undefined;
+}
 
 /**
  * A meter asks whether there is work for it (spec §6.2). Its check-in view decides, from memory unless
@@ -92,7 +106,12 @@ export class CheckInUseCase {
     }
     const needsDirective = this.needsDirective(view, now);
     let etag = checkInEtag(view.deviceState, view.execution, query);
-    if (!needsDirective && etagMatches(ifNoneMatch, etag)) return { status: 304, etag, pollAfterSeconds };
+    if (!needsDirective && etagMatches(ifNoneMatch, etag))
+      return {
+        status: 304,
+        etag,
+        pollAfterSeconds: pollBeforeWindow(pollAfterSeconds, heldWindow(view), now),
+      };
 
     const installed = query.installed === 'none' ? null : query.installed;
     if (view.deviceState !== null && view.reportedManifestDigest !== installed) {
@@ -106,12 +125,13 @@ export class CheckInUseCase {
     const execution = view.execution;
     const serving =
       execution && view.deviceState === 'ACTIVE' && isActive(execution.state) && execution.directive;
+    const pollAfter = serving ? pollBeforeWindow(pollAfterSeconds, heldWindow(view), now) : pollAfterSeconds;
     const answer: OtaCheckInAnswer = {
-      pollAfterSeconds,
+      pollAfterSeconds: pollAfter,
       serverTime: now.toISOString(),
       ...(serving && { directive: execution.directive! }),
     };
-    return { status: 200, etag, pollAfterSeconds, answer };
+    return { status: 200, etag, pollAfterSeconds: pollAfter, answer };
   }
 
   /** What the campaign of a campaign execution lets this check-in do (null: not a campaign's). */
