@@ -101,8 +101,8 @@ export async function moveOutWithoutNotice({
       `record(s), re-sealed under the next occupant's key in ${seconds} s; each names the original it supersedes`,
   );
 
-  // What the gate released of the old occupant since the move-out ends at it: the re-sealed readings
-  // are in no value of the old occupant's. A month still open is released now, cut at the move-out.
+  // What the gate released of the old occupant ends at the move-out (read until the half-hour ending
+  // there is seen, or 15 s): the re-sealed readings are in no value of the old occupant's.
   const values = [];
   let seen = 0;
   const releasedAfter = (records) => {
