@@ -12,8 +12,14 @@
 // release goes out as a campaign over sixty meters: a named canary, then the rest, approved by a second
 // person, admitted at the rollout rate; the tampered meter fails under the halt rule; compliance before
 // and after.
-// Later capabilities (erasure) continue the story here.
+// Then the ends: a household that left without notice is moved out back-dated, its readings since
+// re-sealed under the next occupant's key and kept out of its releases; it asks for an export of its
+// data, downloaded and checked against its signed manifest; another subject is erased, the certificate
+// checked by the verifier and a plaintext canary found nowhere; a meter is decommissioned and its
+// chain of custody verified.
 import { spawnSync } from 'node:child_process';
+import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { mintBatch } from './demo/factory-line.mjs';
@@ -22,6 +28,9 @@ import { firmwareUpdate, makeUpdateAuthority } from './demo/firmware.mjs';
 import { say } from './demo/run.mjs';
 import { decryptSample, readingsTopicEnds } from './demo/authorised-consumer.mjs';
 import { recordConsents, releasedTopicEnds, showReleases } from './demo/consents.mjs';
+import { decommissionMeter } from './demo/decommission.mjs';
+import { canaryPlaces, eraseSubject, subjectExport } from './demo/subject-rights.mjs';
+import { moveOutWithoutNotice } from './demo/tenancy.mjs';
 import { openOccupancies, reportDay, startOfYesterday, waitForTls } from './demo/telemetry.mjs';
 import { bootstrapFleet, listDevices, onboardBatch } from './demo/utility-onboarding.mjs';
 import { requireNode } from './require-node.mjs';
@@ -50,6 +59,7 @@ const {
   localSecrets,
   portIsFree,
   serviceIdentity,
+  stackSettings,
   startServiceProcess,
 } = require(join(workspaceRoot, 'dist/libs/local-stack/src/index.js'));
 const { openLocalStack } = require(join(workspaceRoot, 'dist/libs/local-stack-cli/src/index.js'));
@@ -103,6 +113,32 @@ env.PRIVACY_RELEASE_INTERVAL_MS ??= '5000';
 env.PRIVACY_RELEASE_GRACE_S ??= '60';
 // The campaign ticker admits meters and advances phases every 250 ms instead of every second.
 env.OTA_CAMPAIGN_TICK_MS ??= '250';
+// The signing keys of erasure certificates and export manifests (privacy) and of decommission records
+// (enrollment): made for this run, as an HSM would hold them; the auditor gets the public halves.
+const signingKey = (name) => {
+  const file = join(demoDir, `${name}.pem`);
+  mkdirSync(demoDir, { recursive: true, mode: 0o700 });
+  if (!existsSync(file)) {
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    writeFileSync(file, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  }
+  return file;
+};
+env.PRIVACY_CERTIFICATE_KEY_FILE ??= signingKey('certificate-key');
+env.ENROLLMENT_DECOMMISSION_KEY_FILE ??= signingKey('decommission-key');
+const publicHalf = (privateFile, name) => {
+  const file = join(demoDir, `${name}.pub.pem`);
+  writeFileSync(
+    file,
+    createPublicKey(createPrivateKey(readFileSync(privateFile))).export({ type: 'spki', format: 'pem' }),
+  );
+  return file;
+};
+const certificatePublicKeyFile = publicHalf(env.PRIVACY_CERTIFICATE_KEY_FILE, 'certificate-key');
+const recordPublicKeyFile = publicHalf(env.ENROLLMENT_DECOMMISSION_KEY_FILE, 'decommission-key');
+// A missing erasure confirmation or decommission step is asked again after 0.5 s instead of 2 s.
+env.PRIVACY_ERASURE_RETRY_MS ??= '500';
+env.ENROLLMENT_DECOMMISSION_RETRY_MS ??= '500';
 const logDir = join(workspaceRoot, '.local-stack/logs');
 const running = [];
 const stopAll = () => Promise.all(running.map((service) => service.stop()));
@@ -236,6 +272,66 @@ try {
   await firmwareUpdate(firmware);
   // The next release, as a campaign in phases over a slice of the fleet.
   await firmwareCampaign({ ...firmware, enrollmentUrl: enrollment.url });
+
+  // The ends. Household C (monthly consent) left yesterday at noon without notice.
+  const endsStarted = performance.now();
+  const movedHousehold = households.find((household) => household.name === 'C');
+  const tenancy = await moveOutWithoutNotice({
+    privacyUrl: privacy.url,
+    internalPrivacyUrl: internal.urls.PRIVACY_INTERNAL_URL,
+    identity: serviceIdentity(CONSUMER),
+    apiKey,
+    kafka,
+    tenantId,
+    readingsSince: since,
+    releasedSince,
+    household: movedHousehold,
+    from: movedIn,
+  });
+  // Its former occupant asks for everything the utility holds about them.
+  const { sealed } = await subjectExport({
+    privacyUrl: privacy.url,
+    apiKey,
+    occupancy: occupancies.get(movedHousehold.meterId),
+    certificatePublicKeyFile,
+    movedOut: tenancy.movedOut,
+  });
+  // Meters no consent story touched: the last (sorted) one's occupant is erased, one that took both
+  // firmware updates is decommissioned.
+  const inStories = new Set(households.map((household) => household.meterId));
+  const plain = [...meterIds].sort().filter((meterId) => !inStories.has(meterId));
+  if (plain.length < 3) throw new Error('the end-of-life steps need 7 meters or more (DEMO_METERS)');
+  const verifierEnv = { ...env, ...stack.env('admin') };
+  const erased = occupancies.get(plain.at(-1));
+  await eraseSubject({
+    privacyUrl: privacy.url,
+    apiKey,
+    kafka,
+    tenantId,
+    occupancy: erased,
+    from: movedIn,
+    telemetryPort,
+    caPem: serverCaPem,
+    statesDir: join(factory.batch, '..', 'meters'),
+    dir: demoDir,
+    certificatePublicKeyFile,
+    verifierEnv,
+    places: canaryPlaces({ settings: stackSettings(), logDir, tenantId, meterId: erased.meterId }),
+    // The sealed export archive, stored by the S3 server as it is: its control text.
+    s3Control: sealed.subarray(32, 96),
+  });
+  await decommissionMeter({
+    enrollmentUrl: enrollment.url,
+    privacyUrl: privacy.url,
+    apiKey,
+    meterId: plain[1],
+    occupancy: occupancies.get(plain[1]),
+    dir: demoDir,
+    recordPublicKeyFile,
+    certificatePublicKeyFile,
+    verifierEnv,
+  });
+  say(`the end-of-life steps took ${((performance.now() - endsStarted) / 1000).toFixed(1)} s`);
   if (lingerSeconds > 0) {
     say(`the services stay up ${lingerSeconds} s more (DEMO_LINGER_SECONDS)`);
     await new Promise((resolve) => setTimeout(resolve, lingerSeconds * 1000));

@@ -113,7 +113,7 @@ function getAs(url, identity) {
 }
 
 /** One data key, over privacy's internal route DATA_KEY_GET, its answer checked by the contract. */
-async function dataKey({ privacyUrl, identity, tenantId, keyId }) {
+export async function dataKey({ privacyUrl, identity, tenantId, keyId }) {
   const { DATA_KEY_GET } = require(join(workspaceRoot, 'dist/libs/contracts/src/index.js'));
   const { status, body } = await getAs(
     new URL(DATA_KEY_GET.pathFor({ tenantId, keyId }), privacyUrl),

@@ -93,6 +93,15 @@ export async function readKeyedRecords(
     let lastMessageAt: number | undefined;
     // Other partitions start at their end: only the key's partition is read.
     await consumer.subscribe({ topics: [topic], fromBeginning: false });
+    // A transactional producer's commit marker takes the partition's last offset and is never handed to
+    // eachMessage: a batch's end (control records included, after its messages) says how far was read.
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      if (payload.topic !== topic || payload.partition !== partition) return;
+      if (Number(payload.lastOffset) >= high - 1) {
+        report.complete = true;
+        finish();
+      }
+    });
     await consumer.run({
       autoCommit: false,
       eachMessage: ({ partition: p, message }) => {

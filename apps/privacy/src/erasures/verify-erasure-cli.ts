@@ -29,6 +29,7 @@ import { checkMeterRecords, parseJson } from './readings-inventory';
 
 export const VERIFY_USAGE = `usage:
   privacy verify-erasure <certificate.json> --public-key <certificate-key.pub.pem>
+  privacy verify-erasure --certificate-file <certificate.json> --public-key <certificate-key.pub.pem>
       checks an erasure certificate: its ES256 signature over the RFC 8785 form (against the public key
       given), its audit chain segment, the vault (every key it names destroyed, with the committed
       bytes), and raw Kafka: every record of the subject's meters in telemetry.readings.v1 and its
@@ -70,25 +71,46 @@ function intervalsOf(event: TelemetryReadingEvent, key: Buffer): [number, number
 
 const intersects = ([a, b]: [number, number], [from, to]: [number, number]) => a < to && from < b;
 
-export async function runVerifyErasure(argv: string[], io: VerifyIo): Promise<number> {
+/**
+ * The certificate comes as the one positional argument or as --certificate-file (the same file, named
+ * where a script's arguments are easier to read); giving both, or neither, is a usage error (exit 2).
+ */
+export function parseVerifyArgs(
+  argv: string[],
+): { certificateFile: string; publicKeyFile: string } | { exit: 0 | 2; error?: string } {
   let parsed;
   try {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { 'public-key': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        'certificate-file': { type: 'string' },
+        'public-key': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
     });
   } catch (error) {
-    io.err(`privacy: ${error instanceof Error ? error.message : String(error)}`);
-    io.err(VERIFY_USAGE);
-    return 2;
+    return { exit: 2, error: error instanceof Error ? error.message : String(error) };
   }
-  const [file, ...extra] = parsed.positionals;
+  if (parsed.values.help) return { exit: 0 };
+  const [positional, ...extra] = parsed.positionals;
+  const flagged = parsed.values['certificate-file'];
   const publicKeyFile = parsed.values['public-key'];
-  if (parsed.values.help || !file || extra.length > 0 || !publicKeyFile) {
+  if (positional !== undefined && flagged !== undefined)
+    return { exit: 2, error: 'give the certificate once: as an argument or as --certificate-file' };
+  const certificateFile = flagged ?? positional;
+  if (!certificateFile || extra.length > 0 || !publicKeyFile) return { exit: 2 };
+  return { certificateFile, publicKeyFile };
+}
+
+export async function runVerifyErasure(argv: string[], io: VerifyIo): Promise<number> {
+  const args = parseVerifyArgs(argv);
+  if ('exit' in args) {
+    if (args.error) io.err(`privacy: ${args.error}`);
     io.err(VERIFY_USAGE);
-    return parsed.values.help ? 0 : 2;
+    return args.exit;
   }
+  const { certificateFile: file, publicKeyFile } = args;
   let config;
   try {
     config = loadConfig(VerifyConfig, io.env);
