@@ -8,6 +8,7 @@ import { EventProducer } from '@meterkeep/kafka';
 import { openReadings, readingEventId, sealReadings } from '@meterkeep/reading-seal';
 import { startGroupAtEnd } from '@meterkeep/testing';
 import { DataKeyVault } from '../src/data-keys/data-key-vault';
+import { ResealJobsRepository } from '../src/reseal/reseal-jobs.repository';
 import { ResealWorker } from '../src/reseal/reseal-worker';
 import {
   EnrollmentProcess,
@@ -246,6 +247,31 @@ describe('privacy: change of tenancy (back-dated move-out, re-seal, bounds)', ()
     expect(reseal!.keyId).toBe(meterKey.key_id);
     expect(reseal!.supersedes).toEqual([originals[1]!.eventId]);
     expect(openReadings(reseal!, await keyBytes(meterKey.key_id)).readings).toHaveLength(48);
+  });
+
+  it("takes back-dated move-outs before move-ins: the next occupant's readings leave the old occupant's key first", async () => {
+    const jobs = h.service.app.get(ResealJobsRepository);
+    const long = new Date('2001-01-01T00:00:00Z');
+    const job = (reason: 'backdated-open' | 'backdated-close', minute: number) => ({
+      tenantId,
+      meterId: meter(9),
+      occupancyId: `occ-order-${reason}`,
+      reason,
+      from: long,
+      notBefore: new Date(long.getTime() + minute * 60_000),
+    });
+    // In a transaction rolled back at the end: the running worker never sees these.
+    const taken = await h.db
+      .transaction()
+      .execute(async (trx) => {
+        await jobs.enqueue(trx, job('backdated-open', 0));
+        await jobs.enqueue(trx, job('backdated-open', 1));
+        await jobs.enqueue(trx, job('backdated-close', 2));
+        const first = await jobs.lockNextDue(trx, new Date(long.getTime() + 3 * 60_000));
+        throw Object.assign(new Error('rollback'), { first });
+      })
+      .catch((error: { first?: { reason: string; occupancy_id: string } }) => error.first);
+    expect(taken).toMatchObject({ reason: 'backdated-close', occupancy_id: 'occ-order-backdated-close' });
   });
 
   it('refuses a move-out dated further back than PRIVACY_MAX_BACKDATE_DAYS (90) with 422 BACKDATE_TOO_FAR', async () => {

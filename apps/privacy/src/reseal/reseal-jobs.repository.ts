@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
+import { sql } from 'kysely';
 import { DATABASE } from '@meterkeep/db/nest';
 import type { DataKeyRow, Executor, OccupancyRow, ResealJobRow } from '../core/database';
 
@@ -44,13 +45,19 @@ export class ResealJobsRepository {
     return jobId;
   }
 
-  /** The next due job, locked until the transaction ends; replicas skip one another's. */
+  /**
+   * The next due job, locked until the transaction ends; replicas skip one another's. Back-dated
+   * move-outs first: until theirs runs, the next occupant's readings sit under the previous occupant's
+   * key, which that occupant's consumers hold; a back-dated move-in only moves readings off the meter's
+   * own key, which nobody's consumer holds, and a fleet's opening can queue thousands of those.
+   */
   lockNextDue(trx: Executor, now: Date): Promise<ResealJobRow | undefined> {
     return trx
       .selectFrom('reseal_jobs')
       .selectAll()
       .where('state', '=', 'pending')
       .where('not_before', '<=', now)
+      .orderBy(sql`reason = 'backdated-close'`, 'desc')
       .orderBy('not_before')
       .limit(1)
       .forUpdate()
