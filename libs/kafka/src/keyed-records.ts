@@ -91,6 +91,10 @@ export async function readKeyedRecords(
     let finish: () => void = () => undefined;
     const done = new Promise<void>((resolve) => (finish = resolve));
     let lastMessageAt: number | undefined;
+    // Quiet counts from the group join, not from the call: on a loaded broker a join alone can take
+    // longer than the quiet period, and a read that never started is no read.
+    let joinedAt: number | undefined;
+    consumer.on(consumer.events.GROUP_JOIN, () => (joinedAt ??= Date.now()));
     // Other partitions start at their end: only the key's partition is read.
     await consumer.subscribe({ topics: [topic], fromBeginning: false });
     // A transactional producer's commit marker takes the partition's last offset and is never handed to
@@ -125,7 +129,9 @@ export async function readKeyedRecords(
     const timer = setInterval(() => {
       const now = Date.now();
       const quiet =
-        lastMessageAt === undefined ? now - startedAt > QUIET_MS * 4 : now - lastMessageAt > QUIET_MS;
+        lastMessageAt === undefined
+          ? joinedAt !== undefined && now - joinedAt > QUIET_MS * 4
+          : now - lastMessageAt > QUIET_MS;
       if (quiet || now - startedAt > timeoutMs) finish();
     }, 100);
     await done;
