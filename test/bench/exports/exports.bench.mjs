@@ -9,8 +9,10 @@
 // in a schema of its own. The subject holds two occupancies (two meters, both from --months ago): one
 // sealed record of 48 half-hourly readings per meter and day on telemetry.readings.v1, interleaved
 // with --other-meters records of other meters of the same tenant (one per meter, spread over the same
-// days and so over the same 12 partitions). Other meters' records are real-sized envelopes sealed once
-// and re-addressed: an export skips them unopened, so only their size and position matter.
+// days and so over the same 12 partitions). Sends of --send-batch records (one record batch per
+// partition each, as the ingest's shared transactions write them), the subject's records amid the
+// others'. Other meters' records are real-sized envelopes sealed once and re-addressed: an export
+// skips them unopened, so only their size and position matter.
 //
 // The readings index is written by the release consumer's use case (StageReadingsUseCase with each
 // subject record's partition and offset, as ReadingsConsumer hands them over); other meters' records
@@ -49,6 +51,7 @@ const { StageReadingsUseCase } = dist('apps/privacy/src/release/stage-readings.u
 const { RequestExportUseCase } = dist('apps/privacy/src/exports/request-export.use-case.js');
 const { GetExportUseCase } = dist('apps/privacy/src/exports/get-export.use-case.js');
 const { openArchive } = dist('apps/privacy/src/exports/export-archive.js');
+const { KAFKA_CLIENT } = dist('libs/kafka/src/nest/index.js');
 const { Partitioners } = require('kafkajs');
 const { sql } = require('kysely');
 
@@ -122,6 +125,22 @@ const service = await startService({
   logger,
 });
 const app = service.app;
+
+// Bytes the brokers hand over to Fetch requests (response sizes), per reader: the read's real cost, as
+// a fetch returns whole record batches and up to maxBytesPerPartition past the offset asked for.
+const fetchedBytes = { export: 0, bare: 0 };
+const countFetches = (consumer, reader) => {
+  consumer.on(consumer.events.REQUEST, ({ payload }) => {
+    if (payload.apiName === 'Fetch') fetchedBytes[reader] += payload.size;
+  });
+  return consumer;
+};
+const privacyKafka = app.get(KAFKA_CLIENT);
+const makeConsumer = privacyKafka.consumer.bind(privacyKafka);
+privacyKafka.consumer = (options) =>
+  options.groupId.startsWith('privacy-export-')
+    ? countFetches(makeConsumer(options), 'export')
+    : makeConsumer(options);
 const db = createDatabase({ url: endpoints.databaseUrl, schema, pool: { max: 2 } });
 
 const tenantId = `bench-${tag}`;
@@ -180,40 +199,49 @@ const otherMessage = (i) => {
 
 const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true });
 await producer.connect();
-const subjectRecords = []; // { meterId, partition, offset, event }
+// The producer's own partitioner, to place each subject record: a send writes one record batch per
+// partition, its messages in order from the base offset the broker answers.
+const partitionOf = Partitioners.DefaultPartitioner();
+const partitionMetadata = Array.from({ length: TELEMETRY_READINGS.partitions }, (_, partitionId) => ({
+  partitionId,
+  leader: 0,
+}));
+const subjectRecords = []; // { partition, offset, event }
 const produceStart = performance.now();
 let otherSent = 0;
 let bytesSent = 0;
+/** One send; the subject's records in it get their partition and offset from the answer. */
+async function send(messages) {
+  const placed = new Map();
+  const positions = messages.map((message) => {
+    const partition = partitionOf({ topic, partitionMetadata, message });
+    const index = placed.get(partition) ?? 0;
+    placed.set(partition, index + 1);
+    bytesSent += message.value.length;
+    return { partition, index };
+  });
+  const answer = await producer.send({ topic, acks: -1, messages: messages.map(({ event, ...m }) => m) });
+  const base = new Map(answer.map((a) => [a.partition, Number(a.baseOffset)]));
+  messages.forEach((message, i) => {
+    if (!message.event) return;
+    const { partition, index } = positions[i];
+    subjectRecords.push({ partition, offset: base.get(partition) + index, event: message.event });
+  });
+}
 for (let day = 0; day < days; day++) {
   const upTo = Math.round(((day + 1) * otherMeters) / days);
-  const others = [];
-  for (; otherSent < upTo; otherSent++) others.push(otherMessage(otherSent));
-  const half = Math.floor(others.length / 2);
-  const sendOthers = (slice) => {
-    const sends = [];
-    for (let at = 0; at < slice.length; at += sendBatch) {
-      const messages = slice.slice(at, at + sendBatch);
-      for (const m of messages) bytesSent += m.value.length;
-      sends.push(producer.send({ topic, acks: -1, messages }));
-    }
-    return Promise.all(sends);
-  };
-  await sendOthers(others.slice(0, half));
-  // The subject's day, one record per meter (each its own send: its base offset is its offset).
-  await Promise.all(
-    subjectMeters.map(async (m) => {
-      const event = sealed(m, day);
-      const value = JSON.stringify(event);
-      bytesSent += value.length;
-      const [meta] = await producer.send({
-        topic,
-        acks: -1,
-        messages: [{ key: `${tenantId}/${m.meterId}`, value }],
-      });
-      subjectRecords.push({ meterId: m.meterId, partition: meta.partition, offset: Number(meta.baseOffset), event });
-    }),
-  );
-  await sendOthers(others.slice(half));
+  const messages = [];
+  for (; otherSent < upTo; otherSent++) messages.push(otherMessage(otherSent));
+  // The subject's day, one record per meter, amid other meters' records of the same send (as the
+  // ingest's shared transactions write them): in the record batch of its partition, not one of its own.
+  const subjectDay = subjectMeters.map((m) => {
+    const event = sealed(m, day);
+    return { key: `${tenantId}/${m.meterId}`, value: JSON.stringify(event), event };
+  });
+  messages.splice(Math.min(messages.length, Math.floor(sendBatch / 2)), 0, ...subjectDay);
+  const sends = [];
+  for (let at = 0; at < messages.length; at += sendBatch) sends.push(send(messages.slice(at, at + sendBatch)));
+  await Promise.all(sends);
   if (day % 50 === 49) console.log(`  produced ${day + 1}/${days} days, ${otherSent} other records`);
 }
 await producer.disconnect();
@@ -244,11 +272,14 @@ console.log(
 async function bare() {
   const queues = new Map();
   for (const r of subjectRecords) queues.set(r.partition, [...(queues.get(r.partition) ?? []), r.offset]);
-  const consumer = kafka.consumer({
-    groupId: `bench-exports-bare-${tag}-${randomBytes(2).toString('hex')}`,
-    maxWaitTimeInMs: 200,
-    maxBytesPerPartition: 256 * 1024,
-  });
+  const consumer = countFetches(
+    kafka.consumer({
+      groupId: `bench-exports-bare-${tag}-${randomBytes(2).toString('hex')}`,
+      maxWaitTimeInMs: 200,
+      maxBytesPerPartition: 256 * 1024,
+    }),
+    'bare',
+  );
   await consumer.connect();
   await consumer.subscribe({ topics: [topic] });
   let readings = 0;
@@ -303,8 +334,10 @@ const expectedReadings = subjectRecords.length * 48;
 const exportSeconds = [];
 const bareSeconds = [];
 const ratios = [];
+const byteRatios = [];
 try {
   for (let run = 0; run < runs; run++) {
+    fetchedBytes.bare = fetchedBytes.export = 0;
     const b = await bare();
     if (b.readings !== expectedReadings) throw new Error(`bare opened ${b.readings} of ${expectedReadings}`);
     const e = await exportOnce();
@@ -313,11 +346,14 @@ try {
     exportSeconds.push(e.ms / 1000);
     bareSeconds.push(b.ms / 1000);
     ratios.push(recordsFetched / recordsOwn);
+    byteRatios.push(fetchedBytes.export / ownBytes);
     console.log(
       `run ${run + 1}/${runs}: export READY in ${(e.ms / 1000).toFixed(2)} s (${readings} readings, ` +
         `${recordsFetched} records fetched for ${recordsOwn} own: ${(recordsFetched / recordsOwn).toFixed(2)}×, ` +
-        `archive ${(e.archiveBytes / 1e6).toFixed(2)} MB); bare seek+open ${(b.ms / 1000).toFixed(2)} s ` +
-        `(${b.fetched} records handed over)`,
+        `${(fetchedBytes.export / 1e6).toFixed(1)} MB fetched for ${(ownBytes / 1e6).toFixed(1)} MB own: ` +
+        `${(fetchedBytes.export / ownBytes).toFixed(1)}×, archive ${(e.archiveBytes / 1e6).toFixed(2)} MB); ` +
+        `bare seek+open ${(b.ms / 1000).toFixed(2)} s (${b.fetched} records handed over, ` +
+        `${(fetchedBytes.bare / 1e6).toFixed(1)} MB fetched)`,
     );
   }
 } finally {
@@ -329,6 +365,10 @@ try {
 const q = (xs) =>
   `p50 ${quantile(xs, 0.5).toFixed(2)} s, p95 ${quantile(xs, 0.95).toFixed(2)} s, max ${Math.max(...xs).toFixed(2)} s`;
 console.log(`export: ${q(exportSeconds)}; bare: ${q(bareSeconds)}`);
+console.log(
+  `read cost: records fetched/own max ${Math.max(...ratios).toFixed(2)}; bytes fetched/own ciphertext ` +
+    `max ${Math.max(...byteRatios).toFixed(1)}`,
+);
 console.log(
   `exports: ${quantile(exportSeconds, 0.95).toFixed(2)} s; ratio ${Math.max(...ratios).toFixed(2)} vs ` +
     `bare seek+open ${quantile(bareSeconds, 0.95).toFixed(2)} s`,
