@@ -180,7 +180,11 @@ const payloadOf = (day, batchId) => ({
 });
 const sealed = (m, day) => {
   const batchId = `b-${tag}-${day}`;
-  const context = { eventId: readingEventId(tenantId, m.meterId, batchId, m.keyId), tenantId, meterId: m.meterId };
+  const context = {
+    eventId: readingEventId(tenantId, m.meterId, batchId, m.keyId),
+    tenantId,
+    meterId: m.meterId,
+  };
   return {
     ...context,
     occurredAt: new Date().toISOString(),
@@ -220,7 +224,11 @@ async function send(messages) {
     bytesSent += message.value.length;
     return { partition, index };
   });
-  const answer = await producer.send({ topic, acks: -1, messages: messages.map(({ event, ...m }) => m) });
+  const answer = await producer.send({
+    topic,
+    acks: -1,
+    messages: messages.map(({ event: _event, ...m }) => m),
+  });
   const base = new Map(answer.map((a) => [a.partition, Number(a.baseOffset)]));
   messages.forEach((message, i) => {
     if (!message.event) return;
@@ -240,7 +248,8 @@ for (let day = 0; day < days; day++) {
   });
   messages.splice(Math.min(messages.length, Math.floor(sendBatch / 2)), 0, ...subjectDay);
   const sends = [];
-  for (let at = 0; at < messages.length; at += sendBatch) sends.push(send(messages.slice(at, at + sendBatch)));
+  for (let at = 0; at < messages.length; at += sendBatch)
+    sends.push(send(messages.slice(at, at + sendBatch)));
   await Promise.all(sends);
   if (day % 50 === 49) console.log(`  produced ${day + 1}/${days} days, ${otherSent} other records`);
 }
@@ -342,7 +351,8 @@ try {
     if (b.readings !== expectedReadings) throw new Error(`bare opened ${b.readings} of ${expectedReadings}`);
     const e = await exportOnce();
     const { recordsOwn, recordsFetched, readings } = e.summary;
-    if (readings !== expectedReadings) throw new Error(`export holds ${readings} of ${expectedReadings} readings`);
+    if (readings !== expectedReadings)
+      throw new Error(`export holds ${readings} of ${expectedReadings} readings`);
     exportSeconds.push(e.ms / 1000);
     bareSeconds.push(b.ms / 1000);
     ratios.push(recordsFetched / recordsOwn);
