@@ -13,6 +13,7 @@ import {
   type OtaCheckInAnswer,
 } from '@meterkeep/contracts';
 import { signManifest } from '@meterkeep/firmware';
+import { sql } from 'kysely';
 import {
   EnrollmentProcess,
   type OtaDeviceClient,
@@ -28,7 +29,9 @@ import {
 // Issue #13 on the real stack: a manifest's revocation halts its running campaigns (MANIFEST_REVOKED,
 // never resumed); abort rules count a retried failure only once its retries are spent (the final
 // outcome, as AWS IoT Jobs' abort criteria do); simulate predicts admission with each gateway's
-// concurrency and bytes per hour. Setup as ota-campaign-gating.int-spec.ts.
+// concurrency and bytes per hour; the counters are sharded (migration 0012): two status changes of
+// one campaign in different counter slots never wait for each other, and concurrent outcomes still
+// halt exactly once, at the crossing. Setup as ota-campaign-gating.int-spec.ts.
 
 const VENDOR = 'acme-meters';
 const rand = () => randomBytes(3).toString('hex');
@@ -338,6 +341,123 @@ describe('ota-distributor: campaign halts on revocation and final outcomes; simu
     expect(halted.haltReason).toEqual({ rule: 0, phase: 1, failed: 1, executed: 1 });
     expect(halted.haltCode).toBe('ABORT_RULE');
     await expectCountersKept(id);
+  });
+
+  it('two status changes of one campaign in different counter slots commit without waiting for each other', async () => {
+    const ids = await enrolled(6, 'slots');
+    const started = await launch({
+      target: { deviceIds: ids },
+      phases: onePhase,
+      rollout: { maxPerMinute: 100, perGatewayConcurrency: 50 },
+      abort: lenient,
+    });
+    const id = started.campaignId;
+    await waitFor(
+      async () => ((await admittedOf(id)).length === ids.length ? true : undefined),
+      'all admitted',
+    );
+    for (const meter of ids) expect(await checkIn(meter)).toBeDefined();
+    const executions = await h.db
+      .selectFrom('executions')
+      .select(['execution_id', sql<number>`campaign_count_slot(execution_id)`.as('slot')])
+      .where('campaign_id', '=', id)
+      .where('state', '=', 'NOTIFIED')
+      .execute();
+    expect(executions).toHaveLength(ids.length);
+    const first = executions[0]!;
+    // Six ids all in one of 32 slots: (1/32)^5, never in practice.
+    const second = executions.find((e) => e.slot !== first.slot)!;
+    expect(second).toBeDefined();
+    // Each change as a status makes it: NOTIFIED → DOWNLOADING, its counters moved by the trigger.
+    const download = (trx: typeof h.db, executionId: string) =>
+      trx
+        .updateTable('executions')
+        .set({ state: 'DOWNLOADING' })
+        .where('execution_id', '=', executionId)
+        .where('state', '=', 'NOTIFIED')
+        .executeTakeFirstOrThrow();
+    /** Locks the counter rows of both states in a slot, failing at once (55P03) if another holds one. */
+    const lockSlotNowait = (trx: typeof h.db, slot: number) =>
+      sql`select count from campaign_phase_counts
+          where campaign_id = ${id} and phase = 1 and state in ('NOTIFIED', 'DOWNLOADING') and slot = ${slot}
+          for update nowait`.execute(trx);
+
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let moved!: () => void;
+    const firstMoved = new Promise<void>((resolve) => (moved = resolve));
+    // The first change holds its counter rows, uncommitted, until released.
+    const held = h.db.transaction().execute(async (trx) => {
+      await download(trx, first.execution_id);
+      moved();
+      await released;
+    });
+    try {
+      await firstMoved;
+      // The second change needs none of the rows the first holds: it locks its own without waiting,
+      // moves its counters and commits while the first is still open.
+      await h.db.transaction().execute(async (trx) => {
+        await lockSlotNowait(trx, second.slot);
+        await download(trx, second.execution_id);
+      });
+      // The check is not vacuous: the first change's slot is held (one counter row per state, as
+      // before migration 0012, would have made every status of the campaign wait here).
+      await expect(
+        h.db.transaction().execute((trx) => lockSlotNowait(trx, first.slot)),
+      ).rejects.toMatchObject({
+        code: '55P03',
+      });
+    } finally {
+      release();
+      await held;
+    }
+    const { kept, recount } = await countersAndRecount(h.db, id, { slots: true });
+    expect(kept).toEqual(recount);
+    expect(kept.filter((k) => k.state === 'DOWNLOADING').reduce((n, k) => n + k.count, 0)).toBe(2);
+    await expectCountersKept(id);
+  });
+
+  it('concurrent outcomes of one campaign halt it exactly once, at the crossing', async () => {
+    const ids = await enrolled(8, 'burst');
+    const started = await launch({
+      target: { deviceIds: ids },
+      phases: onePhase,
+      rollout: { maxPerMinute: 100, perGatewayConcurrency: 50 },
+      abort: [{ scope: 'phase', failureTypes: ['FAILED'], thresholdCount: 3, minExecuted: 3 }],
+    });
+    const id = started.campaignId;
+    await waitFor(
+      async () => ((await admittedOf(id)).length === ids.length ? true : undefined),
+      'all admitted',
+    );
+    const directives = await Promise.all(ids.map(async (meter) => [meter, (await checkIn(meter))!] as const));
+    // All eight fail at once: their outcomes are judged one after another under the campaign's lock,
+    // each on the sum of the counter slots with the earlier ones' counts committed.
+    const answers = await Promise.all(
+      directives.map(([meter, d]) => fail(meter, d.executionId, 1, 'BOOT_VERIFY_FAILED')),
+    );
+    expect(answers.map((a) => a.status)).toEqual(ids.map(() => 200));
+    const halted = await read(id);
+    expect(halted.state).toBe('HALTED');
+    expect(halted.haltReason).toEqual({ rule: 0, phase: 1, failed: 3, executed: 3 });
+    expect(
+      await h.db.selectFrom('campaign_halts').selectAll().where('campaign_id', '=', id).execute(),
+    ).toHaveLength(1);
+    await statusTap.waitFor(
+      (r) => r.json.campaignId === id && r.json.state === 'FAILED',
+      ids.length,
+      `FAILED statuses of ${id}`,
+    );
+    await campaignTap.waitFor(
+      (r) => r.json.campaignId === id && r.json.type === 'halted',
+      1,
+      `halted of ${id}`,
+    );
+    expect(
+      campaignTap.records.filter((r) => r.json.campaignId === id && r.json.type === 'halted'),
+    ).toHaveLength(1);
+    const { kept, recount } = await countersAndRecount(h.db, id, { slots: true });
+    expect(kept).toEqual(recount);
   });
 
   it("simulate predicts admission under each gateway's concurrency and bytes per hour, as admission does", async () => {

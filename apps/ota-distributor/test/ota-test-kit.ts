@@ -617,25 +617,43 @@ async function dropSchema(schema: string): Promise<void> {
 }
 
 /**
- * A campaign's kept counters per (phase, state) beside a recount from its executions: equal whenever
- * every change moved its counters in its own transaction.
+ * A campaign's kept counters per (phase, state) (the sum of their slots) beside a recount from its
+ * executions: equal whenever every change moved its counters in its own transaction. With `slots`,
+ * per (phase, state, slot): each slot counts exactly the executions whose id hashes to it.
  */
-export async function countersAndRecount(db: Kysely<OtaDb>, campaignId: string) {
+export async function countersAndRecount(
+  db: Kysely<OtaDb>,
+  campaignId: string,
+  { slots = false }: { slots?: boolean } = {},
+) {
   const kept = await db
     .selectFrom('campaign_phase_counts')
-    .select(['phase', 'state', 'count'])
+    .select([
+      'phase',
+      'state',
+      ...(slots ? [sql<number>`slot::integer`.as('slot')] : []),
+      sql<number>`sum(count)::integer`.as('count'),
+    ])
     .where('campaign_id', '=', campaignId)
-    .where('count', '>', 0)
+    .groupBy(['phase', 'state', ...(slots ? ['slot' as const] : [])])
+    .having(sql<number>`sum(count)`, '>', 0)
     .orderBy('phase')
     .orderBy('state')
+    .$if(slots, (q) => q.orderBy('slot'))
     .execute();
   const recount = await db
     .selectFrom('executions')
-    .select(['phase', 'state', (eb) => eb.fn.countAll<string>().as('n')])
+    .select([
+      'phase',
+      'state',
+      ...(slots ? [sql<number>`campaign_count_slot(execution_id)`.as('slot')] : []),
+      sql<number>`count(*)::integer`.as('count'),
+    ])
     .where('campaign_id', '=', campaignId)
-    .groupBy(['phase', 'state'])
+    .groupBy(['phase', 'state', ...(slots ? [sql`3`] : [])])
     .orderBy('phase')
     .orderBy('state')
+    .$if(slots, (q) => q.orderBy(sql`3`))
     .execute();
-  return { kept, recount: recount.map((r) => ({ phase: r.phase, state: r.state, count: Number(r.n) })) };
+  return { kept, recount };
 }

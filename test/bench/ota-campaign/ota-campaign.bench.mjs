@@ -18,7 +18,7 @@
 //     records of the same shape, one send per record, as many in flight as there are meters.
 //
 //   node_modules/.bin/node test/bench/ota-campaign/ota-campaign.bench.mjs [--meters 1000000]
-//     [--runs 3] [--fleet 200] [--crossings 10] [--phase1 10000]
+//     [--runs 3] [--fleet 200] [--crossings 10] [--phase1 10000] [--status-runs 1] [--status-abort off|on|both]
 import { spawnSync } from 'node:child_process';
 import { createHash, createPrivateKey, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
@@ -47,6 +47,12 @@ const { values } = parseArgs({
     fleet: { type: 'string', default: '200' },
     crossings: { type: 'string', default: '10' },
     phase1: { type: 'string', default: '10000' },
+    // d) repeated this many times (a fresh campaign over the same fleet each time): medians of d).
+    'status-runs': { type: 'string', default: '1' },
+    // d)'s campaign with an abort rule that never crosses: its outcomes are judged under the
+    // campaign's lock, as a campaign with abort rules has them (without any, no status can halt it).
+    // `--status-abort both`: --status-runs without the rule, then as many with it.
+    'status-abort': { type: 'string', default: 'off' },
     // Leaves out the set-based floor of a) (as long again as the planning at full size).
     'skip-floor': { type: 'boolean', default: false },
   },
@@ -56,6 +62,7 @@ const runs = Number(values.runs);
 const fleetSize = Number(values.fleet);
 const crossings = Math.min(Number(values.crossings), fleetSize);
 const phase1 = Math.min(Number(values.phase1), meters);
+const statusRuns = Math.max(1, Number(values['status-runs']));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -468,10 +475,20 @@ try {
   const deviceIds = fleet.batch.endpointNames;
   const fleetManifest = await release('em300', 1);
   /** Each meter's check-in: the execution id of its directive. */
-  const checkIn = (agent) =>
-    call(agent, platform.otaUri, 'GET', '/ota/v1/check-in?installed=none&seq=0&slot=A').then(
-      (answer) => answer.body?.directive?.directive?.executionId,
-    );
+  // A refused check-in (on a loaded machine: 500 once the pool's connection wait passes 5 s) is sent
+  // again, as a meter would.
+  const checkIn = async (agent) => {
+    for (let tries = 1; ; tries++) {
+      const answer = await call(
+        agent,
+        platform.otaUri,
+        'GET',
+        '/ota/v1/check-in?installed=none&seq=0&slot=A',
+      );
+      if (answer.status === 200 || tries === 5) return answer.body?.directive?.directive?.executionId;
+      await sleep(200 * tries);
+    }
+  };
   const waitAdmitted = async (campaignId, n) => {
     for (let i = 0; i < 600; i++) {
       const { rows } = await pg.query(
@@ -549,99 +566,143 @@ try {
 
   // ---- d) status ingestion: every fleet meter through its execution's states, in order ----
   const STATES = ['DOWNLOADING', 'DOWNLOADED', 'VERIFIED', 'INSTALLING', 'REBOOTING', 'CONFIRMING', 'FAILED'];
-  const statusTap = await tap(OTA_DEVICE_STATUS_V2.name);
-  const campaignId = await approvedCampaign({
-    name: 'bench statuses',
-    manifestId: fleetManifest,
-    target: { deviceIds },
-    phases: [{ name: 'all', size: { percent: 100 }, successThresholdPercent: 95, minSoakMinutes: 0 }],
-    rollout: fastRollout,
-    abort: [],
-    retry: { max: 0, backoffMinutes: 1, codes: ['DOWNLOAD_*'] },
-  });
-  await must(operator, 'POST', `/v1/campaigns/${campaignId}/start`);
-  await waitAdmitted(campaignId, deviceIds.length);
-  const executions = await Promise.all(agents.map(checkIn));
-  if (executions.some((e) => !e)) throw new Error('a meter got no directive');
-  const sentAt = new Map();
-  const answerLatencies = [];
-  const refusals = new Map();
-  const stopWaits = waitSampler();
-  const statusBudget = cpuBudget({ [otaPid]: 'ota-distributor (this bench)' });
-  const d0 = performance.now();
-  await Promise.all(
-    agents.map(async (agent, i) => {
-      for (const [seq, state] of STATES.entries()) {
-        const key = `${executions[i]}:${state}`;
-        const t = performance.now();
-        sentAt.set(key, t);
-        // A refused report is sent again, as a meter would (the same attempt and seq: idempotent).
-        for (let tries = 1; ; tries++) {
-          const answer = await call(
-            agent,
-            platform.otaUri,
-            'POST',
-            `/ota/v1/executions/${executions[i]}/status`,
-            {
-              state,
-              attempt: 1,
-              seq: seq + 1,
-              ...(state === 'FAILED' && { failureCode: 'HEALTH_CHECK_FAILED' }),
-            },
-          );
-          if (answer.status === 200) break;
-          const code = `${answer.status} ${answer.body?.code ?? ''}`.trim();
-          refusals.set(code, (refusals.get(code) ?? 0) + 1);
-          if (tries === 5)
-            throw new Error(`status ${state}: ${answer.status} ${JSON.stringify(answer.body)}`);
-          await sleep(200 * tries);
-        }
-        answerLatencies.push(performance.now() - t);
+  const statusRates = [];
+  const bareRates = [];
+  const answerP99s = [];
+  const judged = { off: [false], on: [true], both: [false, true] }[values['status-abort']];
+  if (!judged) throw new Error('--status-abort: off, on or both');
+  const medianLines = [];
+  const firstRates = [];
+  const firstBare = [];
+  for (const withRule of judged) {
+    statusRates.length = 0;
+    bareRates.length = 0;
+    answerP99s.length = 0;
+    for (let statusRun = 1; statusRun <= statusRuns; statusRun++) {
+      console.log(`d) run ${statusRun} of ${statusRuns}, ${withRule ? 'with' : 'without'} an abort rule`);
+      const statusTap = await tap(OTA_DEVICE_STATUS_V2.name);
+      const campaignId = await approvedCampaign({
+        name: `bench statuses ${statusRun}`,
+        manifestId: fleetManifest,
+        target: { deviceIds },
+        phases: [{ name: 'all', size: { percent: 100 }, successThresholdPercent: 95, minSoakMinutes: 0 }],
+        rollout: fastRollout,
+        abort: withRule
+          ? [{ scope: 'campaign', failureTypes: ['FAILED'], thresholdCount: 1_000_000_000, minExecuted: 0 }]
+          : [],
+        retry: { max: 0, backoffMinutes: 1, codes: ['DOWNLOAD_*'] },
+      });
+      await must(operator, 'POST', `/v1/campaigns/${campaignId}/start`);
+      await waitAdmitted(campaignId, deviceIds.length);
+      const executions = await Promise.all(agents.map(checkIn));
+      if (executions.some((e) => !e)) {
+        const missing = executions.flatMap((e, i) => (e ? [] : [i]));
+        const again = await call(
+          agents[missing[0]],
+          platform.otaUri,
+          'GET',
+          '/ota/v1/check-in?installed=none&seq=0&slot=A',
+        );
+        throw new Error(
+          `meters ${missing.join(', ')} got no directive; again: ${again.status} ${JSON.stringify(again.body).slice(0, 300)}`,
+        );
       }
-    }),
-  );
-  const answered = performance.now() - d0;
-  const statusWaits = await stopWaits();
-  statusBudget.stop(agents.length * 7, 'status');
-  const total = agents.length * STATES.length;
-  const mine = (r) => r.json.campaignId === campaignId && STATES.includes(r.json.state);
-  for (let i = 0; i < 600 && statusTap.records.filter(mine).length < total; i++) await sleep(50);
-  const onKafka = statusTap.records.filter(mine);
-  const lastSeen = Math.max(...onKafka.map((r) => r.at));
-  const kafkaLag = onKafka
-    .map((r) => r.at - sentAt.get(`${r.json.executionId}:${r.json.state}`))
-    .filter((x) => x >= 0);
-  await statusTap.close();
-  const { rows: counters } = await pg.query(
-    `select state, sum(count)::int as n from campaign_phase_counts where campaign_id = $1 group by state order by state`,
-    [campaignId],
-  );
-  const statusRate = onKafka.length / ((lastSeen - d0) / 1000);
-  // Baseline of d): the same number of status-shaped records, one send each, as many in flight as meters.
-  // As the ingest bench's baseline: one request per as many records as there are meters in flight.
-  const record = JSON.stringify(onKafka[0]?.json ?? {});
-  const bulk = kafka.producer({ idempotent: true });
-  await bulk.connect();
-  const q0 = performance.now();
-  for (let sent = 0; sent < total; sent += agents.length)
-    await bulk.send({
-      topic: bareTopic,
-      acks: -1,
-      messages: Array.from({ length: Math.min(agents.length, total - sent) }, () => ({
-        key: randomUUID(),
-        value: record,
-      })),
-    });
-  const bareRate = total / ((performance.now() - q0) / 1000);
-  await bulk.disconnect();
-  console.log(
-    `d) statuses: ${total} POSTed by ${agents.length} meters (7 each) in ${ms(answered)} ms, ${onKafka.length} on ota.device-status.v2 after ` +
-      `${ms(lastSeen - d0)} ms: ${ms(statusRate)} statuses/s; answer (= counter lag) p50 ${ms(pct(answerLatencies, 50))} ms, ` +
-      `p99 ${ms(pct(answerLatencies, 99))} ms; status → Kafka p99 ${ms(pct(kafkaLag, 99))} ms; counters ${counters.map((c) => `${c.state} ${c.n}`).join(', ')}; ` +
-      `bare kafkajs producer ${ms(bareRate)} records/s`,
-  );
-  console.log(`   answers other than 200 (each sent again): ${JSON.stringify(Object.fromEntries(refusals))}`);
-  console.log(`   ${statusWaits}`);
+      const sentAt = new Map();
+      const answerLatencies = [];
+      const refusals = new Map();
+      const stopWaits = waitSampler();
+      const statusBudget = cpuBudget({ [otaPid]: 'ota-distributor (this bench)' });
+      const d0 = performance.now();
+      await Promise.all(
+        agents.map(async (agent, i) => {
+          for (const [seq, state] of STATES.entries()) {
+            const key = `${executions[i]}:${state}`;
+            const t = performance.now();
+            sentAt.set(key, t);
+            // A refused report is sent again, as a meter would (the same attempt and seq: idempotent).
+            for (let tries = 1; ; tries++) {
+              const answer = await call(
+                agent,
+                platform.otaUri,
+                'POST',
+                `/ota/v1/executions/${executions[i]}/status`,
+                {
+                  state,
+                  attempt: 1,
+                  seq: seq + 1,
+                  ...(state === 'FAILED' && { failureCode: 'HEALTH_CHECK_FAILED' }),
+                },
+              );
+              if (answer.status === 200) break;
+              const code = `${answer.status} ${answer.body?.code ?? ''}`.trim();
+              refusals.set(code, (refusals.get(code) ?? 0) + 1);
+              if (tries === 5)
+                throw new Error(`status ${state}: ${answer.status} ${JSON.stringify(answer.body)}`);
+              await sleep(200 * tries);
+            }
+            answerLatencies.push(performance.now() - t);
+          }
+        }),
+      );
+      const answered = performance.now() - d0;
+      const statusWaits = await stopWaits();
+      statusBudget.stop(agents.length * 7, 'status');
+      const total = agents.length * STATES.length;
+      const mine = (r) => r.json.campaignId === campaignId && STATES.includes(r.json.state);
+      for (let i = 0; i < 600 && statusTap.records.filter(mine).length < total; i++) await sleep(50);
+      const onKafka = statusTap.records.filter(mine);
+      const lastSeen = Math.max(...onKafka.map((r) => r.at));
+      const kafkaLag = onKafka
+        .map((r) => r.at - sentAt.get(`${r.json.executionId}:${r.json.state}`))
+        .filter((x) => x >= 0);
+      await statusTap.close();
+      const { rows: counters } = await pg.query(
+        `select state, sum(count)::int as n from campaign_phase_counts where campaign_id = $1 group by state order by state`,
+        [campaignId],
+      );
+      const statusRate = onKafka.length / ((lastSeen - d0) / 1000);
+      // Baseline of d): the same number of status-shaped records, one send each, as many in flight as meters.
+      // As the ingest bench's baseline: one request per as many records as there are meters in flight.
+      const record = JSON.stringify(onKafka[0]?.json ?? {});
+      const bulk = kafka.producer({ idempotent: true });
+      await bulk.connect();
+      const q0 = performance.now();
+      for (let sent = 0; sent < total; sent += agents.length)
+        await bulk.send({
+          topic: bareTopic,
+          acks: -1,
+          messages: Array.from({ length: Math.min(agents.length, total - sent) }, () => ({
+            key: randomUUID(),
+            value: record,
+          })),
+        });
+      const bareRate = total / ((performance.now() - q0) / 1000);
+      await bulk.disconnect();
+      console.log(
+        `d) statuses: ${total} POSTed by ${agents.length} meters (7 each) in ${ms(answered)} ms, ${onKafka.length} on ota.device-status.v2 after ` +
+          `${ms(lastSeen - d0)} ms: ${ms(statusRate)} statuses/s; answer (= counter lag) p50 ${ms(pct(answerLatencies, 50))} ms, ` +
+          `p99 ${ms(pct(answerLatencies, 99))} ms; status → Kafka p99 ${ms(pct(kafkaLag, 99))} ms; counters ${counters.map((c) => `${c.state} ${c.n}`).join(', ')}; ` +
+          `bare kafkajs producer ${ms(bareRate)} records/s`,
+      );
+      console.log(
+        `   answers other than 200 (each sent again): ${JSON.stringify(Object.fromEntries(refusals))}`,
+      );
+      console.log(`   ${statusWaits}`);
+      statusRates.push(statusRate);
+      bareRates.push(bareRate);
+      answerP99s.push(pct(answerLatencies, 99));
+    }
+    medianLines.push(
+      `d) medians over ${statusRuns} status runs ${withRule ? 'with' : 'without'} an abort rule: ${ms(median(statusRates))} statuses/s (${statusRates.map(ms).join(', ')}); ` +
+        `answer p99 ${ms(median(answerP99s))} ms (${answerP99s.map(ms).join(', ')}); bare producer ${ms(median(bareRates))} records/s`,
+    );
+    firstRates.push(...statusRates);
+    firstBare.push(...bareRates);
+  }
+  for (const line of medianLines) console.log(line);
+  // The summary line: the first variant's medians.
+  const statusRate = median(firstRates.slice(0, statusRuns));
+  const bareRate = median(firstBare.slice(0, statusRuns));
   await producer.disconnect();
   await bareTap.close();
   await kadmin.deleteTopics({ topics: [bareTopic] }).catch(() => undefined);

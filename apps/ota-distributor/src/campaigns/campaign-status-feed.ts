@@ -24,11 +24,19 @@ export const REVERT_ACTOR = 'ota-distributor';
 
 /**
  * A campaign execution's committed status feeds its campaign (spec §6.6). The counters already moved
- * in the same transaction (the executions trigger, migration 0006); when the status is an outcome on
- * the meter, the campaign row is locked before the change (so two crossing statuses are judged one
- * after the other, each seeing the other's counts) and the abort rules evaluated on the kept counters. A crossing is
- * recorded once per (rule, phase) in campaign_halts, and only the transaction that records it halts the
- * campaign and produces the one `halted` event: a replay after a crash finds the key and does nothing.
+ * in the same transaction (the executions trigger, migrations 0007 and 0012); when the status is an
+ * outcome on the meter and the campaign has abort rules, the campaign row is locked before the change
+ * (so two crossing statuses are judged one after the other, each seeing the other's counts) and the
+ * abort rules evaluated on the kept counters. A crossing is recorded once per (rule, phase) in
+ * campaign_halts, and only the transaction that records it halts the campaign and produces the one
+ * `halted` event: a replay after a crash finds the key and does nothing.
+ *
+ * Why that is enough with sharded counters: the rules read `executed` and `failed`, which only
+ * outcomes move, and every change into an outcome (status, receipt; the ticker's timeouts and retries
+ * under the same lock) takes the campaign lock before its counters move. So the decider holding the
+ * lock sees, in its one-statement sum of the slots, every earlier decider's committed counts and its
+ * own; a later one waits for its commit. Statuses between active states move no count a rule reads,
+ * take no campaign lock, and wait for another status only when their executions share a counter slot.
  */
 @Injectable()
 export class CampaignStatusFeed {
@@ -40,8 +48,10 @@ export class CampaignStatusFeed {
   ) {}
 
   /**
-   * Before the state change: locks the campaign when the new state is an outcome, so every
-   * transaction takes execution, then campaign, then counters (the check-in's order too).
+   * Before the state change: locks the campaign when the new state is an outcome and the campaign has
+   * abort rules (without any, no outcome can halt it: nothing to judge, nothing to wait for; a
+   * campaign's definition never changes once created), so every judging transaction takes execution,
+   * then campaign, then counters (the check-in's order too).
    */
   async prepare(
     trx: Executor,
@@ -49,6 +59,7 @@ export class CampaignStatusFeed {
     next: OtaExecutionState,
   ): Promise<CampaignRow | undefined> {
     if (execution.campaign_id === null || !EXECUTED.has(next)) return undefined;
+    if (!(await this.campaigns.hasAbortRules(trx, execution.campaign_id))) return undefined;
     return this.campaigns.lockById(trx, execution.campaign_id);
   }
 

@@ -8,11 +8,31 @@ import type { StateCounts } from './domain/halt';
 import type { MaintenanceWindow } from './domain/maintenance-window';
 import type { CampaignState, PhaseState } from './domain/state-machines';
 
-/** A change of counters a bulk statement made (the trigger stood aside): +n or −n in (phase, state). */
+/**
+ * A change of counters a bulk statement made (the trigger stood aside): +n or −n in (phase, state) in
+ * one slot (`campaign_count_slot` of the executions it counts, migration 0012).
+ */
 export interface CountDelta {
   phase: number;
   state: OtaExecutionState;
+  slot: number;
   n: number;
+}
+
+/** Sums deltas by (phase, state, slot). */
+class CountDeltas {
+  private readonly byKey = new Map<string, CountDelta>();
+
+  add(phase: number, state: OtaExecutionState, slot: number, n: number): void {
+    const key = `${phase}:${state}:${slot}`;
+    const d = this.byKey.get(key) ?? { phase, state, slot, n: 0 };
+    d.n += n;
+    this.byKey.set(key, d);
+  }
+
+  get all(): CountDelta[] {
+    return [...this.byKey.values()];
+  }
 }
 
 export interface CampaignDeviceRow {
@@ -150,6 +170,16 @@ export class CampaignsRepository {
       .where('campaign_id', '=', campaignId)
       .forUpdate()
       .executeTakeFirst();
+  }
+
+  /** Whether the campaign's definition has abort rules (read unlocked: a definition never changes). */
+  async hasAbortRules(executor: Executor, campaignId: string): Promise<boolean> {
+    const row = await executor
+      .selectFrom('campaigns')
+      .select(sql<boolean>`coalesce(jsonb_array_length(body -> 'abort'), 0) > 0`.as('judged'))
+      .where('campaign_id', '=', campaignId)
+      .executeTakeFirst();
+    return row?.judged ?? false;
   }
 
   /** The tenant's RUNNING or PAUSED campaigns of a manifest, locked (a revocation halts them). */
@@ -522,7 +552,8 @@ export class CampaignsRepository {
 
   /**
    * The membership plan and one QUEUED execution per member, in batches; the counters are set once
-   * per phase (the trigger stands aside for these inserts).
+   * per phase and slot (the trigger stands aside for these inserts; each insert answers its rows'
+   * slots).
    */
   async insertMembers(
     trx: Executor,
@@ -533,6 +564,7 @@ export class CampaignsRepository {
     gatewayOf: (deviceId: string) => string | null = () => null,
   ): Promise<void> {
     await this.bulkCounts(trx, true);
+    const deltas = new CountDeltas();
     for (const [index, members] of phases.entries()) {
       const phase = index + 1;
       for (let i = 0; i < members.length; i += BATCH) {
@@ -541,7 +573,7 @@ export class CampaignsRepository {
           order: i + j,
           executionId: newId(),
         }));
-        await trx
+        const slots = await trx
           .insertInto('executions')
           .values(
             slice.map((m) => ({
@@ -556,7 +588,9 @@ export class CampaignsRepository {
               updated_at: now,
             })),
           )
+          .returning(sql<number>`campaign_count_slot(execution_id)`.as('slot'))
           .execute();
+        for (const { slot } of slots) deltas.add(phase, 'QUEUED', slot, 1);
         await trx
           .insertInto('campaign_members')
           .values(
@@ -575,11 +609,7 @@ export class CampaignsRepository {
       await this.setPhase(trx, campaign.campaign_id, phase, { targets: members.length });
     }
     await this.bulkCounts(trx, false);
-    await this.applyCounts(
-      trx,
-      campaign.campaign_id,
-      phases.map((members, index) => ({ phase: index + 1, state: 'QUEUED' as const, n: members.length })),
-    );
+    await this.applyCounts(trx, campaign.campaign_id, deltas.all);
   }
 
   /** While on, the counting trigger stands aside: the bulk statement's caller applies the counts. */
@@ -587,15 +617,29 @@ export class CampaignsRepository {
     await sql`select set_config('ota.bulk_counts', ${on ? 'on' : 'off'}, true)`.execute(trx);
   }
 
-  /** Aggregated counter changes, locked in the trigger's order (phase, then state in C order). */
+  /**
+   * Aggregated counter changes in one statement, rows locked in the trigger's order (phase, then state
+   * in C order, then slot): applied one by one in the order of the arrays.
+   */
   async applyCounts(trx: Executor, campaignId: string, deltas: readonly CountDelta[]): Promise<void> {
     const sorted = deltas
       .filter((d) => d.n !== 0)
-      .sort((a, b) => a.phase - b.phase || (a.state < b.state ? -1 : a.state > b.state ? 1 : 0));
-    for (const d of sorted)
-      await sql`select campaign_count_add(${campaignId}::uuid, ${d.phase}::integer, ${d.state}::text, ${d.n}::integer)`.execute(
-        trx,
+      .sort(
+        (a, b) =>
+          a.phase - b.phase || (a.state < b.state ? -1 : a.state > b.state ? 1 : 0) || a.slot - b.slot,
       );
+    if (sorted.length === 0) return;
+    await sql`
+      select campaign_count_add(${campaignId}::uuid, d.phase, d.state, d.slot, d.n)
+      from (
+        select * from unnest(
+          ${sorted.map((d) => d.phase)}::integer[],
+          ${sorted.map((d) => d.state)}::text[],
+          ${sorted.map((d) => d.slot)}::integer[],
+          ${sorted.map((d) => d.n)}::integer[]
+        ) with ordinality as d (phase, state, slot, n, i)
+        order by d.i
+      ) d`.execute(trx);
   }
 
   /**
@@ -613,7 +657,7 @@ export class CampaignsRepository {
     if (from.length === 0 || options.ids?.length === 0) return [];
     await this.bulkCounts(trx, true);
     const retry = to === 'QUEUED';
-    const { rows } = await sql<ExecutionRow & { old_state: OtaExecutionState }>`
+    const { rows } = await sql<ExecutionRow & { old_state: OtaExecutionState; count_slot: number }>`
       with picked as (
         select e.execution_id, e.state as old_state from executions e
         where e.campaign_id = ${campaignId} and e.state in (${sql.join(from)})
@@ -637,21 +681,15 @@ export class CampaignsRepository {
         version = e.version + 1,
         updated_at = ${now}
       from picked where e.execution_id = picked.execution_id
-      returning e.*, picked.old_state`.execute(trx);
+      returning e.*, picked.old_state, campaign_count_slot(e.execution_id) as count_slot`.execute(trx);
     await this.bulkCounts(trx, false);
-    const deltas = new Map<string, CountDelta>();
-    const add = (phase: number, state: OtaExecutionState, n: number) => {
-      const key = `${phase}:${state}`;
-      const d = deltas.get(key) ?? { phase, state, n: 0 };
-      d.n += n;
-      deltas.set(key, d);
-    };
+    const deltas = new CountDeltas();
     for (const row of rows) {
-      add(row.phase!, row.old_state, -1);
-      add(row.phase!, to, 1);
+      deltas.add(row.phase!, row.old_state, row.count_slot, -1);
+      deltas.add(row.phase!, to, row.count_slot, 1);
     }
-    await this.applyCounts(trx, campaignId, [...deltas.values()]);
-    return rows.map(({ old_state: _old, ...row }) => row);
+    await this.applyCounts(trx, campaignId, deltas.all);
+    return rows.map(({ old_state: _old, count_slot: _slot, ...row }) => row);
   }
 
   /** Instants (ms) of the campaign's admissions after `since` (from the log: retried ones too). */
@@ -1030,13 +1068,18 @@ export class CampaignsRepository {
       .execute();
   }
 
-  /** The kept counters (no scan of executions): phase → state → count. */
+  /**
+   * The kept counters (no scan of executions): phase → state → count, each the sum of its slots read
+   * in one statement (one snapshot). A caller that decides on them (the abort rules) holds the
+   * campaign's lock, which every change into an outcome takes before it moves a counter.
+   */
   async counts(campaignId: string, executor: Executor = this.db): Promise<PhaseCounts> {
     const rows = await executor
       .selectFrom('campaign_phase_counts')
-      .select(['phase', 'state', 'count'])
+      .select(['phase', 'state', sql<number>`sum(count)::integer`.as('count')])
       .where('campaign_id', '=', campaignId)
       .where('count', '>', 0)
+      .groupBy(['phase', 'state'])
       .execute();
     const counts: PhaseCounts = new Map();
     for (const row of rows) counts.set(row.phase, { ...counts.get(row.phase), [row.state]: row.count });

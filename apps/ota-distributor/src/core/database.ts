@@ -262,10 +262,12 @@ export interface CampaignPhasesTable {
   finished_at: Timestamp | null;
 }
 
+/** One slot of a (campaign, phase, state) counter (migration 0012): reads sum the slots. */
 export interface CampaignPhaseCountsTable {
   campaign_id: string;
   phase: number;
   state: OtaExecutionState;
+  slot: number;
   count: number;
 }
 

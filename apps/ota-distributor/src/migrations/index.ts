@@ -10,6 +10,7 @@ import { createAuditRecords } from './0008_create_audit_records';
 import { checkInNotifications } from './0009_check_in_notifications';
 import { deviceGatewayAndCheckIn } from './0010_device_gateway_and_check_in';
 import { deviceHardwareRevision } from './0011_device_hardware_revision';
+import { shardedCampaignCounts } from './0012_sharded_campaign_counts';
 
 /** Versioned migrations of the ota-distributor schema, applied in name order at start-up. */
 export const migrations: MigrationSet = {
@@ -24,4 +25,5 @@ export const migrations: MigrationSet = {
   '0009_check_in_notifications': checkInNotifications,
   '0010_device_gateway_and_check_in': deviceGatewayAndCheckIn,
   '0011_device_hardware_revision': deviceHardwareRevision,
+  '0012_sharded_campaign_counts': shardedCampaignCounts,
 };
