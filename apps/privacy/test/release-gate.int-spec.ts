@@ -380,8 +380,8 @@ describe('privacy: the release gate from raw Kafka', () => {
   });
 
   it('a forged record amid its neighbours in one send: it alone is dead-lettered, the neighbours are staged and indexed', async () => {
-    const occupancyId = await open(4);
-    const records = await readingsRecords(4, occupancyId, Date.parse(`${YEAR}-01-10T00:00:00Z`), 3);
+    const occupancyId = await open(5);
+    const records = await readingsRecords(5, occupancyId, Date.parse(`${YEAR}-01-10T00:00:00Z`), 3);
     const forged = { ...records[1]!, eventId: randomUUID(), keyId: `dk-${randomUUID()}` };
     // One request: the three records reach the gate in one batch of the meter's partition.
     await producer.publishMany(TELEMETRY_READINGS, [records[0]!, forged, records[2]!]);
@@ -394,9 +394,9 @@ describe('privacy: the release gate from raw Kafka', () => {
     const ranges = await h.db
       .selectFrom('reading_ranges')
       .select(['records', 'reading_from', 'reading_to'])
-      .where('meter_id', '=', meter(4))
+      .where('meter_id', '=', meter(5))
       .execute();
     expect(ranges.reduce((n, r) => n + r.records, 0)).toBe(2);
-    expect(deadLetters.records.filter((r) => r.json.meterId === meter(4))).toHaveLength(1);
+    expect(deadLetters.records.filter((r) => r.json.meterId === meter(5))).toHaveLength(1);
   });
 });
