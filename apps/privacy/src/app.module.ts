@@ -116,7 +116,8 @@ export function releaseTransport(
     logger,
     groupId: RELEASE_GROUP,
     contracts: [TELEMETRY_READINGS],
-    // Records of one meter stay in order; staging is idempotent, so several partitions go at once.
+    // Records of one meter stay in order; staging is idempotent, so several partitions go at once, each a
+    // slice (EventConsumer's maxBatchRecords) per transaction (ReadingsConsumer).
     partitionsConsumedConcurrently: 4,
     ...overrides,
   });

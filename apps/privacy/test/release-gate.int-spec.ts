@@ -378,4 +378,25 @@ describe('privacy: the release gate from raw Kafka', () => {
     const [dead] = await deadLetters.waitFor((r) => r.json.eventId === forged.eventId, 1, 'dead letter');
     expect(Object.values(dead!.headers).join(' ')).toMatch(/unknown-key/);
   });
+
+  it('a forged record amid its neighbours in one send: it alone is dead-lettered, the neighbours are staged and indexed', async () => {
+    const occupancyId = await open(5);
+    const records = await readingsRecords(5, occupancyId, Date.parse(`${YEAR}-01-10T00:00:00Z`), 3);
+    const forged = { ...records[1]!, eventId: randomUUID(), keyId: `dk-${randomUUID()}` };
+    // One request: the three records reach the gate in one batch of the meter's partition.
+    await producer.publishMany(TELEMETRY_READINGS, [records[0]!, forged, records[2]!]);
+    const [dead] = await deadLetters.waitFor((r) => r.json.eventId === forged.eventId, 1, 'dead letter');
+    expect(Object.values(dead!.headers).join(' ')).toMatch(/unknown-key/);
+    await waitUntil(async () => (await stagedCount(occupancyId)) === 2 * 48 || undefined, {
+      timeoutMs: 30_000,
+      description: 'the neighbours staged',
+    });
+    const ranges = await h.db
+      .selectFrom('reading_ranges')
+      .select(['records', 'reading_from', 'reading_to'])
+      .where('meter_id', '=', meter(5))
+      .execute();
+    expect(ranges.reduce((n, r) => n + r.records, 0)).toBe(2);
+    expect(deadLetters.records.filter((r) => r.json.meterId === meter(5))).toHaveLength(1);
+  });
 });

@@ -263,11 +263,20 @@ console.log(
     `subject partitions ${[...new Set(subjectRecords.map((r) => r.partition))].join(',')}`,
 );
 
-// The index, as the release consumer writes it: each subject record in offset order with its position.
+// The index, as the release consumer writes it: the subject records in offset order with their positions.
 const indexStart = performance.now();
 subjectRecords.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
 const stage = app.get(StageReadingsUseCase);
-for (const r of subjectRecords) await stage.execute(r.event, { partition: r.partition, offset: r.offset });
+// Per partition, in slices of 500 records (the consumer's default maxBatchRecords).
+for (let i = 0; i < subjectRecords.length;) {
+  const slice = [];
+  const partition = subjectRecords[i].partition;
+  while (i < subjectRecords.length && subjectRecords[i].partition === partition && slice.length < 500) {
+    const r = subjectRecords[i++];
+    slice.push({ event: r.event, position: { partition: r.partition, offset: r.offset } });
+  }
+  await stage.execute(slice);
+}
 const ranges = await db
   .selectFrom('reading_ranges')
   .select([sql`count(*)::int`.as('ranges'), sql`coalesce(sum(records), 0)::int`.as('records')])

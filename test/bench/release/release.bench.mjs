@@ -5,22 +5,31 @@
 // every one of them (what each pass did before the release schedule, issue #14).
 //
 //   node_modules/.bin/node test/bench/release/release.bench.mjs [--occupancies 200] [--days 3]
-//     [--runs 3] [--concurrency 4] [--unmarked]
+//     [--runs 3] [--concurrency 4] [--unmarked] [--rate 71373] [--lag-seconds 15] [--lag-only]
 //
 // Privacy runs in-process from dist/ (its Nest application, no HTTP traffic, the gate's timer off) in a
 // schema of its own. Each run produces `--days` new days of each occupancy's half-hourly readings (one
 // sealed record of 48 readings per occupancy and day, as the ingest writes a day's batch) to a topic of
 // the bench's own with telemetry.readings.v1's schema (6 partitions), then consumes it from the run's
 // first offset: the bare loop first (kafkajs eachBatch, JSON.parse, openReadings under keys opened
-// once), then the projector (EventConsumer.subscribe with the gate's partitionsConsumedConcurrently,
-// ReadingsConsumer.onReadings per record, as the gate's transport does). Each clock starts at the first
-// record handled.
+// once), then the projector (EventConsumer with the gate's partitionsConsumedConcurrently, calling
+// ReadingsConsumer.onReadings as the gate's transport does: a slice of a partition's batch at a time
+// when the handler is a batch handler, else one record with its context). Each clock starts at the
+// first record handled.
+//
+// Then the projector's lag (issue #14: "keeps up with the ingest bench, lag p99 < 5 s"): records
+// produced at `--rate` readings/s (default: the ingest bench's 71,373/s with two workers, test/bench/
+// README.md) for `--lag-seconds`, sealed beforehand, each on later days of the same occupancies, while
+// the projector consumes them from the end of the topic; a record's lag is from its Kafka timestamp
+// (set by the producer as it sends) to the moment the handler that staged it resolved (its transaction
+// committed).
 import 'reflect-metadata';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
 
 const root = join(import.meta.dirname, '../../..');
 const require = createRequire(import.meta.url);
@@ -29,6 +38,7 @@ const testing = dist('libs/testing/src/index.js');
 const { kafkaSecurity } = dist('libs/config/src/index.js');
 const { TELEMETRY_READINGS, ALL_TOPICS } = dist('libs/contracts/src/index.js');
 const { EventConsumer, EventProducer, createKafkaClient, ensureTopics } = dist('libs/kafka/src/index.js');
+const { KafkaBatchContext, KafkaEventContext } = dist('libs/kafka/src/nest/index.js');
 const { createLogger } = dist('libs/observability/src/index.js');
 const { startService } = dist('libs/service-runtime/src/index.js');
 const { sealReadings, openReadings, readingEventId } = dist('libs/reading-seal/src/index.js');
@@ -40,6 +50,7 @@ const { OpenOccupancyUseCase } = dist('apps/privacy/src/occupancies/open-occupan
 const { ReadingsConsumer } = dist('apps/privacy/src/release/readings.consumer.js');
 const { ReleaseWindowsUseCase } = dist('apps/privacy/src/release/release-windows.use-case.js');
 const { ReleaseRepository } = dist('apps/privacy/src/release/release.repository.js');
+const { ReadingRangesRepository } = dist('apps/privacy/src/exports/reading-ranges.repository.js');
 const { sql } = require('kysely');
 
 const { values } = parseArgs({
@@ -50,13 +61,21 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '4' },
     // Also stage other days per run with the insert as it was before the release schedule (no mark).
     unmarked: { type: 'boolean', default: false },
+    // Only the lag phase (no throughput runs, no gate passes).
+    'lag-only': { type: 'boolean', default: false },
+    // Offered load for the lag phase, readings/s: the ingest bench's figure with two workers.
+    rate: { type: 'string', default: '71373' },
+    'lag-seconds': { type: 'string', default: '15' },
   },
 });
 const occupancies = Number(values.occupancies);
 const days = Number(values.days);
 const runs = Number(values.runs);
 const concurrency = Number(values.concurrency);
+const rate = Number(values.rate);
+const lagSeconds = Number(values['lag-seconds']);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const quantile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))];
 const tag = randomBytes(4).toString('hex');
 const DAY = 86_400_000;
 const HALF_HOUR = 1_800_000;
@@ -70,10 +89,11 @@ const stack = testing.stackEnvFrom(testing.parseEnvExports(await testing.localSt
 Object.assign(process.env, stack);
 const endpoints = testing.stackEndpoints();
 const logger = createLogger({ service: 'bench-release', level: 'error' });
+const principal = testing.principalEnv('admin', stack);
 const kafka = createKafkaClient({
   clientId: `bench-release-${tag}`,
   brokers: stack.KAFKA_BROKERS.split(','),
-  ...kafkaSecurity(testing.principalEnv('admin', stack)),
+  ...kafkaSecurity(principal),
   logger,
 });
 const contract = { ...TELEMETRY_READINGS, name: `bench.release-${tag}.v1`, partitions: 6 };
@@ -148,37 +168,41 @@ await producer.connect();
 const admin = kafka.admin();
 await admin.connect();
 
-/** Each occupancy's days [firstDay, firstDay + days): one sealed record of 48 readings per day. */
+/** The meter's day `d` (from `from`): one sealed record of 48 half-hourly readings. */
+function sealedDay(m, d) {
+  const start = from + d * DAY;
+  const batchId = `b-${tag}-${d}`;
+  const context = {
+    eventId: readingEventId(tenantId, m.meterId, batchId, m.keyId),
+    tenantId,
+    meterId: m.meterId,
+  };
+  const payload = {
+    batchId,
+    readings: Array.from({ length: 48 }, (_, i) => ({
+      obis: '1-0:1.8.0*255',
+      intervalStart: new Date(start + i * HALF_HOUR).toISOString().replace('.000Z', 'Z'),
+      intervalMinutes: 30,
+      value: 100 + i,
+      scaler: 0,
+      unit: 'Wh',
+    })),
+    events: [],
+  };
+  return {
+    ...context,
+    occurredAt: new Date().toISOString(),
+    ...sealReadings(payload, { keyId: m.keyId, key: m.key }, context),
+  };
+}
+
+/** Each occupancy's days [firstDay, firstDay + days). */
 async function produce(firstDay) {
-  for (let d = firstDay; d < firstDay + days; d++) {
-    const start = from + d * DAY;
-    const records = meters.map((m) => {
-      const batchId = `b-${tag}-${d}`;
-      const context = {
-        eventId: readingEventId(tenantId, m.meterId, batchId, m.keyId),
-        tenantId,
-        meterId: m.meterId,
-      };
-      const payload = {
-        batchId,
-        readings: Array.from({ length: 48 }, (_, i) => ({
-          obis: '1-0:1.8.0*255',
-          intervalStart: new Date(start + i * HALF_HOUR).toISOString().replace('.000Z', 'Z'),
-          intervalMinutes: 30,
-          value: 100 + i,
-          scaler: 0,
-          unit: 'Wh',
-        })),
-        events: [],
-      };
-      return {
-        ...context,
-        occurredAt: new Date().toISOString(),
-        ...sealReadings(payload, { keyId: m.keyId, key: m.key }, context),
-      };
-    });
-    await producer.publishMany(contract, records);
-  }
+  for (let d = firstDay; d < firstDay + days; d++)
+    await producer.publishMany(
+      contract,
+      meters.map((m) => sealedDay(m, d)),
+    );
 }
 
 const offsets = async () =>
@@ -225,11 +249,50 @@ async function bare(startOffsets, records) {
   return { ms, readings };
 }
 
-const markedStage = ReleaseRepository.prototype.stage;
-/** ReleaseRepository.stage as it was before the release schedule: the insert alone. */
-async function unmarkedStage(readings) {
+/**
+ * Where the handler's time goes (lag phase): wall time inside the repositories' methods, summed over
+ * the concurrent lanes; the rest of the handler is opening, filtering and building rows.
+ */
+const spent = { lookups: 0, index: 0, insert: 0, handler: 0 };
+function timeMethods(prototype, names, bucket) {
+  for (const name of names) {
+    const original = prototype[name];
+    if (typeof original !== 'function') continue;
+    prototype[name] = async function (...args) {
+      const t = performance.now();
+      try {
+        return await original.apply(this, args);
+      } finally {
+        spent[bucket] += performance.now() - t;
+      }
+    };
+  }
+}
+timeMethods(
+  ReleaseRepository.prototype,
+  ['findDataKey', 'findOccupancy', 'findDataKeys', 'findOccupancies'],
+  'lookups',
+);
+timeMethods(ReadingRangesRepository.prototype, ['add', 'addAll'], 'index');
+
+const originalStage = ReleaseRepository.prototype.stage;
+async function markedStage(...args) {
+  const t = performance.now();
+  try {
+    return await originalStage.apply(this, args);
+  } finally {
+    spent.insert += performance.now() - t;
+  }
+}
+/**
+ * ReleaseRepository.stage as it was before the release schedule: the insert alone (a VALUES list: keep
+ * --days × 48 readings a slice under PostgreSQL's bind parameter limit). stage(readings, graceS) before
+ * issue #14's batching, stage(executor, readings, graceS) since.
+ */
+async function unmarkedStage(...args) {
+  const [executor, readings] = args.length === 3 ? args : [this.database, args[0]];
   if (readings.length === 0) return;
-  await this.database
+  await executor
     .insertInto('release_readings')
     .values(
       readings.map((r) => ({
@@ -244,6 +307,37 @@ async function unmarkedStage(readings) {
     )
     .onConflict((oc) => oc.doNothing())
     .execute();
+}
+
+// What the gate's transport does with ReadingsConsumer.onReadings: a batch handler (@KafkaEventPattern
+// with { batch: true }) gets a slice's events and a KafkaBatchContext, a per-record one an event and a
+// KafkaEventContext.
+const batchHandler =
+  Reflect.getMetadata('microservices:pattern_extras', ReadingsConsumer.prototype.onReadings)?.batch === true;
+console.log(`ReadingsConsumer.onReadings is a ${batchHandler ? 'batch' : 'per-record'} handler`);
+
+/** Subscribes the gate's handler; `done(metas)` is called once the records' handler resolved. */
+function subscribeGate(consumer, done) {
+  const handler = app.get(ReadingsConsumer);
+  if (batchHandler)
+    return consumer.subscribeBatch(contract, async (records) => {
+      done([]);
+      const metas = records.map((r) => r.meta);
+      const t = performance.now();
+      await handler.onReadings(
+        records.map((r) => r.event),
+        new KafkaBatchContext([metas]),
+      );
+      spent.handler += performance.now() - t;
+      done(metas);
+    });
+  return consumer.subscribe(contract, async (event, meta) => {
+    done([]);
+    const t = performance.now();
+    await handler.onReadings(event, new KafkaEventContext([meta]));
+    spent.handler += performance.now() - t;
+    done([meta]);
+  });
 }
 
 /** The projector: the gate's consumer class and use case, as its transport runs them. */
@@ -263,26 +357,114 @@ async function projector(startOffsets, records, { marked = true } = {}) {
     partitions: startOffsets,
   });
   const c = clock(records);
-  const handler = app.get(ReadingsConsumer);
-  consumer.subscribe(contract, async (event) => {
-    c.tick(0);
-    await handler.onReadings(event);
-    c.tick(1);
-  });
+  subscribeGate(consumer, (metas) => c.tick(metas.length));
   await consumer.start();
   const ms = await c.done;
   await consumer.stop();
   return { ms };
 }
 
+/**
+ * The projector under the ingest's rate: `rate` readings/s offered for `lagSeconds` (records sealed
+ * beforehand, later days of the same occupancies from `firstDay`), consumed from the topic's end.
+ */
+async function lagUnderLoad(firstDay) {
+  const recordsPerSecond = rate / 48;
+  const total = Math.round(recordsPerSecond * lagSeconds);
+  // Sealed and encoded beforehand; produced by a thread of its own (paced-producer.mjs).
+  const messages = [];
+  for (let i = 0; i < total; i++) {
+    const event = sealedDay(meters[i % occupancies], firstDay + Math.floor(i / occupancies));
+    messages.push({ key: contract.key(event), value: JSON.stringify(event) });
+  }
+  const consumer = new EventConsumer({
+    kafka,
+    groupId: `bench-release-lag-${tag}-${randomBytes(2).toString('hex')}`,
+    logger,
+    maxWaitTimeInMs: 200,
+    partitionsConsumedConcurrently: concurrency,
+  });
+  await admin.setOffsets({
+    groupId: consumer.options.groupId,
+    topic: contract.name,
+    partitions: await offsets(),
+  });
+  const lags = [];
+  let resolve;
+  const caughtUp = new Promise((r) => (resolve = r));
+  for (const bucket of Object.keys(spent)) spent[bucket] = 0;
+  subscribeGate(consumer, (metas) => {
+    const now = Date.now();
+    for (const meta of metas) lags.push(now - Number(meta.timestamp));
+    if (lags.length >= total) resolve(now);
+  });
+  await consumer.start();
+  const started = Date.now();
+  const { producedMs } = await new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./paced-producer.mjs', import.meta.url), {
+      workerData: {
+        principal,
+        brokers: stack.KAFKA_BROKERS,
+        tag,
+        topic: contract.name,
+        messages,
+        recordsPerSecond,
+      },
+    });
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  const timeout = new Promise((r) => setTimeout(() => r(undefined), 120_000));
+  const end = await Promise.race([caughtUp, timeout]);
+  await consumer.stop();
+  return {
+    total,
+    handled: lags.length,
+    offered: (total * 48) / (producedMs / 1000),
+    projected: end === undefined ? undefined : (total * 48) / ((end - started) / 1000),
+    drainedMs: end === undefined ? undefined : end - started - producedMs,
+    p50: quantile(lags, 0.5),
+    p99: quantile(lags, 0.99),
+    max: Math.max(...lags),
+  };
+}
+
 const stagedRows = async () =>
   Number((await sql`select count(*)::int as n from release_readings`.execute(db)).rows[0].n);
+
+/** Gate passes over the staged occupancies: the first, three quiet ones, three planning every occupancy. */
+async function gatePasses() {
+  const gate = app.get(ReleaseWindowsUseCase);
+  const timed = async (label) => {
+    const t = performance.now();
+    const stats = await gate.execute(new Date());
+    const ms = performance.now() - t;
+    console.log(
+      `  ${label.padEnd(44)} ${String(stats.planned.length).padStart(5)} planned, ${String(stats.released).padStart(5)} released in ${Math.round(ms)} ms`,
+    );
+    return { ms, stats };
+  };
+  console.log(`gate passes over ${occupancies} occupancies`);
+  await timed('first pass (everything staged is due)');
+  const quiet = [];
+  for (let i = 0; i < 3; i++) quiet.push((await timed('quiet pass (release schedule)')).ms);
+  // What every pass did before the release schedule: plan every occupancy with readings, releasing nothing.
+  const every = [];
+  for (let i = 0; i < 3; i++) {
+    await sql`update release_schedule set due_at = now()`.execute(db);
+    every.push((await timed('every occupancy planned (as before #14)')).ms);
+  }
+  console.log(
+    `quiet pass: median ${median(quiet).toFixed(1)} ms beside ${Math.round(median(every))} ms planning every occupancy ` +
+      `(${(median(every) / occupancies).toFixed(1)} ms each); ratio ${(median(every) / Math.max(median(quiet), 0.1)).toFixed(0)}`,
+  );
+}
 
 const projectorRates = [];
 const unmarkedRates = [];
 const bareRates = [];
 try {
-  for (let run = 0; run < runs; run++) {
+  for (let run = 0; run < (values['lag-only'] ? 0 : runs); run++) {
     console.log(`run ${run + 1}/${runs}`);
     const startOffsets = await offsets();
     await produce(run * days);
@@ -319,30 +501,25 @@ try {
 
   // Gate passes over the staged occupancies. Every one is due (readings staged): the first pass
   // releases what closed and schedules each one's next plan.
-  const gate = app.get(ReleaseWindowsUseCase);
-  const timed = async (label) => {
-    const t = performance.now();
-    const stats = await gate.execute(new Date());
-    const ms = performance.now() - t;
+  if (!values['lag-only']) await gatePasses();
+
+  if (lagSeconds > 0) {
+    // Days after every run's (and --unmarked's): all readings new.
+    const lag = await lagUnderLoad(runs * days * 2);
     console.log(
-      `  ${label.padEnd(44)} ${String(stats.planned.length).padStart(5)} planned, ${String(stats.released).padStart(5)} released in ${Math.round(ms)} ms`,
+      `projector lag: ${lag.total * 48} readings offered at ${Math.round(lag.offered)} readings/s (asked ${rate}) for ${lagSeconds} s; ` +
+        (lag.projected === undefined
+          ? `${lag.handled}/${lag.total} records staged after 120 s more (did not keep up); `
+          : `all staged at ${Math.round(lag.projected)} readings/s, the last ${Math.round(lag.drainedMs)} ms after the last produce; `) +
+        `lag p50 ${lag.p50} ms, p99 ${lag.p99} ms, max ${lag.max} ms`,
     );
-    return { ms, stats };
-  };
-  console.log(`gate passes over ${occupancies} occupancies`);
-  await timed('first pass (everything staged is due)');
-  const quiet = [];
-  for (let i = 0; i < 3; i++) quiet.push((await timed('quiet pass (release schedule)')).ms);
-  // What every pass did before the release schedule: plan every occupancy with readings, releasing nothing.
-  const every = [];
-  for (let i = 0; i < 3; i++) {
-    await sql`update release_schedule set due_at = now()`.execute(db);
-    every.push((await timed('every occupancy planned (as before #14)')).ms);
+    const perReading = (ms) => ((ms * 1000) / (lag.handled * 48)).toFixed(1);
+    console.log(
+      `  handler wall time per reading (summed over ${concurrency} lanes): ${perReading(spent.handler)} µs: ` +
+        `look-ups ${perReading(spent.lookups)}, index ${perReading(spent.index)}, insert+mark ${perReading(spent.insert)}, ` +
+        `the rest (unwrap, open, filter, rows) ${perReading(spent.handler - spent.lookups - spent.index - spent.insert)}`,
+    );
   }
-  console.log(
-    `quiet pass: median ${median(quiet).toFixed(1)} ms beside ${Math.round(median(every))} ms planning every occupancy ` +
-      `(${(median(every) / occupancies).toFixed(1)} ms each); ratio ${(median(every) / Math.max(median(quiet), 0.1)).toFixed(0)}`,
-  );
 } finally {
   await producer.disconnect();
   await admin.deleteTopics({ topics: [contract.name, `${contract.name}.dlq`] }).catch(() => undefined);
@@ -352,6 +529,7 @@ try {
   await db.destroy();
 }
 
+if (values['lag-only']) process.exit(0);
 const projected = median(projectorRates);
 const baseline = median(bareRates);
 console.log(

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { DATABASE } from '@meterkeep/db/nest';
-import type { PrivacyDb, ReadingRangeRow } from '../core/database';
-import { type IndexedRecord, type ReadingRange, placeRecord } from './reading-ranges';
+import type { Executor, PrivacyDb, ReadingRangeRow } from '../core/database';
+import { type IndexedRecord, type ReadingRange, placeRecords } from './reading-ranges';
 
 export interface RecordPlace {
   tenantId: string;
@@ -10,6 +10,18 @@ export interface RecordPlace {
   keyId: string;
   partition: number;
 }
+
+const toRow = (place: RecordPlace, range: ReadingRange): ReadingRangeRow => ({
+  tenant_id: place.tenantId,
+  meter_id: place.meterId,
+  key_id: place.keyId,
+  partition: place.partition,
+  first_offset: String(range.firstOffset),
+  last_offset: String(range.lastOffset),
+  records: range.records,
+  reading_from: new Date(range.readingFrom),
+  reading_to: new Date(range.readingTo),
+});
 
 const toRange = (row: ReadingRangeRow): ReadingRange => ({
   firstOffset: Number(row.first_offset),
@@ -25,60 +37,81 @@ export class ReadingRangesRepository {
   constructor(@Inject(DATABASE) private readonly db: Kysely<PrivacyDb>) {}
 
   /**
-   * Adds one record. The latest range of its (meter, key, partition) is locked while it is extended, and
-   * a range is opened with ON CONFLICT DO NOTHING: a redelivery, or a second replica during a
+   * Adds a slice's records, in the caller's transaction: the latest range of each (meter, key, partition)
+   * is read and locked (places in one order, so concurrent slices cannot deadlock), the records are
+   * folded in as placeRecord would one by one, then one insert opens the new ranges (ON CONFLICT DO
+   * NOTHING) and one update extends the latest ones. A redelivery, or a second replica during a
    * rebalance, leaves the index as one delivery would.
    */
-  async add(place: RecordPlace, record: IndexedRecord): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
-      const latest = await trx
-        .selectFrom('reading_ranges')
-        .selectAll()
-        .where('tenant_id', '=', place.tenantId)
-        .where('meter_id', '=', place.meterId)
-        .where('key_id', '=', place.keyId)
-        .where('partition', '=', place.partition)
-        .orderBy('first_offset', 'desc')
-        .limit(1)
-        .forUpdate()
-        .executeTakeFirst();
-      const update = placeRecord(latest && toRange(latest), record);
-      if (update.kind === 'seen') return;
-      const { range } = update;
-      const row = {
-        tenant_id: place.tenantId,
-        meter_id: place.meterId,
-        key_id: place.keyId,
-        partition: place.partition,
-        first_offset: range.firstOffset,
-        last_offset: range.lastOffset,
-        records: range.records,
-        reading_from: new Date(range.readingFrom),
-        reading_to: new Date(range.readingTo),
-      };
-      if (update.kind === 'open') {
-        await trx
-          .insertInto('reading_ranges')
-          .values(row)
-          .onConflict((oc) => oc.doNothing())
-          .execute();
-      } else {
-        await trx
-          .updateTable('reading_ranges')
-          .set({
-            last_offset: row.last_offset,
-            records: row.records,
-            reading_from: row.reading_from,
-            reading_to: row.reading_to,
-          })
-          .where('tenant_id', '=', place.tenantId)
-          .where('meter_id', '=', place.meterId)
-          .where('key_id', '=', place.keyId)
-          .where('partition', '=', place.partition)
-          .where('first_offset', '=', String(range.firstOffset))
-          .execute();
-      }
-    });
+  async addAll(
+    executor: Executor,
+    entries: readonly { place: RecordPlace; record: IndexedRecord }[],
+  ): Promise<void> {
+    const byPlace = new Map<string, { place: RecordPlace; records: IndexedRecord[] }>();
+    for (const { place, record } of entries) {
+      const id = JSON.stringify([place.tenantId, place.meterId, place.keyId, place.partition]);
+      const group = byPlace.get(id) ?? { place, records: [] };
+      group.records.push(record);
+      byPlace.set(id, group);
+    }
+    if (byPlace.size === 0) return;
+    const ids = [...byPlace.keys()].sort();
+    const groups = ids.map((id) => byPlace.get(id)!);
+    const places = groups.map((g) => g.place);
+    const { rows: latestRows } = await sql<ReadingRangeRow>`
+      select r.* from unnest(
+        ${places.map((p) => p.tenantId)}::text[],
+        ${places.map((p) => p.meterId)}::text[],
+        ${places.map((p) => p.keyId)}::text[],
+        ${places.map((p) => p.partition)}::integer[]
+      ) with ordinality as p (tenant_id, meter_id, key_id, partition, ord)
+      cross join lateral (
+        select * from reading_ranges rr
+        where rr.tenant_id = p.tenant_id and rr.meter_id = p.meter_id
+          and rr.key_id = p.key_id and rr.partition = p.partition
+        order by rr.first_offset desc
+        limit 1
+        for update
+      ) r
+      order by p.ord`.execute(executor);
+    const latest = new Map(
+      latestRows.map((row) => [
+        JSON.stringify([row.tenant_id, row.meter_id, row.key_id, row.partition]),
+        toRange(row),
+      ]),
+    );
+    const opened: ReadingRangeRow[] = [];
+    const extended: ReadingRangeRow[] = [];
+    for (const [i, id] of ids.entries()) {
+      const { place, records } = groups[i]!;
+      const placed = placeRecords(latest.get(id), records);
+      if (placed.extended) extended.push(toRow(place, placed.extended));
+      opened.push(...placed.opened.map((range) => toRow(place, range)));
+    }
+    if (opened.length > 0)
+      await executor
+        .insertInto('reading_ranges')
+        .values(opened)
+        .onConflict((oc) => oc.doNothing())
+        .execute();
+    if (extended.length > 0)
+      await sql`
+        update reading_ranges r
+        set last_offset = v.last_offset, records = v.records,
+            reading_from = v.reading_from, reading_to = v.reading_to
+        from unnest(
+          ${extended.map((r) => r.tenant_id)}::text[],
+          ${extended.map((r) => r.meter_id)}::text[],
+          ${extended.map((r) => r.key_id)}::text[],
+          ${extended.map((r) => r.partition)}::integer[],
+          ${extended.map((r) => r.first_offset)}::bigint[],
+          ${extended.map((r) => r.last_offset)}::bigint[],
+          ${extended.map((r) => r.records)}::integer[],
+          ${extended.map((r) => r.reading_from.toISOString())}::timestamptz[],
+          ${extended.map((r) => r.reading_to.toISOString())}::timestamptz[]
+        ) as v (tenant_id, meter_id, key_id, partition, first_offset, last_offset, records, reading_from, reading_to)
+        where r.tenant_id = v.tenant_id and r.meter_id = v.meter_id and r.key_id = v.key_id
+          and r.partition = v.partition and r.first_offset = v.first_offset`.execute(executor);
   }
 
   /** The ranges of a meter whose reading times meet [from, to) (to null: open), in offset order. */

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AMPLIFICATION, type ReadingRange, placeRecord, rangeMeets } from './reading-ranges';
+import { AMPLIFICATION, type ReadingRange, placeRecord, placeRecords, rangeMeets } from './reading-ranges';
 
 const at = (offset: number) => ({ offset, readingFrom: offset * 10, readingTo: offset * 10 + 5 });
 
@@ -39,6 +39,23 @@ describe('readings index: coalesced offset ranges', () => {
         const covered = ranges.reduce((sum, r) => sum + r.lastOffset - r.firstOffset + 1, 0);
         expect(covered).toBeLessThanOrEqual(AMPLIFICATION * offsets.length);
         expect(ranges.reduce((sum, r) => sum + r.records, 0)).toBe(offsets.length);
+      }),
+    );
+  });
+
+  it('property: a slice folded at once (placeRecords) leaves the ranges one by one would', () => {
+    const offsets = fc
+      .uniqueArray(fc.nat({ max: 2_000 }), { maxLength: 120 })
+      .map((xs) => xs.sort((a, b) => a - b));
+    fc.assert(
+      fc.property(offsets, offsets, fc.nat({ max: 30 }), (before, raw, redelivered) => {
+        const earlier = index(before);
+        // The slice: later offsets, and some already indexed again (a redelivery), in any order.
+        const slice = [...raw.map((o) => o + 2_001), ...before.slice(-redelivered)].reverse().map(at);
+        const latest = earlier.at(-1);
+        const { extended, opened } = placeRecords(latest, slice);
+        const folded = [...earlier.slice(0, -1), ...(latest ? [extended ?? latest] : []), ...opened];
+        expect(folded).toEqual(index([...before, ...[...slice].map((r) => r.offset).sort((a, b) => a - b)]));
       }),
     );
   });

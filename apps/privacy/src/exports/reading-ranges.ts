@@ -59,6 +59,27 @@ export function placeRecord(latest: ReadingRange | undefined, record: IndexedRec
   };
 }
 
+/**
+ * A slice's records of one (meter, key, partition), folded as placeRecord would place them one by one:
+ * the latest range as extended (undefined: unchanged) and the ranges opened after it, in offset order.
+ */
+export function placeRecords(
+  latest: ReadingRange | undefined,
+  records: readonly IndexedRecord[],
+): { extended: ReadingRange | undefined; opened: ReadingRange[] } {
+  let extended: ReadingRange | undefined;
+  const opened: ReadingRange[] = [];
+  for (const record of [...records].sort((a, b) => a.offset - b.offset)) {
+    const current = opened.at(-1) ?? extended ?? latest;
+    const update = placeRecord(current, record);
+    if (update.kind === 'seen') continue;
+    if (update.kind === 'open') opened.push(update.range);
+    else if (opened.length > 0) opened[opened.length - 1] = update.range;
+    else extended = update.range;
+  }
+  return { extended, opened };
+}
+
 /** Whether a range may hold readings of the period [from, to) (to null: open). */
 export function rangeMeets(
   range: Pick<ReadingRange, 'readingFrom' | 'readingTo'>,

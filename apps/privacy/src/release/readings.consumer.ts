@@ -1,20 +1,30 @@
 import { Controller } from '@nestjs/common';
 import { Ctx, Payload } from '@nestjs/microservices';
 import { TELEMETRY_READINGS, type TelemetryReadingEvent } from '@meterkeep/contracts';
-import { KafkaEventContext, KafkaEventPattern } from '@meterkeep/kafka/nest';
+import { KafkaBatchContext, KafkaEventPattern } from '@meterkeep/kafka/nest';
 import { StageReadingsUseCase } from './stage-readings.use-case';
 
-/** Consumes telemetry.readings.v1 (group 'privacy-release'): the release gate's input. */
+/**
+ * Consumes telemetry.readings.v1 (group 'privacy-release'), the release gate's input, a partition's
+ * batch at a time: each slice staged in one transaction, its offsets committed once that commits. A
+ * record the use case refuses (unknown key, a seal that does not open) makes the consumer replay the
+ * slice record by record, so only that record goes to the DLQ, with the reason.
+ */
 @Controller()
 export class ReadingsConsumer {
   constructor(private readonly stage: StageReadingsUseCase) {}
 
-  @KafkaEventPattern(TELEMETRY_READINGS)
+  @KafkaEventPattern(TELEMETRY_READINGS, { batch: true })
   async onReadings(
-    @Payload() event: TelemetryReadingEvent,
-    @Ctx() context: KafkaEventContext,
+    @Payload() events: readonly TelemetryReadingEvent[],
+    @Ctx() context: KafkaBatchContext,
   ): Promise<void> {
-    const { partition, offset } = context.getMeta();
-    await this.stage.execute(event, { partition, offset: Number(offset) });
+    const metas = context.getMetas();
+    await this.stage.execute(
+      events.map((event, i) => ({
+        event,
+        position: { partition: metas[i]!.partition, offset: Number(metas[i]!.offset) },
+      })),
+    );
   }
 }

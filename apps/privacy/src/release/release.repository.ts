@@ -27,46 +27,63 @@ export class ReleaseRepository {
     return this.db;
   }
 
-  findDataKey(tenantId: string, keyId: string): Promise<DataKeyRow | undefined> {
+  /** The tenant's data keys among `keyIds` (one look-up for a slice of records). */
+  findDataKeys(tenantId: string, keyIds: readonly string[]): Promise<DataKeyRow[]> {
+    if (keyIds.length === 0) return Promise.resolve([]);
     return this.db
       .selectFrom('data_keys')
       .selectAll()
       .where('tenant_id', '=', tenantId)
-      .where('key_id', '=', keyId)
-      .executeTakeFirst();
+      .where('key_id', 'in', [...new Set(keyIds)])
+      .execute();
   }
 
-  findOccupancy(tenantId: string, occupancyId: string): Promise<OccupancyRow | undefined> {
+  /** The tenant's occupancies among `occupancyIds`. */
+  findOccupancies(tenantId: string, occupancyIds: readonly string[]): Promise<OccupancyRow[]> {
+    if (occupancyIds.length === 0) return Promise.resolve([]);
     return this.db
       .selectFrom('occupancies')
       .selectAll()
       .where('tenant_id', '=', tenantId)
-      .where('occupancy_id', '=', occupancyId)
-      .executeTakeFirst();
+      .where('occupancy_id', 'in', [...new Set(occupancyIds)])
+      .execute();
   }
 
   /**
-   * Idempotent: a reading staged before (redelivery, a batch sent again) stays as it was. In the same
+   * In the caller's transaction (a slice of records at once). Idempotent: a reading staged before
+   * (redelivery, a batch sent again, the same reading twice in one slice) stays as it was. In the same
    * statement, the occupancies of the readings new to the gate are marked due when the first of them
    * could be released: its interval's end plus `graceS` (now, for a reading late for a closed window).
    * Readings staged again mark nothing.
    */
-  async stage(readings: readonly NewStagedReading[], graceS: number): Promise<void> {
+  async stage(executor: Executor, readings: readonly NewStagedReading[], graceS: number): Promise<void> {
     if (readings.length === 0) return;
-    await this.db
+    // Seven array parameters however many rows: a slice's readings (500 records × 48) would pass
+    // PostgreSQL's 65,535 bind parameters as a VALUES list.
+    const column = <T>(pick: (r: NewStagedReading) => T) => readings.map(pick);
+    await executor
       .with('staged', (db) =>
         db
           .insertInto('release_readings')
-          .values(
-            readings.map((r) => ({
-              tenant_id: r.tenantId,
-              occupancy_id: r.occupancyId,
-              obis: r.obis,
-              unit: r.unit,
-              interval_start: new Date(r.intervalStart),
-              interval_minutes: r.intervalMinutes,
-              quantity: r.quantity,
-            })),
+          .columns([
+            'tenant_id',
+            'occupancy_id',
+            'obis',
+            'unit',
+            'interval_start',
+            'interval_minutes',
+            'quantity',
+          ])
+          .expression(
+            sql`select * from unnest(
+              ${column((r) => r.tenantId)}::text[],
+              ${column((r) => r.occupancyId)}::text[],
+              ${column((r) => r.obis)}::text[],
+              ${column((r) => r.unit)}::text[],
+              ${column((r) => new Date(r.intervalStart).toISOString())}::timestamptz[],
+              ${column((r) => r.intervalMinutes)}::integer[],
+              ${column((r) => r.quantity)}::double precision[]
+            )`,
           )
           .onConflict((oc) => oc.doNothing())
           .returning(['occupancy_id', 'interval_start', 'interval_minutes']),
@@ -83,7 +100,9 @@ export class ReleaseRepository {
             ),
             sql<number>`1`.as('generation'),
           ])
-          .groupBy('occupancy_id'),
+          .groupBy('occupancy_id')
+          // Rows locked in one order whatever the slice: concurrent slices cannot deadlock on them.
+          .orderBy('occupancy_id'),
       )
       .onConflict((oc) =>
         oc.column('occupancy_id').doUpdateSet({
