@@ -160,8 +160,15 @@ describe('privacy: subject access exports', () => {
     }
     for (const r of order) await producer.publish(TELEMETRY_READINGS, r);
     produced = order.length;
-    // The release consumer indexed every one of them.
-    await waitUntil(async () => (await indexedRecords()) === produced, { timeoutMs: 60_000 });
+    // The release consumer indexed every one of them, and the copies the back-dated move-out's re-seal
+    // job republished under B's key: none when the job ran before days 5–6 landed, up to two after.
+    await waitUntil(
+      async () => {
+        const resealed = await resealedRecords();
+        return resealed !== undefined && (await indexedRecords()) === produced + resealed;
+      },
+      { timeoutMs: 60_000 },
+    );
   }, 180_000);
 
   afterAll(async () => {
@@ -197,6 +204,18 @@ describe('privacy: subject access exports', () => {
     };
     const context = { eventId: readingEventId(tenantId, meterId, batchId, key.keyId), tenantId, meterId };
     return { ...context, occurredAt: new Date().toISOString(), ...sealReadings(payload, key, context) };
+  };
+
+  /** Records the tenant's re-seal jobs republished once all are done; undefined while one runs. */
+  const resealedRecords = async () => {
+    const jobs = await h.db
+      .selectFrom('reseal_jobs')
+      .select(['state', 'records_resealed'])
+      .where('tenant_id', '=', tenantId)
+      .execute();
+    return jobs.every((j) => j.state === 'done')
+      ? jobs.reduce((n, j) => n + (j.records_resealed ?? 0), 0)
+      : undefined;
   };
 
   const indexedRecords = async () => {
@@ -572,16 +591,7 @@ describe('privacy: subject access exports', () => {
     // them under B's key (when it ran after they landed), but the originals stay on the log under A's
     // key (spec privacy.md §5 finding 3), so B's erasure does not reach them. Stated here, not hidden.
     // Its copies, if any, are under B's destroyed key: unreadable beside B's own three days.
-    const { resealed } = await waitUntil(async () => {
-      const jobs = await h.db
-        .selectFrom('reseal_jobs')
-        .select(['state', 'records_resealed'])
-        .where('tenant_id', '=', tenantId)
-        .execute();
-      return jobs.every((j) => j.state === 'done')
-        ? { resealed: jobs.reduce((n, j) => n + (j.records_resealed ?? 0), 0) }
-        : undefined;
-    });
+    const resealed = await waitUntil(resealedRecords);
     const after = await requestExport(subjectB);
     expect(after.status).toBe(202);
     const done = await ready(subjectB, after.body.exportId);
