@@ -11,7 +11,8 @@
 // reboot and confirm with signed receipts; one meter handed a tampered image refuses it. The next
 // release goes out as a campaign over sixty meters: a named canary, then the rest, approved by a second
 // person, admitted at the rollout rate; the tampered meter fails under the halt rule; compliance before
-// and after.
+// and after. Then a bad release (2.2.0, boot failures injected) halts its campaign by itself, and the
+// revert campaign the distributor creates (2.1.0 re-issued under a higher sequence) runs to completion.
 // Then the ends: a household that left without notice is moved out back-dated, its readings since
 // re-sealed under the next occupant's key and kept out of its releases; it asks for an export of its
 // data, downloaded and checked against its signed manifest; another subject is erased, the certificate
@@ -24,6 +25,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { mintBatch } from './demo/factory-line.mjs';
 import { firmwareCampaign } from './demo/campaign.mjs';
+import { haltedCampaign } from './demo/halted-campaign.mjs';
 import { firmwareUpdate, makeUpdateAuthority } from './demo/firmware.mjs';
 import { say } from './demo/run.mjs';
 import { decryptSample, readingsTopicEnds } from './demo/authorised-consumer.mjs';
@@ -271,7 +273,9 @@ try {
   };
   await firmwareUpdate(firmware);
   // The next release, as a campaign in phases over a slice of the fleet.
-  await firmwareCampaign({ ...firmware, enrollmentUrl: enrollment.url });
+  const good = await firmwareCampaign({ ...firmware, enrollmentUrl: enrollment.url });
+  // A bad release after it: its campaign halts by itself on boot failures and is reverted.
+  await haltedCampaign({ ...firmware, engineer: good.engineer, kafka, tenantId, good });
 
   // The ends. Household C (monthly consent) left yesterday at noon without notice.
   const endsStarted = performance.now();

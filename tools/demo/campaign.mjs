@@ -24,8 +24,8 @@ const UNFINISHED = [
   'REBOOTING',
   'CONFIRMING',
 ];
-const FAILURES = ['FAILED', 'REJECTED', 'ROLLED_BACK', 'TIMED_OUT'];
-const sum = (counts, states) => states.reduce((total, state) => total + (counts[state] ?? 0), 0);
+export const FAILURES = ['FAILED', 'REJECTED', 'ROLLED_BACK', 'TIMED_OUT'];
+export const sum = (counts, states) => states.reduce((total, state) => total + (counts[state] ?? 0), 0);
 
 export async function firmwareCampaign({
   otaUrl,
@@ -87,7 +87,15 @@ export async function firmwareCampaign({
   say('utility: campaign started; phase 1 (canary) admits its meters at the rollout rate');
 
   const updateRun = (phase) =>
-    runPhase({ otaUrl, apiKey: engineer, id, phase, statesDir, limit: targets.length, tampered });
+    runPhase({
+      otaUrl,
+      apiKey: engineer,
+      id,
+      phase,
+      statesDir,
+      limit: targets.length,
+      flags: ['--ota-tamper-meters', String(tampered)],
+    });
   await updateRun(1);
   const soaking = await waitForCampaign(
     otaUrl,
@@ -152,10 +160,16 @@ export async function firmwareCampaign({
     throw new DemoError(
       `expected ${before.onLatest + succeeded} meters on the latest firmware, compliance says ${after.onLatest}`,
     );
+  // The next step re-issues this release: its image (already verified) and the engineer's key.
+  return { engineer, app, version: manifest.components[0].version, sequenceNumber: accepted.sequenceNumber };
 }
 
-/** Waits until admission let the phase's meters in, then runs the fleet until none is unfinished. */
-async function runPhase({ otaUrl, apiKey, id, phase, statesDir, limit, tampered }) {
+/**
+ * Waits until admission let the phase's meters in, then runs the first `limit` meters of the fleet (with
+ * meter-sim's fault `flags`) until none of the phase is unfinished (none in flight, once the campaign
+ * halted); answers meter-sim's last report.
+ */
+export async function runPhase({ otaUrl, apiKey, id, phase, statesDir, limit, flags = [] }) {
   // Admitted executions stay QUEUED until their meter's next check-in hands it the directive.
   for (let waited = 0; ; waited += 250) {
     const members = await api(otaUrl, apiKey, 'GET', `/v1/campaigns/${id}/devices?phase=${phase}&limit=1000`);
@@ -177,8 +191,7 @@ async function runPhase({ otaUrl, apiKey, id, phase, statesDir, limit, tampered 
         '--until-idle',
         '--ota-poll-seconds',
         '1',
-        '--ota-tamper-meters',
-        String(tampered),
+        ...flags,
         '--json',
       ]),
     );
@@ -187,19 +200,21 @@ async function runPhase({ otaUrl, apiKey, id, phase, statesDir, limit, tampered 
     say(
       `meter-sim: ${fleet.meters} meters checked in for ${(fleet.elapsedMs / 1000).toFixed(1)} s; ${open.name} ${countsText(open)}`,
     );
-    if (sum(open.counts, UNFINISHED) === 0) return;
+    // A halted campaign's queued executions wait (no directive after a halt; a resume may let them out).
+    const waiting = view.state === 'HALTED' ? (open.counts.QUEUED ?? 0) : 0;
+    if (sum(open.counts, UNFINISHED) === waiting) return fleet;
     if (run === 5)
       throw new DemoError(`phase ${phase} still has unfinished meters: ${JSON.stringify(open.counts)}`);
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
 }
 
-const countsText = (phase) =>
+export const countsText = (phase) =>
   Object.entries(phase.counts)
     .map(([state, n]) => `${n} ${state}`)
     .join(', ');
 
-async function waitForCampaign(otaUrl, apiKey, id, done, what) {
+export async function waitForCampaign(otaUrl, apiKey, id, done, what) {
   for (let waited = 0; ; waited += 250) {
     const view = await api(otaUrl, apiKey, 'GET', `/v1/campaigns/${id}`);
     if (done(view)) return view;
