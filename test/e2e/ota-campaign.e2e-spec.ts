@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash, createPrivateKey, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -105,6 +105,11 @@ describe(`OTA campaigns end to end: ${METERS} real meters in phases, auto-halt`,
   let campaignTap: TopicTap;
   const image = randomBytes(16 * 1024);
   const figures: string[] = [];
+  /** A figure of this run, also written at once to figures.txt beside the services' logs. */
+  const note = (line: string) => {
+    figures.push(line);
+    appendFileSync(join(logs, 'figures.txt'), `${new Date().toISOString()} ${line}\n`);
+  };
 
   const must = async <T>(api: Api, method: string, path: string, body?: unknown, contentType?: string) => {
     const answer = await api(method, path, body, contentType);
@@ -298,14 +303,14 @@ describe(`OTA campaigns end to end: ${METERS} real meters in phases, auto-halt`,
         args,
       );
       const counts = (await view(campaignId)).phases[phase - 1]!.counts;
-      figures.push(
+      note(
         `phase ${phase}: ${phaseMembers.length} meters, run ${attempt} ${(result.elapsedMs / 1000).toFixed(1)} s ` +
           `(${result.rounds} rounds) ${JSON.stringify(result.outcomes)}`,
       );
       if (unfinished(counts) === 0) break;
       if (attempt === 5) throw new Error(`phase ${phase} still unfinished: ${JSON.stringify(counts)}`);
     }
-    figures.push(`phase ${phase}: done in ${seconds(started)}`);
+    note(`phase ${phase}: done in ${seconds(started)}`);
   }
 
   const waitForCampaign = (id: string, done: (c: OtaCampaignView) => boolean, what: string) =>
@@ -344,9 +349,7 @@ describe(`OTA campaigns end to end: ${METERS} real meters in phases, auto-halt`,
         model: CLASS_ID,
         concurrency: 32,
       });
-      figures.push(
-        `onboarding: ${METERS} meters minted, enrolled, bootstrapped, ACTIVE in ${seconds(onboarding)}`,
-      );
+      note(`onboarding: ${METERS} meters minted, enrolled, bootstrapped, ACTIVE in ${seconds(onboarding)}`);
       admin = operatorApi(platform.ota!.url, fleet.apiKey);
       const { apiKey } = await must<{ apiKey: string }>(fleet.api, 'POST', '/v1/api-keys', {
         role: 'operator',
@@ -375,7 +378,7 @@ describe(`OTA campaigns end to end: ${METERS} real meters in phases, auto-halt`,
           description: `the distributor to know ${METERS} meters`,
         },
       );
-      figures.push(`set-up (platform, fleet, directory): ${seconds(started)}`);
+      note(`set-up (platform, fleet, directory): ${seconds(started)}`);
     },
     fleetMs(METERS) * 3,
   );
@@ -417,7 +420,7 @@ describe(`OTA campaigns end to end: ${METERS} real meters in phases, auto-halt`,
         await waitForCampaign(id, (c) => c.phases[phase - 1]!.state === 'PASSED', `phase ${phase} to pass`);
       }
       const done = await waitForCampaign(id, (c) => c.state === 'COMPLETED', 'the campaign to complete');
-      figures.push(`campaign 1 (three phases) COMPLETED in ${seconds(started)}`);
+      note(`campaign 1 (three phases) COMPLETED in ${seconds(started)}`);
       expect(done.counts).toEqual({ SUCCEEDED: METERS });
       for (const phase of done.phases)
         expect(phase).toMatchObject({ state: 'PASSED', counts: { SUCCEEDED: phase.targets } });
@@ -475,7 +478,7 @@ describe(`OTA campaigns end to end: ${METERS} real meters in phases, auto-halt`,
       let campaign = await view(id);
       for (let attempt = 1; campaign.state === 'RUNNING'; attempt += 1) {
         const result = await fleetUpdate(phase2, ['--ota-boot-fail-rate', '0.3']);
-        figures.push(
+        note(
           `halt campaign phase 2 run ${attempt}: ${(result.elapsedMs / 1000).toFixed(1)} s ${JSON.stringify(result.outcomes)}`,
         );
         // Until it halts, or admission lets more of phase 2 out (the next minute's tokens), or nothing is
@@ -494,7 +497,7 @@ describe(`OTA campaigns end to end: ${METERS} real meters in phases, auto-halt`,
         );
         if (unfinished(campaign.phases[1]!.counts) === 0) break;
       }
-      figures.push(`halt campaign: ${campaign.state} after ${seconds(started)}`);
+      note(`halt campaign: ${campaign.state} after ${seconds(started)}`);
       expect(campaign).toMatchObject({ state: 'HALTED', haltCode: 'ABORT_RULE' });
       const reason = campaign.haltReason!;
       expect(reason).toMatchObject({ rule: 0, phase: 2 });
@@ -505,9 +508,7 @@ describe(`OTA campaigns end to end: ${METERS} real meters in phases, auto-halt`,
       // The meters go on checking in after the halt: phase 2's (the notified that had not begun
       // installing are cancelled, those installing finish) and phase 3's (never admitted).
       const after = await fleetUpdate([...phase2, ...phase3], ['--ota-boot-fail-rate', '0.3']);
-      figures.push(
-        `after the halt, ${phase2.length + phase3.length} meters: ${JSON.stringify(after.outcomes)}`,
-      );
+      note(`after the halt, ${phase2.length + phase3.length} meters: ${JSON.stringify(after.outcomes)}`);
       const ended = await view(id);
       expect(ended.state).toBe('HALTED');
       // No admission after the halt (the distributor's own record of its tokens).
@@ -553,7 +554,7 @@ describe(`OTA campaigns end to end: ${METERS} real meters in phases, auto-halt`,
       // The halt bounded the exposure: part of phase 2 never got the image.
       const neverNotified = phase2.filter((d) => !notifiedBefore.has(d));
       expect(neverNotified.length).toBeGreaterThan(0);
-      figures.push(
+      note(
         `halt: rule crossed at ${reason.failed}/${reason.executed}; phase 2 of ${phase2.length}: ` +
           `${admittedAtHalt} admitted, ${notifiedBefore.size - CANARY} notified before the crossing, ` +
           `${exposedPhase2.length} ran the image, ${neverNotified.length} never notified; phase 3 (${phase3.length}) untouched`,
