@@ -268,15 +268,16 @@ describe(`OTA campaigns end to end: ${METERS} real meters in phases, auto-halt`,
   async function expectCountersFromRaw(campaignId: string): Promise<OtaCampaignView> {
     const campaign = await view(campaignId);
     const kept = new Map(campaign.phases.map((p) => [p.phase, p.counts]));
+    // Key order aside (the counters' and the records' states come in different orders).
+    const sorted = (m: Map<number, Counts>) =>
+      [...m].map(([phase, counts]) => [phase, Object.fromEntries(Object.entries(counts).sort())]);
     await waitUntil(
-      () => JSON.stringify([...rawCounts(campaignId, campaign)]) === JSON.stringify([...kept]),
+      () => JSON.stringify(sorted(rawCounts(campaignId, campaign))) === JSON.stringify(sorted(kept)),
       {
         timeoutMs: 60_000,
         description: `the raw status records of ${campaignId} to reach its counters`,
       },
     ).catch(() => undefined);
-    const sorted = (m: Map<number, Counts>) =>
-      [...m].map(([phase, counts]) => [phase, Object.fromEntries(Object.entries(counts).sort())]);
     expect(sorted(rawCounts(campaignId, campaign))).toEqual(sorted(kept));
     return campaign;
   }
