@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureTopics, readKeyedRecords } from '../src';
-import { meterContract, meterReading, testKafka } from './kafka-test-kit';
+import { meterContract, meterReading, testKafka, waitUntil } from './kafka-test-kit';
 
 // readKeyedRecords reads a key's partition to the end it had when called. A transactional producer
 // (the telemetry ingest's) leaves a commit marker at that end, which no consumer is handed: the read
@@ -31,6 +31,18 @@ describe('readKeyedRecords over a transactionally written partition', () => {
       }),
     });
     await transaction.commit();
+    // The commit answers once the coordinator logged it; the markers reach the partition after that, and
+    // until then its committed end (what a read_committed offset lookup answers) excludes the records.
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await waitUntil(async () => Number((await admin.fetchTopicOffsets(contract.name))[0]!.high) >= 4, {
+        timeoutMs: 30_000,
+        description: 'the commit marker on the partition',
+      });
+    } finally {
+      await admin.disconnect();
+    }
 
     const seen: number[] = [];
     const report = await readKeyedRecords(
