@@ -597,6 +597,12 @@ describe('ota-distributor: deployments and the device API on the real stack', ()
       });
 
       it('status: transitions recorded and published, repeats idempotent, conflicts and wrong transitions refused', async () => {
+        // The meter acknowledges the directive: the state the distributor set, no progress. Recorded,
+        // not published again (one NOTIFIED per execution on the topic, asserted below).
+        expect((await device.status(executionId, { state: 'NOTIFIED', attempt: 1, seq: 0 })).body).toEqual({
+          state: 'NOTIFIED',
+          recorded: true,
+        });
         const downloading = { state: 'DOWNLOADING', attempt: 1, seq: 1, progressPercent: 10 };
         const downloadingBefore = await executionsIn('DOWNLOADING');
         expect((await device.status(executionId, downloading)).body).toEqual({
@@ -638,8 +644,12 @@ describe('ota-distributor: deployments and the device API on the real stack', ()
           state: 'CONFIRMING',
         });
         const events = await statusEvents(executionId, 'DOWNLOADING', 2);
-        expect(events).toHaveLength(2);
+        expect(events.map((e) => e.progressPercent)).toEqual([10, 60]);
         await statusEvents(executionId, 'CONFIRMING');
+        // Every record of the key precedes CONFIRMING's on its partition: the acknowledgement is not there.
+        expect(
+          statusTap.records.filter((r) => r.json.executionId === executionId && r.json.state === 'NOTIFIED'),
+        ).toHaveLength(1);
         // The check-in sees the change: the ETag moved.
         const now = await checkIn(device, { 'if-none-match': etag });
         expect(now.status).toBe(200);

@@ -27,8 +27,9 @@ export type StatusOutcome = z.infer<typeof otaStatusAnswer>;
  * 2. a finished execution takes no more (409 EXECUTION_CLOSED);
  * 3. at most OTA_MAX_STATUS_REPORTS per execution (429 STATUS_LIMIT_REACHED);
  * 4. only transitions of the state machine (409 STATUS_TRANSITION_INVALID); SUCCEEDED only by receipt.
- * Each accepted report commits with its ota.device-status.v2 event (outbox); a campaign execution's
- * counters move with it (trigger) and an outcome is judged against the campaign's abort rules.
+ * Each accepted report that changes the state or gives progress commits with its ota.device-status.v2
+ * event (outbox); a campaign execution's counters move with it (trigger) and an outcome is judged
+ * against the campaign's abort rules.
  */
 @Injectable()
 export class ReportStatusUseCase {
@@ -65,18 +66,25 @@ export class ReportStatusUseCase {
       const changes = reported !== execution.state || report.attempt !== execution.attempt;
       const failureCode = report.failureCode ?? null;
       const campaign = changes ? await this.campaignFeed.prepare(trx, execution, reported) : undefined;
-      // The event goes in before the state change: the change's trigger locks the campaign's counter
-      // rows, which every status of the campaign needs, so the change is the last write before commit.
-      await this.outbox.enqueue(trx, OTA_DEVICE_STATUS_V2, [
-        deviceStatusEvent(
-          changes
-            ? { ...execution, state: reported, attempt: report.attempt, failure_code: failureCode }
-            : execution,
-          execution.deployment,
-          now,
-          { ...(report.failureCode !== undefined && { failureCode: report.failureCode }) },
-        ),
-      ]);
+      // A repeat of the state without progress (the meter acknowledging the NOTIFIED the distributor
+      // set) tells a consumer nothing: recorded and counted, not published, so each execution's
+      // NOTIFIED appears once on the topic. The event goes in before the state change: the change's
+      // trigger locks the campaign's counter rows, which every status of the campaign needs, so the
+      // change is the last write before commit.
+      if (changes || report.progressPercent !== undefined)
+        await this.outbox.enqueue(trx, OTA_DEVICE_STATUS_V2, [
+          deviceStatusEvent(
+            changes
+              ? { ...execution, state: reported, attempt: report.attempt, failure_code: failureCode }
+              : execution,
+            execution.deployment,
+            now,
+            {
+              ...(report.failureCode !== undefined && { failureCode: report.failureCode }),
+              ...(report.progressPercent !== undefined && { progressPercent: report.progressPercent }),
+            },
+          ),
+        ]);
       const updated = changes
         ? await this.executions.changeState(
             trx,

@@ -22,10 +22,10 @@ export function deviceStatusEvent(
     deployment_id?: string;
   },
   now: Date,
-  extra: { failureCode?: string; receiptDigest?: string } = {},
+  extra: { failureCode?: string; receiptDigest?: string; progressPercent?: number } = {},
 ): OtaDeviceStatusV2Event {
   const failureCode = extra.failureCode ?? execution.failure_code ?? undefined;
-  // Every state an execution enters (and each progress report) goes out as this event: the one place to
+  // Every state an execution enters (and each progress report within one) goes out as this event: the one place to
   // count them (a transaction rolled back after building it counts once too many).
   countMetric('otaExecutions', { 'meterkeep.ota.state': execution.state });
   return {
@@ -38,6 +38,7 @@ export function deviceStatusEvent(
     attempt: execution.attempt,
     ...(execution.phase !== null && execution.phase !== undefined && { phase: execution.phase }),
     state: execution.state,
+    ...(extra.progressPercent !== undefined && { progressPercent: extra.progressPercent }),
     manifestDigest: deployment.manifest_digest,
     sequenceNumber: Number(deployment.sequence_number),
     ...(failureCode !== undefined && { failureCode: failureCode }),

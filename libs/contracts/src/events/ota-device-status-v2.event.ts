@@ -29,8 +29,10 @@ export const OTA_EXECUTION_STATES = [
 export type OtaExecutionState = (typeof OTA_EXECUTION_STATES)[number];
 
 /**
- * One execution's state change on one meter (v1's enums were too small: v1 stays until its consumers
- * move). No occupancy, no location beyond what the device registry holds.
+ * One execution's state change on one meter, or a progress report within its state (v1's enums were
+ * too small: v1 stays until its consumers move). A report that repeats the state without progress (a
+ * meter acknowledging the NOTIFIED the distributor set) is recorded but not published. No occupancy, no
+ * location beyond what the device registry holds.
  */
 export const otaDeviceStatusV2Event = eventEnvelope.extend({
   deviceId: endpointName,
@@ -41,6 +43,8 @@ export const otaDeviceStatusV2Event = eventEnvelope.extend({
   /** Absent for a deployment without phases. */
   phase: z.number().int().min(1).max(64).optional(),
   state: z.enum(OTA_EXECUTION_STATES),
+  /** The meter's progress within the state, when its report gave one. */
+  progressPercent: z.number().int().min(0).max(100).optional(),
   manifestDigest: sha256Hex,
   sequenceNumber: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
   failureCode: otaFailureCode.optional(),
