@@ -159,6 +159,11 @@ export async function haltedCampaign({
   );
 
   const revertId = revertCreated.revertCampaignId;
+  // The halt and its revert commit together: the halted campaign's view names the same revert.
+  if (halted.revertCampaignId !== revertId)
+    throw new DemoError(
+      `the halted campaign's view names revert ${halted.revertCampaignId}, the event ${revertId}`,
+    );
   const pending = await api(otaUrl, engineer, 'GET', `/v1/campaigns/${revertId}`);
   if (
     pending.sequenceNumber <= halted.sequenceNumber ||

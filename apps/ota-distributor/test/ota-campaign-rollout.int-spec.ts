@@ -504,8 +504,8 @@ describe('ota-distributor: campaigns from approval to rollout, halt and cancel',
     await expectCountersKept(forced.campaignId);
   });
 
-  it('revert-on-halt creates a campaign of the updated devices with the higher-sequence manifest, awaiting approval', async () => {
-    const ids = await enrolled(3, 'revert');
+  it('revert-on-halt creates a campaign of the updated devices with the higher-sequence manifest, awaiting approval; an install under way at the halt joins it when it ends', async () => {
+    const ids = await enrolled(4, 'revert');
     const started = await launch(ids, {
       phases: phases({ percent: 100 }),
       rollout: { maxPerMinute: 100, perGatewayConcurrency: 50 },
@@ -513,36 +513,61 @@ describe('ota-distributor: campaigns from approval to rollout, halt and cancel',
       revertOnHalt: { manifestId: m2.manifestId },
     });
     const id = started.campaignId;
-    const [updated, broken, untouched] = ids as [string, string, string];
+    const [updated, broken, untouched, installing] = ids as [string, string, string, string];
     const du = (await checkIn(updated))!;
     expect((await receipt(updated, du)).status).toBe(200);
     expect((await read(id)).state).toBe('RUNNING');
+    const di = (await checkIn(installing))!;
+    expect((await report(installing, di.executionId, 'INSTALLING', 1)).status).toBe(200);
     const db = (await checkIn(broken))!;
     expect((await report(broken, db.executionId, 'INSTALLING', 1)).status).toBe(200);
     expect(
       (await report(broken, db.executionId, 'ROLLED_BACK', 2, { failureCode: 'BOOT_VERIFY_FAILED' })).status,
     ).toBe(200);
-    expect((await read(id)).state).toBe('HALTED');
+    const halted = await read(id);
+    expect(halted.state).toBe('HALTED');
     const [event] = (await eventOf(id, 'revert-created')).map((r) => r.json);
     const revertId = event!.revertCampaignId!;
+    // The halted campaign names its revert.
+    expect(halted.revertCampaignId).toBe(revertId);
     const revert = await read(revertId);
     expect(revert).toMatchObject({
       state: 'PENDING_APPROVAL',
       manifestId: m2.manifestId,
       sequenceNumber: m2.sequenceNumber,
       createdBy: 'ota-distributor',
-      definition: { target: { deviceIds: [updated] } },
+      revertCampaignId: null,
+      // The meter still installing the bad image is covered too.
+      definition: { target: { deviceIds: [updated, installing].sort() } },
     });
     expect(revert.sequenceNumber).toBeGreaterThan(m1.sequenceNumber);
     expect((await act(revertId, 'start')).status).toBe(409);
     expect((await act(revertId, 'approve', approver)).body.state).toBe('APPROVED');
+    // Still installing at the revert's start: busy, so not a member yet.
     const running = await act(revertId, 'start');
     expect(running.body).toMatchObject({ state: 'RUNNING', counts: { QUEUED: 1 } });
     const directive = (await checkIn(updated)) as unknown as { campaignId: string; manifestDigest: string };
     expect(directive).toMatchObject({ campaignId: revertId, manifestDigest: m2.manifestDigest });
     // The halted campaign notifies nobody more.
     expect(await checkIn(untouched)).toBeUndefined();
+    // The install finishes (spec §6.6): the meter runs the bad image, and joins the running revert.
+    expect((await receipt(installing, di)).status).toBe(200);
+    const joined = await read(revertId);
+    expect(joined.counts).toMatchObject({ QUEUED: 1, NOTIFIED: 1 });
+    expect(joined.phases[0]!.targets).toBe(2);
+    await waitFor(
+      async () =>
+        (await devicesOf(revertId)).items.find((x) => x.deviceId === installing)?.admittedAt
+          ? true
+          : undefined,
+      'the late joiner admitted to the revert',
+    );
+    expect(await checkIn(installing)).toMatchObject({
+      campaignId: revertId,
+      manifestDigest: m2.manifestDigest,
+    });
     expect(campaignEvents(id, 'revert-created')).toHaveLength(1);
+    await expectCountersKept(revertId);
   });
 
   it('a stage past its timeout becomes TIMED_OUT by the ticker and counts for the abort rules', async () => {

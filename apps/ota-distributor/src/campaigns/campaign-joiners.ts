@@ -33,16 +33,29 @@ export class CampaignJoiners {
       for (const campaign of await this.campaigns.runningDynamic(trx, tenantId)) {
         // Read unlocked first: most changes join nothing, and the ticker's lock is not taken for them.
         if ((await this.campaigns.joiners(trx, campaign, deviceIds)).length === 0) continue;
-        const locked = await this.campaigns.lockById(trx, campaign.campaign_id);
-        if (locked?.state !== 'RUNNING') continue;
-        const phases = await this.campaigns.phases(campaign.campaign_id, trx);
-        const last = phases.at(-1);
-        if (!last || !JOINABLE_PHASE_STATES.includes(last.state)) continue;
-        const joiners = await this.campaigns.joiners(trx, locked, deviceIds);
-        await this.campaigns.insertJoiners(trx, locked, last.phase, joiners, randomUUID, now);
-        joined += joiners.length;
+        joined += await this.joinLastPhase(trx, campaign.campaign_id, deviceIds, now);
       }
     }
     return joined;
+  }
+
+  /**
+   * The named devices that are the campaign's targets now and not its members join its last phase,
+   * if it RUNS and that phase has not ended (also a revert's late joiners, CampaignStatusFeed).
+   * Locks the campaign; answers how many executions were added.
+   */
+  async joinLastPhase(
+    trx: Executor,
+    campaignId: string,
+    deviceIds: readonly string[],
+    now: Date,
+  ): Promise<number> {
+    const locked = await this.campaigns.lockById(trx, campaignId);
+    if (locked?.state !== 'RUNNING') return 0;
+    const last = (await this.campaigns.phases(campaignId, trx)).at(-1);
+    if (!last || !JOINABLE_PHASE_STATES.includes(last.state)) return 0;
+    const joiners = await this.campaigns.joiners(trx, locked, deviceIds);
+    await this.campaigns.insertJoiners(trx, locked, last.phase, joiners, randomUUID, now);
+    return joiners.length;
   }
 }

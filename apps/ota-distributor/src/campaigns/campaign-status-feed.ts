@@ -5,6 +5,7 @@ import { AuditLog } from '../audit/audit-log';
 import type { CampaignRow, Executor, ExecutionRow } from '../core/database';
 import { OutboxRepository } from '../outbox/outbox.repository';
 import { campaignEvent, eventCounts } from './campaign-events';
+import { CampaignJoiners } from './campaign-joiners';
 import { CampaignsRepository, type PhaseCounts, totalCounts } from './campaigns.repository';
 import {
   type AbortRule,
@@ -45,6 +46,7 @@ export class CampaignStatusFeed {
     private readonly audit: AuditLog,
     private readonly outbox: OutboxRepository,
     private readonly pausePoints: TestPausePoints,
+    private readonly joiners: CampaignJoiners,
   ) {}
 
   /**
@@ -71,7 +73,11 @@ export class CampaignStatusFeed {
     now: Date,
   ): Promise<void> {
     if (!campaign || execution.phase === null || !EXECUTED.has(execution.state)) return;
-    await this.evaluate(trx, campaign, execution.phase, now);
+    // An install under way at the halt has finished: the meter joins the revert if it already runs
+    // (one not started yet takes it at its start, as the meter is among its targets).
+    if (campaign.revert_campaign_id)
+      await this.joiners.joinLastPhase(trx, campaign.revert_campaign_id, [execution.device_id], now);
+    else await this.evaluate(trx, campaign, execution.phase, now);
   }
 
   /**
@@ -222,15 +228,16 @@ export class CampaignStatusFeed {
   }
 
   /**
-   * revertOnHalt (spec §6.6, §7.7): a campaign for the devices this one already updated, with the
-   * revert manifest, whose sequence was checked higher at creation (anti-rollback is never disabled to
-   * recover). It still needs a person's approval: it waits in PENDING_APPROVAL, created by the
-   * distributor, so any operator other than the distributor approves it. Nothing updated: no revert.
+   * revertOnHalt (spec §6.6, §7.7): a campaign for the devices this one updated or is installing on,
+   * with the revert manifest, whose sequence was checked higher at creation (anti-rollback is never
+   * disabled to recover), linked from the halted one. It still needs a person's approval: it waits in
+   * PENDING_APPROVAL, created by the distributor, so any operator other than the distributor approves
+   * it. Nothing updated or installing: no revert.
    */
   private async revert(trx: Executor, halted: CampaignRow, now: Date): Promise<void> {
     const body = halted.body as OtaCampaignDefinition;
     if (!body.revertOnHalt) return;
-    const devices = await this.campaigns.updatedDevices(trx, halted.campaign_id);
+    const devices = await this.campaigns.exposedDevices(trx, halted.campaign_id);
     if (devices.length === 0) return;
     const manifest = await this.campaigns.acceptedManifest(
       trx,
@@ -275,6 +282,7 @@ export class CampaignStatusFeed {
       { submittedBy: REVERT_ACTOR },
       now,
     );
+    await this.campaigns.linkRevert(trx, halted.campaign_id, campaignId);
     await this.outbox.enqueue(trx, OTA_CAMPAIGNS_V2, [
       campaignEvent(inserted, 'created', now, { actor: REVERT_ACTOR }),
       campaignEvent(revert, 'submitted', now, { actor: REVERT_ACTOR }),

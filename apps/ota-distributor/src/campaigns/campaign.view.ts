@@ -35,6 +35,7 @@ export function campaignView(
     })),
     counts: total,
     ...haltOf(row.halt_reason),
+    revertCampaignId: row.revert_campaign_id ?? null,
     definition: row.body as Record<string, unknown>,
   };
 }

@@ -239,6 +239,15 @@ export class CampaignsRepository {
     return rows.map((r) => r.campaign_id);
   }
 
+  /** Records the revert campaign a halt created. */
+  async linkRevert(trx: Executor, campaignId: string, revertCampaignId: string): Promise<void> {
+    await trx
+      .updateTable('campaigns')
+      .set({ revert_campaign_id: revertCampaignId })
+      .where('campaign_id', '=', campaignId)
+      .execute();
+  }
+
   setFields(
     trx: Executor,
     campaignId: string,
@@ -992,13 +1001,16 @@ export class CampaignsRepository {
       .execute();
   }
 
-  /** Devices whose execution of the campaign ended on its firmware (SUCCEEDED, ALREADY_INSTALLED). */
-  async updatedDevices(trx: Executor, campaignId: string): Promise<string[]> {
+  /**
+   * Devices a revert must cover: their execution of the campaign ended on its firmware (SUCCEEDED,
+   * ALREADY_INSTALLED) or is installing it (an install under way finishes after a halt, spec §6.6).
+   */
+  async exposedDevices(trx: Executor, campaignId: string): Promise<string[]> {
     const rows = await trx
       .selectFrom('executions')
       .select('device_id')
       .where('campaign_id', '=', campaignId)
-      .where('state', 'in', ['SUCCEEDED', 'ALREADY_INSTALLED'])
+      .where('state', 'in', ['SUCCEEDED', 'ALREADY_INSTALLED', 'INSTALLING', 'REBOOTING', 'CONFIRMING'])
       .orderBy('device_id')
       .execute();
     return rows.map((r) => r.device_id);

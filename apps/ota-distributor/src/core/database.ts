@@ -243,6 +243,8 @@ export interface CampaignsTable {
     'graceful' | 'force' | null | undefined,
     'graceful' | 'force' | null
   >;
+  /** The revert campaign a halt created (revertOnHalt). */
+  revert_campaign_id: ColumnType<string | null, string | null | undefined, string | null>;
   version: Generated<number>;
   created_at: CreatedAt;
   updated_at: Timestamp;

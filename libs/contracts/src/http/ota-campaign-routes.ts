@@ -235,6 +235,11 @@ export const campaignView = z.object({
    * revoked; haltReason is null and the campaign never resumes). Null if it never halted.
    */
   haltCode: z.enum(['ABORT_RULE', 'MANIFEST_REVOKED']).nullable().optional(),
+  /**
+   * The revert campaign its halt created (revertOnHalt): the meters it had updated, and those still
+   * installing then, which join the revert when they finish. Null if none.
+   */
+  revertCampaignId: z.uuid().nullable().optional(),
   /** The request as the distributor holds it, defaults filled in. */
   definition: z.record(z.string(), z.unknown()),
 });
