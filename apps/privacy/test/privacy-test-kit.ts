@@ -1,6 +1,9 @@
 // Test-only harness: privacy in-process on the real stack, in a schema of its own, authenticating its
 // callers against a REAL enrollment service run as built (dist/), as it is deployed.
-import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { type Kysely, sql } from 'kysely';
 import { ALL_TOPICS } from '@meterkeep/contracts';
@@ -27,6 +30,7 @@ import {
 import { AppModule, releaseTransport } from '../src/app.module';
 import { PrivacyConfig } from '../src/config';
 import type { PrivacyDb } from '../src/core/database';
+import { openArchive } from '../src/exports/export-archive';
 import { setupOpenApi } from '../src/openapi/openapi';
 
 export { TopicTap, type TappedRecord, waitUntil } from '@meterkeep/testing';
@@ -207,4 +211,32 @@ async function dropSchema(schema: string): Promise<void> {
   } finally {
     await admin.destroy();
   }
+}
+
+/**
+ * Downloads a READY export through its presigned link, checks its digest and that no reading is in the
+ * clear, opens it with the one-time key and unpacks it with tar into a new directory under `dir`.
+ */
+export async function downloadExport(
+  body: {
+    exportId: string;
+    summary: Record<string, number | string> | null;
+    download: { url: string; archiveKey: string } | null;
+  },
+  dir: string,
+) {
+  const response = await fetch(body.download!.url);
+  if (response.status !== 200) throw new Error(`export download answered ${response.status}`);
+  const sealed = Buffer.from(await response.arrayBuffer());
+  if (createHash('sha256').update(sealed).digest('hex') !== body.summary!.archiveSha256)
+    throw new Error('export archive digest differs from its summary');
+  // Sealed at rest: no reading value in the clear in the object.
+  if (sealed.includes(Buffer.from('intervalStart')))
+    throw new Error('export archive holds readings in clear');
+  const tar = openArchive(sealed, Buffer.from(body.download!.archiveKey, 'base64'), body.exportId);
+  const out = await mkdtemp(join(dir, 'archive-'));
+  await writeFile(join(out, 'archive.tar'), tar);
+  execFileSync('tar', ['-xf', 'archive.tar'], { cwd: out });
+  const file = (name: string) => readFile(join(out, name));
+  return { file, json: async <T>(name: string) => JSON.parse((await file(name)).toString()) as T };
 }
