@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   PRIVACY_RELEASE_RECALLS,
-  type PrivacyReleaseRecallEvent,
   type SealedReadings,
   TELEMETRY_READINGS,
   TELEMETRY_RELEASED,
@@ -144,7 +143,7 @@ describe('privacy: recall of releases after a back-dated move-out', () => {
   const recallsOf = (occupancyId: string) =>
     recalls.records
       .filter((r) => r.json.occupancyId === occupancyId)
-      .map((r) => validateEvent(PRIVACY_RELEASE_RECALLS, r.json) as PrivacyReleaseRecallEvent);
+      .map((r) => validateEvent(PRIVACY_RELEASE_RECALLS, r.json));
   const exportReleases = async (subject: string) => {
     const requested = await h.request<{ exportId: string }>(
       'POST',
