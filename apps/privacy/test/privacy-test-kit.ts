@@ -6,11 +6,12 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { type Kysely, sql } from 'kysely';
-import { ALL_TOPICS } from '@meterkeep/contracts';
+import { ALL_TOPICS, type MeterEvent, type TelemetryReadingEvent } from '@meterkeep/contracts';
 import { createDatabase } from '@meterkeep/db';
 import { DATABASE } from '@meterkeep/db/nest';
 import { type KafkaClient as Kafka, createKafkaClient, ensureTopics } from '@meterkeep/kafka';
 import { createLogger } from '@meterkeep/observability';
+import { readingEventId, sealReadings } from '@meterkeep/reading-seal';
 import {
   CONFIG,
   type ConsumerTuning,
@@ -239,4 +240,38 @@ export async function downloadExport(
   execFileSync('tar', ['-xf', 'archive.tar'], { cwd: out });
   const file = (name: string) => readFile(join(out, name));
   return { file, json: async <T>(name: string) => JSON.parse((await file(name)).toString()) as T };
+}
+
+/**
+ * One sealed record per UTC day from `from` (epoch ms), each that day's 48 half-hourly readings of 2 Wh
+ * (and the day's `events`), under `key`, as the ingest seals them; batch ids `b-<run>-<day start>`.
+ */
+export function sealedDays(options: {
+  tenantId: string;
+  meterId: string;
+  key: { keyId: string; key: Buffer };
+  from: number;
+  days: number;
+  run: string;
+  events?: (dayStart: number) => MeterEvent[];
+}): TelemetryReadingEvent[] {
+  const { tenantId, meterId, key } = options;
+  return Array.from({ length: options.days }, (_, d): TelemetryReadingEvent => {
+    const start = options.from + d * 86_400_000;
+    const batchId = `b-${options.run}-${start}`;
+    const payload = {
+      batchId,
+      readings: Array.from({ length: 48 }, (_, i) => ({
+        obis: '1-0:1.8.0*255',
+        intervalStart: new Date(start + i * 1_800_000).toISOString(),
+        intervalMinutes: 30,
+        value: 2,
+        scaler: 0,
+        unit: 'Wh' as const,
+      })),
+      events: options.events?.(start) ?? [],
+    };
+    const context = { eventId: readingEventId(tenantId, meterId, batchId, key.keyId), tenantId, meterId };
+    return { ...context, occurredAt: new Date().toISOString(), ...sealReadings(payload, key, context) };
+  });
 }

@@ -9,15 +9,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   PRIVACY_RELEASE_RECALLS,
-  type SealedReadings,
   TELEMETRY_READINGS,
   TELEMETRY_RELEASED,
-  type TelemetryReadingEvent,
   type TelemetryReleasedEvent,
   validateEvent,
 } from '@meterkeep/contracts';
 import { EventProducer } from '@meterkeep/kafka';
-import { readingEventId, sealReadings } from '@meterkeep/reading-seal';
 import { startGroupAtEnd } from '@meterkeep/testing';
 import { DataKeyVault } from '../src/data-keys/data-key-vault';
 import type { ReleaseEntry } from '../src/exports/release-entries';
@@ -27,12 +24,12 @@ import {
   PrivacyHarness,
   TopicTap,
   downloadExport,
+  sealedDays,
   testKafka,
   waitUntil,
 } from './privacy-test-kit';
 
 const DAY = 86_400_000;
-const HALF_HOUR = 1_800_000;
 /** A January long closed and within the look-back, whatever the day the suite runs. */
 const YEAR = new Date(Date.now() - 60 * DAY).getUTCFullYear();
 const JAN = (day: number, hour = 0) => Date.UTC(YEAR, 0, day, hour);
@@ -111,34 +108,14 @@ describe('privacy: recall of releases after a back-dated move-out', () => {
       json: { to: new Date(to).toISOString() },
     });
   /** One sealed record per UTC day from `from`, 48 half-hourly readings each, under `keyId`. */
-  const sealedDays = async (keyId: string, from: number, days: number) => {
+  const sealedUnder = async (keyId: string, from: number, days: number) => {
     const row = await h.db
       .selectFrom('data_keys')
       .selectAll()
       .where('key_id', '=', keyId)
       .executeTakeFirstOrThrow();
     const key = { keyId, key: await h.service.app.get(DataKeyVault).open(row) };
-    return Array.from({ length: days }, (_, d): TelemetryReadingEvent => {
-      const start = from + d * DAY;
-      const payload: SealedReadings = {
-        batchId: `b-${run}-${start}`,
-        readings: Array.from({ length: 48 }, (_, i) => ({
-          obis: '1-0:1.8.0*255',
-          intervalStart: new Date(start + i * HALF_HOUR).toISOString(),
-          intervalMinutes: 30,
-          value: 2,
-          scaler: 0,
-          unit: 'Wh' as const,
-        })),
-        events: [],
-      };
-      const context = {
-        eventId: readingEventId(tenantId, meterId, payload.batchId, keyId),
-        tenantId,
-        meterId,
-      };
-      return { ...context, occurredAt: new Date().toISOString(), ...sealReadings(payload, key, context) };
-    });
+    return sealedDays({ tenantId, meterId, key, from, days, run });
   };
   const recallsOf = (occupancyId: string) =>
     recalls.records
@@ -188,7 +165,7 @@ describe('privacy: recall of releases after a back-dated move-out', () => {
     });
     expect(grant.status, grant.text).toBe(201);
     // Ten days sealed under A's key and released under A's consent before the move-out is known.
-    await producer.publishMany(TELEMETRY_READINGS, await sealedDays(A.keyId, JAN(1), 10));
+    await producer.publishMany(TELEMETRY_READINGS, await sealedUnder(A.keyId, JAN(1), 10));
     const ofA = (r: { json: Record<string, unknown> }) => r.json.occupancyId === A.occupancyId;
     await released.waitFor(ofA, SUPPLIER_MONTHLY + 10, 'A’s released values', 40_000);
     const releasesOfA = released.records.filter(ofA).map((r) => r.json as unknown as TelemetryReleasedEvent);
