@@ -3,9 +3,9 @@
 // old occupant's release gate keeps nothing of it; back-dating is bounded. Read from raw Kafka.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type SealedReadings, TELEMETRY_READINGS, type TelemetryReadingEvent } from '@meterkeep/contracts';
+import { TELEMETRY_READINGS, type TelemetryReadingEvent } from '@meterkeep/contracts';
 import { EventProducer } from '@meterkeep/kafka';
-import { openReadings, readingEventId, sealReadings } from '@meterkeep/reading-seal';
+import { openReadings } from '@meterkeep/reading-seal';
 import { startGroupAtEnd } from '@meterkeep/testing';
 import { DataKeyVault } from '../src/data-keys/data-key-vault';
 import { ResealJobsRepository } from '../src/reseal/reseal-jobs.repository';
@@ -15,6 +15,7 @@ import {
   PrivacyHarness,
   TopicTap,
   type TappedRecord,
+  sealedDays as sealedDayRecords,
   testKafka,
   waitUntil,
 } from './privacy-test-kit';
@@ -90,27 +91,16 @@ describe('privacy: change of tenancy (back-dated move-out, re-seal, bounds)', ()
   /** One sealed record per UTC day from `from`, each that day's 48 half-hourly readings (and a 12:00 event). */
   const sealedDays = async (n: number, keyId: string, from: number, days: number) => {
     const key = { keyId, key: await keyBytes(keyId) };
-    return Array.from({ length: days }, (_, d): TelemetryReadingEvent => {
-      const start = from + d * DAY;
-      const batchId = `b-${run}-${start}`;
-      const payload: SealedReadings = {
-        batchId,
-        readings: Array.from({ length: 48 }, (_, i) => ({
-          obis: '1-0:1.8.0*255',
-          intervalStart: new Date(start + i * HALF_HOUR).toISOString(),
-          intervalMinutes: 30,
-          value: 2,
-          scaler: 0,
-          unit: 'Wh' as const,
-        })),
-        events: [{ code: 'TAMPER', occurredAt: new Date(start + DAY / 2).toISOString(), severity: 'alarm' }],
-      };
-      const context = {
-        eventId: readingEventId(tenantId, meter(n), batchId, keyId),
-        tenantId,
-        meterId: meter(n),
-      };
-      return { ...context, occurredAt: new Date().toISOString(), ...sealReadings(payload, key, context) };
+    return sealedDayRecords({
+      tenantId,
+      meterId: meter(n),
+      key,
+      from,
+      days,
+      run,
+      events: (start) => [
+        { code: 'TAMPER', occurredAt: new Date(start + DAY / 2).toISOString(), severity: 'alarm' },
+      ],
     });
   };
   const staged = async (occupancyId: string) =>

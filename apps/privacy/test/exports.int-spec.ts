@@ -1,9 +1,8 @@
 // Subject access exports on the real stack (spec privacy.md §4.4): sealed readings in on
 // telemetry.readings.v1, indexed by the release consumer; an export reads back only the indexed ranges,
 // and its archive is downloaded through the presigned link, opened with the one-time key, and checked.
-import { execFileSync } from 'node:child_process';
 import { createHash, createPublicKey, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
@@ -19,12 +18,11 @@ import { EventProducer, partitionOfKey } from '@meterkeep/kafka';
 import { readingEventId, sealReadings } from '@meterkeep/reading-seal';
 import { startGroupAtEnd } from '@meterkeep/testing';
 import { DataKeyVault } from '../src/data-keys/data-key-vault';
-import { openArchive } from '../src/exports/export-archive';
 import { ArchiveKeys } from '../src/exports/archive-keys';
 import { ExportJob } from '../src/exports/export-job';
 import { KekEpochUnavailableError } from '../src/key-epochs/kek-ring';
 import { RotateKekUseCase } from '../src/key-epochs/rotate-kek.use-case';
-import { EnrollmentProcess, PrivacyHarness, testKafka, waitUntil } from './privacy-test-kit';
+import { EnrollmentProcess, PrivacyHarness, downloadExport, testKafka, waitUntil } from './privacy-test-kit';
 
 const DAY = 86_400_000;
 const HALF_HOUR = 1_800_000;
@@ -250,21 +248,7 @@ describe('privacy: subject access exports', () => {
     return body!;
   };
 
-  /** Downloads through the link, checks the digest, opens with the one-time key, unpacks with tar. */
-  const download = async (body: ExportBody) => {
-    const response = await fetch(body.download!.url);
-    expect(response.status).toBe(200);
-    const sealed = Buffer.from(await response.arrayBuffer());
-    expect(createHash('sha256').update(sealed).digest('hex')).toBe(body.summary!.archiveSha256);
-    // Sealed at rest: no reading value in the clear in the object.
-    expect(sealed.includes(Buffer.from('intervalStart'))).toBe(false);
-    const tar = openArchive(sealed, Buffer.from(body.download!.archiveKey, 'base64'), body.exportId);
-    const out = await mkdtemp(join(dir, 'archive-'));
-    await writeFile(join(out, 'archive.tar'), tar);
-    execFileSync('tar', ['-xf', 'archive.tar'], { cwd: out });
-    const file = (name: string) => readFile(join(out, name));
-    return { file, json: async <T>(name: string) => JSON.parse((await file(name)).toString()) as T };
-  };
+  const download = (body: ExportBody) => downloadExport(body, dir);
 
   const outside = (files: OccupancyReadingsFile[]) =>
     files.flatMap((o) =>

@@ -1,13 +1,17 @@
 // Test-only harness: privacy in-process on the real stack, in a schema of its own, authenticating its
 // callers against a REAL enrollment service run as built (dist/), as it is deployed.
-import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { type Kysely, sql } from 'kysely';
-import { ALL_TOPICS } from '@meterkeep/contracts';
+import { ALL_TOPICS, type MeterEvent, type TelemetryReadingEvent } from '@meterkeep/contracts';
 import { createDatabase } from '@meterkeep/db';
 import { DATABASE } from '@meterkeep/db/nest';
 import { type KafkaClient as Kafka, createKafkaClient, ensureTopics } from '@meterkeep/kafka';
 import { createLogger } from '@meterkeep/observability';
+import { readingEventId, sealReadings } from '@meterkeep/reading-seal';
 import {
   CONFIG,
   type ConsumerTuning,
@@ -27,6 +31,7 @@ import {
 import { AppModule, releaseTransport } from '../src/app.module';
 import { PrivacyConfig } from '../src/config';
 import type { PrivacyDb } from '../src/core/database';
+import { openArchive } from '../src/exports/export-archive';
 import { setupOpenApi } from '../src/openapi/openapi';
 
 export { TopicTap, type TappedRecord, waitUntil } from '@meterkeep/testing';
@@ -207,4 +212,66 @@ async function dropSchema(schema: string): Promise<void> {
   } finally {
     await admin.destroy();
   }
+}
+
+/**
+ * Downloads a READY export through its presigned link, checks its digest and that no reading is in the
+ * clear, opens it with the one-time key and unpacks it with tar into a new directory under `dir`.
+ */
+export async function downloadExport(
+  body: {
+    exportId: string;
+    summary: Record<string, number | string> | null;
+    download: { url: string; archiveKey: string } | null;
+  },
+  dir: string,
+) {
+  const response = await fetch(body.download!.url);
+  if (response.status !== 200) throw new Error(`export download answered ${response.status}`);
+  const sealed = Buffer.from(await response.arrayBuffer());
+  if (createHash('sha256').update(sealed).digest('hex') !== body.summary!.archiveSha256)
+    throw new Error('export archive digest differs from its summary');
+  // Sealed at rest: no reading value in the clear in the object.
+  if (sealed.includes(Buffer.from('intervalStart')))
+    throw new Error('export archive holds readings in clear');
+  const tar = openArchive(sealed, Buffer.from(body.download!.archiveKey, 'base64'), body.exportId);
+  const out = await mkdtemp(join(dir, 'archive-'));
+  await writeFile(join(out, 'archive.tar'), tar);
+  execFileSync('tar', ['-xf', 'archive.tar'], { cwd: out });
+  const file = (name: string) => readFile(join(out, name));
+  return { file, json: async <T>(name: string) => JSON.parse((await file(name)).toString()) as T };
+}
+
+/**
+ * One sealed record per UTC day from `from` (epoch ms), each that day's 48 half-hourly readings of 2 Wh
+ * (and the day's `events`), under `key`, as the ingest seals them; batch ids `b-<run>-<day start>`.
+ */
+export function sealedDays(options: {
+  tenantId: string;
+  meterId: string;
+  key: { keyId: string; key: Buffer };
+  from: number;
+  days: number;
+  run: string;
+  events?: (dayStart: number) => MeterEvent[];
+}): TelemetryReadingEvent[] {
+  const { tenantId, meterId, key } = options;
+  return Array.from({ length: options.days }, (_, d): TelemetryReadingEvent => {
+    const start = options.from + d * 86_400_000;
+    const batchId = `b-${options.run}-${start}`;
+    const payload = {
+      batchId,
+      readings: Array.from({ length: 48 }, (_, i) => ({
+        obis: '1-0:1.8.0*255',
+        intervalStart: new Date(start + i * 1_800_000).toISOString(),
+        intervalMinutes: 30,
+        value: 2,
+        scaler: 0,
+        unit: 'Wh' as const,
+      })),
+      events: options.events?.(start) ?? [],
+    };
+    const context = { eventId: readingEventId(tenantId, meterId, batchId, key.keyId), tenantId, meterId };
+    return { ...context, occurredAt: new Date().toISOString(), ...sealReadings(payload, key, context) };
+  });
 }

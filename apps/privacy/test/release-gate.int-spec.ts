@@ -398,5 +398,9 @@ describe('privacy: the release gate from raw Kafka', () => {
       .execute();
     expect(ranges.reduce((n, r) => n + r.records, 0)).toBe(2);
     expect(deadLetters.records.filter((r) => r.json.meterId === meter(5))).toHaveLength(1);
+    // Named by the gate (RefusedRecordsError), not found by replaying the slice record by record.
+    expect(h.logs.some((line) => line.includes('dead-lettering those, handing the rest over again'))).toBe(
+      true,
+    );
   });
 });

@@ -21,6 +21,7 @@ export * from './events/privacy-request.event';
 export * from './events/privacy-confirmation.event';
 export * from './events/privacy-erasure-request.event';
 export * from './events/privacy-erasure.event';
+export * from './events/privacy-release-recall.event';
 export * from './events/audit.event';
 export * from './events/bootstrap-issuing-ca.event';
 export * from './events/bootstrap-operational-certificate.event';

@@ -6,6 +6,7 @@ import { TELEMETRY_RELEASED } from './events/telemetry-released.event';
 import { TELEMETRY_RELEASED_AGGREGATES } from './events/telemetry-released-aggregate.event';
 import { PRIVACY_ERASURE_REQUESTS } from './events/privacy-erasure-request.event';
 import { PRIVACY_ERASURES } from './events/privacy-erasure.event';
+import { PRIVACY_RELEASE_RECALLS } from './events/privacy-release-recall.event';
 import { topicJsonSchema } from './schema-snapshot';
 import { ALL_TOPICS } from './topics';
 import { type TopicContract, validateEvent } from './topic-contract';
@@ -24,8 +25,8 @@ function objects(schema: unknown, out: Record<string, unknown>[] = []): Record<s
   return out;
 }
 
-// telemetry.released.v1 (the release gate's output), the erasure saga's fan-out and its certificate
-// announcements (ids only) are held to the same rule.
+// telemetry.released.v1 (the release gate's output), its recalls, the erasure saga's fan-out and its
+// certificate announcements (ids only) are held to the same rule.
 const topics = [
   PRIVACY_CONSENTS,
   PRIVACY_CONSENT_STATE,
@@ -33,6 +34,7 @@ const topics = [
   TELEMETRY_RELEASED_AGGREGATES,
   PRIVACY_ERASURE_REQUESTS,
   PRIVACY_ERASURES,
+  PRIVACY_RELEASE_RECALLS,
 ] as TopicContract[];
 
 describe('consent topics carry no subject or person fields', () => {
@@ -65,6 +67,19 @@ describe('consent topics carry no subject or person fields', () => {
         expect(() => validateEvent(topic, { ...topic.example, ...extra })).toThrow(/Unrecognized key/);
     },
   );
+
+  it('a recall names releases and windows, never a value, and lands where the recalled releases are', () => {
+    const example = PRIVACY_RELEASE_RECALLS.example;
+    const [release] = example.releases;
+    for (const extra of [{ quantity: 12.5 }, { totals: [] }, { subjectRef: 'hh-42' }])
+      expect(() =>
+        validateEvent(PRIVACY_RELEASE_RECALLS, { ...example, releases: [{ ...release, ...extra }] }),
+      ).toThrow(/Unrecognized key/);
+    expect(() => validateEvent(PRIVACY_RELEASE_RECALLS, { ...example, releases: [] })).toThrow(/releases/);
+    expect(PRIVACY_RELEASE_RECALLS.key(example)).toBe(
+      TELEMETRY_RELEASED.key({ ...TELEMETRY_RELEASED.example, occupancyId: example.occupancyId }),
+    );
+  });
 
   it('keys entries by tenant and occupancy, states by occupancy × purpose × recipient', () => {
     expect(PRIVACY_CONSENTS.key(PRIVACY_CONSENTS.example)).toBe('utility-north/occ-7f3e');

@@ -20,6 +20,7 @@ import { PRIVACY_CONFIRMATIONS } from './events/privacy-confirmation.event';
 import { PRIVACY_REQUESTS } from './events/privacy-request.event';
 import { PRIVACY_ERASURE_REQUESTS } from './events/privacy-erasure-request.event';
 import { PRIVACY_ERASURES } from './events/privacy-erasure.event';
+import { PRIVACY_RELEASE_RECALLS } from './events/privacy-release-recall.event';
 import { TELEMETRY_READINGS } from './events/telemetry-reading.event';
 import { TELEMETRY_REJECTED } from './events/telemetry-rejected.event';
 import { TELEMETRY_RELEASED } from './events/telemetry-released.event';
@@ -52,5 +53,6 @@ export const ALL_TOPICS: readonly TopicContract[] = [
   PRIVACY_OCCUPANCIES,
   PRIVACY_CONSENTS,
   PRIVACY_CONSENT_STATE,
+  PRIVACY_RELEASE_RECALLS,
   AUDIT_EVENTS,
 ];

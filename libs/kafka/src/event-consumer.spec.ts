@@ -4,7 +4,7 @@ import type { EachBatchPayload, EachMessagePayload, Kafka, ProducerRecord } from
 import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { EventConsumer, type EventHandler } from './event-consumer';
-import { PermanentEventError } from './event-errors';
+import { PermanentEventError, RefusedRecordsError } from './event-errors';
 
 const contract = defineTopic({
   name: 'meter.readings.v1',
@@ -369,6 +369,52 @@ describe('EventConsumer batch mode', () => {
       'permanent-error: PermanentEventError: unlucky meter',
     );
     expect(fake.resolved).toEqual(['2']);
+  });
+
+  it('a handler naming its refused records: exactly those are dead-lettered, the rest handed over again at once', async () => {
+    const slices: number[][] = [];
+    const fake = await startedBatch((records) => {
+      slices.push(records.map((r) => r.event.kwh));
+      const refused = records.flatMap((r, index) =>
+        r.event.kwh === 13 ? [{ index, reason: `unlucky ${r.meta.offset}` }] : [],
+      );
+      if (refused.length > 0) throw new RefusedRecordsError(refused);
+    });
+    await fake.deliverBatch([reading(1), reading(13), reading(3), reading(13), reading(5)]);
+    // Two calls, not one per record.
+    expect(slices).toEqual([
+      [1, 13, 3, 13, 5],
+      [1, 3, 5],
+    ]);
+    expect(fake.deadLetters.map((r) => r.messages[0]!.headers![DLQ_HEADERS.sourceOffset])).toEqual([
+      '1',
+      '3',
+    ]);
+    expect(fake.deadLetters.map((r) => r.messages[0]!.headers![DLQ_HEADERS.reason])).toEqual([
+      'permanent-error: PermanentEventError: unlucky 1',
+      'permanent-error: PermanentEventError: unlucky 3',
+    ]);
+    expect(fake.resolved).toEqual(['4']);
+  });
+
+  it('replays record by record when the records named are not of the slice, and dead-letters nothing before the rest is handled', async () => {
+    const slices: number[][] = [];
+    const fake = await startedBatch((records) => {
+      slices.push(records.map((r) => r.event.kwh));
+      if (records.some((r) => r.event.kwh === 13))
+        throw new RefusedRecordsError([{ index: 9, reason: 'out of range' }]);
+    });
+    await fake.deliverBatch([reading(1), reading(13)]);
+    expect(slices).toEqual([[1, 13], [1], [13]]);
+    expect(fake.deadLetters).toHaveLength(1);
+
+    const failing = await startedBatch((records) => {
+      if (records.length > 1) throw new RefusedRecordsError([{ index: 0, reason: 'bad' }]);
+      throw new Error('database down');
+    });
+    await expect(failing.deliverBatch([reading(13), reading(2)])).rejects.toThrow('database down');
+    expect(failing.deadLetters).toEqual([]);
+    expect(failing.resolved).toEqual([]);
   });
 
   it('does not resolve a slice whose dead-letter copy was not acknowledged', async () => {

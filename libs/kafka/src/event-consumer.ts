@@ -14,7 +14,7 @@ import { type RetryPolicy, backoffDelay, resolveRetryPolicy, sleep } from './bac
 import { ConsumerLagGauge } from './consumer-lag';
 import { type DeadLetterSource, buildDeadLetterRecord } from './dead-letter';
 import { decodeEvent } from './event-codec';
-import { describeError, isPermanentError } from './event-errors';
+import { PermanentEventError, RefusedRecordsError, describeError, isPermanentError } from './event-errors';
 import { kafkaTracer, messagingAttributes } from './kafka-telemetry';
 import { type EventHeaders, decodeHeaders, extractTraceContext } from './trace-headers';
 
@@ -536,6 +536,8 @@ export class EventConsumer {
               span,
             );
           }
+          if (error instanceof RefusedRecordsError && error.namesRecordsOf(records.length))
+            return this.handleRefused(subscription, payload, records, error, span);
           this.options.logger.warn(
             { ...where, err: error },
             'batch handler refused a record; handling the batch record by record',
@@ -566,6 +568,37 @@ export class EventConsumer {
         await payload.heartbeat();
       }
     }
+  }
+
+  /**
+   * The records a handler named as refused go to the DLQ, the rest to the handler again as one slice.
+   * The rest first: if it fails for good, the slice is redelivered and nothing was dead-lettered twice.
+   */
+  private async handleRefused(
+    subscription: BatchSubscription,
+    payload: EachBatchPayload,
+    records: readonly Decoded[],
+    error: RefusedRecordsError,
+    span: Span,
+  ): Promise<void> {
+    const { topic, partition } = payload.batch;
+    const reasons = new Map(error.refused.map((r) => [r.index, r.reason]));
+    this.options.logger.warn(
+      { topic, partition, records: records.length, refused: reasons.size, groupId: this.groupId },
+      'batch handler refused records; dead-lettering those, handing the rest over again',
+    );
+    const rest = records.filter((_, i) => !reasons.has(i));
+    if (rest.length > 0) await this.handleRecords(subscription, payload, rest, span);
+    for (const [index, reason] of [...reasons].sort(([a], [b]) => a - b)) {
+      // Worded as a refusal of that record alone would be.
+      const alone = describeError(new PermanentEventError(reason));
+      await this.deadLetter(
+        { topic, partition, message: records[index]!.message },
+        `permanent-error: ${alone}`,
+        span,
+      );
+    }
+    await payload.heartbeat();
   }
 
   private async deadLetter(payload: DeadLetterSource, reason: string, span: Span): Promise<void> {

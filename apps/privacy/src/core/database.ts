@@ -113,6 +113,25 @@ export interface ReleasedWindowsTable {
   released_at: Timestamp;
 }
 
+/** A released value recalled: it held readings a back-dated move-out gave to another occupancy. */
+export interface ReleaseRecallsTable {
+  release_event_id: string;
+  tenant_id: string;
+  meter_id: string;
+  occupancy_id: string;
+  recipient: string;
+  reason: 'occupancy-backdated';
+  /** The recall notice (privacy.release-recalls.v1) that named it. */
+  notice_id: string;
+  /** The back-dated close and when it was recorded. */
+  period_from: Timestamp;
+  period_to: Timestamp;
+  /** The earliest start and latest end of the release's readings from the close on. */
+  readings_from: Timestamp;
+  readings_to: Timestamp;
+  recalled_at: Timestamp;
+}
+
 /** Purpose-scoped keys of released values, wrapped like data keys; null once destroyed. */
 export interface ReleaseKeysTable {
   key_id: string;
@@ -330,6 +349,7 @@ export interface PrivacyDb {
   retention_certificates: RetentionCertificatesTable;
   release_readings: ReleaseReadingsTable;
   released_windows: ReleasedWindowsTable;
+  release_recalls: ReleaseRecallsTable;
   release_schedule: ReleaseScheduleTable;
   release_keys: ReleaseKeysTable;
   erasures: ErasuresTable;

@@ -28,6 +28,7 @@ import {
 import { ExportsRepository, LEASE_MS } from './exports.repository';
 import { ArchiveKeys } from './archive-keys';
 import { processingInformation } from './processing-information';
+import { releaseEntries } from './release-entries';
 import { SubjectReadings } from './subject-readings';
 
 export const EXPORT_ACTOR = 'privacy:export-job';
@@ -205,12 +206,15 @@ export class ExportJob implements OnApplicationBootstrap, BeforeApplicationShutd
       await this.exports.subjectOccupancies(this.exports.database, row.tenant_id, row.subject_ref)
     ).filter((o) => wanted.has(o.occupancy_id));
     const ids = occupancies.map((o) => o.occupancy_id);
-    const [consents, releases, schedules, read] = await Promise.all([
+    const [consents, ownReleases, recalls, recalledFromOthers, schedules, read] = await Promise.all([
       this.exports.consents(row.tenant_id, ids),
       this.exports.releases(ids),
+      this.exports.recallsOf(ids),
+      this.exports.recalledFromOthers(row.tenant_id, occupancies),
       this.schedules.list(row.tenant_id),
       this.readings.read(row.tenant_id, occupancies),
     ]);
+    const releases = releaseEntries(occupancies, ownReleases, recalls, recalledFromOthers);
     const policy = await this.policies.forTenant(row.tenant_id);
     const period = (o: (typeof occupancies)[number]) => ({
       occupancyId: o.occupancy_id,
@@ -282,18 +286,7 @@ export class ExportJob implements OnApplicationBootstrap, BeforeApplicationShutd
       },
       {
         name: 'releases.json',
-        bytes: json(
-          releases.map((r) => ({
-            occupancyId: r.occupancy_id,
-            recipient: r.recipient,
-            purpose: r.purpose,
-            granularity: r.level,
-            windowStart: r.window_start.toISOString(),
-            windowEnd: r.window_end.toISOString(),
-            releasedAt: r.released_at.toISOString(),
-            eventId: r.event_id,
-          })),
-        ),
+        bytes: json(releases),
       },
       {
         name: 'processing.json',

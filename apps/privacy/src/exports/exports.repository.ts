@@ -1,10 +1,18 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { sql } from 'kysely';
 import { DATABASE } from '@meterkeep/db/nest';
-import type { ConsentRow, Executor, ExportRow, OccupancyRow, ReleasedWindowsTable } from '../core/database';
+import type {
+  ConsentRow,
+  Executor,
+  ExportRow,
+  OccupancyRow,
+  ReleaseRecallsTable,
+  ReleasedWindowsTable,
+} from '../core/database';
 import type { Selectable } from 'kysely';
 
 export type ReleasedWindowRow = Selectable<ReleasedWindowsTable>;
+export type ReleaseRecallRow = Selectable<ReleaseRecallsTable>;
 
 /** Lease of an export being built: renewed while it runs, taken over once it lapses. */
 export const LEASE_MS = 60_000;
@@ -240,6 +248,42 @@ export class ExportsRepository {
       .where('occupancy_id', 'in', occupancyIds)
       .orderBy('released_at')
       .orderBy('window_start')
+      .execute();
+  }
+
+  /** Recalls of these occupancies' releases (a back-dated move-out), by release id. */
+  recallsOf(occupancyIds: readonly string[]): Promise<ReleaseRecallRow[]> {
+    if (occupancyIds.length === 0) return Promise.resolve([]);
+    return this.database
+      .selectFrom('release_recalls')
+      .selectAll()
+      .where('occupancy_id', 'in', occupancyIds)
+      .execute();
+  }
+
+  /**
+   * Values released of another occupancy on these occupancies' meters and recalled because they held
+   * readings a back-dated move-out gave to one of these (by the readings' times, as readings are), with
+   * the release each recalled.
+   */
+  async recalledFromOthers(
+    tenantId: string,
+    occupancies: readonly OccupancyRow[],
+  ): Promise<(ReleaseRecallRow & ReleasedWindowRow)[]> {
+    if (occupancies.length === 0) return [];
+    return this.database
+      .selectFrom('release_recalls as c')
+      .innerJoin('released_windows as w', 'w.event_id', 'c.release_event_id')
+      .selectAll(['c', 'w'])
+      .where('c.tenant_id', '=', tenantId)
+      .where('c.meter_id', 'in', [...new Set(occupancies.map((o) => o.meter_id))])
+      .where(
+        'c.occupancy_id',
+        'not in',
+        occupancies.map((o) => o.occupancy_id),
+      )
+      .orderBy('w.released_at')
+      .orderBy('w.window_start')
       .execute();
   }
 

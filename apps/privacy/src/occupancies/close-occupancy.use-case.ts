@@ -7,6 +7,7 @@ import { ResealJobsRepository } from '../reseal/reseal-jobs.repository';
 import { MAX_INGEST_KEY_CACHE_MS } from '../reseal/reseal-readings.use-case';
 import { OutboxRepository } from '../outbox/outbox.repository';
 import { Transactions } from '../outbox/transactions';
+import { RecallReleases } from '../release/recall-releases';
 import { ReleaseRepository } from '../release/release.repository';
 import { OccupancyErrors } from './occupancies.errors';
 import type { CloseOccupancyRequest, OccupancyView } from './occupancies.schemas';
@@ -24,9 +25,10 @@ import { toOccupancyView } from './occupancy.view';
  * exactly. A replica whose cached keys predate the change could still seal a reading from `to` on (let
  * in by the clock skew) under the old key until the announcement reaches it: a re-seal job due once any
  * such cache has expired moves those too. `to` in the past (left without notice; at most PRIVACY_MAX_BACKDATE_DAYS back, else
- * BACKDATE_TOO_FAR): in the same transaction, the release gate's staged readings of the occupancy from
- * `to` on are deleted (not its data), and a re-seal job is written that re-seals what was sealed under
- * its key from `to` on under the right key (reseal/).
+ * BACKDATE_TOO_FAR): in the same transaction, the values the gate already released holding readings
+ * from `to` on are recalled (release/recall-releases.ts), the release gate's staged readings of the
+ * occupancy from `to` on are deleted (not its data), and a re-seal job is written that re-seals what was
+ * sealed under its key from `to` on under the right key (reseal/).
  */
 @Injectable()
 export class CloseOccupancyUseCase {
@@ -37,6 +39,7 @@ export class CloseOccupancyUseCase {
     private readonly transactions: Transactions,
     private readonly reseals: ResealJobsRepository,
     private readonly release: ReleaseRepository,
+    private readonly recalls: RecallReleases,
     @Inject(CONFIG) private readonly config: Pick<PrivacyConfig, 'PRIVACY_MAX_BACKDATE_DAYS'>,
   ) {}
 
@@ -58,7 +61,10 @@ export class CloseOccupancyUseCase {
       await this.outbox.enqueue(trx, PRIVACY_OCCUPANCIES, [occupancyEvent('closed', closed, now)]);
       const backdated = to.getTime() < now.getTime();
       let unstaged = 0;
+      let recalled = 0;
       if (backdated) {
+        // Before the staged readings go: they tell which released values held readings from `to` on.
+        recalled = await this.recalls.afterBackdatedClose(trx, closed, caller.actor, now);
         unstaged = await this.release.deleteStagedFrom(trx, occupancyId, to);
         await this.reseals.enqueue(trx, {
           tenantId: caller.tenantId,
@@ -86,7 +92,7 @@ export class CloseOccupancyUseCase {
           detail: {
             meterId: closed.meter_id,
             keyId: closed.key_id,
-            ...(backdated && { backdated: true, unstagedReadings: unstaged }),
+            ...(backdated && { backdated: true, unstagedReadings: unstaged, recalledReleases: recalled }),
           },
         },
       ]);

@@ -6,6 +6,7 @@ import {
   PRIVACY_ERASURE_REQUESTS,
   PRIVACY_ERASURES,
   PRIVACY_OCCUPANCIES,
+  PRIVACY_RELEASE_RECALLS,
   type TopicContract,
 } from '@meterkeep/contracts';
 import { DATABASE } from '@meterkeep/db/nest';
@@ -21,6 +22,7 @@ export const OUTBOX_TOPICS: readonly TopicContract[] = [
   PRIVACY_ERASURE_REQUESTS,
   PRIVACY_CONFIRMATIONS,
   PRIVACY_ERASURES,
+  PRIVACY_RELEASE_RECALLS,
   AUDIT_EVENTS,
 ];
 

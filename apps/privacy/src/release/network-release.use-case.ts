@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { TELEMETRY_RELEASED_AGGREGATES, type TelemetryReleasedAggregateEvent } from '@meterkeep/contracts';
 import { EventProducer } from '@meterkeep/kafka';
@@ -9,6 +8,7 @@ import type { Executor } from '../core/database';
 import { ConsentPolicies } from '../consents/consent-policies';
 import { ruleOf } from '../consents/policy';
 import { assertHalfHourZone } from './calendar-windows';
+import { nameUuid } from './name-uuid';
 import { type AggregateRule, aggregateCells } from './network-aggregate';
 import { type NetworkReleasedRow, NetworkReleaseRepository } from './network-release.repository';
 import { closedBefore } from './release-plan';
@@ -23,13 +23,7 @@ const floorHalfHour = (ms: number) => ms - (((ms % HALF_HOUR_MS) + HALF_HOUR_MS)
 
 /** Stable per cell window: a release repeated after a crash between produce and commit keeps its id. */
 export function networkReleaseEventId(tenantId: string, cellId: string, level: string, start: number) {
-  const digest = createHash('sha256')
-    .update(`meterkeep/released-aggregate/v1\0${tenantId}\0${cellId}\0${level}\0${start}`)
-    .digest();
-  digest[6] = (digest[6]! & 0x0f) | 0x80;
-  digest[8] = (digest[8]! & 0x3f) | 0x80;
-  const hex = digest.subarray(0, 16).toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  return nameUuid(`meterkeep/released-aggregate/v1\0${tenantId}\0${cellId}\0${level}\0${start}`);
 }
 
 /**

@@ -6,9 +6,9 @@ import { StageReadingsUseCase } from './stage-readings.use-case';
 
 /**
  * Consumes telemetry.readings.v1 (group 'privacy-release'), the release gate's input, a partition's
- * batch at a time: each slice staged in one transaction, its offsets committed once that commits. A
- * record the use case refuses (unknown key, a seal that does not open) makes the consumer replay the
- * slice record by record, so only that record goes to the DLQ, with the reason.
+ * batch at a time: each slice staged in one transaction, its offsets committed once that commits. The
+ * records the use case refuses (unknown key, a seal that does not open) are named: only those go to
+ * the DLQ, with their reasons, and the rest of the slice is staged at once.
  */
 @Controller()
 export class ReadingsConsumer {

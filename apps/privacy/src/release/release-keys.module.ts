@@ -1,10 +1,15 @@
 import { Module } from '@nestjs/common';
+import { RecallReleases } from './recall-releases';
 import { ReleaseKeyShredder } from './release-key-shredder';
+import { ReleaseRecallsRepository } from './release-recalls.repository';
 import { ReleaseRepository } from './release.repository';
 
-/** The release gate's tables and the shredding of its keys, for consent changes and erasure too. */
+/**
+ * The release gate's tables, the shredding of its keys (consent changes, erasure) and the recall of
+ * released values (a back-dated move-out).
+ */
 @Module({
-  providers: [ReleaseRepository, ReleaseKeyShredder],
-  exports: [ReleaseRepository, ReleaseKeyShredder],
+  providers: [ReleaseRepository, ReleaseKeyShredder, ReleaseRecallsRepository, RecallReleases],
+  exports: [ReleaseRepository, ReleaseKeyShredder, RecallReleases],
 })
 export class ReleaseKeysModule {}

@@ -107,7 +107,7 @@ export function coarsestOver(permissions: readonly PermissionSpan[], span: Span)
 const overlaps = (a: Span, b: Span) => a.start < b.end && b.start < a.end;
 
 /** Interval readings only: a register snapshot (intervalMinutes 0) is a running total. */
-export const isReleasable = (reading: StagedReading) => reading.intervalMinutes > 0;
+export const isReleasable = (reading: Pick<StagedReading, 'intervalMinutes'>) => reading.intervalMinutes > 0;
 
 function totalsOf(readings: readonly StagedReading[]): ReleaseTotal[] {
   const byRegister = new Map<string, ReleaseTotal>();

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { TELEMETRY_RELEASED, type TelemetryReleasedEvent } from '@meterkeep/contracts';
 import { EventProducer } from '@meterkeep/kafka';
@@ -16,6 +15,7 @@ import {
   permittedGranularity,
 } from '../consents/policy';
 import { assertHalfHourZone } from './calendar-windows';
+import { nameUuid } from './name-uuid';
 import { closedBefore, nextPlanAt, planReleaseAhead } from './release-plan';
 import { ReleaseKeys } from './release-keys';
 import { type ReleasedRow, ReleaseRepository } from './release.repository';
@@ -52,13 +52,7 @@ export function releaseEventId(
   level: string,
   start: number,
 ) {
-  const digest = createHash('sha256')
-    .update(`meterkeep/released/v1\0${occupancyId}\0${recipient}\0${purpose}\0${level}\0${start}`)
-    .digest();
-  digest[6] = (digest[6]! & 0x0f) | 0x80;
-  digest[8] = (digest[8]! & 0x3f) | 0x80;
-  const hex = digest.subarray(0, 16).toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  return nameUuid(`meterkeep/released/v1\0${occupancyId}\0${recipient}\0${purpose}\0${level}\0${start}`);
 }
 
 /** What one pass did: the occupancies it planned (each one due) and how many values it released. */

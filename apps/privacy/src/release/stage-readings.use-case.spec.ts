@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { TelemetryReadingEvent } from '@meterkeep/contracts';
-import { PermanentEventError } from '@meterkeep/kafka';
+import { PermanentEventError, RefusedRecordsError } from '@meterkeep/kafka';
 import { KafkaBatchContext } from '@meterkeep/kafka/nest';
 import { readingEventId, sealReadings } from '@meterkeep/reading-seal';
 import type { DataKeyRow, OccupancyRow } from '../core/database';
@@ -162,19 +162,24 @@ describe('StageReadingsUseCase: a slice of records at a time', () => {
     expect(calls.indexed[0]!.trx).toBe(calls.staged[0]!.trx);
   });
 
-  it('a record under an unknown key refuses the slice before anything is written; alone, each neighbour stages and the bad one is refused with its reason', async () => {
+  it('a record under an unknown key refuses the slice before anything is written, naming that record with its reason; the rest stages as one slice', async () => {
     const known = meter(1);
     const forged = { ...sealed(meter(9), 0), keyId: 'dk-unknown' };
     const records = [at(sealed(known, 0), 0), at(forged, 1), at(sealed(known, 1), 2)];
     const { useCase, calls } = harness([known]);
 
-    await expect(useCase.execute(records)).rejects.toThrow(PermanentEventError);
+    const refusal = await useCase.execute(records).catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(RefusedRecordsError);
+    expect((refusal as RefusedRecordsError).refused).toEqual([
+      { index: 1, reason: expect.stringMatching(/^unknown-key: dk-unknown/) },
+    ]);
     expect(calls.transactions).toBe(0);
 
-    // What the consumer does with a refused slice: record by record.
-    expect(await useCase.execute([records[0]!])).toEqual(['staged']);
+    // What the consumer does with it: the rest again, in one transaction; the named one alone is refused.
+    expect(await useCase.execute([records[0]!, records[2]!])).toEqual(['staged', 'staged']);
+    expect(calls.transactions).toBe(1);
+    await expect(useCase.execute([records[1]!])).rejects.toThrow(PermanentEventError);
     await expect(useCase.execute([records[1]!])).rejects.toThrow(/unknown-key: dk-unknown/);
-    expect(await useCase.execute([records[2]!])).toEqual(['staged']);
     expect(calls.staged.flatMap((s) => s.readings)).toHaveLength(2 * 48);
   });
 

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { TelemetryReadingEvent } from '@meterkeep/contracts';
-import { PermanentEventError } from '@meterkeep/kafka';
+import { PermanentEventError, RefusedRecordsError } from '@meterkeep/kafka';
 import { openReadings } from '@meterkeep/reading-seal';
 import { CONFIG } from '@meterkeep/service-runtime';
 import type { PrivacyConfig } from '../config';
@@ -44,10 +44,10 @@ type Verdict =
  * entries (exports/reading-ranges.ts) in the same transaction. The offsets are committed only after
  * this returns, so a crash re-stages (idempotently) what was not yet kept.
  *
- * Refused (PermanentEventError, with the reason; nothing of the slice written): a key the vault does
- * not know, a record that does not open under its key, an unknown occupancy, a destroyed KEK epoch.
- * The consumer then hands the slice over again one record at a time, so only the refused record is
- * dead-lettered and its neighbours are staged. Not released, and committed: a record under a
+ * Refused (nothing of the slice written): a key the vault does not know, a record that does not open
+ * under its key, an unknown occupancy, a destroyed KEK epoch. A slice names its refused records
+ * (RefusedRecordsError, each with its reason): the consumer dead-letters just those and hands the rest
+ * over again, at once; a record alone is refused with its reason (PermanentEventError). Not released, and committed: a record under a
  * destroyed key (the occupancy was erased) and one under a meter's own key (time no occupancy covers:
  * nobody's data).
  */
@@ -78,11 +78,9 @@ export class StageReadingsUseCase {
     }
     const refused = verdicts.flatMap((v, i) => ('refused' in v ? [{ i, reason: v.refused }] : []));
     if (refused.length > 0)
-      throw new PermanentEventError(
-        records.length === 1
-          ? refused[0]!.reason
-          : `${refused.length} of ${records.length} records refused (first, at ${refused[0]!.i}: ${refused[0]!.reason})`,
-      );
+      throw records.length === 1
+        ? new PermanentEventError(refused[0]!.reason)
+        : new RefusedRecordsError(refused.map(({ i, reason }) => ({ index: i, reason })));
     const kept = verdicts as Exclude<Verdict, { refused: string }>[];
     const indexed = kept.flatMap((v) => (v.indexed ? [v.indexed] : []));
     const readings = kept.flatMap((v) => v.readings);
