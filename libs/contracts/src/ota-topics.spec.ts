@@ -100,6 +100,8 @@ describe('ota.campaigns.v2', () => {
         'cancelled',
         'completed',
         'revert-created',
+        'shadow-passed',
+        'shadow-failed',
       ].sort(),
     );
   });
@@ -111,6 +113,8 @@ describe('ota.campaigns.v2', () => {
     expect(() =>
       validateEvent(OTA_CAMPAIGNS_V2, { ...noReason, haltCode: 'MANIFEST_REVOKED' }),
     ).not.toThrow();
+    // A shadow run's failure crossed none either.
+    expect(() => validateEvent(OTA_CAMPAIGNS_V2, { ...noReason, haltCode: 'SHADOW_FAILED' })).not.toThrow();
     const { phase: _phase, ...noPhase } = example;
     expect(() => validateEvent(OTA_CAMPAIGNS_V2, { ...noPhase, type: 'phase-activated' })).toThrow(/phase/);
     expect(() => validateEvent(OTA_CAMPAIGNS_V2, { ...noReason, type: 'cancelling' })).toThrow(/cancelMode/);

@@ -24,6 +24,8 @@ export const OTA_CAMPAIGN_EVENT_TYPES = [
   'cancelled',
   'completed',
   'revert-created',
+  'shadow-passed',
+  'shadow-failed',
 ] as const;
 export type OtaCampaignEventType = (typeof OTA_CAMPAIGN_EVENT_TYPES)[number];
 
@@ -66,10 +68,11 @@ export const otaCampaignV2Event = eventEnvelope
       })
       .optional(),
     /**
-     * On halted: MANIFEST_REVOKED when the campaign's manifest was revoked (then no `reason`: no abort
-     * rule crossed); absent for a halt by an abort rule (`reason` says which).
+     * On halted: MANIFEST_REVOKED when the campaign's manifest was revoked, SHADOW_FAILED when a twin
+     * of its shadow run did not succeed (then no `reason`: no abort rule crossed); absent for a halt
+     * by an abort rule (`reason` says which).
      */
-    haltCode: z.enum(['MANIFEST_REVOKED']).optional(),
+    haltCode: z.enum(['MANIFEST_REVOKED', 'SHADOW_FAILED']).optional(),
     /** The operator API key that acted; absent for the distributor's own transitions. */
     actor: z.string().min(1).max(128).optional(),
     cancelMode: z.enum(['graceful', 'force']).optional(),
