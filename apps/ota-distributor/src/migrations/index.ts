@@ -11,6 +11,7 @@ import { checkInNotifications } from './0009_check_in_notifications';
 import { deviceGatewayAndCheckIn } from './0010_device_gateway_and_check_in';
 import { deviceHardwareRevision } from './0011_device_hardware_revision';
 import { shardedCampaignCounts } from './0012_sharded_campaign_counts';
+import { shadowRunPhase } from './0013_shadow_run_phase';
 
 /** Versioned migrations of the ota-distributor schema, applied in name order at start-up. */
 export const migrations: MigrationSet = {
@@ -26,4 +27,5 @@ export const migrations: MigrationSet = {
   '0010_device_gateway_and_check_in': deviceGatewayAndCheckIn,
   '0011_device_hardware_revision': deviceHardwareRevision,
   '0012_sharded_campaign_counts': shardedCampaignCounts,
+  '0013_shadow_run_phase': shadowRunPhase,
 };

@@ -218,6 +218,7 @@ export type OtaCampaignDefinition = z.output<typeof campaignCreate>;
 
 const counts = z.partialRecord(z.enum(OTA_EXECUTION_STATES), z.number().int().nonnegative());
 
+/** FAILED: a twin failed, rolled back or timed out; the campaign halted for good (haltCode absent). */
 export const OTA_SHADOW_STATES = ['PENDING', 'ACTIVE', 'PASSED', 'FAILED'] as const;
 
 export const campaignView = z.object({
@@ -272,11 +273,11 @@ export const campaignView = z.object({
     })
     .nullable(),
   /**
-   * What halted it last: ABORT_RULE (haltReason says which), MANIFEST_REVOKED (its manifest was
-   * revoked) or SHADOW_FAILED (a twin of the shadow run did not succeed); for the last two haltReason
-   * is null and the campaign never resumes. Null if it never halted.
+   * What halted it last: ABORT_RULE (haltReason says which) or MANIFEST_REVOKED (its manifest was
+   * revoked; haltReason is null and the campaign never resumes). Null if it never halted. Absent for
+   * a halt by its shadow run (shadow.state FAILED; haltReason null, never resumed): the enum predates it.
    */
-  haltCode: z.enum(['ABORT_RULE', 'MANIFEST_REVOKED', 'SHADOW_FAILED']).nullable().optional(),
+  haltCode: z.enum(['ABORT_RULE', 'MANIFEST_REVOKED']).nullable().optional(),
   /** The request as the distributor holds it, defaults filled in. */
   definition: z.record(z.string(), z.unknown()),
 });
@@ -525,7 +526,8 @@ export const OTA_CAMPAIGN_RESUME = defineHttpRoute(
     summary: 'Resume a paused campaign, or a halted one with the halt acknowledged',
     description:
       'PAUSED → RUNNING; HALTED → RUNNING only with {acknowledgeHalt: true} (422 HALT_NOT_ACKNOWLEDGED). ' +
-      'A campaign halted because its manifest was revoked never resumes (409 MANIFEST_REVOKED).',
+      'A campaign halted because its manifest was revoked never resumes (409 MANIFEST_REVOKED), nor ' +
+      'one whose shadow run failed (409 SHADOW_FAILED).',
     state: 'RUNNING',
     request: campaignResume,
     requestExample: { acknowledgeHalt: true },
@@ -549,7 +551,9 @@ export const OTA_CAMPAIGN_NEXT_PHASE = defineHttpRoute(
   operation({
     verb: 'next-phase',
     summary: 'Open the next phase now (or complete the campaign after the last)',
-    description: 'The open phase passes without its threshold and soak; the campaign must be RUNNING.',
+    description:
+      'The open phase passes without its threshold and soak; the campaign must be RUNNING. The shadow ' +
+      'run is never skipped: 409 SHADOW_RUN_PENDING until every twin succeeded.',
     state: 'RUNNING',
   }),
 );
@@ -566,8 +570,7 @@ export const OTA_CAMPAIGN_RETRY_FAILED = defineHttpRoute(
 
 export const campaignDeviceView = z.object({
   deviceId,
-  /** 0: a twin of the shadow run. */
-  phase: z.number().int().min(0),
+  phase: z.number().int().min(1),
   executionId: z.string(),
   state: z.enum(OTA_EXECUTION_STATES),
   attempt: z.number().int().min(1),
@@ -590,10 +593,11 @@ export const OTA_CAMPAIGN_DEVICES = defineHttpRoute({
   method: 'GET',
   path: '/v1/campaigns/:campaignId/devices',
   summary: "A campaign's devices with their executions, by device id (keyset pages)",
+  description: "A shadow run's twins are in no phase and not listed here: the campaign's shadow counts them.",
   params: { campaignId },
   query: z.strictObject({
     state: z.enum(OTA_EXECUTION_STATES).optional(),
-    phase: z.coerce.number().int().min(0).max(64).optional(),
+    phase: z.coerce.number().int().min(1).max(64).optional(),
     cursor: deviceId.optional(),
     limit: z.coerce.number().int().min(1).max(1_000).default(100),
   }) as unknown as z.ZodType<Record<string, unknown>, Record<string, string>>,

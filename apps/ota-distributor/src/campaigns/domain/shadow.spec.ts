@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { OTA_EXECUTION_STATES, type OtaExecutionState } from '@meterkeep/contracts';
 import { type AdvanceInput, decideAdvance } from './advance';
 import type { StateCounts } from './halt';
-import { shadowCoverage, shadowTimedOut, shadowVerdict } from './shadow';
+import { fitTwins, shadowCoverage, shadowTimedOut, shadowVerdict } from './shadow';
 import { CAMPAIGN_STATES, PHASE_STATES } from './state-machines';
 
 const opened = new Date('2026-12-01T00:00:00Z');
@@ -102,9 +102,7 @@ describe('shadow run gate (spec §6 item 3)', () => {
     const failures: OtaExecutionState[] = ['FAILED', 'REJECTED', 'ROLLED_BACK', 'TIMED_OUT'];
     fc.assert(
       fc.property(twinCounts, fc.constantFrom(...failures), ({ twins, counts }, failure) => {
-        expect(shadowVerdict(twins + 1, { ...counts, [failure]: (counts[failure] ?? 0) + 1 })).toBe(
-          'FAILED',
-        );
+        expect(shadowVerdict(twins + 1, { ...counts, [failure]: (counts[failure] ?? 0) + 1 })).toBe('FAILED');
       }),
     );
   });
@@ -136,5 +134,18 @@ describe('shadow run gate (spec §6 item 3)', () => {
   it('times out the run past its timeout from activation', () => {
     expect(shadowTimedOut(opened, 60, new Date(opened.getTime() + 60_000))).toBe(false);
     expect(shadowTimedOut(opened, 60, new Date(opened.getTime() + 60_001))).toBe(true);
+  });
+});
+
+describe('fit twins', () => {
+  it('only ACTIVE meters of the class; another class, a held meter or none at all are unknown alike', () => {
+    const records = [
+      { device_id: 'a', class_id: 'em300', state: 'ACTIVE' },
+      { device_id: 'b', class_id: 'em400', state: 'ACTIVE' },
+      { device_id: 'c', class_id: 'em300', state: 'SUSPENDED' },
+    ];
+    const { fit, unknown } = fitTwins('em300', ['a', 'b', 'c', 'd'], records);
+    expect(fit.map((t) => t.device_id)).toEqual(['a']);
+    expect(unknown).toEqual(['b', 'c', 'd']);
   });
 });

@@ -43,3 +43,24 @@ const byRevision = (a: string | null, b: string | null) =>
 export function shadowTimedOut(activatedAt: Date, timeoutSeconds: number, now: Date): boolean {
   return now.getTime() - activatedAt.getTime() > timeoutSeconds * 1000;
 }
+
+/** A twin as the projection holds it. */
+export interface TwinRecord {
+  device_id: string;
+  class_id: string | null;
+  state: string;
+}
+
+/**
+ * The named twins fit to run: ACTIVE meters of the campaign's class. The rest are unknown (another
+ * tenant's, another class's or no meter at all answer alike: nothing to probe).
+ */
+export function fitTwins<T extends TwinRecord>(
+  classId: string,
+  twins: readonly string[],
+  records: readonly T[],
+): { fit: T[]; unknown: string[] } {
+  const fit = records.filter((t) => t.class_id === classId && t.state === 'ACTIVE');
+  const known = new Set(fit.map((t) => t.device_id));
+  return { fit, unknown: twins.filter((id) => !known.has(id)) };
+}
