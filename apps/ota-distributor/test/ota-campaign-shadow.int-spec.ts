@@ -127,7 +127,7 @@ describe('ota-distributor: campaign shadow run on twins before phase 1', () => {
     expect(
       checkManifestForDevice(
         verified.manifest,
-        { vendorId: VENDOR, classId, components: {} },
+        { vendorId: VENDOR, classId, components: { app: { installedSequence: 0 } } },
         verified.digest,
         new Date(),
       ).ok,
