@@ -1,7 +1,6 @@
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ENROLLMENT_DEVICES,
   type FirmwareManifestView,
   type HttpErrorBody,
   OTA_CAMPAIGNS_V2,
@@ -69,22 +68,8 @@ describe('ota-distributor: campaign shadow run on twins before phase 1', () => {
   /** Meters as enrollment publishes them (another tenant's or class's when asked). */
   const enrolled = async (n: number, label: string, tenant = tenantId, cls = classId) => {
     const ids = Array.from({ length: n }, (_, i) => `MTR-${label}-${rand()}-${i}`);
-    await h.publish(
-      ENROLLMENT_DEVICES,
-      ...ids.map((deviceId) => ({
-        eventId: globalThis.crypto.randomUUID(),
-        tenantId: tenant,
-        occurredAt: new Date().toISOString(),
-        deviceId,
-        status: 'ACTIVE' as const,
-        credential: { kind: 'certificate' as const, fingerprintSha256: randomBytes(32).toString('hex') },
-        classId: cls,
-      })),
-    );
-    for (const id of ids) {
-      await h.waitForDevice(tenant, id, 'ACTIVE');
-      devices.set(id, h.device(h.meter(tenant, id)));
-    }
+    await h.enroll(tenant, ids, cls);
+    for (const id of ids) devices.set(id, h.device(h.meter(tenant, id)));
     return ids;
   };
   const checkIn = async (id: string, hardwareRevision?: string) => {
@@ -209,16 +194,11 @@ describe('ota-distributor: campaign shadow run on twins before phase 1', () => {
     campaignTap = await TopicTap.open(testKafka(), OTA_CAMPAIGNS_V2);
     statusTap = await TopicTap.open(testKafka(), OTA_DEVICE_STATUS_V2);
     await h.prepareRelease({ admin, operator, classId, vendorId: VENDOR, authority: root.publicKey, image });
-    const signed = signManifest(appManifest({ vendorId: VENDOR, classId, image, sequenceNumber: 7 }), [
-      { privateKey: root.privateKey },
-    ]);
-    const accepted = await fetch(`${h.url}/v1/firmware/manifests`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${operator}`, 'content-type': 'application/json' },
-      body: signed.envelopeBytes,
-    });
-    expect(accepted.status).toBe(201);
-    m1 = (await accepted.json()) as FirmwareManifestView;
+    m1 = await h.acceptManifest(
+      operator,
+      appManifest({ vendorId: VENDOR, classId, image, sequenceNumber: 7 }),
+      root.privateKey,
+    );
   });
 
   afterAll(async () => {
