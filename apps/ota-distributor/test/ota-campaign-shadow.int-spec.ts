@@ -12,12 +12,7 @@ import {
   type OtaCheckInAnswer,
   type OtaDeviceStatusV2Event,
 } from '@meterkeep/contracts';
-import {
-  checkManifestForDevice,
-  signManifest,
-  signReceipt,
-  verifyManifestEnvelope,
-} from '@meterkeep/firmware';
+import { checkManifestForDevice, signReceipt, verifyManifestEnvelope } from '@meterkeep/firmware';
 import {
   EnrollmentProcess,
   type OtaDeviceClient,
