@@ -17,6 +17,7 @@ import {
   type EnrollmentDeviceEvent,
   type EventEnvelope,
   type FirmwareImageUpload,
+  type FirmwareManifestView,
   OTA_CHECK_IN,
   OTA_DOWNLOAD_URL,
   OTA_EXECUTION_MANIFEST,
@@ -28,7 +29,7 @@ import {
   type TopicContract,
 } from '@meterkeep/contracts';
 import { createDatabase } from '@meterkeep/db';
-import type { FirmwareManifest } from '@meterkeep/firmware';
+import { type FirmwareManifest, signManifest } from '@meterkeep/firmware';
 import { DATABASE } from '@meterkeep/db/nest';
 import { EventProducer, type KafkaClient as Kafka, createKafkaClient, ensureTopics } from '@meterkeep/kafka';
 import { createLogger } from '@meterkeep/observability';
@@ -403,6 +404,22 @@ export class OtaHarness {
    * What a release needs before its manifest: the class (admin), the update authority's public key
    * (admin) and the image uploaded and verified (operator).
    */
+  /** The manifest signed by the tenant's update authority, accepted by an operator's key. */
+  async acceptManifest(
+    operator: string,
+    manifest: FirmwareManifest,
+    authority: KeyObject,
+  ): Promise<FirmwareManifestView> {
+    const signed = signManifest(manifest, [{ privateKey: authority }]);
+    const accepted = await fetch(`${this.url}/v1/firmware/manifests`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${operator}`, 'content-type': 'application/json' },
+      body: signed.envelopeBytes,
+    });
+    if (accepted.status !== 201) throw new Error(`manifest: ${accepted.status} ${await accepted.text()}`);
+    return (await accepted.json()) as FirmwareManifestView;
+  }
+
   async prepareRelease(release: {
     admin: string;
     operator: string;

@@ -111,6 +111,9 @@ describe('ota.campaigns.v2', () => {
     expect(() =>
       validateEvent(OTA_CAMPAIGNS_V2, { ...noReason, haltCode: 'MANIFEST_REVOKED' }),
     ).not.toThrow();
+    // Nor did a shadow run's failure: its outcome stands for the reason.
+    const shadow = { outcome: 'failed', twins: 2, succeeded: 1, failed: 1 };
+    expect(() => validateEvent(OTA_CAMPAIGNS_V2, { ...noReason, shadow })).not.toThrow();
     const { phase: _phase, ...noPhase } = example;
     expect(() => validateEvent(OTA_CAMPAIGNS_V2, { ...noPhase, type: 'phase-activated' })).toThrow(/phase/);
     expect(() => validateEvent(OTA_CAMPAIGNS_V2, { ...noReason, type: 'cancelling' })).toThrow(/cancelMode/);

@@ -6,7 +6,7 @@ import { deviceStatusEvent } from '../executions/status-events';
 import { OutboxRepository } from '../outbox/outbox.repository';
 import { Transactions } from '../outbox/transactions';
 import { campaignEvent, eventCounts } from './campaign-events';
-import { CampaignsRepository, totalCounts } from './campaigns.repository';
+import { CampaignsRepository, fleetTargets, totalCounts } from './campaigns.repository';
 
 /**
  * The work of a CANCELLING campaign (spec §6.6): its QUEUED executions were never seen by a meter, so
@@ -43,7 +43,7 @@ export class CampaignCancellation {
       if (ACTIVE_STATES.some((state) => (counts[state] ?? 0) > 0)) return;
       const row = await this.campaigns.setFields(trx, campaignId, { state: 'CANCELLED' }, now);
       const phases = await this.campaigns.phases(campaignId, trx);
-      const targets = phases.reduce((sum, p) => sum + p.targets, 0);
+      const targets = fleetTargets(phases);
       await this.outbox.enqueue(trx, OTA_CAMPAIGNS_V2, [
         campaignEvent(row, 'cancelled', now, {
           counts: eventCounts(counts, targets),

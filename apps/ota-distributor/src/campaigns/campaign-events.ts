@@ -11,7 +11,7 @@ export function campaignEvent(
   extra: Partial<
     Pick<
       OtaCampaignV2Event,
-      'actor' | 'phase' | 'counts' | 'reason' | 'haltCode' | 'cancelMode' | 'revertCampaignId'
+      'actor' | 'phase' | 'counts' | 'reason' | 'haltCode' | 'cancelMode' | 'revertCampaignId' | 'shadow'
     >
   > = {},
 ): OtaCampaignV2Event {

@@ -6,7 +6,7 @@ import type { CampaignRow, Executor, ExecutionRow } from '../core/database';
 import { OutboxRepository } from '../outbox/outbox.repository';
 import { campaignEvent, eventCounts } from './campaign-events';
 import { CampaignJoiners } from './campaign-joiners';
-import { CampaignsRepository, type PhaseCounts, totalCounts } from './campaigns.repository';
+import { CampaignsRepository, fleetTargets, type PhaseCounts, totalCounts } from './campaigns.repository';
 import {
   type AbortRule,
   EXECUTED_STATES,
@@ -15,6 +15,7 @@ import {
   haltKey,
   withoutPendingRetries,
 } from './domain/halt';
+import { SHADOW_PHASE, shadowVerdict } from './domain/shadow';
 import { MAX_RETRIES, retryDecision } from './domain/timeouts-retries';
 import { CAMPAIGN_MACHINE } from './domain/state-machines';
 import { TestPausePoints } from './test-pause-points';
@@ -57,11 +58,13 @@ export class CampaignStatusFeed {
    */
   async prepare(
     trx: Executor,
-    execution: Pick<ExecutionRow, 'campaign_id'>,
+    execution: Pick<ExecutionRow, 'campaign_id' | 'phase'>,
     next: OtaExecutionState,
   ): Promise<CampaignRow | undefined> {
     if (execution.campaign_id === null || !EXECUTED.has(next)) return undefined;
-    if (!(await this.campaigns.hasAbortRules(trx, execution.campaign_id))) return undefined;
+    // A twin's outcome is always judged: the shadow run halts on any failure, abort rules or not.
+    if (execution.phase !== SHADOW_PHASE && !(await this.campaigns.hasAbortRules(trx, execution.campaign_id)))
+      return undefined;
     return this.campaigns.lockById(trx, execution.campaign_id);
   }
 
@@ -91,6 +94,7 @@ export class CampaignStatusFeed {
     now: Date,
   ): Promise<CampaignRow> {
     if (!CAMPAIGN_MACHINE.next(campaign.state, 'halt').ok) return campaign;
+    if (phaseOfStatus === SHADOW_PHASE) return this.evaluateShadow(trx, campaign, now);
     const rules = (campaign.body as { abort: AbortRule[] }).abort;
     const kept = await this.campaigns.counts(campaign.campaign_id, trx);
     const pending = await this.pendingRetries(trx, campaign);
@@ -125,7 +129,7 @@ export class CampaignStatusFeed {
       now,
     );
     const phases = await this.campaigns.phases(campaign.campaign_id, trx);
-    const targets = phases.reduce((sum, p) => sum + p.targets, 0);
+    const targets = fleetTargets(phases);
     await this.outbox.enqueue(trx, OTA_CAMPAIGNS_V2, [
       campaignEvent(row, 'halted', now, {
         phase,
@@ -143,6 +147,60 @@ export class CampaignStatusFeed {
       },
     ]);
     await this.revert(trx, row, now);
+    await this.pausePoints.at('halt');
+    return row;
+  }
+
+  /**
+   * The shadow run after a twin's outcome, on a campaign locked by the caller that can still halt: a
+   * final failure of any twin (retries the policy still owes aside) fails the run and halts the
+   * campaign for good (SHADOW_FAILED: no abort rule, never resumed, no revert: no fleet meter was
+   * notified, phase 1 never opened). The halt's state change is the once-only guard: a replay finds
+   * the campaign HALTED and does nothing.
+   */
+  private async evaluateShadow(trx: Executor, campaign: CampaignRow, now: Date): Promise<CampaignRow> {
+    const phases = await this.campaigns.phases(campaign.campaign_id, trx);
+    const shadow = phases.find((p) => p.phase === SHADOW_PHASE);
+    if (!shadow || (shadow.state !== 'ACTIVE' && shadow.state !== 'SOAKING')) return campaign;
+    const kept = await this.campaigns.counts(campaign.campaign_id, trx);
+    const pending = (await this.pendingRetries(trx, campaign)).filter((p) => p.phase === SHADOW_PHASE);
+    const twinCounts = withoutPendingRetries(kept.get(SHADOW_PHASE) ?? {}, pending);
+    if (shadowVerdict(shadow.targets, twinCounts) !== 'FAILED') return campaign;
+    const failed = EXECUTED_STATES.filter((s) => s !== 'SUCCEEDED').reduce(
+      (sum, s) => sum + (twinCounts[s] ?? 0),
+      0,
+    );
+    await this.campaigns.setPhase(trx, campaign.campaign_id, SHADOW_PHASE, {
+      state: 'FAILED',
+      finishedAt: now,
+    });
+    const reason = { code: 'SHADOW_FAILED' as const, failed, twins: shadow.targets };
+    const row = await this.campaigns.setFields(
+      trx,
+      campaign.campaign_id,
+      { state: 'HALTED', haltReason: reason },
+      now,
+    );
+    await this.outbox.enqueue(trx, OTA_CAMPAIGNS_V2, [
+      campaignEvent(row, 'halted', now, {
+        counts: eventCounts(totalCounts(kept), fleetTargets(phases)),
+        shadow: {
+          outcome: 'failed',
+          twins: shadow.targets,
+          succeeded: twinCounts.SUCCEEDED ?? 0,
+          failed,
+        },
+      }),
+    ]);
+    await this.audit.append(trx, campaign.tenant_id, [
+      {
+        action: 'ota.campaign-halted',
+        actor: 'ota-distributor',
+        subject: campaign.campaign_id,
+        outcome: 'allowed',
+        detail: { ...reason, from: campaign.state },
+      },
+    ]);
     await this.pausePoints.at('halt');
     return row;
   }
@@ -208,7 +266,7 @@ export class CampaignStatusFeed {
       this.campaigns.counts(campaign.campaign_id, trx),
       this.campaigns.phases(campaign.campaign_id, trx),
     ]);
-    const targets = phases.reduce((sum, p) => sum + p.targets, 0);
+    const targets = fleetTargets(phases);
     await this.outbox.enqueue(trx, OTA_CAMPAIGNS_V2, [
       campaignEvent(row, 'halted', now, {
         counts: eventCounts(totalCounts(counts), targets),

@@ -37,6 +37,45 @@ export const CampaignErrors = {
       'acknowledgeHalt: a halted campaign resumes only with acknowledgeHalt: true',
       { field: 'acknowledgeHalt' },
     ),
+  /** Twins are named meters of the tenant and class: anything else answers as unknown (no probing). */
+  shadowTwinUnknown: (deviceIds: readonly string[]) =>
+    new DomainError(
+      'unprocessable',
+      'SHADOW_TWIN_UNKNOWN',
+      `shadowRun.twins: no ACTIVE meter of this tenant and class: ${deviceIds.join(', ')}`,
+      { field: 'shadowRun.twins', deviceIds: [...deviceIds] },
+    ),
+  shadowTwinBusy: (deviceIds: readonly string[]) =>
+    new DomainError(
+      'conflict',
+      'SHADOW_TWIN_BUSY',
+      `shadowRun.twins: an unfinished execution holds ${deviceIds.join(', ')}`,
+      { field: 'shadowRun.twins', deviceIds: [...deviceIds] },
+    ),
+  /** A revision no twin runs would meet the image first in phase 1: refused. */
+  shadowTwinMissing: (revisions: readonly (string | null)[]) =>
+    new DomainError(
+      'conflict',
+      'SHADOW_TWIN_MISSING',
+      `shadowRun.twins: no twin reported the targets' hardware revision ${revisions
+        .map((r) => r ?? '(none reported)')
+        .join(', ')}`,
+      { field: 'shadowRun.twins', hardwareRevisions: [...revisions] },
+    ),
+  /** Phase 1 waits for every twin; not even an operator skips the shadow run. */
+  shadowPending: () =>
+    new DomainError(
+      'conflict',
+      'SHADOW_RUN_PENDING',
+      'Phase 1 opens only once every twin of the shadow run succeeded',
+    ),
+  /** The image failed on a twin: never resumed, a new campaign is needed. */
+  shadowFailed: () =>
+    new DomainError(
+      'conflict',
+      'SHADOW_FAILED',
+      'The shadow run failed on a twin; the campaign never resumes',
+    ),
   window: (index: number, refusal: WindowRefusal) =>
     new DomainError(
       'unprocessable',

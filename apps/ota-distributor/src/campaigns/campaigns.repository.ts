@@ -6,6 +6,7 @@ import type { CampaignPhaseRow, CampaignRow, Executor, ExecutionRow } from '../c
 import { ACTIVE_STATES } from '../executions/execution-states';
 import type { StateCounts } from './domain/halt';
 import type { MaintenanceWindow } from './domain/maintenance-window';
+import { SHADOW_PHASE } from './domain/shadow';
 import type { CampaignState, PhaseState } from './domain/state-machines';
 
 /**
@@ -65,6 +66,17 @@ export interface NewCampaign {
   body: unknown;
   createdBy: string;
   phases: { name: string; size: unknown; successThresholdPercent: number; minSoakMinutes: number }[];
+  /** The shadow run's twins: phase 0, all to succeed, no soak. */
+  shadowTwins?: readonly string[];
+}
+
+/** A shadow-run twin as the projection holds it. */
+export interface TwinRow {
+  device_id: string;
+  class_id: string | null;
+  state: string;
+  hardware_revision: string | null;
+  busy: boolean;
 }
 
 export type PhaseCounts = Map<number, Partial<Record<OtaExecutionState, number>>>;
@@ -118,6 +130,20 @@ export class CampaignsRepository {
         })),
       )
       .execute();
+    if (c.shadowTwins)
+      await trx
+        .insertInto('campaign_phases')
+        .values({
+          campaign_id: c.campaignId,
+          phase: SHADOW_PHASE,
+          name: 'shadow',
+          size: JSON.stringify({ deviceIds: c.shadowTwins }),
+          success_threshold_percent: 100,
+          min_soak_minutes: 0,
+          activated_at: null,
+          finished_at: null,
+        })
+        .execute();
     return row;
   }
 
@@ -180,6 +206,28 @@ export class CampaignsRepository {
       .where('campaign_id', '=', campaignId)
       .executeTakeFirst();
     return row?.judged ?? false;
+  }
+
+  /**
+   * The named twins the tenant's projection knows (any class: the caller tells another class from an
+   * unknown id only in its own logs), with whether each has an unfinished execution.
+   */
+  twins(executor: Executor, tenantId: string, deviceIds: readonly string[]): Promise<TwinRow[]> {
+    if (deviceIds.length === 0) return Promise.resolve([]);
+    return executor
+      .selectFrom('devices as d')
+      .select([
+        'd.device_id',
+        'd.class_id',
+        'd.state',
+        'd.hardware_revision',
+        sql<boolean>`exists (select 1 from executions e where e.tenant_id = d.tenant_id
+          and e.device_id = d.device_id and e.state in (${sql.join(ACTIVE_STATES)}))`.as('busy'),
+      ])
+      .where('d.tenant_id', '=', tenantId)
+      .where('d.device_id', 'in', deviceIds)
+      .orderBy('d.device_id')
+      .execute();
   }
 
   /** The tenant's RUNNING or PAUSED campaigns of a manifest, locked (a revocation halts them). */
@@ -297,8 +345,9 @@ export class CampaignsRepository {
     tenantId: string,
     classId: string,
     target: OtaCampaignDefinition['target'],
+    twins: readonly string[] = [],
   ): Promise<{ device_id: string; gateway_id: string | null; hardware_revision: string | null }[]> {
-    return (await this.targetQuery(trx, tenantId, classId, target).execute()).map((r) => ({
+    return (await this.targetQuery(trx, tenantId, classId, target, twins).execute()).map((r) => ({
       device_id: r.device_id,
       gateway_id: r.gateway_id,
       hardware_revision: r.hardware_revision,
@@ -310,6 +359,7 @@ export class CampaignsRepository {
     tenantId: string,
     classId: string,
     target: OtaCampaignDefinition['target'],
+    twins: readonly string[] = [],
   ): Promise<
     {
       device_id: string;
@@ -318,7 +368,7 @@ export class CampaignsRepository {
       reported_manifest_digest: string | null;
     }[]
   > {
-    return this.targetQuery(this.db, tenantId, classId, target).execute();
+    return this.targetQuery(this.db, tenantId, classId, target, twins).execute();
   }
 
   /**
@@ -329,6 +379,7 @@ export class CampaignsRepository {
     tenantId: string,
     classId: string,
     target: OtaCampaignDefinition['target'],
+    twins: readonly string[] = [],
   ): Promise<{ notActive: number; executionInProgress: number; atOrAboveSequence: number }> {
     const below = target.query?.firmwareSequenceBelow;
     const busy = sql<boolean>`exists (select 1 from executions e where e.tenant_id = d.tenant_id
@@ -356,6 +407,7 @@ export class CampaignsRepository {
         gateways.length === 0
           ? query.where(sql<boolean>`false`)
           : query.where('d.gateway_id', 'in', gateways);
+    if (twins.length > 0) query = query.where('d.device_id', 'not in', twins);
     const row = await query.executeTakeFirstOrThrow();
     return {
       notActive: Number(row.not_active),
@@ -390,6 +442,7 @@ export class CampaignsRepository {
     tenantId: string,
     classId: string,
     target: OtaCampaignDefinition['target'],
+    twins: readonly string[],
   ) {
     let query = trx
       .selectFrom('devices as d')
@@ -417,6 +470,8 @@ export class CampaignsRepository {
         gateways.length === 0
           ? query.where(sql<boolean>`false`)
           : query.where('d.gateway_id', 'in', gateways);
+    // The shadow run's twins are never targets (nor dynamic joiners): they run phase 0 only.
+    if (twins.length > 0) query = query.where('d.device_id', 'not in', twins);
     const below = target.query?.firmwareSequenceBelow;
     if (below !== undefined)
       query = query.where((eb) =>
@@ -457,7 +512,8 @@ export class CampaignsRepository {
   ): Promise<{ device_id: string; gateway_id: string | null }[]> {
     if (deviceIds.length === 0) return [];
     const body = campaign.body as OtaCampaignDefinition;
-    const rows = await this.targetQuery(trx, campaign.tenant_id, campaign.class_id, body.target)
+    const twins = body.shadowRun?.twins ?? [];
+    const rows = await this.targetQuery(trx, campaign.tenant_id, campaign.class_id, body.target, twins)
       .where('d.device_id', 'in', deviceIds)
       .where((eb) =>
         eb.not(
@@ -532,6 +588,17 @@ export class CampaignsRepository {
       .execute();
   }
 
+  /** The executions of a phase's members (the shadow run's twins: a few). */
+  async phaseExecutionIds(trx: Executor, campaignId: string, phase: number): Promise<string[]> {
+    const rows = await trx
+      .selectFrom('campaign_members')
+      .select('execution_id')
+      .where('campaign_id', '=', campaignId)
+      .where('phase', '=', phase)
+      .execute();
+    return rows.flatMap((r) => (r.execution_id === null ? [] : [r.execution_id]));
+  }
+
   /** The deployment row a campaign's executions hang on (same id): what check-in and receipts read. */
   async insertDeployment(
     trx: Executor,
@@ -571,11 +638,12 @@ export class CampaignsRepository {
     newId: () => string,
     now: Date,
     gatewayOf: (deviceId: string) => string | null = () => null,
+    firstPhase = 1,
   ): Promise<void> {
     await this.bulkCounts(trx, true);
     const deltas = new CountDeltas();
     for (const [index, members] of phases.entries()) {
-      const phase = index + 1;
+      const phase = index + firstPhase;
       for (let i = 0; i < members.length; i += BATCH) {
         const slice = members.slice(i, i + BATCH).map((deviceId, j) => ({
           deviceId,
@@ -1063,6 +1131,8 @@ export class CampaignsRepository {
         'e.updated_at',
       ])
       .where('m.campaign_id', '=', campaignId)
+      // The shadow run's twins are in no phase: the view's shadow counts them.
+      .where('m.phase', '<>', SHADOW_PHASE)
       .orderBy('m.device_id')
       .limit(options.limit);
     if (options.state) query = query.where('e.state', '=', options.state);
@@ -1099,11 +1169,17 @@ export class CampaignsRepository {
   }
 }
 
-/** All phases' counters added up. */
+/** All phases' counters added up; the shadow run's twins count in none. */
 export function totalCounts(counts: PhaseCounts): StateCounts {
   const total: StateCounts = {};
-  for (const byState of counts.values())
-    for (const [state, n] of Object.entries(byState) as [OtaExecutionState, number][])
-      total[state] = (total[state] ?? 0) + n;
+  for (const [phase, byState] of counts)
+    if (phase !== SHADOW_PHASE)
+      for (const [state, n] of Object.entries(byState) as [OtaExecutionState, number][])
+        total[state] = (total[state] ?? 0) + n;
   return total;
+}
+
+/** The campaign's targets: its phases' members, the shadow run's twins aside. */
+export function fleetTargets(phases: readonly Pick<CampaignPhaseRow, 'phase' | 'targets'>[]): number {
+  return phases.reduce((sum, p) => sum + (p.phase === SHADOW_PHASE ? 0 : p.targets), 0);
 }

@@ -60,6 +60,8 @@ export class ControlCampaignUseCase {
         // A revoked manifest is never sent again, whoever acknowledges it.
         if ((current.halt_reason as { code?: string } | null)?.code === 'MANIFEST_REVOKED')
           throw CampaignErrors.manifestRevoked();
+        if ((current.halt_reason as { code?: string } | null)?.code === 'SHADOW_FAILED')
+          throw CampaignErrors.shadowFailed();
         if (!control.acknowledgeHalt) throw CampaignErrors.haltNotAcknowledged();
       }
       const row = await this.campaigns.setFields(

@@ -53,6 +53,13 @@ export class CreateCampaignUseCase {
           'its sequence number must be higher than the campaign manifest’s',
         );
     }
+    if (body.shadowRun) {
+      // Early answer for a twin of another tenant or class, or none at all; start checks again.
+      const known = await this.campaigns.twins(this.campaigns.reader, caller.tenantId, body.shadowRun.twins);
+      const ofClass = new Set(known.filter((t) => t.class_id === manifest.class_id).map((t) => t.device_id));
+      const unknown = body.shadowRun.twins.filter((id) => !ofClass.has(id));
+      if (unknown.length > 0) throw CampaignErrors.shadowTwinUnknown(unknown);
+    }
     const now = new Date();
     const campaignId = randomUUID();
     return this.transactions.run(async (trx) => {
@@ -74,6 +81,7 @@ export class CreateCampaignUseCase {
             successThresholdPercent: p.successThresholdPercent,
             minSoakMinutes: p.minSoakMinutes,
           })),
+          ...(body.shadowRun && { shadowTwins: body.shadowRun.twins }),
         },
         now,
       );
@@ -91,6 +99,7 @@ export class CreateCampaignUseCase {
             classId: manifest.class_id,
             sequenceNumber: Number(manifest.sequence_number),
             phases: body.phases.length,
+            ...(body.shadowRun && { shadowTwins: body.shadowRun.twins.length }),
           },
         },
       ]);

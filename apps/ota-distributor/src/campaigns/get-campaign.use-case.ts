@@ -4,6 +4,7 @@ import type { Caller } from '@meterkeep/service-runtime';
 import { campaignView } from './campaign.view';
 import { CampaignErrors } from './campaigns.errors';
 import { CampaignsRepository } from './campaigns.repository';
+import { SHADOW_PHASE } from './domain/shadow';
 import { PhaseAdvance } from './phase-advance';
 
 /** Listed with the open phase: enough to act on, bounded whatever the fleet. */
@@ -27,7 +28,8 @@ export class GetCampaignUseCase {
     const phases = await this.campaigns.phases(campaignId);
     const view = campaignView(row, phases, await this.campaigns.counts(campaignId));
     const open = phases.find((p) => p.state === 'ACTIVE' || p.state === 'SOAKING');
-    if (open?.activated_at) {
+    // The shadow run's twins are no phase of the fleet: none is listed overdue (its timeout judges them).
+    if (open?.activated_at && open.phase !== SHADOW_PHASE) {
       const overdue = await this.advance.overdue(undefined, row, open.phase, open.activated_at, new Date());
       const phase = view.phases.find((p) => p.phase === open.phase)!;
       phase.overdue = { count: overdue.length, deviceIds: overdue.slice(0, OVERDUE_LISTED) };

@@ -35,6 +35,8 @@ export class NextPhaseUseCase {
         { explicit: true, actor: caller.actor },
         now,
       );
+      if (decision && !decision.advance && decision.blockedBy === 'SHADOW_PENDING')
+        throw CampaignErrors.shadowPending();
       if (!decision?.advance) throw CampaignErrors.stateConflict(current.state, 'open the next phase of');
       await this.audit.append(trx, caller.tenantId, [
         {

@@ -5,7 +5,7 @@ import type { OtaDistributorConfig } from '../config';
 import type { CampaignRow, Executor } from '../core/database';
 import { OutboxRepository } from '../outbox/outbox.repository';
 import { campaignEvent, eventCounts } from './campaign-events';
-import { CampaignsRepository, totalCounts } from './campaigns.repository';
+import { CampaignsRepository, fleetTargets, totalCounts } from './campaigns.repository';
 import {
   type AdvanceDecision,
   type AdvanceInput,
@@ -13,6 +13,7 @@ import {
   decideAdvance,
   overdueMembers,
 } from './domain/advance';
+import { SHADOW_PHASE } from './domain/shadow';
 import { TestPausePoints } from './test-pause-points';
 
 /**
@@ -80,8 +81,9 @@ export class PhaseAdvance {
         targets: open.targets,
         succeeded: (phaseCounts.SUCCEEDED ?? 0) + (phaseCounts.ALREADY_INSTALLED ?? 0),
         overdue: [],
+        ...(open.phase === SHADOW_PHASE && { shadowCounts: phaseCounts }),
       },
-      isLastPhase: open.phase === phases.length,
+      isLastPhase: open.phase === Math.max(...phases.map((p) => p.phase)),
       explicit: options.explicit,
       now,
     };
@@ -96,7 +98,7 @@ export class PhaseAdvance {
         await this.campaigns.setPhase(trx, campaign.campaign_id, open.phase, { state: 'SOAKING' });
       return { row: campaign, decision };
     }
-    const targets = phases.reduce((sum, p) => sum + p.targets, 0);
+    const targets = fleetTargets(phases);
     const extra = {
       counts: eventCounts(totalCounts(counts), targets),
       ...(options.actor !== undefined && { actor: options.actor }),
@@ -106,12 +108,19 @@ export class PhaseAdvance {
       state: 'PASSED',
       finishedAt: now,
     });
-    events.push(campaignEvent(campaign, 'phase-passed', now, { ...extra, phase: open.phase }));
+    // The shadow run is no phase of the fleet: its pass rides on phase 1's activation.
+    const shadow =
+      open.phase === SHADOW_PHASE
+        ? { outcome: 'passed' as const, twins: open.targets, succeeded: open.targets, failed: 0 }
+        : undefined;
+    if (!shadow) events.push(campaignEvent(campaign, 'phase-passed', now, { ...extra, phase: open.phase }));
     let row = campaign;
     if (decision.next === 'activate-next-phase') {
       const next = open.phase + 1;
       await this.campaigns.setPhase(trx, campaign.campaign_id, next, { state: 'ACTIVE', activatedAt: now });
-      events.push(campaignEvent(campaign, 'phase-activated', now, { ...extra, phase: next }));
+      events.push(
+        campaignEvent(campaign, 'phase-activated', now, { ...extra, phase: next, ...(shadow && { shadow }) }),
+      );
     } else {
       row = await this.campaigns.setFields(trx, campaign.campaign_id, { state: 'COMPLETED' }, now);
       events.push(campaignEvent(row, 'completed', now, extra));

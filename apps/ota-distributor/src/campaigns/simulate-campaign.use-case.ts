@@ -5,7 +5,8 @@ import type { ManifestComponentRecord } from '../core/database';
 import { installedDigestOf, isDelta } from '../device-api/delta-eligibility';
 import { ManifestsRepository } from '../manifests/manifests.repository';
 import { CampaignErrors } from './campaigns.errors';
-import { CampaignsRepository } from './campaigns.repository';
+import { CampaignsRepository, type TwinRow } from './campaigns.repository';
+import { fitTwins, shadowCoverage } from './domain/shadow';
 import { simulateCampaign } from './domain/simulation';
 import type { CampaignState } from './domain/state-machines';
 import { UNSUPPORTED_FILTERS } from './start-campaign.use-case';
@@ -34,10 +35,12 @@ export class SimulateCampaignUseCase {
     for (const filter of UNSUPPORTED_FILTERS)
       if (body.target.query?.[filter] !== undefined) throw CampaignErrors.targetUnsupported(filter);
 
-    const [targets, excluded, manifest] = await Promise.all([
-      this.campaigns.targetsWithFirmware(caller.tenantId, row.class_id, body.target),
-      this.campaigns.excludedFromTargets(caller.tenantId, row.class_id, body.target),
+    const twins = body.shadowRun?.twins ?? [];
+    const [targets, excluded, manifest, twinRows] = await Promise.all([
+      this.campaigns.targetsWithFirmware(caller.tenantId, row.class_id, body.target, twins),
+      this.campaigns.excludedFromTargets(caller.tenantId, row.class_id, body.target, twins),
       this.manifests.findByDigest(undefined, caller.tenantId, row.manifest_digest),
+      this.campaigns.twins(this.campaigns.reader, caller.tenantId, twins),
     ]);
     if (!manifest) throw CampaignErrors.manifestNotFound();
     const deltas = manifest.components.filter(isDelta);
@@ -64,6 +67,7 @@ export class SimulateCampaignUseCase {
       simulatedAt: now.toISOString(),
       excluded,
       ...simulation,
+      ...(body.shadowRun && { shadow: this.shadowCoverage(row.class_id, targets, twins, twinRows) }),
       assumptions: [
         'every notified meter succeeds (the best case for an exponential rate counted on successes)',
         'a phase opens right after the previous one soaked (installs take no time)',
@@ -76,6 +80,23 @@ export class SimulateCampaignUseCase {
             ]
           : []),
       ],
+    };
+  }
+
+  /** What start would say of the twins: the revisions they cover and miss, the twins it refuses. */
+  private shadowCoverage(
+    classId: string,
+    targets: readonly { hardware_revision: string | null }[],
+    twins: readonly string[],
+    rows: readonly TwinRow[],
+  ): NonNullable<OtaCampaignSimulation['shadow']> {
+    const { fit, unknown } = fitTwins(classId, twins, rows);
+    return {
+      ...shadowCoverage(
+        targets.map((t) => t.hardware_revision),
+        fit.map((t) => t.hardware_revision),
+      ),
+      unknownTwins: unknown,
     };
   }
 

@@ -17,6 +17,7 @@ import { campaignView } from './campaign.view';
 import { CampaignErrors } from './campaigns.errors';
 import { CampaignsRepository } from './campaigns.repository';
 import { planMembership } from './domain/membership';
+import { SHADOW_PHASE, fitTwins, shadowCoverage } from './domain/shadow';
 import { CAMPAIGN_MACHINE } from './domain/state-machines';
 
 /** Query filters on attributes the distributor's device projection does not hold yet. */
@@ -58,7 +59,22 @@ export class StartCampaignUseCase {
       for (const filter of UNSUPPORTED_FILTERS)
         if (body.target.query?.[filter] !== undefined) throw CampaignErrors.targetUnsupported(filter);
 
-      const targets = await this.campaigns.targets(trx, caller.tenantId, current.class_id, body.target);
+      const twins = body.shadowRun?.twins ?? [];
+      const twinRows = await this.shadowTwins(trx, current, twins);
+      const targets = await this.campaigns.targets(
+        trx,
+        caller.tenantId,
+        current.class_id,
+        body.target,
+        twins,
+      );
+      if (body.shadowRun) {
+        const { missing } = shadowCoverage(
+          targets.map((t) => t.hardware_revision),
+          twinRows.map((t) => t.hardware_revision),
+        );
+        if (missing.length > 0) throw CampaignErrors.shadowTwinMissing(missing);
+      }
       // Stratified by the gateway and the hardware revision (as the meter reported it) the projection holds.
       const plan = planMembership(
         campaignId,
@@ -79,6 +95,9 @@ export class StartCampaignUseCase {
         now,
         (deviceId) => gateways.get(deviceId) ?? null,
       );
+      // Twins outside any gateway budget: a few meters, and the gate must not wait behind the fleet's.
+      if (twins.length > 0)
+        await this.campaigns.insertMembers(trx, current, [twins], randomUUID, now, () => null, SHADOW_PHASE);
       const row = await this.campaigns.setFields(trx, campaignId, { state: transition.to }, now);
       const events: OtaCampaignV2Event[] = [];
       const counts = eventCounts({ QUEUED: targets.length }, targets.length);
@@ -99,6 +118,7 @@ export class StartCampaignUseCase {
             targets: targets.length,
             phaseTargets: plan.phases.map((p) => p.length).join(','),
             explicitNotTargeted: plan.explicitNotTargeted.length,
+            ...(body.shadowRun && { shadowTwins: twins.length }),
           },
         },
       ]);
@@ -112,7 +132,24 @@ export class StartCampaignUseCase {
     );
   }
 
-  /** RUNNING now: phase 1 opens (also the ticker's start of a SCHEDULED campaign). */
+  /**
+   * The twins a shadow run names, as the projection holds them now: each an ACTIVE meter of the
+   * tenant and class (else 422, another tenant's answering as unknown) with no unfinished execution
+   * (else 409: its directive would wait behind the other).
+   */
+  private async shadowTwins(trx: Executor, campaign: CampaignRow, twins: readonly string[]) {
+    const rows = await this.campaigns.twins(trx, campaign.tenant_id, twins);
+    const { fit, unknown } = fitTwins(campaign.class_id, twins, rows);
+    if (unknown.length > 0) throw CampaignErrors.shadowTwinUnknown(unknown);
+    const busy = fit.filter((t) => t.busy).map((t) => t.device_id);
+    if (busy.length > 0) throw CampaignErrors.shadowTwinBusy(busy);
+    return fit;
+  }
+
+  /**
+   * RUNNING now: phase 1 opens, or the shadow run (phase 0) first when there is one: phase 1 then
+   * opens when every twin succeeded (also the ticker's start of a SCHEDULED campaign).
+   */
   async openFirstPhase(
     trx: Executor,
     row: CampaignRow,
@@ -120,8 +157,15 @@ export class StartCampaignUseCase {
     counts: OtaCampaignV2Event['counts'],
     actor?: string,
   ): Promise<OtaCampaignV2Event[]> {
-    await this.campaigns.setPhase(trx, row.campaign_id, 1, { state: 'ACTIVE', activatedAt: now });
     const extra = { ...(counts && { counts }), ...(actor !== undefined && { actor }) };
+    if ((row.body as OtaCampaignDefinition).shadowRun) {
+      await this.campaigns.setPhase(trx, row.campaign_id, SHADOW_PHASE, {
+        state: 'ACTIVE',
+        activatedAt: now,
+      });
+      return [campaignEvent(row, 'started', now, extra)];
+    }
+    await this.campaigns.setPhase(trx, row.campaign_id, 1, { state: 'ACTIVE', activatedAt: now });
     return [
       campaignEvent(row, 'started', now, extra),
       campaignEvent(row, 'phase-activated', now, { ...extra, phase: 1 }),

@@ -36,7 +36,11 @@ export function deviceStatusEvent(
     campaignId: execution.deployment_id,
     executionId: execution.execution_id,
     attempt: execution.attempt,
-    ...(execution.phase !== null && execution.phase !== undefined && { phase: execution.phase }),
+    // Phase 0 holds a campaign's shadow-run twins (campaigns/domain/shadow.ts): in no phase of the fleet.
+    ...(execution.phase === 0 && { shadowRun: true as const }),
+    ...(execution.phase !== null &&
+      execution.phase !== undefined &&
+      execution.phase > 0 && { phase: execution.phase }),
     state: execution.state,
     ...(extra.progressPercent !== undefined && { progressPercent: extra.progressPercent }),
     manifestDigest: deployment.manifest_digest,

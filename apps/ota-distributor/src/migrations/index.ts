@@ -12,6 +12,7 @@ import { deviceGatewayAndCheckIn } from './0010_device_gateway_and_check_in';
 import { deviceHardwareRevision } from './0011_device_hardware_revision';
 import { shardedCampaignCounts } from './0012_sharded_campaign_counts';
 import { campaignRevertLink } from './0013_campaign_revert_link';
+import { shadowRunPhase } from './0014_shadow_run_phase';
 
 /** Versioned migrations of the ota-distributor schema, applied in name order at start-up. */
 export const migrations: MigrationSet = {
@@ -28,4 +29,5 @@ export const migrations: MigrationSet = {
   '0011_device_hardware_revision': deviceHardwareRevision,
   '0012_sharded_campaign_counts': shardedCampaignCounts,
   '0013_campaign_revert_link': campaignRevertLink,
+  '0014_shadow_run_phase': shadowRunPhase,
 };

@@ -431,7 +431,7 @@ export interface paths {
     put?: never;
     /**
      * Start an approved campaign (or schedule it until its startAt)
-     * @description APPROVED → RUNNING, or SCHEDULED while startAt is in the future. Targets are planned then: ACTIVE meters of the class without an unfinished execution, stratified into the phases, each with a QUEUED execution; phase 1 opens and admission lets directives out at the rollout rate. 422 TARGET_QUERY_UNSUPPORTED when the query filters on what the registry projection lacks. Admin or operator; 409 CAMPAIGN_STATE_CONFLICT names the current state.
+     * @description APPROVED → RUNNING, or SCHEDULED while startAt is in the future. Targets are planned then: ACTIVE meters of the class without an unfinished execution, stratified into the phases, each with a QUEUED execution; phase 1 opens and admission lets directives out at the rollout rate. 422 TARGET_QUERY_UNSUPPORTED when the query filters on what the registry projection lacks. With a shadow run the twins go first (phase 1 waits for all of them to succeed): 422 SHADOW_TWIN_UNKNOWN for a twin that is no ACTIVE meter of the tenant and class, 409 SHADOW_TWIN_BUSY for one with an unfinished execution, 409 SHADOW_TWIN_MISSING naming the targets' hardware revisions no twin reported. Admin or operator; 409 CAMPAIGN_STATE_CONFLICT names the current state.
      */
     post: operations['CampaignsController_startCampaign'];
     delete?: never;
@@ -471,7 +471,7 @@ export interface paths {
     put?: never;
     /**
      * Resume a paused campaign, or a halted one with the halt acknowledged
-     * @description PAUSED → RUNNING; HALTED → RUNNING only with {acknowledgeHalt: true} (422 HALT_NOT_ACKNOWLEDGED). A campaign halted because its manifest was revoked never resumes (409 MANIFEST_REVOKED). Admin or operator; 409 CAMPAIGN_STATE_CONFLICT names the current state.
+     * @description PAUSED → RUNNING; HALTED → RUNNING only with {acknowledgeHalt: true} (422 HALT_NOT_ACKNOWLEDGED). A campaign halted because its manifest was revoked never resumes (409 MANIFEST_REVOKED), nor one whose shadow run failed (409 SHADOW_FAILED). Admin or operator; 409 CAMPAIGN_STATE_CONFLICT names the current state.
      */
     post: operations['CampaignsController_resume'];
     delete?: never;
@@ -511,7 +511,7 @@ export interface paths {
     put?: never;
     /**
      * Open the next phase now (or complete the campaign after the last)
-     * @description The open phase passes without its threshold and soak; the campaign must be RUNNING. Admin or operator; 409 CAMPAIGN_STATE_CONFLICT names the current state.
+     * @description The open phase passes without its threshold and soak; the campaign must be RUNNING. The shadow run is never skipped: 409 SHADOW_RUN_PENDING until every twin succeeded. Admin or operator; 409 CAMPAIGN_STATE_CONFLICT names the current state.
      */
     post: operations['CampaignsController_next'];
     delete?: never;
@@ -547,7 +547,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** A campaign's devices with their executions, by device id (keyset pages) */
+    /**
+     * A campaign's devices with their executions, by device id (keyset pages)
+     * @description A shadow run's twins are in no phase and not listed here: the campaign's shadow counts them.
+     */
     get: operations['CampaignsController_devices'];
     put?: never;
     post?: never;
@@ -1342,6 +1345,11 @@ export interface components {
          */
         manifestId: string;
       };
+      shadowRun?: {
+        twins: string[];
+        /** @default 3600 */
+        timeoutSeconds: number;
+      };
     };
     CampaignResume: {
       /** @default false */
@@ -1407,6 +1415,14 @@ export interface components {
       }[];
       counts: {
         [key: string]: number;
+      };
+      shadow?: {
+        /** @enum {string} */
+        state: 'PENDING' | 'ACTIVE' | 'PASSED' | 'FAILED';
+        twins: number;
+        counts: {
+          [key: string]: number;
+        };
       };
       haltReason: {
         rule: number;
@@ -1512,6 +1528,11 @@ export interface components {
         devices: number;
         phaseDevices: number[];
       }[];
+      shadow?: {
+        covered: (string | null)[];
+        missing: (string | null)[];
+        unknownTwins: string[];
+      };
       compatibility: {
         compatible: number;
         refusedWrongPrecursor: number;
@@ -3264,7 +3285,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Error'];
         };
       };
-      /** @description INVALID_CRON, INVALID_TIMEZONE or INVALID_DURATION: a maintenance window (field named) */
+      /** @description INVALID_CRON, INVALID_TIMEZONE or INVALID_DURATION: a maintenance window (field named); SHADOW_TWIN_UNKNOWN: a shadow-run twin is no meter of the tenant and class (ids named) */
       422: {
         headers: {
           [name: string]: unknown;
@@ -3729,7 +3750,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Error'];
         };
       };
-      /** @description TARGET_QUERY_UNSUPPORTED: the target query names a filter the distributor cannot apply */
+      /** @description TARGET_QUERY_UNSUPPORTED: the target query names a filter the distributor cannot apply; SHADOW_TWIN_UNKNOWN: a twin is no ACTIVE meter of the tenant and class */
       422: {
         headers: {
           [name: string]: unknown;

@@ -67,9 +67,24 @@ export const otaCampaignV2Event = eventEnvelope
       .optional(),
     /**
      * On halted: MANIFEST_REVOKED when the campaign's manifest was revoked (then no `reason`: no abort
-     * rule crossed); absent for a halt by an abort rule (`reason` says which).
+     * rule crossed); absent for a halt by an abort rule (`reason` says which) or by a failed shadow
+     * run (`shadow` says so).
      */
     haltCode: z.enum(['MANIFEST_REVOKED']).optional(),
+    /**
+     * The shadow run's end (spec §6 item 3): on `phase-activated` of phase 1 when every twin succeeded
+     * (passed), on `halted` when a twin failed, rolled back or timed out (failed: no `reason`, the
+     * campaign never resumes). Twins are in no phase and in no `counts`. Added after v2 was published:
+     * an optional property, so earlier consumers read on.
+     */
+    shadow: z
+      .object({
+        outcome: z.enum(['passed', 'failed']),
+        twins: count,
+        succeeded: count,
+        failed: count,
+      })
+      .optional(),
     /** The operator API key that acted; absent for the distributor's own transitions. */
     actor: z.string().min(1).max(128).optional(),
     cancelMode: z.enum(['graceful', 'force']).optional(),
@@ -82,7 +97,7 @@ export const otaCampaignV2Event = eventEnvelope
         ctx.addIssue({ code: 'custom', path: [field], message: `${event.type} carries ${field}` });
     };
     need('phase', PHASE_EVENTS.has(event.type));
-    need('reason', event.type === 'halted' && event.haltCode === undefined);
+    need('reason', event.type === 'halted' && event.haltCode === undefined && event.shadow === undefined);
     need('cancelMode', event.type === 'cancelling');
     need('revertCampaignId', event.type === 'revert-created');
   });

@@ -40,8 +40,10 @@ export const otaDeviceStatusV2Event = eventEnvelope.extend({
   campaignId: z.string().min(1).max(64),
   executionId: z.string().min(1).max(64),
   attempt: z.number().int().min(1).max(1000),
-  /** Absent for a deployment without phases. */
+  /** Absent for a deployment without phases, and for a twin of a campaign's shadow run. */
   phase: z.number().int().min(1).max(64).optional(),
+  /** True for a twin of the campaign's shadow run (it runs before phase 1 and is in no phase). */
+  shadowRun: z.literal(true).optional(),
   state: z.enum(OTA_EXECUTION_STATES),
   /** The meter's progress within the state, when its report gave one. */
   progressPercent: z.number().int().min(0).max(100).optional(),

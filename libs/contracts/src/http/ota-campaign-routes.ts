@@ -42,6 +42,9 @@ const utcInstant = z.iso.datetime({ offset: false });
 const timestamp = z.iso.datetime({ offset: true });
 const percent = z.number().min(0).max(100);
 
+/** Most twins a shadow run names: a few meters per hardware revision. */
+export const OTA_SHADOW_MAX_TWINS = 32;
+
 const phaseSize = z.union([
   z.strictObject({ percent: z.number().gt(0).max(100) }),
   z.strictObject({ count: z.number().int().min(1).max(10_000_000) }),
@@ -166,6 +169,24 @@ export const campaignCreate = z
       .default([]),
     startAt: utcInstant.optional(),
     revertOnHalt: z.strictObject({ manifestId: firmwareManifestId }).optional(),
+    /**
+     * Shadow run (spec §6 item 3): before phase 1, the real signed manifest and image go to these
+     * twins (meters of the tenant and class the operator keeps as twins, ACTIVE, one per hardware
+     * revision the targets have at least) through the normal directive, download, verify, install,
+     * boot and receipt; phase 1 opens only once every twin SUCCEEDED. A twin failing, rolling back or
+     * silent past timeoutSeconds halts the campaign (SHADOW_FAILED, never resumed). Twins are never
+     * targets and count in no phase.
+     */
+    shadowRun: z
+      .strictObject({
+        twins: z
+          .array(deviceId)
+          .min(1)
+          .max(OTA_SHADOW_MAX_TWINS)
+          .refine((ids) => new Set(ids).size === ids.length, 'each twin once'),
+        timeoutSeconds: z.number().int().min(30).max(86_400).default(3_600),
+      })
+      .optional(),
   })
   .refine((c) => (c.actionType === 'timeforced') === (c.forceAt !== undefined), {
     path: ['forceAt'],
@@ -181,11 +202,24 @@ export const campaignCreate = z
       return new Set(named).size === named.length && named.length <= OTA_CAMPAIGN_MAX_EXPLICIT_IDS;
     },
     { path: ['phases'], message: 'a device in one phase only' },
+  )
+  .refine(
+    (c) => {
+      const named = new Set([
+        ...(c.target.deviceIds ?? []),
+        ...c.phases.flatMap((p) => ('deviceIds' in p.size ? p.size.deviceIds : [])),
+      ]);
+      return !c.shadowRun?.twins.some((twin) => named.has(twin));
+    },
+    { path: ['shadowRun', 'twins'], message: 'a twin is never a target nor named in a phase' },
   );
 export type OtaCampaignCreate = z.input<typeof campaignCreate>;
 export type OtaCampaignDefinition = z.output<typeof campaignCreate>;
 
 const counts = z.partialRecord(z.enum(OTA_EXECUTION_STATES), z.number().int().nonnegative());
+
+/** FAILED: a twin failed, rolled back or timed out; the campaign halted for good (haltCode absent). */
+export const OTA_SHADOW_STATES = ['PENDING', 'ACTIVE', 'PASSED', 'FAILED'] as const;
 
 export const campaignView = z.object({
   campaignId,
@@ -220,8 +254,16 @@ export const campaignView = z.object({
         .optional(),
     }),
   ),
-  /** All phases' executions by state. */
+  /** All phases' executions by state (twins are in no phase). */
   counts,
+  /** The shadow run, when the campaign has one: its state and its twins' executions by state. */
+  shadow: z
+    .object({
+      state: z.enum(OTA_SHADOW_STATES),
+      twins: z.number().int().nonnegative(),
+      counts,
+    })
+    .optional(),
   haltReason: z
     .object({
       rule: z.number().int(),
@@ -232,7 +274,8 @@ export const campaignView = z.object({
     .nullable(),
   /**
    * What halted it last: ABORT_RULE (haltReason says which) or MANIFEST_REVOKED (its manifest was
-   * revoked; haltReason is null and the campaign never resumes). Null if it never halted.
+   * revoked; haltReason is null and the campaign never resumes). Null if it never halted. Absent for
+   * a halt by its shadow run (shadow.state FAILED; haltReason null, never resumed): the enum predates it.
    */
   haltCode: z.enum(['ABORT_RULE', 'MANIFEST_REVOKED']).nullable().optional(),
   /**
@@ -319,7 +362,10 @@ export const OTA_CAMPAIGN_CREATE = defineHttpRoute({
     403: forbiddenWriter,
     404: httpError('MANIFEST_NOT_FOUND: no manifest of this tenant has that id'),
     409: httpError('MANIFEST_REVOKED: the manifest was revoked'),
-    422: httpError('INVALID_CRON, INVALID_TIMEZONE or INVALID_DURATION: a maintenance window (field named)'),
+    422: httpError(
+      'INVALID_CRON, INVALID_TIMEZONE or INVALID_DURATION: a maintenance window (field named); ' +
+        'SHADOW_TWIN_UNKNOWN: a shadow-run twin is no meter of the tenant and class (ids named)',
+    ),
   },
   examples: [{ title: 'canary then all', request: createExample, status: 201, response: viewExample }],
 });
@@ -460,9 +506,15 @@ export const OTA_CAMPAIGN_START = defineHttpRoute(
       'APPROVED → RUNNING, or SCHEDULED while startAt is in the future. Targets are planned then: ' +
       'ACTIVE meters of the class without an unfinished execution, stratified into the phases, each ' +
       'with a QUEUED execution; phase 1 opens and admission lets directives out at the rollout rate. ' +
-      '422 TARGET_QUERY_UNSUPPORTED when the query filters on what the registry projection lacks.',
+      '422 TARGET_QUERY_UNSUPPORTED when the query filters on what the registry projection lacks. ' +
+      'With a shadow run the twins go first (phase 1 waits for all of them to succeed): 422 ' +
+      'SHADOW_TWIN_UNKNOWN for a twin that is no ACTIVE meter of the tenant and class, 409 ' +
+      'SHADOW_TWIN_BUSY for one with an unfinished execution, 409 SHADOW_TWIN_MISSING naming the ' +
+      "targets' hardware revisions no twin reported.",
     state: 'RUNNING',
-    extra422: 'TARGET_QUERY_UNSUPPORTED: the target query names a filter the distributor cannot apply',
+    extra422:
+      'TARGET_QUERY_UNSUPPORTED: the target query names a filter the distributor cannot apply; ' +
+      'SHADOW_TWIN_UNKNOWN: a twin is no ACTIVE meter of the tenant and class',
   }),
 );
 export const OTA_CAMPAIGN_PAUSE = defineHttpRoute(
@@ -479,7 +531,8 @@ export const OTA_CAMPAIGN_RESUME = defineHttpRoute(
     summary: 'Resume a paused campaign, or a halted one with the halt acknowledged',
     description:
       'PAUSED → RUNNING; HALTED → RUNNING only with {acknowledgeHalt: true} (422 HALT_NOT_ACKNOWLEDGED). ' +
-      'A campaign halted because its manifest was revoked never resumes (409 MANIFEST_REVOKED).',
+      'A campaign halted because its manifest was revoked never resumes (409 MANIFEST_REVOKED), nor ' +
+      'one whose shadow run failed (409 SHADOW_FAILED).',
     state: 'RUNNING',
     request: campaignResume,
     requestExample: { acknowledgeHalt: true },
@@ -503,7 +556,9 @@ export const OTA_CAMPAIGN_NEXT_PHASE = defineHttpRoute(
   operation({
     verb: 'next-phase',
     summary: 'Open the next phase now (or complete the campaign after the last)',
-    description: 'The open phase passes without its threshold and soak; the campaign must be RUNNING.',
+    description:
+      'The open phase passes without its threshold and soak; the campaign must be RUNNING. The shadow ' +
+      'run is never skipped: 409 SHADOW_RUN_PENDING until every twin succeeded.',
     state: 'RUNNING',
   }),
 );
@@ -543,6 +598,7 @@ export const OTA_CAMPAIGN_DEVICES = defineHttpRoute({
   method: 'GET',
   path: '/v1/campaigns/:campaignId/devices',
   summary: "A campaign's devices with their executions, by device id (keyset pages)",
+  description: "A shadow run's twins are in no phase and not listed here: the campaign's shadow counts them.",
   params: { campaignId },
   query: z.strictObject({
     state: z.enum(OTA_EXECUTION_STATES).optional(),
@@ -598,6 +654,18 @@ export const campaignSimulation = z.object({
     .array(
       z.object({ hardwareRevision: z.string().nullable(), devices: count, phaseDevices: z.array(count) }),
     )
+    .optional(),
+  /**
+   * With a shadow run: the targets' hardware revisions a twin reported (covered) and those none did
+   * (missing: start answers 409 SHADOW_TWIN_MISSING), and the named twins that are no ACTIVE meter of
+   * the tenant and class (unknownTwins: start answers 422).
+   */
+  shadow: z
+    .object({
+      covered: z.array(z.string().nullable()),
+      missing: z.array(z.string().nullable()),
+      unknownTwins: z.array(z.string()),
+    })
     .optional(),
   /** With delta components: the targets not running every precursor are refused. */
   compatibility: z.object({ compatible: count, refusedWrongPrecursor: count }),

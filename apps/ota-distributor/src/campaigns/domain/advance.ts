@@ -1,3 +1,5 @@
+import type { StateCounts } from './halt';
+import { shadowVerdict } from './shadow';
 import type { CampaignState, PhaseState } from './state-machines';
 
 /**
@@ -66,6 +68,11 @@ export interface AdvanceInput {
     /** SUCCEEDED and ALREADY_INSTALLED. */
     succeeded: number;
     overdue: readonly string[];
+    /**
+     * Present when the open phase is the shadow run (its twins' counters): it passes only when every
+     * twin succeeded, whatever the threshold, the soak, overdue meters or an operator's next-phase.
+     */
+    shadowCounts?: StateCounts;
   };
   isLastPhase: boolean;
   /** An operator's next-phase: skips threshold and soak, never the campaign's state. */
@@ -74,7 +81,12 @@ export interface AdvanceInput {
 }
 
 export type AdvanceBlock =
-  'CAMPAIGN_NOT_RUNNING' | 'PHASE_NOT_OPEN' | 'THRESHOLD_UNMET' | 'ALL_OVERDUE' | 'SOAKING';
+  | 'CAMPAIGN_NOT_RUNNING'
+  | 'PHASE_NOT_OPEN'
+  | 'THRESHOLD_UNMET'
+  | 'ALL_OVERDUE'
+  | 'SOAKING'
+  | 'SHADOW_PENDING';
 
 export type AdvanceDecision =
   | {
@@ -113,6 +125,10 @@ export function decideAdvance(input: AdvanceInput): AdvanceDecision {
   });
   if (input.campaignState !== 'RUNNING') return blocked('CAMPAIGN_NOT_RUNNING');
   if (phase.state !== 'ACTIVE' && phase.state !== 'SOAKING') return blocked('PHASE_NOT_OPEN');
+  if (phase.shadowCounts !== undefined) {
+    if (shadowVerdict(phase.targets, phase.shadowCounts) !== 'PASSED') return blocked('SHADOW_PENDING');
+    return { advance: true, next, by: 'thresholds', denominator: phase.targets, overdue: [] };
+  }
   if (input.explicit) return { advance: true, next, by: 'operator', denominator, overdue: phase.overdue };
   if (phase.targets > 0 && denominator === 0) return blocked('ALL_OVERDUE');
   if (!met) return blocked('THRESHOLD_UNMET');
