@@ -6,6 +6,7 @@ import { runCli } from './key-epochs/kek-cli';
 // node dist/apps/privacy/src/cli.js kek status | kek rotate [--force]
 //                                   verify-erasure <certificate.json> --public-key <pem>
 //                                   verify-erasure --certificate-file <certificate.json> --public-key <pem>
+//                                   verify-erasure --erasure-id <er-…> --subject <ref> --public-key <pem>
 const argv = process.argv.slice(2);
 const io = {
   env: process.env,
