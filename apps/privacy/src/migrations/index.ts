@@ -17,6 +17,7 @@ import { createNetworkCells } from './0015_create_network_cells';
 import { createConsentPolicies } from './0016_create_consent_policies';
 import { addDecommissionRetentions } from './0017_decommission_retentions';
 import { addExportArchiveKeyEpoch } from './0018_export_archive_key_epoch';
+import { createReadingIndexBackfill } from './0019_create_reading_index_backfill';
 
 /** Versioned migrations of the privacy schema, applied in name order at start-up. */
 export const migrations: MigrationSet = {
@@ -38,4 +39,5 @@ export const migrations: MigrationSet = {
   '0016_create_consent_policies': createConsentPolicies,
   '0017_decommission_retentions': addDecommissionRetentions,
   '0018_export_archive_key_epoch': addExportArchiveKeyEpoch,
+  '0019_create_reading_index_backfill': createReadingIndexBackfill,
 };
