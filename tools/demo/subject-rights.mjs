@@ -228,7 +228,8 @@ function postgresDirs(database) {
 /**
  * The subject of `occupancy` is erased. First its meter sends a canary reading (a fresh 13-digit
  * value); then the erasure runs to CERTIFIED, the certificate is printed (abbreviated) and checked by
- * `privacy verify-erasure --certificate-file`, and the canary is searched for in Kafka's log segments,
+ * `privacy verify-erasure --erasure-id` (which fetches it from privacy itself and checks it against the
+ * public key the demo made, never one the service sends), and the canary is searched for in Kafka's log segments,
  * PostgreSQL's data directory, the S3 server's data directory and the services' logs, each with a
  * control text that is there in the clear (so an unread place cannot pass as clean).
  */
@@ -314,8 +315,19 @@ export async function eraseSubject({
   writeFileSync(certificateFile, JSON.stringify(certificate, null, 2));
   const verifier = runCliStatus(
     'privacy',
-    ['verify-erasure', '--certificate-file', certificateFile, '--public-key', certificatePublicKeyFile],
-    { entry: 'cli', env: verifierEnv },
+    [
+      'verify-erasure',
+      '--erasure-id',
+      erasureId,
+      '--subject',
+      occupancy.subjectRef,
+      '--public-key',
+      certificatePublicKeyFile,
+    ],
+    {
+      entry: 'cli',
+      env: { ...verifierEnv, METERKEEP_PRIVACY_URL: privacyUrl, METERKEEP_API_KEY: apiKey },
+    },
   );
   let report;
   try {
@@ -323,7 +335,9 @@ export async function eraseSubject({
   } catch {
     throw new DemoError(`privacy verify-erasure failed (exit ${verifier.status}) without a report`);
   }
-  say(`auditor: npm run privacy:verify-erasure -- --certificate-file ${certificateFile} --public-key …`);
+  say(
+    `auditor: npm run privacy:verify-erasure -- --erasure-id ${erasureId} --subject ${occupancy.subjectRef} --public-key …`,
+  );
   for (const check of report.checks) say(`  ${check.ok ? 'ok  ' : 'FAIL'} ${check.name}: ${check.detail}`);
   if (verifier.status !== 0 || !report.ok)
     throw new DemoError(`the verifier refused the certificate (exit ${verifier.status})`);

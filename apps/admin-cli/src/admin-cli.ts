@@ -1,8 +1,10 @@
 import { parseArgs } from 'node:util';
 import {
+  ApiKeyConfigError,
   type ClientOptions,
   MeterkeepApiError,
   MeterkeepTransportError,
+  apiKeyFromEnv,
   enrollmentClient,
   otaDistributorClient,
   privacyClient,
@@ -108,13 +110,12 @@ function parse(argv: string[]): Parsed | 'help' {
 }
 
 async function apiKeyFrom(io: AdminCliIo): Promise<string> {
-  const file = io.env.METERKEEP_API_KEY_FILE;
-  const key = (file ? await io.readFile(file) : (io.env.METERKEEP_API_KEY ?? '')).trim();
-  if (!key) throw new ConfigurationError('METERKEEP_API_KEY (or METERKEEP_API_KEY_FILE) is not set');
-  // Checked by shape only, and never repeated: the service decides whether it is valid.
-  if (!/^mk_[A-Za-z0-9_-]{1,200}$/.test(key))
-    throw new ConfigurationError('METERKEEP_API_KEY is not an API key (mk_<keyId>_<secret>)');
-  return key;
+  try {
+    return await apiKeyFromEnv(io.env, io.readFile);
+  } catch (error) {
+    if (error instanceof ApiKeyConfigError) throw new ConfigurationError(error.message);
+    throw error;
+  }
 }
 
 function clientsFor(io: AdminCliIo, apiKey: string): Clients {

@@ -38,10 +38,11 @@ import { migrations } from './migrations';
 import { OccupanciesModule } from './occupancies/occupancies.module';
 import { OutboxModule } from './outbox/outbox.module';
 import { ReleaseModule } from './release/release.module';
+import { RELEASE_GROUP } from './release/release-group';
 
 export const SERVICE_NAME = 'privacy';
 /** The release gate's consumer group on telemetry.readings.v1. */
-export const RELEASE_GROUP = 'privacy-release';
+export { RELEASE_GROUP };
 
 export interface AppOptions {
   /** The PostgreSQL schema; the service's name unless a test isolates itself. */

@@ -154,13 +154,23 @@ describe('privacy: erasure saga, certificate and verifier', () => {
   const verify = async (certificate: unknown) => {
     const file = join(dir, `cert-${randomUUID()}.json`);
     await writeFile(file, JSON.stringify(certificate));
+    return runVerifier([file, '--public-key', publicKeyFile]);
+  };
+  /** The verifier fetching the certificate from the real service, with the API key given. */
+  const verifyFetched = (subjectRef: string, erasureId: string, apiKey: string) =>
+    runVerifier(['--erasure-id', erasureId, '--subject', subjectRef, '--public-key', publicKeyFile], {
+      METERKEEP_PRIVACY_URL: h.url,
+      METERKEEP_API_KEY: apiKey,
+    });
+  const runVerifier = async (argv: string[], extraEnv: Record<string, string> = {}) => {
     const out: string[] = [];
     const err: string[] = [];
-    const code = await runVerifyErasure([file, '--public-key', publicKeyFile], {
+    const code = await runVerifyErasure(argv, {
       env: {
         ...serviceStackEnv('privacy'),
         ...principalEnv('admin'),
         PRIVACY_KEK: h.config.PRIVACY_KEK.toString('base64'),
+        ...extraEnv,
       },
       out: (line) => out.push(line),
       err: (line) => err.push(line),
@@ -348,6 +358,40 @@ describe('privacy: erasure saga, certificate and verifier', () => {
       ['kafka', true],
     ]);
     expect(verified.code).toBe(0);
+
+    // Fetched by erasure id from the service, as an auditor: the same checks, and the same verdict.
+    const auditor = await enrollment.key(tenantId, 'auditor');
+    const fetched = await verifyFetched(subject, id, auditor);
+    expect(fetched.err).toEqual([]);
+    expect(fetched.report?.checks.map((c) => [c.name, c.ok])).toEqual([
+      ['signature', true],
+      ['erasure', true],
+      ['audit-chain-segment', true],
+      ['vault', true],
+      ['kafka', true],
+    ]);
+    expect(fetched.code).toBe(0);
+    // Refused, in one line naming the service's code: an unknown erasure id, another tenant's key (its
+    // erasure answers the same), another subject's route, and a key the service does not know.
+    const refusals: [string, string, string, string][] = [
+      [subject, `er-${randomUUID()}`, auditor, '404 ERASURE_NOT_FOUND'],
+      [subject, id, otherAdmin, '404 ERASURE_NOT_FOUND'],
+      [`subj-${runId}-n`, id, auditor, '404 ERASURE_NOT_FOUND'],
+      [
+        subject,
+        id,
+        `mk_${randomBytes(6).toString('hex')}_${randomBytes(24).toString('hex')}`,
+        '401 UNAUTHENTICATED',
+      ],
+    ];
+    for (const [subjectRef, erasureId, apiKey, said] of refusals) {
+      const refused = await verifyFetched(subjectRef, erasureId, apiKey);
+      expect(refused.code).toBe(1);
+      expect(refused.report).toBeUndefined();
+      expect(refused.err.join('\n')).toContain(`privacy refused the certificate of erasure ${erasureId}`);
+      expect(refused.err.join('\n')).toContain(said);
+      expect(refused.err.join('\n')).not.toContain(apiKey.slice(-20));
+    }
 
     // A flipped byte anywhere in the certificate fails its signature.
     const flipped = structuredClone(certificate);

@@ -1,3 +1,4 @@
+export * from './api-key';
 export * from './client';
 export * from './errors';
 export type {

@@ -266,6 +266,15 @@ export interface ReadingRangesTable {
   reading_to: Timestamp;
 }
 
+/** Progress of the readings index's backfill, per partition of telemetry.readings.v1. */
+export interface ReadingIndexBackfillTable {
+  partition: number;
+  stop_offset: ColumnType<string, string | number, string | number>;
+  next_offset: ColumnType<string, string | number, string | number>;
+  indexed: ColumnType<string, string | number | undefined, string | number>;
+  updated_at: ColumnType<Date, Date | undefined, Date>;
+}
+
 export type ExportState = 'REQUESTED' | 'RUNNING' | 'READY' | 'FAILED' | 'EXPIRED';
 
 /** A subject access export (exports/): a durable job, then an encrypted archive until its link expires. */
@@ -344,6 +353,7 @@ export interface PrivacyDb {
   reseal_jobs: ResealJobsTable;
   decommission_policies: DecommissionPoliciesTable;
   reading_ranges: ReadingRangesTable;
+  reading_index_backfill: ReadingIndexBackfillTable;
   exports: ExportsTable;
   retention_schedules: RetentionSchedulesTable;
   retention_certificates: RetentionCertificatesTable;

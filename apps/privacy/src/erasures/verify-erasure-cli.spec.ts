@@ -7,13 +7,40 @@ import { parseVerifyArgs, runVerifyErasure } from './verify-erasure-cli';
 describe('verify-erasure: where the certificate comes from', () => {
   it('takes it as the positional argument or as --certificate-file, the same file either way', () => {
     expect(parseVerifyArgs(['cert.json', '--public-key', 'key.pem'])).toEqual({
-      certificateFile: 'cert.json',
+      from: { file: 'cert.json' },
       publicKeyFile: 'key.pem',
     });
     expect(parseVerifyArgs(['--certificate-file', 'cert.json', '--public-key', 'key.pem'])).toEqual({
-      certificateFile: 'cert.json',
+      from: { file: 'cert.json' },
       publicKeyFile: 'key.pem',
     });
+  });
+
+  it('or fetches it by --erasure-id with its --subject, still against the --public-key given', () => {
+    expect(
+      parseVerifyArgs(['--erasure-id', 'er-1', '--subject', 'subj-1', '--public-key', 'key.pem']),
+    ).toEqual({ from: { erasureId: 'er-1', subjectRef: 'subj-1' }, publicKeyFile: 'key.pem' });
+    expect(parseVerifyArgs(['--erasure-id', 'er-1', '--subject', 's'])).toEqual({ exit: 2 });
+    expect(parseVerifyArgs(['--erasure-id', 'er-1', '--public-key', 'k'])).toMatchObject({
+      exit: 2,
+      error: expect.stringContaining('--subject'),
+    });
+    expect(parseVerifyArgs(['--subject', 's', '--public-key', 'k'])).toMatchObject({ exit: 2 });
+    expect(
+      parseVerifyArgs(['a.json', '--erasure-id', 'er-1', '--subject', 's', '--public-key', 'k']),
+    ).toMatchObject({ exit: 2, error: expect.stringContaining('once') });
+    expect(
+      parseVerifyArgs([
+        '--certificate-file',
+        'a.json',
+        '--erasure-id',
+        'er-1',
+        '--subject',
+        's',
+        '--public-key',
+        'k',
+      ]),
+    ).toMatchObject({ exit: 2, error: expect.stringContaining('once') });
   });
 
   it('refuses both at once, neither, a second positional, a missing key, an unknown option (exit 2)', () => {

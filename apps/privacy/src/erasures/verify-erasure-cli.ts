@@ -25,18 +25,31 @@ import {
   checkCertificateSignature,
   erasureCertificateSchema,
 } from './erasure-certificate';
+import {
+  CertificateFetchError,
+  type CertificateSource,
+  MAX_CERTIFICATE_BYTES,
+  fetchCertificate,
+} from './fetch-certificate';
 import { checkMeterRecords, parseJson } from './readings-inventory';
 
 export const VERIFY_USAGE = `usage:
   privacy verify-erasure <certificate.json> --public-key <certificate-key.pub.pem>
   privacy verify-erasure --certificate-file <certificate.json> --public-key <certificate-key.pub.pem>
-      checks an erasure certificate: its ES256 signature over the RFC 8785 form (against the public key
-      given), its audit chain segment, the vault (every key it names destroyed, with the committed
+  privacy verify-erasure --erasure-id <er-…> --subject <subjectRef> --public-key <certificate-key.pub.pem>
+      checks an erasure certificate, from a file or fetched from privacy's API by erasure id (answers
+      over ${MAX_CERTIFICATE_BYTES} bytes refused; one that is not the erasure asked for, or whose
+      signature fails, is refused before anything else is read): its ES256 signature over the RFC 8785
+      form (against the public key given, never one the certificate or the service sends), its audit
+      chain segment, the vault (every key it names destroyed, with the committed
       bytes), and raw Kafka: every record of the subject's meters in telemetry.readings.v1 and its
       dead-letter topic whose reading time falls in an erased period carries a destroyed key, and no
       live key of the meter opens a record under a destroyed key. JSON report on stdout; exit 0 only
       when every check holds.
-environment: DATABASE_URL, S3_*, PRIVACY_KEK, KAFKA_* (a principal that may read those topics)`;
+environment: DATABASE_URL, S3_*, PRIVACY_KEK, KAFKA_* (a principal that may read those topics);
+  to fetch: METERKEEP_PRIVACY_URL, METERKEEP_API_KEY (or METERKEEP_API_KEY_FILE, a file holding it; any
+  role of the erasure's tenant), METERKEEP_TIMEOUT_MS (default 30000); TLS is verified against Node's
+  trust store (NODE_EXTRA_CA_CERTS for a private CA)`;
 
 export interface VerifyIo {
   env: NodeJS.ProcessEnv;
@@ -44,6 +57,8 @@ export interface VerifyIo {
   err: (line: string) => void;
   /** The PostgreSQL schema; the service's unless a test isolates itself. */
   schema?: string;
+  /** For tests; globalThis.fetch otherwise. */
+  fetch?: typeof fetch;
 }
 
 const VerifyConfig = z.object({ ...postgresEnv, ...s3Env, ...privacyKekEnv, ...kafkaEnv });
@@ -71,13 +86,16 @@ function intervalsOf(event: TelemetryReadingEvent, key: Buffer): [number, number
 
 const intersects = ([a, b]: [number, number], [from, to]: [number, number]) => a < to && from < b;
 
+type CertificateFrom = { file: string } | CertificateSource;
+
 /**
- * The certificate comes as the one positional argument or as --certificate-file (the same file, named
- * where a script's arguments are easier to read); giving both, or neither, is a usage error (exit 2).
+ * The certificate comes as the one positional argument, as --certificate-file (the same file, named
+ * where a script's arguments are easier to read), or fetched by --erasure-id with its --subject (the
+ * route is the subject's); more than one of these, or none, is a usage error (exit 2).
  */
 export function parseVerifyArgs(
   argv: string[],
-): { certificateFile: string; publicKeyFile: string } | { exit: 0 | 2; error?: string } {
+): { from: CertificateFrom; publicKeyFile: string } | { exit: 0 | 2; error?: string } {
   let parsed;
   try {
     parsed = parseArgs({
@@ -85,6 +103,8 @@ export function parseVerifyArgs(
       allowPositionals: true,
       options: {
         'certificate-file': { type: 'string' },
+        'erasure-id': { type: 'string' },
+        subject: { type: 'string' },
         'public-key': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -92,15 +112,27 @@ export function parseVerifyArgs(
   } catch (error) {
     return { exit: 2, error: error instanceof Error ? error.message : String(error) };
   }
-  if (parsed.values.help) return { exit: 0 };
+  const { values } = parsed;
+  if (values.help) return { exit: 0 };
   const [positional, ...extra] = parsed.positionals;
-  const flagged = parsed.values['certificate-file'];
-  const publicKeyFile = parsed.values['public-key'];
-  if (positional !== undefined && flagged !== undefined)
-    return { exit: 2, error: 'give the certificate once: as an argument or as --certificate-file' };
+  const flagged = values['certificate-file'];
+  const publicKeyFile = values['public-key'];
+  const erasureId = values['erasure-id'];
+  const fetching = erasureId !== undefined || values.subject !== undefined;
+  if ([positional, flagged, fetching || undefined].filter((v) => v !== undefined).length > 1)
+    return {
+      exit: 2,
+      error: 'give the certificate once: as an argument, as --certificate-file or as --erasure-id',
+    };
+  if (extra.length > 0 || !publicKeyFile) return { exit: 2 };
+  if (fetching) {
+    if (!erasureId || !values.subject)
+      return { exit: 2, error: "--erasure-id and --subject go together: the route is the subject's" };
+    return { from: { erasureId, subjectRef: values.subject }, publicKeyFile };
+  }
   const certificateFile = flagged ?? positional;
-  if (!certificateFile || extra.length > 0 || !publicKeyFile) return { exit: 2 };
-  return { certificateFile, publicKeyFile };
+  if (!certificateFile) return { exit: 2 };
+  return { from: { file: certificateFile }, publicKeyFile };
 }
 
 export async function runVerifyErasure(argv: string[], io: VerifyIo): Promise<number> {
@@ -110,7 +142,7 @@ export async function runVerifyErasure(argv: string[], io: VerifyIo): Promise<nu
     io.err(VERIFY_USAGE);
     return args.exit;
   }
-  const { certificateFile: file, publicKeyFile } = args;
+  const { from, publicKeyFile } = args;
   let config;
   try {
     config = loadConfig(VerifyConfig, io.env);
@@ -123,21 +155,31 @@ export async function runVerifyErasure(argv: string[], io: VerifyIo): Promise<nu
   }
   const checks: Check[] = [];
   const check = (name: string, ok: boolean, detail: string) => checks.push({ name, ok, detail });
+  const refuse = () => {
+    io.out(JSON.stringify({ ok: false, checks }, null, 2));
+    return 1;
+  };
 
-  let certificate: ErasureCertificate;
+  let document: unknown;
   try {
-    const result = erasureCertificateSchema.safeParse(JSON.parse(await readFile(file, 'utf8')));
-    if (!result.success) {
-      io.out(
-        JSON.stringify({ ok: false, checks: [{ name: 'format', ok: false, detail: result.error.message }] }),
-      );
-      return 1;
-    }
-    certificate = result.data;
+    document =
+      'file' in from
+        ? JSON.parse(await readFile(from.file, 'utf8'))
+        : await fetchCertificate(from, io.env, { readFile: readApiKeyFile, fetch: io.fetch });
   } catch (error) {
-    io.err(`privacy: cannot read ${file}: ${error instanceof Error ? error.message : String(error)}`);
+    if (error instanceof CertificateFetchError) io.err(`privacy: ${error.message}`);
+    else
+      io.err(
+        `privacy: cannot read ${'file' in from ? from.file : from.erasureId}: ${error instanceof Error ? error.message : String(error)}`,
+      );
     return 1;
   }
+  const result = erasureCertificateSchema.safeParse(document);
+  if (!result.success) {
+    check('format', false, result.error.message);
+    return refuse();
+  }
+  const certificate: ErasureCertificate = result.data;
   const publicKey = createPublicKey(await readFile(publicKeyFile));
   const signature = checkCertificateSignature(certificate, publicKey);
   check(
@@ -145,6 +187,19 @@ export async function runVerifyErasure(argv: string[], io: VerifyIo): Promise<nu
     signature.ok,
     signature.ok ? `ES256, key ${certificate.signature?.keyId}` : signature.reason,
   );
+  if (!('file' in from)) {
+    // A fetched certificate is the service's word: another erasure's, however well signed, is refused,
+    // and nothing unsigned steers the reads below.
+    const asked = certificate.requestId === from.erasureId && certificate.subjectRef === from.subjectRef;
+    check(
+      'erasure',
+      asked,
+      asked
+        ? `${from.erasureId} of ${from.subjectRef}`
+        : `asked for ${from.erasureId} of ${from.subjectRef}, answered ${certificate.requestId} of ${certificate.subjectRef}`,
+    );
+    if (!asked || !signature.ok) return refuse();
+  }
   const segment = checkAuditSegment(certificate);
   check(
     'audit-chain-segment',
@@ -327,6 +382,13 @@ export async function runVerifyErasure(argv: string[], io: VerifyIo): Promise<nu
     store.client.destroy();
     await db.destroy();
   }
+}
+
+/** The API key file is the operator's own; a key is ~60 bytes, so anything past 4 KiB is not one. */
+async function readApiKeyFile(path: string): Promise<string> {
+  const text = await readFile(path, 'utf8');
+  if (text.length > 4096) throw new CertificateFetchError(`${path} is too large to be an API key file`);
+  return text;
 }
 
 async function listTopics(kafka: KafkaClient): Promise<string[]> {

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { type Kysely, sql } from 'kysely';
 import { DATABASE } from '@meterkeep/db/nest';
 import type { Executor, PrivacyDb, ReadingRangeRow } from '../core/database';
-import { type IndexedRecord, type ReadingRange, placeRecords } from './reading-ranges';
+import { type IndexedRecord, type ReadingRange, backfillRanges, placeRecords } from './reading-ranges';
 
 export interface RecordPlace {
   tenantId: string;
@@ -31,6 +31,22 @@ const toRange = (row: ReadingRangeRow): ReadingRange => ({
   readingTo: row.reading_to.getTime(),
 });
 
+const placeId = (place: RecordPlace) =>
+  JSON.stringify([place.tenantId, place.meterId, place.keyId, place.partition]);
+
+function groupByPlace(
+  entries: readonly { place: RecordPlace; record: IndexedRecord }[],
+): Map<string, { place: RecordPlace; records: IndexedRecord[] }> {
+  const byPlace = new Map<string, { place: RecordPlace; records: IndexedRecord[] }>();
+  for (const { place, record } of entries) {
+    const id = placeId(place);
+    const group = byPlace.get(id) ?? { place, records: [] };
+    group.records.push(record);
+    byPlace.set(id, group);
+  }
+  return byPlace;
+}
+
 /** The readings index (reading-ranges.ts) in PostgreSQL: written by the release consumer, read by exports. */
 @Injectable()
 export class ReadingRangesRepository {
@@ -47,13 +63,7 @@ export class ReadingRangesRepository {
     executor: Executor,
     entries: readonly { place: RecordPlace; record: IndexedRecord }[],
   ): Promise<void> {
-    const byPlace = new Map<string, { place: RecordPlace; records: IndexedRecord[] }>();
-    for (const { place, record } of entries) {
-      const id = JSON.stringify([place.tenantId, place.meterId, place.keyId, place.partition]);
-      const group = byPlace.get(id) ?? { place, records: [] };
-      group.records.push(record);
-      byPlace.set(id, group);
-    }
+    const byPlace = groupByPlace(entries);
     if (byPlace.size === 0) return;
     const ids = [...byPlace.keys()].sort();
     const groups = ids.map((id) => byPlace.get(id)!);
@@ -76,7 +86,12 @@ export class ReadingRangesRepository {
       order by p.ord`.execute(executor);
     const latest = new Map(
       latestRows.map((row) => [
-        JSON.stringify([row.tenant_id, row.meter_id, row.key_id, row.partition]),
+        placeId({
+          tenantId: row.tenant_id,
+          meterId: row.meter_id,
+          keyId: row.key_id,
+          partition: row.partition,
+        }),
         toRange(row),
       ]),
     );
@@ -112,6 +127,56 @@ export class ReadingRangesRepository {
         ) as v (tenant_id, meter_id, key_id, partition, first_offset, last_offset, records, reading_from, reading_to)
         where r.tenant_id = v.tenant_id and r.meter_id = v.meter_id and r.key_id = v.key_id
           and r.partition = v.partition and r.first_offset = v.first_offset`.execute(executor);
+  }
+
+  /**
+   * The backfill's records (exports/readings-backfill.ts), in the caller's transaction: those no range
+   * of their (meter, key, partition) covers are opened as ranges of their own, never across an existing
+   * one (reading-ranges.ts backfillRanges). Returns how many records were indexed: 0 for records already
+   * there, whoever indexed them.
+   */
+  async addBackfilled(
+    executor: Executor,
+    entries: readonly { place: RecordPlace; record: IndexedRecord }[],
+  ): Promise<number> {
+    const byPlace = groupByPlace(entries);
+    if (byPlace.size === 0) return 0;
+    const groups = [...byPlace.values()];
+    const offsets = entries.map((e) => e.record.offset);
+    const places = groups.map((g) => g.place);
+    const { rows } = await sql<ReadingRangeRow>`
+      select rr.* from unnest(
+        ${places.map((p) => p.tenantId)}::text[],
+        ${places.map((p) => p.meterId)}::text[],
+        ${places.map((p) => p.keyId)}::text[],
+        ${places.map((p) => p.partition)}::integer[]
+      ) as p (tenant_id, meter_id, key_id, partition)
+      join reading_ranges rr on rr.tenant_id = p.tenant_id and rr.meter_id = p.meter_id
+        and rr.key_id = p.key_id and rr.partition = p.partition
+      where rr.last_offset >= ${Math.min(...offsets)} and rr.first_offset <= ${Math.max(...offsets)}`.execute(
+      executor,
+    );
+    const existing = new Map<string, ReadingRange[]>();
+    for (const row of rows) {
+      const id = placeId({
+        tenantId: row.tenant_id,
+        meterId: row.meter_id,
+        keyId: row.key_id,
+        partition: row.partition,
+      });
+      existing.set(id, [...(existing.get(id) ?? []), toRange(row)]);
+    }
+    const opened = [...byPlace].flatMap(([id, { place, records }]) =>
+      backfillRanges(existing.get(id) ?? [], records).map((range) => toRow(place, range)),
+    );
+    if (opened.length === 0) return 0;
+    const inserted = await executor
+      .insertInto('reading_ranges')
+      .values(opened)
+      .onConflict((oc) => oc.doNothing())
+      .returning('records')
+      .execute();
+    return inserted.reduce((sum, row) => sum + row.records, 0);
   }
 
   /** The ranges of a meter whose reading times meet [from, to) (to null: open), in offset order. */

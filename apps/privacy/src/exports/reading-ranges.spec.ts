@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AMPLIFICATION, type ReadingRange, placeRecord, placeRecords, rangeMeets } from './reading-ranges';
+import {
+  AMPLIFICATION,
+  type ReadingRange,
+  backfillRanges,
+  placeRecord,
+  placeRecords,
+  rangeMeets,
+} from './reading-ranges';
 
 const at = (offset: number) => ({ offset, readingFrom: offset * 10, readingTo: offset * 10 + 5 });
 
@@ -66,5 +73,29 @@ describe('readings index: coalesced offset ranges', () => {
     expect(rangeMeets(range, 0, 100)).toBe(false);
     expect(rangeMeets(range, 150, null)).toBe(true);
     expect(rangeMeets(range, 0, 101)).toBe(true);
+  });
+});
+
+describe('backfillRanges: the records the index misses, never overlapping what it holds', () => {
+  const rec = (offset: number, at = offset * 1000) => ({ offset, readingFrom: at, readingTo: at + 1 });
+
+  it('coalesces uncovered records as the live indexer would', () => {
+    expect(backfillRanges([], [rec(3), rec(1), rec(2)])).toEqual([
+      { firstOffset: 1, lastOffset: 3, records: 3, readingFrom: 1000, readingTo: 3001 },
+    ]);
+  });
+
+  it('skips covered records and never spans an existing range', () => {
+    const existing = [{ firstOffset: 10, lastOffset: 12 }];
+    const ranges = backfillRanges(existing, [rec(9), rec(11), rec(13)]);
+    expect(ranges.map((r) => [r.firstOffset, r.lastOffset])).toEqual([
+      [9, 9],
+      [13, 13],
+    ]);
+  });
+
+  it('adds nothing once every record is covered (a second run)', () => {
+    const first = backfillRanges([], [rec(1), rec(2), rec(50)]);
+    expect(backfillRanges(first, [rec(1), rec(2), rec(50)])).toEqual([]);
   });
 });

@@ -80,6 +80,14 @@ export function placeRecords(
   return { extended, opened };
 }
 
+/** The reading times a record is indexed under: its earliest and latest interval start (+1 ms). */
+export function readingBounds(
+  readings: readonly { intervalStart: string }[],
+): Pick<IndexedRecord, 'readingFrom' | 'readingTo'> {
+  const starts = readings.map((r) => Date.parse(r.intervalStart));
+  return { readingFrom: Math.min(...starts), readingTo: Math.max(...starts) + 1 };
+}
+
 /** Whether a range may hold readings of the period [from, to) (to null: open). */
 export function rangeMeets(
   range: Pick<ReadingRange, 'readingFrom' | 'readingTo'>,
@@ -87,4 +95,24 @@ export function rangeMeets(
   to: number | null,
 ) {
   return range.readingTo > from && (to === null || range.readingFrom < to);
+}
+
+/**
+ * The backfill's ranges for one (meter, key, partition): the records no existing range covers, coalesced
+ * as placeRecords would, but never across an existing range, so ranges never overlap and a record is
+ * indexed once however often (or concurrently) the backfill runs.
+ */
+export function backfillRanges(
+  existing: readonly Pick<ReadingRange, 'firstOffset' | 'lastOffset'>[],
+  records: readonly IndexedRecord[],
+): ReadingRange[] {
+  const sorted = [...existing].sort((a, b) => a.firstOffset - b.firstOffset);
+  const segments = new Map<number, IndexedRecord[]>();
+  for (const record of records) {
+    if (sorted.some((r) => record.offset >= r.firstOffset && record.offset <= r.lastOffset)) continue;
+    // The gap between existing ranges the record lies in: ranges are coalesced within a gap only.
+    const gap = sorted.filter((r) => r.lastOffset < record.offset).length;
+    segments.set(gap, [...(segments.get(gap) ?? []), record]);
+  }
+  return [...segments.values()].flatMap((segment) => placeRecords(undefined, segment).opened);
 }

@@ -18,6 +18,7 @@ import { createConsentPolicies } from './0016_create_consent_policies';
 import { addDecommissionRetentions } from './0017_decommission_retentions';
 import { addExportArchiveKeyEpoch } from './0018_export_archive_key_epoch';
 import { createReleaseRecalls } from './0019_create_release_recalls';
+import { createReadingIndexBackfill } from './0020_create_reading_index_backfill';
 
 /** Versioned migrations of the privacy schema, applied in name order at start-up. */
 export const migrations: MigrationSet = {
@@ -40,4 +41,5 @@ export const migrations: MigrationSet = {
   '0017_decommission_retentions': addDecommissionRetentions,
   '0018_export_archive_key_epoch': addExportArchiveKeyEpoch,
   '0019_create_release_recalls': createReleaseRecalls,
+  '0020_create_reading_index_backfill': createReadingIndexBackfill,
 };

@@ -8,7 +8,7 @@ import type { DataKeyRow, OccupancyRow } from '../core/database';
 import { DataKeyVault } from '../data-keys/data-key-vault';
 import type { RecordPlace } from '../exports/reading-ranges.repository';
 import { ReadingRangesRepository } from '../exports/reading-ranges.repository';
-import type { IndexedRecord } from '../exports/reading-ranges';
+import { type IndexedRecord, readingBounds } from '../exports/reading-ranges';
 import { KekEpochUnavailableError } from '../key-epochs/kek-ring';
 import { isReleasable } from './release-plan';
 import { type NewStagedReading, ReleaseRepository } from './release.repository';
@@ -165,22 +165,15 @@ export class StageReadingsUseCase {
     }
     const indexed =
       position && readings.length > 0
-        ? (() => {
-            const starts = readings.map((r) => Date.parse(r.intervalStart));
-            return {
-              place: {
-                tenantId: event.tenantId,
-                meterId: event.meterId,
-                keyId: event.keyId,
-                partition: position.partition,
-              },
-              record: {
-                offset: position.offset,
-                readingFrom: Math.min(...starts),
-                readingTo: Math.max(...starts) + 1,
-              },
-            };
-          })()
+        ? {
+            place: {
+              tenantId: event.tenantId,
+              meterId: event.meterId,
+              keyId: event.keyId,
+              partition: position.partition,
+            },
+            record: { offset: position.offset, ...readingBounds(readings) },
+          }
         : undefined;
     if (!occupancy) return { outcome: 'vacancy', readings: [], indexed };
     const from = occupancy.valid_from.getTime();
