@@ -1432,6 +1432,8 @@ export interface components {
       } | null;
       /** @enum {string|null} */
       haltCode?: 'ABORT_RULE' | 'MANIFEST_REVOKED' | null;
+      /** Format: uuid */
+      revertCampaignId?: string | null;
       definition: {
         [key: string]: unknown;
       };
