@@ -132,6 +132,24 @@ export class DataKeysRepository {
       .execute();
   }
 
+  /** When the earliest of these keys of a meter was made (destroyed or not); null when none is found. */
+  async earliestCreated(
+    executor: Executor,
+    tenantId: string,
+    meterId: string,
+    keyIds: readonly string[],
+  ): Promise<Date | null> {
+    if (keyIds.length === 0) return null;
+    const row = await executor
+      .selectFrom('data_keys')
+      .select((eb) => eb.fn.min('created_at').as('earliest'))
+      .where('tenant_id', '=', tenantId)
+      .where('meter_id', '=', meterId)
+      .where('key_id', 'in', [...keyIds])
+      .executeTakeFirst();
+    return row?.earliest ? new Date(row.earliest) : null;
+  }
+
   /** Every live key of a meter (occupancy, retention and meter keys): the verifier tries them all. */
   liveKeysOfMeter(executor: Executor, tenantId: string, meterId: string): Promise<DataKeyRow[]> {
     return executor

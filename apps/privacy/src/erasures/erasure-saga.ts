@@ -50,6 +50,8 @@ import { ReadingsInventory } from './readings-inventory';
 export const SAGA_ACTOR = 'privacy:erasure-saga';
 /** Missing confirmations this long after the keys went are an alarm (spec privacy.md §4.5). */
 const ALARM_AFTER_MS = 60_000;
+/** How far a record's timestamp (its producer's clock) may lag the database's clock at key creation. */
+const PRODUCER_CLOCK_MARGIN_MS = 3_600_000;
 
 const commitment = (sha256: Buffer | null) =>
   sha256 ? `sha256:${sha256.toString('hex')}` : 'sha256:unknown';
@@ -527,7 +529,17 @@ export class ErasureSaga implements OnApplicationBootstrap, BeforeApplicationShu
         live.map(async (key) => ({ keyId: key.key_id, key: await this.vault.open(key) })),
       );
       liveKeysTried += liveKeys.length;
-      const check = await this.inventory.check(row.tenant_id, meterId, destroyedIds, liveKeys);
+      // No record is sealed under a key before the key exists: the scan starts at the meter's oldest
+      // erased key (less a margin for the producers' clocks, which stamp the records), not at the
+      // partition's start, so its cost follows the erased period, not the fleet's retained history.
+      const made = await this.keys.earliestCreated(
+        db,
+        row.tenant_id,
+        meterId,
+        destroyed.filter((k) => k.meterId === meterId).map((k) => k.keyId),
+      );
+      const sinceMs = made ? made.getTime() - PRODUCER_CLOCK_MARGIN_MS : undefined;
+      const check = await this.inventory.check(row.tenant_id, meterId, destroyedIds, liveKeys, sinceMs);
       if (check.openedByLiveKey.length > 0)
         throw new Error(`a live key opens ${check.openedByLiveKey.length} erased record(s) of ${meterId}`);
       kafka.push(check.inventory);

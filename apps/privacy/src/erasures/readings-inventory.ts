@@ -31,13 +31,25 @@ export interface MeterCheck {
 export class ReadingsInventory {
   constructor(@Inject(KAFKA_CLIENT) private readonly kafka: KafkaClient) {}
 
+  /** `sinceMs`: where the scan starts (broker timestamp); no record under the keys is older. */
   check(
     tenantId: string,
     meterId: string,
     destroyedKeyIds: ReadonlySet<string>,
     liveKeys: readonly { keyId: string; key: Buffer }[],
+    sinceMs?: number,
   ): Promise<MeterCheck> {
-    return checkMeterRecords(this.kafka, tenantId, meterId, destroyedKeyIds, liveKeys, 'privacy-erasure');
+    return checkMeterRecords(
+      this.kafka,
+      tenantId,
+      meterId,
+      destroyedKeyIds,
+      liveKeys,
+      'privacy-erasure',
+      TELEMETRY_READINGS.name,
+      undefined,
+      sinceMs,
+    );
   }
 }
 
@@ -50,6 +62,7 @@ export async function checkMeterRecords(
   groupPrefix: string,
   topic: string = TELEMETRY_READINGS.name,
   onEnvelope?: (event: TelemetryReadingEvent, offset: string) => void,
+  sinceMs?: number,
 ): Promise<MeterCheck> {
   let underDestroyed = 0;
   let decryptFailures = 0;
@@ -69,7 +82,7 @@ export async function checkMeterRecords(
       if (opener) openedByLiveKey.push({ offset, keyId: event.keyId, liveKeyId: opener.keyId });
       else decryptFailures += 1;
     },
-    { groupPrefix },
+    { groupPrefix, ...(sinceMs !== undefined && { sinceMs }) },
   );
   return {
     inventory: {
