@@ -9,8 +9,9 @@ import { ReadingsIndexBackfill } from './readings-backfill';
 export const BACKFILL_USAGE = `usage:
   privacy readings-index backfill [--batch <records>] [--rescan] [--release-group <group>]
       indexes the telemetry.readings.v1 records the readings index misses (consumed before it existed),
-      from each partition's earliest offset to where the release group (default ${RELEASE_GROUP}) was
-      when the backfill first ran; resumes at its checkpoint, adds nothing twice (re-running, or beside
+      from each partition's earliest offset to where the release group (default ${RELEASE_GROUP}) starts,
+      fixed when the backfill first ran: its committed offset (none: the earliest, where it starts, so
+      that partition is left to it); resumes at its checkpoint, adds nothing twice (re-running, or beside
       the live indexer). --batch: records per partition held before they are written (default 2000);
       --rescan: forget the checkpoints and scan again (indexes only what is still missing). JSON report.
 environment: DATABASE_URL, S3_*, PRIVACY_KEK, KAFKA_* (a principal that may read the topic and describe
