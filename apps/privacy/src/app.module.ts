@@ -38,7 +38,7 @@ import { migrations } from './migrations';
 import { OccupanciesModule } from './occupancies/occupancies.module';
 import { OutboxModule } from './outbox/outbox.module';
 import { ReleaseModule } from './release/release.module';
-import { RELEASE_GROUP } from './release/release-group';
+import { RELEASE_FROM_BEGINNING, RELEASE_GROUP } from './release/release-group';
 
 export const SERVICE_NAME = 'privacy';
 /** The release gate's consumer group on telemetry.readings.v1. */
@@ -118,6 +118,8 @@ export function releaseTransport(
     config,
     logger,
     groupId: RELEASE_GROUP,
+    // Where the readings backfill stops on a partition the group never committed on.
+    fromBeginning: RELEASE_FROM_BEGINNING,
     contracts: [TELEMETRY_READINGS],
     // Records of one meter stay in order; staging is idempotent, so several partitions go at once, each a
     // slice (EventConsumer's maxBatchRecords) per transaction (ReadingsConsumer).

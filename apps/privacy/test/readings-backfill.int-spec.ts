@@ -34,7 +34,7 @@ describe('privacy: readings index backfill', () => {
   let key: { keyId: string; key: Buffer };
   let dir: string;
 
-  const start = (release: boolean, schema?: string) =>
+  const start = (release: boolean, schema?: string, group = groupId) =>
     PrivacyHarness.start({
       enrollmentUrl: enrollment.internalUrl,
       ...(schema && { schema }),
@@ -46,7 +46,7 @@ describe('privacy: readings index backfill', () => {
         PRIVACY_RETENTION_CHECK_INTERVAL_S: '0',
         PRIVACY_RELEASE_INTERVAL_MS: '60000',
       },
-      ...(release && { release: { groupId, maxWaitTimeInMs: 100 } }),
+      ...(release && { release: { groupId: group, maxWaitTimeInMs: 100 } }),
     });
 
   /** One sealed record of day n: 4 half-hourly readings. */
@@ -103,10 +103,11 @@ describe('privacy: readings index backfill', () => {
     return body.summary.readings;
   };
 
-  const backfill = async (...argv: string[]) => {
+  const backfill = async (...argv: string[]) => backfillFor(groupId, ...argv);
+  const backfillFor = async (group: string, ...argv: string[]) => {
     const out: string[] = [];
     const err: string[] = [];
-    const code = await runReadingsBackfill(['backfill', '--release-group', groupId, ...argv], {
+    const code = await runReadingsBackfill(['backfill', '--release-group', group, ...argv], {
       env: { ...serviceStackEnv('privacy'), ...principalEnv('admin'), PRIVACY_KEK: kek },
       out: (line) => out.push(line),
       err: (line) => err.push(line),
@@ -158,6 +159,24 @@ describe('privacy: readings index backfill', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
+  /** Ranges of the tenant that overlap another of their (meter, key, partition). */
+  const overlaps = async () => {
+    const { overlaps } = await h.db
+      .selectFrom('reading_ranges as a')
+      .innerJoin('reading_ranges as b', (j) =>
+        j
+          .onRef('a.tenant_id', '=', 'b.tenant_id')
+          .onRef('a.meter_id', '=', 'b.meter_id')
+          .onRef('a.partition', '=', 'b.partition')
+          .onRef('a.first_offset', '<', 'b.first_offset')
+          .onRef('a.last_offset', '>=', 'b.first_offset'),
+      )
+      .select(sql<string>`count(*)`.as('overlaps'))
+      .where('a.tenant_id', '=', tenantId)
+      .executeTakeFirstOrThrow();
+    return Number(overlaps);
+  };
+
   it('readings-index.backfill: the records before the index are exported only after it, and a second run indexes nothing', async () => {
     // Before: the export reads through the index and misses days 0–2.
     expect(await exported()).toBe(2 * 4);
@@ -179,20 +198,54 @@ describe('privacy: readings index backfill', () => {
     expect(rescan.scanned).toBeGreaterThanOrEqual(5);
     expect(rescan.indexed).toBe(0);
     expect(await indexed()).toBe(5);
-    const { overlaps } = await h.db
-      .selectFrom('reading_ranges as a')
-      .innerJoin('reading_ranges as b', (j) =>
-        j
-          .onRef('a.tenant_id', '=', 'b.tenant_id')
-          .onRef('a.meter_id', '=', 'b.meter_id')
-          .onRef('a.partition', '=', 'b.partition')
-          .onRef('a.first_offset', '<', 'b.first_offset')
-          .onRef('a.last_offset', '>=', 'b.first_offset'),
-      )
-      .select(sql<string>`count(*)`.as('overlaps'))
-      .where('a.tenant_id', '=', tenantId)
-      .executeTakeFirstOrThrow();
-    expect(Number(overlaps)).toBe(0);
+    expect(await overlaps()).toBe(0);
     expect(await exported()).toBe(5 * 4);
+  });
+
+  it('readings-index.backfill-uncommitted: a partition the release group never committed on is left to it whole (it starts there at the earliest offset), and a rerun keeps that stop', async () => {
+    // A deployment whose index is lost and whose release group has committed on every partition but
+    // the subject's: there the group starts at the earliest offset and indexes everything itself.
+    const { partition } = await h.db
+      .selectFrom('reading_ranges')
+      .select('partition')
+      .where('tenant_id', '=', tenantId)
+      .executeTakeFirstOrThrow();
+    const fresh = `privacy-release-bf-fresh-${run}`;
+    const kafkaAdmin = testKafka().admin();
+    await kafkaAdmin.connect();
+    const offsets = await kafkaAdmin.fetchTopicOffsets(TELEMETRY_READINGS.name);
+    const others = offsets.filter((p) => p.partition !== partition);
+    if (others.length > 0)
+      await kafkaAdmin.setOffsets({
+        groupId: fresh,
+        topic: TELEMETRY_READINGS.name,
+        partitions: others.map(({ partition: p, high }) => ({ partition: p, offset: high })),
+      });
+    await kafkaAdmin.disconnect();
+    const low = Number(offsets.find((p) => p.partition === partition)!.low);
+    await h.db.deleteFrom('reading_ranges').where('tenant_id', '=', tenantId).execute();
+
+    const first = await backfillFor(fresh, '--rescan');
+    // Not scanned: the stop is where the group will start, the partition's earliest offset.
+    expect(first.partitions.find((p) => p.partition === partition)).toMatchObject({
+      stopOffset: low,
+      nextOffset: low,
+      indexed: 0,
+    });
+    expect(first.indexed).toBe(0);
+
+    // The live indexer of that group indexes the partition from its earliest offset, each record once.
+    const schema = h.schema;
+    await h.stop({ keepSchema: true });
+    h = await start(true, schema, fresh);
+    await publishDay(5);
+    await waitUntil(async () => (await indexed()) === 6, { timeoutMs: 30_000, description: 'live index' });
+    // A rerun once the group has committed there: the stop stays where it was fixed, nothing is scanned.
+    const again = await backfillFor(fresh);
+    expect(again).toMatchObject({ scanned: 0, indexed: 0 });
+    expect(again.partitions.find((p) => p.partition === partition)?.stopOffset).toBe(low);
+    expect(await indexed()).toBe(6);
+    expect(await overlaps()).toBe(0);
+    expect(await exported()).toBe(6 * 4);
   });
 });

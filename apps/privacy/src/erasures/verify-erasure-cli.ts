@@ -1,24 +1,15 @@
 import { createPublicKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
-import { ConfigError, kafkaEnv, kafkaSecurity, loadConfig, postgresEnv, s3Env } from '@meterkeep/config';
 import {
   TELEMETRY_READINGS,
   TELEMETRY_RELEASED,
   type TelemetryReadingEvent,
   deadLetterTopicName,
 } from '@meterkeep/contracts';
-import { createDatabase } from '@meterkeep/db';
-import { type KafkaClient, createKafkaClient, readKeyedRecords } from '@meterkeep/kafka';
-import { createLogger } from '@meterkeep/observability';
+import { type KafkaClient, readKeyedRecords } from '@meterkeep/kafka';
 import { openReadings } from '@meterkeep/reading-seal';
-import { ObjectStore, createS3Client } from '@meterkeep/storage';
-import { privacyKekEnv } from '../config';
-import type { PrivacyDb } from '../core/database';
-import { KekEpochsRepository } from '../key-epochs/kek-epochs.repository';
-import { KekRing } from '../key-epochs/kek-ring';
-import { KekRingStore } from '../key-epochs/kek-ring-store';
+import { type OperatorIo, CliKafkaConfig, type UsageExit, startCommand, withResources } from '../cli/command';
 import {
   type ErasureCertificate,
   checkAuditSegment,
@@ -51,17 +42,10 @@ environment: DATABASE_URL, S3_*, PRIVACY_KEK, KAFKA_* (a principal that may read
   role of the erasure's tenant), METERKEEP_TIMEOUT_MS (default 30000); TLS is verified against Node's
   trust store (NODE_EXTRA_CA_CERTS for a private CA)`;
 
-export interface VerifyIo {
-  env: NodeJS.ProcessEnv;
-  out: (line: string) => void;
-  err: (line: string) => void;
-  /** The PostgreSQL schema; the service's unless a test isolates itself. */
-  schema?: string;
+export interface VerifyIo extends OperatorIo {
   /** For tests; globalThis.fetch otherwise. */
   fetch?: typeof fetch;
 }
-
-const VerifyConfig = z.object({ ...postgresEnv, ...s3Env, ...privacyKekEnv, ...kafkaEnv });
 
 interface Check {
   name: string;
@@ -95,7 +79,7 @@ type CertificateFrom = { file: string } | CertificateSource;
  */
 export function parseVerifyArgs(
   argv: string[],
-): { from: CertificateFrom; publicKeyFile: string } | { exit: 0 | 2; error?: string } {
+): { from: CertificateFrom; publicKeyFile: string } | UsageExit {
   let parsed;
   try {
     parsed = parseArgs({
@@ -136,23 +120,10 @@ export function parseVerifyArgs(
 }
 
 export async function runVerifyErasure(argv: string[], io: VerifyIo): Promise<number> {
-  const args = parseVerifyArgs(argv);
-  if ('exit' in args) {
-    if (args.error) io.err(`privacy: ${args.error}`);
-    io.err(VERIFY_USAGE);
-    return args.exit;
-  }
-  const { from, publicKeyFile } = args;
-  let config;
-  try {
-    config = loadConfig(VerifyConfig, io.env);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      io.err(`privacy: ${error.message}`);
-      return 1;
-    }
-    throw error;
-  }
+  const start = startCommand(io, VERIFY_USAGE, parseVerifyArgs(argv), CliKafkaConfig);
+  if (typeof start === 'number') return start;
+  const { from, publicKeyFile } = start.args;
+  const { config } = start;
   const checks: Check[] = [];
   const check = (name: string, ok: boolean, detail: string) => checks.push({ name, ok, detail });
   const refuse = () => {
@@ -207,26 +178,9 @@ export async function runVerifyErasure(argv: string[], io: VerifyIo): Promise<nu
     segment.ok ? `sequences ${certificate.audit.sequences.join(',')}` : segment.reason,
   );
 
-  const schema = io.schema ?? 'privacy';
-  const db = createDatabase<PrivacyDb>({ url: config.DATABASE_URL, schema, pool: { max: 2 } });
-  const store = new ObjectStore(
-    createS3Client({
-      endpoint: config.S3_ENDPOINT,
-      region: config.S3_REGION,
-      accessKeyId: config.S3_ACCESS_KEY_ID,
-      secretAccessKey: config.S3_SECRET_ACCESS_KEY,
-      forcePathStyle: config.S3_FORCE_PATH_STYLE,
-    }),
-  );
-  const kafka: KafkaClient = createKafkaClient({
-    clientId: 'privacy-verify-erasure',
-    brokers: config.KAFKA_BROKERS,
-    ...kafkaSecurity(config),
-    logger: createLogger({ service: 'privacy-verify-erasure', level: 'error' }),
-  });
-  const epochs = new KekEpochsRepository(db);
-  const ring = new KekRing(epochs, new KekRingStore(store, config), config);
-  try {
+  // Only a certificate worth checking further opens the vault and Kafka.
+  const needs = { pool: 2, migrate: false, kafka: 'privacy-verify-erasure' };
+  return withResources(io, config, needs, async ({ db, ring, kafka }) => {
     const tenantId = certificate.tenantId;
     // The vault: every key named is destroyed, and its commitment is what the vault kept.
     const named = certificate.keysDestroyed.map((k) => k.keyId);
@@ -375,13 +329,7 @@ export async function runVerifyErasure(argv: string[], io: VerifyIo): Promise<nu
       ),
     );
     return ok ? 0 : 1;
-  } catch (error) {
-    io.err(`privacy: ${error instanceof Error ? error.message : String(error)}`);
-    return 1;
-  } finally {
-    store.client.destroy();
-    await db.destroy();
-  }
+  });
 }
 
 /** The API key file is the operator's own; a key is ~60 bytes, so anything past 4 KiB is not one. */

@@ -5,6 +5,7 @@ import type { KafkaClient } from '@meterkeep/kafka';
 import { openReadings } from '@meterkeep/reading-seal';
 import type { DataKeyRow, PrivacyDb } from '../core/database';
 import type { DataKeyVault } from '../data-keys/data-key-vault';
+import { RELEASE_FROM_BEGINNING } from '../release/release-group';
 import { type IndexedRecord, readingBounds } from './reading-ranges';
 import type { ReadingRangesRepository, RecordPlace } from './reading-ranges.repository';
 
@@ -14,7 +15,11 @@ const QUIET_MS = 3_000;
 
 export interface BackfillPartition {
   partition: number;
-  /** The release group's committed offset when the backfill first ran: the live indexer owns the rest. */
+  /**
+   * Where the live indexer (the release group) starts on the partition, fixed when the backfill first
+   * ran: its committed offset, or with none the offset its reset policy starts from (the earliest). The
+   * live indexer owns the rest; the backfill scans up to here, never beyond.
+   */
   stopOffset: number;
   nextOffset: number;
   /** Records the backfill indexed on this partition, over every run. */
@@ -33,7 +38,8 @@ export interface BackfillReport {
 /**
  * The readings index's backfill: records of telemetry.readings.v1 consumed before the index existed (or
  * before the release group did) are in no range, so an export misses them. Per partition it scans from
- * its checkpoint (first: the earliest offset) to the release group's committed offset when it first ran,
+ * its checkpoint (first: the earliest offset) to where the release group starts, fixed when it first ran
+ * (the group's committed offset; none: the earliest offset, where its reset policy starts it, so nothing),
  * opens each record as the live indexer does and indexes those no range covers (never across an existing
  * range: ReadingRangesRepository.addBackfilled). Bounded: `batch` records per partition are held (their
  * index entries only, no values) before they are written with the checkpoint in one transaction, which
@@ -46,10 +52,16 @@ export class ReadingsIndexBackfill {
     private readonly kafka: KafkaClient,
     private readonly vault: Pick<DataKeyVault, 'open'>,
     private readonly index: Pick<ReadingRangesRepository, 'addBackfilled'>,
-    private readonly options: { releaseGroup: string; batch: number; groupPrefix?: string },
+    private readonly options: {
+      releaseGroup: string;
+      batch: number;
+      groupPrefix?: string;
+      /** The release group's reset policy: where it starts without a committed offset. */
+      releaseFromBeginning?: boolean;
+    },
   ) {}
 
-  /** Scans what is left; `rescan` forgets the checkpoints first (and stops at the group's offsets now). */
+  /** Scans what is left; `rescan` forgets the checkpoints first (and stops where the group starts now). */
   async run({ rescan = false }: { rescan?: boolean } = {}): Promise<BackfillReport> {
     if (rescan) await this.db.deleteFrom('reading_index_backfill').execute();
     const { low } = await this.plan();
@@ -66,7 +78,7 @@ export class ReadingsIndexBackfill {
     return report;
   }
 
-  /** The partitions' checkpoints, made at the first run: stop at the release group's committed offsets. */
+  /** The partitions' checkpoints, made at the first run: stop where the release group starts. */
   private async plan(): Promise<{ low: Map<number, number> }> {
     const admin = this.kafka.admin();
     await admin.connect();
@@ -76,10 +88,14 @@ export class ReadingsIndexBackfill {
       const groupAt = new Map(
         (committed?.partitions ?? []).map((p) => [p.partition, Number(p.offset)] as const),
       );
+      const fromBeginning = this.options.releaseFromBeginning ?? RELEASE_FROM_BEGINNING;
       const rows = ends.map(({ partition, low, high }) => {
         const at = groupAt.get(partition) ?? -1;
-        // No committed offset: the group has not read this partition; everything up to now is missing.
-        return { partition, stop_offset: at >= 0 ? at : Number(high), next_offset: Number(low) };
+        // No committed offset: the group will read this partition from where its reset policy starts
+        // it, the earliest offset, and index all of it itself; scanning it too would index it twice.
+        // (A group reset to the latest offset starts at the end when it joins: here only if it joins now.)
+        const start = at >= 0 ? at : fromBeginning ? Number(low) : Number(high);
+        return { partition, stop_offset: start, next_offset: Number(low) };
       });
       await this.db
         .insertInto('reading_index_backfill')

@@ -1,19 +1,12 @@
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
 import { AuditChainRepository } from '@meterkeep/audit';
-import { ConfigError, asksForVersion, loadConfig, postgresEnv, s3Env, versionLine } from '@meterkeep/config';
-import { createDatabase, runMigrations } from '@meterkeep/db';
-import { ObjectStore, createS3Client } from '@meterkeep/storage';
+import { asksForVersion, versionLine } from '@meterkeep/config';
 import { AuditLog } from '../audit/audit-log';
-import { privacyKekEnv } from '../config';
+import { type OperatorIo, CliConfig, type UsageExit, startCommand, withResources } from '../cli/command';
 import type { PrivacyDb } from '../core/database';
-import { migrations } from '../migrations';
 import { OutboxRepository } from '../outbox/outbox.repository';
 import { Transactions } from '../outbox/transactions';
 import { backupsRecoverableUntil } from './kek-epoch-policy';
-import { KekEpochsRepository } from './kek-epochs.repository';
-import { KekRing } from './kek-ring';
-import { KekRingStore } from './kek-ring-store';
 import { RotateKekUseCase } from './rotate-kek.use-case';
 
 export const CLI_ACTOR = 'cli';
@@ -28,17 +21,11 @@ const USAGE = `usage:
   privacy --version
 environment: DATABASE_URL, S3_*, PRIVACY_KEK and PRIVACY_KEK_* / PRIVACY_BACKUP_RETENTION_DAYS as the service's`;
 
-export interface CliIo {
-  env: NodeJS.ProcessEnv;
-  out: (line: string) => void;
-  err: (line: string) => void;
-  /** The PostgreSQL schema; the service's unless a test isolates itself. */
-  schema?: string;
-}
+export type CliIo = OperatorIo;
 
 type Command = { kind: 'status' } | { kind: 'rotate'; force: boolean };
 
-function parseCommand(argv: string[]): Command | string {
+function parseCommand(argv: string[]): Command | UsageExit {
   let parsed;
   try {
     parsed = parseArgs({
@@ -47,18 +34,17 @@ function parseCommand(argv: string[]): Command | string {
       options: { force: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
     });
   } catch (error) {
-    return error instanceof Error ? error.message : String(error);
+    return { exit: 2, error: error instanceof Error ? error.message : String(error) };
   }
   const { positionals, values } = parsed;
-  if (values.help) return '';
+  if (values.help) return { exit: 0 };
   const [group, verb, ...extra] = positionals;
-  if (group !== 'kek' || extra.length > 0) return `unknown command: ${positionals.join(' ') || '(none)'}`;
+  if (group !== 'kek' || extra.length > 0)
+    return { exit: 2, error: `unknown command: ${positionals.join(' ') || '(none)'}` };
   if (verb === 'status' && values.force === undefined) return { kind: 'status' };
   if (verb === 'rotate') return { kind: 'rotate', force: values.force === true };
-  return `unknown command: ${positionals.join(' ')}${values.force ? ' --force' : ''}`;
+  return { exit: 2, error: `unknown command: ${positionals.join(' ')}${values.force ? ' --force' : ''}` };
 }
-
-const CliConfig = z.object({ ...postgresEnv, ...s3Env, ...privacyKekEnv });
 
 /** The operator's command line for KEK epochs, straight on the database and the ring. Returns the exit code. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
@@ -66,36 +52,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.out(versionLine('privacy'));
     return 0;
   }
-  const command = parseCommand(argv);
-  if (typeof command === 'string') {
-    if (command) io.err(`privacy: ${command}`);
-    io.err(USAGE);
-    return command ? 2 : 0;
-  }
-  let config;
-  try {
-    config = loadConfig(CliConfig, io.env);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      io.err(`privacy: ${error.message}`);
-      return 1;
-    }
-    throw error;
-  }
-  const schema = io.schema ?? 'privacy';
-  const db = createDatabase<PrivacyDb>({ url: config.DATABASE_URL, schema, pool: { max: 3 } });
-  const store = new ObjectStore(
-    createS3Client({
-      endpoint: config.S3_ENDPOINT,
-      region: config.S3_REGION,
-      accessKeyId: config.S3_ACCESS_KEY_ID,
-      secretAccessKey: config.S3_SECRET_ACCESS_KEY,
-      forcePathStyle: config.S3_FORCE_PATH_STYLE,
-    }),
-  );
-  try {
-    await runMigrations(db, { schema, migrations });
-    const epochs = new KekEpochsRepository(db);
+  const start = startCommand(io, USAGE, parseCommand(argv), CliConfig);
+  if (typeof start === 'number') return start;
+  const { args: command, config } = start;
+  return withResources(io, config, { pool: 3, migrate: true }, async ({ db, epochs, ring }) => {
     if (command.kind === 'status') {
       const schedule = {
         rotationDays: config.PRIVACY_KEK_ROTATION_DAYS,
@@ -120,7 +80,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     // The audit records go to the outbox; the running service publishes them.
     const rotate = new RotateKekUseCase(
       epochs,
-      new KekRing(epochs, new KekRingStore(store, config), config),
+      ring,
       new AuditLog<PrivacyDb>(new AuditChainRepository(), new OutboxRepository()),
       new Transactions(db, { nudge: () => undefined }),
       config,
@@ -129,11 +89,5 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.out(JSON.stringify(report, null, 2));
     if (report.busy) io.err('privacy: another rotation holds the lock; nothing was done');
     return report.busy ? 1 : 0;
-  } catch (error) {
-    io.err(`privacy: ${error instanceof Error ? error.message : String(error)}`);
-    return 1;
-  } finally {
-    store.client.destroy();
-    await db.destroy();
-  }
+  });
 }
