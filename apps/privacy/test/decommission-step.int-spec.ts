@@ -1,5 +1,6 @@
 // Privacy's step of a meter's decommissioning on the real stack: the open occupancy closed at the
-// registry's time, then erased through the erasure saga (default policy) or its keys retained.
+// registry's time (back-dated as any close: releases recalled, staged readings deleted, a re-seal job),
+// then erased through the erasure saga (default policy) or its keys retained.
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,12 +11,34 @@ import {
   ENROLLMENT_DECOMMISSION_CONFIRMATIONS,
   ENROLLMENT_DECOMMISSION_REQUESTS,
   type EnrollmentDecommissionConfirmationEvent,
+  PRIVACY_RELEASE_RECALLS,
+  TELEMETRY_READINGS,
+  TELEMETRY_RELEASED,
+  type TelemetryReleasedEvent,
+  validateEvent,
 } from '@meterkeep/contracts';
 import { checkDocumentSignature } from '@meterkeep/firmware';
 import { EventProducer } from '@meterkeep/kafka';
 import { createLogger } from '@meterkeep/observability';
+import { startGroupAtEnd } from '@meterkeep/testing';
+import { DataKeyVault } from '../src/data-keys/data-key-vault';
 import { DecommissionPoliciesRepository } from '../src/decommissions/decommission-policies.repository';
-import { EnrollmentProcess, PrivacyHarness, TopicTap, testKafka, waitUntil } from './privacy-test-kit';
+import { ResealWorker } from '../src/reseal/reseal-worker';
+import {
+  EnrollmentProcess,
+  PrivacyHarness,
+  TopicTap,
+  sealedDays,
+  testKafka,
+  waitUntil,
+} from './privacy-test-kit';
+
+const DAY = 86_400_000;
+/** A January long closed and within the release look-back, whatever the day the suite runs. */
+const YEAR = new Date(Date.now() - 60 * DAY).getUTCFullYear();
+const JAN = (day: number, hour = 0) => Date.UTC(YEAR, 0, day, hour);
+/** Billing, insights, settlement and forecasting: monthly for a pre-2019 contract without opt-in. */
+const SUPPLIER_MONTHLY = 4;
 
 interface MeterKeys {
   occupancies: { occupancyId: string; keyId: string; destroyed: boolean }[];
@@ -26,6 +49,8 @@ describe("privacy: its step of a meter's decommissioning", () => {
   let h: PrivacyHarness;
   let producer: EventProducer;
   let confirmations: TopicTap;
+  let released: TopicTap;
+  let recalls: TopicTap;
   let dir: string;
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const runId = randomBytes(4).toString('hex');
@@ -36,6 +61,8 @@ describe("privacy: its step of a meter's decommissioning", () => {
     const keyFile = join(dir, 'certificate-key.pem');
     await writeFile(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
     enrollment = await EnrollmentProcess.start('privacy');
+    const groupId = `privacy-release-dc-${runId}`;
+    await startGroupAtEnd(testKafka(), groupId, TELEMETRY_READINGS.name);
     h = await PrivacyHarness.start({
       enrollmentUrl: enrollment.internalUrl,
       env: {
@@ -44,18 +71,28 @@ describe("privacy: its step of a meter's decommissioning", () => {
         PRIVACY_CERTIFICATE_KEY_FILE: keyFile,
         PRIVACY_ERASURE_CONFIRMERS: 'privacy',
         PRIVACY_ERASURE_RETRY_MS: '300',
+        PRIVACY_RELEASE_INTERVAL_MS: '200',
+        PRIVACY_RELEASE_GRACE_S: '2',
+        PRIVACY_RELEASE_LOOKBACK_DAYS: '500',
+        // Re-seal jobs are run by the tests, to see them pending first.
+        PRIVACY_RESEAL_INTERVAL_MS: '0',
       },
+      release: { groupId, maxWaitTimeInMs: 100 },
     });
     producer = new EventProducer({
       kafka: testKafka(),
       logger,
-      contracts: [ENROLLMENT_DECOMMISSION_REQUESTS],
+      contracts: [ENROLLMENT_DECOMMISSION_REQUESTS, TELEMETRY_READINGS],
     });
     await producer.connect();
-    confirmations = await TopicTap.open(testKafka(), ENROLLMENT_DECOMMISSION_CONFIRMATIONS);
+    [confirmations, released, recalls] = await Promise.all([
+      TopicTap.open(testKafka(), ENROLLMENT_DECOMMISSION_CONFIRMATIONS),
+      TopicTap.open(testKafka(), TELEMETRY_RELEASED),
+      TopicTap.open(testKafka(), PRIVACY_RELEASE_RECALLS),
+    ]);
   });
   afterAll(async () => {
-    await confirmations?.close();
+    await Promise.all([confirmations, released, recalls].map((tap) => tap?.close()));
     await producer?.disconnect();
     await h?.stop();
     await enrollment?.stop();
@@ -271,6 +308,162 @@ describe("privacy: its step of a meter's decommissioning", () => {
     const DAY = 24 * 3600 * 1000;
     expect(retainUntil).toBeGreaterThanOrEqual(before + 2190 * DAY);
     expect(retainUntil).toBeLessThanOrEqual(Date.now() + 2190 * DAY);
+  });
+
+  /** An occupancy from 1 January (a pre-2019 contract), its key, and ten days sealed under it from then. */
+  async function occupiedWithReadings(tenantId: string, operator: string, meterId: string) {
+    const opened = await h.request<{ occupancyId: string; keyId: string }>('POST', '/v1/occupancies', {
+      key: operator,
+      json: {
+        meterId,
+        subjectRef: `subj-${runId}-${meterId}`,
+        from: new Date(JAN(1)).toISOString(),
+        contractDate: '2018-01-01',
+      },
+    });
+    expect(opened.status, opened.text).toBe(201);
+    const row = await h.db
+      .selectFrom('data_keys')
+      .selectAll()
+      .where('key_id', '=', opened.body.keyId)
+      .executeTakeFirstOrThrow();
+    const key = { keyId: opened.body.keyId, key: await h.service.app.get(DataKeyVault).open(row) };
+    return {
+      ...opened.body,
+      records: sealedDays({ tenantId, meterId, key, from: JAN(1), days: 10, run: runId }),
+    };
+  }
+  /** The close's re-seal jobs (the back-dated open queued one of its own). */
+  const resealJobs = (meterId: string) =>
+    h.db
+      .selectFrom('reseal_jobs')
+      .selectAll()
+      .where('meter_id', '=', meterId)
+      .where('reason', '!=', 'backdated-open')
+      .execute();
+
+  it('closes back-dated at the registry’s time as any close: releases from then recalled, staged readings from then deleted, a re-seal job to the meter key', async () => {
+    const { tenantId, adminKey } = await enrollment.tenant('pvdecbd');
+    const operator = await enrollment.key(tenantId, 'operator');
+    // Retain: the erasure would delete every staged reading, hiding which ones the close deleted.
+    const set = await h.request('PUT', '/v1/decommission-policy', {
+      key: adminKey,
+      json: { policy: 'retain', reason: 'to see the close alone' },
+    });
+    expect(set.status).toBe(200);
+    const meterId = `MTR-DC-${runId}-5`;
+    const A = await occupiedWithReadings(tenantId, operator, meterId);
+    const grant = await h.request('POST', `/v1/occupancies/${A.occupancyId}/consents`, {
+      key: operator,
+      json: {
+        action: 'grant',
+        purpose: 'third-party',
+        recipient: 'third-party:coach',
+        granularity: 'daily',
+        basis: 'consent',
+        evidenceRef: `web:decommission-it/v1/sha256:${'ef'.repeat(32)}`,
+        historicalFrom: new Date(JAN(1)).toISOString(),
+        effectiveTo: new Date(Date.now() + 30 * DAY).toISOString(),
+      },
+    });
+    expect(grant.status, grant.text).toBe(201);
+    await producer.publishMany(TELEMETRY_READINGS, A.records);
+    const ofA = (r: { json: Record<string, unknown> }) => r.json.occupancyId === A.occupancyId;
+    await released.waitFor(ofA, SUPPLIER_MONTHLY + 10, 'released values', 40_000);
+    const releasesOfA = released.records.filter(ofA).map((r) => r.json as unknown as TelemetryReleasedEvent);
+    const staged = () =>
+      h.db
+        .selectFrom('release_readings')
+        .select('interval_start')
+        .where('occupancy_id', '=', A.occupancyId)
+        .execute();
+    expect(await staged()).toHaveLength(480);
+
+    // Decommissioned on 6 January at noon (further back than PRIVACY_MAX_BACKDATE_DAYS): known only now.
+    const T = JAN(6, 12);
+    const { done } = await decommission(tenantId, meterId, new Date(T));
+    expect(done).toMatchObject({
+      outcome: 'completed',
+      facts: { occupancyId: A.occupancyId, closedAt: new Date(T).toISOString(), policy: 'retain' },
+    });
+
+    // January's four supplier values and the coach's days 6 to 10 held readings from T on: recalled.
+    const expected = releasesOfA.filter((r) => Date.parse(r.windowEnd) > T);
+    expect(expected).toHaveLength(SUPPLIER_MONTHLY + 5);
+    await recalls.waitFor(ofA, 2, 'recall notices', 20_000);
+    const notices = recalls.records.filter(ofA).map((r) => validateEvent(PRIVACY_RELEASE_RECALLS, r.json));
+    expect(notices.map((n) => n.recipient).sort()).toEqual(['supplier', 'third-party:coach']);
+    for (const notice of notices) {
+      expect(notice).toMatchObject({
+        reason: 'occupancy-backdated',
+        period: { from: new Date(T).toISOString() },
+      });
+      expect(notice.releases.map((r) => r.releaseId).sort()).toEqual(
+        expected
+          .filter((r) => r.recipient === notice.recipient)
+          .map((r) => r.eventId)
+          .sort(),
+      );
+    }
+    const recalled = await h.db
+      .selectFrom('release_recalls')
+      .select('release_event_id')
+      .where('meter_id', '=', meterId)
+      .execute();
+    expect(recalled.map((r) => r.release_event_id).sort()).toEqual(expected.map((r) => r.eventId).sort());
+
+    // The gate's staged readings from T on are gone; those before stay (5.5 days of half-hours).
+    const left = await staged();
+    expect(left).toHaveLength(5 * 48 + 24);
+    expect(left.every((r) => r.interval_start.getTime() < T)).toBe(true);
+
+    // A re-seal job from T, and the close audited as back-dated with what it did.
+    const [job, ...more] = await resealJobs(meterId);
+    expect(more).toEqual([]);
+    expect(job).toMatchObject({ occupancy_id: A.occupancyId, reason: 'backdated-close', state: 'pending' });
+    expect(job!.reseal_from.getTime()).toBe(T);
+    const audit = await sql<{ record: { action: string; actor: string; detail: Record<string, unknown> } }>`
+      select record from audit_records where tenant_id = ${tenantId}
+        and record->>'action' = 'privacy.occupancy-closed'`.execute(h.db);
+    expect(audit.rows.map((r) => [r.record.actor, r.record.detail])).toEqual([
+      [
+        'privacy:decommission',
+        expect.objectContaining({ backdated: true, unstagedReadings: 216, recalledReleases: 9 }),
+      ],
+    ]);
+
+    // No occupancy follows: the job moves the readings from T on to the meter's own key.
+    expect(await h.service.app.get(ResealWorker).runDue()).toBeGreaterThanOrEqual(1);
+    const [ran] = await resealJobs(meterId);
+    expect(ran).toMatchObject({ state: 'done', records_resealed: 5, items_resealed: 216 });
+    const keys = await keysOf(tenantId, meterId);
+    expect(keys.occupancies.find((o) => o.occupancyId === A.occupancyId)).toMatchObject({ destroyed: false });
+
+    // Asked again: nothing recalled, deleted or queued twice.
+    await decommission(tenantId, meterId, new Date(T));
+    expect(await resealJobs(meterId)).toHaveLength(1);
+    expect(recalls.records.filter(ofA)).toHaveLength(2);
+  });
+
+  it('under erase, the re-seal job run after the key was destroyed leaves what is under it and completes', async () => {
+    const { tenantId } = await enrollment.tenant('pvdecbe');
+    const operator = await enrollment.key(tenantId, 'operator');
+    const meterId = `MTR-DC-${runId}-6`;
+    const A = await occupiedWithReadings(tenantId, operator, meterId);
+    await producer.publishMany(TELEMETRY_READINGS, A.records);
+    const T = JAN(6, 12);
+    const { done } = await decommission(tenantId, meterId, new Date(T));
+    expect(done).toMatchObject({
+      outcome: 'completed',
+      facts: { policy: 'erase', erasureState: 'CERTIFIED' },
+    });
+    const [job] = await resealJobs(meterId);
+    expect(job).toMatchObject({ reason: 'backdated-close', state: 'pending' });
+    await h.service.app.get(ResealWorker).runDue();
+    const [ran] = await resealJobs(meterId);
+    // Nothing sealed under the destroyed key can be opened, nor is anything sealed under it: not failed.
+    expect(ran).toMatchObject({ state: 'done', attempts: 0, records_resealed: 0, items_resealed: 0 });
+    expect(ran!.records_scanned).toBeGreaterThanOrEqual(5);
   });
 
   it('answers not-applicable for a meter with no occupancy', async () => {

@@ -1,15 +1,13 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { PRIVACY_OCCUPANCIES, type EnrollmentDecommissionRequestEvent } from '@meterkeep/contracts';
+import type { EnrollmentDecommissionRequestEvent } from '@meterkeep/contracts';
 import type { DecommissionAnswer } from '@meterkeep/service-runtime';
-import { AuditLog } from '../audit/audit-log';
 import type { OccupancyRow } from '../core/database';
 import { ErasuresRepository } from '../erasures/erasures.repository';
 import { ErasureSaga } from '../erasures/erasure-saga';
 import { RequestErasureUseCase, requestedForm } from '../erasures/request-erasure.use-case';
 import { OccupanciesRepository } from '../occupancies/occupancies.repository';
-import { occupancyEvent } from '../occupancies/occupancy-events';
-import { OutboxRepository } from '../outbox/outbox.repository';
+import { OccupancyCloser } from '../occupancies/occupancy-closer';
 import { Transactions } from '../outbox/transactions';
 import { DecommissionPoliciesRepository } from './decommission-policies.repository';
 
@@ -23,24 +21,31 @@ export function erasureIdFor(decommissionId: string): string {
 
 /**
  * Privacy's step of a decommissioning: the meter's open occupancy is closed at the registry's
- * decommissioning time, then the tenant's policy applies to it: `erase` (the default) records an erasure
+ * decommissioning time (as the API's close does it, back-dated when the step runs after that time: see
+ * OccupancyCloser), then the tenant's policy applies to it: `erase` (the default) records an erasure
  * of that occupancy through the erasure saga (readings key destroyed, every service purging and
  * confirming, a signed certificate), keeping the policy's purposes under retention keys dated by the
  * tenant's schedules (Art. 17(3)(b)); `retain` keeps its keys (the subject's own erasure request, or the
  * retention schedules, end them later). Idempotent: asked again, the occupancy is found closed at that
  * time and the same erasure (its id derived from the decommissioning) is looked up. The step is
  * `pending` until that erasure is CERTIFIED, `failed` when it failed.
+ *
+ * The close's re-seal job and the erasure do not wait for each other. No next occupancy follows, so the
+ * job moves readings from the close on to the meter's key; if the erasure destroyed the occupancy's key
+ * first, the job cannot open what is under it and leaves those records as they are (erased with the
+ * key, erring towards erasure), and it never seals under a destroyed key (reseal-plan.ts). What it does
+ * re-seal is from the close on, outside the erased period, so the certificate's check (no live key opens
+ * an erased record) holds either way.
  */
 @Injectable()
 export class DecommissionOccupancyUseCase {
   constructor(
     private readonly occupancies: OccupanciesRepository,
+    private readonly closer: OccupancyCloser,
     private readonly policies: DecommissionPoliciesRepository,
     private readonly requestErasure: RequestErasureUseCase,
     private readonly erasures: ErasuresRepository,
     private readonly saga: ErasureSaga,
-    private readonly outbox: OutboxRepository,
-    private readonly audit: AuditLog,
     private readonly transactions: Transactions,
   ) {}
 
@@ -59,17 +64,15 @@ export class DecommissionOccupancyUseCase {
       if (target) {
         // An occupancy dated to begin after the decommissioning ends as soon as it begins.
         const to = at > target.valid_from ? at : new Date(target.valid_from.getTime() + 1);
-        target = await this.occupancies.close(trx, target.occupancy_id, to);
-        await this.outbox.enqueue(trx, PRIVACY_OCCUPANCIES, [occupancyEvent('closed', target, now)]);
-        await this.audit.append(trx, tenantId, [
-          {
-            action: 'privacy.occupancy-closed',
-            actor: DECOMMISSION_ACTOR,
-            subject: target.occupancy_id,
-            outcome: 'allowed',
-            detail: { meterId, keyId: target.key_id, decommissionId },
-          },
-        ]);
+        // As any close (occupancies/occupancy-closer.ts): back-dated, the released values holding readings
+        // from `to` on recalled, the gate's staged ones deleted, a re-seal job written. Never refused
+        // for PRIVACY_MAX_BACKDATE_DAYS: that limit bounds what an operator may back-date by hand, while
+        // the registry's time is authoritative and a step retried for days must still close there.
+        target = await this.closer.close(trx, target.occupancy_id, to, {
+          actor: DECOMMISSION_ACTOR,
+          now,
+          detail: { decommissionId },
+        });
       } else {
         // Closed on an earlier attempt: the last occupancy, ended at (or just after) the decommissioning.
         const last = all[all.length - 1];

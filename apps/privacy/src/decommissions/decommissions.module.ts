@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { OccupanciesRepository } from '../occupancies/occupancies.repository';
+import { OccupanciesModule } from '../occupancies/occupancies.module';
 import { RetentionModule } from '../retention/retention.module';
 import { DecommissionOccupancyUseCase } from './decommission-occupancy.use-case';
 import { DecommissionPoliciesRepository } from './decommission-policies.repository';
@@ -11,14 +11,9 @@ import { SetDecommissionPolicyUseCase } from './decommission-policy.use-case';
  * the tenant's policy for it.
  */
 @Module({
-  imports: [RetentionModule],
+  imports: [OccupanciesModule, RetentionModule],
   controllers: [DecommissionPolicyController],
-  providers: [
-    OccupanciesRepository,
-    DecommissionPoliciesRepository,
-    DecommissionOccupancyUseCase,
-    SetDecommissionPolicyUseCase,
-  ],
+  providers: [DecommissionPoliciesRepository, DecommissionOccupancyUseCase, SetDecommissionPolicyUseCase],
   exports: [DecommissionOccupancyUseCase, DecommissionPoliciesRepository],
 })
 export class DecommissionsModule {}

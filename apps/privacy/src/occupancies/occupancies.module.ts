@@ -8,6 +8,7 @@ import { GetOccupancyUseCase } from './get-occupancy.use-case';
 import { ListOccupanciesUseCase } from './list-occupancies.use-case';
 import { OccupanciesController } from './occupancies.controller';
 import { OccupanciesRepository } from './occupancies.repository';
+import { OccupancyCloser } from './occupancy-closer';
 import { OpenOccupancyUseCase } from './open-occupancy.use-case';
 
 @Module({
@@ -16,9 +17,12 @@ import { OpenOccupancyUseCase } from './open-occupancy.use-case';
   providers: [
     OccupanciesRepository,
     OpenOccupancyUseCase,
+    OccupancyCloser,
     CloseOccupancyUseCase,
     GetOccupancyUseCase,
     ListOccupanciesUseCase,
   ],
+  // A decommissioning closes an occupancy as the API does (DecommissionsModule).
+  exports: [OccupanciesRepository, OccupancyCloser],
 })
 export class OccupanciesModule {}
