@@ -353,18 +353,10 @@ describe("privacy: its step of a meter's decommissioning", () => {
     expect(set.status).toBe(200);
     const meterId = `MTR-DC-${runId}-5`;
     const A = await occupiedWithReadings(tenantId, operator, meterId);
-    const grant = await h.request('POST', `/v1/occupancies/${A.occupancyId}/consents`, {
-      key: operator,
-      json: {
-        action: 'grant',
-        purpose: 'third-party',
-        recipient: 'third-party:coach',
-        granularity: 'daily',
-        basis: 'consent',
-        evidenceRef: `web:decommission-it/v1/sha256:${'ef'.repeat(32)}`,
-        historicalFrom: new Date(JAN(1)).toISOString(),
-        effectiveTo: new Date(Date.now() + 30 * DAY).toISOString(),
-      },
+    const grant = await h.grantThirdPartyDaily(operator, A.occupancyId, {
+      evidenceRef: `web:decommission-it/v1/sha256:${'ef'.repeat(32)}`,
+      historicalFrom: new Date(JAN(1)).toISOString(),
+      effectiveTo: new Date(Date.now() + 30 * DAY).toISOString(),
     });
     expect(grant.status, grant.text).toBe(201);
     await producer.publishMany(TELEMETRY_READINGS, A.records);

@@ -171,6 +171,27 @@ export class PrivacyHarness {
     return { status: response.status, body: parsed as T, text, headers: response.headers };
   }
 
+  /** A third party's daily consent by opt-in, as the release tests grant it (status checked by the caller). */
+  grantThirdPartyDaily(
+    key: string,
+    occupancyId: string,
+    options: { historicalFrom: string; effectiveTo: string; evidenceRef: string; recipient?: string },
+  ): Promise<HttpResult> {
+    return this.request('POST', `/v1/occupancies/${occupancyId}/consents`, {
+      key,
+      json: {
+        action: 'grant',
+        purpose: 'third-party',
+        recipient: options.recipient ?? 'third-party:coach',
+        granularity: 'daily',
+        basis: 'consent',
+        evidenceRef: options.evidenceRef,
+        historicalFrom: options.historicalFrom,
+        effectiveTo: options.effectiveTo,
+      },
+    });
+  }
+
   /**
    * A GET of an internal route on the internal listener as service `as` (its platform certificate;
    * the ingest by default), one of the test's own making, or with none (null).

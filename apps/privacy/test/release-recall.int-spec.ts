@@ -150,18 +150,10 @@ describe('privacy: recall of releases after a back-dated move-out', () => {
 
   it('recalls per recipient exactly the releases holding readings from the back-dated close on; once; both exports show it', async () => {
     const A = await open('a', JAN(1));
-    const grant = await h.request('POST', `/v1/occupancies/${A.occupancyId}/consents`, {
-      key: operator,
-      json: {
-        action: 'grant',
-        purpose: 'third-party',
-        recipient: 'third-party:coach',
-        granularity: 'daily',
-        basis: 'consent',
-        evidenceRef: `web:recall-it/v1/sha256:${'ef'.repeat(32)}`,
-        historicalFrom: new Date(JAN(1)).toISOString(),
-        effectiveTo: new Date(Date.now() + 30 * DAY).toISOString(),
-      },
+    const grant = await h.grantThirdPartyDaily(operator, A.occupancyId, {
+      evidenceRef: `web:recall-it/v1/sha256:${'ef'.repeat(32)}`,
+      historicalFrom: new Date(JAN(1)).toISOString(),
+      effectiveTo: new Date(Date.now() + 30 * DAY).toISOString(),
     });
     expect(grant.status, grant.text).toBe(201);
     // Ten days sealed under A's key and released under A's consent before the move-out is known.
