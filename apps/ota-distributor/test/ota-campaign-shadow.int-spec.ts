@@ -226,6 +226,26 @@ describe('ota-distributor: campaign shadow run on twins before phase 1', () => {
       ['PENDING', 4],
     ]);
     expect(started.body.counts).toEqual({ QUEUED: 6 });
+    // The devices route lists the twins on request only, in keyset pages; the fleet's pages never.
+    type Page = { items: OtaCampaignDeviceView[]; next?: string };
+    const devicesOf = (query: string) =>
+      h.request<Page & Partial<HttpErrorBody>>('GET', `/v1/campaigns/${id}/devices?${query}`, {
+        key: auditor,
+      });
+    const [first, second] = [twinA!, twinB!].sort();
+    const twinPage = await devicesOf('shadowRun=true&limit=1');
+    expect(twinPage.body.items.map((d) => [d.deviceId, d.shadowRun, d.state, d.phase])).toEqual([
+      [first, true, 'QUEUED', 1],
+    ]);
+    const nextPage = await devicesOf(`shadowRun=true&limit=1&cursor=${twinPage.body.next}`);
+    expect(nextPage.body.items.map((d) => [d.deviceId, d.shadowRun])).toEqual([[second, true]]);
+    const fleetPage = (await devicesOf('limit=100')).body.items;
+    expect(fleetPage.map((d) => d.deviceId).sort()).toEqual([...targets].sort());
+    expect(fleetPage.every((d) => d.shadowRun === undefined && d.phase >= 1)).toBe(true);
+    expect((await devicesOf('shadowRun=false')).body.items).toHaveLength(6);
+    const mixed = await devicesOf('shadowRun=true&phase=1');
+    expect([mixed.status, mixed.body.code]).toEqual([400, 'INVALID_REQUEST']);
+    expect((await devicesOf('shadowRun=yes')).status).toBe(400);
 
     await install(twinA!, true);
     // One twin succeeded: phase 1 still waits, and no operator skips the run.
@@ -310,6 +330,53 @@ describe('ota-distributor: campaign shadow run on twins before phase 1', () => {
       true,
     );
   });
+
+  it('twins silent past timeoutSeconds: the ticker times them out and halts the campaign; no fleet meter is notified', async () => {
+    const targets = await fleet('slow', ['rev-a', 'rev-b']);
+    const [twinA, twinB] = await fleet('stwin', ['rev-a', 'rev-b']);
+    const id = await approved({
+      target: { deviceIds: targets },
+      phases,
+      shadowRun: { twins: [twinA, twinB], timeoutSeconds: 30 },
+    });
+    const startedAt = Date.now();
+    expect((await act(id, 'start')).status).toBe(200);
+    // Twin A takes its directive and goes silent; twin B never checks in at all.
+    expect(await checkIn(twinA!)).toMatchObject({ campaignId: id });
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    // The ticker runs every 200 ms: well before the timeout the run is still open.
+    expect((await read(id)).shadow).toMatchObject({ state: 'ACTIVE', counts: { NOTIFIED: 1, QUEUED: 1 } });
+
+    const halted = await waitUntil(
+      async () => {
+        const campaign = await read(id);
+        return campaign.state === 'HALTED' ? campaign : undefined;
+      },
+      { timeoutMs: 45_000, intervalMs: 500, description: 'the shadow run to time out' },
+    );
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(30_000);
+    expect(halted.shadow).toEqual({ state: 'FAILED', twins: 2, counts: { TIMED_OUT: 2 } });
+    expect(halted.phases.map((p) => p.state)).toEqual(['PENDING', 'PENDING']);
+    const haltEvent = await campaignTap.waitFor(
+      (r) => r.json.campaignId === id && r.json.type === 'halted',
+      1,
+      'halted',
+    );
+    expect(haltEvent[0]!.json).toMatchObject({
+      shadow: { outcome: 'failed', twins: 2, succeeded: 0, failed: 2 },
+      counts: { targets: 2, notified: 0 },
+    });
+    // Each twin's timeout is a raw status record; none names a fleet meter, which gets nothing.
+    await statusTap.waitFor(
+      (r) => r.json.campaignId === id && r.json.state === 'TIMED_OUT',
+      2,
+      'the twins timed out',
+    );
+    expect(new Set(statusRecords(id).map((e) => e.deviceId))).toEqual(new Set([twinA, twinB]));
+    for (const target of targets) expect(await checkIn(target)).toBeUndefined();
+    const resume = await act(id, 'resume', operator, { acknowledgeHalt: true });
+    expect([resume.status, resume.body.code]).toEqual([409, 'SHADOW_FAILED']);
+  }, 60_000);
 
   it('refuses twins that are not ACTIVE meters of the tenant and class, busy, named as targets, or leave a revision uncovered', async () => {
     const targets = await fleet('ref', ['rev-a', 'rev-b']);

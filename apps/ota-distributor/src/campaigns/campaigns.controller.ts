@@ -42,6 +42,7 @@ import { NextPhaseUseCase } from './next-phase.use-case';
 import { RetryFailedUseCase } from './retry-failed.use-case';
 import { SimulateCampaignUseCase } from './simulate-campaign.use-case';
 import { StartCampaignUseCase } from './start-campaign.use-case';
+import { SHADOW_PHASE } from './domain/shadow';
 import { apiSchemas } from '../openapi/schemas';
 
 const campaignIdPipe = new ZodPipe(OTA_CAMPAIGN_GET.params.campaignId, 'campaign id');
@@ -155,14 +156,17 @@ export class CampaignsController {
     @Query(devicesQueryPipe) query: Record<string, unknown>,
   ) {
     if (!(await this.campaigns.find(caller.tenantId, campaignId))) throw CampaignErrors.campaignNotFound();
-    const { state, phase, cursor, limit } = query as {
+    const { state, phase, shadowRun, cursor, limit } = query as {
       state?: OtaExecutionState;
       phase?: number;
+      shadowRun?: 'true' | 'false';
       cursor?: string;
       limit: number;
     };
+    const twins = shadowRun === 'true';
     const rows = await this.campaigns.devices(campaignId, {
       limit,
+      shadowRun: twins,
       ...(state !== undefined && { state }),
       ...(phase !== undefined && { phase }),
       ...(cursor !== undefined && { cursor }),
@@ -170,13 +174,15 @@ export class CampaignsController {
     return {
       items: rows.map((r) => ({
         deviceId: r.device_id,
-        phase: r.phase,
+        // A twin is in phase 0 inside; the contract's phases start at 1, the one its run gates.
+        phase: twins ? SHADOW_PHASE + 1 : r.phase,
         executionId: r.execution_id,
         state: r.state,
         attempt: r.attempt,
         failureCode: r.failure_code,
         admittedAt: r.admitted_at?.toISOString() ?? null,
         updatedAt: r.updated_at.toISOString(),
+        ...(twins && { shadowRun: true as const }),
       })),
       ...(rows.length === limit && { next: rows[rows.length - 1]!.device_id }),
     };

@@ -1115,7 +1115,13 @@ export class CampaignsRepository {
   /** A page of the campaign's devices by device id (keyset), optionally of one phase or state. */
   devices(
     campaignId: string,
-    options: { state?: OtaExecutionState; phase?: number; cursor?: string; limit: number },
+    options: {
+      state?: OtaExecutionState;
+      phase?: number;
+      shadowRun?: boolean;
+      cursor?: string;
+      limit: number;
+    },
   ): Promise<CampaignDeviceRow[]> {
     let query = this.db
       .selectFrom('campaign_members as m')
@@ -1131,8 +1137,8 @@ export class CampaignsRepository {
         'e.updated_at',
       ])
       .where('m.campaign_id', '=', campaignId)
-      // The shadow run's twins are in no phase: the view's shadow counts them.
-      .where('m.phase', '<>', SHADOW_PHASE)
+      // The shadow run's twins are in no phase of the fleet: listed apart, on request only.
+      .where('m.phase', options.shadowRun ? '=' : '<>', SHADOW_PHASE)
       .orderBy('m.device_id')
       .limit(options.limit);
     if (options.state) query = query.where('e.state', '=', options.state);

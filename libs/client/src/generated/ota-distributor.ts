@@ -549,7 +549,7 @@ export interface paths {
     };
     /**
      * A campaign's devices with their executions, by device id (keyset pages)
-     * @description A shadow run's twins are in no phase and not listed here: the campaign's shadow counts them.
+     * @description The fleet's devices by default; with shadowRun=true the shadow run's twins instead (each with shadowRun: true; they are in no phase, so phase is refused beside it).
      */
     get: operations['CampaignsController_devices'];
     put?: never;
@@ -1503,6 +1503,8 @@ export interface components {
         admittedAt: string | null;
         /** Format: date-time */
         updatedAt: string;
+        /** @enum {boolean} */
+        shadowRun?: true;
       }[];
       next?: string;
     };

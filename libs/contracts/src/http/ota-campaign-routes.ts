@@ -583,6 +583,11 @@ export const campaignDeviceView = z.object({
   /** When admission let the directive out; null while queued behind the rate. */
   admittedAt: timestamp.nullable(),
   updatedAt: timestamp,
+  /**
+   * Present (true) on a shadow run's twin, listed only on request (`shadowRun=true`): the twin is in
+   * no phase of the fleet, and `phase` is the one its run gates (1).
+   */
+  shadowRun: z.literal(true).optional(),
 });
 export type OtaCampaignDeviceView = z.infer<typeof campaignDeviceView>;
 
@@ -598,14 +603,23 @@ export const OTA_CAMPAIGN_DEVICES = defineHttpRoute({
   method: 'GET',
   path: '/v1/campaigns/:campaignId/devices',
   summary: "A campaign's devices with their executions, by device id (keyset pages)",
-  description: "A shadow run's twins are in no phase and not listed here: the campaign's shadow counts them.",
+  description:
+    "The fleet's devices by default; with shadowRun=true the shadow run's twins instead (each with " +
+    'shadowRun: true; they are in no phase, so phase is refused beside it).',
   params: { campaignId },
-  query: z.strictObject({
-    state: z.enum(OTA_EXECUTION_STATES).optional(),
-    phase: z.coerce.number().int().min(1).max(64).optional(),
-    cursor: deviceId.optional(),
-    limit: z.coerce.number().int().min(1).max(1_000).default(100),
-  }) as unknown as z.ZodType<Record<string, unknown>, Record<string, string>>,
+  query: z
+    .strictObject({
+      state: z.enum(OTA_EXECUTION_STATES).optional(),
+      phase: z.coerce.number().int().min(1).max(64).optional(),
+      /** true: the shadow run's twins (phase 0 inside), never mixed with the fleet's pages. */
+      shadowRun: z.enum(['true', 'false']).optional(),
+      cursor: deviceId.optional(),
+      limit: z.coerce.number().int().min(1).max(1_000).default(100),
+    })
+    .refine((q) => q.shadowRun !== 'true' || q.phase === undefined, {
+      path: ['phase'],
+      message: 'twins are in no phase: not with shadowRun=true',
+    }) as unknown as z.ZodType<Record<string, unknown>, Record<string, string>>,
   responses: { 200: campaignDevicePage, 400: invalid, 401: unauthenticated, 404: notFound },
   examples: [
     {
@@ -627,6 +641,27 @@ export const OTA_CAMPAIGN_DEVICES = defineHttpRoute({
           },
         ],
         next: 'MTR-000001',
+      },
+    },
+    {
+      title: "a shadow run's twins",
+      params: { campaignId: viewExample.campaignId },
+      query: { shadowRun: 'true' },
+      status: 200,
+      response: {
+        items: [
+          {
+            deviceId: 'MTR-TWIN-A',
+            phase: 1,
+            executionId: '7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d',
+            state: 'SUCCEEDED',
+            attempt: 1,
+            failureCode: null,
+            admittedAt: '2026-12-03T09:50:00.000Z',
+            updatedAt: '2026-12-03T09:55:00.000Z',
+            shadowRun: true,
+          },
+        ],
       },
     },
   ],
