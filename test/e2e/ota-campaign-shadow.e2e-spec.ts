@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { createHash, createPrivateKey, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -9,17 +9,13 @@ import {
   DEVICE_LIFECYCLE,
   ENROLLMENT_DEVICES,
   type FirmwareComplianceClass,
-  type FirmwareImageUpload,
-  type FirmwareManifestView,
   OTA_CAMPAIGNS_V2,
   OTA_DEVICE_STATUS_V2,
   type OtaCampaignCreate,
-  type OtaCampaignDeviceView,
   type OtaCampaignV2Event,
   type OtaCampaignView,
   type OtaDeviceStatusV2Event,
 } from '@meterkeep/contracts';
-import { type FirmwareManifest, signManifest } from '@meterkeep/firmware';
 import {
   type ActiveFleet,
   type Api,
@@ -32,6 +28,7 @@ import {
   startPlatform,
   waitUntil,
 } from '@meterkeep/testing';
+import { CampaignDesk, must } from './campaign-kit';
 import { kafkaClient } from './telemetry-kit';
 
 // Issue #13 end to end (spec ota.md §6 item 3): a campaign's shadow run on twins that are real meter-sim
@@ -50,7 +47,6 @@ type Revision = (typeof REVISIONS)[number];
 /** The distributor's device projection's consumer group (apps/ota-distributor CONSUMER_GROUP). */
 const DISTRIBUTOR_GROUP = 'ota-distributor';
 const STEP_MS = 120_000;
-const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 const run = promisify(execFile);
 
 interface FleetRun {
@@ -76,74 +72,12 @@ describe(`OTA campaign shadow run end to end: twins of revisions A and B gate ${
   const twins = new Map<Revision, string>();
   let fleetIds: string[] = [];
 
-  const must = async <T>(api: Api, method: string, path: string, body?: unknown, contentType?: string) => {
-    const answer = await api(method, path, body, contentType);
-    if (answer.status >= 300)
-      throw new Error(`${method} ${path}: ${answer.status} ${JSON.stringify(answer.body)}`);
-    return answer.body as T;
-  };
+  let desk: CampaignDesk;
+  const accept = (sequenceNumber: number) => desk.accept(sequenceNumber, 'shadow e2e release');
+  const launch = (body: OtaCampaignCreate) => desk.launch(body);
+  const view = (id: string) => desk.view(id);
+  const devices = (id: string, filter: string) => desk.devices(id, filter);
 
-  async function accept(sequenceNumber: number): Promise<FirmwareManifestView> {
-    const manifest: FirmwareManifest = {
-      manifestVersion: 1,
-      sequenceNumber,
-      vendorId: VENDOR_ID,
-      classId: CLASS_ID,
-      components: [
-        {
-          id: ['app'],
-          version: `3.0.${sequenceNumber}`,
-          format: 'raw',
-          digest: { alg: 'sha-256', value: sha256(image) },
-          size: image.length,
-        },
-      ],
-      issuedAt: new Date(Date.now() - 60_000).toISOString(),
-      expiresAt: new Date(Date.now() + 90 * 86_400_000).toISOString(),
-      description: `shadow e2e release ${sequenceNumber}`,
-    };
-    const authority = createPrivateKey(readFileSync(fleet.batch.updateAuthorityKeyFile));
-    const signed = signManifest(manifest, [{ privateKey: authority }]);
-    return must<FirmwareManifestView>(
-      engineer,
-      'POST',
-      '/v1/firmware/manifests',
-      Buffer.from(signed.envelopeBytes).toString('utf8'),
-      'application/json; charset=utf-8',
-    );
-  }
-
-  /** Created by the engineer, approved by the admin, started. */
-  async function launch(body: OtaCampaignCreate): Promise<string> {
-    const { campaignId } = await must<OtaCampaignView>(engineer, 'POST', '/v1/campaigns', body);
-    await must(engineer, 'POST', `/v1/campaigns/${campaignId}/submit`);
-    await must(admin, 'POST', `/v1/campaigns/${campaignId}/approve`);
-    await must(engineer, 'POST', `/v1/campaigns/${campaignId}/start`);
-    return campaignId;
-  }
-
-  const view = (id: string) => must<OtaCampaignView>(engineer, 'GET', `/v1/campaigns/${id}`);
-
-  async function devices(id: string, filter: string): Promise<OtaCampaignDeviceView[]> {
-    const all: OtaCampaignDeviceView[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await must<{ items: OtaCampaignDeviceView[]; next?: string }>(
-        engineer,
-        'GET',
-        `/v1/campaigns/${id}/devices?${filter}&limit=1000${cursor ? `&cursor=${cursor}` : ''}`,
-      );
-      all.push(...page.items);
-      cursor = page.next;
-    } while (cursor);
-    return all;
-  }
-
-  /**
-   * `meter-sim fleet update` over these meters (a folder of links to their state folders), as its own
-   * process, each meter reporting `revision` at check-in. A run that ends with executions still
-   * active (exit 1) still reports what it did.
-   */
   async function fleetUpdate(deviceIds: readonly string[], revision: Revision, args: string[] = []) {
     const dir = mkdtempSync(join(tmpdir(), 'meterkeep-ota-shadow-e2e-fleet-'));
     for (const id of deviceIds) symlinkSync(join(fleet.batch.statesDir, id), join(dir, id));
@@ -199,13 +133,7 @@ describe(`OTA campaign shadow run end to end: twins of revisions A and B gate ${
       .filter(({ event }) => event.campaignId === id);
 
   const waitForCampaign = (id: string, done: (c: OtaCampaignView) => boolean, what: string) =>
-    waitUntil(
-      async () => {
-        const campaign = await view(id);
-        return done(campaign) ? campaign : undefined;
-      },
-      { timeoutMs: 60_000, intervalMs: 250, description: what },
-    );
+    desk.waitFor(id, done, what);
 
   const campaignBody = (manifestId: string): OtaCampaignCreate => ({
     name: `em300 shadow ${manifestId.slice(0, 8)}`,
@@ -258,17 +186,13 @@ describe(`OTA campaign shadow run end to end: twins of revisions A and B gate ${
     await must(admin, 'POST', '/v1/firmware/update-authorities', {
       publicKeyPem: readFileSync(join(fleet.batch.dir, 'update.pub.pem'), 'utf8'),
     });
-    const declared = await must<FirmwareImageUpload>(engineer, 'POST', '/v1/firmware/images', {
+    desk = new CampaignDesk(engineer, admin, {
+      vendorId: VENDOR_ID,
       classId: CLASS_ID,
-      component: 'app',
-      size: image.length,
-      sha256: sha256(image),
+      image,
+      authorityKeyFile: fleet.batch.updateAuthorityKeyFile,
     });
-    const put = await fetch(declared.upload!.parts[0]!.url, { method: 'PUT', body: image });
-    expect(put.status).toBe(200);
-    await must(engineer, 'POST', `/v1/firmware/images/${declared.image.imageId}/complete`, {
-      parts: [{ partNumber: 1, etag: put.headers.get('etag') }],
-    });
+    await desk.upload();
     await waitUntil(
       async () => {
         const answer = await engineer('GET', `/v1/compliance?classId=${CLASS_ID}`);
