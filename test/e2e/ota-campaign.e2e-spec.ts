@@ -54,6 +54,11 @@ const CANARY = Math.max(5, Math.round(METERS / 100));
  * second (test/bench/README.md, ota-campaign d), ~7 per meter. A bound for a hung run, not a measure.
  */
 const fleetMs = (meters: number) => 120_000 + meters * 600;
+/**
+ * How long the distributor's outbox relay and its own ticks (admission, phase advance) may trail a
+ * fleet-sized step: a minute at the default size, 60 ms a meter beyond (10 minutes at 10,000).
+ */
+const lagMs = Math.max(60_000, METERS * 60);
 
 /** The distributor's device projection's consumer group (apps/ota-distributor CONSUMER_GROUP). */
 const DISTRIBUTOR_GROUP = 'ota-distributor';
@@ -274,7 +279,7 @@ describe(`OTA campaigns end to end: ${METERS} real meters in phases, auto-halt`,
     await waitUntil(
       () => JSON.stringify(sorted(rawCounts(campaignId, campaign))) === JSON.stringify(sorted(kept)),
       {
-        timeoutMs: 60_000,
+        timeoutMs: lagMs,
         description: `the raw status records of ${campaignId} to reach its counters`,
       },
     ).catch(() => undefined);
@@ -296,7 +301,7 @@ describe(`OTA campaigns end to end: ${METERS} real meters in phases, auto-halt`,
         const all = await members(campaignId, phase);
         return all.every((m) => m.admittedAt !== null) ? all : undefined;
       },
-      { timeoutMs: 120_000, intervalMs: 500, description: `phase ${phase}'s admissions` },
+      { timeoutMs: 2 * lagMs, intervalMs: 500, description: `phase ${phase}'s admissions` },
     );
     for (let attempt = 1; ; attempt += 1) {
       const result = await fleetUpdate(
@@ -320,7 +325,7 @@ describe(`OTA campaigns end to end: ${METERS} real meters in phases, auto-halt`,
         const campaign = await view(id);
         return done(campaign) ? campaign : undefined;
       },
-      { timeoutMs: 60_000, intervalMs: 250, description: what },
+      { timeoutMs: lagMs, intervalMs: 250, description: what },
     );
 
   const campaignEvents = (id: string) => {
@@ -435,6 +440,7 @@ describe(`OTA campaigns end to end: ${METERS} real meters in phases, auto-halt`,
         (r) => r.json.campaignId === id && r.json.type === 'completed',
         1,
         `completed of ${id}`,
+        lagMs,
       );
       const types = campaignEvents(id).map(({ event }) => event.type);
       expect(types.filter((t) => t === 'phase-passed')).toHaveLength(3);
@@ -522,6 +528,7 @@ describe(`OTA campaigns end to end: ${METERS} real meters in phases, auto-halt`,
         (r) => r.json.campaignId === id && r.json.type === 'halted',
         1,
         `halted of ${id}`,
+        lagMs,
       );
       expect(campaignEvents(id).filter(({ event }) => event.type === 'halted')).toHaveLength(1);
       expect(halted!.json).toMatchObject({

@@ -8,25 +8,37 @@ import { type StackEnv, findWorkspaceRoot, localDirectiveKeys, localSecrets } fr
 const run = promisify(execFile);
 const workspaceRoot = findWorkspaceRoot();
 
+/**
+ * A bound for a CLI run over `count` meters (minting, provisioning, bootstrapping): 10 minutes plus
+ * 600 ms a meter, for hung runs only (onboarding took ~280 ms a meter at 1,000 on two busy cores).
+ */
+export const fleetCliTimeoutMs = (count: number) => 10 * 60_000 + count * 600;
+
 /** Runs one of our built CLIs (dist/apps/<app>/src/<entry>.js) as the line or an operator would. */
 export async function runBuiltCli(
   app: 'factory' | 'meter-sim' | 'enrollment' | 'privacy',
   args: string[],
   env: Record<string, string> = {},
-  entry = app === 'enrollment' ? 'cli' : 'main',
+  /** The entry's name, or it and a time bound (a fleet-sized run: fleetCliTimeoutMs). */
+  options: string | { entry?: string; timeoutMs?: number } = {},
 ): Promise<string> {
+  const { entry = app === 'enrollment' ? 'cli' : 'main', timeoutMs = 10 * 60_000 } =
+    typeof options === 'string' ? { entry: options } : options;
   const script = resolve(workspaceRoot, 'dist/apps', app, 'src', `${entry}.js`);
   try {
     const { stdout } = await run(process.execPath, [script, ...args], {
       env: { ...process.env, ...env },
       maxBuffer: 64 * 1024 * 1024,
-      timeout: 10 * 60_000,
+      timeout: timeoutMs,
     });
     return stdout;
   } catch (error) {
-    const failed = error as { code?: number; stdout?: string; stderr?: string };
+    const failed = error as { code?: number; signal?: string; stdout?: string; stderr?: string };
     throw new Error(
-      `${app} ${args.slice(0, 2).join(' ')} exited ${failed.code}: ${[failed.stderr, failed.stdout]
+      `${app} ${args.slice(0, 2).join(' ')} exited ${failed.code ?? failed.signal}: ${[
+        failed.stderr,
+        failed.stdout,
+      ]
         .map((text) => text?.trim())
         .filter(Boolean)
         .join('\n')}`,
@@ -147,17 +159,15 @@ export async function mintProvisionedBatch(options: {
       'em300',
     ],
     caEnv,
+    { timeoutMs: fleetCliTimeoutMs(options.count) },
   );
   const statesDir = join(dir, 'meters');
-  await runBuiltCli('meter-sim', [
-    'provision',
-    '--batch',
-    batchDir,
-    '--manufacturer-ca',
-    join(caDir, 'root.pem'),
-    '--state',
-    statesDir,
-  ]);
+  await runBuiltCli(
+    'meter-sim',
+    ['provision', '--batch', batchDir, '--manufacturer-ca', join(caDir, 'root.pem'), '--state', statesDir],
+    {},
+    { timeoutMs: fleetCliTimeoutMs(options.count) },
+  );
   const endpointNames = readFileSync(join(batchDir, 'enrollment-list.csv'), 'utf8')
     .trim()
     .split('\n')

@@ -11,6 +11,7 @@ import {
   mintProvisionedBatch,
   operatorApi,
   platformEnv,
+  fleetCliTimeoutMs,
   runBuiltCli,
 } from './lifecycle-harness';
 import {
@@ -309,15 +310,20 @@ export async function activeFleet(
   });
   await enrollBatch(api, batch, { trustCa: true });
   const fleet = JSON.parse(
-    await runBuiltCli('meter-sim', [
-      'fleet',
-      'bootstrap',
-      '--state',
-      batch.statesDir,
-      '--concurrency',
-      String(options.concurrency ?? 10),
-      '--json',
-    ]),
+    await runBuiltCli(
+      'meter-sim',
+      [
+        'fleet',
+        'bootstrap',
+        '--state',
+        batch.statesDir,
+        '--concurrency',
+        String(options.concurrency ?? 10),
+        '--json',
+      ],
+      {},
+      { timeoutMs: fleetCliTimeoutMs(options.count) },
+    ),
   ) as { succeeded: number };
   if (fleet.succeeded !== options.count)
     throw new Error(`only ${fleet.succeeded} of ${options.count} meters bootstrapped`);
@@ -336,7 +342,8 @@ export async function activeFleet(
       } while (cursor);
       return active >= options.count;
     },
-    { timeoutMs: 60_000, description: 'the fleet ACTIVE in the registry' },
+    // The registry takes the bootstraps from Kafka: a large fleet's last ones may still be in flight.
+    { timeoutMs: Math.max(60_000, options.count * 20), description: 'the fleet ACTIVE in the registry' },
   );
   return {
     tenantId: options.tenantId,
