@@ -116,14 +116,19 @@ export class CampaignDesk {
     return all;
   }
 
-  /** The campaign's view once `done` holds (polled), within a minute. */
-  waitFor(id: string, done: (c: OtaCampaignView) => boolean, what: string): Promise<OtaCampaignView> {
+  /** The campaign's view once `done` holds (polled), within `timeoutMs`. */
+  waitFor(
+    id: string,
+    done: (c: OtaCampaignView) => boolean,
+    what: string,
+    timeoutMs = 60_000,
+  ): Promise<OtaCampaignView> {
     return waitUntil(
       async () => {
         const campaign = await this.view(id);
         return done(campaign) ? campaign : undefined;
       },
-      { timeoutMs: 60_000, intervalMs: 250, description: what },
+      { timeoutMs, intervalMs: 250, description: what },
     );
   }
 }

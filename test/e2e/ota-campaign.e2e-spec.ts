@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { createHash, createPrivateKey, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { appendFileSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -9,18 +9,14 @@ import {
   DEVICE_LIFECYCLE,
   ENROLLMENT_DEVICES,
   type FirmwareComplianceClass,
-  type FirmwareImageUpload,
-  type FirmwareManifestView,
   OTA_CAMPAIGNS_V2,
   OTA_DEVICE_STATUS_V2,
   type OtaCampaignCreate,
-  type OtaCampaignDeviceView,
   type OtaCampaignV2Event,
   type OtaCampaignView,
   type OtaDeviceStatusV2Event,
   type OtaExecutionState,
 } from '@meterkeep/contracts';
-import { type FirmwareManifest, signManifest } from '@meterkeep/firmware';
 import {
   type ActiveFleet,
   type Api,
@@ -33,6 +29,7 @@ import {
   startPlatform,
   waitUntil,
 } from '@meterkeep/testing';
+import { CampaignDesk, must } from './campaign-kit';
 import { kafkaClient } from './telemetry-kit';
 
 // Issue #13 end to end (spec ota.md §6.4–§6.7, §6.9 B8): campaigns over a fleet of real meter-sim meters
@@ -84,7 +81,6 @@ const EXPOSED: readonly OtaExecutionState[] = [
   'ROLLED_BACK',
 ];
 const FAILURE_TYPES = ['FAILED', 'REJECTED', 'ROLLED_BACK', 'TIMED_OUT'] as const;
-const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
 const run = promisify(execFile);
 
@@ -116,85 +112,12 @@ describe(`OTA campaigns end to end: ${METERS} real meters in phases, auto-halt`,
     appendFileSync(join(logs, 'figures.txt'), `${new Date().toISOString()} ${line}\n`);
   };
 
-  const must = async <T>(api: Api, method: string, path: string, body?: unknown, contentType?: string) => {
-    const answer = await api(method, path, body, contentType);
-    if (answer.status >= 300)
-      throw new Error(`${method} ${path}: ${answer.status} ${JSON.stringify(answer.body)}`);
-    return answer.body as T;
-  };
-
-  async function upload(bytes: Buffer): Promise<void> {
-    const declared = await must<FirmwareImageUpload>(engineer, 'POST', '/v1/firmware/images', {
-      classId: CLASS_ID,
-      component: 'app',
-      size: bytes.length,
-      sha256: sha256(bytes),
-    });
-    const [part] = declared.upload!.parts;
-    const put = await fetch(part!.url, { method: 'PUT', body: bytes });
-    expect(put.status).toBe(200);
-    await must(engineer, 'POST', `/v1/firmware/images/${declared.image.imageId}/complete`, {
-      parts: [{ partNumber: 1, etag: put.headers.get('etag') }],
-    });
-  }
-
-  /** A release of the image under `sequenceNumber`, signed with the fleet's update authority. */
-  async function accept(sequenceNumber: number): Promise<FirmwareManifestView> {
-    const manifest: FirmwareManifest = {
-      manifestVersion: 1,
-      sequenceNumber,
-      vendorId: VENDOR_ID,
-      classId: CLASS_ID,
-      components: [
-        {
-          id: ['app'],
-          version: `3.0.${sequenceNumber}`,
-          format: 'raw',
-          digest: { alg: 'sha-256', value: sha256(image) },
-          size: image.length,
-        },
-      ],
-      issuedAt: new Date(Date.now() - 60_000).toISOString(),
-      expiresAt: new Date(Date.now() + 90 * 86_400_000).toISOString(),
-      description: `campaign e2e release ${sequenceNumber}`,
-    };
-    const authority = createPrivateKey(readFileSync(fleet.batch.updateAuthorityKeyFile));
-    const signed = signManifest(manifest, [{ privateKey: authority }]);
-    return must<FirmwareManifestView>(
-      engineer,
-      'POST',
-      '/v1/firmware/manifests',
-      Buffer.from(signed.envelopeBytes).toString('utf8'),
-      'application/json; charset=utf-8',
-    );
-  }
-
-  /** Created by the engineer, approved by the admin (never its creator), started. */
-  async function launch(body: OtaCampaignCreate): Promise<string> {
-    const { campaignId } = await must<OtaCampaignView>(engineer, 'POST', '/v1/campaigns', body);
-    await must(engineer, 'POST', `/v1/campaigns/${campaignId}/submit`);
-    await must(admin, 'POST', `/v1/campaigns/${campaignId}/approve`);
-    await must(engineer, 'POST', `/v1/campaigns/${campaignId}/start`);
-    return campaignId;
-  }
-
-  const view = (id: string) => must<OtaCampaignView>(engineer, 'GET', `/v1/campaigns/${id}`);
-
+  let desk: CampaignDesk;
+  const accept = (sequenceNumber: number) => desk.accept(sequenceNumber, 'campaign e2e release');
+  const launch = (body: OtaCampaignCreate) => desk.launch(body);
+  const view = (id: string) => desk.view(id);
   /** A phase's members (every page). */
-  async function members(id: string, phase: number): Promise<OtaCampaignDeviceView[]> {
-    const all: OtaCampaignDeviceView[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await must<{ items: OtaCampaignDeviceView[]; next?: string }>(
-        engineer,
-        'GET',
-        `/v1/campaigns/${id}/devices?phase=${phase}&limit=1000${cursor ? `&cursor=${cursor}` : ''}`,
-      );
-      all.push(...page.items);
-      cursor = page.next;
-    } while (cursor);
-    return all;
-  }
+  const members = (id: string, phase: number) => desk.devices(id, `phase=${phase}`);
 
   /** The meters as their own fleet folder (the fleet's state folders, linked): one fault set per run. */
   function fleetOf(deviceIds: readonly string[]): string {
@@ -320,13 +243,7 @@ describe(`OTA campaigns end to end: ${METERS} real meters in phases, auto-halt`,
   }
 
   const waitForCampaign = (id: string, done: (c: OtaCampaignView) => boolean, what: string) =>
-    waitUntil(
-      async () => {
-        const campaign = await view(id);
-        return done(campaign) ? campaign : undefined;
-      },
-      { timeoutMs: lagMs, intervalMs: 250, description: what },
-    );
+    desk.waitFor(id, done, what, lagMs);
 
   const campaignEvents = (id: string) => {
     const seen = new Set<string>();
@@ -369,7 +286,13 @@ describe(`OTA campaigns end to end: ${METERS} real meters in phases, auto-halt`,
       await must(admin, 'POST', '/v1/firmware/update-authorities', {
         publicKeyPem: readFileSync(join(fleet.batch.dir, 'update.pub.pem'), 'utf8'),
       });
-      await upload(image);
+      desk = new CampaignDesk(engineer, admin, {
+        vendorId: VENDOR_ID,
+        classId: CLASS_ID,
+        image,
+        authorityKeyFile: fleet.batch.updateAuthorityKeyFile,
+      });
+      await desk.upload();
       // A campaign targets the meters the distributor's device directory knows: all of them, first.
       await waitUntil(
         async () => {
