@@ -4,6 +4,7 @@ import { CONFIG } from '@meterkeep/service-runtime';
 import type { OtaDistributorConfig } from '../config';
 import type { CampaignRow, Executor } from '../core/database';
 import { OutboxRepository } from '../outbox/outbox.repository';
+import { ACTIVE_STATES } from '../executions/execution-states';
 import { campaignEvent, eventCounts } from './campaign-events';
 import { CampaignsRepository, fleetTargets, totalCounts } from './campaigns.repository';
 import {
@@ -80,6 +81,7 @@ export class PhaseAdvance {
         minSoakMinutes: open.min_soak_minutes,
         targets: open.targets,
         succeeded: (phaseCounts.SUCCEEDED ?? 0) + (phaseCounts.ALREADY_INSTALLED ?? 0),
+        unfinished: ACTIVE_STATES.reduce((sum, state) => sum + (phaseCounts[state] ?? 0), 0),
         overdue: [],
         ...(open.phase === SHADOW_PHASE && { shadowCounts: phaseCounts }),
       },
@@ -88,8 +90,12 @@ export class PhaseAdvance {
       now,
     };
     let decision = decideAdvance(input);
-    // Overdue meters are read only when they could matter: the threshold unmet over every target.
-    if (!decision.advance && decision.blockedBy === 'THRESHOLD_UNMET') {
+    // Overdue meters are read only when they could matter: the threshold unmet over every target, or
+    // the last phase waiting for its unfinished meters.
+    if (
+      !decision.advance &&
+      (decision.blockedBy === 'THRESHOLD_UNMET' || decision.blockedBy === 'LAST_PHASE_UNFINISHED')
+    ) {
       const overdue = await this.overdue(trx, campaign, open.phase, open.activated_at, now);
       if (overdue.length > 0) decision = decideAdvance({ ...input, phase: { ...input.phase, overdue } });
     }

@@ -22,6 +22,7 @@ const base = (over: Partial<AdvanceInput['phase']> = {}, rest: Partial<AdvanceIn
     minSoakMinutes: 60,
     targets: 100,
     succeeded: 95,
+    unfinished: 0,
     overdue: [],
     ...over,
   },
@@ -59,6 +60,33 @@ describe('phase advance (spec §6.5)', () => {
     });
     expect(decideAdvance(base({}, { campaignState: 'HALTED', explicit: true }))).toMatchObject({
       advance: false,
+    });
+  });
+
+  it('completes after the last phase only once its every meter still checking in has finished', () => {
+    const last = { isLastPhase: true };
+    // 95 % succeeded, 3 meters still installing or queued behind the rate: the campaign goes on.
+    expect(decideAdvance(base({ unfinished: 3 }, last))).toMatchObject({
+      advance: false,
+      blockedBy: 'LAST_PHASE_UNFINISHED',
+      thresholdMet: true,
+    });
+    // The same 3 silent for 3 poll intervals: overdue, listed, and they hold nothing.
+    const overdue = ['MTR-1', 'MTR-2', 'MTR-3'];
+    expect(decideAdvance(base({ unfinished: 3, overdue }, last))).toMatchObject({
+      advance: true,
+      next: 'complete-campaign',
+      overdue,
+    });
+    // An earlier phase opens the next one at the threshold while its last meters go on.
+    expect(decideAdvance(base({ unfinished: 3 }))).toMatchObject({
+      advance: true,
+      next: 'activate-next-phase',
+    });
+    // An operator's next-phase completes at once.
+    expect(decideAdvance(base({ unfinished: 3 }, { ...last, explicit: true }))).toMatchObject({
+      advance: true,
+      by: 'operator',
     });
   });
 
@@ -106,11 +134,14 @@ describe('phase advance (spec §6.5)', () => {
         soak: fc.integer({ min: 0, max: 7 * 24 * 60 }),
         elapsedMinutes: fc.integer({ min: 0, max: 8 * 24 * 60 }),
         isLastPhase: fc.boolean(),
+        unfinishedShare: fc.double({ min: 0, max: 1, noNaN: true }),
       })
       .map((r) => {
         const overdue = Math.floor(r.targets * r.overdueShare);
         const succeeded = Math.floor((r.targets - overdue) * r.succeededShare);
-        return { ...r, overdue, succeeded };
+        // Overdue meters are unfinished ones; others may be unfinished too.
+        const unfinished = overdue + Math.floor((r.targets - overdue - succeeded) * r.unfinishedShare);
+        return { ...r, overdue, succeeded, unfinished };
       });
     fc.assert(
       fc.property(input, (r) => {
@@ -123,6 +154,7 @@ describe('phase advance (spec §6.5)', () => {
             minSoakMinutes: r.soak,
             targets: r.targets,
             succeeded: r.succeeded,
+            unfinished: r.unfinished,
             overdue: Array.from({ length: Math.min(r.overdue, 2000) }, (_, i) => `o${i}`).concat(
               Array(Math.max(0, r.overdue - 2000)).fill('o'),
             ),
@@ -136,6 +168,8 @@ describe('phase advance (spec §6.5)', () => {
         expect(r.campaignState).toBe('RUNNING');
         expect(['ACTIVE', 'SOAKING']).toContain(r.state);
         expect(r.elapsedMinutes).toBeGreaterThanOrEqual(r.soak);
+        // Completion leaves no meter that still checks in unfinished.
+        if (r.isLastPhase) expect(r.unfinished).toBeLessThanOrEqual(r.overdue);
         if (r.targets > 0) {
           expect(denominator).toBeGreaterThan(0);
           expect(r.succeeded / denominator).toBeGreaterThanOrEqual(r.threshold / 100 - 1e-12);

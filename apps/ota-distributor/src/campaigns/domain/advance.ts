@@ -7,7 +7,8 @@ import type { CampaignState, PhaseState } from './state-machines';
  * that still check in, its soak time elapsed and the campaign is RUNNING; or on an explicit
  * next-phase. A meter silent for 3 × the poll interval is overdue: it leaves the denominator until it
  * reports again and is listed, so a few dead meters cannot hold a campaign, nor a vanished fleet pass
- * it (a phase whose every target is overdue never passes by itself).
+ * it (a phase whose every target is overdue never passes by itself). The last phase completes the
+ * campaign by itself only once its every execution has finished, but for overdue meters.
  */
 
 export const OVERDUE_POLL_INTERVALS = 3;
@@ -67,6 +68,8 @@ export interface AdvanceInput {
     targets: number;
     /** SUCCEEDED and ALREADY_INSTALLED. */
     succeeded: number;
+    /** Executions of the phase not yet in a final state (QUEUED … CONFIRMING). */
+    unfinished: number;
     overdue: readonly string[];
     /**
      * Present when the open phase is the shadow run (its twins' counters): it passes only when every
@@ -86,7 +89,8 @@ export type AdvanceBlock =
   | 'THRESHOLD_UNMET'
   | 'ALL_OVERDUE'
   | 'SOAKING'
-  | 'SHADOW_PENDING';
+  | 'SHADOW_PENDING'
+  | 'LAST_PHASE_UNFINISHED';
 
 export type AdvanceDecision =
   | {
@@ -133,5 +137,8 @@ export function decideAdvance(input: AdvanceInput): AdvanceDecision {
   if (phase.targets > 0 && denominator === 0) return blocked('ALL_OVERDUE');
   if (!met) return blocked('THRESHOLD_UNMET');
   if (now.getTime() < phase.activatedAt.getTime() + phase.minSoakMinutes * 60_000) return blocked('SOAKING');
+  // The threshold opens the next phase while the rest of this one goes on; after the last there is no
+  // next, and a completed campaign notifies no one: it waits for every meter still checking in.
+  if (input.isLastPhase && phase.unfinished > phase.overdue.length) return blocked('LAST_PHASE_UNFINISHED');
   return { advance: true, next, by: 'thresholds', denominator, overdue: phase.overdue };
 }

@@ -31,6 +31,7 @@ const shadowInput = (
     minSoakMinutes: 0,
     targets: twins,
     succeeded: twins,
+    unfinished: 0,
     overdue: [],
     shadowCounts: counts,
     ...phase,
