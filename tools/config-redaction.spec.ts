@@ -106,9 +106,11 @@ const SHOWN_IN_CLEAR = new Set([
   'TELEMETRY_MAX_IN_FLIGHT_BYTES_PER_SOURCE',
   'TELEMETRY_BODY_TIMEOUT_MS',
   'TELEMETRY_MAX_OBIS_PER_METER',
-  // The firmware bucket's name, the image size cap, upload URL life and part size: no credential.
+  // The firmware bucket's name, the ticker's and the start's timings, the image size cap, upload URL life
+  // and part size: no credential.
   'OTA_FIRMWARE_BUCKET',
   'OTA_CAMPAIGN_TICK_MS',
+  'OTA_START_WAIT_MS',
   // Test-only pause points' names, and the runtime mode that refuses them: no credential.
   'OTA_TEST_PAUSE_AT',
   'NODE_ENV',

@@ -30,7 +30,7 @@ const MIB = 1024 * 1024;
  * - `phase-advance`: a phase passed and the next opened (or the campaign completed);
  * - `halt`: an abort rule's crossing recorded, the campaign HALTED, its `halted` event written.
  */
-export const TEST_PAUSE_POINTS = ['phase-advance', 'halt'] as const;
+export const TEST_PAUSE_POINTS = ['phase-advance', 'halt', 'planning'] as const;
 export type TestPausePoint = (typeof TEST_PAUSE_POINTS)[number];
 
 /**
@@ -144,6 +144,11 @@ export const deviceListenerEnv = {
    * cancellations); 0 turns it off. Replicas share the work: each campaign is locked SKIP LOCKED.
    */
   OTA_CAMPAIGN_TICK_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
+  /**
+   * How long a start request waits for its campaign's plan before it answers 202 PLANNING (the plan
+   * goes on; a million targets take minutes, past what an ingress lets a request live).
+   */
+  OTA_START_WAIT_MS: z.coerce.number().int().min(0).max(50_000).default(20_000),
   /**
    * Test-only: campaign transaction points where the process stops for a crash test's SIGKILL
    * (comma-separated names, see test-pause-points.ts). Refused under NODE_ENV=production.

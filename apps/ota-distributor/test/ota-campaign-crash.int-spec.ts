@@ -132,7 +132,7 @@ describe('ota-distributor: campaigns through SIGKILL and two replicas', { timeou
     expect(confirmed.status).toBe(200);
     return true;
   };
-  async function launch(json: Record<string, unknown>): Promise<string> {
+  async function approved(json: Record<string, unknown>): Promise<string> {
     const created = await h.request<Answer>('POST', '/v1/campaigns', {
       key: operator,
       json: { name: `c-${rand()}`, manifestId: m1.manifestId, ...json },
@@ -141,6 +141,10 @@ describe('ota-distributor: campaigns through SIGKILL and two replicas', { timeou
     const id = created.body.campaignId;
     expect((await act(id, 'submit')).status).toBe(200);
     expect((await act(id, 'approve', approver)).status).toBe(200);
+    return id;
+  }
+  async function launch(json: Record<string, unknown>): Promise<string> {
+    const id = await approved(json);
     const started = await act(id, 'start');
     expect(started.status, started.text).toBe(200);
     return id;
@@ -331,6 +335,71 @@ describe('ota-distributor: campaigns through SIGKILL and two replicas', { timeou
       .map((r) => r.json.deviceId);
     expect(notified.sort()).toEqual([slow1, slow2].sort());
     await expectCountersKept(id);
+  });
+
+  it('SIGKILL while planning: the start answered 202; after the restart the campaign is planned once', async () => {
+    const ids = await enrolled(4, 'plan');
+    const body = {
+      target: { deviceIds: ids },
+      phases: onePhase,
+      rollout: { maxPerMinute: 100, perGatewayConcurrency: 50 },
+      abort: lenient,
+    };
+    // Two approved campaigns over the same meters; the second is cancelled while it plans.
+    const id = await approved(body);
+    const cancelled = await approved(body);
+    // The replica the operator reaches stops inside the plans' transactions; its starts stop waiting.
+    const first = await distributor('plan-1', { OTA_TEST_PAUSE_AT: 'planning', OTA_START_WAIT_MS: '300' });
+    for (const campaign of [id, cancelled]) {
+      const started = await fetch(`${first.url}/v1/campaigns/${campaign}/start`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${operator}` },
+      });
+      expect(started.status).toBe(202);
+      const accepted = (await started.json()) as OtaCampaignView;
+      expect(accepted.state).toBe('APPROVED');
+      expect(accepted.planning?.startedBy).toEqual(expect.any(String));
+    }
+    await killAtPausePoint(first, 'plan-1', 'planning');
+    // Killed before the commit: accepted and kept planning, nothing planned or announced.
+    const executions = (campaign: string) =>
+      h.db.selectFrom('executions').select('device_id').where('campaign_id', '=', campaign).execute();
+    const planned = (campaign: string) =>
+      campaignRecords(campaign).filter((r) => !/^(created|submitted|approved)\//.test(r));
+    for (const campaign of [id, cancelled]) {
+      expect(await campaignState(campaign)).toBe('PLANNING');
+      expect(await executions(campaign)).toEqual([]);
+      expect(planned(campaign)).toEqual([]);
+    }
+    // An accepted start can still be cancelled: nothing to wait for, it ends at once and is never planned.
+    const cancelling = await h.request<Answer>('POST', `/v1/campaigns/${cancelled}/cancel`, {
+      key: operator,
+      json: { mode: 'graceful' },
+    });
+    expect(cancelling.status, cancelling.text).toBe(200);
+    expect(cancelling.body.state).toBe('CANCELLED');
+
+    // Another replica's ticker plans the first: each target once, started once, and it runs to the end.
+    await distributor('plan-2');
+    await waitFor(async () => ((await campaignState(id)) === 'RUNNING' ? true : undefined), 'planned');
+    expect((await executions(id)).map((e) => e.device_id).sort()).toEqual([...ids].sort());
+    const remaining = new Set(ids);
+    await waitFor(async () => {
+      for (const meter of [...remaining]) if (await update(meter)) remaining.delete(meter);
+      return remaining.size === 0 ? true : undefined;
+    }, 'every meter updated');
+    await campaignTap.waitFor((r) => r.json.campaignId === id && r.json.type === 'completed', 1, 'completed');
+    expectNoDuplicates(campaignRecords(id));
+    expect(planned(id)).toEqual(['started/-', 'phase-activated/1', 'phase-passed/1', 'completed/-']);
+    // The events name the operator who started it, not the replica that planned it.
+    const eventOf = (type: string) =>
+      campaignTap.records.find((r) => r.json.campaignId === id && r.json.type === type)!.json;
+    expect(eventOf('started').actor).toBe(eventOf('submitted').actor);
+    await expectCountersKept(id);
+    // The cancelled one stayed so, without a plan.
+    expect(await campaignState(cancelled)).toBe('CANCELLED');
+    expect(await executions(cancelled)).toEqual([]);
+    expect(planned(cancelled).filter((r) => r.startsWith('started'))).toEqual([]);
   });
 
   it('two replicas tick one campaign at once: each transition once, each meter notified once', async () => {

@@ -12,18 +12,19 @@ import { OutboxRepository } from '../outbox/outbox.repository';
 import { Transactions } from '../outbox/transactions';
 import { CampaignAdmission } from './campaign-admission';
 import { CampaignCancellation } from './campaign-cancellation';
+import { CampaignPlanner } from './campaign-planner';
 import { CampaignRetries } from './campaign-retries';
 import { CampaignStatusFeed } from './campaign-status-feed';
 import { CampaignTimeouts } from './campaign-timeouts';
 import { CampaignsRepository } from './campaigns.repository';
 import { CAMPAIGN_MACHINE } from './domain/state-machines';
 import { PhaseAdvance } from './phase-advance';
-import { StartCampaignUseCase } from './start-campaign.use-case';
 
 /**
  * The campaigns' clock, every OTA_CAMPAIGN_TICK_MS on each replica: executions past their stage's
  * timeout become TIMED_OUT (also while paused or halted); failed ones the retry policy retries are
- * re-queued once their backoff ran (while running or paused); a SCHEDULED campaign whose startAt
+ * re-queued once their backoff ran (while running or paused); a PLANNING campaign no start request is
+ * planning any more (it answered 202, or its replica died) is planned; a SCHEDULED campaign whose startAt
  * has come starts (or halts, MANIFEST_REVOKED, when its manifest was revoked meanwhile); a RUNNING one advances (threshold and soak) and admits at its rate; a CANCELLING one
  * cancels its queued executions and ends once none is unfinished. Each campaign is taken under its row
  * lock with SKIP LOCKED: with two replicas, one works a campaign and the other passes it by, so
@@ -42,7 +43,7 @@ export class CampaignTicker implements OnApplicationBootstrap, BeforeApplication
     private readonly cancellation: CampaignCancellation,
     private readonly timeouts: CampaignTimeouts,
     private readonly retries: CampaignRetries,
-    private readonly start: StartCampaignUseCase,
+    private readonly planner: CampaignPlanner,
     private readonly statusFeed: CampaignStatusFeed,
     private readonly outbox: OutboxRepository,
     private readonly transactions: Transactions,
@@ -95,10 +96,13 @@ export class CampaignTicker implements OnApplicationBootstrap, BeforeApplication
     await this.timeouts.expire(campaignId, now);
     await this.retries.requeueDue(campaignId, now);
     let cancelling = false;
+    let planning: string | undefined;
     await this.transactions.run(async (trx) => {
       const campaign = await this.campaigns.lockOrSkip(trx, campaignId);
       if (!campaign) return;
-      if (campaign.state === 'SCHEDULED') {
+      if (campaign.state === 'PLANNING') {
+        planning = campaign.tenant_id;
+      } else if (campaign.state === 'SCHEDULED') {
         const startAt = (campaign.body as OtaCampaignDefinition).startAt;
         if (startAt !== undefined && new Date(startAt).getTime() > now.getTime()) return;
         const transition = CAMPAIGN_MACHINE.next(campaign.state, 'start');
@@ -111,7 +115,7 @@ export class CampaignTicker implements OnApplicationBootstrap, BeforeApplication
         await this.outbox.enqueue(
           trx,
           OTA_CAMPAIGNS_V2,
-          await this.start.openFirstPhase(trx, row, now, undefined),
+          await this.planner.openFirstPhase(trx, row, now, undefined),
         );
         await this.admission.admit(trx, row, now);
       } else if (campaign.state === 'RUNNING') {
@@ -122,5 +126,6 @@ export class CampaignTicker implements OnApplicationBootstrap, BeforeApplication
       }
     });
     if (cancelling) await this.cancellation.proceed(campaignId);
+    if (planning !== undefined) void this.planner.plan(planning, campaignId, { wait: false });
   }
 }

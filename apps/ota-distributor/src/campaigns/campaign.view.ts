@@ -12,7 +12,8 @@ export function campaignView(
   return {
     campaignId: row.campaign_id,
     name: row.name,
-    state: row.state,
+    // PLANNING is the distributor's own: the contract's campaign is APPROVED, with the plan under way.
+    state: row.state === 'PLANNING' ? 'APPROVED' : row.state,
     manifestId: row.manifest_id,
     manifestDigest: row.manifest_digest,
     classId: row.class_id,
@@ -22,6 +23,9 @@ export function campaignView(
     submittedBy: row.submitted_by,
     decidedBy: row.decided_by,
     decidedAt: row.decided_at?.toISOString() ?? null,
+    ...(row.state === 'PLANNING' && {
+      planning: { since: row.updated_at.toISOString(), startedBy: row.started_by ?? '' },
+    }),
     phases: phases
       .filter((p) => p.phase !== SHADOW_PHASE)
       .map((p) => ({

@@ -1,5 +1,6 @@
-import { Body, Controller, Param, Query } from '@nestjs/common';
+import { Body, Controller, Param, Query, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
 import {
   OTA_CAMPAIGN_APPROVE,
   OTA_CAMPAIGN_CANCEL,
@@ -106,8 +107,15 @@ export class CampaignsController {
 
   @ContractRoute(OTA_CAMPAIGN_START, apiSchemas)
   @Roles(...WRITERS)
-  startCampaign(@CurrentCaller() caller: Caller, @Param('campaignId', campaignIdPipe) campaignId: string) {
-    return this.start.execute(caller, campaignId);
+  async startCampaign(
+    @CurrentCaller() caller: Caller,
+    @Param('campaignId', campaignIdPipe) campaignId: string,
+    @Res({ passthrough: true }) response: Response,
+  ) {
+    const view = await this.start.execute(caller, campaignId);
+    // Still planning when the request stopped waiting: accepted, the plan goes on.
+    if (view.planning) response.status(202);
+    return view;
   }
 
   @ContractRoute(OTA_CAMPAIGN_PAUSE, apiSchemas)

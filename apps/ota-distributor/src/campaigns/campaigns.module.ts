@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { ManifestsModule } from '../manifests/manifests.module';
 import { CampaignAdmission } from './campaign-admission';
 import { CampaignCancellation } from './campaign-cancellation';
+import { CampaignPlanner } from './campaign-planner';
 import { CampaignProgressModule } from './campaign-progress.module';
 import { CampaignTicker } from './campaign-ticker';
 import { CampaignRetries } from './campaign-retries';
@@ -29,6 +30,7 @@ import { StartCampaignUseCase } from './start-campaign.use-case';
     NextPhaseUseCase,
     RetryFailedUseCase,
     CampaignAdmission,
+    CampaignPlanner,
     CampaignCancellation,
     CampaignTimeouts,
     CampaignRetries,

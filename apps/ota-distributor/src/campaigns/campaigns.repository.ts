@@ -282,7 +282,7 @@ export class CampaignsRepository {
     const rows = await this.db
       .selectFrom('campaigns')
       .select('campaign_id')
-      .where('state', 'in', ['SCHEDULED', 'RUNNING', 'PAUSED', 'HALTED', 'CANCELLING'])
+      .where('state', 'in', ['PLANNING', 'SCHEDULED', 'RUNNING', 'PAUSED', 'HALTED', 'CANCELLING'])
       .execute();
     return rows.map((r) => r.campaign_id);
   }
@@ -299,7 +299,12 @@ export class CampaignsRepository {
   setFields(
     trx: Executor,
     campaignId: string,
-    fields: { state: CampaignState; haltReason?: unknown; cancelMode?: 'graceful' | 'force' },
+    fields: {
+      state: CampaignState;
+      haltReason?: unknown;
+      cancelMode?: 'graceful' | 'force';
+      startedBy?: string;
+    },
     now: Date,
   ): Promise<CampaignRow> {
     return trx
@@ -308,6 +313,7 @@ export class CampaignsRepository {
         state: fields.state,
         updated_at: now,
         version: (eb) => eb('version', '+', 1),
+        ...(fields.startedBy !== undefined && { started_by: fields.startedBy }),
         ...(fields.haltReason !== undefined && { halt_reason: JSON.stringify(fields.haltReason) }),
         ...(fields.cancelMode !== undefined && { cancel_mode: fields.cancelMode }),
       })
@@ -352,6 +358,22 @@ export class CampaignsRepository {
       gateway_id: r.gateway_id,
       hardware_revision: r.hardware_revision,
     }));
+  }
+
+  /** The targets' distinct hardware revisions (a shadow run's coverage), without reading every target. */
+  async targetRevisions(
+    trx: Executor,
+    tenantId: string,
+    classId: string,
+    target: OtaCampaignDefinition['target'],
+    twins: readonly string[] = [],
+  ): Promise<(string | null)[]> {
+    const rows = await trx
+      .selectFrom(this.targetQuery(trx, tenantId, classId, target, twins).clearOrderBy().as('t'))
+      .select('t.hardware_revision')
+      .distinct()
+      .execute();
+    return rows.map((r) => r.hardware_revision);
   }
 
   /** The same targets with the manifest each reported running: what a simulation reads. */

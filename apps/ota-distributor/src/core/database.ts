@@ -237,6 +237,8 @@ export interface CampaignsTable {
   submitted_at: Timestamp | null;
   decided_by: string | null;
   decided_at: Timestamp | null;
+  /** Who started it (the planner's events and audit name them). */
+  started_by: ColumnType<string | null, string | null | undefined, string | null>;
   halt_reason: ColumnType<unknown, string | null, string | null> | null;
   cancel_mode: ColumnType<
     'graceful' | 'force' | null,

@@ -13,6 +13,7 @@ import { deviceHardwareRevision } from './0011_device_hardware_revision';
 import { shardedCampaignCounts } from './0012_sharded_campaign_counts';
 import { campaignRevertLink } from './0013_campaign_revert_link';
 import { shadowRunPhase } from './0014_shadow_run_phase';
+import { campaignPlanning } from './0015_campaign_planning';
 
 /** Versioned migrations of the ota-distributor schema, applied in name order at start-up. */
 export const migrations: MigrationSet = {
@@ -30,4 +31,5 @@ export const migrations: MigrationSet = {
   '0012_sharded_campaign_counts': shardedCampaignCounts,
   '0013_campaign_revert_link': campaignRevertLink,
   '0014_shadow_run_phase': shadowRunPhase,
+  '0015_campaign_planning': campaignPlanning,
 };

@@ -431,7 +431,7 @@ export interface paths {
     put?: never;
     /**
      * Start an approved campaign (or schedule it until its startAt)
-     * @description APPROVED → RUNNING, or SCHEDULED while startAt is in the future. Targets are planned then: ACTIVE meters of the class without an unfinished execution, stratified into the phases, each with a QUEUED execution; phase 1 opens and admission lets directives out at the rollout rate. 422 TARGET_QUERY_UNSUPPORTED when the query filters on what the registry projection lacks. With a shadow run the twins go first (phase 1 waits for all of them to succeed): 422 SHADOW_TWIN_UNKNOWN for a twin that is no ACTIVE meter of the tenant and class, 409 SHADOW_TWIN_BUSY for one with an unfinished execution, 409 SHADOW_TWIN_MISSING naming the targets' hardware revisions no twin reported. Admin or operator; 409 CAMPAIGN_STATE_CONFLICT names the current state.
+     * @description APPROVED → RUNNING, or SCHEDULED while startAt is in the future. Targets are planned then: ACTIVE meters of the class without an unfinished execution, stratified into the phases, each with a QUEUED execution; phase 1 opens and admission lets directives out at the rollout rate. The request waits for the plan a while (OTA_START_WAIT_MS, 20 s by default): 200 with the campaign RUNNING or SCHEDULED, or 202 with it still APPROVED and `planning` set (a large fleet): the plan goes on; poll the campaign. 422 TARGET_QUERY_UNSUPPORTED when the query filters on what the registry projection lacks. With a shadow run the twins go first (phase 1 waits for all of them to succeed): 422 SHADOW_TWIN_UNKNOWN for a twin that is no ACTIVE meter of the tenant and class, 409 SHADOW_TWIN_BUSY for one with an unfinished execution, 409 SHADOW_TWIN_MISSING naming the targets' hardware revisions no twin reported. Admin or operator; 409 CAMPAIGN_STATE_CONFLICT names the current state.
      */
     post: operations['CampaignsController_startCampaign'];
     delete?: never;
@@ -1397,6 +1397,11 @@ export interface components {
       decidedBy: string | null;
       /** Format: date-time */
       decidedAt: string | null;
+      planning?: {
+        /** Format: date-time */
+        since: string;
+        startedBy: string;
+      };
       phases: {
         phase: number;
         name: string;
@@ -3702,6 +3707,15 @@ export interface operations {
     responses: {
       /** @description OK */
       200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Campaign'];
+        };
+      };
+      /** @description OK */
+      202: {
         headers: {
           [name: string]: unknown;
         };

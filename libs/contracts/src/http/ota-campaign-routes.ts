@@ -234,6 +234,11 @@ export const campaignView = z.object({
   submittedBy: z.string().nullable(),
   decidedBy: z.string().nullable(),
   decidedAt: timestamp.nullable(),
+  /**
+   * Set while an accepted start plans the campaign (the start answered 202; the campaign stays APPROVED
+   * until the plan is persisted, then it is RUNNING or SCHEDULED): since when, and who started it.
+   */
+  planning: z.object({ since: timestamp, startedBy: z.string() }).optional(),
   phases: z.array(
     z.object({
       phase: z.number().int().min(1),
@@ -498,25 +503,33 @@ function operation<V extends string>(options: {
   };
 }
 
-export const OTA_CAMPAIGN_START = defineHttpRoute(
-  operation({
-    verb: 'start',
-    summary: 'Start an approved campaign (or schedule it until its startAt)',
-    description:
-      'APPROVED → RUNNING, or SCHEDULED while startAt is in the future. Targets are planned then: ' +
-      'ACTIVE meters of the class without an unfinished execution, stratified into the phases, each ' +
-      'with a QUEUED execution; phase 1 opens and admission lets directives out at the rollout rate. ' +
-      '422 TARGET_QUERY_UNSUPPORTED when the query filters on what the registry projection lacks. ' +
-      'With a shadow run the twins go first (phase 1 waits for all of them to succeed): 422 ' +
-      'SHADOW_TWIN_UNKNOWN for a twin that is no ACTIVE meter of the tenant and class, 409 ' +
-      'SHADOW_TWIN_BUSY for one with an unfinished execution, 409 SHADOW_TWIN_MISSING naming the ' +
-      "targets' hardware revisions no twin reported.",
-    state: 'RUNNING',
-    extra422:
-      'TARGET_QUERY_UNSUPPORTED: the target query names a filter the distributor cannot apply; ' +
-      'SHADOW_TWIN_UNKNOWN: a twin is no ACTIVE meter of the tenant and class',
-  }),
-);
+const startOperation = operation({
+  verb: 'start',
+  summary: 'Start an approved campaign (or schedule it until its startAt)',
+  description:
+    'APPROVED → RUNNING, or SCHEDULED while startAt is in the future. Targets are planned ' +
+    'then: ACTIVE meters of the class without an unfinished execution, stratified into the phases, ' +
+    'each with a QUEUED execution; phase 1 opens and admission lets directives out at the rollout ' +
+    'rate. The request waits for the plan a while (OTA_START_WAIT_MS, 20 s by default): 200 with the ' +
+    'campaign RUNNING or SCHEDULED, or 202 with it still APPROVED and `planning` set (a large fleet): ' +
+    'the plan goes on; poll the campaign. ' +
+    '422 TARGET_QUERY_UNSUPPORTED when the query filters on what the registry projection lacks. ' +
+    'With a shadow run the twins go first (phase 1 waits for all of them to succeed): 422 ' +
+    'SHADOW_TWIN_UNKNOWN for a twin that is no ACTIVE meter of the tenant and class, 409 ' +
+    'SHADOW_TWIN_BUSY for one with an unfinished execution, 409 SHADOW_TWIN_MISSING naming the ' +
+    "targets' hardware revisions no twin reported.",
+  state: 'RUNNING',
+  extra422:
+    'TARGET_QUERY_UNSUPPORTED: the target query names a filter the distributor cannot apply; ' +
+    'SHADOW_TWIN_UNKNOWN: a twin is no ACTIVE meter of the tenant and class',
+});
+export const OTA_CAMPAIGN_START = defineHttpRoute({
+  ...startOperation,
+  responses: {
+    ...startOperation.responses,
+    202: campaignView,
+  },
+});
 export const OTA_CAMPAIGN_PAUSE = defineHttpRoute(
   operation({
     verb: 'pause',

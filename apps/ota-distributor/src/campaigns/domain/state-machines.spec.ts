@@ -25,11 +25,21 @@ const eventsOf = <S extends string, E extends string>(machine: StateMachine<S, E
 describe('campaign state machine (spec §6.4)', () => {
   it('runs the approved path to completion and through pause, halt and cancel', () => {
     expect(
-      walk(CAMPAIGN_MACHINE, ['submit', 'approve', 'schedule', 'start', 'pause', 'resume', 'complete']),
+      walk(CAMPAIGN_MACHINE, [
+        'submit',
+        'approve',
+        'plan',
+        'schedule',
+        'start',
+        'pause',
+        'resume',
+        'complete',
+      ]),
     ).toEqual([
       'DRAFT',
       'PENDING_APPROVAL',
       'APPROVED',
+      'PLANNING',
       'SCHEDULED',
       'RUNNING',
       'PAUSED',
@@ -37,24 +47,31 @@ describe('campaign state machine (spec §6.4)', () => {
       'COMPLETED',
     ]);
     expect(
-      walk(CAMPAIGN_MACHINE, ['submit', 'approve', 'start', 'halt', 'cancel', 'finish-cancel']).at(-1),
+      walk(CAMPAIGN_MACHINE, ['submit', 'approve', 'plan', 'start', 'halt', 'cancel', 'finish-cancel']).at(
+        -1,
+      ),
     ).toBe('CANCELLED');
     expect(walk(CAMPAIGN_MACHINE, ['submit', 'deny']).at(-1)).toBe('DENIED');
     // A scheduled campaign whose manifest was revoked before its start time halts instead of starting.
-    expect(walk(CAMPAIGN_MACHINE, ['submit', 'approve', 'schedule', 'halt', 'cancel']).at(-1)).toBe(
+    expect(walk(CAMPAIGN_MACHINE, ['submit', 'approve', 'plan', 'schedule', 'halt', 'cancel']).at(-1)).toBe(
       'CANCELLING',
     );
     expect(CAMPAIGN_MACHINE.next('APPROVED', 'halt')).toMatchObject({ ok: false });
+    // A start is planned first: an approved campaign never runs or waits for its start time unplanned.
+    expect(CAMPAIGN_MACHINE.next('APPROVED', 'start')).toMatchObject({ ok: false });
+    expect(CAMPAIGN_MACHINE.next('APPROVED', 'schedule')).toMatchObject({ ok: false });
+    // Targets that outgrew the shadow run's twins while planning: back to APPROVED, nothing planned.
+    expect(walk(CAMPAIGN_MACHINE, ['submit', 'approve', 'plan', 'plan-refused']).at(-1)).toBe('APPROVED');
   });
 
   it('refuses start before approval, and a halted campaign never completes directly, with a stable code', () => {
     for (const state of ['DRAFT', 'PENDING_APPROVAL', 'DENIED'] as const)
-      expect(CAMPAIGN_MACHINE.next(state, 'start')).toEqual({
+      expect(CAMPAIGN_MACHINE.next(state, 'plan')).toEqual({
         ok: false,
         code: 'ILLEGAL_TRANSITION',
         from: state,
-        event: 'start',
-        allowedFrom: ['APPROVED', 'SCHEDULED'],
+        event: 'plan',
+        allowedFrom: ['APPROVED'],
       });
     expect(CAMPAIGN_MACHINE.next('HALTED', 'complete')).toMatchObject({
       ok: false,
@@ -85,6 +102,11 @@ describe('campaign state machine (spec §6.4)', () => {
         const visited = walk(CAMPAIGN_MACHINE, events);
         const firstRunning = visited.indexOf('RUNNING');
         if (firstRunning >= 0) expect(visited.slice(0, firstRunning)).toContain('APPROVED');
+        // Nothing runs or is scheduled without a plan.
+        for (const state of ['RUNNING', 'SCHEDULED'] as const) {
+          const first = visited.indexOf(state);
+          if (first >= 0) expect(visited.slice(0, first)).toContain('PLANNING');
+        }
         // Nothing follows a final state, and DENIED never went through APPROVED.
         const last = visited.at(-1)!;
         if (CAMPAIGN_MACHINE.isFinal(last)) expect(CAMPAIGN_MACHINE.eventsFrom(last)).toEqual([]);

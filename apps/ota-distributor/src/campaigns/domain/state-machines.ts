@@ -48,14 +48,19 @@ function defineMachine<S extends string, E extends string>(
   };
 }
 
-/** The contract's states (libs/contracts), which the transitions below must cover. */
-export const CAMPAIGN_STATES = OTA_CAMPAIGN_STATES;
+/**
+ * The contract's states (libs/contracts), which the transitions below must cover, and PLANNING: an
+ * accepted start whose plan is being persisted, which the contract shows as APPROVED with `planning`.
+ */
+export const CAMPAIGN_STATES = [...OTA_CAMPAIGN_STATES, 'PLANNING'] as const;
 export type CampaignState = (typeof CAMPAIGN_STATES)[number];
 
 export type CampaignEvent =
   | 'submit'
   | 'approve'
   | 'deny'
+  | 'plan'
+  | 'plan-refused'
   | 'schedule'
   | 'start'
   | 'pause'
@@ -66,22 +71,26 @@ export type CampaignEvent =
   | 'complete';
 
 /**
- * DRAFT → PENDING_APPROVAL → APPROVED → [SCHEDULED →] RUNNING ⇄ PAUSED; RUNNING → HALTED (automatic) →
- * RUNNING (resume, acknowledged) or CANCELLING → CANCELLED; RUNNING → COMPLETED; DENIED terminal.
- * A paused campaign can still halt: executions already installing go on reporting. Start is refused
- * before approval by construction: only APPROVED and SCHEDULED start.
+ * DRAFT → PENDING_APPROVAL → APPROVED → PLANNING → [SCHEDULED →] RUNNING ⇄ PAUSED; RUNNING → HALTED
+ * (automatic) → RUNNING (resume, acknowledged) or CANCELLING → CANCELLED; RUNNING → COMPLETED; DENIED
+ * terminal. PLANNING: the start was accepted and the planner persists the targets in the background; it
+ * returns to APPROVED only when the targets changed since the start so that the shadow run no longer
+ * covers them. A paused campaign can still halt: executions already installing go on reporting. Start
+ * is refused before approval by construction: only APPROVED campaigns are planned.
  */
 export const CAMPAIGN_MACHINE = defineMachine<CampaignState, CampaignEvent>(CAMPAIGN_STATES, 'DRAFT', {
   submit: { from: ['DRAFT'], to: 'PENDING_APPROVAL' },
   approve: { from: ['PENDING_APPROVAL'], to: 'APPROVED' },
   deny: { from: ['PENDING_APPROVAL'], to: 'DENIED' },
-  schedule: { from: ['APPROVED'], to: 'SCHEDULED' },
-  start: { from: ['APPROVED', 'SCHEDULED'], to: 'RUNNING' },
+  plan: { from: ['APPROVED'], to: 'PLANNING' },
+  'plan-refused': { from: ['PLANNING'], to: 'APPROVED' },
+  schedule: { from: ['PLANNING'], to: 'SCHEDULED' },
+  start: { from: ['PLANNING', 'SCHEDULED'], to: 'RUNNING' },
   pause: { from: ['RUNNING'], to: 'PAUSED' },
   resume: { from: ['PAUSED', 'HALTED'], to: 'RUNNING' },
-  // SCHEDULED: its start time came after its manifest was revoked.
-  halt: { from: ['SCHEDULED', 'RUNNING', 'PAUSED'], to: 'HALTED' },
-  cancel: { from: ['APPROVED', 'SCHEDULED', 'RUNNING', 'PAUSED', 'HALTED'], to: 'CANCELLING' },
+  // SCHEDULED or PLANNING: its start time came, or its plan was made, after its manifest was revoked.
+  halt: { from: ['PLANNING', 'SCHEDULED', 'RUNNING', 'PAUSED'], to: 'HALTED' },
+  cancel: { from: ['APPROVED', 'PLANNING', 'SCHEDULED', 'RUNNING', 'PAUSED', 'HALTED'], to: 'CANCELLING' },
   'finish-cancel': { from: ['CANCELLING'], to: 'CANCELLED' },
   complete: { from: ['RUNNING'], to: 'COMPLETED' },
 });
