@@ -44,6 +44,9 @@ export class NotificationListener {
   private readonly token = randomBytes(6).toString('hex');
   private fenceCount = 0;
   private readonly fences = new Map<string, () => void>();
+  /** The fence callers join until it is sent; the last one queued or sent (sendFence never rejects). */
+  private nextFence: Promise<boolean> | undefined;
+  private lastFence: Promise<boolean> = Promise.resolve(true);
 
   constructor(private readonly options: NotificationListenerOptions) {
     if (Buffer.byteLength(options.channel) > 63) throw new Error('A channel name has at most 63 bytes');
@@ -79,8 +82,23 @@ export class NotificationListener {
    * Resolves true once every notification of the transactions committed before this call was handed
    * to onNotification: its own notification, committed after them, came back on this connection.
    * False when not listening, or the connection fails or stays silent for the fence timeout.
+   *
+   * Fences are grouped: one not sent yet is shared by every caller until it goes (sent after all their
+   * calls, it covers them all), and one goes at a time. Each is a transaction that takes PostgreSQL's
+   * server-wide NOTIFY lock at commit, so a burst of commits costs two fences, not one each.
    */
-  async fence(): Promise<boolean> {
+  fence(): Promise<boolean> {
+    if (this.nextFence) return this.nextFence;
+    const next: Promise<boolean> = this.lastFence.then(() => {
+      this.nextFence = undefined;
+      return this.sendFence();
+    });
+    this.nextFence = next;
+    this.lastFence = next;
+    return next;
+  }
+
+  private async sendFence(): Promise<boolean> {
     const client = this.client;
     if (!client || !this.listening) return false;
     const payload = `${FENCE_PREFIX}${this.token} ${++this.fenceCount}`;

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { Client } from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { NotificationListener } from '../src';
 import { TestSchemas, uniqueSchema, waitUntil } from './db-test-helpers';
@@ -42,6 +43,39 @@ describe('NotificationListener (real PostgreSQL)', () => {
     expect(await listener.fence()).toBe(true);
     // Fences are never handed to the application.
     expect(heard).toEqual(['one', 'two']);
+  });
+
+  it('groups a burst of fences into one notification; a fence called after one was sent covers later commits', async () => {
+    // Another session on the channel sees the fences this listener sends.
+    const spy = new Client({ connectionString: schemas.url });
+    await spy.connect();
+    const seen: string[] = [];
+    spy.on('notification', (n) => seen.push(n.payload ?? ''));
+    await spy.query(`listen "${channel}"`);
+    try {
+      for (let i = 0; i < 20; i++)
+        await sql`select pg_notify(${channel}, ${`burst ${i}`})`.execute(schemas.admin);
+      // Twenty commits' callers ask at once: one fence is sent for all of them.
+      expect(await Promise.all(Array.from({ length: 20 }, () => listener.fence()))).toEqual(
+        Array(20).fill(true),
+      );
+      expect(heard.slice(-20)).toEqual(Array.from({ length: 20 }, (_, i) => `burst ${i}`));
+      // A fence already sent cannot cover a commit after it: the caller after that commit gets the next.
+      const first = listener.fence();
+      await new Promise((resolve) => setImmediate(resolve));
+      await sql`select pg_notify(${channel}, 'late')`.execute(schemas.admin);
+      expect(await listener.fence()).toBe(true);
+      expect(heard.at(-1)).toBe('late');
+      expect(await first).toBe(true);
+      await sql`select pg_notify(${channel}, 'end')`.execute(schemas.admin);
+      await waitUntil(() => Promise.resolve(seen.includes('end') || undefined), {
+        timeoutMs: 5_000,
+        description: 'the spy heard everything',
+      });
+      expect(seen.filter((payload) => payload.startsWith('fence ')).length).toBeLessThanOrEqual(3);
+    } finally {
+      await spy.end();
+    }
   });
 
   it('reports the loss of its connection, reconnects and listens again', async () => {
