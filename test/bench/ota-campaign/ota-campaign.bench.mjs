@@ -357,7 +357,7 @@ try {
     const stopWaits = waitSampler();
     const budget = cpuBudget({ [otaPid]: 'ota-distributor (this bench)' });
     const s0 = performance.now();
-    // A plan longer than the start's wait (OTA_START_WAIT_MS) is answered 202 PLANNING and goes on:
+    // A plan longer than the start's wait (OTA_START_WAIT_MS) is answered 202 (APPROVED, planning):
     // then the plan counts as persisted when the campaign is seen RUNNING.
     const started = await operator('POST', `/v1/campaigns/${campaignId}/start`);
     if (started.status !== 200 && started.status !== 202)
@@ -440,7 +440,8 @@ try {
     console.log(
       `  a) planned ${persisted[0].members.toLocaleString('en')} members / ${persisted[0].executions.toLocaleString('en')} executions (phases ${persisted[0].phases}) ` +
         `in ${ms(plan)} ms; bare target SQL ${ms(planSql)} ms (${bare.rowCount.toLocaleString('en')} rows); ` +
-        `the same plan persisted by one set-based statement ${ms(floor)} ms; ` +
+        `the same plan persisted by one set-based statement ${Number.isNaN(floor) ? 'skipped' : `${ms(floor)} ms`}; ` +
+        `the start answered ${started.status} after ${ms(answered)} ms; ` +
         `distributor RSS ${ms(rssBase / 1024)} MB before, peak ${ms(rssPeak / 1024)} MB`,
     );
     console.log(`     ${planWaits}`);
