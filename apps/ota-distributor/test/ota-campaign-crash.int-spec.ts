@@ -402,6 +402,62 @@ describe('ota-distributor: campaigns through SIGKILL and two replicas', { timeou
     expect(planned(cancelled).filter((r) => r.startsWith('started'))).toEqual([]);
   });
 
+  it('targets that outgrew the shadow run while planning: the plan is refused, the campaign APPROVED again', async () => {
+    const [twin, ...targets] = await enrolled(3, 'drift');
+    // The projection's hardware revisions (a meter reports its own at check-in): all r1 at the start.
+    const revise = (ids: string[], revision: string) =>
+      h.db
+        .updateTable('devices')
+        .set({ hardware_revision: revision })
+        .where('tenant_id', '=', tenantId)
+        .where('device_id', 'in', ids)
+        .execute();
+    await revise([twin!, ...targets], 'r1');
+    const id = await approved({
+      target: { deviceIds: targets },
+      phases: onePhase,
+      rollout: { maxPerMinute: 100, perGatewayConcurrency: 50 },
+      abort: lenient,
+      shadowRun: { twins: [twin] },
+    });
+    const first = await distributor('drift-1', { OTA_TEST_PAUSE_AT: 'planning', OTA_START_WAIT_MS: '300' });
+    const started = await fetch(`${first.url}/v1/campaigns/${id}/start`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${operator}` },
+    });
+    expect(started.status).toBe(202);
+    await killAtPausePoint(first, 'drift-1', 'planning');
+    // A target now reports a revision no twin covers; the replica that plans it again refuses the plan.
+    await revise([targets[0]!], 'r2');
+    await distributor('drift-2');
+    await waitFor(async () => ((await campaignState(id)) === 'APPROVED' ? true : undefined), 'plan refused');
+    const view = await h.request<Answer>('GET', `/v1/campaigns/${id}`, { key: operator });
+    expect(view.body.state).toBe('APPROVED');
+    expect(view.body.planning).toBeUndefined();
+    expect(
+      await h.db.selectFrom('executions').select('device_id').where('campaign_id', '=', id).execute(),
+    ).toEqual([]);
+    expect(campaignRecords(id).filter((r) => r.startsWith('started'))).toEqual([]);
+    const audited = (
+      await h.db.selectFrom('audit_records').select('record').where('tenant_id', '=', tenantId).execute()
+    )
+      .map(
+        (r) =>
+          r.record as { action: string; subject: string; outcome: string; detail?: Record<string, unknown> },
+      )
+      .filter((r) => r.subject === id && r.action === 'ota.campaign-started');
+    expect(audited).toEqual([
+      expect.objectContaining({
+        outcome: 'refused',
+        detail: { code: 'SHADOW_TWIN_MISSING', missingRevisions: 'r2' },
+      }),
+    ]);
+    // Started again, the start itself now refuses it, naming the revision.
+    const again = await act(id, 'start');
+    expect(again.status).toBe(409);
+    expect(again.body.code).toBe('SHADOW_TWIN_MISSING');
+  });
+
   it('two replicas tick one campaign at once: each transition once, each meter notified once', async () => {
     const ids = await enrolled(8, 'two');
     await Promise.all([distributor('replica-a'), distributor('replica-b')]);
