@@ -263,7 +263,14 @@ describe(`OTA campaigns end to end: ${METERS} real meters in phases, auto-halt`,
           timeoutMs: 90_000,
           description: `${DISTRIBUTOR_GROUP} at the end of ${topic.name}`,
         });
-      platform = await startPlatform({ logs, ota: true });
+      // Every meter-sim meter here comes from 127.0.0.1 and keeps its own connection: past the
+      // distributor's 1,000 connections per source, a 9,000-meter phase's check-ins were refused until
+      // they gave up, so that fleet never went idle. In the field each meter is a source of its own.
+      platform = await startPlatform({
+        logs,
+        ota: true,
+        otaEnv: { DEVICE_MAX_CONNECTIONS_PER_SOURCE: String(Math.max(1_000, METERS + 100)) },
+      });
       const onboarding = performance.now();
       fleet = await activeFleet(platform, {
         tenantId: `otac-${runId.toLowerCase()}`,
